@@ -1,0 +1,188 @@
+"""The `divert` command. Exit 0 on success, 1 on rejected input (nothing written), 2 on usage."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+import time
+
+from divert import codes
+
+OK, REJECTED, USAGE = 0, 1, 2
+
+
+def _engine(args):
+    from divert.db import get_engine
+
+    return get_engine(args.db)
+
+
+def _db_url(args) -> str:
+    from divert.settings import database_url
+
+    return args.db or database_url()
+
+
+def cmd_init(args) -> int:
+    from divert.db import current_revision, upgrade
+
+    url = _db_url(args)
+    upgrade(url)
+    print(f"Schema at revision {current_revision(url)} on {_safe_url(url)}")
+    return OK
+
+
+def cmd_demo(args) -> int:
+    from divert.db import upgrade
+    from divert.demo import DemoExists, load_demo
+
+    if args.scale <= 0:
+        print("--scale must be greater than 0", file=sys.stderr)
+        return USAGE
+    url = _db_url(args)
+    upgrade(url)
+    started = time.perf_counter()
+    try:
+        summary = load_demo(_engine(args), seed=args.seed, scale=args.scale, progress=_progress)
+    except DemoExists as exists:
+        print(str(exists), file=sys.stderr)
+        return REJECTED
+    elapsed = time.perf_counter() - started
+    print(f"\nDemo data loaded (seed {args.seed}, scale {args.scale:g}) in {elapsed:.1f} s:")
+    for table, count in summary["counts"].items():
+        print(f"  {table:<16} {count:>10,}")
+    print("\nDemo logins (demonstration only - change or disable them before real use):")
+    for login in summary["logins"]:
+        print(f"  {login['role']:<11} username {login['username']:<18} password {login['password']}")
+    return OK
+
+
+def _progress(step: str, fraction: float) -> None:
+    if sys.stderr.isatty():
+        print(f"\r{step:<40} {fraction:6.0%}", end="", file=sys.stderr, flush=True)
+
+
+def cmd_user(args) -> int:
+    from sqlalchemy import select
+
+    from divert.db import session_scope
+    from divert.models import User
+    from divert.records import add_user, set_user_active
+
+    actor = f"cli:{getpass.getuser()}"
+    if args.user_command == "add":
+        if args.password_stdin:
+            password = sys.stdin.readline().rstrip("\n")
+        else:
+            password = getpass.getpass("Password (12+ characters): ")
+            if getpass.getpass("Again: ") != password:
+                print("The passwords differ; nothing saved.", file=sys.stderr)
+                return REJECTED
+        saved = add_user(
+            {"username": args.name, "role": args.role, "password": password, "display_name": args.display_name},
+            actor,
+            engine=_engine(args),
+        )
+        if not saved.ok:
+            for problem in saved.problems:
+                print(f"{problem.field}: {problem.reason}", file=sys.stderr)
+            return REJECTED
+        print(f"User {args.name} added with role {args.role}")
+        return OK
+    if args.user_command == "disable":
+        saved = set_user_active(args.name, False, actor, engine=_engine(args))
+        if not saved.ok:
+            print(saved.problems[0].reason, file=sys.stderr)
+            return REJECTED
+        print(f"User {args.name} disabled")
+        return OK
+    with session_scope(_engine(args)) as s:
+        users = s.execute(select(User).order_by(User.username)).scalars().all()
+    if not users:
+        print("No users yet: run `divert demo`, `divert user add`, or open the app to set one up.")
+    for user in users:
+        state = "active" if user.active else "disabled"
+        print(f"{user.username:<20} {user.role:<11} {state}")
+    return OK
+
+
+def cmd_status(args) -> int:
+    from sqlalchemy import func, select
+
+    from divert import models
+    from divert.db import current_revision, data_version, head_revision, session_scope
+
+    url = _db_url(args)
+    revision = current_revision(url)
+    print(f"Database: {_safe_url(url)}")
+    print(f"Schema revision: {revision or 'none'} (newest {head_revision()})")
+    if revision is None:
+        print("Run `divert init` to create the schema.")
+        return OK
+    print(f"Data version: {data_version(_engine(args))}")
+    with session_scope(_engine(args)) as s:
+        for model in (models.Offence, models.Referral, models.StopSearch, models.User):
+            count = s.execute(select(func.count()).select_from(model)).scalar_one()
+            print(f"  {model.__tablename__:<14} {count:>10,}")
+    return OK
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="divert", description=__doc__)
+    parser.add_argument("--db", help="database URL (default: DIVERT_DATABASE_URL, secrets, or SQLite under data/)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    init = sub.add_parser("init", help="create or upgrade the schema")
+    init.set_defaults(func=cmd_init)
+
+    demo = sub.add_parser("demo", help="load synthetic demo data and demo users (prints logins)")
+    demo.add_argument("--seed", type=int, default=2020)
+    demo.add_argument("--scale", type=float, default=1.0, help="volume multiplier (1 = a West Midlands-like force)")
+    demo.set_defaults(func=cmd_demo)
+
+    user = sub.add_parser("user", help="manage users")
+    user_sub = user.add_subparsers(dest="user_command", required=True)
+    add = user_sub.add_parser("add", help="add a user")
+    add.add_argument("name")
+    add.add_argument("--role", required=True, choices=list(codes.ROLES))
+    add.add_argument("--display-name")
+    add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    user_sub.add_parser("list", help="list users")
+    disable = user_sub.add_parser("disable", help="disable a user")
+    disable.add_argument("name")
+    user.set_defaults(func=cmd_user)
+
+    status = sub.add_parser("status", help="schema revision, data version and row counts")
+    status.set_defaults(func=cmd_status)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.db:
+        os.environ.setdefault("DIVERT_DATABASE_URL", args.db)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        return REJECTED
+    except Exception as error:  # a clear message, never a traceback
+        from sqlalchemy.exc import OperationalError
+
+        if isinstance(error, OperationalError):
+            print(f"Database error: {error.orig}", file=sys.stderr)
+            print("Is the database reachable, and has `divert init` been run?", file=sys.stderr)
+            return REJECTED
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,190 @@
+"""Field rules shared by the forms and the importers.
+
+A rule never raises on bad input: it returns a Problem (field, value, reason) that a form shows
+next to the field and an importer lists in its report. Values arrive as typed (strings from a
+form or a CSV cell) or already parsed (dates from a date widget); both are accepted.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+EARLIEST = date(2000, 1, 1)
+_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9/_.-]*$")
+_TRUE = {"true", "yes", "y", "1", "t"}
+_FALSE = {"false", "no", "n", "0", "f"}
+
+
+@dataclass(frozen=True)
+class Problem:
+    field: str
+    value: Any
+    reason: str
+    row: int | None = None
+
+    def __str__(self) -> str:
+        where = f"row {self.row}, " if self.row is not None else ""
+        return f"{where}{self.field} = {self.value!r}: {self.reason}"
+
+
+class Checker:
+    """Collects problems while parsing one record's fields."""
+
+    def __init__(self, values: dict[str, Any]):
+        self.values = values
+        self.problems: list[Problem] = []
+
+    def fail(self, field: str, reason: str, value: Any = None) -> None:
+        self.problems.append(Problem(field, self.values.get(field) if value is None else value, reason))
+
+    def raw(self, field: str) -> Any:
+        value = self.values.get(field)
+        if isinstance(value, str):
+            value = value.strip()
+            return value or None
+        return value
+
+    def text(self, field: str, *, required=False, max_length=200, pattern=None) -> str | None:
+        value = self.raw(field)
+        if value is None:
+            if required:
+                self.fail(field, "is required")
+            return None
+        value = str(value)
+        if len(value) > max_length:
+            self.fail(field, f"is longer than {max_length} characters")
+        elif pattern is not None and not pattern.match(value):
+            self.fail(field, "may contain only letters, digits and / _ . -")
+        return value
+
+    def reference(self, field: str, *, required=True) -> str | None:
+        return self.text(field, required=required, max_length=40, pattern=_REF)
+
+    def code(self, field: str, allowed, *, required=True, aliases=None, upper=True) -> Any:
+        value = self.raw(field)
+        if value is None:
+            if required:
+                self.fail(field, "is required")
+            return None
+        key = str(value).upper() if upper and isinstance(value, str) else value
+        if aliases and key in aliases:
+            key = aliases[key]
+        if key not in allowed:
+            shown = ", ".join(str(a) for a in allowed)
+            self.fail(field, f"is not a known code (allowed: {shown})")
+            return None
+        return key
+
+    def integer(self, field: str, *, required=False, low=None, high=None) -> int | None:
+        value = self.raw(field)
+        if value is None:
+            if required:
+                self.fail(field, "is required")
+            return None
+        try:
+            number = float(value) if isinstance(value, str) else value
+            if isinstance(number, bool) or number != int(number):
+                raise ValueError
+            number = int(number)
+        except (TypeError, ValueError, OverflowError):
+            self.fail(field, "is not a whole number")
+            return None
+        if (low is not None and number < low) or (high is not None and number > high):
+            self.fail(field, f"must be between {low} and {high}")
+            return None
+        return number
+
+    def boolean(self, field: str, *, default: bool | None = False) -> bool | None:
+        value = self.raw(field)
+        if value is None:
+            return default
+        if isinstance(value, bool):
+            return value
+        text = str(value).lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+        self.fail(field, "must be yes or no (true/false)")
+        return default
+
+    def day(self, field: str, *, required=False, future_ok=False, not_before=None) -> date | None:
+        value = self.raw(field)
+        if value is None:
+            if required:
+                self.fail(field, "is required")
+            return None
+        parsed = parse_date(value)
+        if parsed is None:
+            self.fail(field, "is not a date (use YYYY-MM-DD or DD/MM/YYYY)")
+            return None
+        return self._in_range(field, parsed, parsed, future_ok, not_before)
+
+    def moment(self, field: str, *, required=False, future_ok=False, not_before=None) -> datetime | None:
+        value = self.raw(field)
+        if value is None:
+            if required:
+                self.fail(field, "is required")
+            return None
+        parsed = parse_datetime(value)
+        if parsed is None:
+            self.fail(field, "is not a date and time (use YYYY-MM-DD HH:MM or DD/MM/YYYY HH:MM)")
+            return None
+        return self._in_range(field, parsed.date(), parsed, future_ok, not_before)
+
+    def _in_range(self, field, day_value: date, value, future_ok, not_before):
+        if day_value < EARLIEST:
+            self.fail(field, "is before 2000")
+            return None
+        if not future_ok and day_value > today():
+            self.fail(field, "is in the future")
+            return None
+        if not_before is not None:
+            floor = not_before.date() if isinstance(not_before, datetime) else not_before
+            if day_value < floor:
+                self.fail(field, f"is before {floor.isoformat()}")
+                return None
+        return value
+
+
+def today() -> date:
+    return datetime.now(UTC).date()
+
+
+def parse_date(value: Any) -> date | None:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    text = str(value).strip()
+    for fmt in ("%Y-%m-%d", "%d/%m/%Y", "%d/%m/%y"):
+        try:
+            return datetime.strptime(text[:10] if fmt == "%Y-%m-%d" and "T" in text else text, fmt).date()
+        except ValueError:
+            continue
+    return None
+
+
+def parse_datetime(value: Any) -> datetime | None:
+    """ISO 8601 (with or without offset) or UK dd/mm/yyyy [HH:MM]; naive means UTC."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, date):
+        return datetime.combine(value, time(), tzinfo=UTC)
+    text = str(value).strip()
+    parsed = None
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        for fmt in ("%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y"):
+            try:
+                parsed = datetime.strptime(text, fmt)
+                break
+            except ValueError:
+                continue
+    if parsed is None:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
