@@ -67,9 +67,9 @@ def _progress(step: str, fraction: float) -> None:
 def cmd_user(args) -> int:
     from sqlalchemy import select
 
+    from divert.accounts import add_user, set_user_active
     from divert.db import session_scope
     from divert.models import User
-    from divert.records import add_user, set_user_active
 
     actor = f"cli:{getpass.getuser()}"
     if args.user_command == "add":

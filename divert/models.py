@@ -15,7 +15,6 @@ from divert import codes
 from divert.codes import sql_in
 
 
-
 def _force() -> str:
     from divert.settings import current_force
 

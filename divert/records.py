@@ -44,7 +44,7 @@ class Saved:
     notes: list[str] = field(default_factory=list)  # e.g. "counted as a repeat diversion"
 
 
-class _Rejected(Exception):
+class Rejected(Exception):
     def __init__(self, problems: list[Problem]):
         self.problems = problems
 
@@ -54,12 +54,12 @@ def now() -> datetime:
 
 
 # --- the one write path ---------------------------------------------------------------------
-def _write(work: Callable[[Session], Saved], *, session: Session | None, engine) -> Saved:
+def write(work: Callable[[Session], Saved], *, session: Session | None, engine) -> Saved:
     if session is not None:
         try:
             with session.begin_nested():
                 return work(session)
-        except _Rejected as rejected:
+        except Rejected as rejected:
             return Saved(False, problems=rejected.problems)
         except IntegrityError as error:
             return Saved(False, problems=[_integrity_problem(error)])
@@ -68,7 +68,7 @@ def _write(work: Callable[[Session], Saved], *, session: Session | None, engine)
             saved = work(s)
             bump_data_version(s)
         return saved
-    except _Rejected as rejected:
+    except Rejected as rejected:
         return Saved(False, problems=rejected.problems)
     except IntegrityError as error:
         return Saved(False, problems=[_integrity_problem(error)])
@@ -79,12 +79,13 @@ def _integrity_problem(error: IntegrityError) -> Problem:
     return Problem("record", None, f"conflicts with a record saved at the same time ({error.orig})")
 
 
-def _check(checker: Checker) -> None:
+def check(checker: Checker) -> None:
+    """Stop the write (nothing saved) if the checker found problems."""
     if checker.problems:
-        raise _Rejected(checker.problems)
+        raise Rejected(checker.problems)
 
 
-def _as_dict(row: SQLModel | None) -> dict | None:
+def as_dict(row: SQLModel | None) -> dict | None:
     return None if row is None else row.model_dump()
 
 
@@ -109,7 +110,7 @@ def audit(s: Session, user: str, action: str, table: str, row_id, before=None, a
 def _insert(s: Session, user: str, row: SQLModel, reason: str | None = None) -> int:
     s.add(row)
     s.flush()
-    audit(s, user, "create", row.__tablename__, row.id, None, _as_dict(row), reason)
+    audit(s, user, "create", row.__tablename__, row.id, None, as_dict(row), reason)
     return row.id
 
 
@@ -161,13 +162,13 @@ def _offence_fields(s: Session, c: Checker, force: str) -> Offence | None:
     person = _person(s, c)
     if crime_ref and _offence_by_ref(s, force, crime_ref) is not None:
         c.fail("crime_ref", "is already recorded")
-    _check(c)
+    check(c)
     age = None
     if person.birth_year:
         age = offence_date.year - person.birth_year
         if not 10 <= age <= 110:
             c.fail("birth_year", f"gives an age of {age} at the offence")
-            _check(c)
+            check(c)
     return Offence(
         force=force,
         crime_ref=crime_ref,
@@ -193,7 +194,7 @@ def add_offence(values: dict, user: str, *, session=None, engine=None) -> Saved:
         offence = _offence_fields(s, Checker(values), force)
         return Saved(True, _insert(s, user, offence))
 
-    return _write(work, session=session, engine=engine)
+    return write(work, session=session, engine=engine)
 
 
 # --- referrals ------------------------------------------------------------------------------
@@ -227,7 +228,7 @@ def add_referral(values: dict, user: str, *, session=None, engine=None) -> Saved
         crime_ref = c.raw("crime_ref")
         offence = _offence_by_ref(s, force, str(crime_ref)) if crime_ref else None
         if offence is None:
-            _check(c)
+            check(c)
             offence = _offence_fields(s, c, force)
             offence.outcome, offence.outcome_date = 8, referred_at.date()
             _insert(s, user, offence)
@@ -238,7 +239,7 @@ def add_referral(values: dict, user: str, *, session=None, engine=None) -> Saved
                 c.fail("crime_ref", "has no person recorded against the offence")
             if referred_at and referred_at.date() < offence.offence_date:
                 c.fail("referred_at", f"is before the offence ({offence.offence_date})")
-        _check(c)
+        check(c)
         history = person_history(s, offence.person_id)
         saved = Saved(True)
         if history["not_engaged"]:
@@ -249,7 +250,7 @@ def add_referral(values: dict, user: str, *, session=None, engine=None) -> Saved
                     f"{history['last_intelligence_log']}): no new offer without an override reason",
                     value=None,
                 )
-                _check(c)
+                check(c)
             saved.notes.append("offered on override after a previous non-engagement")
         if history["complied"]:
             saved.notes.append("counted as a repeat diversion")
@@ -267,7 +268,7 @@ def add_referral(values: dict, user: str, *, session=None, engine=None) -> Saved
         saved.row_id = _insert(s, user, referral, reason=referral.override_reason)
         return saved
 
-    return _write(work, session=session, engine=engine)
+    return write(work, session=session, engine=engine)
 
 
 def _referral(s: Session, c: Checker, field_name: str = "referral_reference") -> Referral | None:
@@ -304,7 +305,7 @@ def record_assessment(values: dict, user: str, *, session=None, engine=None) -> 
                 c.fail("referral_reference", "is closed")
             if s.execute(select(Assessment.id).where(Assessment.referral_id == referral.id)).first():
                 c.fail("referral_reference", "already has an assessment (edit it instead)")
-        _check(c)
+        check(c)
         row = Assessment(
             referral_id=referral.id,
             contact_attempts=attempts,
@@ -319,7 +320,7 @@ def record_assessment(values: dict, user: str, *, session=None, engine=None) -> 
         )
         return Saved(True, _insert(s, user, row))
 
-    return _write(work, session=session, engine=engine)
+    return write(work, session=session, engine=engine)
 
 
 # --- course sessions and bookings -----------------------------------------------------------
@@ -334,7 +335,7 @@ def add_session(values: dict, user: str, *, session=None, engine=None) -> Saved:
         facilitator = c.text("facilitator", max_length=40)
         if ref and s.execute(select(CourseSession.id).where(CourseSession.session_ref == ref)).first():
             c.fail("session_ref", "is already recorded")
-        _check(c)
+        check(c)
         row = CourseSession(
             session_ref=ref,
             starts_at=starts_at,
@@ -345,7 +346,7 @@ def add_session(values: dict, user: str, *, session=None, engine=None) -> Saved:
         )
         return Saved(True, _insert(s, user, row))
 
-    return _write(work, session=session, engine=engine)
+    return write(work, session=session, engine=engine)
 
 
 def seats_taken(s: Session, session_id: int) -> int:
@@ -386,11 +387,11 @@ def book(values: dict, user: str, *, session=None, engine=None) -> Saved:
                 c.fail("session_ref", "already has this referral booked")
             elif seats_taken(s, course.id) >= course.seats:
                 c.fail("session_ref", f"is full ({course.seats} seats)")
-        _check(c)
+        check(c)
         row = Booking(referral_id=referral.id, session_id=course.id, booked_at=booked_at)
         return Saved(True, _insert(s, user, row))
 
-    return _write(work, session=session, engine=engine)
+    return write(work, session=session, engine=engine)
 
 
 def mark_attendance(session_id: int, statuses: dict[int, str], user: str, *, engine=None) -> Saved:
@@ -409,18 +410,18 @@ def mark_attendance(session_id: int, statuses: dict[int, str], user: str, *, eng
             if booking_id not in bookings:
                 problems.append(Problem("booking", booking_id, "is not booked on this session"))
         if problems:
-            raise _Rejected(problems)
+            raise Rejected(problems)
         for booking_id, status in statuses.items():
             booking = bookings[booking_id]
             if booking.status != status:
-                before = _as_dict(booking)
+                before = as_dict(booking)
                 booking.status = status
                 booking.version += 1
                 s.flush()
-                audit(s, user, "update", "booking", booking.id, before, _as_dict(booking))
+                audit(s, user, "update", "booking", booking.id, before, as_dict(booking))
         return Saved(True, session_id)
 
-    return _write(work, session=None, engine=engine)
+    return write(work, session=None, engine=engine)
 
 
 # --- closures -------------------------------------------------------------------------------
@@ -439,7 +440,7 @@ def close_referral(values: dict, user: str, *, session=None, engine=None) -> Sav
             c.fail("intelligence_log_date", "is only for a closure as not engaged")
         if referral is not None and referral.status == "closed":
             c.fail("referral_reference", "is already closed")
-        _check(c)
+        check(c)
         row = Closure(
             referral_id=referral.id,
             closed_on=closed_on,
@@ -448,15 +449,15 @@ def close_referral(values: dict, user: str, *, session=None, engine=None) -> Sav
             onward_treatment=onward,
         )
         row_id = _insert(s, user, row)
-        _update(s, user, referral, {"status": "closed"})
+        update_row(s, user, referral, {"status": "closed"})
         return Saved(True, row_id)
 
-    return _write(work, session=session, engine=engine)
+    return write(work, session=session, engine=engine)
 
 
 # --- edits with optimistic concurrency ------------------------------------------------------
-def _update(s: Session, user: str, row: SQLModel, changes: dict, reason: str | None = None):
-    before = _as_dict(row)
+def update_row(s: Session, user: str, row: SQLModel, changes: dict, reason: str | None = None):
+    before = as_dict(row)
     model = type(row)
     values = dict(changes)
     if hasattr(row, "version"):
@@ -466,11 +467,11 @@ def _update(s: Session, user: str, row: SQLModel, changes: dict, reason: str | N
         condition = model.id == row.id
     result = s.execute(update(model).where(condition).values(**values))
     if result.rowcount != 1:
-        raise _Rejected(
+        raise Rejected(
             [Problem("version", getattr(row, "version", None), "someone else changed this record; reload it")]
         )
     s.refresh(row)
-    audit(s, user, "update", row.__tablename__, row.id, before, _as_dict(row), reason)
+    audit(s, user, "update", row.__tablename__, row.id, before, as_dict(row), reason)
 
 
 def set_setting(key: str, value: Any, user: str, *, engine=None) -> Saved:
@@ -488,65 +489,10 @@ def set_setting(key: str, value: Any, user: str, *, engine=None) -> Saved:
             audit(s, user, "update", "setting", key, {"value": before}, {"value": value})
         return Saved(True)
 
-    return _write(work, session=None, engine=engine)
+    return write(work, session=None, engine=engine)
 
 
 def get_setting(s: Session, key: str, default: Any = None) -> Any:
     row = s.get(Setting, key)
     return default if row is None else json.loads(row.value)
 
-
-# --- users ----------------------------------------------------------------------------------
-def add_user(values: dict, user: str, *, engine=None, demo: bool = False) -> Saved:
-    """A new account. The password is hashed with bcrypt here and never stored or logged."""
-    import bcrypt
-
-    from divert.models import User
-
-    def work(s):
-        c = Checker(values)
-        username = c.text("username", required=True, max_length=60)
-        display = c.text("display_name", max_length=120) or username
-        role = c.code("role", codes.ROLES, upper=False)
-        password = values.get("password") or ""
-        if username and not username.replace(".", "").replace("_", "").replace("-", "").isalnum():
-            c.fail("username", "may contain only letters, digits and . _ -")
-        if len(password) < 12:
-            c.fail("password", "must be at least 12 characters", value="***")
-        elif username and password.lower() == username.lower():
-            c.fail("password", "must not be the username", value="***")
-        if username and s.execute(select(User.id).where(User.username == username)).first():
-            c.fail("username", "is already taken")
-        _check(c)
-        hashed = bcrypt.hashpw(password.encode(), bcrypt.gensalt()).decode()
-        row = User(
-            username=username,
-            display_name=display,
-            password_hash=hashed,
-            role=role,
-            must_change_password=bool(values.get("must_change_password")),
-            created_at=now(),
-            demo=demo,
-        )
-        s.add(row)
-        s.flush()
-        after = _as_dict(row)
-        after.pop("password_hash")
-        audit(s, user, "create", "app_user", row.id, None, after)
-        return Saved(True, row.id)
-
-    return _write(work, session=None, engine=engine)
-
-
-def set_user_active(username: str, active: bool, user: str, *, engine=None) -> Saved:
-    from divert.models import User
-
-    def work(s):
-        row = s.execute(select(User).where(User.username == username)).scalars().first()
-        if row is None:
-            raise _Rejected([Problem("username", username, "is not a known user")])
-        s.execute(update(User).where(User.id == row.id).values(active=active))
-        audit(s, user, "update", "app_user", row.id, {"active": row.active}, {"active": active})
-        return Saved(True, row.id)
-
-    return _write(work, session=None, engine=engine)

@@ -1,0 +1,87 @@
+"""Shared fixtures: a real SQLite file per test, and a real PostgreSQL database per test when
+DIVERT_TEST_DATABASE_URL points at a server (CI sets it; the database is created with a unique
+name and dropped afterwards)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from divert.db import get_engine, normalise_url, upgrade
+
+PG_URL = os.environ.get("DIVERT_TEST_DATABASE_URL")
+
+
+@pytest.fixture(autouse=True)
+def isolated_settings(tmp_path_factory, monkeypatch):
+    """Keys and the default database go to a temporary folder, never the repository."""
+    data = tmp_path_factory.mktemp("divert-data")
+    monkeypatch.setenv("DIVERT_DATA_DIR", str(data))
+    monkeypatch.setenv("DIVERT_SECRETS", str(data / "no-secrets.toml"))
+    monkeypatch.delenv("DIVERT_DATABASE_URL", raising=False)
+    monkeypatch.delenv("DIVERT_FORCE", raising=False)
+    from divert import settings
+
+    settings._secrets.cache_clear()
+    yield data
+
+
+def sqlite_url(tmp_path) -> str:
+    return f"sqlite:///{tmp_path / 'divert.db'}"
+
+
+class PostgresDatabase:
+    """A throwaway database on the test server."""
+
+    def __init__(self):
+        base = make_url(normalise_url(PG_URL))
+        self.name = f"divert_test_{uuid.uuid4().hex[:12]}"
+        self.admin = create_engine(base, isolation_level="AUTOCOMMIT")
+        with self.admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{self.name}"'))
+        self.url = base.set(database=self.name).render_as_string(hide_password=False)
+
+    def drop(self):
+        get_engine(self.url).dispose()
+        with self.admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
+        self.admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request, tmp_path):
+    """An empty database URL: a SQLite file, and PostgreSQL when the server is configured."""
+    if request.param == "sqlite":
+        yield sqlite_url(tmp_path)
+        return
+    if not PG_URL:
+        pytest.skip("DIVERT_TEST_DATABASE_URL is not set")
+    database = PostgresDatabase()
+    try:
+        yield database.url
+    finally:
+        database.drop()
+
+
+@pytest.fixture
+def engine(db_url):
+    """An engine on a database upgraded to the newest migration."""
+    upgrade(db_url)
+    engine = get_engine(db_url)
+    yield engine
+    engine.dispose()
+    get_engine.cache_clear()
+
+
+@pytest.fixture
+def sqlite_engine(tmp_path):
+    url = sqlite_url(tmp_path)
+    upgrade(url)
+    engine = get_engine(url)
+    yield engine
+    engine.dispose()
+    get_engine.cache_clear()
