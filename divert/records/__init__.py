@@ -1,0 +1,37 @@
+"""Every write goes through divert.records: validate, write, audit, bump data_version.
+
+See divert.records.core for the contract (Saved, Rejected, write, upsert).
+"""
+
+from divert.records.core import (
+    Rejected,
+    Saved,
+    as_dict,
+    audit,
+    check,
+    get_setting,
+    insert,
+    now,
+    save,
+    set_setting,
+    update_row,
+    write,
+)
+from divert.records.offences import add_offence, find_person, offence_by_ref
+from divert.records.pathway import (
+    add_referral,
+    close_referral,
+    edit_referral,
+    find_referral,
+    person_history,
+    record_assessment,
+    referral_by_ref,
+)
+from divert.records.sessions import add_session, book, mark_attendance, seats_taken
+
+__all__ = [
+    "Rejected", "Saved", "add_offence", "add_referral", "add_session", "as_dict", "audit", "book",
+    "check", "close_referral", "edit_referral", "find_person", "find_referral", "get_setting", "insert",
+    "mark_attendance", "now", "offence_by_ref", "person_history", "record_assessment", "referral_by_ref",
+    "save", "seats_taken", "set_setting", "update_row", "write",
+]

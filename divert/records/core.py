@@ -1,0 +1,166 @@
+"""The write path: validate, write, audit, bump data_version - one transaction.
+
+Each public function in divert.records takes the values as typed (a form's widgets or an import
+row) and returns a Saved: ok with the row's id, or the list of problems and nothing written.
+Pass `session` to take part in a caller's transaction (an import writes all its rows or none);
+the caller then bumps data_version once and commits. Pass `upsert=True` (imports) to update a
+row whose natural key already exists instead of refusing it; Saved.change then says
+new / updated / unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, SQLModel
+
+from divert.db import bump_data_version, session_scope
+from divert.models import AuditEvent, Setting
+from divert.validation import Checker, Problem
+
+
+@dataclass
+class Saved:
+    ok: bool
+    row_id: int | None = None
+    problems: list[Problem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # e.g. "counted as a repeat diversion"
+    change: str = "new"  # new | updated | unchanged
+
+
+class Rejected(Exception):
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+# --- the one write path ---------------------------------------------------------------------
+def write(work: Callable[[Session], Saved], *, session: Session | None, engine) -> Saved:
+    if session is not None:
+        try:
+            with session.begin_nested():
+                return work(session)
+        except Rejected as rejected:
+            return Saved(False, problems=rejected.problems)
+        except IntegrityError as error:
+            return Saved(False, problems=[_integrity_problem(error)])
+    try:
+        with session_scope(engine, write=True) as s:
+            saved = work(s)
+            bump_data_version(s)
+        return saved
+    except Rejected as rejected:
+        return Saved(False, problems=rejected.problems)
+    except IntegrityError as error:
+        return Saved(False, problems=[_integrity_problem(error)])
+
+
+def _integrity_problem(error: IntegrityError) -> Problem:
+    # Reached only when a concurrent writer saved a clashing row between check and insert.
+    return Problem("record", None, f"conflicts with a record saved at the same time ({error.orig})")
+
+
+def check(checker: Checker) -> None:
+    """Stop the write (nothing saved) if the checker found problems."""
+    if checker.problems:
+        raise Rejected(checker.problems)
+
+
+def as_dict(row: SQLModel | None) -> dict | None:
+    return None if row is None else row.model_dump()
+
+
+def audit(s: Session, user: str, action: str, table: str, row_id, before=None, after=None, reason=None):
+    def dump(value):
+        return None if value is None else json.dumps(value, default=str, sort_keys=True)
+
+    s.add(
+        AuditEvent(
+            at=now(),
+            username=user,
+            action=action,
+            table_name=table,
+            row_id=None if row_id is None else str(row_id),
+            before=dump(before),
+            after=dump(after),
+            reason=reason,
+        )
+    )
+
+
+def insert(s: Session, user: str, row: SQLModel, reason: str | None = None) -> int:
+    s.add(row)
+    s.flush()
+    audit(s, user, "create", row.__tablename__, row.id, None, as_dict(row), reason)
+    return row.id
+
+def save(s: Session, user: str, row: SQLModel, key: dict, *, upsert: bool, reason=None, fields=None) -> Saved:
+    """Insert `row`, or - when upsert and a row with the same natural `key` exists - update
+    that row's changed `fields` (default: every field given). Callers refuse duplicates
+    themselves when not upserting."""
+    model = type(row)
+    existing = s.execute(select(model).filter_by(**key)).scalars().first() if upsert else None
+    if existing is None:
+        return Saved(True, insert(s, user, row, reason))
+    skip = {"id", "version", "demo"}
+    changes = {
+        name: value
+        for name, value in row.model_dump().items()
+        if name not in skip and (fields is None or name in fields)
+        and value is not None and getattr(existing, name) != value
+    }
+    if not changes:
+        return Saved(True, existing.id, change="unchanged")
+    update_row(s, user, existing, changes, reason)
+    return Saved(True, existing.id, change="updated")
+
+
+# --- edits with optimistic concurrency ------------------------------------------------------
+def update_row(s: Session, user: str, row: SQLModel, changes: dict, reason: str | None = None):
+    before = as_dict(row)
+    model = type(row)
+    values = dict(changes)
+    if hasattr(row, "version"):
+        values["version"] = row.version + 1
+        condition = (model.id == row.id) & (model.version == row.version)
+    else:
+        condition = model.id == row.id
+    result = s.execute(update(model).where(condition).values(**values))
+    if result.rowcount != 1:
+        raise Rejected(
+            [Problem("version", getattr(row, "version", None), "someone else changed this record; reload it")]
+        )
+    s.refresh(row)
+    audit(s, user, "update", row.__tablename__, row.id, before, as_dict(row), reason)
+
+
+def set_setting(key: str, value: Any, user: str, *, engine=None) -> Saved:
+    def work(s):
+        row = s.get(Setting, key)
+        text = json.dumps(value, default=str)
+        if row is None:
+            s.add(Setting(key=key, value=text))
+            s.flush()
+            audit(s, user, "create", "setting", key, None, {"value": value})
+        else:
+            before = json.loads(row.value)
+            row.value = text
+            s.flush()
+            audit(s, user, "update", "setting", key, {"value": before}, {"value": value})
+        return Saved(True)
+
+    return write(work, session=None, engine=engine)
+
+
+def get_setting(s: Session, key: str, default: Any = None) -> Any:
+    row = s.get(Setting, key)
+    return default if row is None else json.loads(row.value)

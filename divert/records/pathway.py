@@ -1,0 +1,207 @@
+"""A person's way through the programme: referral, assessment, closure."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from divert import codes
+from divert.models import Assessment, Closure, Referral
+from divert.records.core import Rejected, Saved, check, insert, save, update_row, write
+from divert.records.offences import offence_by_ref, offence_from
+from divert.settings import current_force
+from divert.validation import Checker, Problem
+
+
+def person_history(s: Session, person_id: int, *, before_referral: int | None = None) -> dict:
+    """Previous closures of a person: the eligibility check before a new offer."""
+    query = (
+        select(Closure.result, Closure.intelligence_log_date)
+        .join(Referral, Referral.id == Closure.referral_id)
+        .where(Referral.person_id == person_id)
+    )
+    if before_referral is not None:
+        query = query.where(Referral.id != before_referral)
+    rows = s.execute(query).all()
+    logs = [r.intelligence_log_date for r in rows if r.result == "not_engaged"]
+    return {
+        "not_engaged": len(logs),
+        "last_intelligence_log": max(logs) if logs else None,
+        "complied": sum(r.result == "complied" for r in rows),
+    }
+
+
+def referral_by_ref(s: Session, reference: str) -> Referral | None:
+    return s.execute(select(Referral).where(Referral.reference == reference)).scalars().first()
+
+
+def add_referral(values: dict, user: str, *, session=None, engine=None, upsert=False) -> Saved:
+    """A referral for an offence already recorded (crime_ref), or recorded with it."""
+
+    def work(s):
+        c = Checker(values)
+        force = values.get("force") or current_force()
+        reference = c.reference("reference")
+        referred_at = c.moment("referred_at", required=True)
+        team = c.text("referring_team", max_length=80)
+        override = c.text("override_reason", max_length=2000)
+        existing = referral_by_ref(s, reference) if reference else None
+        if existing is not None and upsert:
+            check(c)  # a re-imported referral: only its own fields can change
+            return save(s, user, Referral(reference=reference, referred_at=referred_at, referring_team=team,
+                                          offence_id=existing.offence_id, person_id=existing.person_id),
+                        {"reference": reference}, upsert=True, fields=("referred_at", "referring_team"))
+        if existing is not None:
+            c.fail("reference", "is already recorded")
+        crime_ref = c.raw("crime_ref")
+        offence = offence_by_ref(s, force, str(crime_ref)) if crime_ref else None
+        if offence is None:
+            check(c)
+            offence = offence_from(s, c, force)
+            offence.outcome, offence.outcome_date = 8, referred_at.date()
+            insert(s, user, offence)
+        else:
+            if s.execute(select(Referral.id).where(Referral.offence_id == offence.id)).first():
+                c.fail("crime_ref", "already has a referral")
+            if offence.person_id is None:
+                c.fail("crime_ref", "has no person recorded against the offence")
+            if referred_at and referred_at.date() < offence.offence_date:
+                c.fail("referred_at", f"is before the offence ({offence.offence_date})")
+        check(c)
+        history = person_history(s, offence.person_id)
+        notes = []
+        if history["not_engaged"]:
+            if not override:
+                c.fail(
+                    "override_reason",
+                    "this person did not engage before (intelligence log "
+                    f"{history['last_intelligence_log']}): no new offer without an override reason",
+                    value="",
+                )
+                check(c)
+            notes.append("offered on override after a previous non-engagement")
+        if history["complied"]:
+            notes.append("counted as a repeat diversion")
+        referral = Referral(
+            force=force,
+            reference=reference,
+            offence_id=offence.id,
+            person_id=offence.person_id,
+            referred_at=referred_at,
+            referring_team=team,
+            eligibility="override" if history["not_engaged"] else "eligible",
+            override_reason=override if history["not_engaged"] else None,
+            repeat=bool(history["complied"]),
+        )
+        saved = save(s, user, referral, {"reference": reference}, upsert=False, reason=referral.override_reason)
+        saved.notes = notes
+        return saved
+
+    return write(work, session=session, engine=engine)
+
+
+def find_referral(s: Session, c: Checker, field_name: str = "referral_reference") -> Referral | None:
+    reference = c.reference(field_name)
+    if reference is None:
+        return None
+    referral = referral_by_ref(s, reference)
+    if referral is None:
+        c.fail(field_name, "is not a known referral")
+    return referral
+
+
+def record_assessment(values: dict, user: str, *, session=None, engine=None, upsert=False) -> Saved:
+    def work(s):
+        c = Checker(values)
+        referral = find_referral(s, c)
+        floor = referral.referred_at if referral else None
+        attempts = c.integer("contact_attempts", low=0, high=50) or 0
+        first_contact = c.moment("first_contact_at", not_before=floor)
+        scheduled = c.moment("scheduled_at", future_ok=True, not_before=floor)
+        completed = c.moment("completed_at", not_before=floor)
+        result = c.code("result", codes.ASSESSMENT_RESULTS, upper=False)
+        allocation = c.code("allocation", codes.ALLOCATIONS, required=False, upper=False)
+        flags = {name: c.boolean(name) for name in codes.RISK_FLAGS}
+        advice = c.boolean("harm_reduction_advice")
+        worker = c.text("worker", max_length=40)
+        if result == "completed" and completed is None:
+            c.fail("completed_at", "is required when the assessment was completed")
+        if result and result != "completed" and allocation:
+            c.fail("allocation", "can only be given after a completed assessment")
+        if referral is not None:
+            has_one = s.execute(select(Assessment.id).where(Assessment.referral_id == referral.id)).first()
+            if has_one and not upsert:
+                c.fail("referral_reference", "already has an assessment (edit it instead)")
+            elif referral.status == "closed" and not has_one:
+                c.fail("referral_reference", "is closed")
+        check(c)
+        row = Assessment(
+            referral_id=referral.id,
+            contact_attempts=attempts,
+            first_contact_at=first_contact,
+            scheduled_at=scheduled,
+            completed_at=completed,
+            result=result,
+            harm_reduction_advice=advice,
+            allocation=allocation,
+            worker=worker,
+            **flags,
+        )
+        return save(s, user, row, {"referral_id": referral.id}, upsert=upsert)
+
+    return write(work, session=session, engine=engine)
+
+
+def close_referral(values: dict, user: str, *, session=None, engine=None, upsert=False) -> Saved:
+    def work(s):
+        c = Checker(values)
+        referral = find_referral(s, c)
+        floor = referral.referred_at if referral else None
+        closed_on = c.day("closed_on", required=True, not_before=floor)
+        result = c.code("result", codes.CLOSURE_RESULTS, upper=False)
+        log_date = c.day("intelligence_log_date", not_before=floor)
+        onward = c.boolean("onward_treatment")
+        if result == "not_engaged" and log_date is None:
+            c.fail("intelligence_log_date", "is required when the person did not engage")
+        if result == "complied" and log_date is not None:
+            c.fail("intelligence_log_date", "is only for a closure as not engaged")
+        if referral is not None and referral.status == "closed" and not upsert:
+            c.fail("referral_reference", "is already closed")
+        check(c)
+        row = Closure(
+            referral_id=referral.id,
+            closed_on=closed_on,
+            result=result,
+            intelligence_log_date=log_date,
+            onward_treatment=onward,
+        )
+        saved = save(s, user, row, {"referral_id": referral.id}, upsert=upsert)
+        if referral.status != "closed":
+            update_row(s, user, referral, {"status": "closed"})
+        return saved
+
+    return write(work, session=session, engine=engine)
+
+
+def edit_referral(referral_id: int, changes: dict, user: str, reason: str, expected_version: int, *, engine=None) -> Saved:
+    """Correct a referral's own fields; needs a reason, and refuses if someone saved first."""
+
+    def work(s):
+        c = Checker(changes)
+        if not (reason or "").strip():
+            raise Rejected([Problem("reason", reason, "is required to change a record")])
+        referral = s.get(Referral, referral_id)
+        if referral is None:
+            raise Rejected([Problem("referral", referral_id, "is not a known referral")])
+        if referral.version != expected_version:
+            raise Rejected([Problem("version", expected_version, "someone else changed this record; reload it")])
+        fields = {}
+        if "referred_at" in changes:
+            fields["referred_at"] = c.moment("referred_at", required=True)
+        if "referring_team" in changes:
+            fields["referring_team"] = c.text("referring_team", max_length=80)
+        check(c)
+        update_row(s, user, referral, fields, reason=reason.strip())
+        return Saved(True, referral.id, change="updated")
+
+    return write(work, session=None, engine=engine)
