@@ -27,10 +27,11 @@ from divert.records.pathway import (
     record_assessment,
     referral_by_ref,
 )
+from divert.records.published import add_population, add_stop_search
 from divert.records.sessions import add_session, book, mark_attendance, seats_taken
 
 __all__ = [
-    "Rejected", "Saved", "add_offence", "add_referral", "add_session", "as_dict", "audit", "book",
+    "Rejected", "Saved", "add_offence", "add_population", "add_stop_search", "add_referral", "add_session", "as_dict", "audit", "book",
     "check", "close_referral", "edit_referral", "find_person", "find_referral", "get_setting", "insert",
     "mark_attendance", "now", "offence_by_ref", "person_history", "record_assessment", "referral_by_ref",
     "save", "seats_taken", "set_setting", "update_row", "write",

@@ -1,0 +1,108 @@
+"""Published data: police.uk stop-and-search rows and census population denominators."""
+
+from __future__ import annotations
+
+from divert import codes
+from divert.models import Population, StopSearch
+from divert.records.core import Saved, check, save, write
+from divert.settings import current_force
+from divert.validation import Checker
+
+SEARCH_TYPES = ("Person search", "Person and Vehicle search", "Vehicle search")
+GEOGRAPHY_LEVELS = ("force", "local_authority", "area")
+
+
+def _float(c: Checker, field: str, low: float, high: float) -> float | None:
+    value = c.raw(field)
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        c.fail(field, "is not a number")
+        return None
+    if not low <= number <= high:
+        c.fail(field, f"must be between {low} and {high}")
+        return None
+    return number
+
+
+def add_stop_search(values: dict, user: str, *, session=None, engine=None, upsert=False) -> Saved:
+    """One police.uk row as published. `source_file`/`source_row` identify it, so importing
+    the same file twice adds nothing. Self-defined labels are mapped to 18+1 codes; officer-
+    defined ethnicity is kept as published and never filled from the self-defined one."""
+
+    def work(s):
+        c = Checker(values)
+        force = values.get("force") or current_force()
+        search_type = c.code("Type", SEARCH_TYPES, upper=False)
+        searched_at = c.moment("Date", required=True)
+        operation = c.boolean("Part of a policing operation", default=None)
+        latitude = _float(c, "Latitude", -90, 90)
+        longitude = _float(c, "Longitude", -180, 180)
+        label = c.text("Self-defined ethnicity", max_length=120)
+        code = None
+        if label is not None:
+            code = codes.POLICE_UK_SELF_DEFINED.get(label)
+            if code is None:
+                c.fail("Self-defined ethnicity", "is not a police.uk self-defined ethnicity label")
+        officer = c.code("Officer-defined ethnicity", codes.POLICE_UK_OFFICER_DEFINED, required=False, upper=False)
+        age = c.code("Age range", ("under 10",) + codes.AGE_BANDS, required=False, upper=False)
+        row = StopSearch(
+            force=force,
+            search_type=search_type,
+            searched_at=searched_at,
+            part_of_operation=operation,
+            operation_name=c.text("Policing operation", max_length=200),
+            latitude=latitude,
+            longitude=longitude,
+            gender=c.text("Gender", max_length=20),
+            age_range=age,
+            ethnicity_self_label=label,
+            ethnicity_self_code=code,
+            ethnicity_officer=officer,
+            legislation=c.text("Legislation", max_length=200),
+            object_of_search=c.text("Object of search", max_length=100),
+            outcome=c.text("Outcome", max_length=100),
+            outcome_linked=c.boolean("Outcome linked to object of search", default=None),
+            removal_of_clothing=c.boolean("Removal of more than just outer clothing", default=None),
+            source_file=c.text("source_file", required=True, max_length=120),
+            source_row=c.integer("source_row", required=True, low=1),
+        )
+        check(c)
+        key = {"source_file": row.source_file, "source_row": row.source_row}
+        return save(s, user, row, key, upsert=upsert)
+
+    return write(work, session=session, engine=engine)
+
+
+def add_population(values: dict, user: str, *, session=None, engine=None, upsert=False) -> Saved:
+    """A census denominator: people in a geography x ethnic group (x sex x age band)."""
+
+    def work(s):
+        c = Checker(values)
+        year = c.integer("census_year", required=True, low=1991, high=2041)
+        level = c.code("geography_level", GEOGRAPHY_LEVELS, upper=False)
+        ethnicity = c.text("ethnicity", required=True, max_length=20)
+        allowed = set(codes.ETHNICITY_SELF) | set(codes.BROAD_GROUPS) | {"All", "Other incl. Mixed"}
+        if ethnicity is not None and ethnicity not in allowed:
+            c.fail("ethnicity", "is not an 18+1 code, a broad group or All")
+        sex = c.code("sex", ("all", "M", "F"), required=False, upper=False) or "all"
+        age_band = c.text("age_band", max_length=12) or "all"
+        row = Population(
+            census_year=year,
+            geography_level=level,
+            geography_code=c.text("geography_code", required=True, max_length=40),
+            geography_name=c.text("geography_name", required=True, max_length=120),
+            force=c.text("force", max_length=40),
+            ethnicity=ethnicity,
+            sex=sex,
+            age_band=age_band,
+            count=c.integer("count", required=True, low=0),
+            source=c.text("source", required=True, max_length=200),
+        )
+        check(c)
+        key = {k: getattr(row, k) for k in ("census_year", "geography_code", "ethnicity", "sex", "age_band")}
+        return save(s, user, row, key, upsert=upsert)
+
+    return write(work, session=session, engine=engine)
