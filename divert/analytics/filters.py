@@ -1,0 +1,68 @@
+"""The dashboard filters: one set for every page, carried in the URL query string."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields, replace
+from datetime import date
+
+import polars as pl
+
+POLICY_START = date(2020, 10, 1)
+
+
+@dataclass(frozen=True)
+class Filters:
+    start: date | None = None
+    end: date | None = None
+    area: str | None = None
+    source: str | None = None
+    age_band: str | None = None
+    sex: str | None = None
+    ethnic_group: str | None = None
+
+    def apply(self, frame: pl.DataFrame, date_column: str | None = None) -> pl.DataFrame:
+        """Keep the rows that match; a filter whose column the frame lacks is ignored."""
+        conditions = []
+        if date_column and date_column in frame.columns:
+            day = pl.col(date_column)
+            if frame.schema[date_column] != pl.Date:
+                day = day.dt.date()
+            if self.start:
+                conditions.append(day >= self.start)
+            if self.end:
+                conditions.append(day <= self.end)
+        for name in ("area", "source", "age_band", "sex", "ethnic_group"):
+            value = getattr(self, name)
+            if value and name in frame.columns:
+                conditions.append(pl.col(name) == value)
+        return frame.filter(*conditions) if conditions else frame
+
+    def without_period(self) -> Filters:
+        return replace(self, start=None, end=None)
+
+    def to_query(self) -> dict[str, str]:
+        return {k: v.isoformat() if isinstance(v, date) else v for k, v in asdict(self).items() if v}
+
+    @classmethod
+    def from_query(cls, query) -> Filters:
+        """Build from a query-string mapping; unknown keys and bad dates are ignored."""
+        values = {}
+        for f in fields(cls):
+            raw = query.get(f.name)
+            if not raw:
+                continue
+            if f.name in ("start", "end"):
+                try:
+                    values[f.name] = date.fromisoformat(str(raw))
+                except ValueError:
+                    continue
+            else:
+                values[f.name] = str(raw)
+        return cls(**values)
+
+    def describe(self) -> str:
+        parts = []
+        if self.start or self.end:
+            parts.append(f"{self.start or 'start'} to {self.end or 'latest'}")
+        parts += [f"{k.replace('_', ' ')} {v}" for k, v in asdict(self).items() if v and k not in ("start", "end")]
+        return "; ".join(parts) or "all records"

@@ -1,0 +1,161 @@
+"""The analytics loader: the database -> polars frames, one query per frame, read only.
+
+Everything on a dashboard is computed from these frames by the pure functions beside this
+module. Dates come back as polars Date/Datetime on SQLite and PostgreSQL alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+from sqlalchemy import Engine, text
+
+from divert import codes
+
+OFFENCES_SQL = """
+SELECT o.id AS offence_id, o.force, o.crime_ref, o.offence_date, o.area, o.drug, o.source,
+       o.outcome, o.outcome_date, o.age, o.person_id,
+       p.sex, p.ethnicity_self, p.ethnicity_officer
+FROM offence o LEFT JOIN person p ON p.id = o.person_id
+"""
+
+REFERRALS_SQL = """
+SELECT r.id AS referral_id, r.reference, r.force, r.offence_id, r.person_id, r.referred_at,
+       r.status, r.repeat, r.eligibility,
+       o.offence_date, o.area, o.drug, o.source, o.age,
+       p.sex, p.ethnicity_self, p.ethnicity_officer,
+       a.contact_attempts, a.first_contact_at, a.completed_at AS assessed_at, a.result AS assessment_result,
+       a.allocation, a.worker,
+       b.first_booked_at, b.first_session_at, b.attended_at, b.course_completed_at, b.no_shows,
+       c.closed_on, c.result AS closure_result, c.intelligence_log_date, c.onward_treatment
+FROM referral r
+JOIN offence o ON o.id = r.offence_id
+JOIN person p ON p.id = r.person_id
+LEFT JOIN assessment a ON a.referral_id = r.id
+LEFT JOIN (
+    SELECT bk.referral_id,
+           MIN(bk.booked_at) AS first_booked_at,
+           MIN(s.starts_at) AS first_session_at,
+           MIN(CASE WHEN bk.status IN ('attended', 'completed') THEN s.starts_at END) AS attended_at,
+           MIN(CASE WHEN bk.status = 'completed' THEN s.starts_at END) AS course_completed_at,
+           SUM(CASE WHEN bk.status = 'no_show' THEN 1 ELSE 0 END) AS no_shows
+    FROM booking bk JOIN course_session s ON s.id = bk.session_id
+    WHERE bk.status <> 'cancelled'
+    GROUP BY bk.referral_id
+) b ON b.referral_id = r.id
+LEFT JOIN closure c ON c.referral_id = r.id
+"""
+
+SESSIONS_SQL = """
+SELECT s.id AS session_id, s.session_ref, s.starts_at, s.seats, s.mode, s.facilitator,
+       COUNT(CASE WHEN b.status IN ('booked', 'attended', 'completed', 'no_show') THEN 1 END) AS booked,
+       COUNT(CASE WHEN b.status IN ('attended', 'completed') THEN 1 END) AS attended
+FROM course_session s LEFT JOIN booking b ON b.session_id = s.id
+GROUP BY s.id, s.session_ref, s.starts_at, s.seats, s.mode, s.facilitator
+"""
+
+STOP_SEARCH_SQL = """
+SELECT force, searched_at, search_type, gender, age_range, ethnicity_self_code, ethnicity_self_label,
+       ethnicity_officer, object_of_search, outcome, outcome_linked, area
+FROM stop_search
+"""
+
+POPULATION_SQL = """
+SELECT census_year, geography_level, geography_code, geography_name, force, ethnicity, sex, age_band,
+       count, source
+FROM population
+"""
+
+DATES = ("offence_date", "outcome_date", "closed_on", "intelligence_log_date")
+DATETIMES = ("referred_at", "first_contact_at", "assessed_at", "first_booked_at", "first_session_at",
+             "attended_at", "course_completed_at", "starts_at", "searched_at")
+BOOLEANS = ("repeat", "onward_treatment", "outcome_linked")
+
+
+@dataclass(frozen=True)
+class Frames:
+    offences: pl.DataFrame
+    referrals: pl.DataFrame
+    sessions: pl.DataFrame
+    stop_search: pl.DataFrame
+    population: pl.DataFrame
+
+
+def read(engine: Engine, sql: str) -> pl.DataFrame:
+    with engine.connect() as conn:
+        result = conn.execute(text(sql))
+        columns = list(result.keys())
+        rows = result.fetchall()
+    frame = pl.DataFrame(rows, schema=columns, orient="row", infer_schema_length=None) if rows else pl.DataFrame(
+        {c: [] for c in columns}
+    )
+    return _types(frame)
+
+
+def _types(frame: pl.DataFrame) -> pl.DataFrame:
+    """SQLite returns dates as text; PostgreSQL as dates. Make them polars dates either way."""
+    fixes = []
+    for name in frame.columns:
+        dtype = frame.schema[name]
+        if name in DATES:
+            fixes.append(_as_date(pl.col(name), dtype).alias(name))
+        elif name in DATETIMES:
+            fixes.append(_as_datetime(pl.col(name), dtype).alias(name))
+        elif name in BOOLEANS:
+            fixes.append(pl.col(name).cast(pl.Boolean, strict=False).alias(name))
+    return frame.with_columns(fixes) if fixes else frame
+
+
+def _as_date(col: pl.Expr, dtype) -> pl.Expr:
+    if dtype == pl.Null:
+        return col.cast(pl.Date)
+    if dtype == pl.String:
+        return col.str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False)
+    return col.cast(pl.Date)
+
+
+def _as_datetime(col: pl.Expr, dtype) -> pl.Expr:
+    if dtype == pl.Null:
+        return col.cast(pl.Datetime("us", "UTC"))
+    if dtype == pl.String:
+        return col.str.slice(0, 19).str.to_datetime("%Y-%m-%d %H:%M:%S", strict=False).dt.replace_time_zone("UTC")
+    if isinstance(dtype, pl.Datetime) and dtype.time_zone is None:
+        return col.dt.replace_time_zone("UTC")
+    return col.cast(pl.Datetime("us", "UTC"))
+
+
+def people_columns(frame: pl.DataFrame) -> pl.DataFrame:
+    """Add age band and ethnic group columns. Blank ethnicity is 'Missing', NS is 'Not stated':
+    both stay in the data as their own groups, never dropped."""
+    broad = {code: codes.broad_group(code) for code in codes.ETHNICITY_SELF}
+    return frame.with_columns(
+        pl.col("ethnicity_self").fill_null("Missing").alias("ethnicity"),
+        pl.col("ethnicity_self").replace_strict(broad, default="Missing").alias("ethnic_group"),
+        pl.col("sex").fill_null("U"),
+        age_band_expr(pl.col("age")).alias("age_band"),
+    )
+
+
+def age_band_expr(age: pl.Expr) -> pl.Expr:
+    return (
+        pl.when(age.is_null() | (age < 10)).then(pl.lit("Missing"))
+        .when(age <= 17).then(pl.lit("10-17"))
+        .when(age <= 24).then(pl.lit("18-24"))
+        .when(age <= 34).then(pl.lit("25-34"))
+        .otherwise(pl.lit("over 34"))
+    )
+
+
+def load_frames(engine: Engine) -> Frames:
+    offences = people_columns(read(engine, OFFENCES_SQL))
+    referrals = people_columns(read(engine, REFERRALS_SQL)).with_columns(
+        pl.col("referred_at").dt.date().alias("referred_on")
+    )
+    return Frames(
+        offences=offences,
+        referrals=referrals,
+        sessions=read(engine, SESSIONS_SQL),
+        stop_search=read(engine, STOP_SEARCH_SQL),
+        population=read(engine, POPULATION_SQL),
+    )
