@@ -152,6 +152,32 @@ def _import_progress(fraction: float, message: str) -> None:
         print(f"\r{message:<50} {fraction:6.0%}", end="", file=sys.stderr, flush=True)
 
 
+def cmd_metrics(args) -> int:
+    import json as jsonlib
+    from datetime import date
+
+    from divert.analytics.filters import Filters
+    from divert.analytics.frames import load_frames
+    from divert.analytics.metrics import METRICS
+
+    try:
+        start = date.fromisoformat(args.start) if args.start else None
+        end = date.fromisoformat(args.end) if args.end else None
+    except ValueError:
+        print("--from and --to take dates as YYYY-MM-DD", file=sys.stderr)
+        return USAGE
+    filters = Filters(start=start, end=end, area=args.area, source=args.source, age_band=args.age_band,
+                      sex=args.sex, ethnic_group=args.ethnic_group)
+    table = METRICS[args.name](load_frames(_engine(args)), filters)
+    if args.format == "json":
+        print(jsonlib.dumps(table.to_dicts(), default=str, indent=1))
+    else:
+        from divert.safe_csv import neutralised
+
+        sys.stdout.write(neutralised(table).write_csv())
+    return OK
+
+
 def cmd_status(args) -> int:
     from sqlalchemy import func, select
 
@@ -215,6 +241,20 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--report", metavar="CSV", help="write every problem to this CSV file")
     imp.add_argument("--user", help="name recorded in the audit log (default: cli:<login>)")
     imp.set_defaults(func=cmd_import)
+
+    from divert.analytics.metrics import METRICS
+
+    metrics = sub.add_parser("metrics", help="print the numbers behind a dashboard")
+    metrics.add_argument("name", choices=list(METRICS))
+    metrics.add_argument("--from", dest="start", metavar="YYYY-MM-DD")
+    metrics.add_argument("--to", dest="end", metavar="YYYY-MM-DD")
+    metrics.add_argument("--area", help="local policing area code, e.g. E08000025")
+    metrics.add_argument("--source", choices=list(codes.REFERRAL_SOURCES))
+    metrics.add_argument("--age-band", choices=list(codes.AGE_BANDS))
+    metrics.add_argument("--sex", choices=list(codes.SEXES))
+    metrics.add_argument("--ethnic-group", choices=list(codes.BROAD_GROUPS) + ["Missing"])
+    metrics.add_argument("--format", choices=["csv", "json"], default="csv")
+    metrics.set_defaults(func=cmd_metrics)
 
     status = sub.add_parser("status", help="schema revision, data version and row counts")
     status.set_defaults(func=cmd_status)
