@@ -1,0 +1,106 @@
+"""Altair chart builders: one colour-blind-safe palette (Okabe-Ito), plain titles, tooltips.
+
+Each builder takes a polars frame and returns an Altair chart; the page puts the title, the
+"what this shows" caption, the table view and the download around it (divert.dashboard).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import altair as alt
+import polars as pl
+
+# Okabe & Ito (2008), safe for the common colour-vision deficiencies
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#56B4E9", "#CC79A7", "#F0E442", "#000000"]
+GREY = "#7f7f7f"
+POLICY_LABEL = "Diversion starts"
+
+
+def _frame(frame: pl.DataFrame):
+    return frame  # Altair reads polars frames directly
+
+
+def _color(field: str | None, title: str | None = None, domain=None):
+    if not field:
+        return alt.value(PALETTE[0])
+    scale = alt.Scale(range=PALETTE, domain=list(domain) if domain else alt.Undefined)
+    return alt.Color(f"{field}:N", title=title or field.replace("_", " ").capitalize(), scale=scale)
+
+
+def policy_rule(day: date, y_top: float | None = None) -> alt.Chart:
+    data = pl.DataFrame({"day": [day], "label": [POLICY_LABEL]})
+    rule = alt.Chart(data).mark_rule(color=GREY, strokeDash=[4, 3]).encode(x="day:T", tooltip=[alt.Tooltip("label:N", title="")])
+    text = alt.Chart(data).mark_text(align="left", dx=4, dy=-4, color=GREY, baseline="top").encode(
+        x="day:T", y=alt.value(0), text="label:N"
+    )
+    return rule + text
+
+
+def line(frame: pl.DataFrame, x: str, y: str, *, y_title: str, color: str | None = None, color_title=None,
+         band: tuple[str, str] | None = None, x_title: str = "", tooltip_format: str = ",.0f", policy: date | None = None,
+         height: int = 300) -> alt.Chart:
+    """A time series, optionally one line per `color` group, with an interval band."""
+    data = _frame(frame)
+    base = alt.Chart(data)
+    tooltips = [alt.Tooltip(f"{x}:T", title=x_title or "Period"), alt.Tooltip(f"{y}:Q", title=y_title, format=tooltip_format)]
+    if color:
+        tooltips.insert(0, alt.Tooltip(f"{color}:N", title=color_title or color))
+    if band:
+        tooltips += [alt.Tooltip(f"{band[0]}:Q", title="95% low", format=tooltip_format),
+                     alt.Tooltip(f"{band[1]}:Q", title="95% high", format=tooltip_format)]
+    chart = base.mark_line(point=alt.OverlayMarkDef(size=18)).encode(
+        x=alt.X(f"{x}:T", title=x_title), y=alt.Y(f"{y}:Q", title=y_title), color=_color(color, color_title), tooltip=tooltips
+    )
+    if band:
+        area = base.mark_area(opacity=0.2).encode(
+            x=f"{x}:T", y=f"{band[0]}:Q", y2=f"{band[1]}:Q", color=_color(color, color_title)
+        )
+        chart = area + chart
+    if policy:
+        chart = chart + policy_rule(policy)
+    return chart.properties(height=height)
+
+
+def bars(frame: pl.DataFrame, x: str, y: str, *, y_title: str, x_title: str = "", color: str | None = None,
+         color_title=None, stacked: bool = True, temporal: bool = False, sort=None, horizontal: bool = False,
+         tooltip_extra: list | None = None, domain=None, policy: date | None = None, height: int = 300) -> alt.Chart:
+    data = _frame(frame)
+    x_type = "T" if temporal else "N"
+    tooltips = [alt.Tooltip(f"{x}:{x_type}", title=x_title or x), alt.Tooltip(f"{y}:Q", title=y_title, format=",")]
+    if color:
+        tooltips.insert(0, alt.Tooltip(f"{color}:N", title=color_title or color))
+    tooltips += tooltip_extra or []
+    cat = alt.X(f"{x}:{x_type}", title=x_title, sort=sort) if not horizontal else alt.Y(f"{x}:N", title=x_title, sort=sort)
+    val = alt.Y(f"{y}:Q", title=y_title, stack=stacked or None) if not horizontal else alt.X(f"{y}:Q", title=y_title)
+    encoding = {"x": cat, "y": val} if not horizontal else {"y": cat, "x": val}
+    chart = alt.Chart(data).mark_bar().encode(**encoding, color=_color(color, color_title, domain), tooltip=tooltips)
+    if policy:
+        chart = chart + policy_rule(policy)
+    return chart.properties(height=height)
+
+
+def small_multiples(frame: pl.DataFrame, x: str, y: str, facet: str, *, y_title: str, columns: int = 4,
+                    policy: date | None = None) -> alt.Chart:
+    data = _frame(frame)
+    base = alt.Chart(data).mark_line(color=PALETTE[0]).encode(
+        x=alt.X(f"{x}:T", title=""), y=alt.Y(f"{y}:Q", title=y_title),
+        tooltip=[alt.Tooltip(f"{facet}:N"), alt.Tooltip(f"{x}:T", title="Period"), alt.Tooltip(f"{y}:Q", title=y_title)],
+    ).properties(width=170, height=110)
+    layers = base + policy_rule(policy) if policy else base
+    return layers.facet(facet=alt.Facet(f"{facet}:N", title=None), columns=columns, data=data).resolve_scale(y="independent")
+
+
+def forest(frame: pl.DataFrame, label: str, estimate: str, low: str, high: str, *, x_title: str,
+           color: str | None = None, height_per_row: int = 22) -> alt.Chart:
+    """Ratios with intervals on a log scale, with 1 (no difference) marked."""
+    data = _frame(frame)
+    rows = max(frame.height, 1)
+    scale = alt.Scale(type="log")
+    tooltips = [alt.Tooltip(f"{label}:N", title=""), alt.Tooltip(f"{estimate}:Q", format=".2f", title="Ratio"),
+                alt.Tooltip(f"{low}:Q", format=".2f", title="95% low"), alt.Tooltip(f"{high}:Q", format=".2f", title="95% high")]
+    base = alt.Chart(data).encode(y=alt.Y(f"{label}:N", title="", sort=None))
+    whiskers = base.mark_rule().encode(x=alt.X(f"{low}:Q", scale=scale, title=x_title), x2=f"{high}:Q", color=_color(color), tooltip=tooltips)
+    points = base.mark_point(filled=True, size=60).encode(x=alt.X(f"{estimate}:Q", scale=scale), color=_color(color), tooltip=tooltips)
+    one = alt.Chart(pl.DataFrame({"one": [1.0]})).mark_rule(color=GREY, strokeDash=[4, 3]).encode(x="one:Q")
+    return (one + whiskers + points).properties(height=rows * height_per_row + 20)
