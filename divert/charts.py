@@ -39,22 +39,24 @@ def policy_rule(day: date, y_top: float | None = None) -> alt.Chart:
 
 def line(frame: pl.DataFrame, x: str, y: str, *, y_title: str, color: str | None = None, color_title=None,
          band: tuple[str, str] | None = None, x_title: str = "", tooltip_format: str = ",.0f", policy: date | None = None,
-         height: int = 300) -> alt.Chart:
-    """A time series, optionally one line per `color` group, with an interval band."""
+         height: int = 300, x_type: str = "T") -> alt.Chart:
+    """A time series (x_type "T") or a curve ("Q"), optionally one line per `color` group,
+    with an interval band."""
     data = _frame(frame)
     base = alt.Chart(data)
-    tooltips = [alt.Tooltip(f"{x}:T", title=x_title or "Period"), alt.Tooltip(f"{y}:Q", title=y_title, format=tooltip_format)]
+    tooltips = [alt.Tooltip(f"{x}:{x_type}", title=x_title or "Period", format=",.1f" if x_type == "Q" else alt.Undefined),
+                alt.Tooltip(f"{y}:Q", title=y_title, format=tooltip_format)]
     if color:
         tooltips.insert(0, alt.Tooltip(f"{color}:N", title=color_title or color))
     if band:
         tooltips += [alt.Tooltip(f"{band[0]}:Q", title="95% low", format=tooltip_format),
                      alt.Tooltip(f"{band[1]}:Q", title="95% high", format=tooltip_format)]
     chart = base.mark_line(point=alt.OverlayMarkDef(size=18)).encode(
-        x=alt.X(f"{x}:T", title=x_title), y=alt.Y(f"{y}:Q", title=y_title), color=_color(color, color_title), tooltip=tooltips
+        x=alt.X(f"{x}:{x_type}", title=x_title), y=alt.Y(f"{y}:Q", title=y_title), color=_color(color, color_title), tooltip=tooltips
     )
     if band:
         area = base.mark_area(opacity=0.2).encode(
-            x=f"{x}:T", y=f"{band[0]}:Q", y2=f"{band[1]}:Q", color=_color(color, color_title)
+            x=f"{x}:{x_type}", y=f"{band[0]}:Q", y2=f"{band[1]}:Q", color=_color(color, color_title)
         )
         chart = area + chart
     if policy:
@@ -83,10 +85,10 @@ def bars(frame: pl.DataFrame, x: str, y: str, *, y_title: str, x_title: str = ""
 def small_multiples(frame: pl.DataFrame, x: str, y: str, facet: str, *, y_title: str, columns: int = 4,
                     policy: date | None = None) -> alt.Chart:
     data = _frame(frame)
-    base = alt.Chart(data).mark_line(color=PALETTE[0]).encode(
+    base = alt.Chart().mark_line(color=PALETTE[0]).encode(
         x=alt.X(f"{x}:T", title=""), y=alt.Y(f"{y}:Q", title=y_title),
         tooltip=[alt.Tooltip(f"{facet}:N"), alt.Tooltip(f"{x}:T", title="Period"), alt.Tooltip(f"{y}:Q", title=y_title)],
-    ).properties(width=170, height=110)
+    ).properties(width=150, height=110)
     layers = base + policy_rule(policy) if policy else base
     return layers.facet(facet=alt.Facet(f"{facet}:N", title=None), columns=columns, data=data).resolve_scale(y="independent")
 

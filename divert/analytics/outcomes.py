@@ -70,6 +70,9 @@ def before_after(offences: pl.DataFrame, before=BEFORE, after=AFTER, by: tuple[s
         pl.when(pl.col("count_before") > 0)
         .then((pl.col("count_after") - pl.col("count_before")) / pl.col("count_before") * 100)
         .otherwise(None).alias("change_pct")
+    ).select(
+        *keys, "outcome", "offences_before", "count_before", "share_before", "share_before_low", "share_before_high",
+        "offences_after", "count_after", "share_after", "share_after_low", "share_after_high", "change_pct",
     ).sort(keys + ["outcome"])
 
 

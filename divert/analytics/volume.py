@@ -27,6 +27,13 @@ def per_period(frame: pl.DataFrame, date_column: str, every: str = "1mo", name: 
     return spine.join(counts, on="period", how="left").with_columns(pl.col(name).fill_null(0).cast(pl.UInt32))
 
 
+def complete_weeks(weekly: pl.DataFrame, last_day: date | None) -> pl.DataFrame:
+    """Drop the final week if the data stop before its Sunday (a part week reads as a fall)."""
+    if weekly.is_empty() or last_day is None:
+        return weekly
+    return weekly.filter(pl.col("period").dt.offset_by("6d") <= last_day)
+
+
 def level_change(monthly: pl.DataFrame, column: str = "count", policy_start: date = POLICY_START,
                  months: int | None = None) -> pl.DataFrame:
     """Mean monthly level before and after the policy, the % change, and its 95% interval

@@ -1,0 +1,64 @@
+"""Pathway: from referral to completion, where people drop out, and how long they wait."""
+
+import polars as pl
+import streamlit as st
+
+from divert import auth, charts, dashboard, ui
+from divert.analytics import pathway
+
+user = ui.require_role(*auth.ALL_ROLES)
+st.title("Pathway")
+data = dashboard.frames()
+filters = dashboard.filter_bar(data, "pathway")
+referrals = filters.apply(data.referrals, "referred_on")
+st.caption(f"Referrals made in: {filters.describe()}. Referrals still in progress count at the stage they have reached.")
+
+funnel = dashboard.protect(pathway.funnel(referrals), user.role, ["people", "dropped"],
+                           {"share_of_referred": "people", "share_of_previous": "people"})
+dashboard.chart_block(
+    "From referral to completion",
+    "How many referred people reached each step, and the share of all referrals (hover for the 95% "
+    "interval and how many dropped out since the step before). People allocated to one-to-one work or "
+    "treatment skip the course booking: they count as started when allocated and attended when they comply.",
+    charts.bars(funnel, "label", "people", y_title="People", x_title="Step", horizontal=True, sort=None,
+                tooltip_extra=[{"field": "share_of_referred", "type": "quantitative", "format": ".1%", "title": "Share of referrals"},
+                               {"field": "share_of_previous", "type": "quantitative", "format": ".1%", "title": "Share of the step before"},
+                               {"field": "dropped", "type": "quantitative", "title": "Dropped since the step before"}]),
+    funnel, "pathway_funnel", counts=["people", "dropped"],
+    empty="No referrals for these filters.",
+)
+
+waits = pathway.waits(filters.without_period().apply(data.referrals, "referred_on"))
+labels = {"to_assessment": "Referral to assessment", "to_course": "Assessment to course"}
+waits = waits.with_columns(pl.col("measure").replace_strict(labels).alias("wait"))
+targets = dashboard.settings()
+st.caption(f"Service targets: {targets.target_days_to_assessment} working days to assessment, "
+           f"{targets.target_days_to_course} days from assessment to course (set by an administrator).")
+for measure_label in labels.values():
+    part = waits.filter(pl.col("wait") == measure_label).sort("period")
+    long = part.unpivot(index=["period", "people"], on=["median_days", "p90_days"], variable_name="statistic", value_name="days")
+    long = long.with_columns(pl.col("statistic").replace_strict({"median_days": "Median", "p90_days": "90th percentile"}))
+    dashboard.chart_block(
+        f"Days: {measure_label.lower()}",
+        f"{measure_label} for people referred each month: the median (half waited longer) and the 90th "
+        "percentile (one in ten waited longer). Only people who reached the later step are counted.",
+        charts.line(long, "period", "days", y_title="Days", color="statistic", color_title="Statistic", tooltip_format=",.1f"),
+        part.drop("measure"), f"wait_{measure_label.lower().replace(' ', '_')}",
+        empty="Nobody has reached this step yet for these filters.",
+    )
+
+logs = dashboard.protect(pathway.intelligence_logs(referrals), user.role, ["intelligence_logs"])
+dashboard.chart_block(
+    "Intelligence logs",
+    "Referrals closed because the person did not engage: an intelligence log is submitted and they are not offered diversion again.",
+    charts.bars(logs, "period", "intelligence_logs", y_title="Intelligence logs", temporal=True, x_title="Month"),
+    logs, "intelligence_logs", counts=["intelligence_logs"], empty="No intelligence logs for these filters.",
+)
+
+repeats = dashboard.protect(pathway.repeats(referrals), user.role, ["repeats", "referrals"], {"repeat_share": "referrals"})
+dashboard.chart_block(
+    "Repeat diversions",
+    "Share of referrals for people who had completed a diversion before (they can be diverted again as long as they engage), with 95% intervals.",
+    charts.line(repeats, "period", "repeat_share", y_title="Share of referrals", band=("repeat_share_low", "repeat_share_high"), tooltip_format=".1%"),
+    repeats, "repeat_diversions", counts=["repeats", "referrals"], empty="No referrals for these filters.",
+)
