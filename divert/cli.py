@@ -27,10 +27,14 @@ def _db_url(args) -> str:
 
 def cmd_init(args) -> int:
     from divert.db import current_revision, upgrade
+    from divert.reference import ensure_population
 
     url = _db_url(args)
     upgrade(url)
     print(f"Schema at revision {current_revision(url)} on {_safe_url(url)}")
+    added = ensure_population(_engine(args), f"cli:{getpass.getuser()}")
+    if added:
+        print(f"Loaded {added:,} census population rows (ONS Census 2011 and 2021, Open Government Licence v3.0)")
     return OK
 
 
@@ -166,9 +170,20 @@ def cmd_metrics(args) -> int:
     except ValueError:
         print("--from and --to take dates as YYYY-MM-DD", file=sys.stderr)
         return USAGE
-    filters = Filters(start=start, end=end, area=args.area, source=args.source, age_band=args.age_band,
+    filters = Filters(start=start, end=end, area=args.area, source=args.referral_source, age_band=args.age_band,
                       sex=args.sex, ethnic_group=args.ethnic_group)
-    table = METRICS[args.name](load_frames(_engine(args)), filters)
+    frames = load_frames(_engine(args))
+    if args.name == "disparity":
+        from divert.analytics.disparity import disparity_table
+
+        table, problem = disparity_table(frames, args.source, force=args.force, start=start, end=end,
+                                         object_of_search=args.object, ethnicity=args.ethnicity, level=args.level,
+                                         census_year=args.census)
+        if problem:
+            print(problem, file=sys.stderr)
+            return USAGE
+    else:
+        table = METRICS[args.name](frames, filters)
     if args.format == "json":
         print(jsonlib.dumps(table.to_dicts(), default=str, indent=1))
     else:
@@ -245,15 +260,22 @@ def build_parser() -> argparse.ArgumentParser:
     from divert.analytics.metrics import METRICS
 
     metrics = sub.add_parser("metrics", help="print the numbers behind a dashboard")
-    metrics.add_argument("name", choices=list(METRICS))
+    metrics.add_argument("name", choices=[*METRICS, "disparity"])
     metrics.add_argument("--from", dest="start", metavar="YYYY-MM-DD")
     metrics.add_argument("--to", dest="end", metavar="YYYY-MM-DD")
     metrics.add_argument("--area", help="local policing area code, e.g. E08000025")
-    metrics.add_argument("--source", choices=list(codes.REFERRAL_SOURCES))
+    metrics.add_argument("--referral-source", dest="referral_source", choices=list(codes.REFERRAL_SOURCES))
     metrics.add_argument("--age-band", choices=list(codes.AGE_BANDS))
     metrics.add_argument("--sex", choices=list(codes.SEXES))
     metrics.add_argument("--ethnic-group", choices=list(codes.BROAD_GROUPS) + ["Missing"])
     metrics.add_argument("--format", choices=["csv", "json"], default="csv")
+    disparity = metrics.add_argument_group("disparity options")
+    disparity.add_argument("--source", choices=["stop-search", "pathway"], default="pathway")
+    disparity.add_argument("--force", help="police force (default: the configured force)")
+    disparity.add_argument("--object", help='object of search, e.g. "Controlled drugs"')
+    disparity.add_argument("--ethnicity", choices=["self", "officer"], default="self")
+    disparity.add_argument("--level", choices=["broad", "detailed"], default="broad")
+    disparity.add_argument("--census", type=int, choices=[2011, 2021], default=2011)
     metrics.set_defaults(func=cmd_metrics)
 
     status = sub.add_parser("status", help="schema revision, data version and row counts")

@@ -71,6 +71,8 @@ DATES = ("offence_date", "outcome_date", "closed_on", "intelligence_log_date")
 DATETIMES = ("referred_at", "first_contact_at", "assessed_at", "first_booked_at", "first_session_at",
              "attended_at", "course_completed_at", "starts_at", "searched_at")
 BOOLEANS = ("repeat", "onward_treatment", "outcome_linked")
+INTEGERS = ("offence_id", "referral_id", "person_id", "session_id", "outcome", "age", "contact_attempts", "seats",
+            "booked", "attended", "no_shows", "census_year", "count")
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,10 @@ def _types(frame: pl.DataFrame) -> pl.DataFrame:
             fixes.append(_as_datetime(pl.col(name), dtype).alias(name))
         elif name in BOOLEANS:
             fixes.append(pl.col(name).cast(pl.Boolean, strict=False).alias(name))
+        elif name in INTEGERS:
+            fixes.append(pl.col(name).cast(pl.Int64, strict=False).alias(name))
+        elif dtype == pl.Null:  # an empty table or an all-blank column: text
+            fixes.append(pl.col(name).cast(pl.String).alias(name))
     return frame.with_columns(fixes) if fixes else frame
 
 
