@@ -193,6 +193,16 @@ def cmd_metrics(args) -> int:
     return OK
 
 
+def cmd_bench(args) -> int:
+    from divert.bench import run
+
+    if args.referrals <= 0 or args.import_rows < 0:
+        print("--referrals must be positive and --import-rows not negative", file=sys.stderr)
+        return USAGE
+    run(args.referrals, args.db, args.import_rows)
+    return OK
+
+
 def cmd_status(args) -> int:
     from sqlalchemy import func, select
 
@@ -277,6 +287,11 @@ def build_parser() -> argparse.ArgumentParser:
     disparity.add_argument("--level", choices=["broad", "detailed"], default="broad")
     disparity.add_argument("--census", type=int, choices=[2011, 2021], default=2011)
     metrics.set_defaults(func=cmd_metrics)
+
+    bench = sub.add_parser("bench", help="time the real paths on a national-sized data set")
+    bench.add_argument("--referrals", type=int, default=1_000_000)
+    bench.add_argument("--import-rows", type=int, default=200_000, help="rows in the generated offences import")
+    bench.set_defaults(func=cmd_bench)
 
     status = sub.add_parser("status", help="schema revision, data version and row counts")
     status.set_defaults(func=cmd_status)

@@ -9,11 +9,19 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
+from functools import lru_cache
 
-from divert.settings import secret
+from divert.settings import data_dir, secret
+
+
+@lru_cache(maxsize=4)
+def _key(_where: tuple) -> bytes:
+    return secret("person_key").encode()
 
 
 def person_key(identifier: str, *, key: str | None = None) -> str:
     normalised = "".join(str(identifier).split()).upper()
-    digest = hmac.new((key or secret("person_key")).encode(), normalised.encode(), hashlib.sha256)
-    return digest.hexdigest()
+    # the key is read once per configuration (environment and data folder), not once per row
+    secret_key = key.encode() if key else _key((os.environ.get("DIVERT_PERSON_KEY"), str(data_dir())))
+    return hmac.new(secret_key, normalised.encode(), hashlib.sha256).hexdigest()
