@@ -106,3 +106,21 @@ def forest(frame: pl.DataFrame, label: str, estimate: str, low: str, high: str, 
     points = base.mark_point(filled=True, size=60).encode(x=alt.X(f"{estimate}:Q", scale=scale), color=_color(color), tooltip=tooltips)
     one = alt.Chart(pl.DataFrame({"one": [1.0]})).mark_rule(color=GREY, strokeDash=[4, 3]).encode(x="one:Q")
     return (one + whiskers + points).properties(height=rows * height_per_row + 20)
+
+
+def matrix(frame: pl.DataFrame, row: str, column: str, value: str, *, label: str, row_title: str = "",
+           column_title: str = "", row_sort=None, column_sort=None) -> alt.Chart:
+    """A table with colour: one cell per row x column, coloured on a log scale around 1
+    (blue below, orange above), the value written in the cell."""
+    data = _frame(frame)
+    scale = alt.Scale(type="log", domainMid=1, scheme="blueorange", domain=[0.2, 5], clamp=True)
+    base = alt.Chart(data).encode(
+        x=alt.X(f"{column}:N", title=column_title, sort=column_sort, axis=alt.Axis(labelAngle=0, orient="top")),
+        y=alt.Y(f"{row}:N", title=row_title, sort=row_sort),
+    )
+    cells = base.mark_rect(stroke="white").encode(
+        color=alt.Color(f"{value}:Q", scale=scale, title=label),
+        tooltip=[alt.Tooltip(f"{row}:N"), alt.Tooltip(f"{column}:N"), alt.Tooltip(f"{value}:Q", format=".2f", title=label)],
+    )
+    text = base.mark_text(fontSize=12).encode(text=alt.Text(f"{value}:Q", format=".2f"))
+    return (cells + text).properties(height=alt.Step(34))

@@ -16,7 +16,7 @@ from divert.analytics.metrics import end_of_data
 from divert.db import data_version, get_engine
 from divert.disclosure import for_display, suppress
 from divert.safe_csv import to_csv_bytes
-from divert.settings import database_url
+from divert.settings import current_force, database_url  # noqa: F401  (current_force for pages)
 
 FILTERS_KEY = "dashboard_filters"
 ALL = "All"

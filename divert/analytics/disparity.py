@@ -18,6 +18,7 @@ import polars as pl
 from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint
 
 from divert import codes
+from divert.analytics.filters import POLICY_START  # noqa: F401  (re-exported for pages)
 from divert.analytics.intervals import Z95, risk_ratio, with_share
 
 REFERENCE = "White"

@@ -1,0 +1,60 @@
+"""Methods: how the disparity and outcome measures are worked out, and their caveats."""
+
+import streamlit as st
+
+from divert import auth, ui
+
+ui.require_role(*auth.ALL_ROLES)
+st.title("Methods")
+st.markdown(
+    r"""
+Every figure on the dashboards comes from the records in this database; none is typed in.
+
+### Rates and relative rates
+- **Rate per 1,000 population** for group *g* = events in *g* / residents of *g* x 1,000. Residents come
+  from the census chosen on the page: **2011** (all 18 self-defined groups, by police force area) or
+  **2021** (West Midlands broad groups, where Mixed is reported within Other).
+- **Relative rate (disparity) against White** = rate for *g* / rate for White ("X times as likely").
+  The 95% interval is exp(ln RR +/- 1.96 sqrt(1/a + 1/b)) when both counts are at least 10; with
+  smaller counts it is the exact conditional interval (Clopper-Pearson on a given a + b), which stays
+  honest for small groups. When the White count is zero there is no ratio, and none is shown.
+- **Relative rate index (RRI) at each decision point** uses the step before as the denominator:
+  population -> possession offence -> diverted rather than charged or cautioned -> engaged (completed
+  the assessment) -> completed; intelligence logs use the people diverted. For shares the interval is
+  Katz's log interval exp(ln RR +/- 1.96 sqrt(1/a - 1/n_a + 1/b - 1/n_b)) when every count is at least
+  10, and the score interval (Koopman; Miettinen-Nurminen) otherwise.
+- An interval that does not include 1 is marked **significant**. An RRI below 1 can be read the other
+  way round: 0.5 means White people are twice as likely.
+- Groups smaller than 1% of the population are flagged: their ratios move a lot with a few events.
+
+### The outcome ("find rate") test
+The share of searches whose outcome was linked to the object of the search. If one group's find rate is
+lower, officers may be searching its members on weaker grounds. Intervals are Wilson score intervals.
+
+### Stop and search
+As in the Home Office statistics, **vehicle-only searches are excluded** (people are counted, not
+vehicles). Self-defined ethnicity is used by default; officer-defined ethnicity can be chosen, but the
+census has no officer-defined categories, so its rates compare unlike with like. The two are kept apart:
+one is never filled in from the other.
+
+### Shares and waiting times
+Shares carry Wilson 95% intervals. Waiting times are medians and 90th percentiles of the people who
+reached the later step. Reoffending counts only referrals with the whole follow-up window in the data;
+the Kaplan-Meier curve follows everyone until the data end.
+
+### Small numbers
+For the viewer role, and in anything published, counts from 1 to the threshold set by an
+administrator (default: 1 to 7) show as `*`, rates on denominators below it are not shown, and the next
+smallest count in the same group is hidden too (secondary suppression), so a hidden count cannot be
+worked out from a total. Zero is shown as 0.
+
+### Caveats
+- **Missing ethnicity is not zero.** "Not stated" and blank ethnicity are shown as their own groups with
+  their share, never dropped; they have no census population, so no rate.
+- **Census denominators age.** 2011 figures undercount groups that have grown since; 2021 is broad only.
+- **Geography matters.** Force-wide rates hide differences between areas; compare areas on the Volume page.
+- **Events, not people.** A person searched twice counts twice; reoffending is matched on a pseudonymous key.
+- **Association, not cause.** People who complete the course differ from those who do not in ways the
+  data cannot see.
+"""
+)
