@@ -20,7 +20,8 @@ def test_init_creates_the_schema_and_status_reports_it(tmp_path):
     assert (tmp_path / "cli.db").exists()
     status = run(["status"], tmp_path)
     assert status.returncode == 0
-    assert "Schema revision: 0001" in status.stdout and "Data version: 0" in status.stdout
+    assert "Schema revision: 0001" in status.stdout
+    assert "census population rows" in result.stdout and "Data version: 1" in status.stdout  # the census load
 
 
 def test_user_add_list_disable(tmp_path):
