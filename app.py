@@ -1,0 +1,48 @@
+"""Divert: `streamlit run app.py`.
+
+Every run: schema ready -> first-run setup if there are no users -> sign-in gate -> the
+signed-in user's navigation (by role) -> the chosen page.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+from sqlalchemy.exc import OperationalError
+
+from divert import accounts, auth, ui
+from divert.settings import database_url
+
+st.set_page_config(page_title="Divert", page_icon=":material/alt_route:", layout="wide")
+
+
+def main() -> None:
+    ui.leave_legacy_pages_mode()
+    ui.style()
+    try:
+        ui.ensure_schema(database_url())
+        engine = ui.engine()
+        first_run = not accounts.has_users(engine)
+    except OperationalError:
+        st.error(
+            "Divert cannot reach its database. Check `DIVERT_DATABASE_URL` (or `[database] url` "
+            "in `.streamlit/secrets.toml`) and that the database server is running."
+        )
+        st.stop()
+
+    if first_run:
+        st.navigation(auth.setup_pages(), position="hidden").run()
+        return
+
+    gate = auth.Gate(engine)  # the one construction of the authenticator in this run
+    user = gate.user()
+    if user is None:
+        gate.signed_out_navigation().run()
+        return
+
+    page = auth.navigation(user)
+    ui.sidebar(user)
+    ui.header(user)
+    page.run()
+
+
+main()

@@ -1,0 +1,126 @@
+"""Shared page helpers: the page header, the demo-data banner, role checks, problem lists.
+
+Pages are thin: they call these helpers and the divert modules, never the database.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from divert import app_settings
+from divert.auth import USER_KEY, SignedIn, request_sign_out
+from divert.db import data_version, get_engine, upgrade
+from divert.settings import database_url
+
+APP_NAME = "Divert"
+
+
+def engine():
+    return get_engine(database_url())
+
+
+@st.cache_resource(show_spinner="Preparing the database...")
+def ensure_schema(url: str) -> bool:
+    """Create or upgrade the schema once per process and database."""
+    upgrade(url)
+    return True
+
+
+_STYLE = """
+<style>
+  [data-testid="stMainBlockContainer"] { padding-top: 2.5rem; }
+</style>
+"""
+
+
+def style() -> None:
+    """Small layout adjustments on top of the theme in .streamlit/config.toml."""
+    st.html(_STYLE)
+
+
+def leave_legacy_pages_mode() -> None:
+    """Streamlit starts each fresh server process in its legacy mode for a `pages/` folder and
+    leaves it only when app.py first calls st.navigation. In that first run a page file can run
+    on its own (opened by its address), and the first form submitted in it is lost. Leave the
+    legacy mode at once and start the run again, as app.py's own navigation."""
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:  # a later Streamlit without the legacy mode
+        return
+    if getattr(PagesManager, "uses_pages_directory", None):
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+def current_user() -> SignedIn | None:
+    user = st.session_state.get(USER_KEY)
+    return user if isinstance(user, SignedIn) else None
+
+
+def require_role(*roles: str, allow_password_change: bool = False) -> SignedIn:
+    """Stop the page with a plain message unless the signed-in user has one of `roles`."""
+    user = current_user()
+    if user is None:
+        leave_legacy_pages_mode()
+        st.info("Please sign in to see this page.")
+        st.stop()
+    if user.must_change_password and not allow_password_change:
+        st.warning("Choose a new password on the My account page before going on.")
+        st.stop()
+    if user.role not in roles:
+        st.warning(
+            f"This page is not available to your role ({user.role_label}). "
+            "Use the menu to find the pages you can open.",
+            icon=":material/block:",
+        )
+        st.stop()
+    return user
+
+
+@st.cache_data(ttl=600, show_spinner=False)
+def _demo_loaded(url: str, version: int) -> bool:
+    return app_settings.demo_data_loaded(get_engine(url))
+
+
+def demo_banner() -> None:
+    url = database_url()
+    if _demo_loaded(url, data_version(get_engine(url))):
+        st.warning(
+            "**Demonstration data.** Every referral, person and figure here is synthetic, made up "
+            "for trying Divert out. Do not use it for decisions or publication.",
+            icon=":material/science:",
+        )
+
+
+def header(user: SignedIn) -> None:
+    """The strip above every page: the app's name and who is signed in, with what role."""
+    st.markdown(
+        "<div style='display:flex;justify-content:space-between;flex-wrap:wrap;gap:0.5rem'>"
+        f"<span><b>{APP_NAME}</b> · police drug-diversion programme</span>"
+        f"<span title='Username: {_escape(user.username)}'>Signed in as "
+        f"<b>{_escape(user.display_name)}</b> · {_escape(user.role_label)}</span></div>",
+        unsafe_allow_html=True,
+    )
+    demo_banner()
+
+
+def sidebar(user: SignedIn) -> None:
+    with st.sidebar:
+        st.caption(f"{user.display_name} · {user.role_label}")
+        st.button("Sign out", icon=":material/logout:", on_click=request_sign_out, key="sign_out")
+
+
+def _escape(text: str) -> str:
+    return (
+        str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;").replace("'", "&#39;")
+    )
+
+
+def show_problems(problems, intro: str = "Nothing was saved:") -> None:
+    """A form's problems as one plain list (never a traceback)."""
+    lines = "\n".join(f"- **{_label(p.field)}** {p.reason}" for p in problems)
+    st.error(f"{intro}\n{lines}")
+
+
+def _label(field: str) -> str:
+    return field.replace("_", " ").capitalize()

@@ -1,0 +1,40 @@
+"""My account: who I am, and changing my own password (required after a reset)."""
+
+import streamlit as st
+
+from divert import accounts, auth, ui
+
+user = ui.require_role(*auth.ALL_ROLES, allow_password_change=True)
+st.title("My account")
+
+notice = st.session_state.pop("divert_account_notice", None)
+if notice:
+    st.success(notice)
+if user.must_change_password:
+    st.warning(
+        "You signed in with a one-time password. Choose your own password to go on.",
+        icon=":material/key:",
+    )
+
+st.markdown(
+    f"**Username:** {user.username}  \n**Name:** {user.display_name}  \n"
+    f"**Role:** {user.role_label}  \n"
+    f"**Signed in until:** {user.expires_at:%d %b %Y, %H:%M} UTC"
+)
+
+st.subheader("Change password")
+with st.form("change_password", clear_on_submit=True, enter_to_submit=False):
+    current = st.text_input("Current password", type="password")
+    new = st.text_input(
+        "New password", type="password",
+        help=f"At least {accounts.MIN_PASSWORD_LENGTH} characters, not your username.",
+    )
+    again = st.text_input("New password again", type="password")
+    submitted = st.form_submit_button("Change password", type="primary")
+
+if submitted:
+    saved = accounts.change_password(user.username, current, new, again, engine=ui.engine())
+    if saved.ok:
+        st.session_state["divert_account_notice"] = "Your password has been changed."
+        st.rerun()
+    ui.show_problems(saved.problems, "The password was not changed:")

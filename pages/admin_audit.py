@@ -1,0 +1,50 @@
+"""Audit log (administrators only): every write, who made it and when, with filters and CSV."""
+
+from datetime import date, timedelta
+
+import streamlit as st
+
+from divert import audit_log, ui
+
+ANY = "(any)"
+LIMIT = 5000
+
+ui.require_role("admin")
+engine = ui.engine()
+st.title("Audit log")
+st.caption(
+    "Every change to the records, users and settings, and every sign-in, wrong password and "
+    "lockout. Times are UTC. Passwords are never recorded."
+)
+
+options = audit_log.choices(engine)
+c1, c2, c3, c4 = st.columns([1, 1, 1, 2])
+who = c1.selectbox("User", [ANY, *options["username"]])
+action = c2.selectbox("Action", [ANY, *options["action"]])
+table = c3.selectbox("Table", [ANY, *options["table_name"]])
+today = date.today()
+period = c4.date_input(
+    "Dates (from - to)", value=(today - timedelta(days=30), today), max_value=today + timedelta(days=1)
+)
+start, end = (period + (None, None))[:2] if isinstance(period, tuple) else (period, None)
+
+frame, more = audit_log.events(
+    engine,
+    username=None if who == ANY else who,
+    action=None if action == ANY else action,
+    table=None if table == ANY else table,
+    start=start,
+    end=end,
+    limit=LIMIT,
+)
+shown = f"{frame.height:,} event{'s' if frame.height != 1 else ''}"
+st.write(f"**{shown}**" + (f" (the newest {LIMIT:,}; narrow the filters to see older ones)" if more else ""))
+st.dataframe(audit_log.for_display(frame), hide_index=True)
+st.download_button(
+    "Download CSV",
+    audit_log.to_csv(frame),
+    file_name=f"divert-audit-{today:%Y%m%d}.csv",
+    mime="text/csv",
+    icon=":material/download:",
+    disabled=frame.is_empty(),
+)

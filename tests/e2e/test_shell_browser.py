@@ -1,0 +1,186 @@
+"""The app shell in a real browser: sign in and out as each role, each role's menu, a forbidden
+page opened by its address, lockout after five wrong passwords, first-run setup.
+
+Screenshots of every step are saved under each test's tmp dir (screenshots/)."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from divert import accounts, auth, codes
+from divert.db import session_scope
+from divert.models import AuditEvent
+
+pytestmark = pytest.mark.e2e
+
+
+def sign_in(page, app_url, username, password, path="/"):
+    page.goto(app_url + path)
+    fill_sign_in(page, username, password)
+
+
+def fill_sign_in(page, username, password):
+    page.get_by_role("textbox", name="Username").fill(username)
+    page.get_by_role("textbox", name="Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def menu(page) -> dict[str, list[str]]:
+    """The sidebar navigation as shown: section -> page titles."""
+    nav = page.get_by_test_id("stSidebarNav")
+    expect(nav).to_be_visible()
+    out: dict[str, list[str]] = {}
+    section = ""
+    for item in nav.locator("[data-testid=stNavSectionHeader], [data-testid=stSidebarNavLink]").all():
+        lines = [line.strip() for line in item.inner_text().splitlines() if line.strip()]
+        if item.get_attribute("data-testid") == "stNavSectionHeader":
+            section = lines[0]  # before the expand/collapse icon's name
+        else:
+            out.setdefault(section, []).append(lines[-1])  # after the page icon's name
+    return out
+
+
+def expected_menu(role):
+    return {section: [spec.title for spec in specs] for section, specs in auth.menu(role).items()}
+
+
+def session_cookie(page) -> list[dict]:
+    return [c for c in page.context.cookies() if c["name"] == auth.COOKIE_NAME]
+
+
+def wait_until(condition, seconds=15.0):
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
+
+
+def wait_for_page(page, title):
+    expect(page.get_by_role("heading", name=title, exact=True).first).to_be_visible()
+    page.settle()
+
+
+@pytest.mark.parametrize("role", ("viewer", "manager", "caseworker", "admin"))
+def test_each_role_signs_in_sees_its_menu_and_signs_out(demo_app, page, role):
+    login = demo_app.logins[role]
+    page.goto(demo_app.url)
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+    page.shots(f"{role} sign-in page")
+
+    fill_sign_in(page, login["username"], login["password"])
+    wait_for_page(page, "Overview")
+    expect(page.get_by_role("button", name="Sign in")).to_have_count(0)  # the form is gone
+    expect(page.get_by_text(f"· {codes.ROLES[role]}").first).to_be_visible()
+    expect(page.get_by_test_id("stMetric").first).to_be_visible()  # the headline figures
+    assert menu(page) == expected_menu(role)
+    page.shots(f"{role} signed in")
+    wait_until(lambda: session_cookie(page))  # the browser stores it a moment after sign-in
+    cookies = session_cookie(page)
+    assert cookies[0]["sameSite"] == "Strict"
+    page.reload()  # a new session, signed in again from the cookie
+    wait_for_page(page, "Overview")
+
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+    expect(page.get_by_text("You have signed out.")).to_be_visible()
+    expect(page.get_by_test_id("stSidebarNav")).to_have_count(0)
+    page.shots(f"{role} signed out")
+
+    page.context.add_cookies(cookies)  # even if the browser had kept the old cookie...
+    page.reload()
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible()  # ...it is void
+    expect(page.get_by_test_id("stSidebarNav")).to_have_count(0)
+
+
+def test_a_forbidden_page_opened_by_address_shows_no_data(demo_app, page):
+    viewer = demo_app.logins["viewer"]
+    sign_in(page, demo_app.url, viewer["username"], viewer["password"])
+    wait_for_page(page, "Overview")
+    page.shots("viewer landing page")
+
+    others = [login["username"] for role, login in demo_app.logins.items() if role != "viewer"]
+    for path in ("/admin_users", "/admin_audit", "/admin_settings"):
+        page.goto(demo_app.url + path)  # a new session: signed in again from the cookie
+        expect(page.get_by_text("This page is not available to your role (Viewer (OPCC))")).to_be_visible()
+        page.shots(f"viewer opens {path}")
+        body = page.locator("body").inner_text()
+        for username in others:
+            assert username not in body
+        assert page.get_by_test_id("stDataFrame").count() == 0
+        assert page.get_by_test_id("stNumberInput").count() == 0
+        assert "Users" not in menu(page).get("Admin", [])
+
+
+def test_a_deep_link_signs_in_then_opens_the_page(demo_app, page):
+    admin = demo_app.logins["admin"]
+    sign_in(page, demo_app.url, admin["username"], admin["password"], path="/admin_audit")
+    wait_for_page(page, "Audit log")
+    expect(page.get_by_test_id("stDataFrame")).to_be_visible()
+    page.shots("admin audit log after deep link")
+
+
+def test_five_wrong_passwords_lock_the_account(demo_app, page, open_page):
+    engine = demo_app.engine()
+    page.goto(demo_app.url)
+    for attempt in range(1, 6):
+        fill_sign_in(page, "spare.caseworker", f"wrong-password-{attempt}")
+        wait_until(lambda n=attempt: accounts.get_account("spare.caseworker", engine).failed_logins == n)
+        message = auth.LOCKED_MESSAGE if attempt == 5 else auth.WRONG_MESSAGE
+        expect(page.get_by_text(message)).to_be_visible()
+        page.shots(f"wrong password {attempt}")
+    # the right password, while locked, from a fresh browser (no message on screen before)
+    fresh = open_page()
+    sign_in(fresh, demo_app.url, "spare.caseworker", demo_app.spare_password)
+    expect(fresh.get_by_text(auth.LOCKED_MESSAGE)).to_be_visible()
+    fresh.settle()
+    expect(fresh.get_by_test_id("stSidebarNav")).to_have_count(0)
+    fresh.shots("right password while locked")
+
+    account = accounts.get_account("spare.caseworker", demo_app.engine())
+    assert account.locked() and account.failed_logins == 5
+    with session_scope(demo_app.engine()) as s:
+        query = select(AuditEvent.action).where(AuditEvent.username == "spare.caseworker")
+        actions = list(s.execute(query).scalars())
+    assert actions.count("sign_in_failed") == 5 and actions.count("lockout") == 1
+    assert "sign_in" not in actions
+
+
+def test_first_run_setup_on_an_empty_database(empty_app, page):
+    page.goto(empty_app.url)
+    expect(page.get_by_role("heading", name="Set up Divert")).to_be_visible()
+    page.shots("setup page")
+
+    page.get_by_role("textbox", name="Username").fill("chief")
+    page.get_by_role("textbox", name="Password", exact=True).fill("chief")
+    page.get_by_role("textbox", name="Password again").fill("chief")
+    page.get_by_role("button", name="Create administrator").click()
+    expect(page.get_by_text("must be at least 12 characters")).to_be_visible()
+    page.shots("setup refuses a short password")
+
+    password = "first-admin-secret-9"
+    page.get_by_role("textbox", name="Password", exact=True).fill(password)
+    page.get_by_role("textbox", name="Password again").fill(password)
+    page.get_by_text("Also load the demonstration data").click()
+    expect(page.get_by_role("checkbox", name="Also load the demonstration data")).to_be_checked()
+    page.get_by_role("button", name="Create administrator").click()
+    # the demonstration data (a West Midlands-sized force) loads in seconds; allow a busy machine
+    expect(page.get_by_text(re.compile("Setup is complete"))).to_be_visible(timeout=90_000)
+    expect(page.get_by_text("Demonstration accounts were created")).to_be_visible()
+    expect(page.get_by_test_id("stTable")).to_contain_text("demo.admin")
+    page.shots("setup complete with demo logins, sign in")
+
+    fill_sign_in(page, "chief", password)
+    wait_for_page(page, "Overview")
+    assert menu(page) == expected_menu("admin")
+    expect(page.get_by_text("Demonstration data.")).to_be_visible()  # the banner
+    page.shots("first administrator signed in")
+
+    page.goto(empty_app.url + "/setup")  # the setup page is gone for good
+    expect(page.get_by_role("heading", name="Overview", exact=True)).to_be_visible()
+    expect(page.get_by_role("heading", name="Set up Divert")).to_have_count(0)
+    page.shots("setup address after setup")
