@@ -66,7 +66,9 @@ def line(frame: pl.DataFrame, x: str, y: str, *, y_title: str, color: str | None
 
 def bars(frame: pl.DataFrame, x: str, y: str, *, y_title: str, x_title: str = "", color: str | None = None,
          color_title=None, stacked: bool = True, temporal: bool = False, sort=None, horizontal: bool = False,
-         tooltip_extra: list | None = None, domain=None, policy: date | None = None, height: int = 300) -> alt.Chart:
+         tooltip_extra: list | None = None, domain=None, policy: date | None = None, height: int = 300,
+         interval: tuple[str, str] | None = None) -> alt.Chart:
+    """Bars; `interval` (low, high columns) draws a 95% interval on each bar."""
     data = _frame(frame)
     x_type = "T" if temporal else "N"
     tooltips = [alt.Tooltip(f"{x}:{x_type}", title=x_title or x), alt.Tooltip(f"{y}:Q", title=y_title, format=",")]
@@ -77,6 +79,11 @@ def bars(frame: pl.DataFrame, x: str, y: str, *, y_title: str, x_title: str = ""
     val = alt.Y(f"{y}:Q", title=y_title, stack=stacked or None) if not horizontal else alt.X(f"{y}:Q", title=y_title)
     encoding = {"x": cat, "y": val} if not horizontal else {"y": cat, "x": val}
     chart = alt.Chart(data).mark_bar().encode(**encoding, color=_color(color, color_title, domain), tooltip=tooltips)
+    if interval:
+        low, high = interval
+        ends = ({"y": cat, "x": alt.X(f"{low}:Q"), "x2": f"{high}:Q"} if horizontal
+                else {"x": cat, "y": alt.Y(f"{low}:Q"), "y2": f"{high}:Q"})
+        chart = chart + alt.Chart(data).mark_rule(color="#000000", strokeWidth=1.5).encode(**ends)
     if policy:
         chart = chart + policy_rule(policy)
     return chart.properties(height=height)
@@ -97,7 +104,6 @@ def forest(frame: pl.DataFrame, label: str, estimate: str, low: str, high: str, 
            color: str | None = None, height_per_row: int = 22) -> alt.Chart:
     """Ratios with intervals on a log scale, with 1 (no difference) marked."""
     data = _frame(frame)
-    rows = max(frame.height, 1)
     scale = alt.Scale(type="log")
     tooltips = [alt.Tooltip(f"{label}:N", title=""), alt.Tooltip(f"{estimate}:Q", format=".2f", title="Ratio"),
                 alt.Tooltip(f"{low}:Q", format=".2f", title="95% low"), alt.Tooltip(f"{high}:Q", format=".2f", title="95% high")]
@@ -105,7 +111,7 @@ def forest(frame: pl.DataFrame, label: str, estimate: str, low: str, high: str, 
     whiskers = base.mark_rule().encode(x=alt.X(f"{low}:Q", scale=scale, title=x_title), x2=f"{high}:Q", color=_color(color), tooltip=tooltips)
     points = base.mark_point(filled=True, size=60).encode(x=alt.X(f"{estimate}:Q", scale=scale), color=_color(color), tooltip=tooltips)
     one = alt.Chart(pl.DataFrame({"one": [1.0]})).mark_rule(color=GREY, strokeDash=[4, 3]).encode(x="one:Q")
-    return (one + whiskers + points).properties(height=rows * height_per_row + 20)
+    return (one + whiskers + points).properties(height=alt.Step(max(height_per_row, 28)))
 
 
 def matrix(frame: pl.DataFrame, row: str, column: str, value: str, *, label: str, row_title: str = "",

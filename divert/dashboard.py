@@ -129,8 +129,8 @@ def chart_block(title: str, caption: str, chart, table: pl.DataFrame, filename: 
     shown = for_display(table, counts or [])
     chart_tab, table_tab = st.tabs(["Chart", "Table"])
     with chart_tab:
-        st.altair_chart(chart, use_container_width=True)
+        st.altair_chart(chart, width="stretch")
     with table_tab:
-        st.dataframe(shown, use_container_width=True, hide_index=True)
+        st.dataframe(shown, width="stretch", hide_index=True)
     st.download_button("Download CSV", to_csv_bytes(shown), file_name=f"{filename}.csv", mime="text/csv",
                        key=key or f"download_{filename}", icon=":material/download:")

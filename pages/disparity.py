@@ -59,6 +59,7 @@ with search_tab:
                 "Share of searches whose outcome was linked to the object of the search, with 95% intervals. A "
                 "lower find rate for a group suggests officers search its members on weaker grounds.",
                 charts.bars(finds, "group", "find_rate", y_title="Find rate", x_title="Group", horizontal=True,
+                            interval=("find_rate_low", "find_rate_high"),
                             tooltip_extra=[{"field": "find_rate_low", "type": "quantitative", "format": ".1%", "title": "95% low"},
                                            {"field": "find_rate_high", "type": "quantitative", "format": ".1%", "title": "95% high"}]),
                 finds, f"find_rates_{force}", counts=["searches", "finds"],

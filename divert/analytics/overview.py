@@ -143,7 +143,7 @@ def _widest_disparity(offs, now, before) -> Headline:
 
     value, text = widest(now)
     previous, _ = widest(before)
-    return Headline("disparity", "Widest significant disparity in formal outcomes", value, previous, "ratio",
+    return Headline("disparity", "Widest formal-outcome disparity", value, previous, "ratio",
                     text or "No group differs significantly from White in the share charged or cautioned.",
                     pl.DataFrame(schema={"period": pl.Date, "value": pl.Float64}), better="down")
 

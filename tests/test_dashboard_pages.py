@@ -1,0 +1,83 @@
+"""Every dashboard page renders for every role allowed to see it, on the demo data, without an
+exception (AppTest); viewers see small counts suppressed."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.runtime.pages_manager import PagesManager
+from streamlit.testing.v1 import AppTest
+
+from divert import auth
+from divert.db import get_engine, upgrade
+from divert.demo import load_demo
+from divert.settings import PROJECT_DIR
+
+APP = str(PROJECT_DIR / "app.py")
+DASHBOARDS = [spec for spec in auth.PAGES if spec.section == "Dashboards" and (PROJECT_DIR / spec.file).exists()]
+
+
+@pytest.fixture(autouse=True)
+def navigation_only(monkeypatch):
+    """As in test_app_shell: keep Streamlit's legacy pages-folder mode off, as on the server."""
+    original = PagesManager.__init__
+
+    def init(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(PagesManager, "__init__", init)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("pages")
+    url = f"sqlite:///{folder / 'divert.db'}"
+    upgrade(url)
+    engine = get_engine(url)
+    summary = load_demo(engine, seed=3, scale=0.3)
+    yield url, {login["role"]: login for login in summary["logins"]}
+    engine.dispose()
+
+
+def signed_in(demo, monkeypatch, role) -> AppTest:
+    url, logins = demo
+    monkeypatch.setenv("DIVERT_DATABASE_URL", url)
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    next(t for t in at.text_input if t.label == "Username").input(logins[role]["username"])
+    next(t for t in at.text_input if t.label == "Password").input(logins[role]["password"])
+    next(b for b in at.button if b.label == "Sign in").click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+@pytest.mark.parametrize("role", ["viewer", "manager", "caseworker", "admin"])
+def test_every_dashboard_renders_for_every_role(demo, monkeypatch, role):
+    at = signed_in(demo, monkeypatch, role)
+    for spec in DASHBOARDS:
+        if role not in spec.roles:
+            continue
+        at.switch_page(spec.file).run()
+        assert not at.exception, (spec.file, at.exception)
+        assert [t.value for t in at.title] == [spec.title], spec.file
+        assert not at.error, (spec.file, [e.value for e in at.error])
+
+
+def test_viewer_sees_small_counts_suppressed(demo, monkeypatch):
+    at = signed_in(demo, monkeypatch, "viewer")
+    at.switch_page("pages/volume.py").run()
+    # narrow to one small area and group, so some monthly counts are below the threshold
+    next(s for s in at.selectbox if s.label == "Local policing area").set_value("E08000029").run()
+    next(s for s in at.selectbox if s.label == "Ethnic group (self-defined)").set_value("Other").run()
+    assert not at.exception
+    tables = [df.value for df in at.dataframe]
+    assert any((table.astype(str) == "*").any().any() for table in tables)
+
+
+def test_manager_sees_exact_counts(demo, monkeypatch):
+    at = signed_in(demo, monkeypatch, "manager")
+    at.switch_page("pages/volume.py").run()
+    next(s for s in at.selectbox if s.label == "Local policing area").set_value("E08000029").run()
+    next(s for s in at.selectbox if s.label == "Ethnic group (self-defined)").set_value("Other").run()
+    tables = [df.value for df in at.dataframe]
+    assert not any((table.astype(str) == "*").any().any() for table in tables)
