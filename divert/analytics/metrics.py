@@ -9,6 +9,8 @@ from datetime import date
 import polars as pl
 
 from divert.analytics import outcomes, pathway, reoffending, volume
+from divert.analytics.capacity import capacity_table
+from divert.analytics.forecast import forecast_table
 from divert.analytics.filters import Filters
 from divert.analytics.frames import Frames
 
@@ -71,4 +73,6 @@ METRICS: dict[str, Callable[[Frames, Filters], pl.DataFrame]] = {
     "waits": waits_table,
     "outcomes": outcomes_table,
     "reoffending": reoffending_table,
+    "capacity": capacity_table,
+    "forecast": forecast_table,
 }

@@ -1,0 +1,152 @@
+"""Forecast: weekly referrals up to 26 weeks ahead with prediction intervals, how well the
+same method did in the past (a rolling-origin backtest), and the work the forecast means."""
+
+import altair as alt
+import polars as pl
+import streamlit as st
+
+from divert import charts, dashboard, scenarios, ui
+from divert.analytics import demand, forecast, planning
+
+user = ui.require_role("manager", "admin")
+st.title("Forecast")
+data = dashboard.frames()
+filters = dashboard.filter_bar(data, "forecast")
+result, rates = scenarios.planning_inputs(filters)
+st.caption(f"Referrals for {filters.without_period().describe()}. The forecast always uses every complete week "
+           "recorded, whatever the period filter says.")
+if result.forecast.is_empty():
+    st.info(result.note or "There is not enough history to forecast.", icon=":material/info:")
+    st.stop()
+if result.note:
+    st.info(result.note, icon=":material/info:")
+
+left, right = st.columns([1, 2])
+horizon = left.slider("Weeks ahead", 4, forecast.HORIZON, 13, key="forecast_horizon",
+                      help="How far ahead to show. Intervals widen the further ahead the forecast looks.")
+models = [m for m in forecast.MODEL_LABELS if m in set(result.forecast["model"].to_list())]
+model = right.radio("Forecast", models, index=models.index(forecast.COMBINATION), horizontal=False,
+                    format_func=forecast.MODEL_LABELS.get, key="forecast_model",
+                    help="The planners use the average of the two: averages of simple forecasts are usually at least "
+                         "as accurate as either alone. The backtest below shows how each did on this service.")
+
+shown = forecast.chart_frame(result, model, horizon)
+ahead = result.forecast.filter((pl.col("model") == model) & (pl.col("weeks_ahead") <= horizon))
+top = forecast.headline(result, model, horizon)
+first = top["next_week"]
+c1, c2, c3 = st.columns(3)
+c1.metric("Referrals expected next week", f"{first['mean']:,.0f}",
+          help="The central forecast for the first week after the latest complete week.")
+c1.caption(f"80% interval {first['lo_80']:,.0f} to {first['hi_80']:,.0f}; 95% interval {first['lo_95']:,.0f} to "
+           f"{first['hi_95']:,.0f}")
+c2.metric(f"Referrals a week over the next {horizon} weeks", f"{top['mean_per_week']:,.0f}",
+          help="Average of the central forecast over the weeks shown.")
+c3.metric("Latest complete week", f"{top['latest_referrals']:,}",
+          help=f"Referrals in the week starting {top['latest_week']:%d %B %Y}.")
+
+x = alt.X("week:T", title="Week")
+base = alt.Chart(shown)
+tips = [alt.Tooltip("series:N", title=""), alt.Tooltip("week:T", title="Week of"),
+        alt.Tooltip("referrals:Q", title="Referrals", format=",.1f"),
+        alt.Tooltip("lo_80:Q", title="80% from", format=",.0f"), alt.Tooltip("hi_80:Q", title="80% to", format=",.0f"),
+        alt.Tooltip("lo_95:Q", title="95% from", format=",.0f"), alt.Tooltip("hi_95:Q", title="95% to", format=",.0f")]
+colour = alt.Color("series:N", title="", scale=alt.Scale(domain=["Recorded", "Forecast"],
+                                                         range=[charts.PALETTE[0], charts.PALETTE[1]]),
+                   legend=alt.Legend(orient="top"))
+chart = (
+    base.mark_area(opacity=0.15, color=charts.PALETTE[1]).encode(x=x, y="lo_95:Q", y2="hi_95:Q", tooltip=tips)
+    + base.mark_area(opacity=0.3, color=charts.PALETTE[1]).encode(x=x, y="lo_80:Q", y2="hi_80:Q", tooltip=tips)
+    + base.mark_line(point=alt.OverlayMarkDef(size=14)).encode(
+        x=x, y=alt.Y("referrals:Q", title="Referrals a week"), color=colour, tooltip=tips)
+).properties(height=340)
+dashboard.chart_block(
+    "Referrals a week: recorded and forecast",
+    "Blue: referrals recorded each week (the last two years). Orange: the forecast, with the range the "
+    "week's count should fall in 80 times in 100 (darker band) and 95 times in 100 (lighter band).",
+    chart, shown, "referral_forecast", key="forecast_chart",
+)
+
+# --- the backtest -----------------------------------------------------------------------------------------
+st.subheader("How well this method forecast the past")
+acc = result.accuracy
+if acc.is_empty():
+    st.info("There is too little history to test the forecast on past weeks.", icon=":material/info:")
+else:
+    origins = int(acc["origins"].max())
+    st.caption(
+        f"A rolling-origin backtest: the forecast was made again from {origins} past dates (every "
+        f"{forecast.BACKTEST_STEP} weeks), using only the weeks before each date, and compared with what then "
+        "happened. **MASE** is the average forecast error divided by the average error of 'same week last year' "
+        "within the history: below 1 means the forecast beat that simple rule. **Coverage** is how often the "
+        "recorded week fell inside the interval: close to 80% and 95% means the intervals can be trusted.")
+    best = acc.row(0, named=True) if acc.height == 1 else acc.filter(pl.col("model") == model).row(0, named=True)
+    m1, m2, m3 = st.columns(3)
+    m1.metric("MASE of the chosen forecast", f"{best['mase']:.2f}",
+              help="Mean absolute scaled error: below 1 beats 'same week last year'.")
+    m2.metric("Inside the 80% interval", f"{best['coverage_80']:.0%}", help="Should be close to 80%.")
+    m3.metric("Inside the 95% interval", f"{best['coverage_95']:.0%}", help="Should be close to 95%.")
+    st.caption("MASE of each: " + "; ".join(f"{row['label']} {row['mase']:.2f}" for row in acc.iter_rows(named=True))
+               + f". Based on {int(acc['forecasts'].max()):,} weeks forecast from {origins} past dates.")
+    scores = forecast.coverage_long(acc)
+    order = acc["label"].to_list()
+    interval_colour = alt.Color("interval:N", title="", scale=alt.Scale(range=[charts.PALETTE[0], charts.PALETTE[4]]),
+                                legend=alt.Legend(orient="top"))
+    score_tips = [alt.Tooltip("label:N", title="Forecast"), alt.Tooltip("interval:N", title="Interval"),
+                  alt.Tooltip("coverage:Q", title="Weeks inside", format=".1%"),
+                  alt.Tooltip("nominal:Q", title="Should be", format=".0%"),
+                  alt.Tooltip("forecasts:Q", title="Weeks forecast")]
+    y = alt.Y("label:N", title="", sort=order, axis=alt.Axis(labelLimit=320))
+    coverage_chart = (
+        alt.Chart(scores).mark_bar().encode(
+            y=y, yOffset="interval:N", x=alt.X("coverage:Q", title="Share of past weeks inside the interval",
+                                               axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
+            color=interval_colour, tooltip=score_tips)
+        + alt.Chart(scores).mark_tick(color="black", thickness=2, size=14).encode(
+            y=y, yOffset="interval:N", x="nominal:Q", tooltip=score_tips)
+    ).properties(height=60 * max(acc.height, 1) + 40)
+    dashboard.chart_block(
+        "Backtest: MASE and interval coverage",
+        "For each forecast, the share of past weeks that fell inside its 80% and 95% intervals; the black tick is "
+        "the share each should cover. The table adds MASE (below 1 beats 'same week last year').",
+        coverage_chart, acc.drop("model"), "forecast_backtest", key="forecast_backtest",
+    )
+    by_horizon = forecast.accuracy_by_horizon(result.backtest, model)
+    dashboard.chart_block(
+        "Backtest: error by weeks ahead",
+        "MASE of the chosen forecast by how many weeks ahead it looked (1 = next week). Below 1 (dashed) beats "
+        "'same week last year'.",
+        charts.line(by_horizon, "weeks_ahead", "mase", y_title="MASE", x_title="Weeks ahead", x_type="Q",
+                    tooltip_format=".2f")
+        + alt.Chart(pl.DataFrame({"one": [1.0]})).mark_rule(color=charts.GREY, strokeDash=[4, 3]).encode(y="one:Q"),
+        by_horizon, "forecast_backtest_by_weeks_ahead", key="forecast_by_horizon",
+    )
+
+# --- the work it means ----------------------------------------------------------------------------------
+plan = planning.plan_from_rates(rates)
+table = demand.work_table(ahead, plan.conversion())
+need = demand.work_summary(table)
+st.subheader("What the forecast means for the service")
+st.caption(
+    f"At the recent rates: {plan.engagement_pct:g}% of referrals take the assessment; {plan.course_pct:g}% of them are "
+    f"allocated to the course; {plan.no_show_pct:g}% of bookings are no-shows; {plan.seats_per_session} seats a "
+    f"session; a worker completes up to {plan.assessments_per_worker_day:g} assessments a day. 'Busy week' is the top "
+    "of the 80% interval. Change any of these in the Scenario planner.")
+w1, w2, w3 = st.columns(3)
+w1.metric("Sessions a week needed", f"{need['sessions']:,.1f}",
+          help="Course seats needed / seats per session, averaged over the weeks shown.")
+w1.caption(f"{need['sessions_busiest']:,.1f} in the busiest week")
+w2.metric("Assessment workers needed", f"{need['assessment_workers']:,.1f}",
+          help="Assessments a week / (assessments per worker per day x 5), averaged over the weeks shown.")
+w3.metric("Staff hours a week", f"{need['staff_hours']:,.0f}",
+          help="Assessment time (a working day / assessments per day, each) plus facilitator time per session.")
+long = table.unpivot(index=["week"], on=["sessions", "sessions_busy_week"], variable_name="level", value_name="value")
+long = long.with_columns(pl.col("level").replace_strict({"sessions": "Central forecast",
+                                                         "sessions_busy_week": "Busy week"}))
+dashboard.chart_block(
+    "Course sessions a week the forecast needs",
+    "Sessions needed to seat the people the forecast sends to the course, each week: for the central forecast and "
+    "for a busy week (the top of the 80% interval). The table has assessments, seats, workers and staff hours too.",
+    charts.line(long, "week", "value", y_title="Sessions a week", color="level", color_title="Demand", x_title="Week",
+                tooltip_format=",.1f"),
+    table, "forecast_demand", key="forecast_demand",
+)

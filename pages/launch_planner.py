@@ -1,0 +1,182 @@
+"""Launch planner: for a force considering the scheme, the referrals to expect from its
+recorded possession offences (with the recording uplift), and the capacity it needs from
+week one."""
+
+from datetime import date, timedelta
+
+import altair as alt
+import polars as pl
+import streamlit as st
+
+from divert import charts, dashboard, scenarios, ui
+from divert.analytics import launch, queue
+from divert.analytics.filters import POLICY_START
+from divert.safe_csv import to_csv_bytes
+
+user = ui.require_role("manager", "admin")
+st.title("Launch planner")
+st.caption(
+    "For a force considering diversion. When the reference force launched, recorded possession offences rose by "
+    "30% at once (offences that used to go unrecorded were recorded so that they could be referred) and referrals "
+    "\"considerably outstripped projections\" built from the old crime figures. Start from the force's monthly "
+    "possession-offence counts; the planner adds the uplift and sizes the service for a busy week.")
+data = dashboard.frames()
+targets = dashboard.settings()
+_, rates = scenarios.planning_inputs()
+
+st.subheader("1. Recorded possession offences a month")
+how = st.radio("Counts", ["Type them in", "Import a CSV file"], horizontal=True, key="launch_how",
+               help="A year is enough; two years or more lets the planner follow the time of year.")
+if how == "Import a CSV file":
+    st.download_button("Download a template (CSV)", launch.template_csv(), "possession_offences_template.csv",
+                       "text/csv", icon=":material/download:", key="launch_template")
+    upload = st.file_uploader("CSV file with a 'month' column (YYYY-MM) and an 'offences' column", type=["csv"],
+                              key="launch_file")
+    if upload is None:
+        st.info("Choose a file to go on, or type the counts in.", icon=":material/info:")
+        st.stop()
+    counts, problems = launch.read_offence_counts(upload.getvalue())
+else:
+    example = launch.offences_before(data.offences, POLICY_START, months=24)
+    st.caption("Pre-filled with the offences this database recorded in the two years before diversion started "
+               f"({POLICY_START:%B %Y}) as an example: replace them with the force's own counts. Add or delete "
+               "rows as needed.")
+    start_rows = example.with_columns(pl.col("month").dt.strftime("%Y-%m")) if example.height else pl.DataFrame(
+        {"month": [None], "offences": [None]}, schema={"month": pl.String, "offences": pl.Int64})
+    edited = st.data_editor(
+        start_rows, num_rows="dynamic", width="content", hide_index=True, key="launch_counts",
+        column_config={
+            "month": st.column_config.TextColumn("Month (YYYY-MM)", required=True, max_chars=10),
+            "offences": st.column_config.NumberColumn("Possession offences", min_value=0, step=1, format="%d"),
+        },
+    )
+    counts, problems = launch.check_offence_counts(pl.DataFrame(edited).to_dicts())
+if problems:
+    ui.show_problems(problems, "Some counts cannot be used; fix them to go on:")
+    st.stop()
+if counts.is_empty():
+    st.info("Enter at least one month's count of recorded possession offences to go on.", icon=":material/info:")
+    st.stop()
+
+st.subheader("2. Assumptions")
+start = launch.defaults(rates)
+
+
+def slider(label: str, name: str, help: str | None = None):
+    low, high, step = launch.RANGES[name]
+    return st.slider(label, low, high, type(low)(getattr(start, name)), step, key=f"launch_{name}", help=help)
+
+
+a1, a2, a3 = st.columns(3)
+with a1:
+    uplift = slider("Recording uplift (%)", "uplift_pct",
+                    "The rise in recorded possession offences when diversion starts. The reference force saw 30%.")
+    referred = slider("Offences referred (%)", "referral_pct",
+                      "Recorded possession offences that become referrals (the rest are exceptions, such as suspected "
+                      "intent to supply). Default: this service's own share since it started.")
+    launch_day = st.date_input("Launch date", value=date.today() + timedelta(days=56), format="DD/MM/YYYY",
+                               min_value=date(2000, 1, 1), key="launch_date",
+                               help="Only the time of year matters here.")
+with a2:
+    engagement = slider("People who take the assessment (%)", "engagement_pct", "The programme reports 65%.")
+    course = slider("Allocated to the group course (%)", "course_pct")
+    no_show = slider("No-shows (%)", "no_show_pct", "Sessions are booked so that those who turn up fill the seats.")
+with a3:
+    seats = slider("Seats per session", "seats_per_session")
+    pace = slider("Assessments per worker per day", "assessments_per_worker_day",
+                  "For a full-time worker, including the time spent trying to reach people who never answer.")
+    weeks = slider("Weeks to plan", "weeks")
+
+inputs = launch.LaunchInputs(uplift_pct=uplift, referral_pct=referred, engagement_pct=engagement, course_pct=course,
+                             no_show_pct=no_show, seats_per_session=seats, assessments_per_worker_day=pace, weeks=weeks)
+head = launch.baseline_from_offences(counts, inputs)
+weekly = launch.expected_referrals(counts, inputs, launch_day)
+needed = launch.capacity_needed(weekly, inputs)
+
+st.subheader("3. What to expect")
+m1, m2, m3 = st.columns(3)
+m1.metric("Possession offences a month now", f"{head['offences_per_month']:,.0f}",
+          help=f"Average of the {counts.height} months given.")
+m2.metric("Expected once diversion starts", f"{head['offences_after_uplift']:,.0f} a month",
+          help="With the recording uplift.")
+m3.metric("Referrals a week", f"{head['referrals_per_week']:,.0f}",
+          help="Offences after the uplift x 12 / 52 x the share referred.")
+
+tips = [alt.Tooltip("week:T", title="Week of"), alt.Tooltip("mean:Q", title="Expected", format=",.1f"),
+        alt.Tooltip("lo_80:Q", title="80% from", format=",.0f"), alt.Tooltip("hi_80:Q", title="80% to", format=",.0f"),
+        alt.Tooltip("lo_95:Q", title="95% from", format=",.0f"), alt.Tooltip("hi_95:Q", title="95% to", format=",.0f")]
+base = alt.Chart(weekly).encode(x=alt.X("week:T", title="Week"))
+expected_chart = (
+    base.mark_area(opacity=0.15, color=charts.PALETTE[1]).encode(y="lo_95:Q", y2="hi_95:Q", tooltip=tips)
+    + base.mark_area(opacity=0.3, color=charts.PALETTE[1]).encode(y="lo_80:Q", y2="hi_80:Q", tooltip=tips)
+    + base.mark_line(color=charts.PALETTE[1], point=alt.OverlayMarkDef(size=14, color=charts.PALETTE[1])).encode(
+        y=alt.Y("mean:Q", title="Referrals a week"), tooltip=tips)
+).properties(height=300)
+dashboard.chart_block(
+    "Referrals to expect each week from launch",
+    "The expected referrals each week (line), and the range a week's count should fall in 80 times in 100 (darker) "
+    "and 95 times in 100 (lighter), treating weekly counts as random (Poisson) around the expected level. With two "
+    "years of counts or more the level follows the time of year.",
+    expected_chart, weekly, "launch_expected_referrals", key="launch_expected",
+)
+
+st.subheader("4. Capacity needed from week one")
+st.caption("For an average week and for a busy week (the 90th percentile week of the busiest month): plan for the busy "
+           "week, or the backlog starts in the first month.")
+st.dataframe(needed, width="stretch", hide_index=True,
+             column_config={"measure": "Measure", "average_week": st.column_config.NumberColumn("Average week", format="%.1f"),
+                            "busy_week": st.column_config.NumberColumn("Busy week", format="%.1f"),
+                            "explanation": "How it is worked out"})
+st.download_button("Download (CSV)", to_csv_bytes(needed), "launch_capacity.csv", "text/csv",
+                   icon=":material/download:", key="launch_download")
+
+st.subheader("5. If the service were sized from the old figures")
+old_workers, old_sessions = launch.sized_from_old_figures(counts, inputs)
+busy = dict(zip(needed["measure"].to_list(), needed["busy_week"].to_list(), strict=True))
+base_assessment, base_course = rates.base_days_to_assessment, rates.base_days_to_course
+old_plan = launch.launch_plan(inputs, old_workers, old_sessions, base_assessment, base_course)
+new_plan = launch.launch_plan(inputs, busy["Assessment workers (full-time, to the half)"], busy["Course sessions a week"],
+                              base_assessment, base_course)
+plans = {"Sized from the old figures": old_plan, "Sized for a busy week": new_plan}
+runs = queue.compare_projections(plans, weekly)
+results = {name: queue.outlook(weekly, p, targets.target_days_to_assessment, targets.target_days_to_course)
+           for name, p in plans.items()}
+old = results["Sized from the old figures"]
+st.caption(
+    f"Sized from the crime figures before the uplift (an average week): {old_workers:g} assessment workers and "
+    f"{old_sessions:g} sessions a week. The queue model then runs on the expected referrals from launch, with no "
+    f"one waiting at the start and the usual waits of this service ({base_assessment:g} working days to "
+    f"assessment, {base_course:g} days to a course when nobody queues).")
+if old.first_week_over_assessment_target is not None or old.first_week_over_course_target is not None:
+    weeks_over = [f"assessment in week {old.first_week_over_assessment_target}"
+                  if old.first_week_over_assessment_target else None,
+                  f"a course in week {old.first_week_over_course_target}" if old.first_week_over_course_target else None]
+    st.warning("Sized from the old figures, the wait passes the target for " + " and for ".join(
+        w for w in weeks_over if w) + ".", icon=":material/warning:")
+else:
+    st.success("Even sized from the old figures the waits stay within target at these assumptions.",
+               icon=":material/check_circle:")
+dashboard.chart_block(
+    "Projected wait to assessment after launch",
+    f"Working days from referral to assessment for someone joining the back of the queue, for the two sizings; the "
+    f"dashed line is the target of {targets.target_days_to_assessment} working days.",
+    charts.line(runs, "week", "wait_to_assessment", y_title="Working days", color="scenario", color_title="Sizing",
+                x_title="Week", tooltip_format=",.1f")
+    + alt.Chart(pl.DataFrame({"target": [float(targets.target_days_to_assessment)]})).mark_rule(
+        color=charts.GREY, strokeDash=[4, 3]).encode(y="target:Q"),
+    runs.select("scenario", "week", "weeks_ahead", "referrals", "assessment_capacity", "assessment_queue",
+                "wait_to_assessment", "course_capacity", "course_queue", "wait_to_course"),
+    "launch_projection", key="launch_projection",
+)
+dashboard.chart_block(
+    "Projected wait to a course after launch",
+    f"Days from assessment to a course session for someone joining the back of the queue, for the two sizings; the "
+    f"dashed line is the target of {targets.target_days_to_course} days.",
+    charts.line(runs, "week", "wait_to_course", y_title="Days", color="scenario", color_title="Sizing", x_title="Week",
+                tooltip_format=",.1f")
+    + alt.Chart(pl.DataFrame({"target": [float(targets.target_days_to_course)]})).mark_rule(
+        color=charts.GREY, strokeDash=[4, 3]).encode(y="target:Q"),
+    runs.select("scenario", "week", "weeks_ahead", "course_arrivals", "course_capacity", "course_queue",
+                "wait_to_course"),
+    "launch_projection_course", key="launch_projection_course",
+)

@@ -1,0 +1,291 @@
+"""Scenario planner: change demand, engagement, no-shows and capacity, and see the backlog and
+waiting times that follow week by week, and what it takes to stay within the targets. Save
+scenarios, compare them side by side and export them."""
+
+import altair as alt
+import polars as pl
+import streamlit as st
+
+from divert import charts, dashboard, scenarios, ui
+from divert.analytics import planning, queue
+from divert.safe_csv import to_csv_bytes
+
+user = ui.require_role("manager", "admin")
+st.title("Scenario planner")
+targets = dashboard.settings()
+result, rates = scenarios.planning_inputs()
+if result.forecast.is_empty():
+    st.info(result.note or "There is not enough referral history to plan from yet.", icon=":material/info:")
+    st.stop()
+baseline = result.model()
+defaults = planning.plan_from_rates(rates)
+saved = scenarios.saved_scenarios()
+readable = {sc.name: sc for sc in saved if sc.plan is not None}
+
+KEY = "plan_"
+CURRENT = "The service now (from the records)"
+FLASH = "scenario_flash"
+
+
+def put(plan: planning.Plan) -> None:
+    """Set every input widget to the plan's values."""
+    for name in planning.plan_field_names():
+        value = getattr(plan, name)
+        spec = planning.FIELDS.get(name)
+        if spec is not None:
+            value = spec.kind(value)
+        st.session_state[KEY + name] = value
+
+
+def start_from() -> None:
+    choice = st.session_state.get("scenario_start", CURRENT)
+    put(readable[choice].plan if choice in readable else defaults)
+
+
+if KEY + "weeks" not in st.session_state:
+    put(defaults)
+
+st.caption(
+    "Start from the service as the records show it, change what you want to test, and read the projection below. "
+    f"Demand starts from the referral forecast (see Forecast). Targets: assessment within "
+    f"{targets.target_days_to_assessment} working days, a course within {targets.target_days_to_course} days.")
+top_left, top_right = st.columns([3, 1])
+top_left.selectbox("Start from", [CURRENT, *readable], key="scenario_start", on_change=start_from,
+                   help="Load a saved scenario's inputs, or the service as it is now.")
+top_right.button("Reset to the service now", on_click=put, args=(defaults,), icon=":material/restart_alt:",
+                 width="stretch")
+
+
+def number_format(spec: planning.Field) -> str:
+    if spec.kind is int:
+        return "%d"
+    return "%.0f" if spec.step >= 1 else ("%.1f" if spec.step >= 0.5 else "%.2f")
+
+
+def slider(name: str) -> None:
+    spec = planning.FIELDS[name]
+    cast = spec.kind
+    st.slider(spec.label, cast(spec.low), cast(spec.high), step=cast(spec.step), key=KEY + name, help=spec.help,
+              format=number_format(spec))
+
+
+demand_col, pathway_col, capacity_col = st.columns(3)
+with demand_col:
+    st.markdown("**Demand**")
+    for name in ("weeks", "demand_change_pct", "change_from_week"):
+        slider(name)
+    st.radio("Plan for", list(planning.DEMAND_LEVELS), format_func=planning.DEMAND_LEVELS.get, key=KEY + "demand_level",
+             help="The central forecast, or the top of its interval every week: a cautious plan for a busy run.")
+with pathway_col:
+    st.markdown("**Pathway**")
+    for name in ("engagement_pct", "course_pct", "no_show_pct"):
+        slider(name)
+with capacity_col:
+    st.markdown("**Capacity**")
+    for name in ("seats_per_session", "sessions_per_week", "assessment_workers", "assessments_per_worker_day"):
+        slider(name)
+with st.expander("More assumptions: usual waits, the backlog now, staff hours"):
+    cols = st.columns(3)
+    advanced = [name for name, spec in planning.FIELDS.items() if spec.advanced]
+    for i, name in enumerate(advanced):
+        spec = planning.FIELDS[name]
+        cols[i % 3].number_input(spec.label, min_value=spec.kind(spec.low), max_value=spec.kind(spec.high),
+                                 step=spec.kind(spec.step), key=KEY + name, help=spec.help,
+                                 format=number_format(spec))
+    st.caption(f"Defaults come from the records: the usual waits are the 90th percentile of recent waits; the backlog "
+               f"is the people already waiting longer than that ({rates.awaiting_assessment:,} not yet assessed, "
+               f"{rates.course_waiting_list:,} waiting for a course).")
+
+plan, problems = scenarios.check_plan({name: st.session_state.get(KEY + name) for name in planning.plan_field_names()})
+if problems:
+    ui.show_problems(problems, "These inputs cannot be used:")
+    st.stop()
+
+projection = queue.project(baseline, plan)
+outlook = queue.outlook(baseline, plan, targets.target_days_to_assessment, targets.target_days_to_course)
+
+
+def wait_text(value) -> str:
+    return "No capacity" if value is None else f"{value:,.1f}"
+
+
+def needed_text(value) -> str:
+    return "Not reachable" if value is None else f"{value:g}"
+
+
+st.subheader("What follows")
+m1, m2, m3, m4 = st.columns(4)
+m1.metric("Wait to assessment", wait_text(outlook.longest_wait_to_assessment),
+          help="The longest projected wait, in working days, from referral to assessment: for someone joining the "
+               "back of the queue in the worst week, the usual wait plus the time the queue ahead takes to clear. "
+               "'No capacity': people wait and nobody assesses them.")
+m1.caption(f"Working days, worst week. Target {targets.target_days_to_assessment}.")
+m2.metric("Wait to a course", wait_text(outlook.longest_wait_to_course),
+          help="The longest projected wait, in days, from assessment to a course session, for someone joining the "
+               "back of the queue in the worst week. 'No capacity': people wait and no sessions run.")
+m2.caption(f"Days, worst week. Target {targets.target_days_to_course}.")
+m3.metric("Sessions needed", needed_text(outlook.sessions_needed),
+          help="The fewest sessions a week (in half steps) that keep every week's projected wait to a course within "
+               "the target, with enough workers for the assessment target. 'Not reachable': the usual wait alone "
+               "is over the target.")
+m3.caption(f"A week, to stay within target. This scenario: {plan.sessions_per_week:g}.")
+m4.metric("Workers needed", needed_text(outlook.workers_needed),
+          help="The fewest assessment workers (in half steps) that keep every week's projected wait to assessment "
+               "within the target. 'Not reachable': the usual wait alone is over the target.")
+m4.caption(f"For assessments, to stay within target. This scenario: {plan.assessment_workers:g}.")
+
+weeks = projection.select("weeks_ahead", "week")
+for label, first, unit, target in (
+    ("assessment", outlook.first_week_over_assessment_target, "working days", targets.target_days_to_assessment),
+    ("a course", outlook.first_week_over_course_target, "days", targets.target_days_to_course),
+):
+    if first is not None:
+        week = weeks.filter(pl.col("weeks_ahead") == first)["week"][0]
+        st.warning(f"**The wait to {label} passes the target of {target} {unit} in week {first}** (week of "
+                   f"{week:%d %B %Y}).", icon=":material/warning:")
+if outlook.first_week_over_assessment_target is None and outlook.first_week_over_course_target is None:
+    st.success(f"Both waits stay within their targets for the {plan.weeks} weeks planned.",
+               icon=":material/check_circle:")
+
+waits_long = pl.concat([
+    projection.select("week", "weeks_ahead", pl.lit("Referral to assessment (working days)").alias("wait"),
+                      pl.col("wait_to_assessment").alias("days"), pl.lit(float(targets.target_days_to_assessment)).alias("target")),
+    projection.select("week", "weeks_ahead", pl.lit("Assessment to course (days)").alias("wait"),
+                      pl.col("wait_to_course").alias("days"), pl.lit(float(targets.target_days_to_course)).alias("target")),
+])
+wait_colour = alt.Color("wait:N", title="", scale=alt.Scale(range=charts.PALETTE),
+                        legend=alt.Legend(orient="top", labelLimit=400))
+wait_chart = (
+    alt.Chart(waits_long).mark_line(point=alt.OverlayMarkDef(size=18)).encode(
+        x=alt.X("week:T", title="Week"), y=alt.Y("days:Q", title="Projected wait"), color=wait_colour,
+        tooltip=[alt.Tooltip("wait:N", title=""), alt.Tooltip("week:T", title="Week of"),
+                 alt.Tooltip("weeks_ahead:Q", title="Week ahead"), alt.Tooltip("days:Q", title="Wait", format=",.1f"),
+                 alt.Tooltip("target:Q", title="Target")])
+    + alt.Chart(waits_long).mark_line(strokeDash=[4, 3]).encode(x="week:T", y="target:Q", color=wait_colour)
+).properties(height=300)
+dashboard.chart_block(
+    "Projected waits, week by week",
+    "The wait for someone joining the back of each queue at the end of the week (solid), against its target "
+    "(dashed, same colour). A gap means people are waiting and there is no capacity to serve them.",
+    wait_chart, waits_long, "scenario_waits", key="scenario_waits",
+)
+
+queues_long = projection.unpivot(index=["week", "weeks_ahead"], on=["assessment_queue", "course_queue"],
+                                 variable_name="queue", value_name="people")
+queues_long = queues_long.with_columns(pl.col("queue").replace_strict({
+    "assessment_queue": "Waiting for an assessment", "course_queue": "Waiting for a course"}))
+backlog_chart = alt.Chart(queues_long).mark_line(point=alt.OverlayMarkDef(size=18)).encode(
+    x=alt.X("week:T", title="Week"),
+    y=alt.Y("people:Q", title="People waiting", scale=alt.Scale(domainMin=0, domainMax=max(1.0, outlook.largest_backlog)),
+            axis=alt.Axis(format=",.0f", tickMinStep=1)),
+    color=alt.Color("queue:N", title="", scale=alt.Scale(range=charts.PALETTE), legend=alt.Legend(orient="top")),
+    tooltip=[alt.Tooltip("queue:N", title=""), alt.Tooltip("week:T", title="Week of"),
+             alt.Tooltip("people:Q", title="People waiting", format=",.1f")],
+).properties(height=280)
+dashboard.chart_block(
+    "Backlog, week by week",
+    "People still waiting at the end of each week beyond the usual flow: when demand is above capacity the "
+    "backlog grows by the difference each week; when capacity is above demand it drains.",
+    backlog_chart,
+    queues_long, "scenario_backlog", key="scenario_backlog",
+)
+
+flows = projection.select("week", "weeks_ahead", "referrals", "assessment_arrivals", "assessment_capacity", "assessed",
+                          "course_arrivals", "course_capacity", "booked", "sessions", "sessions_for_demand",
+                          "completions", "staff_hours")
+flows_long = flows.unpivot(index=["week"], on=["course_arrivals", "course_capacity", "assessment_arrivals",
+                                                "assessment_capacity"], variable_name="series", value_name="people")
+flows_long = flows_long.with_columns(pl.col("series").replace_strict({
+    "course_arrivals": "Course: people allocated", "course_capacity": "Course: places (bookings a week)",
+    "assessment_arrivals": "Assessment: people to assess", "assessment_capacity": "Assessment: capacity"}))
+dashboard.chart_block(
+    "Demand and capacity, week by week",
+    "People arriving at each queue each week against what the capacity can take. The table has every figure of "
+    "the projection, including the sessions that would just match each week's demand and the staff hours.",
+    charts.line(flows_long, "week", "people", y_title="People a week", color="series", color_title="",
+                x_title="Week", tooltip_format=",.1f").configure_legend(orient="top", labelLimit=400),
+    projection, "scenario_week_by_week", key="scenario_flows",
+)
+
+# --- save -----------------------------------------------------------------------------------------------
+flash = st.session_state.pop(FLASH, None)
+if flash:
+    st.success(flash, icon=":material/check_circle:")
+st.subheader("Save this scenario")
+with st.form("save_scenario", clear_on_submit=False):
+    name = st.text_input("Name", max_chars=scenarios.NAME_MAX, placeholder="e.g. Launch +30%, 4 sessions")
+    note = st.text_area("Note (optional)", max_chars=scenarios.NOTE_MAX, height=80)
+    overwrite = st.checkbox("Replace a saved scenario with the same name")
+    if st.form_submit_button("Save scenario", icon=":material/save:"):
+        saved_result = scenarios.save_scenario(name, plan, user.username, note=note, replace_existing=overwrite)
+        if saved_result.ok:
+            st.session_state[FLASH] = f"Saved '{name.strip()}'."
+            st.rerun()
+        ui.show_problems(saved_result.problems)
+
+# --- compare -----------------------------------------------------------------------------------------------
+st.subheader("Compare scenarios")
+UNSAVED = "This scenario (as set above)"
+broken = [sc.name for sc in saved if sc.plan is None]
+if broken:
+    st.warning("These saved scenarios can no longer be read and are left out: " + ", ".join(broken))
+options = [UNSAVED, *readable]
+chosen = st.multiselect("Scenarios side by side", options, default=options[: min(3, len(options))],
+                        max_selections=5, key="scenario_compare",
+                        help="Up to five. Each is projected on today's forecast with today's targets.")
+if chosen:
+    plans = {name: (plan if name == UNSAVED else readable[name].plan) for name in chosen}
+    outlooks = {name: (p, queue.outlook(baseline, p, targets.target_days_to_assessment, targets.target_days_to_course))
+                for name, p in plans.items()}
+    side_by_side = queue.compare(outlooks)
+    st.dataframe(side_by_side, width="stretch", hide_index=True, height=min(38 * side_by_side.height, 700))
+    both = queue.compare_projections(plans, baseline)
+    d1, d2 = st.columns(2)
+    d1.download_button("Download the comparison (CSV)", to_csv_bytes(side_by_side), "scenario_comparison.csv",
+                       "text/csv", icon=":material/download:", key="download_comparison")
+    d2.download_button("Download every week of each (CSV)", to_csv_bytes(both), "scenario_weeks.csv", "text/csv",
+                       icon=":material/download:", key="download_compared_weeks")
+    dashboard.chart_block(
+        "Projected wait to a course in each scenario",
+        f"The wait for someone joining the back of the course queue, week by week, in each scenario; the dashed "
+        f"line is the target of {targets.target_days_to_course} days.",
+        charts.line(both, "week", "wait_to_course", y_title="Days", color="scenario", color_title="Scenario",
+                    x_title="Week", tooltip_format=",.1f")
+        + alt.Chart(pl.DataFrame({"target": [float(targets.target_days_to_course)]})).mark_rule(
+            color=charts.GREY, strokeDash=[4, 3]).encode(y="target:Q"),
+        both.select("scenario", "week", "weeks_ahead", "wait_to_course", "course_queue"), "scenario_compare_course",
+        key="scenario_compare_course",
+    )
+    dashboard.chart_block(
+        "Projected wait to assessment in each scenario",
+        f"As above for the wait from referral to assessment; the dashed line is the target of "
+        f"{targets.target_days_to_assessment} working days.",
+        charts.line(both, "week", "wait_to_assessment", y_title="Working days", color="scenario",
+                    color_title="Scenario", x_title="Week", tooltip_format=",.1f")
+        + alt.Chart(pl.DataFrame({"target": [float(targets.target_days_to_assessment)]})).mark_rule(
+            color=charts.GREY, strokeDash=[4, 3]).encode(y="target:Q"),
+        both.select("scenario", "week", "weeks_ahead", "wait_to_assessment", "assessment_queue"),
+        "scenario_compare_assessment", key="scenario_compare_assessment",
+    )
+
+# --- saved scenarios -------------------------------------------------------------------------------------
+st.subheader("Saved scenarios")
+if not readable:
+    st.info("No scenarios saved yet.", icon=":material/info:")
+else:
+    listing = scenarios.export_frame(list(readable.values()))
+    st.dataframe(listing.select("name", "saved_by", "saved_at", "note"), width="stretch", hide_index=True)
+    st.download_button("Export saved scenarios (CSV)", to_csv_bytes(listing), "scenarios.csv", "text/csv",
+                       icon=":material/download:", key="download_scenarios")
+    with st.form("delete_scenario"):
+        gone = st.selectbox("Delete a scenario", list(readable), key="scenario_delete")
+        sure = st.checkbox("Yes, delete it (the audit log keeps a record)")
+        if st.form_submit_button("Delete", icon=":material/delete:"):
+            if not sure:
+                st.error("Tick the box to confirm.")
+            else:
+                deleted = scenarios.delete_scenario(gone, user.username)
+                if deleted.ok:
+                    st.session_state[FLASH] = f"Deleted '{gone}'."
+                    st.rerun()
+                ui.show_problems(deleted.problems, "Nothing was deleted:")

@@ -1,0 +1,395 @@
+"""Capacity now, the queue model, demand conversion and the launch planner, on hand-built
+data with known answers; and the capacity table on the demo data."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+
+import numpy as np
+import polars as pl
+import pytest
+
+from divert.analytics import capacity, demand, launch, planning, queue
+from divert.analytics import rates as service_rates
+from divert.analytics.filters import Filters
+from divert.analytics.frames import load_frames
+from divert.db import get_engine, upgrade
+from divert.demo import load_demo
+
+UTC_DT = pl.Datetime("us", "UTC")
+
+
+# --- working days -------------------------------------------------------------------------------
+def test_working_days_skip_weekends():
+    friday, monday = date(2025, 9, 5), date(2025, 9, 8)
+    starts = [friday, monday, monday, friday]
+    ends = [monday, monday + timedelta(days=7), monday, friday + timedelta(days=1)]  # Sat
+    assert capacity.working_days_between(starts, ends).tolist() == [1, 5, 0, 0]
+    assert capacity.working_days_in(monday, monday + timedelta(days=13)) == 10
+
+
+# --- hand-built referrals ----------------------------------------------------------------------------
+MONDAY = datetime(2025, 9, 1, 10, tzinfo=UTC)  # a Monday
+REF_SCHEMA = {"referral_id": pl.Int64, "referred_at": UTC_DT, "assessed_at": UTC_DT, "assessment_result": pl.String,
+              "allocation": pl.String, "worker": pl.String, "first_booked_at": UTC_DT, "first_session_at": UTC_DT,
+              "closed_on": pl.Date}
+
+
+def ref(n, referred=0, assessed=None, result=None, allocation=None, worker=None, booked=None, session=None,
+        closed=None):
+    def at(days):
+        return None if days is None else MONDAY + timedelta(days=days)
+
+    return {"referral_id": n, "referred_at": at(referred), "assessed_at": at(assessed), "assessment_result": result,
+            "allocation": allocation, "worker": worker, "first_booked_at": at(booked), "first_session_at": at(session),
+            "closed_on": None if closed is None else (MONDAY + timedelta(days=closed)).date()}
+
+
+def refs(*rows) -> pl.DataFrame:
+    return pl.DataFrame(list(rows), schema=REF_SCHEMA)
+
+
+# Referred on Monday 1 September 2025. Working days to assessment: 1, 5, 10 and 12; the course
+# waits (assessment -> first session) are 7, 14 and 30 days.
+PEOPLE = refs(
+    ref(1, assessed=1, result="completed", allocation="group_course", worker="W1", booked=2, session=8),
+    ref(2, assessed=7, result="completed", allocation="group_course", worker="W1", booked=8, session=21),
+    ref(3, assessed=14, result="completed", allocation="group_course", worker="W2", booked=20, session=44),
+    ref(4, assessed=16, result="completed", allocation="one_to_one", worker="W2"),
+    ref(5, result="no_contact", closed=20),
+    ref(6, referred=10, assessed=17, result="completed", allocation="group_course", worker="W1"),  # still waiting
+    ref(7, referred=10, assessed=17, result="completed", allocation="group_course", worker=None, closed=24),
+    ref(8, referred=24),  # not yet reached
+)
+
+
+def test_wait_summary_median_90th_percentile_and_target():
+    summary = capacity.wait_summary(PEOPLE, date(2025, 9, 1), date(2025, 10, 31), target_assessment=10,
+                                    target_course=28)
+    to_assessment = summary.filter(pl.col("measure") == "to_assessment").row(0, named=True)
+    # working days: 1, 5, 10, 12 and, referred on the Thursday 11th and assessed Thursday 18th, 5 and 5
+    assert to_assessment["people"] == 6
+    assert to_assessment["median"] == pytest.approx(5.0)
+    assert to_assessment["p90"] == pytest.approx(11.0)  # linear between 10 and 12
+    assert to_assessment["within_target"] == pytest.approx(5 / 6)
+    assert to_assessment["status"] == "breached" and to_assessment["p90_over_target"] == pytest.approx(1.0)
+    to_course = summary.filter(pl.col("measure") == "to_course").row(0, named=True)
+    assert to_course["people"] == 3 and to_course["median"] == pytest.approx(14.0)
+    assert to_course["within_target"] == pytest.approx(2 / 3) and to_course["status"] == "breached"
+
+
+def test_wait_summary_of_nobody_has_no_figures():
+    summary = capacity.wait_summary(PEOPLE, date(2024, 1, 1), date(2024, 1, 31), 10, 28)
+    assert summary["people"].to_list() == [0, 0] and summary["status"].to_list() == [None, None]
+
+
+def test_course_waiting_list_counts_allocated_not_booked_not_closed():
+    # 19 Sept: 1 and 2 booked; 3 assessed 15th, booked 21st (waiting); 6 and 7 assessed 18th (waiting)
+    on_19th = capacity.waiting_list(PEOPLE, date(2025, 9, 19), longer_than=3).row(0, named=True)
+    assert on_19th["people"] == 3 and on_19th["longest_days_waiting"] == pytest.approx(4)
+    assert on_19th["waiting_longer"] == 1
+    # 26 Sept: 3 booked, 7 closed on the 25th: only 6 is left
+    assert capacity.waiting_list(PEOPLE, date(2025, 9, 26))["people"][0] == 1
+    assert capacity.waiting_list(PEOPLE.head(0), date(2025, 9, 26))["people"][0] == 0
+
+
+def test_awaiting_assessment_and_those_past_the_target():
+    # at 26 Sept: 5 (no contact, closes on the 21st) has gone; 8 was referred on the 25th
+    waiting = capacity.awaiting_assessment(PEOPLE, date(2025, 9, 26), target_working_days=10).row(0, named=True)
+    assert waiting["people"] == 1 and waiting["over_target"] == 0 and waiting["longest_working_days"] == 1
+    earlier = capacity.awaiting_assessment(PEOPLE, date(2025, 9, 17), target_working_days=10).row(0, named=True)
+    assert earlier["people"] == 3  # 5 (closed later, on the 21st), 6 and 7 (assessed on the 18th)
+    assert earlier["over_target"] == 1  # 5: referred 1 Sept, still not reached after 12 working days
+
+
+def test_weekly_capacity_counts_sessions_seats_and_the_waiting_list():
+    sessions = pl.DataFrame({
+        "session_id": [1, 2, 3, 4], "starts_at": [MONDAY + timedelta(days=d) for d in (8, 9, 21, 42)],
+        "seats": [12, 12, 12, 12], "booked": [12, 6, 9, 0], "attended": [9, 6, 9, 0],
+    }, schema_overrides={"starts_at": UTC_DT})
+    last = date(2025, 9, 28)  # a Sunday: weeks up to the one starting 22 Sept are complete
+    table = capacity.weekly_capacity(PEOPLE, sessions, last)
+    rows = {r["week"]: r for r in table.iter_rows(named=True)}
+    week2 = rows[date(2025, 9, 8)]
+    assert (week2["sessions"], week2["seats"], week2["booked"], week2["attended"]) == (2, 24, 18, 15)
+    assert week2["seat_use"] == pytest.approx(0.75) and week2["attendance"] == pytest.approx(15 / 18)
+    assert week2["referrals"] == 2 and week2["assessments"] == 1 and week2["course_allocations"] == 1
+    assert rows[date(2025, 9, 15)]["waiting_list"] == 2  # 6 and 7 (3 was booked on Sunday the 21st)
+    assert rows[date(2025, 9, 22)]["waiting_list"] == 1
+    ahead = rows[date(2025, 10, 13)]
+    assert ahead["scheduled"] and ahead["seats"] == 12 and ahead["waiting_list"] is None
+    assert not rows[date(2025, 9, 22)]["scheduled"]
+    assert table["week"].to_list() == sorted(table["week"].to_list())  # no gaps, in order
+    assert len(table) == 7
+
+
+def test_worker_load_per_working_day():
+    load = capacity.worker_load(PEOPLE, date(2025, 9, 1), date(2025, 9, 14))  # 10 working days
+    rows = {r["worker"]: r for r in load.iter_rows(named=True)}
+    assert rows["W1"]["assessments"] == 2 and rows["W1"]["per_working_day"] == pytest.approx(0.2)
+    assert set(rows) == {"W1"}
+    everyone = capacity.worker_load(PEOPLE, date(2025, 9, 1), date(2025, 9, 30))
+    assert dict(zip(everyone["worker"], everyone["assessments"], strict=True)) == {"W1": 3, "W2": 2, "Not recorded": 1}
+    assert everyone["share"].sum() == pytest.approx(1.0)
+    assert capacity.worker_load(PEOPLE, date(2024, 1, 1), date(2024, 1, 2)).is_empty()
+
+
+def test_observed_rates_from_the_records():
+    rows = []
+    for i in range(40):  # 40 referrals a week apart; 30 assessed (75%), 24 of them to the course (80%)
+        assessed = i < 30
+        rows.append(ref(i, referred=-i * 2, assessed=(-i * 2 + 3) if assessed else None,
+                        result="completed" if assessed else "no_contact",
+                        allocation=("group_course" if i < 24 else "one_to_one") if assessed else None,
+                        worker=f"W{i % 3}" if assessed else None))
+    frame = refs(*rows)
+    sessions = pl.DataFrame({"starts_at": [MONDAY - timedelta(days=7 * k) for k in range(10)],
+                             "seats": [10] * 10, "booked": [10] * 10, "attended": [9] * 10},
+                            schema_overrides={"starts_at": UTC_DT})
+    rates = service_rates.observed_rates(frame, sessions, date(2025, 9, 7))
+    assert rates.engagement_pct == pytest.approx(75.0)
+    assert rates.course_pct == pytest.approx(80.0)
+    assert rates.no_show_pct == pytest.approx(10.0)
+    assert rates.seats_per_session == 10 and rates.sessions_per_week == pytest.approx(round(10 / 13, 1))
+    assert rates.assessment_workers == 3
+    assert "engagement_pct" in rates.from_data
+
+
+def test_rates_fall_back_to_the_programme_figures_with_no_data():
+    rates = service_rates.observed_rates(PEOPLE.head(0), pl.DataFrame(schema={"starts_at": UTC_DT, "seats": pl.Int64,
+                                                                       "booked": pl.Int64, "attended": pl.Int64}), None)
+    assert rates.engagement_pct == 65.0 and rates.from_data == ()
+
+
+def test_demand_conversion_multiplies_through():
+    conversion = demand.Conversion(engagement_pct=50, course_pct=80, no_show_pct=25, seats_per_session=12,
+                                     assessments_per_worker_day=5, working_hours_per_day=7.5,
+                                     facilitator_hours_per_session=3)
+    forecast = pl.DataFrame({"week": [date(2025, 10, 6)], "mean": [100.0], "lo_80": [80.0], "hi_80": [120.0],
+                             "hi_95": [140.0]})
+    work = demand.demand_from_forecast(forecast, conversion).row(0, named=True)
+    assert work["assessments"] == pytest.approx(50)
+    assert work["course_seats"] == pytest.approx(30)  # 50 x 80% x 75% attend
+    assert work["sessions"] == pytest.approx(2.5)
+    assert work["assessment_workers"] == pytest.approx(2)  # 50 / (5 a day x 5 days)
+    assert work["staff_hours"] == pytest.approx(50 * 1.5 + 2.5 * 3)
+    assert work["sessions_hi_80"] == pytest.approx(3.0) and work["assessments_lo_80"] == pytest.approx(40)
+
+
+# --- the queue model: known answers -------------------------------------------------------------------
+def test_capacity_above_demand_leaves_no_backlog():
+    served, backlog, clear = queue.run_queue([10, 12, 8, 11], 12)
+    assert backlog.tolist() == [0, 0, 0, 0] and served.tolist() == [10, 12, 8, 11] and clear.tolist() == [0] * 4
+
+
+def test_demand_above_capacity_grows_the_backlog_by_the_difference_each_week():
+    served, backlog, clear = queue.run_queue([15] * 6, 10)
+    assert backlog.tolist() == [5, 10, 15, 20, 25, 30]
+    assert served.tolist() == [10] * 6
+    assert clear.tolist() == pytest.approx([0.5, 1, 1.5, 2, 2.5, 3])  # weeks to clear at 10 a week
+
+
+def test_a_step_change_in_capacity_drains_the_backlog_at_the_expected_rate():
+    capacity_per_week = [20] * 4 + [30] * 14  # from week 5: ten more than the 20 arriving each week
+    _, backlog, _ = queue.run_queue([20] * 18, capacity_per_week, start=100)
+    assert backlog[:4].tolist() == [100] * 4
+    assert backlog[4:14].tolist() == [90, 80, 70, 60, 50, 40, 30, 20, 10, 0]
+    assert backlog[14:].tolist() == [0] * 4
+
+
+def test_no_capacity_while_people_queue_is_an_infinite_wait_and_bad_inputs_are_clipped():
+    _, backlog, clear = queue.run_queue([5, -3, 0], [0, 0, 0])
+    assert backlog.tolist() == [5, 5, 5] and np.isinf(clear).all()
+    _, none_waiting, clear = queue.run_queue([0, 0], [0, 0])
+    assert none_waiting.tolist() == [0, 0] and clear.tolist() == [0, 0]
+
+
+def flat_forecast(referrals: float, weeks: int = 26) -> pl.DataFrame:
+    return pl.DataFrame({"week": [date(2025, 10, 6) + timedelta(weeks=i) for i in range(weeks)],
+                         "weeks_ahead": list(range(1, weeks + 1)), "mean": [referrals] * weeks,
+                         "hi_80": [referrals * 1.2] * weeks, "hi_95": [referrals * 1.4] * weeks})
+
+
+# 100 referrals a week, half take the assessment (50), all go to the course, nobody misses it:
+# 2 workers at 5 a day assess exactly 50 a week; 5 sessions of 10 seats take exactly 50.
+BALANCED = planning.Plan(weeks=12, engagement_pct=50, course_pct=100, no_show_pct=0, seats_per_session=10,
+                      sessions_per_week=5, assessment_workers=2, assessments_per_worker_day=5,
+                      base_days_to_assessment=2, base_days_to_course=7)
+
+
+def test_projection_with_capacity_matching_demand_waits_only_the_usual_time():
+    projection = queue.project(flat_forecast(100), BALANCED)
+    assert projection.height == 12
+    assert projection["assessment_queue"].max() == 0 and projection["course_queue"].max() == 0
+    assert projection["wait_to_assessment"].to_list() == [2.0] * 12
+    assert projection["wait_to_course"].to_list() == [7.0] * 12
+    assert projection["sessions_for_demand"].to_list() == pytest.approx([5.0] * 12)
+    assert projection["staff_hours"][0] == pytest.approx(50 * 7.5 / 5 + 5 * 3.5)
+
+
+def test_a_demand_rise_from_a_week_grows_the_backlog_and_the_wait():
+    plan = replace(BALANCED, demand_change_pct=20, change_from_week=3)  # 60 to assess from week 3, capacity 50
+    projection = queue.project(flat_forecast(100), plan)
+    assert projection["assessment_queue"].to_list()[:5] == pytest.approx([0, 0, 10, 20, 30])
+    assert projection["wait_to_assessment"][3] == pytest.approx(2 + 5 * 20 / 50)  # working days
+    assert projection["course_queue"].max() == 0  # assessments are the bottleneck: the course sees 50 a week
+    result = queue.outlook(flat_forecast(100), plan, target_assessment=10, target_course=28)
+    # wait = 2 + 5 x backlog / 50 working days, with the backlog 10 x (week - 2): over 10 from week 11
+    assert result.first_week_over_assessment_target == 11
+    assert result.workers_needed == pytest.approx(2.5)  # 62.5 a week >= 60
+    assert result.sessions_needed == pytest.approx(6.0)  # 60 people a week once assessments keep up
+
+
+def test_workers_and_sessions_needed_have_known_answers():
+    baseline = flat_forecast(100)
+    assert queue.workers_needed(baseline, BALANCED, target_working_days=10) == pytest.approx(2.0)
+    assert queue.sessions_needed(baseline, BALANCED, target_days=28) == pytest.approx(5.0)
+    # 4 sessions would hold the wait within 28 days for these 12 weeks, but the backlog would still
+    # be growing (40 places for 50 people): not enough
+    assert queue.sessions_needed(baseline, replace(BALANCED, weeks=12), target_days=28) == pytest.approx(5.0)
+    # 300 already waiting: in week 1, 350 people, and 7 + 7 x (350 - c) / c <= 28 needs c >= 87.5
+    backlog = replace(BALANCED, start_course_queue=300)
+    assert queue.sessions_needed(baseline, backlog, target_days=28) == pytest.approx(9.0)
+    # the usual wait alone is over the target: nothing reaches it
+    assert queue.workers_needed(baseline, replace(BALANCED, base_days_to_assessment=12), 10) is None
+
+
+def test_no_sessions_means_no_capacity_not_an_error():
+    plan = replace(BALANCED, sessions_per_week=0)
+    projection = queue.project(flat_forecast(100), plan)
+    assert projection["wait_to_course"].null_count() == 12
+    result = queue.outlook(flat_forecast(100), plan, 10, 28)
+    assert result.longest_wait_to_course is None and result.first_week_over_course_target == 1
+    table = queue.compare({"none": (plan, result)})
+    assert table.filter(pl.col("measure") == queue.OUTLOOK_LABELS["longest_wait_to_course"])["none"][0] == "no capacity"
+
+
+def test_demand_level_uses_the_top_of_the_interval():
+    busy = queue.project(flat_forecast(100), replace(BALANCED, demand_level="hi_80"))
+    assert busy["referrals"][0] == pytest.approx(120)
+    assert busy["assessment_queue"][0] == pytest.approx(10)
+
+
+def test_plan_from_rates_takes_the_backlog_beyond_the_usual_wait():
+    rates = service_rates.observed_rates(PEOPLE.head(0), pl.DataFrame(schema={"starts_at": UTC_DT, "seats": pl.Int64,
+                                                                       "booked": pl.Int64, "attended": pl.Int64}), None)
+    rates = replace(rates, assessment_backlog=40, engagement_pct=50.0, course_backlog=7, seats_per_session=15)
+    plan = planning.plan_from_rates(rates)
+    assert plan.start_assessment_queue == 20 and plan.start_course_queue == 7 and plan.seats_per_session == 15
+
+
+def test_target_warnings_say_breached_projected_or_met():
+    summary = capacity.wait_summary(PEOPLE, date(2025, 9, 1), date(2025, 10, 31), 10, 60)
+    baseline = flat_forecast(100)
+    plan = replace(BALANCED, demand_change_pct=20, change_from_week=3)
+    result = queue.outlook(baseline, plan, 10, 60)
+    warnings = {w.measure: w for w in queue.target_warnings(summary, result, baseline, 4, 10, 60)}
+    assert warnings["to_assessment"].level == "breached" and "Of the 6 people assessed" in warnings["to_assessment"].message
+    assert "83%" in warnings["to_assessment"].message
+    assert warnings["to_course"].level == "met"
+    calm = capacity.wait_summary(PEOPLE, date(2025, 9, 1), date(2025, 10, 31), 20, 60)
+    projected = {w.measure: w for w in queue.target_warnings(calm, result, baseline, 4, 10, 60)}
+    assert projected["to_assessment"].level == "projected" and "week 11" in projected["to_assessment"].message
+
+
+# --- the launch planner -------------------------------------------------------------------------------
+def test_offence_counts_are_checked_row_by_row():
+    counts, problems = launch.check_offence_counts([
+        {"month": "2024-01", "offences": "130"}, {"month": "Feb 2024", "offences": 120},
+        {"month": "", "offences": None}, {"month": "2024-13", "offences": 5}, {"month": "2024-03", "offences": -1},
+        {"month": "2024-01", "offences": 4}, {"month": "2024-04", "offences": 2.5},
+    ])
+    assert [(p.field, p.row) for p in problems] == [("month", 4), ("offences", 5), ("month", 6), ("offences", 7)]
+    assert counts["offences"].to_list() == [130, 120]
+    nothing, problems = launch.check_offence_counts([{"month": None, "offences": None}])
+    assert nothing.is_empty() and problems == []
+
+
+def test_offence_counts_read_from_csv():
+    counts, problems = launch.read_offence_counts("\ufeffMonth,Offences,Note\n2024-01,130,x\n2024-02,120,\n".encode())
+    assert problems == [] and counts["month"].to_list() == [date(2024, 1, 1), date(2024, 2, 1)]
+    _, missing = launch.read_offence_counts(b"when,how many\n2024-01,3\n")
+    assert "needs a 'month' column" in missing[0].reason
+    _, binary = launch.read_offence_counts(b"\xff\xfe\x00bad")
+    assert binary[0].field == "file"
+    template, problems = launch.read_offence_counts(launch.template_csv())
+    assert template.is_empty() and problems == []  # a blank template: nothing to plan from yet
+
+
+def test_expected_referrals_include_the_uplift_and_plan_for_a_busy_week():
+    counts = pl.DataFrame({"month": [date(2024, m, 1) for m in range(1, 13)], "offences": [130] * 12})
+    inputs = launch.LaunchInputs(uplift_pct=30, referral_pct=100, engagement_pct=50, course_pct=80, no_show_pct=25,
+                                 seats_per_session=12, assessments_per_worker_day=4, weeks=8)
+    weekly = launch.expected_referrals(counts, inputs, date(2026, 1, 7))
+    assert weekly["week"][0] == date(2026, 1, 5) and weekly.height == 8
+    assert weekly["mean"].to_list() == pytest.approx([130 * 12 / 52 * 1.3] * 8)  # 39 a week
+    assert (weekly["lo_95"] <= weekly["lo_80"]).all() and (weekly["hi_80"] <= weekly["hi_95"]).all()
+    assert weekly["busy_week"][0] == 47  # Poisson 90th percentile of 39
+    needed = {r["measure"]: r for r in launch.capacity_needed(weekly, inputs).iter_rows(named=True)}
+    assert needed["Assessments a week"]["average_week"] == pytest.approx(19.5)
+    assert needed["Assessment workers (full-time, to the half)"]["average_week"] == 1.0  # 19.5 / 20
+    assert needed["Course seats a week"]["average_week"] == pytest.approx(11.7)
+    assert needed["Course sessions a week"]["average_week"] == 1 and needed["Course sessions a week"]["busy_week"] == 2
+    head = launch.baseline_from_offences(counts, inputs)
+    assert head["offences_after_uplift"] == pytest.approx(169)
+    assert launch.sized_from_old_figures(counts, inputs) == (1.0, 1.0)  # 30 a week: 15 to assess, 9 seats
+
+
+def test_the_time_of_year_needs_two_years_of_counts():
+    one_year = pl.DataFrame({"month": [date(2024, m, 1) for m in range(1, 13)], "offences": [100 + m for m in range(12)]})
+    assert set(launch.monthly_shape(one_year).values()) == {1.0}
+    two_years = pl.concat([one_year, one_year.with_columns(pl.col("month").dt.offset_by("1y"))])
+    shape = launch.monthly_shape(two_years)
+    assert shape[12] > 1 > shape[1] and sum(shape.values()) == pytest.approx(12)
+
+
+# --- on the demo data ----------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def demo_frames(tmp_path_factory):
+    url = f"sqlite:///{tmp_path_factory.mktemp('capacity-demo') / 'demo.db'}"
+    upgrade(url)
+    engine = get_engine(url)
+    load_demo(engine, seed=11, scale=0.4)
+    yield load_frames(engine)
+    engine.dispose()
+
+
+def test_capacity_table_on_the_demo(demo_frames):
+    table = capacity.capacity_table(demo_frames, Filters())
+    past = table.filter(~pl.col("scheduled"))
+    assert table["referrals"].sum() == demo_frames.referrals.height
+    assert table.filter(pl.col("scheduled"))["seats"].sum() > 0  # the calendar runs on past the data
+    assert 0 < past["seat_use"].drop_nulls().mean() <= 1
+    assert {"working_days_to_assessment_p90", "days_to_course_median"} <= set(table.columns)
+    narrowed = capacity.capacity_table(demo_frames, Filters(area="E08000029", start=date(2024, 1, 1)))
+    assert narrowed["referrals"].sum() < past["referrals"].sum() and narrowed["week"].min() >= date(2024, 1, 1)
+
+
+def test_rates_from_the_demo_match_its_parameters(demo_frames):
+    rates = service_rates.rates_for(demo_frames)
+    assert 55 <= rates.engagement_pct <= 75  # the programme's 65%
+    assert rates.seats_per_session == 12
+    assert rates.referral_pct is not None and 60 <= rates.referral_pct <= 100
+    plan = planning.plan_from_rates(rates)
+    assert plan.assessment_workers >= 1 and plan.sessions_per_week > 0
+
+
+def test_divert_metrics_prints_the_capacity_and_forecast_tables(tmp_path, monkeypatch, capsys):
+    """The `divert metrics capacity|forecast` contract, with the two tables registered."""
+    from divert import cli
+    from divert.analytics import forecast, metrics
+
+    monkeypatch.setitem(metrics.METRICS, "capacity", capacity.capacity_table)
+    monkeypatch.setitem(metrics.METRICS, "forecast", forecast.forecast_table)
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    upgrade(url)
+    load_demo(get_engine(url), seed=2, scale=0.1)
+    assert cli.main(["--db", url, "metrics", "capacity", "--from", "2025-01-01"]) == 0
+    table = pl.read_csv(capsys.readouterr().out.encode())
+    assert {"week", "sessions", "seats", "seat_use", "waiting_list"} <= set(table.columns)
+    assert str(table["week"].min()) >= "2024-12-30"
+    assert cli.main(["--db", url, "metrics", "forecast", "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert len(rows) == 3 * forecast.HORIZON and {"lo_80", "hi_95", "sessions", "staff_hours"} <= set(rows[0])
