@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-REFERRALS_AT_SCALE_1 = 12_400
+REFERRALS_AT_SCALE_1 = 13_600
 
 
 def _peak_mb() -> float:
