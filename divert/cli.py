@@ -71,7 +71,7 @@ def _progress(step: str, fraction: float) -> None:
 def cmd_user(args) -> int:
     from sqlalchemy import select
 
-    from divert.accounts import add_user, set_user_active
+    from divert.accounts import add_user, reset_password, set_user_active, unlock
     from divert.db import session_scope
     from divert.models import User
 
@@ -94,6 +94,20 @@ def cmd_user(args) -> int:
                 print(f"{problem.field}: {problem.reason}", file=sys.stderr)
             return REJECTED
         print(f"User {args.name} added with role {args.role}")
+        return OK
+    if args.user_command == "unlock":
+        saved = unlock(args.name, actor, engine=_engine(args))
+        if not saved.ok:
+            print(saved.problems[0].reason, file=sys.stderr)
+            return REJECTED
+        print(f"User {args.name} unlocked")
+        return OK
+    if args.user_command == "reset-password":
+        saved, one_time = reset_password(args.name, actor, engine=_engine(args))
+        if not saved.ok:
+            print(saved.problems[0].reason, file=sys.stderr)
+            return REJECTED
+        print(f"One-time password for {args.name} (to be changed at the next sign-in): {one_time}")
         return OK
     if args.user_command == "disable":
         saved = set_user_active(args.name, False, actor, engine=_engine(args))
@@ -253,6 +267,10 @@ def build_parser() -> argparse.ArgumentParser:
     user_sub.add_parser("list", help="list users")
     disable = user_sub.add_parser("disable", help="disable a user")
     disable.add_argument("name")
+    unlock_cmd = user_sub.add_parser("unlock", help="unlock an account locked after wrong passwords")
+    unlock_cmd.add_argument("name")
+    reset = user_sub.add_parser("reset-password", help="give a user a one-time password")
+    reset.add_argument("name")
     user.set_defaults(func=cmd_user)
 
     from divert.ingest.kinds import KINDS

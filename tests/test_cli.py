@@ -52,3 +52,12 @@ def test_usage_errors_exit_2(tmp_path):
 def test_no_account_exists_until_created(tmp_path):
     run(["init"], tmp_path)
     assert "No users yet" in run(["user", "list"], tmp_path).stdout
+
+
+def test_unlock_and_reset_password(tmp_path):
+    run(["init"], tmp_path)
+    run(["user", "add", "kim", "--role", "manager", "--password-stdin"], tmp_path, "a long enough passphrase\n")
+    assert run(["user", "unlock", "kim"], tmp_path).returncode == 0
+    reset = run(["user", "reset-password", "kim"], tmp_path)
+    assert reset.returncode == 0 and "One-time password for kim" in reset.stdout
+    assert run(["user", "unlock", "nobody"], tmp_path).returncode == 1
