@@ -10,8 +10,8 @@ import polars as pl
 
 from divert.analytics import outcomes, pathway, reoffending, volume
 from divert.analytics.capacity import capacity_table
-from divert.analytics.forecast import forecast_table
 from divert.analytics.filters import Filters
+from divert.analytics.forecast import forecast_table
 from divert.analytics.frames import Frames
 
 
