@@ -85,3 +85,14 @@ def sqlite_engine(tmp_path):
     yield engine
     engine.dispose()
     get_engine.cache_clear()
+
+
+def spawn_context(monkeypatch):
+    """A 'spawn' multiprocessing context whose children do not re-run __main__: after an
+    AppTest run, __main__ can be a page script, which a spawned child would execute."""
+    import multiprocessing
+    import sys
+    import types
+
+    monkeypatch.setitem(sys.modules, "__main__", types.ModuleType("__main__"))
+    return multiprocessing.get_context("spawn")

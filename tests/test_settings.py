@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import os
 import stat
+
+from conftest import spawn_context
 
 from divert.settings import database_url, secret
 
@@ -28,8 +29,8 @@ def test_environment_wins(monkeypatch):
     assert secret("cookie_key") == "from-the-environment"
 
 
-def test_concurrent_first_starts_agree_on_one_key(isolated_settings):
-    context = mp.get_context("spawn")
+def test_concurrent_first_starts_agree_on_one_key(isolated_settings, monkeypatch):
+    context = spawn_context(monkeypatch)
     results = context.Queue()
     processes = [context.Process(target=_read_key, args=(str(isolated_settings), results)) for _ in range(4)]
     for p in processes:

@@ -87,7 +87,7 @@ def test_each_role_signs_in_sees_its_menu_and_signs_out(demo_app, page, role):
 
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("button", name="Sign in")).to_be_visible()
-    expect(page.get_by_text("You have signed out.")).to_be_visible()
+    expect(page.get_by_text("You have signed out.").first).to_be_visible()
     expect(page.get_by_test_id("stSidebarNav")).to_have_count(0)
     page.shots(f"{role} signed out")
 
