@@ -21,8 +21,12 @@ def engine():
 
 @st.cache_resource(show_spinner="Preparing the database...")
 def ensure_schema(url: str) -> bool:
-    """Create or upgrade the schema once per process and database."""
+    """Create or upgrade the schema once per process and database, and load the shipped census
+    denominators into an empty population table (as `divert init` does)."""
+    from divert.reference import ensure_population
+
     upgrade(url)
+    ensure_population(get_engine(url), "system")
     return True
 
 
