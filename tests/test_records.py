@@ -282,3 +282,20 @@ def test_schema_refuses_bad_codes_even_without_records(engine):
     with pytest.raises(IntegrityError), session_scope(engine) as s:
         s.add(Person(person_key="k" * 64, sex="Q"))
         s.flush()
+
+
+def test_a_referral_with_its_offence_lists_every_problem_at_once(engine):
+    values = referral_values(referred_at="not a time", drug="GLUE", area="Narnia")
+    saved = records.add_referral(values, USER, engine=engine)
+    assert {p.field for p in saved.problems} >= {"referred_at", "drug", "area"}
+
+
+def test_an_offence_after_its_referral_is_refused_clearly(engine):
+    saved = records.add_referral(referral_values(offence_date="2021-03-05", referred_at="2021-03-01 10:00"), USER, engine=engine)
+    assert_refused(engine, saved, "offence_date", "is after the referral (2021-03-01)")
+
+
+def test_a_corrected_referral_date_cannot_precede_the_offence(engine):
+    saved = records.add_referral(referral_values(), USER, engine=engine)
+    refused = records.edit_referral(saved.row_id, {"referred_at": "2021-02-01 09:00"}, USER, "typo", 1, engine=engine)
+    assert_refused(engine, refused, "referred_at", "before the offence")

@@ -9,6 +9,7 @@ from divert.records.core import (
     as_dict,
     audit,
     check,
+    check_only,
     get_setting,
     insert,
     now,
@@ -20,7 +21,9 @@ from divert.records.core import (
 from divert.records.offences import add_offence, find_person, offence_by_ref
 from divert.records.pathway import (
     add_referral,
+    add_referral_from_form,
     close_referral,
+    edit_assessment,
     edit_referral,
     find_referral,
     person_history,
@@ -28,11 +31,19 @@ from divert.records.pathway import (
     referral_by_ref,
 )
 from divert.records.published import add_population, add_stop_search
-from divert.records.sessions import add_session, book, mark_attendance, seats_taken
+from divert.records.sessions import (
+    add_session,
+    book,
+    book_many,
+    edit_session,
+    mark_attendance,
+    save_register,
+    seats_taken,
+)
 
 __all__ = [
-    "Rejected", "Saved", "add_offence", "add_population", "add_stop_search", "add_referral", "add_session", "as_dict", "audit", "book",
-    "check", "close_referral", "edit_referral", "find_person", "find_referral", "get_setting", "insert",
+    "Rejected", "Saved", "add_offence", "add_population", "add_stop_search", "add_referral", "add_referral_from_form", "add_session", "as_dict", "audit", "book", "book_many",
+    "check", "check_only", "close_referral", "edit_assessment", "edit_referral", "edit_session", "find_person", "find_referral", "get_setting", "insert",
     "mark_attendance", "now", "offence_by_ref", "person_history", "record_assessment", "referral_by_ref",
-    "save", "seats_taken", "set_setting", "update_row", "write",
+    "save", "save_register", "seats_taken", "set_setting", "update_row", "write",
 ]

@@ -20,7 +20,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel
 
-from divert.db import bump_data_version, session_scope
+from divert.db import bump_data_version, get_engine, session_scope
 from divert.models import AuditEvent, Setting
 from divert.validation import Checker, Problem
 
@@ -62,6 +62,18 @@ def write(work: Callable[[Session], Saved], *, session: Session | None, engine) 
         return Saved(False, problems=rejected.problems)
     except IntegrityError as error:
         return Saved(False, problems=[_integrity_problem(error)])
+
+
+def check_only(writer: Callable[..., Saved], values: dict, user: str, *, engine=None) -> Saved:
+    """What `writer` (add_referral, close_referral, ...) would do with `values`: every check it
+    makes, with nothing written (the transaction is rolled back). For asking a user to confirm
+    something that would be accepted."""
+    engine = (engine or get_engine()).execution_options(write_lock=True)
+    with Session(engine, expire_on_commit=False) as s:
+        try:
+            return writer(values, user, session=s)
+        finally:
+            s.rollback()
 
 
 def _integrity_problem(error: IntegrityError) -> Problem:
@@ -141,6 +153,31 @@ def update_row(s: Session, user: str, row: SQLModel, changes: dict, reason: str 
         )
     s.refresh(row)
     audit(s, user, "update", row.__tablename__, row.id, before, as_dict(row), reason)
+
+
+def editable(s: Session, model, row_id: int, expected_version: int, reason: str | None, what: str):
+    """The row a user is correcting: refuses (Rejected) without a reason, for an unknown row, or
+    when someone saved the row after the user loaded it (its version moved on)."""
+    if not (reason or "").strip():
+        raise Rejected([Problem("reason", reason, "is required to change a record")])
+    row = s.get(model, row_id)
+    if row is None:
+        raise Rejected([Problem(what, row_id, f"is not a known {what}")])
+    if row.version != expected_version:
+        raise Rejected([Problem("version", expected_version, "someone else changed this record; reload it")])
+    return row
+
+
+def as_utc(moment: datetime) -> datetime:
+    """SQLite hands datetimes back without a zone; they were written in UTC."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def differs(stored, new) -> bool:
+    """Whether a correction changes a stored value (datetimes compared as UTC)."""
+    if isinstance(stored, datetime) and isinstance(new, datetime):
+        return as_utc(stored) != as_utc(new)
+    return stored != new
 
 
 def set_setting(key: str, value: Any, user: str, *, engine=None) -> Saved:

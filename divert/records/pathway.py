@@ -6,8 +6,18 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from divert import codes
-from divert.models import Assessment, Closure, Referral
-from divert.records.core import Rejected, Saved, check, insert, save, update_row, write
+from divert.models import Assessment, Closure, Offence, Referral
+from divert.records.core import (
+    Rejected,
+    Saved,
+    check,
+    differs,
+    editable,
+    insert,
+    save,
+    update_row,
+    write,
+)
 from divert.records.offences import offence_by_ref, offence_from
 from divert.settings import current_force
 from divert.validation import Checker, Problem
@@ -56,8 +66,11 @@ def add_referral(values: dict, user: str, *, session=None, engine=None, upsert=F
         crime_ref = c.raw("crime_ref")
         offence = offence_by_ref(s, force, str(crime_ref)) if crime_ref else None
         if offence is None:
-            check(c)
+            # recorded with the referral: the referral's and the offence's problems are listed together
             offence = offence_from(s, c, force)
+            if offence.offence_date > referred_at.date():
+                c.fail("offence_date", f"is after the referral ({referred_at.date()})")
+                check(c)
             offence.outcome, offence.outcome_date = 8, referred_at.date()
             insert(s, user, offence)
         else:
@@ -100,6 +113,11 @@ def add_referral(values: dict, user: str, *, session=None, engine=None, upsert=F
     return write(work, session=session, engine=engine)
 
 
+def add_referral_from_form(values: dict, user: str, *, engine=None) -> Saved:
+    """add_referral for the form (kept as the form's entry point: add_referral itself now lists
+    the referral's and the offence's problems together)."""
+    return add_referral(values, user, engine=engine)
+
 def find_referral(s: Session, c: Checker, field_name: str = "referral_reference") -> Referral | None:
     reference = c.reference(field_name)
     if reference is None:
@@ -114,20 +132,7 @@ def record_assessment(values: dict, user: str, *, session=None, engine=None, ups
     def work(s):
         c = Checker(values)
         referral = find_referral(s, c)
-        floor = referral.referred_at if referral else None
-        attempts = c.integer("contact_attempts", low=0, high=50) or 0
-        first_contact = c.moment("first_contact_at", not_before=floor)
-        scheduled = c.moment("scheduled_at", future_ok=True, not_before=floor)
-        completed = c.moment("completed_at", not_before=floor)
-        result = c.code("result", codes.ASSESSMENT_RESULTS, upper=False)
-        allocation = c.code("allocation", codes.ALLOCATIONS, required=False, upper=False)
-        flags = {name: c.boolean(name) for name in codes.RISK_FLAGS}
-        advice = c.boolean("harm_reduction_advice")
-        worker = c.text("worker", max_length=40)
-        if result == "completed" and completed is None:
-            c.fail("completed_at", "is required when the assessment was completed")
-        if result and result != "completed" and allocation:
-            c.fail("allocation", "can only be given after a completed assessment")
+        fields = assessment_fields(c, referral.referred_at if referral else None)
         if referral is not None:
             has_one = s.execute(select(Assessment.id).where(Assessment.referral_id == referral.id)).first()
             if has_one and not upsert:
@@ -135,21 +140,59 @@ def record_assessment(values: dict, user: str, *, session=None, engine=None, ups
             elif referral.status == "closed" and not has_one:
                 c.fail("referral_reference", "is closed")
         check(c)
-        row = Assessment(
-            referral_id=referral.id,
-            contact_attempts=attempts,
-            first_contact_at=first_contact,
-            scheduled_at=scheduled,
-            completed_at=completed,
-            result=result,
-            harm_reduction_advice=advice,
-            allocation=allocation,
-            worker=worker,
-            **flags,
-        )
+        row = Assessment(referral_id=referral.id, **fields)
         return save(s, user, row, {"referral_id": referral.id}, upsert=upsert)
 
     return write(work, session=session, engine=engine)
+
+
+def assessment_fields(c: Checker, floor) -> dict:
+    """An assessment's own fields, checked (problems collect in `c`); `floor` is the referral's
+    time, before which nothing can have happened."""
+    attempts = c.integer("contact_attempts", low=0, high=50) or 0
+    first_contact = c.moment("first_contact_at", not_before=floor)
+    scheduled = c.moment("scheduled_at", future_ok=True, not_before=floor)
+    completed = c.moment("completed_at", not_before=floor)
+    result = c.code("result", codes.ASSESSMENT_RESULTS, upper=False)
+    allocation = c.code("allocation", codes.ALLOCATIONS, required=False, upper=False)
+    flags = {name: c.boolean(name) for name in codes.RISK_FLAGS}
+    advice = c.boolean("harm_reduction_advice")
+    worker = c.text("worker", max_length=40)
+    if result == "completed" and completed is None:
+        c.fail("completed_at", "is required when the assessment was completed")
+    if result and result != "completed" and allocation:
+        c.fail("allocation", "can only be given after a completed assessment")
+    return {
+        "contact_attempts": attempts,
+        "first_contact_at": first_contact,
+        "scheduled_at": scheduled,
+        "completed_at": completed,
+        "result": result,
+        "harm_reduction_advice": advice,
+        "allocation": allocation,
+        "worker": worker,
+        **flags,
+    }
+
+
+def edit_assessment(assessment_id: int, values: dict, user: str, reason: str, expected_version: int,
+                    *, engine=None) -> Saved:
+    """Correct an assessment: every field as in `values` (the same rules as recording one);
+    needs a reason, and refuses if someone saved the assessment since `expected_version`."""
+
+    def work(s):
+        row = editable(s, Assessment, assessment_id, expected_version, reason, "assessment")
+        referral = s.get(Referral, row.referral_id)
+        c = Checker(values)
+        fields = assessment_fields(c, referral.referred_at)
+        check(c)
+        changes = {name: value for name, value in fields.items() if differs(getattr(row, name), value)}
+        if not changes:
+            return Saved(True, row.id, change="unchanged")
+        update_row(s, user, row, changes, reason=reason.strip())
+        return Saved(True, row.id, change="updated")
+
+    return write(work, session=None, engine=engine)
 
 
 def close_referral(values: dict, user: str, *, session=None, engine=None, upsert=False) -> Saved:
@@ -198,6 +241,9 @@ def edit_referral(referral_id: int, changes: dict, user: str, reason: str, expec
         fields = {}
         if "referred_at" in changes:
             fields["referred_at"] = c.moment("referred_at", required=True)
+            offence = s.get(Offence, referral.offence_id)
+            if fields["referred_at"] and offence and fields["referred_at"].date() < offence.offence_date:
+                c.fail("referred_at", f"is before the offence ({offence.offence_date})")
         if "referring_team" in changes:
             fields["referring_team"] = c.text("referring_team", max_length=80)
         check(c)

@@ -7,7 +7,20 @@ from sqlmodel import Session
 
 from divert import codes
 from divert.models import Assessment, Booking, CourseSession
-from divert.records.core import Rejected, Saved, as_dict, audit, check, now, save, write
+from divert.records.core import (
+    Rejected,
+    Saved,
+    as_dict,
+    as_utc,
+    audit,
+    check,
+    differs,
+    editable,
+    now,
+    save,
+    update_row,
+    write,
+)
 from divert.records.pathway import find_referral
 from divert.validation import Checker, Problem
 
@@ -16,11 +29,8 @@ def add_session(values: dict, user: str, *, session=None, engine=None, upsert=Fa
     def work(s):
         c = Checker(values)
         ref = c.reference("session_ref")
-        starts_at = c.moment("starts_at", required=True, future_ok=True)
-        duration = c.integer("duration_minutes", low=15, high=600) or 150
-        mode = c.code("mode", codes.DELIVERY_MODES, required=False, upper=False) or "online"
-        seats = c.integer("seats", required=True, low=1, high=100)
-        facilitator = c.text("facilitator", max_length=40)
+        fields = session_fields(c)
+        seats = fields["seats"]
         existing = (
             s.execute(select(CourseSession).where(CourseSession.session_ref == ref)).scalars().first()
             if ref
@@ -31,17 +41,43 @@ def add_session(values: dict, user: str, *, session=None, engine=None, upsert=Fa
         if existing is not None and seats is not None and seats < seats_taken(s, existing.id):
             c.fail("seats", f"is fewer than the {seats_taken(s, existing.id)} people already booked")
         check(c)
-        row = CourseSession(
-            session_ref=ref,
-            starts_at=starts_at,
-            duration_minutes=duration,
-            mode=mode,
-            seats=seats,
-            facilitator=facilitator,
-        )
+        row = CourseSession(session_ref=ref, **fields)
         return save(s, user, row, {"session_ref": ref}, upsert=upsert)
 
     return write(work, session=session, engine=engine)
+
+
+def session_fields(c: Checker) -> dict:
+    """A course session's own fields, checked (problems collect in `c`)."""
+    return {
+        "starts_at": c.moment("starts_at", required=True, future_ok=True),
+        "duration_minutes": c.integer("duration_minutes", low=15, high=600) or 150,
+        "mode": c.code("mode", codes.DELIVERY_MODES, required=False, upper=False) or "online",
+        "seats": c.integer("seats", required=True, low=1, high=100),
+        "facilitator": c.text("facilitator", max_length=40),
+    }
+
+
+def edit_session(session_id: int, values: dict, user: str, reason: str, expected_version: int,
+                 *, engine=None) -> Saved:
+    """Change a session's time, length, delivery, seats or facilitator (not below the seats
+    already taken); needs a reason, and refuses if someone saved the session first."""
+
+    def work(s):
+        row = editable(s, CourseSession, session_id, expected_version, reason, "session")
+        c = Checker(values)
+        fields = session_fields(c)
+        taken = seats_taken(s, row.id)
+        if fields["seats"] is not None and fields["seats"] < taken:
+            c.fail("seats", f"is fewer than the {taken} people already booked")
+        check(c)
+        changes = {name: value for name, value in fields.items() if differs(getattr(row, name), value)}
+        if not changes:
+            return Saved(True, row.id, change="unchanged")
+        update_row(s, user, row, changes, reason=reason.strip())
+        return Saved(True, row.id, change="updated")
+
+    return write(work, session=None, engine=engine)
 
 
 def seats_taken(s: Session, session_id: int) -> int:
@@ -118,3 +154,72 @@ def mark_attendance(session_id: int, statuses: dict[int, str], user: str, *, eng
         return Saved(True, session_id)
 
     return write(work, session=None, engine=engine)
+
+
+def book_many(session_ref: str, referral_references: list[str], user: str, *, engine=None) -> Saved:
+    """Book several allocated referrals into one session: all of them, or none (each with the
+    same rules as `book`, the seats counted as the bookings add up)."""
+
+    def work(s):
+        if not referral_references:
+            raise Rejected([Problem("referral_reference", None, "choose at least one referral to book")])
+        problems = []
+        for reference in referral_references:
+            saved = book({"referral_reference": reference, "session_ref": session_ref}, user, session=s)
+            for p in saved.problems:
+                if p.field == "referral_reference":
+                    problems.append(Problem(p.field, p.value, f"{reference} {p.reason}"))
+                else:
+                    problems.append(Problem(p.field, p.value, f"{p.reason} - {reference} was not booked"))
+        if problems:
+            raise Rejected(problems)
+        return Saved(True, notes=[f"booked {reference}" for reference in referral_references])
+
+    return write(work, session=None, engine=engine)
+
+
+ATTENDANCE = ("attended", "completed", "no_show")
+
+
+def save_register(session_id: int, statuses: dict[int, str], versions: dict[int, int], user: str,
+                  *, engine=None) -> Saved:
+    """The attendance register with optimistic concurrency: set the bookings' statuses in one
+    save, refusing all of them if any booking changed since it was loaded (`versions`), if
+    attendance is marked before the session has started, or if the seats would overflow."""
+
+    def work(s):
+        course = s.get(CourseSession, session_id)
+        if course is None:
+            raise Rejected([Problem("session", session_id, "is not a known session")])
+        bookings = {b.id: b for b in s.execute(select(Booking).where(Booking.session_id == session_id)).scalars()}
+        problems = []
+        started = as_utc(course.starts_at) <= now()
+        for booking_id, status in statuses.items():
+            booking = bookings.get(booking_id)
+            if booking is None:
+                problems.append(Problem("booking", booking_id, "is not booked on this session", row=booking_id))
+            elif status not in codes.BOOKING_STATUSES:
+                problems.append(Problem("status", status, "is not a booking status", row=booking_id))
+            elif versions.get(booking_id) != booking.version:
+                problems.append(Problem("version", versions.get(booking_id),
+                                        "someone else changed this register; reload it", row=booking_id))
+            elif status in ATTENDANCE and status != booking.status and not started:
+                problems.append(Problem("status", status, "cannot be marked before the session starts", row=booking_id))
+        holding = sum(
+            (statuses.get(b.id, b.status) in codes.SEAT_HOLDING) for b in bookings.values()
+        )
+        if holding > course.seats:
+            problems.append(Problem("seats", holding, f"would be more than the session's {course.seats} seats"))
+        if problems:
+            raise Rejected(problems)
+        changed = 0
+        for booking_id, status in statuses.items():
+            booking = bookings[booking_id]
+            if booking.status != status:
+                update_row(s, user, booking, {"status": status})
+                changed += 1
+        return Saved(True, session_id, change="updated" if changed else "unchanged",
+                     notes=[f"{changed} booking(s) changed"])
+
+    return write(work, session=None, engine=engine)
+

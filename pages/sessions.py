@@ -1,0 +1,296 @@
+"""Course sessions: schedule group-course sessions, book people on the waiting list into them
+(within the seats), and keep each session's attendance register."""
+
+from datetime import time, timedelta
+
+import streamlit as st
+
+from divert import casework, codes, forms, records, ui
+from divert.validation import Problem
+
+user = ui.require_role("manager", "caseworker", "admin")
+engine = ui.engine()
+
+SESSION_LABELS = {
+    "session_ref": "Session reference", "starts_at": "Date", "duration_minutes": "Length",
+    "mode": "Delivery", "seats": "Seats", "facilitator": "Facilitator's staff code", "reason": "Reason for the change",
+}
+STATUS_CODES = {label: code for code, label in codes.BOOKING_STATUSES.items()}
+MODES = list(codes.DELIVERY_MODES)
+
+st.title("Course sessions")
+st.caption(
+    "The group course runs as sessions of two to three hours, mostly online. Schedule sessions, "
+    "book people who were allocated to the group course, and mark who attended."
+)
+
+upcoming = casework.sessions(engine, upcoming=True)
+waiting = casework.waiting_list(engine)
+referral = forms.value(forms.CURRENT_REFERRAL) or st.query_params.get(forms.CURRENT_REFERRAL)
+today = forms.now_uk().date()
+
+
+def session_choice(frame):
+    """Options and their labels for choosing a session from a casework.sessions frame."""
+    labels = {
+        row["session_id"]: f"{row['Session']} · {row['Starts']} · {row['Delivery'].lower()} · "
+                           f"{row['Free']} of {row['Seats']} seats free"
+        for row in frame.iter_rows(named=True)
+    }
+    return list(labels), labels.get
+
+
+def register_label(problem: Problem) -> str | None:
+    if problem.field == "status":
+        return codes.BOOKING_STATUSES.get(problem.value, "Status")
+    return {"seats": "Seats taken", "booking": "Booking"}.get(problem.field)
+
+
+sessions_tab, book_tab, register_tab = st.tabs(
+    ["Sessions", "Book places", "Attendance register"], default="Book places" if referral else None,
+)
+
+# --- sessions: the list, scheduling, changing ---------------------------------------------
+with sessions_tab:
+    st.subheader("Upcoming sessions")
+    if upcoming.height:
+        st.dataframe(upcoming.drop("session_id", "version", "starts_at"), hide_index=True)
+    elif casework.sessions(engine).height:
+        st.info("No upcoming sessions - schedule one below. Past sessions are on the Attendance register tab.",
+                icon=":material/event_busy:")
+    else:
+        st.info("No sessions scheduled yet - schedule one below.", icon=":material/event_busy:")
+
+    schedule_form = forms.Form("schedule_session", SESSION_LABELS)
+    key = schedule_form.key
+
+    def schedule(username: str) -> None:
+        v = schedule_form.value
+        values = {
+            "session_ref": v("ref"), "starts_at": forms.uk_moment(v("day"), v("time")),
+            "duration_minutes": v("minutes"), "mode": v("mode"), "seats": v("seats"), "facilitator": v("facilitator"),
+        }
+        schedule_form.submit(
+            values, lambda: records.add_session(values, username, engine=engine),
+            success=lambda saved: (
+                f"Session **{values['session_ref']}** scheduled for {casework.show_moment(values['starts_at'])}"
+                f" ({codes.DELIVERY_MODES[values['mode']].lower()}, {values['seats']} seats)."
+            ),
+        )
+
+    st.subheader("Schedule a session")
+    schedule_form.show_notice()
+    problems = schedule_form.problems
+    problems.summary()
+    with schedule_form.form():
+        left, middle, right = st.columns(3)
+        with left:
+            st.text_input("Session reference *", key=key("ref"), max_chars=40, placeholder="e.g. S-20210320-1",
+                          help="A unique reference for the session. Letters, digits and / _ . - only.")
+            problems.at("session_ref")
+        with middle:
+            st.date_input("Date *", value=today + timedelta(days=7), key=key("day"), format=forms.DATE_FORMAT,
+                          min_value=today - timedelta(days=365), max_value=today + timedelta(days=730),
+                          help="Sessions up to a year back can be entered, to catch up on the records.")
+            problems.at("starts_at")
+        with right:
+            st.time_input("Start time (UK) *", value=time(18, 0), key=key("time"), step=900)
+        left, middle, right = st.columns(3)
+        with left:
+            st.number_input("Length (minutes)", value=150, key=key("minutes"), min_value=15, max_value=600, step=15,
+                            help="The course usually takes two to three hours.")
+            problems.at("duration_minutes")
+        with middle:
+            st.selectbox("Delivery", MODES, index=0, key=key("mode"), format_func=codes.DELIVERY_MODES.get)
+            problems.at("mode")
+        with right:
+            st.number_input("Seats *", value=12, key=key("seats"), min_value=1, max_value=100, step=1,
+                            help="Bookings stop when the seats are taken.")
+            problems.at("seats")
+        st.text_input("Facilitator's staff code", key=key("facilitator"), max_chars=40, placeholder="e.g. F03",
+                      help="The facilitator's staff code - not their name.")
+        problems.at("facilitator")
+        st.form_submit_button("Schedule session", type="primary", icon=":material/event:",
+                              on_click=schedule, args=(user.username,))
+
+    if upcoming.height:
+        with st.expander("Change an upcoming session", icon=":material/edit_calendar:"):
+            options, label = session_choice(upcoming)
+            chosen = st.selectbox("Session to change", options, format_func=label, key="cs_session", index=None,
+                                  placeholder="Choose a session")
+            detail = casework.session_detail(engine, chosen) if chosen else None
+            if detail is not None:
+                change_form = forms.Form(f"change_session_{detail['id']}", SESSION_LABELS)
+                ckey = change_form.key
+                version = change_form.loaded("version", lambda: detail["version"])
+
+                def change(username: str) -> None:
+                    v = change_form.value
+                    values = {
+                        "starts_at": forms.uk_moment(v("day"), v("time")), "duration_minutes": v("minutes"),
+                        "mode": v("mode"), "seats": v("seats"), "facilitator": v("facilitator"),
+                    }
+                    reason = v("reason")
+                    change_form.submit(
+                        {**values, "reason": reason},
+                        lambda: records.edit_session(detail["id"], values, username, reason, version, engine=engine),
+                        success=lambda saved: f"Nothing changed in session **{detail['session_ref']}**."
+                        if saved.change == "unchanged"
+                        else f"Session **{detail['session_ref']}** changed (the reason is in the audit log).",
+                    )
+
+                def reload() -> None:
+                    change_form.clear()
+                    change_form.renew()
+
+                change_form.show_notice()
+                changes = change_form.problems
+                changes.summary()
+                if changes.has("version"):
+                    st.button("Reload the session (discards what you typed)", on_click=reload,
+                              icon=":material/refresh:")
+                st.caption(f"{detail['taken']} of {detail['seats']} seats are taken; seats cannot go below that.")
+                with change_form.form():
+                    left, middle, right = st.columns(3)
+                    with left:
+                        st.date_input("Date", value=detail["starts_at"].date(), key=ckey("day"),
+                                      format=forms.DATE_FORMAT)
+                        changes.at("starts_at")
+                    with middle:
+                        st.time_input("Start time (UK)", value=detail["starts_at"].time(), key=ckey("time"), step=900)
+                    with right:
+                        st.number_input("Length (minutes)", value=detail["duration_minutes"], key=ckey("minutes"),
+                                        min_value=15, max_value=600, step=15)
+                        changes.at("duration_minutes")
+                    left, middle, right = st.columns(3)
+                    with left:
+                        st.selectbox("Delivery", MODES, index=forms.index_of(MODES, detail["mode"]), key=ckey("mode"),
+                                     format_func=codes.DELIVERY_MODES.get)
+                    with middle:
+                        st.number_input("Seats", value=detail["seats"], key=ckey("seats"), min_value=1,
+                                        max_value=100, step=1)
+                        changes.at("seats")
+                    with right:
+                        st.text_input("Facilitator's staff code", value=detail["facilitator"] or "",
+                                      key=ckey("facilitator"), max_chars=40)
+                        changes.at("facilitator")
+                    st.text_area("Reason for the change *", key=ckey("reason"), max_chars=500,
+                                 help="Why the session changes, e.g. 'moved to the evening'. It is audited.")
+                    changes.at("reason")
+                    st.form_submit_button("Save changes", type="primary", on_click=change, args=(user.username,))
+
+# --- booking people from the waiting list -------------------------------------------------
+with book_tab:
+    book_form = forms.Form("book_places", {"session_ref": "Session", "referral_reference": "People to book"})
+    st.subheader("Waiting for a course place")
+    st.caption("Open referrals allocated to the group course with no place held (never booked, or a "
+               "no-show or cancellation since), longest waiting first.")
+    book_form.show_notice()
+    if waiting.height:
+        st.dataframe(waiting, hide_index=True)
+    else:
+        st.info("Nobody is waiting for a course place.", icon=":material/done_all:")
+    bookable = upcoming.filter(upcoming["Free"] > 0)
+    if not upcoming.height:
+        st.info("No sessions scheduled yet - schedule one on the Sessions tab.", icon=":material/event_busy:")
+    elif not bookable.height:
+        st.warning("Every upcoming session is full - schedule another on the Sessions tab.")
+    elif waiting.height:
+        in_list = list(waiting["Referral"])
+        session_refs = dict(zip(upcoming["session_id"], upcoming["Session"], strict=True))
+
+        def book(username: str) -> None:
+            session_ref = session_refs.get(book_form.value("session"))
+            references = list(book_form.value("referrals") or [])
+            book_form.submit(
+                {"session": session_ref, "referrals": references},
+                lambda: records.book_many(session_ref, references, username, engine=engine),
+                success=lambda saved: f"Booked {', '.join(references)} on session **{session_ref}**.",
+            )
+
+        st.subheader("Book places")
+        booking_problems = book_form.problems
+        booking_problems.summary()
+        with book_form.form():
+            options, label = session_choice(bookable)
+            st.selectbox("Session *", options, index=0, format_func=label, key=book_form.key("session"),
+                         help="Upcoming sessions with free seats.")
+            booking_problems.at("session_ref")
+            st.multiselect("People to book *", in_list, default=[referral] if referral in in_list else [],
+                           key=book_form.key("referrals"), placeholder="Choose from the waiting list",
+                           help="Referral references from the waiting list. All are booked, or none if the "
+                                "seats run out.")
+            booking_problems.at("referral_reference")
+            st.form_submit_button("Book places", type="primary", icon=":material/event_seat:",
+                                  on_click=book, args=(user.username,))
+
+# --- the attendance register --------------------------------------------------------------
+with register_tab:
+    every = casework.sessions(engine).reverse()  # newest first
+    if not every.height:
+        st.info("No sessions scheduled yet - schedule one on the Sessions tab.", icon=":material/event_busy:")
+    else:
+        options, label = session_choice(every)
+        started = every.filter(every["starts_at"] <= forms.now_uk())
+        default = options.index(started["session_id"][0]) if started.height else len(options) - 1
+        session_id = st.selectbox("Session", options, index=default, format_func=label, key="rg_session",
+                                  help="Newest first; it starts at the last session that has begun. Type to "
+                                       "search by reference or date.")
+        register_form = forms.Form(f"register_{session_id}", {})
+        # the bookings as loaded, with their versions: a change saved meanwhile by someone else is caught
+        register = register_form.loaded("rows", lambda: casework.session_bookings(engine, session_id))
+
+        def save_register(username: str) -> None:
+            edits = (st.session_state.get(register_form.key("editor")) or {}).get("edited_rows", {})
+            statuses, versions = {}, {}
+            for index, change in edits.items():
+                row = register.row(int(index), named=True)
+                shown = change.get("Status", codes.BOOKING_STATUSES[row["Status"]])
+                statuses[row["booking_id"]] = STATUS_CODES.get(shown, shown)
+                versions[row["booking_id"]] = row["version"]
+            if "cancelled" in statuses.values() and not register_form.value("confirm"):
+                register_form.refuse([Problem("confirm", None, "tick the box to confirm the cancellations: "
+                                              "a cancelled booking frees its seat")])
+                return
+            register_form.submit(
+                {"statuses": statuses, "versions": versions},
+                lambda: records.save_register(session_id, statuses, versions, username, engine=engine),
+                success=lambda saved: "Register saved: " + (saved.notes[0] if saved.notes else "no changes") + ".",
+            )
+
+        def reload() -> None:
+            register_form.clear()
+            register_form.renew()
+
+        detail = casework.session_detail(engine, session_id)
+        st.caption(f"{detail['taken']} of {detail['seats']} seats taken."
+                   + ("" if detail["started"] else " This session has not started: attendance can be marked once it has."))
+        register_form.show_notice()
+        by_booking = dict(zip(register["booking_id"], register["Referral"], strict=True))
+        if register_form.problems:
+            lines = [f"- {(by_booking.get(p.row, '') + ' ').lstrip()}{forms.message(p, register_label(p))}"
+                     for p in register_form.problems.items]
+            st.error("**Nothing was saved.**\n" + "\n".join(lines), icon=":material/error:")
+            if register_form.problems.has("version"):
+                st.button("Reload the register (discards your changes)", on_click=reload, icon=":material/refresh:")
+        if not register.height:
+            st.info("Nobody was booked on this session." if detail["started"]
+                    else "Nobody is booked on this session yet - book people on the Book places tab.")
+        else:
+            st.caption("Change the Status column, then save: every change is saved together, or none.")
+            with register_form.form():
+                shown = register.with_columns(
+                    register["Status"].replace_strict(codes.BOOKING_STATUSES, return_dtype=register["Status"].dtype)
+                )
+                st.data_editor(
+                    shown.drop("booking_id", "version"), key=register_form.key("editor"), hide_index=True,
+                    disabled=["Referral", "Booked"],
+                    column_config={"Status": st.column_config.SelectboxColumn(
+                        "Status", options=list(STATUS_CODES), required=True,
+                        help="Attended: came to the session. Completed: finished the course. "
+                             "No-show: booked but did not come. Cancelled frees the seat.")},
+                )
+                st.checkbox("Confirm cancellations: a cancelled booking frees its seat and puts the person "
+                            "back on the waiting list", key=register_form.key("confirm"))
+                st.form_submit_button("Save register", type="primary", icon=":material/fact_check:",
+                                      on_click=save_register, args=(user.username,))

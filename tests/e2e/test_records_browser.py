@@ -1,0 +1,205 @@
+"""Data entry in a real browser: a caseworker records a referral (a bad value first, then a double
+click on Save), its assessment, a course session and the booking, and finds the referral with
+its timeline. Screenshots of every step are saved under the test's tmp dir (screenshots/)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+from playwright.sync_api import expect
+from sqlalchemy import func, select
+
+from divert.db import session_scope
+from divert.models import AuditEvent, Booking, Referral
+
+pytestmark = pytest.mark.e2e
+
+IDENTIFIER = "Police or provider identifier (stored only as a pseudonymous key) *"
+TALL = {"width": 1400, "height": 3000}  # Streamlit scrolls inside the page: a tall window shows it all
+
+
+def sign_in(page, app, role):
+    login = app.logins[role]
+    page.goto(app.url)
+    page.get_by_role("textbox", name="Username").fill(login["username"])
+    page.get_by_role("textbox", name="Password").fill(login["password"])
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Overview", exact=True).first).to_be_visible()
+    page.wait_for_load_state("networkidle")
+
+
+def open_page(page, app, path, title):
+    page.goto(app.url + path)
+    expect(page.get_by_role("heading", name=title, exact=True)).to_be_visible()
+    page.wait_for_load_state("networkidle")
+
+
+def choose(page, label, option):
+    page.get_by_role("combobox", name=label).click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def count(app, model, *where) -> int:
+    with session_scope(app.engine()) as s:
+        return s.execute(select(func.count()).select_from(model).where(*where)).scalar_one()
+
+
+def test_caseworker_records_a_referral_assessment_and_booking_then_finds_it(demo_app, page):
+    page.set_viewport_size(TALL)
+    sign_in(page, demo_app, "caseworker")
+    open_page(page, demo_app, "/new_referral", "New referral")
+    page.shots("new referral form")
+
+    # a bad value: its message next to the field, and everything typed is still there
+    page.get_by_role("textbox", name="Referral reference *").fill("E2E-0001")
+    page.get_by_role("textbox", name="Crime reference *").fill("=HYPERLINK(1)")
+    page.get_by_role("textbox", name=IDENTIFIER).fill("PNC E2E/0001")
+    choose(page, "Local policing area *", "Sandwell")
+    choose(page, "Main drug *", "Cannabis")
+    page.get_by_role("button", name="Save referral").click()
+    message = page.get_by_text("Crime reference may contain only letters, digits and / _ . -")
+    expect(message).to_be_visible()
+    expect(page.get_by_text("Nothing was saved.")).to_be_visible()
+    page.wait_for_load_state("networkidle")
+    page.shots("bad crime reference")
+    field = page.get_by_role("textbox", name="Crime reference *").bounding_box()
+    shown = page.get_by_role("alert").filter(has=message).bounding_box()
+    assert 0 <= shown["y"] - (field["y"] + field["height"]) < 40  # just under the field...
+    assert abs(shown["x"] - field["x"]) < 5 and shown["width"] < 0.6 * page.viewport_size["width"]  # ...in its column
+    expect(page.get_by_role("textbox", name="Referral reference *")).to_have_value("E2E-0001")
+    expect(page.get_by_role("textbox", name="Crime reference *")).to_have_value("=HYPERLINK(1)")
+    expect(page.get_by_role("textbox", name=IDENTIFIER)).to_have_value("PNC E2E/0001")
+    expect(page.get_by_role("combobox", name="Local policing area *")).to_have_value("Sandwell")
+    expect(page.get_by_role("combobox", name="Main drug *")).to_have_value("Cannabis")
+    assert count(demo_app, Referral, Referral.reference == "E2E-0001") == 0
+
+    # corrected, and saved with a double click: written once
+    page.get_by_role("textbox", name="Crime reference *").fill("E2E/0001/26")
+    page.get_by_role("button", name="Save referral").dblclick()
+    expect(page.get_by_text("Referral E2E-0001 saved")).to_be_visible()
+    page.wait_for_load_state("networkidle")
+    page.wait_for_timeout(500)
+    expect(page.get_by_text("Nothing was saved.")).to_have_count(0)
+    page.shots("referral saved")
+    assert count(demo_app, Referral, Referral.reference == "E2E-0001") == 1
+    assert count(demo_app, AuditEvent, AuditEvent.table_name == "referral", AuditEvent.action == "create",
+                 AuditEvent.after.contains('"E2E-0001"')) == 1
+    expect(page.get_by_role("textbox", name="Referral reference *")).to_have_value("")  # ready for the next
+    assert "PNC E2E/0001" not in page.locator("body").inner_text()  # the identifier is not shown back
+
+    # the assessment, through the link the saved referral offers
+    page.get_by_role("link", name="Record the assessment for E2E-0001").click()
+    expect(page.get_by_role("heading", name="Assessment", exact=True)).to_be_visible()
+    expect(page.get_by_text("Waiting for an assessment", exact=True)).to_be_visible()
+    expect(page.get_by_role("textbox", name="Referral reference")).to_have_value("E2E-0001")
+    page.get_by_text("Completed", exact=True).click()
+    page.get_by_text("Alcohol", exact=True).click()
+    page.get_by_text("Harm-reduction advice given", exact=True).click()
+    page.get_by_text("Group course", exact=True).click()
+    page.shots("assessment filled")
+    page.get_by_role("button", name="Save assessment").click()
+    expect(page.get_by_text("Assessment of E2E-0001 saved: completed, allocated to group course.")).to_be_visible()
+    page.wait_for_load_state("networkidle")
+    page.shots("assessment saved")
+
+    # a course session, then the booking from the waiting list
+    page.get_by_role("link", name="Book E2E-0001 on a course session").click()
+    expect(page.get_by_role("heading", name="Course sessions", exact=True)).to_be_visible()
+    page.get_by_role("tab", name="Sessions").click()
+    page.get_by_role("textbox", name="Session reference *").fill("E2E-S1")
+    page.get_by_role("button", name="Schedule session").click()
+    expect(page.get_by_text("Session E2E-S1 scheduled")).to_be_visible()
+    page.wait_for_load_state("networkidle")
+    page.shots("session scheduled")
+    page.get_by_role("tab", name="Book places").click()
+    expect(page.get_by_role("combobox", name="Session *")).to_have_value(re.compile(r"^E2E-S1 · "))
+    expect(page.get_by_text("E2E-0001", exact=True).first).to_be_visible()  # chosen from the link
+    page.get_by_role("button", name="Book places").click()
+    expect(page.get_by_text("Booked E2E-0001 on session E2E-S1.")).to_be_visible()
+    page.wait_for_load_state("networkidle")
+    page.shots("booked")
+    with session_scope(demo_app.engine()) as s:
+        booked = s.execute(
+            select(Booking.status).join(Referral, Referral.id == Booking.referral_id)
+            .where(Referral.reference == "E2E-0001")
+        ).scalars().all()
+    assert booked == ["booked"]
+
+    # found by part of its crime reference, with the timeline
+    open_page(page, demo_app, "/find_referral", "Find a referral")
+    search = page.get_by_role("textbox", name="Referral or crime reference")
+    search.fill("E2E/0001")
+    search.press("Enter")
+    expect(page.get_by_role("heading", name="Referral E2E-0001")).to_be_visible()
+    expect(page.get_by_text("Booked on a session").first).to_be_visible()
+    timeline = page.get_by_test_id("stTable")
+    for event in ("Offence recorded", "Referred", "Assessment", "Booked on a course session", "Course session"):
+        expect(timeline.get_by_text(event, exact=True)).to_be_visible()
+    page.wait_for_load_state("networkidle")
+    page.shots("found with timeline")
+    assert "PNC E2E/0001" not in page.locator("body").inner_text()
+
+
+def test_attendance_register_saves_the_changed_statuses(demo_app, page):
+    from divert import casework, codes
+
+    engine = demo_app.engine()
+    sessions = casework.sessions(engine, upcoming=False).filter(casework.sessions(engine, upcoming=False)["Taken"] > 0)
+    chosen = sessions.row(-1, named=True)  # the last session that took place with people booked
+    register = casework.session_bookings(engine, chosen["session_id"])
+    first = register.row(0, named=True)
+    new_status = "attended" if first["Status"] != "attended" else "completed"
+
+    page.set_viewport_size(TALL)
+    sign_in(page, demo_app, "caseworker")
+    open_page(page, demo_app, "/sessions", "Course sessions")
+    page.get_by_role("tab", name="Attendance register").click()
+    choose(page, "Session", next(o for o in _session_labels(chosen)))
+    panel = page.get_by_role("tabpanel", name="Attendance register")
+    grid = panel.get_by_test_id("stDataFrame")
+    expect(grid).to_be_visible()
+    page.wait_for_load_state("networkidle")
+
+    def set_first_status(label):
+        """Open the first row's Status cell and pick `label`. The grid is drawn on a canvas: aim
+        at the cell, hover first (the grid tracks the pointer), then double click."""
+        option = page.get_by_role("option", name=label, exact=True)
+        for attempt in range(6):
+            box = grid.bounding_box()
+            x, y = box["x"] + box["width"] * 0.85, box["y"] + 35 + 17
+            page.mouse.move(x, y)
+            page.wait_for_timeout(250)
+            if attempt % 2:
+                page.mouse.click(x, y)  # an open cell editor shows its list when clicked
+            else:
+                page.mouse.dblclick(x, y)
+            try:
+                option.wait_for(state="visible", timeout=1500)
+                break
+            except PlaywrightTimeout:
+                continue
+        option.click()
+        page.wait_for_timeout(300)
+
+    set_first_status("Cancelled")
+    page.get_by_role("button", name="Save register").click()
+    expect(page.get_by_text("Tick the box to confirm the cancellations")).to_be_visible()
+    page.shots("register cancellation not confirmed")
+    assert casework.session_bookings(engine, chosen["session_id"])["Status"][0] == first["Status"]
+
+    set_first_status(codes.BOOKING_STATUSES[new_status])
+    page.get_by_role("button", name="Save register").click()
+    expect(page.get_by_text("Register saved: 1 booking(s) changed.")).to_be_visible()
+    page.wait_for_load_state("networkidle")
+    page.shots("register saved")
+    after = casework.session_bookings(engine, chosen["session_id"]).row(0, named=True)
+    assert after["Status"] == new_status and after["version"] == first["version"] + 1
+    assert count(demo_app, AuditEvent, AuditEvent.table_name == "booking", AuditEvent.action == "update",
+                 AuditEvent.row_id == str(first["booking_id"])) == 1
+
+
+def _session_labels(row):
+    yield (f"{row['Session']} · {row['Starts']} · {row['Delivery'].lower()} · "
+           f"{row['Free']} of {row['Seats']} seats free")
