@@ -87,6 +87,7 @@ def sqlite_engine(tmp_path):
     get_engine.cache_clear()
 
 
+@pytest.fixture
 def spawn_context(monkeypatch):
     """A 'spawn' multiprocessing context whose children do not re-run __main__: after an
     AppTest run, __main__ can be a page script, which a spawned child would execute."""

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from conftest import spawn_context
 from sqlalchemy import func, select
 
 from divert.db import data_version, get_engine, session_scope, upgrade
@@ -35,10 +34,10 @@ def writer(url: str, data_dir: str, worker: int, results):
     results.put((worker, failures))
 
 
-def test_parallel_writers_lose_nothing(tmp_path, isolated_settings, monkeypatch):
+def test_parallel_writers_lose_nothing(tmp_path, isolated_settings, spawn_context):
     url = f"sqlite:///{tmp_path / 'shared.db'}"
     upgrade(url)
-    context = spawn_context(monkeypatch)
+    context = spawn_context
     results = context.Queue()
     processes = [context.Process(target=writer, args=(url, str(isolated_settings), w, results)) for w in range(WRITERS)]
     for p in processes:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import os
 import stat
 
-from conftest import spawn_context
-
 from divert.settings import database_url, secret
 
 
@@ -29,8 +27,8 @@ def test_environment_wins(monkeypatch):
     assert secret("cookie_key") == "from-the-environment"
 
 
-def test_concurrent_first_starts_agree_on_one_key(isolated_settings, monkeypatch):
-    context = spawn_context(monkeypatch)
+def test_concurrent_first_starts_agree_on_one_key(isolated_settings, spawn_context):
+    context = spawn_context
     results = context.Queue()
     processes = [context.Process(target=_read_key, args=(str(isolated_settings), results)) for _ in range(4)]
     for p in processes:
