@@ -97,3 +97,32 @@ def spawn_context(monkeypatch):
 
     monkeypatch.setitem(sys.modules, "__main__", types.ModuleType("__main__"))
     return multiprocessing.get_context("spawn")
+
+
+@pytest.fixture
+def db(tmp_path, monkeypatch):
+    """The app's database for AppTest: a SQLite file at head, named by DIVERT_DATABASE_URL."""
+    url = sqlite_url(tmp_path)
+    monkeypatch.setenv("DIVERT_DATABASE_URL", url)
+    upgrade(url)
+    engine = get_engine(url)
+    yield engine
+    engine.dispose()
+    get_engine.cache_clear()
+
+
+@pytest.fixture
+def navigation_only(monkeypatch):
+    """AppTest turns Streamlit's legacy `pages/` folder mode back on before every run
+    (streamlit#9446), where the real server leaves it for good after app.py's first run
+    (divert.ui.leave_legacy_pages_mode). Keep it off, as on the server, so that each run goes
+    straight through app.py and a submitted form is not dropped by a restart."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    original = PagesManager.__init__
+
+    def init(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(PagesManager, "__init__", init)

@@ -7,44 +7,22 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
-from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
 from divert import accounts, app_settings, audit_log, auth, codes
-from divert.db import get_engine, session_scope, upgrade
+from divert.db import session_scope
 from divert.models import AuditEvent
 from divert.records import now
 from divert.settings import PROJECT_DIR
 
 PASSWORD = "willow-harbour-77"
+pytestmark = pytest.mark.usefixtures("navigation_only")
 APP = str(PROJECT_DIR / "app.py")
 REFUSED = "not available to your role"
 
 
-@pytest.fixture(autouse=True)
-def navigation_only(monkeypatch):
-    """AppTest turns Streamlit's legacy `pages/` folder mode back on before every run
-    (streamlit#9446), where the real server leaves it for good after app.py's first run
-    (divert.ui.leave_legacy_pages_mode). Keep it off, as on the server, so that each run goes
-    straight through app.py and a submitted form is not dropped by a restart."""
-    original = PagesManager.__init__
-
-    def init(self, *args, **kwargs):
-        original(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(PagesManager, "__init__", init)
 
 
-@pytest.fixture
-def db(tmp_path, monkeypatch):
-    url = f"sqlite:///{tmp_path / 'divert.db'}"
-    monkeypatch.setenv("DIVERT_DATABASE_URL", url)
-    upgrade(url)
-    engine = get_engine(url)
-    yield engine
-    engine.dispose()
-    get_engine.cache_clear()
 
 
 def user(engine, username, role, password=PASSWORD):

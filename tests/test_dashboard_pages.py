@@ -4,7 +4,6 @@ exception (AppTest); viewers see small counts suppressed."""
 from __future__ import annotations
 
 import pytest
-from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
 from divert import auth
@@ -12,20 +11,11 @@ from divert.db import get_engine, upgrade
 from divert.demo import load_demo
 from divert.settings import PROJECT_DIR
 
+pytestmark = pytest.mark.usefixtures("navigation_only")
 APP = str(PROJECT_DIR / "app.py")
 DASHBOARDS = [spec for spec in auth.PAGES if spec.section == "Dashboards" and (PROJECT_DIR / spec.file).exists()]
 
 
-@pytest.fixture(autouse=True)
-def navigation_only(monkeypatch):
-    """As in test_app_shell: keep Streamlit's legacy pages-folder mode off, as on the server."""
-    original = PagesManager.__init__
-
-    def init(self, *args, **kwargs):
-        original(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(PagesManager, "__init__", init)
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from streamlit.testing.v1 import AppTest
 
 from divert import auth, casework, records
-from divert.db import get_engine, session_scope, upgrade
+from divert.db import session_scope
 from divert.models import Assessment, AuditEvent, Booking, Closure, CourseSession, Referral
 from divert.settings import PROJECT_DIR
 
@@ -19,17 +19,6 @@ PAGES = PROJECT_DIR / "pages"
 ENTRY_PAGES = ("new_referral", "assessment", "sessions", "closure", "find_referral", "imports")
 REFUSED = "not available to your role"
 IDENTIFIER = "Police or provider identifier (stored only as a pseudonymous key) *"
-
-
-@pytest.fixture
-def db(tmp_path, monkeypatch):
-    url = f"sqlite:///{tmp_path / 'divert.db'}"
-    monkeypatch.setenv("DIVERT_DATABASE_URL", url)
-    upgrade(url)
-    engine = get_engine(url)
-    yield engine
-    engine.dispose()
-    get_engine.cache_clear()
 
 
 def page(name: str, role: str = "caseworker", username: str = "cas", referral: str | None = None) -> AppTest:
@@ -229,7 +218,7 @@ def _double_submit_app():
     import streamlit as st
 
     from divert import forms, records
-    from divert.db import get_engine
+    from divert.db import get_engine  # AppTest runs this function's source on its own
     from divert.settings import database_url
 
     engine = get_engine(database_url())

@@ -180,6 +180,15 @@ def differs(stored, new) -> bool:
     return stored != new
 
 
+def apply_changes(s: Session, user: str, row: SQLModel, fields: dict, reason: str) -> Saved:
+    """Update only the fields whose value a correction changes; unchanged when none does."""
+    changes = {name: value for name, value in fields.items() if differs(getattr(row, name), value)}
+    if not changes:
+        return Saved(True, row.id, change="unchanged")
+    update_row(s, user, row, changes, reason=reason.strip())
+    return Saved(True, row.id, change="updated")
+
+
 def set_setting(key: str, value: Any, user: str, *, engine=None) -> Saved:
     def work(s):
         row = s.get(Setting, key)

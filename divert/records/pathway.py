@@ -10,8 +10,8 @@ from divert.models import Assessment, Closure, Offence, Referral
 from divert.records.core import (
     Rejected,
     Saved,
+    apply_changes,
     check,
-    differs,
     editable,
     insert,
     save,
@@ -186,11 +186,7 @@ def edit_assessment(assessment_id: int, values: dict, user: str, reason: str, ex
         c = Checker(values)
         fields = assessment_fields(c, referral.referred_at)
         check(c)
-        changes = {name: value for name, value in fields.items() if differs(getattr(row, name), value)}
-        if not changes:
-            return Saved(True, row.id, change="unchanged")
-        update_row(s, user, row, changes, reason=reason.strip())
-        return Saved(True, row.id, change="updated")
+        return apply_changes(s, user, row, fields, reason)
 
     return write(work, session=None, engine=engine)
 

@@ -10,11 +10,11 @@ from divert.models import Assessment, Booking, CourseSession
 from divert.records.core import (
     Rejected,
     Saved,
+    apply_changes,
     as_dict,
     as_utc,
     audit,
     check,
-    differs,
     editable,
     now,
     save,
@@ -71,11 +71,7 @@ def edit_session(session_id: int, values: dict, user: str, reason: str, expected
         if fields["seats"] is not None and fields["seats"] < taken:
             c.fail("seats", f"is fewer than the {taken} people already booked")
         check(c)
-        changes = {name: value for name, value in fields.items() if differs(getattr(row, name), value)}
-        if not changes:
-            return Saved(True, row.id, change="unchanged")
-        update_row(s, user, row, changes, reason=reason.strip())
-        return Saved(True, row.id, change="updated")
+        return apply_changes(s, user, row, fields, reason)
 
     return write(work, session=None, engine=engine)
 
