@@ -330,6 +330,20 @@ def link(page: str, label: str, *, icon: str | None = None, referral: str | None
         st.caption(f"{label}: open it from the menu.")
 
 
+def referral_to_work_on(engine, reference: str | None, hint: str) -> dict:
+    """The chosen referral's details, with its header shown; otherwise a plain message and the
+    page stops (nothing chosen yet, or no such referral)."""
+    if not reference:
+        st.info(hint)
+        st.stop()
+    detail = casework.referral_detail(engine, reference)
+    if detail is None:
+        st.warning(f"No referral **{reference}** is recorded. Check the reference, or search on Find a referral.")
+        st.stop()
+    referral_header(detail)
+    return detail
+
+
 def referral_chooser(queue, queue_label: str, *, empty: str) -> str | None:
     """The referral to work on: typed, or picked from a work queue (a casework frame with
     Referral, a date column second, and Days waiting). Kept in the address (?referral=...) so

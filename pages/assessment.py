@@ -30,15 +30,9 @@ reference = forms.referral_chooser(
     casework.awaiting_assessment(engine), "Or choose one waiting for an assessment",
     empty="No referrals are waiting for an assessment.",
 )
-if not reference:
-    st.info("Type a referral reference above, or choose one from the list of referrals waiting for an assessment.")
-    st.stop()
-
-detail = casework.referral_detail(engine, reference)
-if detail is None:
-    st.warning(f"No referral **{reference}** is recorded. Check the reference, or search on Find a referral.")
-    st.stop()
-forms.referral_header(detail)
+detail = forms.referral_to_work_on(
+    engine, reference, "Type a referral reference above, or choose one from the list of referrals waiting for an assessment.",
+)
 existing = detail["assessment"]
 if existing is None and detail["status"] == "closed":
     st.info("This referral is closed without an assessment, so none can be recorded now.")

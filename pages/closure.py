@@ -29,14 +29,7 @@ reference = forms.referral_chooser(
 done = st.session_state.get(DONE)
 if done and reference and done.startswith(f"**{reference}**"):
     st.success(done, icon=":material/check_circle:")
-if not reference:
-    st.info("Type a referral reference above, or choose one from the open referrals.")
-    st.stop()
-detail = casework.referral_detail(engine, reference)
-if detail is None:
-    st.warning(f"No referral **{reference}** is recorded. Check the reference, or search on Find a referral.")
-    st.stop()
-forms.referral_header(detail)
+detail = forms.referral_to_work_on(engine, reference, "Type a referral reference above, or choose one from the open referrals.")
 closure = detail["closure"]
 if closure is not None:
     text = f"This referral was closed on {casework.show_day(closure['closed_on'])}: {codes.CLOSURE_RESULTS[closure['result']]}"

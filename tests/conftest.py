@@ -73,24 +73,23 @@ def db_url(request, tmp_path):
         database.drop()
 
 
-@pytest.fixture
-def engine(db_url):
-    """An engine on a database upgraded to the newest migration."""
-    upgrade(db_url)
-    engine = get_engine(db_url)
-    yield engine
-    engine.dispose()
-    get_engine.cache_clear()
-
-
-@pytest.fixture
-def sqlite_engine(tmp_path):
-    url = sqlite_url(tmp_path)
+def upgraded(url: str):
+    """An engine on `url` upgraded to the newest migration; disposed after the test."""
     upgrade(url)
     engine = get_engine(url)
     yield engine
     engine.dispose()
     get_engine.cache_clear()
+
+
+@pytest.fixture
+def engine(db_url):
+    yield from upgraded(db_url)
+
+
+@pytest.fixture
+def sqlite_engine(tmp_path):
+    yield from upgraded(sqlite_url(tmp_path))
 
 
 @pytest.fixture
@@ -110,11 +109,7 @@ def db(tmp_path, monkeypatch):
     """The app's database for AppTest: a SQLite file at head, named by DIVERT_DATABASE_URL."""
     url = sqlite_url(tmp_path)
     monkeypatch.setenv("DIVERT_DATABASE_URL", url)
-    upgrade(url)
-    engine = get_engine(url)
-    yield engine
-    engine.dispose()
-    get_engine.cache_clear()
+    yield from upgraded(url)
 
 
 @pytest.fixture
