@@ -7,7 +7,7 @@ from datetime import date
 
 import polars as pl
 
-POLICY_START = date(2020, 10, 1)
+POLICY_START = date(2020, 10, 1)  # the reference programme's launch; use frames.programme.launch
 
 
 @dataclass(frozen=True)
@@ -19,6 +19,13 @@ class Filters:
     age_band: str | None = None
     sex: str | None = None
     ethnic_group: str | None = None
+    as_of: date | None = None  # the date every figure is measured from; None: today (Europe/London)
+
+    @property
+    def as_of_date(self) -> date:
+        from divert.programme import today
+
+        return self.as_of or today()
 
     def apply(self, frame: pl.DataFrame, date_column: str | None = None) -> pl.DataFrame:
         """Keep the rows that match; a filter whose column the frame lacks is ignored."""
@@ -51,7 +58,7 @@ class Filters:
             raw = query.get(f.name)
             if not raw:
                 continue
-            if f.name in ("start", "end"):
+            if f.name in ("start", "end", "as_of"):
                 try:
                     values[f.name] = date.fromisoformat(str(raw))
                 except ValueError:
@@ -64,5 +71,5 @@ class Filters:
         parts = []
         if self.start or self.end:
             parts.append(f"{self.start or 'start'} to {self.end or 'latest'}")
-        parts += [f"{k.replace('_', ' ')} {v}" for k, v in asdict(self).items() if v and k not in ("start", "end")]
+        parts += [f"{k.replace('_', ' ')} {v}" for k, v in asdict(self).items() if v and k not in ("start", "end", "as_of")]
         return "; ".join(parts) or "all records"

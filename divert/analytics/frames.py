@@ -6,12 +6,14 @@ module. Dates come back as polars Date/Datetime on SQLite and PostgreSQL alike.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time, timedelta
 
 import polars as pl
 from sqlalchemy import Engine, text
 
 from divert import codes
+from divert.programme import TIME_ZONE, Programme
 
 OFFENCES_SQL = """
 SELECT o.id AS offence_id, o.force, o.crime_ref, o.offence_date, o.area, o.drug, o.source,
@@ -75,6 +77,9 @@ INTEGERS = ("offence_id", "referral_id", "person_id", "session_id", "outcome", "
             "booked", "attended", "no_shows", "census_year", "count")
 
 
+LAST_IMPORT_SQL = "SELECT MAX(at) AS last_import FROM audit_event WHERE action = 'import'"
+
+
 @dataclass(frozen=True)
 class Frames:
     offences: pl.DataFrame
@@ -82,6 +87,57 @@ class Frames:
     sessions: pl.DataFrame
     stop_search: pl.DataFrame
     population: pl.DataFrame
+    programme: Programme = field(default_factory=Programme)
+    last_import: datetime | None = None
+    as_of: date | None = None  # set on a snapshot made by at()
+
+    def at(self, as_of: date) -> Frames:
+        """What was known at the end of `as_of` (Europe/London): records dated later are left
+        out, and steps taken later (an assessment, a booking, a closure, a court outcome) are
+        not yet taken. Course sessions are kept: the schedule ahead is known in advance."""
+        cutoff = end_of_day(as_of)
+        offences = self.offences.filter(pl.col("offence_date") <= as_of).with_columns(
+            _unless_later("outcome_date", as_of, "outcome"), _unless_later("outcome_date", as_of, "outcome_date"))
+        refs = self.referrals.filter(pl.col("referred_on") <= as_of)
+        assessed_later = pl.col("assessed_at") > cutoff
+        booked_later = pl.col("first_booked_at") > cutoff
+        closed_later = pl.col("closed_on") > as_of
+        refs = refs.with_columns(
+            pl.when(pl.col("first_contact_at") > cutoff).then(None).otherwise(pl.col("first_contact_at")).alias("first_contact_at"),
+            *[pl.when(assessed_later).then(None).otherwise(pl.col(c)).alias(c)
+              for c in ("assessed_at", "assessment_result", "allocation", "worker")],
+            *[pl.when(booked_later).then(None).otherwise(pl.col(c)).alias(c)
+              for c in ("first_booked_at", "first_session_at")],
+            pl.when(booked_later | (pl.col("first_session_at") > cutoff)).then(0).otherwise(pl.col("no_shows")).alias("no_shows"),
+            *[pl.when(pl.col(c) > cutoff).then(None).otherwise(pl.col(c)).alias(c)
+              for c in ("attended_at", "course_completed_at")],
+            *[pl.when(closed_later).then(None).otherwise(pl.col(c)).alias(c)
+              for c in ("closed_on", "closure_result", "intelligence_log_date", "onward_treatment")],
+        )
+        searches = self.stop_search
+        if searches.height:
+            searches = searches.filter(pl.col("searched_at") <= cutoff)
+        return replace(self, offences=offences, referrals=refs, stop_search=searches, as_of=as_of)
+
+    def data_up_to(self) -> dict[str, date | None]:
+        """The latest record of each source (not the as-of date: data can lag behind it)."""
+        def latest(frame: pl.DataFrame, column: str):
+            if frame.is_empty() or column not in frame.columns:
+                return None
+            value = frame[column].max()
+            return value.astimezone(TIME_ZONE).date() if isinstance(value, datetime) else value
+
+        return {"offences": latest(self.offences, "offence_date"), "referrals": latest(self.referrals, "referred_on"),
+                "stop_search": latest(self.stop_search, "searched_at")}
+
+
+def end_of_day(day: date) -> datetime:
+    """The last moment of `day` in Europe/London, as an aware datetime."""
+    return datetime.combine(day + timedelta(days=1), time(0), TIME_ZONE) - timedelta(microseconds=1)
+
+
+def _unless_later(date_column: str, as_of: date, column: str) -> pl.Expr:
+    return pl.when(pl.col(date_column) > as_of).then(None).otherwise(pl.col(column)).alias(column)
 
 
 def read(engine: Engine, sql: str) -> pl.DataFrame:
@@ -153,15 +209,23 @@ def age_band_expr(age: pl.Expr) -> pl.Expr:
     )
 
 
-def load_frames(engine: Engine) -> Frames:
+def load_frames(engine: Engine, programme: Programme | None = None) -> Frames:
+    from divert import programme as profile
+
     offences = people_columns(read(engine, OFFENCES_SQL))
     referrals = people_columns(read(engine, REFERRALS_SQL)).with_columns(
-        pl.col("referred_at").dt.date().alias("referred_on")
+        pl.col("referred_at").dt.convert_time_zone(TIME_ZONE.key).dt.date().alias("referred_on")
     )
+    with engine.connect() as conn:
+        last_import = conn.execute(text(LAST_IMPORT_SQL)).scalar()
+    if isinstance(last_import, str):
+        last_import = datetime.fromisoformat(last_import)
     return Frames(
         offences=offences,
         referrals=referrals,
         sessions=read(engine, SESSIONS_SQL),
         stop_search=read(engine, STOP_SEARCH_SQL),
         population=read(engine, POPULATION_SQL),
+        programme=programme or profile.current(engine),
+        last_import=last_import,
     )
