@@ -110,6 +110,9 @@ def bars(frame: pl.DataFrame, x: str, y: str, *, y_title: str, x_title: str = ""
     cat = alt.X(f"{x}:{x_type}", title=x_title, sort=sort) if not horizontal else alt.Y(f"{x}:N", title=x_title, sort=sort)
     val = alt.Y(f"{y}:Q", title=y_title, stack=stacked or None) if not horizontal else alt.X(f"{y}:Q", title=y_title)
     encoding = {"x": cat, "y": val} if not horizontal else {"y": cat, "x": val}
+    if "provisional" in frame.columns:
+        tooltips.append(alt.Tooltip("provisional:N", title="Provisional"))
+        encoding["opacity"] = alt.condition("datum.provisional", alt.value(0.4), alt.value(1.0))
     chart = alt.Chart(data).mark_bar().encode(**encoding, color=_color(color, color_title, domain), tooltip=tooltips)
     if interval:
         low, high = interval

@@ -2,13 +2,30 @@
 
 import streamlit as st
 
-from divert import auth, ui
+from divert import auth, programme, ui
+from divert.analytics.maturity import FOLLOW_UP_TEXT
 
 ui.require_role(*auth.ALL_ROLES)
 st.title("Methods")
+profile = programme.current()
 st.markdown(
-    r"""
+    f"""
 Every figure on the dashboards comes from the records in this database; none is typed in.
+
+### The as-of date, periods and follow-up
+- **As of.** Every figure is measured as things stood at the end of the as-of date (UK time): today unless
+  another date is chosen in the filters, the link (`as_of=`) or `divert metrics --as-of`. Records dated later
+  are left out and steps taken later (an assessment, a booking, a closure, a court outcome) count as not yet
+  taken, so a past as-of date gives the figures as they were. Each page says how far each source's data go.
+- **Period.** The dates that count, ending on the as-of date, the same on every page. Where a page compares
+  two periods it names both: the Overview compares the period with the one of the same length before it;
+  charges and cautions are compared with the 12 months before the launch ({profile.launch_label}).
+- **Provisional.** A month, week or half-year that is not over (today is never over) is marked provisional:
+  a hollow point and a dashed line, or a pale bar. Its count will still grow.
+- **Follow-up.** A rate that needs time to happen counts only referrals (or offences) old enough for it:
+"""
+    + "\n".join(f"  - {line}" for line in FOLLOW_UP_TEXT.values())
+    + r"""
 
 ### Rates and relative rates
 - **Rate per 1,000 population** for group *g* = events in *g* / residents of *g* x 1,000. Residents come
@@ -40,7 +57,7 @@ one is never filled in from the other.
 ### Shares and waiting times
 Shares carry Wilson 95% intervals. Waiting times are medians and 90th percentiles of the people who
 reached the later step. Reoffending counts only referrals with the whole follow-up window in the data;
-the Kaplan-Meier curve follows everyone until the data end.
+the Kaplan-Meier curve follows everyone until the as-of date.
 
 ### Small numbers
 For the viewer role, and in anything published, counts from 1 to the threshold set by an

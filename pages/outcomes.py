@@ -1,13 +1,12 @@
 """Outcomes: what happened to possession offences, before and after diversion."""
 
-from datetime import date
 
 import polars as pl
 import streamlit as st
 
 from divert import auth, charts, codes, dashboard, ui
 from divert.analytics import outcomes
-from divert.analytics.filters import POLICY_START
+from divert.analytics.maturity import FOLLOW_UP_DAYS, cut_off
 
 user = ui.require_role(*auth.ALL_ROLES)
 st.title("Outcomes")
@@ -15,14 +14,21 @@ filters = dashboard.filter_bar("outcomes")
 data = dashboard.frames(filters)
 dashboard.as_of_line(data)
 trend_offences = filters.without_period().apply(data.offences, "offence_date")
+launch = data.programme.launch
+known = cut_off("outcome", filters.as_of_date)  # later offences may still await their outcome
 
-monthly = dashboard.protect(outcomes.monthly_outcomes(trend_offences), user.role, ["offences"], group_by=["period"])
+monthly = outcomes.monthly_outcomes(filters.apply(data.offences, "offence_date"))
+monthly = monthly.with_columns(((pl.col("period").dt.offset_by("1mo") - pl.duration(days=1)) > known).alias("provisional"))
+monthly = dashboard.protect(monthly, user.role, ["offences"], group_by=["period"])
 dashboard.chart_block(
     "Outcomes of possession offences per month",
-    "Home Office outcome of each recorded possession offence by the month of the offence. Since "
-    "October 2020 most end in a Community Resolution with the drug intervention; charges and cautions fall.",
+    f"Home Office outcome of each possession offence recorded in the period, by the month of the offence. Since "
+    f"{data.programme.launch_label} most end in a Community Resolution with the drug intervention; charges and "
+    f"cautions fall. Months within {FOLLOW_UP_DAYS['outcome']} days of the as-of date are pale (provisional): "
+    "some of their outcomes are still pending.",
     charts.bars(monthly, "period", "offences", y_title="Offences", x_title="Month", color="outcome_group",
-                color_title="Outcome", temporal=True, domain=outcomes.OUTCOME_ORDER, policy=POLICY_START),
+                color_title="Outcome", temporal=True, domain=outcomes.OUTCOME_ORDER,
+                policy=launch if not filters.start or filters.start <= launch else None),
     monthly, "outcomes_per_month", counts=["offences"],
 )
 
@@ -62,19 +68,24 @@ dashboard.chart_block(
     chart, shown, "outcomes_before_after", counts=["count_before", "count_after"],
 )
 
-periods = outcomes.half_years(date(2018, 1, 1), data.offences["offence_date"].max() or date.today())
+first = trend_offences["offence_date"].min() or filters.as_of_date
+periods = outcomes.half_years(first, filters.as_of_date)
 formal = outcomes.formal_share(trend_offences, periods, by=("ethnic_group",))
 if not formal.is_empty():
     order = {name: i for i, name in enumerate(periods)}
     formal = formal.with_columns(
-        pl.col("period").replace_strict({n: p[0] for n, p in periods.items()}, return_dtype=pl.Date).alias("starts")
+        pl.col("period").replace_strict({n: p[0] for n, p in periods.items()}, return_dtype=pl.Date).alias("starts"),
+        pl.col("period").replace_strict({n: p[1] > known for n, p in periods.items()}, return_dtype=pl.Boolean)
+        .alias("provisional"),
     ).sort("ethnic_group", pl.col("period").replace_strict(order))
 formal = dashboard.protect(formal, user.role, ["formal_outcomes", "offences"], {"formal_share": "offences"})
 dashboard.chart_block(
     "Share with a formal outcome (charge or caution), by ethnic group",
-    "Per half-year, the share of each group's possession offences that ended in a charge or caution, with 95% intervals.",
+    "Per half-year since the first record (the whole series, not limited by the Period filter), the share of each "
+    "group's possession offences that ended in a charge or caution, with 95% intervals. A half-year not over, or "
+    "with outcomes still pending, is hollow (provisional).",
     charts.line(formal, "starts", "formal_share", y_title="Share charged or cautioned", color="ethnic_group",
                 color_title="Ethnic group", band=("formal_share_low", "formal_share_high"), tooltip_format=".1%",
-                policy=POLICY_START) if not formal.is_empty() else None,
+                policy=launch) if not formal.is_empty() else None,
     formal, "formal_outcome_share", counts=["formal_outcomes", "offences"],
 )

@@ -16,7 +16,7 @@ if data.offences.is_empty() and data.referrals.is_empty():
     st.stop()
 (now_start, now_end), (was_start, was_end) = periods(filters)
 st.caption(f"**This period:** {now_start:%d %b %Y} to {now_end:%d %b %Y}. **Compared with:** {was_start:%d %b %Y} to "
-           f"{was_end:%d %b %Y} (the period before, of the same length). Filters: {filters.describe()}. Each small line "
+           f"{was_end:%d %b %Y} (the period before, of the same length). Filters: {filters.describe(period=False)}. Each small line "
            "is the monthly trend over this period; the current month is not over yet, so it is provisional.")
 
 

@@ -67,9 +67,18 @@ class Filters:
                 values[f.name] = str(raw)
         return cls(**values)
 
-    def describe(self) -> str:
+    def describe(self, period: bool = True) -> str:
+        """The filters in words ("1 Dec 2025 to 30 Nov 2026; area Coventry"); `period=False`
+        leaves the dates out (for a page that states its periods itself)."""
+        from divert.codes import area_label
+
         parts = []
-        if self.start or self.end:
-            parts.append(f"{self.start or 'start'} to {self.end or 'latest'}")
-        parts += [f"{k.replace('_', ' ')} {v}" for k, v in asdict(self).items() if v and k not in ("start", "end", "as_of")]
-        return "; ".join(parts) or "all records"
+        if period and (self.start or self.end):
+            first = f"{self.start:%-d %b %Y}" if self.start else "the first record"
+            last = f"{self.end:%-d %b %Y}" if self.end else "the as-of date"
+            parts.append(f"{first} to {last}")
+        for name, value in asdict(self).items():
+            if value and name not in ("start", "end", "as_of"):
+                shown = area_label(value) or value if name == "area" else value
+                parts.append(f"{name.replace('_', ' ')} {shown}")
+        return "; ".join(parts) or ("no other filters" if not period else "all records")
