@@ -32,25 +32,36 @@ dashboard.chart_block(
     monthly, "outcomes_per_month", counts=["offences"],
 )
 
-st.subheader("Before and after")
-st.caption("Compare two matching periods (the programme's own comparison is July-December 2019 with July-December 2021).")
+st.subheader("Before and after the launch")
+default_before, default_after = outcomes.comparison_periods(launch)
+st.caption(f"Two matching half-years, the same on every split: by default the programme's own comparison, "
+           f"{default_before[0]:%B}-{default_before[1]:%B %Y} (before the launch) with "
+           f"{default_after[0]:%B}-{default_after[1]:%B %Y}. Every outcome is counted, offences still awaiting one "
+           "included, so each period's shares add up to 100%. Not limited by the Period filter.")
 c1, c2 = st.columns(2)
-before = c1.date_input("Before", value=outcomes.BEFORE, format="DD/MM/YYYY", key="outcomes_before")
-after = c2.date_input("After", value=outcomes.AFTER, format="DD/MM/YYYY", key="outcomes_after")
+before = c1.date_input("Before", value=default_before, format="DD/MM/YYYY", key="outcomes_before")
+after = c2.date_input("After", value=default_after, format="DD/MM/YYYY", max_value=filters.as_of_date,
+                      key="outcomes_after")
 if not (isinstance(before, tuple) and len(before) == 2 and isinstance(after, tuple) and len(after) == 2):
     st.info("Pick a start and an end date for both periods.")
     st.stop()
+st.markdown(f"**Before:** {before[0]:%-d %B %Y} to {before[1]:%-d %B %Y}. **After:** {after[0]:%-d %B %Y} to "
+            f"{after[1]:%-d %B %Y}.")
+if after[1] > known:
+    st.warning(f"The after period ends within {FOLLOW_UP_DAYS['outcome']} days of the as-of date: some of its "
+               "offences are still awaiting an outcome, so its shares are provisional.", icon=":material/schedule:")
 by_choice = st.segmented_control("Split by", ["Overall", "Ethnic group", "Ethnic group and sex"], default="Overall",
                                  key="outcomes_by") or "Overall"
 by = {"Overall": (), "Ethnic group": ("ethnic_group",), "Ethnic group and sex": ("ethnic_group", "sex")}[by_choice]
 table = outcomes.before_after(trend_offences, before, after, by=by)
 table = table.with_columns(pl.col("sex").replace_strict(codes.SEXES, default=pl.col("sex"))) if "sex" in by else table
 table = dashboard.protect(table, user.role, ["count_before", "count_after"],
-                          {"share_before": "offences_before", "share_after": "offences_after"})
+                          {"share_before": "offences_before", "share_after": "offences_after",
+                           "change_points": "offences_before"})
 label = f"{before[0]:%b %Y}-{before[1]:%b %Y} vs {after[0]:%b %Y}-{after[1]:%b %Y}"
-shown = table.select([*by, "outcome", "count_before", "share_before", "count_after", "share_after", "change_pct",
-                      "offences_before", "offences_after", "share_before_low", "share_before_high",
-                      "share_after_low", "share_after_high"])
+shown = table.select([*by, "outcome", "count_before", "share_before", "count_after", "share_after", "change_points",
+                      "change_points_low", "change_points_high", "offences_before", "offences_after",
+                      "share_before_low", "share_before_high", "share_after_low", "share_after_high"])
 long = table.unpivot(index=[*by, "outcome"], on=["share_before", "share_after"], variable_name="period", value_name="share")
 long = long.with_columns(pl.col("period").replace_strict({"share_before": "Before", "share_after": "After"}))
 chart = charts.bars(long.filter(pl.col("outcome") != "Community Resolution") if by else long, "outcome", "share",
@@ -62,10 +73,37 @@ else:
     chart = chart.encode(xOffset="period:N")
 dashboard.chart_block(
     f"Outcome shares, {label}",
-    "Share of possession offences with each outcome in the two periods, and the change in the number of "
-    "offences with that outcome. Shares have 95% intervals in the table; the change is in counts, so it "
-    "also reflects more offences being recorded after the policy.",
+    "Share of possession offences with each outcome in the two periods (95% intervals in the table) and the change "
+    "in share in percentage points, with its 95% interval. Changes are in shares, not counts: counts also rose "
+    "because more offences were recorded after the launch.",
     chart, shown, "outcomes_before_after", counts=["count_before", "count_after"],
+)
+
+st.subheader("Gaps between groups: absolute and relative")
+gap_by = ("ethnic_group", "sex") if "sex" in by else ("ethnic_group",)
+gaps = outcomes.formal_gaps(trend_offences, before, after, by=gap_by)
+if "sex" in gap_by:
+    gaps = gaps.with_columns(pl.col("sex").replace_strict(codes.SEXES, default=pl.col("sex")),
+                             pl.col("reference").str.replace(r" (M|F|X|U)$", ""))
+reading = outcomes.gap_reading(gaps)
+gaps = dashboard.protect(gaps, user.role, ["formal_before", "formal_after"],
+                         {"share_before": "offences_before", "share_after": "offences_after",
+                          "change_points": "offences_before", "ratio_before": "offences_before",
+                          "ratio_after": "offences_after"})
+st.info(reading, icon=":material/balance:")
+gap_rows = gaps.filter(pl.col("ratio_before").is_not_null() | pl.col("is_reference")).with_columns(
+    pl.concat_str([pl.col(c).cast(pl.String) for c in gap_by], separator=" ").alias("group"))
+ratios = gap_rows.unpivot(index=["group"], on=["ratio_before", "ratio_after"], variable_name="period", value_name="ratio")
+ratios = ratios.with_columns(pl.col("period").replace_strict({"ratio_before": "Before", "ratio_after": "After"}))
+dashboard.chart_block(
+    "Times as likely to be charged or cautioned as the reference group",
+    "For each group, the share of its possession offences charged or cautioned divided by the reference group's "
+    "share (White; White of the same sex when split by sex), before and after. 1 means the same. Read it beside the "
+    "shares: a share can fall for everyone while the ratio between groups widens. The reference row is 1 by "
+    "definition and has no interval.",
+    charts.bars(ratios, "group", "ratio", y_title="Ratio to the reference group", x_title="Group", color="period",
+                color_title="Period", stacked=False, horizontal=True).encode(yOffset="period:N"),
+    gaps.drop("is_reference"), "formal_outcome_gaps", counts=["formal_before", "formal_after"],
 )
 
 first = trend_offences["offence_date"].min() or filters.as_of_date

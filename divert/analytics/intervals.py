@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 import polars as pl
-from statsmodels.stats.proportion import proportion_confint
+from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint
 from statsmodels.stats.rates import confint_poisson_2indep
 
 Z95 = 1.959963984540054
@@ -58,3 +58,15 @@ def rate_ratio(count_a: int, exposure_a: float, count_b: int, exposure_b: float)
     ratio = (count_a / exposure_a) / (count_b / exposure_b)
     low, high = confint_poisson_2indep(count_a, exposure_a, count_b, exposure_b, method="score", compare="ratio")
     return ratio, float(low), float(high)
+
+
+def newcombe(k1, n1, k2, n2) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Difference of two proportions p2 - p1 with Newcombe's hybrid score 95% interval
+    (statsmodels, method "newcomb"); NaN where a denominator is 0."""
+    k1, n1, k2, n2 = (np.asarray(x, dtype=float) for x in (k1, n1, k2, n2))
+    ok = (n1 > 0) & (n2 > 0)
+    safe1, safe2 = np.where(ok, n1, 1), np.where(ok, n2, 1)
+    d = np.where(ok, np.minimum(k2, safe2) / safe2 - np.minimum(k1, safe1) / safe1, np.nan)
+    low, high = confint_proportions_2indep(np.minimum(k2, safe2), safe2, np.minimum(k1, safe1), safe1,
+                                           method="newcomb", compare="diff")
+    return d, np.where(ok, low, np.nan), np.where(ok, high, np.nan)

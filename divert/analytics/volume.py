@@ -7,7 +7,6 @@ from datetime import date
 import polars as pl
 
 from divert.analytics.filters import POLICY_START
-from divert.analytics.intervals import rate_ratio
 
 
 def per_period(frame: pl.DataFrame, date_column: str, every: str = "1mo", name: str = "count",
@@ -35,25 +34,59 @@ def complete_weeks(weekly: pl.DataFrame, last_day: date | None) -> pl.DataFrame:
 
 
 def level_change(monthly: pl.DataFrame, column: str = "count", policy_start: date = POLICY_START,
-                 months: int | None = None) -> pl.DataFrame:
-    """Mean monthly level before and after the policy, the % change, and its 95% interval
-    (Poisson rate ratio). `months` limits each side to that many months next to the start."""
-    before = monthly.filter(pl.col("period") < policy_start)
-    after = monthly.filter(pl.col("period") >= policy_start)
-    if months:
-        before, after = before.tail(months), after.head(months)
-    a, ta = int(after[column].sum()), after.height
-    b, tb = int(before[column].sum()), before.height
-    ratio, low, high = rate_ratio(a, ta, b, tb) if ta and tb else (None, None, None)
+                 months: int = 12) -> pl.DataFrame:
+    """Recorded offences in the `months` complete months before the launch against the same
+    number of months from it (equal windows; fewer on both sides if fewer are complete after).
+    The rate ratio comes from a Poisson regression with month-of-year effects (seasonally
+    adjusted) and its 95% interval allows for overdispersion (quasi-Poisson: the variance is
+    scaled by the Pearson chi-squared over its degrees of freedom)."""
+    before = monthly.filter(pl.col("period") < policy_start).sort("period").tail(months)
+    after = monthly.filter(pl.col("period") >= policy_start).sort("period").head(months)
+    n = min(before.height, after.height)
+    before, after = before.tail(n), after.head(n)
+    a, b = (int(after[column].sum()), int(before[column].sum())) if n else (0, 0)
+    ratio = low = high = dispersion = None
+    if n >= 2 and a and b:
+        ratio, low, high, dispersion = _seasonal_ratio(pl.concat([before, after]), column, policy_start)
+
     def pct(x):
-        return (None if x is None else (x - 1) * 100)
+        return None if x is None else (x - 1) * 100
+
     return pl.DataFrame({
-        "months_before": [tb], "mean_before": [b / tb if tb else None],
-        "months_after": [ta], "mean_after": [a / ta if ta else None],
-        "change_pct": [pct(ratio)], "ci_low_pct": [pct(low)], "ci_high_pct": [pct(high)],
-    }, schema={"months_before": pl.Int64, "mean_before": pl.Float64, "months_after": pl.Int64,
+        "before_start": [before["period"].min() if n else None], "before_end": [_month_end(before["period"].max()) if n else None],
+        "after_start": [after["period"].min() if n else None], "after_end": [_month_end(after["period"].max()) if n else None],
+        "months_before": [n], "mean_before": [b / n if n else None],
+        "months_after": [n], "mean_after": [a / n if n else None],
+        "change_pct": [pct(ratio)], "ci_low_pct": [pct(low)], "ci_high_pct": [pct(high)], "dispersion": [dispersion],
+        "seasonally_adjusted": [n > 0 and n % 12 == 0],
+    }, schema={"before_start": pl.Date, "before_end": pl.Date, "after_start": pl.Date, "after_end": pl.Date,
+               "months_before": pl.Int64, "mean_before": pl.Float64, "months_after": pl.Int64,
                "mean_after": pl.Float64, "change_pct": pl.Float64, "ci_low_pct": pl.Float64,
-               "ci_high_pct": pl.Float64})
+               "ci_high_pct": pl.Float64, "dispersion": pl.Float64, "seasonally_adjusted": pl.Boolean})
+
+
+def _month_end(day: date | None) -> date | None:
+    return None if day is None else pl.Series([day]).dt.month_end()[0]
+
+
+def _seasonal_ratio(series: pl.DataFrame, column: str, policy_start: date):
+    """exp(coefficient of 'after') in log E[count] = month-of-year + after, quasi-Poisson."""
+    import numpy as np
+    import statsmodels.api as sm
+
+    y = series[column].to_numpy().astype(float)
+    after = (series["period"] >= policy_start).to_numpy().astype(float)
+    month = series["period"].dt.month().to_numpy()
+    # month-of-year effects only when each window covers whole years (else they are confounded
+    # with the launch: a shorter window is compared without seasonal adjustment)
+    seasons = sorted(set(month))[1:] if len(y) % 24 == 0 else []
+    X = np.column_stack([np.ones_like(y), after, *[(month == m).astype(float) for m in seasons]])
+    fit = sm.GLM(y, X, family=sm.families.Poisson()).fit(scale="X2")
+    beta, se = fit.params[1], fit.bse[1]
+    dispersion = float(fit.scale)
+    if not np.isfinite(se):
+        return float(np.exp(beta)), None, None, dispersion
+    return float(np.exp(beta)), float(np.exp(beta - 1.959964 * se)), float(np.exp(beta + 1.959964 * se)), dispersion
 
 
 def breakdown(frame: pl.DataFrame, by: str) -> pl.DataFrame:
