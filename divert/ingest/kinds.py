@@ -43,6 +43,7 @@ def _codes(mapping) -> str:
 DATE = "date (YYYY-MM-DD or DD/MM/YYYY)"
 DATETIME = "date and time (YYYY-MM-DD HH:MM or DD/MM/YYYY HH:MM; ISO 8601 offsets accepted)"
 YES_NO = "yes/no (true/false, 1/0)"
+NAME_OR_CODE = "name or code (an unknown one is reported with the nearest valid ones)"
 
 PERSON = (
     Column("person_ref", "Police or provider identifier of the person; stored only as a keyed hash", "text", "PNC 21/0012345A", required=True),
@@ -54,9 +55,11 @@ PERSON = (
 OFFENCE = (
     Column("crime_ref", "Crime reference of the possession offence (unique in the force)", "text", "20WM/0012/21", required=True),
     Column("offence_date", "Date the offence was recorded", DATE, "2021-03-01", required=True),
-    Column("area", "Local policing area (ONS local authority code)", "code", "E08000025", _codes(codes.AREAS[codes.DEFAULT_FORCE]), True),
-    Column("drug", "Main drug found", "code", "CAN", _codes(codes.DRUGS), True),
-    Column("source", "How the offence came about", "code", "stop_search", _codes(codes.REFERRAL_SOURCES), True),
+    Column("area", "Local policing area: its name or ONS local authority code, in any case", NAME_OR_CODE, "Birmingham",
+           _codes(codes.AREAS[codes.DEFAULT_FORCE]), True),
+    Column("drug", "Main drug found: its name or code, in any case", NAME_OR_CODE, "cannabis", _codes(codes.DRUGS), True),
+    Column("source", "How the offence came about: its name or code", NAME_OR_CODE, "stop_search", _codes(codes.REFERRAL_SOURCES),
+           True),
 )
 OUTCOME = (
     Column("outcome", "Home Office Counting Rules outcome code", "whole number", "8", _codes(codes.HOCR_OUTCOMES)),
