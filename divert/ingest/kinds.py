@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from divert import codes, records
+from divert import codes, policeuk, records
 
 
 @dataclass(frozen=True)
@@ -149,7 +149,8 @@ KINDS: dict[str, Kind] = {
     ),
     "stop-search": Kind(
         "stop-search",
-        "police.uk stop-and-search files exactly as published (YYYY-MM-<force>-stop-and-search.csv).",
+        "police.uk stop-and-search files exactly as published (YYYY-MM-<force>-stop-and-search.csv), any month "
+        "since 2014, or the police.uk monthly archive (.zip) with --force for one force.",
         (
             Column("Type", "Type of search", "text", "Person search", "Person search, Person and Vehicle search, Vehicle search", True),
             Column("Date", "When the search happened", "ISO 8601 date and time", "2020-01-01T12:30:00+00:00", required=True),
@@ -159,11 +160,14 @@ KINDS: dict[str, Kind] = {
             Column("Longitude", "Approximate longitude", "number", "-1.89"),
             Column("Gender", "Gender", "text", "Male"),
             Column("Age range", "Age range", "text", "18-24", "under 10, " + ", ".join(codes.AGE_BANDS)),
-            Column("Self-defined ethnicity", "Self-defined ethnicity label", "text", "Black/African/Caribbean/Black British - Caribbean", "police.uk 18+1 labels"),
+            Column("Self-defined ethnicity", "Self-defined ethnicity label (kept as published, with its 18+1 code)", "text",
+                   "Black/African/Caribbean/Black British - Caribbean",
+                   "police.uk 18+1 labels, or the older ones with the code in brackets, e.g. Black or Black British - Caribbean (B1)"),
             Column("Officer-defined ethnicity", "Officer-defined ethnicity", "text", "Black", ", ".join(codes.POLICE_UK_OFFICER_DEFINED)),
             Column("Legislation", "Power used", "text", "Misuse of Drugs Act 1971 (section 23)"),
             Column("Object of search", "What was searched for", "text", "Controlled drugs"),
-            Column("Outcome", "Outcome", "text", "A no further action disposal"),
+            Column("Outcome", "Outcome (older wording is stored in today's: Suspect arrested -> Arrest)", "text",
+                   "A no further action disposal", ", ".join(policeuk.OUTCOME.labels)),
             Column("Outcome linked to object of search", "Whether the outcome was for the object searched for", "True/False/blank", "True"),
             Column("Removal of more than just outer clothing", "More than outer clothing removed", "True/False/blank", "False"),
         ),
