@@ -27,6 +27,7 @@ SAMPLES = FIXTURES / "police-uk-sample"
 USER = "test.policeuk"
 ROWS = {  # data rows in each fixture file, as counted when the rows were copied
     "2016-06-metropolitan-stop-and-search.csv": 57,
+    "2016-11-city-of-london-stop-and-search.csv": 7,
     "2017-03-durham-stop-and-search.csv": 18,
     "2018-01-durham-stop-and-search.csv": 10,
     "2019-03-durham-stop-and-search.csv": 12,
@@ -101,15 +102,16 @@ def test_history_fixtures_import_with_exact_counts_per_file_and_force_and_twice_
     assert {name: len(published_rows(content)) for name, content in files} == ROWS
     report = import_files("stop-search", files, USER, engine=engine)
     assert report.ok and report.written, report.problems[:5]
-    assert report.new == sum(ROWS.values()) == 97 == count(engine)
+    assert report.new == sum(ROWS.values()) == 104 == count(engine)
     for name, rows in ROWS.items():
         assert count(engine, StopSearch.source_file == name) == rows
     assert count(engine, StopSearch.force == "metropolitan") == 57
     assert count(engine, StopSearch.force == "durham") == 40
+    assert count(engine, StopSearch.force == "city-of-london") == 7
     version = data_version(engine)
     again = import_files("stop-search", files, USER, engine=engine)
-    assert again.ok and (again.new, again.updated, again.unchanged) == (0, 0, 97)
-    assert count(engine) == 97 and data_version(engine) == version
+    assert again.ok and (again.new, again.updated, again.unchanged) == (0, 0, 104)
+    assert count(engine) == 104 and data_version(engine) == version
 
 
 def test_history_rows_keep_the_published_ethnicity_and_read_outcomes_in_todays_words(sqlite_engine):
@@ -213,10 +215,10 @@ def test_an_archive_imports_one_force_then_all_and_the_loose_files_add_nothing(e
     assert durham.new == 40 == count(engine) == count(engine, StopSearch.force == "durham")
     assert sorted(durham.files) == sorted(n for n in ROWS if "durham" in n)
     everyone = import_files("stop-search", zipped, USER, engine=engine)
-    assert everyone.ok and (everyone.new, everyone.unchanged) == (57, 40)
-    assert count(engine, StopSearch.force == "metropolitan") == 57 and count(engine) == 97
+    assert everyone.ok and (everyone.new, everyone.unchanged) == (64, 40)
+    assert count(engine, StopSearch.force == "metropolitan") == 57 and count(engine) == 104
     loose = import_files("stop-search", files, USER, engine=engine)
-    assert loose.ok and (loose.new, loose.updated, loose.unchanged) == (0, 0, 97)
+    assert loose.ok and (loose.new, loose.updated, loose.unchanged) == (0, 0, 104)
 
 
 def test_an_archive_without_the_force_names_the_nearest(sqlite_engine):
@@ -235,7 +237,7 @@ def test_an_archive_is_bounded_before_anything_is_read(sqlite_engine, monkeypatc
     assert not report.ok and "zip bomb" in report.problems[0].reason
     monkeypatch.setattr(archive, "MAX_MEMBERS", 5)
     report = import_files("stop-search", [("big.zip", archive_of(files))], USER, engine=sqlite_engine)
-    assert not report.ok and "has 12 members; at most 5" in report.problems[0].reason
+    assert not report.ok and "has 15 members; at most 5" in report.problems[0].reason
     monkeypatch.setattr(archive, "MAX_MEMBERS", 50_000)
     monkeypatch.setattr(archive, "MAX_MEMBER_BYTES", 1000)
     report = import_files("stop-search", [("big.zip", archive_of(files))], USER, engine=sqlite_engine)
