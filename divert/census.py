@@ -7,9 +7,10 @@ importer can reuse; `population_frame()` gives the same as a polars frame.
 `data/census2011/`: one row per police force area (force level) and per local authority,
 with the 18 self-defined groups (codes W1..O9 as in divert.codes.ETHNICITY_SELF), the five
 broad groups ("White", "Mixed", "Asian", "Black", "Other") and "All". The shipped
-local-authority file names each authority but does not carry its ONS code, so
-local-authority rows are given for the forces whose areas divert.codes.AREAS lists (their
-codes come from there); force-level rows are given for every force.
+local-authority file names each authority but does not carry its ONS code; the code comes from
+the ONS lookup shipped beside it (Local Authority District to Community Safety Partnership to
+Police Force Area, December 2016), joined on the authority's LAD16NM. `force_areas(slug)`
+lists a force area's local authorities (its local policing areas) from the same tables.
 
 2021: the West Midlands force-area (= metropolitan county) broad-group totals reported from
 Census 2021 (see DOMAIN.md). That release gives Mixed together with Other, so the row is
@@ -18,16 +19,18 @@ stored as ethnicity "Other incl. Mixed", not as "Other"; "All" is the sum of the
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 import polars as pl
 
-from divert import codes
+from divert import codes, forces
 from divert.settings import REFERENCE_DIR
 
 CENSUS_2011_DIR = REFERENCE_DIR / "census2011"
 FORCE_FILE = "force-demographics.csv"
 LOCAL_AUTHORITY_FILE = "local-authorities-demographics-with-police-force.csv"
+LOOKUP_FILE = "lad16-csp16-pfa16-lookup.csv"  # ONS, unchanged: LAD16CD,LAD16NM,...,PFA16CD,PFA16NM
 
 OGL = "Contains public sector information licensed under the Open Government Licence v3.0."
 SOURCE_2011 = f"ONS Census 2011, table QS201EW (Nomis): usual residents by ethnic group. {OGL}"
@@ -76,9 +79,42 @@ WEST_MIDLANDS_2021: dict[str, int] = {
 
 def force_slug(name: str) -> str:
     """police.uk force identifier of a census police force area name."""
-    if name == "Metropolitan":
-        return "metropolitan"
-    return name.lower().replace("&", "and").replace(" ", "-")
+    return forces.force(name).slug
+
+
+def local_authorities(directory: Path | None = None) -> pl.DataFrame:
+    """Every local authority of the shipped census with its ONS code and force area: columns
+    code, name (as the census names it), PFA16CD, PFA16NM, force (police.uk slug)."""
+    return _local_authorities(directory or CENSUS_2011_DIR)
+
+
+@cache
+def _local_authorities(directory: Path) -> pl.DataFrame:
+    census = pl.read_csv(directory / LOCAL_AUTHORITY_FILE, infer_schema_length=0)
+    lookup = pl.read_csv(directory / LOOKUP_FILE, infer_schema_length=0, encoding="utf8-lossy")
+    lookup = lookup.rename({c: c.lstrip("\ufeff") for c in lookup.columns}).select("LAD16CD", "LAD16NM", "PFA16CD")
+    joined = census.select("geography", "LAD16NM", "PFA16CD", "PFA16NM").join(
+        lookup, on=["LAD16NM", "PFA16CD"], how="left"
+    )
+    missing = joined.filter(pl.col("LAD16CD").is_null())["geography"].to_list()
+    if missing:
+        raise ValueError(f"no ONS code in {LOOKUP_FILE} for {missing}")
+    by_area = {f.area_code: f.slug for f in forces.FORCES}
+    return joined.select(
+        pl.col("LAD16CD").alias("code"),
+        pl.col("geography").alias("name"),
+        "PFA16CD",
+        "PFA16NM",
+        pl.col("PFA16CD").replace_strict(by_area, default=None).alias("force"),
+    ).sort("code")
+
+
+def force_areas(slug: str, directory: Path | None = None) -> list[dict[str, str]]:
+    """The local authorities of a force's police force area, [{code, name}] sorted by code,
+    from the shipped census. Raises forces.UnknownForce (with the nearest slugs) otherwise."""
+    force = forces.force(slug)
+    rows = local_authorities(directory).filter(pl.col("PFA16CD") == force.area_code)
+    return rows.select("code", "name").to_dicts()
 
 
 def _column_code(column: str) -> str | None:
@@ -126,10 +162,8 @@ def census_2011_frame(force: str | None = codes.DEFAULT_FORCE, directory: Path |
         "ethnicity",
         "count",
     )
-    known = {name: code for areas in codes.AREAS.values() for code, name in areas.items()}
-    authorities = authorities.with_columns(
-        pl.col("geography").replace_strict(known, default=None).alias("area_code")
-    ).filter(pl.col("area_code").is_not_null())
+    codes_by_name = local_authorities(directory).select("name", pl.col("code").alias("area_code"))
+    authorities = authorities.join(codes_by_name, left_on="geography", right_on="name", how="left")
     area_rows = _long(authorities, ["area_code", "geography", "force"]).select(
         pl.lit("local_authority").alias("geography_level"),
         pl.col("area_code").alias("geography_code"),

@@ -322,7 +322,8 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("files", nargs="*", metavar="FILE")
     imp.add_argument("--dry-run", action="store_true", help="check everything, write nothing")
     imp.add_argument("--template", action="store_true", help="print the expected header and exit")
-    imp.add_argument("--force", help="police force code (stop-search files named without it)")
+    imp.add_argument("--force", help="police force (police.uk slug): for stop-search files named without it, "
+                                      "or the one force to take from a police.uk archive (.zip; default: all forces)")
     imp.add_argument("--report", metavar="CSV", help="write every problem to this CSV file")
     imp.add_argument("--user", help="name recorded in the audit log (default: cli:<login>)")
     imp.set_defaults(func=cmd_import)

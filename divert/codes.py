@@ -6,6 +6,16 @@ classification (census 2011/2021), the IC officer-defined codes, police.uk open 
 
 from __future__ import annotations
 
+
+class Labels(dict):
+    """code -> label, with the noun for what the codes are ("drug", "local policing area"), so
+    that a refused value can be reported in the programme's words (divert.validation)."""
+
+    def __init__(self, noun: str, labels: dict):
+        super().__init__(labels)
+        self.noun = noun
+
+
 # --- Home Office Counting Rules crime outcomes ------------------------------------------
 HOCR_OUTCOMES: dict[int, str] = {
     1: "Charge/summons",
@@ -144,7 +154,7 @@ def age_band(age: int | None) -> str | None:
 
 
 # --- Offences and referrals ---------------------------------------------------------------
-DRUGS: dict[str, str] = {
+DRUGS: dict[str, str] = Labels("drug", {
     "CAN": "Cannabis",
     "COC": "Cocaine",
     "CRK": "Crack cocaine",
@@ -155,12 +165,12 @@ DRUGS: dict[str, str] = {
     "SCRA": "Synthetic cannabinoids (spice)",
     "BEN": "Benzodiazepines",
     "OTH": "Other controlled drug",
-}
-REFERRAL_SOURCES: dict[str, str] = {
+})
+REFERRAL_SOURCES: dict[str, str] = Labels("source", {
     "stop_search": "Stop and search",
     "custody": "Custody",
     "other": "Other",
-}
+})
 REFERRAL_STATUSES: dict[str, str] = {"open": "Open", "closed": "Closed"}
 ELIGIBILITY: dict[str, str] = {
     "eligible": "Eligible",
@@ -208,7 +218,7 @@ FORCES: dict[str, str] = {
 }
 # Local policing areas follow the local authorities (ONS codes) of the force area.
 AREAS: dict[str, dict[str, str]] = {
-    "west-midlands": {
+    "west-midlands": Labels("local policing area", {
         "E08000025": "Birmingham",
         "E08000026": "Coventry",
         "E08000027": "Dudley",
@@ -216,7 +226,7 @@ AREAS: dict[str, dict[str, str]] = {
         "E08000029": "Solihull",
         "E08000030": "Walsall",
         "E08000031": "Wolverhampton",
-    },
+    }),
 }
 
 

@@ -7,7 +7,9 @@ form or a CSV cell) or already parsed (dates from a date widget); both are accep
 
 from __future__ import annotations
 
+import difflib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any
@@ -63,20 +65,21 @@ class Checker:
     def reference(self, field: str, *, required=True) -> str | None:
         return self.text(field, required=required, max_length=40, pattern=_REF)
 
-    def code(self, field: str, allowed, *, required=True, aliases=None, upper=True) -> Any:
+    def code(self, field: str, allowed, *, required=True, aliases=None, upper=True, noun=None) -> Any:
+        """One of `allowed` (codes, or a code -> label mapping), given as the code or - for a
+        mapping - its label, in any case (`Birmingham` or `E08000025`, `cocaine` or `COC`).
+        Returns the code. An unknown value is reported with the nearest valid ones; `noun`
+        (or the mapping's `noun` attribute) says what the field is ("local policing area")."""
         value = self.raw(field)
         if value is None:
             if required:
                 self.fail(field, "is required")
             return None
-        key = str(value).upper() if upper and isinstance(value, str) else value
-        if aliases and key in aliases:
-            key = aliases[key]
-        if key not in allowed:
-            shown = ", ".join(str(a) for a in allowed)
-            self.fail(field, f"is not a known code (allowed: {shown})")
+        found = match_code(value, allowed, aliases=aliases, upper=upper)
+        if found is NO_MATCH:
+            self.fail(field, unknown_code(value, allowed, noun or getattr(allowed, "noun", None)))
             return None
-        return key
+        return found
 
     def integer(self, field: str, *, required=False, low=None, high=None) -> int | None:
         value = self.raw(field)
@@ -148,6 +151,71 @@ class Checker:
                 self.fail(field, f"is before {floor.isoformat()}")
                 return None
         return value
+
+
+NO_MATCH = object()
+
+
+def _fold(text: object) -> str:
+    return " ".join(str(text).casefold().split())
+
+
+def _index(allowed, aliases=None) -> dict[str, Any]:
+    """casefolded code, label or alias -> code (codes win over labels that look the same)."""
+    index: dict[str, Any] = {}
+    if isinstance(allowed, Mapping):
+        for code, label in allowed.items():
+            index.setdefault(_fold(label), code)
+    for alias, code in (aliases or {}).items():
+        if code in allowed:
+            index[_fold(alias)] = code
+    for code in allowed:
+        index[_fold(code)] = code
+    return index
+
+
+def match_code(value: Any, allowed, *, aliases=None, upper=True) -> Any:
+    """The code of `allowed` that `value` names (code, label or alias, any case), or NO_MATCH."""
+    try:
+        if value in allowed:
+            return value
+    except TypeError:  # unhashable
+        return NO_MATCH
+    if isinstance(value, str):
+        key = value.upper() if upper else value
+        if aliases and key in aliases:
+            key = aliases[key]
+        if key in allowed:
+            return key
+    return _index(allowed, aliases).get(_fold(value), NO_MATCH)
+
+
+def _shown(code: Any, allowed) -> str:
+    if isinstance(allowed, Mapping) and _fold(allowed[code]) != _fold(code):
+        return f"{allowed[code]} ({code})"
+    return str(code)
+
+
+def nearest_codes(value: Any, allowed, n: int = 3) -> list[Any]:
+    """The codes whose code or label is closest to `value` (best first)."""
+    index = _index(allowed)
+    found: list[Any] = []
+    for match in difflib.get_close_matches(_fold(value), list(index), n=n * 2, cutoff=0.6):
+        if index[match] not in found:
+            found.append(index[match])
+    return found[:n]
+
+
+def unknown_code(value: Any, allowed, noun: str | None = None, *, listed: int = 12) -> str:
+    """Why `value` is refused, naming the nearest valid codes, e.g. "'Birmingam' is not a known
+    code or name of a local policing area; did you mean Birmingham (E08000025)?"."""
+    what = f"is not a known code or name of a {noun}" if noun else "is not a known code"
+    nearest = nearest_codes(value, allowed)
+    if nearest:
+        return f"{value!r} {what}; did you mean " + " or ".join(_shown(c, allowed) for c in nearest) + "?"
+    options = [_shown(c, allowed) for c in allowed]
+    more = f" and {len(options) - listed} more" if len(options) > listed else ""
+    return f"{value!r} {what} (allowed: {', '.join(options[:listed])}{more})"
 
 
 def today() -> date:

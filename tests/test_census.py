@@ -111,3 +111,16 @@ def test_rows_are_population_rows(sqlite_engine):
     by_key = {(p.census_year, p.ethnicity): p.count for p in stored}
     assert by_key[(2011, "All")] == 2_736_460 and by_key[(2021, "Other incl. Mixed")] == 223_175
     assert len(stored) + 7 * 24 == len(rows)
+
+
+def test_local_authority_rows_of_every_force_sum_to_the_force():
+    everyone = census.population_frame(None).filter(pl.col("census_year") == 2011)
+    level = everyone.filter(pl.col("geography_level") == "local_authority")
+    assert level["geography_code"].n_unique() == 348 and level["force"].n_unique() == 43
+    assert level["geography_code"].str.contains(r"^[EW]0[6-9]\d{6}$").all()
+    summed = level.group_by("force", "ethnicity").agg(pl.col("count").sum())
+    forces = everyone.filter(pl.col("geography_level") == "force").select("force", "ethnicity", "count")
+    assert summed.join(forces, on=["force", "ethnicity"], how="full").filter(
+        pl.col("count") != pl.col("count_right")
+    ).height == 0
+    assert summed.height == forces.height == 43 * 24

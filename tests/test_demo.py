@@ -364,7 +364,7 @@ def test_demo_rows_and_load_are_marked(demo, db):
     assert audit.height == 1 and audit["table_name"][0] == "*"
     assert json.loads(audit["after"][0])["counts"] == counts
     assert scalar(db, "SELECT count(*) FROM population") == counts["population"] > 0
-    assert scalar(db, "SELECT count(*) FROM population WHERE census_year = 2011") == (43 + 7) * 24  # forces, areas
+    assert scalar(db, "SELECT count(*) FROM population WHERE census_year = 2011") == (43 + 348) * 24  # forces, areas
     assert data_version(engine) >= 1
     assert summary["progress"] == sorted(summary["progress"]) and summary["progress"][-1] == 1.0
 

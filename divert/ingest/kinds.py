@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from divert import codes, records
+from divert import codes, policeuk, records
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,7 @@ def _codes(mapping) -> str:
 DATE = "date (YYYY-MM-DD or DD/MM/YYYY)"
 DATETIME = "date and time (YYYY-MM-DD HH:MM or DD/MM/YYYY HH:MM; ISO 8601 offsets accepted)"
 YES_NO = "yes/no (true/false, 1/0)"
+NAME_OR_CODE = "name or code (an unknown one is reported with the nearest valid ones)"
 
 PERSON = (
     Column("person_ref", "Police or provider identifier of the person; stored only as a keyed hash", "text", "PNC 21/0012345A", required=True),
@@ -54,9 +55,11 @@ PERSON = (
 OFFENCE = (
     Column("crime_ref", "Crime reference of the possession offence (unique in the force)", "text", "20WM/0012/21", required=True),
     Column("offence_date", "Date the offence was recorded", DATE, "2021-03-01", required=True),
-    Column("area", "Local policing area (ONS local authority code)", "code", "E08000025", _codes(codes.AREAS[codes.DEFAULT_FORCE]), True),
-    Column("drug", "Main drug found", "code", "CAN", _codes(codes.DRUGS), True),
-    Column("source", "How the offence came about", "code", "stop_search", _codes(codes.REFERRAL_SOURCES), True),
+    Column("area", "Local policing area: its name or ONS local authority code, in any case", NAME_OR_CODE, "Birmingham",
+           _codes(codes.AREAS[codes.DEFAULT_FORCE]), True),
+    Column("drug", "Main drug found: its name or code, in any case", NAME_OR_CODE, "cannabis", _codes(codes.DRUGS), True),
+    Column("source", "How the offence came about: its name or code", NAME_OR_CODE, "stop_search", _codes(codes.REFERRAL_SOURCES),
+           True),
 )
 OUTCOME = (
     Column("outcome", "Home Office Counting Rules outcome code", "whole number", "8", _codes(codes.HOCR_OUTCOMES)),
@@ -146,7 +149,8 @@ KINDS: dict[str, Kind] = {
     ),
     "stop-search": Kind(
         "stop-search",
-        "police.uk stop-and-search files exactly as published (YYYY-MM-<force>-stop-and-search.csv).",
+        "police.uk stop-and-search files exactly as published (YYYY-MM-<force>-stop-and-search.csv), any month "
+        "since 2014, or the police.uk monthly archive (.zip) with --force for one force.",
         (
             Column("Type", "Type of search", "text", "Person search", "Person search, Person and Vehicle search, Vehicle search", True),
             Column("Date", "When the search happened", "ISO 8601 date and time", "2020-01-01T12:30:00+00:00", required=True),
@@ -156,11 +160,14 @@ KINDS: dict[str, Kind] = {
             Column("Longitude", "Approximate longitude", "number", "-1.89"),
             Column("Gender", "Gender", "text", "Male"),
             Column("Age range", "Age range", "text", "18-24", "under 10, " + ", ".join(codes.AGE_BANDS)),
-            Column("Self-defined ethnicity", "Self-defined ethnicity label", "text", "Black/African/Caribbean/Black British - Caribbean", "police.uk 18+1 labels"),
+            Column("Self-defined ethnicity", "Self-defined ethnicity label (kept as published, with its 18+1 code)", "text",
+                   "Black/African/Caribbean/Black British - Caribbean",
+                   "police.uk 18+1 labels, or the older ones with the code in brackets, e.g. Black or Black British - Caribbean (B1)"),
             Column("Officer-defined ethnicity", "Officer-defined ethnicity", "text", "Black", ", ".join(codes.POLICE_UK_OFFICER_DEFINED)),
             Column("Legislation", "Power used", "text", "Misuse of Drugs Act 1971 (section 23)"),
             Column("Object of search", "What was searched for", "text", "Controlled drugs"),
-            Column("Outcome", "Outcome", "text", "A no further action disposal"),
+            Column("Outcome", "Outcome (older wording is stored in today's: Suspect arrested -> Arrest)", "text",
+                   "A no further action disposal", ", ".join(policeuk.OUTCOME.labels)),
             Column("Outcome linked to object of search", "Whether the outcome was for the object searched for", "True/False/blank", "True"),
             Column("Removal of more than just outer clothing", "More than outer clothing removed", "True/False/blank", "False"),
         ),

@@ -17,6 +17,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 from divert.db import bump_data_version, get_engine
+from divert.ingest.archive import expand_archives
 from divert.ingest.kinds import KINDS
 from divert.ingest.reading import Unreadable, force_from_filename, header_problems, read_table
 from divert.records import audit
@@ -97,7 +98,10 @@ def import_files(
     """Import (name, content) files of one kind. `force` overrides the force for stop-search
     files whose name does not carry it."""
     spec = KINDS[kind]
+    sources, archive_problems = expand_archives(kind, sources, force)
     report = ImportReport(kind, [name for name, _ in sources], dry_run)
+    for name, problem in archive_problems:
+        report.add(name, problem)
     tables = []
     for name, content in sources:
         try:

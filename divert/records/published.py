@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from divert import codes
+from divert import codes, policeuk
 from divert.models import Population, StopSearch
 from divert.records.core import Saved, check, save, write
 from divert.settings import current_force
 from divert.validation import Checker
 
-SEARCH_TYPES = ("Person search", "Person and Vehicle search", "Vehicle search")
+SEARCH_TYPES = tuple(policeuk.SEARCH_TYPE.labels)
 GEOGRAPHY_LEVELS = ("force", "local_authority", "area")
 
 
@@ -27,27 +27,40 @@ def _float(c: Checker, field: str, low: float, high: float) -> float | None:
     return number
 
 
+def _published(c: Checker, field: str, vocabulary: policeuk.Vocabulary, *, required=False) -> str | None:
+    """The normalised value of a field as police.uk published it (any of its wordings since
+    2014); an unknown wording is a problem naming the nearest known ones."""
+    value = c.raw(field)
+    if value is None:
+        if required:
+            c.fail(field, "is required")
+        return None
+    normalised = vocabulary.normalise(value)
+    if normalised is None:
+        c.fail(field, vocabulary.unknown(value))
+    return normalised
+
+
 def add_stop_search(values: dict, user: str, *, session=None, engine=None, upsert=False) -> Saved:
-    """One police.uk row as published. `source_file`/`source_row` identify it, so importing
-    the same file twice adds nothing. Self-defined labels are mapped to 18+1 codes; officer-
-    defined ethnicity is kept as published and never filled from the self-defined one."""
+    """One police.uk row as published, any year since 2014. `source_file`/`source_row`
+    identify it, so importing the same file twice adds nothing. Self-defined ethnicity is
+    kept as published (label) and as its 18+1 code; type, gender, age range, object of search,
+    outcome and officer-defined ethnicity are stored in their current police.uk wording
+    (divert.policeuk: `Suspect arrested` is stored as `Arrest`), so every year reads alike.
+    Officer-defined ethnicity is never filled from the self-defined one."""
 
     def work(s):
         c = Checker(values)
         force = values.get("force") or current_force()
-        search_type = c.code("Type", SEARCH_TYPES, upper=False)
+        search_type = _published(c, "Type", policeuk.SEARCH_TYPE, required=True)
         searched_at = c.moment("Date", required=True)
         operation = c.boolean("Part of a policing operation", default=None)
         latitude = _float(c, "Latitude", -90, 90)
         longitude = _float(c, "Longitude", -180, 180)
         label = c.text("Self-defined ethnicity", max_length=120)
-        code = None
-        if label is not None:
-            code = codes.POLICE_UK_SELF_DEFINED.get(label)
-            if code is None:
-                c.fail("Self-defined ethnicity", "is not a police.uk self-defined ethnicity label")
-        officer = c.code("Officer-defined ethnicity", codes.POLICE_UK_OFFICER_DEFINED, required=False, upper=False)
-        age = c.code("Age range", ("under 10",) + codes.AGE_BANDS, required=False, upper=False)
+        code = _published(c, "Self-defined ethnicity", policeuk.SELF_DEFINED) if label is not None else None
+        officer = _published(c, "Officer-defined ethnicity", policeuk.OFFICER_DEFINED)
+        age = _published(c, "Age range", policeuk.AGE_RANGE)
         row = StopSearch(
             force=force,
             search_type=search_type,
@@ -56,14 +69,14 @@ def add_stop_search(values: dict, user: str, *, session=None, engine=None, upser
             operation_name=c.text("Policing operation", max_length=200),
             latitude=latitude,
             longitude=longitude,
-            gender=c.text("Gender", max_length=20),
+            gender=_published(c, "Gender", policeuk.GENDER),
             age_range=age,
             ethnicity_self_label=label,
             ethnicity_self_code=code,
             ethnicity_officer=officer,
             legislation=c.text("Legislation", max_length=200),
-            object_of_search=c.text("Object of search", max_length=100),
-            outcome=c.text("Outcome", max_length=100),
+            object_of_search=_published(c, "Object of search", policeuk.OBJECT_OF_SEARCH),
+            outcome=_published(c, "Outcome", policeuk.OUTCOME),
             outcome_linked=c.boolean("Outcome linked to object of search", default=None),
             removal_of_clothing=c.boolean("Removal of more than just outer clothing", default=None),
             source_file=c.text("source_file", required=True, max_length=120),
