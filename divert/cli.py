@@ -183,6 +183,44 @@ def _import_progress(fraction: float, message: str) -> None:
         print(f"\r{message:<50} {fraction:6.0%}", end="", file=sys.stderr, flush=True)
 
 
+FILTER_OPTIONS = {"area": "--area", "referral_source": "--referral-source", "age_band": "--age-band", "sex": "--sex",
+                  "ethnic_group": "--ethnic-group"}
+PERIOD_OPTIONS = {"start": "--from", "end": "--to"}
+DISPARITY_OPTIONS = {"source": "--source", "force": "--force", "object": "--object", "ethnicity": "--ethnicity",
+                     "level": "--level", "census": "--census"}
+# the options each metric honours (beyond --as-of and --format); any other is refused, never ignored
+METRIC_OPTIONS = {
+    "overview": {**PERIOD_OPTIONS, **FILTER_OPTIONS},
+    "volume": {**PERIOD_OPTIONS, **FILTER_OPTIONS},
+    "volume-change": {**FILTER_OPTIONS, "months": "--months"},
+    "pathway": {**PERIOD_OPTIONS, **FILTER_OPTIONS},
+    "waits": {**PERIOD_OPTIONS, **FILTER_OPTIONS},
+    "outcomes": FILTER_OPTIONS,
+    "gaps": FILTER_OPTIONS,
+    "reoffending": {**PERIOD_OPTIONS, **FILTER_OPTIONS},
+    "capacity": {**PERIOD_OPTIONS, **FILTER_OPTIONS},
+    "forecast": FILTER_OPTIONS,
+    "disparity": {**PERIOD_OPTIONS, **DISPARITY_OPTIONS},
+}
+WHY_NOT = {
+    "volume-change": "volume-change compares equal windows either side of the launch (--months, default 12)",
+    "outcomes": "outcomes compares the programme's two comparison half-years",
+    "gaps": "gaps compares the programme's two comparison half-years",
+    "forecast": "the forecast always uses every complete week up to the as-of date",
+    "disparity": "disparity takes --from/--to and its own options, not the dashboard filters",
+}
+
+
+def _refused_options(args) -> str | None:
+    honoured = METRIC_OPTIONS.get(args.name, {})
+    given = [flag for dest, flag in {**PERIOD_OPTIONS, **FILTER_OPTIONS, **DISPARITY_OPTIONS, "months": "--months"}.items()
+             if getattr(args, dest, None) is not None and dest not in honoured]
+    if not given:
+        return None
+    reason = WHY_NOT.get(args.name, f"{args.name} does not use them")
+    return f"{', '.join(given)} cannot be used with `metrics {args.name}`: {reason}."
+
+
 def cmd_metrics(args) -> int:
     import json as jsonlib
     from datetime import date
@@ -205,15 +243,22 @@ def cmd_metrics(args) -> int:
     if start and end and start > end:
         print("--from must not be after --to", file=sys.stderr)
         return USAGE
+    refused = _refused_options(args)
+    if refused:
+        print(refused, file=sys.stderr)
+        return USAGE
+    if args.months is not None and not 1 <= args.months <= 60:
+        print("--months must be between 1 and 60", file=sys.stderr)
+        return USAGE
     filters = Filters(start=start, end=end, area=args.area, source=args.referral_source, age_band=args.age_band,
                       sex=args.sex, ethnic_group=args.ethnic_group, as_of=as_of)
     frames = load_frames(_engine(args)).at(as_of)
     if args.name == "disparity":
         from divert.analytics.disparity import disparity_table
 
-        table, problem = disparity_table(frames, args.source, force=args.force, start=start, end=end,
-                                         object_of_search=args.object, ethnicity=args.ethnicity, level=args.level,
-                                         census_year=args.census)
+        table, problem = disparity_table(frames, args.source or "pathway", force=args.force, start=start, end=end,
+                                         object_of_search=args.object, ethnicity=args.ethnicity or "self",
+                                         level=args.level or "broad", census_year=args.census or 2011)
         if problem:
             print(problem, file=sys.stderr)
             return USAGE
@@ -226,6 +271,10 @@ def cmd_metrics(args) -> int:
         if args.format == "json":
             print(jsonlib.dumps(_overview_json(table), default=str, indent=1))
             return OK
+    elif args.name == "volume-change" and args.months:
+        from divert.analytics.metrics import volume_change_table
+
+        table = volume_change_table(frames, filters, months=args.months)
     else:
         table = METRICS[args.name](frames, filters)
     if args.format == "json":
@@ -343,12 +392,13 @@ def build_parser() -> argparse.ArgumentParser:
     metrics.add_argument("--ethnic-group", choices=list(codes.BROAD_GROUPS) + ["Missing"])
     metrics.add_argument("--format", choices=["csv", "json"], default="csv")
     disparity = metrics.add_argument_group("disparity options")
-    disparity.add_argument("--source", choices=["stop-search", "pathway"], default="pathway")
+    metrics.add_argument("--months", type=int, help="volume-change: months either side of the launch (default 12)")
+    disparity.add_argument("--source", choices=["stop-search", "pathway"], help="default: pathway")
     disparity.add_argument("--force", help="police force (default: the configured force)")
     disparity.add_argument("--object", help='object of search, e.g. "Controlled drugs"')
-    disparity.add_argument("--ethnicity", choices=["self", "officer"], default="self")
-    disparity.add_argument("--level", choices=["broad", "detailed"], default="broad")
-    disparity.add_argument("--census", type=int, choices=[2011, 2021], default=2011)
+    disparity.add_argument("--ethnicity", choices=["self", "officer"], help="default: self")
+    disparity.add_argument("--level", choices=["broad", "detailed"], help="default: broad")
+    disparity.add_argument("--census", type=int, choices=[2011, 2021], help="default: 2011")
     metrics.set_defaults(func=cmd_metrics)
 
     bench = sub.add_parser("bench", help="time the real paths on a national-sized data set")

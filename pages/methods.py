@@ -54,6 +54,27 @@ vehicles). Self-defined ethnicity is used by default; officer-defined ethnicity 
 census has no officer-defined categories, so its rates compare unlike with like. The two are kept apart:
 one is never filled in from the other.
 
+### Outcomes and gaps
+- **Outcome shares** count every outcome of the possession offences in a period, including "further
+  investigation not in the public interest" (21), other codes and offences still awaiting an outcome, so the
+  shares of a period add up to 100%.
+- **Changes** between two periods are differences in share, in **percentage points**, with Newcombe's hybrid
+  score 95% interval. There are no % changes of counts: counts also move with the rise in recorded offences.
+- **Absolute and relative gaps** are read together: the share charged or cautioned for each group, and its
+  ratio to the White group (of the same sex when split by sex) with Katz's 95% interval. The reference group's
+  ratio is 1 by definition and has no interval. A share can fall for everyone while the ratio widens.
+- **Before and after the launch (volume)** compares equal windows: the 12 complete months before the launch
+  with the first 12 after (fewer on both sides if fewer are complete). The change is a rate ratio from a
+  Poisson regression with month-of-year effects; its 95% interval is scaled for overdispersion (quasi-Poisson,
+  Pearson chi-squared over degrees of freedom), because monthly counts vary more than chance alone.
+
+### Labels that say what is measured
+- **Re-detected for possession within 6 / 12 months**: a further recorded possession offence by the same
+  (pseudonymous) person; other offending and undetected use are not seen. Comparing people who complied with
+  those who did not is **observational: not the effect of the course**.
+- **Closed - complied**: the referral was closed and the Community Resolution stands; one-to-one work and
+  treatment allocations are counted on their own branch, not as course bookings or attendance.
+
 ### Shares and waiting times
 Shares carry Wilson 95% intervals. Waiting times are medians and 90th percentiles of the people who
 reached the later step. Reoffending counts only referrals with the whole follow-up window in the data;

@@ -22,15 +22,18 @@ st.caption(f"Referrals made in: {filters.describe()}. The funnel counts referral
 funnel = dashboard.protect(pathway.funnel(finished), user.role, ["people", "dropped"],
                            {"share_of_referred": "people", "share_of_previous": "people"})
 dashboard.chart_block(
-    "From referral to completion",
-    "How many referred people reached each step, and the share of all referrals (hover for the 95% "
-    "interval and how many dropped out since the step before). People allocated to one-to-one work or "
-    "treatment skip the course booking: they count as started when allocated and attended when they comply.",
+    "From referral to closure",
+    "How many referred people reached each step (hover for the share of all referrals and of the step before, "
+    "with 95% intervals). After the assessment people go to the group course (booked, then attended) or to "
+    "one-to-one work or treatment, which has no course booking. 'Closed - complied' means the Community "
+    "Resolution stands; 'not engaged' ends with an intelligence log and no second offer.",
     charts.bars(funnel, "label", "people", y_title="People", x_title="Step", horizontal=True, sort=None,
+                color="branch", color_title="Branch", domain=[b for b in dict.fromkeys(funnel["branch"].to_list())],
                 tooltip_extra=[{"field": "share_of_referred", "type": "quantitative", "format": ".1%", "title": "Share of referrals"},
+                               {"field": "after", "type": "nominal", "title": "Step before"},
                                {"field": "share_of_previous", "type": "quantitative", "format": ".1%", "title": "Share of the step before"},
-                               {"field": "dropped", "type": "quantitative", "title": "Dropped since the step before"}]),
-    funnel, "pathway_funnel", counts=["people", "dropped"],
+                               {"field": "dropped", "type": "quantitative", "title": "Did not go on from the step before"}]),
+    funnel if finished.height else funnel.head(0), "pathway_funnel", counts=["people", "dropped"],
     empty=f"No referrals at least {FOLLOW_UP_DAYS['completed']} days old for these filters: widen the period.",
 )
 

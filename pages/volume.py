@@ -20,17 +20,24 @@ st.caption(f"Showing {filters.describe()}.")
 
 change = volume_change_table(data, filters).row(0, named=True)
 if change["change_pct"] is not None:
+    n = change["months_before"]
+    windows = (f"{change['before_start']:%b %Y}-{change['before_end']:%b %Y} against "
+               f"{change['after_start']:%b %Y}-{change['after_end']:%b %Y}")
     c1, c2, c3 = st.columns(3)
-    c1.metric("Offences a month before the launch", f"{change['mean_before']:,.0f}",
-              help=f"Mean of the {change['months_before']} complete months before {data.programme.launch_label}")
-    c2.metric("Offences a month since", f"{change['mean_after']:,.0f}",
-              help=f"Mean of the {change['months_after']} complete months from {data.programme.launch_label} to the as-of date")
-    c3.metric("Change in level", f"{change['change_pct']:+.0f}%", help="Ratio of the two monthly means (Poisson rate ratio).")
+    c1.metric(f"Offences a month, {n} months before the launch", f"{change['mean_before']:,.0f}",
+              help=f"{change['before_start']:%B %Y} to {change['before_end']:%B %Y}")
+    c2.metric(f"Offences a month, first {n} months after", f"{change['mean_after']:,.0f}",
+              help=f"{change['after_start']:%B %Y} to {change['after_end']:%B %Y}")
+    c3.metric("Change in level", f"{change['change_pct']:+.0f}%",
+              help="Rate ratio from a Poisson regression with month-of-year effects (when the windows are whole "
+                   "years); the interval is widened for month-to-month variation beyond chance (quasi-Poisson).")
     c3.caption(f"95% interval {change['ci_low_pct']:+.0f}% to {change['ci_high_pct']:+.0f}%")
+    adjusted = "seasonally adjusted" if change["seasonally_adjusted"] else "not seasonally adjusted (windows under a year)"
     st.caption(
-        "Recorded possession offences usually rise when diversion starts: offences that used to go "
-        "unrecorded are now recorded so that they can be referred. The interval says how sure the "
-        "change is given month-to-month variation; it does not adjust for trends already under way."
+        f"Equal windows either side of the launch: {windows}, {adjusted}, whatever the Period filter. Recorded "
+        "possession offences usually rise when diversion starts: offences that used to go unrecorded are now "
+        "recorded so that they can be referred. The interval allows for overdispersion; it does not adjust for "
+        "trends already under way."
     )
 
 monthly = volume.per_period(offences, "offence_date", start=filters.start, end=filters.end)

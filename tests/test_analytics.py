@@ -143,10 +143,15 @@ FIVE = referrals(
 def test_funnel_counts_each_stage_and_the_drop_outs():
     result = pathway.funnel(FIVE)
     assert result["stage"].to_list() == list(pathway.STAGES)
-    assert result["people"].to_list() == [5, 4, 3, 3, 3, 1, 1]
-    assert result["dropped"].to_list() == [0, 1, 1, 0, 0, 2, 0]
-    assert result["share_of_referred"][2] == pytest.approx(0.6)
-    assert result["share_of_previous"][5] == pytest.approx(1 / 3)
+    people = dict(zip(result["stage"], result["people"], strict=True))
+    assert people == {"referred": 5, "contacted": 4, "engaged": 3, "course_allocated": 2, "course_booked": 2,
+                      "course_attended": 1, "other_allocated": 1, "complied": 1, "intelligence_log": 3}
+    rows = {r["stage"]: r for r in result.iter_rows(named=True)}
+    assert rows["engaged"]["share_of_referred"] == pytest.approx(0.6)
+    assert rows["course_attended"]["share_of_previous"] == pytest.approx(1 / 2)  # of those booked
+    assert rows["other_allocated"]["after"] == "Engaged: assessment and harm-reduction session"
+    assert rows["course_booked"]["dropped"] == 0 and rows["course_attended"]["dropped"] == 1
+    assert rows["complied"]["share_of_previous"] == pytest.approx(1 / 3)  # of those engaged
 
 
 def test_funnel_of_nothing_has_no_shares():

@@ -54,13 +54,14 @@ def _first_day(frames: Frames) -> date | None:
     return min(days) if days else None
 
 
-def volume_change_table(frames: Frames, filters: Filters) -> pl.DataFrame:
-    """Monthly recorded possession offences before vs after the launch (complete months only)."""
+def volume_change_table(frames: Frames, filters: Filters, months: int = 12) -> pl.DataFrame:
+    """Recorded possession offences in equal windows before and after the launch (complete
+    months only; seasonally adjusted, overdispersion allowed for)."""
     frames = snapshot(frames, filters)
     offences = filters.without_period().apply(frames.offences, "offence_date")
     monthly = with_provisional(volume.per_period(offences, "offence_date"), filters.as_of_date)
     complete = monthly.filter(~pl.col("provisional")).drop("provisional")
-    return volume.level_change(complete, policy_start=frames.programme.launch)
+    return volume.level_change(complete, policy_start=frames.programme.launch, months=months)
 
 
 def pathway_table(frames: Frames, filters: Filters) -> pl.DataFrame:
@@ -87,12 +88,26 @@ def pathway_month_open(as_of: date, measure: str) -> pl.Expr:
 
 
 def outcomes_table(frames: Frames, filters: Filters) -> pl.DataFrame:
-    """Before/after (Jul-Dec 2019 vs Jul-Dec 2021) by ethnic group and sex, and overall."""
+    """Every outcome's share in the programme's two comparison half-years (for the reference
+    programme July-December 2019 and 2021), by ethnic group and sex, and overall."""
     frames = snapshot(frames, filters)
     offences = filters.without_period().apply(frames.offences, "offence_date")
-    overall = outcomes.before_after(offences).with_columns(pl.lit("All").alias("ethnic_group"), pl.lit("All").alias("sex"))
-    grouped = outcomes.before_after(offences, by=("ethnic_group", "sex"))
-    return pl.concat([overall.select(grouped.columns), grouped], how="vertical_relaxed")
+    before, after = outcomes.comparison_periods(frames.programme.launch)
+    overall = outcomes.before_after(offences, before, after).with_columns(
+        pl.lit("All").alias("ethnic_group"), pl.lit("All").alias("sex"))
+    grouped = outcomes.before_after(offences, before, after, by=("ethnic_group", "sex"))
+    table = pl.concat([overall.select(grouped.columns), grouped], how="vertical_relaxed")
+    return table.with_columns(pl.lit(before[0]).alias("before_start"), pl.lit(before[1]).alias("before_end"),
+                              pl.lit(after[0]).alias("after_start"), pl.lit(after[1]).alias("after_end"))
+
+
+def gaps_table(frames: Frames, filters: Filters) -> pl.DataFrame:
+    """The share charged or cautioned by ethnic group and sex in the two comparison half-years,
+    with the ratio to White of the same sex before and after (absolute and relative gaps)."""
+    frames = snapshot(frames, filters)
+    offences = filters.without_period().apply(frames.offences, "offence_date")
+    before, after = outcomes.comparison_periods(frames.programme.launch)
+    return outcomes.formal_gaps(offences, before, after, by=("ethnic_group", "sex"))
 
 
 def reoffending_table(frames: Frames, filters: Filters) -> pl.DataFrame:
@@ -115,6 +130,7 @@ METRICS: dict[str, Callable[[Frames, Filters], pl.DataFrame]] = {
     "pathway": pathway_table,
     "waits": waits_table,
     "outcomes": outcomes_table,
+    "gaps": gaps_table,
     "reoffending": reoffending_table,
     "capacity": capacity_table,
     "forecast": forecast_table,

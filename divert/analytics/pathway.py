@@ -1,5 +1,6 @@
-"""The pathway: referral -> contacted -> assessed -> allocated -> booked -> attended -> completed,
-waiting times, intelligence logs and repeat diversions."""
+"""The pathway: referral -> contacted -> engaged (assessment) -> the group course (allocated,
+booked, attended) or one-to-one work / treatment -> closed (complied, or not engaged with an
+intelligence log); waiting times, intelligence logs and repeat diversions."""
 
 from __future__ import annotations
 
@@ -7,46 +8,59 @@ import polars as pl
 
 from divert.analytics.intervals import with_share
 
-STAGES = ("referred", "contacted", "assessed", "allocated", "booked", "attended", "completed")
-STAGE_LABELS = {
-    "referred": "Referred",
-    "contacted": "Contacted",
-    "assessed": "Assessed (harm-reduction session)",
-    "allocated": "Allocated to an intervention",
-    "booked": "Booked (course) or started (other)",
-    "attended": "Attended",
-    "completed": "Completed",
-}
+# (stage, label, the stage before it, branch): each stage's share is of the stage before it.
+# Course and non-course allocations are separate branches: only the group course has bookings
+# and attendance; "closed - complied" needs the assessment, whichever the allocation.
+FUNNEL = (
+    ("referred", "Referred", None, "All referrals"),
+    ("contacted", "Contacted by the provider", "referred", "All referrals"),
+    ("engaged", "Engaged: assessment and harm-reduction session", "contacted", "All referrals"),
+    ("course_allocated", "Allocated to the group course", "engaged", "Group course"),
+    ("course_booked", "Booked on a course session", "course_allocated", "Group course"),
+    ("course_attended", "Attended the course", "course_booked", "Group course"),
+    ("other_allocated", "Allocated to one-to-one work or treatment", "engaged", "One-to-one or treatment"),
+    ("complied", "Closed - complied", "engaged", "Closure"),
+    ("intelligence_log", "Closed - not engaged (intelligence log)", "referred", "Closure"),
+)
+STAGES = tuple(stage for stage, *_ in FUNNEL)
+STAGE_LABELS = {stage: label for stage, label, *_ in FUNNEL}
+COURSE = "group_course"
 
 
 def stage_flags(referrals: pl.DataFrame) -> pl.DataFrame:
-    """One boolean column per stage. People allocated to one-to-one work or treatment have no
-    course booking: they count as booked when allocated, and as attended when they comply."""
-    course = pl.col("allocation") == "group_course"
-    complied = pl.col("closure_result") == "complied"
+    """One boolean column per stage of FUNNEL."""
+    course = (pl.col("allocation") == COURSE).fill_null(False)
+    engaged = (pl.col("assessment_result") == "completed").fill_null(False)
     return referrals.with_columns(
         pl.lit(True).alias("referred"),
-        (pl.col("first_contact_at").is_not_null() | pl.col("assessment_result").is_in(["completed", "declined"])).alias("contacted"),
-        (pl.col("assessment_result") == "completed").fill_null(False).alias("assessed"),
-        pl.col("allocation").is_not_null().alias("allocated"),
-        (pl.when(course).then(pl.col("first_booked_at").is_not_null()).otherwise(pl.col("allocation").is_not_null())).fill_null(False).alias("booked"),
-        (pl.when(course).then(pl.col("attended_at").is_not_null()).otherwise(complied)).fill_null(False).alias("attended"),
-        (complied.fill_null(False) & pl.col("allocation").is_not_null()).alias("completed"),
-    ).with_columns(pl.col("contacted").fill_null(False))
+        (pl.col("first_contact_at").is_not_null() | pl.col("assessment_result").is_in(["completed", "declined"]))
+        .fill_null(False).alias("contacted"),
+        engaged.alias("engaged"),
+        (engaged & course).alias("course_allocated"),
+        (engaged & course & pl.col("first_booked_at").is_not_null()).alias("course_booked"),
+        (engaged & course & pl.col("attended_at").is_not_null()).alias("course_attended"),
+        (engaged & pl.col("allocation").is_not_null() & ~course).alias("other_allocated"),
+        (engaged & (pl.col("closure_result") == "complied").fill_null(False)).alias("complied"),
+        pl.col("intelligence_log_date").is_not_null().alias("intelligence_log"),
+    )
 
 
 def funnel(referrals: pl.DataFrame) -> pl.DataFrame:
-    """Count at each stage, its share of referrals and of the previous stage (Wilson 95%), and
-    how many dropped out since the previous stage."""
+    """People at each stage, their share of all referrals and of the stage before (Wilson 95%),
+    and how many did not go on from the stage before."""
     flags = stage_flags(referrals)
-    counts = [int(flags[s].sum()) if flags.height else 0 for s in STAGES]
+    counts = {s: int(flags[s].sum()) if flags.height else 0 for s in STAGES}
+    previous = [counts[before] if before else counts["referred"] for _, _, before, _ in FUNNEL]
     frame = pl.DataFrame({
         "stage": list(STAGES),
-        "label": [STAGE_LABELS[s] for s in STAGES],
-        "people": counts,
-        "referred": [counts[0]] * len(STAGES),
-        "previous": [counts[0]] + counts[:-1],
-    }, schema={"stage": pl.String, "label": pl.String, "people": pl.Int64, "referred": pl.Int64, "previous": pl.Int64})
+        "label": [label for _, label, _, _ in FUNNEL],
+        "branch": [branch for *_, branch in FUNNEL],
+        "after": [STAGE_LABELS[before] if before else None for _, _, before, _ in FUNNEL],
+        "people": [counts[s] for s in STAGES],
+        "referred": [counts["referred"]] * len(STAGES),
+        "previous": previous,
+    }, schema={"stage": pl.String, "label": pl.String, "branch": pl.String, "after": pl.String, "people": pl.Int64,
+               "referred": pl.Int64, "previous": pl.Int64})
     frame = with_share(frame, "people", "referred", "share_of_referred")
     frame = with_share(frame, "people", "previous", "share_of_previous")
     return frame.with_columns((pl.col("previous") - pl.col("people")).alias("dropped")).drop("referred", "previous")

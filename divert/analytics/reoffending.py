@@ -15,7 +15,7 @@ from statsmodels.duration.survfunc import SurvfuncRight
 
 from divert.analytics.intervals import with_share
 
-STATUS_LABELS = {"complied": "Completed", "not_engaged": "Did not engage", None: "Still open"}
+STATUS_LABELS = {"complied": "Closed - complied", "not_engaged": "Closed - not engaged", None: "Still open"}
 DAYS_PER_MONTH = 365.25 / 12
 
 

@@ -1,0 +1,91 @@
+"""Definitions recomputed independently on the demo: the SQL is written here, not taken from the
+analytics code, and the figures from `divert metrics` (the real command) must agree with it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import date
+
+import pytest
+from sqlalchemy import text
+
+from divert.db import get_engine, upgrade
+from divert.demo import load_demo
+
+AS_OF = date(2025, 9, 30)
+BROAD = """CASE substr(p.ethnicity_self, 1, 1) WHEN 'W' THEN 'White' WHEN 'M' THEN 'Mixed' WHEN 'A' THEN 'Asian'
+           WHEN 'B' THEN 'Black' WHEN 'O' THEN 'Other' ELSE 'Other' END"""
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    url = f"sqlite:///{tmp_path_factory.mktemp('definitions') / 'demo.db'}"
+    upgrade(url)
+    load_demo(get_engine(url), seed=31, scale=1.0, as_of=AS_OF)
+    return url
+
+
+def metrics(url, *args):
+    done = subprocess.run([sys.executable, "-m", "divert.cli", "--db", url, "metrics", *args, "--as-of", str(AS_OF),
+                           "--format", "json"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def sql(url, query, **params):
+    with get_engine(url).connect() as conn:
+        return conn.execute(text(query), params).fetchall()
+
+
+def test_outcome_shares_add_up_to_100_percent_and_match_sql(demo):
+    rows = [r for r in metrics(demo, "outcomes") if r["ethnic_group"] == "All"]
+    assert sum(r["share_before"] for r in rows) == pytest.approx(1.0)
+    assert sum(r["share_after"] for r in rows) == pytest.approx(1.0)
+    first = rows[0]
+    for side in ("before", "after"):
+        (total, formal, pending, public_interest), = sql(demo, """
+            SELECT count(*), sum(outcome IN (1, 2, 3)), sum(outcome IS NULL), sum(outcome = 21)
+            FROM offence WHERE offence_date BETWEEN :a AND :b""", a=first[f"{side}_start"], b=first[f"{side}_end"])
+        shares = {r["outcome"]: r[f"count_{side}"] for r in rows}
+        assert sum(shares.values()) == total == first[f"offences_{side}"]
+        assert shares["Charge/summons"] + shares["Caution"] == formal
+        assert shares["No outcome yet"] == pending
+        assert shares["Not in the public interest to investigate further"] == public_interest
+
+
+def test_relative_gap_against_white_males_matches_sql(demo):
+    gaps = {(r["ethnic_group"], r["sex"]): r for r in metrics(demo, "gaps")}
+    outcomes = metrics(demo, "outcomes")
+    after = (outcomes[0]["after_start"], outcomes[0]["after_end"])
+    counts = {group: (formal, total) for group, formal, total in sql(demo, f"""
+        SELECT {BROAD} AS grp, sum(o.outcome IN (1, 2, 3)), count(*)
+        FROM offence o JOIN person p ON p.id = o.person_id
+        WHERE o.offence_date BETWEEN :a AND :b AND p.sex = 'M' AND p.ethnicity_self IS NOT NULL
+              AND p.ethnicity_self <> 'NS'
+        GROUP BY grp""", a=after[0], b=after[1])}
+    black, white = counts["Black"], counts["White"]
+    expected = (black[0] / black[1]) / (white[0] / white[1])
+    assert gaps[("Black", "M")]["ratio_after"] == pytest.approx(expected)
+    assert gaps[("White", "M")]["ratio_after"] == 1.0 and gaps[("White", "M")]["ratio_after_low"] is None
+
+
+def test_before_and_after_volume_use_equal_windows_matching_sql(demo):
+    (change,) = metrics(demo, "volume-change")
+    assert change["months_before"] == change["months_after"] == 12
+    assert change["before_end"] == "2020-09-30" and change["after_start"] == "2020-10-01"
+    for side in ("before", "after"):
+        (count,), = sql(demo, "SELECT count(*) FROM offence WHERE offence_date BETWEEN :a AND :b",
+                        a=change[f"{side}_start"], b=change[f"{side}_end"])
+        assert change[f"mean_{side}"] == pytest.approx(count / 12)
+    assert change["ci_low_pct"] < change["change_pct"] < change["ci_high_pct"]
+    assert 20 < change["change_pct"] < 40 and change["seasonally_adjusted"]
+
+
+def test_every_metrics_option_is_honoured_or_refused(demo):
+    done = subprocess.run([sys.executable, "-m", "divert.cli", "--db", demo, "metrics", "volume-change", "--from",
+                           "2021-01-01"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "--from cannot be used" in done.stderr
+    narrow = metrics(demo, "volume", "--from", "2021-01-01", "--to", "2021-03-31")
+    assert [r["period"] for r in narrow] == ["2021-01-01", "2021-02-01", "2021-03-01"]
