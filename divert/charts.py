@@ -24,7 +24,8 @@ def _frame(frame: pl.DataFrame):
 def _color(field: str | None, title: str | None = None, domain=None):
     if not field:
         return alt.value(PALETTE[0])
-    scale = alt.Scale(range=PALETTE, domain=list(domain) if domain else alt.Undefined)
+    colours = PALETTE if not domain or len(domain) <= len(PALETTE) else PALETTE[:len(domain) - 1] + [GREY]
+    scale = alt.Scale(range=colours, domain=list(domain) if domain else alt.Undefined)
     return alt.Color(f"{field}:N", title=title or field.replace("_", " ").capitalize(), scale=scale)
 
 

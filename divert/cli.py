@@ -253,6 +253,14 @@ def cmd_metrics(args) -> int:
     filters = Filters(start=start, end=end, area=args.area, source=args.referral_source, age_band=args.age_band,
                       sex=args.sex, ethnic_group=args.ethnic_group, as_of=as_of)
     frames = load_frames(_engine(args)).at(as_of)
+    gate = _gate(args)
+    if not gate.exact:
+        from divert.disclosure import too_narrow
+
+        reason = too_narrow(frames, filters, gate.threshold)
+        if reason:
+            print(reason, file=sys.stderr)
+            return REJECTED
     if args.name == "disparity":
         from divert.analytics.disparity import disparity_table
 
@@ -267,7 +275,7 @@ def cmd_metrics(args) -> int:
         from divert.analytics.overview import overview_table
 
         hours = app_settings.load(_engine(args)).officer_hours_per_referral
-        table = overview_table(frames, filters, hours)
+        table = overview_table(frames, filters, hours, gate)
         if args.format == "json":
             print(jsonlib.dumps(_overview_json(table), default=str, indent=1))
             return OK
@@ -277,6 +285,14 @@ def cmd_metrics(args) -> int:
         table = volume_change_table(frames, filters, months=args.months)
     else:
         table = METRICS[args.name](frames, filters)
+    if not gate.exact and args.name != "overview":
+        from divert.analytics.metrics import GATES
+
+        spec = GATES.get(args.name)
+        if spec is None:
+            print(f"`metrics {args.name}` is not published to the {args.role} role", file=sys.stderr)
+            return USAGE
+        table = gate.table(table, **spec)
     if args.format == "json":
         print(jsonlib.dumps(table.to_dicts(), default=str, indent=1))
     else:
@@ -284,6 +300,13 @@ def cmd_metrics(args) -> int:
 
         sys.stdout.write(neutralised(table).write_csv())
     return OK
+
+
+def _gate(args):
+    from divert import app_settings
+    from divert.disclosure import Gate
+
+    return Gate(args.role, app_settings.load(_engine(args)).small_number_threshold)
 
 
 def _overview_json(table) -> dict:
@@ -391,6 +414,8 @@ def build_parser() -> argparse.ArgumentParser:
     metrics.add_argument("--sex", choices=list(codes.SEXES))
     metrics.add_argument("--ethnic-group", choices=list(codes.BROAD_GROUPS) + ["Missing"])
     metrics.add_argument("--format", choices=["csv", "json"], default="csv")
+    metrics.add_argument("--role", choices=list(codes.ROLES), default="admin",
+                         help="figures as this role sees them (viewer: through the disclosure gate)")
     disparity = metrics.add_argument_group("disparity options")
     metrics.add_argument("--months", type=int, help="volume-change: months either side of the launch (default 12)")
     disparity.add_argument("--source", choices=["stop-search", "pathway"], help="default: pathway")

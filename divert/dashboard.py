@@ -14,7 +14,7 @@ from divert import app_settings, codes, programme
 from divert.analytics.filters import Filters
 from divert.analytics.frames import Frames, load_frames
 from divert.db import data_version, get_engine
-from divert.disclosure import for_display, suppress
+from divert.disclosure import EXACT_ROLES, Gate, for_display, too_narrow
 from divert.safe_csv import to_csv_bytes
 from divert.settings import current_force, database_url  # noqa: F401  (current_force for pages)
 
@@ -45,9 +45,30 @@ def all_frames() -> Frames:
 
 
 def frames(filters: Filters) -> Frames:
-    """What was known at the end of the filters' as-of date (Europe/London)."""
+    """What was known at the end of the filters' as-of date (Europe/London). For a gated role
+    (viewer), a page whose filters single out too few people stops here with the reason."""
     url = database_url()
-    return _snapshot(url, data_version(get_engine(url)), filters.as_of_date)
+    data = _snapshot(url, data_version(get_engine(url)), filters.as_of_date)
+    if not _exact_role():
+        reason = too_narrow(data, filters, settings().small_number_threshold)
+        if reason:
+            st.info(reason, icon=":material/visibility_off:")
+            st.stop()
+    return data
+
+
+def _exact_role() -> bool:
+    from divert.ui import current_user
+
+    user = current_user()
+    return user is not None and user.role in EXACT_ROLES
+
+
+def month_ends(before: date, count: int = 60) -> list[date]:
+    """The last `count` month ends on or before `before`, newest first."""
+    last = before if (before + timedelta(days=1)).day == 1 else before.replace(day=1) - timedelta(days=1)
+    first = pl.Series([last.replace(day=1)]).dt.offset_by(f"-{count - 1}mo")[0]
+    return pl.date_range(first, last.replace(day=1), "1mo", eager=True).dt.month_end().to_list()[::-1]
 
 
 @st.cache_data(ttl=60, show_spinner=False)
@@ -76,17 +97,28 @@ def filter_bar(page: str) -> Filters:
     current: Filters = st.session_state[FILTERS_KEY]
     data = all_frames()
     today = programme.today()
+    exact = _exact_role()
     with st.sidebar:
         st.markdown("**Filters** (all dashboards)")
-        picked = st.date_input("As of", value=min(current.as_of or today, today), max_value=today,
-                               min_value=date(2000, 1, 1), format="DD/MM/YYYY", key=f"{page}_as_of",
-                               help="Every figure is measured as it stood at the end of this day (UK time): later "
-                                    "records are left out, and a month or week not yet over is marked provisional.")
-        as_of = picked if isinstance(picked, date) else today
+        if exact:
+            picked = st.date_input("As of", value=min(current.as_of or today, today), max_value=today,
+                                   min_value=date(2000, 1, 1), format="DD/MM/YYYY", key=f"{page}_as_of",
+                                   help="Every figure is measured as it stood at the end of this day (UK time): later "
+                                        "records are left out, and a month or week not yet over is marked provisional.")
+            as_of = picked if isinstance(picked, date) else today
+            choices = PERIODS
+        else:  # published figures: whole months and fixed periods only, so nothing can be differenced
+            ends = month_ends(today - timedelta(days=1))
+            chosen_end = current.as_of if current.as_of in ends else ends[0]
+            as_of = st.selectbox("As of (month end)", ends, index=ends.index(chosen_end), format_func=lambda d: f"{d:%-d %B %Y}",
+                                 key=f"{page}_as_of_month",
+                                 help="Published figures are measured at a month end, over fixed periods.")
+            choices = PERIODS[:-1]
         launch = data.programme.launch
         preset = st.session_state.get(PERIOD_KEY) or st.query_params.get("period")
-        preset = preset if preset in PERIODS else _period_name(current, as_of, launch)
-        period = st.selectbox("Period", PERIODS, index=PERIODS.index(preset), key=f"{page}_period", help=PERIOD_HELP)
+        preset = preset if preset in choices else _period_name(current, as_of, launch)
+        preset = preset if preset in choices else choices[0]
+        period = st.selectbox("Period", choices, index=choices.index(preset), key=f"{page}_period", help=PERIOD_HELP)
         first = data.offences["offence_date"].min() or launch
         start, end = _period_dates(period, current, first, as_of, launch, page)
         areas = codes.AREAS.get(data.programme.force, {})
@@ -98,7 +130,7 @@ def filter_bar(page: str) -> Filters:
         group = _choice("Ethnic group (self-defined)", groups, current.ethnic_group, f"{page}_group",
                         "Broad self-defined group. 'Not stated' and 'Missing' are kept as groups of their own.")
     chosen = Filters(start=start, end=end, area=area, source=source, age_band=age, sex=sex, ethnic_group=group,
-                     as_of=None if as_of == today else as_of)
+                     as_of=None if as_of == today and exact else as_of)
     st.session_state[FILTERS_KEY] = chosen
     st.session_state[PERIOD_KEY] = period
     query = chosen.to_query() | ({"period": period} if period != "Custom" else {})
@@ -154,12 +186,9 @@ def coverage_text(data: Frames) -> str:
     return text + "."
 
 
-def protect(table: pl.DataFrame, role: str, counts: list[str], rates: dict[str, str] | None = None,
-            group_by: list[str] | None = None) -> pl.DataFrame:
-    """For the viewer role, suppress small counts (and rates on tiny denominators)."""
-    if role != "viewer" or table.is_empty():
-        return table
-    return suppress(table, counts, rates, threshold=settings().small_number_threshold, group_by=group_by)
+def gate(role: str) -> Gate:
+    """The disclosure gate for the role, with the administrator's threshold."""
+    return Gate(role, settings().small_number_threshold)
 
 
 def chart_block(title: str, caption: str, chart, table: pl.DataFrame, filename: str, *,

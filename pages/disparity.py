@@ -23,6 +23,7 @@ level = settings_row[2].radio("Groups", ["broad", "detailed"], horizontal=True, 
 if ethnicity == "officer" or census_year == 2021:
     level = "broad"
 
+gate = dashboard.gate(user.role)
 search_tab, pathway_tab, outcome_tab = st.tabs(["Stop and search", "Diversion pathway", "Formal outcomes over time"])
 
 with search_tab:
@@ -39,7 +40,8 @@ with search_tab:
         if problem:
             st.info(problem)
         else:
-            table = dashboard.protect(table, user.role, ["searches"], {"rate_per_1000": "searches"})
+            table = gate.table(table, ["searches"], {"rate_per_1000": ["searches"], "ratio_vs_white": ["searches"], "ci_low": ["searches"],
+                                           "ci_high": ["searches"], "share_of_events": ["searches"]}, keep=["population"])
             missing = table.filter(pl.col("group").is_in(disparity.UNCOUNTED))["share_of_events"].sum()
             st.caption(f"People searched (vehicle-only searches excluded), {ethnicity}-defined ethnicity; "
                        f"{missing:.1%} of searches have no stated ethnicity and are shown as their own rows. "
@@ -54,7 +56,8 @@ with search_tab:
             )
             finds = disparity.find_rates(data.stop_search, force=force, start=filters.start, end=filters.end,
                                          ethnicity=ethnicity, level=level, object_of_search=object_of_search)
-            finds = dashboard.protect(finds, user.role, ["searches", "finds"], {"find_rate": "searches"})
+            finds = gate.table(finds, ["searches", "finds"], {"find_rate": ["searches", "finds"], "ratio_vs_white": ["searches", "finds"],
+                                                             "ci_low": ["searches", "finds"], "ci_high": ["searches", "finds"]})
             dashboard.chart_block(
                 "Find rate: searches that found what they looked for",
                 "Share of searches whose outcome was linked to the object of the search, with 95% intervals. A "
@@ -69,7 +72,9 @@ with search_tab:
                                                   object_of_search=object_of_search)
             if not over_time.is_empty():
                 over_time = over_time.filter(~pl.col("group").is_in(disparity.UNCOUNTED))
-            over_time = dashboard.protect(over_time, user.role, ["searches"], {"rate_per_1000": "searches"})
+            over_time = gate.table(over_time, ["searches"], {"rate_per_1000": ["searches"], "ratio_vs_white": ["searches"],
+                                                   "ci_low": ["searches"], "ci_high": ["searches"], "share_of_events": ["searches"]},
+                               across=[["period"], ["group"]], keep=["population"])
             dashboard.chart_block(
                 "Search rates over time",
                 "Searches per 1,000 residents of each group per calendar year (the last year may be part of a year).",
@@ -78,7 +83,7 @@ with search_tab:
                 over_time, f"search_rates_over_time_{force}", counts=["searches"],
             )
             agree = disparity.agreement(data.stop_search, force=force, start=filters.start, end=filters.end)
-            agree = dashboard.protect(agree, user.role, ["searches", "agree"], {"agreement": "searches"})
+            agree = gate.table(agree, ["searches", "agree"], {"agreement": ["searches", "agree"]})
             dashboard.chart_block(
                 "Officer-defined against self-defined ethnicity",
                 "For searches with both recorded: how often the officer's view matched the person's own broad group. "
@@ -95,7 +100,8 @@ with pathway_tab:
     else:
         full = disparity.pathway_rri(data.offences, data.referrals, data.population, force=dashboard.current_force(),
                                      census_year=census_year, start=filters.start, end=filters.end)
-        full = dashboard.protect(full, user.role, ["events"], {"rate": "denominator"})
+        full = gate.table(full, ["events", "denominator"], {"rate": ["denominator", "events"], "rri": ["denominator", "events"],
+                                                      "ci_low": ["denominator", "events"], "ci_high": ["denominator", "events"]})
         stage_order = [label for _, label, _ in disparity.STAGES]
         shown = full.filter(~pl.col("group").is_in(disparity.UNCOUNTED))
         dashboard.chart_block(
@@ -118,7 +124,9 @@ with pathway_tab:
 
 with outcome_tab:
     formal = disparity.formal_by_half_year(filters.without_period().apply(data.offences, "offence_date"))
-    formal = dashboard.protect(formal, user.role, ["formal_outcomes", "offences"], {"formal_share": "offences"})
+    formal = gate.table(formal, ["formal_outcomes", "offences"], {"formal_share": ["offences", "formal_outcomes"],
+                                                                 "rri": ["offences", "formal_outcomes"], "ci_low": ["offences", "formal_outcomes"],
+                                                                 "ci_high": ["offences", "formal_outcomes"]}, across=[["period", "sex"], ["group", "sex"]])
     males = formal.filter((pl.col("sex") == "M") & ~pl.col("group").is_in(disparity.UNCOUNTED)) if not formal.is_empty() else formal
     dashboard.chart_block(
         "Share of possession offences charged or cautioned, males, per half-year",

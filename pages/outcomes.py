@@ -15,11 +15,12 @@ data = dashboard.frames(filters)
 dashboard.as_of_line(data)
 trend_offences = filters.without_period().apply(data.offences, "offence_date")
 launch = data.programme.launch
+gate = dashboard.gate(user.role)
 known = cut_off("outcome", filters.as_of_date)  # later offences may still await their outcome
 
 monthly = outcomes.monthly_outcomes(filters.apply(data.offences, "offence_date"))
 monthly = monthly.with_columns(((pl.col("period").dt.offset_by("1mo") - pl.duration(days=1)) > known).alias("provisional"))
-monthly = dashboard.protect(monthly, user.role, ["offences"], group_by=["period"])
+monthly = gate.table(monthly, ["offences"], across=[["period"], ["outcome_group"]])
 dashboard.chart_block(
     "Outcomes of possession offences per month",
     f"Home Office outcome of each possession offence recorded in the period, by the month of the offence. Since "
@@ -38,10 +39,13 @@ st.caption(f"Two matching half-years, the same on every split: by default the pr
            f"{default_before[0]:%B}-{default_before[1]:%B %Y} (before the launch) with "
            f"{default_after[0]:%B}-{default_after[1]:%B %Y}. Every outcome is counted, offences still awaiting one "
            "included, so each period's shares add up to 100%. Not limited by the Period filter.")
-c1, c2 = st.columns(2)
-before = c1.date_input("Before", value=default_before, format="DD/MM/YYYY", key="outcomes_before")
-after = c2.date_input("After", value=default_after, format="DD/MM/YYYY", max_value=filters.as_of_date,
-                      key="outcomes_after")
+if gate.exact:
+    c1, c2 = st.columns(2)
+    before = c1.date_input("Before", value=default_before, format="DD/MM/YYYY", key="outcomes_before")
+    after = c2.date_input("After", value=default_after, format="DD/MM/YYYY", max_value=filters.as_of_date,
+                          key="outcomes_after")
+else:  # viewers compare the fixed, published periods: no differencing of custom windows
+    before, after = default_before, default_after
 if not (isinstance(before, tuple) and len(before) == 2 and isinstance(after, tuple) and len(after) == 2):
     st.info("Pick a start and an end date for both periods.")
     st.stop()
@@ -55,9 +59,10 @@ by_choice = st.segmented_control("Split by", ["Overall", "Ethnic group", "Ethnic
 by = {"Overall": (), "Ethnic group": ("ethnic_group",), "Ethnic group and sex": ("ethnic_group", "sex")}[by_choice]
 table = outcomes.before_after(trend_offences, before, after, by=by)
 table = table.with_columns(pl.col("sex").replace_strict(codes.SEXES, default=pl.col("sex"))) if "sex" in by else table
-table = dashboard.protect(table, user.role, ["count_before", "count_after"],
-                          {"share_before": "offences_before", "share_after": "offences_after",
-                           "change_points": "offences_before"})
+table = gate.table(table, ["count_before", "count_after", "offences_before", "offences_after"],
+                   {"share_before": ["offences_before", "count_before"], "share_after": ["offences_after", "count_after"],
+                    "change_points": ["offences_before", "count_before", "offences_after", "count_after"]},
+                   across=[[*by], ["outcome"]])
 label = f"{before[0]:%b %Y}-{before[1]:%b %Y} vs {after[0]:%b %Y}-{after[1]:%b %Y}"
 shown = table.select([*by, "outcome", "count_before", "share_before", "count_after", "share_after", "change_points",
                       "change_points_low", "change_points_high", "offences_before", "offences_after",
@@ -85,12 +90,12 @@ gaps = outcomes.formal_gaps(trend_offences, before, after, by=gap_by)
 if "sex" in gap_by:
     gaps = gaps.with_columns(pl.col("sex").replace_strict(codes.SEXES, default=pl.col("sex")),
                              pl.col("reference").str.replace(r" (M|F|X|U)$", ""))
-reading = outcomes.gap_reading(gaps)
-gaps = dashboard.protect(gaps, user.role, ["formal_before", "formal_after"],
-                         {"share_before": "offences_before", "share_after": "offences_after",
-                          "change_points": "offences_before", "ratio_before": "offences_before",
-                          "ratio_after": "offences_after"})
-st.info(reading, icon=":material/balance:")
+gaps = gate.table(gaps, ["formal_before", "formal_after", "offences_before", "offences_after"],
+                  {"share_before": ["offences_before", "formal_before"], "share_after": ["offences_after", "formal_after"],
+                   "change_points": ["offences_before", "formal_before", "offences_after", "formal_after"],
+                   "ratio_before": ["offences_before", "formal_before"], "ratio_after": ["offences_after", "formal_after"]},
+                  across=[[]])
+st.info(outcomes.gap_reading(gaps), icon=":material/balance:")
 gap_rows = gaps.filter(pl.col("ratio_before").is_not_null() | pl.col("is_reference")).with_columns(
     pl.concat_str([pl.col(c).cast(pl.String) for c in gap_by], separator=" ").alias("group"))
 ratios = gap_rows.unpivot(index=["group"], on=["ratio_before", "ratio_after"], variable_name="period", value_name="ratio")
@@ -116,7 +121,8 @@ if not formal.is_empty():
         pl.col("period").replace_strict({n: p[1] > known for n, p in periods.items()}, return_dtype=pl.Boolean)
         .alias("provisional"),
     ).sort("ethnic_group", pl.col("period").replace_strict(order))
-formal = dashboard.protect(formal, user.role, ["formal_outcomes", "offences"], {"formal_share": "offences"})
+formal = gate.table(formal, ["formal_outcomes", "offences"], {"formal_share": ["offences", "formal_outcomes"]},
+                    across=[["period"], ["ethnic_group"]])
 dashboard.chart_block(
     "Share with a formal outcome (charge or caution), by ethnic group",
     "Per half-year since the first record (the whole series, not limited by the Period filter), the share of each "

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from divert import auth, dashboard, ui
-from divert.analytics.overview import headlines, periods
+from divert.analytics.overview import gated, headlines, periods
 
 user = ui.require_role(*auth.ALL_ROLES)
 st.title("Overview")
@@ -42,14 +42,13 @@ def sparkline(h):
     return values if len(values) > 1 else None
 
 
-small = dashboard.settings().small_number_threshold if user.role == "viewer" else 0
+gate = dashboard.gate(user.role)
+hours = dashboard.settings().officer_hours_per_referral
 columns = st.columns(3)
-for i, h in enumerate(headlines(data, filters, dashboard.settings().officer_hours_per_referral)):
-    value = h.value
-    if small and h.unit == "count" and value is not None and 0 < value < small:
-        value_text, delta, trend = "*", None, None
-    else:
-        value_text, delta, trend = shown(value, h.unit), change(h), sparkline(h)
+for i, h in enumerate(gated(h, gate, hours) for h in headlines(data, filters, hours)):
+    hidden = h.value is None and h.bases and not gate.safe(*h.bases)
+    value_text = "*" if hidden else shown(h.value, h.unit)
+    delta, trend = change(h), sparkline(h)
     with columns[i % 3]:
         st.metric(h.label, value_text, delta, help=h.help, border=True,
                   delta_color={"up": "normal", "down": "inverse", "none": "off"}[h.better],

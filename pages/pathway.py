@@ -6,7 +6,7 @@ import streamlit as st
 from divert import auth, charts, dashboard, ui
 from divert.analytics import pathway
 from divert.analytics.maturity import FOLLOW_UP_DAYS, mature, with_provisional
-from divert.analytics.metrics import waits_table
+from divert.analytics.metrics import GATES, pathway_table, waits_table
 
 user = ui.require_role(*auth.ALL_ROLES)
 st.title("Pathway")
@@ -19,8 +19,8 @@ st.caption(f"Referrals made in: {filters.describe()}. The funnel counts referral
            f"{FOLLOW_UP_DAYS['completed']} days old ({finished.height:,} of {referrals.height:,}), so that each has had "
            "time to finish; newer referrals are still in progress.")
 
-funnel = dashboard.protect(pathway.funnel(finished), user.role, ["people", "dropped"],
-                           {"share_of_referred": "people", "share_of_previous": "people"})
+gate = dashboard.gate(user.role)
+funnel = gate.table(pathway_table(data, filters), **GATES["pathway"])
 dashboard.chart_block(
     "From referral to closure",
     "How many referred people reached each step (hover for the share of all referrals and of the step before, "
@@ -37,7 +37,7 @@ dashboard.chart_block(
     empty=f"No referrals at least {FOLLOW_UP_DAYS['completed']} days old for these filters: widen the period.",
 )
 
-waits = waits_table(data, filters)
+waits = gate.table(waits_table(data, filters), **GATES["waits"])
 labels = {"to_assessment": "Referral to assessment", "to_course": "Assessment to course"}
 waits = waits.with_columns(pl.col("measure").replace_strict(labels).alias("wait"))
 targets = dashboard.settings()
@@ -59,7 +59,8 @@ for measure_label in labels.values():
         empty="Nobody has reached this step yet for these filters.",
     )
 
-logs = dashboard.protect(with_provisional(pathway.intelligence_logs(referrals), filters.as_of_date), user.role, ["intelligence_logs"])
+logs = gate.table(with_provisional(pathway.intelligence_logs(referrals), filters.as_of_date), ["intelligence_logs"],
+                  across=[[]])
 dashboard.chart_block(
     "Intelligence logs",
     "Referrals closed because the person did not engage: an intelligence log is submitted and they are not offered diversion again.",
@@ -67,7 +68,8 @@ dashboard.chart_block(
     logs, "intelligence_logs", counts=["intelligence_logs"], empty="No intelligence logs for these filters.",
 )
 
-repeats = dashboard.protect(with_provisional(pathway.repeats(referrals), filters.as_of_date), user.role, ["repeats", "referrals"], {"repeat_share": "referrals"})
+repeats = gate.table(with_provisional(pathway.repeats(referrals), filters.as_of_date), ["repeats", "referrals"],
+                     {"repeat_share": ["referrals", "repeats"]}, across=[[]])
 dashboard.chart_block(
     "Repeat diversions",
     "Share of referrals for people who had completed a diversion before (they can be diverted again as long as they engage), with 95% intervals.",

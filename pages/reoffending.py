@@ -4,7 +4,7 @@ import streamlit as st
 
 from divert import auth, charts, dashboard, ui
 from divert.analytics import reoffending
-from divert.analytics.metrics import reoffending_table
+from divert.analytics.metrics import GATES, reoffending_table
 
 user = ui.require_role(*auth.ALL_ROLES)
 st.title("Reoffending")
@@ -17,7 +17,8 @@ st.caption(
     f"for referrals made in: {filters.describe()}. Follow-up runs to the as-of date, {end:%d %B %Y}."
 )
 
-table = dashboard.protect(reoffending_table(data, filters), user.role, ["reoffended", "referrals"], {"rate": "referrals"})
+gate = dashboard.gate(user.role)
+table = gate.table(reoffending_table(data, filters), **GATES["reoffending"])
 dashboard.chart_block(
     "Re-detected for possession within 6 and 12 months",
     "Share of referred people with another possession offence within 6 or 12 months, by how the referral "
@@ -30,9 +31,12 @@ dashboard.chart_block(
     empty="No referral has a full 6-month follow-up yet for these filters.",
 )
 
-if not data.referrals.is_empty():
+if not gate.exact:
+    st.subheader("Time to a further offence")
+    st.info("The Kaplan-Meier curve steps at each person's further offence, so it is shown to service managers "
+            "only; the 6- and 12-month shares above are the published figures.", icon=":material/visibility_off:")
+elif not data.referrals.is_empty():
     curve = reoffending.kaplan_meier(filters.apply(data.referrals, "referred_on"), data.offences, end)
-    curve = curve.filter(curve["at_risk"] >= (dashboard.settings().small_number_threshold if user.role == "viewer" else 1))
     curve = curve.with_columns(months=curve["days"] / reoffending.DAYS_PER_MONTH)
     chart = charts.line(curve, "months", "still_without_offence", y_title="Still without a further offence",
                         color="status", color_title="Referral ended", band=("low", "high"), tooltip_format=".1%",

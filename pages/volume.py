@@ -6,7 +6,7 @@ import streamlit as st
 from divert import auth, charts, codes, dashboard, ui
 from divert.analytics import volume
 from divert.analytics.maturity import with_provisional
-from divert.analytics.metrics import volume_change_table
+from divert.analytics.metrics import GATES, volume_change_table, volume_table
 
 user = ui.require_role(*auth.ALL_ROLES)
 st.title("Volume")
@@ -18,7 +18,8 @@ referrals = filters.apply(data.referrals, "referred_on")
 launch = data.programme.launch
 st.caption(f"Showing {filters.describe()}.")
 
-change = volume_change_table(data, filters).row(0, named=True)
+gate = dashboard.gate(user.role)
+change = gate.table(volume_change_table(data, filters), **GATES["volume-change"]).row(0, named=True)
 if change["change_pct"] is not None:
     n = change["months_before"]
     windows = (f"{change['before_start']:%b %Y}-{change['before_end']:%b %Y} against "
@@ -40,18 +41,17 @@ if change["change_pct"] is not None:
         "trends already under way."
     )
 
-monthly = volume.per_period(offences, "offence_date", start=filters.start, end=filters.end)
-monthly = dashboard.protect(with_provisional(monthly, filters.as_of_date), user.role, ["count"])
+monthly = gate.table(volume_table(data, filters), **GATES["volume"])
 dashboard.chart_block(
     "Recorded possession offences per month",
     f"Every possession offence the force recorded in the period, by month, with the start of diversion marked "
     f"({data.programme.launch_label}). The current month is not over yet: its point is hollow (provisional).",
-    charts.line(monthly, "period", "count", y_title="Offences", policy=launch if filters.start is None or filters.start <= launch else None),
-    monthly, "offences_per_month", counts=["count"],
+    charts.line(monthly, "period", "offences", y_title="Offences", policy=launch if filters.start is None or filters.start <= launch else None),
+    monthly, "offences_per_month", counts=["offences", "referrals"],
 )
 
 weekly = volume.per_period(referrals, "referred_on", "1w", start=filters.start, end=filters.end)
-weekly = dashboard.protect(with_provisional(weekly, filters.as_of_date, "1w"), user.role, ["count"])
+weekly = gate.table(with_provisional(weekly, filters.as_of_date, "1w"), ["count"], across=[[]])
 dashboard.chart_block(
     "Referrals per week",
     "Referrals to the drug-intervention provider each week (weeks start on Monday). The week that is not over "
@@ -70,7 +70,7 @@ title, label_of = labels[by]
 table = volume.breakdown(offences, by)
 if label_of is not None:
     table = table.with_columns(pl.col(by).map_elements(lambda v: label_of(v) or v, return_dtype=pl.String))
-table = dashboard.protect(table, user.role, ["count"], {"share": "count"}, group_by=[])
+table = gate.table(table, ["count"], {"share": ["count"]}, across=[[]])
 dashboard.chart_block(
     f"Offences by {title.lower()}",
     f"Recorded possession offences in the period by {title.lower()}; 'Missing' and 'Not stated' are shown, not dropped.",
@@ -81,7 +81,7 @@ dashboard.chart_block(
 
 areas = volume.per_period_by(offences, "offence_date", "area")
 areas = areas.with_columns(pl.col("area").map_elements(codes.area_label, return_dtype=pl.String))
-areas = dashboard.protect(areas, user.role, ["count"])
+areas = gate.table(areas, ["count"], across=[["period"], ["area"]])
 dashboard.chart_block(
     "Offences per month in each area",
     "One small chart per local policing area (each on its own scale) to compare the shape of the change.",

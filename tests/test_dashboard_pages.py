@@ -56,13 +56,23 @@ def test_every_dashboard_renders_for_every_role(demo, monkeypatch, role):
 def test_viewer_sees_small_counts_suppressed(demo, monkeypatch):
     at = signed_in(demo, monkeypatch, "viewer")
     at.switch_page("pages/volume.py").run()
-    # narrow to one small area and group over all time, so some monthly counts are below the threshold
+    # one small group over all time: some monthly counts are below the threshold
     next(s for s in at.selectbox if s.label == "Period").set_value("All time").run()
-    next(s for s in at.selectbox if s.label == "Local policing area").set_value("E08000029").run()
     next(s for s in at.selectbox if s.label == "Ethnic group (self-defined)").set_value("Other").run()
     assert not at.exception
     tables = [df.value for df in at.dataframe]
     assert any((table.astype(str) == "*").any().any() for table in tables)
+    assert any(table["note"].astype(str).str.contains("fewer than 8 people").any() for table in tables if "note" in table)
+
+
+def test_viewer_filters_that_single_out_too_few_people_say_so_instead_of_drawing(demo, monkeypatch):
+    at = signed_in(demo, monkeypatch, "viewer")
+    at.switch_page("pages/volume.py").run()
+    next(s for s in at.selectbox if s.label == "Local policing area").set_value("E08000029").run()
+    next(s for s in at.selectbox if s.label == "Sex").set_value("X").run()
+    assert not at.exception
+    assert any("fewer than 8 people" in i.value for i in at.info)
+    assert not at.dataframe
 
 
 def test_manager_sees_exact_counts(demo, monkeypatch):

@@ -123,6 +123,37 @@ def overview_metric(frames: Frames, filters: Filters) -> pl.DataFrame:
     return overview_table(frames, filters)
 
 
+# What each table holds, for the disclosure gate (divert.disclosure.Gate.table): its counts, the
+# figures made from them, and the dimensions along which secondary suppression runs. The pages
+# gate the same tables with the same specifications, so `divert metrics NAME --role viewer`
+# gives what a viewer's page shows.
+GATES: dict[str, dict] = {
+    "volume": {"counts": ["offences", "referrals"], "across": [[]]},
+    "volume-change": {"counts": ["offences_before", "offences_after"], "derived": {"mean_before": ["offences_before"], "mean_after": ["offences_after"],
+                                                "change_pct": ["offences_before", "offences_after"],
+                                                "ci_low_pct": ["offences_before", "offences_after"],
+                                                "ci_high_pct": ["offences_before", "offences_after"]},
+                      "keep": ["months_before", "months_after"]},
+    "pathway": {"counts": ["people"], "derived": {"share_of_referred": ["people"], "share_of_previous": ["people"]}},
+    "waits": {"counts": ["people"], "derived": {"median_days": ["people"], "p90_days": ["people"]},
+              "across": [["measure"]]},
+    "outcomes": {"counts": ["count_before", "count_after", "offences_before", "offences_after"],
+                 "derived": {"share_before": ["offences_before", "count_before"],
+                             "share_after": ["offences_after", "count_after"],
+                             "change_points": ["offences_before", "count_before", "offences_after", "count_after"]},
+                 "across": [["ethnic_group", "sex"], ["outcome"]]},
+    "gaps": {"counts": ["formal_before", "formal_after", "offences_before", "offences_after"],
+             "derived": {"share_before": ["offences_before", "formal_before"],
+                         "share_after": ["offences_after", "formal_after"],
+                         "change_points": ["offences_before", "formal_before", "offences_after", "formal_after"],
+                         "ratio_before": ["offences_before", "formal_before"],
+                         "ratio_after": ["offences_after", "formal_after"]},
+             "across": [[]]},
+    "reoffending": {"counts": ["reoffended", "referrals"], "derived": {"rate": ["referrals", "reoffended"]},
+                    "across": [["months"]], "keep": ["months"]},
+}
+
+
 METRICS: dict[str, Callable[[Frames, Filters], pl.DataFrame]] = {
     "overview": overview_metric,
     "volume": volume_table,

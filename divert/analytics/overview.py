@@ -8,7 +8,7 @@ referral made today changes the referral count and nothing else.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 import polars as pl
@@ -18,6 +18,7 @@ from divert.analytics.filters import Filters
 from divert.analytics.frames import Frames
 from divert.analytics.intervals import risk_ratio
 from divert.analytics.maturity import cut_off, provisional
+from divert.disclosure import Gate
 
 Span = tuple[date, date]
 
@@ -30,8 +31,10 @@ class Headline:
     previous: float | None
     unit: str  # "count", "share", "days", "hours", "pct", "ratio"
     help: str
-    trend: pl.DataFrame  # period, value, provisional
+    trend: pl.DataFrame  # period, value, people, events, provisional
     better: str = "up"  # which direction is good: "up", "down" or "none"
+    bases: tuple = ()  # the counts the value is made from: the people it summarises first
+    previous_bases: tuple = ()
 
     @property
     def delta(self) -> float | None:
@@ -57,16 +60,21 @@ def _within(frame: pl.DataFrame, column: str, span: Span) -> pl.DataFrame:
     return frame.filter(pl.col(column).is_between(span[0], span[1]))
 
 
-def _monthly(frame: pl.DataFrame, date_col: str, value: pl.Expr, span: Span, as_of: date) -> pl.DataFrame:
-    """The value per calendar month over the span, zero-filled for counts; provisional marked."""
+def _monthly(frame: pl.DataFrame, date_col: str, value: pl.Expr, span: Span, as_of: date,
+             events: pl.Expr | None = None) -> pl.DataFrame:
+    """The value per calendar month over the span, with the people it summarises (and the events
+    it counts), zero-filled for counts; provisional marked."""
     months = pl.date_range(span[0].replace(day=1), span[1].replace(day=1), "1mo", eager=True).alias("period")
     spine = pl.DataFrame(months)
+    schema = {"period": pl.Date, "value": pl.Float64, "people": pl.Int64, "events": pl.Int64}
     if frame.is_empty():
-        values = pl.DataFrame(schema={"period": pl.Date, "value": pl.Float64})
+        values = pl.DataFrame(schema=schema)
     else:
         values = frame.group_by(pl.col(date_col).dt.truncate("1mo").alias("period")).agg(
-            value.cast(pl.Float64).alias("value"))
+            value.cast(pl.Float64).alias("value"), pl.len().cast(pl.Int64).alias("people"),
+            (events if events is not None else pl.len()).cast(pl.Int64).alias("events"))
     return spine.join(values, on="period", how="left").with_columns(
+        pl.col("people").fill_null(0), pl.col("events").fill_null(0),
         provisional(pl.col("period"), "1mo", as_of).alias("provisional")).sort("period")
 
 
@@ -87,25 +95,32 @@ def headlines(frames: Frames, filters: Filters, hours_per_referral: float) -> li
     def mature(frame, measure):
         return frame.filter(pl.col("referred_on") <= cut_off(measure, as_of))
 
-    def trend(frame, value, measure=None):
+    def trend(frame, value, measure=None, events=None):
         part = frame if measure is None else mature(frame, measure)
-        return _monthly(_within(part, "referred_on", now), "referred_on", value, now, as_of)
+        return _monthly(_within(part, "referred_on", now), "referred_on", value, now, as_of, events)
+
+    def counted(frame, flag=None):
+        return (frame.height,) if flag is None else (frame.height, frame.select(flag.fill_null(False).sum()).item())
 
     engaged = pl.col("assessment_result") == "completed"
     complied = pl.col("closure_result") == "complied"
     out = [
         Headline("referrals", "Referrals", r_now.height, r_before.height, "count",
-                 "Referrals made in the period.", trend(refs, pl.len())),
+                 "Referrals made in the period.", trend(refs, pl.len()),
+                 bases=(r_now.height,), previous_bases=(r_before.height,)),
         Headline("engaged_share", "Engaged (at least the assessment)",
                  _share(mature(r_now, "engaged"), engaged), _share(mature(r_before, "engaged"), engaged), "share",
                  "Share of referrals who completed the telephone assessment and harm-reduction session. Only referrals "
                  "at least 28 days old count: newer ones may not have been assessed yet.",
-                 trend(refs, engaged.fill_null(False).mean(), "engaged")),
+                 trend(refs, engaged.fill_null(False).mean(), "engaged", engaged.fill_null(False).sum()),
+                 bases=counted(mature(r_now, "engaged"), engaged), previous_bases=counted(mature(r_before, "engaged"), engaged)),
         Headline("completed_share", "Closed - complied",
                  _share(mature(r_now, "completed"), complied), _share(mature(r_before, "completed"), complied), "share",
                  "Share of referrals closed as complied (the Community Resolution stands). Only referrals at least "
                  "90 days old count: newer ones may still be in progress.",
-                 trend(refs, complied.fill_null(False).mean(), "completed")),
+                 trend(refs, complied.fill_null(False).mean(), "completed", complied.fill_null(False).sum()),
+                 bases=counted(mature(r_now, "completed"), complied),
+                 previous_bases=counted(mature(r_before, "completed"), complied)),
     ]
     launch = frames.programme.launch
     for key, label, outcome_codes in (("charges_change", "Charges", codes.CHARGE), ("cautions_change", "Cautions", codes.CAUTION)):
@@ -115,21 +130,53 @@ def headlines(frames: Frames, filters: Filters, hours_per_referral: float) -> li
             ("days_to_assessment", "Median days to assessment", "referred_at", "assessed_at", "to_assessment"),
             ("days_to_course", "Median days from assessment to course", "assessed_at", "first_session_at", "to_course")):
         days = (pl.col(finish) - pl.col(start)).dt.total_hours() / 24
+        reached = pl.col(finish).is_not_null()
         out.append(Headline(
             key, label, mature(r_now, measure).select(days.median()).item(),
             mature(r_before, measure).select(days.median()).item(), "days",
             "Half of people waited longer than this (only those who reached the step, among referrals old enough "
-            "for it to have happened).", trend(refs, days.median(), measure), better="down"))
+            "for it to have happened).", trend(refs.filter(reached), days.median(), measure), better="down",
+            bases=counted(mature(r_now, measure).filter(reached)),
+            previous_bases=counted(mature(r_before, measure).filter(reached))))
     out.append(Headline("officer_hours", "Officer hours released", r_now.height * hours_per_referral,
                         r_before.height * hours_per_referral, "hours",
                         f"Referrals x {hours_per_referral:g} hours of officer time saved per referral (a setting).",
-                        trend(refs, pl.len() * hours_per_referral)))
+                        trend(refs, pl.len() * hours_per_referral), bases=(r_now.height,),
+                        previous_bases=(r_before.height,)))
     onward = pl.col("onward_treatment").fill_null(False)
     out.append(Headline("onward_treatment", "Onward referrals into treatment", r_now.filter(onward).height,
                         r_before.filter(onward).height, "count",
                         "Referrals in the period closed with an onward referral into structured treatment.",
-                        trend(refs, onward.sum())))
+                        trend(refs, onward.sum(), events=onward.sum()), bases=(r_now.filter(onward).height,),
+                        previous_bases=(r_before.filter(onward).height,)))
     return out
+
+
+def gated(headline: Headline, gate: Gate, hours_per_referral: float = 4.0) -> Headline:
+    """The headline as the role may see it: the value, the previous value and every point of
+    the trend pass the gate (a count is hidden or rounded; a figure made from counts is hidden
+    when they are too few); officer hours are worked out from the gated referral count."""
+    if gate.exact:
+        return headline
+    trend = headline.trend
+    if headline.unit == "count":
+        value, previous = gate.count(headline.value), gate.count(headline.previous)
+    elif headline.unit == "hours":
+        counts = [gate.count(b[0]) if b else None for b in (headline.bases, headline.previous_bases)]
+        value, previous = [None if c is None else c * hours_per_referral for c in counts]
+    else:
+        value = gate.derived(headline.value, *headline.bases)
+        previous = gate.derived(headline.previous, *headline.previous_bases)
+    if headline.unit in ("count", "pct"):  # the trend counts events (referrals, charges ...) a month
+        trend = gate.table(trend.with_columns(pl.col("value").cast(pl.Int64)), ["value"], across=[[]])
+    elif headline.unit == "hours":
+        trend = gate.table(trend, ["people"], across=[[]]).with_columns(
+            (pl.col("people") * hours_per_referral).cast(pl.Float64).alias("value"))
+    else:
+        trend = gate.table(trend, ["people", "events"], {"value": ["people", "events"]})
+    return replace(headline, value=value, previous=previous, trend=trend,
+                   help=headline.help if value is not None or headline.value is None
+                   else f"{headline.help} Not shown: {gate.small}.")
 
 
 def _against_baseline(offs, key, label, outcome_codes, now, before, launch, as_of) -> Headline:
@@ -156,10 +203,18 @@ def _against_baseline(offs, key, label, outcome_codes, now, before, launch, as_o
     trend = _monthly(_within(offs, "offence_date", shown) if shown[1] >= shown[0] else offs.head(0),
                      "offence_date", is_outcome.sum(), now, as_of)
     trend = trend.with_columns(pl.when(pl.col("period") > last_known).then(None).otherwise(pl.col("value")).alias("value"))
+    def bases(span):
+        span = (span[0], min(span[1], last_known))
+        part = _within(offs, "offence_date", span) if span[1] >= span[0] else offs.head(0)
+        base_count = _within(offs, "offence_date", base_span).filter(is_outcome).height
+        return part.height, part.filter(is_outcome).height, base_count
+
     return Headline(key, f"{label} for possession vs pre-launch", change(now), change(before), "pct",
                     f"{label} a month for possession offences, against the 12 months before the launch "
-                    f"({base_span[0]:%b %Y} to {base_span[1]:%b %Y}: {base or 0:,.1f} a month). Offences from the last "
-                    "90 days are left out: their outcomes are not known yet.", trend, better="down")
+                    f"({base_span[0]:%b %Y} to {base_span[1]:%b %Y}). Offences from the last "
+                    "90 days are left out: their outcomes are not known yet.", trend.with_columns(
+                        pl.col("value").cast(pl.Int64).alias("events")), better="down",
+                    bases=bases(now), previous_bases=bases(before))
 
 
 def _widest_disparity(offs, now, before, as_of) -> Headline:
@@ -172,8 +227,8 @@ def _widest_disparity(offs, now, before, as_of) -> Headline:
         counts = part.group_by("ethnic_group").agg(pl.len().alias("n"), pl.col("outcome").is_in(codes.FORMAL_OUTCOMES).sum().alias("k"))
         table = {row["ethnic_group"]: (row["k"], row["n"]) for row in counts.iter_rows(named=True)}
         if "White" not in table:
-            return None, None
-        best = (None, None)
+            return None, None, ()
+        best = (None, None, ())
         for group, (k, n) in table.items():
             if group in ("White", "Not stated", "Missing"):
                 continue
@@ -182,19 +237,25 @@ def _widest_disparity(offs, now, before, as_of) -> Headline:
                 continue
             distance = max(ratio, 1 / ratio) if ratio > 0 else 0
             if best[0] is None or distance > best[0]:
-                best = (distance, f"{group}: {ratio:.2f}x White (95% {low:.2f}-{high:.2f})")
+                best = (distance, f"{group}: {ratio:.2f}x White (95% {low:.2f}-{high:.2f})", (n, k, *table["White"][::-1]))
         return best
 
-    value, text = widest(now)
-    previous, _ = widest(before)
+    value, text, bases = widest(now)
+    previous, _, previous_bases = widest(before)
     return Headline("disparity", "Widest formal-outcome disparity", value, previous, "ratio",
                     text or "No group differs significantly from White in the share charged or cautioned.",
-                    pl.DataFrame(schema={"period": pl.Date, "value": pl.Float64, "provisional": pl.Boolean}), better="down")
+                    pl.DataFrame(schema={"period": pl.Date, "value": pl.Float64, "people": pl.Int64, "events": pl.Int64,
+                                         "provisional": pl.Boolean}), better="down",
+                    bases=bases, previous_bases=previous_bases)
 
 
-def overview_table(frames: Frames, filters: Filters, hours_per_referral: float = 4.0) -> pl.DataFrame:
-    """The headlines as rows: measure, value, previous, change, plus the periods and coverage."""
+def overview_table(frames: Frames, filters: Filters, hours_per_referral: float = 4.0,
+                   gate: Gate | None = None) -> pl.DataFrame:
+    """The headlines as rows: measure, value, previous, change, plus the periods and coverage;
+    through the gate when one is given."""
     rows = headlines(frames, filters, hours_per_referral)
+    if gate is not None:
+        rows = [gated(h, gate, hours_per_referral) for h in rows]
     (start, end), (was_start, was_end) = periods(filters)
     snapshot = frames if frames.as_of == filters.as_of_date else frames.at(filters.as_of_date)
     up_to = snapshot.data_up_to()

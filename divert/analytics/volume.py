@@ -55,12 +55,13 @@ def level_change(monthly: pl.DataFrame, column: str = "count", policy_start: dat
     return pl.DataFrame({
         "before_start": [before["period"].min() if n else None], "before_end": [_month_end(before["period"].max()) if n else None],
         "after_start": [after["period"].min() if n else None], "after_end": [_month_end(after["period"].max()) if n else None],
-        "months_before": [n], "mean_before": [b / n if n else None],
-        "months_after": [n], "mean_after": [a / n if n else None],
+        "months_before": [n], "offences_before": [b], "mean_before": [b / n if n else None],
+        "months_after": [n], "offences_after": [a], "mean_after": [a / n if n else None],
         "change_pct": [pct(ratio)], "ci_low_pct": [pct(low)], "ci_high_pct": [pct(high)], "dispersion": [dispersion],
         "seasonally_adjusted": [n > 0 and n % 12 == 0],
     }, schema={"before_start": pl.Date, "before_end": pl.Date, "after_start": pl.Date, "after_end": pl.Date,
-               "months_before": pl.Int64, "mean_before": pl.Float64, "months_after": pl.Int64,
+               "months_before": pl.Int64, "offences_before": pl.Int64, "mean_before": pl.Float64,
+               "months_after": pl.Int64, "offences_after": pl.Int64,
                "mean_after": pl.Float64, "change_pct": pl.Float64, "ci_low_pct": pl.Float64,
                "ci_high_pct": pl.Float64, "dispersion": pl.Float64, "seasonally_adjusted": pl.Boolean})
 
