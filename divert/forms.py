@@ -29,7 +29,7 @@ import streamlit as st
 from streamlit.errors import StreamlitPageNotFoundError
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from divert import casework, codes
+from divert import casework, codes, ui
 from divert.records import Saved
 from divert.settings import current_force
 from divert.validation import Problem
@@ -338,7 +338,8 @@ def referral_to_work_on(engine, reference: str | None, hint: str) -> dict:
         st.stop()
     detail = casework.referral_detail(engine, reference)
     if detail is None:
-        st.warning(f"No referral **{reference}** is recorded. Check the reference, or search on Find a referral.")
+        st.warning("No referral with that reference is recorded. Check the reference, or search on Find a referral.")
+        st.text(f"Reference given: {reference}")
         st.stop()
     referral_header(detail)
     return detail
@@ -379,7 +380,7 @@ def referral_header(detail: dict) -> None:
     """One line about the referral being worked on (no identifier of the person)."""
     offence = detail["offence"]
     st.markdown(
-        f"**{detail['reference']}** · referred {casework.show_moment(detail['referred_at'])} · "
+        f"**{ui.plain(detail['reference'])}** · referred {casework.show_moment(detail['referred_at'])} · "
         f"{codes.area_label(offence['area'])} · {codes.DRUGS.get(offence['drug'], offence['drug'])} · "
         f"**{detail['stage']}**"
     )

@@ -5,6 +5,8 @@ Pages are thin: they call these helpers and the divert modules, never the databa
 
 from __future__ import annotations
 
+import re
+
 import streamlit as st
 
 from divert import app_settings
@@ -110,7 +112,7 @@ def header(user: SignedIn) -> None:
 
 def sidebar(user: SignedIn) -> None:
     with st.sidebar:
-        st.caption(f"{user.display_name} · {user.role_label}")
+        st.caption(f"{plain(user.display_name)} · {user.role_label}")
         st.button("Sign out", icon=":material/logout:", on_click=request_sign_out, key="sign_out")
 
 
@@ -120,9 +122,21 @@ def _escape(text: str) -> str:
     )
 
 
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=^&\"'])")
+
+
+def plain(value) -> str:
+    """A stored or typed value made safe to put inside Markdown: every character that Markdown
+    (or Streamlit's :colour[...] and :icon: directives) would read is escaped, and line breaks
+    become spaces, so a value is always shown as the text it is."""
+    text = _MARKDOWN.sub(r"\\\1", " ".join(str(value).split()))
+    # web and e-mail addresses would still become links: a zero-width space breaks them
+    return text.replace("\\:/", "\\:\u200b/").replace("www\\.", "www\u200b\\.").replace("@", "\u200b@")
+
+
 def show_problems(problems, intro: str = "Nothing was saved:") -> None:
     """A form's problems as one plain list (never a traceback)."""
-    lines = "\n".join(f"- **{_label(p.field)}** {p.reason}" for p in problems)
+    lines = "\n".join(f"- **{_label(p.field)}** {plain(p.reason)}" for p in problems)
     st.error(f"{intro}\n{lines}")
 
 

@@ -1,6 +1,7 @@
 """Find a referral by its referral or crime reference: its timeline, its audit trail, and
 corrections (with a reason, refused if someone else saved the referral first)."""
 
+import polars as pl
 import streamlit as st
 
 from divert import casework, codes, forms, records, ui
@@ -42,7 +43,7 @@ query = st.text_input("Referral or crime reference", key="fr_query", on_change=s
 if query and query.strip():
     results = casework.search_referrals(engine, query)
     if not results.height:
-        st.info(f"No referral or crime reference contains “{query.strip()}”.")
+        st.info(f"No referral or crime reference contains “{ui.plain(query.strip())}”.")
     else:
         more = " (the newest 50 shown - type more of the reference to narrow it)" if results.height >= casework.SEARCH_LIMIT else ""
         st.caption(f"{results.height} referral(s) found{more}.")
@@ -58,17 +59,18 @@ if not reference:
     st.stop()
 detail = casework.referral_detail(engine, reference)
 if detail is None:
-    st.warning(f"No referral **{reference}** is recorded.")
+    st.warning("No referral with that reference is recorded.")
+    st.text(f"Reference given: {reference}")
     st.stop()
 
 st.divider()
-st.subheader(f"Referral {detail['reference']}")
+st.subheader(f"Referral {ui.plain(detail['reference'])}")
 forms.referral_header(detail)
-st.markdown(f"Crime reference **{detail['offence']['crime_ref']}** · "
+st.markdown(f"Crime reference **{ui.plain(detail['offence']['crime_ref'])}** · "
             f"{codes.REFERRAL_SOURCES.get(detail['offence']['source'], detail['offence']['source'])}")
 st.caption("Person: " + casework.describe_person(detail) + ". " + casework.describe_history(detail))
 if detail["eligibility"] == "override":
-    st.caption(f"Offered on override after a previous non-engagement: {detail['override_reason']}")
+    st.caption(f"Offered on override after a previous non-engagement: {ui.plain(detail['override_reason'])}")
 
 left, middle, right = st.columns(3)
 with left:
@@ -81,7 +83,9 @@ with right:
         forms.link("pages/closure.py", "Close the referral", icon=":material/task_alt:", referral=detail["reference"])
 
 st.subheader("Timeline")
-st.table(casework.timeline(engine, detail["reference"]), hide_index=True, border="horizontal")
+timeline = casework.timeline(engine, detail["reference"])
+st.table(timeline.with_columns(pl.col(c).map_elements(ui.plain, return_dtype=pl.String)
+                               for c, t in timeline.schema.items() if t == pl.String), hide_index=True, border="horizontal")
 
 st.subheader("Changes")
 st.caption("Every recording and correction of this referral, its offence, assessment, bookings and closure.")
