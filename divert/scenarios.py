@@ -197,14 +197,16 @@ def _planning(url: str, version: int, filter_items: tuple):
 
 
 def planning_inputs(filters=None):
-    """(ForecastResult, Rates) for the current data version and filters: the forecast is
-    made once per data version (and filter choice) and shared by every planning page."""
+    """(ForecastResult, Rates) for the current data version, filters and as-of date: the
+    forecast is made once per data version (and filter choice and as-of date) and shared by
+    every planning page."""
     from divert.analytics.filters import Filters
     from divert.db import data_version, get_engine
     from divert.settings import database_url
 
     url = database_url()
     chosen = (filters or Filters()).without_period()
+    chosen = replace(chosen, as_of=chosen.as_of_date)  # "today" is part of the key: a new day, a new forecast
     return _planning(url, data_version(get_engine(url)), tuple(sorted(chosen.to_query().items())))
 
 
