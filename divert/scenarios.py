@@ -188,12 +188,10 @@ def export_frame(scenarios: list[SavedScenario]) -> pl.DataFrame:
 def _planning(url: str, version: int, filter_items: tuple):
     from divert import dashboard
     from divert.analytics.filters import Filters
-    from divert.analytics.forecast import referrals_forecast
-    from divert.analytics.rates import rates_for
+    from divert.analytics.staffing import planning_basis
 
     data = dashboard._frames(url, version)
-    filters = Filters.from_query(dict(filter_items))
-    return referrals_forecast(data, filters), rates_for(data, filters)
+    return planning_basis(data, Filters.from_query(dict(filter_items)))
 
 
 def planning_inputs(filters=None):

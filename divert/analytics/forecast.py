@@ -81,11 +81,11 @@ def weekly_referrals(referrals: pl.DataFrame, as_of: date | None) -> pl.DataFram
         return pl.DataFrame(schema=WEEKLY_SCHEMA)
     column = "referred_on" if "referred_on" in referrals.columns else "referred_at"
     last_week = last_complete_week(as_of)
-    weekly = per_period(referrals.filter(as_day(column, referrals) <= as_of), column, "1w", name="referrals",
-                        end=max(last_week, as_day(column, referrals).min() or last_week))
-    if weekly.is_empty():
+    days = referrals.select(as_day(column, referrals).alias("day")).to_series()
+    first_day = days.min()
+    if first_day is None or week_start(first_day) > last_week:
         return pl.DataFrame(schema=WEEKLY_SCHEMA)
-    first_day = referrals.select(as_day(column, referrals)).to_series().min()
+    weekly = per_period(referrals.filter(days <= as_of), column, "1w", name="referrals", end=last_week)
     if first_day is not None and first_day > weekly["period"][0]:
         weekly = weekly.slice(1)
     weekly = weekly.filter(pl.col("period") <= last_week)

@@ -195,7 +195,7 @@ def plan_from_rates(rates, **overrides) -> Plan:
     values["start_assessment_queue"] = round(rates.assessment_backlog * rates.engagement_pct / 100)
     values["start_course_queue"] = rates.course_backlog
     values = {k: clamp(k, v) for k, v in values.items()}
-    return replace(Plan(), **values, **overrides)
+    return replace(Plan(), **(values | overrides))
 
 
 def clamp(name: str, value):
