@@ -39,11 +39,14 @@ def policy_rule(day: date, y_top: float | None = None) -> alt.Chart:
 
 def line(frame: pl.DataFrame, x: str, y: str, *, y_title: str, color: str | None = None, color_title=None,
          band: tuple[str, str] | None = None, x_title: str = "", tooltip_format: str = ",.0f", policy: date | None = None,
-         height: int = 300, x_type: str = "T") -> alt.Chart:
+         height: int = 300, x_type: str = "T", every: str | None = None) -> alt.Chart:
     """A time series (x_type "T") or a curve ("Q"), optionally one line per `color` group,
-    with an interval band."""
-    data = _frame(frame)
-    base = alt.Chart(data)
+    with an interval band. Where the frame has a `provisional` column, those points are hollow
+    and joined by a dashed line. `every` ("1mo", "1w") fills missing periods with gaps, so a
+    line never joins across them."""
+    if every and x_type == "T" and not frame.is_empty():
+        frame = _with_gaps(frame, x, every, color)
+    provisional = "provisional" in frame.columns and bool(frame["provisional"].fill_null(False).any())
     tooltips = [alt.Tooltip(f"{x}:{x_type}", title=x_title or "Period", format=",.1f" if x_type == "Q" else alt.Undefined),
                 alt.Tooltip(f"{y}:Q", title=y_title, format=tooltip_format)]
     if color:
@@ -51,17 +54,46 @@ def line(frame: pl.DataFrame, x: str, y: str, *, y_title: str, color: str | None
     if band:
         tooltips += [alt.Tooltip(f"{band[0]}:Q", title="95% low", format=tooltip_format),
                      alt.Tooltip(f"{band[1]}:Q", title="95% high", format=tooltip_format)]
-    chart = base.mark_line(point=alt.OverlayMarkDef(size=18)).encode(
-        x=alt.X(f"{x}:{x_type}", title=x_title), y=alt.Y(f"{y}:Q", title=y_title), color=_color(color, color_title), tooltip=tooltips
-    )
+    if "provisional" in frame.columns:
+        tooltips.append(alt.Tooltip("provisional:N", title="Provisional (period not over)"))
+    encoding = {"x": alt.X(f"{x}:{x_type}", title=x_title), "y": alt.Y(f"{y}:Q", title=y_title),
+                "color": _color(color, color_title)}
+    solid = frame.with_columns(pl.when(pl.col("provisional")).then(None).otherwise(pl.col(y)).alias(y)) if provisional else frame
+    chart = alt.Chart(solid).mark_line().encode(**encoding)
+    if provisional:
+        chart = chart + alt.Chart(_dashed_part(frame, x, color)).mark_line(strokeDash=[4, 3]).encode(**encoding)
+    fill = _color(color, color_title)
+    if provisional:
+        fill = alt.condition("datum.provisional", alt.value("white"), fill)
+    chart = chart + alt.Chart(frame).mark_point(filled=False, size=28, strokeWidth=1.5).encode(
+        **encoding, fill=fill, tooltip=tooltips)
     if band:
-        area = base.mark_area(opacity=0.2).encode(
+        area = alt.Chart(frame).mark_area(opacity=0.2).encode(
             x=f"{x}:{x_type}", y=f"{band[0]}:Q", y2=f"{band[1]}:Q", color=_color(color, color_title)
         )
         chart = area + chart
     if policy:
         chart = chart + policy_rule(policy)
     return chart.properties(height=height)
+
+
+def _with_gaps(frame: pl.DataFrame, x: str, every: str, color: str | None) -> pl.DataFrame:
+    """Every period between the first and last, per group; a missing one has null values."""
+    if frame.schema[x] != pl.Date:
+        return frame
+    spine = pl.DataFrame({x: pl.date_range(frame[x].min(), frame[x].max(), every, eager=True)})
+    if color:
+        spine = spine.join(frame.select(color).unique(), how="cross")
+    keys = [x, color] if color else [x]
+    return spine.join(frame, on=keys, how="left").sort(keys[::-1])
+
+
+def _dashed_part(frame: pl.DataFrame, x: str, color: str | None) -> pl.DataFrame:
+    """The provisional points with the last complete point before them, per group."""
+    keys = [color] if color else []
+    complete = frame.filter(~pl.col("provisional").fill_null(False)).sort(x)
+    last = complete.group_by(keys, maintain_order=True).tail(1) if keys else complete.tail(1)
+    return pl.concat([last.select(frame.columns), frame.filter(pl.col("provisional").fill_null(False))]).sort(x)
 
 
 def bars(frame: pl.DataFrame, x: str, y: str, *, y_title: str, x_title: str = "", color: str | None = None,

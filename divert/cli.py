@@ -45,11 +45,24 @@ def cmd_demo(args) -> int:
     if args.scale <= 0:
         print("--scale must be greater than 0", file=sys.stderr)
         return USAGE
+    from datetime import date
+
+    from divert.demo import parameters
+    from divert.programme import today
+
+    try:
+        as_of = date.fromisoformat(args.as_of) if args.as_of else None
+    except ValueError:
+        print("--as-of takes a date as YYYY-MM-DD", file=sys.stderr)
+        return USAGE
+    if as_of is not None and not parameters.LAUNCH < as_of <= today():
+        print(f"--as-of must be after the launch ({parameters.LAUNCH}) and not after today", file=sys.stderr)
+        return USAGE
     url = _db_url(args)
     upgrade(url)
     started = time.perf_counter()
     try:
-        summary = load_demo(_engine(args), seed=args.seed, scale=args.scale, progress=_progress)
+        summary = load_demo(_engine(args), seed=args.seed, scale=args.scale, progress=_progress, as_of=as_of)
     except DemoExists as exists:
         print(str(exists), file=sys.stderr)
         return REJECTED
@@ -177,16 +190,24 @@ def cmd_metrics(args) -> int:
     from divert.analytics.filters import Filters
     from divert.analytics.frames import load_frames
     from divert.analytics.metrics import METRICS
+    from divert.programme import today
 
     try:
         start = date.fromisoformat(args.start) if args.start else None
         end = date.fromisoformat(args.end) if args.end else None
+        as_of = date.fromisoformat(args.as_of) if args.as_of else today()
     except ValueError:
-        print("--from and --to take dates as YYYY-MM-DD", file=sys.stderr)
+        print("--from, --to and --as-of take dates as YYYY-MM-DD", file=sys.stderr)
+        return USAGE
+    if as_of > today():
+        print("--as-of cannot be after today", file=sys.stderr)
+        return USAGE
+    if start and end and start > end:
+        print("--from must not be after --to", file=sys.stderr)
         return USAGE
     filters = Filters(start=start, end=end, area=args.area, source=args.referral_source, age_band=args.age_band,
-                      sex=args.sex, ethnic_group=args.ethnic_group)
-    frames = load_frames(_engine(args))
+                      sex=args.sex, ethnic_group=args.ethnic_group, as_of=as_of)
+    frames = load_frames(_engine(args)).at(as_of)
     if args.name == "disparity":
         from divert.analytics.disparity import disparity_table
 
@@ -196,6 +217,15 @@ def cmd_metrics(args) -> int:
         if problem:
             print(problem, file=sys.stderr)
             return USAGE
+    elif args.name == "overview":
+        from divert import app_settings
+        from divert.analytics.overview import overview_table
+
+        hours = app_settings.load(_engine(args)).officer_hours_per_referral
+        table = overview_table(frames, filters, hours)
+        if args.format == "json":
+            print(jsonlib.dumps(_overview_json(table), default=str, indent=1))
+            return OK
     else:
         table = METRICS[args.name](frames, filters)
     if args.format == "json":
@@ -205,6 +235,16 @@ def cmd_metrics(args) -> int:
 
         sys.stdout.write(neutralised(table).write_csv())
     return OK
+
+
+def _overview_json(table) -> dict:
+    first = table.row(0, named=True) if table.height else {}
+    return {
+        "as_of": first.get("as_of"), "data_up_to": first.get("data_up_to"),
+        "period": {"start": first.get("period_start"), "end": first.get("period_end")},
+        "previous_period": {"start": first.get("previous_start"), "end": first.get("previous_end")},
+        "measures": table.select("measure", "label", "unit", "value", "previous", "change").to_dicts(),
+    }
 
 
 def cmd_bench(args) -> int:
@@ -255,6 +295,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="load synthetic demo data and demo users (prints logins)")
     demo.add_argument("--seed", type=int, default=2020)
     demo.add_argument("--scale", type=float, default=1.0, help="volume multiplier (1 = a West Midlands-like force)")
+    demo.add_argument("--as-of", dest="as_of", metavar="YYYY-MM-DD",
+                      help="the last day with records (default: yesterday); fix it for a reproducible demo")
     demo.set_defaults(func=cmd_demo)
 
     user = sub.add_parser("user", help="manage users")
@@ -291,6 +333,8 @@ def build_parser() -> argparse.ArgumentParser:
     metrics.add_argument("name", choices=[*METRICS, "disparity"])
     metrics.add_argument("--from", dest="start", metavar="YYYY-MM-DD")
     metrics.add_argument("--to", dest="end", metavar="YYYY-MM-DD")
+    metrics.add_argument("--as-of", dest="as_of", metavar="YYYY-MM-DD",
+                         help="measure as things stood at the end of this day (default: today, UK time)")
     metrics.add_argument("--area", help="local policing area code, e.g. E08000025")
     metrics.add_argument("--referral-source", dest="referral_source", choices=list(codes.REFERRAL_SOURCES))
     metrics.add_argument("--age-band", choices=list(codes.AGE_BANDS))

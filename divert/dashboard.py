@@ -4,23 +4,27 @@ empty state, small-number suppression for the viewer role)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 import polars as pl
 import streamlit as st
 
-from divert import app_settings, codes
+from divert import app_settings, codes, programme
 from divert.analytics.filters import Filters
 from divert.analytics.frames import Frames, load_frames
-from divert.analytics.metrics import end_of_data
 from divert.db import data_version, get_engine
 from divert.disclosure import for_display, suppress
 from divert.safe_csv import to_csv_bytes
 from divert.settings import current_force, database_url  # noqa: F401  (current_force for pages)
 
 FILTERS_KEY = "dashboard_filters"
+PERIOD_KEY = "dashboard_period"
 ALL = "All"
-PERIODS = ("All time", "Last 12 months", "Last 6 months", "Since the policy started", "Custom")
+PERIODS = ("Last 12 months", "Last 6 months", "Last 3 months", "Since the programme started", "All time", "Custom")
+PERIOD_HELP = ("The dates that count in every figure and chart on every page, ending on the as-of date. "
+               "Pages that compare two periods (the Overview against the period before, outcomes before and "
+               "after the launch) name both periods on the page.")
 
 
 @st.cache_resource(max_entries=2, show_spinner="Loading the latest figures...")
@@ -28,11 +32,22 @@ def _frames(url: str, version: int) -> Frames:
     return load_frames(get_engine(url))
 
 
-def frames() -> Frames:
-    """The analytics frames for the current data version: a write anywhere (any replica)
-    bumps the version, so the next rerun loads fresh data; between writes it is cached."""
+@st.cache_resource(max_entries=2, show_spinner=False)
+def _snapshot(url: str, version: int, as_of: date) -> Frames:
+    return _frames(url, version).at(as_of)
+
+
+def all_frames() -> Frames:
+    """Everything recorded, at the current data version: a write anywhere (any replica) bumps
+    the version, so the next rerun loads fresh data; between writes it is cached."""
     url = database_url()
     return _frames(url, data_version(get_engine(url)))
+
+
+def frames(filters: Filters) -> Frames:
+    """What was known at the end of the filters' as-of date (Europe/London)."""
+    url = database_url()
+    return _snapshot(url, data_version(get_engine(url)), filters.as_of_date)
 
 
 @st.cache_data(ttl=60, show_spinner=False)
@@ -52,21 +67,29 @@ def _choice(label: str, options: dict[str, str], current: str | None, key: str, 
     return None if picked == ALL else picked
 
 
-def filter_bar(data: Frames, page: str) -> Filters:
-    """The filters in the sidebar. They start from the link (query string) or the last page,
-    and are written back to the query string so a view can be shared as a link."""
+def filter_bar(page: str) -> Filters:
+    """The filters in the sidebar, the same on every dashboard. They start from the link (query
+    string) or the last page, and are written back to the query string so a view can be shared
+    as a link. The as-of date is always set on what this returns (today unless chosen)."""
     if FILTERS_KEY not in st.session_state:
         st.session_state[FILTERS_KEY] = Filters.from_query(st.query_params)
     current: Filters = st.session_state[FILTERS_KEY]
-    last = end_of_data(data) or date.today()
-    first = data.offences["offence_date"].min() or last
+    data = all_frames()
+    today = programme.today()
     with st.sidebar:
         st.markdown("**Filters** (all dashboards)")
-        preset = _period_name(current, last)
-        period = st.selectbox("Period", PERIODS, index=PERIODS.index(preset), key=f"{page}_period",
-                              help="Which dates count. Trend charts show the whole series within the other filters.")
-        start, end = _period_dates(period, current, first, last, page)
-        areas = codes.AREAS.get(codes.DEFAULT_FORCE, {})
+        picked = st.date_input("As of", value=min(current.as_of or today, today), max_value=today,
+                               min_value=date(2000, 1, 1), format="DD/MM/YYYY", key=f"{page}_as_of",
+                               help="Every figure is measured as it stood at the end of this day (UK time): later "
+                                    "records are left out, and a month or week not yet over is marked provisional.")
+        as_of = picked if isinstance(picked, date) else today
+        launch = data.programme.launch
+        preset = st.session_state.get(PERIOD_KEY) or st.query_params.get("period")
+        preset = preset if preset in PERIODS else _period_name(current, as_of, launch)
+        period = st.selectbox("Period", PERIODS, index=PERIODS.index(preset), key=f"{page}_period", help=PERIOD_HELP)
+        first = data.offences["offence_date"].min() or launch
+        start, end = _period_dates(period, current, first, as_of, launch, page)
+        areas = codes.AREAS.get(data.programme.force, {})
         area = _choice("Local policing area", areas, current.area, f"{page}_area", "Where the offence was recorded.")
         source = _choice("Source", codes.REFERRAL_SOURCES, current.source, f"{page}_source", "How the person came to the police.")
         age = _choice("Age band", {b: b for b in (*codes.AGE_BANDS, "Missing")}, current.age_band, f"{page}_age", "Age at the offence.")
@@ -74,39 +97,61 @@ def filter_bar(data: Frames, page: str) -> Filters:
         groups = {g: g for g in (*codes.BROAD_GROUPS, "Missing")}
         group = _choice("Ethnic group (self-defined)", groups, current.ethnic_group, f"{page}_group",
                         "Broad self-defined group. 'Not stated' and 'Missing' are kept as groups of their own.")
-    chosen = Filters(start=start, end=end, area=area, source=source, age_band=age, sex=sex, ethnic_group=group)
+    chosen = Filters(start=start, end=end, area=area, source=source, age_band=age, sex=sex, ethnic_group=group,
+                     as_of=None if as_of == today else as_of)
     st.session_state[FILTERS_KEY] = chosen
-    if dict(st.query_params) != chosen.to_query():
-        st.query_params.from_dict(chosen.to_query())
-    return chosen
+    st.session_state[PERIOD_KEY] = period
+    query = chosen.to_query() | ({"period": period} if period != "Custom" else {})
+    if dict(st.query_params) != query:
+        st.query_params.from_dict(query)
+    return replace(chosen, as_of=as_of)
 
 
-def _period_name(current: Filters, last: date) -> str:
+def period_bounds(period: str, as_of: date, launch: date) -> tuple[date | None, date | None]:
+    """The dates a named period covers, ending on the as-of date."""
+    if period == "All time":
+        return None, as_of
+    if period == "Since the programme started":
+        return launch, as_of
+    months = {"Last 12 months": 12, "Last 6 months": 6, "Last 3 months": 3}[period]
+    start = pl.Series([as_of]).dt.offset_by(f"-{months}mo")[0] + timedelta(days=1)
+    return start, as_of
+
+
+def _period_name(current: Filters, as_of: date, launch: date) -> str:
     if not current.start and not current.end:
-        return "All time"
-    if current.end in (None, last):
-        for name, days in (("Last 12 months", 365), ("Last 6 months", 182)):
-            if current.start == last - timedelta(days=days):
-                return name
-        if current.start == date(2020, 10, 1):
-            return "Since the policy started"
+        return "Last 12 months"
+    for name in PERIODS[:-1]:
+        if (current.start, current.end or as_of) == period_bounds(name, as_of, launch):
+            return name
     return "Custom"
 
 
-def _period_dates(period: str, current: Filters, first: date, last: date, page: str):
-    if period == "All time":
-        return None, None
-    if period == "Last 12 months":
-        return last - timedelta(days=365), last
-    if period == "Last 6 months":
-        return last - timedelta(days=182), last
-    if period == "Since the policy started":
-        return date(2020, 10, 1), last
-    picked = st.date_input("From - to", value=(current.start or first, current.end or last), min_value=date(2000, 1, 1),
-                           max_value=max(last, date.today()), format="DD/MM/YYYY", key=f"{page}_dates")
+def _period_dates(period: str, current: Filters, first: date, as_of: date, launch: date, page: str):
+    if period != "Custom":
+        start, end = period_bounds(period, as_of, launch)
+        return (start or first), end
+    picked = st.date_input("From - to", value=(current.start or first, min(current.end or as_of, as_of)),
+                           min_value=date(2000, 1, 1), max_value=as_of, format="DD/MM/YYYY", key=f"{page}_dates")
     if isinstance(picked, tuple) and len(picked) == 2:
         return picked
     return current.start, current.end
+
+
+def as_of_line(data: Frames) -> None:
+    """'As of D; data up to D2 (last import D3)' under a page's title."""
+    st.caption(coverage_text(data))
+
+
+def coverage_text(data: Frames) -> str:
+    up_to = data.data_up_to()
+    sources = {"offences": "offences", "referrals": "referrals", "stop_search": "stop and search"}
+    parts = [f"{label} {up_to[key]:%d %b %Y}" for key, label in sources.items() if up_to.get(key)]
+    text = f"As of {data.as_of:%d %B %Y}" if data.as_of else "All records"
+    text += "; data up to: " + ", ".join(parts) if parts else "; no data recorded yet"
+    if data.last_import:
+        text += f" (last import {data.last_import:%d %b %Y})"
+    return text + "."
 
 
 def protect(table: pl.DataFrame, role: str, counts: list[str], rates: dict[str, str] | None = None,

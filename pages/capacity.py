@@ -14,8 +14,9 @@ from divert.analytics.metrics import end_of_data
 
 user = ui.require_role("manager", "admin")
 st.title("Capacity")
-data = dashboard.frames()
-filters = dashboard.filter_bar(data, "capacity")
+filters = dashboard.filter_bar("capacity")
+data = dashboard.frames(filters)
+dashboard.as_of_line(data)
 targets = dashboard.settings()
 last = end_of_data(data)
 if last is None or data.referrals.is_empty():

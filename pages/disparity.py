@@ -10,8 +10,9 @@ user = ui.require_role(*auth.ALL_ROLES)
 st.title("Disparity")
 st.caption("Whether diversion narrows the gap at every step, with honest statistics. How each measure is "
            "worked out, and its caveats, are on the Methods page.")
-data = dashboard.frames()
-filters = dashboard.filter_bar(data, "disparity")
+filters = dashboard.filter_bar("disparity")
+data = dashboard.frames(filters)
+dashboard.as_of_line(data)
 settings_row = st.columns(3)
 census_year = settings_row[0].radio("Population denominator", [2011, 2021], horizontal=True, key="disparity_census",
                                     help="2011: all 18 groups by force area. 2021: West Midlands broad groups only (Mixed within Other).")

@@ -10,8 +10,9 @@ from divert.analytics import demand, forecast, planning
 
 user = ui.require_role("manager", "admin")
 st.title("Forecast")
-data = dashboard.frames()
-filters = dashboard.filter_bar(data, "forecast")
+filters = dashboard.filter_bar("forecast")
+data = dashboard.frames(filters)
+dashboard.as_of_line(data)
 result, rates = scenarios.planning_inputs(filters)
 st.caption(f"Referrals for {filters.without_period().describe()}. The forecast always uses every complete week "
            "recorded, whatever the period filter says.")

@@ -20,7 +20,7 @@ st.caption(
     "30% at once (offences that used to go unrecorded were recorded so that they could be referred) and referrals "
     "\"considerably outstripped projections\" built from the old crime figures. Start from the force's monthly "
     "possession-offence counts; the planner adds the uplift and sizes the service for a busy week.")
-data = dashboard.frames()
+data = dashboard.all_frames()
 targets = dashboard.settings()
 _, rates = scenarios.planning_inputs()
 

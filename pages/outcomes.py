@@ -11,8 +11,9 @@ from divert.analytics.filters import POLICY_START
 
 user = ui.require_role(*auth.ALL_ROLES)
 st.title("Outcomes")
-data = dashboard.frames()
-filters = dashboard.filter_bar(data, "outcomes")
+filters = dashboard.filter_bar("outcomes")
+data = dashboard.frames(filters)
+dashboard.as_of_line(data)
 trend_offences = filters.without_period().apply(data.offences, "offence_date")
 
 monthly = dashboard.protect(outcomes.monthly_outcomes(trend_offences), user.role, ["offences"], group_by=["period"])

@@ -7,16 +7,17 @@ from divert.analytics.overview import headlines, periods
 
 user = ui.require_role(*auth.ALL_ROLES)
 st.title("Overview")
-data = dashboard.frames()
-filters = dashboard.filter_bar(data, "overview")
-chosen = periods(data, filters)
-if chosen is None:
+filters = dashboard.filter_bar("overview")
+data = dashboard.frames(filters)
+dashboard.as_of_line(data)
+if data.offences.is_empty() and data.referrals.is_empty():
     st.info("No offences or referrals are recorded yet. Caseworkers can add referrals on the Records pages, "
             "and an administrator can import the force's extracts on the Imports page.", icon=":material/info:")
     st.stop()
-(now_start, now_end), (was_start, was_end) = chosen
-st.caption(f"{now_start:%d %b %Y} to {now_end:%d %b %Y}, compared with {was_start:%d %b %Y} to {was_end:%d %b %Y} "
-           f"(the period before, of the same length). Filters: {filters.describe()}. Each small line is the monthly trend.")
+(now_start, now_end), (was_start, was_end) = periods(filters)
+st.caption(f"**This period:** {now_start:%d %b %Y} to {now_end:%d %b %Y}. **Compared with:** {was_start:%d %b %Y} to "
+           f"{was_end:%d %b %Y} (the period before, of the same length). Filters: {filters.describe()}. Each small line "
+           "is the monthly trend over this period; the current month is not over yet, so it is provisional.")
 
 
 def shown(value, unit):
@@ -33,17 +34,25 @@ def change(h):
             "hours": f"{h.delta:+,.0f} h", "pct": f"{h.delta:+.0f} points", "ratio": f"{h.delta:+.2f}"}[h.unit]
 
 
+def sparkline(h):
+    """The complete months of the period (a month not over, or too recent to have had its
+    follow-up, is left out); None when fewer than two."""
+    complete = h.trend.filter(~h.trend["provisional"]) if h.trend.height else h.trend
+    values = [v for v in complete["value"].to_list() if v is not None] if complete.height else []
+    return values if len(values) > 1 else None
+
+
 small = dashboard.settings().small_number_threshold if user.role == "viewer" else 0
 columns = st.columns(3)
 for i, h in enumerate(headlines(data, filters, dashboard.settings().officer_hours_per_referral)):
     value = h.value
     if small and h.unit == "count" and value is not None and 0 < value < small:
-        value_text, delta = "*", None
+        value_text, delta, trend = "*", None, None
     else:
-        value_text, delta = shown(value, h.unit), change(h)
+        value_text, delta, trend = shown(value, h.unit), change(h), sparkline(h)
     with columns[i % 3]:
         st.metric(h.label, value_text, delta, help=h.help, border=True,
                   delta_color={"up": "normal", "down": "inverse", "none": "off"}[h.better],
-                  chart_data=h.trend["value"].to_list() if h.trend.height > 1 else None)
+                  chart_data=trend)
         if h.key == "disparity":
             st.caption(h.help)

@@ -5,15 +5,21 @@ import streamlit as st
 
 from divert import auth, charts, dashboard, ui
 from divert.analytics import pathway
+from divert.analytics.maturity import FOLLOW_UP_DAYS, mature, with_provisional
+from divert.analytics.metrics import waits_table
 
 user = ui.require_role(*auth.ALL_ROLES)
 st.title("Pathway")
-data = dashboard.frames()
-filters = dashboard.filter_bar(data, "pathway")
+filters = dashboard.filter_bar("pathway")
+data = dashboard.frames(filters)
+dashboard.as_of_line(data)
 referrals = filters.apply(data.referrals, "referred_on")
-st.caption(f"Referrals made in: {filters.describe()}. Referrals still in progress count at the stage they have reached.")
+finished = referrals.filter(mature("referred_on", "completed", filters.as_of_date))
+st.caption(f"Referrals made in: {filters.describe()}. The funnel counts referrals at least "
+           f"{FOLLOW_UP_DAYS['completed']} days old ({finished.height:,} of {referrals.height:,}), so that each has had "
+           "time to finish; newer referrals are still in progress.")
 
-funnel = dashboard.protect(pathway.funnel(referrals), user.role, ["people", "dropped"],
+funnel = dashboard.protect(pathway.funnel(finished), user.role, ["people", "dropped"],
                            {"share_of_referred": "people", "share_of_previous": "people"})
 dashboard.chart_block(
     "From referral to completion",
@@ -25,10 +31,10 @@ dashboard.chart_block(
                                {"field": "share_of_previous", "type": "quantitative", "format": ".1%", "title": "Share of the step before"},
                                {"field": "dropped", "type": "quantitative", "title": "Dropped since the step before"}]),
     funnel, "pathway_funnel", counts=["people", "dropped"],
-    empty="No referrals for these filters.",
+    empty=f"No referrals at least {FOLLOW_UP_DAYS['completed']} days old for these filters: widen the period.",
 )
 
-waits = pathway.waits(filters.without_period().apply(data.referrals, "referred_on"))
+waits = waits_table(data, filters)
 labels = {"to_assessment": "Referral to assessment", "to_course": "Assessment to course"}
 waits = waits.with_columns(pl.col("measure").replace_strict(labels).alias("wait"))
 targets = dashboard.settings()
@@ -36,18 +42,21 @@ st.caption(f"Service targets: {targets.target_days_to_assessment} working days t
            f"{targets.target_days_to_course} days from assessment to course (set by an administrator).")
 for measure_label in labels.values():
     part = waits.filter(pl.col("wait") == measure_label).sort("period")
-    long = part.unpivot(index=["period", "people"], on=["median_days", "p90_days"], variable_name="statistic", value_name="days")
+    long = part.unpivot(index=["period", "people", "provisional"], on=["median_days", "p90_days"], variable_name="statistic",
+                        value_name="days")
     long = long.with_columns(pl.col("statistic").replace_strict({"median_days": "Median", "p90_days": "90th percentile"}))
     dashboard.chart_block(
         f"Days: {measure_label.lower()}",
-        f"{measure_label} for people referred each month: the median (half waited longer) and the 90th "
-        "percentile (one in ten waited longer). Only people who reached the later step are counted.",
-        charts.line(long, "period", "days", y_title="Days", color="statistic", color_title="Statistic", tooltip_format=",.1f"),
+        f"{measure_label} in calendar days for people referred each month: the median (half waited longer) and the "
+        "90th percentile (one in ten waited longer). Only people who reached the later step are counted; recent "
+        "months whose referrals may still be waiting are hollow (provisional).",
+        charts.line(long, "period", "days", y_title="Calendar days", color="statistic", color_title="Statistic",
+                    tooltip_format=",.1f", every="1mo"),
         part.drop("measure"), f"wait_{measure_label.lower().replace(' ', '_')}",
         empty="Nobody has reached this step yet for these filters.",
     )
 
-logs = dashboard.protect(pathway.intelligence_logs(referrals), user.role, ["intelligence_logs"])
+logs = dashboard.protect(with_provisional(pathway.intelligence_logs(referrals), filters.as_of_date), user.role, ["intelligence_logs"])
 dashboard.chart_block(
     "Intelligence logs",
     "Referrals closed because the person did not engage: an intelligence log is submitted and they are not offered diversion again.",
@@ -55,10 +64,10 @@ dashboard.chart_block(
     logs, "intelligence_logs", counts=["intelligence_logs"], empty="No intelligence logs for these filters.",
 )
 
-repeats = dashboard.protect(pathway.repeats(referrals), user.role, ["repeats", "referrals"], {"repeat_share": "referrals"})
+repeats = dashboard.protect(with_provisional(pathway.repeats(referrals), filters.as_of_date), user.role, ["repeats", "referrals"], {"repeat_share": "referrals"})
 dashboard.chart_block(
     "Repeat diversions",
     "Share of referrals for people who had completed a diversion before (they can be diverted again as long as they engage), with 95% intervals.",
-    charts.line(repeats, "period", "repeat_share", y_title="Share of referrals", band=("repeat_share_low", "repeat_share_high"), tooltip_format=".1%"),
+    charts.line(repeats, "period", "repeat_share", y_title="Share of referrals", band=("repeat_share_low", "repeat_share_high"), tooltip_format=".1%", every="1mo"),
     repeats, "repeat_diversions", counts=["repeats", "referrals"], empty="No referrals for these filters.",
 )

@@ -4,24 +4,25 @@ import streamlit as st
 
 from divert import auth, charts, dashboard, ui
 from divert.analytics import reoffending
-from divert.analytics.metrics import end_of_data, reoffending_table
+from divert.analytics.metrics import reoffending_table
 
 user = ui.require_role(*auth.ALL_ROLES)
 st.title("Reoffending")
-data = dashboard.frames()
-filters = dashboard.filter_bar(data, "reoffending")
-end = end_of_data(data)
+filters = dashboard.filter_bar("reoffending")
+data = dashboard.frames(filters)
+dashboard.as_of_line(data)
+end = filters.as_of_date
 st.caption(
-    f"A further recorded possession offence by the same person after their referral, for referrals made in: "
-    f"{filters.describe()}. Data end on {end:%d %B %Y}." if end else "No data yet."
+    f"Re-detected for possession: a further recorded possession offence by the same person after their referral, "
+    f"for referrals made in: {filters.describe()}. Follow-up runs to the as-of date, {end:%d %B %Y}."
 )
 
 table = dashboard.protect(reoffending_table(data, filters), user.role, ["reoffended", "referrals"], {"rate": "referrals"})
 dashboard.chart_block(
-    "Further offence within 6 and 12 months",
+    "Re-detected for possession within 6 and 12 months",
     "Share of referred people with another possession offence within 6 or 12 months, by how the referral "
-    "ended, with 95% intervals. Only referrals with the whole window inside the data count. This compares "
-    "groups who chose to engage or not, so it does not show that the course causes the difference.",
+    "ended, with 95% intervals. Only referrals with the whole window before the as-of date count. Observational: "
+    "this compares people who chose to engage or not, so it is not the effect of the course.",
     charts.bars(table.with_columns(months=table["months"].cast(str) + " months"), "status", "rate",
                 y_title="Share with a further offence", x_title="Referral ended", color="months",
                 color_title="Within", stacked=False).encode(xOffset="months:N"),
@@ -29,7 +30,7 @@ dashboard.chart_block(
     empty="No referral has a full 6-month follow-up yet for these filters.",
 )
 
-if end:
+if not data.referrals.is_empty():
     curve = reoffending.kaplan_meier(filters.apply(data.referrals, "referred_on"), data.offences, end)
     curve = curve.filter(curve["at_risk"] >= (dashboard.settings().small_number_threshold if user.role == "viewer" else 1))
     curve = curve.with_columns(months=curve["days"] / reoffending.DAYS_PER_MONTH)

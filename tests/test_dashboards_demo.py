@@ -67,8 +67,8 @@ def test_every_metric_runs_and_the_overview_has_every_headline(frames):
     for name, metric in METRICS.items():
         assert metric(frames, Filters()).height > 0, name
     keys = {h.key for h in overview.headlines(frames, Filters(), 4.0)}
-    assert {"referrals", "engaged", "completed", "charges", "cautions", "disparity", "days_to_assessment",
-            "days_to_course", "officer_hours", "onward"} == keys
+    assert {"referrals", "engaged_share", "completed_share", "charges_change", "cautions_change", "disparity",
+            "days_to_assessment", "days_to_course", "officer_hours", "onward_treatment"} == keys
 
 
 def test_filters_narrow_every_metric(frames):

@@ -21,6 +21,7 @@ from divert.demo import DemoExists, load_demo
 from divert.models import Booking, Closure, CourseSession, Offence, Person, Referral, StopSearch
 
 SEED = 2020
+REFERENCE_END = date(2025, 9, 30)  # a fixed end: the checks below read dates from it
 FORMAL = "(1, 2, 3)"
 
 
@@ -34,7 +35,8 @@ def fresh_engine(folder, name="demo.db"):
 def demo(tmp_path_factory):
     engine = fresh_engine(tmp_path_factory.mktemp("demo"))
     steps = []
-    summary = load_demo(engine, seed=SEED, scale=1.0, progress=lambda step, fraction: steps.append(fraction))
+    summary = load_demo(engine, seed=SEED, scale=1.0, progress=lambda step, fraction: steps.append(fraction),
+                        as_of=REFERENCE_END)
     summary["progress"] = steps
     yield engine, summary
     engine.dispose()
@@ -398,9 +400,9 @@ def table_rows(engine, table: str) -> pl.DataFrame:
 def test_same_seed_same_rows_other_seed_other_rows(demo, tmp_path):
     engine, summary = demo
     again = fresh_engine(tmp_path, "again.db")
-    second = load_demo(again, seed=SEED, scale=1.0)
+    second = load_demo(again, seed=SEED, scale=1.0, as_of=REFERENCE_END)
     other = fresh_engine(tmp_path, "other.db")
-    load_demo(other, seed=SEED + 1, scale=1.0)
+    load_demo(other, seed=SEED + 1, scale=1.0, as_of=REFERENCE_END)
     for table in ("offence", "referral", "person", "closure", "booking", "stop_search"):
         assert table_rows(again, table).equals(table_rows(engine, table)), table
         assert not table_rows(other, table).equals(table_rows(engine, table)), table
@@ -455,3 +457,23 @@ def test_small_demo_round_trips_through_the_orm(engine):
     assert again.ok, again.problems
     with Session(engine) as s:
         assert again.row_id > s.exec(select(Offence.id).where(Offence.demo).order_by(Offence.id.desc())).first()
+
+
+def test_the_default_demo_reaches_yesterday_with_sessions_booked_ahead(tmp_path):
+    from datetime import timedelta
+
+    from divert.programme import today
+
+    engine = fresh_engine(tmp_path)
+    summary = load_demo(engine, seed=SEED, scale=0.2)
+    yesterday = today() - timedelta(days=1)
+    with engine.connect() as conn:
+        marker = json.loads(conn.execute(text("SELECT value FROM setting WHERE key = 'demo'")).scalar_one())
+        last_offence = conn.execute(text("SELECT max(offence_date) FROM offence")).scalar_one()
+        ahead = conn.execute(text(
+            "SELECT count(*) FROM booking b JOIN course_session s ON s.id = b.session_id "
+            "WHERE b.status = 'booked' AND s.starts_at > :now"), {"now": f"{today()} 23:59:59"}).scalar_one()
+        later = conn.execute(text("SELECT count(*) FROM offence WHERE offence_date > :y"), {"y": str(yesterday)}).scalar_one()
+    assert marker["end_date"] == yesterday.isoformat()
+    assert str(last_offence)[:10] >= (yesterday - timedelta(days=7)).isoformat()
+    assert later == 0 and ahead > 0 and summary["counts"]["referral"] > 0

@@ -95,7 +95,7 @@ class Frames:
         """What was known at the end of `as_of` (Europe/London): records dated later are left
         out, and steps taken later (an assessment, a booking, a closure, a court outcome) are
         not yet taken. Course sessions are kept: the schedule ahead is known in advance."""
-        cutoff = end_of_day(as_of)
+        cutoff = pl.lit(end_of_day(as_of)).dt.convert_time_zone("UTC")
         offences = self.offences.filter(pl.col("offence_date") <= as_of).with_columns(
             _unless_later("outcome_date", as_of, "outcome"), _unless_later("outcome_date", as_of, "outcome_date"))
         refs = self.referrals.filter(pl.col("referred_on") <= as_of)

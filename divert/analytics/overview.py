@@ -1,5 +1,10 @@
-"""Headline figures for the overview: each for the chosen period, the previous period of the
-same length, and a monthly trend."""
+"""Headline figures for the Overview and `divert metrics overview`: each for the chosen period
+(ending on the as-of date), the period of the same length before it, and a monthly trend over
+the chosen period (the month that is not over yet is provisional).
+
+Rates that need follow-up time count only referrals (or offences) old enough for it, so that a
+referral made today changes the referral count and nothing else.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +14,12 @@ from datetime import date, timedelta
 import polars as pl
 
 from divert import codes
-from divert.analytics.filters import POLICY_START, Filters
+from divert.analytics.filters import Filters
 from divert.analytics.frames import Frames
 from divert.analytics.intervals import risk_ratio
-from divert.analytics.metrics import end_of_data
+from divert.analytics.maturity import cut_off, provisional
 
-BASELINE = (POLICY_START - timedelta(days=365), POLICY_START - timedelta(days=1))
+Span = tuple[date, date]
 
 
 @dataclass(frozen=True)
@@ -25,7 +30,7 @@ class Headline:
     previous: float | None
     unit: str  # "count", "share", "days", "hours", "pct", "ratio"
     help: str
-    trend: pl.DataFrame  # period, value
+    trend: pl.DataFrame  # period, value, provisional
     better: str = "up"  # which direction is good: "up", "down" or "none"
 
     @property
@@ -35,96 +40,135 @@ class Headline:
         return self.value - self.previous
 
 
-def periods(frames: Frames, filters: Filters) -> tuple[tuple[date, date], tuple[date, date]] | None:
-    """The chosen period (default: the last 12 months of data) and the one before it."""
-    last = end_of_data(frames)
-    if last is None:
-        return None
-    end = filters.end or last
-    start = filters.start or (end - timedelta(days=364))
+def periods(filters: Filters) -> tuple[Span, Span]:
+    """The chosen period (default: the 12 months to the as-of date) and the one before it."""
+    end = min(filters.end or filters.as_of_date, filters.as_of_date)
+    start = filters.start or (pl.Series([end]).dt.offset_by("-12mo")[0] + timedelta(days=1))
     length = (end - start).days + 1
     return (start, end), (start - timedelta(days=length), start - timedelta(days=1))
 
 
-def _monthly(frame: pl.DataFrame, date_col: str, value: pl.Expr) -> pl.DataFrame:
+def baseline(launch: date) -> Span:
+    """The 12 months before the launch: what charges and cautions are compared with."""
+    return pl.Series([launch]).dt.offset_by("-12mo")[0], launch - timedelta(days=1)
+
+
+def _within(frame: pl.DataFrame, column: str, span: Span) -> pl.DataFrame:
+    return frame.filter(pl.col(column).is_between(span[0], span[1]))
+
+
+def _monthly(frame: pl.DataFrame, date_col: str, value: pl.Expr, span: Span, as_of: date) -> pl.DataFrame:
+    """The value per calendar month over the span, zero-filled for counts; provisional marked."""
+    months = pl.date_range(span[0].replace(day=1), span[1].replace(day=1), "1mo", eager=True).alias("period")
+    spine = pl.DataFrame(months)
     if frame.is_empty():
-        return pl.DataFrame(schema={"period": pl.Date, "value": pl.Float64})
-    return frame.group_by(pl.col(date_col).dt.truncate("1mo").alias("period")).agg(value.cast(pl.Float64).alias("value")).sort("period")
+        values = pl.DataFrame(schema={"period": pl.Date, "value": pl.Float64})
+    else:
+        values = frame.group_by(pl.col(date_col).dt.truncate("1mo").alias("period")).agg(
+            value.cast(pl.Float64).alias("value"))
+    return spine.join(values, on="period", how="left").with_columns(
+        provisional(pl.col("period"), "1mo", as_of).alias("provisional")).sort("period")
 
 
-def _share(num: int, den: int) -> float | None:
-    return num / den if den else None
+def _share(frame: pl.DataFrame, flag: pl.Expr) -> float | None:
+    return frame.select(flag.fill_null(False).mean()).item() if frame.height else None
 
 
 def headlines(frames: Frames, filters: Filters, hours_per_referral: float) -> list[Headline]:
-    chosen = periods(frames, filters)
-    if chosen is None:
-        return []
-    now, before = chosen
+    as_of = filters.as_of_date
+    if frames.as_of != as_of:
+        frames = frames.at(as_of)
+    now, before = periods(filters)
     everywhere = filters.without_period()
     refs = everywhere.apply(frames.referrals, "referred_on")
     offs = everywhere.apply(frames.offences, "offence_date")
+    r_now, r_before = _within(refs, "referred_on", now), _within(refs, "referred_on", before)
 
-    def window(frame, col, span):
-        return frame.filter(pl.col(col).is_between(span[0], span[1]))
+    def mature(frame, measure):
+        return frame.filter(pl.col("referred_on") <= cut_off(measure, as_of))
 
-    r_now, r_before = window(refs, "referred_on", now), window(refs, "referred_on", before)
+    def trend(frame, value, measure=None):
+        part = frame if measure is None else mature(frame, measure)
+        return _monthly(_within(part, "referred_on", now), "referred_on", value, now, as_of)
+
     engaged = pl.col("assessment_result") == "completed"
-    completed = pl.col("closure_result") == "complied"
+    complied = pl.col("closure_result") == "complied"
     out = [
         Headline("referrals", "Referrals", r_now.height, r_before.height, "count",
-                 "Referrals made in the period.", _monthly(refs, "referred_on", pl.len())),
-        Headline("engaged", "Engaged (at least the assessment)",
-                 _share(r_now.filter(engaged).height, r_now.height), _share(r_before.filter(engaged).height, r_before.height),
-                 "share", "Share of referrals who completed the telephone assessment and harm-reduction session.",
-                 _monthly(refs, "referred_on", engaged.fill_null(False).mean())),
-        Headline("completed", "Completed",
-                 _share(r_now.filter(completed).height, r_now.height), _share(r_before.filter(completed).height, r_before.height),
-                 "share", "Share of referrals closed as complied (recent referrals may still be in progress).",
-                 _monthly(refs, "referred_on", completed.fill_null(False).mean())),
+                 "Referrals made in the period.", trend(refs, pl.len())),
+        Headline("engaged_share", "Engaged (at least the assessment)",
+                 _share(mature(r_now, "engaged"), engaged), _share(mature(r_before, "engaged"), engaged), "share",
+                 "Share of referrals who completed the telephone assessment and harm-reduction session. Only referrals "
+                 "at least 28 days old count: newer ones may not have been assessed yet.",
+                 trend(refs, engaged.fill_null(False).mean(), "engaged")),
+        Headline("completed_share", "Closed - complied",
+                 _share(mature(r_now, "completed"), complied), _share(mature(r_before, "completed"), complied), "share",
+                 "Share of referrals closed as complied (the Community Resolution stands). Only referrals at least "
+                 "90 days old count: newer ones may still be in progress.",
+                 trend(refs, complied.fill_null(False).mean(), "completed")),
     ]
-    for key, label, outcome_codes in (("charges", "Charges", codes.CHARGE), ("cautions", "Cautions", codes.CAUTION)):
-        out.append(_against_baseline(offs, key, label, outcome_codes, now, before))
-    out.append(_widest_disparity(offs, now, before))
-    for key, label, start, finish in (("days_to_assessment", "Median days to assessment", "referred_at", "assessed_at"),
-                                      ("days_to_course", "Median days from assessment to course", "assessed_at", "first_session_at")):
-        days = ((pl.col(finish) - pl.col(start)).dt.total_hours() / 24)
-        out.append(Headline(key, label, r_now.select(days.median()).item(), r_before.select(days.median()).item(), "days",
-                            "Half of people waited longer than this (only those who reached the step).",
-                            _monthly(refs, "referred_on", days.median()), better="down"))
+    launch = frames.programme.launch
+    for key, label, outcome_codes in (("charges_change", "Charges", codes.CHARGE), ("cautions_change", "Cautions", codes.CAUTION)):
+        out.append(_against_baseline(offs, key, label, outcome_codes, now, before, launch, as_of))
+    out.append(_widest_disparity(offs, now, before, as_of))
+    for key, label, start, finish, measure in (
+            ("days_to_assessment", "Median days to assessment", "referred_at", "assessed_at", "to_assessment"),
+            ("days_to_course", "Median days from assessment to course", "assessed_at", "first_session_at", "to_course")):
+        days = (pl.col(finish) - pl.col(start)).dt.total_hours() / 24
+        out.append(Headline(
+            key, label, mature(r_now, measure).select(days.median()).item(),
+            mature(r_before, measure).select(days.median()).item(), "days",
+            "Half of people waited longer than this (only those who reached the step, among referrals old enough "
+            "for it to have happened).", trend(refs, days.median(), measure), better="down"))
     out.append(Headline("officer_hours", "Officer hours released", r_now.height * hours_per_referral,
                         r_before.height * hours_per_referral, "hours",
                         f"Referrals x {hours_per_referral:g} hours of officer time saved per referral (a setting).",
-                        _monthly(refs, "referred_on", pl.len() * hours_per_referral)))
+                        trend(refs, pl.len() * hours_per_referral)))
     onward = pl.col("onward_treatment").fill_null(False)
-    out.append(Headline("onward", "Onward referrals into treatment", r_now.filter(onward).height, r_before.filter(onward).height,
-                        "count", "Referrals closed with an onward referral into structured treatment.",
-                        _monthly(refs, "referred_on", onward.sum())))
+    out.append(Headline("onward_treatment", "Onward referrals into treatment", r_now.filter(onward).height,
+                        r_before.filter(onward).height, "count",
+                        "Referrals in the period closed with an onward referral into structured treatment.",
+                        trend(refs, onward.sum())))
     return out
 
 
-def _against_baseline(offs, key, label, outcome_codes, now, before) -> Headline:
-    """Monthly rate of the outcome in a period against the 12 months before the policy."""
-    def per_month(span):
-        count = offs.filter(pl.col("offence_date").is_between(*span) & pl.col("outcome").is_in(outcome_codes)).height
-        return count / max(((span[1] - span[0]).days + 1) / 30.44, 1e-9)
+def _against_baseline(offs, key, label, outcome_codes, now, before, launch, as_of) -> Headline:
+    """Monthly rate of the outcome in a period against the 12 months before the launch. Offences
+    too recent for their outcome to be known (90 days) are left out of the period."""
+    last_known = cut_off("outcome", as_of)
+    is_outcome = pl.col("outcome").is_in(outcome_codes)
 
-    base = per_month(BASELINE)
+    def per_month(span):
+        span = (span[0], min(span[1], last_known))
+        if span[1] < span[0]:
+            return None
+        count = _within(offs, "offence_date", span).filter(is_outcome).height
+        return count / (((span[1] - span[0]).days + 1) / (365.25 / 12))
+
+    base_span = baseline(launch)
+    base = per_month(base_span)
 
     def change(span):
-        return None if not base else (per_month(span) / base - 1) * 100
+        rate = per_month(span)
+        return None if not base or rate is None else (rate / base - 1) * 100
 
-    trend = _monthly(offs, "offence_date", pl.col("outcome").is_in(outcome_codes).sum())
-    return Headline(key, f"{label} for possession vs pre-policy", change(now), change(before), "pct",
-                    f"{label} per month compared with the 12 months before October 2020 (baseline {base:,.1f} a month).",
-                    trend, better="down")
+    shown = (now[0], min(now[1], last_known))
+    trend = _monthly(_within(offs, "offence_date", shown) if shown[1] >= shown[0] else offs.head(0),
+                     "offence_date", is_outcome.sum(), now, as_of)
+    trend = trend.with_columns(pl.when(pl.col("period") > last_known).then(None).otherwise(pl.col("value")).alias("value"))
+    return Headline(key, f"{label} for possession vs pre-launch", change(now), change(before), "pct",
+                    f"{label} a month for possession offences, against the 12 months before the launch "
+                    f"({base_span[0]:%b %Y} to {base_span[1]:%b %Y}: {base or 0:,.1f} a month). Offences from the last "
+                    "90 days are left out: their outcomes are not known yet.", trend, better="down")
 
 
-def _widest_disparity(offs, now, before) -> Headline:
+def _widest_disparity(offs, now, before, as_of) -> Headline:
     """The largest significant ratio (vs White) in the share of possession offences ending in a
-    formal outcome, among broad groups."""
+    formal outcome, among broad groups (offences old enough for their outcome to be known)."""
+    last_known = cut_off("outcome", as_of)
+
     def widest(span):
-        part = offs.filter(pl.col("offence_date").is_between(*span))
+        part = offs.filter(pl.col("offence_date").is_between(span[0], min(span[1], last_known)))
         counts = part.group_by("ethnic_group").agg(pl.len().alias("n"), pl.col("outcome").is_in(codes.FORMAL_OUTCOMES).sum().alias("k"))
         table = {row["ethnic_group"]: (row["k"], row["n"]) for row in counts.iter_rows(named=True)}
         if "White" not in table:
@@ -145,5 +189,25 @@ def _widest_disparity(offs, now, before) -> Headline:
     previous, _ = widest(before)
     return Headline("disparity", "Widest formal-outcome disparity", value, previous, "ratio",
                     text or "No group differs significantly from White in the share charged or cautioned.",
-                    pl.DataFrame(schema={"period": pl.Date, "value": pl.Float64}), better="down")
+                    pl.DataFrame(schema={"period": pl.Date, "value": pl.Float64, "provisional": pl.Boolean}), better="down")
 
+
+def overview_table(frames: Frames, filters: Filters, hours_per_referral: float = 4.0) -> pl.DataFrame:
+    """The headlines as rows: measure, value, previous, change, plus the periods and coverage."""
+    rows = headlines(frames, filters, hours_per_referral)
+    (start, end), (was_start, was_end) = periods(filters)
+    snapshot = frames if frames.as_of == filters.as_of_date else frames.at(filters.as_of_date)
+    up_to = snapshot.data_up_to()
+    latest = max((d for d in up_to.values() if d), default=None)
+    return pl.DataFrame({
+        "as_of": [filters.as_of_date] * len(rows),
+        "data_up_to": [latest] * len(rows),
+        "period_start": [start] * len(rows), "period_end": [end] * len(rows),
+        "previous_start": [was_start] * len(rows), "previous_end": [was_end] * len(rows),
+        "measure": [h.key for h in rows],
+        "label": [h.label for h in rows],
+        "unit": [h.unit for h in rows],
+        "value": [None if h.value is None else float(h.value) for h in rows],
+        "previous": [None if h.previous is None else float(h.previous) for h in rows],
+        "change": [None if h.delta is None else float(h.delta) for h in rows],
+    }, schema_overrides={"data_up_to": pl.Date, "value": pl.Float64, "previous": pl.Float64, "change": pl.Float64})

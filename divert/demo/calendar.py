@@ -24,8 +24,13 @@ def day_number(d: date) -> int:
 
 START_DAY = day_number(P.START)
 LAUNCH_DAY = day_number(P.LAUNCH)
-END_DAY = day_number(P.END)
-END_MOMENT = (END_DAY + 1) * DAY - 1  # the last second of END, local time
+
+
+def end_moment(end_day: int) -> int:
+    """The last second of the end day, local time."""
+    return (end_day + 1) * DAY - 1
+
+
 NEVER = np.iinfo(np.int64).max // 4
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import polars as pl
 from sqlalchemy import Engine, func, insert, select
@@ -18,6 +18,7 @@ from divert.db import bump_data_version
 from divert.demo import bulk, tables
 from divert.demo import parameters as P
 from divert.models import AuditEvent, Population, Setting, User
+from divert.programme import today
 
 DEMO_KEY = "demo"
 ACTOR = "demo"
@@ -81,8 +82,11 @@ def _add_users(engine: Engine) -> list[dict]:
     return logins
 
 
-def load_demo(engine: Engine, seed: int = 2020, scale: float = 1.0, progress: Progress | None = None) -> dict:
-    """Generate the demo for `seed` and `scale` and load it; add one demo user per role.
+def load_demo(engine: Engine, seed: int = 2020, scale: float = 1.0, progress: Progress | None = None,
+              as_of: date | None = None) -> dict:
+    """Generate the demo for `seed` and `scale` with records up to `as_of` (default: yesterday,
+    so a demo loaded on any day looks current; course sessions are scheduled into the weeks
+    after it) and load it; add one demo user per role.
 
     Returns {"counts": {table: rows}, "logins": [{"role", "username", "password"}]}.
     Raises DemoExists when the database already holds the demo (nothing is written)."""
@@ -91,7 +95,10 @@ def load_demo(engine: Engine, seed: int = 2020, scale: float = 1.0, progress: Pr
     say = progress or (lambda step, fraction: None)
     with engine.connect() as conn:
         _check_not_loaded(conn)
-    frames = tables.build(seed, scale, lambda step, f: say(step, 0.35 * f))
+    end = as_of or (today() - timedelta(days=1))
+    if end <= P.LAUNCH:
+        raise ValueError(f"the demo needs an end date after the launch ({P.LAUNCH:%d %B %Y})")
+    frames = tables.build(seed, scale, lambda step, f: say(step, 0.35 * f), end=end)
     census = population_frame(None)  # every force, as `divert init` loads them
     total = sum(f.height for f in frames.values())
     written = 0
@@ -116,7 +123,7 @@ def load_demo(engine: Engine, seed: int = 2020, scale: float = 1.0, progress: Pr
                 "scale": scale,
                 "loaded_at": loaded_at.isoformat(),
                 "counts": counts,
-                "end_date": P.END.isoformat(),
+                "end_date": end.isoformat(),
             }
             # the marker first: a second, concurrent load fails on its key and writes nothing
             conn.execute(insert(Setting).values(key=DEMO_KEY, value=json.dumps(marker)))

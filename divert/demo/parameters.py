@@ -12,7 +12,7 @@ from datetime import date
 FORCE = "west-midlands"
 START = date(2018, 1, 1)
 LAUNCH = date(2020, 10, 1)  # force-wide diversion pathway
-END = date(2025, 9, 30)  # fixed: the output never depends on today's date
+REFERENCE_END = date(2025, 9, 30)  # the end the reported figures were calibrated on; a demo ends on its as-of date
 SESSIONS_UNTIL_WEEKS_AFTER_END = 8  # the published course schedule runs on past END
 TIME_ZONE = "Europe/London"
 

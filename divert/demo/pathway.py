@@ -61,10 +61,10 @@ class Pathway:
     onward_treatment: np.ndarray
 
 
-def course_sessions(rng: np.random.Generator, scale: float) -> Sessions:
+def course_sessions(rng: np.random.Generator, scale: float, end_day: int) -> Sessions:
     """A fixed weekly schedule; the number of sessions a week follows SESSIONS_PER_WEEK."""
     first_monday = C.LAUNCH_DAY - int(C.weekdays(np.array([C.LAUNCH_DAY]))[0])
-    mondays = np.arange(first_monday, C.END_DAY + 7 * P.SESSIONS_UNTIL_WEEKS_AFTER_END, 7)
+    mondays = np.arange(first_monday, end_day + 7 * P.SESSIONS_UNTIL_WEEKS_AFTER_END, 7)
     rate = np.zeros(len(mondays))
     for since, per_week in P.SESSIONS_PER_WEEK:
         rate[mondays >= C.day_number(since)] = per_week * scale
@@ -133,7 +133,8 @@ class Draws:
         self.worker = rng.integers(1, max(2, round(P.WORKERS * scale)) + 1, n)
 
 
-def run(offences: Offences, people: People, draws: Draws, sessions: Sessions, referred: np.ndarray) -> Pathway:
+def run(offences: Offences, people: People, draws: Draws, sessions: Sessions, referred: np.ndarray,
+        end_day: int) -> Pathway:
     """The pathway of the offences flagged `referred` (a boolean per offence)."""
     index = np.flatnonzero(referred)
     moment = offences.day[index] * DAY + offences.seconds[index]
@@ -158,7 +159,7 @@ def run(offences: Offences, people: People, draws: Draws, sessions: Sessions, re
     known_at = np.select(
         [completed_, result == DECLINED], [completed, first_contact], moment + d["no_contact_days"] * DAY
     )
-    has_assessment = known_at <= C.END_MOMENT
+    has_assessment = known_at <= C.end_moment(end_day)
     attempts = np.where(result == NO_CONTACT, 3, 1) + d["attempts"]
     hard = np.isin(offences.drug[index], [DRUG_CODES.index(x) for x in P.HARD_DRUGS])
     shares = np.where(hard[:, None], list(P.ALLOCATION_HARD_DRUGS.values()), list(P.ALLOCATION.values()))
@@ -167,7 +168,7 @@ def run(offences: Offences, people: People, draws: Draws, sessions: Sessions, re
     closures = []  # (referral position, closed day, engaged, onward)
 
     def close(position, day, engaged, onward=False):
-        keep = day <= C.END_DAY
+        keep = day <= end_day
         closures.append(
             (position[keep], day[keep], np.broadcast_to(engaged, day.shape)[keep],
              np.broadcast_to(onward, day.shape)[keep])
@@ -179,7 +180,7 @@ def run(offences: Offences, people: People, draws: Draws, sessions: Sessions, re
 
     # --- group course -----------------------------------------------------------------------
     course = np.flatnonzero(allocation == ALLOCATIONS.index("group_course"))
-    bookings, (position, day, engaged) = _book_courses(course, completed, d, sessions)
+    bookings, (position, day, engaged) = _book_courses(course, completed, d, sessions, end_day)
     close(position, day, engaged)
 
     # --- one-to-one and structured treatment -------------------------------------------------
@@ -217,7 +218,7 @@ def run(offences: Offences, people: People, draws: Draws, sessions: Sessions, re
     )
 
 
-def _book_courses(course: np.ndarray, completed: np.ndarray, d: dict, sessions: Sessions):
+def _book_courses(course: np.ndarray, completed: np.ndarray, d: dict, sessions: Sessions, end_day: int):
     """Bookings of the referrals allocated to a group course (positions `course`): booked in
     office hours after the assessment, first come first served; some cancel and are booked
     on a later session; attendance decides the closure.
@@ -228,17 +229,18 @@ def _book_courses(course: np.ndarray, completed: np.ndarray, d: dict, sessions: 
         at = (completed[position] // DAY + d["ready_days"][position]) * DAY + d["ready_time"][position]
         return np.where(at > completed[position], at, at + DAY)
 
-    course = course[booking_moment(course) <= C.END_MOMENT]  # not yet booked at the end date
+    end = C.end_moment(end_day)
+    course = course[booking_moment(course) <= end]  # not yet booked at the end date
     ready = booking_moment(course)
     first_session = first_free_seat(ready, sessions)
     first_start = _starts(sessions, first_session)
     cancel_at = np.maximum(ready + 3600, first_start - d["cancel_lead"][course])
-    cancels = (d["cancel"][course] < P.CANCELLED) & (first_session != NONE) & (cancel_at <= C.END_MOMENT)
+    cancels = (d["cancel"][course] < P.CANCELLED) & (first_session != NONE) & (cancel_at <= end)
     ready_again = np.where(cancels, first_start + d["rebook_gap"][course], ready)
     session = first_free_seat(ready_again, sessions)
     booked = session != NONE
     start = _starts(sessions, session)
-    held = start <= C.END_MOMENT  # sessions after the end date are booked, not yet held
+    held = start <= end  # sessions after the end date are booked, not yet held
     no_show = d["no_show"][course] < P.NO_SHOW
     status = np.where(held, np.where(no_show, "no_show", "completed"), "booked")
     bookings = (
@@ -261,7 +263,8 @@ def _first_closure(path: Pathway, person: np.ndarray, n_people: int, engaged: bo
     return first
 
 
-def divert(offences: Offences, people: People, draws: Draws, sessions: Sessions) -> tuple[Pathway, np.ndarray]:
+def divert(offences: Offences, people: People, draws: Draws, sessions: Sessions,
+           end_day: int) -> tuple[Pathway, np.ndarray]:
     """The pathway, and per offence: True where the person had an intelligence log by then.
 
     An offence after the launch is referred when the officer refers at the scene and the
@@ -271,7 +274,7 @@ def divert(offences: Offences, people: People, draws: Draws, sessions: Sessions)
     referred = candidate.copy()
     rounds = 0
     while True:
-        path = run(offences, people, draws, sessions, referred)
+        path = run(offences, people, draws, sessions, referred, end_day)
         log_day = _first_closure(path, offences.person, len(people), engaged=False)
         allowed = candidate & (offences.day < log_day[offences.person])
         offered_after_log = (referred & ~allowed).any()

@@ -9,6 +9,7 @@ offences, age, sex and ethnicity stay consistent.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 import numpy as np
 import polars as pl
@@ -137,10 +138,10 @@ def generate_people(rng: np.random.Generator, first_day: np.ndarray, by_code: di
     return People(first_day, birth_year, sex, ethnicity_self, ethnicity_officer, home_area)
 
 
-def generate(rng: np.random.Generator, scale: float) -> tuple[Offences, People]:
+def generate(rng: np.random.Generator, scale: float, end: date) -> tuple[Offences, People]:
     by_code, area_population = census_counts()
-    rate = C.daily_rates(C.days(P.START, P.END), P.OFFENCES_PER_MONTH, scale, P.LAUNCH_UPLIFT)
-    day = C.event_days(rng, P.START, P.END, rate)
+    rate = C.daily_rates(C.days(P.START, end), P.OFFENCES_PER_MONTH, scale, P.LAUNCH_UPLIFT)
+    day = C.event_days(rng, P.START, end, rate)
     person, first = person_of_offences(rng, day)
     people = generate_people(rng, day[first], by_code, area_population)
     n = len(day)

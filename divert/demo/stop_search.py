@@ -38,11 +38,11 @@ def _labels(options: dict, index: np.ndarray) -> pl.Series:
     return pl.Series(list(options), dtype=pl.String).gather(index)
 
 
-def generate(rng: np.random.Generator, scale: float, by_code: dict, area_population: dict) -> pl.DataFrame:
+def generate(rng: np.random.Generator, scale: float, by_code: dict, area_population: dict, end: date) -> pl.DataFrame:
     """Every search from START to END, a year at a time (bounded memory at large scales)."""
     years = []
-    for year in range(P.START.year, P.END.year + 1):
-        first, last = max(P.START, date(year, 1, 1)), min(P.END, date(year, 12, 31))
+    for year in range(P.START.year, end.year + 1):
+        first, last = max(P.START, date(year, 1, 1)), min(end, date(year, 12, 31))
         rate = C.daily_rates(C.days(first, last), P.SEARCHES_PER_MONTH, scale)
         years.append(_searches(rng, C.event_days(rng, first, last, rate), by_code, area_population))
     return pl.concat(years, rechunk=False).with_columns(pl.lit(True).alias("demo"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 
 import numpy as np
 import polars as pl
@@ -62,19 +63,22 @@ def hex_keys(rng: np.random.Generator, n: int) -> pl.Series:
     return pl.Series(chars.view("S64").ravel()).cast(pl.String)
 
 
-def build(seed: int, scale: float, progress: Callable[[str, float], None] | None = None) -> dict[str, pl.DataFrame]:
-    """Every demo table for `seed` and `scale` (same seed and scale: same rows)."""
+def build(seed: int, scale: float, progress: Callable[[str, float], None] | None = None,
+          *, end: date) -> dict[str, pl.DataFrame]:
+    """Every demo table for `seed` and `scale`, with records up to `end` (same seed, scale and
+    end: same rows)."""
     say = progress or (lambda step, fraction: None)
     rng = np.random.default_rng(seed)
     say("people and offences", 0.0)
-    offences, persons = people.generate(rng, scale)
+    end_day = C.day_number(end)
+    offences, persons = people.generate(rng, scale, end)
     n = len(offences)
     odds = outcomes.formal_odds(persons.ethnicity_self[offences.person], persons.sex[offences.person])
     u_outcome = rng.random(n)
     say("referrals and course places", 0.3)
     draws = pathway.Draws(rng, n, scale)
-    sessions = pathway.course_sessions(rng, scale)
-    path, no_second_offer = pathway.divert(offences, persons, draws, sessions)
+    sessions = pathway.course_sessions(rng, scale, end_day)
+    path, no_second_offer = pathway.divert(offences, persons, draws, sessions, end_day)
 
     # offence outcomes: old ones before the launch, 8 when diverted, else not-referred ones
     referred = np.zeros(n, dtype=bool)
@@ -89,7 +93,7 @@ def build(seed: int, scale: float, progress: Callable[[str, float], None] | None
     say("tables", 0.6)
     frames = {
         "person": _person(rng, persons),
-        "offence": _offence(offences, outcome, outcome_day),
+        "offence": _offence(offences, outcome, outcome_day, end_day),
         "referral": _referral(rng, offences, path),
         "assessment": _assessment(offences, draws, path),
         "course_session": _course_session(sessions),
@@ -99,7 +103,7 @@ def build(seed: int, scale: float, progress: Callable[[str, float], None] | None
     del draws, path, offences, persons  # free the pathway's arrays before the searches
     say("stop and search", 0.8)
     by_code, area_population = people.census_counts()
-    searches = stop_search.generate(rng, scale, by_code, area_population)
+    searches = stop_search.generate(rng, scale, by_code, area_population, end)
     frames["stop_search"] = searches.with_columns(ids(len(searches))).select("id", pl.exclude("id"))
     return frames
 
@@ -119,8 +123,8 @@ def _person(rng: np.random.Generator, persons: people.People) -> pl.DataFrame:
     )
 
 
-def _offence(offences: people.Offences, outcome: np.ndarray, outcome_day: np.ndarray) -> pl.DataFrame:
-    pending = outcome_day > C.END_DAY  # not decided by the end date
+def _offence(offences: people.Offences, outcome: np.ndarray, outcome_day: np.ndarray, end_day: int) -> pl.DataFrame:
+    pending = outcome_day > end_day  # not decided by the end date
     year = pl.col("offence_date").dt.year() % 100
     return pl.DataFrame(
         {
