@@ -190,8 +190,8 @@ def _planning(url: str, version: int, filter_items: tuple):
     from divert.analytics.filters import Filters
     from divert.analytics.staffing import planning_basis
 
-    data = dashboard._frames(url, version)
-    return planning_basis(data, Filters.from_query(dict(filter_items)))
+    filters = Filters.from_query(dict(filter_items))
+    return planning_basis(dashboard._snapshot(url, version, filters.as_of_date), filters)
 
 
 def planning_inputs(filters=None):

@@ -17,6 +17,7 @@ from divert.analytics.filters import Filters
 from divert.analytics.frames import load_frames
 from divert.db import get_engine, upgrade
 from divert.demo import load_demo
+from divert.programme import today
 
 UTC_DT = pl.Datetime("us", "UTC")
 
@@ -414,8 +415,13 @@ def test_divert_metrics_prints_the_capacity_and_forecast_tables(tmp_path, monkey
     load_demo(get_engine(url), seed=2, scale=0.1)
     assert cli.main(["--db", url, "metrics", "capacity", "--from", "2025-01-01"]) == 0
     table = pl.read_csv(capsys.readouterr().out.encode())
-    assert {"week", "sessions", "seats", "seat_use", "waiting_list"} <= set(table.columns)
+    assert {"week", "provisional", "sessions", "seats", "seat_use", "seats_filled", "waiting_list"} <= set(table.columns)
     assert str(table["week"].min()) >= "2024-12-30"
+    this_week = str(today() - timedelta(days=today().weekday()))
+    assert table.filter(pl.col("provisional"))["week"].cast(pl.String).min() == this_week  # today is not over
     assert cli.main(["--db", url, "metrics", "forecast", "--format", "json"]) == 0
     rows = json.loads(capsys.readouterr().out)
-    assert len(rows) == 3 * forecast.HORIZON and {"lo_80", "hi_95", "sessions", "staff_hours"} <= set(rows[0])
+    # for each model: this week (provisional, with the referrals so far) and the 26 weeks after it
+    assert len(rows) == 3 * (forecast.HORIZON + 1)
+    assert {"lo_80", "hi_95", "sessions", "staff_hours", "provisional", "recorded"} <= set(rows[0])
+    assert {r["week"] for r in rows if r["provisional"]} == {this_week}
