@@ -174,5 +174,9 @@ def summarise(waiting: pl.DataFrame, unit_column: str, target: float | None = No
 def upcoming_sessions(sessions: pl.DataFrame, after: datetime) -> pl.DataFrame:
     """Course sessions starting after `after`, in start order, with seats booked so far and
     free (a no-show is a seat taken). Columns: as given, plus `free`."""
-    ahead = sessions.filter(pl.col("starts_at") > after).sort("starts_at")
+    moment = pl.lit(after)
+    zone = getattr(sessions.schema.get("starts_at"), "time_zone", None)
+    if zone and after.tzinfo is not None:
+        moment = moment.dt.convert_time_zone(zone)
+    ahead = sessions.filter(pl.col("starts_at") > moment).sort("starts_at")
     return ahead.with_columns(pl.max_horizontal(pl.col("seats") - pl.col("booked"), pl.lit(0)).alias("free"))
