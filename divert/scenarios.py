@@ -222,3 +222,30 @@ def saved_scenarios() -> list[SavedScenario]:
 
     url = database_url()
     return _saved(url, data_version(get_engine(url)))
+
+
+# --- the assumptions, shown the same way on every planning page ----------------------------------------
+def show_assumptions(plan: Plan, rates, key: str, *, expanded: bool = False, extra: pl.DataFrame | None = None) -> None:
+    """An expander listing every assumption of the planning model with its value and where it
+    came from (measured from the records as of the as-of date, a default and its source, or
+    entered on the page), with a CSV download."""
+    from divert.analytics.planning import PACE_MEANING, assumptions_table
+    from divert.safe_csv import to_csv_bytes
+
+    table = assumptions_table(plan, rates)
+    if extra is not None:
+        table = pl.concat([extra.select(table.columns), table])
+    window = getattr(rates, "window", None)
+    with st.expander("The planning model's assumptions and where each comes from", expanded=expanded,
+                     icon=":material/fact_check:"):
+        st.caption("Measured from the records " + (f"over the complete weeks {window[0]:%d %b %Y} to "
+                                                     f"{window[1]:%d %b %Y}" if window else "")
+                    + "; where the records say too little, a default with its source. Capacity, Forecast, the "
+                      "Scenario planner and the Launch planner use these same assumptions. Assessments per "
+                      f"worker-day: {PACE_MEANING}")
+        st.dataframe(table, hide_index=True, width="stretch",
+                     column_config={"assumption": "Assumption", "value": st.column_config.NumberColumn("Value",
+                                                                                                     format="%.4g"),
+                                    "source": "Source", "how": st.column_config.TextColumn("How", width="large")})
+        st.download_button("Download the assumptions (CSV)", to_csv_bytes(table), f"{key}_assumptions.csv", "text/csv",
+                           key=f"{key}_assumptions", icon=":material/download:")
