@@ -150,7 +150,7 @@ def test_observed_rates_from_the_records():
                         result="completed" if assessed else "no_contact",
                         allocation=("group_course" if i < 24 else "one_to_one") if assessed else None,
                         worker=f"W{i % 3}" if assessed else None))
-    frame = refs(*rows, ref(99, referred=32))  # and one on Friday 3 October, too young to count
+    frame = refs(*rows, ref(99, referred=31))  # and one on Thursday 2 October, too young to count
     sessions = pl.DataFrame({"starts_at": [MONDAY + timedelta(days=28 - 7 * k) for k in range(10)],
                              "seats": [10] * 10, "booked": [10] * 10, "attended": [9] * 10},
                             schema_overrides={"starts_at": UTC_DT})

@@ -5,8 +5,8 @@ saying how it was measured; the programme's defaults (divert.analytics.planning.
 where the records say nothing.
 
 The measuring window is the RECENT_WEEKS complete weeks up to the as-of date, or, when the
-records stop before it (a data gap running up to the as-of date), up to the last complete
-week before the gap. Shares that need follow-up time (did the person take the assessment?)
+records stop before it or have only just started again after a gap (fewer than RECENT_WEEKS
+weeks since), up to the last complete week before the gap. Shares that need follow-up time (did the person take the assessment?)
 count only referrals old enough for it (divert.analytics.maturity).
 """
 
@@ -69,10 +69,13 @@ class Rates:
 
 
 def measuring_window(referrals: pl.DataFrame, as_of: date) -> tuple[date, date, lists.Gap | None]:
-    """(first day, last day, gap): the RECENT_WEEKS complete weeks up to as_of, or up to the
-    last complete week before a data gap that runs up to as_of."""
+    """(first day, last day, gap): the RECENT_WEEKS complete weeks up to as_of; or, when the
+    records since the latest data gap cover fewer weeks than that (or nothing has been recorded
+    since it), the RECENT_WEEKS complete weeks up to the gap."""
     gap = lists.latest_gap(referrals, as_of)
-    edge = gap.last_before if gap is not None and gap.first_after is None else as_of
+    edge = as_of
+    if gap is not None and (gap.first_after is None or (as_of - gap.first_after).days < 7 * RECENT_WEEKS):
+        edge = gap.last_before
     end = last_complete_week(edge) + timedelta(days=6)
     return end - timedelta(weeks=RECENT_WEEKS) + timedelta(days=1), end, gap
 
@@ -99,7 +102,7 @@ def observed_rates(referrals: pl.DataFrame, sessions: pl.DataFrame, as_of: date 
                      referral_pct=None, as_of=as_of, sources=found)
     first, last, gap = measuring_window(referrals, as_of)
     span = f"the {RECENT_WEEKS} complete weeks to {last:%d %b %Y}"
-    if gap is not None and gap.first_after is None:
+    if gap is not None and last < gap.last_before + timedelta(days=7):
         span += f" (the last before the gap in the records: {gap.describe(as_of)})"
 
     def learn(name: str, value, detail: str) -> None:
