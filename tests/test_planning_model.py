@@ -207,3 +207,57 @@ def test_every_assumption_says_where_it_came_from(basis):
     changed = planning.assumptions_table(planning.plan_from_rates(rates, assessment_workers=5), rates)
     row = changed.filter(pl.col("assumption") == planning.FIELDS["assessment_workers"].label).row(0, named=True)
     assert row["source"] == "entered" and "changed from 2" in row["how"]
+
+
+# --- the pages themselves, on the demo ----------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def demo_url(tmp_path_factory):
+    from divert.db import get_engine, upgrade
+    from divert.demo import load_demo
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('planning-model') / 'demo.db'}"
+    upgrade(url)
+    load_demo(get_engine(url), seed=13, scale=0.3)
+    yield url
+    get_engine(url).dispose()
+
+
+def test_the_pages_show_the_same_staffing_answer_on_the_demo(demo_url, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from divert import app_settings
+    from divert.analytics.frames import load_frames
+    from divert.auth import USER_KEY, SignedIn
+    from divert.db import get_engine
+    from divert.programme import today
+    from divert.settings import PROJECT_DIR
+
+    monkeypatch.setenv("DIVERT_DATABASE_URL", demo_url)
+    shown = {}
+    for page in ("capacity", "forecast", "scenarios"):
+        at = AppTest.from_file(str(PROJECT_DIR / "pages" / f"{page}.py"), default_timeout=120)
+        at.session_state[USER_KEY] = SignedIn("test.manager", "Test manager", "manager", False,
+                                              datetime.now(UTC) + timedelta(hours=1))
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        metrics = {m.label: m.value for m in at.metric}
+        shown[page] = (metrics[staffing.WORKERS_LABEL], metrics[staffing.SESSIONS_LABEL])
+    engine = get_engine(demo_url)
+    targets = app_settings.load(engine)
+    result, rates = staffing.planning_basis(load_frames(engine), Filters(as_of=today()))
+    answer = staffing.for_service(result, rates, targets.target_days_to_assessment, targets.target_days_to_course)
+    expected = (staffing.needed_text(answer.workers_needed), staffing.needed_text(answer.sessions_needed))
+    assert set(shown.values()) == {expected}, shown
+    # and the Launch planner's path, given the same demand and the same rates, agrees
+    inputs = launch.defaults(rates)
+    table = launch.capacity_needed(forecast.ahead(result, weeks=inputs.weeks), inputs,
+                                   targets.target_days_to_assessment, targets.target_days_to_course)
+    needed = {row["measure"]: row["average_week"] for row in table.iter_rows(named=True)}
+    # the launch plans a new service: nobody waiting at the start
+    from dataclasses import replace
+
+    fresh = staffing.for_plan(result, replace(answer.plan, start_assessment_queue=0, start_course_queue=0),
+                              targets.target_days_to_assessment, targets.target_days_to_course)
+    assert (needed[launch.WORKERS_NEEDED], needed[launch.SESSIONS_NEEDED]) == (fresh.workers_needed,
+                                                                               fresh.sessions_needed)
+    assert fresh.workers_needed is not None
