@@ -39,8 +39,9 @@ class Gap:
     def describe(self, as_of: date) -> str:
         end = self.first_after or as_of
         days = (end - self.last_before).days
-        since = "since" if self.first_after is None else f"until {self.first_after:%d %b %Y}, from"
-        return f"nothing was recorded {since} {self.last_before:%d %b %Y} ({days} days)"
+        if self.first_after is None:
+            return f"nothing was recorded after {self.last_before:%d %b %Y} ({days} days)"
+        return f"nothing was recorded between {self.last_before:%d %b %Y} and {self.first_after:%d %b %Y} ({days} days)"
 
 
 def activity_days(referrals: pl.DataFrame, as_of: date) -> pl.Series:
