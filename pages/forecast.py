@@ -61,8 +61,8 @@ tips = [alt.Tooltip("series:N", title=""), alt.Tooltip("week:T", title="Week of"
         alt.Tooltip("lo_80:Q", title="80% from", format=",.0f"), alt.Tooltip("hi_80:Q", title="80% to", format=",.0f"),
         alt.Tooltip("lo_95:Q", title="95% from", format=",.0f"), alt.Tooltip("hi_95:Q", title="95% to", format=",.0f")]
 chart = (
-    base.mark_area(opacity=0.15, color=charts.PALETTE[1]).encode(x=x, y="lo_95:Q", y2="hi_95:Q", tooltip=tips)
-    + base.mark_area(opacity=0.3, color=charts.PALETTE[1]).encode(x=x, y="lo_80:Q", y2="hi_80:Q", tooltip=tips)
+    base.mark_area(opacity=0.12, color=charts.PALETTE[0]).encode(x=x, y="lo_95:Q", y2="hi_95:Q", tooltip=tips)
+    + base.mark_area(opacity=0.25, color=charts.PALETTE[0]).encode(x=x, y="lo_80:Q", y2="hi_80:Q", tooltip=tips)
     + charts.line(shown.select("week", "series", "referrals", "provisional"), "week", "referrals",
                   y_title="Referrals a week", color="series", color_title="", x_title="Week", every="1w",
                   tooltip_format=",.1f")

@@ -129,6 +129,18 @@ def test_weekly_capacity_counts_sessions_seats_and_the_waiting_list():
     assert len(table) == 7
 
 
+def test_weeks_in_a_gap_in_the_records_are_missing_not_zero():
+    sessions = pl.DataFrame({"session_id": [1], "starts_at": [MONDAY + timedelta(days=8)], "seats": [12], "booked": [9],
+                             "attended": [9]}, schema_overrides={"starts_at": UTC_DT})
+    # nothing recorded after 25 September: by 30 November that is a gap in the records
+    table = capacity.weekly_capacity(PEOPLE, sessions, date(2025, 11, 30))
+    rows = {r["week"]: r for r in table.iter_rows(named=True)}
+    assert rows[date(2025, 9, 8)]["referrals"] == 2 and not rows[date(2025, 9, 8)]["in_gap"]
+    gap = table.filter(pl.col("in_gap"))
+    assert gap["week"].min() == date(2025, 9, 22) and gap["week"].max() == date(2025, 11, 24)
+    assert gap["referrals"].null_count() == gap["seats"].null_count() == gap.height  # missing, not zero
+
+
 def test_worker_load_per_worker_day():
     load = capacity.worker_load(PEOPLE, date(2025, 9, 1), date(2025, 9, 14))
     rows = {r["worker"]: r for r in load.iter_rows(named=True)}

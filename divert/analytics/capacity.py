@@ -164,7 +164,7 @@ def weekly_capacity(referrals: pl.DataFrame, sessions: pl.DataFrame, as_of: date
     `provisional`: the week is not over at as_of (seats booked are "booked so far"; no
     attendance, seats filled or waiting list yet). `scheduled`: the week starts after as_of.
     `in_gap`: the week is wholly or partly in a data gap (divert.analytics.waiting): its
-    pathway counts are missing, not zero."""
+    counts are missing, not zero."""
     def weekly(frame: pl.DataFrame, day: pl.Expr, name: str) -> pl.DataFrame:
         return frame.select(day.dt.truncate("1w").alias("week")).drop_nulls().group_by("week").len(name=name)
 
@@ -192,7 +192,8 @@ def weekly_capacity(referrals: pl.DataFrame, sessions: pl.DataFrame, as_of: date
     waiting = _waiting_list_by_week(referrals, table["week"])
     unfinished = provisional(pl.col("week"), "1w", as_of)  # the week as_of falls in, and weeks ahead
     in_gap = lists.weeks_in_gap(table["week"], lists.data_gaps(referrals, as_of), as_of)
-    pathway = ["referrals", "assessments", "course_allocations", "waiting_list"]
+    recorded = ["referrals", "assessments", "course_allocations", "waiting_list", "sessions", "seats", "booked",
+                "attended", "seat_use", "seats_filled", "attendance"]
     return table.join(waiting, on="week", how="left").with_columns(
         unfinished.alias("provisional"), (pl.col("week") > as_of).alias("scheduled"), in_gap.alias("in_gap"),
         pl.when(pl.col("seats") > 0).then(pl.col("booked") / pl.col("seats")).alias("seat_use"),
@@ -201,7 +202,7 @@ def weekly_capacity(referrals: pl.DataFrame, sessions: pl.DataFrame, as_of: date
         pl.when(unfinished).then(None).otherwise(pl.col("waiting_list")).alias("waiting_list"),
         pl.when(unfinished).then(None).otherwise(pl.col("attended")).alias("attended"),
     ).with_columns(
-        pl.when(pl.col("in_gap")).then(None).otherwise(pl.col(c)).alias(c) for c in pathway
+        pl.when(pl.col("in_gap")).then(None).otherwise(pl.col(c)).alias(c) for c in recorded
     ).select(list(WEEKLY_SCHEMA)).cast(WEEKLY_SCHEMA)
 
 
