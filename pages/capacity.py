@@ -133,7 +133,7 @@ bars = alt.Chart(seats_frame.filter(pl.col("series") == demand.SCHEDULED)).mark_
     opacity=alt.condition("datum.provisional", alt.value(0.18), alt.value(0.4)),
     tooltip=[alt.Tooltip("week:T", title="Week of"), alt.Tooltip("seats:Q", title="Seats scheduled", format=",.0f"),
              alt.Tooltip("provisional:N", title="Week not over")])
-band = alt.Chart(lines.drop_nulls("low")).mark_area(opacity=0.2, color=charts.PALETTE[1]).encode(
+band = alt.Chart(lines.drop_nulls("low")).mark_area(opacity=0.2, color=charts.GREY).encode(
     x="week:T", y="low:Q", y2="high:Q",
     tooltip=[alt.Tooltip("week:T", title="Week of"), alt.Tooltip("low:Q", title="80% interval from", format=",.0f"),
              alt.Tooltip("high:Q", title="80% interval to", format=",.0f")])
@@ -144,7 +144,7 @@ dashboard.chart_block(
     "Grey bars: seats in the sessions scheduled each week (lighter: weeks not over, the calendar ahead). Lines: seats "
     "booked (for weeks not over, booked so far, not under-use), seats filled by people who attended (weeks over), "
     "and the seats the referral forecast needs (people allocated to the course who will attend, at the planning "
-    f"model's rates), with its 80% interval shaded. Last 26 weeks and {int(needed['weeks_ahead'].max() or 0)} weeks "
+    f"model's rates), with its 80% interval shaded grey. Last 26 weeks and {int(needed['weeks_ahead'].max() or 0)} weeks "
     "after the as-of week. Hollow points and dashed lines are provisional.",
     seat_chart, seats_frame, "seats_against_demand", key="capacity_seats",
 )

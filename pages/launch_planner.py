@@ -74,8 +74,9 @@ def plan_slider(name: str, help: str | None = None):
     spec = planning.FIELDS[name]
     cast = spec.kind
     value = min(max(cast(getattr(start.plan, name)), cast(spec.low)), cast(spec.high))
+    shown = "%d" if cast is int else ("%.0f" if spec.step >= 1 else ("%.1f" if spec.step >= 0.5 else "%.2f"))
     return st.slider(spec.label, cast(spec.low), cast(spec.high), value, cast(spec.step), key=f"launch_{name}",
-                     help=help or spec.help)
+                     help=help or spec.help, format=shown)
 
 
 a1, a2, a3 = st.columns(3)
