@@ -208,8 +208,9 @@ load = capacity.worker_load(referrals, start, as_of)
 dashboard.chart_block(
     f"Assessments per worker, last {weeks_back} weeks",
     "Telephone assessments each worker completed, and their assessments per worker-day (assessments / (weeks "
-    "with an assessment x 5 working days), the planning model's measure). An uneven spread can mean sickness, "
-    "part-time hours or a worker with other duties.",
+    "with an assessment x 5 working days): worker-days counted as the planning model counts them, which then takes "
+    "the team's pace in its busier weeks). An uneven spread can mean sickness, part-time hours or a worker with "
+    "other duties.",
     charts.bars(load, "worker", "assessments", y_title="Assessments", x_title="Worker", horizontal=True, sort="-x",
                 tooltip_extra=[alt.Tooltip("per_worker_day:Q", title="Per worker-day", format=".2f"),
                                alt.Tooltip("weeks_active:Q", title="Weeks with an assessment"),

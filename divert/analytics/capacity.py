@@ -250,8 +250,8 @@ def recent_use(referrals: pl.DataFrame, sessions: pl.DataFrame, start: date, end
 
 def worker_load(referrals: pl.DataFrame, start: date, end: date) -> pl.DataFrame:
     """Assessments completed by each worker between start and end, the weeks they completed
-    any, their assessments per worker-day (the planning model's measure: assessments / (weeks
-    active x 5 working days)) and their share. A blank worker is 'Not recorded'."""
+    any, their assessments per worker-day (assessments / (weeks active x 5 working days): worker-
+    days counted as planning.PACE_MEANING counts them) and their share. A blank worker is 'Not recorded'."""
     done = referrals.filter((pl.col("assessment_result") == "completed")
                             & pl.col("assessed_at").dt.date().is_between(start, end))
     schema = {"worker": pl.String, "assessments": pl.Int64, "weeks_active": pl.Int64, "per_worker_day": pl.Float64,

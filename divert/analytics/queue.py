@@ -4,7 +4,7 @@ function Capacity, Forecast, the Scenario planner and the Launch planner ask.
 
 Two queues in a row, first come first served, one step per week:
 1. Assessment: people who will take the telephone assessment (referrals x engagement) wait
-   for a worker; a week's capacity is workers x assessments per worker per day x 5.
+   for a worker; a week's capacity is workers x assessments per worker-day x 5.
 2. Course: people assessed and allocated to the group course wait for a seat; a week's
    capacity in people is sessions x seats / (1 - no-show rate), because a session is booked
    so that the people who turn up fill its seats.
