@@ -18,6 +18,7 @@ import polars as pl
 from sqlalchemy import and_, func, or_, select
 
 from divert import codes
+from divert.analytics import waiting as waiting_rule
 from divert.db import session_scope
 from divert.models import Assessment, AuditEvent, Booking, Closure, CourseSession, Offence, Person, Referral
 
@@ -387,18 +388,53 @@ def _shown(value) -> str:
 QUEUE_SCHEMA = {"Referral": pl.String, "Referred": pl.String, "Area": pl.String, "Days waiting": pl.Int64}
 
 
-def awaiting_assessment(engine, *, limit: int = QUEUE_LIMIT) -> pl.DataFrame:
-    """Open referrals with no assessment yet, longest waiting first."""
+def _open_pathway(s) -> pl.DataFrame:
+    """Every open referral with what the waiting rule needs (divert.analytics.waiting): its
+    reference, area, referral time and UK day, assessment result, time and allocation, closure
+    day, and whether it holds a place on a session now (a booking booked, attended or
+    completed)."""
+    holding = (
+        select(Booking.id)
+        .where(Booking.referral_id == Referral.id, Booking.status.in_(HOLDING_A_PLACE))
+        .exists()
+    )
+    rows = s.execute(
+        select(Referral.id, Referral.reference, Referral.referred_at, Offence.area, Assessment.result,
+               Assessment.completed_at, Assessment.allocation, Closure.closed_on, holding)
+        .join(Offence, Offence.id == Referral.offence_id)
+        .outerjoin(Assessment, Assessment.referral_id == Referral.id)
+        .outerjoin(Closure, Closure.referral_id == Referral.id)
+        .where(Referral.status == "open")
+    ).all()
+    return pl.DataFrame(
+        {
+            "referral_id": [r[0] for r in rows],
+            "reference": [r[1] for r in rows],
+            "referred_at": [uk_time(r[2]) for r in rows],
+            "referred_on": [uk_time(r[2]).date() for r in rows],
+            "area": [r[3] for r in rows],
+            "assessment_result": [r[4] for r in rows],
+            "assessed_at": [uk_time(r[5]) for r in rows],
+            "allocation": [r[6] for r in rows],
+            "closed_on": [r[7] for r in rows],
+            "holds_place_now": [bool(r[8]) for r in rows],
+        },
+        schema={"referral_id": pl.Int64, "reference": pl.String, "referred_at": pl.Datetime("us", "Europe/London"),
+                "referred_on": pl.Date, "area": pl.String, "assessment_result": pl.String,
+                "assessed_at": pl.Datetime("us", "Europe/London"), "allocation": pl.String, "closed_on": pl.Date,
+                "holds_place_now": pl.Boolean},
+    )
+
+
+def awaiting_assessment(engine, *, limit: int = QUEUE_LIMIT, today: date | None = None) -> pl.DataFrame:
+    """Open referrals waiting for an assessment (divert.analytics.waiting: the rule the
+    capacity figures use too), longest waiting first, with the wait in calendar days and in
+    working days (the unit of the assessment target)."""
+    today = today or uk_today()
     with session_scope(engine) as s:
-        rows = s.execute(
-            select(Referral.reference, Referral.referred_at, Offence.area)
-            .join(Offence, Offence.id == Referral.offence_id)
-            .outerjoin(Assessment, Assessment.referral_id == Referral.id)
-            .where(Referral.status == "open", Assessment.id.is_(None))
-            .order_by(Referral.referred_at, Referral.id)
-            .limit(limit)
-        ).all()
-    return _queue(rows)
+        frame = waiting_rule.awaiting_assessment(_open_pathway(s), today).head(limit)
+    rows = list(zip(frame["reference"], frame["referred_at"], frame["area"], strict=True))
+    return _queue(rows, today).with_columns(frame["working_days"].alias("Working days"))
 
 
 def open_referrals(engine, *, limit: int = QUEUE_LIMIT) -> pl.DataFrame:
@@ -416,29 +452,19 @@ def open_referrals(engine, *, limit: int = QUEUE_LIMIT) -> pl.DataFrame:
     return frame.with_columns(pl.Series("Stage", [stages.get(r[0], "") for r in rows], dtype=pl.String))
 
 
-def waiting_list(engine, *, limit: int = QUEUE_LIMIT) -> pl.DataFrame:
+def waiting_list(engine, *, limit: int = QUEUE_LIMIT, today: date | None = None) -> pl.DataFrame:
     """Open referrals allocated to a group course with no place held on a session (never
-    booked, or a no-show or cancellation since), longest waiting first from the assessment."""
-    holding = (
-        select(Booking.id)
-        .where(Booking.referral_id == Referral.id, Booking.status.in_(HOLDING_A_PLACE))
-        .exists()
-    )
+    booked, or a no-show or cancellation since), longest waiting first from the assessment:
+    divert.analytics.waiting.awaiting_course, the rule the capacity figures use too."""
+    today = today or uk_today()
     with session_scope(engine) as s:
-        rows = s.execute(
-            select(Referral.reference, Assessment.completed_at, Offence.area)
-            .join(Assessment, Assessment.referral_id == Referral.id)
-            .join(Offence, Offence.id == Referral.offence_id)
-            .where(Referral.status == "open", Assessment.allocation == "group_course", ~holding)
-            .order_by(Assessment.completed_at, Referral.id)
-            .limit(limit)
-        ).all()
-    frame = _queue(rows)
-    return frame.rename({"Referred": "Assessed"})
+        frame = waiting_rule.awaiting_course(_open_pathway(s), today).head(limit)
+    rows = list(zip(frame["reference"], frame["assessed_at"], frame["area"], strict=True))
+    return _queue(rows, today).rename({"Referred": "Assessed"})
 
 
-def _queue(rows) -> pl.DataFrame:
-    today = uk_today()
+def _queue(rows, today: date | None = None) -> pl.DataFrame:
+    today = today or uk_today()
     return pl.DataFrame(
         {
             "Referral": [r[0] for r in rows],
@@ -458,31 +484,28 @@ SESSIONS_SCHEMA = {
 }
 
 
-def sessions(engine, *, upcoming: bool | None = None, days_back: int | None = None) -> pl.DataFrame:
+def sessions(engine, *, upcoming: bool | None = None, days_back: int | None = None,
+             now: datetime | None = None) -> pl.DataFrame:
     """Course sessions with seats taken and free, in start order. `upcoming=True` keeps those
-    not yet started, `False` those started; `days_back` keeps sessions from that many days ago
-    onwards."""
+    not yet started (divert.analytics.waiting.upcoming_sessions, as the capacity figures),
+    `False` those started; `days_back` keeps sessions from that many days ago onwards."""
     taken = (
         select(Booking.session_id, func.count(Booking.id).label("taken"))
         .where(Booking.status.in_(codes.SEAT_HOLDING))
         .group_by(Booking.session_id)
         .subquery()
     )
-    now = datetime.now(UTC)
+    now = now or datetime.now(UTC)
     query = (
         select(CourseSession, func.coalesce(taken.c.taken, 0))
         .outerjoin(taken, taken.c.session_id == CourseSession.id)
         .order_by(CourseSession.starts_at, CourseSession.id)
     )
-    if upcoming is True:
-        query = query.where(CourseSession.starts_at >= now)
-    elif upcoming is False:
-        query = query.where(CourseSession.starts_at < now)
     if days_back is not None:
         query = query.where(CourseSession.starts_at >= now - timedelta(days=days_back))
     with session_scope(engine) as s:
         rows = s.execute(query).all()
-    return pl.DataFrame(
+    frame = pl.DataFrame(
         {
             "session_id": [c.id for c, _ in rows],
             "version": [c.version for c, _ in rows],
@@ -491,13 +514,22 @@ def sessions(engine, *, upcoming: bool | None = None, days_back: int | None = No
             "Minutes": [c.duration_minutes for c, _ in rows],
             "Delivery": [codes.DELIVERY_MODES.get(c.mode, c.mode) for c, _ in rows],
             "Facilitator": [c.facilitator or "" for c, _ in rows],
-            "Seats": [c.seats for c, _ in rows],
-            "Taken": [int(n) for _, n in rows],
-            "Free": [max(c.seats - int(n), 0) for c, n in rows],
+            "seats": [c.seats for c, _ in rows],
+            "booked": [int(n) for _, n in rows],
             "starts_at": [uk_time(c.starts_at) for c, _ in rows],
         },
-        schema=SESSIONS_SCHEMA,
+        schema={**{k: v for k, v in SESSIONS_SCHEMA.items() if k not in ("Seats", "Taken", "Free")},
+                "seats": pl.Int64, "booked": pl.Int64},
     )
+    ahead = waiting_rule.upcoming_sessions(frame, now)
+    if upcoming is True:
+        frame = ahead
+    elif upcoming is False:
+        frame = frame.filter(~pl.col("session_id").is_in(ahead["session_id"].implode()))
+    return frame.with_columns(pl.max_horizontal(pl.col("seats") - pl.col("booked"), pl.lit(0)).alias("free")).select(
+        *[c for c in SESSIONS_SCHEMA if c not in ("Seats", "Taken", "Free", "starts_at")],
+        pl.col("seats").alias("Seats"), pl.col("booked").alias("Taken"), pl.col("free").alias("Free"), "starts_at",
+    ).cast(SESSIONS_SCHEMA)
 
 
 def session_detail(engine, session_id: int) -> dict | None:

@@ -188,23 +188,23 @@ def export_frame(scenarios: list[SavedScenario]) -> pl.DataFrame:
 def _planning(url: str, version: int, filter_items: tuple):
     from divert import dashboard
     from divert.analytics.filters import Filters
-    from divert.analytics.forecast import referrals_forecast
-    from divert.analytics.rates import rates_for
+    from divert.analytics.staffing import planning_basis
 
-    data = dashboard._frames(url, version)
     filters = Filters.from_query(dict(filter_items))
-    return referrals_forecast(data, filters), rates_for(data, filters)
+    return planning_basis(dashboard._snapshot(url, version, filters.as_of_date), filters)
 
 
 def planning_inputs(filters=None):
-    """(ForecastResult, Rates) for the current data version and filters: the forecast is
-    made once per data version (and filter choice) and shared by every planning page."""
+    """(ForecastResult, Rates) for the current data version, filters and as-of date: the
+    forecast is made once per data version (and filter choice and as-of date) and shared by
+    every planning page."""
     from divert.analytics.filters import Filters
     from divert.db import data_version, get_engine
     from divert.settings import database_url
 
     url = database_url()
     chosen = (filters or Filters()).without_period()
+    chosen = replace(chosen, as_of=chosen.as_of_date)  # "today" is part of the key: a new day, a new forecast
     return _planning(url, data_version(get_engine(url)), tuple(sorted(chosen.to_query().items())))
 
 
@@ -222,3 +222,30 @@ def saved_scenarios() -> list[SavedScenario]:
 
     url = database_url()
     return _saved(url, data_version(get_engine(url)))
+
+
+# --- the assumptions, shown the same way on every planning page ----------------------------------------
+def show_assumptions(plan: Plan, rates, key: str, *, expanded: bool = False, extra: pl.DataFrame | None = None) -> None:
+    """An expander listing every assumption of the planning model with its value and where it
+    came from (measured from the records as of the as-of date, a default and its source, or
+    entered on the page), with a CSV download."""
+    from divert.analytics.planning import PACE_MEANING, assumptions_table
+    from divert.safe_csv import to_csv_bytes
+
+    table = assumptions_table(plan, rates)
+    if extra is not None:
+        table = pl.concat([extra.select(table.columns), table])
+    window = getattr(rates, "window", None)
+    with st.expander("The planning model's assumptions and where each comes from", expanded=expanded,
+                     icon=":material/fact_check:"):
+        st.caption("Measured from the records " + (f"over the complete weeks {window[0]:%d %b %Y} to "
+                                                     f"{window[1]:%d %b %Y}" if window else "")
+                    + "; where the records say too little, a default with its source. Capacity, Forecast, the "
+                      "Scenario planner and the Launch planner use these same assumptions. Assessments per "
+                      f"worker-day: {PACE_MEANING}")
+        st.dataframe(table, hide_index=True, width="stretch",
+                     column_config={"assumption": "Assumption", "value": st.column_config.NumberColumn("Value",
+                                                                                                     format="%.4g"),
+                                    "source": "Source", "how": st.column_config.TextColumn("How", width="large")})
+        st.download_button("Download the assumptions (CSV)", to_csv_bytes(table), f"{key}_assumptions.csv", "text/csv",
+                           key=f"{key}_assumptions", icon=":material/download:")

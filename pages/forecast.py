@@ -6,7 +6,7 @@ import polars as pl
 import streamlit as st
 
 from divert import charts, dashboard, scenarios, ui
-from divert.analytics import demand, forecast, planning
+from divert.analytics import demand, forecast, staffing
 
 user = ui.require_role("manager", "admin")
 st.title("Forecast")
@@ -14,8 +14,10 @@ filters = dashboard.filter_bar("forecast")
 data = dashboard.frames(filters)
 dashboard.as_of_line(data)
 result, rates = scenarios.planning_inputs(filters)
-st.caption(f"Referrals for {filters.without_period().describe()}. The forecast always uses every complete week "
-           "recorded, whatever the period filter says.")
+as_of = filters.as_of_date
+st.caption(f"Referrals for {filters.without_period().describe()}, as of {as_of:%d %B %Y}. The forecast uses every "
+           "complete week recorded up to the as-of date, whatever the period filter says; the week the as-of date "
+           "falls in is not over, so it is shown as it stands (hollow) and not used.")
 if result.forecast.is_empty():
     st.info(result.note or "There is not enough history to forecast.", icon=":material/info:")
     st.stop()
@@ -32,18 +34,25 @@ model = right.radio("Forecast", models, index=models.index(forecast.COMBINATION)
                          "as accurate as either alone. The backtest below shows how each did on this service.")
 
 shown = forecast.chart_frame(result, model, horizon)
-ahead = result.forecast.filter((pl.col("model") == model) & (pl.col("weeks_ahead") <= horizon))
+coming = forecast.ahead(result, model, horizon)
 top = forecast.headline(result, model, horizon)
 first = top["next_week"]
-c1, c2, c3 = st.columns(3)
+c1, c2, c3, c4 = st.columns(4)
 c1.metric("Referrals expected next week", f"{first['mean']:,.0f}",
-          help="The central forecast for the first week after the latest complete week.")
-c1.caption(f"80% interval {first['lo_80']:,.0f} to {first['hi_80']:,.0f}; 95% interval {first['lo_95']:,.0f} to "
-           f"{first['hi_95']:,.0f}")
+          help=f"The central forecast for the week starting {first['week']:%d %B %Y}, the week after the as-of date.")
+c1.caption(f"Week of {first['week']:%d %b %Y}. 80% interval {first['lo_80']:,.0f} to {first['hi_80']:,.0f}; 95% "
+           f"interval {first['lo_95']:,.0f} to {first['hi_95']:,.0f}")
 c2.metric(f"Referrals a week over the next {horizon} weeks", f"{top['mean_per_week']:,.0f}",
-          help="Average of the central forecast over the weeks shown.")
-c3.metric("Latest complete week", f"{top['latest_referrals']:,}",
-          help=f"Referrals in the week starting {top['latest_week']:%d %B %Y}.")
+          help="Average of the central forecast over the weeks shown, from next week.")
+if top["latest_week"] is not None:
+    c3.metric("Latest complete week", f"{top['latest_referrals']:,}",
+              help=f"Referrals in the week starting {top['latest_week']:%d %B %Y}.")
+    c3.caption(f"Week of {top['latest_week']:%d %b %Y}")
+this_week = top["this_week"]
+c4.metric("This week so far (provisional)", f"{this_week['referrals']:,}",
+          help="Referrals recorded in the week the as-of date falls in, up to the as-of date. The week is not over, "
+               "so this is not a fall.")
+c4.caption(f"Week of {this_week['week']:%d %b %Y}, {this_week['days']} of 7 days")
 
 x = alt.X("week:T", title="Week")
 base = alt.Chart(shown)
@@ -51,19 +60,19 @@ tips = [alt.Tooltip("series:N", title=""), alt.Tooltip("week:T", title="Week of"
         alt.Tooltip("referrals:Q", title="Referrals", format=",.1f"),
         alt.Tooltip("lo_80:Q", title="80% from", format=",.0f"), alt.Tooltip("hi_80:Q", title="80% to", format=",.0f"),
         alt.Tooltip("lo_95:Q", title="95% from", format=",.0f"), alt.Tooltip("hi_95:Q", title="95% to", format=",.0f")]
-colour = alt.Color("series:N", title="", scale=alt.Scale(domain=["Recorded", "Forecast"],
-                                                         range=[charts.PALETTE[0], charts.PALETTE[1]]),
-                   legend=alt.Legend(orient="top"))
 chart = (
-    base.mark_area(opacity=0.15, color=charts.PALETTE[1]).encode(x=x, y="lo_95:Q", y2="hi_95:Q", tooltip=tips)
-    + base.mark_area(opacity=0.3, color=charts.PALETTE[1]).encode(x=x, y="lo_80:Q", y2="hi_80:Q", tooltip=tips)
-    + base.mark_line(point=alt.OverlayMarkDef(size=14)).encode(
-        x=x, y=alt.Y("referrals:Q", title="Referrals a week"), color=colour, tooltip=tips)
+    base.mark_area(opacity=0.12, color=charts.PALETTE[0]).encode(x=x, y="lo_95:Q", y2="hi_95:Q", tooltip=tips)
+    + base.mark_area(opacity=0.25, color=charts.PALETTE[0]).encode(x=x, y="lo_80:Q", y2="hi_80:Q", tooltip=tips)
+    + charts.line(shown.select("week", "series", "referrals", "provisional"), "week", "referrals",
+                  y_title="Referrals a week", color="series", color_title="", x_title="Week", every="1w",
+                  tooltip_format=",.1f")
 ).properties(height=340)
 dashboard.chart_block(
     "Referrals a week: recorded and forecast",
-    "Blue: referrals recorded each week (the last two years). Orange: the forecast, with the range the "
-    "week's count should fall in 80 times in 100 (darker band) and 95 times in 100 (lighter band).",
+    "Referrals recorded each week (the last two years; a gap in the records is left blank, not drawn as zero) and "
+    "the forecast (dashed, from the week the as-of date falls in), with the range the week's count should fall in "
+    "80 times in 100 (darker band) and 95 times in 100 (lighter band). Hollow points are provisional: this week so "
+    "far, and the forecast.",
     chart, shown, "referral_forecast", key="forecast_chart",
 )
 
@@ -123,30 +132,39 @@ else:
     )
 
 # --- the work it means ----------------------------------------------------------------------------------
-plan = planning.plan_from_rates(rates)
-table = demand.work_table(ahead, plan.conversion())
+targets = dashboard.settings()
+answer = staffing.for_service(result, rates, targets.target_days_to_assessment, targets.target_days_to_course)
+plan = answer.plan
+table = demand.work_table(coming, plan)
 need = demand.work_summary(table)
 st.subheader("What the forecast means for the service")
 st.caption(
-    f"At the recent rates: {plan.engagement_pct:g}% of referrals take the assessment; {plan.course_pct:g}% of them are "
-    f"allocated to the course; {plan.no_show_pct:g}% of bookings are no-shows; {plan.seats_per_session} seats a "
-    f"session; a worker completes up to {plan.assessments_per_worker_day:g} assessments a day. 'Busy week' is the top "
-    "of the 80% interval. Change any of these in the Scenario planner.")
-w1, w2, w3 = st.columns(3)
-w1.metric("Sessions a week needed", f"{need['sessions']:,.1f}",
-          help="Course seats needed / seats per session, averaged over the weeks shown.")
-w1.caption(f"{need['sessions_busiest']:,.1f} in the busiest week")
-w2.metric("Assessment workers needed", f"{need['assessment_workers']:,.1f}",
-          help="Assessments a week / (assessments per worker per day x 5), averaged over the weeks shown.")
-w3.metric("Staff hours a week", f"{need['staff_hours']:,.0f}",
-          help="Assessment time (a working day / assessments per day, each) plus facilitator time per session.")
+    f"The planning model, at the service's measured rates (listed below, each with where it came from): "
+    f"{plan.engagement_pct:g}% of referrals take the assessment, {plan.course_pct:g}% of them go to the course, "
+    f"{plan.no_show_pct:g}% of bookings are no-shows, {plan.seats_per_session} seats a session, "
+    f"{plan.assessments_per_worker_day:g} assessments a worker-day. Staff needed are the planning model's answer for the "
+    f"{plan.weeks} weeks after the as-of week on the average of the two forecasts, whatever is chosen above: the same "
+    "figure as on Capacity and the Scenario planner. Change any assumption in the Scenario planner.")
+w1, w2, w3, w4 = st.columns(4)
+w1.metric(staffing.WORKERS_LABEL, staffing.needed_text(answer.workers_needed), help=staffing.WORKERS_HELP)
+w1.caption(f"Now: {plan.assessment_workers:g}")
+w2.metric(staffing.SESSIONS_LABEL, staffing.needed_text(answer.sessions_needed), help=staffing.SESSIONS_HELP)
+w2.caption(f"Now: {plan.sessions_per_week:g}")
+w3.metric("Assessments a week", f"{need['assessments']:,.0f}",
+          help=f"Referrals x the share who take the assessment, averaged over the {horizon} weeks shown.")
+w3.caption(f"{need['assessment_worker_days']:,.0f} worker-days of assessment a week")
+w4.metric("Staff hours a week", f"{need['staff_hours']:,.0f}",
+          help="Assessment time (a working day / assessments per worker-day, each) plus facilitator time for the "
+               "sessions the forecast needs, averaged over the weeks shown.")
+scenarios.show_assumptions(plan, rates, "forecast")
 long = table.unpivot(index=["week"], on=["sessions", "sessions_busy_week"], variable_name="level", value_name="value")
 long = long.with_columns(pl.col("level").replace_strict({"sessions": "Central forecast",
                                                          "sessions_busy_week": "Busy week"}))
 dashboard.chart_block(
     "Course sessions a week the forecast needs",
     "Sessions needed to seat the people the forecast sends to the course, each week: for the central forecast and "
-    "for a busy week (the top of the 80% interval). The table has assessments, seats, workers and staff hours too.",
+    "for a busy week (the top of the 80% interval). The table has assessments, seats, worker-days and staff hours "
+    "too.",
     charts.line(long, "week", "value", y_title="Sessions a week", color="level", color_title="Demand", x_title="Week",
                 tooltip_format=",.1f"),
     table, "forecast_demand", key="forecast_demand",

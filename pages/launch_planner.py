@@ -2,15 +2,15 @@
 recorded possession offences (with the recording uplift), and the capacity it needs from
 week one."""
 
-from datetime import date, timedelta
+from dataclasses import replace
+from datetime import timedelta
 
 import altair as alt
 import polars as pl
 import streamlit as st
 
-from divert import charts, dashboard, scenarios, ui
-from divert.analytics import launch, queue
-from divert.analytics.filters import POLICY_START
+from divert import charts, dashboard, programme, scenarios, ui
+from divert.analytics import launch, planning, queue, staffing
 from divert.safe_csv import to_csv_bytes
 
 user = ui.require_role("manager", "admin")
@@ -23,6 +23,7 @@ st.caption(
 data = dashboard.all_frames()
 targets = dashboard.settings()
 _, rates = scenarios.planning_inputs()
+launched = data.programme.launch
 
 st.subheader("1. Recorded possession offences a month")
 how = st.radio("Counts", ["Type them in", "Import a CSV file"], horizontal=True, key="launch_how",
@@ -37,9 +38,9 @@ if how == "Import a CSV file":
         st.stop()
     counts, problems = launch.read_offence_counts(upload.getvalue())
 else:
-    example = launch.offences_before(data.offences, POLICY_START, months=24)
+    example = launch.offences_before(data.offences, launched, months=24)
     st.caption("Pre-filled with the offences this database recorded in the two years before diversion started "
-               f"({POLICY_START:%B %Y}) as an example: replace them with the force's own counts. Add or delete "
+               f"({launched:%B %Y}) as an example: replace them with the force's own counts. Add or delete "
                "rows as needed.")
     start_rows = example.with_columns(pl.col("month").dt.strftime("%Y-%m")) if example.height else pl.DataFrame(
         {"month": [None], "offences": [None]}, schema={"month": pl.String, "offences": pl.Int64})
@@ -59,39 +60,53 @@ if counts.is_empty():
     st.stop()
 
 st.subheader("2. Assumptions")
+st.caption("The planning model's assumptions, as on every planning page: this service's own, measured from its records "
+           f"as of {rates.as_of:%d %B %Y}" if rates.as_of else "The planning model's assumptions")
 start = launch.defaults(rates)
 
 
-def slider(label: str, name: str, help: str | None = None):
+def launch_slider(label: str, name: str, help: str | None = None):
     low, high, step = launch.RANGES[name]
     return st.slider(label, low, high, type(low)(getattr(start, name)), step, key=f"launch_{name}", help=help)
 
 
+def plan_slider(name: str, help: str | None = None):
+    spec = planning.FIELDS[name]
+    cast = spec.kind
+    value = min(max(cast(getattr(start.plan, name)), cast(spec.low)), cast(spec.high))
+    shown = "%d" if cast is int else ("%.0f" if spec.step >= 1 else ("%.1f" if spec.step >= 0.5 else "%.2f"))
+    return st.slider(spec.label, cast(spec.low), cast(spec.high), value, cast(spec.step), key=f"launch_{name}",
+                     help=help or spec.help, format=shown)
+
+
 a1, a2, a3 = st.columns(3)
 with a1:
-    uplift = slider("Recording uplift (%)", "uplift_pct",
-                    "The rise in recorded possession offences when diversion starts. The reference force saw 30%.")
-    referred = slider("Offences referred (%)", "referral_pct",
-                      "Recorded possession offences that become referrals (the rest are exceptions, such as suspected "
-                      "intent to supply). Default: this service's own share since it started.")
-    launch_day = st.date_input("Launch date", value=date.today() + timedelta(days=56), format="DD/MM/YYYY",
-                               min_value=date(2000, 1, 1), key="launch_date",
-                               help="Only the time of year matters here.")
+    uplift = launch_slider("Recording uplift (%)", "uplift_pct",
+                           "The rise in recorded possession offences when diversion starts. The reference force saw 30%.")
+    referred = launch_slider("Offences referred (%)", "referral_pct",
+                             "Recorded possession offences that become referrals (the rest are exceptions, such as "
+                             "suspected intent to supply). Default: this service's own share since it started.")
+    launch_day = st.date_input("Launch date", value=programme.today() + timedelta(days=56), format="DD/MM/YYYY",
+                               key="launch_date", help="Only the time of year matters here.")
 with a2:
-    engagement = slider("People who take the assessment (%)", "engagement_pct", "The programme reports 65%.")
-    course = slider("Allocated to the group course (%)", "course_pct")
-    no_show = slider("No-shows (%)", "no_show_pct", "Sessions are booked so that those who turn up fill the seats.")
+    engagement = plan_slider("engagement_pct")
+    course = plan_slider("course_pct")
+    no_show = plan_slider("no_show_pct")
 with a3:
-    seats = slider("Seats per session", "seats_per_session")
-    pace = slider("Assessments per worker per day", "assessments_per_worker_day",
-                  "For a full-time worker, including the time spent trying to reach people who never answer.")
-    weeks = slider("Weeks to plan", "weeks")
+    seats = plan_slider("seats_per_session")
+    pace = plan_slider("assessments_per_worker_day")
+    weeks = plan_slider("weeks", "Weeks to plan from the launch.")
 
-inputs = launch.LaunchInputs(uplift_pct=uplift, referral_pct=referred, engagement_pct=engagement, course_pct=course,
-                             no_show_pct=no_show, seats_per_session=seats, assessments_per_worker_day=pace, weeks=weeks)
+inputs = launch.LaunchInputs(uplift_pct=uplift, referral_pct=referred, plan=replace(
+    start.plan, engagement_pct=engagement, course_pct=course, no_show_pct=no_show, seats_per_session=seats,
+    assessments_per_worker_day=pace, weeks=weeks))
+own = launch.launch_sources(inputs, rates)
+scenarios.show_assumptions(inputs.plan, rates, "launch", extra=pl.DataFrame([
+    {"assumption": label, "value": float(getattr(inputs, name)), "source": own[name].kind, "how": own[name].detail}
+    for name, label in (("uplift_pct", "Recording uplift (%)"), ("referral_pct", "Offences referred (%)"))]))
 head = launch.baseline_from_offences(counts, inputs)
 weekly = launch.expected_referrals(counts, inputs, launch_day)
-needed = launch.capacity_needed(weekly, inputs)
+needed = launch.capacity_needed(weekly, inputs, targets.target_days_to_assessment, targets.target_days_to_course)
 
 st.subheader("3. What to expect")
 m1, m2, m3 = st.columns(3)
@@ -121,32 +136,47 @@ dashboard.chart_block(
 )
 
 st.subheader("4. Capacity needed from week one")
-st.caption("For an average week and for a busy week (the 90th percentile week of the busiest month): plan for the busy "
-           "week, or the backlog starts in the first month.")
+st.caption("For the expected demand and for a busy run (every week at the top of its 80% interval, a 90th percentile "
+           "week). The workers and sessions needed are the planning model's answer, the same function as on Capacity, "
+           "Forecast and the Scenario planner: the fewest that keep every week's wait within the targets. Plan for "
+           "the busy run, or the backlog starts in the first month.")
+answers = {row["measure"]: row for row in needed.iter_rows(named=True)}
+n1, n2 = st.columns(2)
+n1.metric(f"{staffing.WORKERS_LABEL} (busy run)", staffing.needed_text(answers[launch.WORKERS_NEEDED]["busy_week"]),
+          help=staffing.WORKERS_HELP)
+n1.caption(f"For the expected demand: {staffing.needed_text(answers[launch.WORKERS_NEEDED]['average_week'])}")
+n2.metric(f"{staffing.SESSIONS_LABEL} (busy run)", staffing.needed_text(answers[launch.SESSIONS_NEEDED]["busy_week"]),
+          help=staffing.SESSIONS_HELP)
+n2.caption(f"For the expected demand: {staffing.needed_text(answers[launch.SESSIONS_NEEDED]['average_week'])}")
 st.dataframe(needed, width="stretch", hide_index=True,
              column_config={"measure": "Measure", "average_week": st.column_config.NumberColumn("Average week", format="%.1f"),
-                            "busy_week": st.column_config.NumberColumn("Busy week", format="%.1f"),
+                            "busy_week": st.column_config.NumberColumn("Busy run", format="%.1f"),
                             "explanation": "How it is worked out"})
 st.download_button("Download (CSV)", to_csv_bytes(needed), "launch_capacity.csv", "text/csv",
                    icon=":material/download:", key="launch_download")
 
 st.subheader("5. If the service were sized from the old figures")
-old_workers, old_sessions = launch.sized_from_old_figures(counts, inputs)
+old_workers, old_sessions = launch.sized_from_old_figures(counts, inputs, targets.target_days_to_assessment,
+                                                        targets.target_days_to_course)
 busy = dict(zip(needed["measure"].to_list(), needed["busy_week"].to_list(), strict=True))
-base_assessment, base_course = rates.base_days_to_assessment, rates.base_days_to_course
-old_plan = launch.launch_plan(inputs, old_workers, old_sessions, base_assessment, base_course)
-new_plan = launch.launch_plan(inputs, busy["Assessment workers (full-time, to the half)"], busy["Course sessions a week"],
-                              base_assessment, base_course)
-plans = {"Sized from the old figures": old_plan, "Sized for a busy week": new_plan}
+busy_workers, busy_sessions = busy[launch.WORKERS_NEEDED], busy[launch.SESSIONS_NEEDED]
+if None in (old_workers, old_sessions, busy_workers, busy_sessions):
+    st.info("The usual wait alone is over a target at these assumptions, so no number of workers or sessions keeps "
+            "within it: change the assumptions or the targets.", icon=":material/info:")
+    st.stop()
+old_plan = launch.launch_plan(inputs, old_workers, old_sessions)
+new_plan = launch.launch_plan(inputs, busy_workers, busy_sessions)
+plans = {"Sized from the old figures": old_plan, "Sized for a busy run": new_plan}
 runs = queue.compare_projections(plans, weekly)
 results = {name: queue.outlook(weekly, p, targets.target_days_to_assessment, targets.target_days_to_course)
            for name, p in plans.items()}
 old = results["Sized from the old figures"]
 st.caption(
-    f"Sized from the crime figures before the uplift (an average week): {old_workers:g} assessment workers and "
-    f"{old_sessions:g} sessions a week. The queue model then runs on the expected referrals from launch, with no "
-    f"one waiting at the start and the usual waits of this service ({base_assessment:g} working days to "
-    f"assessment, {base_course:g} days to a course when nobody queues).")
+    f"Sized from the crime figures before the uplift (the expected week, with the planning model): "
+    f"{old_workers:g} assessment workers and {old_sessions:g} sessions a week. The queue model then runs on the "
+    f"expected referrals from launch, with no one waiting at the start and the usual waits of this service "
+    f"({inputs.plan.base_days_to_assessment:g} working days to assessment, {inputs.plan.base_days_to_course:g} days "
+    "to a course when nobody queues).")
 if old.first_week_over_assessment_target is not None or old.first_week_over_course_target is not None:
     weeks_over = [f"assessment in week {old.first_week_over_assessment_target}"
                   if old.first_week_over_assessment_target else None,

@@ -7,17 +7,19 @@ import polars as pl
 import streamlit as st
 
 from divert import charts, dashboard, scenarios, ui
-from divert.analytics import planning, queue
+from divert.analytics import forecast, planning, queue, staffing
 from divert.safe_csv import to_csv_bytes
 
 user = ui.require_role("manager", "admin")
 st.title("Scenario planner")
+filters = dashboard.filter_bar("scenarios")
+dashboard.as_of_line(dashboard.frames(filters))
 targets = dashboard.settings()
-result, rates = scenarios.planning_inputs()
+result, rates = scenarios.planning_inputs(filters)
 if result.forecast.is_empty():
     st.info(result.note or "There is not enough referral history to plan from yet.", icon=":material/info:")
     st.stop()
-baseline = result.model()
+baseline = forecast.ahead(result)  # the weeks after the as-of week
 defaults = planning.plan_from_rates(rates)
 saved = scenarios.saved_scenarios()
 readable = {sc.name: sc for sc in saved if sc.plan is not None}
@@ -46,8 +48,9 @@ if KEY + "weeks" not in st.session_state:
     put(defaults)
 
 st.caption(
-    "Start from the service as the records show it, change what you want to test, and read the projection below. "
-    f"Demand starts from the referral forecast (see Forecast). Targets: assessment within "
+    f"Start from the service as the records show it at {filters.as_of_date:%d %B %Y} (every assumption below says "
+    "where it came from), change what you want to test, and read the projection below. Demand starts from the "
+    "referral forecast for the weeks after the as-of week (see Forecast). Targets: assessment within "
     f"{targets.target_days_to_assessment} working days, a course within {targets.target_days_to_course} days.")
 top_left, top_right = st.columns([3, 1])
 top_left.selectbox("Start from", [CURRENT, *readable], key="scenario_start", on_change=start_from,
@@ -93,24 +96,24 @@ with st.expander("More assumptions: usual waits, the backlog now, staff hours"):
                                  step=spec.kind(spec.step), key=KEY + name, help=spec.help,
                                  format=number_format(spec))
     st.caption(f"Defaults come from the records: the usual waits are the 90th percentile of recent waits; the backlog "
-               f"is the people already waiting longer than that ({rates.awaiting_assessment:,} not yet assessed, "
-               f"{rates.course_waiting_list:,} waiting for a course).")
+               f"is the people already waiting longer than that at the as-of date ({rates.awaiting_assessment:,} not "
+               f"yet assessed, {rates.course_waiting_list:,} waiting for a course"
+               + (f"; {rates.stale_assessment + rates.stale_course:,} open records from before a gap in the records "
+                  "are left out" if rates.stale_assessment + rates.stale_course else "") + ").")
 
 plan, problems = scenarios.check_plan({name: st.session_state.get(KEY + name) for name in planning.plan_field_names()})
 if problems:
     ui.show_problems(problems, "These inputs cannot be used:")
     st.stop()
 
-projection = queue.project(baseline, plan)
-outlook = queue.outlook(baseline, plan, targets.target_days_to_assessment, targets.target_days_to_course)
+scenarios.show_assumptions(plan, rates, "scenarios")
+answer = staffing.for_plan(result, plan, targets.target_days_to_assessment, targets.target_days_to_course)
+projection = queue.project(answer.baseline, plan)
+outlook = answer.outlook
 
 
 def wait_text(value) -> str:
     return "No capacity" if value is None else f"{value:,.1f}"
-
-
-def needed_text(value) -> str:
-    return "Not reachable" if value is None else f"{value:g}"
 
 
 st.subheader("What follows")
@@ -124,15 +127,10 @@ m2.metric("Wait to a course", wait_text(outlook.longest_wait_to_course),
           help="The longest projected wait, in days, from assessment to a course session, for someone joining the "
                "back of the queue in the worst week. 'No capacity': people wait and no sessions run.")
 m2.caption(f"Days, worst week. Target {targets.target_days_to_course}.")
-m3.metric("Sessions needed", needed_text(outlook.sessions_needed),
-          help="The fewest sessions a week (in half steps) that keep every week's projected wait to a course within "
-               "the target, with enough workers for the assessment target. 'Not reachable': the usual wait alone "
-               "is over the target.")
-m3.caption(f"A week, to stay within target. This scenario: {plan.sessions_per_week:g}.")
-m4.metric("Workers needed", needed_text(outlook.workers_needed),
-          help="The fewest assessment workers (in half steps) that keep every week's projected wait to assessment "
-               "within the target. 'Not reachable': the usual wait alone is over the target.")
-m4.caption(f"For assessments, to stay within target. This scenario: {plan.assessment_workers:g}.")
+m3.metric(staffing.SESSIONS_LABEL, staffing.needed_text(outlook.sessions_needed), help=staffing.SESSIONS_HELP)
+m3.caption(f"To stay within target. This scenario: {plan.sessions_per_week:g}.")
+m4.metric(staffing.WORKERS_LABEL, staffing.needed_text(outlook.workers_needed), help=staffing.WORKERS_HELP)
+m4.caption(f"To stay within target. This scenario: {plan.assessment_workers:g}.")
 
 weeks = projection.select("weeks_ahead", "week")
 for label, first, unit, target in (
@@ -232,11 +230,11 @@ if broken:
 options = [UNSAVED, *readable]
 chosen = st.multiselect("Scenarios side by side", options, default=options[: min(3, len(options))],
                         max_selections=5, key="scenario_compare",
-                        help="Up to five. Each is projected on today's forecast with today's targets.")
+                        help="Up to five. Each is projected on the forecast as of the as-of date, with the current targets.")
 if chosen:
     plans = {name: (plan if name == UNSAVED else readable[name].plan) for name in chosen}
-    outlooks = {name: (p, queue.outlook(baseline, p, targets.target_days_to_assessment, targets.target_days_to_course))
-                for name, p in plans.items()}
+    outlooks = {name: (p, staffing.for_plan(result, p, targets.target_days_to_assessment,
+                                            targets.target_days_to_course).outlook) for name, p in plans.items()}
     side_by_side = queue.compare(outlooks)
     st.dataframe(side_by_side, width="stretch", hide_index=True, height=min(38 * side_by_side.height, 700))
     both = queue.compare_projections(plans, baseline)

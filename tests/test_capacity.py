@@ -17,6 +17,7 @@ from divert.analytics.filters import Filters
 from divert.analytics.frames import load_frames
 from divert.db import get_engine, upgrade
 from divert.demo import load_demo
+from divert.programme import today
 
 UTC_DT = pl.Datetime("us", "UTC")
 
@@ -100,8 +101,11 @@ def test_awaiting_assessment_and_those_past_the_target():
     waiting = capacity.awaiting_assessment(PEOPLE, date(2025, 9, 26), target_working_days=10).row(0, named=True)
     assert waiting["people"] == 1 and waiting["over_target"] == 0 and waiting["longest_working_days"] == 1
     earlier = capacity.awaiting_assessment(PEOPLE, date(2025, 9, 17), target_working_days=10).row(0, named=True)
-    assert earlier["people"] == 3  # 5 (closed later, on the 21st), 6 and 7 (assessed on the 18th)
+    # 5 (no contact, an undated result: still being tried until the closure on the 21st), 6 and 7
+    # (assessed on the 18th)
+    assert earlier["people"] == 3 and earlier["waiting"] == 3 and earlier["stale"] == 0
     assert earlier["over_target"] == 1  # 5: referred 1 Sept, still not reached after 12 working days
+    assert earlier["longest_working_days"] == 12
 
 
 def test_weekly_capacity_counts_sessions_seats_and_the_waiting_list():
@@ -125,10 +129,24 @@ def test_weekly_capacity_counts_sessions_seats_and_the_waiting_list():
     assert len(table) == 7
 
 
-def test_worker_load_per_working_day():
-    load = capacity.worker_load(PEOPLE, date(2025, 9, 1), date(2025, 9, 14))  # 10 working days
+def test_weeks_in_a_gap_in_the_records_are_missing_not_zero():
+    sessions = pl.DataFrame({"session_id": [1], "starts_at": [MONDAY + timedelta(days=8)], "seats": [12], "booked": [9],
+                             "attended": [9]}, schema_overrides={"starts_at": UTC_DT})
+    # nothing recorded after 25 September: by 30 November that is a gap in the records
+    table = capacity.weekly_capacity(PEOPLE, sessions, date(2025, 11, 30))
+    rows = {r["week"]: r for r in table.iter_rows(named=True)}
+    assert rows[date(2025, 9, 8)]["referrals"] == 2 and not rows[date(2025, 9, 8)]["in_gap"]
+    gap = table.filter(pl.col("in_gap"))
+    assert gap["week"].min() == date(2025, 9, 22) and gap["week"].max() == date(2025, 11, 24)
+    assert gap["referrals"].null_count() == gap["seats"].null_count() == gap.height  # missing, not zero
+
+
+def test_worker_load_per_worker_day():
+    load = capacity.worker_load(PEOPLE, date(2025, 9, 1), date(2025, 9, 14))
     rows = {r["worker"]: r for r in load.iter_rows(named=True)}
-    assert rows["W1"]["assessments"] == 2 and rows["W1"]["per_working_day"] == pytest.approx(0.2)
+    # W1: one assessment in each of two weeks: 2 / (2 weeks x 5 working days)
+    assert rows["W1"]["assessments"] == 2 and rows["W1"]["weeks_active"] == 2
+    assert rows["W1"]["per_worker_day"] == pytest.approx(0.2)
     assert set(rows) == {"W1"}
     everyone = capacity.worker_load(PEOPLE, date(2025, 9, 1), date(2025, 9, 30))
     assert dict(zip(everyone["worker"], everyone["assessments"], strict=True)) == {"W1": 3, "W2": 2, "Not recorded": 1}
@@ -138,42 +156,57 @@ def test_worker_load_per_working_day():
 
 def test_observed_rates_from_the_records():
     rows = []
-    for i in range(40):  # 40 referrals a week apart; 30 assessed (75%), 24 of them to the course (80%)
+    for i in range(40):  # 40 referrals two days apart; 30 assessed (75%), 24 of them to the course (80%)
         assessed = i < 30
         rows.append(ref(i, referred=-i * 2, assessed=(-i * 2 + 3) if assessed else None,
                         result="completed" if assessed else "no_contact",
                         allocation=("group_course" if i < 24 else "one_to_one") if assessed else None,
                         worker=f"W{i % 3}" if assessed else None))
-    frame = refs(*rows)
-    sessions = pl.DataFrame({"starts_at": [MONDAY - timedelta(days=7 * k) for k in range(10)],
+    frame = refs(*rows, ref(99, referred=31))  # and one on Thursday 2 October, too young to count
+    sessions = pl.DataFrame({"starts_at": [MONDAY + timedelta(days=28 - 7 * k) for k in range(10)],
                              "seats": [10] * 10, "booked": [10] * 10, "attended": [9] * 10},
                             schema_overrides={"starts_at": UTC_DT})
-    rates = service_rates.observed_rates(frame, sessions, date(2025, 9, 7))
+    # as of Sunday 5 October: every referral is at least 28 days old (its follow-up is over)
+    rates = service_rates.observed_rates(frame, sessions, date(2025, 10, 5))
+    assert rates.window == (date(2025, 7, 7), date(2025, 10, 5))  # the 13 complete weeks to the as-of date
     assert rates.engagement_pct == pytest.approx(75.0)
     assert rates.course_pct == pytest.approx(80.0)
     assert rates.no_show_pct == pytest.approx(10.0)
     assert rates.seats_per_session == 10 and rates.sessions_per_week == pytest.approx(round(10 / 13, 1))
     assert rates.assessment_workers == 3
     assert "engagement_pct" in rates.from_data
+    assert rates.sources["engagement_pct"].kind == "measured"
+    assert "30 of the 40 people referred" in rates.sources["engagement_pct"].detail
+    assert rates.sources["base_days_to_course"].kind == "default"  # nobody reached a course
+    # as of 7 September, the last 11 referrals (a week to three weeks old) are too young to say
+    # whether they will take the assessment: only the 29 older ones count (19 of them assessed)
+    young = service_rates.observed_rates(frame, sessions, date(2025, 9, 7))
+    assert young.engagement_pct == pytest.approx(100 * 19 / 29)
+    # without the October referral nothing was recorded after 4 September: by 5 October that is
+    # a gap in the records, so the rates come from the complete weeks before it
+    gap = service_rates.observed_rates(frame.filter(pl.col("referral_id") != 99), sessions, date(2025, 10, 5))
+    assert gap.gap.last_before == date(2025, 9, 4) and gap.gap.first_after is None
+    assert gap.window == (date(2025, 6, 2), date(2025, 8, 31))
+    assert "before the gap" in gap.sources["assessment_workers"].detail
 
 
 def test_rates_fall_back_to_the_programme_figures_with_no_data():
     rates = service_rates.observed_rates(PEOPLE.head(0), pl.DataFrame(schema={"starts_at": UTC_DT, "seats": pl.Int64,
                                                                        "booked": pl.Int64, "attended": pl.Int64}), None)
     assert rates.engagement_pct == 65.0 and rates.from_data == ()
+    assert rates.sources["engagement_pct"].kind == "default" and "65%" in rates.sources["engagement_pct"].detail
 
 
 def test_demand_conversion_multiplies_through():
-    conversion = demand.Conversion(engagement_pct=50, course_pct=80, no_show_pct=25, seats_per_session=12,
-                                     assessments_per_worker_day=5, working_hours_per_day=7.5,
-                                     facilitator_hours_per_session=3)
+    plan = planning.Plan(engagement_pct=50, course_pct=80, no_show_pct=25, seats_per_session=12,
+                         assessments_per_worker_day=5, working_hours_per_day=7.5, facilitator_hours_per_session=3)
     forecast = pl.DataFrame({"week": [date(2025, 10, 6)], "mean": [100.0], "lo_80": [80.0], "hi_80": [120.0],
                              "hi_95": [140.0]})
-    work = demand.demand_from_forecast(forecast, conversion).row(0, named=True)
+    work = demand.demand_from_forecast(forecast, plan).row(0, named=True)
     assert work["assessments"] == pytest.approx(50)
     assert work["course_seats"] == pytest.approx(30)  # 50 x 80% x 75% attend
     assert work["sessions"] == pytest.approx(2.5)
-    assert work["assessment_workers"] == pytest.approx(2)  # 50 / (5 a day x 5 days)
+    assert work["assessment_worker_days"] == pytest.approx(10)  # 50 / 5 a worker-day
     assert work["staff_hours"] == pytest.approx(50 * 1.5 + 2.5 * 3)
     assert work["sessions_hi_80"] == pytest.approx(3.0) and work["assessments_lo_80"] == pytest.approx(40)
 
@@ -320,21 +353,27 @@ def test_offence_counts_read_from_csv():
 
 def test_expected_referrals_include_the_uplift_and_plan_for_a_busy_week():
     counts = pl.DataFrame({"month": [date(2024, m, 1) for m in range(1, 13)], "offences": [130] * 12})
-    inputs = launch.LaunchInputs(uplift_pct=30, referral_pct=100, engagement_pct=50, course_pct=80, no_show_pct=25,
-                                 seats_per_session=12, assessments_per_worker_day=4, weeks=8)
+    plan = planning.Plan(weeks=8, engagement_pct=50, course_pct=80, no_show_pct=25, seats_per_session=12,
+                         assessments_per_worker_day=4)
+    inputs = launch.LaunchInputs(uplift_pct=30, referral_pct=100, plan=plan)
     weekly = launch.expected_referrals(counts, inputs, date(2026, 1, 7))
     assert weekly["week"][0] == date(2026, 1, 5) and weekly.height == 8
     assert weekly["mean"].to_list() == pytest.approx([130 * 12 / 52 * 1.3] * 8)  # 39 a week
     assert (weekly["lo_95"] <= weekly["lo_80"]).all() and (weekly["hi_80"] <= weekly["hi_95"]).all()
-    assert weekly["busy_week"][0] == 47  # Poisson 90th percentile of 39
-    needed = {r["measure"]: r for r in launch.capacity_needed(weekly, inputs).iter_rows(named=True)}
+    assert weekly["busy_week"][0] == 47 == weekly["hi_80"][0]  # Poisson 90th percentile of 39
+    needed = {r["measure"]: r for r in launch.capacity_needed(weekly, inputs, 10, 28).iter_rows(named=True)}
     assert needed["Assessments a week"]["average_week"] == pytest.approx(19.5)
-    assert needed["Assessment workers (full-time, to the half)"]["average_week"] == 1.0  # 19.5 / 20
+    assert needed["Assessment worker-days a week"]["average_week"] == pytest.approx(19.5 / 4)
+    # one worker assesses 20 a week: enough for 19.5, not for a busy 23.5 (half a worker more)
+    assert needed[launch.WORKERS_NEEDED]["average_week"] == 1.0
+    assert needed[launch.WORKERS_NEEDED]["busy_week"] == 1.5
     assert needed["Course seats a week"]["average_week"] == pytest.approx(11.7)
-    assert needed["Course sessions a week"]["average_week"] == 1 and needed["Course sessions a week"]["busy_week"] == 2
+    # a session books 12 / 0.75 = 16 people: enough for 15.6 a week, not for a busy 18.8
+    assert needed[launch.SESSIONS_NEEDED]["average_week"] == 1.0
+    assert needed[launch.SESSIONS_NEEDED]["busy_week"] == 1.5
     head = launch.baseline_from_offences(counts, inputs)
     assert head["offences_after_uplift"] == pytest.approx(169)
-    assert launch.sized_from_old_figures(counts, inputs) == (1.0, 1.0)  # 30 a week: 15 to assess, 9 seats
+    assert launch.sized_from_old_figures(counts, inputs, 10, 28) == (1.0, 1.0)  # 30 a week: 15 to assess
 
 
 def test_the_time_of_year_needs_two_years_of_counts():
@@ -388,8 +427,13 @@ def test_divert_metrics_prints_the_capacity_and_forecast_tables(tmp_path, monkey
     load_demo(get_engine(url), seed=2, scale=0.1)
     assert cli.main(["--db", url, "metrics", "capacity", "--from", "2025-01-01"]) == 0
     table = pl.read_csv(capsys.readouterr().out.encode())
-    assert {"week", "sessions", "seats", "seat_use", "waiting_list"} <= set(table.columns)
+    assert {"week", "provisional", "sessions", "seats", "seat_use", "seats_filled", "waiting_list"} <= set(table.columns)
     assert str(table["week"].min()) >= "2024-12-30"
+    this_week = str(today() - timedelta(days=today().weekday()))
+    assert table.filter(pl.col("provisional"))["week"].cast(pl.String).min() == this_week  # today is not over
     assert cli.main(["--db", url, "metrics", "forecast", "--format", "json"]) == 0
     rows = json.loads(capsys.readouterr().out)
-    assert len(rows) == 3 * forecast.HORIZON and {"lo_80", "hi_95", "sessions", "staff_hours"} <= set(rows[0])
+    # for each model: this week (provisional, with the referrals so far) and the 26 weeks after it
+    assert len(rows) == 3 * (forecast.HORIZON + 1)
+    assert {"lo_80", "hi_95", "sessions", "staff_hours", "provisional", "recorded"} <= set(rows[0])
+    assert {r["week"] for r in rows if r["provisional"]} == {this_week}

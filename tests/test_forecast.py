@@ -9,12 +9,13 @@ import numpy as np
 import polars as pl
 import pytest
 
-from divert.analytics import forecast
+from divert.analytics import forecast, planning
 from divert.analytics import rates as service_rates
 from divert.analytics.filters import Filters
 from divert.analytics.frames import load_frames
 from divert.db import get_engine, upgrade
 from divert.demo import load_demo
+from divert.programme import today
 
 START = date(2021, 1, 4)  # a Monday
 
@@ -64,12 +65,51 @@ def test_accuracy_pools_scaled_errors_and_counts_coverage():
 def test_weekly_referrals_keep_complete_weeks_and_fill_gaps():
     days = [date(2021, 1, 6), date(2021, 1, 12), date(2021, 1, 13), date(2021, 1, 27), date(2021, 2, 2)]
     referrals = pl.DataFrame({"referred_on": days})
-    series = forecast.weekly_referrals(referrals, last_day=date(2021, 2, 2))
-    # first week (from Mon 4 Jan) starts before the first referral (Wed 6th): left out; the last
-    # week (from Mon 1 Feb) is cut short by the end of the data: left out; 18 Jan week had none
+    series = forecast.weekly_referrals(referrals, as_of=date(2021, 2, 2))
+    # first week (from Mon 4 Jan) starts before the first referral (Wed 6th): left out; the week
+    # the as-of date falls in (from Mon 1 Feb) is not over: left out; 18 Jan week had none
     assert series["week"].to_list() == [date(2021, 1, 11), date(2021, 1, 18), date(2021, 1, 25)]
-    assert series["referrals"].to_list() == [2, 0, 1]
+    assert series["referrals"].to_list() == [2, 0, 1] and not series["in_gap"].any()
     assert forecast.weekly_referrals(referrals.head(0), None).is_empty()
+    # as of a later Sunday, the week ending that day is complete; nothing after the as-of date counts
+    later = forecast.weekly_referrals(referrals, as_of=date(2021, 1, 24))
+    assert later["week"].to_list() == [date(2021, 1, 11), date(2021, 1, 18)] and later["referrals"].sum() == 2
+
+
+def daily(first: date, days: int, per_day: int = 2) -> list[date]:
+    return [first + timedelta(days=d) for d in range(days) for _ in range(per_day)]
+
+
+def test_a_gap_in_the_records_is_missing_not_zero():
+    # twelve weeks of referrals, then nothing for six weeks, then two more weeks
+    days = daily(START, 84) + daily(START + timedelta(weeks=18), 14)
+    weekly = forecast.weekly_referrals(pl.DataFrame({"referred_on": days}), as_of=START + timedelta(weeks=20, days=2))
+    gap = weekly.filter(pl.col("in_gap"))
+    assert gap["week"].min() == START + timedelta(weeks=12) and gap["referrals"].null_count() == gap.height
+    assert weekly.filter(~pl.col("in_gap"))["referrals"].to_list() == [14] * 14
+    history, note = forecast.model_history(weekly)  # two weeks after the gap are too few: the twelve before it
+    assert history["week"].to_list() == [START + timedelta(weeks=w) for w in range(12)]
+    assert "gap in the records" in note
+
+
+def test_the_forecast_is_for_the_weeks_after_the_as_of_date_even_across_a_gap(tmp_path):
+    from divert.analytics.frames import Frames
+
+    days = daily(START, 7 * 60, per_day=3)  # 21 a week for sixty weeks, then nothing recorded
+    referrals = pl.DataFrame({"referral_id": range(len(days)), "referred_on": days}).with_columns(
+        pl.col("referred_on").cast(pl.Datetime("us", "UTC")).alias("referred_at"))
+    frames = Frames(offences=pl.DataFrame(), referrals=referrals, sessions=pl.DataFrame(), stop_search=pl.DataFrame(),
+                    population=pl.DataFrame())
+    as_of = START + timedelta(weeks=120, days=2)  # a Wednesday, sixty weeks after the records stop
+    frames = Frames(**{**frames.__dict__, "as_of": as_of})
+    result = forecast.referrals_forecast(frames, Filters(as_of=as_of), with_backtest=False)
+    coming = forecast.ahead(result)
+    assert coming["week"][0] == START + timedelta(weeks=121) and coming["weeks_ahead"].to_list() == list(range(1, 27))
+    assert coming["mean"][0] == pytest.approx(21, abs=1)  # not 0: the gap is missing, not zero referrals
+    assert "gap in the records" in result.note
+    top = forecast.headline(result)
+    assert top["next_week"]["week"] == coming["week"][0] and top["latest_week"] == START + timedelta(weeks=59)
+    assert top["this_week"] == {"week": START + timedelta(weeks=120), "referrals": 0, "days": 3}
 
 
 # --- the forecast -------------------------------------------------------------------------------------
@@ -157,12 +197,15 @@ def test_forecast_table_on_the_demo(demo_frames):
     assert table["model"].unique().sort().to_list() == sorted(
         [forecast.ETS, forecast.SEASONAL_NAIVE, forecast.COMBINATION])
     combined = table.filter(pl.col("model") == forecast.COMBINATION)
-    assert combined.height == forecast.HORIZON
-    history = forecast.weekly_referrals(demo_frames.referrals, demo_frames.referrals["referred_on"].max())
-    recent = history.tail(26)["referrals"].mean()
+    assert combined.height == forecast.HORIZON + 1  # this week (not over) and the 26 after it
+    assert combined["provisional"].to_list() == [True] + [False] * forecast.HORIZON
+    assert combined["weeks_ahead"].to_list() == list(range(forecast.HORIZON + 1))
+    assert combined["recorded"][0] is not None and combined["recorded"].null_count() == forecast.HORIZON
+    history = forecast.weekly_referrals(demo_frames.referrals, today())
+    recent = history.drop_nulls("referrals").tail(26)["referrals"].mean()
     assert 0.7 * recent < combined["mean"].mean() < 1.3 * recent
-    rates = service_rates.rates_for(demo_frames)
-    assert combined["assessments"].to_list() == pytest.approx((combined["mean"] * rates.engagement_pct / 100).to_list())
+    plan = planning.plan_from_rates(service_rates.rates_for(demo_frames))  # the planning model's rates
+    assert combined["assessments"].to_list() == pytest.approx((combined["mean"] * plan.engagement_pct / 100).to_list())
     assert (combined["sessions_hi_80"] >= combined["sessions"]).all()
 
 

@@ -20,13 +20,15 @@ Everything here is deterministic: the same weekly series gives the same numbers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 import numpy as np
 import polars as pl
 
-from divert.analytics.volume import complete_weeks, per_period
+from divert.analytics import waiting as lists
+from divert.analytics.volume import per_period
+from divert.analytics.weeks import as_day, last_complete_week, next_week, snapshot, week_start
 
 SEASON = 52
 LEVELS = (80, 95)
@@ -58,24 +60,65 @@ class ForecastResult:
     accuracy: pl.DataFrame  # ACCURACY_SCHEMA: MASE and coverage by model
     season_length: int  # 52, or 1 when there was too little history for a yearly season
     note: str | None = None  # why there is no forecast or no backtest, in plain English
+    as_of: date | None = None  # the forecast is for the weeks after the one as_of falls in
+    recorded: pl.DataFrame | None = None  # weekly_referrals: every complete week, gaps as missing
+    this_week: dict | None = None  # the week as_of falls in: {"week", "referrals" so far} (provisional)
 
     def model(self, key: str = COMBINATION) -> pl.DataFrame:
         return self.forecast.filter(pl.col("model") == key)
 
 
 # --- the series ---------------------------------------------------------------------------------
-def weekly_referrals(referrals: pl.DataFrame, last_day: date | None) -> pl.DataFrame:
-    """Referrals per ISO week (Monday start), zero-filled, complete weeks only: a first week
-    that starts before the first referral's week day and a last week cut short by the end of
-    the data would read as falls."""
-    weekly = per_period(referrals, "referred_on", "1w", name="referrals")
-    if weekly.is_empty():
-        return pl.DataFrame(schema={"week": pl.Date, "referrals": pl.Int64})
-    first_day = referrals["referred_on"].min()
+WEEKLY_SCHEMA = {"week": pl.Date, "referrals": pl.Int64, "in_gap": pl.Boolean}
+
+
+def weekly_referrals(referrals: pl.DataFrame, as_of: date | None) -> pl.DataFrame:
+    """Referrals per ISO week (Monday start), complete weeks only, up to the last week over at
+    as_of: a first week that starts before the first referral's day and the week as_of falls
+    in would read as falls. Weeks that touch a data gap (divert.analytics.waiting: nothing at
+    all recorded for weeks) have no count (`in_gap`): missing, not zero."""
+    if referrals.is_empty() or as_of is None:
+        return pl.DataFrame(schema=WEEKLY_SCHEMA)
+    column = "referred_on" if "referred_on" in referrals.columns else "referred_at"
+    last_week = last_complete_week(as_of)
+    days = referrals.select(as_day(column, referrals).alias("day")).to_series()
+    first_day = days.min()
+    if first_day is None or week_start(first_day) > last_week:
+        return pl.DataFrame(schema=WEEKLY_SCHEMA)
+    weekly = per_period(referrals.filter(days <= as_of), column, "1w", name="referrals", end=last_week)
     if first_day is not None and first_day > weekly["period"][0]:
         weekly = weekly.slice(1)
-    weekly = complete_weeks(weekly, last_day)
-    return weekly.select(pl.col("period").alias("week"), pl.col("referrals").cast(pl.Int64))
+    weekly = weekly.filter(pl.col("period") <= last_week)
+    gap = lists.weeks_in_gap(weekly["period"], lists.data_gaps(referrals, as_of), as_of)
+    return weekly.select(pl.col("period").alias("week"), pl.col("referrals").cast(pl.Int64)).with_columns(
+        gap.alias("in_gap")).with_columns(
+        pl.when(pl.col("in_gap")).then(None).otherwise(pl.col("referrals")).alias("referrals"))
+
+
+def model_history(weekly: pl.DataFrame) -> tuple[pl.DataFrame, str | None]:
+    """The run of weeks a model is fitted on (week, referrals): the latest run with no gap of
+    at least MIN_HISTORY weeks (else the latest run), and a note when a gap cut the history."""
+    if weekly.is_empty():
+        return weekly.select("week", "referrals"), None
+    runs = weekly.with_columns(pl.col("in_gap").cum_sum().alias("_run")).filter(~pl.col("in_gap"))
+    if runs.is_empty():
+        return runs.select("week", "referrals"), None
+    sizes = runs.group_by("_run").len().sort("_run")
+    long_enough = sizes.filter(pl.col("len") >= MIN_HISTORY)
+    chosen = (long_enough if long_enough.height else sizes)["_run"][-1]
+    history = runs.filter(pl.col("_run") == chosen).select("week", "referrals")
+    note = None
+    if weekly["in_gap"].any():
+        after = weekly.filter(pl.col("week") > history["week"][-1])
+        if after["in_gap"].any():
+            missing = after.filter(pl.col("in_gap"))
+            note = (f"No referrals recorded in the {missing.height} weeks from {missing['week'][0]:%d %b %Y} (a gap in "
+                    f"the records): the forecast is made from the {history.height} complete weeks up to the week of "
+                    f"{history['week'][-1]:%d %b %Y} and runs on across the gap, so its intervals are wide.")
+        else:
+            note = (f"The forecast uses the {history.height} complete weeks since a gap in the records "
+                    f"(from the week of {history['week'][0]:%d %b %Y}).")
+    return history, note
 
 
 # --- scores ---------------------------------------------------------------------------------------
@@ -218,7 +261,8 @@ def forecast_referrals(history: pl.DataFrame, horizon: int = HORIZON, season_len
     last = history["week"][-1]
     wide = wide.with_columns(((pl.col("week") - pl.lit(last)).dt.total_days() // 7).cast(pl.Int64).alias("weeks_ahead"))
     forecast = _long(wide, ["week", "weeks_ahead"], benchmark).select(list(FORECAST_SCHEMA)).cast(FORECAST_SCHEMA)
-    tested = backtest(history, horizon, season_length) if with_backtest else pl.DataFrame(schema=BACKTEST_SCHEMA)
+    tested = backtest(history, min(horizon, HORIZON), season_length) if with_backtest else pl.DataFrame(
+        schema=BACKTEST_SCHEMA)
     if with_backtest and tested.is_empty():
         note = (note + " " if note else "") + "Too little history for a backtest."
     return ForecastResult(history, forecast.sort("model", "week"), tested, accuracy(tested), season_length, note)
@@ -238,55 +282,110 @@ def accuracy_by_horizon(backtest_frame: pl.DataFrame, model: str = COMBINATION) 
     ).sort("weeks_ahead")
 
 
-# --- forecast table (divert metrics forecast) -------------------------------------------------------
+# --- as of a date: the forecast for the weeks after it ------------------------------------------------
 def referrals_forecast(frames, filters, horizon: int = HORIZON, with_backtest: bool = True) -> ForecastResult:
-    """The forecast of weekly referrals within the filters. The period filter is ignored: a
-    forecast uses all the history there is."""
-    from divert.analytics.metrics import end_of_data
+    """The forecast of weekly referrals within the filters, as of filters.as_of_date: fitted on
+    the complete weeks up to it (model_history: a gap in the records is missing, not zero),
+    running to `horizon` weeks after the week the as-of date falls in. The period filter is
+    ignored: a forecast uses all the history there is."""
+    data, as_of = snapshot(frames, filters)
+    referrals = filters.without_period().apply(data.referrals, "referred_on")
+    weekly = weekly_referrals(referrals, as_of)
+    history, gap_note = model_history(weekly)
+    reach = horizon
+    if history.height:
+        reach = (next_week(as_of) - history["week"][-1]).days // 7 + horizon - 1
+    result = forecast_referrals(history, reach, with_backtest=with_backtest)
+    so_far = referrals.filter(as_day("referred_on", referrals).is_between(week_start(as_of), as_of)).height
+    note = " ".join(n for n in (gap_note, result.note) if n) or None
+    return replace(result, note=note, as_of=as_of, recorded=weekly,
+                   this_week={"week": week_start(as_of), "referrals": so_far, "days": as_of.weekday() + 1})
 
-    referrals = filters.without_period().apply(frames.referrals, "referred_on")
-    return forecast_referrals(weekly_referrals(referrals, end_of_data(frames)), horizon, with_backtest=with_backtest)
+
+def ahead(result: ForecastResult, model: str = COMBINATION, weeks: int = HORIZON) -> pl.DataFrame:
+    """One model's forecast for the `weeks` weeks after the week the as-of date falls in, with
+    weeks_ahead counted from there (1 = next week): the demand every planning page plans for."""
+    part = result.model(model).sort("week")
+    if result.as_of is not None:
+        part = part.filter(pl.col("week") >= next_week(result.as_of))
+    return part.head(weeks).with_columns(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("weeks_ahead"))
+
+
+TABLE_ORDER = {key: i for i, key in enumerate(MODEL_LABELS)}
 
 
 def forecast_table(frames, filters) -> pl.DataFrame:
-    """Weekly referrals 1 to 26 weeks ahead for every model, with 80% and 95% prediction
-    intervals, turned into work at the service's recent rates: assessments, course seats,
-    sessions, assessment workers and staff hours (central, and at the top of the 80% and 95%
-    intervals)."""
+    """Weekly referrals for every model, as of filters.as_of_date: the week it falls in
+    (weeks_ahead 0, `provisional`: not over, with the referrals `recorded` so far) and the 26
+    weeks after it, with 80% and 95% prediction intervals, turned into work with the planning
+    model at the service's measured rates (divert.analytics.planning.work): assessments, course
+    seats, sessions, assessment worker-days and staff hours (central, and at each interval
+    bound)."""
     from divert.analytics.demand import demand_from_forecast
-    from divert.analytics.rates import conversion_from, rates_for
+    from divert.analytics.planning import plan_from_rates
+    from divert.analytics.rates import rates_for
 
     result = referrals_forecast(frames, filters, with_backtest=False)
     if result.forecast.is_empty():
-        return result.forecast
-    table = demand_from_forecast(result.forecast, conversion_from(rates_for(frames, filters)))
-    order = {key: i for i, key in enumerate(MODEL_LABELS)}
-    return table.with_columns(pl.col("model").replace_strict(order, default=99).alias("_order")).sort(
-        "_order", "week").drop("_order")
+        return result.forecast.with_columns(pl.lit(None, pl.Boolean).alias("provisional"),
+                                            pl.lit(None, pl.Int64).alias("recorded"))
+    this_week = result.this_week["week"]
+    parts = []
+    for model in TABLE_ORDER:
+        current = result.model(model).filter(pl.col("week") == this_week).with_columns(
+            pl.lit(0, pl.Int64).alias("weeks_ahead"), pl.lit(True).alias("provisional"),
+            pl.lit(result.this_week["referrals"], pl.Int64).alias("recorded"))
+        later = ahead(result, model).with_columns(pl.lit(False).alias("provisional"),
+                                                   pl.lit(None, pl.Int64).alias("recorded"))
+        parts += [current, later]
+    table = pl.concat([p for p in parts if p.height])
+    plan = plan_from_rates(rates_for(frames, filters))
+    return demand_from_forecast(table, plan).select("week", "weeks_ahead", "model", "provisional", "recorded",
+                                                     pl.exclude("week", "weeks_ahead", "model", "provisional",
+                                                                "recorded"))
 
 
 def chart_frame(result: ForecastResult, model: str = COMBINATION, horizon: int = HORIZON,
                 history_weeks: int = 104) -> pl.DataFrame:
-    """The recorded weeks (the last `history_weeks`) followed by one model's forecast for
-    `horizon` weeks, in long form for a chart: week, series, referrals and the interval
-    bounds (forecast weeks only)."""
-    schema = {"week": pl.Date, "series": pl.String, "referrals": pl.Float64, **{b: pl.Float64 for b in BOUNDS}}
-    recorded = result.history.tail(history_weeks).select(
+    """The recorded weeks (the last `history_weeks`; a gap in the records as missing), the
+    week the as-of date falls in so far (provisional), and one model's forecast from that week
+    to `horizon` weeks after it, in long form for a chart: week, series, referrals, the
+    interval bounds (forecast weeks only) and provisional."""
+    schema = {"week": pl.Date, "series": pl.String, "referrals": pl.Float64, **{b: pl.Float64 for b in BOUNDS},
+              "provisional": pl.Boolean}
+    weekly = result.recorded if result.recorded is not None else result.history
+    recorded = weekly.tail(history_weeks).select(
         "week", pl.lit("Recorded").alias("series"), pl.col("referrals").cast(pl.Float64),
-        *[pl.lit(None, pl.Float64).alias(b) for b in BOUNDS])
-    ahead = result.forecast.filter((pl.col("model") == model) & (pl.col("weeks_ahead") <= horizon)).select(
-        "week", pl.lit("Forecast").alias("series"), pl.col("mean").alias("referrals"), *BOUNDS)
-    return pl.concat([recorded.cast(schema), ahead.cast(schema)])
+        *[pl.lit(None, pl.Float64).alias(b) for b in BOUNDS], pl.lit(False).alias("provisional"))
+    parts = [recorded.cast(schema)]
+    if result.this_week is not None:
+        parts.append(pl.DataFrame({"week": [result.this_week["week"]], "series": ["Recorded"],
+                                   "referrals": [float(result.this_week["referrals"])], "provisional": [True]})
+                     .with_columns(*[pl.lit(None, pl.Float64).alias(b) for b in BOUNDS]).select(list(schema)).cast(schema))
+    first = result.this_week["week"] if result.this_week is not None else None
+    forecast = result.model(model).sort("week")
+    if first is not None:
+        forecast = forecast.filter(pl.col("week") >= first)
+    forecast = forecast.head(horizon + (1 if first is not None else 0)).select(
+        "week", pl.lit("Forecast").alias("series"), pl.col("mean").alias("referrals"), *BOUNDS,
+        pl.lit(True).alias("provisional"))
+    parts.append(forecast.cast(schema))
+    return pl.concat(parts)
 
 
 def headline(result: ForecastResult, model: str = COMBINATION, horizon: int = HORIZON) -> dict | None:
-    """Next week's forecast (a row with its intervals), the average a week over `horizon`
-    weeks, and the latest complete week recorded."""
-    ahead = result.forecast.filter((pl.col("model") == model) & (pl.col("weeks_ahead") <= horizon))
-    if ahead.is_empty():
+    """Next week's forecast (the week after the one the as-of date falls in: a row with its
+    intervals), the average a week over the `horizon` weeks from then, the latest complete week
+    recorded, and this week so far."""
+    coming = ahead(result, model, horizon)
+    if coming.is_empty():
         return None
-    return {"next_week": ahead.row(0, named=True), "mean_per_week": float(ahead["mean"].mean()),
-            "latest_week": result.history["week"][-1], "latest_referrals": int(result.history["referrals"][-1])}
+    weekly = result.recorded if result.recorded is not None else result.history
+    known = weekly.drop_nulls("referrals")
+    return {"next_week": coming.row(0, named=True), "mean_per_week": float(coming["mean"].mean()),
+            "latest_week": known["week"][-1] if known.height else None,
+            "latest_referrals": int(known["referrals"][-1]) if known.height else None,
+            "this_week": result.this_week}
 
 
 def coverage_long(accuracy_table: pl.DataFrame) -> pl.DataFrame:

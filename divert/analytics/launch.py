@@ -13,14 +13,15 @@ from __future__ import annotations
 
 import io
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 import numpy as np
 import polars as pl
 from scipy.stats import poisson
 
-from divert.analytics.capacity import DAYS_PER_WORKING_WEEK
+from divert.analytics.planning import DEFAULTS, Plan, Source, default_source, plan_from_rates, work
+from divert.analytics.queue import outlook
 from divert.validation import Problem
 
 WEEKS_PER_MONTH = 52 / 12
@@ -117,45 +118,53 @@ def template_csv() -> bytes:
 
 
 # --- the estimate ----------------------------------------------------------------------------------
+def _new_service(plan: Plan) -> Plan:
+    return replace(plan, start_assessment_queue=0.0, start_course_queue=0.0, demand_change_pct=0.0,
+                   demand_level="central")
+
+
 @dataclass(frozen=True)
 class LaunchInputs:
-    """Percentages are 0-100."""
-    uplift_pct: float = 30.0  # the reference force's rise in recorded possession offences
-    referral_pct: float = 85.0  # recorded possession offences that become referrals
-    engagement_pct: float = 65.0
-    course_pct: float = 86.0
-    no_show_pct: float = 12.0
-    seats_per_session: int = 12
-    assessments_per_worker_day: float = 4.0
-    working_hours_per_day: float = 7.5
-    facilitator_hours_per_session: float = 3.5
-    weeks: int = 26
+    """The launch's own two assumptions (percentages 0-100) and the planning model's Plan for
+    everything else (the same assumptions as every planning page; nobody waiting at launch)."""
+    uplift_pct: float = DEFAULTS["uplift_pct"][0]  # the reference force's rise in recorded possession offences
+    referral_pct: float = DEFAULTS["referral_pct"][0]  # recorded possession offences that become referrals
+    plan: Plan = field(default_factory=lambda: _new_service(Plan()))
+
+    @property
+    def weeks(self) -> int:
+        return self.plan.weeks
 
 
-# the planner's sliders: (lowest, highest, step)
-RANGES = {
-    "uplift_pct": (0, 100, 5), "referral_pct": (10, 100, 1), "engagement_pct": (5, 100, 1), "course_pct": (0, 100, 1),
-    "no_show_pct": (0, 50, 1), "seats_per_session": (1, 40, 1), "assessments_per_worker_day": (0.5, 12.0, 0.5),
-    "weeks": (4, 26, 1),
-}
+# the launch's own sliders: (lowest, highest, step)
+RANGES = {"uplift_pct": (0, 100, 5), "referral_pct": (10, 100, 1)}
 
 
 def defaults(rates=None) -> LaunchInputs:
-    """The planner's starting values: this service's own rates where it has them (a
-    divert.analytics.rates.Rates), kept inside the sliders' ranges; the programme's figures
-    otherwise. The pace of assessment is not taken from the records: an established team's
-    pace reflects part-time and shared workers, a new service plans in full-time workers."""
-    values = {}
-    if rates is not None:
-        for name in ("engagement_pct", "course_pct", "no_show_pct", "seats_per_session", "referral_pct"):
-            value = getattr(rates, name, None)
-            if value is not None and math.isfinite(value):
-                values[name] = value
-    out = {}
-    for name, value in values.items():
-        low, high, step = RANGES[name]
-        out[name] = int(min(max(round(value / step) * step, low), high))
-    return LaunchInputs(**out)
+    """The planner's starting values: the planning model's plan for this service
+    (planning.plan_from_rates: measured where the records allow, the programme's defaults
+    otherwise) with nobody waiting, and this service's referral share where it has one."""
+    plan = _new_service(plan_from_rates(rates) if rates is not None else Plan())
+    referral = getattr(rates, "referral_pct", None) if rates is not None else None
+    if referral is None or not math.isfinite(referral):
+        return LaunchInputs(plan=plan)
+    low, high, step = RANGES["referral_pct"]
+    return LaunchInputs(referral_pct=int(min(max(round(referral / step) * step, low), high)), plan=plan)
+
+
+def launch_sources(inputs: LaunchInputs, rates=None) -> dict[str, Source]:
+    """Where the launch's own two assumptions come from."""
+    out = {"uplift_pct": default_source("uplift_pct") if inputs.uplift_pct == DEFAULTS["uplift_pct"][0]
+           else Source("entered", f"changed from {DEFAULTS['uplift_pct'][0]:g}")}
+    start = defaults(rates).referral_pct
+    if inputs.referral_pct != start:
+        out["referral_pct"] = Source("entered", f"changed from {start:g}")
+    elif rates is not None and getattr(rates, "referral_pct", None) is not None:
+        out["referral_pct"] = Source("measured", "referrals per recorded possession offence since this service "
+                                                 "started, in these records")
+    else:
+        out["referral_pct"] = default_source("referral_pct")
+    return out
 
 
 def monthly_shape(counts: pl.DataFrame) -> dict[int, float]:
@@ -191,40 +200,53 @@ def expected_referrals(counts: pl.DataFrame, inputs: LaunchInputs, launch: date)
     }).with_columns(pl.col(c).fill_nan(0.0) for c in ("lo_80", "hi_80", "lo_95", "hi_95", "busy_week"))
 
 
-def capacity_needed(weekly: pl.DataFrame, inputs: LaunchInputs) -> pl.DataFrame:
-    """What to have in place from week one, for an average week and for a busy week (the
-    busiest week's 90th percentile in the period): referrals, assessments, assessment
-    workers, course seats, sessions (whole sessions, rounded up) and staff hours a week."""
-    schema = {"measure": pl.String, "average_week": pl.Float64, "busy_week": pl.Float64, "explanation": pl.String}
+NEEDED_SCHEMA = {"measure": pl.String, "average_week": pl.Float64, "busy_week": pl.Float64, "explanation": pl.String}
+WORKERS_NEEDED = "Assessment workers needed"
+SESSIONS_NEEDED = "Course sessions needed a week"
+
+
+def capacity_needed(weekly: pl.DataFrame, inputs: LaunchInputs, target_assessment: float,
+                    target_course: float) -> pl.DataFrame:
+    """What to have in place from week one, for the expected demand (average week) and for a
+    busy run (every week at the top of its 80% interval, the 90th percentile week): referrals,
+    assessments, course seats and assessment worker-days a week (planning.work), and the
+    workers and sessions needed to keep within the targets: the planning model's staffing
+    answer (queue.outlook, as on every planning page), with the staff hours they mean."""
     if weekly.is_empty():
-        return pl.DataFrame(schema=schema)
-    levels = {"average_week": float(weekly["mean"].mean()), "busy_week": float(weekly["busy_week"].max())}
-    hours_per_assessment = inputs.working_hours_per_day / inputs.assessments_per_worker_day
+        return pl.DataFrame(schema=NEEDED_SCHEMA)
     rows: dict[str, dict] = {}
-    for level, referrals in levels.items():
-        assessments = referrals * inputs.engagement_pct / 100
-        seats = assessments * inputs.course_pct / 100 * (1 - inputs.no_show_pct / 100)
-        sessions = math.ceil(seats / inputs.seats_per_session - 1e-9)
-        workers = math.ceil(2 * assessments / (inputs.assessments_per_worker_day * DAYS_PER_WORKING_WEEK) - 1e-9) / 2
+    for level, column, demand_level in (("average_week", "mean", "central"), ("busy_week", "hi_80", "hi_80")):
+        sums = weekly.select(**{k: e.mean() for k, e in work(pl.col(column), inputs.plan).items()},
+                             referrals=pl.col(column).mean()).row(0, named=True)
+        answer = outlook(weekly, replace(inputs.plan, demand_level=demand_level), target_assessment, target_course)
+        sessions = answer.sessions_needed
         values = {
-            "Referrals a week": referrals,
-            "Assessments a week": assessments,
-            "Assessment workers (full-time, to the half)": workers,
-            "Course seats a week": seats,
-            "Course sessions a week": float(sessions),
-            "Staff hours a week": assessments * hours_per_assessment + sessions * inputs.facilitator_hours_per_session,
+            "Referrals a week": sums["referrals"],
+            "Assessments a week": sums["assessments"],
+            "Course seats a week": sums["course_seats"],
+            "Assessment worker-days a week": sums["assessment_worker_days"],
+            WORKERS_NEEDED: answer.workers_needed,
+            SESSIONS_NEEDED: sessions,
+            "Staff hours a week": None if sessions is None else (
+                sums["assessments"] * inputs.plan.hours_per_assessment
+                + sessions * inputs.plan.facilitator_hours_per_session),
         }
         for measure, value in values.items():
             rows.setdefault(measure, {"measure": measure})[level] = value
     explain = {
-        "Referrals a week": "Offences a month x 12 / 52, plus the recording uplift, times the share referred.",
+        "Referrals a week": "Offences a month x 12 / 52, plus the recording uplift, times the share referred "
+                            "(busy: the top of the 80% interval, a Poisson 90th percentile week).",
         "Assessments a week": "Referrals x the share who take the assessment.",
-        "Assessment workers (full-time, to the half)": "Assessments / (assessments per worker per day x 5), rounded up.",
         "Course seats a week": "Assessments x the share allocated to the course x those who attend.",
-        "Course sessions a week": "Seats / seats per session, rounded up to whole sessions.",
-        "Staff hours a week": "Assessment time plus facilitator time for the sessions.",
+        "Assessment worker-days a week": "Assessments / assessments per worker-day.",
+        WORKERS_NEEDED: f"Fewest workers (in halves) keeping every week's wait to assessment within "
+                        f"{target_assessment:g} working days, with no growing backlog: the planning model's answer, "
+                        "as on every planning page. Blank: not reachable (the usual wait alone is over the target).",
+        SESSIONS_NEEDED: f"Fewest sessions a week (in halves) keeping every week's wait to a course within "
+                         f"{target_course:g} days, with no growing backlog.",
+        "Staff hours a week": "Assessment time plus facilitator time for the sessions needed.",
     }
-    return pl.DataFrame([{**row, "explanation": explain[m]} for m, row in rows.items()], schema=schema)
+    return pl.DataFrame([{**row, "explanation": explain[m]} for m, row in rows.items()], schema=NEEDED_SCHEMA)
 
 
 def baseline_from_offences(counts: pl.DataFrame, inputs: LaunchInputs) -> dict[str, float | None]:
@@ -238,32 +260,22 @@ def baseline_from_offences(counts: pl.DataFrame, inputs: LaunchInputs) -> dict[s
             "referrals_per_week": after / WEEKS_PER_MONTH * inputs.referral_pct / 100}
 
 
-def launch_plan(inputs: LaunchInputs, workers: float, sessions: float, base_days_to_assessment: float = 5.0,
-                base_days_to_course: float = 7.0):
-    """A queue-model plan (divert.analytics.planning.Plan) for a new service with this capacity
-    and no one waiting at the start."""
-    from divert.analytics.planning import Plan
-
-    return Plan(weeks=max(4, min(26, inputs.weeks)), engagement_pct=inputs.engagement_pct, course_pct=inputs.course_pct,
-                no_show_pct=inputs.no_show_pct, seats_per_session=inputs.seats_per_session,
-                sessions_per_week=sessions, assessment_workers=workers,
-                assessments_per_worker_day=inputs.assessments_per_worker_day,
-                base_days_to_assessment=base_days_to_assessment, base_days_to_course=base_days_to_course,
-                facilitator_hours_per_session=inputs.facilitator_hours_per_session,
-                working_hours_per_day=inputs.working_hours_per_day)
+def launch_plan(inputs: LaunchInputs, workers: float, sessions: float) -> Plan:
+    """The queue model's plan for a new service with this capacity and no one waiting."""
+    return replace(inputs.plan, assessment_workers=workers, sessions_per_week=sessions)
 
 
-def sized_from_old_figures(counts: pl.DataFrame, inputs: LaunchInputs) -> tuple[float, float]:
+def sized_from_old_figures(counts: pl.DataFrame, inputs: LaunchInputs, target_assessment: float,
+                           target_course: float) -> tuple[float | None, float | None]:
     """(workers, sessions) a force would put on if it sized the service from its old crime
-    figures: no recording uplift, an average week. The launch page shows what follows."""
-    from dataclasses import replace
-
-    weekly = expected_referrals(counts, replace(inputs, uplift_pct=0.0), date(2000, 1, 3))
-    table = capacity_needed(weekly, replace(inputs, uplift_pct=0.0))
-    if table.is_empty():
+    figures: no recording uplift, the expected week; the same staffing answer as every page.
+    The launch page shows what follows."""
+    old = replace(inputs, uplift_pct=0.0)
+    weekly = expected_referrals(counts, old, date(2000, 1, 3))
+    if weekly.is_empty():
         return 0.0, 0.0
-    values = dict(zip(table["measure"].to_list(), table["average_week"].to_list(), strict=True))
-    return values["Assessment workers (full-time, to the half)"], values["Course sessions a week"]
+    answer = outlook(weekly, old.plan, target_assessment, target_course)
+    return answer.workers_needed, answer.sessions_needed
 
 
 def offences_before(offences: pl.DataFrame, policy_start: date, months: int = 12) -> pl.DataFrame:

@@ -1,8 +1,10 @@
-"""The week-by-week queue model behind the scenario planner and the capacity warnings.
+"""The week-by-week queue model of the planning model, and the staffing answer: `outlook`
+(workers and sessions needed to keep every week's wait within the targets) is the one
+function Capacity, Forecast, the Scenario planner and the Launch planner ask.
 
 Two queues in a row, first come first served, one step per week:
 1. Assessment: people who will take the telephone assessment (referrals x engagement) wait
-   for a worker; a week's capacity is workers x assessments per worker per day x 5.
+   for a worker; a week's capacity is workers x assessments per worker-day x 5.
 2. Course: people assessed and allocated to the group course wait for a seat; a week's
    capacity in people is sessions x seats / (1 - no-show rate), because a session is booked
    so that the people who turn up fill its seats.
@@ -21,8 +23,8 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 import polars as pl
 
-from divert.analytics.capacity import DAYS_PER_WORKING_WEEK
 from divert.analytics.planning import DEMAND_LEVELS, FIELDS, Plan, plan_field_names
+from divert.analytics.weeks import DAYS_PER_WORKING_WEEK
 
 NO_CAPACITY = math.inf  # the wait when people are queueing and nothing serves them
 
@@ -99,14 +101,13 @@ def project(baseline: pl.DataFrame, plan: Plan) -> pl.DataFrame:
     weeks = baseline.sort("weeks_ahead").head(referrals.size)
     attend = 1 - plan.no_show_pct / 100
     seats_needed = q["course_arrivals"] * attend
-    c = plan.conversion()
     frame = pl.DataFrame({
         "week": weeks["week"], "weeks_ahead": weeks["weeks_ahead"].cast(pl.Int64), "referrals": referrals,
         **{k: v for k, v in q.items() if k != "completions"},
         "sessions": np.full(referrals.size, float(plan.sessions_per_week)),
         "sessions_for_demand": seats_needed / plan.seats_per_session,
         "completions": q["completions"],
-        "assessment_hours": q["assessed"] * c.hours_per_assessment,
+        "assessment_hours": q["assessed"] * plan.hours_per_assessment,
         "facilitator_hours": np.full(referrals.size, plan.sessions_per_week * plan.facilitator_hours_per_session),
     })
     frame = frame.with_columns((pl.col("assessment_hours") + pl.col("facilitator_hours")).alias("staff_hours"))
@@ -196,6 +197,10 @@ class Outlook:
 
 
 def outlook(baseline: pl.DataFrame, plan: Plan, target_assessment: float, target_course: float) -> Outlook:
+    """The staffing answer for a weekly demand (`baseline`: week, weeks_ahead, mean, hi_80,
+    hi_95, starting the week after the as-of date) and a plan: the projection's longest waits,
+    the first week over each target, the backlogs, and the workers and sessions needed to keep
+    within both targets (workers_needed, sessions_needed). Every planning page asks this."""
     projection = project(baseline, plan)
     if projection.is_empty():
         return Outlook(None, None, None, None, 0.0, 0.0, 0.0, None, None, 0.0, 0.0, 0.0)
