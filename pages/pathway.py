@@ -39,6 +39,8 @@ dashboard.chart_block(
 
 waits = gate.table(waits_table(data, filters), **GATES["waits"])
 labels = {"to_assessment": "Referral to assessment", "to_course": "Assessment to course"}
+units = {"Referral to assessment": "working days (Monday to Friday, as the service target)",
+         "Assessment to course": "calendar days"}
 waits = waits.with_columns(pl.col("measure").replace_strict(labels).alias("wait"))
 targets = dashboard.settings()
 st.caption(f"Service targets: {targets.target_days_to_assessment} working days to assessment, "
@@ -50,10 +52,10 @@ for measure_label in labels.values():
     long = long.with_columns(pl.col("statistic").replace_strict({"median_days": "Median", "p90_days": "90th percentile"}))
     dashboard.chart_block(
         f"Days: {measure_label.lower()}",
-        f"{measure_label} in calendar days for people referred each month: the median (half waited longer) and the "
+        f"{measure_label} for people referred each month, in {units[measure_label]}: the median (half waited longer) and the "
         "90th percentile (one in ten waited longer). Only people who reached the later step are counted; recent "
         "months whose referrals may still be waiting are hollow (provisional).",
-        charts.line(long, "period", "days", y_title="Calendar days", color="statistic", color_title="Statistic",
+        charts.line(long, "period", "days", y_title=units[measure_label].capitalize(), color="statistic", color_title="Statistic",
                     tooltip_format=",.1f", every="1mo"),
         part.drop("measure"), f"wait_{measure_label.lower().replace(' ', '_')}",
         empty="Nobody has reached this step yet for these filters.",

@@ -18,6 +18,7 @@ from divert.analytics.filters import Filters
 from divert.analytics.frames import Frames
 from divert.analytics.intervals import risk_ratio
 from divert.analytics.maturity import cut_off, provisional
+from divert.analytics.weeks import working_days_expr
 from divert.disclosure import Gate
 
 Span = tuple[date, date]
@@ -127,9 +128,10 @@ def headlines(frames: Frames, filters: Filters, hours_per_referral: float) -> li
         out.append(_against_baseline(offs, key, label, outcome_codes, now, before, launch, as_of))
     out.append(_widest_disparity(offs, now, before, as_of))
     for key, label, start, finish, measure in (
-            ("days_to_assessment", "Median days to assessment", "referred_at", "assessed_at", "to_assessment"),
+            ("days_to_assessment", "Median working days to assessment", "referred_at", "assessed_at", "to_assessment"),
             ("days_to_course", "Median days from assessment to course", "assessed_at", "first_session_at", "to_course")):
-        days = (pl.col(finish) - pl.col(start)).dt.total_hours() / 24
+        days = (working_days_expr(pl.col(start), pl.col(finish)) if measure == "to_assessment"
+                else (pl.col(finish) - pl.col(start)).dt.total_hours() / 24)
         reached = pl.col(finish).is_not_null()
         out.append(Headline(
             key, label, mature(r_now, measure).select(days.median()).item(),

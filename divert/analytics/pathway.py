@@ -7,6 +7,7 @@ from __future__ import annotations
 import polars as pl
 
 from divert.analytics.intervals import with_share
+from divert.analytics.weeks import working_days_expr
 
 # (stage, label, the stage before it, branch): each stage's share is of the stage before it.
 # Course and non-course allocations are separate branches: only the group course has bookings
@@ -77,7 +78,7 @@ def waits(referrals: pl.DataFrame, every: str = "1mo") -> pl.DataFrame:
     month of referral: median and 90th percentile, and how many people each is based on."""
     days = referrals.select(
         pl.col("referred_at").dt.date().dt.truncate(every).alias("period"),
-        ((pl.col("assessed_at") - pl.col("referred_at")).dt.total_hours() / 24).alias("to_assessment"),
+        working_days_expr(pl.col("referred_at"), pl.col("assessed_at")).alias("to_assessment"),
         ((pl.col("first_session_at") - pl.col("assessed_at")).dt.total_hours() / 24).alias("to_course"),
     )
     rows = []

@@ -60,3 +60,12 @@ def snapshot(frames, filters):
     if getattr(frames, "as_of", None) == as_of:
         return frames, as_of
     return frames.at(as_of), as_of
+
+
+def working_days_expr(start: pl.Expr, end: pl.Expr) -> pl.Expr:
+    """working_days_between as a polars expression on two date (or datetime) columns, in UK
+    dates: the start day is not counted, the end day is."""
+    def day(expr):
+        return expr.dt.convert_time_zone("Europe/London").dt.date()
+
+    return pl.business_day_count(day(start) + pl.duration(days=1), day(end) + pl.duration(days=1)).cast(pl.Float64)
