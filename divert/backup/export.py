@@ -132,3 +132,15 @@ def audit_export(engine: Engine, user: str, action: str, details: dict) -> None:
         return Saved(True)
 
     write(work, session=None, engine=engine)
+
+
+def backup_zip(engine: Engine, user: str) -> tuple[bytes, str]:
+    """A backup as one zip, in memory, for the admin page's download (audited). For a large
+    database, `divert export` writes the folder without holding it in memory."""
+    with tempfile.TemporaryDirectory(prefix="divert-backup-") as folder:
+        manifest = export_backup(engine, Path(folder) / "backup")
+        data = zip_folder(Path(folder) / "backup")
+    audit_export(engine, user, "export_backup", {"tables": {t["name"]: t["rows"] for t in manifest["tables"]},
+                                                  "data_version": manifest["data_version"], "download": True})
+    stamp = manifest["exported_at"][:19].replace("-", "").replace(":", "").replace("T", "-")
+    return data, f"divert-backup-{stamp}.zip"
