@@ -427,3 +427,12 @@ def test_export_through_the_command_is_audited(demo, tmp_path, capsys):
         actions = conn.execute(select(AuditEvent.action)).scalars().all()
     assert actions == ["export_backup"]
     assert next(t for t in manifest["tables"] if t["name"] == "audit_event")["rows"] == 0
+
+
+def test_restore_into_an_empty_schema_at_the_same_revision(demo, tmp_path):
+    """`divert init` without the census (an upgraded, empty database) is accepted."""
+    target = f"sqlite:///{tmp_path / 'schema-only.db'}"
+    upgrade(target)
+    engine = get_engine(target)
+    restore_backup(engine, demo["backup"], "ops")
+    _assert_restored(engine, demo["manifest"], demo["checksums"], user="ops")
