@@ -17,7 +17,7 @@ import divert.models  # noqa: F401  (registers the tables)
 FORMAT = "divert-backup"
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
-CHUNK_ROWS = 50_000
+CHUNK_ROWS = 20_000  # rows held in memory at a time (about 1-2 kB each while read)
 CHECKSUM_METHOD = (
     "sha256 over the column list (name:type, joined by |, then a newline) and then one line per row in "
     "primary-key order (text keys in byte order): values joined by |, null as ~, text as "
@@ -93,7 +93,7 @@ class RowChecksum:
 
     def add(self, frame: pl.DataFrame) -> None:
         if frame.height:
-            self.hasher.update(("\n".join(canonical_lines(frame).to_list()) + "\n").encode())
+            self.hasher.update((canonical_lines(frame).str.join("\n").item() + "\n").encode())
             self.rows += frame.height
 
     def hexdigest(self) -> str:

@@ -26,7 +26,7 @@ from divert import codes
 from divert.analytics import disparity
 from divert.analytics.frames import Frames, load_frames
 from divert.release import tables as build
-from divert.release.protection import MIN_WIDTH, Cells, Protected, protect
+from divert.release.protection import MIN_WIDTH, Cells, Protected, ProtectionError, protect
 from divert.release.rates import disparity_table
 from divert.release.writing import force_name, published_frame, write_files
 
@@ -94,7 +94,11 @@ def build_release(frames: Frames, as_of: date, *, force: str, launch: date, cens
         build.disparity_cells(cells, frames, win)
         population = disparity.population_for(frames.population, force=force, census_year=census_year, level="broad")
         tables.append(disparity_table(win, population, census_year))
-    return Release(win, force, census_year, tables, cells, protect(cells))
+    try:
+        protected = protect(cells)
+    except ProtectionError as error:
+        raise ReleaseError(f"the tables could not be protected for publication: {error}") from error
+    return Release(win, force, census_year, tables, cells, protected)
 
 
 def write_release(engine, out: Path, as_of: date, *, force: str | None = None, launch: date | None = None,

@@ -68,7 +68,7 @@ class Cells:
 class Protected:
     status: dict[Key, str]  # shown | primary | secondary
     published: dict[Key, int | None]  # None where suppressed
-    ranges: dict[Key, tuple[float, float]]  # what an intruder can work out for each suppressed cell
+    ranges: dict[Key, tuple[float, float]]  # per suppressed cell, values integer solutions reach (>= min_width apart)
     threshold: int
     base: int
 
@@ -78,9 +78,6 @@ class Protected:
 
     def count(self, kind: str) -> int:
         return sum(1 for s in self.status.values() if s == kind)
-
-    def narrowest(self) -> float | None:
-        return min((hi - lo for lo, hi in self.ranges.values()), default=None)
 
 
 def rounded(value: int, base: int = BASE) -> int:

@@ -28,9 +28,9 @@ def text(release, published: dict[str, pl.DataFrame], force: str, min_width: flo
     lines = [
         "# Drug diversion programme: public transparency release",
         "",
-        f"{force}. Figures as known at the end of {win.as_of:%-d %B %Y} (Europe/London), for the complete months "
-        f"{release.first_month} to {release.last_month}; the latest record is dated {win.data_end:%-d %B %Y}. "
-        f"Produced by Divert on {now:%-d %B %Y at %H:%M} UTC.",
+        f"{force}. Figures as known at the end of {_day(win.as_of)} (Europe/London), for the complete months "
+        f"{release.first_month} to {release.last_month}; the latest record is dated {_day(win.data_end)}. "
+        f"Produced by Divert on {_day(now)} at {now:%H:%M} UTC.",
         "",
         "## Files",
         "",
@@ -81,3 +81,7 @@ def text(release, published: dict[str, pl.DataFrame], force: str, min_width: flo
         "offences still without an outcome at the as-of date.",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _day(day) -> str:
+    return f"{day.day} {day:%B %Y}"

@@ -12,11 +12,11 @@ import polars as pl
 import xlsxwriter
 
 from divert import codes
+from divert.disclosure import SUPPRESSED
 from divert.release.protection import Protected
 from divert.release.tables import Table
 from divert.safe_csv import neutralise, to_csv_bytes
 
-SUPPRESSED = "*"
 NOTE = "suppressed"
 WORKBOOK = "divert-public-release.xlsx"
 
