@@ -10,11 +10,11 @@ A release is a set of cells (true counts, keyed by tuples), the sums that tie th
 2. secondary suppression: every sum that contains a suppressed cell gets at least two, the
    complement being the smallest non-zero count of that sum (a part before the total);
 3. every other count is rounded to the nearest `base` (zero stays 0);
-4. the check: for every suppressed cell, an intruder who knows every published figure, the
-   rounding rule, that `*` stands for a count of at least 1 (zeros are always shown) and every
-   sum and ordering, is left with a range of possible values (min and max over the integer
-   solutions, scipy's HiGHS MILP) at least `min_width` wide; where it is narrower another
-   complement is suppressed and the check runs again.
+4. the check: an intruder knows every published figure, the rounding rule, that `*` stands for
+   a count of at least 1 (zeros are always shown) and every sum and ordering. For every
+   suppressed cell, integer solutions of that system (scipy's HiGHS MILP) must give it values at
+   least `min_width` apart; where they cannot, another complement is suppressed and the check
+   runs again.
 
 General functions: nothing here knows about referrals or areas.
 """
