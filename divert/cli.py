@@ -329,6 +329,86 @@ def cmd_bench(args) -> int:
     return OK
 
 
+def cmd_export(args) -> int:
+    from pathlib import Path
+
+    from divert.backup import BackupError, audit_export, export_backup
+
+    user = f"cli:{getpass.getuser()}"
+    if args.public:
+        return _export_release(args, user)
+    if args.as_of:
+        print("--as-of applies to a public release (--public) only", file=sys.stderr)
+        return USAGE
+    engine = _engine(args)
+    try:
+        manifest = export_backup(engine, Path(args.out), progress=_progress)
+    except BackupError as error:
+        print(f"Backup refused: {error}", file=sys.stderr)
+        return REJECTED
+    audit_export(engine, user, "export_backup", {"tables": {t["name"]: t["rows"] for t in manifest["tables"]},
+                                                  "data_version": manifest["data_version"]})
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
+    print(f"Backup written to {args.out}: schema revision {manifest['schema_revision']}, data version "
+          f"{manifest['data_version']}, exported at {manifest['exported_at']}")
+    for table in manifest["tables"]:
+        print(f"  {table['name']:<16} {table['rows']:>10,}  sha256 {table['sha256'][:16]}...")
+    print("Keep the key files (person key, cookie key) with the backup: see docs/backup.md.")
+    return OK
+
+
+def _export_release(args, user: str) -> int:
+    from datetime import date
+    from pathlib import Path
+
+    from divert.backup import audit_export
+    from divert.release import ReleaseError, today_in_london, write_release
+
+    try:
+        as_of = date.fromisoformat(args.as_of) if args.as_of else today_in_london()
+    except ValueError:
+        print("--as-of takes a date as YYYY-MM-DD", file=sys.stderr)
+        return USAGE
+    engine = _engine(args)
+    try:
+        release = write_release(engine, Path(args.out), as_of)
+    except ReleaseError as error:
+        print(f"Release refused: {error}", file=sys.stderr)
+        return REJECTED
+    audit_export(engine, user, "export_release", release.summary())
+    print(f"Public release written to {args.out} (as of {as_of}, months {release.first_month} to "
+          f"{release.last_month}):")
+    for name in release.files:
+        print(f"  {name}")
+    print(f"{release.suppressed} counts suppressed ({release.primary} of 1 to 7, {release.secondary} to protect "
+          "them); every other count rounded to the nearest 5")
+    return OK
+
+
+def cmd_restore(args) -> int:
+    from pathlib import Path
+
+    from divert.backup import BackupError, restore_backup
+
+    try:
+        report = restore_backup(_engine(args), Path(args.source), f"cli:{getpass.getuser()}", progress=_progress)
+    except BackupError as error:
+        if sys.stderr.isatty():
+            print(file=sys.stderr)
+        print(f"Restore refused: {error}", file=sys.stderr)
+        return REJECTED
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
+    print(f"Restored the backup exported at {report.exported_at} into {_safe_url(_db_url(args))}: schema revision "
+          f"{report.schema_revision}, data version {report.data_version}")
+    for table, rows in report.tables.items():
+        print(f"  {table:<16} {rows:>10,}")
+    print(f"Row counts and checksums of every table match the manifest; audit event {report.audit_event_id} "
+          "records the restore.")
+    return OK
+
+
 def cmd_status(args) -> int:
     from sqlalchemy import func, select
 
@@ -430,6 +510,18 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--referrals", type=int, default=1_000_000)
     bench.add_argument("--import-rows", type=int, default=200_000, help="rows in the generated offences import")
     bench.set_defaults(func=cmd_bench)
+
+    export = sub.add_parser("export", help="back up every table (Parquet + manifest), or a public release")
+    export.add_argument("out", metavar="OUT", help="a new folder to write")
+    export.add_argument("--public", action="store_true",
+                        help="write the public transparency release (suppressed, rounded aggregates) instead")
+    export.add_argument("--as-of", dest="as_of", metavar="YYYY-MM-DD",
+                        help="public release: figures as known on this date (default today, Europe/London)")
+    export.set_defaults(func=cmd_export)
+
+    restore = sub.add_parser("restore", help="restore a backup folder (or its zip) into an empty database")
+    restore.add_argument("source", metavar="OUT", help="the folder `divert export` wrote, or the zip")
+    restore.set_defaults(func=cmd_restore)
 
     status = sub.add_parser("status", help="schema revision, data version and row counts")
     status.set_defaults(func=cmd_status)

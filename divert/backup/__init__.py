@@ -1,0 +1,28 @@
+"""Backups: every table as Parquet with a manifest, and a restore into an empty database.
+
+`export_backup` (divert.backup.export) reads every table in one read transaction (a consistent
+snapshot: REPEATABLE READ on PostgreSQL, a WAL read snapshot on SQLite), in primary-key order and
+in chunks, and writes one Parquet file per table and `manifest.json`: schema revision, data
+version, export time, and per table the row count, a checksum of the rows and one of the file.
+The folder appears only when complete.
+
+`restore_backup` (divert.backup.restore) checks every file against the manifest before touching
+the database and refuses a database that holds any data. Then, in ONE transaction, it creates
+the schema with Alembic at the backup's revision, loads the rows in foreign-key order, resets
+PostgreSQL's id sequences, reads every table back and compares its row count and checksum with
+the manifest, and appends one audit event (action `restore`) after the restored rows. Anything
+wrong rolls the whole restore back. The data_version counter is restored as it was.
+
+The row checksum (divert.backup.tables.CHECKSUM_METHOD) is SHA-256 over one canonical line per
+row, rows in primary-key order, so SQLite and PostgreSQL give the same checksum for the same
+contents. See docs/backup.md.
+"""
+
+from divert.backup.export import audit_export, backup_zip, export_backup, zip_folder
+from divert.backup.restore import NotEmpty, RestoreReport, check_files, read_manifest, restore_backup
+from divert.backup.tables import BackupError, backup_tables, table_checksums
+
+__all__ = [
+    "BackupError", "NotEmpty", "audit_export", "backup_zip", "RestoreReport", "backup_tables", "check_files", "export_backup", "read_manifest",
+    "restore_backup", "table_checksums", "zip_folder",
+]
