@@ -363,7 +363,8 @@ def _export_release(args, user: str) -> int:
     from pathlib import Path
 
     from divert.backup import audit_export
-    from divert.release import ReleaseError, today_in_london, write_release
+    from divert.programme import today as today_in_london
+    from divert.release import ReleaseError, write_release
 
     try:
         as_of = date.fromisoformat(args.as_of) if args.as_of else today_in_london()

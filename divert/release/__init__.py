@@ -73,11 +73,6 @@ class Release:
                 "cells": len(self.cells.values), "suppressed": self.suppressed, "files": self.files}
 
 
-def today_in_london() -> date:
-    """The default as-of date (divert.programme.today on main)."""
-    return datetime.now(build.LONDON).date()
-
-
 def build_release(frames: Frames, as_of: date, *, force: str, launch: date, census_year: int = 2011) -> Release:
     """The tables and what of them is published, as known at the end of `as_of`."""
     frames = build.known_at(frames, as_of)

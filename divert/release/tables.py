@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 import polars as pl
@@ -62,31 +62,8 @@ def last_complete_month_end(as_of: date) -> date:
 
 
 def known_at(frames: Frames, as_of: date) -> Frames:
-    """What was known at the end of `as_of`: main's Frames.at when present; until then the same
-    rule for the columns the release reads (later records out, later steps not yet taken)."""
-    if hasattr(frames, "at"):
-        return frames.at(as_of)
-    from dataclasses import replace
-
-    cutoff = datetime.combine(as_of + timedelta(days=1), time(0), LONDON).astimezone(UTC)
-    later = {  # a step taken after the cutoff, and the columns it filled
-        "first_contact_at": ("first_contact_at",),
-        "assessed_at": ("assessed_at", "assessment_result", "allocation"),
-        "first_booked_at": ("first_booked_at", "first_session_at"),
-        "attended_at": ("attended_at",),
-    }
-    refs = frames.referrals.filter(pl.col("referred_on") <= as_of).with_columns(
-        pl.when(pl.col(step) >= cutoff).then(None).otherwise(pl.col(c)).alias(c)
-        for step, columns in later.items() for c in columns
-    ).with_columns(
-        pl.when(pl.col("closed_on") > as_of).then(None).otherwise(pl.col(c)).alias(c)
-        for c in ("closure_result", "intelligence_log_date", "onward_treatment", "closed_on")
-    )
-    offs = frames.offences.filter(pl.col("offence_date") <= as_of).with_columns(
-        pl.when(pl.col("outcome_date") > as_of).then(None).otherwise(pl.col(c)).alias(c)
-        for c in ("outcome", "outcome_date")
-    )
-    return replace(frames, offences=offs, referrals=refs)
+    """What was known at the end of `as_of` (Frames.at)."""
+    return frames if frames.as_of == as_of else frames.at(as_of)
 
 
 def month_end(day: date) -> date:
