@@ -5,7 +5,8 @@ import streamlit as st
 
 from divert import ui
 from divert.backup import BackupError, backup_zip
-from divert.release import ReleaseError, release_zip, today_in_london
+from divert.programme import today as today_in_london
+from divert.release import ReleaseError, release_zip
 
 BACKUP = "divert_backup_download"
 RELEASE = "divert_release_download"
