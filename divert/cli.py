@@ -319,6 +319,40 @@ def _overview_json(table) -> dict:
     }
 
 
+def cmd_programme(args) -> int:
+    import json as jsonlib
+
+    from divert import programme
+    from divert.db import upgrade
+
+    upgrade(_db_url(args))
+    if args.programme_command == "set":
+        values = {name: getattr(args, name) for name in programme.STORED if getattr(args, name, None) is not None}
+        if not values:
+            print("give at least one setting to change (see `divert programme set --help`)", file=sys.stderr)
+            return USAGE
+        saved, chosen = programme.save(values, f"cli:{getpass.getuser()}", engine=_engine(args))
+        if not saved.ok:
+            for problem in saved.problems:
+                print(f"--{problem.field.replace('_', '-')}: {problem.reason}", file=sys.stderr)
+            return REJECTED
+        print(f"Programme profile saved: {chosen.force_name}, launched {chosen.launch:%d %B %Y}, "
+              f"diversion recorded as outcome {chosen.diversion_outcome}, {len(chosen.areas)} areas")
+        return OK
+    profile = programme.current(_engine(args))
+    if args.format == "json":
+        print(jsonlib.dumps(profile.as_json(), indent=1))
+        return OK
+    for name, value in profile.as_json().items():
+        if name == "areas":
+            print("areas:")
+            for area in value:
+                print(f"  {area['code']}  {area['name']}")
+        else:
+            print(f"{name}: {', '.join(value) if isinstance(value, list) else value}")
+    return OK
+
+
 def cmd_bench(args) -> int:
     from divert.bench import run
 
@@ -482,6 +516,28 @@ def build_parser() -> argparse.ArgumentParser:
     imp.set_defaults(func=cmd_import)
 
     from divert.analytics.metrics import METRICS
+
+    prog = sub.add_parser("programme", help="show or set the programme profile (force, launch, diversion outcome ...)")
+    prog_sub = prog.add_subparsers(dest="programme_command", required=True)
+    show = prog_sub.add_parser("show", help="print the profile")
+    show.add_argument("--format", choices=["text", "json"], default="text")
+    put = prog_sub.add_parser("set", help="change the profile (audited); only the options given change")
+    put.add_argument("--force", help="police.uk identifier of the force, e.g. durham")
+    put.add_argument("--launch", metavar="YYYY-MM-DD", help="the date the scheme started")
+    put.add_argument("--diversion-outcome", dest="diversion_outcome", type=int, choices=[8, 22],
+                     help="8 Community Resolution, 22 diversionary activity")
+    put.add_argument("--minimum-age", dest="minimum_age", type=int)
+    put.add_argument("--drug-classes", dest="drug_classes", help="e.g. A,B,C")
+    put.add_argument("--second-offer", dest="second_offer_after_engagement", choices=["yes", "no"],
+                     help="a second offer after engaging once")
+    put.add_argument("--provider", help="the provider's name")
+    put.add_argument("--course-format", dest="course_format")
+    put.add_argument("--seats-per-session", dest="seats_per_session", type=int)
+    put.add_argument("--sessions-per-week", dest="sessions_per_week", type=float)
+    put.add_argument("--officer-hours", dest="officer_hours_per_referral", type=float,
+                     help="officer hours saved per referral")
+    put.add_argument("--officer-hours-source", dest="officer_hours_source", help="where that figure comes from")
+    prog.set_defaults(func=cmd_programme)
 
     metrics = sub.add_parser("metrics", help="print the numbers behind a dashboard")
     metrics.add_argument("name", choices=[*METRICS, "disparity"])

@@ -121,7 +121,7 @@ def filter_bar(page: str) -> Filters:
         period = st.selectbox("Period", choices, index=choices.index(preset), key=f"{page}_period", help=PERIOD_HELP)
         first = data.offences["offence_date"].min() or launch
         start, end = _period_dates(period, current, first, as_of, launch, page)
-        areas = codes.AREAS.get(data.programme.force, {})
+        areas = data.programme.area_labels
         area = _choice("Local policing area", areas, current.area, f"{page}_area", "Where the offence was recorded.")
         source = _choice("Source", codes.REFERRAL_SOURCES, current.source, f"{page}_source", "How the person came to the police.")
         age = _choice("Age band", {b: b for b in (*codes.AGE_BANDS, "Missing")}, current.age_band, f"{page}_age", "Age at the offence.")
