@@ -25,6 +25,7 @@ from scipy.sparse.csgraph import connected_components
 from sqlalchemy import select
 
 from divert import cli
+from divert.analytics import pathway
 from divert.analytics.frames import load_frames
 from divert.db import get_engine, upgrade
 from divert.demo import load_demo
@@ -232,7 +233,7 @@ def demo(tmp_path_factory):
         url = sqlite_url(folder)
         upgrade(url)
         engine = get_engine(url)
-        load_demo(engine, seed=5, scale=0.2)
+        load_demo(engine, seed=5, scale=0.2, as_of=date(2025, 9, 30))
         release = write_release(engine, folder / "release", AS_OF)
     yield {"url": url, "engine": engine, "out": folder / "release", "release": release}
     engine.dispose()
@@ -320,7 +321,7 @@ def test_the_funnel_is_as_known_at_the_as_of_date(demo):
     assessed_by_then = refs.filter((pl.col("assessment_result") == "completed")
                                    & (pl.col("assessed_at").dt.date() <= date(2023, 6, 29))).height
     assessed_ever = refs.filter(pl.col("assessment_result") == "completed").height
-    value = release.cells.values[("funnel", "assessed", "All")]
+    value = release.cells.values[("funnel", "engaged", "All")]
     assert assessed_by_then <= value < assessed_ever
 
 
@@ -360,8 +361,9 @@ def intruder_from_files(demo) -> tuple[Intruder, dict]:
         intruder.sums.append((("funnel", stage, "All", "people"), [("funnel", stage, a, "people") for a in areas]))
     for area in [*areas, "All"]:
         intruder.sums.append((("funnel", "referred", area, "people"), [("volume", "All months", area, "referrals")]))
-        for before, after in zip(stages, stages[1:], strict=False):
-            intruder.orders.append((("funnel", after, area, "people"), ("funnel", before, area, "people")))
+        for after, _, before, _ in pathway.FUNNEL:  # the published definition: each stage within the one before
+            if before is not None and after in stages:
+                intruder.orders.append((("funnel", after, area, "people"), ("funnel", before, area, "people")))
     outcome_rows = read(demo, "outcomes_by_ethnic_group")
     groups = [g for g in dict.fromkeys(r["ethnic_group"] for r in outcome_rows) if g != "All groups"]
     kinds = [o for o in dict.fromkeys(r["outcome"] for r in outcome_rows) if o != "All outcomes"]
@@ -384,7 +386,7 @@ def intruder_from_files(demo) -> tuple[Intruder, dict]:
     for measure, volume_measure in (("possession_offence", "offences"), ("referred", "referrals")):
         intruder.sums.append((("disparity", measure, "All groups", "count"),
                               [("volume", m, "All", volume_measure) for m in months if m >= start]))
-    intruder.sums.append((("disparity", "engaged", "All groups", "count"), [("funnel", "assessed", "All", "people")]))
+    intruder.sums.append((("disparity", "engaged", "All groups", "count"), [("funnel", "engaged", "All", "people")]))
     for group in [*groups, "All groups"]:
         for small, large in (("decided", "possession_offence"), ("diverted", "decided"), ("engaged", "referred"),
                              ("completed", "engaged"), ("intelligence_log", "referred")):

@@ -11,7 +11,7 @@ FILES = {
     "volume_by_month_and_area": "Recorded possession offences and referrals to the diversion provider, by "
                                 "month and local authority area, with area and month totals.",
     "pathway_funnel_by_area": "For the referrals made in the months covered, how many had reached each stage of "
-                              "the pathway by the as-of date (contacted, assessed, allocated, booked, attended, "
+                              "the pathway by the as-of date (contacted, engaged, the group course or one-to-one work, "
                               "completed), by area.",
     "outcomes_by_ethnic_group": "Possession offences by Home Office outcome and broad self-defined ethnic group, "
                                 "in July-December 2019 (before the policy) and July-December 2021 (after), as the "

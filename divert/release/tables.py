@@ -23,7 +23,6 @@ from divert.release.protection import Cells
 ALL = "All"
 LONDON = ZoneInfo("Europe/London")
 GROUPS = ("White", "Mixed", "Asian", "Black", "Other", "Not stated", "Missing")
-OTHER_OUTCOME = "Other outcome or none yet"
 PERIODS = {"Jul-Dec 2019": outcomes.BEFORE, "Jul-Dec 2021": outcomes.AFTER}  # the programme's reported comparison
 MEASURES = {  # disparity: count, its denominator, and the rate's unit
     "possession_offence": ("Possession offences recorded", "population", "per 1,000 people per year"),
@@ -58,7 +57,11 @@ class Table:
 
 
 def last_complete_month_end(as_of: date) -> date:
-    return as_of if (as_of + timedelta(days=1)).day == 1 else as_of.replace(day=1) - timedelta(days=1)
+    """The end of the last month complete at `as_of` (today is never complete)."""
+    from divert.analytics.maturity import last_complete_day
+
+    day = last_complete_day(as_of)
+    return day if (day + timedelta(days=1)).day == 1 else day.replace(day=1) - timedelta(days=1)
 
 
 def known_at(frames: Frames, as_of: date) -> Frames:
@@ -139,7 +142,9 @@ def funnel_table(cells: Cells, frames: Frames, areas: list[str]) -> Table:
         for area in [*areas, ALL]:
             cells.add(key(stage, area), counts[area][stage])
         cells.add_sum(key(stage, ALL), [key(stage, a) for a in areas])
-    for before, after in zip(pathway.STAGES, pathway.STAGES[1:], strict=False):
+    for after, _, before, _ in pathway.FUNNEL:  # a stage never has more people than the one before it
+        if before is None:
+            continue
         if all(counts[a][after] <= counts[a][before] for a in counts):
             for area in counts:
                 cells.add_order(key(after, area), key(before, area))
@@ -166,7 +171,7 @@ def outcomes_table(cells: Cells, frames: Frames, win: Window) -> Table:
     half-years (those complete at the as-of date and covered by the data)."""
     table = Table("outcomes_by_ethnic_group", "Outcomes of possession offences by ethnic group, before and after",
                   ["offences"])
-    outcome_names = [*outcomes.COMPARED, OTHER_OUTCOME, ALL]
+    outcome_names = [*outcomes.COMPARED, ALL]  # every outcome, pending included: they add up to the total
     spans = list(PERIODS.items())
     grouped = outcomes.before_after(frames.offences, before=spans[0][1], after=spans[1][1], by=("ethnic_group",))
     overall = outcomes.before_after(frames.offences, before=spans[0][1], after=spans[1][1])
@@ -178,7 +183,7 @@ def outcomes_table(cells: Cells, frames: Frames, win: Window) -> Table:
             found = {r["outcome"]: r for r in rows.iter_rows(named=True)}
             total = int(next(iter(found.values()))[f"offences_{side}"]) if found else 0
             compared = {o: int(found[o][f"count_{side}"]) if o in found else 0 for o in outcomes.COMPARED}
-            values = {**compared, OTHER_OUTCOME: total - sum(compared.values()), ALL: total}
+            values = {**compared, ALL: total}
             for outcome in outcome_names:
                 cells.add(("outcomes", name, group, outcome), values[outcome])
             cells.add_sum(("outcomes", name, group, ALL), [("outcomes", name, group, o) for o in outcome_names[:-1]])
@@ -230,7 +235,7 @@ def disparity_cells(cells: Cells, frames: Frames, win: Window) -> None:
             cells.add_sum(("disparity", measure, ALL), [("volume", volume_measure, m, ALL) for m in months])
     refs = frames.referrals
     if refs.filter(pl.col("referred_on") < win.launch).is_empty():  # the funnel counts the same referrals
-        cells.add_sum(("disparity", "engaged", ALL), [("funnel", "assessed", ALL)])
+        cells.add_sum(("disparity", "engaged", ALL), [("funnel", "engaged", ALL)])
     for name, (start, _) in PERIODS.items():
         if start >= win.launch and ("outcomes", name, ALL, ALL) in cells.values:
             for group in (*GROUPS, ALL):
