@@ -37,7 +37,7 @@ def offences_file(rows: int) -> bytes:
     from divert import codes
 
     rng = np.random.default_rng(0)
-    areas = list(codes.AREAS[codes.DEFAULT_FORCE])
+    areas = list(codes.areas_of(codes.DEFAULT_FORCE))
     n = np.arange(rows)
     frame = pl.DataFrame({
         "crime_ref": [f"BENCH/{i:07d}" for i in n],

@@ -6,6 +6,8 @@ classification (census 2011/2021), the IC officer-defined codes, police.uk open 
 
 from __future__ import annotations
 
+from functools import cache
+
 
 class Labels(dict):
     """code -> label, with the noun for what the codes are ("drug", "local policing area"), so
@@ -166,6 +168,9 @@ DRUGS: dict[str, str] = Labels("drug", {
     "BEN": "Benzodiazepines",
     "OTH": "Other controlled drug",
 })
+# Misuse of Drugs Act 1971 class of each drug (OTH: unknown, so never refused on class)
+DRUG_CLASS: dict[str, str | None] = {"CAN": "B", "COC": "A", "CRK": "A", "HER": "A", "MDMA": "A", "KET": "B",
+                                     "AMP": "B", "SCRA": "B", "BEN": "C", "OTH": None}
 REFERRAL_SOURCES: dict[str, str] = Labels("source", {
     "stop_search": "Stop and search",
     "custody": "Custody",
@@ -216,25 +221,33 @@ FORCES: dict[str, str] = {
     "derbyshire": "Derbyshire Constabulary",
     "durham": "Durham Constabulary",
 }
-# Local policing areas follow the local authorities (ONS codes) of the force area.
-AREAS: dict[str, dict[str, str]] = {
-    "west-midlands": Labels("local policing area", {
-        "E08000025": "Birmingham",
-        "E08000026": "Coventry",
-        "E08000027": "Dudley",
-        "E08000028": "Sandwell",
-        "E08000029": "Solihull",
-        "E08000030": "Walsall",
-        "E08000031": "Wolverhampton",
-    }),
-}
+# Local policing areas follow the local authorities (ONS codes) of the force area: they come
+# from the shipped census for whichever force the programme profile names (divert.programme).
+def areas_of(force: str) -> Labels:
+    """The local authorities of a force area (code -> name as the census gives it)."""
+    return _areas_of(force)
+
+
+@cache
+def _areas_of(force: str) -> Labels:
+    from divert.census import force_areas
+
+    return Labels("local policing area", {a["code"]: a["name"] for a in force_areas(force)})
+
+
+@cache
+def _all_area_names() -> dict[str, str]:
+    from divert.census import local_authorities
+
+    frame = local_authorities()
+    return dict(zip(frame["code"].to_list(), frame["name"].to_list(), strict=True))
 
 
 def area_label(code: str | None) -> str:
-    for areas in AREAS.values():
-        if code in areas:
-            return areas[code]
-    return code or "Not recorded"
+    """An area's name (any local authority of England and Wales), else the code itself."""
+    if not code:
+        return "Not recorded"
+    return _all_area_names().get(code, code)
 
 
 # --- Users --------------------------------------------------------------------------------

@@ -31,7 +31,6 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from divert import casework, codes, ui
 from divert.records import Saved
-from divert.settings import current_force
 from divert.validation import Problem
 
 UK = casework.UK
@@ -68,7 +67,9 @@ def time_now() -> time:
 
 def areas() -> dict[str, str]:
     """The force's local policing areas (code -> name); empty if the force has no list."""
-    return codes.AREAS.get(current_force(), {})
+    from divert import programme
+
+    return programme.current(ui.engine()).area_labels
 
 
 def default_area(username: str, engine) -> str | None:

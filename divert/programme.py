@@ -172,6 +172,31 @@ def current(engine=None) -> Programme:
     return _from_stored(stored, current_force())
 
 
+def in_session(s) -> Programme:
+    """The profile in force, read inside a write's own session (transaction)."""
+    from divert.records.core import get_setting
+    from divert.settings import current_force
+
+    return _from_stored(get_setting(s, SETTING_KEY), current_force())
+
+
+def force_in(s) -> str:
+    return in_session(s).force
+
+
+def ineligible(profile: Programme, age: int | None, drug: str | None, engaged_before: bool) -> list[str]:
+    """Why the programme's eligibility rules would not offer diversion (empty: eligible)."""
+    reasons = []
+    if age is not None and age < profile.minimum_age:
+        reasons.append(f"aged {age}, under the programme's minimum age of {profile.minimum_age}")
+    drug_class = codes.DRUG_CLASS.get(drug or "")
+    if drug_class and drug_class not in profile.drug_classes:
+        reasons.append(f"a class {drug_class} drug, which the programme does not cover")
+    if engaged_before and not profile.second_offer_after_engagement:
+        reasons.append("engaged before, and the programme makes no second offer")
+    return reasons
+
+
 def save(values: dict, user: str, *, engine=None):
     """Validate and store the profile (audited); returns (Saved, Programme | None)."""
     from divert.records import Saved, set_setting

@@ -122,7 +122,8 @@ def _escape(text: str) -> str:
     )
 
 
-_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=^&\"'])")
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()|<>~$:=^&\"'])")
+_LINE_START = re.compile(r"^([#+\-!]|\d+(?=[.)]))")  # a heading or list marker at the start
 
 
 def plain(value) -> str:
@@ -130,6 +131,7 @@ def plain(value) -> str:
     (or Streamlit's :colour[...] and :icon: directives) would read is escaped, and line breaks
     become spaces, so a value is always shown as the text it is."""
     text = _MARKDOWN.sub(r"\\\1", " ".join(str(value).split()))
+    text = re.sub(r"^(\d+)([.)])", r"\1\\\2", text) if text[:1].isdigit() else _LINE_START.sub(r"\\\1", text)
     # web and e-mail addresses would still become links: a zero-width space breaks them
     return text.replace("\\:/", "\\:\u200b/").replace("www\\.", "www\u200b\\.").replace("@", "\u200b@")
 

@@ -63,7 +63,7 @@ def test_every_authority_is_in_exactly_one_force_area():
 
 def test_the_reference_force_and_some_awkward_ones():
     west_midlands = census.force_areas("west-midlands")
-    assert {a["code"]: a["name"] for a in west_midlands} == codes.AREAS["west-midlands"]
+    assert {a["code"]: a["name"] for a in west_midlands} == codes.areas_of("west-midlands")
     assert census.force_areas("city-of-london") == [{"code": "E09000001", "name": "City of London"}]
     assert len(census.force_areas("metropolitan")) == 32
     assert {"code": "W06000016", "name": "Rhondda Cynon Taff"} in census.force_areas("south-wales")  # census spelling

@@ -13,7 +13,7 @@ from divert.ingest.run import import_files
 from divert.models import Offence
 from divert.validation import Checker
 
-AREAS = codes.AREAS["west-midlands"]
+AREAS = codes.areas_of("west-midlands")
 USER = "test.names"
 
 

@@ -7,6 +7,7 @@ instants only when the tables are built.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
@@ -22,8 +23,6 @@ def day_number(d: date) -> int:
     return (d - EPOCH).days
 
 
-START_DAY = day_number(P.START)
-LAUNCH_DAY = day_number(P.LAUNCH)
 
 
 def end_moment(end_day: int) -> int:
@@ -52,13 +51,48 @@ def weekdays(day: np.ndarray) -> np.ndarray:
     return (day + 3) % 7
 
 
-def daily_rates(day: np.ndarray, per_month: float, scale: float, uplift: float = 0.0) -> np.ndarray:
+@dataclass(frozen=True)
+class Scene:
+    """What a demo is generated for: the programme's force, its areas and launch, and the
+    days it covers (from `start` to `end`)."""
+    force: str
+    launch: date
+    end: date
+    areas: tuple[str, ...]  # local authority codes of the force area
+    area_names: tuple[str, ...]
+    diversion_outcome: int = 8
+    population_factor: float = 1.0  # the force's population against the reference force's
+
+    @property
+    def start(self) -> date:
+        """Two years before the launch at least, from the start of a year."""
+        return min(P.START, date(self.launch.year - 2, 1, 1))
+
+    @property
+    def start_day(self) -> int:
+        return day_number(self.start)
+
+    @property
+    def launch_day(self) -> int:
+        return day_number(self.launch)
+
+    @property
+    def end_day(self) -> int:
+        return day_number(self.end)
+
+    def months_after_launch(self, months: int) -> date:
+        year, month = divmod(self.launch.month - 1 + months, 12)
+        return date(self.launch.year + year, month + 1, 1)
+
+
+def daily_rates(day: np.ndarray, per_month: float, scale: float, uplift: float = 0.0,
+                launch_day: int = day_number(P.LAUNCH)) -> np.ndarray:
     """Expected events per day: the monthly level shaped by month and weekday, stepped up
     by `uplift` from the launch."""
     month_shape = np.asarray(P.MONTH_SHAPE) / np.mean(P.MONTH_SHAPE)
     week_shape = np.asarray(P.WEEKDAY_SHAPE) / np.mean(P.WEEKDAY_SHAPE)
     rate = per_month * 12 / 365.25 * scale * month_shape[months(day)] * week_shape[weekdays(day)]
-    return rate * np.where(day >= LAUNCH_DAY, 1.0 + uplift, 1.0)
+    return rate * np.where(day >= launch_day, 1.0 + uplift, 1.0)
 
 
 def event_days(rng: np.random.Generator, first: date, last: date, rate: np.ndarray) -> np.ndarray:

@@ -12,10 +12,11 @@ from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from divert import codes
-from divert.census import population_frame
+from divert import codes, programme
+from divert.census import census_2011_frame, population_frame
 from divert.db import bump_data_version
 from divert.demo import bulk, tables
+from divert.demo import calendar as C
 from divert.demo import parameters as P
 from divert.models import AuditEvent, Population, Setting, User
 from divert.programme import today
@@ -82,11 +83,25 @@ def _add_users(engine: Engine) -> list[dict]:
     return logins
 
 
+def scene_for(profile: programme.Programme, end: date) -> C.Scene:
+    """The demo's scene for a programme profile, up to `end`."""
+    if end <= profile.launch:
+        raise ValueError(f"the demo needs an end date after the launch ({profile.launch:%d %B %Y})")
+    codes_, names = zip(*profile.areas, strict=True) if profile.areas else ((), ())
+    force_total = census_2011_frame(profile.force).filter(
+        (pl.col("geography_level") == "force") & (pl.col("ethnicity") == "All"))["count"].sum()
+    return C.Scene(force=profile.force, launch=profile.launch, end=end, areas=tuple(codes_), area_names=tuple(names),
+                   diversion_outcome=profile.diversion_outcome,
+                   population_factor=force_total / P.REFERENCE_POPULATION if force_total else 1.0)
+
+
 def load_demo(engine: Engine, seed: int = 2020, scale: float = 1.0, progress: Progress | None = None,
               as_of: date | None = None) -> dict:
-    """Generate the demo for `seed` and `scale` with records up to `as_of` (default: yesterday,
-    so a demo loaded on any day looks current; course sessions are scheduled into the weeks
-    after it) and load it; add one demo user per role.
+    """Generate the demo for the programme profile's force (its areas, census population and
+    launch date, and its diversion outcome), `seed` and `scale` (1 = a West Midlands-sized
+    force; others scale with their population), with records up to `as_of` (default:
+    yesterday, so a demo loaded on any day looks current; course sessions are scheduled into
+    the weeks after it) and load it; add one demo user per role.
 
     Returns {"counts": {table: rows}, "logins": [{"role", "username", "password"}]}.
     Raises DemoExists when the database already holds the demo (nothing is written)."""
@@ -96,9 +111,8 @@ def load_demo(engine: Engine, seed: int = 2020, scale: float = 1.0, progress: Pr
     with engine.connect() as conn:
         _check_not_loaded(conn)
     end = as_of or (today() - timedelta(days=1))
-    if end <= P.LAUNCH:
-        raise ValueError(f"the demo needs an end date after the launch ({P.LAUNCH:%d %B %Y})")
-    frames = tables.build(seed, scale, lambda step, f: say(step, 0.35 * f), end=end)
+    scene = scene_for(programme.current(engine), end)
+    frames = tables.build(seed, scale, lambda step, f: say(step, 0.35 * f), scene=scene)
     census = population_frame(None)  # every force, as `divert init` loads them
     total = sum(f.height for f in frames.values())
     written = 0

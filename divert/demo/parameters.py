@@ -11,7 +11,8 @@ from datetime import date
 
 FORCE = "west-midlands"
 START = date(2018, 1, 1)
-LAUNCH = date(2020, 10, 1)  # force-wide diversion pathway
+LAUNCH = date(2020, 10, 1)  # the reference programme's launch (the profile sets a demo's own)
+REFERENCE_POPULATION = 2_736_460  # West Midlands force area, 2011: the volumes below are for it
 REFERENCE_END = date(2025, 9, 30)  # the end the reported figures were calibrated on; a demo ends on its as-of date
 SESSIONS_UNTIL_WEEKS_AFTER_END = 8  # the published course schedule runs on past END
 TIME_ZONE = "Europe/London"
@@ -118,9 +119,9 @@ SEATS = 12
 SESSION_MINUTES = 150
 # weekly number of sessions at scale 1 from each date: below demand at the launch (the
 # projection from crime data was too low), raised later.
-SESSIONS_PER_WEEK = ((LAUNCH, 1.5), (date(2021, 2, 1), 3.6), (date(2022, 1, 1), 3.0))
+SESSIONS_PER_WEEK = ((0, 1.5), (4, 3.6), (15, 3.0))  # (months after the launch, sessions a week at scale 1)
 SESSION_SLOTS = ((1, 18), (3, 10), (5, 10), (0, 18), (2, 13), (4, 10), (6, 11))  # (weekday, hour)
-FACE_TO_FACE_FROM = date(2022, 7, 1)
+FACE_TO_FACE_AFTER_MONTHS = 21  # face-to-face sessions from 21 months after the launch
 FACE_TO_FACE = 0.2
 BOOKING_NOTICE_DAYS = 2
 

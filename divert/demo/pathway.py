@@ -61,22 +61,23 @@ class Pathway:
     onward_treatment: np.ndarray
 
 
-def course_sessions(rng: np.random.Generator, scale: float, end_day: int) -> Sessions:
+def course_sessions(rng: np.random.Generator, scale: float, scene: C.Scene) -> Sessions:
     """A fixed weekly schedule; the number of sessions a week follows SESSIONS_PER_WEEK."""
-    first_monday = C.LAUNCH_DAY - int(C.weekdays(np.array([C.LAUNCH_DAY]))[0])
-    mondays = np.arange(first_monday, end_day + 7 * P.SESSIONS_UNTIL_WEEKS_AFTER_END, 7)
+    first_monday = scene.launch_day - int(C.weekdays(np.array([scene.launch_day]))[0])
+    mondays = np.arange(first_monday, scene.end_day + 7 * P.SESSIONS_UNTIL_WEEKS_AFTER_END, 7)
     rate = np.zeros(len(mondays))
-    for since, per_week in P.SESSIONS_PER_WEEK:
-        rate[mondays >= C.day_number(since)] = per_week * scale
+    for months, per_week in P.SESSIONS_PER_WEEK:
+        rate[mondays >= C.day_number(scene.months_after_launch(months))] = per_week * scale
     cumulative = np.floor(np.concatenate([[0.0], np.cumsum(rate)]) + 1e-9).astype(np.int64)
     per_week = np.diff(cumulative)
     week = np.repeat(mondays, per_week)
     rank = np.arange(len(week)) - np.repeat(np.cumsum(per_week) - per_week, per_week)
     slots = np.asarray(P.SESSION_SLOTS)[rank % len(P.SESSION_SLOTS)]
     start = (week + slots[:, 0]) * DAY + slots[:, 1] * 3600
-    start = np.sort(start[start >= (C.LAUNCH_DAY + 7) * DAY], kind="stable")
+    start = np.sort(start[start >= (scene.launch_day + 7) * DAY], kind="stable")
     n = len(start)
-    face = (start >= C.day_number(P.FACE_TO_FACE_FROM) * DAY) & (rng.random(n) < P.FACE_TO_FACE)
+    face_from = C.day_number(scene.months_after_launch(P.FACE_TO_FACE_AFTER_MONTHS))
+    face = (start >= face_from * DAY) & (rng.random(n) < P.FACE_TO_FACE)
     facilitator = rng.integers(1, max(2, round(P.FACILITATORS * scale)) + 1, n)
     return Sessions(start, face, facilitator)
 
@@ -264,17 +265,17 @@ def _first_closure(path: Pathway, person: np.ndarray, n_people: int, engaged: bo
 
 
 def divert(offences: Offences, people: People, draws: Draws, sessions: Sessions,
-           end_day: int) -> tuple[Pathway, np.ndarray]:
+           scene: C.Scene) -> tuple[Pathway, np.ndarray]:
     """The pathway, and per offence: True where the person had an intelligence log by then.
 
     An offence after the launch is referred when the officer refers at the scene and the
     person has no intelligence log dated on or before the offence (no second offer)."""
     scene_share = np.array([P.REFER_AT_SCENE[b] for b in BROAD_NAMES])[people.broad[offences.person]]
-    candidate = (offences.day >= C.LAUNCH_DAY) & (draws.refer < scene_share)
+    candidate = (offences.day >= scene.launch_day) & (draws.refer < scene_share)
     referred = candidate.copy()
     rounds = 0
     while True:
-        path = run(offences, people, draws, sessions, referred, end_day)
+        path = run(offences, people, draws, sessions, referred, scene.end_day)
         log_day = _first_closure(path, offences.person, len(people), engaged=False)
         allowed = candidate & (offences.day < log_day[offences.person])
         offered_after_log = (referred & ~allowed).any()
@@ -287,5 +288,5 @@ def divert(offences: Offences, people: People, draws: Draws, sessions: Sessions,
         rounds += 1
     complied_day = _first_closure(path, offences.person, len(people), engaged=True)
     path.repeat = complied_day[offences.person[path.offence]] < offences.day[path.offence]
-    no_second_offer = (offences.day >= C.LAUNCH_DAY) & (offences.day >= log_day[offences.person])
+    no_second_offer = (offences.day >= scene.launch_day) & (offences.day >= log_day[offences.person])
     return path, no_second_offer

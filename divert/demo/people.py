@@ -9,7 +9,6 @@ offences, age, sex and ethnicity stay consistent.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 
 import numpy as np
 import polars as pl
@@ -21,7 +20,6 @@ from divert.demo import parameters as P
 
 SELF_CODES = list(codes.ETHNICITY_SELF)  # 18 + NS
 OFFICER_CODES = list(codes.ETHNICITY_OFFICER)
-AREA_CODES = list(codes.AREAS[P.FORCE])
 DRUG_CODES = list(P.DRUGS)
 SOURCE_CODES = list(P.SOURCES)
 BROAD_NAMES = ["White", "Mixed", "Asian", "Black", "Other", "Not stated"]
@@ -32,7 +30,7 @@ BROAD_OF_SELF = np.array([BROAD_NAMES.index(codes.broad_group(c)) for c in SELF_
 class Offences:
     day: np.ndarray
     person: np.ndarray  # index into People
-    area: np.ndarray  # index into AREA_CODES
+    area: np.ndarray  # index into the scene's areas
     drug: np.ndarray  # index into DRUG_CODES
     source: np.ndarray  # index into SOURCE_CODES
     age: np.ndarray
@@ -59,9 +57,9 @@ class People:
         return BROAD_OF_SELF[self.ethnicity_self]
 
 
-def census_counts() -> tuple[dict[str, int], dict[str, int]]:
+def census_counts(force: str) -> tuple[dict[str, int], dict[str, int]]:
     """2011 force population by self-defined code, and by local authority (All)."""
-    frame = census_2011_frame(P.FORCE)
+    frame = census_2011_frame(force)
     force = frame.filter(pl.col("geography_level") == "force")
     by_code = dict(zip(force["ethnicity"], force["count"], strict=True))
     areas = frame.filter((pl.col("geography_level") == "local_authority") & (pl.col("ethnicity") == "All"))
@@ -89,14 +87,14 @@ def officer_matrix() -> np.ndarray:
     return matrix / matrix.sum(axis=1, keepdims=True)
 
 
-def area_weights(area_population: dict[str, int]) -> np.ndarray:
-    return C.normalised(area_population[a] * P.AREA_WEIGHT.get(a, 1.0) for a in AREA_CODES)
+def area_weights(area_population: dict[str, int], areas: tuple[str, ...]) -> np.ndarray:
+    return C.normalised(area_population.get(a, 0) * P.AREA_WEIGHT.get(a, 1.0) for a in areas)
 
 
 def person_of_offences(rng: np.random.Generator, day: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(person index per offence, True where the offence is the person's first)."""
     n = len(day)
-    first_day = day[0] if n else C.START_DAY
+    first_day = day[0] if n else 0
     per_day = np.bincount(day - first_day) if n else np.zeros(0, dtype=np.int64)
     day_start = np.concatenate([[0], np.cumsum(per_day)[:-1]]) if n else per_day
     repeat = rng.random(n) < P.REPEAT_SHARE
@@ -119,7 +117,8 @@ def person_of_offences(rng: np.random.Generator, day: np.ndarray) -> tuple[np.nd
     return index[parent], first
 
 
-def generate_people(rng: np.random.Generator, first_day: np.ndarray, by_code: dict, area_population: dict) -> People:
+def generate_people(rng: np.random.Generator, first_day: np.ndarray, by_code: dict, area_population: dict,
+                    areas: tuple[str, ...]) -> People:
     n = len(first_day)
     sex = np.array(list(P.SEX))[C.pick(rng, P.SEX, n)]
     ethnicity_self = rng.choice(len(SELF_CODES), size=n, p=ethnicity_weights(by_code))
@@ -134,22 +133,23 @@ def generate_people(rng: np.random.Generator, first_day: np.ndarray, by_code: di
         C.between(rng, low, high, n),
     )
     birth_year = C.years(first_day) - age
-    home_area = rng.choice(len(AREA_CODES), size=n, p=area_weights(area_population))
+    home_area = rng.choice(len(areas), size=n, p=area_weights(area_population, areas))
     return People(first_day, birth_year, sex, ethnicity_self, ethnicity_officer, home_area)
 
 
-def generate(rng: np.random.Generator, scale: float, end: date) -> tuple[Offences, People]:
-    by_code, area_population = census_counts()
-    rate = C.daily_rates(C.days(P.START, end), P.OFFENCES_PER_MONTH, scale, P.LAUNCH_UPLIFT)
-    day = C.event_days(rng, P.START, end, rate)
+def generate(rng: np.random.Generator, scale: float, scene: C.Scene) -> tuple[Offences, People]:
+    by_code, area_population = census_counts(scene.force)
+    rate = C.daily_rates(C.days(scene.start, scene.end), P.OFFENCES_PER_MONTH, scale * scene.population_factor,
+                         P.LAUNCH_UPLIFT, scene.launch_day)
+    day = C.event_days(rng, scene.start, scene.end, rate)
     person, first = person_of_offences(rng, day)
-    people = generate_people(rng, day[first], by_code, area_population)
+    people = generate_people(rng, day[first], by_code, area_population, scene.areas)
     n = len(day)
     # a person mostly uses one drug
     main_drug = rng.choice(len(DRUG_CODES), size=len(people), p=C.normalised(P.DRUGS.values()))
     other_drug = rng.choice(len(DRUG_CODES), size=n, p=C.normalised(P.DRUGS.values()))
     drug = np.where(rng.random(n) < 0.8, main_drug[person], other_drug)
-    away = rng.choice(len(AREA_CODES), size=n, p=area_weights(area_population))
+    away = rng.choice(len(scene.areas), size=n, p=area_weights(area_population, scene.areas))
     area = np.where(rng.random(n) < P.HOME_AREA_OFFENCE, people.home_area[person], away)
     source = C.pick(rng, P.SOURCES, n)
     # time of day: mostly afternoon and evening

@@ -12,7 +12,6 @@ from divert import codes
 from divert.demo import calendar as C
 from divert.demo import parameters as P
 from divert.demo.people import (
-    AREA_CODES,
     BROAD_OF_SELF,
     OFFICER_CODES,
     SELF_CODES,
@@ -38,17 +37,20 @@ def _labels(options: dict, index: np.ndarray) -> pl.Series:
     return pl.Series(list(options), dtype=pl.String).gather(index)
 
 
-def generate(rng: np.random.Generator, scale: float, by_code: dict, area_population: dict, end: date) -> pl.DataFrame:
-    """Every search from START to END, a year at a time (bounded memory at large scales)."""
+def generate(rng: np.random.Generator, scale: float, by_code: dict, area_population: dict,
+             scene: C.Scene) -> pl.DataFrame:
+    """Every search from the scene's start to its end, a year at a time (bounded memory at large
+    scales)."""
     years = []
-    for year in range(P.START.year, end.year + 1):
-        first, last = max(P.START, date(year, 1, 1)), min(end, date(year, 12, 31))
-        rate = C.daily_rates(C.days(first, last), P.SEARCHES_PER_MONTH, scale)
-        years.append(_searches(rng, C.event_days(rng, first, last, rate), by_code, area_population))
+    for year in range(scene.start.year, scene.end.year + 1):
+        first, last = max(scene.start, date(year, 1, 1)), min(scene.end, date(year, 12, 31))
+        rate = C.daily_rates(C.days(first, last), P.SEARCHES_PER_MONTH, scale * scene.population_factor)
+        years.append(_searches(rng, C.event_days(rng, first, last, rate), by_code, area_population, scene))
     return pl.concat(years, rechunk=False).with_columns(pl.lit(True).alias("demo"))
 
 
-def _searches(rng: np.random.Generator, day: np.ndarray, by_code: dict, area_population: dict) -> pl.DataFrame:
+def _searches(rng: np.random.Generator, day: np.ndarray, by_code: dict, area_population: dict,
+              scene: C.Scene) -> pl.DataFrame:
     n = len(day)
     hour = np.mod(rng.normal(19.0, 5.0, n), 24.0)
     moment = day * C.DAY + (hour * 3600).astype(np.int64)
@@ -71,7 +73,7 @@ def _searches(rng: np.random.Generator, day: np.ndarray, by_code: dict, area_pop
     blank_law = legislation == legislation_names.index(None)
     obj = np.where(drugs_act | blank_law, "Controlled drugs", np.where(section_60, "Offensive weapons", pace_object))
 
-    after = day >= C.LAUNCH_DAY
+    after = day >= scene.launch_day
     shares = np.where(after[:, None], P.SEARCH_OUTCOMES_AFTER, P.SEARCH_OUTCOMES_BEFORE)
     find_odds = np.array([P.SEARCH_FIND_ODDS[b] for b in ("White", "Mixed", "Asian", "Black", "Other", "Not stated")])
     found = 1.0 - shares[:, 0]
@@ -87,16 +89,16 @@ def _searches(rng: np.random.Generator, day: np.ndarray, by_code: dict, area_pop
     u = rng.random(n)
     operation = np.where(u < 0.02, 1, np.where(u < 0.8, 0, 2))
 
-    area = rng.choice(len(AREA_CODES), size=n, p=area_weights(area_population))
-    centre = np.array([P.AREA_CENTRES[a] for a in AREA_CODES])[area]
-    located = rng.random(n) >= 0.05
+    area = rng.choice(len(scene.areas), size=n, p=area_weights(area_population, scene.areas))
+    centre = np.array([P.AREA_CENTRES.get(a, (np.nan, np.nan)) for a in scene.areas])[area]
+    located = (rng.random(n) >= 0.05) & ~np.isnan(centre[:, 0])  # no centre known: location left blank
     latitude = np.round(centre[:, 0] + rng.normal(0, 0.025, n), 6)
     longitude = np.round(centre[:, 1] + rng.normal(0, 0.04, n), 6)
 
     gender = C.pick(rng, P.SEARCH_GENDER, n)
     age = C.pick(rng, P.SEARCH_AGE, n)
     # one file a month, rows numbered from 1 in each (rows are in time order)
-    source_file = pl.Series(day.astype(np.int32)).cast(pl.Date).dt.strftime(f"demo-%Y-%m-{P.FORCE}-stop-and-search.csv")
+    source_file = pl.Series(day.astype(np.int32)).cast(pl.Date).dt.strftime(f"demo-%Y-%m-{scene.force}-stop-and-search.csv")
     month = day.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
     source_row = np.arange(n) - np.searchsorted(month, month, side="left") + 1
 
@@ -106,7 +108,7 @@ def _searches(rng: np.random.Generator, day: np.ndarray, by_code: dict, area_pop
 
     frame = pl.DataFrame(
         {
-            "force": pl.Series([P.FORCE] * n, dtype=pl.String),
+            "force": pl.Series([scene.force] * n, dtype=pl.String),
             "search_type": _labels(P.SEARCH_TYPES, search_type),
             "searched_at": pl.Series(C.utc_seconds(moment) * 1_000_000).cast(pl.Datetime("us", "UTC")),
             "part_of_operation": flag(operation),
@@ -125,7 +127,7 @@ def _searches(rng: np.random.Generator, day: np.ndarray, by_code: dict, area_pop
             "outcome": pl.Series(P.SEARCH_OUTCOMES).gather(outcome),
             "outcome_linked": flag(linked),
             "removal_of_clothing": flag(clothing),
-            "area": pl.Series(AREA_CODES).gather(area),
+            "area": pl.Series(scene.areas).gather(area),
             "source_file": source_file,
             "source_row": source_row,
         }

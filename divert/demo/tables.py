@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
 
 import numpy as np
 import polars as pl
 
-from divert import codes
 from divert.demo import calendar as C
 from divert.demo import outcomes, pathway, people, stop_search
 from divert.demo import parameters as P
@@ -64,37 +62,37 @@ def hex_keys(rng: np.random.Generator, n: int) -> pl.Series:
 
 
 def build(seed: int, scale: float, progress: Callable[[str, float], None] | None = None,
-          *, end: date) -> dict[str, pl.DataFrame]:
-    """Every demo table for `seed` and `scale`, with records up to `end` (same seed, scale and
-    end: same rows)."""
+          *, scene: C.Scene) -> dict[str, pl.DataFrame]:
+    """Every demo table for `seed` and `scale`, for the scene's force and launch, with records
+    up to its end (same seed, scale and scene: same rows)."""
     say = progress or (lambda step, fraction: None)
     rng = np.random.default_rng(seed)
     say("people and offences", 0.0)
-    end_day = C.day_number(end)
-    offences, persons = people.generate(rng, scale, end)
+    offences, persons = people.generate(rng, scale, scene)
     n = len(offences)
     odds = outcomes.formal_odds(persons.ethnicity_self[offences.person], persons.sex[offences.person])
     u_outcome = rng.random(n)
     say("referrals and course places", 0.3)
     draws = pathway.Draws(rng, n, scale)
-    sessions = pathway.course_sessions(rng, scale, end_day)
-    path, no_second_offer = pathway.divert(offences, persons, draws, sessions, end_day)
+    sessions = pathway.course_sessions(rng, scale * scene.population_factor, scene)
+    path, no_second_offer = pathway.divert(offences, persons, draws, sessions, scene)
 
-    # offence outcomes: old ones before the launch, 8 when diverted, else not-referred ones
+    # offence outcomes: old ones before the launch, the programme's diversion outcome when
+    # diverted (8 or 22), else not-referred ones
     referred = np.zeros(n, dtype=bool)
     referred[path.offence] = True
     outcome = np.where(
-        offences.day < C.LAUNCH_DAY,
+        offences.day < scene.launch_day,
         outcomes.old_outcomes(u_outcome, offences.age, offences.drug, odds),
         outcomes.not_referred_outcomes(u_outcome, offences.age, odds, no_second_offer),
     )
-    outcome = np.where(referred, 8, outcome)
+    outcome = np.where(referred, scene.diversion_outcome, outcome)
     outcome_day = outcomes.outcome_days(rng, outcome, offences.day)
     say("tables", 0.6)
     frames = {
-        "person": _person(rng, persons),
-        "offence": _offence(offences, outcome, outcome_day, end_day),
-        "referral": _referral(rng, offences, path),
+        "person": _person(rng, persons, scene),
+        "offence": _offence(offences, outcome, outcome_day, scene),
+        "referral": _referral(rng, offences, path, scene),
         "assessment": _assessment(offences, draws, path),
         "course_session": _course_session(sessions),
         "booking": _booking(path),
@@ -102,13 +100,13 @@ def build(seed: int, scale: float, progress: Callable[[str, float], None] | None
     }
     del draws, path, offences, persons  # free the pathway's arrays before the searches
     say("stop and search", 0.8)
-    by_code, area_population = people.census_counts()
-    searches = stop_search.generate(rng, scale, by_code, area_population, end)
+    by_code, area_population = people.census_counts(scene.force)
+    searches = stop_search.generate(rng, scale, by_code, area_population, scene)
     frames["stop_search"] = searches.with_columns(ids(len(searches))).select("id", pl.exclude("id"))
     return frames
 
 
-def _person(rng: np.random.Generator, persons: people.People) -> pl.DataFrame:
+def _person(rng: np.random.Generator, persons: people.People, scene: C.Scene) -> pl.DataFrame:
     return pl.DataFrame(
         {
             "id": ids(len(persons)),
@@ -117,23 +115,23 @@ def _person(rng: np.random.Generator, persons: people.People) -> pl.DataFrame:
             "sex": persons.sex,
             "ethnicity_self": pl.Series(people.SELF_CODES).gather(persons.ethnicity_self),
             "ethnicity_officer": pl.Series(people.OFFICER_CODES).gather(persons.ethnicity_officer),
-            "home_area": pl.Series(people.AREA_CODES).gather(persons.home_area),
+            "home_area": pl.Series(scene.areas).gather(persons.home_area),
             "demo": True,
         }
     )
 
 
-def _offence(offences: people.Offences, outcome: np.ndarray, outcome_day: np.ndarray, end_day: int) -> pl.DataFrame:
-    pending = outcome_day > end_day  # not decided by the end date
+def _offence(offences: people.Offences, outcome: np.ndarray, outcome_day: np.ndarray, scene: C.Scene) -> pl.DataFrame:
+    pending = outcome_day > scene.end_day  # not decided by the end date
     year = pl.col("offence_date").dt.year() % 100
     return pl.DataFrame(
         {
             "id": ids(len(offences)),
-            "force": P.FORCE,
+            "force": scene.force,
             "person_id": offences.person + 1,
             "offence_date": dates(offences.day),
             "age": offences.age,
-            "area": pl.Series(people.AREA_CODES).gather(offences.area),
+            "area": pl.Series(scene.areas).gather(offences.area),
             "drug": pl.Series(people.DRUG_CODES).gather(offences.drug),
             "source": pl.Series(people.SOURCE_CODES).gather(offences.source),
             "outcome": masked(outcome, pending),
@@ -147,10 +145,10 @@ def _offence(offences: people.Offences, outcome: np.ndarray, outcome_day: np.nda
     )
 
 
-def _referral(rng: np.random.Generator, offences: people.Offences, path: pathway.Pathway) -> pl.DataFrame:
+def _referral(rng: np.random.Generator, offences: people.Offences, path: pathway.Pathway, scene: C.Scene) -> pl.DataFrame:
     r = len(path.offence)
     referral_id = np.arange(1, r + 1)
-    area_names = pl.Series([codes.AREAS[P.FORCE][a] for a in people.AREA_CODES])
+    area_names = pl.Series(scene.area_names)
     team_kind = pl.Series(["neighbourhood team", "response team", "proactive team"]).gather(rng.integers(0, 3, r))
     closed = np.zeros(r, dtype=bool)
     closed[path.closure_referral] = True
@@ -158,7 +156,7 @@ def _referral(rng: np.random.Generator, offences: people.Offences, path: pathway
     return pl.DataFrame(
         {
             "id": referral_id,
-            "force": P.FORCE,
+            "force": scene.force,
             "reference": padded("DEMO-R", referral_id, 7),
             "offence_id": path.offence + 1,
             "person_id": offences.person[path.offence] + 1,

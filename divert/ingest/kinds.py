@@ -56,7 +56,7 @@ OFFENCE = (
     Column("crime_ref", "Crime reference of the possession offence (unique in the force)", "text", "20WM/0012/21", required=True),
     Column("offence_date", "Date the offence was recorded", DATE, "2021-03-01", required=True),
     Column("area", "Local policing area: its name or ONS local authority code, in any case", NAME_OR_CODE, "Birmingham",
-           _codes(codes.AREAS[codes.DEFAULT_FORCE]), True),
+           "a local authority of the programme's force area (see the Programme page or `divert programme show`)", True),
     Column("drug", "Main drug found: its name or code, in any case", NAME_OR_CODE, "cannabis", _codes(codes.DRUGS), True),
     Column("source", "How the offence came about: its name or code", NAME_OR_CODE, "stop_search", _codes(codes.REFERRAL_SOURCES),
            True),

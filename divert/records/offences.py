@@ -7,11 +7,10 @@ from datetime import date
 from sqlalchemy import select
 from sqlmodel import Session
 
-from divert import codes
+from divert import codes, programme
 from divert.models import Offence, Person
 from divert.pseudonym import person_key
 from divert.records.core import Saved, check, save, write
-from divert.settings import current_force
 from divert.validation import Checker
 
 PERSON_FIELDS = ("person_ref", "sex", "birth_year", "ethnicity_self", "ethnicity_officer")
@@ -45,7 +44,13 @@ def find_person(s: Session, c: Checker) -> Person | None:
 
 
 def area_code(c: Checker, force: str, field_name: str = "area") -> str | None:
-    areas = codes.AREAS.get(force)
+    """One of the force area's local authorities, by code or name (the census's)."""
+    from divert.forces import UnknownForce
+
+    try:
+        areas = codes.areas_of(force)
+    except UnknownForce:
+        areas = None
     if areas:
         return c.code(field_name, areas, upper=True)
     return c.text(field_name, required=True, max_length=12)
@@ -95,7 +100,7 @@ def offence_from(s: Session, c: Checker, force: str, *, upsert: bool = False) ->
 
 def add_offence(values: dict, user: str, *, session=None, engine=None, upsert=False) -> Saved:
     def work(s):
-        force = values.get("force") or current_force()
+        force = values.get("force") or programme.force_in(s)
         offence = offence_from(s, Checker(values), force, upsert=upsert)
         return save(s, user, offence, {"force": force, "crime_ref": offence.crime_ref}, upsert=upsert)
 

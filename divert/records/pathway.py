@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlmodel import Session
 
-from divert import codes
+from divert import codes, programme
 from divert.models import Assessment, Closure, Offence, Referral
 from divert.records.core import (
     Rejected,
@@ -19,7 +19,6 @@ from divert.records.core import (
     write,
 )
 from divert.records.offences import offence_by_ref, offence_from
-from divert.settings import current_force
 from divert.validation import Checker, Problem
 
 
@@ -50,7 +49,7 @@ def add_referral(values: dict, user: str, *, session=None, engine=None, upsert=F
 
     def work(s):
         c = Checker(values)
-        force = values.get("force") or current_force()
+        force = values.get("force") or programme.force_in(s)
         reference = c.reference("reference")
         referred_at = c.moment("referred_at", required=True)
         team = c.text("referring_team", max_length=80)
@@ -93,6 +92,13 @@ def add_referral(values: dict, user: str, *, session=None, engine=None, upsert=F
                 )
                 check(c)
             notes.append("offered on override after a previous non-engagement")
+        rules = programme.ineligible(programme.in_session(s), offence.age, offence.drug, bool(history["complied"]))
+        if rules:
+            if not override:
+                c.fail("override_reason", "outside the programme's eligibility rules (" + "; ".join(rules)
+                       + "): no offer without an override reason", value="")
+                check(c)
+            notes.append("offered on override: " + "; ".join(rules))
         if history["complied"]:
             notes.append("counted as a repeat diversion")
         referral = Referral(
@@ -102,8 +108,8 @@ def add_referral(values: dict, user: str, *, session=None, engine=None, upsert=F
             person_id=offence.person_id,
             referred_at=referred_at,
             referring_team=team,
-            eligibility="override" if history["not_engaged"] else "eligible",
-            override_reason=override if history["not_engaged"] else None,
+            eligibility="override" if history["not_engaged"] or rules else "eligible",
+            override_reason=override if history["not_engaged"] or rules else None,
             repeat=bool(history["complied"]),
         )
         saved = save(s, user, referral, {"reference": reference}, upsert=False, reason=referral.override_reason)

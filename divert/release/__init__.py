@@ -81,7 +81,7 @@ def build_release(frames: Frames, as_of: date, *, force: str, launch: date, cens
         raise ReleaseError(f"no complete month of records as of {as_of}: nothing to publish")
     frames = build.within(frames, win)
     seen = set(frames.offences["area"].drop_nulls()) | set(frames.referrals["area"].drop_nulls())
-    areas = sorted(set(codes.AREAS.get(force, {})) | seen)
+    areas = sorted(set(codes.areas_of(force)) | seen)
     cells = Cells()
     tables = [build.volume_table(cells, frames, win, areas), build.funnel_table(cells, frames, areas),
               build.outcomes_table(cells, frames, win)]
