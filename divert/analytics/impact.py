@@ -111,7 +111,8 @@ def fit_series(frame: pl.DataFrame, *, launch: date, exclude=None, label: str = 
     index = np.array([months_between(first, m) for m in frame["month"]], dtype=float)
     launch_index = months_between(first, launch)
     use = frame["in_fit"].to_numpy()
-    before, after = int((use & (index < launch_index)).sum()), int((use & (index >= launch_index)).sum())
+    before = int(np.unique(index[use & (index < launch_index)]).size)  # distinct months (several series may share one)
+    after = int(np.unique(index[use & (index >= launch_index)]).size)
     events = frame["events"].to_numpy().astype(float)
     note = None
     if before < MIN_MONTHS_EACH_SIDE or after < MIN_MONTHS_EACH_SIDE:
