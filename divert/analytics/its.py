@@ -9,11 +9,12 @@ noise": corr(lag k) = c * phi^k, fitted by least squares to the Pearson residual
 autocorrelations at lags 1-6 (each raised by 1/T, the usual small-sample bias). Intervals use
 the t distribution with n - p degrees of freedom.
 
-Why not Newey-West (HAC) errors: on simulated 93-month series with 15 parameters, HAC
-intervals for the level change covered the true value only 86-92% of the time (73% with
-strong autocorrelation), because the long-run variance of a step regressor is poorly
-estimated from so few months. This sandwich covered 90-97% (86% with strong
-autocorrelation); tests/test_impact.py re-measures it.
+Why not Newey-West (HAC) errors: on simulated 93-month series (binomial counts around a
+share with AR(1) month-to-month wander) HAC intervals for the level change covered the true
+value only 86-92% of the time (73% with strong autocorrelation): the long-run variance of a
+step regressor is poorly estimated from so few months. This sandwich covered 93-97% at 40 to
+200 offences a month, and about 89% at 1,000 a month or with twice the wander, where the
+autocorrelated part dominates the binomial noise; tests/test_impact.py re-measures it.
 """
 
 from __future__ import annotations
