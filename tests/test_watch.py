@@ -170,6 +170,7 @@ def test_the_watch_flags_a_jump_in_intelligence_logs_with_its_counts():
     assert alert["white_denominator"] == white.height
     assert alert["rr"] > alert["baseline_rr"] and alert["change"] == pytest.approx(alert["rr"] / alert["baseline_rr"])
     assert "Black" in alert["message"] and "intelligence log" in alert["message"]
+    assert alert["counts_text"] == f"{alert['events']} of {alert['denominator']} referrals, against {alert['white_events']} of {alert['white_denominator']} for White"
     # engagement falls as logs rise: the watch sees it from the other side
     assert result.alerts.filter((pl.col("stage") == "engaged") & (pl.col("group") == "Black")
                                 & (pl.col("direction") == "lower")).height >= 1

@@ -166,8 +166,12 @@ def _estimates(fit, label: str, before: int, after: int, note: str | None, month
     return pl.DataFrame(rows, schema=ESTIMATE_SCHEMA)
 
 
-SERIES_COLUMNS = ("group", "month", "offences", "formal", "rate", "fitted", "fitted_rate", "counterfactual",
-                  "counterfactual_rate", "period", "provisional", "excluded", "in_fit")
+SERIES_SCHEMA = {
+    "group": pl.String, "month": pl.Date, "offences": pl.Int64, "formal": pl.Int64, "rate": pl.Float64,
+    "fitted": pl.Float64, "fitted_rate": pl.Float64, "counterfactual": pl.Float64, "counterfactual_rate": pl.Float64,
+    "period": pl.String, "provisional": pl.Boolean, "excluded": pl.Boolean, "in_fit": pl.Boolean,
+}
+SERIES_COLUMNS = tuple(SERIES_SCHEMA)
 
 
 def interrupted_time_series(offences: pl.DataFrame, *, launch: date, as_of: date,
@@ -191,7 +195,7 @@ def interrupted_time_series(offences: pl.DataFrame, *, launch: date, as_of: date
     monthly = monthly_formal(chosen, as_of=as_of, formal_outcomes=formal_outcomes, follow_up_days=follow_up_days)
     frame = monthly.rename({"formal": "events", "offences": "exposure"})
     if frame.is_empty():
-        empty = pl.DataFrame(schema={c: pl.Float64 for c in SERIES_COLUMNS})
+        empty = pl.DataFrame(schema=SERIES_SCHEMA)
         return Impact(_estimates(None, label, 0, 0, "no offences", 0), empty, launch, as_of, exclude)
     fit, rows, estimates = fit_series(frame, launch=launch, exclude=exclude, label=label)
     series = rows.rename({"events": "formal", "exposure": "offences"}).with_columns(

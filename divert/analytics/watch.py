@@ -191,6 +191,7 @@ ALERT_SCHEMA = {
     "status": pl.String, "closed": pl.Date, "baseline_rr": pl.Float64, "rr": pl.Float64, "rr_low": pl.Float64,
     "rr_high": pl.Float64, "change": pl.Float64, "statistic": pl.Float64, "events": pl.Int64,
     "denominator": pl.Int64, "white_events": pl.Int64, "white_denominator": pl.Int64, "message": pl.String,
+    "counts_text": pl.String,  # the counts in words: kept out of `message` so the disclosure gate can drop them
 }
 
 
@@ -228,12 +229,14 @@ def _alert_row(stage, group, since, raised, last, still_open, closed, sign, base
     adverse = sign == spec["adverse"]
     def fmt(x):
         return "n/a" if x is None else f"{x:.2f}"
+
+    when = f"since {since:%B %Y}" if still_open else f"from {since:%B %Y} to {last:%B %Y}"
     message = (
-        f"{spec['label']}: for {group} people, {spec['phrase']} has been {direction} relative to White than usual "
-        f"since {since:%B %Y}: {fmt(rr)} times the White rate (95% interval {fmt(low)} to {fmt(high)}) against "
-        f"{fmt(baseline)} before; {counts[0]} of {counts[1]} {spec['of']} against {counts[2]} of {counts[3]} for White"
-        f"{' (against the group)' if adverse else ''}."
+        f"{spec['label']}: for {group} people, {spec['phrase']} {'has been' if still_open else 'was'} {direction} "
+        f"relative to White than usual {when}{' (against the group)' if adverse else ''}: {fmt(rr)} times the White "
+        f"rate (95% interval {fmt(low)} to {fmt(high)}) against {fmt(baseline)} before."
     )
+    counts_text = f"{counts[0]} of {counts[1]} {spec['of']}, against {counts[2]} of {counts[3]} for White"
     return {
         "alert_id": f"{stage}/{group}/{since:%Y-%m}", "stage": stage, "stage_label": spec["label"], "group": group,
         "direction": direction, "adverse": adverse, "since": since, "raised": raised, "last_month": last,
@@ -241,7 +244,7 @@ def _alert_row(stage, group, since, raised, last, still_open, closed, sign, base
         "rr": rr, "rr_low": low, "rr_high": high,
         "change": rr / baseline if rr is not None and baseline else None, "statistic": statistic,
         "events": counts[0], "denominator": counts[1], "white_events": counts[2], "white_denominator": counts[3],
-        "message": message,
+        "message": message, "counts_text": counts_text,
     }
 
 
