@@ -249,7 +249,7 @@ def test_the_verdict_names_every_threat_with_its_check():
     assert "Changes in recording" in text and "National trend".lower() in text.lower()
     bare = impact_verdict.verdict(main)
     assert "No run leaving those months out" in bare and "Not checked here" in bare
-    assert "### Impact" in impact_verdict.methods_markdown()
+    assert "### Impact" in impact.methods_markdown()
 
 
 # --- the demo -----------------------------------------------------------------------------------------
