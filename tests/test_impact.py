@@ -140,11 +140,13 @@ def test_the_gap_against_white_before_and_after():
 
 def test_impact_by_group_has_every_group():
     rows = [(m, 600, round(600 * expected_share(k))) for k, m in enumerate(MONTHS)]
-    offences = offences_frame({"White": rows, "Black": rows})
-    table = impact.impact_by_group(offences, launch=LAUNCH, as_of=date(2024, 3, 31), groups=("White", "Black"))
+    few = [(m, 20, int(k % 4 == 0)) for k, m in enumerate(MONTHS)]  # about one formal outcome in four months
+    offences = offences_frame({"White": rows, "Black": rows, "Other": few})
+    table = impact.impact_by_group(offences, launch=LAUNCH, as_of=date(2024, 3, 31), groups=("White", "Black", "Other"))
     levels = table.filter(pl.col("term") == "level_change")
-    assert levels["group"].to_list() == ["All", "White", "Black"]
-    assert levels["estimate"].to_numpy() == pytest.approx([0.5, 0.5, 0.5], rel=0.02)
+    assert levels["group"].to_list() == ["All", "White", "Black", "Other"]
+    assert levels["estimate"].to_numpy()[1:3] == pytest.approx([0.5, 0.5], rel=0.02)
+    assert levels["note"][1] is None and "few events (9 before, 9 after)" in levels["note"][3]
 
 
 # --- coverage by simulation -------------------------------------------------------------------------

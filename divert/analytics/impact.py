@@ -29,6 +29,7 @@ from divert.analytics.months import in_window, month_grid, month_start, months_b
 PANDEMIC = (date(2020, 3, 1), date(2021, 6, 30))  # the sensitivity run's window (issue 19)
 FOLLOW_UP_DAYS = 60  # a month's outcomes are taken as recorded this many days after it ends
 MIN_MONTHS_EACH_SIDE = 6
+FEW_EVENTS = 20  # fewer events on either side of the launch: the estimate carries a warning note
 REFERENCE = "White"
 GROUPS = ("Mixed", "Asian", "Black", "Other")
 ALL = "All"
@@ -143,8 +144,11 @@ def fit_series(frame: pl.DataFrame, *, launch: date, exclude=None, label: str = 
         pl.Series("counterfactual", np.where(positive, fit.predict(counterfactual, offset), np.nan)).fill_nan(None),
     )
     months_after_launch = int(index[use].max()) - launch_index
-    return fit, rows, _estimates(fit, label, before, after, None if seasonal else "no seasonality (under 24 months)",
-                                 months_after_launch)
+    notes = [] if seasonal else ["no seasonality (under 24 months)"]
+    events_before, events_after = (int(events[use & side].sum()) for side in (index < launch_index, index >= launch_index))
+    if min(events_before, events_after) < FEW_EVENTS:
+        notes.append(f"few events ({events_before} before, {events_after} after): the interval is approximate")
+    return fit, rows, _estimates(fit, label, before, after, "; ".join(notes) or None, months_after_launch)
 
 
 def _estimates(fit, label: str, before: int, after: int, note: str | None, months_after_launch: int) -> pl.DataFrame:
