@@ -1,0 +1,53 @@
+"""Calendar months for monthly series: the month grid, month ends and the provisional flag.
+
+A month is provisional at an as-of date when it is not complete by then, or when fewer than
+`follow_up_days` days have passed since it ended (the time a stage's outcome needs to be
+recorded). Provisional months are shown, marked, and left out of every model and alert.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import polars as pl
+
+
+def month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def add_months(month: date, count: int) -> date:
+    index = month.year * 12 + month.month - 1 + count
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def month_end(month: date) -> date:
+    return add_months(month_start(month), 1) - timedelta(days=1)
+
+
+def months_between(first: date, last: date) -> int:
+    """Whole months from the month of `first` to the month of `last` (0 for the same month)."""
+    return (last.year - first.year) * 12 + last.month - first.month
+
+
+def month_grid(first: date, last: date) -> list[date]:
+    """First days of every month from the month of `first` to the month of `last`."""
+    start = month_start(first)
+    return [add_months(start, k) for k in range(months_between(start, last) + 1)]
+
+
+def is_provisional(month: date, as_of: date, follow_up_days: int = 0) -> bool:
+    return month_end(month) + timedelta(days=follow_up_days) > as_of
+
+
+def provisional_expr(month: pl.Expr, as_of: date, follow_up_days: int = 0) -> pl.Expr:
+    """True where the month (a Date column of first days) is provisional at as_of."""
+    return month.dt.month_end() + pl.duration(days=follow_up_days) > pl.lit(as_of)
+
+
+def in_window(month: pl.Expr, window: tuple[date, date] | None) -> pl.Expr:
+    """True where the month overlaps the window (both ends inclusive); False without a window."""
+    if window is None:
+        return pl.lit(False)
+    first, last = window
+    return (month.dt.month_end() >= pl.lit(first)) & (month <= pl.lit(last))
