@@ -211,12 +211,15 @@ def cmd_metrics(args) -> int:
     if args.name == "disparity":
         from divert.analytics.disparity import disparity_table
 
-        table, problem = disparity_table(frames, args.source, force=args.force, start=start, end=end,
+        table, problem = disparity_table(frames, args.source, force=args.force, start=start, end=end, as_of=as_of,
                                          object_of_search=args.object, ethnicity=args.ethnicity, level=args.level,
-                                         census_year=args.census)
+                                         census=args.census)
         if problem:
             print(problem, file=sys.stderr)
             return USAGE
+        from divert.analytics.disparity import denominator_note
+
+        print(f"Denominator: {denominator_note(table)}", file=sys.stderr)  # the census used, or the one missing
     elif args.name == "overview":
         from divert import app_settings
         from divert.analytics.overview import overview_table
@@ -347,7 +350,8 @@ def build_parser() -> argparse.ArgumentParser:
     disparity.add_argument("--object", help='object of search, e.g. "Controlled drugs"')
     disparity.add_argument("--ethnicity", choices=["self", "officer"], default="self")
     disparity.add_argument("--level", choices=["broad", "detailed"], default="broad")
-    disparity.add_argument("--census", type=int, choices=[2011, 2021], default=2011)
+    disparity.add_argument("--census", choices=["interpolated", "2011", "2021"], default="interpolated",
+                           help="population denominator: each year interpolated between the censuses (default), or one census")
     metrics.set_defaults(func=cmd_metrics)
 
     bench = sub.add_parser("bench", help="time the real paths on a national-sized data set")
