@@ -65,12 +65,12 @@ with search_tab:
             missing = table.filter(pl.col("group").is_in(disparity.UNCOUNTED))["share_of_events"].sum()
             st.caption(f"People searched (vehicle-only searches excluded), {ethnicity}-defined ethnicity, {force}; "
                        f"{missing:.1%} of searches have no stated ethnicity and are shown as their own rows.")
-            ratios = table.filter(pl.col("ratio_vs_white").is_not_null() & (pl.col("group") != disparity.REFERENCE))
+            ratios = table.filter(pl.col("ratio_vs_white").is_not_null() & pl.col("ci_low").is_not_null())  # not the reference
             dashboard.chart_block(
                 "How many times as likely to be searched as White people",
                 "Searches per 1,000 residents a year of each group divided by the White rate, with 95% intervals (log "
-                "scale; the dashed line at 1 means no difference). White is 1 by definition, with no interval. An "
-                "interval that crosses 1 is not significant.",
+                "scale; the dashed line at 1 means no difference). White is 1 by definition, with no interval (with "
+                "the detailed groups the reference is White British). An interval that crosses 1 is not significant.",
                 charts.forest(ratios, "group", "ratio_vs_white", "ci_low", "ci_high", x_title="Ratio to White (log scale)"),
                 table, f"stop_search_rates_{force}", counts=["searches"],
             )

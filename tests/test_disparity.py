@@ -334,6 +334,7 @@ def test_diverted_relative_rate_is_post_launch_offences_referred(demo):
         assert (diverted[group]["events"], diverted[group]["denominator"]) == (referred, offences)
         assert diverted[group]["rri"] == pytest.approx((referred / offences) / white)
     assert (diverted["White"]["rri"], diverted["White"]["ci_low"], diverted["White"]["ci_high"]) == (1.0, None, None)
+    assert f"recorded as outcome {frames.programme.diversion_outcome}" in diverted["White"]["denominator_basis"]
     assert table.filter(pl.col("group") == "White")["ci_low"].null_count() == len(disparity.STAGES)
     assert table.filter(pl.col("group") == "Not stated")["rri"].null_count() == len(disparity.STAGES)
     black = table.filter((pl.col("stage") == "possession_offence") & (pl.col("group") == "Black")).row(0, named=True)
@@ -378,6 +379,22 @@ def test_a_2023_window_is_measured_against_2021_by_default(demo):
     assert "2021 census" in rows["Black"]["denominator"] and "2011" not in rows["Black"]["denominator"]
     fixed, _ = disparity.disparity_table(frames, "stop-search", start=date(2023, 1, 1), end=date(2023, 12, 31), census=2011)
     assert {r["group"]: r for r in fixed.iter_rows(named=True)}["Black"]["person_years"] == census_sql(engine, 2011)["Black"]
+
+
+def test_detailed_groups_are_compared_with_white_british(demo):
+    engine, frames = demo
+    table, problem = disparity.disparity_table(frames, "stop-search", level="detailed", start=date(2023, 1, 1),
+                                               end=date(2023, 12, 31))
+    assert problem is None and set(table["reference"]) == {"W1 White British"}
+    rows = {r["group"]: r for r in table.iter_rows(named=True)}
+    assert (rows["W1"]["ratio_vs_white"], rows["W1"]["ci_low"], rows["W1"]["ci_high"]) == (1.0, None, None)
+    b1 = dict(sql(engine, "SELECT ethnicity, count FROM population WHERE census_year = 2021 AND geography_level = 'force' "
+                          "AND force = 'west-midlands' AND ethnicity IN ('B1', 'W1')"))
+    searched = dict(sql(engine, "SELECT ethnicity_self_code, COUNT(*) FROM stop_search WHERE force = 'west-midlands' "
+                                "AND search_type <> 'Vehicle search' AND searched_at >= '2023-01-01' "
+                                "AND searched_at < '2024-01-01' AND ethnicity_self_code IN ('B1', 'W1') "
+                                "GROUP BY ethnicity_self_code"))
+    assert rows["B1"]["ratio_vs_white"] == pytest.approx((searched["B1"] / b1["B1"]) / (searched["W1"] / b1["W1"]))
 
 
 def test_the_window_ends_at_the_as_of_date_not_the_latest_record(demo):

@@ -100,13 +100,15 @@ def chain_counts(offences: pl.DataFrame, referrals: pl.DataFrame, *, launch: dat
     return counts.with_columns(pl.exclude("group").cast(pl.Int64)).sort("group")
 
 
-def basis(launch: date, as_of: date, start: date | None, end: date | None) -> dict[str, str]:
+def basis(launch: date, as_of: date, start: date | None, end: date | None,
+          diversion_outcome: int | None = None) -> dict[str, str]:
     """What each stage's denominator is, in words."""
     first, last = window(launch, as_of, start, end)
     d28, d90 = cut_off("engaged", as_of), cut_off("completed", as_of)
     offences = f"possession offences {first:%-d %b %Y} to {last:%-d %b %Y} (after the launch), outcome recorded or pending"
+    recorded = f"; diverted: referred to the programme (recorded as outcome {diversion_outcome})" if diversion_outcome else ""
     return {
-        "diverted": offences,
+        "diverted": offences + recorded,
         "diverted_eligible": f"{offences}, of people not barred by an earlier intelligence log",
         "engaged": f"referrals of those offences made by {d28:%-d %b %Y} (at least 28 days before the as-of date)",
         "course_completed": f"engaged and allocated to the group course, referred by {d90:%-d %b %Y} (90 days)",
@@ -118,7 +120,7 @@ def basis(launch: date, as_of: date, start: date | None, end: date | None) -> di
 
 def pathway_rri(offences: pl.DataFrame, referrals: pl.DataFrame, population: pl.DataFrame, *, force: str,
                 launch: date, as_of: date, start: date | None = None, end: date | None = None,
-                census: str | int = "interpolated") -> pl.DataFrame:
+                census: str | int = "interpolated", diversion_outcome: int | None = None) -> pl.DataFrame:
     """Relative rate index against White at every decision point. Columns: stage, stage_label,
     group, events, denominator (person-years for the first stage, else the count of the stage
     before), rate (per 1,000 residents a year for the first stage, else a share), rate_unit,
@@ -132,7 +134,7 @@ def pathway_rri(offences: pl.DataFrame, referrals: pl.DataFrame, population: pl.
     counts = counts.join(residents.person_years.select("group", "person_years"), on="group", how="full",
                          coalesce=True).with_columns(pl.exclude("group", "person_years").fill_null(0))
     total = residents.person_years["person_years"].sum() or 0
-    words = basis(launch, as_of, start, end) | {"possession_offence": f"person-years: {residents.note}"}
+    words = basis(launch, as_of, start, end, diversion_outcome) | {"possession_offence": f"person-years: {residents.note}"}
     by_group = {row["group"]: row for row in counts.iter_rows(named=True)}
     white = by_group.get(REFERENCE)
     rows = []

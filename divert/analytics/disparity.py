@@ -32,6 +32,8 @@ from divert.analytics.ratios import (  # noqa: F401  (poisson_ratio, proportion_
 )
 from divert.programme import TIME_ZONE
 
+# with the 18 detailed groups there is no "White" row: White British is the reference
+DETAILED_REFERENCE, DETAILED_REFERENCE_LABEL = "W1", "W1 White British"
 OFFICER_TO_BROAD = {"White": "White", "Black": "Black", "Asian": "Asian", "Other": "Other", "Mixed": "Mixed"}
 
 
@@ -54,17 +56,18 @@ def _with_ratios(table: pl.DataFrame, pairs: list[tuple]) -> pl.DataFrame:
     )
 
 
-def rates_against_white(events: pl.DataFrame, denominator: dn.Denominator, event_col: str = "events") -> pl.DataFrame:
-    """Events per 1,000 residents a year by group and the ratio to White with its 95% interval.
-    Groups without residents (not stated, missing) keep their count and get no rate; the White
-    row is 1 with no interval."""
+def rates_against_white(events: pl.DataFrame, denominator: dn.Denominator, event_col: str = "events",
+                        reference: str = REFERENCE) -> pl.DataFrame:
+    """Events per 1,000 residents a year by group and the ratio to White (or another reference
+    group) with its 95% interval. Groups without residents (not stated, missing) keep their count
+    and get no rate; the reference row is 1 with no interval."""
     table = dn.per_year_rates(events, denominator, event_col)
-    ref = table.filter(pl.col("group") == REFERENCE)
+    ref = table.filter(pl.col("group") == reference)
     ref_events = int(ref[event_col][0]) if ref.height else 0
     ref_years = ref["person_years"][0] if ref.height else None
     pairs = []
     for row in table.iter_rows(named=True):
-        if row["group"] == REFERENCE:
+        if row["group"] == reference:
             pairs.append(REFERENCE_ROW if ref_years and ref_events else NO_RATIO)
         elif row["person_years"] and ref_years:
             pairs.append(poisson_ratio(int(row[event_col]), row["person_years"], ref_events, ref_years))
@@ -73,6 +76,7 @@ def rates_against_white(events: pl.DataFrame, denominator: dn.Denominator, event
     total = int(table[event_col].sum())
     return _with_ratios(table, pairs).with_columns(
         (pl.col(event_col) / total if total else pl.lit(None, pl.Float64)).alias("share_of_events"),
+        pl.lit(DETAILED_REFERENCE_LABEL if reference == DETAILED_REFERENCE else reference).alias("reference"),
         pl.lit(denominator.note).alias("denominator"),
     ).sort(pl.col("group").is_in(UNCOUNTED), "group")
 
@@ -129,9 +133,9 @@ def stop_search_rates(stop_search: pl.DataFrame, population: pl.DataFrame, *, fo
                       object_of_search=object_of_search)
     counts = people.group_by("group").agg(pl.len().cast(pl.Int64).alias("searches"))
     residents = dn.window_denominator(population, force=force, start=span[0], end=span[1], level=level, method=census)
-    table = rates_against_white(counts, residents, "searches")
+    table = rates_against_white(counts, residents, "searches", DETAILED_REFERENCE if level == "detailed" else REFERENCE)
     return table.select("group", "searches", "residents", "person_years", "rate_per_1000_a_year", "ratio_vs_white",
-                        "ci_low", "ci_high", "significant", "share_of_events", "denominator")
+                        "ci_low", "ci_high", "significant", "share_of_events", "reference", "denominator")
 
 
 def rates_over_time(stop_search: pl.DataFrame, population: pl.DataFrame, *, force: str, as_of: date,
@@ -255,7 +259,8 @@ def disparity_table(frames, source: str, *, force: str | None = None, start: dat
     if min(end or as_of, as_of) < max(start or programme.launch, programme.launch):
         return pl.DataFrame(), f"the period ends before the launch ({programme.launch:%-d %B %Y})"
     return pathway_rri(frames.offences, frames.referrals, frames.population, force=force, launch=programme.launch,
-                       as_of=as_of, start=start, end=end, census=census), None
+                       as_of=as_of, start=start, end=end, census=census,
+                       diversion_outcome=programme.diversion_outcome), None
 
 
 def denominator_note(table: pl.DataFrame) -> str | None:
@@ -281,6 +286,8 @@ METHODS = """
   interval exp(ln RR +/- 1.96 sqrt(1/a + 1/b)) when both counts are at least 10 and the exact
   conditional interval (Clopper-Pearson on a given a + b) otherwise. The White row is 1 by definition
   and has no interval. When the White count is zero there is no ratio, and none is shown.
+- With the 18 detailed groups the reference is **White British** (W1), the largest group, and the
+  `reference` column says so; with the broad groups it is White.
 - Self-defined ethnicity is used by default; officer-defined can be chosen, but the census has no
   officer-defined categories, so its rates compare unlike with like. The two are never filled in from
   each other. "Not stated" and blank ethnicity are shown as their own rows, with no rate.
