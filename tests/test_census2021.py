@@ -122,10 +122,18 @@ def test_reference_rows_are_unique_and_carry_their_licence():
     assert rows.select("census_year", "geography_code", "ethnicity", "sex", "age_band").is_duplicated().sum() == 0
     assert all("Open Government Licence v3.0" in s and len(s) <= 200 for s in rows["source"].unique())
     counts = rows.group_by("census_year", "geography_level").len()
+    # 2011 authorities: those census.py gives, and every other 2021 authority (merged ones summed)
+    given = set(census.census_2011_frame(None).filter(pl.col("geography_level") == "local_authority")["geography_code"])
+    extra = set(census2021.census_2011_on_2021_areas()["geography_code"]) - given
     assert dict(zip(zip(counts["census_year"], counts["geography_level"], strict=True), counts["len"], strict=True)) == {
-        (2011, "force"): 43 * 24, (2011, "local_authority"): 331 * 24,
+        (2011, "force"): 43 * 24, (2011, "local_authority"): (len(given) + len(extra)) * 24,
         (2021, "force"): 43 * 24, (2021, "local_authority"): 331 * 24,
     }
+    codes_2011 = set(rows.filter((pl.col("census_year") == 2011) & (pl.col("geography_level") == "local_authority"))[
+        "geography_code"])
+    assert set(census2021.PREDECESSORS) <= codes_2011  # every 2021 authority can be interpolated
+    assert set(rows.filter(pl.col("census_year") == 2021)["geography_code"]) - codes_2011 == set(
+        rows.filter((pl.col("census_year") == 2021) & (pl.col("geography_level") == "force"))["geography_code"])
     # the seven West Midlands authorities come from census.py, the same figures either way
     from_census = census.census_2011_frame("west-midlands").filter(pl.col("geography_level") == "local_authority")
     ours = census2021.census_2011_on_2021_areas("west-midlands")

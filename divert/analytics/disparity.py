@@ -234,10 +234,12 @@ def census_problem(population: pl.DataFrame, *, force: str, census: str, level: 
 
 def disparity_table(frames, source: str, *, force: str | None = None, start: date | None = None, end: date | None = None,
                     as_of: date | None = None, object_of_search: str | None = None, ethnicity: str = "self",
-                    level: str = "broad", census: str | int = "interpolated") -> tuple[pl.DataFrame, str | None]:
+                    level: str = "broad", census: str | int = "interpolated",
+                    census_year: int | None = None) -> tuple[pl.DataFrame, str | None]:
     """The table `divert metrics disparity` prints, or a usage problem. Measured from `as_of`
-    (default: the frames' snapshot date); the pathway starts at the programme's launch."""
-    census = str(census)
+    (default: the frames' snapshot date); the pathway starts at the programme's launch.
+    `census_year` (2011 or 2021) is the older spelling of a fixed `census`."""
+    census = str(census_year or census)
     as_of = as_of or frames.as_of
     if as_of is None:
         return pl.DataFrame(), "no as-of date: take a snapshot with Frames.at(as_of)"
