@@ -7,6 +7,8 @@ from divert import auth, charts, dashboard, ui
 from divert.analytics import denominators, disparity
 
 CENSUS_CHOICES = {"interpolated": "Each year (interpolated)", "2011": "2011 census", "2021": "2021 census"}
+YEARLY = {"interpolated": "interpolated between the 2011 and 2021 censuses, held at 2021 from 2021 on",
+          "2011": "the 2011 census for every year", "2021": "the 2021 census for every year"}
 
 user = ui.require_role(*auth.ALL_ROLES)
 st.title("Disparity")
@@ -52,6 +54,13 @@ with search_tab:
                        "year, and say so under each rate.", icon=":material/warning:")
         force = st.selectbox("Force", forces, key="disparity_force",
                              index=forces.index(data.programme.force) if data.programme.force in forces else 0)
+        last_search = data.data_up_to().get("stop_search")
+        period_end = min(filters.end or as_of, as_of)
+        if last_search and last_search < period_end:
+            st.warning(f"Stop-and-search records go up to {last_search:%-d %b %Y} but the period runs to "
+                       f"{period_end:%-d %b %Y}: the days without records still count as residents' time, so rates "
+                       "for the period read low (ratios between groups much less so). Choose an earlier end date "
+                       "to compare like with like.", icon=":material/warning:")
         drugs_only = st.toggle("Drug searches only", key="disparity_drugs", help="Object of search: Controlled drugs.")
         object_of_search = "Controlled drugs" if drugs_only else None
         table, problem = disparity.disparity_table(data, "stop-search", force=force, start=filters.start, end=filters.end,
@@ -103,7 +112,7 @@ with search_tab:
                 over_time, f"search_rates_over_time_{force}", counts=["searches"],
             )
             if not over_time.is_empty():
-                denominator_line(f"each year over its own residents ({CENSUS_CHOICES[census].lower()})")
+                denominator_line(f"per 1,000 residents a year, each calendar year over its own residents: {YEARLY[census]}")
             agree = disparity.agreement(data.stop_search, force=force, start=filters.start, end=min(filters.end or as_of, as_of))
             agree = dashboard.protect(agree, user.role, ["searches", "agree"], {"agreement": "searches"})
             dashboard.chart_block(
