@@ -265,11 +265,14 @@ def cmd_metrics(args) -> int:
         from divert.analytics.disparity import disparity_table
 
         table, problem = disparity_table(frames, args.source or "pathway", force=args.force, start=start, end=end,
-                                         object_of_search=args.object, ethnicity=args.ethnicity or "self",
-                                         level=args.level or "broad", census_year=args.census or 2011)
+                                         as_of=as_of, object_of_search=args.object, ethnicity=args.ethnicity or "self",
+                                         level=args.level or "broad", census=args.census or "interpolated")
         if problem:
             print(problem, file=sys.stderr)
             return USAGE
+        from divert.analytics.disparity import denominator_note
+
+        print(f"Denominator: {denominator_note(table)}", file=sys.stderr)  # the census used, or the one missing
     elif args.name == "overview":
         from divert import app_settings
         from divert.analytics.overview import overview_table
@@ -288,7 +291,7 @@ def cmd_metrics(args) -> int:
     if not gate.exact and args.name != "overview":
         from divert.analytics.metrics import GATES
 
-        spec = GATES.get(args.name)
+        spec = GATES.get(f"disparity:{args.source or 'pathway'}" if args.name == "disparity" else args.name)
         if spec is None:
             print(f"`metrics {args.name}` is not published to the {args.role} role", file=sys.stderr)
             return USAGE
@@ -560,7 +563,8 @@ def build_parser() -> argparse.ArgumentParser:
     disparity.add_argument("--object", help='object of search, e.g. "Controlled drugs"')
     disparity.add_argument("--ethnicity", choices=["self", "officer"], help="default: self")
     disparity.add_argument("--level", choices=["broad", "detailed"], help="default: broad")
-    disparity.add_argument("--census", type=int, choices=[2011, 2021], help="default: 2011")
+    disparity.add_argument("--census", choices=["interpolated", "2011", "2021"],
+                           help="population denominator: each year interpolated between the censuses (default), or one census")
     metrics.set_defaults(func=cmd_metrics)
 
     bench = sub.add_parser("bench", help="time the real paths on a national-sized data set")

@@ -4,7 +4,12 @@ import polars as pl
 import streamlit as st
 
 from divert import auth, charts, dashboard, ui
-from divert.analytics import disparity
+from divert.analytics import denominators, disparity
+from divert.analytics.metrics import GATES
+
+CENSUS_CHOICES = {"interpolated": "Each year (interpolated)", "2011": "2011 census", "2021": "2021 census"}
+YEARLY = {"interpolated": "interpolated between the 2011 and 2021 censuses, held at 2021 from 2021 on",
+          "2011": "the 2011 census for every year", "2021": "the 2021 census for every year"}
 
 user = ui.require_role(*auth.ALL_ROLES)
 st.title("Disparity")
@@ -12,18 +17,32 @@ st.caption("Whether diversion narrows the gap at every step, with honest statist
            "worked out, and its caveats, are on the Methods page.")
 filters = dashboard.filter_bar("disparity")
 data = dashboard.frames(filters)
+gate = dashboard.gate(user.role)
+as_of = filters.as_of_date
 dashboard.as_of_line(data)
 settings_row = st.columns(3)
-census_year = settings_row[0].radio("Population denominator", [2011, 2021], horizontal=True, key="disparity_census",
-                                    help="2011: all 18 groups by force area. 2021: West Midlands broad groups only (Mixed within Other).")
+census = settings_row[0].radio(
+    "Population denominator", list(CENSUS_CHOICES), horizontal=True, key="disparity_census", format_func=CENSUS_CHOICES.get,
+    help="Each year: every year's residents interpolated between the 2011 and 2021 censuses, held at 2021 afterwards "
+         "(the default). Or one census for every year. Rates are per 1,000 residents a year whatever the period.")
 ethnicity = settings_row[1].radio("Ethnicity", ["self", "officer"], horizontal=True, key="disparity_ethnicity",
                                   format_func=lambda e: {"self": "Self-defined", "officer": "Officer-defined"}[e])
 level = settings_row[2].radio("Groups", ["broad", "detailed"], horizontal=True, key="disparity_level",
-                              format_func=str.capitalize, disabled=ethnicity == "officer" or census_year == 2021)
-if ethnicity == "officer" or census_year == 2021:
+                              format_func=str.capitalize, disabled=ethnicity == "officer")
+if ethnicity == "officer":
     level = "broad"
 
-gate = dashboard.gate(user.role)
+
+def denominator_line(note: str | None) -> None:
+    """The denominator under every rate; a warning when a census was missing."""
+    if not note:
+        return
+    if "no 2021 census figures" in note or "no 2011 census figures" in note:
+        st.warning(f"Denominator: {note}.", icon=":material/warning:")
+    else:
+        st.caption(f"Denominator: {note}.")
+
+
 search_tab, pathway_tab, outcome_tab = st.tabs(["Stop and search", "Diversion pathway", "Formal outcomes over time"])
 
 with search_tab:
@@ -31,33 +50,46 @@ with search_tab:
     if not forces:
         st.info("No stop-and-search data yet. An administrator can import police.uk files on the Imports page.")
     else:
-        force = st.selectbox("Force", forces, key="disparity_force")
+        lacking = denominators.forces_without(data.population, forces)
+        if lacking:
+            st.warning(f"No 2021 census figures for: {', '.join(lacking)}. Their rates use the 2011 census for every "
+                       "year, and say so under each rate.", icon=":material/warning:")
+        force = st.selectbox("Force", forces, key="disparity_force",
+                             index=forces.index(data.programme.force) if data.programme.force in forces else 0)
+        last_search = data.data_up_to().get("stop_search")
+        period_end = min(filters.end or as_of, as_of)
+        if last_search and last_search < period_end:
+            st.warning(f"Stop-and-search records go up to {last_search:%-d %b %Y} but the period runs to "
+                       f"{period_end:%-d %b %Y}: the days without records still count as residents' time, so rates "
+                       "for the period read low (ratios between groups much less so). Choose an earlier end date "
+                       "to compare like with like.", icon=":material/warning:")
         drugs_only = st.toggle("Drug searches only", key="disparity_drugs", help="Object of search: Controlled drugs.")
         object_of_search = "Controlled drugs" if drugs_only else None
         table, problem = disparity.disparity_table(data, "stop-search", force=force, start=filters.start, end=filters.end,
-                                                   object_of_search=object_of_search, ethnicity=ethnicity, level=level,
-                                                   census_year=census_year)
+                                                   as_of=as_of, object_of_search=object_of_search, ethnicity=ethnicity,
+                                                   level=level, census=census)
         if problem:
             st.info(problem)
         else:
-            table = gate.table(table, ["searches"], {"rate_per_1000": ["searches"], "ratio_vs_white": ["searches"], "ci_low": ["searches"],
-                                           "ci_high": ["searches"], "share_of_events": ["searches"]}, keep=["population"])
+            note = disparity.denominator_note(table)
+            table = gate.table(table, **GATES["disparity:stop-search"])
             missing = table.filter(pl.col("group").is_in(disparity.UNCOUNTED))["share_of_events"].sum()
-            st.caption(f"People searched (vehicle-only searches excluded), {ethnicity}-defined ethnicity; "
-                       f"{missing:.1%} of searches have no stated ethnicity and are shown as their own rows. "
-                       f"Denominator: census {census_year}, {force} force area.")
-            ratios = table.filter(pl.col("ratio_vs_white").is_not_null() & (pl.col("group") != "White"))
+            st.caption(f"People searched (vehicle-only searches excluded), {ethnicity}-defined ethnicity, {force}; "
+                       f"{missing:.1%} of searches have no stated ethnicity and are shown as their own rows.")
+            ratios = table.filter(pl.col("ratio_vs_white").is_not_null() & pl.col("ci_low").is_not_null())  # not the reference
             dashboard.chart_block(
                 "How many times as likely to be searched as White people",
-                "Searches per 1,000 residents of each group divided by the White rate, with 95% intervals (log "
-                "scale; the dashed line at 1 means no difference). An interval that crosses 1 is not significant.",
+                "Searches per 1,000 residents a year of each group divided by the White rate, with 95% intervals (log "
+                "scale; the dashed line at 1 means no difference). White is 1 by definition, with no interval (with "
+                "the detailed groups the reference is White British). An interval that crosses 1 is not significant.",
                 charts.forest(ratios, "group", "ratio_vs_white", "ci_low", "ci_high", x_title="Ratio to White (log scale)"),
                 table, f"stop_search_rates_{force}", counts=["searches"],
             )
-            finds = disparity.find_rates(data.stop_search, force=force, start=filters.start, end=filters.end,
+            denominator_line(note)
+            finds = disparity.find_rates(data.stop_search, force=force, start=filters.start, end=min(filters.end or as_of, as_of),
                                          ethnicity=ethnicity, level=level, object_of_search=object_of_search)
-            finds = gate.table(finds, ["searches", "finds"], {"find_rate": ["searches", "finds"], "ratio_vs_white": ["searches", "finds"],
-                                                             "ci_low": ["searches", "finds"], "ci_high": ["searches", "finds"]})
+            finds = gate.table(finds, ["searches", "finds"], {name: ["searches", "finds"] for name in
+                                                               ("find_rate", "ratio_vs_white", "ci_low", "ci_high")})
             dashboard.chart_block(
                 "Find rate: searches that found what they looked for",
                 "Share of searches whose outcome was linked to the object of the search, with 95% intervals. A "
@@ -68,21 +100,23 @@ with search_tab:
                                            {"field": "find_rate_high", "type": "quantitative", "format": ".1%", "title": "95% high"}]),
                 finds, f"find_rates_{force}", counts=["searches", "finds"],
             )
-            over_time = disparity.rates_over_time(data.stop_search, data.population, force=force, census_year=census_year,
+            over_time = disparity.rates_over_time(data.stop_search, data.population, force=force, as_of=as_of,
+                                                  census=census, start=filters.start, end=filters.end,
                                                   object_of_search=object_of_search)
             if not over_time.is_empty():
                 over_time = over_time.filter(~pl.col("group").is_in(disparity.UNCOUNTED))
-            over_time = gate.table(over_time, ["searches"], {"rate_per_1000": ["searches"], "ratio_vs_white": ["searches"],
-                                                   "ci_low": ["searches"], "ci_high": ["searches"], "share_of_events": ["searches"]},
-                               across=[["period"], ["group"]], keep=["population"])
+            over_time = gate.table(over_time, **(GATES["disparity:stop-search"] | {"across": [["period"], ["group"]]}))
             dashboard.chart_block(
                 "Search rates over time",
-                "Searches per 1,000 residents of each group per calendar year (the last year may be part of a year).",
-                charts.line(over_time, "period", "rate_per_1000", y_title="Searches per 1,000", color="group",
+                "Searches per 1,000 residents a year of each group, each calendar year over its own population; a "
+                "part-year (the first or the last) is over its part, so it reads as a yearly rate too.",
+                charts.line(over_time, "period", "rate_per_1000_a_year", y_title="Searches per 1,000 a year", color="group",
                             color_title="Group", tooltip_format=",.2f") if not over_time.is_empty() else None,
                 over_time, f"search_rates_over_time_{force}", counts=["searches"],
             )
-            agree = disparity.agreement(data.stop_search, force=force, start=filters.start, end=filters.end)
+            if not over_time.is_empty():
+                denominator_line(f"per 1,000 residents a year, each calendar year over its own residents: {YEARLY[census]}")
+            agree = disparity.agreement(data.stop_search, force=force, start=filters.start, end=min(filters.end or as_of, as_of))
             agree = gate.table(agree, ["searches", "agree"], {"agreement": ["searches", "agree"]})
             dashboard.chart_block(
                 "Officer-defined against self-defined ethnicity",
@@ -94,46 +128,57 @@ with search_tab:
             )
 
 with pathway_tab:
-    table, problem = disparity.disparity_table(data, "pathway", census_year=census_year, start=filters.start, end=filters.end)
+    programme = data.programme
+    full, problem = disparity.disparity_table(data, "pathway", census=census, start=filters.start, end=filters.end,
+                                              as_of=as_of)
     if problem:
         st.info(problem)
     else:
-        full = disparity.pathway_rri(data.offences, data.referrals, data.population, force=dashboard.current_force(),
-                                     census_year=census_year, start=filters.start, end=filters.end)
-        full = gate.table(full, ["events", "denominator"], {"rate": ["denominator", "events"], "rri": ["denominator", "events"],
-                                                      "ci_low": ["denominator", "events"], "ci_high": ["denominator", "events"]})
-        stage_order = [label for _, label, _ in disparity.STAGES]
+        note = disparity.denominator_note(full)
+        full = gate.table(full, **GATES["disparity:pathway"])
+        stage_order = [label for _, label, _, _ in disparity.STAGES]
         shown = full.filter(~pl.col("group").is_in(disparity.UNCOUNTED))
         dashboard.chart_block(
             "Relative rate index at each decision point",
-            "Each cell: the group's rate at that step (with the step before as the denominator) divided by the "
-            "White rate. Orange above 1, blue below; White is 1 by definition. Read 0.5 as 'White people are "
-            "twice as likely'. Groups under 1% of the population are flagged in the table.",
+            f"A chain of events after the launch ({programme.launch_label}): each cell is the group's rate at that "
+            "step, with the step before as the denominator, divided by the White rate. Orange above 1, blue below; "
+            "White is 1 by definition. Read 0.5 as 'White people are twice as likely'. Steps that need follow-up "
+            "time count only referrals old enough (28 days to engage, 90 days for the later steps), in the "
+            "numerator and the denominator alike. Groups under 1% of the residents are flagged in the table.",
             charts.matrix(shown, "stage_label", "group", "rri", label="Relative rate", row_sort=stage_order),
             full.drop("stage"), "pathway_rri", counts=["events"],
         )
-        stage = st.selectbox("Decision point", [s for s, _, _ in disparity.STAGES], key="disparity_stage",
-                             format_func=lambda s: dict((k, v) for k, v, _ in disparity.STAGES)[s])
-        one = full.filter((pl.col("stage") == stage) & pl.col("rri").is_not_null() & (pl.col("group") != "White"))
+        denominator_line(f"first step, {note.removeprefix('person-years: ')}" if note else None)
+        with st.expander("What each step is measured against"):
+            st.dataframe(full.select("stage_label", "denominator_basis").unique(maintain_order=True).rename(
+                {"stage_label": "Step", "denominator_basis": "Denominator"}), hide_index=True, width="stretch")
+        stage = st.selectbox("Decision point", [s for s, _, _, _ in disparity.STAGES], key="disparity_stage",
+                             format_func=lambda s: disparity.STAGE_LABELS[s])
+        one = full.filter((pl.col("stage") == stage) & pl.col("rri").is_not_null()
+                          & (pl.col("group") != disparity.REFERENCE))
         dashboard.chart_block(
             "Relative rate with 95% intervals",
             "The same ratios for one decision point, with their intervals; an interval crossing 1 is not significant.",
             charts.forest(one, "group", "rri", "ci_low", "ci_high", x_title="Relative rate index (log scale)"),
             one.drop("stage"), f"pathway_rri_{stage}", counts=["events"],
         )
+        basis = full.filter(pl.col("stage") == stage)["denominator_basis"]
+        if basis.len():
+            denominator_line(basis[0].removeprefix("person-years: "))
 
 with outcome_tab:
-    formal = disparity.formal_by_half_year(filters.without_period().apply(data.offences, "offence_date"))
-    formal = gate.table(formal, ["formal_outcomes", "offences"], {"formal_share": ["offences", "formal_outcomes"],
-                                                                 "rri": ["offences", "formal_outcomes"], "ci_low": ["offences", "formal_outcomes"],
-                                                                 "ci_high": ["offences", "formal_outcomes"]}, across=[["period", "sex"], ["group", "sex"]])
+    formal = disparity.formal_by_half_year(filters.without_period().apply(data.offences, "offence_date"), as_of=as_of)
+    formal = gate.table(formal, ["formal_outcomes", "offences"],
+                        {name: ["offences", "formal_outcomes"] for name in ("formal_share", "rri", "ci_low", "ci_high")},
+                        across=[["period", "sex"], ["group", "sex"]])
     males = formal.filter((pl.col("sex") == "M") & ~pl.col("group").is_in(disparity.UNCOUNTED)) if not formal.is_empty() else formal
     dashboard.chart_block(
         "Share of possession offences charged or cautioned, males, per half-year",
-        "Before and after the policy (October 2020): for each broad group, the share of possession offences "
-        "ending in a charge or caution, with 95% intervals. The table has every group, both sexes and the ratio to White.",
+        f"Before and after the policy ({data.programme.launch_label}): for each broad group, the share of possession "
+        "offences ending in a charge or caution, with 95% intervals. The table has every group, both sexes and the "
+        "ratio to White (White is 1, with no interval).",
         charts.line(males, "starts", "formal_share", y_title="Share charged or cautioned", color="group",
                     color_title="Group", band=("formal_share_low", "formal_share_high"), tooltip_format=".1%",
-                    policy=disparity.POLICY_START) if not males.is_empty() else None,
+                    policy=data.programme.launch) if not males.is_empty() else None,
         formal, "formal_outcomes_by_half_year", counts=["formal_outcomes", "offences"],
     )

@@ -3,11 +3,12 @@
 import streamlit as st
 
 from divert import auth, programme, ui
+from divert.analytics import denominators, disparity
 from divert.analytics.maturity import FOLLOW_UP_TEXT
 
 ui.require_role(*auth.ALL_ROLES)
 st.title("Methods")
-profile = programme.current()
+profile = programme.current(ui.engine())
 st.markdown(
     f"""
 Every figure on the dashboards comes from the records in this database; none is typed in.
@@ -27,32 +28,10 @@ Every figure on the dashboards comes from the records in this database; none is 
     + "\n".join(f"  - {line}" for line in FOLLOW_UP_TEXT.values())
     + r"""
 
-### Rates and relative rates
-- **Rate per 1,000 population** for group *g* = events in *g* / residents of *g* x 1,000. Residents come
-  from the census chosen on the page: **2011** (all 18 self-defined groups, by police force area) or
-  **2021** (West Midlands broad groups, where Mixed is reported within Other).
-- **Relative rate (disparity) against White** = rate for *g* / rate for White ("X times as likely").
-  The 95% interval is exp(ln RR +/- 1.96 sqrt(1/a + 1/b)) when both counts are at least 10; with
-  smaller counts it is the exact conditional interval (Clopper-Pearson on a given a + b), which stays
-  honest for small groups. When the White count is zero there is no ratio, and none is shown.
-- **Relative rate index (RRI) at each decision point** uses the step before as the denominator:
-  population -> possession offence -> diverted rather than charged or cautioned -> engaged (completed
-  the assessment) -> completed; intelligence logs use the people diverted. For shares the interval is
-  Katz's log interval exp(ln RR +/- 1.96 sqrt(1/a - 1/n_a + 1/b - 1/n_b)) when every count is at least
-  10, and the score interval (Koopman; Miettinen-Nurminen) otherwise.
-- An interval that does not include 1 is marked **significant**. An RRI below 1 can be read the other
-  way round: 0.5 means White people are twice as likely.
-- Groups smaller than 1% of the population are flagged: their ratios move a lot with a few events.
-
-### The outcome ("find rate") test
-The share of searches whose outcome was linked to the object of the search. If one group's find rate is
-lower, officers may be searching its members on weaker grounds. Intervals are Wilson score intervals.
-
-### Stop and search
-As in the Home Office statistics, **vehicle-only searches are excluded** (people are counted, not
-vehicles). Self-defined ethnicity is used by default; officer-defined ethnicity can be chosen, but the
-census has no officer-defined categories, so its rates compare unlike with like. The two are kept apart:
-one is never filled in from the other.
+"""
+    + denominators.METHODS
+    + disparity.METHODS
+    + r"""
 
 ### Outcomes and gaps
 - **Outcome shares** count every outcome of the possession offences in a period, including "further
@@ -80,11 +59,25 @@ Shares carry Wilson 95% intervals. Waiting times are medians and 90th percentile
 reached the later step. Reoffending counts only referrals with the whole follow-up window in the data;
 the Kaplan-Meier curve follows everyone until the as-of date.
 
-### Small numbers
-For the viewer role, and in anything published, counts from 1 to the threshold set by an
-administrator (default: 1 to 7) show as `*`, rates on denominators below it are not shown, and the next
-smallest count in the same group is hidden too (secondary suppression), so a hidden count cannot be
-worked out from a total. Zero is shown as 0.
+### Small numbers (the disclosure gate)
+Service managers, caseworkers and administrators see exact figures. For the OPCC viewer role, and in
+anything published, every figure passes one gate where it is made, so nothing small reaches the browser,
+a download or `divert metrics --role viewer`:
+- **Counts from 1 to the threshold minus 1** (set by an administrator; default 1 to 7) are hidden (`*`)
+  and the row says why ("fewer than 8 people"). Zero is shown as 0.
+- **Anything made from a hidden count, or summarising fewer people than the threshold**, is hidden
+  too: shares, rates and their intervals, medians and percentiles, ratios, hours, sparkline points.
+- **Secondary suppression**: in any total (the rows of one month, one group over time), a single hidden
+  cell takes the next smallest with it, so that no total gives it back.
+- **Rounding**: counts that are shown are rounded to the nearest 5 and figures made from them to 3
+  significant figures, so subtracting two overlapping periods or two nested filters cannot recover a
+  hidden count. Officer hours are worked out from the rounded referral count.
+- **Fixed periods**: viewers choose among named periods ending at a month end, never custom dates, and
+  compare the programme's own before/after periods. Filters that single out fewer people than the
+  threshold, or that leave out fewer than that compared with the wider view, are refused with a reason
+  instead of drawn.
+- Undeclared figures never pass: a table column the gate has not been told about is dropped. The
+  Kaplan-Meier curve, which steps at each person's event, is shown to service managers only.
 
 ### Caveats
 - **Missing ethnicity is not zero.** "Not stated" and blank ethnicity are shown as their own groups with

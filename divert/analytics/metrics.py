@@ -149,6 +149,12 @@ GATES: dict[str, dict] = {
                          "ratio_before": ["offences_before", "formal_before"],
                          "ratio_after": ["offences_after", "formal_after"]},
              "across": [[]]},
+    "disparity:stop-search": {"counts": ["searches"], "keep": ["residents", "person_years"],
+                              "derived": {"rate_per_1000_a_year": ["searches"], "ratio_vs_white": ["searches"],
+                                          "ci_low": ["searches"], "ci_high": ["searches"], "share_of_events": ["searches"]}},
+    "disparity:pathway": {"counts": ["events", "denominator"],
+                          "derived": {"rate": ["denominator", "events"], "rri": ["denominator", "events"],
+                                      "ci_low": ["denominator", "events"], "ci_high": ["denominator", "events"]}},
     "reoffending": {"counts": ["reoffended", "referrals"], "derived": {"rate": ["referrals", "reoffended"]},
                     "across": [["months"]], "keep": ["months"]},
 }
