@@ -126,10 +126,16 @@ def bars(frame: pl.DataFrame, x: str, y: str, *, y_title: str, x_title: str = ""
 
 
 def small_multiples(frame: pl.DataFrame, x: str, y: str, facet: str, *, y_title: str, columns: int = 4,
-                    policy: date | None = None) -> alt.Chart:
+                    policy: date | None = None, lines: str | None = None) -> alt.Chart:
+    """One small chart per `facet` value; `lines` names a column with several lines per panel
+    (e.g. a value between its limits), drawn in the palette's order."""
     data = _frame(frame)
-    base = alt.Chart().mark_line(color=PALETTE[0]).encode(
-        x=alt.X(f"{x}:T", title=""), y=alt.Y(f"{y}:Q", title=y_title),
+    mark = alt.Chart().mark_line(color=PALETTE[0]) if not lines else alt.Chart().mark_line()
+    extra = {"color": alt.Color(f"{lines}:N", title=None, scale=alt.Scale(range=[PALETTE[0], GREY, GREY]),
+                                sort=None),
+             "strokeDash": alt.StrokeDash(f"{lines}:N", legend=None, sort=None)} if lines else {}
+    base = mark.encode(
+        x=alt.X(f"{x}:T", title=""), y=alt.Y(f"{y}:Q", title=y_title), **extra,
         tooltip=[alt.Tooltip(f"{facet}:N"), alt.Tooltip(f"{x}:T", title="Period"), alt.Tooltip(f"{y}:Q", title=y_title)],
     ).properties(width=150, height=110)
     layers = base + policy_rule(policy) if policy else base

@@ -201,19 +201,24 @@ METRIC_OPTIONS = {
     "capacity": {**PERIOD_OPTIONS, **FILTER_OPTIONS},
     "forecast": FILTER_OPTIONS,
     "disparity": {**PERIOD_OPTIONS, **DISPARITY_OPTIONS},
+    "impact": {**FILTER_OPTIONS, "group": "--group"},
+    "alerts": {},
 }
 WHY_NOT = {
     "volume-change": "volume-change compares equal windows either side of the launch (--months, default 12)",
     "outcomes": "outcomes compares the programme's two comparison half-years",
     "gaps": "gaps compares the programme's two comparison half-years",
     "forecast": "the forecast always uses every complete week up to the as-of date",
+    "impact": "the impact model uses every complete month from the first record to the as-of date",
+    "alerts": "the equity watch covers every month since the launch, force-wide",
     "disparity": "disparity takes --from/--to and its own options, not the dashboard filters",
 }
 
 
 def _refused_options(args) -> str | None:
     honoured = METRIC_OPTIONS.get(args.name, {})
-    given = [flag for dest, flag in {**PERIOD_OPTIONS, **FILTER_OPTIONS, **DISPARITY_OPTIONS, "months": "--months"}.items()
+    given = [flag for dest, flag in {**PERIOD_OPTIONS, **FILTER_OPTIONS, **DISPARITY_OPTIONS, "months": "--months",
+                                     "group": "--group"}.items()
              if getattr(args, dest, None) is not None and dest not in honoured]
     if not given:
         return None
@@ -282,13 +287,22 @@ def cmd_metrics(args) -> int:
         if args.format == "json":
             print(jsonlib.dumps(_overview_json(table), default=str, indent=1))
             return OK
+    elif args.name in ("impact", "alerts"):
+        from divert import equity
+
+        if args.name == "impact":
+            table = equity.impact_table(frames, filters, args.group)
+        else:
+            table = equity.alerts_table(frames, filters, _engine(args))
+            if not gate.exact:
+                table = gate.table(table.drop(equity.VIEWER_HIDDEN), **equity.ALERT_GATE)
     elif args.name == "volume-change" and args.months:
         from divert.analytics.metrics import volume_change_table
 
         table = volume_change_table(frames, filters, months=args.months)
     else:
         table = METRICS[args.name](frames, filters)
-    if not gate.exact and args.name != "overview":
+    if not gate.exact and args.name not in ("overview", "alerts"):
         from divert.analytics.metrics import GATES
 
         spec = GATES.get(f"disparity:{args.source or 'pathway'}" if args.name == "disparity" else args.name)
@@ -543,7 +557,7 @@ def build_parser() -> argparse.ArgumentParser:
     prog.set_defaults(func=cmd_programme)
 
     metrics = sub.add_parser("metrics", help="print the numbers behind a dashboard")
-    metrics.add_argument("name", choices=[*METRICS, "disparity"])
+    metrics.add_argument("name", choices=[*METRICS, "disparity", "impact", "alerts"])
     metrics.add_argument("--from", dest="start", metavar="YYYY-MM-DD")
     metrics.add_argument("--to", dest="end", metavar="YYYY-MM-DD")
     metrics.add_argument("--as-of", dest="as_of", metavar="YYYY-MM-DD",
@@ -557,6 +571,8 @@ def build_parser() -> argparse.ArgumentParser:
     metrics.add_argument("--role", choices=list(codes.ROLES), default="admin",
                          help="figures as this role sees them (viewer: through the disclosure gate)")
     disparity = metrics.add_argument_group("disparity options")
+    metrics.add_argument("--group", choices=["All", "White", "Mixed", "Asian", "Black", "Other"],
+                         help="impact: one broad group (default: overall and every group)")
     metrics.add_argument("--months", type=int, help="volume-change: months either side of the launch (default 12)")
     disparity.add_argument("--source", choices=["stop-search", "pathway"], help="default: pathway")
     disparity.add_argument("--force", help="police force (default: the configured force)")

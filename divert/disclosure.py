@@ -120,9 +120,11 @@ class Gate:
         for c in counts:
             rounded = (pl.col(c).cast(pl.Float64) / self.base + 0.5).floor() * self.base
             replacements.append(pl.when(hidden[c]).then(None).otherwise(rounded.cast(pl.Int64)).alias(c))
+        done = set()
         for column, unsafe in derived_hidden.items():
             for name in (column, f"{column}_low", f"{column}_high"):
-                if name in out.columns:
+                if name in out.columns and name not in done:
+                    done.add(name)
                     replacements.append(pl.when(unsafe).then(None).otherwise(
                         pl.col(name).cast(pl.Float64).round_sig_figs(3)).alias(name))
         out = out.with_columns(replacements)

@@ -23,7 +23,7 @@ from pathlib import Path
 import polars as pl
 
 from divert import codes
-from divert.analytics import disparity
+from divert.analytics.denominators import census_population
 from divert.analytics.frames import Frames, load_frames
 from divert.release import tables as build
 from divert.release.protection import MIN_WIDTH, Cells, Protected, ProtectionError, protect
@@ -87,7 +87,8 @@ def build_release(frames: Frames, as_of: date, *, force: str, launch: date, cens
               build.outcomes_table(cells, frames, win)]
     if launch <= win.end:
         build.disparity_cells(cells, frames, win)
-        population = disparity.population_for(frames.population, force=force, census_year=census_year, level="broad")
+        population = census_population(frames.population, force=force, census_year=census_year, level="broad")
+        population = population.with_columns(pl.col("population").round().cast(pl.Int64))
         tables.append(disparity_table(win, population, census_year))
     try:
         protected = protect(cells)

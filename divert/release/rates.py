@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from divert.analytics import disparity
+from divert.analytics import disparity, ratios
 from divert.release.tables import ALL, GROUPS, MEASURES, Table, Window
 
 REFERENCE = disparity.REFERENCE
@@ -77,9 +77,9 @@ def _rate(measure: str, group: str, published: dict, people: dict, years: float)
         values["rate_note"] = "no ratio: the White count it is compared with is suppressed or zero"
         return values
     if over == "population":
-        ratio, low, high = disparity.poisson_ratio(events, exposure, white_events, white_exposure)
+        ratio, low, high = ratios.poisson_ratio(events, exposure, white_events, white_exposure)
     else:
-        ratio, low, high = disparity.proportion_ratio(events, int(exposure), white_events, int(white_exposure))
+        ratio, low, high = ratios.proportion_ratio(events, int(exposure), white_events, int(white_exposure))
     values.update({"ratio_vs_white": _round(ratio), "ratio_ci_low": _round(low), "ratio_ci_high": _round(high)})
     return values
 

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import polars as pl
 
 from divert import codes
-from divert.analytics import disparity, outcomes, pathway, volume
+from divert.analytics import outcomes, pathway, volume
 from divert.analytics.frames import Frames
 from divert.release.protection import Cells
 
@@ -214,11 +214,35 @@ def _outcome_shares(rows, published) -> dict[str, list]:
 
 
 # --- disparity by ethnic group --------------------------------------------------------------------
+def pathway_events(offences: pl.DataFrame, referrals: pl.DataFrame, *, start: date, end: date,
+                   diversion_outcome: int) -> pl.DataFrame:
+    """For each broad group, the counts the release's disparity table publishes (MEASURES): offences
+    from `start` to `end`, those ending in a formal outcome or the programme's diversion outcome,
+    and the referrals with how far they went."""
+    offs = offences.filter(pl.col("offence_date").is_between(start, end))
+    refs = referrals.filter(pl.col("referred_on").is_between(start, end))
+    group = pl.col("ethnic_group").alias("group")
+    decided = offs.filter(pl.col("outcome").is_in([*codes.FORMAL_OUTCOMES, diversion_outcome]))
+    engaged = (pl.col("assessment_result") == "completed").fill_null(False)
+    return offs.group_by(group).agg(pl.len().alias("possession_offence")).join(
+        decided.group_by(group).agg(pl.len().alias("decided"),
+                                    (pl.col("outcome") == diversion_outcome).sum().alias("diverted")),
+        on="group", how="full", coalesce=True,
+    ).join(
+        refs.group_by(group).agg(
+            pl.len().alias("referred"), engaged.sum().alias("engaged"),
+            (engaged & (pl.col("closure_result") == "complied").fill_null(False)).sum().alias("completed"),
+            (pl.col("closure_result") == "not_engaged").fill_null(False).sum().alias("intelligence_log")),
+        on="group", how="full", coalesce=True,
+    ).fill_null(0)
+
+
 def disparity_cells(cells: Cells, frames: Frames, win: Window) -> None:
     """Counts at each decision point by broad group, from the launch to the end of the window."""
     if win.launch > win.end:
         return
-    events = disparity.pathway_events(frames.offences, frames.referrals, start=win.launch, end=win.end)
+    events = pathway_events(frames.offences, frames.referrals, start=win.launch, end=win.end,
+                            diversion_outcome=frames.programme.diversion_outcome)
     by_group = {row["group"]: row for row in events.iter_rows(named=True)}
     for measure in MEASURES:
         for group in GROUPS:

@@ -1,0 +1,96 @@
+"""Impact: did diversion change formal outcomes, and the gap between groups? An interrupted time
+series, with its threats named."""
+
+import polars as pl
+import streamlit as st
+
+from divert import auth, charts, dashboard, equity, ui
+from divert.analytics.metrics import GATES
+
+user = ui.require_role(*auth.ALL_ROLES)
+st.title("Impact")
+filters = dashboard.filter_bar("impact")
+data = dashboard.frames(filters)
+dashboard.as_of_line(data)
+gate = dashboard.gate(user.role)
+launch = data.programme.launch
+st.caption(f"Monthly charges and cautions as a share of possession offences, before and after the launch "
+           f"({data.programme.launch_label}), modelled as an interrupted time series: the trend before the launch is "
+           "carried forward as what would have happened had nothing changed, and the change at and after the launch "
+           "is measured against it, with 95% intervals. Every complete month counts, whatever the Period filter; "
+           "recent months whose outcomes are still being recorded are left out.")
+
+result = equity.evaluation(data, filters)
+main = result["main"]
+if main.estimates.is_empty() or main.estimate("level_change").get("estimate") is None:
+    st.info("Too few complete months before or after the launch to fit the model (it needs at least six on each "
+            "side).", icon=":material/info:")
+    st.stop()
+
+st.markdown(result["verdict"])
+
+series = main.series.filter(pl.col("in_fit") | pl.col("provisional"))
+series = gate.table(series, ["offences", "formal"], {name: ["offences", "formal"] for name in ("rate",)},
+                    keep=["fitted_rate", "counterfactual_rate"])
+long = series.select("month", "provisional",
+                     pl.col("rate").alias("Observed"), pl.col("fitted_rate").alias("Fitted"),
+                     pl.col("counterfactual_rate").alias("Had nothing changed"))
+long = long.unpivot(index=["month", "provisional"], variable_name="series", value_name="share")
+dashboard.chart_block(
+    "Formal outcomes against what the trend before the launch predicted",
+    "Each month's share of possession offences ending in a charge or caution (points), the model's fitted line, and "
+    "the counterfactual: the trend before the launch carried on. The gap between the last two is the estimated "
+    "effect. Hover for values.",
+    charts.line(long, "month", "share", y_title="Share charged or cautioned", color="series", color_title="",
+                tooltip_format=".1%", policy=launch, every="1mo"),
+    series, "impact_series", counts=["offences", "formal"],
+)
+
+estimates = gate.table(equity.impact_table(data, filters), **GATES["impact"])
+dashboard.chart_block(
+    "The change at the launch, overall and by group",
+    "Rate ratios with 95% intervals (robust to month-to-month correlation and overdispersion): below 1 means fewer "
+    "formal outcomes than the trend before the launch predicted. 'Change in level' is the step at the launch; "
+    "'change in trend' the yearly change in slope after it.",
+    charts.forest(estimates.filter(pl.col("term") == "level_change"), "group", "estimate", "ci_low", "ci_high",
+                  x_title="Change in level at the launch (rate ratio, log scale)"),
+    estimates, "impact_estimates",
+)
+
+gap = gate.table(result["gap"], ["offences_before", "formal_before", "offences_after", "formal_after"],
+                 {name: ["offences_before", "formal_before", "offences_after", "formal_after"]
+                  for name in ("share_before", "share_after", "gap_before", "gap_after", "ratio_of_rate_ratios",
+                               "rrr_low", "rrr_high", "p_value")})
+dashboard.chart_block(
+    "Did the gap against White narrow?",
+    "For each group, the ratio of its formal-outcome rate to White's before the launch and after it, and the ratio "
+    "of the two (the 'ratio of rate ratios', from one model with every calendar month): below 1 means the gap "
+    "narrowed, above 1 that it widened, whatever happened to the rates themselves.",
+    charts.forest(gap, "group", "ratio_of_rate_ratios", "rrr_low", "rrr_high",
+                  x_title="Gap after / gap before (log scale)"),
+    gap, "impact_gap_against_white",
+    counts=["offences_before", "formal_before", "offences_after", "formal_after"],
+)
+
+st.subheader("Threats to this reading")
+sensitivity = result["sensitivity"].estimate("level_change")
+st.markdown(
+    f"- **The pandemic.** Leaving out March 2020 to June 2021, the change in level is "
+    f"{sensitivity.get('estimate', float('nan')):.2f} (95% {sensitivity.get('ci_low', float('nan')):.2f} to "
+    f"{sensitivity.get('ci_high', float('nan')):.2f}).\n"
+    "- **A trend already under way.** The model carries the pre-launch trend forward; the table gives it as "
+    "'Trend before the launch'.\n"
+    "- **Changes in recording.** Recorded possession offences rose at the launch (offences that used to go "
+    "unrecorded); the recording check below measures that step, which changes the denominator.")
+st.dataframe(gate.table(result["recording"], [], keep=["estimate", "ci_low", "ci_high", "p_value"]), hide_index=True)
+if result["controlled"] is not None:
+    st.subheader("Against comparator forces")
+    st.caption("The same model on drug searches' formal outcomes (police.uk stop and search) for the programme's force "
+               f"and for {', '.join(result['comparators'])}: the difference between the two changes is what is left "
+               "once a national trend is allowed for.")
+    st.dataframe(gate.table(result["controlled"].estimates, [],
+                            keep=["estimate", "ci_low", "ci_high", "p_value", "months_before", "months_after"]),
+                 hide_index=True)
+else:
+    st.caption("Comparator forces: import police.uk stop-and-search files for other forces (Imports page) to run the "
+               "same model on them and allow for a national trend.")

@@ -1,0 +1,68 @@
+"""Equity watch: the relative rate against White at each step of the pathway, month by month, on
+a control chart that raises an alert when a gap opens."""
+
+import polars as pl
+import streamlit as st
+
+from divert import auth, charts, dashboard, equity, ui
+
+user = ui.require_role(*auth.ALL_ROLES)
+st.title("Equity watch")
+filters = dashboard.filter_bar("watch")
+data = dashboard.frames(filters)
+dashboard.as_of_line(data)
+gate = dashboard.gate(user.role)
+st.caption("For each step of the pathway (a formal outcome rather than diversion, engaged, completed, intelligence "
+           "log) and each broad group, the monthly rate relative to White's. A control chart (an EWMA of the log "
+           "ratio with limits from the counts) raises an alert when a group's ratio moves away from its usual level, "
+           "calibrated to at most one false alarm per step every two years on stable data. Months not complete, or "
+           "whose outcomes are still being recorded, are marked and left out of the alert. Force-wide: the filters "
+           "other than the as-of date do not apply.")
+
+alerts = equity.alerts_table(data, filters, ui.engine())
+shown = alerts if gate.exact else gate.table(alerts.drop(equity.VIEWER_HIDDEN), **equity.ALERT_GATE)
+open_alerts = shown.filter(pl.col("status") == "open")
+st.subheader(f"Alerts: {open_alerts.height} open, {shown.height - open_alerts.height} closed")
+if shown.is_empty():
+    st.success("No step and group has moved outside its control limits since the launch.", icon=":material/check:")
+for alert in shown.iter_rows(named=True):
+    box = st.warning if alert["status"] == "open" else st.info
+    text = ui.plain(alert["message"]) + ("" if gate.exact else "")
+    box(f"**{ui.plain(alert['stage_label'])}, {ui.plain(alert['group'])}** ({alert['status']}): {text}",
+        icon=":material/notifications:" if alert["status"] == "open" else ":material/history:")
+    if gate.exact and alert.get("counts_text"):
+        st.caption(f"Counts behind it: {ui.plain(alert['counts_text'])}.")
+    if alert.get("acknowledged_note"):
+        by = f" by {ui.plain(alert['acknowledged_by'])}" if gate.exact and alert.get("acknowledged_by") else ""
+        st.caption(f"Acknowledged{by} on {alert['acknowledged_at'][:10]}: {ui.plain(alert['acknowledged_note'])}")
+    if user.role in equity.ACK_ROLES:
+        with st.form(f"ack_{alert['alert_id']}", clear_on_submit=True):
+            note = st.text_input("Acknowledge with a note", key=f"ack_note_{alert['alert_id']}", max_chars=1000,
+                                 placeholder="What was looked at, or what is being done")
+            if st.form_submit_button("Acknowledge", icon=":material/done:"):
+                current = ui.require_role(*equity.ACK_ROLES)
+                saved = equity.acknowledge(alert["alert_id"], note, current.username, current.role, engine=ui.engine())
+                if saved.ok:
+                    st.toast("Acknowledged")
+                    st.rerun()
+                ui.show_problems(saved.problems, "Not acknowledged:")
+
+watch = equity.equity_watch(data, filters)
+chart = watch.chart.filter(pl.col("charted"))
+chart = gate.table(chart, ["events", "denominator", "white_events", "white_denominator"],
+                   {name: ["denominator", "events"] for name in ("rr", "rr_low", "rr_high", "ewma_rr", "rate", "statistic")},
+                   keep=["baseline_rr", "lower_limit", "upper_limit", "white_rate"])
+for stage in chart["stage"].unique(maintain_order=True).to_list():
+    part = chart.filter(pl.col("stage") == stage)
+    label = part["stage_label"][0]
+    long = part.select("month", "group", "provisional", pl.col("ewma_rr").alias("Smoothed ratio"),
+                       pl.col("lower_limit").alias("Lower limit"), pl.col("upper_limit").alias("Upper limit"))
+    long = long.unpivot(index=["month", "group", "provisional"], variable_name="line", value_name="ratio")
+    dashboard.chart_block(
+        f"{label}: relative to White, month by month",
+        "One panel per group: the smoothed ratio to White (EWMA) between its control limits; a line leaving the "
+        "limits raises an alert. Provisional months are hollow.",
+        charts.small_multiples(long, "month", "ratio", "group", y_title="Ratio to White", lines="line") if not long.is_empty() else None,
+        part.drop("stage"), f"equity_watch_{stage}",
+        counts=["events", "denominator", "white_events", "white_denominator"],
+    )
