@@ -25,10 +25,12 @@ open_alerts = shown.filter(pl.col("status") == "open")
 st.subheader(f"Alerts: {open_alerts.height} open, {shown.height - open_alerts.height} closed")
 if shown.is_empty():
     st.success("No step and group has moved outside its control limits since the launch.", icon=":material/check:")
-for alert in shown.iter_rows(named=True):
+
+
+def show_alert(alert: dict) -> None:
     box = st.warning if alert["status"] == "open" else st.info
-    text = ui.plain(alert["message"]) + ("" if gate.exact else "")
-    box(f"**{ui.plain(alert['stage_label'])}, {ui.plain(alert['group'])}** ({alert['status']}): {text}",
+    box(f"**{ui.plain(alert['stage_label'])}, {ui.plain(alert['group'])}** ({alert['status']}): "
+        f"{ui.plain(alert['message'])}",
         icon=":material/notifications:" if alert["status"] == "open" else ":material/history:")
     if gate.exact and alert.get("counts_text"):
         st.caption(f"Counts behind it: {ui.plain(alert['counts_text'])}.")
@@ -36,16 +38,27 @@ for alert in shown.iter_rows(named=True):
         by = f" by {ui.plain(alert['acknowledged_by'])}" if gate.exact and alert.get("acknowledged_by") else ""
         st.caption(f"Acknowledged{by} on {alert['acknowledged_at'][:10]}: {ui.plain(alert['acknowledged_note'])}")
     if user.role in equity.ACK_ROLES:
-        with st.form(f"ack_{alert['alert_id']}", clear_on_submit=True):
-            note = st.text_input("Acknowledge with a note", key=f"ack_note_{alert['alert_id']}", max_chars=1000,
-                                 placeholder="What was looked at, or what is being done")
-            if st.form_submit_button("Acknowledge", icon=":material/done:"):
-                current = ui.require_role(*equity.ACK_ROLES)
-                saved = equity.acknowledge(alert["alert_id"], note, current.username, current.role, engine=ui.engine())
-                if saved.ok:
-                    st.toast("Acknowledged")
-                    st.rerun()
-                ui.show_problems(saved.problems, "Not acknowledged:")
+        with st.expander("Acknowledge this alert" if not alert.get("acknowledged_note") else "Update the acknowledgement"):
+            with st.form(f"ack_{alert['alert_id']}", clear_on_submit=True, border=False):
+                note = st.text_input("Note", key=f"ack_note_{alert['alert_id']}", max_chars=1000,
+                                     placeholder="What was looked at, or what is being done")
+                if st.form_submit_button("Acknowledge", icon=":material/done:"):
+                    current = ui.require_role(*equity.ACK_ROLES)
+                    saved = equity.acknowledge(alert["alert_id"], note, current.username, current.role,
+                                               engine=ui.engine())
+                    if saved.ok:
+                        st.toast("Acknowledged: the note is in the audit log")
+                        st.rerun()
+                    ui.show_problems(saved.problems, "Not acknowledged:")
+
+
+for alert in open_alerts.iter_rows(named=True):
+    show_alert(alert)
+closed = shown.filter(pl.col("status") != "open")
+if closed.height:
+    with st.expander(f"Closed alerts ({closed.height}): the ratio came back inside its limits"):
+        for alert in closed.iter_rows(named=True):
+            show_alert(alert)
 
 watch = equity.equity_watch(data, filters)
 chart = watch.chart.filter(pl.col("charted"))
