@@ -42,6 +42,8 @@ def evaluation(frames: Frames, filters: Filters) -> dict:
     offences = filters.without_period().apply(frames.offences, "offence_date")
     launch, as_of = frames.programme.launch, filters.as_of_date
     main = impact.interrupted_time_series(offences, launch=launch, as_of=as_of)
+    if main.estimates.is_empty() or main.estimate("level_change").get("estimate") is None:
+        return {"main": main}  # too few months to fit: the page says so
     sensitivity = impact.interrupted_time_series(offences, launch=launch, as_of=as_of, exclude=impact.PANDEMIC)
     recording = impact.recording_check(offences, launch=launch, as_of=as_of)
     gap = impact.gap_against_white(offences, launch=launch, as_of=as_of)

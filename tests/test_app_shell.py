@@ -96,7 +96,7 @@ def test_first_run_setup_creates_the_administrator_then_is_gone(db):
 
     sign_in(at, "boss")
     assert titles(at) == ["Overview"]
-    assert at.session_state[auth.MENU_KEY]["Admin"] == ["Users", "Audit log", "Settings", "Backups and release"]
+    assert at.session_state[auth.MENU_KEY]["Admin"] == ["Users", "Audit log", "Programme", "Settings", "Backups and release"]
 
     # with an account in the database the setup page refuses, even run on its own
     again = AppTest.from_file(str(PROJECT_DIR / "pages" / "setup.py"), default_timeout=30).run()

@@ -231,11 +231,14 @@ def recording_check(offences: pl.DataFrame, *, launch: date, as_of: date, formal
     estimate, ci_low, ci_high, p_value."""
     monthly = monthly_formal(offences, as_of=as_of, formal_outcomes=formal_outcomes, follow_up_days=follow_up_days)
     rows = []
-    for measure, column, text in (("recorded_offences", "offences", "Recorded possession offences (count)"),
+    for measure, column, text in () if monthly.is_empty() else (("recorded_offences", "offences", "Recorded possession offences (count)"),
                                   ("formal_outcomes", "formal", "Formal outcomes (count)")):
         frame = monthly.select("month", pl.col(column).alias("events"), pl.lit(1).alias("exposure"), "provisional")
         _, _, est = fit_series(frame, launch=launch, exclude=exclude)
-        level = est.filter(pl.col("term") == "level_change").row(0, named=True)
+        level = est.filter(pl.col("term") == "level_change")
+        if level.is_empty():
+            continue
+        level = level.row(0, named=True)
         rows.append({"measure": measure, "label": text, **{k: level[k] for k in ("estimate", "ci_low", "ci_high", "p_value")}})
     return pl.DataFrame(rows, schema={"measure": pl.String, "label": pl.String, "estimate": pl.Float64,
                                       "ci_low": pl.Float64, "ci_high": pl.Float64, "p_value": pl.Float64})
