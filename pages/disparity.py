@@ -4,6 +4,7 @@ import polars as pl
 import streamlit as st
 
 from divert import auth, charts, dashboard, ui
+from divert import forces as forces_catalogue
 from divert.analytics import denominators, disparity
 from divert.analytics.metrics import GATES
 
@@ -126,6 +127,31 @@ with search_tab:
                             horizontal=True),
                 agree, f"ethnicity_agreement_{force}", counts=["searches", "agree"],
             )
+            others = [f for f in forces if f != force]
+            if others:
+                st.subheader("Beside other forces")
+                picked = st.multiselect("Compare with", others, default=others, key="disparity_comparators",
+                                        format_func=lambda f: forces_catalogue.force_name(f)
+                                        if f in forces_catalogue.BY_SLUG else f,
+                                        help="Forces whose police.uk stop-and-search files have been imported.")
+                compared = disparity.comparators(data.stop_search, data.population, force=force, others=picked,
+                                                 as_of=as_of, census=census, start=filters.start, end=filters.end,
+                                                 object_of_search=object_of_search)
+                compared = gate.table(compared, ["searches"], {name: ["searches"] for name in (
+                    "rate_per_1000_a_year", "ratio_vs_white", "ci_low", "ci_high")}, keep=["person_years"])
+                shown_rows = compared.filter(pl.col("ratio_vs_white").is_not_null() & (pl.col("group") != "White")
+                                             & ~pl.col("group").is_in(disparity.UNCOUNTED)) if compared.height else compared
+                dashboard.chart_block(
+                    "Times as likely to be searched as White people, force by force",
+                    "The same measure for each force and for the forces together, over the dates every force's "
+                    "files cover, with the same denominators and 95% intervals: a gap seen everywhere is not the "
+                    "programme's doing.",
+                    charts.forest(shown_rows.with_columns((pl.col("area") + ": " + pl.col("group")).alias("row")),
+                                  "row", "ratio_vs_white", "ci_low", "ci_high", x_title="Ratio to White (log scale)")
+                    if shown_rows.height else None,
+                    compared if shown_rows.height else compared.head(0), "stop_search_comparators", counts=["searches"],
+                    empty="No dates that every chosen force's files cover, or too few searches to compare.",
+                )
 
 with pathway_tab:
     programme = data.programme

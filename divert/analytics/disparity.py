@@ -297,3 +297,50 @@ METHODS = """
   search (Wilson intervals), and its ratio to White's (Katz or score interval). A lower find rate for a
   group suggests its members are searched on weaker grounds.
 """ + decision_points.METHODS
+
+
+# --- comparators --------------------------------------------------------------------------------
+def comparators(stop_search: pl.DataFrame, population: pl.DataFrame, *, force: str, others: list[str], as_of: date,
+                census: str | int = "interpolated", start: date | None = None, end: date | None = None,
+                object_of_search: str | None = None) -> pl.DataFrame:
+    """Stop-search rates per 1,000 residents a year and the ratio to White, broad groups, for the
+    programme's force beside chosen forces and all of them together ("England and Wales" when all
+    43 are there), over one common window (the same dates for every force) and the same
+    denominators and intervals. Columns: area (force name or the total), force, group, searches,
+    person_years, rate_per_1000_a_year, ratio_vs_white, ci_low, ci_high, denominator."""
+    from dataclasses import replace
+
+    from divert import forces as force_list
+
+    chosen = [force, *[f for f in others if f != force]]
+    spans = [search_window(stop_search, force=f, as_of=as_of, start=start, end=end) for f in chosen]
+    spans = [s for s in spans if s is not None]
+    if not spans:
+        return pl.DataFrame()
+    first, last = max(s[0] for s in spans), min(s[1] for s in spans)  # dates every force covers
+    if first > last:
+        return pl.DataFrame()
+    parts, all_counts, all_years = [], [], []
+    for f in chosen:
+        people = searches(stop_search, force=f, start=first, end=last, object_of_search=object_of_search)
+        if people.is_empty():
+            continue
+        counts = people.group_by("group").agg(pl.len().cast(pl.Int64).alias("searches"))
+        residents = dn.window_denominator(population, force=f, start=first, end=last, method=census)
+        name = force_list.force_name(f) if f in force_list.BY_SLUG else f
+        parts.append(rates_against_white(counts, residents, "searches").with_columns(
+            pl.lit(name).alias("area"), pl.lit(f).alias("force")))
+        all_counts.append(counts)
+        all_years.append(residents)
+    if len(parts) > 1:
+        counts = pl.concat(all_counts).group_by("group").agg(pl.col("searches").sum())
+        years = pl.concat([d.person_years for d in all_years]).group_by("group").agg(
+            pl.col("person_years").sum(), pl.col("residents").sum())
+        together = replace(all_years[0], person_years=years,
+                           note=f"{all_years[0].note} (the forces shown, added together)")
+        label = "England and Wales" if len(parts) == len(force_list.FORCES) else f"All {len(parts)} forces shown"
+        parts.append(rates_against_white(counts, together, "searches").with_columns(
+            pl.lit(label).alias("area"), pl.lit(None, pl.String).alias("force")))
+    return pl.concat(parts, how="diagonal").select(
+        "area", "force", "group", "searches", "person_years", "rate_per_1000_a_year", "ratio_vs_white", "ci_low",
+        "ci_high", "denominator")
