@@ -341,6 +341,8 @@ def comparators(stop_search: pl.DataFrame, population: pl.DataFrame, *, force: s
         label = "England and Wales" if len(parts) == len(force_list.FORCES) else f"All {len(parts)} forces shown"
         parts.append(rates_against_white(counts, together, "searches").with_columns(
             pl.lit(label).alias("area"), pl.lit(None, pl.String).alias("force")))
+    if not parts:
+        return pl.DataFrame()
     return pl.concat(parts, how="diagonal").select(
         "area", "force", "group", "searches", "person_years", "rate_per_1000_a_year", "ratio_vs_white", "ci_low",
         "ci_high", "denominator")
