@@ -26,7 +26,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 ROLES = ("viewer", "manager", "caseworker", "admin")
-TIMEOUT_MS = 20_000
+TIMEOUT_MS = 30_000
 
 
 def free_port() -> int:

@@ -47,8 +47,8 @@ def visit(page, app, path, query=""):
 def published(value) -> bool:
     """A count a viewer may receive: hidden, zero, or at least the threshold and rounded to 5."""
     if isinstance(value, str):
-        if value == "*":
-            return True
+        if value == "*" or not value.replace(",", "").isdigit():
+            return True  # hidden, or a column of that name holding words (a denominator described)
         value = int(value.replace(",", ""))
     return value is None or value == 0 or (value >= THRESHOLD and value % 5 == 0)
 
