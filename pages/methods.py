@@ -3,7 +3,7 @@
 import streamlit as st
 
 from divert import auth, programme, ui
-from divert.analytics import denominators, disparity
+from divert.analytics import denominators, disparity, impact, watch
 from divert.analytics.maturity import FOLLOW_UP_TEXT
 
 ui.require_role(*auth.ALL_ROLES)
@@ -31,6 +31,8 @@ Every figure on the dashboards comes from the records in this database; none is 
 """
     + denominators.METHODS
     + disparity.METHODS
+    + "\n\n" + impact.methods_markdown()
+    + "\n\n" + watch.methods_markdown()
     + r"""
 
 ### Outcomes and gaps
