@@ -54,14 +54,17 @@ class Gate:
             return None
         return int(self.base * math.floor(value / self.base + 0.5))
 
-    def derived(self, value: float | None, *bases: int | None) -> float | None:
+    def derived(self, value: float | None, *bases: int | None, summary: bool = False) -> float | None:
         """A figure made from counts: hidden unless the first base (the people it summarises) is
-        at least the threshold and every other base is 0 or at least the threshold."""
+        at least the threshold and every other base is 0 or at least the threshold; shown to
+        fewer significant figures the fewer people it summarises (a `summary`, such as a median
+        of days, keeps 3)."""
         if value is None or self.exact:
             return value
         if not self.safe(*bases):
             return None
-        return _significant(value)
+        people = bases[0]
+        return _significant(value, 3 if summary or people >= 1000 else 2 if people >= 100 else 1)
 
     def safe(self, *bases: int | None) -> bool:
         if self.exact:
@@ -72,12 +75,18 @@ class Gate:
 
     # --- tables -----------------------------------------------------------------------------
     def table(self, frame: pl.DataFrame, counts: list[str], derived: dict[str, list[str]] | None = None,
-              across: list[list[str]] | None = None, keep: list[str] | None = None) -> pl.DataFrame:
+              across: list[list[str]] | None = None, keep: list[str] | None = None,
+              summaries: list[str] | None = None) -> pl.DataFrame:
         """The frame as the role may see it. `counts` are count columns; `derived` maps each
         figure made from counts to its base counts (the first: the people it summarises; a
         figure's _low/_high interval columns follow it); `across` lists the key columns along
         which secondary suppression runs; `keep` declares other numeric columns that are safe
-        (years, months, thresholds). Undeclared numeric columns are dropped for gated roles."""
+        (years, months, thresholds). Undeclared numeric columns are dropped for gated roles.
+        A derived figure made as a ratio of counts (a share, rate, ratio) is shown to fewer
+        significant figures the fewer people it summarises (1 under 100, 2 under 1,000, else 3),
+        so that it cannot be multiplied back to a count; `summaries` (medians, percentiles of
+        days) keep 3. A derived text or flag column (a reading, "significant") is hidden with its
+        figure."""
         derived = derived or {}
         if self.exact or frame.is_empty():
             return frame
@@ -122,14 +131,26 @@ class Gate:
             replacements.append(pl.when(hidden[c]).then(None).otherwise(rounded.cast(pl.Int64)).alias(c))
         done = set()
         for column, unsafe in derived_hidden.items():
+            people = pl.col(derived[column][0]).cast(pl.Float64)
             for name in (column, f"{column}_low", f"{column}_high"):
                 if name in out.columns and name not in done:
                     done.add(name)
-                    replacements.append(pl.when(unsafe).then(None).otherwise(
-                        pl.col(name).cast(pl.Float64).round_sig_figs(3)).alias(name))
+                    value = pl.col(name)
+                    if out.schema[name].is_numeric() and name not in (summaries or []):
+                        value = _precision(value.cast(pl.Float64), people)
+                    elif out.schema[name].is_numeric():
+                        value = value.cast(pl.Float64).round_sig_figs(3)
+                    replacements.append(pl.when(unsafe).then(None).otherwise(value).alias(name))
         out = out.with_columns(replacements)
         out = out.with_columns(pl.when(pl.col("_note") == "").then(None).otherwise(pl.col("_note")).alias(NOTE))
         return out.drop([c for c in out.columns if c.startswith(("_small_", "_second_")) or c == "_note"])
+
+
+def _precision(value: pl.Expr, people: pl.Expr) -> pl.Expr:
+    """Significant figures by the number of people a figure summarises."""
+    return (pl.when(people >= 1000).then(value.round_sig_figs(3))
+            .when(people >= 100).then(value.round_sig_figs(2))
+            .otherwise(value.round_sig_figs(1)))
 
 
 def _secondary(frame: pl.DataFrame, column: str, keys: list[str]) -> pl.DataFrame:

@@ -63,3 +63,16 @@ def test_single_figures():
     assert VIEWER.count(7) is None and VIEWER.count(0) == 0 and VIEWER.count(2692) == 2690
     assert VIEWER.derived(0.65, 100, 65) == 0.65 and VIEWER.derived(0.05, 100, 5) is None
     assert VIEWER.derived(3.2, 7) is None and Gate("admin").derived(3.2, 1) == 3.2
+
+
+def test_a_share_cannot_be_multiplied_back_to_its_counts():
+    """12 of 14 (85.7%): the count shown is 15 (13 to 17 people); the share is shown to one
+    significant figure, so several (k, n) pairs fit what is published, not only 12 of 14."""
+    frame = pl.DataFrame({"people": [14], "engaged": [12], "share": [12 / 14]})
+    out = VIEWER.table(frame, ["people", "engaged"], {"share": ["people", "engaged"]})
+    shown_n, shown_share = out["people"][0], out["share"][0]
+    fits = [(k, n) for n in range(shown_n - 2, shown_n + 3) for k in range(n + 1)
+            if round(k / n, 1) == shown_share and abs(k - out["engaged"][0]) <= 2]
+    assert shown_share == 0.9 and len(fits) > 1
+    many = pl.DataFrame({"people": [1234], "engaged": [1000], "share": [1000 / 1234]})
+    assert VIEWER.table(many, ["people", "engaged"], {"share": ["people", "engaged"]})["share"][0] == 0.81

@@ -167,8 +167,9 @@ def gated(headline: Headline, gate: Gate, hours_per_referral: float = 4.0) -> He
         counts = [gate.count(b[0]) if b else None for b in (headline.bases, headline.previous_bases)]
         value, previous = [None if c is None else c * hours_per_referral for c in counts]
     else:
-        value = gate.derived(headline.value, *headline.bases)
-        previous = gate.derived(headline.previous, *headline.previous_bases)
+        summary = headline.unit == "days"  # a median of days: no count to multiply back
+        value = gate.derived(headline.value, *headline.bases, summary=summary)
+        previous = gate.derived(headline.previous, *headline.previous_bases, summary=summary)
     if headline.unit in ("count", "pct"):  # the trend counts events (referrals, charges ...) a month
         trend = gate.table(trend.with_columns(pl.col("value").cast(pl.Int64)), ["value"], across=[[]])
     elif headline.unit == "hours":
@@ -176,9 +177,16 @@ def gated(headline: Headline, gate: Gate, hours_per_referral: float = 4.0) -> He
             (pl.col("people") * hours_per_referral).cast(pl.Float64).alias("value"))
     else:
         trend = gate.table(trend, ["people", "events"], {"value": ["people", "events"]})
-    return replace(headline, value=value, previous=previous, trend=trend,
-                   help=headline.help if value is not None or headline.value is None
-                   else f"{headline.help} Not shown: {gate.small}.")
+    hidden = value is None and headline.value is not None
+    help_text = headline.help
+    if headline.key == "disparity":  # its help names the group with its exact ratio and interval
+        group = headline.help.split(":")[0]
+        help_text = (f"Not shown: {gate.small}." if hidden else
+                     f"{group}: about {value:g} times the White share charged or cautioned (rounded for publication)."
+                     if value is not None else headline.help)
+    elif hidden:
+        help_text = f"{headline.help} Not shown: {gate.small}."
+    return replace(headline, value=value, previous=previous, trend=trend, help=help_text)
 
 
 def _against_baseline(offs, key, label, outcome_codes, now, before, launch, as_of) -> Headline:
