@@ -14,7 +14,7 @@ from divert.report.html import render_html
 from divert.report.model import BoardPack, ReportError
 from divert.report.pdf import render_pdf
 
-__all__ = ["ROLES", "BoardPack", "Files", "ReportError", "build_pack", "check_request", "file_stem", "last_month_end",
+__all__ = ["ROLES", "BoardPack", "Files", "ReportError", "audit_details", "build_pack", "check_request", "file_stem", "last_month_end",
            "make", "month_end", "render_html", "render_pdf"]
 
 

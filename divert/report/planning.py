@@ -54,7 +54,7 @@ def section(frames: Frames, filters: Filters, gate: Gate, settings) -> Section:
             "are medians of the people who reached the step that week. Source: divert metrics capacity.",
             ["Week of", "Referrals", "Assessments", "Sessions", "Seats", "Attended", "Seats filled", "Course waiting list",
              "Working days to assessment", "Days to course"], rows, counts=(1, 2, 3, 4, 5, 7),
-            numeric=tuple(range(1, 10)), widths=(16, 9, 10, 8, 7, 9, 9, 10, 12, 10), frame=recent))
+            numeric=tuple(range(1, 10)), widths=(15, 10, 12, 9, 7, 10, 8, 9, 11, 9), frame=recent))
     result = forecast.referrals_forecast(frames, filters, with_backtest=False)
     if result.forecast.is_empty():
         out.blocks.append(Text(result.note or "There is not enough history to forecast referrals."))
