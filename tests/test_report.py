@@ -18,8 +18,10 @@ from divert import cli, report
 from divert.db import get_engine, upgrade
 from divert.demo import load_demo
 from divert.models import AuditEvent
+from divert.reference import ensure_population
 
 AS_OF, START, END = date(2025, 9, 30), date(2024, 10, 1), date(2025, 9, 30)
+LOGINS: dict[str, dict] = {}
 PERIOD = ["--as-of", AS_OF.isoformat(), "--from", START.isoformat(), "--to", END.isoformat()]
 
 
@@ -35,7 +37,9 @@ def demo(tmp_path_factory):
         url = f"sqlite:///{folder / 'demo.db'}"
         upgrade(url)
         engine = get_engine(url)
-        load_demo(engine, seed=7, scale=0.5, as_of=AS_OF)
+        summary = load_demo(engine, seed=7, scale=0.5, as_of=AS_OF)
+        ensure_population(engine, "test")  # the shipped census, as `divert init` and the app load it
+        LOGINS.update({login["role"]: login for login in summary["logins"]})
         yield url
         engine.dispose()
 
@@ -245,3 +249,36 @@ def test_divert_report_usage_errors(demo, tmp_path, capsys):
     with pytest.raises(SystemExit) as missing:
         cli.main(["--db", demo, "report", "--from", "2024-10-01", "--out", str(tmp_path / "pack.pdf")])
     assert missing.value.code == 2
+
+
+# --- the page ------------------------------------------------------------------------------------
+@pytest.mark.usefixtures("navigation_only")
+def test_viewer_builds_the_pack_on_the_page_and_gets_both_downloads(demo, monkeypatch, packs):
+    from streamlit.testing.v1 import AppTest
+
+    from divert.settings import PROJECT_DIR
+
+    monkeypatch.setenv("DIVERT_DATABASE_URL", demo)
+    at = AppTest.from_file(str(PROJECT_DIR / "app.py"), default_timeout=240).run()
+    next(t for t in at.text_input if t.label == "Username").input(LOGINS["viewer"]["username"])
+    next(t for t in at.text_input if t.label == "Password").input(LOGINS["viewer"]["password"])
+    next(b for b in at.button if b.label == "Sign in").click().run()
+    at.switch_page("pages/board_pack.py").run()
+    assert not at.exception, at.exception
+    as_of = next(s for s in at.selectbox if s.label == "As of (month end)")
+    as_of.set_value(AS_OF).run()
+    period = next(s for s in at.selectbox if s.label == "Period")
+    assert "Custom" not in period.options  # viewers choose fixed periods, as on the dashboards
+    period.set_value("Last 12 months").run()
+    next(b for b in at.button if b.label == "Build the board pack").click().run()
+    assert not at.exception and not at.error, (at.exception, [e.value for e in at.error])
+    made = at.session_state["divert_board_pack"]
+    assert made["role"] == "viewer" and made["stem"] == "board-pack-2024-10-01-to-2025-09-30-viewer"
+    assert [e.proto.label for e in at.get("download_button")] == ["Download the PDF", "Download the HTML version"]
+    # the page's pack is the command's pack: the same cells in every table
+    page_cells = [text for _, text in cells_of(made["html"]).cells]
+    assert page_cells == [text for _, text in cells_of(packs["viewer"].html).cells]
+    assert pdf_pages(made["pdf"])[0].startswith(packs["viewer"].pack.title)
+    with get_engine(demo).connect() as conn:
+        users = conn.execute(select(AuditEvent.username).where(AuditEvent.action == "export_board_pack")).scalars().all()
+    assert LOGINS["viewer"]["username"] in users
