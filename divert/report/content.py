@@ -100,6 +100,7 @@ def build_pack(engine, *, start: date, end: date, as_of: date, role: str = "view
     pack.sections.append(pathway_section(frames, filters, gate))
     step("Disparity", 0.5)
     pack.sections.append(disparity_section(frames, filters, gate))
+    pack.sections.append(stop_search_section(frames, filters, gate))
     step("Capacity and forecast", 0.65)
     pack.sections.append(planning.section(frames, filters, gate, settings))
     step("Method notes", 0.8)
@@ -226,7 +227,7 @@ def pathway_section(frames: Frames, filters: Filters, gate: Gate) -> Section:
 
 # --- disparity -----------------------------------------------------------------------------------
 def disparity_section(frames: Frames, filters: Filters, gate: Gate) -> Section:
-    section = Section("disparity", "Disparity")
+    section = Section("disparity", "Disparity at each decision point")
     as_of = filters.as_of_date
     full, problem = disparity.disparity_table(frames, "pathway", start=filters.start, end=filters.end, as_of=as_of)
     if problem:
@@ -249,6 +250,12 @@ def disparity_section(frames: Frames, filters: Filters, gate: Gate) -> Section:
             if part.is_empty():
                 continue
             section.blocks.append(_stage_table(stage, label, part))
+    return section
+
+
+def stop_search_section(frames: Frames, filters: Filters, gate: Gate) -> Section:
+    section = Section("stop_search", "Stop and search")
+    as_of = filters.as_of_date
     search_forces = set(frames.stop_search["force"].drop_nulls().to_list()) if frames.stop_search.height else set()
     if frames.programme.force not in search_forces:
         section.blocks.append(Text("No stop-and-search records are imported for the force, so search rates are not "

@@ -52,9 +52,9 @@ def section(frames: Frames, filters: Filters, gate: Gate, settings) -> Section:
             f"Week by week (weeks start on Monday). Targets: assessment within {settings.target_days_to_assessment} "
             f"working days of referral, a course within {settings.target_days_to_course} days of assessment. Waits "
             "are medians of the people who reached the step that week. Source: divert metrics capacity.",
-            ["Week of", "Referrals", "Assessments", "Sessions", "Seats", "Attended", "Seats filled", "Course waiting list",
-             "Working days to assessment", "Days to course"], rows, counts=(1, 2, 3, 4, 5, 7),
-            numeric=tuple(range(1, 10)), widths=(15, 10, 12, 9, 7, 10, 8, 9, 11, 9), frame=recent))
+            ["Week of", "Referrals", "Assessed", "Sessions", "Seats", "Attended", "Seats filled", "Waiting for a course",
+             "Days to assessment (working)", "Days to course"], rows, counts=(1, 2, 3, 4, 5, 7),
+            numeric=tuple(range(1, 10)), widths=(14, 10, 10, 10, 7, 10, 8, 10, 12, 9), frame=recent))
     result = forecast.referrals_forecast(frames, filters, with_backtest=False)
     if result.forecast.is_empty():
         out.blocks.append(Text(result.note or "There is not enough history to forecast referrals."))
