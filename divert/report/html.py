@@ -39,6 +39,7 @@ footer { color: #555; font-size: 0.8rem; border-top: 1px solid #ccc; margin-top:
   h3, .caption { break-after: avoid; }
   .block, table, figure, tr { break-inside: avoid; page-break-inside: avoid; }
   thead { display: table-header-group; }
+  footer { break-before: avoid; }
   a { color: inherit; text-decoration: none; }
 }
 """
@@ -58,8 +59,8 @@ def render_html(pack: BoardPack) -> str:
            '<dl class="facts">', *(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in facts), "</dl>",
            f'<p class="audience">{escape(pack.audience)}</p>', "<nav><h3>Contents</h3><ol>",
            *(f'<li><a href="#{escape(s.key)}">{escape(s.title)}</a></li>' for s in pack.sections), "</ol></nav>"]
-    for section in pack.sections:
-        out.append(f'<section id="{escape(section.key)}"><h2>{escape(section.title)}</h2>')
+    for number, section in enumerate(pack.sections, 1):
+        out.append(f'<section id="{escape(section.key)}"><h2>{number}. {escape(section.title)}</h2>')
         for block in section.blocks:
             out.append(_block(block, markdown))
         out.append("</section>")
