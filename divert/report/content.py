@@ -15,7 +15,7 @@ from divert.analytics.frames import Frames, load_frames
 from divert.analytics.metrics import GATES, METRICS
 from divert.analytics.overview import Headline, gated, headlines, periods
 from divert.db import data_version
-from divert.disclosure import SUPPRESSED, Gate
+from divert.disclosure import SUPPRESSED, Gate, too_narrow
 from divert.report import figures, methods, planning
 from divert.report.model import (
     MISSING,
@@ -87,6 +87,10 @@ def build_pack(engine, *, start: date, end: date, as_of: date, role: str = "view
     if not (filters.apply(frames.offences, "offence_date").height or filters.apply(frames.referrals, "referred_on").height):
         raise ReportError(f"No offences or referrals are recorded from {start:%-d %B %Y} to {end:%-d %B %Y} (as of "
                           f"{as_of:%-d %B %Y}): there is nothing to report for this period.")
+    if not gate.exact:
+        reason = too_narrow(frames, filters, gate.threshold)  # as on the viewer's pages
+        if reason:
+            raise ReportError(reason)
     _, previous = periods(filters)
     pack = BoardPack(force_name=frames.programme.force_name, role=role, start=start, end=end, previous=previous,
                      as_of=as_of, data_version=version,
@@ -137,7 +141,7 @@ def headline_cells(h: Headline, gate: Gate) -> list[str]:
     def one(value, bases):
         if value is not None:
             return shown(value, h.unit)
-        return SUPPRESSED if bases and not gate.safe(*bases) else MISSING
+        return SUPPRESSED if bases and bases[0] and not gate.safe(*bases) else MISSING  # none at all: nothing hidden
 
     now, before = one(h.value, h.bases), one(h.previous, h.previous_bases)
     moved = change(h) if h.delta is not None else (SUPPRESSED if SUPPRESSED in (now, before) else MISSING)

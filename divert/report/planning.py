@@ -29,7 +29,7 @@ def section(frames: Frames, filters: Filters, gate: Gate, settings) -> Section:
     as_of = filters.as_of_date
     weekly = METRICS["capacity"](frames, filters)
     if weekly.is_empty():
-        out.blocks.append(Text("No referrals or course sessions are recorded, so there is nothing to plan from."))
+        out.blocks.append(Text("No referrals or course sessions are recorded in the period."))
     else:
         shown_from, shown_to = capacity.chart_window(filters, as_of)
         queue = weekly.filter(~pl.col("provisional") & ~pl.col("in_gap") & pl.col("week").is_between(shown_from, shown_to))
