@@ -438,6 +438,12 @@ def _export_release(args, user: str) -> int:
     return OK
 
 
+def cmd_report(args) -> int:
+    from divert.report.command import run
+
+    return run(args, _engine)
+
+
 def cmd_restore(args) -> int:
     from pathlib import Path
 
@@ -595,6 +601,14 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--as-of", dest="as_of", metavar="YYYY-MM-DD",
                         help="public release: figures as known on this date (default today, Europe/London)")
     export.set_defaults(func=cmd_export)
+
+    report = sub.add_parser("report", help="the board pack for a period: a PDF and an HTML version beside it")
+    report.add_argument("--from", dest="start", required=True, metavar="YYYY-MM-DD")
+    report.add_argument("--to", dest="end", required=True, metavar="YYYY-MM-DD")
+    report.add_argument("--out", required=True, metavar="FILE.pdf", help="the PDF to write; FILE.html is written too")
+    report.add_argument("--as-of", dest="as_of", metavar="YYYY-MM-DD", help="default: today, UK time")
+    report.add_argument("--role", default="viewer", help="viewer (the published pack, default), manager or admin")
+    report.set_defaults(func=cmd_report)
 
     restore = sub.add_parser("restore", help="restore a backup folder (or its zip) into an empty database")
     restore.add_argument("source", metavar="OUT", help="the folder `divert export` wrote, or the zip")

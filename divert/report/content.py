@@ -1,0 +1,316 @@
+"""The board pack's content, made by the same functions the dashboard pages use and passed
+through the disclosure gate for the role: the Overview's headlines, the Volume, Pathway and
+Disparity tables and charts, capacity and forecast (service managers), and the method notes."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import polars as pl
+
+from divert import app_settings, charts, programme
+from divert.analytics import disparity
+from divert.analytics.filters import Filters
+from divert.analytics.frames import Frames, load_frames
+from divert.analytics.metrics import GATES, METRICS
+from divert.analytics.overview import Headline, gated, headlines, periods
+from divert.db import data_version
+from divert.disclosure import SUPPRESSED, Gate, too_narrow
+from divert.report import figures, methods, planning
+from divert.report.model import (
+    MISSING,
+    BoardPack,
+    Progress,
+    ReportError,
+    Section,
+    Table,
+    Text,
+    cell,
+    count,
+    hidden,
+    interval,
+    number,
+    ratio,
+    share,
+)
+
+ROLES = ("viewer", "manager", "admin")
+MONTHS_IN_ONE_TABLE = 24
+
+
+def month_end(day: date) -> bool:
+    return (day + timedelta(days=1)).day == 1
+
+
+def last_month_end(day: date) -> date:
+    return day if month_end(day) else day.replace(day=1) - timedelta(days=1)
+
+
+def check_request(role: str, start: date, end: date, as_of: date, today: date | None = None) -> list[str]:
+    """Why a pack cannot be made for this role, period and as-of date (empty: it can)."""
+    today = today or programme.today()
+    problems = []
+    if role not in ROLES:
+        problems.append(f"The board pack is made for the viewer, manager or admin role, not '{role}'.")
+    if start > end:
+        problems.append(f"The period starts ({start:%-d %B %Y}) after it ends ({end:%-d %B %Y}).")
+    if as_of > today:
+        problems.append(f"The as-of date ({as_of:%-d %B %Y}) is after today.")
+    if end > as_of:
+        problems.append(f"The period ends ({end:%-d %B %Y}) after the as-of date ({as_of:%-d %B %Y}): figures are "
+                        "measured as things stood on the as-of date, so the period must end by then.")
+    if role == "viewer":
+        if not month_end(as_of):
+            problems.append(f"For the viewer role (the published pack) the as-of date must be a month end, as on the "
+                            f"viewer's pages: {as_of:%-d %B %Y} is not (the one before is "
+                            f"{last_month_end(as_of):%-d %B %Y}).")
+        if start.day != 1 or not month_end(end):
+            problems.append("For the viewer role the period must be whole months: from the first day of a month to "
+                            "the last day of a month.")
+    return problems
+
+
+def build_pack(engine, *, start: date, end: date, as_of: date, role: str = "viewer", progress: Progress | None = None,
+               generated_at: datetime | None = None) -> BoardPack:
+    """The board pack for the period, measured as of `as_of`, as `role` may see it. Raises
+    ReportError when the request is not acceptable or the period has no records."""
+    step = progress or (lambda text, fraction: None)
+    problems = check_request(role, start, end, as_of)
+    if problems:
+        raise ReportError(" ".join(problems))
+    step("Loading the records", 0.05)
+    settings = app_settings.load(engine)
+    gate = Gate(role, settings.small_number_threshold)
+    version = data_version(engine)
+    frames = load_frames(engine).at(as_of)
+    filters = Filters(start=start, end=end, as_of=as_of)
+    if not (filters.apply(frames.offences, "offence_date").height or filters.apply(frames.referrals, "referred_on").height):
+        raise ReportError(f"No offences or referrals are recorded from {start:%-d %B %Y} to {end:%-d %B %Y} (as of "
+                          f"{as_of:%-d %B %Y}): there is nothing to report for this period.")
+    if not gate.exact:
+        reason = too_narrow(frames, filters, gate.threshold)  # as on the viewer's pages
+        if reason:
+            raise ReportError(reason)
+    _, previous = periods(filters)
+    pack = BoardPack(force_name=frames.programme.force_name, role=role, start=start, end=end, previous=previous,
+                     as_of=as_of, data_version=version,
+                     generated_at=generated_at or datetime.now(programme.TIME_ZONE), coverage=coverage(frames),
+                     threshold=gate.threshold, rounding=gate.base, exact=gate.exact)
+    step("Headline figures", 0.15)
+    pack.sections.append(headline_section(pack, frames, filters, gate, settings.officer_hours_per_referral))
+    step("Volume", 0.25)
+    pack.sections.append(volume_section(frames, filters, gate))
+    step("Pathway", 0.35)
+    pack.sections.append(pathway_section(frames, filters, gate))
+    step("Disparity", 0.5)
+    pack.sections.append(disparity_section(frames, filters, gate))
+    pack.sections.append(stop_search_section(frames, filters, gate))
+    step("Capacity and forecast", 0.65)
+    pack.sections.append(planning.section(frames, filters, gate, settings))
+    step("Method notes", 0.8)
+    pack.sections.append(methods.section(pack))
+    return pack
+
+
+def coverage(frames: Frames) -> str:
+    """How far each source's records go, as the pages say under their title."""
+    up_to = frames.data_up_to()
+    sources = {"offences": "offences", "referrals": "referrals", "stop_search": "stop and search"}
+    parts = [f"{label} {up_to[key]:%-d %b %Y}" for key, label in sources.items() if up_to.get(key)]
+    text = "Data up to: " + ", ".join(parts) if parts else "No data recorded yet"
+    if frames.last_import:
+        text += f" (last import {frames.last_import:%-d %b %Y})"
+    return text + "."
+
+
+# --- headlines (the Overview) ------------------------------------------------------------------
+def shown(value, unit: str) -> str:
+    """A headline value as the Overview page prints it."""
+    return {"count": f"{value:,.0f}", "share": f"{value:.0%}", "days": f"{value:,.1f} days", "hours": f"{value:,.0f} h",
+            "pct": f"{value:+.0f}%", "ratio": f"{value:.2f}x"}[unit]
+
+
+def change(h: Headline) -> str:
+    """The change from the previous period as the Overview page prints it."""
+    d = h.delta
+    return {"count": f"{d:+,.0f}", "share": f"{d * 100:+.1f} points", "days": f"{d:+.1f} days", "hours": f"{d:+,.0f} h",
+            "pct": f"{d:+.0f} points", "ratio": f"{d:+.2f}"}[h.unit]
+
+
+def headline_cells(h: Headline, gate: Gate) -> list[str]:
+    def one(value, bases):
+        if value is not None:
+            return shown(value, h.unit)
+        return SUPPRESSED if bases and bases[0] and not gate.safe(*bases) else MISSING  # none at all: nothing hidden
+
+    now, before = one(h.value, h.bases), one(h.previous, h.previous_bases)
+    moved = change(h) if h.delta is not None else (SUPPRESSED if SUPPRESSED in (now, before) else MISSING)
+    return [h.label, now, before, moved]
+
+
+def headline_section(pack: BoardPack, frames: Frames, filters: Filters, gate: Gate, hours: float) -> Section:
+    rows = [gated(h, gate, hours) for h in headlines(frames, filters, hours)]
+    pack.headlines = rows
+    (was_start, was_end) = pack.previous
+    table = Table(
+        "overview", "This period against the one before",
+        f"This period: {pack.period_text}. Compared with {was_start:%-d %B %Y} to {was_end:%-d %B %Y}, the period of "
+        "the same length before it. Shares and waits count only referrals old enough for the step to have happened. "
+        "As on the Overview page. Source: divert metrics overview.",
+        ["Measure", "This period", "Previous period", "Change"], [headline_cells(h, gate) for h in rows],
+        numeric=(1, 2, 3), widths=(46, 18, 18, 18),
+        count_cells=tuple((i, c) for i, h in enumerate(rows) if h.unit == "count" for c in (1, 2)))
+    section = Section("overview", "Headline figures", [table])
+    for h in rows:
+        if h.key == "disparity" and (h.value is not None or not h.bases):
+            section.blocks.append(Text(f"{h.label}: {h.help}"))
+    return section
+
+
+def headline_counts(pack: BoardPack) -> list[float]:
+    """The counts among the headlines as printed (referrals, onward referrals): for checks."""
+    return [v for h in pack.headlines if h.unit == "count" for v in (h.value, h.previous) if v is not None]
+
+
+# --- volume --------------------------------------------------------------------------------------
+def volume_section(frames: Frames, filters: Filters, gate: Gate) -> Section:
+    monthly = gate.table(METRICS["volume"](frames, filters), **GATES["volume"])
+    launch = frames.programme.launch
+    section = Section("volume", "Volume")
+    if monthly.is_empty():
+        section.blocks.append(Text("Nothing recorded in the period."))
+        return section
+    section.blocks.append(figures.render(
+        charts.line(monthly, "period", "offences", y_title="Offences",
+                    policy=launch if filters.start is None or filters.start <= launch else None),
+        "offences_per_month", "Recorded possession offences per month",
+        f"Every possession offence the force recorded in the period, by month, with the start of diversion marked "
+        f"({frames.programme.launch_label}). A month not over at the as-of date is hollow (provisional)."))
+    parts = ([("volume", "", monthly)] if monthly.height <= MONTHS_IN_ONE_TABLE else
+             [(f"volume_{year}", f", {year}", part) for (year,), part in
+              monthly.group_by(pl.col("period").dt.year(), maintain_order=True)])
+    for key, suffix, part in parts:
+        rows = [[f"{r['period']:%B %Y}" + (" (provisional)" if r["provisional"] else ""),
+                 cell(r, "offences", count), cell(r, "referrals", count)] for r in part.iter_rows(named=True)]
+        section.blocks.append(Table(
+            key, f"Offences and referrals per month{suffix}",
+            "Recorded possession offences and referrals to the provider in each month of the period. Source: divert "
+            "metrics volume.", ["Month", "Offences", "Referrals"], rows, counts=(1, 2), numeric=(1, 2),
+            widths=(50, 25, 25), frame=part))
+    return section
+
+
+# --- pathway -------------------------------------------------------------------------------------
+def pathway_section(frames: Frames, filters: Filters, gate: Gate) -> Section:
+    funnel = gate.table(METRICS["pathway"](frames, filters), **GATES["pathway"])
+    section = Section("pathway", "Pathway")
+    if funnel.is_empty() or not (funnel["people"].fill_null(0) > 0).any():
+        section.blocks.append(Text("No referrals in the period are at least 90 days old, so none has had time to "
+                                   "finish: the pathway is not shown."))
+        return section
+    title = "From referral to closure"
+    caption = ("How many referred people reached each step, for referrals in the period at least 90 days old (each "
+               "has had time to finish). After the assessment people go to the group course or to one-to-one work "
+               "or treatment. 'Closed - complied' means the Community Resolution stands; 'not engaged' ends with an "
+               "intelligence log and no second offer.")
+    section.blocks.append(figures.render(
+        charts.bars(funnel, "label", "people", y_title="People", x_title="Step", horizontal=True, sort=None,
+                    color="branch", color_title="Branch", domain=list(dict.fromkeys(funnel["branch"].to_list()))),
+        "pathway_funnel", title, caption, width=380))
+    rows = [[r["label"], r["branch"], cell(r, "people", count), cell(r, "share_of_referred", share),
+             interval(r, "share_of_referred_low", "share_of_referred_high", share, "share_of_referred"),
+             cell(r, "share_of_previous", share),
+             interval(r, "share_of_previous_low", "share_of_previous_high", share, "share_of_previous")]
+            for r in funnel.iter_rows(named=True)]
+    section.blocks.append(Table(
+        "pathway", "People at each step", "With 95% intervals (Wilson) for the shares. Source: divert metrics pathway.",
+        ["Step", "Branch", "People", "Share of referrals", "95% interval", "Share of the step before", "95% interval"],
+        rows, counts=(2,), numeric=(2, 3, 4, 5, 6), widths=(25, 14, 8, 9, 16, 10, 16), frame=funnel))
+    return section
+
+
+# --- disparity -----------------------------------------------------------------------------------
+def disparity_section(frames: Frames, filters: Filters, gate: Gate) -> Section:
+    section = Section("disparity", "Disparity at each decision point")
+    as_of = filters.as_of_date
+    full, problem = disparity.disparity_table(frames, "pathway", start=filters.start, end=filters.end, as_of=as_of)
+    if problem:
+        section.blocks.append(Text(f"Decision points: {problem}."))
+    else:
+        note = disparity.denominator_note(full)
+        full = gate.table(full, **GATES["disparity:pathway"])
+        stage_order = [label for _, label, _, _ in disparity.STAGES]
+        section.blocks.append(figures.render(
+            charts.matrix(full.filter(~pl.col("group").is_in(disparity.UNCOUNTED) & pl.col("rri").is_not_null()),
+                          "stage_label", "group", "rri", label="Relative rate", row_sort=stage_order),
+            "pathway_rri", "Relative rate index at each decision point",
+            f"A chain of events after the launch ({frames.programme.launch_label}): each cell is the group's rate at "
+            "that step, with the step before as the denominator, divided by the White rate. Orange above 1, blue "
+            "below; White is 1 by definition. A blank cell has no ratio or too few people to show. Steps that need "
+            "follow-up time count only referrals old enough for it. First step's denominator: "
+            f"{(note or '').removeprefix('person-years: ')}.", width=330))
+        for stage, label, _, _ in disparity.STAGES:
+            part = full.filter(pl.col("stage") == stage)
+            if part.is_empty():
+                continue
+            section.blocks.append(_stage_table(stage, label, part))
+    return section
+
+
+def stop_search_section(frames: Frames, filters: Filters, gate: Gate) -> Section:
+    section = Section("stop_search", "Stop and search")
+    as_of = filters.as_of_date
+    search_forces = set(frames.stop_search["force"].drop_nulls().to_list()) if frames.stop_search.height else set()
+    if frames.programme.force not in search_forces:
+        section.blocks.append(Text("No stop-and-search records are imported for the force, so search rates are not "
+                                   "shown."))
+        return section
+    table, problem = disparity.disparity_table(frames, "stop-search", start=filters.start, end=filters.end, as_of=as_of)
+    if problem:
+        section.blocks.append(Text(f"Stop and search: {problem}."))
+        return section
+    note = disparity.denominator_note(table)
+    table = gate.table(table, **GATES["disparity:stop-search"])
+    last_search = frames.data_up_to().get("stop_search")
+    period_end = min(filters.end or as_of, as_of)
+    if last_search and last_search < period_end:
+        section.blocks.append(Text(f"Stop-and-search records go up to {last_search:%-d %b %Y} but the period runs to "
+                                   f"{period_end:%-d %b %Y}: the days without records still count as residents' time, "
+                                   "so rates for the period read low (ratios between groups much less so).", "warning"))
+    ratios = table.filter(pl.col("ratio_vs_white").is_not_null() & pl.col("ci_low").is_not_null())
+    if ratios.height:
+        section.blocks.append(figures.render(
+            charts.forest(ratios, "group", "ratio_vs_white", "ci_low", "ci_high", x_title="Ratio to White (log scale)"),
+            "stop_search_ratios", "How many times as likely to be searched as White people",
+            "People searched per 1,000 residents a year of each group divided by the White rate, with 95% intervals "
+            "(log scale; the dashed line at 1 means no difference). Vehicle-only searches are excluded. An interval "
+            f"that crosses 1 is not significant. Denominator: {note}.", width=480))
+    rows = [[r["group"], cell(r, "searches", count), cell(r, "rate_per_1000_a_year", number),
+             cell(r, "ratio_vs_white", ratio), interval(r, "ci_low", "ci_high", ratio),
+             cell(r, "share_of_events", share)] for r in table.iter_rows(named=True)]
+    section.blocks.append(Table(
+        "disparity_stop_search", "Stop and search by ethnic group (self-defined)",
+        f"{frames.programme.force_name}, {filters.start:%-d %b %Y} to {period_end:%-d %b %Y}. 'Not stated' and "
+        "missing ethnicity are their own rows, with no rate. Source: divert metrics disparity --source stop-search.",
+        ["Group", "People searched", "Per 1,000 a year", "Ratio to White", "95% interval", "Share of searches"],
+        rows, counts=(1,), numeric=(1, 2, 3, 4, 5), widths=(20, 16, 16, 14, 18, 16), frame=table))
+    return section
+
+
+def _stage_table(stage: str, label: str, part: pl.DataFrame) -> Table:
+    per_person = part["rate_unit"][0] == "share"
+    rows = []
+    for r in part.iter_rows(named=True):
+        group = r["group"] + (" (under 1% of residents)" if r.get("small_group") else "")
+        rates = [cell(r, "rate", share if per_person else number), cell(r, "rri", ratio),
+                 interval(r, "ci_low", "ci_high", ratio)]
+        if (r["denominator"] is None and not hidden(r, "denominator")) or r["group"] in disparity.UNCOUNTED:
+            # no population (not stated, missing): no rate or ratio at all, rather than a hidden one
+            rates = [f if r[c] is not None else MISSING for f, c in zip(rates, ("rate", "rri", "ci_low"), strict=True)]
+        rows.append([group, cell(r, "events", count), cell(r, "denominator", count), *rates])
+    basis = part["denominator_basis"][0] or ""
+    return Table(f"disparity_{stage}", f"Decision point: {label}",
+                 f"Denominator: {basis.removeprefix('person-years: ')}. Source: divert metrics disparity.",
+                 ["Group", "Events", "Denominator", "Rate" if per_person else "Per 1,000 a year", "Relative rate",
+                  "95% interval"], rows, counts=(1, 2), numeric=(1, 2, 3, 4, 5), widths=(26, 13, 15, 15, 13, 18),
+                 frame=part)

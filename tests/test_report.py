@@ -1,0 +1,284 @@
+"""The board pack (`divert report`, divert.report) on the demo data: its figures are those of
+`divert metrics` for the same role, period and as-of date; a viewer's pack shows no count under
+the threshold; the PDF opens, has every page stamped and keeps each table on one page; the HTML
+is self-contained and escaped; bad requests are refused with a reason."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date
+from html.parser import HTMLParser
+
+import pypdf
+import pytest
+from sqlalchemy import select
+
+from divert import cli, report
+from divert.db import get_engine, upgrade
+from divert.demo import load_demo
+from divert.models import AuditEvent
+from divert.reference import ensure_population
+
+AS_OF, START, END = date(2025, 9, 30), date(2024, 10, 1), date(2025, 9, 30)
+LOGINS: dict[str, dict] = {}
+PERIOD = ["--as-of", AS_OF.isoformat(), "--from", START.isoformat(), "--to", END.isoformat()]
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("board-pack")
+    with pytest.MonkeyPatch.context() as patch:  # keys in the temporary folder, never the repository
+        patch.setenv("DIVERT_DATA_DIR", str(folder))
+        patch.setenv("DIVERT_SECRETS", str(folder / "no-secrets.toml"))
+        from divert import settings
+
+        settings._secrets.cache_clear()
+        url = f"sqlite:///{folder / 'demo.db'}"
+        upgrade(url)
+        engine = get_engine(url)
+        summary = load_demo(engine, seed=7, scale=0.5, as_of=AS_OF)
+        ensure_population(engine, "test")  # the shipped census, as `divert init` and the app load it
+        LOGINS.update({login["role"]: login for login in summary["logins"]})
+        yield url
+        engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def packs(demo):
+    engine = get_engine(demo)
+    return {role: report.make(engine, start=START, end=END, as_of=AS_OF, role=role) for role in ("viewer", "manager")}
+
+
+def metrics(capsys, url, *args) -> list | dict:
+    capsys.readouterr()
+    assert cli.main(["--db", url, "metrics", *args, "--format", "json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def pdf_pages(data: bytes) -> list[str]:
+    return [page.extract_text() for page in pypdf.PdfReader(_file(data)).pages]
+
+
+def _file(data: bytes):
+    import io
+
+    return io.BytesIO(data)
+
+
+def squeezed(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+class Cells(HTMLParser):
+    """The text of every table cell of the HTML version, with its classes."""
+
+    def __init__(self):
+        super().__init__()
+        self.cells, self.current, self.sources = [], None, []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "td":
+            self.current = [attrs.get("class") or "", ""]
+        for name in ("src", "href"):
+            if attrs.get(name):
+                self.sources.append(attrs[name])
+
+    def handle_data(self, data):
+        if self.current is not None:
+            self.current[1] += data
+
+    def handle_endtag(self, tag):
+        if tag == "td" and self.current is not None:
+            self.cells.append(tuple(self.current))
+            self.current = None
+
+
+def cells_of(html: bytes) -> Cells:
+    parser = Cells()
+    parser.feed(html.decode("utf-8"))
+    return parser
+
+
+# --- the figures are those of `divert metrics` ---------------------------------------------------
+@pytest.mark.parametrize("role", ["viewer", "manager"])
+def test_headlines_are_those_of_metrics_overview(packs, demo, capsys, role):
+    files = packs[role]
+    expected = {m["measure"]: m for m in metrics(capsys, demo, "overview", "--role", role, *PERIOD)["measures"]}
+    assert [h.key for h in files.pack.headlines] == list(expected)
+    for h in files.pack.headlines:
+        assert h.value == pytest.approx(expected[h.key]["value"]), h.key
+        assert h.previous == pytest.approx(expected[h.key]["previous"]), h.key
+    # and those are the figures printed: each row of the headline table is on the first page
+    first_page = squeezed(pdf_pages(files.pdf)[0])
+    table = files.pack.table("overview")
+    assert len(table.rows) == len(expected)
+    for row in table.rows:
+        assert squeezed("".join(row)) in first_page, row
+    referrals = next(r for r in table.rows if r[0] == "Referrals")
+    assert referrals[1] == f"{expected['referrals']['value']:,.0f}"
+
+
+@pytest.mark.parametrize("role", ["viewer", "manager"])
+def test_disparity_tables_are_those_of_metrics_disparity(packs, demo, capsys, role):
+    files = packs[role]
+    expected = metrics(capsys, demo, "disparity", "--role", role, *PERIOD)
+    shown = [t for t in files.pack.tables() if t.key.startswith("disparity_") and t.key != "disparity_stop_search"]
+    got = [row for t in shown for row in t.frame.to_dicts()]
+    columns = ("stage", "group", "events", "denominator", "rate", "rri", "ci_low", "ci_high", "note")
+    assert [tuple(r[c] for c in columns[:2]) for r in got] == [tuple(r[c] for c in columns[:2]) for r in expected]
+    for mine, theirs in zip(got, expected, strict=True):
+        for column in columns[2:]:
+            assert mine.get(column) == pytest.approx(theirs.get(column)), (mine["stage"], mine["group"], column)
+    # each stage's table is printed whole on one page of the PDF
+    pages = [squeezed(p) for p in pdf_pages(files.pdf)]
+    for table in shown:
+        holding = [p for p in pages if squeezed(table.title) in p]
+        assert len(holding) == 1, table.title
+        for row in table.rows:
+            assert all(squeezed(value) in holding[0] for value in row), (table.title, row)
+
+
+def test_stop_search_volume_and_pathway_are_those_of_metrics(packs, demo, capsys):
+    pack = packs["viewer"].pack
+    searches = metrics(capsys, demo, "disparity", "--source", "stop-search", "--role", "viewer", *PERIOD)
+    assert pack.table("disparity_stop_search").frame.select("group", "searches", "ratio_vs_white", "ci_low",
+                                                             "ci_high").to_dicts() == [
+        {k: r[k] for k in ("group", "searches", "ratio_vs_white", "ci_low", "ci_high")} for r in searches]
+    volume = metrics(capsys, demo, "volume", "--role", "viewer", *PERIOD)
+    months = [r for t in pack.tables() if t.key.startswith("volume") for r in t.frame.to_dicts()]
+    assert [(str(r["period"]), r["offences"], r["referrals"]) for r in months] == [
+        (r["period"], r["offences"], r["referrals"]) for r in volume]
+    funnel = metrics(capsys, demo, "pathway", "--role", "viewer", *PERIOD)
+    assert pack.table("pathway").frame.select("stage", "people").to_dicts() == [
+        {"stage": r["stage"], "people": r["people"]} for r in funnel]
+
+
+# --- the disclosure gate -------------------------------------------------------------------------
+def test_viewer_pack_shows_no_count_under_the_threshold(packs):
+    viewer, manager = packs["viewer"], packs["manager"]
+    counts = [text for kind, text in cells_of(viewer.html).cells if "count" in kind.split()]
+    assert len(counts) > 100
+    for text in counts:
+        assert text in ("*", "-", "0") or (int(text.replace(",", "")) >= 8 and int(text.replace(",", "")) % 5 == 0), text
+    for value in [v for h in viewer.pack.headlines if h.unit == "count" for v in (h.value, h.previous) if v is not None]:
+        assert value >= 8 and value % 5 == 0
+    # the demo has small groups: the viewer's pack hides them where the manager's shows 1 to 7
+    assert "*" in counts
+    exact = [text for kind, text in cells_of(manager.html).cells if "count" in kind.split()]
+    assert any(text.isdigit() and 1 <= int(text) < 8 for text in exact)
+    assert not any(t.key in ("capacity", "forecast") for t in viewer.pack.tables())
+    assert any(t.key == "forecast" for t in manager.pack.tables())
+    assert squeezed("are published to service managers") in squeezed(" ".join(pdf_pages(viewer.pdf)))
+
+
+# --- the files -----------------------------------------------------------------------------------
+@pytest.mark.parametrize("role", ["viewer", "manager"])
+def test_pdf_opens_every_page_is_stamped_and_every_chart_is_there(packs, role):
+    files = packs[role]
+    pack = files.pack
+    reader = pypdf.PdfReader(_file(files.pdf))
+    pages = [p.extract_text() for p in reader.pages]
+    assert reader.metadata.title == pack.title
+    for number, text in enumerate(pages, 1):
+        assert f"Page {number} of {len(pages)}" in text
+        assert squeezed(pack.stamp) in squeezed(text), number
+    assert sum(len(p.images) for p in reader.pages) == len(pack.figures())
+    expected_figures = {"viewer": 4, "manager": 6}[role]  # offences, funnel, decision points, searches (+ 2 planning)
+    assert len(pack.figures()) == expected_figures
+    # the cover, then each section with a chart on pages of its own, the notes last
+    assert len(pages) >= 1 + len(pack.figures())
+    assert f"Data version {pack.data_version}" in pages[0]
+    # the method notes are the Methods page's own texts
+    from divert.analytics import impact
+
+    assert squeezed("Impact: an interrupted time series") in squeezed(" ".join(pages[-3:]))
+    assert squeezed(impact.methods_markdown().splitlines()[3].replace("**", "")) in squeezed(" ".join(pages))
+
+
+def test_html_is_self_contained_and_escaped(packs):
+    files = packs["viewer"]
+    parsed = cells_of(files.html)
+    assert parsed.sources and all(s.startswith(("data:image/png;base64,", "#")) for s in parsed.sources)
+    assert sum(s.startswith("data:image/png") for s in parsed.sources) == len(files.pack.figures())
+    assert b"<script" not in files.html and b"@media print" in files.html
+    pack = files.pack
+    pack.sections[0].blocks.append(report.model.Text('<img src=x onerror="alert(1)">'))
+    html = report.render_html(pack)
+    assert '<img src=x' not in html and "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in html
+    pack.sections[0].blocks.pop()
+
+
+# --- the command ---------------------------------------------------------------------------------
+def test_divert_report_writes_both_files_and_audits_once(demo, tmp_path, capsys):
+    out = tmp_path / "pack.pdf"
+    assert cli.main(["--db", demo, "report", *PERIOD, "--out", str(out)]) == 0
+    assert out.read_bytes().startswith(b"%PDF") and (tmp_path / "pack.html").read_text().startswith("<!DOCTYPE html>")
+    assert "viewer role" in capsys.readouterr().out
+    with get_engine(demo).connect() as conn:
+        events = conn.execute(select(AuditEvent.after).where(AuditEvent.action == "export_board_pack")).scalars().all()
+    details = [json.loads(after) for after in events]
+    mine = [d for d in details if d["files"]["pdf"] == "pack.pdf"]
+    assert len(mine) == 1
+    assert mine[0]["role"] == "viewer" and mine[0]["as_of"] == "2025-09-30"
+    assert mine[0]["period"] == {"start": "2024-10-01", "end": "2025-09-30"}
+
+
+@pytest.mark.parametrize(("args", "code", "says"), [
+    (["--from", "2025-09-01", "--to", "2025-06-30", "--as-of", "2025-09-30"], 1, "after it ends"),
+    (["--from", "2024-10-01", "--to", "2025-09-30", "--as-of", "2025-09-30", "--role", "caseworker"], 1,
+     "viewer, manager or admin"),
+    (["--from", "2024-10-01", "--to", "2025-09-15", "--as-of", "2025-09-15"], 1, "must be a month end"),
+    (["--from", "2024-10-02", "--to", "2025-09-30", "--as-of", "2025-09-30"], 1, "whole months"),
+    (["--from", "2024-10-01", "--to", "2025-09-30", "--as-of", "2025-08-31", "--role", "manager"], 1,
+     "after the as-of date"),
+    (["--from", "2010-01-01", "--to", "2010-12-31", "--as-of", "2025-09-30"], 1, "No offences or referrals"),
+    (["--from", "2024-13-01", "--to", "2025-09-30"], 2, "YYYY-MM-DD"),
+])
+def test_divert_report_refuses_bad_requests_with_a_reason(demo, tmp_path, capsys, args, code, says):
+    out = tmp_path / "pack.pdf"
+    assert cli.main(["--db", demo, "report", *args, "--out", str(out)]) == code
+    assert says in capsys.readouterr().err
+    assert not out.exists() and not out.with_suffix(".html").exists()
+
+
+def test_divert_report_usage_errors(demo, tmp_path, capsys):
+    assert cli.main(["--db", demo, "report", *PERIOD, "--out", str(tmp_path / "pack.txt")]) == 2
+    assert ".pdf" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as missing:
+        cli.main(["--db", demo, "report", "--from", "2024-10-01", "--out", str(tmp_path / "pack.pdf")])
+    assert missing.value.code == 2
+
+
+# --- the page ------------------------------------------------------------------------------------
+@pytest.mark.usefixtures("navigation_only")
+def test_viewer_builds_the_pack_on_the_page_and_gets_both_downloads(demo, monkeypatch, packs):
+    from streamlit.testing.v1 import AppTest
+
+    from divert.settings import PROJECT_DIR
+
+    monkeypatch.setenv("DIVERT_DATABASE_URL", demo)
+    at = AppTest.from_file(str(PROJECT_DIR / "app.py"), default_timeout=240).run()
+    next(t for t in at.text_input if t.label == "Username").input(LOGINS["viewer"]["username"])
+    next(t for t in at.text_input if t.label == "Password").input(LOGINS["viewer"]["password"])
+    next(b for b in at.button if b.label == "Sign in").click().run()
+    at.switch_page("pages/board_pack.py").run()
+    assert not at.exception, at.exception
+    as_of = next(s for s in at.selectbox if s.label == "As of (month end)")
+    as_of.set_value(AS_OF).run()
+    period = next(s for s in at.selectbox if s.label == "Period")
+    assert "Custom" not in period.options  # viewers choose fixed periods, as on the dashboards
+    period.set_value("Last 12 months").run()
+    next(b for b in at.button if b.label == "Build the board pack").click().run()
+    assert not at.exception and not at.error, (at.exception, [e.value for e in at.error])
+    made = at.session_state["divert_board_pack"]
+    assert made["role"] == "viewer" and made["stem"] == "board-pack-2024-10-01-to-2025-09-30-viewer"
+    assert [e.proto.label for e in at.get("download_button")] == ["Download the PDF", "Download the HTML version"]
+    # the page's pack is the command's pack: the same cells in every table
+    page_cells = [text for _, text in cells_of(made["html"]).cells]
+    assert page_cells == [text for _, text in cells_of(packs["viewer"].html).cells]
+    assert pdf_pages(made["pdf"])[0].startswith(packs["viewer"].pack.title)
+    with get_engine(demo).connect() as conn:
+        users = conn.execute(select(AuditEvent.username).where(AuditEvent.action == "export_board_pack")).scalars().all()
+    assert LOGINS["viewer"]["username"] in users
