@@ -194,7 +194,11 @@ def gate(role: str) -> Gate:
 def chart_block(title: str, caption: str, chart, table: pl.DataFrame, filename: str, *,
                 empty: str = "Nothing recorded for these filters. Widen the period or clear a filter.",
                 counts: list[str] | None = None, key: str | None = None) -> None:
-    """Title, 'what this shows', chart and table view, CSV download, or a clear empty state."""
+    """Title (the finding), 'what this shows', chart and table view, CSV and PNG downloads, or a
+    clear empty state. The chart is built from the gated frame, so the PNG (drawn from the same
+    chart, with its title and caption) carries nothing the page does not show."""
+    from divert import chart_png
+
     st.subheader(title)
     st.caption(caption)
     if table.is_empty():
@@ -206,5 +210,10 @@ def chart_block(title: str, caption: str, chart, table: pl.DataFrame, filename: 
         st.altair_chart(chart, width="stretch")
     with table_tab:
         st.dataframe(shown, width="stretch", hide_index=True)
-    st.download_button("Download CSV", to_csv_bytes(shown), file_name=f"{filename}.csv", mime="text/csv",
-                       key=key or f"download_{filename}", icon=":material/download:")
+    downloads = st.container(horizontal=True)
+    downloads.download_button("Download CSV", to_csv_bytes(shown), file_name=f"{filename}.csv", mime="text/csv",
+                              key=key or f"download_{filename}", icon=":material/download:")
+    if chart is not None:
+        downloads.download_button("Download PNG", lambda: chart_png.png(chart, title, caption),
+                                  file_name=f"{filename}.png", mime="image/png", key=f"{key or f'download_{filename}'}_png",
+                                  icon=":material/image:", on_click="ignore")

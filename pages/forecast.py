@@ -15,7 +15,7 @@ data = dashboard.frames(filters)
 dashboard.as_of_line(data)
 result, rates = scenarios.planning_inputs(filters)
 as_of = filters.as_of_date
-st.caption(f"Referrals for {filters.without_period().describe()}, as of {as_of:%d %B %Y}. The forecast uses every "
+st.caption(f"Referrals for {filters.without_period().describe(areas=data.programme.area_labels)}, as of {as_of:%d %B %Y}. The forecast uses every "
            "complete week recorded up to the as-of date, whatever the period filter says; the week the as-of date "
            "falls in is not over, so it is shown as it stands (hollow) and not used.")
 if result.forecast.is_empty():
@@ -54,17 +54,18 @@ c4.metric("This week so far (provisional)", f"{this_week['referrals']:,}",
                "so this is not a fall.")
 c4.caption(f"Week of {this_week['week']:%d %b %Y}, {this_week['days']} of 7 days")
 
-x = alt.X("week:T", title="Week")
+x = alt.X("week:T", title="", axis=charts.date_axis("1w"))
 base = alt.Chart(shown)
-tips = [alt.Tooltip("series:N", title=""), alt.Tooltip("week:T", title="Week of"),
+tips = [alt.Tooltip("series:N", title=""), alt.Tooltip("week:T", title="Week of", format="%-d %b %Y"),
         alt.Tooltip("referrals:Q", title="Referrals", format=",.1f"),
         alt.Tooltip("lo_80:Q", title="80% from", format=",.0f"), alt.Tooltip("hi_80:Q", title="80% to", format=",.0f"),
         alt.Tooltip("lo_95:Q", title="95% from", format=",.0f"), alt.Tooltip("hi_95:Q", title="95% to", format=",.0f")]
 chart = (
-    base.mark_area(opacity=0.12, color=charts.PALETTE[0]).encode(x=x, y="lo_95:Q", y2="hi_95:Q", tooltip=tips)
+    base.mark_area(opacity=0.12, color=charts.PALETTE[0]).encode(
+        x=x, y=alt.Y("lo_95:Q", title="Referrals a week"), y2="hi_95:Q", tooltip=tips)
     + base.mark_area(opacity=0.25, color=charts.PALETTE[0]).encode(x=x, y="lo_80:Q", y2="hi_80:Q", tooltip=tips)
     + charts.line(shown.select("week", "series", "referrals", "provisional"), "week", "referrals",
-                  y_title="Referrals a week", color="series", color_title="", x_title="Week", every="1w",
+                  y_title="Referrals a week", color="series", color_title="", x_title="", every="1w",
                   tooltip_format=",.1f")
 ).properties(height=340)
 dashboard.chart_block(
@@ -99,20 +100,22 @@ else:
                + f". Based on {int(acc['forecasts'].max()):,} weeks forecast from {origins} past dates.")
     scores = forecast.coverage_long(acc)
     order = acc["label"].to_list()
-    interval_colour = alt.Color("interval:N", title="", scale=alt.Scale(range=[charts.PALETTE[0], charts.PALETTE[4]]),
-                                legend=alt.Legend(orient="top"))
+    intervals = scores["interval"].unique(maintain_order=True).to_list()
+    interval_colour = alt.Color("interval:N", title="", scale=alt.Scale(domain=intervals,
+                                                                        range=[charts.PALETTE[0], charts.PALETTE[4]]),
+                                legend=charts.legend(intervals))
     score_tips = [alt.Tooltip("label:N", title="Forecast"), alt.Tooltip("interval:N", title="Interval"),
                   alt.Tooltip("coverage:Q", title="Weeks inside", format=".1%"),
                   alt.Tooltip("nominal:Q", title="Should be", format=".0%"),
                   alt.Tooltip("forecasts:Q", title="Weeks forecast")]
-    y = alt.Y("label:N", title="", sort=order, axis=alt.Axis(labelLimit=320))
+    y = alt.Y("label:N", title="", sort=order, axis=charts.category_axis(order))
     coverage_chart = (
         alt.Chart(scores).mark_bar().encode(
-            y=y, yOffset="interval:N", x=alt.X("coverage:Q", title="Share of past weeks inside the interval",
+            y=y, yOffset=alt.YOffset("interval:N", sort=intervals), x=alt.X("coverage:Q", title="Share of past weeks inside the interval",
                                                axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
             color=interval_colour, tooltip=score_tips)
         + alt.Chart(scores).mark_tick(color="black", thickness=2, size=14).encode(
-            y=y, yOffset="interval:N", x="nominal:Q", tooltip=score_tips)
+            y=y, yOffset=alt.YOffset("interval:N", sort=intervals), x="nominal:Q", tooltip=score_tips)
     ).properties(height=60 * max(acc.height, 1) + 40)
     dashboard.chart_block(
         "Backtest: MASE and interval coverage",
@@ -127,7 +130,7 @@ else:
         "'same week last year'.",
         charts.line(by_horizon, "weeks_ahead", "mase", y_title="MASE", x_title="Weeks ahead", x_type="Q",
                     tooltip_format=".2f")
-        + alt.Chart(pl.DataFrame({"one": [1.0]})).mark_rule(color=charts.GREY, strokeDash=[4, 3]).encode(y="one:Q"),
+        + charts.target_rule(1.0, "1: as good as 'same week last year'"),
         by_horizon, "forecast_backtest_by_weeks_ahead", key="forecast_by_horizon",
     )
 
@@ -165,7 +168,7 @@ dashboard.chart_block(
     "Sessions needed to seat the people the forecast sends to the course, each week: for the central forecast and "
     "for a busy week (the top of the 80% interval). The table has assessments, seats, worker-days and staff hours "
     "too.",
-    charts.line(long, "week", "value", y_title="Sessions a week", color="level", color_title="Demand", x_title="Week",
-                tooltip_format=",.1f"),
+    charts.line(long, "week", "value", y_title="Sessions a week", color="level", color_title="Demand", x_title="",
+                order=["Busy week", "Central forecast"], tooltip_format=",.1f", every="1w"),
     table, "forecast_demand", key="forecast_demand",
 )
