@@ -19,8 +19,8 @@ if data.offences.is_empty() and data.referrals.is_empty():
 st.caption(f"**This period:** {now_start:%-d %b %Y} to {now_end:%-d %b %Y}. **Compared with:** {was_start:%-d %b %Y} to "
            f"{was_end:%-d %b %Y} (the period before, of the same length). Filters: "
            f"{filters.describe(period=False, areas=data.programme.area_labels)}. In each card the number, its change on "
-           "the period before and the small line (one point a month, the complete months of this period) are in the "
-           "same units. Green or red: the change is good or bad for that measure; grey: within what chance alone "
+           "the period before (under the number) and the small line (one point a month, the complete months of this period; "
+           "left out when a month is hidden or not yet known) are in the same units. Green or red: the change is good or bad for that measure; grey: within what chance alone "
            "would give, or neither good nor bad.")
 
 gate = dashboard.gate(user.role)
@@ -32,5 +32,5 @@ for first in range(0, len(cards), PER_ROW):  # row by row, so a phone reads them
     for column, shown in zip(row, cards[first:first + PER_ROW], strict=False):
         with column.container(border=True, height="stretch"):
             st.metric(shown.label, shown.value, shown.delta, help=shown.help, delta_color=shown.delta_color,
-                      chart_data=shown.trend, delta_description="on the period before" if shown.delta else None)
+                      chart_data=shown.trend, delta_arrow="off" if shown.delta == "no change" else "auto")
             st.caption(shown.note)

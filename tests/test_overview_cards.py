@@ -57,7 +57,7 @@ def test_medians_mood_known_answer():
 
 def _trend(values, provisional_last=True):
     months = pl.date_range(date(2025, 1, 1), date(2025, len(values), 1), "1mo", eager=True)
-    return pl.DataFrame({"period": months, "value": [float(v) for v in values], "people": [100] * len(values),
+    return pl.DataFrame({"period": months, "value": [None if v is None else float(v) for v in values], "people": [100] * len(values),
                          "events": [10] * len(values),
                          "provisional": [False] * (len(values) - 1) + [provisional_last]})
 
@@ -68,9 +68,11 @@ def headline(**kw) -> Headline:
 
 
 def test_a_change_within_noise_is_grey_even_for_a_measure_with_a_direction():
+    small = headline(unit="days", value=5.3, previous=5.0, better="down", significant=False)
+    assert card(small, MANAGER).delta == "+0.3 days" and card(small, MANAGER).delta_color == "off"
     h = headline(unit="days", value=5.0, previous=5.0, better="down", significant=False)
     shown = card(h, MANAGER)
-    assert shown.delta == "+0.0 days" and shown.delta_color == "off"
+    assert shown.delta == "no change" and shown.delta_color == "off"
     assert change_is_real(h) is False
 
 
@@ -100,3 +102,14 @@ def test_charges_card_is_a_month_in_number_change_and_line():
 def test_a_hidden_figure_shows_a_star(gate):
     h = headline(unit="share", value=None, previous=None, bases=(5, 2), previous_bases=(5, 1))
     assert card(h, gate).value == ("*" if gate is VIEWER else "-")
+
+
+def test_no_change_is_said_in_words_and_a_hidden_month_drops_the_line():
+    h = headline(unit="days", value=5.01, previous=5.04, better="down", significant=False)
+    assert card(h, MANAGER).delta == "no change"
+    gappy = headline(unit="count", value=100, previous=90, bases=(100,), previous_bases=(90,),
+                     trend=_trend([10, None, 12, 11]).with_columns(pl.col("value")))
+    assert card(gappy, MANAGER).trend is None
+    unknown_yet = headline(unit="count", value=100, previous=90, bases=(100,), previous_bases=(90,),
+                           trend=_trend([10, 11, 12, None, None]))
+    assert card(unknown_yet, MANAGER).trend == [10, 11, 12]

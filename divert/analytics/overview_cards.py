@@ -30,8 +30,12 @@ def _number(value, unit: str) -> str:
 
 
 def _change(delta, unit: str) -> str | None:
+    """The change in the value's units; "no change" where it rounds to nothing (never "-0.0")."""
     if delta is None:
         return None
+    shown = delta * 100 if unit == "share" else delta
+    if round(shown, 0 if unit in ("count", "hours", "per_month") else 1 if unit != "ratio" else 2) == 0:
+        return "no change"
     return {"count": f"{delta:+,.0f}", "share": f"{delta * 100:+.1f} percentage points",
             "days": f"{delta:+.1f} days", "hours": f"{delta:+,.0f} h", "ratio": f"{delta:+.2f}",
             "per_month": f"{delta:+,.0f} a month"}[unit]
@@ -50,7 +54,11 @@ def _trend(headline: Headline) -> list[float] | None:
     if not trend.height:
         return None
     complete = trend.filter(~trend["provisional"].fill_null(False)) if "provisional" in trend.columns else trend
-    values = [v for v in complete["value"].to_list() if v is not None]
+    values = complete["value"].to_list()
+    while values and values[-1] is None:  # the latest months whose outcomes are not known yet
+        values.pop()
+    if any(v is None for v in values):  # a month hidden (too few people): no line rather than a false one
+        return None
     return values if len(values) > 1 else None
 
 
