@@ -8,6 +8,15 @@ import streamlit as st
 from divert import charts, dashboard, scenarios, ui
 from divert.analytics import demand, forecast, staffing
 
+# plain names on screen; the technical name of each method is in the help text
+PLAIN = {forecast.ETS: "Recent level and trend", forecast.SEASONAL_NAIVE: "Same week last year",
+         forecast.NAIVE: "Last week's count", forecast.COMBINATION: "Average of the two (used for planning)"}
+TECHNICAL = ("Methods: 'recent level and trend' is exponential smoothing with the form chosen automatically "
+             "(AutoETS); 'same week last year' is the seasonal naive forecast; 'last week's count' is the naive "
+             "forecast; the average of the two is a forecast combination of the first two.")
+ERROR_NAME = "Error against 'same week last year'"
+ERROR_HELP = ("The forecast's average error divided by the average error of simply repeating the same week last year "
+              "(mean absolute scaled error, MASE). Below 1: the forecast beat that simple rule.")
 user = ui.require_role("manager", "admin")
 st.title("Forecast")
 filters = dashboard.filter_bar("forecast")
@@ -29,9 +38,10 @@ horizon = left.slider("Weeks ahead", 4, forecast.HORIZON, 13, key="forecast_hori
                       help="How far ahead to show. Intervals widen the further ahead the forecast looks.")
 models = [m for m in forecast.MODEL_LABELS if m in set(result.forecast["model"].to_list())]
 model = right.radio("Forecast", models, index=models.index(forecast.COMBINATION), horizontal=False,
-                    format_func=forecast.MODEL_LABELS.get, key="forecast_model",
+                    format_func=lambda m: PLAIN.get(m, forecast.MODEL_LABELS.get(m, m)), key="forecast_model",
                     help="The planners use the average of the two: averages of simple forecasts are usually at least "
-                         "as accurate as either alone. The backtest below shows how each did on this service.")
+                         "as accurate as either alone. The backtest below shows how each did on this service. "
+                         + TECHNICAL)
 
 shown = forecast.chart_frame(result, model, horizon)
 coming = forecast.ahead(result, model, horizon)
@@ -87,16 +97,17 @@ else:
     st.caption(
         f"A rolling-origin backtest: the forecast was made again from {origins} past dates (every "
         f"{forecast.BACKTEST_STEP} weeks), using only the weeks before each date, and compared with what then "
-        "happened. **MASE** is the average forecast error divided by the average error of 'same week last year' "
-        "within the history: below 1 means the forecast beat that simple rule. **Coverage** is how often the "
-        "recorded week fell inside the interval: close to 80% and 95% means the intervals can be trusted.")
+        "happened. **Error against 'same week last year'** is the average forecast error divided by the average "
+        "error of simply repeating the same week last year: below 1 means the forecast beat that simple rule "
+        "(statisticians call it MASE). **Inside the interval** is how often the recorded week fell inside the "
+        "forecast's range: close to 80% and 95% means the ranges can be trusted.")
+    acc = acc.with_columns(pl.col("model").replace_strict(PLAIN, default=pl.col("label")).alias("label"))
     best = acc.row(0, named=True) if acc.height == 1 else acc.filter(pl.col("model") == model).row(0, named=True)
     m1, m2, m3 = st.columns(3)
-    m1.metric("MASE of the chosen forecast", f"{best['mase']:.2f}",
-              help="Mean absolute scaled error: below 1 beats 'same week last year'.")
+    m1.metric(ERROR_NAME, f"{best['mase']:.2f}", help=ERROR_HELP)
     m2.metric("Inside the 80% interval", f"{best['coverage_80']:.0%}", help="Should be close to 80%.")
     m3.metric("Inside the 95% interval", f"{best['coverage_95']:.0%}", help="Should be close to 95%.")
-    st.caption("MASE of each: " + "; ".join(f"{row['label']} {row['mase']:.2f}" for row in acc.iter_rows(named=True))
+    st.caption(f"{ERROR_NAME}, each forecast: " + "; ".join(f"{row['label']} {row['mase']:.2f}" for row in acc.iter_rows(named=True))
                + f". Based on {int(acc['forecasts'].max()):,} weeks forecast from {origins} past dates.")
     scores = forecast.coverage_long(acc)
     order = acc["label"].to_list()
@@ -118,17 +129,19 @@ else:
             y=y, yOffset=alt.YOffset("interval:N", sort=intervals), x="nominal:Q", tooltip=score_tips)
     ).properties(height=60 * max(acc.height, 1) + 40)
     dashboard.chart_block(
-        "Backtest: MASE and interval coverage",
-        "For each forecast, the share of past weeks that fell inside its 80% and 95% intervals; the black tick is "
-        "the share each should cover. The table adds MASE (below 1 beats 'same week last year').",
-        coverage_chart, acc.drop("model"), "forecast_backtest", key="forecast_backtest",
+        "How often past weeks fell inside each forecast's range",
+        "For each forecast, the share of past weeks that fell inside its 80% and 95% ranges; the black tick is "
+        "the share each should cover. The table adds the error against 'same week last year' (below 1 beats it).",
+        coverage_chart, acc.drop("model").rename({"mase": "error_against_same_week_last_year"}), "forecast_backtest",
+        key="forecast_backtest",
     )
     by_horizon = forecast.accuracy_by_horizon(result.backtest, model)
     dashboard.chart_block(
-        "Backtest: error by weeks ahead",
-        "MASE of the chosen forecast by how many weeks ahead it looked (1 = next week). Below 1 (dashed) beats "
-        "'same week last year'.",
-        charts.line(by_horizon, "weeks_ahead", "mase", y_title="MASE", x_title="Weeks ahead", x_type="Q",
+        "The further ahead, the larger the error",
+        "Error of the chosen forecast against 'same week last year' by how many weeks ahead it looked (1 = next "
+        "week). Below 1 (dashed) beats simply repeating the same week last year (statistical name: MASE, mean "
+        "absolute scaled error).",
+        charts.line(by_horizon, "weeks_ahead", "mase", y_title=ERROR_NAME, x_title="Weeks ahead", x_type="Q",
                     tooltip_format=".2f")
         + charts.target_rule(1.0, "1: as good as 'same week last year'"),
         by_horizon, "forecast_backtest_by_weeks_ahead", key="forecast_by_horizon",
