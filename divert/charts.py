@@ -73,14 +73,15 @@ def line(frame: pl.DataFrame, x: str, y: str, *, y_title: str, color: str | None
          band: tuple[str, str] | None = None, x_title: str = "", tooltip_format: str | None = None,
          policy: date | None = None, height: int = 300, x_type: str = "T", every: str | None = None,
          share: bool = False, order=None, labels: bool | None = None, y_domain: tuple[float, float] | None = None,
-         rolling: int | None = None, x_format: str | None = None) -> alt.Chart:
+         rolling: int | None = None, x_format: str | None = None, steps: bool = False) -> alt.Chart:
     """A time series (x_type "T") or a curve ("Q"), optionally one line per `color` group in
     `order`. With few groups each line is labelled at its end (no legend); with more, a legend
     above in that order. Where the frame has a `provisional` column, those points are hollow and
     joined by a dashed line. `every` ("1mo", "1w") is the period of the points: missing periods
     become gaps, never joined, and the date labels follow it. `share` formats the y axis as
     percentages; `y_domain` fixes it (a survival curve). `rolling` draws the points faint with a
-    line of the `rolling`-period average over complete periods."""
+    line of the `rolling`-period average over complete periods. `steps` draws a step curve (a
+    survival curve) without points."""
     if x_type == "T" and not frame.is_empty() and frame.schema[x] == pl.Date and every is None:
         every = _guess_every(frame[x])
     if every and x_type == "T" and not frame.is_empty():
@@ -111,14 +112,14 @@ def line(frame: pl.DataFrame, x: str, y: str, *, y_title: str, color: str | None
     else:
         solid = (frame.with_columns(pl.when(pl.col("provisional")).then(None).otherwise(pl.col(y)).alias(y))
                  if provisional else frame)
-        chart = alt.Chart(solid).mark_line().encode(**encoding)
+        chart = alt.Chart(solid).mark_line(interpolate="step-after" if steps else "linear").encode(**encoding)
         if provisional:
             chart = chart + alt.Chart(_dashed_part(frame, x, color)).mark_line(strokeDash=[4, 3]).encode(**encoding)
         fill = colour if not provisional else alt.condition("datum.provisional", alt.value("white"), colour)
-        chart = chart + alt.Chart(frame).mark_point(filled=False, size=28, strokeWidth=1.5).encode(
-            **encoding, fill=fill, tooltip=tooltips)
+        chart = chart + alt.Chart(frame).mark_point(filled=False, size=28, strokeWidth=1.5,
+                                                    opacity=0 if steps else 1).encode(**encoding, fill=fill, tooltip=tooltips)
     if band and (not color or len(domain) <= BANDS_UP_TO):
-        area = alt.Chart(frame).mark_area(opacity=0.18).encode(
+        area = alt.Chart(frame).mark_area(opacity=0.18, interpolate="step-after" if steps else "linear").encode(
             x=x_enc, y=alt.Y(f"{band[0]}:Q", scale=y_scale, title=y_title, axis=y_axis), y2=f"{band[1]}:Q",
             color=colour)
         chart = area + chart
@@ -215,8 +216,9 @@ def bars(frame: pl.DataFrame, x: str, y: str, *, y_title: str, x_title: str = ""
     tooltips += tooltip_extra or []
     categories = [] if temporal else frame[x].to_list()
     value_axis = share_axis() if share else alt.Axis()
-    if temporal:
-        cat = alt.X(f"{x}:T", title=x_title, axis=date_axis(every))
+    if temporal:  # a month's bar spans its month
+        unit = {"1mo": "yearmonth", "1y": "year", "3mo": "yearquarter"}.get(every)
+        cat = alt.X(f"{unit}({x}):T" if unit else f"{x}:T", title=x_title, axis=date_axis(every))
     elif horizontal:
         cat = alt.Y(f"{x}:N", title=x_title, sort=sort, axis=category_axis(categories))
     else:
@@ -240,9 +242,8 @@ def bars(frame: pl.DataFrame, x: str, y: str, *, y_title: str, x_title: str = ""
         chart = chart + alt.Chart(data).mark_rule(color="#000000", strokeWidth=1.5).encode(**ends)
     if policy:
         chart = chart + policy_rule(policy, every)
-    if height is None:
-        rows = frame[x].n_unique() if horizontal and not frame.is_empty() else 0
-        height = max(160, rows * (len(order) * 16 + 10 if grouped else 26) + 30) if horizontal else 300
+    if height is None:  # horizontal bars: a fixed step per category, so every label has room
+        height = alt.Step(len(order) * 16 + 12 if grouped else 26, **{"for": "position"}) if horizontal else 300
     return chart.properties(height=height)
 
 
@@ -261,7 +262,7 @@ def small_multiples(frame: pl.DataFrame, x: str, y: str, facet: str, *, y_title:
     ).properties(width=170, height=110)
     layers = base + policy_rule(policy, every) if policy else base
     return layers.facet(facet=alt.Facet(f"{facet}:N", title=None, sort=panels), columns=columns,
-                        data=data).resolve_scale(y="independent")
+                        data=data).resolve_scale(y="independent").resolve_axis(x="independent")
 
 
 def compare_groups(frame: pl.DataFrame, x: str, y: str, group: str, *, y_title: str, order=None,
@@ -305,7 +306,7 @@ def compare_groups(frame: pl.DataFrame, x: str, y: str, group: str, *, y_title: 
     return alt.layer(*layers).properties(width=230, height=140).facet(
         facet=alt.Facet("panel:N", title=None, sort=panels, header=alt.Header(labelFontSize=13, labelFontWeight="bold",
                                                                           labelAnchor="start")),
-        columns=columns, data=spread)
+        columns=columns, data=spread).resolve_axis(x="independent")
 
 
 def forest(frame: pl.DataFrame, label: str, estimate: str, low: str, high: str, *, x_title: str,

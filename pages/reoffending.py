@@ -51,10 +51,11 @@ elif not data.referrals.is_empty():
     curve = reoffending.kaplan_meier(filters.apply(data.referrals, "referred_on"), data.offences, end)
     curve = curve.with_columns(months=curve["days"] / reoffending.DAYS_PER_MONTH)
     lowest = curve["low"].drop_nulls().min() if curve.height else None
-    floor = max(0.0, math.floor((lowest if lowest is not None else 0.0) * 20) / 20 - 0.05)
+    floor = max(0.0, math.floor((lowest if lowest is not None else 0.0) * 20) / 20)
     chart = charts.line(curve, "months", "still_without_offence", y_title="Still without a further offence",
                         color="status", color_title="Referral ended", band=("low", "high"), share=True,
-                        x_type="Q", x_title="Months since referral", y_domain=(floor, 1.0))
+                        x_type="Q", x_title="Months since referral", y_domain=(floor, 1.0), steps=True,
+                        order=["Closed - complied", "Closed - not engaged"])
     dashboard.chart_block(
         "Time to a further offence: the share still without one, month by month",
         f"The share of referred people still without a further possession offence as time since referral passes, "
