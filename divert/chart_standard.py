@@ -5,7 +5,9 @@ no category label is turned on its side, and every legend has a declared order."
 
 from __future__ import annotations
 
+import json
 import re
+import textwrap
 
 import altair as alt
 
@@ -30,25 +32,42 @@ def share_axis(title: str | None = None, **kwargs) -> alt.Axis:
     return alt.Axis(format=SHARE_FORMAT, title=title if title is not None else alt.Undefined, **kwargs)
 
 
+WRAP = 26  # characters a line: a longer label is broken into lines, never cut
+
+
+def lines(value) -> list[str]:
+    return textwrap.wrap(str(value), WRAP) or [""]
+
+
 def label_width(values) -> int:
-    """Pixels the longest of `values` needs as a label (never below 40)."""
-    longest = max((len(str(v)) for v in values if v is not None), default=0)
+    """Pixels the longest line of `values` needs as a label (never below 40)."""
+    longest = max((len(line) for v in values if v is not None for line in lines(v)), default=0)
     return int(max(40, longest * CHAR_PX + LABEL_PAD))
 
 
+def _wrapped(values) -> dict:
+    """labelExpr and labelLimit that break long labels into lines (Vega draws a list as lines)."""
+    long = {str(v): lines(v) for v in dict.fromkeys(values) if v is not None and len(str(v)) > WRAP}
+    out = {"labelLimit": label_width(values)}
+    if long:
+        out["labelExpr"] = f"{json.dumps(long)}[datum.label] || datum.label"
+    return out
+
+
 def category_axis(values, title: str | None = None, **kwargs) -> alt.Axis:
-    """An axis of categories: labels level and never cut short."""
-    return alt.Axis(labelLimit=label_width(values), labelAngle=0, title=title if title is not None else alt.Undefined,
-                    **kwargs)
+    """An axis of categories: labels level and never cut short (long ones on two lines)."""
+    return alt.Axis(labelAngle=0, title=title if title is not None else alt.Undefined, **_wrapped(values), **kwargs)
 
 
 def legend(values, title: str | None = None, columns: int | None = None) -> alt.Legend:
-    """A legend above the chart, its labels never cut short; the order is the scale's domain."""
+    """A legend above the chart, its labels never cut short (long ones on two lines), in the
+    scale's domain order; one column when the labels are long, so that it fits a phone."""
     values = [v for v in values if v is not None]
-    wide = sum(len(str(v)) for v in values) > 48
-    return alt.Legend(orient="top", direction="horizontal", labelLimit=label_width(values),
-                      columns=columns or (1 if wide and len(values) <= 2 else 2 if wide else len(values) or 1),
-                      title=title if title else None)
+    total = sum(min(len(str(v)), WRAP) + 4 for v in values)
+    long = any(len(str(v)) > 18 for v in values)
+    count = columns or (len(values) if total <= 48 else 1 if long else 2)
+    return alt.Legend(orient="top", direction="horizontal", columns=max(1, count), title=title if title else None,
+                      **_wrapped(values))
 
 
 # --- checking a specification ---------------------------------------------------------------------------------
@@ -115,7 +134,7 @@ def _check(channel: str, enc: dict, rows: list[dict], title) -> list[str]:
             out.append(f"{name}: share axis not formatted as a percentage")
     values = {str(r.get(field)) for r in rows if r.get(field) is not None}
     if base in POSITION and kind in ("nominal", "ordinal") and values:
-        need = len(max(values, key=len)) * CHAR_PX
+        need = _need(values, axis)
         if axis.get("labelLimit", DEFAULT_AXIS_LIMIT) < need:
             out.append(f"{name}: labels cut at {axis.get('labelLimit', DEFAULT_AXIS_LIMIT)} px, need {need:.0f}")
         if channel == "x" and axis.get("labelAngle", -90 if need > 40 else 0) != 0:
@@ -125,7 +144,19 @@ def _check(channel: str, enc: dict, rows: list[dict], title) -> list[str]:
         if not scale.get("domain") and not isinstance(enc.get("sort"), list):
             out.append(f"{name}: legend without a declared order")
         legend_def = enc.get("legend") or {}
-        need = len(max(values, key=len)) * CHAR_PX
+        need = _need(values, legend_def)
         if legend_def.get("labelLimit", DEFAULT_LEGEND_LIMIT) < need:
             out.append(f"{name}: legend labels cut at {legend_def.get('labelLimit', DEFAULT_LEGEND_LIMIT)} px")
     return out
+
+
+def _need(values: set[str], definition: dict) -> float:
+    """Pixels the longest label needs, line by line where the labelExpr breaks it into lines."""
+    broken = {}
+    expr = str(definition.get("labelExpr", ""))
+    if expr.startswith("{") and "[datum.label]" in expr:
+        try:
+            broken = json.loads(expr.split("[datum.label]")[0])
+        except ValueError:
+            broken = {}
+    return max(len(line) for v in values for line in broken.get(v, [v])) * CHAR_PX
