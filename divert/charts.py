@@ -345,8 +345,13 @@ def matrix(frame: pl.DataFrame, row: str, column: str, value: str, *, label: str
 
 
 def target_rule(value: float, label: str, *, horizontal: bool = True) -> alt.Chart:
-    """A dashed grey line at a target (or 1, no difference), named in its tooltip."""
+    """A dashed grey line at a target (or at 1, no difference), named on the chart."""
     data = pl.DataFrame({"target": [float(value)], "label": [label]})
-    enc = {"y" if horizontal else "x": alt.Y("target:Q") if horizontal else alt.X("target:Q")}
-    return alt.Chart(data).mark_rule(color=GREY, strokeDash=[4, 3]).encode(
-        **enc, tooltip=[alt.Tooltip("label:N", title="")])
+    position = {"y": alt.Y("target:Q")} if horizontal else {"x": alt.X("target:Q")}
+    rule = alt.Chart(data).mark_rule(color=GREY, strokeDash=[4, 3]).encode(
+        **position, tooltip=[alt.Tooltip("label:N", title="")])
+    text = (alt.Chart(data).mark_text(align="left", dx=4, dy=-6, color=GREY).encode(**position, x=alt.value(0), text="label:N")
+            if horizontal else
+            alt.Chart(data).mark_text(align="left", dx=4, color=GREY, baseline="top").encode(
+                **position, y=alt.value(0), text="label:N"))
+    return rule + text

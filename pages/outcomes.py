@@ -124,7 +124,7 @@ dashboard.chart_block(
     "by definition and has no interval.",
     charts.bars(ratios, "group", "ratio", y_title="Times as likely as the reference group", color="period",
                 color_title="Period", domain=["Before", "After"], grouped=True)
-    + charts.target_rule(1.0, "1: the same as the reference group", horizontal=False),
+    + charts.target_rule(1.0, "Same as the reference group", horizontal=False),
     gaps.drop("is_reference"), "formal_outcome_gaps", counts=["formal_before", "formal_after"],
 )
 
