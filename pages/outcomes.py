@@ -140,11 +140,13 @@ if not formal.is_empty():
     ).sort("ethnic_group", pl.col("period").replace_strict(order))
 formal = gate.table(formal, ["formal_outcomes", "offences"], {"formal_share": ["offences", "formal_outcomes"]},
                     across=[["period"], ["ethnic_group"]])
-complete = formal.filter(~pl.col("provisional")) if not formal.is_empty() else formal
-pre = complete.filter(pl.col("starts") < launch).group_by("ethnic_group").agg(pl.col("formal_share").mean().alias("pre"))
-latest = complete.sort("starts").group_by("ethnic_group").agg(pl.col("formal_share").last().alias("latest"))
-moved = pre.join(latest, on="ethnic_group").drop_nulls()
-fell_for_all = moved.height > 1 and bool((moved["latest"] < moved["pre"]).all())
+fell_for_all = False
+if "starts" in formal.columns and not formal.is_empty():
+    complete = formal.filter(~pl.col("provisional"))
+    pre = complete.filter(pl.col("starts") < launch).group_by("ethnic_group").agg(pl.col("formal_share").mean().alias("pre"))
+    latest = complete.sort("starts").group_by("ethnic_group").agg(pl.col("formal_share").last().alias("latest"))
+    moved = pre.join(latest, on="ethnic_group").drop_nulls()
+    fell_for_all = moved.height > 1 and bool((moved["latest"] < moved["pre"]).all())
 dashboard.chart_block(
     "The share charged or cautioned fell for every ethnic group after the launch" if fell_for_all
     else "Share with a formal outcome (charge or caution), by ethnic group",
