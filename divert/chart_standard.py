@@ -59,15 +59,30 @@ def category_axis(values, title: str | None = None, **kwargs) -> alt.Axis:
     return alt.Axis(labelAngle=0, title=title if title is not None else alt.Undefined, **_wrapped(values), **kwargs)
 
 
+def legend_columns(values) -> int:
+    values = [v for v in values if v is not None]
+    total = sum(min(len(str(v)), WRAP) + 4 for v in values)
+    long = any(len(str(v)) > 18 for v in values)
+    return max(1, len(values) if total <= 48 else 1 if long else 2)
+
+
+def legend_height(values) -> int:
+    """Pixels a legend above the chart takes, so that the chart can grow by as much and keep
+    its plotting area (Streamlit fits the whole chart, legend included, into its height)."""
+    values = [v for v in values if v is not None]
+    if not values:
+        return 0
+    columns = legend_columns(values)
+    rows = -(-len(values) // columns)
+    return rows * max(len(lines(v)) for v in values) * 16 + 24
+
+
 def legend(values, title: str | None = None, columns: int | None = None) -> alt.Legend:
     """A legend above the chart, its labels never cut short (long ones on two lines), in the
     scale's domain order; one column when the labels are long, so that it fits a phone."""
     values = [v for v in values if v is not None]
-    total = sum(min(len(str(v)), WRAP) + 4 for v in values)
-    long = any(len(str(v)) > 18 for v in values)
-    count = columns or (len(values) if total <= 48 else 1 if long else 2)
-    return alt.Legend(orient="top", direction="horizontal", columns=max(1, count), title=title if title else None,
-                      **_wrapped(values))
+    return alt.Legend(orient="top", direction="horizontal", columns=columns or legend_columns(values),
+                      title=title if title else None, **_wrapped(values))
 
 
 # --- checking a specification ---------------------------------------------------------------------------------

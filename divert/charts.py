@@ -22,6 +22,7 @@ from divert.chart_standard import (
     date_axis,
     label_width,
     legend,
+    legend_height,
     share_axis,
 )
 
@@ -127,7 +128,7 @@ def line(frame: pl.DataFrame, x: str, y: str, *, y_title: str, color: str | None
         chart = chart + end_labels(frame, x, y, color, x_enc, domain, height, y_domain)
     if policy:
         chart = chart + policy_rule(policy, every)
-    return chart.properties(height=height)
+    return chart.properties(height=height + (legend_height(domain) if color and not direct else 0))
 
 
 def _guess_every(days: pl.Series) -> str:
@@ -243,7 +244,8 @@ def bars(frame: pl.DataFrame, x: str, y: str, *, y_title: str, x_title: str = ""
     if policy:
         chart = chart + policy_rule(policy, every)
     if height is None:  # horizontal bars: a fixed step per category, so every label has room
-        height = alt.Step(len(order) * 16 + 12 if grouped else 26, **{"for": "position"}) if horizontal else 300
+        height = (alt.Step(len(order) * 16 + 12 if grouped else 26, **{"for": "position"}) if horizontal
+                  else 300 + legend_height(order))
     return chart.properties(height=height)
 
 

@@ -162,7 +162,7 @@ wait_chart = (
                  alt.Tooltip("weeks_ahead:Q", title="Week ahead"), alt.Tooltip("days:Q", title="Wait", format=",.1f"),
                  alt.Tooltip("target:Q", title="Target")])
     + alt.Chart(waits_long).mark_line(strokeDash=[4, 3]).encode(x=week_x, y="target:Q", color=wait_colour)
-).properties(height=300)
+).properties(height=300 + charts.legend_height(wait_order))
 dashboard.chart_block(
     "Projected waits, week by week",
     "The wait for someone joining the back of each queue at the end of the week (solid), against its target "
@@ -183,7 +183,7 @@ backlog_chart = alt.Chart(queues_long).mark_line(point=alt.OverlayMarkDef(size=1
                     legend=charts.legend(queue_order)),
     tooltip=[alt.Tooltip("queue:N", title=""), alt.Tooltip("week:T", title="Week of", format="%-d %b %Y"),
              alt.Tooltip("people:Q", title="People waiting", format=",.1f")],
-).properties(height=280)
+).properties(height=280 + charts.legend_height(queue_order))
 dashboard.chart_block(
     "Backlog, week by week",
     "People still waiting at the end of each week beyond the usual flow: when demand is above capacity the "
