@@ -267,48 +267,55 @@ def small_multiples(frame: pl.DataFrame, x: str, y: str, facet: str, *, y_title:
                         data=data).resolve_scale(y="independent").resolve_axis(x="independent")
 
 
+def _datetime(day: date) -> alt.DateTime:
+    return alt.DateTime(year=day.year, month=day.month, date=day.day)
+
+
 def compare_groups(frame: pl.DataFrame, x: str, y: str, group: str, *, y_title: str, order=None,
                    band: tuple[str, str] | None = None, share: bool = False, policy: date | None = None,
-                   every: str = "6mo", columns: int = 3, tooltip_format: str | None = None) -> alt.Chart:
+                   every: str = "6mo", tooltip_format: str | None = None) -> list[alt.Chart]:
     """Several groups over time, one small chart each (in `order`): the group in colour with its
-    interval, every other group in light grey behind it for context, all on one scale."""
+    interval, every other group in light grey behind it for context, all on one scale. A list of
+    charts: `dashboard.chart_block` lays them out in a grid that a phone reads one by one."""
     data = frame.filter(pl.col(group).is_not_null())
     panels = order_of(data, group, order)
     if data.is_empty():
-        return alt.Chart(data).mark_line()
+        return []
     if every:
         data = _with_gaps(data, x, every, group)
-    spread = pl.concat([data.with_columns(pl.lit(p).alias("panel")) for p in panels])
     fmt = tooltip_format or (SHARE_TOOLTIP if share else ",.1f")
-    x_enc = _x_time(x, "", every)
+    top = max(v for v in (data[band[1]].max() if band else None, data[y].max(), 0.0) if v is not None)
+    x_scale = alt.Scale(domain=[_datetime(data[x].min()), _datetime(data[x].max())])
+    x_enc = alt.X(f"{x}:T", title="", axis=date_axis(every), scale=x_scale)
     y_axis = share_axis(tickCount=4) if share else alt.Axis(tickCount=4)
-    y_enc = alt.Y(f"{y}:Q", title=y_title, axis=y_axis)
+    y_scale = alt.Scale(domain=[0, float(top) * 1.05 or 1.0])
+    y_enc = alt.Y(f"{y}:Q", title=y_title, axis=y_axis, scale=y_scale)
     tips = [alt.Tooltip(f"{group}:N", title=""), alt.Tooltip(f"{x}:T", title="Period from", format=DATE_FORMATS[every]),
             alt.Tooltip(f"{y}:Q", title=y_title, format=fmt)]
     if band:
         tips += [alt.Tooltip(f"{band[0]}:Q", title="95% low", format=fmt),
                  alt.Tooltip(f"{band[1]}:Q", title="95% high", format=fmt)]
-    others = alt.Chart().mark_line(color=CONTEXT_GREY, strokeWidth=1).encode(
-        x=x_enc, y=y_enc, detail=f"{group}:N").transform_filter(f"datum.{group} != datum.panel")
-    own = alt.datum[group] == alt.datum.panel
-    colour = alt.Color(f"{group}:N", scale=alt.Scale(domain=panels, range=_colours(len(panels))), legend=None)
-    layers = [others]
-    if band:
-        layers.append(alt.Chart().mark_area(opacity=0.22).encode(
-            x=x_enc, y=alt.Y(f"{band[0]}:Q", title=y_title, axis=y_axis), y2=f"{band[1]}:Q", color=colour
-        ).transform_filter(own))
-    layers.append(alt.Chart().mark_line(strokeWidth=2.5).encode(x=x_enc, y=y_enc, color=colour).transform_filter(own))
-    fill = colour
-    if "provisional" in data.columns:
-        fill = alt.condition("datum.provisional", alt.value("white"), colour)
-    layers.append(alt.Chart().mark_point(filled=False, size=26, strokeWidth=1.5).encode(
-        x=x_enc, y=y_enc, color=colour, fill=fill, tooltip=tips).transform_filter(own))
-    if policy:
-        layers.append(policy_rule(policy, every))
-    return alt.layer(*layers).properties(width=230, height=140).facet(
-        facet=alt.Facet("panel:N", title=None, sort=panels, header=alt.Header(labelFontSize=13, labelFontWeight="bold",
-                                                                          labelAnchor="start")),
-        columns=columns, data=spread).resolve_axis(x="independent")
+    colours = dict(zip(panels, _colours(len(panels)), strict=True))
+    charts = []
+    for panel in panels:
+        own = alt.datum[group] == panel
+        colour = alt.value(colours[panel])
+        layers = [alt.Chart(data).mark_line(color=CONTEXT_GREY, strokeWidth=1).encode(
+            x=x_enc, y=y_enc, detail=f"{group}:N").transform_filter(alt.datum[group] != panel)]
+        if band:
+            layers.append(alt.Chart(data).mark_area(opacity=0.22, color=colours[panel]).encode(
+                x=x_enc, y=alt.Y(f"{band[0]}:Q", title=y_title, axis=y_axis, scale=y_scale), y2=f"{band[1]}:Q"
+            ).transform_filter(own))
+        layers.append(alt.Chart(data).mark_line(strokeWidth=2.5, color=colours[panel]).encode(x=x_enc, y=y_enc)
+                      .transform_filter(own))
+        fill = alt.condition("datum.provisional", alt.value("white"), colour) if "provisional" in data.columns else colour
+        layers.append(alt.Chart(data).mark_point(filled=False, size=26, strokeWidth=1.5, color=colours[panel]).encode(
+            x=x_enc, y=y_enc, fill=fill, tooltip=tips).transform_filter(own))
+        if policy:
+            layers.append(policy_rule(policy, every))
+        charts.append(alt.layer(*layers).properties(
+            height=170, title=alt.TitleParams(str(panel), anchor="start", fontSize=14, color=colours[panel])))
+    return charts
 
 
 def forest(frame: pl.DataFrame, label: str, estimate: str, low: str, high: str, *, x_title: str,

@@ -131,7 +131,7 @@ def test_the_builders_pass_the_checker():
                                   "period": ["Before", "Before", "After", "After"], "share": [0.1, 0.2, 0.3, 0.4]}),
                     "outcome", "share", y_title="Share", color="period", domain=["Before", "After"], grouped=True,
                     share=True),
-        charts.compare_groups(frame, "period", "share", "statistic", y_title="Share", share=True, every="1mo"),
+        *charts.compare_groups(frame, "period", "share", "statistic", y_title="Share", share=True, every="1mo"),
     ]
     for chart in built:
         assert chart_standard.problems(chart.to_dict()) == []
@@ -172,3 +172,16 @@ def test_png_carries_the_title_and_caption_and_only_the_charts_data():
     assert spec["datasets"] == chart.to_dict()["datasets"]  # the same (gated) figures, nothing added
     image = chart_png.png(chart, "Offences rose all year", "Recorded possession offences each month.")
     assert image[:8] == b"\x89PNG\r\n\x1a\n" and len(image) > 5000
+
+
+def test_group_comparisons_are_one_chart_a_group_on_one_scale():
+    frame = pl.DataFrame({"period": _months() * 2, "group": ["White"] * 12 + ["Black"] * 12,
+                          "share": [0.3] * 12 + [0.5] * 12, "low": [0.2] * 24, "high": [0.6] * 24})
+    panels = charts.compare_groups(frame, "period", "share", "group", y_title="Share", order=["White", "Black"],
+                                   band=("low", "high"), share=True, every="1mo")
+    assert [p.to_dict()["title"]["text"] for p in panels] == ["White", "Black"]
+    domains = {json.dumps(layer["encoding"]["y"]["scale"]["domain"]) for p in panels for layer in p.to_dict()["layer"]
+               if "scale" in layer["encoding"].get("y", {})}
+    assert len(domains) == 1  # every panel on the same scale
+    image = chart_png.spec_for_image(alt.concat(*(p.properties(width=260) for p in panels), columns=3), "T", "C")
+    assert image["title"]["text"] == "T" and len(image["concat"]) == 2
