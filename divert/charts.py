@@ -249,22 +249,26 @@ def bars(frame: pl.DataFrame, x: str, y: str, *, y_title: str, x_title: str = ""
     return chart.properties(height=height)
 
 
-def small_multiples(frame: pl.DataFrame, x: str, y: str, facet: str, *, y_title: str, columns: int = 4,
-                    policy: date | None = None, every: str = "1mo", share: bool = False, order=None) -> alt.Chart:
-    """One small chart per `facet` value (in `order`), each on its own scale from zero; rows
-    without a facet value are left out rather than drawn as an empty panel."""
+def small_multiples(frame: pl.DataFrame, x: str, y: str, facet: str, *, y_title: str, policy: date | None = None,
+                    every: str = "1mo", share: bool = False, order=None) -> list[alt.Chart]:
+    """One small chart per `facet` value (in `order`), each on its own scale from zero, all over
+    the same dates; rows without a facet value are left out rather than drawn as an empty panel.
+    A list of charts, laid out by `dashboard.chart_block` in a grid that reflows on a phone."""
     data = frame.filter(pl.col(facet).is_not_null())
-    panels = order_of(data, facet, order)
+    if data.is_empty():
+        return []
     fmt = SHARE_TOOLTIP if share else ","
-    base = alt.Chart().mark_line(color=PALETTE[0]).encode(
-        x=_x_time(x, "", every),
-        y=alt.Y(f"{y}:Q", title=y_title, axis=share_axis() if share else alt.Axis(tickCount=4)),
-        tooltip=[alt.Tooltip(f"{facet}:N", title=""), alt.Tooltip(f"{x}:T", title="Period", format=DATE_FORMATS[every]),
-                 alt.Tooltip(f"{y}:Q", title=y_title, format=fmt)],
-    ).properties(width=170, height=110)
-    layers = base + policy_rule(policy, every) if policy else base
-    return layers.facet(facet=alt.Facet(f"{facet}:N", title=None, sort=panels), columns=columns,
-                        data=data).resolve_scale(y="independent").resolve_axis(x="independent")
+    x_enc = alt.X(f"{x}:T", title="", axis=date_axis(every),
+                  scale=alt.Scale(domain=[_datetime(data[x].min()), _datetime(data[x].max())]))
+    out = []
+    for panel in order_of(data, facet, order):
+        base = alt.Chart(data.filter(pl.col(facet) == panel)).mark_line(color=PALETTE[0]).encode(
+            x=x_enc, y=alt.Y(f"{y}:Q", title=y_title, axis=share_axis() if share else alt.Axis(tickCount=4)),
+            tooltip=[alt.Tooltip(f"{facet}:N", title=""), alt.Tooltip(f"{x}:T", title="Period", format=DATE_FORMATS[every]),
+                     alt.Tooltip(f"{y}:Q", title=y_title, format=fmt)])
+        layers = base + policy_rule(policy, every) if policy else base
+        out.append(layers.properties(height=130, title=alt.TitleParams(str(panel), anchor="start", fontSize=14)))
+    return out
 
 
 def _datetime(day: date) -> alt.DateTime:

@@ -98,7 +98,7 @@ dashboard.chart_block(
     "Offences per month in each area",
     "One small chart per local policing area (each on its own scale, from zero) to compare the shape of the "
     "change; compare levels on the chart above.",
-    charts.small_multiples(areas, "period", "count", "area", y_title="Offences", columns=4,
+    charts.small_multiples(areas, "period", "count", "area", y_title="Offences",
                            order=sorted(set(area_names.values())),
                            policy=launch if filters.start is None or filters.start <= launch else None),
     areas, "offences_per_month_by_area", counts=["count"],
