@@ -267,7 +267,7 @@ def small_multiples(frame: pl.DataFrame, x: str, y: str, facet: str, *, y_title:
             tooltip=[alt.Tooltip(f"{facet}:N", title=""), alt.Tooltip(f"{x}:T", title="Period", format=DATE_FORMATS[every]),
                      alt.Tooltip(f"{y}:Q", title=y_title, format=fmt)])
         layers = base + policy_rule(policy, every) if policy else base
-        out.append(layers.properties(height=130, title=alt.TitleParams(str(panel), anchor="start", fontSize=14)))
+        out.append(layers.properties(height=180, title=alt.TitleParams(str(panel), anchor="start", fontSize=14)))
     return out
 
 
@@ -318,7 +318,7 @@ def compare_groups(frame: pl.DataFrame, x: str, y: str, group: str, *, y_title: 
         if policy:
             layers.append(policy_rule(policy, every))
         charts.append(alt.layer(*layers).properties(
-            height=170, title=alt.TitleParams(str(panel), anchor="start", fontSize=14, color=colours[panel])))
+            height=230, title=alt.TitleParams(str(panel), anchor="start", fontSize=14)))
     return charts
 
 
