@@ -194,7 +194,13 @@ def gate(role: str) -> Gate:
 def chart_block(title: str, caption: str, chart, table: pl.DataFrame, filename: str, *,
                 empty: str = "Nothing recorded for these filters. Widen the period or clear a filter.",
                 counts: list[str] | None = None, key: str | None = None) -> None:
-    """Title, 'what this shows', chart and table view, CSV download, or a clear empty state."""
+    """Title (the finding), 'what this shows', chart and table view, CSV and PNG downloads, or a
+    clear empty state. The chart is built from the gated frame, so the PNG (drawn from the same
+    chart, with its title and caption) carries nothing the page does not show."""
+    import altair as alt
+
+    from divert import chart_png
+
     st.subheader(title)
     st.caption(caption)
     if table.is_empty():
@@ -203,8 +209,20 @@ def chart_block(title: str, caption: str, chart, table: pl.DataFrame, filename: 
     shown = for_display(table, counts or [])
     chart_tab, table_tab = st.tabs(["Chart", "Table"])
     with chart_tab:
-        st.altair_chart(chart, width="stretch")
+        if isinstance(chart, list):  # small multiples: a grid of charts, one by one on a phone
+            for first in range(0, len(chart), 3):
+                for column, panel in zip(st.columns(3), chart[first:first + 3], strict=False):
+                    column.altair_chart(panel, width="stretch")
+        else:
+            st.altair_chart(chart, width="stretch")
     with table_tab:
         st.dataframe(shown, width="stretch", hide_index=True)
-    st.download_button("Download CSV", to_csv_bytes(shown), file_name=f"{filename}.csv", mime="text/csv",
-                       key=key or f"download_{filename}", icon=":material/download:")
+    downloads = st.container(horizontal=True)
+    downloads.download_button("Download CSV", to_csv_bytes(shown), file_name=f"{filename}.csv", mime="text/csv",
+                              key=key or f"download_{filename}", icon=":material/download:")
+    if chart is not None and not (isinstance(chart, list) and not chart):
+        image = (alt.concat(*(c.properties(width=260) for c in chart), columns=3) if isinstance(chart, list)
+                 else chart)
+        downloads.download_button("Download PNG", lambda: chart_png.png(image, title, caption),
+                                  file_name=f"{filename}.png", mime="image/png", key=f"{key or f'download_{filename}'}_png",
+                                  icon=":material/image:", on_click="ignore")

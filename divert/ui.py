@@ -35,12 +35,28 @@ def ensure_schema(url: str) -> bool:
 _STYLE = """
 <style>
   [data-testid="stMainBlockContainer"] { padding-top: 2.5rem; }
+  /* print: A4 pages of the main area only, no chart or headline card split across two pages */
+  @media print {
+    @page { size: A4 portrait; margin: 14mm 12mm; }
+    [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stExpandSidebarButton"],
+    [data-testid="stHeader"], [data-testid="stToolbar"], [data-testid="stDecoration"], [data-testid="stStatusWidget"],
+    [data-testid="stDownloadButton"], [data-testid="stBottom"] { display: none !important; }
+    html, body, [data-testid="stApp"], [data-testid="stAppViewContainer"], [data-testid="stMain"] {
+      height: auto !important; overflow: visible !important; position: static !important; }
+    [data-testid="stMain"] { margin-left: 0 !important; }
+    [data-testid="stMainBlockContainer"] { max-width: 100% !important; padding: 0 !important; }
+    [data-testid="stVegaLiteChart"], [data-testid="stMetric"], [data-testid="stDataFrame"], .stTabs,
+    [data-testid="stVerticalBlockBorderWrapper"], [data-testid="stAlert"] {
+      break-inside: avoid !important; page-break-inside: avoid !important; }
+    h1, h2, h3, [data-testid="stCaptionContainer"] { break-after: avoid !important; page-break-after: avoid !important; }
+  }
 </style>
 """
 
 
 def style() -> None:
-    """Small layout adjustments on top of the theme in .streamlit/config.toml."""
+    """Small layout adjustments on top of the theme in .streamlit/config.toml, and the print
+    stylesheet (A4, no sidebar, no chart split across pages)."""
     st.html(_STYLE)
 
 

@@ -20,8 +20,9 @@ st.caption(
 options = audit_log.choices(engine)
 c1, c2, c3, c4 = st.columns([1, 1, 1, 2])
 who = c1.selectbox("User", [ANY, *options["username"]])
-action = c2.selectbox("Action", [ANY, *options["action"]])
-table = c3.selectbox("Table", [ANY, *options["table_name"]])
+action = c2.selectbox("Action", [ANY, *options["action"]], format_func=lambda a: a if a == ANY else audit_log.action_label(a))
+table = c3.selectbox("Record", [ANY, *options["table_name"]],
+                     format_func=lambda t: t if t == ANY else audit_log.table_label(t))
 today = date.today()
 period = c4.date_input(
     "Dates (from - to)", value=(today - timedelta(days=30), today), max_value=today + timedelta(days=1)
@@ -39,7 +40,9 @@ frame, more = audit_log.events(
 )
 shown = f"{frame.height:,} event{'s' if frame.height != 1 else ''}"
 st.write(f"**{shown}**" + (f" (the newest {LIMIT:,}; narrow the filters to see older ones)" if more else ""))
-st.dataframe(audit_log.for_display(frame), hide_index=True)
+st.dataframe(audit_log.readable(frame), hide_index=True, width="stretch",
+             column_config={"What changed": st.column_config.TextColumn(width="large")})
+st.caption("The download has every column, including the full record before and after each change.")
 st.download_button(
     "Download CSV",
     audit_log.to_csv(frame),

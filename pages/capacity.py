@@ -30,7 +30,7 @@ weeks_back = st.segmented_control("Recent figures over", [4, 8, 13], default=4, 
 start = as_of - timedelta(weeks=weeks_back) + timedelta(days=1)
 referrals = filters.without_period().apply(data.referrals, "referred_on")
 shown_from, shown_to = capacity.chart_window(filters, as_of)
-st.caption(f"As of {as_of:%d %B %Y} for {filters.without_period().describe()}. Weekly charts show {shown_from:%d %b %Y} "
+st.caption(f"As of {as_of:%d %B %Y} for {filters.without_period().describe(areas=data.programme.area_labels)}. Weekly charts show {shown_from:%d %b %Y} "
            f"to {shown_to:%d %b %Y}; a week not over at the as-of date is provisional (hollow points, dashed). Course "
            "sessions serve every area, so the area and people filters narrow the referrals only. The wait to "
            "assessment is in working days (Monday to Friday), as its target; the wait to a course in days.")
@@ -129,16 +129,18 @@ seats_frame = demand.seats_against_demand(weekly, needed)
 lines = seats_frame.filter(pl.col("series") != demand.SCHEDULED)
 bars = alt.Chart(seats_frame.filter(pl.col("series") == demand.SCHEDULED)).mark_bar(
     color=charts.GREY).encode(
-    x=alt.X("week:T", title="Week"), y=alt.Y("seats:Q", title="Seats a week"),
+    x=alt.X("week:T", title="", axis=charts.date_axis("1w")), y=alt.Y("seats:Q", title="Seats a week"),
     opacity=alt.condition("datum.provisional", alt.value(0.18), alt.value(0.4)),
-    tooltip=[alt.Tooltip("week:T", title="Week of"), alt.Tooltip("seats:Q", title="Seats scheduled", format=",.0f"),
+    tooltip=[alt.Tooltip("week:T", title="Week of", format="%-d %b %Y"),
+             alt.Tooltip("seats:Q", title="Seats scheduled", format=",.0f"),
              alt.Tooltip("provisional:N", title="Week not over")])
 band = alt.Chart(lines.drop_nulls("low")).mark_area(opacity=0.2, color=charts.GREY).encode(
-    x="week:T", y="low:Q", y2="high:Q",
-    tooltip=[alt.Tooltip("week:T", title="Week of"), alt.Tooltip("low:Q", title="80% interval from", format=",.0f"),
+    x=alt.X("week:T", axis=charts.date_axis("1w")), y=alt.Y("low:Q", title="Seats a week"), y2="high:Q",
+    tooltip=[alt.Tooltip("week:T", title="Week of", format="%-d %b %Y"), alt.Tooltip("low:Q", title="80% interval from", format=",.0f"),
              alt.Tooltip("high:Q", title="80% interval to", format=",.0f")])
 seat_chart = bars + band + charts.line(lines, "week", "seats", y_title="Seats a week", color="series",
-                                       color_title="", x_title="Week", every="1w")
+                                       color_title="", x_title="", every="1w", labels=False,
+                                       order=[demand.BOOKED, demand.FILLED, demand.NEEDED])
 dashboard.chart_block(
     "Course seats scheduled against demand",
     "Grey bars: seats in the sessions scheduled each week (lighter: weeks not over, the calendar ahead). Lines: seats "
@@ -160,7 +162,8 @@ dashboard.chart_block(
     "sessions. For weeks not over at the as-of date (hollow, dashed) the seats are booked so far: more bookings "
     "will come, so a low share there is not under-use.",
     charts.line(use_long, "week", "share", y_title="Share of seats", color="measure", color_title="Measure",
-                x_title="Week", tooltip_format=".0%", every="1w"),
+                x_title="", share=True, every="1w", order=["Seats booked (so far, for weeks not over)",
+                                                            "Seats filled (people who attended)"], labels=False),
     use.select("week", "provisional", "sessions", "seats", "booked", "attended", "seat_use", "seats_filled",
                "attendance"), "seat_use",
     empty="No course sessions in this period.", key="capacity_use",
@@ -172,7 +175,7 @@ dashboard.chart_block(
     "Course waiting list",
     "People allocated to the group course but not yet booked on a session, at the end of each complete week "
     "(people whose referral closed first leave the list). Weeks in a gap in the records are left blank.",
-    charts.line(queue_frame, "week", "waiting_list", y_title="People waiting", x_title="Week", every="1w"),
+    charts.line(queue_frame, "week", "waiting_list", y_title="People waiting", x_title="", every="1w"),
     queue_frame, "course_waiting_list", key="capacity_waiting",
 )
 
@@ -187,10 +190,9 @@ for measure, title, unit, target in (
     long = part.unpivot(index=["week", "people", "provisional"], on=["median", "p90"], variable_name="statistic",
                         value_name="days")
     long = long.with_columns(pl.col("statistic").replace_strict({"median": "Median", "p90": "90th percentile"}))
-    rule = alt.Chart(pl.DataFrame({"target": [float(target)], "label": [f"Target: {target}"]})).mark_rule(
-        color=charts.GREY, strokeDash=[4, 3]).encode(y="target:Q", tooltip=[alt.Tooltip("label:N", title="")])
-    chart = charts.line(long, "week", "days", y_title=unit, color="statistic", color_title="Statistic", x_title="Week",
-                        tooltip_format=",.1f", every="1w") + rule
+    rule = charts.target_rule(float(target), f"Target: {target}")
+    chart = charts.line(long, "week", "days", y_title=unit, color="statistic", color_title="Statistic", x_title="",
+                        order=["90th percentile", "Median"], tooltip_format=",.1f", every="1w") + rule
     dashboard.chart_block(
         title,
         f"For the people who reached the step each week: the median and the 90th percentile wait, against the "
@@ -211,7 +213,7 @@ dashboard.chart_block(
     "with an assessment x 5 working days): worker-days counted as the planning model counts them, which then takes "
     "the team's pace in its busier weeks). An uneven spread can mean sickness, part-time hours or a worker with "
     "other duties.",
-    charts.bars(load, "worker", "assessments", y_title="Assessments", x_title="Worker", horizontal=True, sort="-x",
+    charts.bars(load, "worker", "assessments", y_title="Assessments", x_title="", horizontal=True, sort="-x",
                 tooltip_extra=[alt.Tooltip("per_worker_day:Q", title="Per worker-day", format=".2f"),
                                alt.Tooltip("weeks_active:Q", title="Weeks with an assessment"),
                                alt.Tooltip("share:Q", title="Share", format=".0%")]),

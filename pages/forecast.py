@@ -8,6 +8,15 @@ import streamlit as st
 from divert import charts, dashboard, scenarios, ui
 from divert.analytics import demand, forecast, staffing
 
+# plain names on screen; the technical name of each method is in the help text
+PLAIN = {forecast.ETS: "Recent level and trend", forecast.SEASONAL_NAIVE: "Same week last year",
+         forecast.NAIVE: "Last week's count", forecast.COMBINATION: "Average of the two (used for planning)"}
+TECHNICAL = ("Methods: 'recent level and trend' is exponential smoothing with the form chosen automatically "
+             "(AutoETS); 'same week last year' is the seasonal naive forecast; 'last week's count' is the naive "
+             "forecast; the average of the two is a forecast combination of the first two.")
+ERROR_NAME = "Error against 'same week last year'"
+ERROR_HELP = ("The forecast's average error divided by the average error of simply repeating the same week last year "
+              "(mean absolute scaled error, MASE). Below 1: the forecast beat that simple rule.")
 user = ui.require_role("manager", "admin")
 st.title("Forecast")
 filters = dashboard.filter_bar("forecast")
@@ -15,7 +24,7 @@ data = dashboard.frames(filters)
 dashboard.as_of_line(data)
 result, rates = scenarios.planning_inputs(filters)
 as_of = filters.as_of_date
-st.caption(f"Referrals for {filters.without_period().describe()}, as of {as_of:%d %B %Y}. The forecast uses every "
+st.caption(f"Referrals for {filters.without_period().describe(areas=data.programme.area_labels)}, as of {as_of:%d %B %Y}. The forecast uses every "
            "complete week recorded up to the as-of date, whatever the period filter says; the week the as-of date "
            "falls in is not over, so it is shown as it stands (hollow) and not used.")
 if result.forecast.is_empty():
@@ -29,9 +38,10 @@ horizon = left.slider("Weeks ahead", 4, forecast.HORIZON, 13, key="forecast_hori
                       help="How far ahead to show. Intervals widen the further ahead the forecast looks.")
 models = [m for m in forecast.MODEL_LABELS if m in set(result.forecast["model"].to_list())]
 model = right.radio("Forecast", models, index=models.index(forecast.COMBINATION), horizontal=False,
-                    format_func=forecast.MODEL_LABELS.get, key="forecast_model",
+                    format_func=lambda m: PLAIN.get(m, forecast.MODEL_LABELS.get(m, m)), key="forecast_model",
                     help="The planners use the average of the two: averages of simple forecasts are usually at least "
-                         "as accurate as either alone. The backtest below shows how each did on this service.")
+                         "as accurate as either alone. The backtest below shows how each did on this service. "
+                         + TECHNICAL)
 
 shown = forecast.chart_frame(result, model, horizon)
 coming = forecast.ahead(result, model, horizon)
@@ -54,17 +64,18 @@ c4.metric("This week so far (provisional)", f"{this_week['referrals']:,}",
                "so this is not a fall.")
 c4.caption(f"Week of {this_week['week']:%d %b %Y}, {this_week['days']} of 7 days")
 
-x = alt.X("week:T", title="Week")
+x = alt.X("week:T", title="", axis=charts.date_axis("1w"))
 base = alt.Chart(shown)
-tips = [alt.Tooltip("series:N", title=""), alt.Tooltip("week:T", title="Week of"),
+tips = [alt.Tooltip("series:N", title=""), alt.Tooltip("week:T", title="Week of", format="%-d %b %Y"),
         alt.Tooltip("referrals:Q", title="Referrals", format=",.1f"),
         alt.Tooltip("lo_80:Q", title="80% from", format=",.0f"), alt.Tooltip("hi_80:Q", title="80% to", format=",.0f"),
         alt.Tooltip("lo_95:Q", title="95% from", format=",.0f"), alt.Tooltip("hi_95:Q", title="95% to", format=",.0f")]
 chart = (
-    base.mark_area(opacity=0.12, color=charts.PALETTE[0]).encode(x=x, y="lo_95:Q", y2="hi_95:Q", tooltip=tips)
+    base.mark_area(opacity=0.12, color=charts.PALETTE[0]).encode(
+        x=x, y=alt.Y("lo_95:Q", title="Referrals a week"), y2="hi_95:Q", tooltip=tips)
     + base.mark_area(opacity=0.25, color=charts.PALETTE[0]).encode(x=x, y="lo_80:Q", y2="hi_80:Q", tooltip=tips)
     + charts.line(shown.select("week", "series", "referrals", "provisional"), "week", "referrals",
-                  y_title="Referrals a week", color="series", color_title="", x_title="Week", every="1w",
+                  y_title="Referrals a week", color="series", color_title="", x_title="", every="1w",
                   tooltip_format=",.1f")
 ).properties(height=340)
 dashboard.chart_block(
@@ -86,48 +97,53 @@ else:
     st.caption(
         f"A rolling-origin backtest: the forecast was made again from {origins} past dates (every "
         f"{forecast.BACKTEST_STEP} weeks), using only the weeks before each date, and compared with what then "
-        "happened. **MASE** is the average forecast error divided by the average error of 'same week last year' "
-        "within the history: below 1 means the forecast beat that simple rule. **Coverage** is how often the "
-        "recorded week fell inside the interval: close to 80% and 95% means the intervals can be trusted.")
+        "happened. **Error against 'same week last year'** is the average forecast error divided by the average "
+        "error of simply repeating the same week last year: below 1 means the forecast beat that simple rule "
+        "(statisticians call it MASE). **Inside the interval** is how often the recorded week fell inside the "
+        "forecast's range: close to 80% and 95% means the ranges can be trusted.")
+    acc = acc.with_columns(pl.col("model").replace_strict(PLAIN, default=pl.col("label")).alias("label"))
     best = acc.row(0, named=True) if acc.height == 1 else acc.filter(pl.col("model") == model).row(0, named=True)
     m1, m2, m3 = st.columns(3)
-    m1.metric("MASE of the chosen forecast", f"{best['mase']:.2f}",
-              help="Mean absolute scaled error: below 1 beats 'same week last year'.")
+    m1.metric(ERROR_NAME, f"{best['mase']:.2f}", help=ERROR_HELP)
     m2.metric("Inside the 80% interval", f"{best['coverage_80']:.0%}", help="Should be close to 80%.")
     m3.metric("Inside the 95% interval", f"{best['coverage_95']:.0%}", help="Should be close to 95%.")
-    st.caption("MASE of each: " + "; ".join(f"{row['label']} {row['mase']:.2f}" for row in acc.iter_rows(named=True))
+    st.caption(f"{ERROR_NAME}, each forecast: " + "; ".join(f"{row['label']} {row['mase']:.2f}" for row in acc.iter_rows(named=True))
                + f". Based on {int(acc['forecasts'].max()):,} weeks forecast from {origins} past dates.")
     scores = forecast.coverage_long(acc)
     order = acc["label"].to_list()
-    interval_colour = alt.Color("interval:N", title="", scale=alt.Scale(range=[charts.PALETTE[0], charts.PALETTE[4]]),
-                                legend=alt.Legend(orient="top"))
+    intervals = scores["interval"].unique(maintain_order=True).to_list()
+    interval_colour = alt.Color("interval:N", title="", scale=alt.Scale(domain=intervals,
+                                                                        range=[charts.PALETTE[0], charts.PALETTE[4]]),
+                                legend=charts.legend(intervals))
     score_tips = [alt.Tooltip("label:N", title="Forecast"), alt.Tooltip("interval:N", title="Interval"),
                   alt.Tooltip("coverage:Q", title="Weeks inside", format=".1%"),
                   alt.Tooltip("nominal:Q", title="Should be", format=".0%"),
                   alt.Tooltip("forecasts:Q", title="Weeks forecast")]
-    y = alt.Y("label:N", title="", sort=order, axis=alt.Axis(labelLimit=320))
+    y = alt.Y("label:N", title="", sort=order, axis=charts.category_axis(order))
     coverage_chart = (
         alt.Chart(scores).mark_bar().encode(
-            y=y, yOffset="interval:N", x=alt.X("coverage:Q", title="Share of past weeks inside the interval",
+            y=y, yOffset=alt.YOffset("interval:N", sort=intervals), x=alt.X("coverage:Q", title="Share of past weeks inside the interval",
                                                axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
             color=interval_colour, tooltip=score_tips)
         + alt.Chart(scores).mark_tick(color="black", thickness=2, size=14).encode(
-            y=y, yOffset="interval:N", x="nominal:Q", tooltip=score_tips)
+            y=y, yOffset=alt.YOffset("interval:N", sort=intervals), x="nominal:Q", tooltip=score_tips)
     ).properties(height=60 * max(acc.height, 1) + 40)
     dashboard.chart_block(
-        "Backtest: MASE and interval coverage",
-        "For each forecast, the share of past weeks that fell inside its 80% and 95% intervals; the black tick is "
-        "the share each should cover. The table adds MASE (below 1 beats 'same week last year').",
-        coverage_chart, acc.drop("model"), "forecast_backtest", key="forecast_backtest",
+        "How often past weeks fell inside each forecast's range",
+        "For each forecast, the share of past weeks that fell inside its 80% and 95% ranges; the black tick is "
+        "the share each should cover. The table adds the error against 'same week last year' (below 1 beats it).",
+        coverage_chart, acc.drop("model").rename({"mase": "error_against_same_week_last_year"}), "forecast_backtest",
+        key="forecast_backtest",
     )
     by_horizon = forecast.accuracy_by_horizon(result.backtest, model)
     dashboard.chart_block(
-        "Backtest: error by weeks ahead",
-        "MASE of the chosen forecast by how many weeks ahead it looked (1 = next week). Below 1 (dashed) beats "
-        "'same week last year'.",
-        charts.line(by_horizon, "weeks_ahead", "mase", y_title="MASE", x_title="Weeks ahead", x_type="Q",
+        "The further ahead, the larger the error",
+        "Error of the chosen forecast against 'same week last year' by how many weeks ahead it looked (1 = next "
+        "week). Below 1 (dashed) beats simply repeating the same week last year (statistical name: MASE, mean "
+        "absolute scaled error).",
+        charts.line(by_horizon, "weeks_ahead", "mase", y_title=ERROR_NAME, x_title="Weeks ahead", x_type="Q",
                     tooltip_format=".2f")
-        + alt.Chart(pl.DataFrame({"one": [1.0]})).mark_rule(color=charts.GREY, strokeDash=[4, 3]).encode(y="one:Q"),
+        + charts.target_rule(1.0, "1: as good as 'same week last year'"),
         by_horizon, "forecast_backtest_by_weeks_ahead", key="forecast_by_horizon",
     )
 
@@ -165,7 +181,7 @@ dashboard.chart_block(
     "Sessions needed to seat the people the forecast sends to the course, each week: for the central forecast and "
     "for a busy week (the top of the 80% interval). The table has assessments, seats, worker-days and staff hours "
     "too.",
-    charts.line(long, "week", "value", y_title="Sessions a week", color="level", color_title="Demand", x_title="Week",
-                tooltip_format=",.1f"),
+    charts.line(long, "week", "value", y_title="Sessions a week", color="level", color_title="Demand", x_title="",
+                order=["Busy week", "Central forecast"], tooltip_format=",.1f", every="1w"),
     table, "forecast_demand", key="forecast_demand",
 )

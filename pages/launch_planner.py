@@ -117,12 +117,13 @@ m2.metric("Expected once diversion starts", f"{head['offences_after_uplift']:,.0
 m3.metric("Referrals a week", f"{head['referrals_per_week']:,.0f}",
           help="Offences after the uplift x 12 / 52 x the share referred.")
 
-tips = [alt.Tooltip("week:T", title="Week of"), alt.Tooltip("mean:Q", title="Expected", format=",.1f"),
+tips = [alt.Tooltip("week:T", title="Week of", format="%-d %b %Y"), alt.Tooltip("mean:Q", title="Expected", format=",.1f"),
         alt.Tooltip("lo_80:Q", title="80% from", format=",.0f"), alt.Tooltip("hi_80:Q", title="80% to", format=",.0f"),
         alt.Tooltip("lo_95:Q", title="95% from", format=",.0f"), alt.Tooltip("hi_95:Q", title="95% to", format=",.0f")]
-base = alt.Chart(weekly).encode(x=alt.X("week:T", title="Week"))
+base = alt.Chart(weekly).encode(x=alt.X("week:T", title="", axis=charts.date_axis("1w")))
 expected_chart = (
-    base.mark_area(opacity=0.15, color=charts.PALETTE[1]).encode(y="lo_95:Q", y2="hi_95:Q", tooltip=tips)
+    base.mark_area(opacity=0.15, color=charts.PALETTE[1]).encode(y=alt.Y("lo_95:Q", title="Referrals a week"),
+                                                                 y2="hi_95:Q", tooltip=tips)
     + base.mark_area(opacity=0.3, color=charts.PALETTE[1]).encode(y="lo_80:Q", y2="hi_80:Q", tooltip=tips)
     + base.mark_line(color=charts.PALETTE[1], point=alt.OverlayMarkDef(size=14, color=charts.PALETTE[1])).encode(
         y=alt.Y("mean:Q", title="Referrals a week"), tooltip=tips)
@@ -191,9 +192,8 @@ dashboard.chart_block(
     f"Working days from referral to assessment for someone joining the back of the queue, for the two sizings; the "
     f"dashed line is the target of {targets.target_days_to_assessment} working days.",
     charts.line(runs, "week", "wait_to_assessment", y_title="Working days", color="scenario", color_title="Sizing",
-                x_title="Week", tooltip_format=",.1f")
-    + alt.Chart(pl.DataFrame({"target": [float(targets.target_days_to_assessment)]})).mark_rule(
-        color=charts.GREY, strokeDash=[4, 3]).encode(y="target:Q"),
+                x_title="", tooltip_format=",.1f", every="1w", order=list(plans))
+    + charts.target_rule(float(targets.target_days_to_assessment), f"Target: {targets.target_days_to_assessment} working days"),
     runs.select("scenario", "week", "weeks_ahead", "referrals", "assessment_capacity", "assessment_queue",
                 "wait_to_assessment", "course_capacity", "course_queue", "wait_to_course"),
     "launch_projection", key="launch_projection",
@@ -202,10 +202,9 @@ dashboard.chart_block(
     "Projected wait to a course after launch",
     f"Days from assessment to a course session for someone joining the back of the queue, for the two sizings; the "
     f"dashed line is the target of {targets.target_days_to_course} days.",
-    charts.line(runs, "week", "wait_to_course", y_title="Days", color="scenario", color_title="Sizing", x_title="Week",
-                tooltip_format=",.1f")
-    + alt.Chart(pl.DataFrame({"target": [float(targets.target_days_to_course)]})).mark_rule(
-        color=charts.GREY, strokeDash=[4, 3]).encode(y="target:Q"),
+    charts.line(runs, "week", "wait_to_course", y_title="Days", color="scenario", color_title="Sizing", x_title="",
+                tooltip_format=",.1f", every="1w", order=list(plans))
+    + charts.target_rule(float(targets.target_days_to_course), f"Target: {targets.target_days_to_course} days"),
     runs.select("scenario", "week", "weeks_ahead", "course_arrivals", "course_capacity", "course_queue",
                 "wait_to_course"),
     "launch_projection_course", key="launch_projection_course",

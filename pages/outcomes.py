@@ -1,6 +1,7 @@
 """Outcomes: what happened to possession offences, before and after diversion."""
 
 
+import altair as alt
 import polars as pl
 import streamlit as st
 
@@ -21,13 +22,17 @@ known = cut_off("outcome", filters.as_of_date)  # later offences may still await
 monthly = outcomes.monthly_outcomes(filters.apply(data.offences, "offence_date"))
 monthly = monthly.with_columns(((pl.col("period").dt.offset_by("1mo") - pl.duration(days=1)) > known).alias("provisional"))
 monthly = gate.table(monthly, ["offences"], across=[["period"], ["outcome_group"]])
+recent_months = monthly.filter(~pl.col("provisional")).sort("period").tail(3 * len(outcomes.OUTCOME_ORDER))
+recent_months = recent_months.filter(pl.col("period") >= recent_months["period"].max()) if recent_months.height else recent_months
+leader = recent_months.drop_nulls("offences").sort("offences", descending=True).head(1)
 dashboard.chart_block(
-    "Outcomes of possession offences per month",
-    f"Home Office outcome of each possession offence recorded in the period, by the month of the offence. Since "
-    f"{data.programme.launch_label} most end in a Community Resolution with the drug intervention; charges and "
-    f"cautions fall. Months within {FOLLOW_UP_DAYS['outcome']} days of the as-of date are pale (provisional): "
-    "some of their outcomes are still pending.",
-    charts.bars(monthly, "period", "offences", y_title="Offences", x_title="Month", color="outcome_group",
+    f"{leader['outcome_group'][0]} was the most common outcome in {leader['period'][0]:%B %Y}" if leader.height
+    else "Outcomes of possession offences per month",
+    f"Home Office outcome of each possession offence recorded in the period, by the month of the offence (title: the "
+    f"latest complete month). Diversion started in {data.programme.launch_label}. Months within "
+    f"{FOLLOW_UP_DAYS['outcome']} days of the as-of date are pale (provisional): some of their outcomes are still "
+    "pending.",
+    charts.bars(monthly, "period", "offences", y_title="Offences", x_title="", color="outcome_group",
                 color_title="Outcome", temporal=True, domain=outcomes.OUTCOME_ORDER,
                 policy=launch if not filters.start or filters.start <= launch else None),
     monthly, "outcomes_per_month", counts=["offences"],
@@ -69,18 +74,26 @@ shown = table.select([*by, "outcome", "count_before", "share_before", "count_aft
                       "share_before_low", "share_before_high", "share_after_low", "share_after_high"])
 long = table.unpivot(index=[*by, "outcome"], on=["share_before", "share_after"], variable_name="period", value_name="share")
 long = long.with_columns(pl.col("period").replace_strict({"share_before": "Before", "share_after": "After"}))
-chart = charts.bars(long.filter(pl.col("outcome") != "Community Resolution") if by else long, "outcome", "share",
-                    y_title="Share of possession offences", x_title="Outcome", color="period", color_title="Period",
-                    stacked=False)
-if by:
-    chart = chart.encode(xOffset="period:N").properties(height=220).facet(row=by[0] if len(by) == 1 else "ethnic_group:N")
+if by:  # one small chart per outcome, the groups side by side before and after
+    long = long.with_columns(pl.concat_str([pl.col(c).cast(pl.String) for c in by], separator=" ").alias("group"))
+    shown_outcomes = [o for o in outcomes.OUTCOME_ORDER[:5]]
+    chart = charts.bars(long.filter(pl.col("outcome").is_in(shown_outcomes)), "group", "share",
+                        y_title="Share of the group's offences", color="period", color_title="Period",
+                        domain=["Before", "After"], grouped=True, share=True).properties(width=210).facet(
+        facet=alt.Facet("outcome:N", title=None, sort=shown_outcomes), columns=3)
 else:
-    chart = chart.encode(xOffset="period:N")
+    chart = charts.bars(long, "outcome", "share", y_title="Share of possession offences", color="period",
+                        color_title="Period", domain=["Before", "After"], grouped=True, share=True, sort=list(outcomes.OUTCOME_ORDER))
+formal_now = table.filter(pl.col("outcome").is_in(["Charge/summons", "Caution"])) if not by else table.head(0)
+formal_before = formal_now["share_before"].sum() if formal_now.height and formal_now["share_before"].null_count() == 0 else None
+formal_after = formal_now["share_after"].sum() if formal_now.height and formal_now["share_after"].null_count() == 0 else None
 dashboard.chart_block(
-    f"Outcome shares, {label}",
-    "Share of possession offences with each outcome in the two periods (95% intervals in the table) and the change "
-    "in share in percentage points, with its 95% interval. Changes are in shares, not counts: counts also rose "
-    "because more offences were recorded after the launch.",
+    f"Charged or cautioned: {formal_before:.0%} of possession offences before, {formal_after:.0%} after"
+    if formal_before is not None and formal_after is not None else f"Outcome shares, {label}",
+    f"Share of possession offences with each outcome, {label} (95% intervals and the change in percentage points, "
+    "with its interval, in the table). Changes are in shares, not counts: counts also rose because more offences "
+    "were recorded after the launch." + (" One chart per outcome (the five most common kinds); every outcome is in "
+                                          "the table." if by else ""),
     chart, shown, "outcomes_before_after", counts=["count_before", "count_after"],
 )
 
@@ -100,14 +113,18 @@ gap_rows = gaps.filter(pl.col("ratio_before").is_not_null() | pl.col("is_referen
     pl.concat_str([pl.col(c).cast(pl.String) for c in gap_by], separator=" ").alias("group"))
 ratios = gap_rows.unpivot(index=["group"], on=["ratio_before", "ratio_after"], variable_name="period", value_name="ratio")
 ratios = ratios.with_columns(pl.col("period").replace_strict({"ratio_before": "Before", "ratio_after": "After"}))
+widest = gap_rows.filter(~pl.col("is_reference")).drop_nulls("ratio_after").sort("ratio_after", descending=True).head(1)
 dashboard.chart_block(
+    f"After the launch, {widest['group'][0]} offences were {widest['ratio_after'][0]:.1f} times as likely as White "
+    "ones to be charged or cautioned" if widest.height else
     "Times as likely to be charged or cautioned as the reference group",
     "For each group, the share of its possession offences charged or cautioned divided by the reference group's "
-    "share (White; White of the same sex when split by sex), before and after. 1 means the same. Read it beside the "
-    "shares: a share can fall for everyone while the ratio between groups widens. The reference row is 1 by "
-    "definition and has no interval.",
-    charts.bars(ratios, "group", "ratio", y_title="Ratio to the reference group", x_title="Group", color="period",
-                color_title="Period", stacked=False, horizontal=True).encode(yOffset="period:N"),
+    "share (White; White of the same sex when split by sex), before and after. 1 (dashed) means the same. Read it "
+    "beside the shares: a share can fall for everyone while the ratio between groups widens. The reference row is 1 "
+    "by definition and has no interval.",
+    charts.bars(ratios, "group", "ratio", y_title="Times as likely as the reference group", color="period",
+                color_title="Period", domain=["Before", "After"], grouped=True)
+    + charts.target_rule(1.0, "Same as the reference group", horizontal=False),
     gaps.drop("is_reference"), "formal_outcome_gaps", counts=["formal_before", "formal_after"],
 )
 
@@ -123,13 +140,22 @@ if not formal.is_empty():
     ).sort("ethnic_group", pl.col("period").replace_strict(order))
 formal = gate.table(formal, ["formal_outcomes", "offences"], {"formal_share": ["offences", "formal_outcomes"]},
                     across=[["period"], ["ethnic_group"]])
+fell_for_all = False
+if "starts" in formal.columns and not formal.is_empty():
+    complete = formal.filter(~pl.col("provisional"))
+    pre = complete.filter(pl.col("starts") < launch).group_by("ethnic_group").agg(pl.col("formal_share").mean().alias("pre"))
+    latest = complete.sort("starts").group_by("ethnic_group").agg(pl.col("formal_share").last().alias("latest"))
+    moved = pre.join(latest, on="ethnic_group").drop_nulls()
+    fell_for_all = moved.height > 1 and bool((moved["latest"] < moved["pre"]).all())
 dashboard.chart_block(
-    "Share with a formal outcome (charge or caution), by ethnic group",
+    "The share charged or cautioned fell for every ethnic group after the launch" if fell_for_all
+    else "Share with a formal outcome (charge or caution), by ethnic group",
     "Per half-year since the first record (the whole series, not limited by the Period filter), the share of each "
-    "group's possession offences that ended in a charge or caution, with 95% intervals. A half-year not over, or "
-    "with outcomes still pending, is hollow (provisional).",
-    charts.line(formal, "starts", "formal_share", y_title="Share charged or cautioned", color="ethnic_group",
-                color_title="Ethnic group", band=("formal_share_low", "formal_share_high"), tooltip_format=".1%",
-                policy=launch) if not formal.is_empty() else None,
+    "group's possession offences that ended in a charge or caution, with its 95% interval (shaded); the other "
+    "groups are drawn in grey behind it for comparison. A half-year not over, or with outcomes still pending, is "
+    "hollow (provisional).",
+    charts.compare_groups(formal, "starts", "formal_share", "ethnic_group", y_title="Charged or cautioned",
+                          order=list(codes.BROAD_GROUPS) + ["Missing"], band=("formal_share_low", "formal_share_high"),
+                          share=True, policy=launch, every="6mo") if not formal.is_empty() else None,
     formal, "formal_outcome_share", counts=["formal_outcomes", "offences"],
 )

@@ -4,6 +4,7 @@ import streamlit as st
 
 from divert import auth, dashboard, ui
 from divert.analytics.overview import gated, headlines, periods
+from divert.analytics.overview_cards import card
 
 user = ui.require_role(*auth.ALL_ROLES)
 st.title("Overview")
@@ -15,43 +16,21 @@ if data.offences.is_empty() and data.referrals.is_empty():
             "and an administrator can import the force's extracts on the Imports page.", icon=":material/info:")
     st.stop()
 (now_start, now_end), (was_start, was_end) = periods(filters)
-st.caption(f"**This period:** {now_start:%d %b %Y} to {now_end:%d %b %Y}. **Compared with:** {was_start:%d %b %Y} to "
-           f"{was_end:%d %b %Y} (the period before, of the same length). Filters: {filters.describe(period=False)}. Each small line "
-           "is the monthly trend over this period; the current month is not over yet, so it is provisional.")
-
-
-def shown(value, unit):
-    if value is None:
-        return "-"
-    return {"count": f"{value:,.0f}", "share": f"{value:.0%}", "days": f"{value:,.1f} days", "hours": f"{value:,.0f} h",
-            "pct": f"{value:+.0f}%", "ratio": f"{value:.2f}x"}[unit]
-
-
-def change(h):
-    if h.delta is None:
-        return None
-    return {"count": f"{h.delta:+,.0f}", "share": f"{h.delta * 100:+.1f} points", "days": f"{h.delta:+.1f} days",
-            "hours": f"{h.delta:+,.0f} h", "pct": f"{h.delta:+.0f} points", "ratio": f"{h.delta:+.2f}"}[h.unit]
-
-
-def sparkline(h):
-    """The complete months of the period (a month not over, or too recent to have had its
-    follow-up, is left out); None when fewer than two."""
-    complete = h.trend.filter(~h.trend["provisional"]) if h.trend.height else h.trend
-    values = [v for v in complete["value"].to_list() if v is not None] if complete.height else []
-    return values if len(values) > 1 else None
-
+st.caption(f"**This period:** {now_start:%-d %b %Y} to {now_end:%-d %b %Y}. **Compared with:** {was_start:%-d %b %Y} to "
+           f"{was_end:%-d %b %Y} (the period before, of the same length). Filters: "
+           f"{filters.describe(period=False, areas=data.programme.area_labels)}. In each card the number, its change on "
+           "the period before (under the number) and the small line (one point a month, the complete months of this period; "
+           "left out when a month is hidden or not yet known) are in the same units. Green or red: the change is good or bad for that measure; grey: within what chance alone "
+           "would give, or neither good nor bad.")
 
 gate = dashboard.gate(user.role)
 hours = dashboard.settings().officer_hours_per_referral
-columns = st.columns(3)
-for i, h in enumerate(gated(h, gate, hours) for h in headlines(data, filters, hours)):
-    hidden = h.value is None and h.bases and not gate.safe(*h.bases)
-    value_text = "*" if hidden else shown(h.value, h.unit)
-    delta, trend = change(h), sparkline(h)
-    with columns[i % 3]:
-        st.metric(h.label, value_text, delta, help=h.help, border=True,
-                  delta_color={"up": "normal", "down": "inverse", "none": "off"}[h.better],
-                  chart_data=trend)
-        if h.key == "disparity":
-            st.caption(h.help)
+cards = [card(gated(h, gate, hours), gate) for h in headlines(data, filters, hours)]
+PER_ROW = 3
+for first in range(0, len(cards), PER_ROW):  # row by row, so a phone reads them in the same order
+    row = st.columns(PER_ROW)
+    for column, shown in zip(row, cards[first:first + PER_ROW], strict=False):
+        with column.container(border=True, height="stretch"):
+            st.metric(shown.label, shown.value, shown.delta, help=shown.help, delta_color=shown.delta_color,
+                      chart_data=shown.trend, delta_arrow="off" if shown.delta == "no change" else "auto")
+            st.caption(shown.note)

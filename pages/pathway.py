@@ -15,20 +15,29 @@ data = dashboard.frames(filters)
 dashboard.as_of_line(data)
 referrals = filters.apply(data.referrals, "referred_on")
 finished = referrals.filter(mature("referred_on", "completed", filters.as_of_date))
-st.caption(f"Referrals made in: {filters.describe()}. The funnel counts referrals at least "
+st.caption(f"Referrals made in: {filters.describe(areas=data.programme.area_labels)}. The funnel counts referrals at least "
            f"{FOLLOW_UP_DAYS['completed']} days old ({finished.height:,} of {referrals.height:,}), so that each has had "
            "time to finish; newer referrals are still in progress.")
 
 gate = dashboard.gate(user.role)
 funnel = gate.table(pathway_table(data, filters), **GATES["pathway"])
+
+
+def share_at(stage: str):
+    row = funnel.filter(pl.col("stage") == stage)
+    return row["share_of_referred"][0] if row.height and "share_of_referred" in row.columns else None
+
+
+engaged, complied = share_at("engaged"), share_at("complied")
 dashboard.chart_block(
-    "From referral to closure",
+    f"{engaged:.0%} of referrals engaged and {complied:.0%} closed as complied" if engaged is not None and complied is not None
+    else "From referral to closure",
     "How many referred people reached each step (hover for the share of all referrals and of the step before, "
     "with 95% intervals). After the assessment people go to the group course (booked, then attended) or to "
     "one-to-one work or treatment, which has no course booking. 'Closed - complied' means the Community "
     "Resolution stands; 'not engaged' ends with an intelligence log and no second offer.",
-    charts.bars(funnel, "label", "people", y_title="People", x_title="Step", horizontal=True, sort=None,
-                color="branch", color_title="Branch", domain=[b for b in dict.fromkeys(funnel["branch"].to_list())],
+    charts.bars(funnel, "label", "people", y_title="People", x_title="", horizontal=True, sort=None,
+                color="branch", color_title="Branch", domain=funnel["branch"].unique(maintain_order=True).to_list(),
                 tooltip_extra=[{"field": "share_of_referred", "type": "quantitative", "format": ".1%", "title": "Share of referrals"},
                                {"field": "after", "type": "nominal", "title": "Step before"},
                                {"field": "share_of_previous", "type": "quantitative", "format": ".1%", "title": "Share of the step before"},
@@ -41,6 +50,7 @@ waits = gate.table(waits_table(data, filters), **GATES["waits"])
 labels = {"to_assessment": "Referral to assessment", "to_course": "Assessment to course"}
 units = {"Referral to assessment": "working days (Monday to Friday, as the service target)",
          "Assessment to course": "calendar days"}
+short_units = {"Referral to assessment": "working days", "Assessment to course": "days"}
 waits = waits.with_columns(pl.col("measure").replace_strict(labels).alias("wait"))
 targets = dashboard.settings()
 st.caption(f"Service targets: {targets.target_days_to_assessment} working days to assessment, "
@@ -50,13 +60,15 @@ for measure_label in labels.values():
     long = part.unpivot(index=["period", "people", "provisional"], on=["median_days", "p90_days"], variable_name="statistic",
                         value_name="days")
     long = long.with_columns(pl.col("statistic").replace_strict({"median_days": "Median", "p90_days": "90th percentile"}))
+    settled = part.filter(~pl.col("provisional").fill_null(False)).drop_nulls("median_days").tail(1)
     dashboard.chart_block(
-        f"Days: {measure_label.lower()}",
+        f"{measure_label}: a median of {settled['median_days'][0]:,.1f} {short_units[measure_label]} in "
+        f"{settled['period'][0]:%B %Y}" if settled.height else f"Days: {measure_label.lower()}",
         f"{measure_label} for people referred each month, in {units[measure_label]}: the median (half waited longer) and the "
         "90th percentile (one in ten waited longer). Only people who reached the later step are counted; recent "
         "months whose referrals may still be waiting are hollow (provisional).",
-        charts.line(long, "period", "days", y_title=units[measure_label].capitalize(), color="statistic", color_title="Statistic",
-                    tooltip_format=",.1f", every="1mo"),
+        charts.line(long, "period", "days", y_title=short_units[measure_label].capitalize(), color="statistic",
+                    color_title="Statistic", order=["90th percentile", "Median"], tooltip_format=",.1f", every="1mo"),
         part.drop("measure"), f"wait_{measure_label.lower().replace(' ', '_')}",
         empty="Nobody has reached this step yet for these filters.",
     )
@@ -64,17 +76,20 @@ for measure_label in labels.values():
 logs = gate.table(with_provisional(pathway.intelligence_logs(referrals), filters.as_of_date), ["intelligence_logs"],
                   across=[[]])
 dashboard.chart_block(
-    "Intelligence logs",
-    "Referrals closed because the person did not engage: an intelligence log is submitted and they are not offered diversion again.",
-    charts.bars(logs, "period", "intelligence_logs", y_title="Intelligence logs", temporal=True, x_title="Month"),
+    "Intelligence logs per month",
+    "Referrals closed because the person did not engage, by month: an intelligence log is submitted and they are "
+    "not offered diversion again. The month not over is pale (provisional).",
+    charts.bars(logs, "period", "intelligence_logs", y_title="Intelligence logs", temporal=True, x_title=""),
     logs, "intelligence_logs", counts=["intelligence_logs"], empty="No intelligence logs for these filters.",
 )
 
 repeats = gate.table(with_provisional(pathway.repeats(referrals), filters.as_of_date), ["repeats", "referrals"],
                      {"repeat_share": ["referrals", "repeats"]}, across=[[]])
 dashboard.chart_block(
-    "Repeat diversions",
-    "Share of referrals for people who had completed a diversion before (they can be diverted again as long as they engage), with 95% intervals.",
-    charts.line(repeats, "period", "repeat_share", y_title="Share of referrals", band=("repeat_share_low", "repeat_share_high"), tooltip_format=".1%", every="1mo"),
+    "Repeat diversions: share of referrals for people diverted before",
+    "Share of referrals each month for people who had completed a diversion before (they can be diverted again as "
+    "long as they engage), with 95% intervals (shaded).",
+    charts.line(repeats, "period", "repeat_share", y_title="Share of referrals", band=("repeat_share_low", "repeat_share_high"),
+                share=True, every="1mo"),
     repeats, "repeat_diversions", counts=["repeats", "referrals"], empty="No referrals for these filters.",
 )

@@ -151,16 +151,18 @@ waits_long = pl.concat([
     projection.select("week", "weeks_ahead", pl.lit("Assessment to course (days)").alias("wait"),
                       pl.col("wait_to_course").alias("days"), pl.lit(float(targets.target_days_to_course)).alias("target")),
 ])
-wait_colour = alt.Color("wait:N", title="", scale=alt.Scale(range=charts.PALETTE),
-                        legend=alt.Legend(orient="top", labelLimit=400))
+wait_order = ["Referral to assessment (working days)", "Assessment to course (days)"]
+wait_colour = alt.Color("wait:N", title="", scale=alt.Scale(domain=wait_order, range=charts.PALETTE[:2]),
+                        legend=charts.legend(wait_order))
+week_x = alt.X("week:T", title="", axis=charts.date_axis("1w"))
 wait_chart = (
     alt.Chart(waits_long).mark_line(point=alt.OverlayMarkDef(size=18)).encode(
-        x=alt.X("week:T", title="Week"), y=alt.Y("days:Q", title="Projected wait"), color=wait_colour,
-        tooltip=[alt.Tooltip("wait:N", title=""), alt.Tooltip("week:T", title="Week of"),
+        x=week_x, y=alt.Y("days:Q", title="Projected wait"), color=wait_colour,
+        tooltip=[alt.Tooltip("wait:N", title=""), alt.Tooltip("week:T", title="Week of", format="%-d %b %Y"),
                  alt.Tooltip("weeks_ahead:Q", title="Week ahead"), alt.Tooltip("days:Q", title="Wait", format=",.1f"),
                  alt.Tooltip("target:Q", title="Target")])
-    + alt.Chart(waits_long).mark_line(strokeDash=[4, 3]).encode(x="week:T", y="target:Q", color=wait_colour)
-).properties(height=300)
+    + alt.Chart(waits_long).mark_line(strokeDash=[4, 3]).encode(x=week_x, y="target:Q", color=wait_colour)
+).properties(height=300 + charts.legend_height(wait_order))
 dashboard.chart_block(
     "Projected waits, week by week",
     "The wait for someone joining the back of each queue at the end of the week (solid), against its target "
@@ -172,14 +174,16 @@ queues_long = projection.unpivot(index=["week", "weeks_ahead"], on=["assessment_
                                  variable_name="queue", value_name="people")
 queues_long = queues_long.with_columns(pl.col("queue").replace_strict({
     "assessment_queue": "Waiting for an assessment", "course_queue": "Waiting for a course"}))
+queue_order = ["Waiting for an assessment", "Waiting for a course"]
 backlog_chart = alt.Chart(queues_long).mark_line(point=alt.OverlayMarkDef(size=18)).encode(
-    x=alt.X("week:T", title="Week"),
+    x=week_x,
     y=alt.Y("people:Q", title="People waiting", scale=alt.Scale(domainMin=0, domainMax=max(1.0, outlook.largest_backlog)),
             axis=alt.Axis(format=",.0f", tickMinStep=1)),
-    color=alt.Color("queue:N", title="", scale=alt.Scale(range=charts.PALETTE), legend=alt.Legend(orient="top")),
-    tooltip=[alt.Tooltip("queue:N", title=""), alt.Tooltip("week:T", title="Week of"),
+    color=alt.Color("queue:N", title="", scale=alt.Scale(domain=queue_order, range=charts.PALETTE[:2]),
+                    legend=charts.legend(queue_order)),
+    tooltip=[alt.Tooltip("queue:N", title=""), alt.Tooltip("week:T", title="Week of", format="%-d %b %Y"),
              alt.Tooltip("people:Q", title="People waiting", format=",.1f")],
-).properties(height=280)
+).properties(height=280 + charts.legend_height(queue_order))
 dashboard.chart_block(
     "Backlog, week by week",
     "People still waiting at the end of each week beyond the usual flow: when demand is above capacity the "
@@ -201,7 +205,9 @@ dashboard.chart_block(
     "People arriving at each queue each week against what the capacity can take. The table has every figure of "
     "the projection, including the sessions that would just match each week's demand and the staff hours.",
     charts.line(flows_long, "week", "people", y_title="People a week", color="series", color_title="",
-                x_title="Week", tooltip_format=",.1f").configure_legend(orient="top", labelLimit=400),
+                x_title="", tooltip_format=",.1f", every="1w", labels=False,
+                order=["Assessment: people to assess", "Assessment: capacity", "Course: people allocated",
+                       "Course: places (bookings a week)"]),
     projection, "scenario_week_by_week", key="scenario_flows",
 )
 
@@ -248,9 +254,8 @@ if chosen:
         f"The wait for someone joining the back of the course queue, week by week, in each scenario; the dashed "
         f"line is the target of {targets.target_days_to_course} days.",
         charts.line(both, "week", "wait_to_course", y_title="Days", color="scenario", color_title="Scenario",
-                    x_title="Week", tooltip_format=",.1f")
-        + alt.Chart(pl.DataFrame({"target": [float(targets.target_days_to_course)]})).mark_rule(
-            color=charts.GREY, strokeDash=[4, 3]).encode(y="target:Q"),
+                    x_title="", tooltip_format=",.1f", every="1w", order=chosen)
+        + charts.target_rule(float(targets.target_days_to_course), f"Target: {targets.target_days_to_course} days"),
         both.select("scenario", "week", "weeks_ahead", "wait_to_course", "course_queue"), "scenario_compare_course",
         key="scenario_compare_course",
     )
@@ -259,9 +264,9 @@ if chosen:
         f"As above for the wait from referral to assessment; the dashed line is the target of "
         f"{targets.target_days_to_assessment} working days.",
         charts.line(both, "week", "wait_to_assessment", y_title="Working days", color="scenario",
-                    color_title="Scenario", x_title="Week", tooltip_format=",.1f")
-        + alt.Chart(pl.DataFrame({"target": [float(targets.target_days_to_assessment)]})).mark_rule(
-            color=charts.GREY, strokeDash=[4, 3]).encode(y="target:Q"),
+                    color_title="Scenario", x_title="", tooltip_format=",.1f", every="1w", order=chosen)
+        + charts.target_rule(float(targets.target_days_to_assessment),
+                             f"Target: {targets.target_days_to_assessment} working days"),
         both.select("scenario", "week", "weeks_ahead", "wait_to_assessment", "assessment_queue"),
         "scenario_compare_assessment", key="scenario_compare_assessment",
     )

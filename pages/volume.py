@@ -16,7 +16,7 @@ dashboard.as_of_line(data)
 offences = filters.apply(data.offences, "offence_date")
 referrals = filters.apply(data.referrals, "referred_on")
 launch = data.programme.launch
-st.caption(f"Showing {filters.describe()}.")
+st.caption(f"Showing {filters.describe(areas=data.programme.area_labels)}.")
 
 gate = dashboard.gate(user.role)
 change = gate.table(volume_change_table(data, filters), **GATES["volume-change"]).row(0, named=True)
@@ -42,27 +42,36 @@ if change["change_pct"] is not None:
     )
 
 monthly = gate.table(volume_table(data, filters), **GATES["volume"])
+complete = monthly.filter(~pl.col("provisional").fill_null(False)) if "provisional" in monthly.columns else monthly
+mean_month = complete["offences"].mean() if complete.height else None
 dashboard.chart_block(
-    "Recorded possession offences per month",
-    f"Every possession offence the force recorded in the period, by month, with the start of diversion marked "
-    f"({data.programme.launch_label}). The current month is not over yet: its point is hollow (provisional).",
-    charts.line(monthly, "period", "offences", y_title="Offences", policy=launch if filters.start is None or filters.start <= launch else None),
+    f"About {mean_month:,.0f} possession offences recorded a month" if mean_month else "Recorded possession offences per month",
+    f"Every possession offence the force recorded in the period, by month (average of the complete months in the "
+    f"title), with the start of diversion marked ({data.programme.launch_label}). The current month is not over "
+    "yet: its point is hollow and its line dashed (provisional).",
+    charts.line(monthly, "period", "offences", y_title="Offences a month", every="1mo",
+                policy=launch if filters.start is None or filters.start <= launch else None),
     monthly, "offences_per_month", counts=["offences", "referrals"],
 )
 
 weekly = volume.per_period(referrals, "referred_on", "1w", start=filters.start, end=filters.end)
 weekly = gate.table(with_provisional(weekly, filters.as_of_date, "1w"), ["count"], across=[[]])
+recent = weekly.filter(~pl.col("provisional").fill_null(False)).tail(4)["count"] if weekly.height else pl.Series([])
 dashboard.chart_block(
-    "Referrals per week",
-    "Referrals to the drug-intervention provider each week (weeks start on Monday). The week that is not over "
-    "at the as-of date is hollow (provisional).",
-    charts.line(weekly, "period", "count", y_title="Referrals", x_title="Week"),
+    f"Referrals averaged {recent.mean():,.0f} a week over the last 4 complete weeks"
+    if recent.len() == 4 and recent.null_count() == 0 else "Referrals per week",
+    "Referrals to the drug-intervention provider each week (weeks start on Monday): each week is a faint point, "
+    "the line is the average of the last 4 complete weeks (left out where a week in it is hidden). The week not "
+    "over at the as-of date is hollow (provisional) and not in the average.",
+    charts.line(weekly, "period", "count", y_title="Referrals a week", x_title="Week", every="1w", rolling=4),
     weekly, "referrals_per_week", counts=["count"],
-    empty="No referrals for these filters. Referrals start when diversion starts (October 2020).",
+    empty=f"No referrals for these filters. Referrals start when diversion starts ({data.programme.launch_label}).",
 )
 
-labels = {"area": ("Local policing area", codes.area_label), "source": ("Source", codes.REFERRAL_SOURCES.get),
-          "drug": ("Drug", codes.DRUGS.get), "age_band": ("Age band", None), "sex": ("Sex", codes.SEXES.get),
+area_names = data.programme.area_labels
+labels = {"area": ("Local policing area", lambda v: area_names.get(v) or codes.area_label(v)),
+          "source": ("Source", codes.REFERRAL_SOURCES.get), "drug": ("Drug", codes.DRUGS.get),
+          "age_band": ("Age band", None), "sex": ("Sex", codes.SEXES.get),
           "ethnic_group": ("Ethnic group (self-defined)", None)}
 by = st.segmented_control("Break offences down by", list(labels), format_func=lambda k: labels[k][0], default="area",
                           key="volume_breakdown") or "area"
@@ -71,21 +80,26 @@ table = volume.breakdown(offences, by)
 if label_of is not None:
     table = table.with_columns(pl.col(by).map_elements(lambda v: label_of(v) or v, return_dtype=pl.String))
 table = gate.table(table, ["count"], {"share": ["count"]}, across=[[]])
+top = table.drop_nulls("count").sort("count", descending=True).head(1)
 dashboard.chart_block(
-    f"Offences by {title.lower()}",
-    f"Recorded possession offences in the period by {title.lower()}; 'Missing' and 'Not stated' are shown, not dropped.",
-    charts.bars(table, by, "count", y_title="Offences", x_title=title, horizontal=True, sort="-x",
+    f"Most offences by {title.lower()}: {top[by][0]}" if top.height else f"Offences by {title.lower()}",
+    f"Recorded possession offences in the period by {title.lower()}, largest first; 'Missing' and 'Not stated' "
+    "are shown, not dropped.",
+    charts.bars(table, by, "count", y_title="Offences", x_title="", horizontal=True, sort="-x",
                 tooltip_extra=[{"field": "share", "type": "quantitative", "format": ".1%", "title": "Share"}]),
     table, f"offences_by_{by}", counts=["count"],
 )
 
 areas = volume.per_period_by(offences, "offence_date", "area")
-areas = areas.with_columns(pl.col("area").map_elements(codes.area_label, return_dtype=pl.String))
+areas = areas.with_columns(pl.col("area").map_elements(labels["area"][1], return_dtype=pl.String,
+                                                      skip_nulls=False).fill_null("Area not recorded"))
 areas = gate.table(areas, ["count"], across=[["period"], ["area"]])
 dashboard.chart_block(
     "Offences per month in each area",
-    "One small chart per local policing area (each on its own scale) to compare the shape of the change.",
+    "One small chart per local policing area (each on its own scale, from zero) to compare the shape of the "
+    "change; compare levels on the chart above.",
     charts.small_multiples(areas, "period", "count", "area", y_title="Offences",
+                           order=sorted(set(area_names.values())),
                            policy=launch if filters.start is None or filters.start <= launch else None),
     areas, "offences_per_month_by_area", counts=["count"],
 )

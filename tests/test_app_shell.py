@@ -337,7 +337,8 @@ def test_audit_log_filters_and_download(db):
     next(s for s in at.selectbox if s.label == "Action").select("sign_in_failed")
     at.run()
     frame = at.dataframe[0].value
-    assert list(frame["Action"]) == ["sign_in_failed"] and list(frame["User"]) == ["vic"]
+    assert list(frame["Action"]) == ["Wrong password"] and list(frame["User"]) == ["vic"]
+    assert list(frame["What changed"]) == ["failed logins: 1"] and list(frame["Record"])[0].startswith("User account #")
     frame, more = audit_log.events(db, action="sign_in_failed")
     csv = audit_log.to_csv(frame).decode()
     assert csv.splitlines()[0].startswith("When (UTC),User,Action,Table") and "vic" in csv and not more

@@ -67,10 +67,12 @@ class Filters:
                 values[f.name] = str(raw)
         return cls(**values)
 
-    def describe(self, period: bool = True) -> str:
+    def describe(self, period: bool = True, areas: dict[str, str] | None = None) -> str:
         """The filters in words ("1 Dec 2025 to 30 Nov 2026; area Coventry"); `period=False`
-        leaves the dates out (for a page that states its periods itself)."""
-        from divert.codes import area_label
+        leaves the dates out (for a page that states its periods itself). `areas` names the
+        programme's areas (Frames.programme.area_labels); a code it lacks is looked up in the
+        reference lists."""
+        from divert.codes import REFERRAL_SOURCES, SEXES, area_label
 
         parts = []
         if period and (self.start or self.end):
@@ -79,6 +81,8 @@ class Filters:
             parts.append(f"{first} to {last}")
         for name, value in asdict(self).items():
             if value and name not in ("start", "end", "as_of"):
-                shown = area_label(value) or value if name == "area" else value
-                parts.append(f"{name.replace('_', ' ')} {shown}")
+                shown = {"area": lambda v: (areas or {}).get(v) or area_label(v), "source": REFERRAL_SOURCES.get,
+                         "sex": SEXES.get}.get(name, lambda v: v)(value) or value
+                label = {"area": "area", "age_band": "age", "ethnic_group": "ethnic group"}.get(name, name)
+                parts.append(f"{label} {shown}")
         return "; ".join(parts) or ("no other filters" if not period else "all records")

@@ -36,6 +36,8 @@ class Headline:
     better: str = "up"  # which direction is good: "up", "down" or "none"
     bases: tuple = ()  # the counts the value is made from: the people it summarises first
     previous_bases: tuple = ()
+    months: tuple = ()  # (this period, the period before) in months, where counts are compared as rates
+    significant: bool | None = None  # for medians: worked out from the waits themselves (Mood's test)
 
     @property
     def delta(self) -> float | None:
@@ -107,7 +109,8 @@ def headlines(frames: Frames, filters: Filters, hours_per_referral: float) -> li
     complied = pl.col("closure_result") == "complied"
     out = [
         Headline("referrals", "Referrals", r_now.height, r_before.height, "count",
-                 "Referrals made in the period.", trend(refs, pl.len()),
+                 "Referrals made in the period. More or fewer referrals is neither good nor bad in itself (it "
+                 "follows policing), so the change is not coloured.", trend(refs, pl.len()), better="none",
                  bases=(r_now.height,), previous_bases=(r_before.height,)),
         Headline("engaged_share", "Engaged (at least the assessment)",
                  _share(mature(r_now, "engaged"), engaged), _share(mature(r_before, "engaged"), engaged), "share",
@@ -133,17 +136,20 @@ def headlines(frames: Frames, filters: Filters, hours_per_referral: float) -> li
         days = (working_days_expr(pl.col(start), pl.col(finish)) if measure == "to_assessment"
                 else (pl.col(finish) - pl.col(start)).dt.total_hours() / 24)
         reached = pl.col(finish).is_not_null()
+        waits_now = mature(r_now, measure).filter(reached).select(days.alias("d"))["d"].drop_nulls().to_list()
+        waits_before = mature(r_before, measure).filter(reached).select(days.alias("d"))["d"].drop_nulls().to_list()
         out.append(Headline(
             key, label, mature(r_now, measure).select(days.median()).item(),
             mature(r_before, measure).select(days.median()).item(), "days",
             "Half of people waited longer than this (only those who reached the step, among referrals old enough "
             "for it to have happened).", trend(refs.filter(reached), days.median(), measure), better="down",
             bases=counted(mature(r_now, measure).filter(reached)),
-            previous_bases=counted(mature(r_before, measure).filter(reached))))
+            previous_bases=counted(mature(r_before, measure).filter(reached)),
+            significant=medians_differ(waits_now, waits_before)))
     out.append(Headline("officer_hours", "Officer hours released", r_now.height * hours_per_referral,
                         r_before.height * hours_per_referral, "hours",
                         f"Referrals x {hours_per_referral:g} hours of officer time saved per referral (a setting).",
-                        trend(refs, pl.len() * hours_per_referral), bases=(r_now.height,),
+                        trend(refs, pl.len() * hours_per_referral), better="none", bases=(r_now.height,),
                         previous_bases=(r_before.height,)))
     onward = pl.col("onward_treatment").fill_null(False)
     out.append(Headline("onward_treatment", "Onward referrals into treatment", r_now.filter(onward).height,
@@ -213,6 +219,10 @@ def _against_baseline(offs, key, label, outcome_codes, now, before, launch, as_o
     trend = _monthly(_within(offs, "offence_date", shown) if shown[1] >= shown[0] else offs.head(0),
                      "offence_date", is_outcome.sum(), now, as_of)
     trend = trend.with_columns(pl.when(pl.col("period") > last_known).then(None).otherwise(pl.col("value")).alias("value"))
+    def months(span):
+        span = (span[0], min(span[1], last_known))
+        return max(0.0, ((span[1] - span[0]).days + 1) / (365.25 / 12))
+
     def bases(span):
         span = (span[0], min(span[1], last_known))
         part = _within(offs, "offence_date", span) if span[1] >= span[0] else offs.head(0)
@@ -224,7 +234,7 @@ def _against_baseline(offs, key, label, outcome_codes, now, before, launch, as_o
                     f"({base_span[0]:%b %Y} to {base_span[1]:%b %Y}). Offences from the last "
                     "90 days are left out: their outcomes are not known yet.", trend.with_columns(
                         pl.col("value").cast(pl.Int64).alias("events")), better="down",
-                    bases=bases(now), previous_bases=bases(before))
+                    bases=bases(now), previous_bases=bases(before), months=(months(now), months(before)))
 
 
 def _widest_disparity(offs, now, before, as_of) -> Headline:
@@ -282,3 +292,86 @@ def overview_table(frames: Frames, filters: Filters, hours_per_referral: float =
         "previous": [None if h.previous is None else float(h.previous) for h in rows],
         "change": [None if h.delta is None else float(h.delta) for h in rows],
     }, schema_overrides={"data_up_to": pl.Date, "value": pl.Float64, "previous": pl.Float64, "change": pl.Float64})
+
+
+# --- is the change beyond noise? ------------------------------------------------------------------------------
+ALPHA = 0.05
+
+
+def change_is_real(headline: Headline, alpha: float = ALPHA) -> bool | None:
+    """Whether the change from the period before is larger than chance would give (95%), from
+    the headline's own counts; None when it cannot be told. Shares: Newcombe's interval for the
+    difference of two proportions excludes 0. Counts (and officer hours, which are referrals x
+    hours): the exact conditional Poisson test of the two periods' counts (equal lengths, or the
+    months each covers). Ratios: the two log ratios differ by more than 1.96 standard errors
+    (Katz). Medians: Mood's median test on the waits, worked out when the headline is made."""
+    unit, now, before = headline.unit, headline.bases, headline.previous_bases
+    if headline.delta is None:
+        return None
+    if unit == "days":
+        return headline.significant
+    if unit == "share" and len(now) >= 2 and len(before) >= 2:
+        return shares_differ(now[1], now[0], before[1], before[0], alpha)
+    if unit in ("count", "hours") and now and before:
+        return counts_differ(now[0], before[0], alpha=alpha)
+    if unit == "pct" and len(now) >= 2 and len(before) >= 2 and len(headline.months) == 2:
+        return counts_differ(now[1], before[1], *headline.months, alpha=alpha)
+    if unit == "ratio" and len(now) == 4 and len(before) == 4:
+        return ratios_differ(now, before, alpha)
+    return None
+
+
+def shares_differ(k: int, n: int, k_before: int, n_before: int, alpha: float = ALPHA) -> bool | None:
+    """k of n against k_before of n_before: does Newcombe's 95% interval of the difference
+    leave out 0?"""
+    import numpy as np
+
+    from divert.analytics.intervals import newcombe
+
+    if not n or not n_before:
+        return None
+    _, low, high = newcombe(k_before, n_before, k, n)
+    low, high = float(np.asarray(low)), float(np.asarray(high))
+    return not (low <= 0 <= high)
+
+
+def counts_differ(count: int, count_before: int, exposure: float = 1.0, exposure_before: float = 1.0,
+                  alpha: float = ALPHA) -> bool | None:
+    """Two Poisson counts over their exposures (equal periods by default): the exact
+    conditional test (a binomial test of one count out of both) rejects equal rates."""
+    from statsmodels.stats.rates import test_poisson_2indep
+
+    if count is None or count_before is None or count + count_before == 0 or not exposure or not exposure_before:
+        return None
+    test = test_poisson_2indep(count, exposure, count_before, exposure_before, method="exact-cond")
+    return bool(test.pvalue < alpha)
+
+
+def ratios_differ(now: tuple, before: tuple, alpha: float = ALPHA) -> bool | None:
+    """Two risk ratios, each from (n, k, n_reference, k_reference): is the difference of their
+    logarithms beyond 1.96 (for 95%) of its standard error (Katz)?"""
+    import math
+
+    def log_and_variance(n, k, n_ref, k_ref):
+        if not (n and k and n_ref and k_ref):
+            return None
+        return math.log((k / n) / (k_ref / n_ref)), 1 / k - 1 / n + 1 / k_ref - 1 / n_ref
+
+    a, b = log_and_variance(*now), log_and_variance(*before)
+    if a is None or b is None:
+        return None
+    from scipy.stats import norm
+
+    return bool(abs(a[0] - b[0]) / math.sqrt(a[1] + b[1]) > norm.ppf(1 - alpha / 2))
+
+
+def medians_differ(values: list[float], values_before: list[float], alpha: float = ALPHA) -> bool | None:
+    """Mood's median test: do the two sets of waits have different medians?"""
+    if len(values) < 2 or len(values_before) < 2:
+        return None
+    from scipy.stats import median_test
+
+    try:
+        return bool(median_test(values, values_before, ties="below").pvalue < alpha)
+    except ValueError:  # every value equal to the grand median
+        return False
