@@ -264,9 +264,11 @@ def small_multiples(frame: pl.DataFrame, x: str, y: str, facet: str, *, y_title:
                   scale=alt.Scale(domain=[_datetime(data[x].min()), _datetime(data[x].max())]))
     out = []
     for panel in order_of(data, facet, order):
-        extra = {"color": alt.Color(f"{lines}:N", title=None, scale=alt.Scale(range=[PALETTE[0], GREY, GREY]),
-                                    sort=None, legend=alt.Legend(orient="bottom")),
-                 "strokeDash": alt.StrokeDash(f"{lines}:N", legend=None, sort=None)} if lines else {}
+        line_order = list(dict.fromkeys(data[lines].to_list())) if lines else None  # as the caller lists them
+        extra = {"color": alt.Color(f"{lines}:N", title=None, sort=line_order,
+                                    scale=alt.Scale(domain=line_order, range=[PALETTE[0], GREY, GREY]),
+                                    legend=alt.Legend(orient="bottom")),
+                 "strokeDash": alt.StrokeDash(f"{lines}:N", legend=None, sort=line_order)} if lines else {}
         mark = alt.Chart(data.filter(pl.col(facet) == panel))
         mark = mark.mark_line() if lines else mark.mark_line(color=PALETTE[0])
         base = mark.encode(

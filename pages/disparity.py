@@ -56,6 +56,7 @@ with search_tab:
             st.warning(f"No 2021 census figures for: {', '.join(lacking)}. Their rates use the 2011 census for every "
                        "year, and say so under each rate.", icon=":material/warning:")
         force = st.selectbox("Force", forces, key="disparity_force",
+                             format_func=lambda f: forces_catalogue.force_name(f) if f in forces_catalogue.BY_SLUG else f,
                              index=forces.index(data.programme.force) if data.programme.force in forces else 0)
         last_search = data.data_up_to().get("stop_search")
         period_end = min(filters.end or as_of, as_of)
@@ -96,7 +97,7 @@ with search_tab:
                 "Share of searches whose outcome was linked to the object of the search, with 95% intervals. A "
                 "lower find rate for a group suggests officers search its members on weaker grounds.",
                 charts.bars(finds, "group", "find_rate", y_title="Find rate", x_title="Group", horizontal=True,
-                            interval=("find_rate_low", "find_rate_high"),
+                            interval=("find_rate_low", "find_rate_high"), share=True,
                             tooltip_extra=[{"field": "find_rate_low", "type": "quantitative", "format": ".1%", "title": "95% low"},
                                            {"field": "find_rate_high", "type": "quantitative", "format": ".1%", "title": "95% high"}]),
                 finds, f"find_rates_{force}", counts=["searches", "finds"],
@@ -124,7 +125,7 @@ with search_tab:
                 "For searches with both recorded: how often the officer's view matched the person's own broad group. "
                 "The two are kept separate; one is never filled in from the other.",
                 charts.bars(agree, "self_defined", "agreement", y_title="Share where they agree", x_title="Self-defined group",
-                            horizontal=True),
+                            horizontal=True, share=True),
                 agree, f"ethnicity_agreement_{force}", counts=["searches", "agree"],
             )
             others = [f for f in forces if f != force]
@@ -203,8 +204,8 @@ with outcome_tab:
         f"Before and after the policy ({data.programme.launch_label}): for each broad group, the share of possession "
         "offences ending in a charge or caution, with 95% intervals. The table has every group, both sexes and the "
         "ratio to White (White is 1, with no interval).",
-        charts.line(males, "starts", "formal_share", y_title="Share charged or cautioned", color="group",
-                    color_title="Group", band=("formal_share_low", "formal_share_high"), tooltip_format=".1%",
-                    policy=data.programme.launch) if not males.is_empty() else None,
+        charts.compare_groups(males, "starts", "formal_share", "group", y_title="Share charged or cautioned",
+                              band=("formal_share_low", "formal_share_high"), share=True, every="6mo",
+                              policy=data.programme.launch) if not males.is_empty() else None,
         formal, "formal_outcomes_by_half_year", counts=["formal_outcomes", "offences"],
     )

@@ -42,7 +42,7 @@ dashboard.chart_block(
     "the counterfactual: the trend before the launch carried on. The gap between the last two is the estimated "
     "effect. Hover for values.",
     charts.line(long, "month", "share", y_title="Share charged or cautioned", color="series", color_title="",
-                tooltip_format=".1%", policy=launch, every="1mo"),
+                policy=launch, every="1mo", share=True, order=["Observed", "Fitted", "Had nothing changed"]),
     series, "impact_series", counts=["offences", "formal"],
 )
 
