@@ -21,6 +21,7 @@ from divert import codes
 from divert.analytics import waiting as waiting_rule
 from divert.db import session_scope
 from divert.models import Assessment, AuditEvent, Booking, Closure, CourseSession, Offence, Person, Referral
+from divert.wording import plural
 
 UK = ZoneInfo("Europe/London")
 SEARCH_LIMIT = 50
@@ -239,7 +240,7 @@ def describe_history(detail: dict) -> str:
         else:
             outcome = "open"
         parts.append(f"{other['reference']} ({show_day(other['referred_at'])}, {outcome})")
-    return f"{len(others)} other referral(s) of this person: " + "; ".join(parts) + "."
+    return f"{plural(len(others), 'other referral')} of this person: " + "; ".join(parts) + "."
 
 
 def describe_progress(detail: dict) -> str:
@@ -250,7 +251,7 @@ def describe_progress(detail: dict) -> str:
         facts.append("allocated to " + codes.ALLOCATIONS[assessment["allocation"]].lower())
     attended = sum(b["status"] in ("attended", "completed") for b in detail["bookings"])
     completed = sum(b["status"] == "completed" for b in detail["bookings"])
-    facts.append(f"{len(detail['bookings'])} course booking(s), {attended} attended"
+    facts.append(f"{plural(len(detail['bookings']), 'course booking')}, {attended} attended"
                  + (", course completed" if completed else ""))
     return "; ".join(facts) + "."
 
@@ -287,12 +288,12 @@ def timeline(engine, reference: str) -> pl.DataFrame:
     add(detail["referred_at"], "Referred", "; ".join(referred))
     assessment = detail["assessment"]
     if assessment:
-        add(assessment["first_contact_at"], "First contact", f"{assessment['contact_attempts']} contact attempt(s)")
+        add(assessment["first_contact_at"], "First contact", plural(assessment["contact_attempts"], "contact attempt"))
         add(assessment["scheduled_at"], "Assessment booked for", "")
         flags = [label for name, label in codes.RISK_FLAGS.items() if assessment[name]] or ["none"]
         summary = [
             f"result: {codes.ASSESSMENT_RESULTS[assessment['result']].lower()}",
-            f"{assessment['contact_attempts']} contact attempt(s)",
+            plural(assessment["contact_attempts"], "contact attempt"),
             "risk flags: " + ", ".join(flags).lower(),
             "harm-reduction advice given" if assessment["harm_reduction_advice"] else "no harm-reduction advice recorded",
         ]

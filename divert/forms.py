@@ -33,6 +33,7 @@ from divert import casework, codes, ui
 from divert.records import Saved
 from divert.settings import current_force
 from divert.validation import Problem
+from divert.wording import plural
 
 UK = casework.UK
 DATE_FORMAT = "DD/MM/YYYY"
@@ -366,7 +367,7 @@ def referral_chooser(queue, queue_label: str, *, empty: str) -> str | None:
         if queue.height:
             date_column = queue.columns[1]
             shown = {
-                row["Referral"]: f"{row['Referral']} - {row['Days waiting']} days ({row[date_column][:10]})"
+                row["Referral"]: f"{row['Referral']} - {plural(row['Days waiting'], 'day')} ({row[date_column][:10]})"
                 for row in queue.iter_rows(named=True)
             }
             st.selectbox(queue_label, list(shown), index=None, key=QUEUE_KEY, on_change=pick,

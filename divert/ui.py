@@ -75,7 +75,7 @@ def require_role(*roles: str, allow_password_change: bool = False) -> SignedIn:
         st.stop()
     if user.role not in roles:
         st.warning(
-            f"This page is not available to your role ({user.role_label}). "
+            f"This page is not available to your role: {user.role_label}. "
             "Use the menu to find the pages you can open.",
             icon=":material/block:",
         )

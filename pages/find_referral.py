@@ -6,6 +6,7 @@ import streamlit as st
 
 from divert import casework, codes, forms, records, ui
 from divert.validation import EARLIEST
+from divert.wording import plural
 
 user = ui.require_role("caseworker", "admin")
 engine = ui.engine()
@@ -46,7 +47,7 @@ if query and query.strip():
         st.info(f"No referral or crime reference contains “{ui.plain(query.strip())}”.")
     else:
         more = " (the newest 50 shown - type more of the reference to narrow it)" if results.height >= casework.SEARCH_LIMIT else ""
-        st.caption(f"{results.height} referral(s) found{more}.")
+        st.caption(f"{plural(results.height, 'referral')} found{more}.")
         st.dataframe(results.drop("referral_id"), hide_index=True)
         if results.height > 1:
             st.selectbox("Open a referral", list(results["Referral"]), key="fr_pick", index=None,

@@ -7,6 +7,7 @@ import streamlit as st
 
 from divert import casework, codes, forms, records, ui
 from divert.validation import Problem
+from divert.wording import plural
 
 user = ui.require_role("manager", "caseworker", "admin")
 engine = ui.engine()
@@ -74,7 +75,7 @@ with sessions_tab:
             values, lambda: records.add_session(values, username, engine=engine),
             success=lambda saved: (
                 f"Session **{values['session_ref']}** scheduled for {casework.show_moment(values['starts_at'])}"
-                f" ({codes.DELIVERY_MODES[values['mode']].lower()}, {values['seats']} seats)."
+                f" ({codes.DELIVERY_MODES[values['mode']].lower()}, {plural(values['seats'], 'seat')})."
             ),
         )
 

@@ -258,7 +258,7 @@ def test_register_saves_all_or_nothing_with_versions(engine):
     bad = records.save_register(session_id, {ids[0]: "completed", ids[1]: "asleep"}, versions, USER, engine=engine)
     assert problem(bad, "status") == "is not a booking status"
     saved = records.save_register(session_id, {ids[0]: "completed", ids[1]: "no_show"}, versions, USER, engine=engine)
-    assert saved.ok and saved.notes == ["2 booking(s) changed"]
+    assert saved.ok and saved.notes == ["2 bookings changed"]
     stale = records.save_register(session_id, {ids[0]: "attended"}, versions, "other", engine=engine)
     assert "someone else changed" in problem(stale, "version")
     with session_scope(engine) as s:
@@ -284,7 +284,7 @@ def test_register_refuses_attendance_before_the_session_and_overbooking(engine):
     first = register.row(0, named=True)
     back = records.save_register(session_id, {first["booking_id"]: "booked"}, {first["booking_id"]: first["version"]},
                                  USER, engine=engine)
-    assert "more than the session's 1 seats" in problem(back, "seats")
+    assert "more than the session's 1 seat" in problem(back, "seats")
 
 
 def test_check_only_writes_nothing(engine):

@@ -25,6 +25,7 @@ import numpy as np
 import polars as pl
 
 from divert.analytics.weeks import as_day, working_days_between
+from divert.wording import plural
 
 COURSE = "group_course"
 GAP_DAYS = 28  # four weeks with nothing recorded at all is a gap in the records, not a quiet spell
@@ -40,8 +41,8 @@ class Gap:
         end = self.first_after or as_of
         days = (end - self.last_before).days
         if self.first_after is None:
-            return f"nothing was recorded after {self.last_before:%d %b %Y} ({days} days)"
-        return f"nothing was recorded between {self.last_before:%d %b %Y} and {self.first_after:%d %b %Y} ({days} days)"
+            return f"nothing was recorded after {self.last_before:%d %b %Y} ({plural(days, 'day')})"
+        return f"nothing was recorded between {self.last_before:%d %b %Y} and {self.first_after:%d %b %Y} ({plural(days, 'day')})"
 
 
 def activity_days(referrals: pl.DataFrame, as_of: date) -> pl.Series:
@@ -159,7 +160,9 @@ class Queue:
 
     @property
     def longest_text(self) -> str:
-        return "" if self.longest is None else f"{self.longest:,} {self.unit}"
+        if self.longest is None:
+            return ""
+        return plural(self.longest, self.unit[:-1]) if self.unit.endswith("s") else f"{self.longest:,} {self.unit}"
 
 
 def summarise(waiting: pl.DataFrame, unit_column: str, target: float | None = None) -> Queue:

@@ -23,6 +23,7 @@ from divert.records.core import (
 )
 from divert.records.pathway import find_referral
 from divert.validation import Checker, Problem
+from divert.wording import plural
 
 
 def add_session(values: dict, user: str, *, session=None, engine=None, upsert=False) -> Saved:
@@ -39,7 +40,7 @@ def add_session(values: dict, user: str, *, session=None, engine=None, upsert=Fa
         if existing is not None and not upsert:
             c.fail("session_ref", "is already recorded")
         if existing is not None and seats is not None and seats < seats_taken(s, existing.id):
-            c.fail("seats", f"is fewer than the {seats_taken(s, existing.id)} people already booked")
+            c.fail("seats", f"is fewer than the {plural(seats_taken(s, existing.id), 'person')} already booked")
         check(c)
         row = CourseSession(session_ref=ref, **fields)
         return save(s, user, row, {"session_ref": ref}, upsert=upsert)
@@ -69,7 +70,7 @@ def edit_session(session_id: int, values: dict, user: str, reason: str, expected
         fields = session_fields(c)
         taken = seats_taken(s, row.id)
         if fields["seats"] is not None and fields["seats"] < taken:
-            c.fail("seats", f"is fewer than the {taken} people already booked")
+            c.fail("seats", f"is fewer than the {plural(taken, 'person')} already booked")
         check(c)
         return apply_changes(s, user, row, fields, reason)
 
@@ -114,7 +115,7 @@ def book(values: dict, user: str, *, session=None, engine=None, upsert=False) ->
             c.fail("session_ref", "already has this referral booked")
         elif course is not None and existing is None and status in codes.SEAT_HOLDING:
             if seats_taken(s, course.id) >= course.seats:
-                c.fail("session_ref", f"is full ({course.seats} seats)")
+                c.fail("session_ref", f"is full ({plural(course.seats, 'seat')})")
         check(c)
         row = Booking(referral_id=referral.id, session_id=course.id, booked_at=booked_at, status=status)
         key = {"referral_id": referral.id, "session_id": course.id}
@@ -205,7 +206,7 @@ def save_register(session_id: int, statuses: dict[int, str], versions: dict[int,
             (statuses.get(b.id, b.status) in codes.SEAT_HOLDING) for b in bookings.values()
         )
         if holding > course.seats:
-            problems.append(Problem("seats", holding, f"would be more than the session's {course.seats} seats"))
+            problems.append(Problem("seats", holding, f"would be more than the session's {plural(course.seats, 'seat')}"))
         if problems:
             raise Rejected(problems)
         changed = 0
@@ -215,7 +216,7 @@ def save_register(session_id: int, statuses: dict[int, str], versions: dict[int,
                 update_row(s, user, booking, {"status": status})
                 changed += 1
         return Saved(True, session_id, change="updated" if changed else "unchanged",
-                     notes=[f"{changed} booking(s) changed"])
+                     notes=[f"{plural(changed, 'booking')} changed"])
 
     return write(work, session=None, engine=engine)
 

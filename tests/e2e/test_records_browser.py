@@ -191,7 +191,7 @@ def test_attendance_register_saves_the_changed_statuses(demo_app, page):
 
     set_first_status(codes.BOOKING_STATUSES[new_status])
     page.get_by_role("button", name="Save register").click()
-    expect(page.get_by_text("Register saved: 1 booking(s) changed.")).to_be_visible()
+    expect(page.get_by_text("Register saved: 1 booking changed.")).to_be_visible()
     page.wait_for_load_state("networkidle")
     page.shots("register saved")
     after = casework.session_bookings(engine, chosen["session_id"]).row(0, named=True)
