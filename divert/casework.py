@@ -21,6 +21,7 @@ from divert import codes
 from divert.analytics import waiting as waiting_rule
 from divert.db import session_scope
 from divert.models import Assessment, AuditEvent, Booking, Closure, CourseSession, Offence, Person, Referral
+from divert.records.sessions import seats_taken as records_seats_taken
 from divert.wording import plural
 
 UK = ZoneInfo("Europe/London")
@@ -57,9 +58,14 @@ def show_day(day: date | datetime | None) -> str:
 
 
 # --- stages of a referral -----------------------------------------------------------------
+VOID_STAGE = "Void - entered by mistake"
+
+
 def stage(status: str, assessment_result: str | None, allocation: str | None, booking_statuses,
-          closure_result: str | None) -> str:
+          closure_result: str | None, void: bool = False) -> str:
     """Where a referral is on the pathway, in the team's words."""
+    if void:
+        return VOID_STAGE
     if status == "closed":
         return "Closed - " + ("complied" if closure_result == "complied" else "not engaged")
     statuses = set(booking_statuses or ())
@@ -84,7 +90,8 @@ def _stages(s, referral_ids: list[int]) -> dict[int, str]:
     if not referral_ids:
         return {}
     rows = s.execute(
-        select(Referral.id, Referral.status, Assessment.result, Assessment.allocation, Closure.result)
+        select(Referral.id, Referral.status, Assessment.result, Assessment.allocation, Closure.result,
+               Referral.void_at.is_not(None))
         .outerjoin(Assessment, Assessment.referral_id == Referral.id)
         .outerjoin(Closure, Closure.referral_id == Referral.id)
         .where(Referral.id.in_(referral_ids))
@@ -95,8 +102,8 @@ def _stages(s, referral_ids: list[int]) -> dict[int, str]:
     ):
         bookings.setdefault(referral_id, []).append(status)
     return {
-        rid: stage(status, result, allocation, bookings.get(rid), closure)
-        for rid, status, result, allocation, closure in rows
+        rid: stage(status, result, allocation, bookings.get(rid), closure, bool(void))
+        for rid, status, result, allocation, closure, void in rows
     }
 
 
@@ -156,7 +163,8 @@ def referral_detail(engine, reference: str | None) -> dict | None:
             .order_by(CourseSession.starts_at)
         ).all()
         others = s.execute(
-            select(Referral.reference, Referral.referred_at, Referral.status, Closure.result)
+            select(Referral.reference, Referral.referred_at, Referral.status, Closure.result,
+                   Referral.void_at.is_not(None))
             .outerjoin(Closure, Closure.referral_id == Referral.id)
             .where(Referral.person_id == referral.person_id, Referral.id != referral.id)
             .order_by(Referral.referred_at)
@@ -181,7 +189,11 @@ def referral_detail(engine, reference: str | None) -> dict | None:
             "repeat": referral.repeat,
             "stage": stage(referral.status, assessment.result if assessment else None,
                            assessment.allocation if assessment else None,
-                           [b["status"] for b in booking_list], closure.result if closure else None),
+                           [b["status"] for b in booking_list], closure.result if closure else None,
+                           referral.void_at is not None),
+            "void": None if referral.void_at is None else {
+                "at": uk_time(referral.void_at), "by": referral.void_by, "reason": referral.void_reason,
+                "offence": offence.void_at is not None},
             "offence": {
                 "id": offence.id, "crime_ref": offence.crime_ref, "offence_date": offence.offence_date,
                 "area": offence.area, "drug": offence.drug, "source": offence.source,
@@ -206,8 +218,8 @@ def referral_detail(engine, reference: str | None) -> dict | None:
                 "onward_treatment": closure.onward_treatment,
             },
             "other_referrals": [
-                {"reference": ref, "referred_at": uk_time(at), "status": status, "closure": result}
-                for ref, at, status, result in others
+                {"reference": ref, "referred_at": uk_time(at), "status": status, "closure": result, "void": bool(void)}
+                for ref, at, status, result, void in others
             ],
         }
 
@@ -233,7 +245,9 @@ def describe_history(detail: dict) -> str:
         return "No other referrals of this person."
     parts = []
     for other in others:
-        if other["closure"] == "complied":
+        if other["void"]:
+            outcome = "void"
+        elif other["closure"] == "complied":
             outcome = "complied"
         elif other["closure"] == "not_engaged":
             outcome = "not engaged (intelligence log)"
@@ -405,7 +419,7 @@ def _open_pathway(s) -> pl.DataFrame:
         .join(Offence, Offence.id == Referral.offence_id)
         .outerjoin(Assessment, Assessment.referral_id == Referral.id)
         .outerjoin(Closure, Closure.referral_id == Referral.id)
-        .where(Referral.status == "open")
+        .where(Referral.status == "open", Referral.void_at.is_(None))
     ).all()
     return pl.DataFrame(
         {
@@ -444,7 +458,7 @@ def open_referrals(engine, *, limit: int = QUEUE_LIMIT) -> pl.DataFrame:
         rows = s.execute(
             select(Referral.id, Referral.reference, Referral.referred_at, Offence.area)
             .join(Offence, Offence.id == Referral.offence_id)
-            .where(Referral.status == "open")
+            .where(Referral.status == "open", Referral.void_at.is_(None))
             .order_by(Referral.referred_at, Referral.id)
             .limit(limit)
         ).all()
@@ -492,7 +506,8 @@ def sessions(engine, *, upcoming: bool | None = None, days_back: int | None = No
     `False` those started; `days_back` keeps sessions from that many days ago onwards."""
     taken = (
         select(Booking.session_id, func.count(Booking.id).label("taken"))
-        .where(Booking.status.in_(codes.SEAT_HOLDING))
+        .join(Referral, Referral.id == Booking.referral_id)
+        .where(Booking.status.in_(codes.SEAT_HOLDING), Referral.void_at.is_(None))
         .group_by(Booking.session_id)
         .subquery()
     )
@@ -500,6 +515,7 @@ def sessions(engine, *, upcoming: bool | None = None, days_back: int | None = No
     query = (
         select(CourseSession, func.coalesce(taken.c.taken, 0))
         .outerjoin(taken, taken.c.session_id == CourseSession.id)
+        .where(CourseSession.void_at.is_(None))
         .order_by(CourseSession.starts_at, CourseSession.id)
     )
     if days_back is not None:
@@ -538,9 +554,7 @@ def session_detail(engine, session_id: int) -> dict | None:
         row = s.get(CourseSession, session_id)
         if row is None:
             return None
-        taken = s.execute(
-            select(func.count(Booking.id)).where(Booking.session_id == session_id, Booking.status.in_(codes.SEAT_HOLDING))
-        ).scalar_one()
+        taken = records_seats_taken(s, session_id)
     starts = uk_time(row.starts_at)
     return {
         "id": row.id, "session_ref": row.session_ref, "starts_at": starts, "duration_minutes": row.duration_minutes,
@@ -559,7 +573,7 @@ def session_bookings(engine, session_id: int) -> pl.DataFrame:
         rows = s.execute(
             select(Booking.id, Booking.version, Referral.reference, Booking.booked_at, Booking.status)
             .join(Referral, Referral.id == Booking.referral_id)
-            .where(Booking.session_id == session_id)
+            .where(Booking.session_id == session_id, Referral.void_at.is_(None))
             .order_by(Booking.booked_at, Booking.id)
         ).all()
     return pl.DataFrame(

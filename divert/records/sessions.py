@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from divert import codes
-from divert.models import Assessment, Booking, CourseSession
+from divert.models import Assessment, Booking, CourseSession, Referral
 from divert.records.core import (
     Rejected,
     Saved,
@@ -78,8 +78,9 @@ def edit_session(session_id: int, values: dict, user: str, reason: str, expected
 
 
 def seats_taken(s: Session, session_id: int) -> int:
-    query = select(func.count(Booking.id)).where(
-        Booking.session_id == session_id, Booking.status.in_(codes.SEAT_HOLDING)
+    """Seats held on a session (a void referral's booking holds none)."""
+    query = select(func.count(Booking.id)).join(Referral, Referral.id == Booking.referral_id).where(
+        Booking.session_id == session_id, Booking.status.in_(codes.SEAT_HOLDING), Referral.void_at.is_(None)
     )
     return s.execute(query).scalar_one()
 
@@ -98,6 +99,8 @@ def book(values: dict, user: str, *, session=None, engine=None, upsert=False) ->
             course = s.execute(select(CourseSession).where(CourseSession.session_ref == ref)).scalars().first()
             if course is None:
                 c.fail("session_ref", "is not a known session")
+            elif course.void_at is not None:
+                c.fail("session_ref", "is void (entered by mistake)")
         existing = None
         if referral is not None and course is not None:
             existing = s.execute(
