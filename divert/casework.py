@@ -20,7 +20,17 @@ from sqlalchemy import and_, func, or_, select
 from divert import codes
 from divert.analytics import waiting as waiting_rule
 from divert.db import session_scope
-from divert.models import Assessment, AuditEvent, Booking, Closure, CourseSession, Offence, Person, Referral
+from divert.models import (
+    Assessment,
+    AuditEvent,
+    Booking,
+    Closure,
+    ContactAttempt,
+    CourseSession,
+    Offence,
+    Person,
+    Referral,
+)
 from divert.records.sessions import seats_taken as records_seats_taken
 from divert.wording import plural
 
@@ -169,6 +179,15 @@ def referral_detail(engine, reference: str | None) -> dict | None:
             .where(Referral.person_id == referral.person_id, Referral.id != referral.id)
             .order_by(Referral.referred_at)
         ).all()
+        contacts = [
+            {"id": c.id, "attempted_at": uk_time(c.attempted_at), "outcome": c.outcome,
+             "assessment_booked_for": uk_time(c.assessment_booked_for)}
+            for c in s.execute(select(ContactAttempt).where(ContactAttempt.referral_id == referral.id)
+                               .order_by(ContactAttempt.attempted_at)).scalars()
+        ]
+        closure_recorded = None if closure is None else s.execute(
+            select(func.min(AuditEvent.at)).where(AuditEvent.table_name == "closure", AuditEvent.action == "create",
+                                                  AuditEvent.row_id == str(closure.id))).scalar()
         booking_list = [
             {
                 "booking_id": b.id, "session_id": c.id, "session_ref": c.session_ref,
@@ -200,7 +219,7 @@ def referral_detail(engine, reference: str | None) -> dict | None:
                 "outcome": offence.outcome, "age": offence.age,
             },
             "person": {
-                "sex": person.sex, "birth_year": person.birth_year,
+                "id": person.id, "sex": person.sex, "birth_year": person.birth_year,
                 "ethnicity_self": person.ethnicity_self, "ethnicity_officer": person.ethnicity_officer,
             },
             "assessment": None if assessment is None else {
@@ -212,8 +231,10 @@ def referral_detail(engine, reference: str | None) -> dict | None:
                 "completed_at": uk_time(assessment.completed_at),
             },
             "bookings": booking_list,
+            "contacts": contacts,
             "closure": None if closure is None else {
-                "id": closure.id, "closed_on": closure.closed_on, "result": closure.result,
+                "id": closure.id, "version": closure.version, "recorded_at": uk_time(closure_recorded),
+                "closed_on": closure.closed_on, "result": closure.result,
                 "intelligence_log_date": closure.intelligence_log_date,
                 "onward_treatment": closure.onward_treatment,
             },
@@ -275,19 +296,23 @@ TIMELINE_SCHEMA = {"When": pl.String, "Event": pl.String, "Details": pl.String}
 
 
 def timeline(engine, reference: str) -> pl.DataFrame:
-    """What happened to a referral, in order: offence, referral, assessment, bookings and
-    sessions, closure."""
+    """What happened to a referral, in true order: offence, referral, contact attempts,
+    assessment, bookings and sessions, closure (and a void). A day without a time (the offence)
+    counts from the start of that day; the closure's day counts from the time it was recorded
+    when that was on the day, else from the end of the day - after anything else that day."""
     detail = referral_detail(engine, reference)
     if detail is None:
         return pl.DataFrame(schema=TIMELINE_SCHEMA)
-    events: list[tuple[datetime, str, str]] = []
+    events: list[tuple[datetime, bool, str, str]] = []  # (moment, shown as a day only, event, details)
 
-    def add(moment, what, details=""):
+    def add(moment, what, details="", *, end_of_day=False):
         if moment is None:
             return
-        if not isinstance(moment, datetime):  # a date: at the start of that day
-            moment = datetime.combine(moment, datetime.min.time(), tzinfo=UK)
-        events.append((moment, what, details))
+        day_only = not isinstance(moment, datetime)
+        if day_only:
+            clock = datetime.max.time() if end_of_day else datetime.min.time()
+            moment = datetime.combine(moment, clock, tzinfo=UK)
+        events.append((moment, day_only, what, details))
 
     offence = detail["offence"]
     add(offence["offence_date"], "Offence recorded",
@@ -300,9 +325,16 @@ def timeline(engine, reference: str) -> pl.DataFrame:
     if detail["eligibility"] == "override":
         referred.append(f"offered on override: {detail['override_reason']}")
     add(detail["referred_at"], "Referred", "; ".join(referred))
+    for contact in detail["contacts"]:
+        text = codes.CONTACT_OUTCOMES.get(contact["outcome"], contact["outcome"]).lower()
+        if contact["assessment_booked_for"]:
+            text += f"; assessment booked for {show_moment(contact['assessment_booked_for'])}"
+        add(contact["attempted_at"], "Contact attempt", text)
     assessment = detail["assessment"]
     if assessment:
-        add(assessment["first_contact_at"], "First contact", plural(assessment["contact_attempts"], "contact attempt"))
+        if not detail["contacts"]:
+            add(assessment["first_contact_at"], "First contact",
+                plural(assessment["contact_attempts"], "contact attempt"))
         add(assessment["scheduled_at"], "Assessment booked for", "")
         flags = [label for name, label in codes.RISK_FLAGS.items() if assessment[name]] or ["none"]
         summary = [
@@ -330,13 +362,19 @@ def timeline(engine, reference: str) -> pl.DataFrame:
             text += f" on {show_day(closure['intelligence_log_date'])}"
         if closure["onward_treatment"]:
             text += "; referred on into structured treatment"
-        add(closure["closed_on"], "Closed", text)
+        recorded = closure["recorded_at"]
+        if recorded is not None and recorded.date() == closure["closed_on"]:
+            add(recorded, "Closed", text)
+        else:
+            add(closure["closed_on"], "Closed", text, end_of_day=True)
+    if detail["void"]:
+        add(detail["void"]["at"], "Void", f"entered by mistake: {detail['void']['reason']} (by {detail['void']['by']})")
     events.sort(key=lambda e: e[0])
     return pl.DataFrame(
         {
-            "When": [show_moment(m) if (m.hour, m.minute) != (0, 0) else show_day(m.date()) for m, _, _ in events],
-            "Event": [e[1] for e in events],
-            "Details": [e[2] for e in events],
+            "When": [show_day(m.date()) if day_only else show_moment(m) for m, day_only, _, _ in events],
+            "Event": [e[2] for e in events],
+            "Details": [e[3] for e in events],
         },
         schema=TIMELINE_SCHEMA,
     )
@@ -344,8 +382,10 @@ def timeline(engine, reference: str) -> pl.DataFrame:
 
 CHANGES_SCHEMA = {"When": pl.String, "By": pl.String, "Action": pl.String, "Record": pl.String,
                   "What changed": pl.String, "Reason": pl.String}
-_RECORD_NAMES = {"offence": "Offence", "referral": "Referral", "assessment": "Assessment",
+_RECORD_NAMES = {"offence": "Offence", "referral": "Referral", "assessment": "Assessment", "person": "Person",
+                 "contact_attempt": "Contact attempt",
                  "booking": "Booking", "closure": "Closure"}
+ACTIONS = {"create": "Recorded", "update": "Changed", "void": "Voided", "undo void": "Void undone"}
 _HIDDEN_FIELDS = {"version", "id", "demo", "force", "person_id", "offence_id", "referral_id", "session_id"}
 
 
@@ -355,8 +395,9 @@ def audit_trail(engine, reference: str) -> pl.DataFrame:
     detail = referral_detail(engine, reference)
     if detail is None:
         return pl.DataFrame(schema=CHANGES_SCHEMA)
-    rows = {"referral": [detail["id"]], "offence": [detail["offence"]["id"]],
-            "booking": [b["booking_id"] for b in detail["bookings"]]}
+    rows = {"referral": [detail["id"]], "offence": [detail["offence"]["id"]], "person": [detail["person"]["id"]],
+            "booking": [b["booking_id"] for b in detail["bookings"]],
+            "contact_attempt": [c["id"] for c in detail["contacts"]]}
     if detail["assessment"]:
         rows["assessment"] = [detail["assessment"]["id"]]
     if detail["closure"]:
@@ -371,7 +412,7 @@ def audit_trail(engine, reference: str) -> pl.DataFrame:
         {
             "When": [show_moment(e.at) for e in events],
             "By": [e.username for e in events],
-            "Action": [{"create": "Recorded", "update": "Changed"}.get(e.action, e.action) for e in events],
+            "Action": [ACTIONS.get(e.action, e.action) for e in events],
             "Record": [_RECORD_NAMES.get(e.table_name, e.table_name) for e in events],
             "What changed": [_changed(e) for e in events],
             "Reason": [e.reason or "" for e in events],
@@ -386,6 +427,8 @@ def _changed(event: AuditEvent) -> str:
     if not before:
         return ""
     parts = []
+    if before.get("person_id") != after.get("person_id"):
+        parts.append("moved to another person")
     for name in sorted(set(before) | set(after)):
         if name in _HIDDEN_FIELDS or before.get(name) == after.get(name):
             continue
