@@ -31,6 +31,7 @@ from divert.models import (
     Person,
     Referral,
 )
+from divert.records.sessions import refs_on, suggested_ref
 from divert.records.sessions import seats_taken as records_seats_taken
 from divert.wording import plural
 
@@ -646,3 +647,23 @@ def last_area(engine, username: str) -> str | None:
             return None
         offence = s.get(Offence, int(row_id))
         return offence.area if offence is not None else None
+
+
+def next_session_ref(engine, day: date) -> str:
+    """The reference a new session on `day` is given unless the user types another."""
+    with session_scope(engine) as s:
+        return suggested_ref(refs_on(s, [day]), day)
+
+
+def register_default(frame: pl.DataFrame, today: date) -> int | None:
+    """The session the attendance register opens on (a casework.sessions frame): today's or
+    the next session with anyone booked; else the last one with anyone booked; else the newest."""
+    if not frame.height:
+        return None
+    booked = frame.filter(pl.col("Taken") > 0)
+    ahead = booked.filter(pl.col("starts_at").dt.date() >= today).sort("starts_at")
+    if ahead.height:
+        return ahead["session_id"][0]
+    if booked.height:
+        return booked.sort("starts_at")["session_id"][-1]
+    return frame.sort("starts_at")["session_id"][-1]

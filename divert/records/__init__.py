@@ -42,6 +42,7 @@ from divert.records.pathway import (
 from divert.records.published import add_population, add_stop_search
 from divert.records.sessions import (
     add_session,
+    add_term,
     book,
     book_many,
     edit_session,
@@ -51,7 +52,7 @@ from divert.records.sessions import (
 )
 
 __all__ = [
-    "Rejected", "Saved", "add_offence", "add_population", "add_stop_search", "add_referral", "add_referral_from_form", "add_session", "as_dict", "audit", "book", "book_many",
+    "Rejected", "Saved", "add_offence", "add_population", "add_stop_search", "add_referral", "add_referral_from_form", "add_session", "add_term", "as_dict", "audit", "book", "book_many",
     "check", "check_only", "close_referral", "contact_summary", "correct_closure", "correct_referral",
     "record_contact", "undo_void_referral", "undo_void_session", "void_referral", "void_session", "edit_assessment", "edit_referral", "edit_session", "find_person", "find_referral", "get_setting", "insert",
     "mark_attendance", "now", "offence_by_ref", "person_history", "record_assessment", "referral_by_ref",

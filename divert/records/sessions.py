@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
 from sqlalchemy import func, select
 from sqlmodel import Session
 
@@ -223,3 +226,50 @@ def save_register(session_id: int, statuses: dict[int, str], versions: dict[int,
 
     return write(work, session=None, engine=engine)
 
+
+
+def suggested_ref(taken: set[str], day) -> str:
+    """The first free reference S-YYYYMMDD-N for a session on `day` (UK)."""
+    n = 1
+    while f"S-{day:%Y%m%d}-{n}" in taken:
+        n += 1
+    return f"S-{day:%Y%m%d}-{n}"
+
+
+def refs_on(s: Session, days) -> set[str]:
+    """The session references already used for these days' suggestions."""
+    prefixes = {f"S-{day:%Y%m%d}-" for day in days}
+    rows = s.execute(select(CourseSession.session_ref).where(
+        func.substr(CourseSession.session_ref, 1, 11).in_(prefixes))).scalars()
+    return set(rows)
+
+
+MAX_TERM_WEEKS = 52
+UK = ZoneInfo("Europe/London")
+
+
+def add_term(values: dict, user: str, *, engine=None) -> Saved:
+    """A term of weekly sessions: `weeks` sessions from `starts_at` (the first), one a week at
+    the same UK time, each with the same length, delivery, seats and facilitator, and a
+    reference made from its date (S-YYYYMMDD-N). All of them, or none."""
+
+    def work(s):
+        c = Checker(values)
+        fields = session_fields(c)
+        weeks = c.integer("weeks", required=True, low=1, high=MAX_TERM_WEEKS)
+        check(c)
+        first = fields["starts_at"].astimezone(UK)
+        days = [first.date() + timedelta(weeks=n) for n in range(weeks)]
+        taken = refs_on(s, days)
+        made = []
+        for day in days:
+            ref = suggested_ref(taken, day)
+            taken.add(ref)
+            starts = datetime.combine(day, first.time(), tzinfo=UK).astimezone(UTC)
+            saved = add_session({**values, "session_ref": ref, "starts_at": starts}, user, session=s)
+            if not saved.ok:
+                raise Rejected([Problem(p.field, p.value, f"{p.reason} ({ref})") for p in saved.problems])
+            made.append(ref)
+        return Saved(True, notes=made)
+
+    return write(work, session=None, engine=engine)
