@@ -385,7 +385,7 @@ def referral_to_work_on(engine, reference: str | None, hint: str) -> dict:
     return detail
 
 
-def referral_chooser(queue, queue_label: str, *, empty: str) -> str | None:
+def referral_chooser(queue, queue_label: str, *, empty: str, waiting: str = "waiting") -> str | None:
     """The referral to work on: typed, or picked from a work queue (a casework frame with
     Referral, a date column second, and Days waiting). Kept in the address (?referral=...) so
     that a link from another page opens it."""
@@ -406,11 +406,11 @@ def referral_chooser(queue, queue_label: str, *, empty: str) -> str | None:
         if queue.height:
             date_column = queue.columns[1]
             shown = {
-                row["Referral"]: f"{row['Referral']} - {plural(row['Days waiting'], 'day')} ({row[date_column][:10]})"
+                row["Referral"]: f"{row['Referral']} - {plural(row['Days waiting'], 'day')} ({str(row[date_column])[:10]})"
                 for row in queue.iter_rows(named=True)
             }
             st.selectbox(queue_label, list(shown), index=None, key=QUEUE_KEY, on_change=pick,
-                         format_func=shown.get, placeholder=f"{len(shown)} waiting - longest first")
+                         format_func=shown.get, placeholder=f"{len(shown):,} {waiting} - longest waiting first")
         else:
             st.caption(empty)
     return value(CURRENT_REFERRAL) or None

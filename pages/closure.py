@@ -1,8 +1,10 @@
 """Closure: how a referral ended - complied, or not engaged with the intelligence-log date."""
 
+import polars as pl
 import streamlit as st
 
-from divert import casework, codes, forms, records, ui
+from divert import casework, codes, forms, records, ui, worklist
+from divert.analytics import waiting
 
 user = ui.require_role("caseworker", "admin")
 engine = ui.engine()
@@ -23,8 +25,11 @@ st.caption(
     "engage (an intelligence log is submitted, so that the course is not offered again)."
 )
 
+ready = worklist.build(engine, casework.uk_today()).rows.filter(pl.col("Next action") == waiting.READY_TO_CLOSE)
 reference = forms.referral_chooser(
-    casework.open_referrals(engine), "Or choose an open referral", empty="No referrals are open.",
+    ready.select("Referral", pl.col("Waiting since").dt.strftime("%d/%m/%Y"), "Days waiting"),
+    "Or choose one ready to close", empty="No referrals are ready to close (see the Worklist).",
+    waiting="ready to close",
 )
 done = st.session_state.get(DONE)
 if done and reference and done.startswith(f"**{reference}**"):
