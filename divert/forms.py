@@ -293,17 +293,22 @@ class Form:
                   on_click=on_click, args=args)
 
     def loaded(self, field: str, load: Callable[[], object]):
-        """A value fixed when the form is first drawn (e.g. the version of the record being
-        corrected), kept until the form is renewed."""
-        key = self.key(field)
-        if key not in st.session_state:
-            st.session_state[key] = load()
-        return st.session_state[key]
+        """A value fixed when the form is first drawn on this visit to the page (e.g. the version
+        of the record being corrected), kept until the form is renewed or the user comes back to
+        the page (whose widgets then start again from what is stored)."""
+        key = f"divert_loaded:{self.key(field)}"
+        visit = ui.page_visit()
+        stored = st.session_state.get(key)
+        if stored is None or stored[0] != visit:
+            stored = (visit, load())
+            st.session_state[key] = stored
+        return stored[1]
 
     def renew(self) -> None:
         """Fresh keys: the widgets start again from their defaults."""
         old = f"{self.name}:{self.generation}:"
-        for key in [k for k in st.session_state if isinstance(k, str) and k.startswith(old)]:
+        for key in [k for k in st.session_state if isinstance(k, str)
+                    and (k.startswith(old) or k.startswith("divert_loaded:" + old))]:
             del st.session_state[key]
         st.session_state[self._generation_key] = self.generation + 1
 

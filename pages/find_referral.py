@@ -51,6 +51,11 @@ if query and query.strip():
                          on_change=picked, placeholder="Choose one of the referrals found")
 
 reference = st.query_params.get(OPEN)
+if not reference and forms.value(forms.CURRENT_REFERRAL):
+    # a link from a page that works on one referral: Streamlit drops that page's bound address
+    # parameter on the way, so the referral worked on comes from the session - kept in the address
+    reference = forms.value(forms.CURRENT_REFERRAL)
+    st.query_params[OPEN] = reference
 if not reference:
     if not (query and query.strip()):
         st.info("Type a referral or crime reference above to find a referral.", icon=":material/search:")
