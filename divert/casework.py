@@ -427,20 +427,23 @@ def _changed(event: AuditEvent) -> str:
     after = json.loads(event.after) if event.after else {}
     if not before:
         return ""
+    if event.action in ("void", "undo void"):
+        return "marked void" if event.action == "void" else "void undone"
     parts = []
     if before.get("person_id") != after.get("person_id"):
         parts.append("moved to another person")
     for name in sorted(set(before) | set(after)):
         if name in _HIDDEN_FIELDS or before.get(name) == after.get(name):
             continue
-        parts.append(f"{name.replace('_', ' ')}: {_shown(before.get(name))} → {_shown(after.get(name))}")
+        parts.append(f"{name.replace('_', ' ')}: {_shown(before.get(name), name)} → {_shown(after.get(name), name)}")
     return "; ".join(parts)
 
 
-def _shown(value) -> str:
+def _shown(value, name: str = "") -> str:
     if value is None or value == "":
         return "(blank)"
-    return str(value)
+    labels = {"area": codes.area_label, "drug": codes.DRUGS.get, "source": codes.REFERRAL_SOURCES.get}.get(name)
+    return str(labels(value) or value) if labels else str(value)
 
 
 # --- work queues --------------------------------------------------------------------------

@@ -24,9 +24,9 @@ from divert.wording import plural
 ACTIONS = waiting_rule.NEXT_ACTIONS
 OVERDUE = "Overdue against the targets"
 SCHEMA = {
-    "Referral": pl.String, "Next action": pl.String, "Overdue": pl.Boolean, "Waiting since": pl.Date,
-    "Days waiting": pl.Int64, "Working days": pl.Int64, "Target": pl.String, "Area": pl.String, "Drug": pl.String,
-    "Details": pl.String, "Referred": pl.String,
+    "Referral": pl.String, "Next action": pl.String, "Days waiting": pl.Int64, "Working days": pl.Int64,
+    "Overdue": pl.Boolean, "Details": pl.String, "Waiting since": pl.Date, "Target": pl.String, "Area": pl.String,
+    "Drug": pl.String, "Referred": pl.String,
 }
 
 
@@ -141,9 +141,8 @@ def build(engine, as_of: date, *, targets: app_settings.AppSettings | None = Non
             "Waiting since": row["since"],
             "Days waiting": row["days"],
             "Working days": row["working_days"],
-            "Target": (f"assessment within {assessment_unit}" if row["action"] in waiting_assessment
-                       else f"course within {course_unit}" if row["action"] in (waiting_rule.TO_BOOK, waiting_rule.REBOOK)
-                       else ""),
+            "Target": (assessment_unit if row["action"] in waiting_assessment
+                       else course_unit if row["action"] in (waiting_rule.TO_BOOK, waiting_rule.REBOOK) else ""),
             "Area": codes.area_label(row["area"]),
             "Drug": codes.DRUGS.get(row["drug"], row["drug"] or ""),
             "Details": _details(row, as_of),

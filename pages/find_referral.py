@@ -80,15 +80,17 @@ st.caption("Person: " + casework.describe_person(detail) + ". " + casework.descr
 if detail["eligibility"] == "override":
     st.caption(f"Offered on override after a previous non-engagement: {ui.plain(detail['override_reason'])}")
 
-left, middle, right = st.columns(3)
-with left:
-    forms.link("pages/assessment.py", "Assessment" if detail["assessment"] else "Record the assessment",
-               icon=":material/call:", referral=detail["reference"])
-with middle:
-    forms.link("pages/sessions.py", "Course sessions", icon=":material/groups:", referral=detail["reference"])
-with right:
-    if detail["status"] == "open" and detail["void"] is None:
-        forms.link("pages/closure.py", "Close the referral", icon=":material/task_alt:", referral=detail["reference"])
+if detail["void"] is None:  # nothing is recorded against a void referral
+    left, middle, right = st.columns(3)
+    with left:
+        forms.link("pages/assessment.py", "Assessment" if detail["assessment"] else "Record the assessment",
+                   icon=":material/call:", referral=detail["reference"])
+    with middle:
+        forms.link("pages/sessions.py", "Course sessions", icon=":material/groups:", referral=detail["reference"])
+    with right:
+        if detail["status"] == "open":
+            forms.link("pages/closure.py", "Close the referral", icon=":material/task_alt:",
+                       referral=detail["reference"])
 
 st.subheader("Timeline")
 timeline = casework.timeline(engine, detail["reference"])

@@ -29,18 +29,17 @@ for start in (0, 4):
         column.metric(label, f"{work.counts[label]:,}")
 
 # --- filters --------------------------------------------------------------------------------
-left, middle, right = st.columns([3, 2, 2])
+actions = st.pills("Next action", list(worklist.ACTIONS), selection_mode="multi", key="wl_actions",
+                   help="Choose one or more; none chosen shows them all.")
+left, middle, right = st.columns([2, 2, 1])
 with left:
-    actions = st.pills("Next action", list(worklist.ACTIONS), selection_mode="multi", key="wl_actions",
-                       help="Choose one or more; none chosen shows them all.")
+    text = st.text_input("Referral reference contains", key="wl_text", max_chars=40, placeholder="e.g. DIV-0001")
 with middle:
     areas = st.multiselect("Area", sorted(set(work.rows["Area"])), key="wl_areas", placeholder="Every area")
 with right:
-    text = st.text_input("Referral reference contains", key="wl_text", max_chars=40, placeholder="e.g. DIV-0001")
-left, right = st.columns([3, 4])
-with left:
     overdue_only = st.toggle("Overdue only", key="wl_overdue", help="Past the assessment or course target.")
-with right:
+left, right = st.columns([2, 3])
+with left:
     SORTS = {"longest": "Next action, then longest waiting", "longest_overall": "Longest waiting",
              "newest": "Newest first", "reference": "Referral reference"}
     sort = st.selectbox("Sort by", list(SORTS), format_func=SORTS.get, key="wl_sort")
@@ -62,6 +61,7 @@ chosen = st.dataframe(
         "Days waiting": st.column_config.NumberColumn("Days waiting", help="Calendar days since the wait began"),
         "Working days": st.column_config.NumberColumn("Working days", help="Monday to Friday, the assessment target's unit"),
         "Details": st.column_config.TextColumn("Details", width="large"),
+        "Target": st.column_config.TextColumn("Target", help="The service target for this wait"),
     },
 )
 selected = chosen.selection.rows if OPENS_RECORDS and chosen is not None else []

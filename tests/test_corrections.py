@@ -42,7 +42,7 @@ def test_an_area_is_corrected_with_a_reason_and_audited(engine):
                                                    AuditEvent.action == "update")).scalar_one()
     assert event.reason == "typed the wrong area" and json.loads(event.before)["area"] == "E08000025"
     trail = casework.audit_trail(engine, "DIV-1")
-    assert "area: E08000025 → E08000028" in list(trail["What changed"])
+    assert "area: Birmingham → Sandwell" in list(trail["What changed"])
     # someone who loaded the old area and changes it too is told, and nothing is overwritten
     stale = records.correct_referral(detail["id"], {"area": "E08000026"}, shown, "other", "x", 1, engine=engine)
     assert problem(stale, "version") == "someone else changed this record; reload it"
