@@ -19,6 +19,7 @@ SESSION_LABELS = {
 }
 STATUS_CODES = {label: code for code, label in codes.BOOKING_STATUSES.items()}
 MODES = list(codes.DELIVERY_MODES)
+BOOK_FORM = "book_places"
 
 st.title("Course sessions")
 st.caption(
@@ -90,7 +91,7 @@ with sessions_tab:
             "session_ref": ref, "starts_at": forms.uk_moment(day, v("time")),
             "duration_minutes": v("minutes"), "mode": v("mode"), "seats": v("seats"), "facilitator": v("facilitator"),
         }
-        schedule_form.submit(
+        saved = schedule_form.submit(
             values, lambda: records.add_session(values, username, engine=engine),
             success=lambda saved: (
                 f"Session **{ui.plain(values['session_ref'])}** scheduled for "
@@ -98,6 +99,8 @@ with sessions_tab:
                 f"{plural(values['seats'], 'seat')})."
             ),
         )
+        if saved.ok:
+            forms.Form(BOOK_FORM, {}).renew()  # the booking form starts again, at the first session
 
     st.subheader("Schedule a session")
     schedule_form.show_notice()
@@ -249,7 +252,7 @@ with sessions_tab:
 
 # --- booking people from the waiting list -------------------------------------------------
 with book_tab:
-    book_form = forms.Form("book_places", {"session_ref": "Session", "referral_reference": "People to book"},
+    book_form = forms.Form(BOOK_FORM, {"session_ref": "Session", "referral_reference": "People to book"},
                            {"session_ref": ("session",), "referral_reference": ("referrals",)})
     st.subheader("Waiting for a course place")
     st.caption("Open referrals allocated to the group course with no place held (never booked, or a "
