@@ -20,6 +20,7 @@ SESSION_LABELS = {
 STATUS_CODES = {label: code for code, label in codes.BOOKING_STATUSES.items()}
 MODES = list(codes.DELIVERY_MODES)
 BOOK_FORM = "book_places"
+VOIDED = "ss_voided"
 
 st.title("Course sessions")
 st.caption(
@@ -55,6 +56,8 @@ sessions_tab, book_tab, register_tab = st.tabs(
 
 # --- sessions: the list, scheduling, changing ---------------------------------------------
 with sessions_tab:
+    if st.session_state.get(VOIDED):
+        st.success(st.session_state.pop(VOIDED), icon=":material/check_circle:")
     past = casework.sessions(engine, upcoming=False).reverse()  # newest first
     view = st.segmented_control("Show", ["Upcoming", "Past"], default="Upcoming", key="ss_view",
                                 help="Upcoming sessions first; past ones, newest first, a click away.")
@@ -249,6 +252,36 @@ with sessions_tab:
                                  help="Why the session changes, e.g. 'moved to the evening'. It is audited.")
                     changes.at("reason")
                     change_form.button("Save changes", on_click=change, args=(user.username,))
+
+                void_form = forms.Form(f"void_session_{detail['id']}", {"reason": "Reason", "session": "Session",
+                                                                       "confirm": "Confirm"})
+
+                def void_session(username: str) -> None:
+                    reason = void_form.value("reason")
+                    if not void_form.value("confirm"):
+                        void_form.refuse([Problem("confirm", None, "tick the box to confirm")])
+                        return
+                    saved = void_form.submit({"void": reason}, lambda: records.void_session(
+                        detail["id"], reason, username, version, engine=engine),
+                        success=lambda saved: f"Session **{ui.plain(detail['session_ref'])}** is void: kept, and "
+                                              "left out of the lists and every figure.")
+                    if saved.ok:  # the session leaves this list: say so at the top of the tab
+                        st.session_state[VOIDED] = void_form.notice
+
+                st.markdown("**Entered by mistake?**")
+                void_form.show_notice()
+                void_form.problems.summary()
+                with void_form.form():
+                    st.caption("A session entered by mistake is voided, not deleted: it is kept with your reason and "
+                               "left out of every list and figure. Only a session nobody is booked on can be voided; "
+                               "an administrator can undo it.")
+                    st.text_input("Reason *", key=void_form.key("reason"), max_chars=500,
+                                  placeholder="e.g. scheduled twice")
+                    void_form.problems.at("reason", "session")
+                    st.checkbox("Confirm: void this session", key=void_form.key("confirm"))
+                    void_form.problems.at("confirm")
+                    void_form.button("Void session", on_click=void_session, args=(user.username,), primary=False,
+                                     icon=":material/block:")
 
 # --- booking people from the waiting list -------------------------------------------------
 with book_tab:

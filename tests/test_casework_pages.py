@@ -133,3 +133,15 @@ def test_a_void_session_is_gone_from_the_lists(db):
     assert records.void_session(saved.row_id, "typo", "seed", 1, engine=db).ok
     at = page("sessions")
     assert "No sessions scheduled yet" in texts(at, "info")
+
+
+def test_a_session_entered_by_mistake_is_voided_on_the_sessions_page(db):
+    soon = (datetime.now(UTC) + timedelta(days=3)).strftime("%Y-%m-%d 18:00")
+    saved = records.add_session({"session_ref": "TWICE", "starts_at": soon, "seats": "5"}, "seed", engine=db)
+    at = page("sessions", "manager")
+    widget(at, "selectbox", "Session to change").select(saved.row_id).run()
+    widget(at, "text_input", "Reason *").input("scheduled twice")
+    widget(at, "checkbox", "Confirm: void this session").check()
+    press(at, "Void session")
+    assert "Session **TWICE** is void" in texts(at, "success")
+    assert casework.sessions(db).height == 0 and count(db, CourseSession) == 1
