@@ -236,7 +236,7 @@ def test_a_caseworkers_day_from_the_worklist(demo_app, page):
     frames = load_frames(engine)
     assert frames.referrals.height == referrals_before - 1  # the void one is left out
     assert frames.offences.filter(frames.offences["crime_ref"] == "E2E/W1/26")["area"].to_list() == ["E08000026"]
-    open_page(page, demo_app, "/overview", "Overview")
+    open_page(page, demo_app, "/", "Overview")  # the landing page
     expect(page.get_by_test_id("stMetric").first).to_be_visible()
     page.settle()
     assert int(metric(page, "Referrals").replace(",", "")) == headline_before - 1
