@@ -93,7 +93,7 @@ def test_caseworker_records_a_referral_assessment_and_booking_then_finds_it(demo
 
     # the assessment, through the link the saved referral offers
     page.get_by_role("link", name="Record the assessment for E2E-0001").click()
-    expect(page.get_by_role("heading", name="Assessment", exact=True)).to_be_visible()
+    expect(page.get_by_role("heading", name="Assessment", exact=True, level=1)).to_be_visible()
     expect(page.get_by_text("Waiting for an assessment", exact=True)).to_be_visible()
     expect(page.get_by_role("textbox", name="Referral reference")).to_have_value("E2E-0001")
     page.get_by_text("Completed", exact=True).click()
