@@ -15,7 +15,7 @@ import sqlmodel
 from alembic import op
 
 revision = '0003'
-down_revision = '0001'  # TODO: '0002' once that migration lands in main
+down_revision = '0002'
 branch_labels = None
 depends_on = None
 
