@@ -81,6 +81,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("pages/forecast.py", "Planning", "Forecast", ":material/trending_up:", ("manager", "admin")),
     PageSpec("pages/scenarios.py", "Planning", "Scenario planner", ":material/tune:", ("manager", "admin")),
     PageSpec("pages/launch_planner.py", "Planning", "Launch planner", ":material/rocket_launch:", ("manager", "admin")),
+    PageSpec("pages/worklist.py", "Records", "Worklist", ":material/checklist:", ("caseworker", "manager", "admin")),
     PageSpec("pages/new_referral.py", "Records", "New referral", ":material/person_add:", ("caseworker", "admin")),
     PageSpec("pages/assessment.py", "Records", "Assessment", ":material/call:", ("caseworker", "admin")),
     PageSpec("pages/sessions.py", "Records", "Course sessions", ":material/groups:", ("manager", "caseworker", "admin")),

@@ -20,7 +20,20 @@ from sqlalchemy import and_, func, or_, select
 from divert import codes
 from divert.analytics import waiting as waiting_rule
 from divert.db import session_scope
-from divert.models import Assessment, AuditEvent, Booking, Closure, CourseSession, Offence, Person, Referral
+from divert.models import (
+    Assessment,
+    AuditEvent,
+    Booking,
+    Closure,
+    ContactAttempt,
+    CourseSession,
+    Offence,
+    Person,
+    Referral,
+)
+from divert.records.sessions import refs_on, suggested_ref
+from divert.records.sessions import seats_taken as records_seats_taken
+from divert.wording import plural
 
 UK = ZoneInfo("Europe/London")
 SEARCH_LIMIT = 50
@@ -56,9 +69,14 @@ def show_day(day: date | datetime | None) -> str:
 
 
 # --- stages of a referral -----------------------------------------------------------------
+VOID_STAGE = "Void - entered by mistake"
+
+
 def stage(status: str, assessment_result: str | None, allocation: str | None, booking_statuses,
-          closure_result: str | None) -> str:
+          closure_result: str | None, void: bool = False) -> str:
     """Where a referral is on the pathway, in the team's words."""
+    if void:
+        return VOID_STAGE
     if status == "closed":
         return "Closed - " + ("complied" if closure_result == "complied" else "not engaged")
     statuses = set(booking_statuses or ())
@@ -83,7 +101,8 @@ def _stages(s, referral_ids: list[int]) -> dict[int, str]:
     if not referral_ids:
         return {}
     rows = s.execute(
-        select(Referral.id, Referral.status, Assessment.result, Assessment.allocation, Closure.result)
+        select(Referral.id, Referral.status, Assessment.result, Assessment.allocation, Closure.result,
+               Referral.void_at.is_not(None))
         .outerjoin(Assessment, Assessment.referral_id == Referral.id)
         .outerjoin(Closure, Closure.referral_id == Referral.id)
         .where(Referral.id.in_(referral_ids))
@@ -94,8 +113,8 @@ def _stages(s, referral_ids: list[int]) -> dict[int, str]:
     ):
         bookings.setdefault(referral_id, []).append(status)
     return {
-        rid: stage(status, result, allocation, bookings.get(rid), closure)
-        for rid, status, result, allocation, closure in rows
+        rid: stage(status, result, allocation, bookings.get(rid), closure, bool(void))
+        for rid, status, result, allocation, closure, void in rows
     }
 
 
@@ -155,11 +174,21 @@ def referral_detail(engine, reference: str | None) -> dict | None:
             .order_by(CourseSession.starts_at)
         ).all()
         others = s.execute(
-            select(Referral.reference, Referral.referred_at, Referral.status, Closure.result)
+            select(Referral.reference, Referral.referred_at, Referral.status, Closure.result,
+                   Referral.void_at.is_not(None))
             .outerjoin(Closure, Closure.referral_id == Referral.id)
             .where(Referral.person_id == referral.person_id, Referral.id != referral.id)
             .order_by(Referral.referred_at)
         ).all()
+        contacts = [
+            {"id": c.id, "attempted_at": uk_time(c.attempted_at), "outcome": c.outcome,
+             "assessment_booked_for": uk_time(c.assessment_booked_for)}
+            for c in s.execute(select(ContactAttempt).where(ContactAttempt.referral_id == referral.id)
+                               .order_by(ContactAttempt.attempted_at)).scalars()
+        ]
+        closure_recorded = None if closure is None else s.execute(
+            select(func.min(AuditEvent.at)).where(AuditEvent.table_name == "closure", AuditEvent.action == "create",
+                                                  AuditEvent.row_id == str(closure.id))).scalar()
         booking_list = [
             {
                 "booking_id": b.id, "session_id": c.id, "session_ref": c.session_ref,
@@ -180,14 +209,18 @@ def referral_detail(engine, reference: str | None) -> dict | None:
             "repeat": referral.repeat,
             "stage": stage(referral.status, assessment.result if assessment else None,
                            assessment.allocation if assessment else None,
-                           [b["status"] for b in booking_list], closure.result if closure else None),
+                           [b["status"] for b in booking_list], closure.result if closure else None,
+                           referral.void_at is not None),
+            "void": None if referral.void_at is None else {
+                "at": uk_time(referral.void_at), "by": referral.void_by, "reason": referral.void_reason,
+                "offence": offence.void_at is not None},
             "offence": {
                 "id": offence.id, "crime_ref": offence.crime_ref, "offence_date": offence.offence_date,
                 "area": offence.area, "drug": offence.drug, "source": offence.source,
                 "outcome": offence.outcome, "age": offence.age,
             },
             "person": {
-                "sex": person.sex, "birth_year": person.birth_year,
+                "id": person.id, "sex": person.sex, "birth_year": person.birth_year,
                 "ethnicity_self": person.ethnicity_self, "ethnicity_officer": person.ethnicity_officer,
             },
             "assessment": None if assessment is None else {
@@ -199,14 +232,16 @@ def referral_detail(engine, reference: str | None) -> dict | None:
                 "completed_at": uk_time(assessment.completed_at),
             },
             "bookings": booking_list,
+            "contacts": contacts,
             "closure": None if closure is None else {
-                "id": closure.id, "closed_on": closure.closed_on, "result": closure.result,
+                "id": closure.id, "version": closure.version, "recorded_at": uk_time(closure_recorded),
+                "closed_on": closure.closed_on, "result": closure.result,
                 "intelligence_log_date": closure.intelligence_log_date,
                 "onward_treatment": closure.onward_treatment,
             },
             "other_referrals": [
-                {"reference": ref, "referred_at": uk_time(at), "status": status, "closure": result}
-                for ref, at, status, result in others
+                {"reference": ref, "referred_at": uk_time(at), "status": status, "closure": result, "void": bool(void)}
+                for ref, at, status, result, void in others
             ],
         }
 
@@ -232,14 +267,16 @@ def describe_history(detail: dict) -> str:
         return "No other referrals of this person."
     parts = []
     for other in others:
-        if other["closure"] == "complied":
+        if other["void"]:
+            outcome = "void"
+        elif other["closure"] == "complied":
             outcome = "complied"
         elif other["closure"] == "not_engaged":
             outcome = "not engaged (intelligence log)"
         else:
             outcome = "open"
         parts.append(f"{other['reference']} ({show_day(other['referred_at'])}, {outcome})")
-    return f"{len(others)} other referral(s) of this person: " + "; ".join(parts) + "."
+    return f"{plural(len(others), 'other referral')} of this person: " + "; ".join(parts) + "."
 
 
 def describe_progress(detail: dict) -> str:
@@ -250,7 +287,7 @@ def describe_progress(detail: dict) -> str:
         facts.append("allocated to " + codes.ALLOCATIONS[assessment["allocation"]].lower())
     attended = sum(b["status"] in ("attended", "completed") for b in detail["bookings"])
     completed = sum(b["status"] == "completed" for b in detail["bookings"])
-    facts.append(f"{len(detail['bookings'])} course booking(s), {attended} attended"
+    facts.append(f"{plural(len(detail['bookings']), 'course booking')}, {attended} attended"
                  + (", course completed" if completed else ""))
     return "; ".join(facts) + "."
 
@@ -260,19 +297,23 @@ TIMELINE_SCHEMA = {"When": pl.String, "Event": pl.String, "Details": pl.String}
 
 
 def timeline(engine, reference: str) -> pl.DataFrame:
-    """What happened to a referral, in order: offence, referral, assessment, bookings and
-    sessions, closure."""
+    """What happened to a referral, in true order: offence, referral, contact attempts,
+    assessment, bookings and sessions, closure (and a void). A day without a time (the offence)
+    counts from the start of that day; the closure's day counts from the time it was recorded
+    when that was on the day, else from the end of the day - after anything else that day."""
     detail = referral_detail(engine, reference)
     if detail is None:
         return pl.DataFrame(schema=TIMELINE_SCHEMA)
-    events: list[tuple[datetime, str, str]] = []
+    events: list[tuple[datetime, bool, str, str]] = []  # (moment, shown as a day only, event, details)
 
-    def add(moment, what, details=""):
+    def add(moment, what, details="", *, end_of_day=False):
         if moment is None:
             return
-        if not isinstance(moment, datetime):  # a date: at the start of that day
-            moment = datetime.combine(moment, datetime.min.time(), tzinfo=UK)
-        events.append((moment, what, details))
+        day_only = not isinstance(moment, datetime)
+        if day_only:
+            clock = datetime.max.time() if end_of_day else datetime.min.time()
+            moment = datetime.combine(moment, clock, tzinfo=UK)
+        events.append((moment, day_only, what, details))
 
     offence = detail["offence"]
     add(offence["offence_date"], "Offence recorded",
@@ -285,14 +326,21 @@ def timeline(engine, reference: str) -> pl.DataFrame:
     if detail["eligibility"] == "override":
         referred.append(f"offered on override: {detail['override_reason']}")
     add(detail["referred_at"], "Referred", "; ".join(referred))
+    for contact in detail["contacts"]:
+        text = codes.CONTACT_OUTCOMES.get(contact["outcome"], contact["outcome"]).lower()
+        if contact["assessment_booked_for"]:
+            text += f"; assessment booked for {show_moment(contact['assessment_booked_for'])}"
+        add(contact["attempted_at"], "Contact attempt", text)
     assessment = detail["assessment"]
     if assessment:
-        add(assessment["first_contact_at"], "First contact", f"{assessment['contact_attempts']} contact attempt(s)")
+        if not detail["contacts"]:
+            add(assessment["first_contact_at"], "First contact",
+                plural(assessment["contact_attempts"], "contact attempt"))
         add(assessment["scheduled_at"], "Assessment booked for", "")
         flags = [label for name, label in codes.RISK_FLAGS.items() if assessment[name]] or ["none"]
         summary = [
             f"result: {codes.ASSESSMENT_RESULTS[assessment['result']].lower()}",
-            f"{assessment['contact_attempts']} contact attempt(s)",
+            plural(assessment["contact_attempts"], "contact attempt"),
             "risk flags: " + ", ".join(flags).lower(),
             "harm-reduction advice given" if assessment["harm_reduction_advice"] else "no harm-reduction advice recorded",
         ]
@@ -315,13 +363,19 @@ def timeline(engine, reference: str) -> pl.DataFrame:
             text += f" on {show_day(closure['intelligence_log_date'])}"
         if closure["onward_treatment"]:
             text += "; referred on into structured treatment"
-        add(closure["closed_on"], "Closed", text)
+        recorded = closure["recorded_at"]
+        if recorded is not None and recorded.date() == closure["closed_on"]:
+            add(recorded, "Closed", text)
+        else:
+            add(closure["closed_on"], "Closed", text, end_of_day=True)
+    if detail["void"]:
+        add(detail["void"]["at"], "Void", f"entered by mistake: {detail['void']['reason']} (by {detail['void']['by']})")
     events.sort(key=lambda e: e[0])
     return pl.DataFrame(
         {
-            "When": [show_moment(m) if (m.hour, m.minute) != (0, 0) else show_day(m.date()) for m, _, _ in events],
-            "Event": [e[1] for e in events],
-            "Details": [e[2] for e in events],
+            "When": [show_day(m.date()) if day_only else show_moment(m) for m, day_only, _, _ in events],
+            "Event": [e[2] for e in events],
+            "Details": [e[3] for e in events],
         },
         schema=TIMELINE_SCHEMA,
     )
@@ -329,8 +383,10 @@ def timeline(engine, reference: str) -> pl.DataFrame:
 
 CHANGES_SCHEMA = {"When": pl.String, "By": pl.String, "Action": pl.String, "Record": pl.String,
                   "What changed": pl.String, "Reason": pl.String}
-_RECORD_NAMES = {"offence": "Offence", "referral": "Referral", "assessment": "Assessment",
+_RECORD_NAMES = {"offence": "Offence", "referral": "Referral", "assessment": "Assessment", "person": "Person",
+                 "contact_attempt": "Contact attempt",
                  "booking": "Booking", "closure": "Closure"}
+ACTIONS = {"create": "Recorded", "update": "Changed", "void": "Voided", "undo void": "Void undone"}
 _HIDDEN_FIELDS = {"version", "id", "demo", "force", "person_id", "offence_id", "referral_id", "session_id"}
 
 
@@ -340,8 +396,9 @@ def audit_trail(engine, reference: str) -> pl.DataFrame:
     detail = referral_detail(engine, reference)
     if detail is None:
         return pl.DataFrame(schema=CHANGES_SCHEMA)
-    rows = {"referral": [detail["id"]], "offence": [detail["offence"]["id"]],
-            "booking": [b["booking_id"] for b in detail["bookings"]]}
+    rows = {"referral": [detail["id"]], "offence": [detail["offence"]["id"]], "person": [detail["person"]["id"]],
+            "booking": [b["booking_id"] for b in detail["bookings"]],
+            "contact_attempt": [c["id"] for c in detail["contacts"]]}
     if detail["assessment"]:
         rows["assessment"] = [detail["assessment"]["id"]]
     if detail["closure"]:
@@ -356,7 +413,7 @@ def audit_trail(engine, reference: str) -> pl.DataFrame:
         {
             "When": [show_moment(e.at) for e in events],
             "By": [e.username for e in events],
-            "Action": [{"create": "Recorded", "update": "Changed"}.get(e.action, e.action) for e in events],
+            "Action": [ACTIONS.get(e.action, e.action) for e in events],
             "Record": [_RECORD_NAMES.get(e.table_name, e.table_name) for e in events],
             "What changed": [_changed(e) for e in events],
             "Reason": [e.reason or "" for e in events],
@@ -370,18 +427,23 @@ def _changed(event: AuditEvent) -> str:
     after = json.loads(event.after) if event.after else {}
     if not before:
         return ""
+    if event.action in ("void", "undo void"):
+        return "marked void" if event.action == "void" else "void undone"
     parts = []
+    if before.get("person_id") != after.get("person_id"):
+        parts.append("moved to another person")
     for name in sorted(set(before) | set(after)):
         if name in _HIDDEN_FIELDS or before.get(name) == after.get(name):
             continue
-        parts.append(f"{name.replace('_', ' ')}: {_shown(before.get(name))} → {_shown(after.get(name))}")
+        parts.append(f"{name.replace('_', ' ')}: {_shown(before.get(name), name)} → {_shown(after.get(name), name)}")
     return "; ".join(parts)
 
 
-def _shown(value) -> str:
+def _shown(value, name: str = "") -> str:
     if value is None or value == "":
         return "(blank)"
-    return str(value)
+    labels = {"area": codes.area_label, "drug": codes.DRUGS.get, "source": codes.REFERRAL_SOURCES.get}.get(name)
+    return str(labels(value) or value) if labels else str(value)
 
 
 # --- work queues --------------------------------------------------------------------------
@@ -404,7 +466,7 @@ def _open_pathway(s) -> pl.DataFrame:
         .join(Offence, Offence.id == Referral.offence_id)
         .outerjoin(Assessment, Assessment.referral_id == Referral.id)
         .outerjoin(Closure, Closure.referral_id == Referral.id)
-        .where(Referral.status == "open")
+        .where(Referral.status == "open", Referral.void_at.is_(None))
     ).all()
     return pl.DataFrame(
         {
@@ -443,7 +505,7 @@ def open_referrals(engine, *, limit: int = QUEUE_LIMIT) -> pl.DataFrame:
         rows = s.execute(
             select(Referral.id, Referral.reference, Referral.referred_at, Offence.area)
             .join(Offence, Offence.id == Referral.offence_id)
-            .where(Referral.status == "open")
+            .where(Referral.status == "open", Referral.void_at.is_(None))
             .order_by(Referral.referred_at, Referral.id)
             .limit(limit)
         ).all()
@@ -491,7 +553,8 @@ def sessions(engine, *, upcoming: bool | None = None, days_back: int | None = No
     `False` those started; `days_back` keeps sessions from that many days ago onwards."""
     taken = (
         select(Booking.session_id, func.count(Booking.id).label("taken"))
-        .where(Booking.status.in_(codes.SEAT_HOLDING))
+        .join(Referral, Referral.id == Booking.referral_id)
+        .where(Booking.status.in_(codes.SEAT_HOLDING), Referral.void_at.is_(None))
         .group_by(Booking.session_id)
         .subquery()
     )
@@ -499,6 +562,7 @@ def sessions(engine, *, upcoming: bool | None = None, days_back: int | None = No
     query = (
         select(CourseSession, func.coalesce(taken.c.taken, 0))
         .outerjoin(taken, taken.c.session_id == CourseSession.id)
+        .where(CourseSession.void_at.is_(None))
         .order_by(CourseSession.starts_at, CourseSession.id)
     )
     if days_back is not None:
@@ -537,9 +601,7 @@ def session_detail(engine, session_id: int) -> dict | None:
         row = s.get(CourseSession, session_id)
         if row is None:
             return None
-        taken = s.execute(
-            select(func.count(Booking.id)).where(Booking.session_id == session_id, Booking.status.in_(codes.SEAT_HOLDING))
-        ).scalar_one()
+        taken = records_seats_taken(s, session_id)
     starts = uk_time(row.starts_at)
     return {
         "id": row.id, "session_ref": row.session_ref, "starts_at": starts, "duration_minutes": row.duration_minutes,
@@ -558,7 +620,7 @@ def session_bookings(engine, session_id: int) -> pl.DataFrame:
         rows = s.execute(
             select(Booking.id, Booking.version, Referral.reference, Booking.booked_at, Booking.status)
             .join(Referral, Referral.id == Booking.referral_id)
-            .where(Booking.session_id == session_id)
+            .where(Booking.session_id == session_id, Referral.void_at.is_(None))
             .order_by(Booking.booked_at, Booking.id)
         ).all()
     return pl.DataFrame(
@@ -588,3 +650,23 @@ def last_area(engine, username: str) -> str | None:
             return None
         offence = s.get(Offence, int(row_id))
         return offence.area if offence is not None else None
+
+
+def next_session_ref(engine, day: date) -> str:
+    """The reference a new session on `day` is given unless the user types another."""
+    with session_scope(engine) as s:
+        return suggested_ref(refs_on(s, [day]), day)
+
+
+def register_default(frame: pl.DataFrame, today: date) -> int | None:
+    """The session the attendance register opens on (a casework.sessions frame): today's or
+    the next session with anyone booked; else the last one with anyone booked; else the newest."""
+    if not frame.height:
+        return None
+    booked = frame.filter(pl.col("Taken") > 0)
+    ahead = booked.filter(pl.col("starts_at").dt.date() >= today).sort("starts_at")
+    if ahead.height:
+        return ahead["session_id"][0]
+    if booked.height:
+        return booked.sort("starts_at")["session_id"][-1]
+    return frame.sort("starts_at")["session_id"][-1]

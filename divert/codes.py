@@ -207,6 +207,11 @@ BOOKING_STATUSES: dict[str, str] = {
     "no_show": "No-show",
     "cancelled": "Cancelled",
 }
+CONTACT_OUTCOMES: dict[str, str] = {
+    "reached": "Reached",
+    "no_answer": "No answer",
+    "message_left": "Message left",
+}
 # statuses that hold a seat
 SEAT_HOLDING = ("booked", "attended", "completed", "no_show")
 CLOSURE_RESULTS: dict[str, str] = {

@@ -21,7 +21,7 @@ import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 import polars as pl
@@ -32,9 +32,15 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 from divert import casework, codes, ui
 from divert.records import Saved
 from divert.validation import Problem
+from divert.wording import plural
 
 UK = casework.UK
 DATE_FORMAT = "DD/MM/YYYY"
+# The date widgets take any date from these: a date outside the sensible range for its field
+# reaches the records checks, which say why it is refused next to the field (a narrower widget
+# range would refuse it silently in the browser).
+WIDGET_EARLIEST, WIDGET_LATEST = date(1900, 1, 1), date(2099, 12, 31)
+PAST_DAYS = "From 01/01/2000 to today: Divert holds nothing earlier, and it cannot be in the future."
 CURRENT_REFERRAL = "referral"  # the query parameter (and key) naming the referral worked on
 AREA_KEY = "divert_last_area"
 QUEUE_KEY = "divert_referral_queue"
@@ -120,19 +126,39 @@ def message(problem: Problem, label: str | None) -> str:
 
 @dataclass
 class Problems:
-    """The problems of a form's last submission, to show each under its field. `labels` maps a
-    problem's field to the label of the widget it is shown under."""
+    """The problems of a form's last submission, to show each under its field and in the
+    summary. `labels` maps a problem's field to the label of the widget it is shown under;
+    `widgets` maps a field to the names of the widgets that hold it (default: the field's own
+    name). A problem is hidden as soon as one of its widgets changes from the value submitted:
+    the user is fixing it, and Save checks it again."""
 
     form: str
     labels: dict[str, str]
+    widgets: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    prefix: str = ""  # the form's widget keys start with it
 
     @property
     def key(self) -> str:
         return f"divert_problems_{self.form}"
 
+    def _stored(self) -> tuple[list[Problem], dict]:
+        stored = st.session_state.get(self.key)
+        if isinstance(stored, tuple):
+            return stored
+        return (stored or [], {})
+
+    def _changed(self, problem: Problem, submitted: dict) -> bool:
+        for name in self.widgets.get(problem.field, (problem.field,)):
+            key = self.prefix + name
+            if key in submitted and key in st.session_state and st.session_state[key] != submitted[key]:
+                return True
+        return False
+
     @property
     def items(self) -> list[Problem]:
-        return st.session_state.get(self.key, [])
+        """The problems still standing (their fields not changed since the submission)."""
+        problems, submitted = self._stored()
+        return [p for p in problems if not self._changed(p, submitted)]
 
     def __bool__(self) -> bool:
         return bool(self.items)
@@ -147,23 +173,26 @@ class Problems:
                 st.error(message(problem, self.labels.get(problem.field)), icon=":material/error:")
 
     def summary(self) -> None:
-        """At the top of the form: nothing was saved, how many problems are marked below, and
-        any problem that has no field of its own on the form."""
+        """At the top of the form: nothing was saved, and every problem still standing in words
+        (those with a field of their own are shown next to it as well)."""
         items = self.items
         if not items:
             return
         marked = [p for p in items if p.field in self.labels]
-        loose = [p for p in items if p.field not in self.labels]
         lines = ["**Nothing was saved.**"]
         if len(marked) == 1:
-            lines.append("Please correct the problem shown next to its field below.")
+            lines.append("Please correct the problem shown next to its field below:")
         elif marked:
-            lines.append(f"Please correct the {len(marked)} problems shown next to their fields below.")
-        lines += [f"- {message(p, None)}" for p in loose]
+            lines.append(f"Please correct the {len(marked)} problems shown next to their fields below:")
+        lines += [f"- {ui.plain(message(p, self.labels.get(p.field)))}" for p in marked]
+        lines += [f"- {ui.plain(message(p, None))}" for p in items if p.field not in self.labels]
         st.error("\n".join(lines), icon=":material/error:")
 
     def set(self, problems: Iterable[Problem]) -> None:
-        st.session_state[self.key] = list(problems)
+        """Keep the problems with the form's widget values as submitted."""
+        submitted = {k: v for k, v in st.session_state.items()
+                     if self.prefix and isinstance(k, str) and k.startswith(self.prefix)}
+        st.session_state[self.key] = (list(problems), submitted)
 
     def clear(self) -> None:
         st.session_state.pop(self.key, None)
@@ -234,10 +263,10 @@ class Form:
 
     `name` is unique on the page (add the record's id when the form edits one record)."""
 
-    def __init__(self, name: str, labels: dict[str, str]):
+    def __init__(self, name: str, labels: dict[str, str], widgets: dict[str, tuple[str, ...]] | None = None):
         self.name = name
         self.generation = st.session_state.get(self._generation_key, 0)
-        self.problems = Problems(name, labels)
+        self.problems = Problems(name, labels, widgets or {}, self.key(""))
 
     @property
     def _generation_key(self) -> str:
@@ -254,21 +283,33 @@ class Form:
         return value(self.key(field))
 
     def form(self):
-        """The st.form (Enter does not submit: a data-entry form is saved with its button)."""
-        return st.form(f"{self.name}:{self.generation}", enter_to_submit=False)
+        """The form's fields, in a bordered box. Not an st.form: each change reaches the
+        server, so that a problem shown under a field goes as soon as the field is changed.
+        Enter does not save: a form is saved with its button (`button`)."""
+        return st.container(border=True)
+
+    def button(self, label: str, *, on_click, args=(), icon: str | None = None, primary: bool = True) -> None:
+        """The form's save button (its callback saves, before the page is drawn again)."""
+        st.button(label, key=self.key("save"), type="primary" if primary else "secondary", icon=icon,
+                  on_click=on_click, args=args)
 
     def loaded(self, field: str, load: Callable[[], object]):
-        """A value fixed when the form is first drawn (e.g. the version of the record being
-        corrected), kept until the form is renewed."""
-        key = self.key(field)
-        if key not in st.session_state:
-            st.session_state[key] = load()
-        return st.session_state[key]
+        """A value fixed when the form is first drawn on this visit to the page (e.g. the version
+        of the record being corrected), kept until the form is renewed or the user comes back to
+        the page (whose widgets then start again from what is stored)."""
+        key = f"divert_loaded:{self.key(field)}"
+        visit = ui.page_visit()
+        stored = st.session_state.get(key)
+        if stored is None or stored[0] != visit:
+            stored = (visit, load())
+            st.session_state[key] = stored
+        return stored[1]
 
     def renew(self) -> None:
         """Fresh keys: the widgets start again from their defaults."""
         old = f"{self.name}:{self.generation}:"
-        for key in [k for k in st.session_state if isinstance(k, str) and k.startswith(old)]:
+        for key in [k for k in st.session_state if isinstance(k, str)
+                    and (k.startswith(old) or k.startswith("divert_loaded:" + old))]:
             del st.session_state[key]
         st.session_state[self._generation_key] = self.generation + 1
 
@@ -343,10 +384,14 @@ def referral_to_work_on(engine, reference: str | None, hint: str) -> dict:
         st.text(f"Reference given: {reference}")
         st.stop()
     referral_header(detail)
+    if detail["void"] is not None:
+        st.warning(f"This referral is void (entered by mistake): {ui.plain(detail['void']['reason'])}. Nothing can "
+                   "be recorded against it; see it on Find a referral.", icon=":material/block:")
+        st.stop()
     return detail
 
 
-def referral_chooser(queue, queue_label: str, *, empty: str) -> str | None:
+def referral_chooser(queue, queue_label: str, *, empty: str, waiting: str = "waiting") -> str | None:
     """The referral to work on: typed, or picked from a work queue (a casework frame with
     Referral, a date column second, and Days waiting). Kept in the address (?referral=...) so
     that a link from another page opens it."""
@@ -367,11 +412,11 @@ def referral_chooser(queue, queue_label: str, *, empty: str) -> str | None:
         if queue.height:
             date_column = queue.columns[1]
             shown = {
-                row["Referral"]: f"{row['Referral']} - {row['Days waiting']} days ({row[date_column][:10]})"
+                row["Referral"]: f"{row['Referral']} - {plural(row['Days waiting'], 'day')} ({str(row[date_column])[:10]})"
                 for row in queue.iter_rows(named=True)
             }
             st.selectbox(queue_label, list(shown), index=None, key=QUEUE_KEY, on_change=pick,
-                         format_func=shown.get, placeholder=f"{len(shown)} waiting - longest first")
+                         format_func=shown.get, placeholder=f"{len(shown):,} {waiting} - longest waiting first")
         else:
             st.caption(empty)
     return value(CURRENT_REFERRAL) or None

@@ -77,6 +77,10 @@ class Offence(SQLModel, table=True):
     outcome: int | None = None
     outcome_date: date | None = None
     demo: bool = False
+    # entered by mistake: kept, left out of every figure (divert.records.corrections)
+    void_at: datetime | None = None
+    void_by: str | None = Field(default=None, max_length=60)
+    void_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class Referral(SQLModel, table=True):
@@ -103,6 +107,10 @@ class Referral(SQLModel, table=True):
     status: str = Field(default="open", max_length=8)
     version: int = 1
     demo: bool = False
+    # entered by mistake: kept, left out of every figure (divert.records.corrections)
+    void_at: datetime | None = None
+    void_by: str | None = Field(default=None, max_length=60)
+    void_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class Assessment(SQLModel, table=True):
@@ -135,6 +143,20 @@ class Assessment(SQLModel, table=True):
     version: int = 1
 
 
+class ContactAttempt(SQLModel, table=True):
+    """One call or message to reach a referred person before the assessment is recorded."""
+
+    __tablename__ = "contact_attempt"
+    __table_args__ = (CheckConstraint(sql_in("outcome", codes.CONTACT_OUTCOMES), name="ck_contact_outcome"),)
+    id: int | None = Field(default=None, primary_key=True)
+    referral_id: int = Field(foreign_key="referral.id", index=True)
+    attempted_at: datetime
+    outcome: str = Field(max_length=12)
+    assessment_booked_for: datetime | None = None  # when reached: the time agreed for the assessment
+    worker: str | None = Field(default=None, max_length=40)  # staff code, not a name
+    version: int = 1
+
+
 class CourseSession(SQLModel, table=True):
     __tablename__ = "course_session"
     __table_args__ = (
@@ -151,6 +173,10 @@ class CourseSession(SQLModel, table=True):
     facilitator: str | None = Field(default=None, max_length=40)  # staff code
     version: int = 1
     demo: bool = False
+    # entered by mistake: kept, left out of every figure (divert.records.corrections)
+    void_at: datetime | None = None
+    void_by: str | None = Field(default=None, max_length=60)
+    void_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class Booking(SQLModel, table=True):

@@ -79,8 +79,23 @@ def current_user() -> SignedIn | None:
     return user if isinstance(user, SignedIn) else None
 
 
+def page_visit() -> int:
+    """A number that changes each time the user comes to a page from another one (every page
+    calls require_role, which counts it)."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx(suppress_warning=True)
+    page = getattr(ctx, "page_script_hash", "") if ctx is not None else ""
+    state = st.session_state
+    if state.get("divert_page") != page:
+        state["divert_page"] = page
+        state["divert_visit"] = state.get("divert_visit", 0) + 1
+    return state.get("divert_visit", 0)
+
+
 def require_role(*roles: str, allow_password_change: bool = False) -> SignedIn:
     """Stop the page with a plain message unless the signed-in user has one of `roles`."""
+    page_visit()
     user = current_user()
     if user is None:
         leave_legacy_pages_mode()
@@ -91,7 +106,7 @@ def require_role(*roles: str, allow_password_change: bool = False) -> SignedIn:
         st.stop()
     if user.role not in roles:
         st.warning(
-            f"This page is not available to your role ({user.role_label}). "
+            f"This page is not available to your role: {user.role_label}. "
             "Use the menu to find the pages you can open.",
             icon=":material/block:",
         )

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from divert import casework, codes, forms, records, ui
+from divert import casework, codes, forms, records, referral_forms, ui
 
 user = ui.require_role("caseworker", "admin")
 engine = ui.engine()
@@ -38,11 +38,20 @@ if existing is None and detail["status"] == "closed":
     st.info("This referral is closed without an assessment, so none can be recorded now.")
     st.stop()
 
-form = forms.Form(f"{FORM}_{detail['id']}", LABELS)
+contacts = detail["contacts"]
+reached = [c for c in contacts if c["outcome"] == "reached"]
+booked_for = [c["assessment_booked_for"] for c in reached if c["assessment_booked_for"]]
+if existing is None:
+    referral_forms.contact_attempt(engine, user.username, detail)
+    st.subheader("Assessment")
+
+form = forms.Form(f"{FORM}_{detail['id']}", LABELS, {"contact_attempts": ("attempts",),
+                                                    "completed_at": ("completed_on", "completed_time"),
+                                                    "harm_reduction_advice": ("advice",)})
 key = form.key
 RESULTS, ALLOCATIONS = list(codes.ASSESSMENT_RESULTS), list(codes.ALLOCATIONS)
 # the starting values: the stored assessment, or a new one (completed now)
-stored = existing or {"result": None, "contact_attempts": 1, "completed_at": None, "allocation": None,
+stored = existing or {"result": None, "contact_attempts": max(len(contacts), 1), "completed_at": None, "allocation": None,
                       "harm_reduction_advice": False, "worker": None, **{name: False for name in codes.RISK_FLAGS}}
 completed = stored["completed_at"]
 version = form.loaded("version", lambda: existing["version"] if existing else None)
@@ -63,6 +72,10 @@ def save(username: str) -> None:
     }
     reason = v("reason")
     if existing is None:
+        # the contact attempts recorded before: the first time the person was reached, the time booked
+        values["first_contact_at"] = reached[0]["attempted_at"] if reached else None
+        values["scheduled_at"] = booked_for[-1] if booked_for else None
+
         def write():
             return records.record_assessment(values, username, engine=engine)
     else:
@@ -116,14 +129,14 @@ with form.form():
     problems.at("result")
     left, middle, right = st.columns(3)
     with left:
-        st.number_input("Contact attempts", value=stored["contact_attempts"], key=key("attempts"), min_value=0,
-                        max_value=50, step=1,
-                        help="Calls or messages made to reach the person, including the successful one.")
+        st.number_input("Contact attempts", value=stored["contact_attempts"], key=key("attempts"), step=1,
+                        help="Calls or messages made to reach the person, including the successful one (0 to 50).")
         problems.at("contact_attempts")
     with middle:
         st.date_input("Completed on", value=completed.date() if completed else today, key=key("completed_on"),
-                      format=forms.DATE_FORMAT, min_value=detail["referred_at"].date(), max_value=today,
-                      help="For a completed assessment only. Not before the referral.")
+                      format=forms.DATE_FORMAT, min_value=forms.WIDGET_EARLIEST, max_value=forms.WIDGET_LATEST,
+                      help="For a completed assessment only. From the referral day "
+                           f"({detail['referred_at']:%d/%m/%Y}) to today: it cannot come before the referral.")
         problems.at("completed_at")
     with right:
         st.time_input("Time completed (UK)", key=key("completed_time"), step=60,
@@ -152,4 +165,4 @@ with form.form():
                      help="Why the assessment is corrected, e.g. 'allocation typed wrongly'.")
         problems.at("reason")
     label = "Save assessment" if existing is None else "Save changes"
-    st.form_submit_button(label, type="primary", icon=":material/save:", on_click=save, args=(user.username,))
+    form.button(label, icon=":material/save:", on_click=save, args=(user.username,))

@@ -12,6 +12,7 @@ import streamlit as st
 from divert import charts, dashboard, scenarios, ui
 from divert.analytics import capacity, demand, queue, staffing, waiting
 from divert.analytics.frames import end_of_day
+from divert.wording import plural
 
 user = ui.require_role("manager", "admin")
 st.title("Capacity")
@@ -67,7 +68,7 @@ c1.metric("Waiting for a course", f"{course_list['people']:,}",
           help="Allocated to the group course, holding no place on a session (never booked, or a no-show or "
                "cancellation since) and not closed: the same list as on Course sessions.")
 if course_list["waiting"]:
-    c1.caption(f"Longest so far {course_list['longest_days_waiting']:.0f} days")
+    c1.caption(f"Longest so far {plural(round(course_list['longest_days_waiting']), 'day')}")
 if course_list["stale"]:
     c1.caption(f"{course_list['stale']:,} from before the gap in the records")
 c2.metric("Waiting for an assessment", f"{pending['people']:,}",
@@ -75,15 +76,15 @@ c2.metric("Waiting for an assessment", f"{pending['people']:,}",
                "(the same list as on Assessment).")
 if pending["waiting"]:
     c2.caption(f"{pending['over_target']:,} past the {targets.target_days_to_assessment}-working-day target; longest "
-               f"{pending['longest_working_days']:,} working days")
+               f"{plural(pending['longest_working_days'], 'working day')}")
 if pending["stale"]:
     c2.caption(f"{pending['stale']:,} from before the gap in the records")
 c3.metric(f"Seats filled, last {weeks_back} weeks", "no sessions" if recent["seats_filled"] is None
           else f"{recent['seats_filled']:.0%}",
           help="People who attended as a share of the seats in the sessions held. Seats booked counts no-shows too.")
 if recent["seats"]:
-    c3.caption(f"{recent['attended']:,} attended and {recent['booked']:,} booked of {recent['seats']:,} seats in "
-               f"{recent['sessions']:,} session{'' if recent['sessions'] == 1 else 's'}")
+    c3.caption(f"{recent['attended']:,} attended and {recent['booked']:,} booked of {plural(recent['seats'], 'seat')} in "
+               f"{plural(recent['sessions'], 'session')}")
 c4.metric("Assessments a week", f"{recent['assessments_per_week']:,.1f}",
           help=f"Completed telephone assessments a week, on average over the last {weeks_back} weeks.")
 
@@ -91,10 +92,10 @@ upcoming = waiting.upcoming_sessions(data.sessions, end_of_day(as_of))
 next_weeks = upcoming.filter(pl.col("starts_at").dt.date() <= as_of + timedelta(weeks=8))
 s1, s2, s3, s4 = st.columns(4)
 s1.metric(staffing.WORKERS_LABEL, staffing.needed_text(answer.workers_needed), help=staffing.WORKERS_HELP)
-s1.caption(f"Now: {plan.assessment_workers:g} workers at {plan.assessments_per_worker_day:g} assessments a worker-day "
+s1.caption(f"Now: {plural(plan.assessment_workers, 'worker')} at {plan.assessments_per_worker_day:g} assessments a worker-day "
            f"(about {plan.assessments_per_week:,.0f} a week)")
 s2.metric(staffing.SESSIONS_LABEL, staffing.needed_text(answer.sessions_needed), help=staffing.SESSIONS_HELP)
-s2.caption(f"Now: {plan.sessions_per_week:g} a week of {plan.seats_per_session} seats")
+s2.caption(f"Now: {plan.sessions_per_week:g} a week of {plural(plan.seats_per_session, 'seat')}")
 s3.metric("Sessions on the calendar, next 8 weeks", f"{next_weeks.height:,}",
           help="Course sessions after the as-of date, as listed on Course sessions.")
 s3.caption(f"{int(next_weeks['booked'].sum()):,} of {int(next_weeks['seats'].sum()):,} seats booked so far"

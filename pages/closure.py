@@ -1,8 +1,10 @@
 """Closure: how a referral ended - complied, or not engaged with the intelligence-log date."""
 
+import polars as pl
 import streamlit as st
 
-from divert import casework, codes, forms, records, ui
+from divert import casework, codes, forms, records, ui, worklist
+from divert.analytics import waiting
 
 user = ui.require_role("caseworker", "admin")
 engine = ui.engine()
@@ -23,8 +25,11 @@ st.caption(
     "engage (an intelligence log is submitted, so that the course is not offered again)."
 )
 
+ready = worklist.build(engine, casework.uk_today()).rows.filter(pl.col("Next action") == waiting.READY_TO_CLOSE)
 reference = forms.referral_chooser(
-    casework.open_referrals(engine), "Or choose an open referral", empty="No referrals are open.",
+    ready.select("Referral", pl.col("Waiting since").dt.strftime("%d/%m/%Y"), "Days waiting"),
+    "Or choose one ready to close", empty="No referrals are ready to close (see the Worklist).",
+    waiting="ready to close",
 )
 done = st.session_state.get(DONE)
 if done and reference and done.startswith(f"**{reference}**"):
@@ -40,7 +45,8 @@ if closure is not None:
                referral=detail["reference"])
     st.stop()
 
-form = forms.Form(f"{FORM}_{detail['id']}", LABELS)
+form = forms.Form(f"{FORM}_{detail['id']}", LABELS, {"intelligence_log_date": ("log_date",),
+                                                    "onward_treatment": ("onward",), "referral_reference": ("result",)})
 key = form.key
 RESULTS = list(codes.CLOSURE_RESULTS)
 
@@ -117,15 +123,17 @@ with form.form():
     left, right = st.columns(2)
     with left:
         st.date_input("Closed on *", value=forms.now_uk().date(), key=key("closed_on"), format=forms.DATE_FORMAT,
-                      min_value=detail["referred_at"].date(), max_value=forms.now_uk().date(),
-                      help="Not before the referral date.")
+                      min_value=forms.WIDGET_EARLIEST, max_value=forms.WIDGET_LATEST,
+                      help=f"From the referral day ({detail['referred_at']:%d/%m/%Y}) to today: a referral cannot "
+                           "close before it was made, nor in the future.")
         problems.at("closed_on")
     with right:
         st.date_input("Intelligence log date", value=None, key=key("log_date"), format=forms.DATE_FORMAT,
-                      min_value=detail["referred_at"].date(), max_value=forms.now_uk().date(),
-                      help="Only for a closure as not engaged: the day the intelligence log was submitted.")
+                      min_value=forms.WIDGET_EARLIEST, max_value=forms.WIDGET_LATEST,
+                      help="Only for a closure as not engaged: the day the intelligence log was submitted, from "
+                           "the referral day to today.")
         problems.at("intelligence_log_date")
     st.checkbox("Referred on into structured treatment", key=key("onward"),
                 help="Tick if the person was referred on to a structured treatment service.")
     problems.at("onward_treatment")
-    st.form_submit_button("Close referral", type="primary", icon=":material/task_alt:", on_click=ask, args=(user.username,))
+    form.button("Close referral", icon=":material/task_alt:", on_click=ask, args=(user.username,))

@@ -4,14 +4,12 @@ corrections (with a reason, refused if someone else saved the referral first).""
 import polars as pl
 import streamlit as st
 
-from divert import casework, codes, forms, records, ui
-from divert.validation import EARLIEST
+from divert import casework, codes, forms, referral_forms, ui
+from divert.wording import plural
 
 user = ui.require_role("caseworker", "admin")
 engine = ui.engine()
 
-FORM = "edit_referral"
-LABELS = {"referred_at": "Referral date", "referring_team": "Referring team", "reason": "Reason for the change"}
 OPEN = forms.CURRENT_REFERRAL  # the query parameter naming the open referral
 
 st.title("Find a referral")
@@ -46,13 +44,18 @@ if query and query.strip():
         st.info(f"No referral or crime reference contains “{ui.plain(query.strip())}”.")
     else:
         more = " (the newest 50 shown - type more of the reference to narrow it)" if results.height >= casework.SEARCH_LIMIT else ""
-        st.caption(f"{results.height} referral(s) found{more}.")
+        st.caption(f"{plural(results.height, 'referral')} found{more}.")
         st.dataframe(results.drop("referral_id"), hide_index=True)
         if results.height > 1:
             st.selectbox("Open a referral", list(results["Referral"]), key="fr_pick", index=None,
                          on_change=picked, placeholder="Choose one of the referrals found")
 
 reference = st.query_params.get(OPEN)
+if not reference and forms.value(forms.CURRENT_REFERRAL):
+    # a link from a page that works on one referral: Streamlit drops that page's bound address
+    # parameter on the way, so the referral worked on comes from the session - kept in the address
+    reference = forms.value(forms.CURRENT_REFERRAL)
+    st.query_params[OPEN] = reference
 if not reference:
     if not (query and query.strip()):
         st.info("Type a referral or crime reference above to find a referral.", icon=":material/search:")
@@ -66,21 +69,28 @@ if detail is None:
 st.divider()
 st.subheader(f"Referral {ui.plain(detail['reference'])}")
 forms.referral_header(detail)
+if detail["void"]:
+    void = detail["void"]
+    st.warning(f"**Void** since {casework.show_moment(void['at'])} (by {ui.plain(void['by'])}): "
+               f"{ui.plain(void['reason'])}. Kept for the record, left out of every figure and work list"
+               + (", with its offence." if void["offence"] else "."), icon=":material/block:")
 st.markdown(f"Crime reference **{ui.plain(detail['offence']['crime_ref'])}** · "
             f"{codes.REFERRAL_SOURCES.get(detail['offence']['source'], detail['offence']['source'])}")
 st.caption("Person: " + casework.describe_person(detail) + ". " + casework.describe_history(detail))
 if detail["eligibility"] == "override":
     st.caption(f"Offered on override after a previous non-engagement: {ui.plain(detail['override_reason'])}")
 
-left, middle, right = st.columns(3)
-with left:
-    forms.link("pages/assessment.py", "Assessment" if detail["assessment"] else "Record the assessment",
-               icon=":material/call:", referral=detail["reference"])
-with middle:
-    forms.link("pages/sessions.py", "Course sessions", icon=":material/groups:", referral=detail["reference"])
-with right:
-    if detail["status"] == "open":
-        forms.link("pages/closure.py", "Close the referral", icon=":material/task_alt:", referral=detail["reference"])
+if detail["void"] is None:  # nothing is recorded against a void referral
+    left, middle, right = st.columns(3)
+    with left:
+        forms.link("pages/assessment.py", "Assessment" if detail["assessment"] else "Record the assessment",
+                   icon=":material/call:", referral=detail["reference"])
+    with middle:
+        forms.link("pages/sessions.py", "Course sessions", icon=":material/groups:", referral=detail["reference"])
+    with right:
+        if detail["status"] == "open":
+            forms.link("pages/closure.py", "Close the referral", icon=":material/task_alt:",
+                       referral=detail["reference"])
 
 st.subheader("Timeline")
 timeline = casework.timeline(engine, detail["reference"])
@@ -99,62 +109,9 @@ if trail.height:
 else:
     st.caption("No changes are recorded for this referral (it came with the demonstration data or an older import).")
 
-# --- corrections --------------------------------------------------------------------------
-form = forms.Form(f"{FORM}_{detail['id']}", LABELS)
-key = form.key
-version = form.loaded("version", lambda: detail["version"])
-# as the form shows them (to the minute): only what the user changed is saved
-stored = {"referred_at": detail["referred_at"].replace(second=0, microsecond=0),
-          "referring_team": detail["referring_team"] or None}
-
-
-def save(username: str) -> None:
-    v = form.value
-    typed = {"referred_at": forms.uk_moment(v("day"), v("time")), "referring_team": v("team") or None}
-    changes = {name: value for name, value in typed.items() if value != stored[name]}
-    reason = v("reason")
-
-    def write():
-        if not changes:
-            return records.Saved(True, detail["id"], change="unchanged")
-        return records.edit_referral(detail["id"], changes, username, reason, version, engine=engine)
-
-    def success(saved) -> str:
-        if saved.change == "unchanged":
-            return f"Nothing to change in **{detail['reference']}**: the values are as stored."
-        fields = ", ".join(LABELS[name].lower() for name in changes)
-        return f"Referral **{detail['reference']}** corrected ({fields}). The reason is in the audit log."
-
-    form.submit({**typed, "reason": reason}, write, success=success)
-
-
-def reload() -> None:
-    form.clear()
-    form.renew()
-
-
-problems = form.problems
-with st.expander("Correct the referral", expanded=bool(problems) or bool(form.notice), icon=":material/edit:"):
-    form.show_notice()
-    problems.summary()
-    if problems.has("version"):
-        st.button("Reload the referral (discards what you typed)", on_click=reload, icon=":material/refresh:")
-    st.caption("Corrections need a reason; they are kept in the audit log with the old values. If someone "
-               "else saves this referral while you are correcting it, you are told, and nothing is overwritten.")
-    with form.form():
-        left, middle = st.columns(2)
-        with left:
-            st.date_input("Referral date", value=detail["referred_at"].date(), key=key("day"),
-                          format=forms.DATE_FORMAT, min_value=EARLIEST, max_value=forms.now_uk().date())
-            problems.at("referred_at")
-        with middle:
-            st.time_input("Time (UK)", value=detail["referred_at"].time().replace(second=0, microsecond=0),
-                          key=key("time"), step=60)
-        st.text_input("Referring team", value=detail["referring_team"] or "", key=key("team"), max_chars=80,
-                      help="The officer's team or station - not the officer's name.")
-        problems.at("referring_team")
-        st.text_area("Reason for the change *", key=key("reason"), max_chars=500,
-                     help="Why the referral is corrected, e.g. 'date typed wrongly'.")
-        problems.at("reason")
-        st.form_submit_button("Save correction", type="primary", icon=":material/save:",
-                              on_click=save, args=(user.username,))
+# --- corrections and voiding -------------------------------------------------------------
+if detail["void"] is None:
+    referral_forms.correction(engine, user.username, detail)
+    if detail["closure"]:
+        referral_forms.closure_correction(engine, user.username, detail)
+referral_forms.void(engine, user.username, user.role, detail)

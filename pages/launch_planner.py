@@ -12,6 +12,7 @@ import streamlit as st
 from divert import charts, dashboard, programme, scenarios, ui
 from divert.analytics import launch, planning, queue, staffing
 from divert.safe_csv import to_csv_bytes
+from divert.wording import plural
 
 user = ui.require_role("manager", "admin")
 st.title("Launch planner")
@@ -174,7 +175,7 @@ results = {name: queue.outlook(weekly, p, targets.target_days_to_assessment, tar
 old = results["Sized from the old figures"]
 st.caption(
     f"Sized from the crime figures before the uplift (the expected week, with the planning model): "
-    f"{old_workers:g} assessment workers and {old_sessions:g} sessions a week. The queue model then runs on the "
+    f"{plural(old_workers, 'assessment worker')} and {plural(old_sessions, 'session')} a week. The queue model then runs on the "
     f"expected referrals from launch, with no one waiting at the start and the usual waits of this service "
     f"({inputs.plan.base_days_to_assessment:g} working days to assessment, {inputs.plan.base_days_to_course:g} days "
     "to a course when nobody queues).")

@@ -4,7 +4,6 @@ import streamlit as st
 
 from divert import codes, forms, records, ui
 from divert.casework import show_moment
-from divert.validation import EARLIEST
 
 user = ui.require_role("caseworker", "admin")
 engine = ui.engine()
@@ -30,7 +29,8 @@ LAST_SAVED = "nr_last_saved"
 AREAS = forms.areas()
 SOURCES, SEXES = list(codes.REFERRAL_SOURCES), list(codes.SEXES)
 
-form = forms.Form(FORM, LABELS)
+form = forms.Form(FORM, LABELS, {"referred_at": ("referred_on", "referred_time"), "referring_team": ("team",),
+                                 "override_reason": ("override",)})
 key = form.key
 area = forms.default_area(user.username, engine)
 
@@ -66,7 +66,14 @@ def save(username: str) -> None:
             text += " The override reason is recorded with the referral and in the audit log."
         return text + forms.saved_notes(saved)
 
-    form.submit(values, lambda: records.add_referral_from_form(values, username, engine=engine), success=success)
+    def write():
+        saved = records.add_referral_from_form(values, username, engine=engine)
+        if not v("offence_date") and any(p.field == "referred_at" for p in saved.problems):
+            # the offence date was taken from the referral date: its problem is the referral date's
+            saved.problems = [p for p in saved.problems if p.field != "offence_date"]
+        return saved
+
+    form.submit(values, write, success=success)
 
 
 st.title("New referral")
@@ -95,8 +102,8 @@ with form.form():
     left, middle, right = st.columns(3)
     with left:
         st.date_input("Referral date *", value=today, key=key("referred_on"), format=forms.DATE_FORMAT,
-                      min_value=EARLIEST, max_value=today,
-                      help="The day the officer referred the person (usually the day of the offence).")
+                      min_value=forms.WIDGET_EARLIEST, max_value=forms.WIDGET_LATEST,
+                      help=f"The day the officer referred the person (usually the day of the offence). {forms.PAST_DAYS}")
         problems.at("referred_at")
     with middle:
         st.time_input("Time (UK) *", value=forms.time_now(), key=key("referred_time"), step=60,
@@ -133,9 +140,9 @@ with form.form():
         st.selectbox("Sex", SEXES, index=SEXES.index("U"), key=key("sex"), format_func=codes.SEXES.get)
         problems.at("sex")
     with right:
-        st.number_input("Year of birth", value=None, key=key("birth_year"), min_value=1900,
-                        max_value=today.year - 10, step=1, placeholder="e.g. 1999",
-                        help="Leave empty if not known.")
+        st.number_input("Year of birth", value=None, key=key("birth_year"), step=1, placeholder="e.g. 1999",
+                        help=f"Leave empty if not known. From 1900 to {today.year - 10}: a person referred is at "
+                             "least 10 (the age of criminal responsibility).")
         problems.at("birth_year")
     left, right = st.columns(2)
     with left:
@@ -159,8 +166,8 @@ with form.form():
             problems.at("referring_team")
         with right:
             st.date_input("Offence date, if before the referral date", value=None, key=key("offence_date"),
-                          format=forms.DATE_FORMAT, min_value=EARLIEST, max_value=today,
-                          help="Leave empty when the offence was on the referral date.")
+                          format=forms.DATE_FORMAT, min_value=forms.WIDGET_EARLIEST, max_value=forms.WIDGET_LATEST,
+                          help=f"Leave empty when the offence was on the referral date. {forms.PAST_DAYS}")
             problems.at("offence_date")
 
     if problems.has("override_reason") or form.value("override"):
@@ -172,8 +179,7 @@ with form.form():
         )
         problems.at("override_reason")
 
-    st.form_submit_button("Save referral", type="primary", icon=":material/save:",
-                          on_click=save, args=(user.username,))
+    form.button("Save referral", icon=":material/save:", on_click=save, args=(user.username,))
 
 st.caption(
     "Before saving, Divert checks the person's history: after a closure as not engaged (an "

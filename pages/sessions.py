@@ -6,7 +6,9 @@ from datetime import time, timedelta
 import streamlit as st
 
 from divert import casework, codes, forms, records, ui
+from divert.records import sessions as records_sessions
 from divert.validation import Problem
+from divert.wording import plural
 
 user = ui.require_role("manager", "caseworker", "admin")
 engine = ui.engine()
@@ -17,6 +19,8 @@ SESSION_LABELS = {
 }
 STATUS_CODES = {label: code for code, label in codes.BOOKING_STATUSES.items()}
 MODES = list(codes.DELIVERY_MODES)
+BOOK_FORM = "book_places"
+VOIDED = "ss_voided"
 
 st.title("Course sessions")
 st.caption(
@@ -52,31 +56,54 @@ sessions_tab, book_tab, register_tab = st.tabs(
 
 # --- sessions: the list, scheduling, changing ---------------------------------------------
 with sessions_tab:
-    st.subheader("Upcoming sessions")
-    if upcoming.height:
-        st.dataframe(upcoming.drop("session_id", "version", "starts_at"), hide_index=True)
-    elif casework.sessions(engine).height:
-        st.info("No upcoming sessions - schedule one below. Past sessions are on the Attendance register tab.",
-                icon=":material/event_busy:")
+    if st.session_state.get(VOIDED):
+        st.success(st.session_state.pop(VOIDED), icon=":material/check_circle:")
+    past = casework.sessions(engine, upcoming=False).reverse()  # newest first
+    view = st.segmented_control("Show", ["Upcoming", "Past"], default="Upcoming", key="ss_view",
+                                help="Upcoming sessions first; past ones, newest first, a click away.")
+    if view == "Past":
+        st.subheader("Past sessions")
+        if past.height:
+            st.caption(f"{plural(past.height, 'past session')}, newest first.")
+            st.dataframe(past.drop("session_id", "version", "starts_at"), hide_index=True)
+        else:
+            st.info("No sessions have taken place yet.", icon=":material/event_busy:")
     else:
-        st.info("No sessions scheduled yet - schedule one below.", icon=":material/event_busy:")
+        st.subheader("Upcoming sessions")
+        if upcoming.height:
+            st.dataframe(upcoming.drop("session_id", "version", "starts_at"), hide_index=True)
+        elif past.height:
+            st.info(f"No upcoming sessions - schedule one below. {plural(past.height, 'past session')}: "
+                    "choose Past above to see them.", icon=":material/event_busy:")
+        else:
+            st.info("No sessions scheduled yet - schedule one below.", icon=":material/event_busy:")
 
-    schedule_form = forms.Form("schedule_session", SESSION_LABELS)
+    schedule_form = forms.Form("schedule_session", SESSION_LABELS, {"session_ref": ("ref",),
+                                                                    "starts_at": ("day", "time"),
+                                                                    "duration_minutes": ("minutes",)})
     key = schedule_form.key
+    first_day = today + timedelta(days=7)
+    suggestion = schedule_form.loaded("suggestion", lambda: casework.next_session_ref(engine, first_day))
 
     def schedule(username: str) -> None:
         v = schedule_form.value
+        ref, day = v("ref"), v("day")
+        if day and (not ref or (ref == suggestion and day != first_day)):
+            ref = casework.next_session_ref(engine, day)  # the suggestion follows the date chosen
         values = {
-            "session_ref": v("ref"), "starts_at": forms.uk_moment(v("day"), v("time")),
+            "session_ref": ref, "starts_at": forms.uk_moment(day, v("time")),
             "duration_minutes": v("minutes"), "mode": v("mode"), "seats": v("seats"), "facilitator": v("facilitator"),
         }
-        schedule_form.submit(
+        saved = schedule_form.submit(
             values, lambda: records.add_session(values, username, engine=engine),
             success=lambda saved: (
-                f"Session **{values['session_ref']}** scheduled for {casework.show_moment(values['starts_at'])}"
-                f" ({codes.DELIVERY_MODES[values['mode']].lower()}, {values['seats']} seats)."
+                f"Session **{ui.plain(values['session_ref'])}** scheduled for "
+                f"{casework.show_moment(values['starts_at'])} ({codes.DELIVERY_MODES[values['mode']].lower()}, "
+                f"{plural(values['seats'], 'seat')})."
             ),
         )
+        if saved.ok:
+            forms.Form(BOOK_FORM, {}).renew()  # the booking form starts again, at the first session
 
     st.subheader("Schedule a session")
     schedule_form.show_notice()
@@ -85,33 +112,78 @@ with sessions_tab:
     with schedule_form.form():
         left, middle, right = st.columns(3)
         with left:
-            st.text_input("Session reference *", key=key("ref"), max_chars=40, placeholder="e.g. S-20210320-1",
-                          help="A unique reference for the session. Letters, digits and / _ . - only.")
+            st.text_input("Session reference *", value=suggestion, key=key("ref"), max_chars=40,
+                          help="Suggested from the date (S-date-number); keep it or type your own. Left as "
+                               "suggested, it follows the date you choose. Letters, digits and / _ . - only.")
             problems.at("session_ref")
         with middle:
-            st.date_input("Date *", value=today + timedelta(days=7), key=key("day"), format=forms.DATE_FORMAT,
-                          min_value=today - timedelta(days=365), max_value=today + timedelta(days=730),
-                          help="Sessions up to a year back can be entered, to catch up on the records.")
+            st.date_input("Date *", value=first_day, key=key("day"), format=forms.DATE_FORMAT,
+                          min_value=forms.WIDGET_EARLIEST, max_value=forms.WIDGET_LATEST,
+                          help="Sessions from 01/01/2000 can be entered, to catch up on the records.")
             problems.at("starts_at")
         with right:
             st.time_input("Start time (UK) *", value=time(18, 0), key=key("time"), step=900)
         left, middle, right = st.columns(3)
         with left:
-            st.number_input("Length (minutes)", value=150, key=key("minutes"), min_value=15, max_value=600, step=15,
-                            help="The course usually takes two to three hours.")
+            st.number_input("Length (minutes)", value=150, key=key("minutes"), step=15,
+                            help="The course usually takes two to three hours (15 to 600 minutes).")
             problems.at("duration_minutes")
         with middle:
             st.selectbox("Delivery", MODES, index=0, key=key("mode"), format_func=codes.DELIVERY_MODES.get)
             problems.at("mode")
         with right:
-            st.number_input("Seats *", value=12, key=key("seats"), min_value=1, max_value=100, step=1,
-                            help="Bookings stop when the seats are taken.")
+            st.number_input("Seats *", value=12, key=key("seats"), step=1,
+                            help="1 to 100. Bookings stop when the seats are taken.")
             problems.at("seats")
         st.text_input("Facilitator's staff code", key=key("facilitator"), max_chars=40, placeholder="e.g. F03",
                       help="The facilitator's staff code - not their name.")
         problems.at("facilitator")
-        st.form_submit_button("Schedule session", type="primary", icon=":material/event:",
-                              on_click=schedule, args=(user.username,))
+        schedule_form.button("Schedule session", icon=":material/event:", on_click=schedule, args=(user.username,))
+
+    term_form = forms.Form("schedule_term", {**SESSION_LABELS, "weeks": "Weeks"},
+                           {"starts_at": ("day", "time"), "duration_minutes": ("minutes",)})
+
+    def schedule_term(username: str) -> None:
+        v = term_form.value
+        values = {"starts_at": forms.uk_moment(v("day"), v("time")), "weeks": v("weeks"),
+                  "duration_minutes": v("minutes"), "mode": v("mode"), "seats": v("seats"),
+                  "facilitator": v("facilitator")}
+        term_form.submit(values, lambda: records.add_term(values, username, engine=engine),
+                         success=lambda saved: f"{plural(len(saved.notes), 'weekly session')} scheduled: "
+                                               f"{saved.notes[0]} to {saved.notes[-1]}.")
+
+    with st.expander("Schedule a term of weekly sessions", icon=":material/date_range:",
+                     expanded=bool(term_form.problems) or bool(term_form.notice)):
+        term_form.show_notice()
+        term_form.problems.summary()
+        tkey = term_form.key
+        with term_form.form():
+            left, middle, right = st.columns(3)
+            with left:
+                st.date_input("First session *", value=first_day, key=tkey("day"), format=forms.DATE_FORMAT,
+                              min_value=forms.WIDGET_EARLIEST, max_value=forms.WIDGET_LATEST,
+                              help="The others follow on the same weekday, a week apart.")
+                term_form.problems.at("starts_at")
+            with middle:
+                st.time_input("Start time (UK) *", value=time(18, 0), key=tkey("time"), step=900)
+            with right:
+                st.number_input("Weeks *", value=12, key=tkey("weeks"), step=1,
+                                help=f"How many weekly sessions (1 to {records_sessions.MAX_TERM_WEEKS}).")
+                term_form.problems.at("weeks")
+            left, middle, right = st.columns(3)
+            with left:
+                st.number_input("Length (minutes)", value=150, key=tkey("minutes"), step=15)
+                term_form.problems.at("duration_minutes")
+            with middle:
+                st.selectbox("Delivery", MODES, index=0, key=tkey("mode"), format_func=codes.DELIVERY_MODES.get)
+            with right:
+                st.number_input("Seats *", value=12, key=tkey("seats"), step=1)
+                term_form.problems.at("seats")
+            st.text_input("Facilitator's staff code", key=tkey("facilitator"), max_chars=40)
+            term_form.problems.at("facilitator", "session_ref")
+            st.caption("Each session gets a reference from its date (S-date-number).")
+            term_form.button("Schedule the term", icon=":material/date_range:", on_click=schedule_term,
+                             args=(user.username,))
 
     if upcoming.height:
         with st.expander("Change an upcoming session", icon=":material/edit_calendar:"):
@@ -120,7 +192,8 @@ with sessions_tab:
                                   placeholder="Choose a session")
             detail = casework.session_detail(engine, chosen) if chosen else None
             if detail is not None:
-                change_form = forms.Form(f"change_session_{detail['id']}", SESSION_LABELS)
+                change_form = forms.Form(f"change_session_{detail['id']}", SESSION_LABELS,
+                                         {"starts_at": ("day", "time"), "duration_minutes": ("minutes",)})
                 ckey = change_form.key
                 version = change_form.loaded("version", lambda: detail["version"])
 
@@ -154,21 +227,22 @@ with sessions_tab:
                     left, middle, right = st.columns(3)
                     with left:
                         st.date_input("Date", value=detail["starts_at"].date(), key=ckey("day"),
-                                      format=forms.DATE_FORMAT)
+                                      format=forms.DATE_FORMAT, min_value=forms.WIDGET_EARLIEST,
+                                      max_value=forms.WIDGET_LATEST)
                         changes.at("starts_at")
                     with middle:
                         st.time_input("Start time (UK)", value=detail["starts_at"].time(), key=ckey("time"), step=900)
                     with right:
                         st.number_input("Length (minutes)", value=detail["duration_minutes"], key=ckey("minutes"),
-                                        min_value=15, max_value=600, step=15)
+                                        step=15, help="15 to 600 minutes.")
                         changes.at("duration_minutes")
                     left, middle, right = st.columns(3)
                     with left:
                         st.selectbox("Delivery", MODES, index=forms.index_of(MODES, detail["mode"]), key=ckey("mode"),
                                      format_func=codes.DELIVERY_MODES.get)
                     with middle:
-                        st.number_input("Seats", value=detail["seats"], key=ckey("seats"), min_value=1,
-                                        max_value=100, step=1)
+                        st.number_input("Seats", value=detail["seats"], key=ckey("seats"), step=1,
+                                        help="Up to 100, and not fewer than the seats taken.")
                         changes.at("seats")
                     with right:
                         st.text_input("Facilitator's staff code", value=detail["facilitator"] or "",
@@ -177,11 +251,42 @@ with sessions_tab:
                     st.text_area("Reason for the change *", key=ckey("reason"), max_chars=500,
                                  help="Why the session changes, e.g. 'moved to the evening'. It is audited.")
                     changes.at("reason")
-                    st.form_submit_button("Save changes", type="primary", on_click=change, args=(user.username,))
+                    change_form.button("Save changes", on_click=change, args=(user.username,))
+
+                void_form = forms.Form(f"void_session_{detail['id']}", {"reason": "Reason", "session": "Session",
+                                                                       "confirm": "Confirm"})
+
+                def void_session(username: str) -> None:
+                    reason = void_form.value("reason")
+                    if not void_form.value("confirm"):
+                        void_form.refuse([Problem("confirm", None, "tick the box to confirm")])
+                        return
+                    saved = void_form.submit({"void": reason}, lambda: records.void_session(
+                        detail["id"], reason, username, version, engine=engine),
+                        success=lambda saved: f"Session **{ui.plain(detail['session_ref'])}** is void: kept, and "
+                                              "left out of the lists and every figure.")
+                    if saved.ok:  # the session leaves this list: say so at the top of the tab
+                        st.session_state[VOIDED] = void_form.notice
+
+                st.markdown("**Entered by mistake?**")
+                void_form.show_notice()
+                void_form.problems.summary()
+                with void_form.form():
+                    st.caption("A session entered by mistake is voided, not deleted: it is kept with your reason and "
+                               "left out of every list and figure. Only a session nobody is booked on can be voided; "
+                               "an administrator can undo it.")
+                    st.text_input("Reason *", key=void_form.key("reason"), max_chars=500,
+                                  placeholder="e.g. scheduled twice")
+                    void_form.problems.at("reason", "session")
+                    st.checkbox("Confirm: void this session", key=void_form.key("confirm"))
+                    void_form.problems.at("confirm")
+                    void_form.button("Void session", on_click=void_session, args=(user.username,), primary=False,
+                                     icon=":material/block:")
 
 # --- booking people from the waiting list -------------------------------------------------
 with book_tab:
-    book_form = forms.Form("book_places", {"session_ref": "Session", "referral_reference": "People to book"})
+    book_form = forms.Form(BOOK_FORM, {"session_ref": "Session", "referral_reference": "People to book"},
+                           {"session_ref": ("session",), "referral_reference": ("referrals",)})
     st.subheader("Waiting for a course place")
     st.caption("Open referrals allocated to the group course with no place held (never booked, or a "
                "no-show or cancellation since), longest waiting first.")
@@ -192,7 +297,7 @@ with book_tab:
         st.info("Nobody is waiting for a course place.", icon=":material/done_all:")
     bookable = upcoming.filter(upcoming["Free"] > 0)
     if not upcoming.height:
-        st.info("No sessions scheduled yet - schedule one on the Sessions tab.", icon=":material/event_busy:")
+        st.info("No upcoming sessions - schedule one on the Sessions tab.", icon=":material/event_busy:")
     elif not bookable.height:
         st.warning("Every upcoming session is full - schedule another on the Sessions tab.")
     elif waiting.height:
@@ -221,8 +326,7 @@ with book_tab:
                            help="Referral references from the waiting list. All are booked, or none if the "
                                 "seats run out.")
             booking_problems.at("referral_reference")
-            st.form_submit_button("Book places", type="primary", icon=":material/event_seat:",
-                                  on_click=book, args=(user.username,))
+            book_form.button("Book places", icon=":material/event_seat:", on_click=book, args=(user.username,))
 
 # --- the attendance register --------------------------------------------------------------
 with register_tab:
@@ -231,11 +335,10 @@ with register_tab:
         st.info("No sessions scheduled yet - schedule one on the Sessions tab.", icon=":material/event_busy:")
     else:
         options, label = session_choice(every)
-        started = every.filter(every["starts_at"] <= forms.now_uk())
-        default = options.index(started["session_id"][0]) if started.height else len(options) - 1
+        default = options.index(casework.register_default(every, today))
         session_id = st.selectbox("Session", options, index=default, format_func=label, key="rg_session",
-                                  help="Newest first; it starts at the last session that has begun. Type to "
-                                       "search by reference or date.")
+                                  help="Newest first; it opens on today's or the next session with people booked. "
+                                       "Type to search by reference or date.")
         register_form = forms.Form(f"register_{session_id}", {})
         # the bookings as loaded, with their versions: a change saved meanwhile by someone else is caught
         register = register_form.loaded("rows", lambda: casework.session_bookings(engine, session_id))
@@ -278,7 +381,7 @@ with register_tab:
                     else "Nobody is booked on this session yet - book people on the Book places tab.")
         else:
             st.caption("Change the Status column, then save: every change is saved together, or none.")
-            with register_form.form():
+            with st.form(register_form.key("form"), enter_to_submit=False):
                 shown = register.with_columns(
                     register["Status"].replace_strict(codes.BOOKING_STATUSES, return_dtype=register["Status"].dtype)
                 )

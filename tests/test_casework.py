@@ -113,6 +113,35 @@ def test_timeline_lists_the_pathway_in_order(engine):
     assert rows["Closed"]["When"] == "21/03/2021"
 
 
+def test_timeline_puts_a_closure_after_everything_else_that_day(engine):
+    referral(engine, "DIV-1", "C1")
+    assert records.record_contact({"referral_reference": "DIV-1", "attempted_at": "2021-03-02 09:00",
+                                   "outcome": "reached"}, USER, engine=engine).ok
+    assess(engine, "DIV-1")
+    session(engine, starts_at="2021-03-20 18:00")
+    assert records.book({"referral_reference": "DIV-1", "session_ref": "S1", "booked_at": "2021-03-05 09:00"},
+                        USER, engine=engine).ok
+    records.close_referral({"referral_reference": "DIV-1", "closed_on": "2021-03-20", "result": "complied"},
+                           USER, engine=engine)  # recorded today, not on the day: the end of that day
+    frame = casework.timeline(engine, "DIV-1")
+    assert list(frame["Event"]) == ["Offence recorded", "Referred", "Contact attempt", "Assessment",
+                                    "Booked on a course session", "Course session", "Closed"]
+    assert list(frame["When"])[-2:] == ["20/03/2021 18:00", "20/03/2021"]
+    # closed on the day it is recorded: at the time it was recorded
+    today = datetime.now(UTC)
+    referral(engine, "DIV-2", "C2", person="P2", on=(today - timedelta(days=1)).strftime("%Y-%m-%d"))
+    records.close_referral({"referral_reference": "DIV-2", "closed_on": casework.uk_today().isoformat(),
+                            "result": "complied"}, USER, engine=engine)
+    detail = casework.referral_detail(engine, "DIV-2")
+    assert records.void_referral(detail["id"], "entered twice", USER, detail["version"], engine=engine).ok
+    later = casework.timeline(engine, "DIV-2")
+    assert list(later["Event"]) == ["Offence recorded", "Referred", "Closed", "Void"]
+    assert later["When"][2] != casework.show_day(casework.uk_today())  # a time, not just the day
+    assert "entered twice" in later["Details"][3]
+    trail = casework.audit_trail(engine, "DIV-2")
+    assert list(trail["Action"])[-2:] == ["Voided", "Voided"] and trail["Reason"][-1] == "entered twice"
+
+
 def test_audit_trail_shows_who_changed_what_and_why(engine):
     saved = referral(engine, "DIV-1", "C1")
     assert records.edit_referral(saved.row_id, {"referring_team": "Team B"}, "other.user", "typo", 1,
@@ -258,7 +287,7 @@ def test_register_saves_all_or_nothing_with_versions(engine):
     bad = records.save_register(session_id, {ids[0]: "completed", ids[1]: "asleep"}, versions, USER, engine=engine)
     assert problem(bad, "status") == "is not a booking status"
     saved = records.save_register(session_id, {ids[0]: "completed", ids[1]: "no_show"}, versions, USER, engine=engine)
-    assert saved.ok and saved.notes == ["2 booking(s) changed"]
+    assert saved.ok and saved.notes == ["2 bookings changed"]
     stale = records.save_register(session_id, {ids[0]: "attended"}, versions, "other", engine=engine)
     assert "someone else changed" in problem(stale, "version")
     with session_scope(engine) as s:
@@ -284,7 +313,7 @@ def test_register_refuses_attendance_before_the_session_and_overbooking(engine):
     first = register.row(0, named=True)
     back = records.save_register(session_id, {first["booking_id"]: "booked"}, {first["booking_id"]: first["version"]},
                                  USER, engine=engine)
-    assert "more than the session's 1 seats" in problem(back, "seats")
+    assert "more than the session's 1 seat" in problem(back, "seats")
 
 
 def test_check_only_writes_nothing(engine):

@@ -170,7 +170,7 @@ def test_booking_beyond_the_seats_is_refused(engine):
     assert records.book({"referral_reference": "DIV-1", "session_ref": "S1"}, USER, engine=engine).ok
     before = counts(engine)
     saved = records.book({"referral_reference": "DIV-2", "session_ref": "S1"}, USER, engine=engine)
-    assert_refused(engine, saved, "session_ref", "is full (1 seats)")
+    assert_refused(engine, saved, "session_ref", "is full (1 seat)")
     assert counts(engine) == before
 
 

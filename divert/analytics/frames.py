@@ -1,5 +1,8 @@
 """The analytics loader: the database -> polars frames, one query per frame, read only.
 
+Records voided as entered by mistake (referral, offence, course session: void_at set) are
+left out here, so that no figure counts them; a void referral's bookings hold no seat.
+
 Everything on a dashboard is computed from these frames by the pure functions beside this
 module. Dates come back as polars Date/Datetime on SQLite and PostgreSQL alike.
 """
@@ -20,6 +23,7 @@ SELECT o.id AS offence_id, o.force, o.crime_ref, o.offence_date, o.area, o.drug,
        o.outcome, o.outcome_date, o.age, o.person_id,
        p.sex, p.ethnicity_self, p.ethnicity_officer
 FROM offence o LEFT JOIN person p ON p.id = o.person_id
+WHERE o.void_at IS NULL
 """
 
 REFERRALS_SQL = """
@@ -43,17 +47,21 @@ LEFT JOIN (
            MIN(CASE WHEN bk.status = 'completed' THEN s.starts_at END) AS course_completed_at,
            SUM(CASE WHEN bk.status = 'no_show' THEN 1 ELSE 0 END) AS no_shows
     FROM booking bk JOIN course_session s ON s.id = bk.session_id
-    WHERE bk.status <> 'cancelled'
+    WHERE bk.status <> 'cancelled' AND s.void_at IS NULL
     GROUP BY bk.referral_id
 ) b ON b.referral_id = r.id
 LEFT JOIN closure c ON c.referral_id = r.id
+WHERE r.void_at IS NULL AND o.void_at IS NULL
 """
 
 SESSIONS_SQL = """
 SELECT s.id AS session_id, s.session_ref, s.starts_at, s.seats, s.mode, s.facilitator,
        COUNT(CASE WHEN b.status IN ('booked', 'attended', 'completed', 'no_show') THEN 1 END) AS booked,
        COUNT(CASE WHEN b.status IN ('attended', 'completed') THEN 1 END) AS attended
-FROM course_session s LEFT JOIN booking b ON b.session_id = s.id
+FROM course_session s LEFT JOIN (
+    SELECT bk.session_id, bk.status FROM booking bk JOIN referral r ON r.id = bk.referral_id WHERE r.void_at IS NULL
+) b ON b.session_id = s.id
+WHERE s.void_at IS NULL
 GROUP BY s.id, s.session_ref, s.starts_at, s.seats, s.mode, s.facilitator
 """
 

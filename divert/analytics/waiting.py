@@ -25,6 +25,7 @@ import numpy as np
 import polars as pl
 
 from divert.analytics.weeks import as_day, working_days_between
+from divert.wording import plural
 
 COURSE = "group_course"
 GAP_DAYS = 28  # four weeks with nothing recorded at all is a gap in the records, not a quiet spell
@@ -40,8 +41,8 @@ class Gap:
         end = self.first_after or as_of
         days = (end - self.last_before).days
         if self.first_after is None:
-            return f"nothing was recorded after {self.last_before:%d %b %Y} ({days} days)"
-        return f"nothing was recorded between {self.last_before:%d %b %Y} and {self.first_after:%d %b %Y} ({days} days)"
+            return f"nothing was recorded after {self.last_before:%d %b %Y} ({plural(days, 'day')})"
+        return f"nothing was recorded between {self.last_before:%d %b %Y} and {self.first_after:%d %b %Y} ({plural(days, 'day')})"
 
 
 def activity_days(referrals: pl.DataFrame, as_of: date) -> pl.Series:
@@ -159,7 +160,9 @@ class Queue:
 
     @property
     def longest_text(self) -> str:
-        return "" if self.longest is None else f"{self.longest:,} {self.unit}"
+        if self.longest is None:
+            return ""
+        return plural(self.longest, self.unit[:-1]) if self.unit.endswith("s") else f"{self.longest:,} {self.unit}"
 
 
 def summarise(waiting: pl.DataFrame, unit_column: str, target: float | None = None) -> Queue:
@@ -181,3 +184,65 @@ def upcoming_sessions(sessions: pl.DataFrame, after: datetime) -> pl.DataFrame:
         moment = moment.dt.convert_time_zone(zone)
     ahead = sessions.filter(pl.col("starts_at") > moment).sort("starts_at")
     return ahead.with_columns(pl.max_horizontal(pl.col("seats") - pl.col("booked"), pl.lit(0)).alias("free"))
+
+
+# --- the next action on each open referral (the caseworkers' worklist) ---------------------------
+FIRST_CONTACT = "Awaiting first contact"
+CONTACT_DUE = "Contact attempts due"
+ASSESSMENT_DUE = "Assessment due"
+TO_BOOK = "To book"
+BOOKED = "Booked"
+REBOOK = "No-show to rebook"
+READY_TO_CLOSE = "Ready to close"
+NEXT_ACTIONS = (FIRST_CONTACT, CONTACT_DUE, ASSESSMENT_DUE, TO_BOOK, BOOKED, REBOOK, READY_TO_CLOSE)
+
+
+def next_actions(referrals: pl.DataFrame, as_of: date, assessment_target: int, course_target: int) -> pl.DataFrame:
+    """Every referral open at the end of as_of with its next action (NEXT_ACTIONS), by the two
+    waiting lists above, so that the worklist names the same people as the capacity figures:
+
+    - waiting for an assessment: awaiting first contact (no attempt yet), contact attempts due
+      (tried, not reached), assessment due (reached, or the assessment booked); overdue past
+      `assessment_target` working days from the referral;
+    - waiting for a course: to book, or no-show to rebook (a no-show since); overdue past
+      `course_target` days from the assessment;
+    - holding a place: booked, or ready to close once attended or completed;
+    - the rest (no contact, declined, allocated elsewhere, not allocated): ready to close.
+
+    Columns: the input's, plus `action`, `since` (the day the wait began), `days`,
+    `working_days`, `overdue` and `stale`. Optional input columns: contact_attempts,
+    reached_at, scheduled_at (contact before the assessment), no_shows, attended_at,
+    place_booked_at."""
+    def col(name, default):
+        return pl.col(name) if name in referrals.columns else pl.lit(default)
+
+    referred = as_day("referred_on" if "referred_on" in referrals.columns else "referred_at", referrals)
+    open_now = referrals.filter((referred <= as_of) & _open_at(referrals, as_of))
+    assessment = awaiting_assessment(open_now, as_of).with_columns(
+        pl.when(col("reached_at", None).is_not_null() | col("scheduled_at", None).is_not_null())
+        .then(pl.lit(ASSESSMENT_DUE))
+        .when(col("contact_attempts", 0).fill_null(0) > 0).then(pl.lit(CONTACT_DUE))
+        .otherwise(pl.lit(FIRST_CONTACT)).alias("action"),
+        (pl.col("working_days") > assessment_target).alias("overdue"),
+    )
+    course = awaiting_course(open_now, as_of).with_columns(
+        pl.when(col("no_shows", 0).fill_null(0) > 0).then(pl.lit(REBOOK)).otherwise(pl.lit(TO_BOOK)).alias("action"),
+        (pl.col("days") > course_target).alias("overdue"),
+    )
+    listed = pl.concat([assessment["referral_id"], course["referral_id"]])
+    rest = open_now.filter(~pl.col("referral_id").is_in(listed.implode()))
+    holding = holds_a_place(rest, as_of)
+    attended = as_day("attended_at", rest) if "attended_at" in rest.columns else pl.lit(None, pl.Date)
+    booked_on = as_day("place_booked_at", rest) if "place_booked_at" in rest.columns else pl.lit(None, pl.Date)
+    assessed = as_day("assessed_at", rest)
+    rest = rest.with_columns(
+        pl.when(holding & attended.is_null()).then(pl.lit(BOOKED)).otherwise(pl.lit(READY_TO_CLOSE)).alias("action"),
+        pl.coalesce(pl.when(holding).then(pl.coalesce(attended, booked_on)), assessed, referred).alias("since"),
+        pl.lit(False).alias("overdue"),
+    )
+    rest = _with_waits(rest, as_of, None)
+    order = {action: n for n, action in enumerate(NEXT_ACTIONS)}
+    frames = [f.select(*rest.columns) for f in (assessment, course)] + [rest]
+    return pl.concat(frames, how="vertical_relaxed").with_columns(
+        pl.col("action").replace_strict(order, return_dtype=pl.Int64).alias("action_order")
+    ).sort(["action_order", "since", "referral_id"]).drop("action_order")

@@ -22,6 +22,7 @@ from divert.ingest.kinds import KINDS
 from divert.ingest.reading import Unreadable, force_from_filename, header_problems, read_table
 from divert.records import audit
 from divert.validation import Problem
+from divert.wording import plural
 
 log = logging.getLogger(__name__)
 FLUSH_EVERY = 500
@@ -62,10 +63,10 @@ class ImportReport:
         self.problems.append(FileProblem(file, row if row is not None else problem.row, problem.field, value, problem.reason))
 
     def summary(self) -> str:
-        counts = f"{self.rows:,} rows: {self.new:,} new, {self.updated:,} updated, {self.unchanged:,} unchanged"
+        counts = f"{plural(self.rows, 'row')}: {self.new:,} new, {self.updated:,} updated, {self.unchanged:,} unchanged"
         if self.problems:
             total = len(self.problems) + self.more_problems
-            return f"Rejected - nothing was written. {total:,} problem(s) in {self.rows:,} rows."
+            return f"Rejected - nothing was written. {plural(total, 'problem')} in {plural(self.rows, 'row')}."
         if self.dry_run:
             return f"Dry run - nothing was written. Would import {counts}."
         if not (self.new or self.updated):

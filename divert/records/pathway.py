@@ -27,7 +27,7 @@ def person_history(s: Session, person_id: int, *, before_referral: int | None = 
     query = (
         select(Closure.result, Closure.intelligence_log_date)
         .join(Referral, Referral.id == Closure.referral_id)
-        .where(Referral.person_id == person_id)
+        .where(Referral.person_id == person_id, Referral.void_at.is_(None))
     )
     if before_referral is not None:
         query = query.where(Referral.id != before_referral)
@@ -131,6 +131,8 @@ def find_referral(s: Session, c: Checker, field_name: str = "referral_reference"
     referral = referral_by_ref(s, reference)
     if referral is None:
         c.fail(field_name, "is not a known referral")
+    elif referral.void_at is not None:
+        c.fail(field_name, "is void (entered by mistake)")
     return referral
 
 

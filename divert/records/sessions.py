@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
 from sqlalchemy import func, select
 from sqlmodel import Session
 
 from divert import codes
-from divert.models import Assessment, Booking, CourseSession
+from divert.models import Assessment, Booking, CourseSession, Referral
 from divert.records.core import (
     Rejected,
     Saved,
@@ -23,6 +26,7 @@ from divert.records.core import (
 )
 from divert.records.pathway import find_referral
 from divert.validation import Checker, Problem
+from divert.wording import plural
 
 
 def add_session(values: dict, user: str, *, session=None, engine=None, upsert=False) -> Saved:
@@ -39,7 +43,7 @@ def add_session(values: dict, user: str, *, session=None, engine=None, upsert=Fa
         if existing is not None and not upsert:
             c.fail("session_ref", "is already recorded")
         if existing is not None and seats is not None and seats < seats_taken(s, existing.id):
-            c.fail("seats", f"is fewer than the {seats_taken(s, existing.id)} people already booked")
+            c.fail("seats", f"is fewer than the {plural(seats_taken(s, existing.id), 'person')} already booked")
         check(c)
         row = CourseSession(session_ref=ref, **fields)
         return save(s, user, row, {"session_ref": ref}, upsert=upsert)
@@ -69,7 +73,7 @@ def edit_session(session_id: int, values: dict, user: str, reason: str, expected
         fields = session_fields(c)
         taken = seats_taken(s, row.id)
         if fields["seats"] is not None and fields["seats"] < taken:
-            c.fail("seats", f"is fewer than the {taken} people already booked")
+            c.fail("seats", f"is fewer than the {plural(taken, 'person')} already booked")
         check(c)
         return apply_changes(s, user, row, fields, reason)
 
@@ -77,8 +81,9 @@ def edit_session(session_id: int, values: dict, user: str, reason: str, expected
 
 
 def seats_taken(s: Session, session_id: int) -> int:
-    query = select(func.count(Booking.id)).where(
-        Booking.session_id == session_id, Booking.status.in_(codes.SEAT_HOLDING)
+    """Seats held on a session (a void referral's booking holds none)."""
+    query = select(func.count(Booking.id)).join(Referral, Referral.id == Booking.referral_id).where(
+        Booking.session_id == session_id, Booking.status.in_(codes.SEAT_HOLDING), Referral.void_at.is_(None)
     )
     return s.execute(query).scalar_one()
 
@@ -97,6 +102,8 @@ def book(values: dict, user: str, *, session=None, engine=None, upsert=False) ->
             course = s.execute(select(CourseSession).where(CourseSession.session_ref == ref)).scalars().first()
             if course is None:
                 c.fail("session_ref", "is not a known session")
+            elif course.void_at is not None:
+                c.fail("session_ref", "is void (entered by mistake)")
         existing = None
         if referral is not None and course is not None:
             existing = s.execute(
@@ -114,7 +121,7 @@ def book(values: dict, user: str, *, session=None, engine=None, upsert=False) ->
             c.fail("session_ref", "already has this referral booked")
         elif course is not None and existing is None and status in codes.SEAT_HOLDING:
             if seats_taken(s, course.id) >= course.seats:
-                c.fail("session_ref", f"is full ({course.seats} seats)")
+                c.fail("session_ref", f"is full ({plural(course.seats, 'seat')})")
         check(c)
         row = Booking(referral_id=referral.id, session_id=course.id, booked_at=booked_at, status=status)
         key = {"referral_id": referral.id, "session_id": course.id}
@@ -205,7 +212,7 @@ def save_register(session_id: int, statuses: dict[int, str], versions: dict[int,
             (statuses.get(b.id, b.status) in codes.SEAT_HOLDING) for b in bookings.values()
         )
         if holding > course.seats:
-            problems.append(Problem("seats", holding, f"would be more than the session's {course.seats} seats"))
+            problems.append(Problem("seats", holding, f"would be more than the session's {plural(course.seats, 'seat')}"))
         if problems:
             raise Rejected(problems)
         changed = 0
@@ -215,7 +222,54 @@ def save_register(session_id: int, statuses: dict[int, str], versions: dict[int,
                 update_row(s, user, booking, {"status": status})
                 changed += 1
         return Saved(True, session_id, change="updated" if changed else "unchanged",
-                     notes=[f"{changed} booking(s) changed"])
+                     notes=[f"{plural(changed, 'booking')} changed"])
 
     return write(work, session=None, engine=engine)
 
+
+
+def suggested_ref(taken: set[str], day) -> str:
+    """The first free reference S-YYYYMMDD-N for a session on `day` (UK)."""
+    n = 1
+    while f"S-{day:%Y%m%d}-{n}" in taken:
+        n += 1
+    return f"S-{day:%Y%m%d}-{n}"
+
+
+def refs_on(s: Session, days) -> set[str]:
+    """The session references already used for these days' suggestions."""
+    prefixes = {f"S-{day:%Y%m%d}-" for day in days}
+    rows = s.execute(select(CourseSession.session_ref).where(
+        func.substr(CourseSession.session_ref, 1, 11).in_(prefixes))).scalars()
+    return set(rows)
+
+
+MAX_TERM_WEEKS = 52
+UK = ZoneInfo("Europe/London")
+
+
+def add_term(values: dict, user: str, *, engine=None) -> Saved:
+    """A term of weekly sessions: `weeks` sessions from `starts_at` (the first), one a week at
+    the same UK time, each with the same length, delivery, seats and facilitator, and a
+    reference made from its date (S-YYYYMMDD-N). All of them, or none."""
+
+    def work(s):
+        c = Checker(values)
+        fields = session_fields(c)
+        weeks = c.integer("weeks", required=True, low=1, high=MAX_TERM_WEEKS)
+        check(c)
+        first = fields["starts_at"].astimezone(UK)
+        days = [first.date() + timedelta(weeks=n) for n in range(weeks)]
+        taken = refs_on(s, days)
+        made = []
+        for day in days:
+            ref = suggested_ref(taken, day)
+            taken.add(ref)
+            starts = datetime.combine(day, first.time(), tzinfo=UK).astimezone(UTC)
+            saved = add_session({**values, "session_ref": ref, "starts_at": starts}, user, session=s)
+            if not saved.ok:
+                raise Rejected([Problem(p.field, p.value, f"{p.reason} ({ref})") for p in saved.problems])
+            made.append(ref)
+        return Saved(True, notes=made)
+
+    return write(work, session=None, engine=engine)

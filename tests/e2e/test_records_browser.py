@@ -59,7 +59,9 @@ def test_caseworker_records_a_referral_assessment_and_booking_then_finds_it(demo
     choose(page, "Local policing area *", "Sandwell")
     choose(page, "Main drug *", "Cannabis")
     page.get_by_role("button", name="Save referral").click()
-    message = page.get_by_text("Crime reference may contain only letters, digits and / _ . -")
+    # next to the field (a paragraph), and in the summary at the top (a list item)
+    message = page.get_by_role("paragraph").filter(has_text="Crime reference may contain only letters, digits and / _ . -")
+    expect(page.get_by_role("listitem").filter(has_text="Crime reference may contain only")).to_be_visible()
     expect(message).to_be_visible()
     expect(page.get_by_text("Nothing was saved.")).to_be_visible()
     page.wait_for_load_state("networkidle")
@@ -91,7 +93,7 @@ def test_caseworker_records_a_referral_assessment_and_booking_then_finds_it(demo
 
     # the assessment, through the link the saved referral offers
     page.get_by_role("link", name="Record the assessment for E2E-0001").click()
-    expect(page.get_by_role("heading", name="Assessment", exact=True)).to_be_visible()
+    expect(page.get_by_role("heading", name="Assessment", exact=True, level=1)).to_be_visible()
     expect(page.get_by_text("Waiting for an assessment", exact=True)).to_be_visible()
     expect(page.get_by_role("textbox", name="Referral reference")).to_have_value("E2E-0001")
     page.get_by_text("Completed", exact=True).click()
@@ -156,7 +158,8 @@ def test_attendance_register_saves_the_changed_statuses(demo_app, page):
     sign_in(page, demo_app, "caseworker")
     open_page(page, demo_app, "/sessions", "Course sessions")
     page.get_by_role("tab", name="Attendance register").click()
-    choose(page, "Session", next(o for o in _session_labels(chosen)))
+    choose(page, "Session", next(o for o in _session_labels(chosen)))  # it opens on the next booked session
+    page.settle()
     panel = page.get_by_role("tabpanel", name="Attendance register")
     grid = panel.get_by_test_id("stDataFrame")
     expect(grid).to_be_visible()
@@ -191,7 +194,7 @@ def test_attendance_register_saves_the_changed_statuses(demo_app, page):
 
     set_first_status(codes.BOOKING_STATUSES[new_status])
     page.get_by_role("button", name="Save register").click()
-    expect(page.get_by_text("Register saved: 1 booking(s) changed.")).to_be_visible()
+    expect(page.get_by_text("Register saved: 1 booking changed.")).to_be_visible()
     page.wait_for_load_state("networkidle")
     page.shots("register saved")
     after = casework.session_bookings(engine, chosen["session_id"]).row(0, named=True)

@@ -106,7 +106,7 @@ def test_a_forbidden_page_opened_by_address_shows_no_data(demo_app, page):
     others = [login["username"] for role, login in demo_app.logins.items() if role != "viewer"]
     for path in ("/admin_users", "/admin_audit", "/admin_settings"):
         page.goto(demo_app.url + path)  # a new session: signed in again from the cookie
-        expect(page.get_by_text("This page is not available to your role (Viewer (OPCC))")).to_be_visible()
+        expect(page.get_by_text("This page is not available to your role: Viewer (OPCC).")).to_be_visible()
         page.shots(f"viewer opens {path}")
         body = page.locator("body").inner_text()
         for username in others:

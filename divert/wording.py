@@ -1,0 +1,27 @@
+"""Counts in words: "1 day", "2 days", "1 person", "3 people" - never "day(s)".
+
+Streamlit-free, so records, casework and the analytics wording can use it as the pages do.
+"""
+
+from __future__ import annotations
+
+IRREGULAR = {"person": "people", "child": "children", "this": "these", "was": "were", "is": "are", "has": "have"}
+
+
+def plural(n: int | float, word: str, many: str | None = None, *, number: bool = True) -> str:
+    """`n` and `word` in the right number ("1 booking", "2 bookings", "1,200 people"); `many`
+    gives an irregular plural. With number=False only the word."""
+    if n == 1:
+        chosen = word
+    else:
+        chosen = many or IRREGULAR.get(word) or _regular(word)
+    if not number:
+        return chosen
+    shown = f"{int(n):,}" if float(n).is_integer() else f"{n:,}"
+    return f"{shown} {chosen}"
+
+
+def _regular(word: str) -> str:
+    if word.endswith("y") and word[-2:-1] not in "aeiou":
+        return word[:-1] + "ies"
+    return word + ("es" if word.endswith(("s", "x", "ch", "sh")) else "s")
