@@ -1,8 +1,9 @@
 """Overview: the landing page - headline figures for the chosen period against the one before."""
 
+import polars as pl
 import streamlit as st
 
-from divert import auth, dashboard, ui
+from divert import auth, dashboard, equity, ui
 from divert.analytics.overview import gated, headlines, periods
 from divert.analytics.overview_cards import card
 
@@ -34,3 +35,16 @@ for first in range(0, len(cards), PER_ROW):  # row by row, so a phone reads them
             st.metric(shown.label, shown.value, shown.delta, help=shown.help, delta_color=shown.delta_color,
                       chart_data=shown.trend, delta_arrow="off" if shown.delta == "no change" else "auto")
             st.caption(shown.note)
+
+# the equity watch: open alerts, in words (the counts behind them are on the Equity watch page)
+open_alerts = equity.alerts_table(data, filters, ui.engine()).filter(pl.col("status") == "open")
+st.subheader("Equity watch")
+if open_alerts.is_empty():
+    st.caption("No open alert: at every step of the pathway each group's rate relative to White is within its usual "
+               "range. The Equity watch page has the charts.")
+for alert in open_alerts.iter_rows(named=True):
+    acknowledged = " (acknowledged)" if alert.get("acknowledged_note") else ""
+    st.warning(f"**{ui.plain(alert['stage_label'])}, {ui.plain(alert['group'])}**{acknowledged}: "
+               f"{ui.plain(alert['message'])}", icon=":material/notifications:")
+if open_alerts.height:
+    st.page_link("pages/watch.py", label="Open the Equity watch", icon=":material/monitor_heart:")
