@@ -35,6 +35,10 @@ with st.form("change_password", clear_on_submit=True, enter_to_submit=False):
 if submitted:
     saved = accounts.change_password(user.username, current, new, again, engine=ui.engine())
     if saved.ok:
-        st.session_state["divert_account_notice"] = "Your password has been changed."
+        # every other session of this account has ended; this one goes on under a new cookie
+        auth.renew_session(accounts.get_account(user.username, ui.engine()).generation)
+        st.session_state["divert_account_notice"] = (
+            "Your password has been changed. Any other browser signed in as you has been signed out."
+        )
         st.rerun()
     ui.show_problems(saved.problems, "The password was not changed:")
