@@ -279,3 +279,66 @@ def test_the_app_cannot_change_or_delete_audit_rows(engine):
     with session_scope(engine) as s:
         assert s.execute(select(AuditEvent.id, AuditEvent.action)).all() == before
     add(engine, "zoe")  # adding audit rows still works
+
+
+# --- a form's callback runs before the page checks who is signed in -------------------------
+@pytest.mark.usefixtures("navigation_only")
+@pytest.mark.parametrize("change", ["disable", "demote"])
+def test_a_form_callback_after_a_disable_or_demotion_saves_nothing(db, change):
+    from streamlit.testing.v1 import AppTest
+
+    from divert.settings import PROJECT_DIR
+
+    add(db, "boss", role="admin")
+    add(db, "mel", role="manager")
+    at = AppTest.from_file(str(PROJECT_DIR / "app.py"), default_timeout=30).run()
+    next(t for t in at.text_input if t.label == "Username").input("mel")
+    next(t for t in at.text_input if t.label == "Password").input(PASSWORD)
+    next(b for b in at.button if b.label == "Sign in").click().run()
+    at.switch_page("pages/sessions.py").run()
+    assert not at.exception, at.exception
+    next(t for t in at.text_input if t.label == "Session reference *").input(f"S-LATE-{change}")
+    if change == "disable":
+        assert accounts.set_user_active("mel", False, "boss", engine=db).ok
+    else:
+        assert accounts.set_role("mel", "viewer", "boss", engine=db).ok
+    next(b for b in at.button if b.label == "Schedule session").click().run()  # the callback runs first
+    assert not at.exception, at.exception
+    assert sessions(db) == []
+
+
+def _signed_in_app(username, password=PASSWORD):
+    from streamlit.testing.v1 import AppTest
+
+    from divert.settings import PROJECT_DIR
+
+    at = AppTest.from_file(str(PROJECT_DIR / "app.py"), default_timeout=30).run()
+    next(t for t in at.text_input if t.label == "Username").input(username)
+    next(t for t in at.text_input if t.label == "Password").input(password)
+    next(b for b in at.button if b.label == "Sign in").click().run()
+    assert [t.value for t in at.title] == ["Overview"], [e.value for e in at.error]
+    return at
+
+
+@pytest.mark.usefixtures("navigation_only")
+def test_a_password_change_or_reset_ends_the_other_open_sessions(db):
+    from divert import auth
+
+    add(db, "boss", role="admin")
+    add(db, "nell", role="viewer")
+    office, home = _signed_in_app("nell"), _signed_in_app("nell")
+    office.switch_page("pages/account.py").run()
+    for label, value in (("Current password", PASSWORD), ("New password", "nell-new-phrase-1"),
+                         ("New password again", "nell-new-phrase-1")):
+        next(t for t in office.text_input if t.label == label).input(value)
+    next(b for b in office.button if b.label == "Change password").click().run()
+    assert "Your password has been changed" in " ".join(s.value for s in office.success)
+    office.switch_page("pages/overview.py").run()
+    assert [t.value for t in office.title] == ["Overview"]  # the session that changed it goes on
+    home.run()  # the other one ends on its next click
+    assert [t.value for t in home.title] == ["Divert"] and auth.ENDED_MESSAGE in " ".join(i.value for i in home.info)
+
+    again = _signed_in_app("nell", "nell-new-phrase-1")
+    assert accounts.reset_password("nell", "boss", engine=db)[0].ok
+    again.run()
+    assert [t.value for t in again.title] == ["Divert"] and auth.ENDED_MESSAGE in " ".join(i.value for i in again.info)
