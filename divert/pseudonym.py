@@ -100,3 +100,25 @@ def checked_key(s: Session) -> str:
         s.flush()
     s.info[_SESSION_KEY] = key
     return key
+
+
+def key_problem(engine) -> str | None:
+    """Why nothing that hashes an identifier can be written to this database now (None: fine)."""
+    from divert.db import session_scope
+
+    with session_scope(engine) as s:
+        return problem(s)
+
+
+def ensure_key(engine) -> str | None:
+    """`divert init`: make the key of a new database and record its fingerprint, so that a
+    second app replica with a different key refuses before anything is written. Returns the
+    problem instead when the key is missing or different."""
+    from divert.db import session_scope
+
+    try:
+        with session_scope(engine, write=True) as s:
+            checked_key(s)
+    except PersonKeyProblem as error:
+        return str(error)
+    return None
