@@ -9,7 +9,7 @@ declared fails its check; then a scan of each worksheet's XML, counting rows and
 unpacks and stopping at a limit (openpyxl itself walks a whole sheet that lacks a <dimension>
 before giving the first row); then, streaming the first sheet row by row (openpyxl read-only
 mode), rows and cells again. Real Excel date and time cells become ISO text (YYYY-MM-DD, or
-YYYY-MM-DD HH:MM:SS when there is a time of day).
+YYYY-MM-DDTHH:MM:SS when there is a time of day).
 """
 
 from __future__ import annotations
@@ -148,8 +148,9 @@ def _read_workbook(content: bytes, limits: Limits) -> pl.DataFrame:
             if cells > limits.cells:
                 raise Unreadable(f"the workbook has more than {limits.cells:,} cells: save it as CSV, or split it")
             row = [_cell_text(value) for value in values]
-            width = max(width, _width(row))
-            data.append(row)
+            used = _width(row)
+            width = max(width, used)
+            data.append(row[:used] if used else _EMPTY)  # trailing blanks are not kept
     finally:
         book.close()
     while data and not any(data[-1]):  # trailing blank rows a spreadsheet keeps
@@ -161,6 +162,9 @@ def _read_workbook(content: bytes, limits: Limits) -> pl.DataFrame:
         raise Unreadable("two columns have the same name in the header")
     columns = {name: [row[i] if i < len(row) else None for row in data] for i, name in enumerate(names)}
     return pl.DataFrame(columns, schema={name: pl.String for name in names})
+
+
+_EMPTY: list = []  # one shared object for every blank row
 
 
 def _declared_rows(sheet) -> int | None:
@@ -186,7 +190,7 @@ def _cell_text(value) -> str | None:
     if isinstance(value, datetime):
         if value.time() == time(0, 0):
             return value.date().isoformat()
-        return value.isoformat(sep=" ", timespec="seconds" if not value.microsecond else "auto")
+        return value.isoformat(timespec="seconds" if not value.microsecond else "auto")  # T: a date field takes the day
     if isinstance(value, date | time):
         return value.isoformat()
     if isinstance(value, float):

@@ -9,10 +9,11 @@ the busy timeout failed. Now:
    data. Nothing touches the real database; a dry run, or an import with any problem, ends here.
 2. The recorded statements are replayed on the real database in one short write transaction -
    all of them or none, as before. The replay is valid only if nothing the import depends on
-   changed since the copy was taken: every audited write since then must be sign-in bookkeeping
-   (the `app_user` table, which imports neither read nor write), and afterwards each table the
-   import added rows to must end exactly as it did on the copy. Otherwise the transaction is
-   rolled back and the import is checked again from a fresh copy.
+   changed since the copy was taken: no audited write since then may touch a table the import
+   read or wrote (every write is audited under its table's name; sign-ins only touch accounts,
+   and the acting account is checked again on the real database), and afterwards each table
+   the import added rows to must end exactly as it did on the copy. Otherwise the transaction
+   is rolled back and the import is checked again from a fresh copy.
 """
 
 from __future__ import annotations
@@ -29,8 +30,10 @@ from divert.records import acting
 
 _WRITE = re.compile(r"^\s*(INSERT|UPDATE|DELETE)\b", re.I)
 _TABLE = re.compile(r"^\s*INSERT\s+(?:OR\s+\w+\s+)?INTO\s+\"?(\w+)\"?", re.I)
+_TOUCHED = re.compile(r"\b(?:FROM|JOIN|INTO|UPDATE)\s+\"?(\w+)", re.I)
 _UNSAFE = re.compile(r"^\s*ROLLBACK\s+TO\b", re.I)
-UNRELATED_TABLES = ("app_user",)  # what may change meanwhile: sign-in, sign-out, lockout
+# checked again on the real database (the acting account), or never read by an import
+UNRELATED_TABLES = frozenset({"app_user", "audit_event", "data_version", "sign_in_throttle", "session_generation"})
 
 
 class Conflict(Exception):
@@ -45,12 +48,14 @@ class Refused(Exception):
 @dataclass
 class Recording:
     statements: list = field(default_factory=list)  # (sql, parameters, executemany)
+    touched: set[str] = field(default_factory=set)  # every table the import read or wrote
     unsafe: bool = False  # a savepoint was rolled back: replaying would not be faithful
     last_audit_id: int = 0  # on the copy, before the import
     end_rowids: dict[str, int] = field(default_factory=dict)  # table -> max rowid after the import
 
     def listen(self, engine: Engine) -> Callable:
         def capture(_conn, _cursor, statement, parameters, _context, executemany):
+            self.touched.update(name.lower() for name in _TOUCHED.findall(statement))
             if _WRITE.match(statement):
                 self.statements.append((statement, parameters, executemany))
             elif _UNSAFE.match(statement):
@@ -80,9 +85,9 @@ def replay(engine: Engine, recording: Recording, user: str, kind: str) -> None:
     if recording.unsafe:
         raise Conflict
     with engine.execution_options(write_lock=True).connect() as conn, conn.begin():
-        changed = conn.execute(select(AuditEvent.table_name).where(AuditEvent.id > recording.last_audit_id)
-                               .distinct()).scalars().all()
-        if set(changed) - set(UNRELATED_TABLES):
+        changed = set(conn.execute(select(AuditEvent.table_name).where(AuditEvent.id > recording.last_audit_id)
+                                   .distinct()).scalars().all())
+        if "*" in changed or changed & (recording.touched - UNRELATED_TABLES):
             raise Conflict
         with Session(bind=conn) as s:
             s.info[acting.AUDITED] = [(user, "import", kind, None)]
