@@ -173,7 +173,11 @@ def upgrade(url: str | None = None) -> None:
     """Create or upgrade the schema to the newest migration."""
     from alembic import command
 
-    command.upgrade(alembic_config(url or database_url()), "head")
+    url = url or database_url()
+    path = sqlite_path(url)
+    if path is not None:
+        create_private_file(path)  # before Alembic's own engine would create it world-readable
+    command.upgrade(alembic_config(url), "head")
 
 
 def current_revision(url: str | None = None) -> str | None:

@@ -29,6 +29,23 @@ class DemoExists(Exception):
     """The database already holds the demo."""
 
 
+class RealUsers(Exception):
+    """The database already has real (not demonstration) accounts: demo data would mix with
+    real records, and its demo administrator could sign in beside real users."""
+
+
+def _check_no_real_users(conn, allow_users: tuple[str, ...]) -> None:
+    allowed = [name.lower() for name in allow_users]
+    query = select(User.username).where(User.demo.is_(False))
+    real = [name for name in conn.execute(query).scalars() if name.lower() not in allowed]
+    if real:
+        raise RealUsers(
+            f"This database already has {len(real)} real user account(s). Demo data is synthetic and "
+            "would mix with real records: load it into a new, empty database instead (point --db or "
+            "DIVERT_DATABASE_URL at one and run `divert demo` there)."
+        )
+
+
 def _exists_message(value: str | None) -> str:
     try:
         info = json.loads(value or "{}")
@@ -81,16 +98,20 @@ def _add_users(engine: Engine) -> list[dict]:
     return logins
 
 
-def load_demo(engine: Engine, seed: int = 2020, scale: float = 1.0, progress: Progress | None = None) -> dict:
+def load_demo(engine: Engine, seed: int = 2020, scale: float = 1.0, progress: Progress | None = None,
+              allow_users: tuple[str, ...] = ()) -> dict:
     """Generate the demo for `seed` and `scale` and load it; add one demo user per role.
 
     Returns {"counts": {table: rows}, "logins": [{"role", "username", "password"}]}.
-    Raises DemoExists when the database already holds the demo (nothing is written)."""
+    Raises DemoExists when the database already holds the demo, and RealUsers when it has real
+    accounts other than `allow_users` (the administrator first-run setup has just made); nothing
+    is written then."""
     if not scale > 0:
         raise ValueError("scale must be greater than 0")
     say = progress or (lambda step, fraction: None)
     with engine.connect() as conn:
         _check_not_loaded(conn)
+        _check_no_real_users(conn, allow_users)
     frames = tables.build(seed, scale, lambda step, f: say(step, 0.35 * f))
     census = population_frame(None)  # every force, as `divert init` loads them
     total = sum(f.height for f in frames.values())
@@ -106,6 +127,7 @@ def load_demo(engine: Engine, seed: int = 2020, scale: float = 1.0, progress: Pr
     try:
         with engine.execution_options(write_lock=True).connect() as conn, conn.begin():
             _check_not_loaded(conn)
+            _check_no_real_users(conn, allow_users)
             has_census = conn.execute(
                 select(func.count()).select_from(Population).where(Population.census_year.in_([2011, 2021]))
             ).scalar_one()
