@@ -32,7 +32,6 @@ MAX_PASSWORD_BYTES = 72  # bcrypt reads no further
 SETUP_MARKER = "setup_completed_at"
 # one-time passwords: no look-alike characters (0/O, 1/l/I)
 _OTP_ALPHABET = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-REVOKING_EVENTS = ("sign_out", "password_change", "password_reset")
 
 
 @dataclass(frozen=True)
@@ -147,18 +146,18 @@ def list_accounts(engine=None) -> list[Account]:
         return _accounts(s, list(rows))
 
 
-def signed_out_since(username: str, since: datetime, engine=None) -> bool:
-    """Whether the account signed out, or its password was changed or reset, after `since`:
-    a sign-in cookie issued before then is void (even if the browser never deleted it)."""
+def session_signed_out(username: str, session_id: str, engine=None) -> bool:
+    """Whether the browser session `session_id` was signed out: its cookie is void even if the
+    browser never deleted it."""
     with session_scope(engine) as s:
         row = _find(s, username)
         if row is None:
             return True
         query = select(AuditEvent.id).where(
-            AuditEvent.at > since,
             AuditEvent.table_name == "app_user",
             AuditEvent.row_id == str(row.id),
-            AuditEvent.action.in_(REVOKING_EVENTS),
+            AuditEvent.action == "sign_out",
+            AuditEvent.after == json.dumps({"session": session_id}, sort_keys=True),
         )
         return s.execute(query.limit(1)).first() is not None
 
@@ -361,10 +360,13 @@ def change_password(username: str, current: str, new: str, new_again: str, *, en
 
 
 # --- sign-in bookkeeping (the attempts themselves: divert.sign_in) ---------------------------
-def record_sign_out(username: str, reason: str | None = None, *, engine=None) -> Saved:
+def record_sign_out(username: str, reason: str | None = None, *, session: str | None = None, engine=None) -> Saved:
+    """A session ended; with `session` (the browser session's id) its cookie is void from now on."""
+
     def work(s):
         row = _known(s, username)
-        audit(s, row.username, "sign_out", "app_user", row.id, reason=reason)
+        audit(s, row.username, "sign_out", "app_user", row.id, after={"session": session} if session else None,
+              reason=reason)
         return Saved(True, row.id)
 
     return write(work, session=None, engine=engine)

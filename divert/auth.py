@@ -14,8 +14,8 @@ How it works
 - A signed-in browser keeps a signed cookie (divert.session_token) for `session_expiry_hours`,
   so a reload or a new tab stays signed in. The cookie carries the account's session
   generation and its own issue time; it is refused once the password is changed or reset, the
-  role changes or the account is disabled (the generation moves on), after anyone signs out of
-  the account, and after the sign-in lifetime counted from its issue time.
+  role changes or the account is disabled (the generation moves on), once its browser session
+  signs out, and after the sign-in lifetime counted from its issue time.
 - An open session ends on its next click when the account is disabled or its password is
   changed or reset elsewhere; after a role change it goes on with the new role under a new
   cookie. The session also ends after `session_expiry_hours` even if the tab stays open.
@@ -23,6 +23,7 @@ How it works
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -39,6 +40,7 @@ USER_KEY = "divert_user"
 USERNAME_KEY = "divert_username"
 GENERATION_KEY = "divert_generation"
 ISSUED_KEY = "divert_issued_at"
+SID_KEY = "divert_session_id"
 EXPIRES_KEY = "divert_expires_at"
 NOTICE_KEY = "divert_notice"
 SIGN_OUT_KEY = "divert_sign_out"
@@ -46,7 +48,8 @@ COOKIE_PENDING_KEY = "divert_cookie_pending"
 COOKIE_REFUSED_KEY = "divert_cookie_refused"
 SETUP_DONE_KEY = "divert_setup_done"
 MENU_KEY = "divert_menu"
-_SESSION_KEYS = (USER_KEY, USERNAME_KEY, GENERATION_KEY, ISSUED_KEY, EXPIRES_KEY, COOKIE_PENDING_KEY, MENU_KEY)
+_SESSION_KEYS = (USER_KEY, USERNAME_KEY, GENERATION_KEY, ISSUED_KEY, SID_KEY, EXPIRES_KEY, COOKIE_PENDING_KEY,
+                 MENU_KEY)
 
 LOCKED_MESSAGE = (
     "This account is locked after too many wrong passwords. Try again later, or ask an "
@@ -173,6 +176,10 @@ class Gate:
         self.engine = engine
         self.prefs = app_settings.load(engine)
         self.cookies = stx.CookieManager(key="divert_cookies")
+        # setting or deleting the cookie draws a component: inside this container, so that the
+        # page below keeps the same shape whether or not a run touches the cookie (a shape that
+        # changed between runs briefly showed the old sign-in form beside the new one)
+        self._cookie_slot = st.container()
 
     @property
     def hours(self) -> float:
@@ -213,9 +220,10 @@ class Gate:
     def _set_cookie(self) -> None:
         state = st.session_state
         session = session_token.Session(state[USERNAME_KEY], state[GENERATION_KEY], state[ISSUED_KEY],
-                                        state[EXPIRES_KEY])
-        self.cookies.set(COOKIE_NAME, session_token.issue(session, secret("cookie_key")),
-                         key="divert_cookie_set", expires_at=session.expires_at, same_site="strict")
+                                        state[EXPIRES_KEY], state[SID_KEY])
+        with self._cookie_slot:
+            self.cookies.set(COOKIE_NAME, session_token.issue(session, secret("cookie_key")),
+                             key="divert_cookie_set", expires_at=session.expires_at, same_site="strict")
 
     def _resume_from_cookie(self) -> None:
         state = st.session_state
@@ -232,23 +240,27 @@ class Gate:
         state[GENERATION_KEY] = session.generation
         state[ISSUED_KEY] = session.issued_at
         state[EXPIRES_KEY] = session.expires_at
+        state[SID_KEY] = session.sid
 
     def _forget(self) -> None:
         """Ignore the browser's cookie for the rest of this session and delete it."""
         st.session_state[COOKIE_REFUSED_KEY] = True
         try:
-            self.cookies.delete(COOKIE_NAME, key="divert_cookie_delete")
+            with self._cookie_slot:
+                self.cookies.delete(COOKIE_NAME, key="divert_cookie_delete")
         except KeyError:  # the component had not reported the cookie: it was still told to delete it
             pass
 
     def _end(self, reason: str | None, notice: str) -> None:
+        """End this session. Signing out (no `reason`) also voids its cookie wherever a copy of
+        it is kept; the other ends void it anyway (expiry, or a new session generation)."""
         state = st.session_state
-        username = state.get(USERNAME_KEY)
+        username, sid = state.get(USERNAME_KEY), state.get(SID_KEY)
         for key in _SESSION_KEYS:
             state.pop(key, None)
         self._forget()
         if username and accounts.get_account(username, self.engine):
-            accounts.record_sign_out(username, reason, engine=self.engine)
+            accounts.record_sign_out(username, reason, session=sid if reason is None else None, engine=self.engine)
         state[NOTICE_KEY] = notice
 
     # -- the sign-in page --------------------------------------------------------------------
@@ -286,6 +298,7 @@ class Gate:
         state[USERNAME_KEY] = outcome.username
         state[GENERATION_KEY] = outcome.generation
         state[ISSUED_KEY] = moment
+        state[SID_KEY] = secrets.token_urlsafe(18)
         state[EXPIRES_KEY] = moment + timedelta(hours=self.hours)
         state[COOKIE_PENDING_KEY] = True
         state.pop(SETUP_DONE_KEY, None)

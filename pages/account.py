@@ -7,7 +7,8 @@ from divert import accounts, auth, ui
 user = ui.require_role(*auth.ALL_ROLES, allow_password_change=True)
 st.title("My account")
 
-notice = st.session_state.pop("divert_account_notice", None)
+# kept until the next change: the cookie set after a change makes the page run again
+notice = st.session_state.get("divert_account_notice")
 if notice:
     st.success(notice)
 if user.must_change_password:
@@ -33,6 +34,7 @@ with st.form("change_password", clear_on_submit=True, enter_to_submit=False):
     submitted = st.form_submit_button("Change password", type="primary")
 
 if submitted:
+    st.session_state.pop("divert_account_notice", None)
     saved = accounts.change_password(user.username, current, new, again, engine=ui.engine())
     if saved.ok:
         # every other session of this account has ended; this one goes on under a new cookie

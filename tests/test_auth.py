@@ -171,9 +171,9 @@ def test_reset_gives_a_one_time_password_that_must_be_changed(engine):
     assert account.must_change_password and not account.locked() and account.failed_logins == 0
     assert bcrypt.checkpw(one_time.encode(), stored_hash(engine, "ivy").encode())
     assert not bcrypt.checkpw(PASSWORD.encode(), stored_hash(engine, "ivy").encode())
-    issued = now() - timedelta(minutes=1)
-    assert accounts.signed_out_since("ivy", issued, engine)  # older sign-in cookies are void
-    assert not accounts.signed_out_since("ivy", now(), engine)
+    assert account.generation == 1  # older sign-in cookies are void
+    assert accounts.password_changed_since("ivy", now() - timedelta(minutes=1), engine)
+    assert not accounts.password_changed_since("ivy", now(), engine)
 
 
 def test_change_password_checks(engine):

@@ -185,7 +185,7 @@ def test_a_cookie_issued_before_a_change_is_refused(engine, change):
     add(engine, "boss", role="admin")
     outcome = attempt(engine, "uma", PASSWORD)
     issued = now()
-    session = session_token.Session("uma", outcome.generation, issued, issued + timedelta(hours=8))
+    session = session_token.Session("uma", outcome.generation, issued, issued + timedelta(hours=8), "sid-uma")
     token = session_token.issue(session, "k" * 32)
     assert session_token.resume(token, key="k" * 32, hours=8, engine=engine) == session
     if change == "password_change":
@@ -204,12 +204,14 @@ def test_shortening_the_sign_in_lifetime_never_revives_a_signed_out_cookie(engin
     add(engine, "vera")
     outcome = attempt(engine, "vera", PASSWORD)
     issued = now() - timedelta(hours=3)
-    token = session_token.issue(session_token.Session("vera", outcome.generation, issued, issued + timedelta(hours=8)),
-                                "k" * 32)
+    token = session_token.issue(session_token.Session("vera", outcome.generation, issued, issued + timedelta(hours=8),
+                                                      "sid-vera"), "k" * 32)
     assert session_token.resume(token, key="k" * 32, hours=8, engine=engine) is not None
     # a shorter lifetime counts from the stored issue time: 2 hours from 3 hours ago is over
     assert session_token.resume(token, key="k" * 32, hours=2, engine=engine) is None
-    accounts.record_sign_out("vera", engine=engine)
+    accounts.record_sign_out("vera", "expired in another tab", engine=engine)  # not this browser session
+    assert session_token.resume(token, key="k" * 32, hours=8, engine=engine) is not None
+    accounts.record_sign_out("vera", session="sid-vera", engine=engine)  # this browser signed out
     assert session_token.resume(token, key="k" * 32, hours=8, engine=engine) is None
     # the administrator shortens the lifetime to 4 hours: the old code put the issue time at
     # expiry - 4 h (after the sign-out) and took the signed-out cookie again
@@ -218,7 +220,7 @@ def test_shortening_the_sign_in_lifetime_never_revives_a_signed_out_cookie(engin
 
 def test_a_forged_or_foreign_token_is_refused(engine):
     add(engine, "wes")
-    session = session_token.Session("wes", 0, now(), now() + timedelta(hours=1))
+    session = session_token.Session("wes", 0, now(), now() + timedelta(hours=1), "sid-wes")
     assert session_token.resume(session_token.issue(session, "other-key" * 4), key="k" * 32, hours=8, engine=engine) is None
     assert session_token.resume("not.a.token", key="k" * 32, hours=8, engine=engine) is None
 
