@@ -220,7 +220,7 @@ class Gate:
     def _set_cookie(self) -> None:
         state = st.session_state
         session = session_token.Session(state[USERNAME_KEY], state[GENERATION_KEY], state[ISSUED_KEY],
-                                        state[EXPIRES_KEY], state[SID_KEY])
+                                        state[EXPIRES_KEY], state.setdefault(SID_KEY, secrets.token_urlsafe(18)))
         with self._cookie_slot:
             self.cookies.set(COOKIE_NAME, session_token.issue(session, secret("cookie_key")),
                              key="divert_cookie_set", expires_at=session.expires_at, same_site="strict")
