@@ -31,7 +31,7 @@ from pathlib import Path
 import extra_streamlit_components as stx
 import streamlit as st
 
-from divert import accounts, app_settings, codes, session_token, sign_in
+from divert import accounts, app_settings, codes, session_token, sign_in, sso
 from divert.db import BUSY_MESSAGE
 from divert.settings import PROJECT_DIR, client_address_header, secret
 
@@ -46,6 +46,7 @@ NOTICE_KEY = "divert_notice"
 SIGN_OUT_KEY = "divert_sign_out"
 COOKIE_PENDING_KEY = "divert_cookie_pending"
 COOKIE_REFUSED_KEY = "divert_cookie_refused"
+SSO_REFUSED_KEY = "divert_sso_refused"
 SETUP_DONE_KEY = "divert_setup_done"
 MENU_KEY = "divert_menu"
 _SESSION_KEYS = (USER_KEY, USERNAME_KEY, GENERATION_KEY, ISSUED_KEY, SID_KEY, EXPIRES_KEY, COOKIE_PENDING_KEY,
@@ -57,6 +58,12 @@ LOCKED_MESSAGE = (
 )
 WRONG_MESSAGE = "The username or password is incorrect."
 ENDED_MESSAGE = "Your password was changed or reset: please sign in again."
+SSO_BUTTON = "Sign in with your force account"
+SSO_REFUSED = {
+    "no_account": "Your force account is not set up in Divert. Ask a Divert administrator to add you "
+                  "(with the same username); then sign in again.",
+    "disabled": "Your Divert account has been disabled. Ask an administrator.",
+}
 
 ALL_ROLES = tuple(codes.ROLES)
 SECTIONS = ("Dashboards", "Planning", "Records", "Admin", "Account")
@@ -190,8 +197,12 @@ class Gate:
         state = st.session_state
         if state.pop(SIGN_OUT_KEY, False) and state.get(USERNAME_KEY):
             self._end(None, "You have signed out.")
+            if self._sso_identity():
+                st.logout()  # also end the identity provider's sign-in, or it would let them in again
         if not state.get(USERNAME_KEY):
             self._resume_from_cookie()
+        if not state.get(USERNAME_KEY) and self._sso_identity() and not state.get(SSO_REFUSED_KEY):
+            self._sso_sign_in()
         username = state.get(USERNAME_KEY)
         if not username:
             state.pop(USER_KEY, None)
@@ -216,6 +227,28 @@ class Gate:
                         account.must_change_password, expires_at)
         state[USER_KEY] = user
         return user
+
+    def _sso_identity(self) -> bool:
+        return sso.configured(st.secrets) and bool(st.user.is_logged_in)
+
+    def _sso_sign_in(self) -> None:
+        """The identity provider signed this browser in: let it in as its Divert account."""
+        outcome = sso.sign_in(st.user.to_dict(), engine=self.engine)
+        if outcome.status != "ok":
+            st.session_state[SSO_REFUSED_KEY] = SSO_REFUSED[outcome.status]
+            return
+        self._start(outcome.username, outcome.generation)
+
+    def _start(self, username: str, generation: int) -> None:
+        state = st.session_state
+        moment = _now()
+        state[USERNAME_KEY] = username
+        state[GENERATION_KEY] = generation
+        state[ISSUED_KEY] = moment
+        state[SID_KEY] = secrets.token_urlsafe(18)
+        state[EXPIRES_KEY] = moment + timedelta(hours=self.hours)
+        state[COOKIE_PENDING_KEY] = True
+        state.pop(SETUP_DONE_KEY, None)
 
     def _set_cookie(self) -> None:
         state = st.session_state
@@ -274,6 +307,15 @@ class Gate:
         setup = state.get(SETUP_DONE_KEY)
         if setup:
             _show_setup_done(setup)
+        if sso.configured(st.secrets):
+            refused = state.get(SSO_REFUSED_KEY)
+            if refused:
+                st.error(refused, icon=":material/badge:")
+                if st.button("Sign out of the force account"):
+                    st.logout()
+            elif st.button(SSO_BUTTON, type="primary", icon=":material/badge:"):
+                st.login()
+            st.caption("Or sign in with a Divert password:")
         with st.form("sign_in", clear_on_submit=True):
             st.subheader("Sign in")
             username = st.text_input("Username", max_chars=200, autocomplete="username")
@@ -293,15 +335,7 @@ class Gate:
             st.error(WRONG_MESSAGE)
 
     def _signed_in(self, outcome: sign_in.Outcome) -> None:
-        state = st.session_state
-        moment = _now()
-        state[USERNAME_KEY] = outcome.username
-        state[GENERATION_KEY] = outcome.generation
-        state[ISSUED_KEY] = moment
-        state[SID_KEY] = secrets.token_urlsafe(18)
-        state[EXPIRES_KEY] = moment + timedelta(hours=self.hours)
-        state[COOKIE_PENDING_KEY] = True
-        state.pop(SETUP_DONE_KEY, None)
+        self._start(outcome.username, outcome.generation)
         st.rerun()  # otherwise the sign-in form stays on screen after a successful sign-in
 
     # -- navigation --------------------------------------------------------------------------

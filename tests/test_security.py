@@ -344,3 +344,46 @@ def test_a_password_change_or_reset_ends_the_other_open_sessions(db):
     assert accounts.reset_password("nell", "boss", engine=db)[0].ok
     again.run()
     assert [t.value for t in again.title] == ["Divert"] and auth.ENDED_MESSAGE in " ".join(i.value for i in again.info)
+
+
+# --- single sign-on: which Divert account an identity names ----------------------------------
+@pytest.mark.parametrize("claims, claim, domain, expected", [
+    ({"email": "Nia.Jones@Force.Example"}, "email", "force.example", "nia.jones"),
+    ({"email": "nia.jones@elsewhere.example"}, "email", "force.example", None),  # another domain
+    ({"email": "nia.jones@force.example"}, "email", "", None),  # an address, but no domain allowed
+    ({"preferred_username": "nia.jones"}, "preferred_username", "", "nia.jones"),
+    ({"preferred_username": "nia jones"}, "preferred_username", "", None),  # not a Divert username
+    ({"sub": "nia"}, "email", "force.example", None),  # the claim is missing
+])
+def test_an_identity_names_a_divert_account_only_exactly(claims, claim, domain, expected):
+    from divert import sso
+
+    assert sso.username_from(claims, claim, domain) == expected
+
+
+def test_single_sign_on_needs_an_active_divert_account(engine):
+    from divert import sso
+
+    add(engine, "boss", role="admin")
+    add(engine, "nia")
+    claims = {"email": "nia@force.example", "iss": "https://login.force.example"}
+    from divert import settings
+
+    settings._secrets.cache_clear()
+    import os
+
+    secrets_file = os.environ["DIVERT_SECRETS"]
+    with open(secrets_file, "w") as fh:
+        fh.write('[divert]\nsso_claim = "email"\nsso_domain = "force.example"\n')
+    settings._secrets.cache_clear()
+    try:
+        outcome = sso.sign_in(claims, engine=engine)
+        assert (outcome.status, outcome.username) == ("ok", "nia")
+        assert sso.sign_in({"email": "ghost@force.example"}, engine=engine).status == "no_account"
+        accounts.set_user_active("nia", False, "boss", engine=engine)
+        assert sso.sign_in(claims, engine=engine).status == "disabled"
+        (event,) = actions(engine, "sign_in")
+        assert event.username == "nia" and event.reason == "single sign-on (https://login.force.example)"
+    finally:
+        os.remove(secrets_file)
+        settings._secrets.cache_clear()
