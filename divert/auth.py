@@ -232,8 +232,12 @@ class Gate:
         return sso.configured(st.secrets) and bool(st.user.is_logged_in)
 
     def _sso_sign_in(self) -> None:
-        """The identity provider signed this browser in: let it in as its Divert account."""
-        outcome = sso.sign_in(st.user.to_dict(), engine=self.engine)
+        """The identity provider signed this browser in: let it in as its Divert account (if the
+        provider confirmed it within the sign-in lifetime; else the button signs in again)."""
+        claims = st.user.to_dict()
+        if not sso.fresh(claims, self.hours, _now().timestamp()):
+            return
+        outcome = sso.sign_in(claims, engine=self.engine)
         if outcome.status != "ok":
             st.session_state[SSO_REFUSED_KEY] = SSO_REFUSED[outcome.status]
             return

@@ -73,6 +73,14 @@ def username_from(claims: dict, claim: str | None = None, domain: str | None = N
     return value if value.replace(".", "").replace("_", "").replace("-", "").isalnum() else None
 
 
+def fresh(claims: dict, hours: float, now: float) -> bool:
+    """Whether the provider confirmed the identity within the sign-in lifetime (`now` and the
+    ID token's `iat` in seconds). An older one does not sign in by itself: the person signs in
+    with the provider again, as a password user would after the same time."""
+    issued = claims.get("iat")
+    return isinstance(issued, int | float) and 0 <= now - issued <= hours * 3600
+
+
 def sign_in(claims: dict, *, engine=None) -> Outcome:
     """Let the identity in: its Divert account must exist and be active (audited either way
     for an account; nothing is recorded for an identity that names no account)."""

@@ -387,3 +387,12 @@ def test_single_sign_on_needs_an_active_divert_account(engine):
     finally:
         os.remove(secrets_file)
         settings._secrets.cache_clear()
+
+
+def test_an_old_identity_does_not_sign_in_by_itself():
+    from divert import sso
+
+    now = 1_800_000_000
+    assert sso.fresh({"iat": now - 3600}, 8, now)
+    assert not sso.fresh({"iat": now - 9 * 3600}, 8, now)  # older than the sign-in lifetime
+    assert not sso.fresh({}, 8, now) and not sso.fresh({"iat": "yesterday"}, 8, now)

@@ -64,6 +64,8 @@ def app(tmp_path_factory, provider, monkeypatch):
 
 def sso_sign_in(page, app, sub):
     page.goto(app.url)
+    expect(page.get_by_role("button", name=auth.SSO_BUTTON)).to_be_visible()
+    page.settle()  # a click while the first runs are still going can be lost
     page.get_by_role("button", name=auth.SSO_BUTTON).click()
     expect(page.get_by_role("heading", name="Authorize Client")).to_be_visible()  # the provider's page
     page.get_by_role("button", name=sub, exact=True).click()
