@@ -9,7 +9,8 @@ from __future__ import annotations
 import streamlit as st
 from sqlalchemy.exc import OperationalError
 
-from divert import accounts, auth, ui
+from divert import accounts, auth, pseudonym, ui
+from divert.db import BUSY_MESSAGE, is_busy
 from divert.settings import database_url
 
 st.set_page_config(page_title="Divert", page_icon=":material/alt_route:", layout="wide")
@@ -42,7 +43,16 @@ def main() -> None:
     page = auth.navigation(user)
     ui.sidebar(user)
     ui.header(user)
-    page.run()
+    if user.role in ("caseworker", "admin"):
+        problem = pseudonym.key_problem(engine)
+        if problem:  # every write that hashes an identifier refuses until the key is restored
+            st.error(problem, icon=":material/key_off:")
+    try:
+        page.run()
+    except OperationalError as error:
+        if not is_busy(error):
+            raise
+        st.error(BUSY_MESSAGE, icon=":material/hourglass:")  # never a raw "database is locked"
 
 
 main()

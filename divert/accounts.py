@@ -14,15 +14,17 @@ from __future__ import annotations
 import json
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import bcrypt
 from sqlalchemy import func, select, update
 
-from divert import codes
+from divert import codes, throttle
 from divert.db import session_scope
 from divert.models import AuditEvent, Setting, User
 from divert.records import Rejected, Saved, as_dict, audit, check, now, write
+from divert.records.acting import SERVICE_ACTORS
+from divert.security_models import SessionGeneration
 from divert.validation import Checker, Problem
 
 MIN_PASSWORD_LENGTH = 12
@@ -30,7 +32,6 @@ MAX_PASSWORD_BYTES = 72  # bcrypt reads no further
 SETUP_MARKER = "setup_completed_at"
 # one-time passwords: no look-alike characters (0/O, 1/l/I)
 _OTP_ALPHABET = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-REVOKING_EVENTS = ("sign_out", "password_change", "password_reset")
 
 
 @dataclass(frozen=True)
@@ -43,10 +44,12 @@ class Account:
     role: str
     active: bool
     must_change_password: bool
-    failed_logins: int
-    locked_until: datetime | None
+    failed_logins: int  # wrong passwords in a row, from every client (divert.sign_in)
+    locked_until: datetime | None  # the latest lock in force for some client, if any
     created_at: datetime | None
     demo: bool
+    generation: int = 0  # the session generation sign-in cookies must carry
+    clients_locked: int = 0  # clients locked out of the account now
 
     def locked(self, at: datetime | None = None) -> bool:
         return self.locked_until is not None and self.locked_until > (at or now())
@@ -63,19 +66,29 @@ def _utc(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=UTC)
 
 
-def _account(row: User) -> Account:
-    return Account(
-        id=row.id,
-        username=row.username,
-        display_name=row.display_name,
-        role=row.role,
-        active=row.active,
-        must_change_password=row.must_change_password,
-        failed_logins=row.failed_logins,
-        locked_until=_utc(row.locked_until),
-        created_at=_utc(row.created_at),
-        demo=row.demo,
-    )
+def _accounts(s, rows: list[User]) -> list[Account]:
+    moment = now()
+    states = throttle.states(s, [row.username for row in rows], moment)
+    generations = dict(s.execute(select(SessionGeneration.user_id, SessionGeneration.generation)
+                                 .where(SessionGeneration.user_id.in_([row.id for row in rows]))).all()) if rows else {}
+    out = []
+    for row in rows:
+        state = states.get(throttle.name_key(row.username), throttle.AccountThrottle())
+        out.append(Account(
+            id=row.id,
+            username=row.username,
+            display_name=row.display_name,
+            role=row.role,
+            active=row.active,
+            must_change_password=row.must_change_password,
+            failed_logins=state.failures,
+            locked_until=state.locked_until,
+            created_at=_utc(row.created_at),
+            demo=row.demo,
+            generation=int(generations.get(row.id, 0)),
+            clients_locked=state.clients_locked,
+        ))
+    return out
 
 
 def _find(s, username: str | None) -> User | None:
@@ -115,28 +128,42 @@ def has_users(engine=None) -> bool:
         return s.execute(select(User.id).limit(1)).first() is not None
 
 
+def has_real_users(engine=None) -> bool:
+    """Whether any account is not a demonstration account."""
+    with session_scope(engine) as s:
+        return s.execute(select(User.id).where(User.demo.is_(False)).limit(1)).first() is not None
+
+
 def get_account(username: str | None, engine=None) -> Account | None:
     with session_scope(engine) as s:
         row = _find(s, username)
-        return None if row is None else _account(row)
+        return None if row is None else _accounts(s, [row])[0]
 
 
 def list_accounts(engine=None) -> list[Account]:
     with session_scope(engine) as s:
         rows = s.execute(select(User).order_by(func.lower(User.username))).scalars().all()
-        return [_account(row) for row in rows]
+        return _accounts(s, list(rows))
 
 
-def sign_in_candidates(engine=None) -> list[tuple[Account, str]]:
-    """Active accounts with their bcrypt hashes, for the sign-in widget only."""
+def session_signed_out(username: str, session_id: str, engine=None) -> bool:
+    """Whether the browser session `session_id` was signed out: its cookie is void even if the
+    browser never deleted it."""
     with session_scope(engine) as s:
-        rows = s.execute(select(User).where(User.active.is_(True))).scalars().all()
-        return [(_account(row), row.password_hash) for row in rows]
+        row = _find(s, username)
+        if row is None:
+            return True
+        query = select(AuditEvent.id).where(
+            AuditEvent.table_name == "app_user",
+            AuditEvent.row_id == str(row.id),
+            AuditEvent.action == "sign_out",
+            AuditEvent.after == json.dumps({"session": session_id}, sort_keys=True),
+        )
+        return s.execute(query.limit(1)).first() is not None
 
 
-def signed_out_since(username: str, since: datetime, engine=None) -> bool:
-    """Whether the account signed out, or its password was changed or reset, after `since`:
-    a sign-in cookie issued before then is void (even if the browser never deleted it)."""
+def password_changed_since(username: str, since: datetime, engine=None) -> bool:
+    """Whether the account's password was changed or reset after `since`."""
     with session_scope(engine) as s:
         row = _find(s, username)
         if row is None:
@@ -145,7 +172,7 @@ def signed_out_since(username: str, since: datetime, engine=None) -> bool:
             AuditEvent.at > since,
             AuditEvent.table_name == "app_user",
             AuditEvent.row_id == str(row.id),
-            AuditEvent.action.in_(REVOKING_EVENTS),
+            AuditEvent.action.in_(("password_change", "password_reset")),
         )
         return s.execute(query.limit(1)).first() is not None
 
@@ -180,6 +207,8 @@ def _add(s, values: dict, actor: str, demo: bool) -> Saved:
     password = values.get("password") or ""
     if username and not username.replace(".", "").replace("_", "").replace("-", "").isalnum():
         c.fail("username", "may contain only letters, digits and . _ -")
+    elif username and username.lower() in SERVICE_ACTORS:
+        c.fail("username", "is reserved for the system: choose another")
     for reason in password_problems(username, password):
         c.fail("password", reason, value="***")
     if "password_again" in values and values.get("password_again") != password:
@@ -231,9 +260,15 @@ def _other_active_admins(s, row: User) -> int:
     return s.execute(query).scalar_one()
 
 
+# a change to any of these ends the user's sign-in cookies (their session generation moves on)
+ENDS_SESSIONS = ("password_hash", "role", "active")
+
+
 def _change(s, actor: str, row: User, action: str, changes: dict, reason: str | None = None) -> Saved:
     before = {name: getattr(row, name) for name in changes}
     s.execute(update(User).where(User.id == row.id).values(**changes))
+    if any(name in changes for name in ENDS_SESSIONS):
+        throttle.bump_generation(s, row.id)
     after = {name: value for name, value in changes.items() if name != "password_hash"}
     before.pop("password_hash", None)
     audit(s, actor, action, "app_user", row.id, before or None, after or None, reason)
@@ -284,6 +319,7 @@ def reset_password(username: str, user: str, *, engine=None) -> tuple[Saved, str
             "failed_logins": 0,
             "locked_until": None,
         }
+        throttle.clear(s, row.username)
         return _change(s, user, row, "password_reset", changes)
 
     saved = write(work, session=None, engine=engine)
@@ -291,8 +327,12 @@ def reset_password(username: str, user: str, *, engine=None) -> tuple[Saved, str
 
 
 def unlock(username: str, user: str, *, engine=None) -> Saved:
+    """Lift every sign-in lock on the account (and on the clients locked while trying it),
+    whatever state it is in: this always works, even while an attack goes on."""
+
     def work(s):
         row = _known(s, username)
+        throttle.clear(s, row.username)
         return _change(s, user, row, "unlock", {"failed_logins": 0, "locked_until": None})
 
     return write(work, session=None, engine=engine)
@@ -319,57 +359,14 @@ def change_password(username: str, current: str, new: str, new_again: str, *, en
     return write(work, session=None, engine=engine)
 
 
-# --- sign-in bookkeeping --------------------------------------------------------------------
-def record_sign_in(username: str, *, engine=None) -> Saved:
-    """A successful password sign-in: the failure count starts again."""
+# --- sign-in bookkeeping (the attempts themselves: divert.sign_in) ---------------------------
+def record_sign_out(username: str, reason: str | None = None, *, session: str | None = None, engine=None) -> Saved:
+    """A session ended; with `session` (the browser session's id) its cookie is void from now on."""
 
     def work(s):
         row = _known(s, username)
-        changes = {"failed_logins": 0, "locked_until": None}
-        before = {"failed_logins": row.failed_logins} if row.failed_logins else None
-        s.execute(update(User).where(User.id == row.id).values(**changes))
-        audit(s, row.username, "sign_in", "app_user", row.id, before, None)
+        audit(s, row.username, "sign_out", "app_user", row.id, after={"session": session} if session else None,
+              reason=reason)
         return Saved(True, row.id)
 
     return write(work, session=None, engine=engine)
-
-
-def record_sign_out(username: str, reason: str | None = None, *, engine=None) -> Saved:
-    def work(s):
-        row = _known(s, username)
-        audit(s, row.username, "sign_out", "app_user", row.id, reason=reason)
-        return Saved(True, row.id)
-
-    return write(work, session=None, engine=engine)
-
-
-def record_failed_sign_in(username: str, *, attempts: int, minutes: float, engine=None) -> Account | None:
-    """Count a wrong password; at `attempts` failures in a row the account is locked for
-    `minutes`. A lock that has run out starts the count again. Returns the account as it now
-    is (None for an unknown username, which is not recorded)."""
-
-    def work(s):
-        row = _find(s, username)
-        if row is None:
-            return Saved(False)
-        moment = now()
-        locked_until = _utc(row.locked_until)
-        failures = row.failed_logins
-        if locked_until is not None and locked_until <= moment:
-            failures = 0  # the previous lock ran out
-        failures += 1
-        changes = {"failed_logins": failures}
-        if failures >= attempts:
-            changes["locked_until"] = moment + timedelta(minutes=minutes)
-        s.execute(update(User).where(User.id == row.id).values(**changes))
-        audit(s, row.username, "sign_in_failed", "app_user", row.id, None, {"failed_logins": failures})
-        if "locked_until" in changes:
-            audit(
-                s, row.username, "lockout", "app_user", row.id, None,
-                {"locked_until": changes["locked_until"], "failed_logins": failures},
-                reason=f"{failures} failed sign-ins in a row",
-            )
-        return Saved(True, row.id)
-
-    saved = write(work, session=None, engine=engine)
-    return get_account(username, engine) if saved.ok else None

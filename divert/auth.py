@@ -1,51 +1,69 @@
-"""Sign-in, sign-out, session expiry and lockout around streamlit-authenticator, and the page
-table from which each role's navigation is built.
+"""Sign-in, sign-out, session expiry and lockout, and the page table from which each role's
+navigation is built.
 
-`Gate` is the one construction point of the authenticator: app.py builds one Gate per run
-(constructing the authenticator twice in one run raises DuplicateWidgetID).
+`Gate` decides once per run who is signed in; app.py builds one Gate per run.
 
 How it works
-- Users live in the database (divert.accounts); each run the authenticator gets the active
-  accounts with their bcrypt hashes (auto_hash=False: nothing is hashed at sign-in).
-- A signed-in browser keeps a signed cookie (JWT, key from divert.settings.secret("cookie_key"))
-  for `session_expiry_hours`, so a reload or a new tab stays signed in. A cookie is refused if
-  the account is disabled, or signed out or had its password changed or reset after the cookie
-  was issued (so a cookie the browser failed to delete at sign-out is void). The session itself
-  also ends after `session_expiry_hours` even if the tab stays open.
-- A wrong password for a known account is counted in the database; at `lockout_attempts` in a
-  row the account is locked for `lockout_minutes` (both audited). A locked account cannot sign
-  in with a password, right or wrong, until the lock runs out or an administrator lifts it.
+- The sign-in form sends the username and password to divert.sign_in.attempt, which checks
+  the password against the database at that moment, counting the attempt atomically first and
+  throttling per account and per client (see that module). streamlit-authenticator's own
+  sign-in widget is not used: it checks passwords against a copy of every hash and of the lock
+  state taken when the page run starts, so parallel attempts were all checked and a lock set
+  meanwhile was missed. Its cookie component (extra_streamlit_components) still sets and deletes
+  the cookie.
+- A signed-in browser keeps a signed cookie (divert.session_token) for `session_expiry_hours`,
+  so a reload or a new tab stays signed in. The cookie carries the account's session
+  generation and its own issue time; it is refused once the password is changed or reset, the
+  role changes or the account is disabled (the generation moves on), once its browser session
+  signs out, and after the sign-in lifetime counted from its issue time.
+- An open session ends on its next click when the account is disabled or its password is
+  changed or reset elsewhere; after a role change it goes on with the new role under a new
+  cookie. The session also ends after `session_expiry_hours` even if the tab stays open.
 """
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import extra_streamlit_components as stx
 import streamlit as st
-from streamlit_authenticator import Authenticate
-from streamlit_authenticator.utilities import LoginError, LogoutError
 
-from divert import accounts, app_settings, codes
-from divert.settings import PROJECT_DIR, secret
+from divert import accounts, app_settings, codes, session_token, sign_in, sso
+from divert.db import BUSY_MESSAGE
+from divert.settings import PROJECT_DIR, client_address_header, secret
 
 COOKIE_NAME = "divert_session"
 USER_KEY = "divert_user"
+USERNAME_KEY = "divert_username"
+GENERATION_KEY = "divert_generation"
+ISSUED_KEY = "divert_issued_at"
+SID_KEY = "divert_session_id"
 EXPIRES_KEY = "divert_expires_at"
 NOTICE_KEY = "divert_notice"
 SIGN_OUT_KEY = "divert_sign_out"
 COOKIE_PENDING_KEY = "divert_cookie_pending"
+COOKIE_REFUSED_KEY = "divert_cookie_refused"
+SSO_REFUSED_KEY = "divert_sso_refused"
 SETUP_DONE_KEY = "divert_setup_done"
 MENU_KEY = "divert_menu"
-_AUTH_KEYS = ("authentication_status", "username", "name", "email", "roles")
+_SESSION_KEYS = (USER_KEY, USERNAME_KEY, GENERATION_KEY, ISSUED_KEY, SID_KEY, EXPIRES_KEY, COOKIE_PENDING_KEY,
+                 MENU_KEY)
 
 LOCKED_MESSAGE = (
     "This account is locked after too many wrong passwords. Try again later, or ask an "
     "administrator to unlock it or reset the password."
 )
 WRONG_MESSAGE = "The username or password is incorrect."
-SIGN_IN_FIELDS = {"Form name": "Sign in", "Username": "Username", "Password": "Password", "Login": "Sign in"}
+ENDED_MESSAGE = "Your password was changed or reset: please sign in again."
+SSO_BUTTON = "Sign in with your force account"
+SSO_REFUSED = {
+    "no_account": "Your force account is not set up in Divert. Ask a Divert administrator to add you "
+                  "(with the same username); then sign in again.",
+    "disabled": "Your Divert account has been disabled. Ask an administrator.",
+}
 
 ALL_ROLES = tuple(codes.ROLES)
 SECTIONS = ("Dashboards", "Planning", "Records", "Admin", "Account")
@@ -142,19 +160,26 @@ def request_sign_out() -> None:
     st.session_state[SIGN_OUT_KEY] = True
 
 
-def _credentials(candidates, prefs: app_settings.AppSettings) -> dict:
-    """Pre-hashed credentials for the widget. A locked account starts at the attempt limit,
-    so the widget refuses it before looking at the password."""
-    usernames = {}
-    for account, password_hash in candidates:
-        usernames[account.username.lower()] = {
-            "name": account.display_name,
-            "password": password_hash,
-            "roles": [account.role],
-            "email": None,
-            "failed_login_attempts": prefs.lockout_attempts if account.locked() else 0,
-        }
-    return {"usernames": usernames}
+def client_address() -> str | None:
+    """The browser's network address, for throttling sign-in attempts per client: the last
+    address in the header a trusted reverse proxy sets (DIVERT_CLIENT_ADDRESS_HEADER), else the
+    connection's own (None on localhost)."""
+    header = client_address_header()
+    if header:
+        value = st.context.headers.get(header)
+        if isinstance(value, str) and value.strip():
+            return value.split(",")[-1].strip()
+    address = st.context.ip_address
+    return address if isinstance(address, str) else None  # (a test harness may give a stand-in)
+
+
+def renew_session(generation: int) -> None:
+    """After the signed-in user's own password change: this session goes on under the new
+    session generation with a new cookie (every other session of the account has ended)."""
+    state = st.session_state
+    state[GENERATION_KEY] = generation
+    state[ISSUED_KEY] = _now()
+    state[COOKIE_PENDING_KEY] = True
 
 
 class Gate:
@@ -163,16 +188,11 @@ class Gate:
     def __init__(self, engine):
         self.engine = engine
         self.prefs = app_settings.load(engine)
-        self.credentials = _credentials(accounts.sign_in_candidates(engine), self.prefs)
-        self.counts = {name: entry["failed_login_attempts"] for name, entry in self.credentials["usernames"].items()}
-        self.authenticator = Authenticate(
-            self.credentials,
-            COOKIE_NAME,
-            secret("cookie_key"),
-            self.prefs.session_expiry_hours / 24,
-            auto_hash=False,
-            login_sleep_time=0,
-        )
+        self.cookies = stx.CookieManager(key="divert_cookies")
+        # setting or deleting the cookie draws a component: inside this container, so that the
+        # page below keeps the same shape whether or not a run touches the cookie (a shape that
+        # changed between runs briefly showed the old sign-in form beside the new one)
+        self._cookie_slot = st.container()
 
     @property
     def hours(self) -> float:
@@ -181,69 +201,109 @@ class Gate:
     # -- each run ----------------------------------------------------------------------------
     def user(self) -> SignedIn | None:
         state = st.session_state
-        if state.pop(SIGN_OUT_KEY, False) and state.get("authentication_status"):
+        if state.pop(SIGN_OUT_KEY, False) and state.get(USERNAME_KEY):
             self._end(None, "You have signed out.")
-        if not state.get("authentication_status"):
+            if self._sso_identity():
+                st.logout()  # also end the identity provider's sign-in, or it would let them in again
+        if not state.get(USERNAME_KEY):
             self._resume_from_cookie()
-        if not state.get("authentication_status"):
+        if not state.get(USERNAME_KEY) and self._sso_identity() and not state.get(SSO_REFUSED_KEY):
+            self._sso_sign_in()
+        username = state.get(USERNAME_KEY)
+        if not username:
             state.pop(USER_KEY, None)
             return None
-        account = accounts.get_account(state.get("username"), self.engine)
+        account = accounts.get_account(username, self.engine)
         if account is None or not account.active:
             self._end("account disabled", "This account has been disabled. Ask an administrator.")
             return None
+        if account.generation != state.get(GENERATION_KEY):
+            if accounts.password_changed_since(username, state.get(ISSUED_KEY) or _now(), self.engine):
+                self._end("password changed elsewhere", ENDED_MESSAGE)
+                return None
+            renew_session(account.generation)  # a role change: go on with the new role
         expires_at = state.get(EXPIRES_KEY)
         if expires_at is None or _now() >= expires_at:
             self._end("session expired", "Your sign-in has expired: please sign in again.")
             return None
         if state.pop(COOKIE_PENDING_KEY, False):
-            # set again after the rerun that follows sign-in, so the browser surely gets it
-            self.authenticator.cookie_controller.set_cookie()
+            # set in the run after sign-in (a run that ends in st.rerun may not deliver it)
+            self._set_cookie()
         user = SignedIn(account.username, account.display_name, account.role,
                         account.must_change_password, expires_at)
         state[USER_KEY] = user
         return user
 
+    def _sso_identity(self) -> bool:
+        return sso.configured(st.secrets) and bool(st.user.is_logged_in)
+
+    def _sso_sign_in(self) -> None:
+        """The identity provider signed this browser in: let it in as its Divert account (if the
+        provider confirmed it within the sign-in lifetime; else the button signs in again)."""
+        claims = st.user.to_dict()
+        if not sso.fresh(claims, self.hours, _now().timestamp()):
+            return
+        outcome = sso.sign_in(claims, engine=self.engine)
+        if outcome.status != "ok":
+            st.session_state[SSO_REFUSED_KEY] = SSO_REFUSED[outcome.status]
+            return
+        self._start(outcome.username, outcome.generation)
+
+    def _start(self, username: str, generation: int) -> None:
+        state = st.session_state
+        moment = _now()
+        state[USERNAME_KEY] = username
+        state[GENERATION_KEY] = generation
+        state[ISSUED_KEY] = moment
+        state[SID_KEY] = secrets.token_urlsafe(18)
+        state[EXPIRES_KEY] = moment + timedelta(hours=self.hours)
+        state[COOKIE_PENDING_KEY] = True
+        state.pop(SETUP_DONE_KEY, None)
+
+    def _set_cookie(self) -> None:
+        state = st.session_state
+        session = session_token.Session(state[USERNAME_KEY], state[GENERATION_KEY], state[ISSUED_KEY],
+                                        state[EXPIRES_KEY], state.setdefault(SID_KEY, secrets.token_urlsafe(18)))
+        with self._cookie_slot:
+            self.cookies.set(COOKIE_NAME, session_token.issue(session, secret("cookie_key")),
+                             key="divert_cookie_set", expires_at=session.expires_at, same_site="strict")
+
     def _resume_from_cookie(self) -> None:
         state = st.session_state
-        try:
-            self.authenticator.login(location="unrendered")
-        except LoginError:  # the cookie names an account that is gone or disabled
+        if state.get(COOKIE_REFUSED_KEY):
+            return
+        token = st.context.cookies.get(COOKIE_NAME)
+        if not token:
+            return
+        session = session_token.resume(token, key=secret("cookie_key"), hours=self.hours, engine=self.engine)
+        if session is None:
             self._forget()
             return
-        if not state.get("authentication_status"):
-            return
-        token = self.authenticator.cookie_controller.cookie_model.token or {}
-        expires = token.get("exp_date") if isinstance(token, dict) else None
-        if not expires:
-            self._forget()
-            return
-        expires_at = datetime.fromtimestamp(expires, UTC)
-        issued_at = expires_at - timedelta(hours=self.hours)
-        if accounts.signed_out_since(state.get("username"), issued_at, self.engine):
-            self._forget()
-            return
-        state[EXPIRES_KEY] = min(expires_at, _now() + timedelta(hours=self.hours))
+        state[USERNAME_KEY] = session.username
+        state[GENERATION_KEY] = session.generation
+        state[ISSUED_KEY] = session.issued_at
+        state[EXPIRES_KEY] = session.expires_at
+        state[SID_KEY] = session.sid
 
     def _forget(self) -> None:
-        """Refuse the browser's cookie for the rest of this session and delete it."""
-        state = st.session_state
-        for key in _AUTH_KEYS:
-            state[key] = None
-        state["logout"] = True  # the widget ignores cookies while this is set
-        self.authenticator.cookie_controller.delete_cookie()
+        """Ignore the browser's cookie for the rest of this session and delete it."""
+        st.session_state[COOKIE_REFUSED_KEY] = True
+        try:
+            with self._cookie_slot:
+                self.cookies.delete(COOKIE_NAME, key="divert_cookie_delete")
+        except KeyError:  # the component had not reported the cookie: it was still told to delete it
+            pass
 
     def _end(self, reason: str | None, notice: str) -> None:
+        """End this session. Signing out (no `reason`) also voids its cookie wherever a copy of
+        it is kept; the other ends void it anyway (expiry, or a new session generation)."""
         state = st.session_state
-        username = state.get("username")
-        try:
-            self.authenticator.logout(location="unrendered")
-        except LogoutError:
-            self._forget()
-        for key in (USER_KEY, EXPIRES_KEY, COOKIE_PENDING_KEY, MENU_KEY):
+        username, sid = state.get(USERNAME_KEY), state.get(SID_KEY)
+        for key in _SESSION_KEYS:
             state.pop(key, None)
+        self._forget()
         if username and accounts.get_account(username, self.engine):
-            accounts.record_sign_out(username, reason, engine=self.engine)
+            accounts.record_sign_out(username, reason, session=sid if reason is None else None, engine=self.engine)
         state[NOTICE_KEY] = notice
 
     # -- the sign-in page --------------------------------------------------------------------
@@ -257,58 +317,35 @@ class Gate:
         setup = state.get(SETUP_DONE_KEY)
         if setup:
             _show_setup_done(setup)
-        state["authentication_status"] = None  # False after the call = this run's attempt failed
-        try:
-            self.authenticator.login(
-                location="main",
-                max_login_attempts=self.prefs.lockout_attempts,
-                fields=SIGN_IN_FIELDS,
-                key="sign_in",
-                clear_on_submit=True,
-            )
-        except LoginError as error:
-            if "attempts" in str(error):
-                st.error(LOCKED_MESSAGE, icon=":material/lock:")
-            else:
-                st.error(f"Sign-in refused: {error}")
+        if sso.configured(st.secrets):
+            refused = state.get(SSO_REFUSED_KEY)
+            if refused:
+                st.error(refused, icon=":material/badge:")
+                if st.button("Sign out of the force account"):
+                    st.logout()
+            elif st.button(SSO_BUTTON, type="primary", icon=":material/badge:"):
+                st.login()
+            st.caption("Or sign in with a Divert password:")
+        with st.form("sign_in", clear_on_submit=True):
+            st.subheader("Sign in")
+            username = st.text_input("Username", max_chars=200, autocomplete="username")
+            password = st.text_input("Password", type="password", max_chars=200, autocomplete="current-password")
+            submitted = st.form_submit_button("Sign in")
+        if not submitted:
             return
-        status = state.get("authentication_status")
-        if status is not None:
-            state.pop(NOTICE_KEY, None)
-        if status is True:
-            self._signed_in()
-        elif status is False:
-            self._failed()
+        state.pop(NOTICE_KEY, None)
+        outcome = sign_in.attempt(username, password, client_address(), prefs=self.prefs, engine=self.engine)
+        if outcome.status == "ok":
+            self._signed_in(outcome)
+        elif outcome.status == "locked":
+            st.error(LOCKED_MESSAGE, icon=":material/lock:")
+        elif outcome.status == "busy":
+            st.error(BUSY_MESSAGE.replace("Nothing was saved", "You are not signed in yet"))
+        else:
+            st.error(WRONG_MESSAGE)
 
-    def _failed(self) -> None:
-        users = self.credentials["usernames"]
-        tried = [name for name, entry in users.items()
-                 if entry.get("failed_login_attempts", 0) > self.counts.get(name, 0)]
-        for name in tried:
-            account = accounts.record_failed_sign_in(
-                name, attempts=self.prefs.lockout_attempts, minutes=self.prefs.lockout_minutes,
-                engine=self.engine,
-            )
-            if account is not None and account.locked():
-                st.error(LOCKED_MESSAGE, icon=":material/lock:")
-                return
-        st.error(WRONG_MESSAGE)
-
-    def _signed_in(self) -> None:
-        state = st.session_state
-        account = accounts.get_account(state.get("username"), self.engine)
-        if account is None or not account.active or account.locked():
-            # locked or disabled by another session since this run began: refuse, and void the
-            # cookie the widget has just set
-            self._forget()
-            if account is not None:
-                accounts.record_sign_out(account.username, "refused at sign-in", engine=self.engine)
-            st.error(LOCKED_MESSAGE if account is not None and account.locked() else WRONG_MESSAGE)
-            return
-        accounts.record_sign_in(account.username, engine=self.engine)
-        state[EXPIRES_KEY] = _now() + timedelta(hours=self.hours)
-        state[COOKIE_PENDING_KEY] = True
-        state.pop(SETUP_DONE_KEY, None)
+    def _signed_in(self, outcome: sign_in.Outcome) -> None:
+        self._start(outcome.username, outcome.generation)
         st.rerun()  # otherwise the sign-in form stays on screen after a successful sign-in
 
     # -- navigation --------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import math
 import os
 import sys
 import time
@@ -11,6 +12,7 @@ import time
 from divert import codes
 
 OK, REJECTED, USAGE = 0, 1, 2
+SCALE_RANGE = (0.01, 100.0)  # demo volume: about 136 to 1.4 million referrals
 
 
 def _engine(args):
@@ -26,24 +28,35 @@ def _db_url(args) -> str:
 
 
 def cmd_init(args) -> int:
-    from divert.db import current_revision, upgrade
+    from divert.db import current_revision, sqlite_path, tighten_permissions, upgrade
+    from divert.pseudonym import ensure_key
     from divert.reference import ensure_population
 
     url = _db_url(args)
+    path = sqlite_path(url)
     upgrade(url)
     print(f"Schema at revision {current_revision(url)} on {_safe_url(url)}")
+    if path is not None:
+        for file in tighten_permissions(path):
+            print(f"Made {file} readable by its owner only (it was readable by others)")
     added = ensure_population(_engine(args), f"cli:{getpass.getuser()}")
     if added:
         print(f"Loaded {added:,} census population rows (ONS Census 2011 and 2021, Open Government Licence v3.0)")
+    problem = ensure_key(_engine(args))
+    if problem:
+        print(problem, file=sys.stderr)
+        return REJECTED
     return OK
 
 
 def cmd_demo(args) -> int:
     from divert.db import upgrade
     from divert.demo import DemoExists, load_demo
+    from divert.demo.loader import RealUsers
 
-    if args.scale <= 0:
-        print("--scale must be greater than 0", file=sys.stderr)
+    low, high = SCALE_RANGE
+    if not (math.isfinite(args.scale) and low <= args.scale <= high):
+        print(f"--scale must be a number from {low:g} to {high:g} (1 = a West Midlands-sized force)", file=sys.stderr)
         return USAGE
     from datetime import date
 
@@ -63,8 +76,8 @@ def cmd_demo(args) -> int:
     started = time.perf_counter()
     try:
         summary = load_demo(_engine(args), seed=args.seed, scale=args.scale, progress=_progress, as_of=as_of)
-    except DemoExists as exists:
-        print(str(exists), file=sys.stderr)
+    except (DemoExists, RealUsers) as refused:
+        print(str(refused), file=sys.stderr)
         return REJECTED
     elapsed = time.perf_counter() - started
     print(f"\nDemo data loaded (seed {args.seed}, scale {args.scale:g}) in {elapsed:.1f} s:")
@@ -159,7 +172,7 @@ def cmd_import(args) -> int:
             return USAGE
         sources.append((path.name, path.read_bytes()))
     report = import_files(
-        args.kind, sources, args.user or f"cli:{getpass.getuser()}", engine=_engine(args),
+        args.kind, sources, f"cli:{getpass.getuser()}", engine=_engine(args),
         dry_run=args.dry_run, force=args.force, progress=_import_progress,
     )
     if sys.stderr.isatty():
@@ -471,11 +484,18 @@ def cmd_status(args) -> int:
     from sqlalchemy import func, select
 
     from divert import models
-    from divert.db import current_revision, data_version, head_revision, session_scope
+    from divert.db import current_revision, data_version, head_revision, session_scope, sqlite_path
+    from divert.pseudonym import key_problem
 
     url = _db_url(args)
-    revision = current_revision(url)
     print(f"Database: {_safe_url(url)}")
+    path = sqlite_path(url)
+    if path is not None and not path.is_file():  # look, never create (not even its folder)
+        print(f"There is no database file at {path}. Run `divert init` to create it.")
+        return REJECTED
+    if path is not None and path.stat().st_mode & 0o077:
+        print(f"Warning: {path} is readable by other users; `divert init` makes it private.")
+    revision = current_revision(url)
     print(f"Schema revision: {revision or 'none'} (newest {head_revision()})")
     if revision is None:
         print("Run `divert init` to create the schema.")
@@ -485,6 +505,8 @@ def cmd_status(args) -> int:
         for model in (models.Offence, models.Referral, models.StopSearch, models.User):
             count = s.execute(select(func.count()).select_from(model)).scalar_one()
             print(f"  {model.__tablename__:<14} {count:>10,}")
+    problem = key_problem(_engine(args))
+    print(f"Person key: {problem}" if problem else "Person key: present, and the one this database was built with")
     return OK
 
 
@@ -494,10 +516,21 @@ def _safe_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
+DB_HELP = "database URL (default: DIVERT_DATABASE_URL, secrets, or SQLite under data/)"
+
+
+class _Parser(argparse.ArgumentParser):
+    """Every command and subcommand takes --db too, so it may come before or after them."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.add_argument("--db", default=argparse.SUPPRESS, help=DB_HELP)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="divert", description=__doc__)
-    parser.add_argument("--db", help="database URL (default: DIVERT_DATABASE_URL, secrets, or SQLite under data/)")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument("--db", help=DB_HELP)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     init = sub.add_parser("init", help="create or upgrade the schema")
     init.set_defaults(func=cmd_init)
@@ -510,7 +543,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=cmd_demo)
 
     user = sub.add_parser("user", help="manage users")
-    user_sub = user.add_subparsers(dest="user_command", required=True)
+    user_sub = user.add_subparsers(dest="user_command", required=True, parser_class=_Parser)
     add = user_sub.add_parser("add", help="add a user")
     add.add_argument("name")
     add.add_argument("--role", required=True, choices=list(codes.ROLES))
@@ -535,7 +568,7 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--force", help="police force (police.uk slug): for stop-search files named without it, "
                                       "or the one force to take from a police.uk archive (.zip; default: all forces)")
     imp.add_argument("--report", metavar="CSV", help="write every problem to this CSV file")
-    imp.add_argument("--user", help="name recorded in the audit log (default: cli:<login>)")
+    imp.add_argument("--user", help=argparse.SUPPRESS)  # refused: imports are recorded as cli:<login>
     imp.set_defaults(func=cmd_import)
 
     from divert.analytics.metrics import METRICS
@@ -622,6 +655,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if getattr(args, "user", None) is not None and args.command == "import":
+        print("--user is not accepted: an import is recorded under your login as cli:<login>", file=sys.stderr)
+        return USAGE
     if args.db:
         os.environ.setdefault("DIVERT_DATABASE_URL", args.db)
     try:
@@ -631,8 +667,13 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as error:  # a clear message, never a traceback
         from sqlalchemy.exc import OperationalError
 
+        from divert.db import BUSY_MESSAGE, is_busy
+
+        if is_busy(error):
+            print(BUSY_MESSAGE, file=sys.stderr)
+            return REJECTED
         if isinstance(error, OperationalError):
-            print(f"Database error: {error.orig}", file=sys.stderr)
+            print(f"Database error: {str(error.orig)[:500]}", file=sys.stderr)
             print("Is the database reachable, and has `divert init` been run?", file=sys.stderr)
             return REJECTED
         raise

@@ -20,8 +20,22 @@ REFERENCE_DIR = PROJECT_DIR / "data"
 
 def data_dir() -> Path:
     path = Path(os.environ.get("DIVERT_DATA_DIR", REFERENCE_DIR))
-    path.mkdir(parents=True, exist_ok=True)
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
     return path
+
+
+def sqlite_busy_ms() -> int:
+    """How long a SQLite writer waits for the write lock before giving up (milliseconds)."""
+    try:
+        return max(100, int(os.environ.get("DIVERT_SQLITE_BUSY_MS", "30000")))
+    except ValueError:
+        return 30000
+
+
+def client_address_header() -> str | None:
+    """The request header that carries the browser's address when the app runs behind a
+    reverse proxy that sets it (for example X-Forwarded-For); None: the connection's address."""
+    return os.environ.get("DIVERT_CLIENT_ADDRESS_HEADER") or _secrets().get("divert", {}).get("client_address_header")
 
 
 @lru_cache(maxsize=1)
@@ -42,14 +56,28 @@ def current_force() -> str:
     return os.environ.get("DIVERT_FORCE") or _secrets().get("divert", {}).get("force") or DEFAULT_FORCE
 
 
-def secret(name: str) -> str:
-    """A secret key: DIVERT_<NAME> env, else secrets.toml [divert] name, else a random key
-    generated once and kept in data/.<name>.key readable by the owner only."""
+def configured_secret(name: str) -> str | None:
+    """A secret given by the operator: DIVERT_<NAME> in the environment, else `name` in the
+    [divert] table of secrets.toml (what app replicas share)."""
     value = os.environ.get(f"DIVERT_{name.upper()}") or _secrets().get("divert", {}).get(name)
+    return str(value) if value else None
+
+
+def key_file(name: str) -> Path:
+    return data_dir() / f".{name}.key"
+
+
+def secret(name: str, *, create: bool = True) -> str | None:
+    """A secret key: DIVERT_<NAME> env, else secrets.toml [divert] name, else a random key
+    kept in data/.<name>.key readable by the owner only - generated once when `create`,
+    otherwise None when there is none."""
+    value = configured_secret(name)
     if value:
         return value
-    path = data_dir() / f".{name}.key"
+    path = key_file(name)
     if not path.exists():
+        if not create:
+            return None
         # write a private temporary file, then link it into place: atomic, and the first
         # process to link wins, so concurrent first starts agree on one key
         tmp = path.with_name(f"{path.name}.{os.getpid()}.{secrets.token_hex(4)}")

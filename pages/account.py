@@ -7,7 +7,8 @@ from divert import accounts, auth, ui
 user = ui.require_role(*auth.ALL_ROLES, allow_password_change=True)
 st.title("My account")
 
-notice = st.session_state.pop("divert_account_notice", None)
+# kept until the next change: the cookie set after a change makes the page run again
+notice = st.session_state.get("divert_account_notice")
 if notice:
     st.success(notice)
 if user.must_change_password:
@@ -33,8 +34,13 @@ with st.form("change_password", clear_on_submit=True, enter_to_submit=False):
     submitted = st.form_submit_button("Change password", type="primary")
 
 if submitted:
+    st.session_state.pop("divert_account_notice", None)
     saved = accounts.change_password(user.username, current, new, again, engine=ui.engine())
     if saved.ok:
-        st.session_state["divert_account_notice"] = "Your password has been changed."
+        # every other session of this account has ended; this one goes on under a new cookie
+        auth.renew_session(accounts.get_account(user.username, ui.engine()).generation)
+        st.session_state["divert_account_notice"] = (
+            "Your password has been changed. Any other browser signed in as you has been signed out."
+        )
         st.rerun()
     ui.show_problems(saved.problems, "The password was not changed:")

@@ -33,7 +33,8 @@ def status(account) -> str:
     if not account.active:
         return "Disabled"
     if account.locked():
-        return f"Locked until {account.locked_until:%H:%M} UTC"
+        who = f" for {account.clients_locked} client(s)" if account.clients_locked else ""
+        return f"Locked{who} until {account.locked_until:%H:%M:%S} UTC"
     if account.must_change_password:
         return "Active, one-time password"
     return "Active"
@@ -115,7 +116,9 @@ with change_tab:
                 if saved.ok:
                     done(f"{target.username} has a one-time password.", password)
                 ui.show_problems(saved.problems)
-            if target.locked() and st.button("Unlock"):
+            if (target.locked() or target.failed_logins) and st.button(
+                "Unlock", help="Lift every sign-in lock and count on this account, from every client."
+            ):
                 saved = accounts.unlock(target.username, me.username, engine=engine)
                 if saved.ok:
                     done(f"{target.username} is unlocked.")

@@ -59,7 +59,7 @@ if submitted:
             bar.progress(min(max(float(fraction), 0.0), 1.0), text=f"Demonstration data: {step}")
 
         try:
-            summary = load_demo(engine, seed=2020, scale=1.0, progress=progress)
+            summary = load_demo(engine, seed=2020, scale=1.0, progress=progress, allow_users=(username.strip(),))
             done["logins"] = summary.get("logins", [])
         except Exception as error:  # the administrator exists either way; say what went wrong
             done["demo_error"] = f"{type(error).__name__}: {error}"

@@ -12,10 +12,11 @@ import bcrypt
 import pytest
 from sqlalchemy import select, update
 
-from divert import accounts, app_settings, auth
+from divert import accounts, app_settings, auth, sign_in
 from divert.db import data_version, session_scope
 from divert.models import AuditEvent, Setting, User
 from divert.records import now
+from divert.security_models import SignInThrottle
 from divert.settings import PROJECT_DIR, secret
 
 PASSWORD = "river-lantern-42"
@@ -33,6 +34,10 @@ def audit_rows(engine, action=None):
         if action:
             query = query.where(AuditEvent.action == action)
         return s.execute(query).scalars().all()
+
+
+def attempt(engine, username, password="wrong-password-here", client="10.0.0.1"):
+    return sign_in.attempt(username, password, client, prefs=app_settings.load(engine), engine=engine)
 
 
 def stored_hash(engine, username):
@@ -90,12 +95,12 @@ def test_first_admin_once_only_and_passwords_must_match(engine):
 
 def test_no_password_or_hash_ever_reaches_the_audit_log(engine):
     add(engine, "carol", password=PASSWORD)
-    accounts.record_failed_sign_in("carol", attempts=5, minutes=15, engine=engine)
+    attempt(engine, "carol", "carol-guessed-this")
     saved, one_time = accounts.reset_password("carol", "admin", engine=engine)
     assert saved.ok
     assert accounts.change_password("carol", one_time, "a-brand-new-secret", "a-brand-new-secret", engine=engine).ok
     text = json.dumps([[r.before, r.after, r.reason] for r in audit_rows(engine)])
-    for secret_text in (PASSWORD, one_time, "a-brand-new-secret", "$2b$", "password_hash"):
+    for secret_text in (PASSWORD, one_time, "a-brand-new-secret", "carol-guessed-this", "$2b$", "password_hash"):
         assert secret_text not in text
 
 
@@ -103,74 +108,72 @@ def test_no_password_or_hash_ever_reaches_the_audit_log(engine):
 def test_five_wrong_passwords_lock_the_account_and_are_audited(engine):
     add(engine, "dave")
     version = data_version(engine)
-    for attempt in range(1, 5):
-        account = accounts.record_failed_sign_in("DAVE", attempts=5, minutes=15, engine=engine)
-        assert account.failed_logins == attempt and not account.locked()
-    account = accounts.record_failed_sign_in("dave", attempts=5, minutes=15, engine=engine)
+    for n in range(1, 5):
+        assert attempt(engine, "DAVE").status == "wrong"
+        account = accounts.get_account("dave", engine)
+        assert account.failed_logins == n and not account.locked()
+    assert attempt(engine, "dave").status == "locked"
+    account = accounts.get_account("dave", engine)
     assert account.locked()
     assert timedelta(minutes=14) < account.locked_until - now() <= timedelta(minutes=15)
-    assert len(audit_rows(engine, "sign_in_failed")) == 5
+    assert attempt(engine, "dave", PASSWORD).status == "locked"  # the right one too, from this client
+    assert len(audit_rows(engine, "sign_in_failed")) == 5  # the refused attempt checked no password
     (lockout,) = audit_rows(engine, "lockout")
     assert lockout.username == "dave" and "5 failed sign-ins" in lockout.reason
-    assert data_version(engine) == version + 5  # every write bumps the data version
+    assert data_version(engine) == version + 5  # every recorded attempt bumps the data version
 
 
 def test_unknown_username_is_not_recorded(engine):
-    assert accounts.record_failed_sign_in("nobody", attempts=5, minutes=15, engine=engine) is None
+    assert attempt(engine, "nobody").status == "wrong"
     assert audit_rows(engine) == []
 
 
 def test_an_expired_lock_starts_the_count_again(engine):
     add(engine, "erin")
     for _ in range(5):
-        accounts.record_failed_sign_in("erin", attempts=5, minutes=15, engine=engine)
-    with session_scope(engine) as s:
-        s.execute(update(User).where(User.username == "erin").values(locked_until=now() - timedelta(minutes=1)))
-    account = accounts.record_failed_sign_in("erin", attempts=5, minutes=15, engine=engine)
-    assert account.failed_logins == 1 and not account.locked()
+        attempt(engine, "erin")
+    with session_scope(engine) as s:  # 16 minutes later
+        s.execute(update(SignInThrottle).where(SignInThrottle.username == "erin")
+                  .values(locked_until=now() - timedelta(minutes=1), last_attempt_at=now() - timedelta(minutes=16)))
+    assert attempt(engine, "erin").status == "wrong"
+    assert accounts.get_account("erin", engine).failed_logins == 1
+    account = accounts.get_account("erin", engine)
+    assert not account.locked()
+    assert attempt(engine, "erin", PASSWORD).status == "ok"
 
 
 def test_successful_sign_in_clears_the_count(engine):
     add(engine, "fred")
-    accounts.record_failed_sign_in("fred", attempts=5, minutes=15, engine=engine)
-    accounts.record_sign_in("fred", engine=engine)
+    attempt(engine, "fred")
+    outcome = attempt(engine, "fred", PASSWORD)
+    assert (outcome.status, outcome.username) == ("ok", "fred")
     assert accounts.get_account("fred", engine).failed_logins == 0
     assert [r.username for r in audit_rows(engine, "sign_in")] == ["fred"]
 
 
-def test_locked_account_is_refused_by_the_widget_credentials(engine):
-    add(engine, "gina")
-    for _ in range(5):
-        accounts.record_failed_sign_in("gina", attempts=5, minutes=15, engine=engine)
-    prefs = app_settings.load(engine)
-    creds = auth._credentials(accounts.sign_in_candidates(engine), prefs)["usernames"]
-    # the widget raises 'Maximum number of login attempts exceeded' at this count, before the password
-    assert creds["gina"]["failed_login_attempts"] >= prefs.lockout_attempts
-    assert creds["gina"]["password"] == stored_hash(engine, "gina")  # pre-hashed, passed as is
-
-
-def test_disabled_accounts_are_not_offered_to_the_widget(engine):
+def test_disabled_accounts_cannot_sign_in(engine):
     add(engine, "admin.one", role="admin")
     add(engine, "hank")
     assert accounts.set_user_active("hank", False, "admin.one", engine=engine).ok
-    names = [a.username for a, _ in accounts.sign_in_candidates(engine)]
-    assert names == ["admin.one"]
+    assert attempt(engine, "hank", PASSWORD).status == "wrong"
+    assert attempt(engine, "admin.one", PASSWORD).status == "ok"
 
 
 # --- administration -------------------------------------------------------------------------
 def test_reset_gives_a_one_time_password_that_must_be_changed(engine):
     add(engine, "ivy")
     for _ in range(5):
-        accounts.record_failed_sign_in("ivy", attempts=5, minutes=15, engine=engine)
+        attempt(engine, "ivy")
+    assert accounts.get_account("ivy", engine).locked()
     saved, one_time = accounts.reset_password("ivy", "admin", engine=engine)
     assert saved.ok and len(one_time) == 16
     account = accounts.get_account("ivy", engine)
     assert account.must_change_password and not account.locked() and account.failed_logins == 0
     assert bcrypt.checkpw(one_time.encode(), stored_hash(engine, "ivy").encode())
     assert not bcrypt.checkpw(PASSWORD.encode(), stored_hash(engine, "ivy").encode())
-    issued = now() - timedelta(minutes=1)
-    assert accounts.signed_out_since("ivy", issued, engine)  # older sign-in cookies are void
-    assert not accounts.signed_out_since("ivy", now(), engine)
+    assert account.generation == 1  # older sign-in cookies are void
+    assert accounts.password_changed_since("ivy", now() - timedelta(minutes=1), engine)
+    assert not accounts.password_changed_since("ivy", now(), engine)
 
 
 def test_change_password_checks(engine):

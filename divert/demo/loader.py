@@ -31,6 +31,23 @@ class DemoExists(Exception):
     """The database already holds the demo."""
 
 
+class RealUsers(Exception):
+    """The database already has real (not demonstration) accounts: demo data would mix with
+    real records, and its demo administrator could sign in beside real users."""
+
+
+def _check_no_real_users(conn, allow_users: tuple[str, ...]) -> None:
+    allowed = [name.lower() for name in allow_users]
+    query = select(User.username).where(User.demo.is_(False))
+    real = [name for name in conn.execute(query).scalars() if name.lower() not in allowed]
+    if real:
+        raise RealUsers(
+            f"This database already has {len(real)} real user account(s). Demo data is synthetic and "
+            "would mix with real records: load it into a new, empty database instead (point --db or "
+            "DIVERT_DATABASE_URL at one and run `divert demo` there)."
+        )
+
+
 def _exists_message(value: str | None) -> str:
     try:
         info = json.loads(value or "{}")
@@ -96,7 +113,7 @@ def scene_for(profile: programme.Programme, end: date) -> C.Scene:
 
 
 def load_demo(engine: Engine, seed: int = 2020, scale: float = 1.0, progress: Progress | None = None,
-              as_of: date | None = None) -> dict:
+              as_of: date | None = None, allow_users: tuple[str, ...] = ()) -> dict:
     """Generate the demo for the programme profile's force (its areas, census population and
     launch date, and its diversion outcome), `seed` and `scale` (1 = a West Midlands-sized
     force; others scale with their population), with records up to `as_of` (default:
@@ -104,12 +121,15 @@ def load_demo(engine: Engine, seed: int = 2020, scale: float = 1.0, progress: Pr
     the weeks after it) and load it; add one demo user per role.
 
     Returns {"counts": {table: rows}, "logins": [{"role", "username", "password"}]}.
-    Raises DemoExists when the database already holds the demo (nothing is written)."""
+    Raises DemoExists when the database already holds the demo, and RealUsers when it has real
+    accounts other than `allow_users` (the administrator first-run setup has just made); nothing
+    is written then."""
     if not scale > 0:
         raise ValueError("scale must be greater than 0")
     say = progress or (lambda step, fraction: None)
     with engine.connect() as conn:
         _check_not_loaded(conn)
+        _check_no_real_users(conn, allow_users)
     end = as_of or (today() - timedelta(days=1))
     scene = scene_for(programme.current(engine), end)
     frames = tables.build(seed, scale, lambda step, f: say(step, 0.35 * f), scene=scene)
@@ -127,6 +147,7 @@ def load_demo(engine: Engine, seed: int = 2020, scale: float = 1.0, progress: Pr
     try:
         with engine.execution_options(write_lock=True).connect() as conn, conn.begin():
             _check_not_loaded(conn)
+            _check_no_real_users(conn, allow_users)
             has_census = conn.execute(
                 select(func.count()).select_from(Population).where(Population.census_year.in_([2011, 2021]))
             ).scalar_one()

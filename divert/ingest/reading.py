@@ -1,10 +1,24 @@
 """Reading uploaded files: CSV (UTF-8 with or without BOM, CRLF or LF) and Excel (.xlsx),
-every cell as text so that validation, not the reader, decides what a value means."""
+every cell as text so that validation, not the reader, decides what a value means.
+
+A workbook is a zip of XML files, and a small one can unpack to gigabytes. It is read with
+limits, and refused as soon as one is passed, in bounded memory (the web preview uses this
+reader too): first the sizes the zip declares for its members (the unpacked total, and how well
+each compresses) - which bound the reading itself, since a member that unpacks to more than it
+declared fails its check; then a scan of each worksheet's XML, counting rows and cells as it
+unpacks and stopping at a limit (openpyxl itself walks a whole sheet that lacks a <dimension>
+before giving the first row); then, streaming the first sheet row by row (openpyxl read-only
+mode), rows and cells again. Real Excel date and time cells become ISO text (YYYY-MM-DD, or
+YYYY-MM-DDTHH:MM:SS when there is a time of day).
+"""
 
 from __future__ import annotations
 
 import io
 import re
+import zipfile
+from dataclasses import dataclass
+from datetime import date, datetime, time
 from pathlib import Path
 
 import polars as pl
@@ -12,36 +26,176 @@ import polars as pl
 from divert.validation import Problem
 
 POLICE_UK_NAME = re.compile(r"^(\d{4})-(\d{2})-(?P<force>[a-z0-9-]+?)-stop-and-search\.csv$", re.I)
+_ROW_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row[\s/>]")
+_CELL_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?c[\s/>]")
+_SHEET_PART = re.compile(r"^xl/worksheets/[^/]+\.xml$")
+
+
+@dataclass(frozen=True)
+class Limits:
+    rows: int = 500_000  # data rows in one file (the header not counted)
+    cells: int = 5_000_000  # cells read from one workbook
+    unpacked_mb: int = 300  # what a workbook's members unpack to, in all
+    ratio: int = 250  # how much better than this a member over 1 MB may not compress
+    members: int = 2_000  # files inside a workbook
+
+
+LIMITS = Limits()
 
 
 class Unreadable(Exception):
-    """The file cannot be read at all (not CSV/XLSX, not UTF-8, empty)."""
+    """The file cannot be read at all (not CSV/XLSX, not UTF-8, empty, too large)."""
 
 
-def read_table(name: str, content: bytes) -> pl.DataFrame:
+def read_table(name: str, content: bytes, limits: Limits = LIMITS) -> pl.DataFrame:
     """All columns as strings; blank cells are null; header names stripped."""
     suffix = Path(name).suffix.lower()
     try:
         if suffix in (".xlsx", ".xlsm"):
-            frame = pl.read_excel(io.BytesIO(content), engine="openpyxl", infer_schema_length=0)
-            frame = frame.select(pl.all().cast(pl.String))
+            frame = _read_workbook(content, limits)
         elif suffix in (".csv", ".txt", ""):
             text = content.decode("utf-8-sig")
             if not text.strip():
                 raise Unreadable("the file is empty")
-            frame = pl.read_csv(io.StringIO(text), infer_schema=False, truncate_ragged_lines=False)
+            frame = pl.read_csv(io.StringIO(text), infer_schema=False, truncate_ragged_lines=False,
+                                n_rows=limits.rows + 1)
+            if frame.height > limits.rows:
+                raise Unreadable(_too_many_rows(limits))
         else:
             raise Unreadable(f"{suffix} files are not supported: use CSV or Excel (.xlsx)")
     except UnicodeDecodeError as error:
         raise Unreadable("the file is not UTF-8 text: save it as CSV UTF-8 and try again") from error
     except Unreadable:
         raise
-    except Exception as error:  # polars and openpyxl raise many kinds for a malformed file
+    except Exception as error:  # polars, zipfile and openpyxl raise many kinds for a malformed file
         raise Unreadable(f"the file could not be read as {suffix or 'CSV'}: {str(error).splitlines()[0][:200]}") from error
     frame = frame.rename({c: c.strip().lstrip("\ufeff") for c in frame.columns})
     return frame.with_columns(
         pl.col(c).str.strip_chars().replace("", None) for c in frame.columns
     )
+
+
+def _too_many_rows(limits: Limits) -> str:
+    return (f"the file has more than {limits.rows:,} rows, the most one import takes: split it into "
+            "smaller files and import them together")
+
+
+def check_workbook_sizes(content: bytes, limits: Limits = LIMITS) -> None:
+    """Refuse a workbook whose zip declares too much to unpack (raises Unreadable)."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(content))
+    except zipfile.BadZipFile as error:
+        raise Unreadable("the file could not be read as .xlsx: it is not an Excel workbook") from error
+    with archive:
+        members = archive.infolist()
+        if len(members) > limits.members:
+            raise Unreadable(f"the workbook holds {len(members):,} files, more than a workbook should")
+        total = sum(member.file_size for member in members)
+        if total > limits.unpacked_mb * 1_000_000:
+            raise Unreadable(f"the workbook unpacks to {total / 1e6:,.0f} MB, more than the "
+                             f"{limits.unpacked_mb} MB limit: save it as CSV, or split it")
+        for member in members:
+            if member.file_size > 1_000_000 and member.file_size > limits.ratio * max(member.compress_size, 1):
+                raise Unreadable(f"the workbook part {member.filename[:60]} unpacks {member.file_size // max(member.compress_size, 1):,} "
+                                 "times larger than it is stored, which no real worksheet does")
+        for member in members:
+            if _SHEET_PART.match(member.filename):
+                _scan_sheet(archive, member, limits)
+
+
+def _matches(pattern: re.Pattern, data: bytes) -> int:
+    return sum(1 for _ in pattern.finditer(data))
+
+
+def _scan_sheet(archive: zipfile.ZipFile, member: zipfile.ZipInfo, limits: Limits) -> None:
+    """Count a worksheet's rows and cells while unpacking it, a megabyte at a time; refuse as
+    soon as either passes its limit."""
+    rows = cells = 0
+    tail = b""
+    with archive.open(member) as stream:
+        while chunk := stream.read(1 << 20):
+            data = tail + chunk
+            rows += _matches(_ROW_TAG, data) - _matches(_ROW_TAG, tail)
+            cells += _matches(_CELL_TAG, data) - _matches(_CELL_TAG, tail)
+            if rows > limits.rows + 1:
+                raise Unreadable(_too_many_rows(limits))
+            if cells > limits.cells:
+                raise Unreadable(f"the workbook has more than {limits.cells:,} cells: save it as CSV, or split it")
+            tail = data[-64:]
+
+
+def _read_workbook(content: bytes, limits: Limits) -> pl.DataFrame:
+    from openpyxl import load_workbook
+
+    check_workbook_sizes(content, limits)
+    book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    try:
+        sheet = book.worksheets[0] if book.worksheets else None
+        if sheet is None:
+            raise Unreadable("the workbook has no worksheet")
+        declared = _declared_rows(sheet)
+        if declared is not None and declared > limits.rows + 1:
+            raise Unreadable(_too_many_rows(limits))
+        rows = sheet.iter_rows(values_only=True)
+        header = [_cell_text(value) for value in next(rows, ())]
+        data: list[list[str | None]] = []
+        cells = len(header)
+        width = _width(header)
+        for values in rows:
+            if len(data) >= limits.rows:
+                raise Unreadable(_too_many_rows(limits))
+            cells += len(values)
+            if cells > limits.cells:
+                raise Unreadable(f"the workbook has more than {limits.cells:,} cells: save it as CSV, or split it")
+            row = [_cell_text(value) for value in values]
+            used = _width(row)
+            width = max(width, used)
+            data.append(row[:used] if used else _EMPTY)  # trailing blanks are not kept
+    finally:
+        book.close()
+    while data and not any(data[-1]):  # trailing blank rows a spreadsheet keeps
+        data.pop()
+    if not width:
+        raise Unreadable("the file is empty")
+    names = [(header[i] if i < len(header) and header[i] else f"(column {i + 1})") for i in range(width)]
+    if len(set(names)) < len(names):
+        raise Unreadable("two columns have the same name in the header")
+    columns = {name: [row[i] if i < len(row) else None for row in data] for i, name in enumerate(names)}
+    return pl.DataFrame(columns, schema={name: pl.String for name in names})
+
+
+_EMPTY: list = []  # one shared object for every blank row
+
+
+def _declared_rows(sheet) -> int | None:
+    try:
+        return sheet.max_row if sheet.max_row and sheet.max_row > 0 else None
+    except Exception:  # no or a malformed <dimension>: the stream is counted instead
+        return None
+
+
+def _width(row: list) -> int:
+    for i in range(len(row) - 1, -1, -1):
+        if row[i] not in (None, ""):
+            return i + 1
+    return 0
+
+
+def _cell_text(value) -> str | None:
+    """A cell's value as the text a CSV would hold."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        if value.time() == time(0, 0):
+            return value.date().isoformat()
+        return value.isoformat(timespec="seconds" if not value.microsecond else "auto")  # T: a date field takes the day
+    if isinstance(value, date | time):
+        return value.isoformat()
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+    return str(value)
 
 
 def header_problems(frame: pl.DataFrame, header: list[str], required: list[str]) -> list[Problem]:

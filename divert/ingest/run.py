@@ -1,8 +1,13 @@
-"""Run an import: every row of every file through the records rules in ONE transaction.
+"""Run an import: every row of every file through the records rules, written all or nothing.
 
 If any row fails, nothing is written and the report lists every problem (file, row, column,
-value, reason). A dry run does the same work and rolls back. Rows whose natural key exists are
-updated when they differ and counted unchanged when not, so re-importing adds nothing.
+value, reason). A dry run does the same work and writes nothing. Rows whose natural key exists
+are updated when they differ and counted unchanged when not, so re-importing adds nothing; the
+same key twice within one import is a problem. On SQLite the rows are checked on a private copy
+and written in one short transaction (divert.ingest.replay), so sign-in and saves are not held
+up; on PostgreSQL they run in one transaction, which blocks nobody. The acting user is checked
+again in the writing transaction. The report never shows a person identifier, and shortens long
+values.
 """
 
 from __future__ import annotations
@@ -13,20 +18,53 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import Session
 
-from divert.db import bump_data_version, get_engine
+from divert import pseudonym
+from divert.db import BUSY_MESSAGE, bump_data_version, get_engine, is_busy, sqlite_path, sqlite_snapshot
+from divert.ingest import replay
 from divert.ingest.archive import expand_archives
 from divert.ingest.kinds import KINDS
 from divert.ingest.reading import Unreadable, force_from_filename, header_problems, read_table
-from divert.records import audit
+from divert.records import acting, audit
+from divert.settings import current_force
 from divert.validation import Problem
 from divert.wording import plural
 
 log = logging.getLogger(__name__)
 FLUSH_EVERY = 500
 MAX_PROBLEMS = 10_000
+MAX_VALUE_CHARS = 200
+IDENTIFIER_COLUMNS = ("person_ref",)  # hashed before storage: never shown back
+HIDDEN = "(not shown)"
+# the columns that name one record: the same key twice in one import is a problem
+KEY_COLUMNS = {
+    "offences": ("force", "crime_ref"),
+    "referrals": ("reference",),
+    "assessments": ("referral_reference",),
+    "sessions": ("session_ref",),
+    "bookings": ("referral_reference", "session_ref"),
+    "closures": ("referral_reference",),
+    "stop-search": ("source_file", "source_row"),
+    "population": ("census_year", "geography_code", "ethnicity", "sex", "age_band"),
+}
+KEY_DEFAULTS = {"sex": "all", "age_band": "all"}
+PERSON_KINDS = ("offences", "referrals")
+SNAPSHOT_TRIES = 3
+
+
+def shown_value(column: str, value):
+    """A problem's value as a report may show it: never an identifier, never very long."""
+    if value is None:
+        return None
+    if column in IDENTIFIER_COLUMNS:
+        return HIDDEN
+    if not isinstance(value, int | float | str):
+        value = str(value)
+    if isinstance(value, str) and len(value) > MAX_VALUE_CHARS:
+        return f"{value[:MAX_VALUE_CHARS]}... ({len(value):,} characters)"
+    return value
 
 
 @dataclass
@@ -59,7 +97,7 @@ class ImportReport:
         if len(self.problems) >= MAX_PROBLEMS:
             self.more_problems += 1
             return
-        value = problem.value if problem.value is None or isinstance(problem.value, int | float | str) else str(problem.value)
+        value = shown_value(problem.field, problem.value)
         self.problems.append(FileProblem(file, row if row is not None else problem.row, problem.field, value, problem.reason))
 
     def summary(self) -> str:
@@ -100,7 +138,8 @@ def import_files(
     files whose name does not carry it."""
     spec = KINDS[kind]
     sources, archive_problems = expand_archives(kind, sources, force)
-    report = ImportReport(kind, [name for name, _ in sources], dry_run)
+    names = [name for name, _ in sources]
+    report = ImportReport(kind, names, dry_run)
     for name, problem in archive_problems:
         report.add(name, problem)
     tables = []
@@ -126,48 +165,165 @@ def import_files(
         return report
 
     engine = engine or get_engine()
-    done = 0
+    first = ", ".join(names)[:200]
+    try:
+        refusal = _refusal(engine, user, kind)
+        if refusal:
+            for problem in refusal:
+                report.add(first, problem)
+            return report
+        if sqlite_path(str(engine.url)) is not None:
+            for _ in range(SNAPSHOT_TRIES):
+                attempt = ImportReport(kind, names, dry_run, rows=report.rows)
+                if _through_a_copy(engine, tables, attempt, user, progress):
+                    return _done(attempt, progress)
+        attempt = ImportReport(kind, names, dry_run, rows=report.rows)
+        _in_one_transaction(engine, tables, attempt, user, progress)
+        return _done(attempt, progress)
+    except OperationalError as error:
+        if not is_busy(error):
+            raise
+        report.add(first, Problem("database", None, BUSY_MESSAGE))
+        return report
+
+
+def _done(report: ImportReport, progress) -> ImportReport:
+    if progress:
+        progress(1.0, "Done")
+    return report
+
+
+def _refusal(engine, user: str, kind: str) -> list[Problem]:
+    """Problems that stop the whole import before any row: the acting user may not import, or
+    (for kinds that hash identifiers) the person key is missing or not the database's."""
+    with Session(engine) as s:
+        s.info[acting.AUDITED] = [(user, "import", kind, None)]
+        problems = acting.problems(s)
+        if not problems and kind in PERSON_KINDS:
+            reason = pseudonym.problem(s)
+            if reason:
+                problems = [Problem("person key", None, reason)]
+        s.rollback()
+    return problems
+
+
+def _through_a_copy(engine, tables, report: ImportReport, user: str, progress) -> bool:
+    """SQLite: check and write the rows on a private copy, then replay the changes on the real
+    database in one short transaction. False when the database changed meanwhile (try again)."""
+    recording = replay.Recording()
+    with sqlite_snapshot(engine) as copy:
+        recording.listen(copy)
+        with Session(copy.execution_options(write_lock=True), expire_on_commit=False) as s:
+            recording.note_start(s)
+            _run_rows(s, tables, report, user, progress)
+            if report.problems or report.dry_run or not (report.new or report.updated):
+                s.rollback()
+                return True
+            _finish(s, report, user)
+            problems = acting.problems(s)
+            if problems:
+                s.rollback()
+                for problem in problems:
+                    report.add(", ".join(report.files)[:200], problem)
+                return True
+            s.flush()
+            recording.note_end(s)
+            s.rollback()
+    if progress:
+        progress(0.99, "Saving")
+    try:
+        replay.replay(engine, recording, user, report.kind)
+    except replay.Conflict:
+        return False
+    except replay.Refused as refused:
+        for problem in refused.problems:
+            report.add(", ".join(report.files)[:200], problem)
+        return True
+    report.written = True
+    return True
+
+
+def _in_one_transaction(engine, tables, report: ImportReport, user: str, progress) -> None:
     with Session(engine.execution_options(write_lock=True), expire_on_commit=False) as s:
         try:
-            for name, frame, extra in tables:
-                for index, values in enumerate(frame.iter_rows(named=True)):
-                    row_number = index + 2  # the header is row 1, as in a spreadsheet
-                    if kind == "stop-search":
-                        values["source_row"] = row_number
-                    values.update(extra)
-                    try:
-                        saved = spec.writer(values, user, session=s, upsert=True)
-                    except DBAPIError:
-                        raise  # the database itself failed: stop, roll back, say so
-                    except Exception as error:  # never a crash: report the row and go on
-                        log.exception("import %s row %s", name, row_number)
-                        report.add(name, Problem("record", None, f"could not be saved ({type(error).__name__})"), row_number)
-                        continue
-                    if saved.ok:
-                        setattr(report, saved.change, getattr(report, saved.change) + 1)
-                    else:
-                        for problem in saved.problems:
-                            report.add(name, problem, row_number)
-                    done += 1
-                    if done % FLUSH_EVERY == 0:
-                        s.flush()
-                        s.expunge_all()  # keep memory flat on large files
-                        if progress:
-                            progress(done / max(report.rows, 1), f"Checked {done:,} of {report.rows:,} rows")
-            if report.problems or dry_run or not (report.new or report.updated):
+            _run_rows(s, tables, report, user, progress)
+            if report.problems or report.dry_run or not (report.new or report.updated):
                 s.rollback()
-                return report
-            audit(s, user, "import", kind, None, None,
-                  {"files": report.files, "new": report.new, "updated": report.updated, "unchanged": report.unchanged})
+                return
+            _finish(s, report, user)
+            problems = acting.problems(s)  # (on PostgreSQL this also locks the acting account's row)
+            if problems:
+                s.rollback()
+                for problem in problems:
+                    report.add(", ".join(report.files)[:200], problem)
+                return
             bump_data_version(s)
             s.commit()
             report.written = True
         except BaseException:
             s.rollback()
             raise
-    if progress:
-        progress(1.0, "Done")
-    return report
+
+
+def _finish(s: Session, report: ImportReport, user: str) -> None:
+    audit(s, user, "import", report.kind, None, None,
+          {"files": report.files, "new": report.new, "updated": report.updated, "unchanged": report.unchanged})
+    if s.get_bind().dialect.name == "sqlite":
+        bump_data_version(s)  # replayed with the rows (PostgreSQL bumps just before its commit)
+
+
+def _key(kind: str, values: dict) -> tuple | None:
+    parts = []
+    for column in KEY_COLUMNS.get(kind, ()):
+        value = values.get(column)
+        if value is None:
+            value = current_force() if column == "force" else KEY_DEFAULTS.get(column)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None  # the record's own rules report the missing value
+        parts.append(value.strip() if isinstance(value, str) else value)
+    return tuple(parts) or None
+
+
+def _run_rows(s: Session, tables, report: ImportReport, user: str, progress) -> None:
+    spec = KINDS[report.kind]
+    seen: dict[tuple, tuple[str, int]] = {}
+    done = 0
+    for name, frame, extra in tables:
+        for index, values in enumerate(frame.iter_rows(named=True)):
+            row_number = index + 2  # the header is row 1, as in a spreadsheet
+            if report.kind == "stop-search":
+                values["source_row"] = row_number
+            values.update(extra)
+            done += 1
+            key = _key(report.kind, values)
+            if key is not None and key in seen:
+                first_file, first_row = seen[key]
+                where = f"row {first_row}" + (f" of {first_file}" if first_file != name else "")
+                column = next(c for c in KEY_COLUMNS[report.kind] if c != "force")
+                report.add(name, Problem(column, values.get(column),
+                                         f"repeats the record of {where}: each record may appear once in an import"),
+                           row_number)
+                continue
+            if key is not None:
+                seen[key] = (name, row_number)
+            try:
+                saved = spec.writer(values, user, session=s, upsert=True)
+            except DBAPIError:
+                raise  # the database itself failed: stop, roll back, say so
+            except Exception as error:  # never a crash: report the row and go on
+                log.exception("import %s row %s", name, row_number)
+                report.add(name, Problem("record", None, f"could not be saved ({type(error).__name__})"), row_number)
+                continue
+            if saved.ok:
+                setattr(report, saved.change, getattr(report, saved.change) + 1)
+            else:
+                for problem in saved.problems:
+                    report.add(name, problem, row_number)
+            if done % FLUSH_EVERY == 0:
+                s.flush()
+                s.expunge_all()  # keep memory flat on large files
+                if progress:
+                    progress(done / max(report.rows, 1), f"Checked {done:,} of {report.rows:,} rows")
 
 
 def template_csv(kind: str) -> str:

@@ -17,12 +17,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, SQLModel
 
-from divert.db import bump_data_version, get_engine, session_scope
+from divert.db import BUSY_MESSAGE, bump_data_version, get_engine, is_busy, session_scope
 from divert.models import AuditEvent, Setting
+from divert.records import acting
 from divert.validation import Checker, Problem
+
+RETRY_STATES = ("40P01", "40001")  # PostgreSQL: deadlock detected, serialization failure
 
 
 @dataclass
@@ -45,6 +48,10 @@ def now() -> datetime:
 
 # --- the one write path ---------------------------------------------------------------------
 def write(work: Callable[[Session], Saved], *, session: Session | None, engine) -> Saved:
+    """Run `work` in a transaction of its own (or, given `session`, in a savepoint of the
+    caller's, who then checks the actors and commits). Before committing, every acting account
+    is checked again (divert.records.acting). A database too busy to take the write (SQLite's
+    lock timeout) gives a problem, never an exception."""
     if session is not None:
         try:
             with session.begin_nested():
@@ -53,15 +60,31 @@ def write(work: Callable[[Session], Saved], *, session: Session | None, engine) 
             return Saved(False, problems=rejected.problems)
         except IntegrityError as error:
             return Saved(False, problems=[_integrity_problem(error)])
-    try:
-        with session_scope(engine, write=True) as s:
-            saved = work(s)
-            bump_data_version(s)
-        return saved
-    except Rejected as rejected:
-        return Saved(False, problems=rejected.problems)
-    except IntegrityError as error:
-        return Saved(False, problems=[_integrity_problem(error)])
+    for attempt in range(3):
+        try:
+            with session_scope(engine, write=True) as s:
+                saved = work(s)
+                check_actors(s)
+                bump_data_version(s)
+            return saved
+        except Rejected as rejected:
+            return Saved(False, problems=rejected.problems)
+        except IntegrityError as error:
+            return Saved(False, problems=[_integrity_problem(error)])
+        except OperationalError as error:
+            if is_busy(error):
+                return Saved(False, problems=[Problem("database", None, BUSY_MESSAGE)])
+            if getattr(error.orig, "sqlstate", None) in RETRY_STATES and attempt < 2:
+                continue  # two transactions locked each other's rows: one was rolled back
+            raise
+    raise AssertionError("unreachable")
+
+
+def check_actors(s: Session) -> None:
+    """Refuse the transaction (Rejected) if an acting account may not write what it wrote."""
+    problems = acting.problems(s)
+    if problems:
+        raise Rejected(problems)
 
 
 def check_only(writer: Callable[..., Saved], values: dict, user: str, *, engine=None) -> Saved:
@@ -94,6 +117,8 @@ def as_dict(row: SQLModel | None) -> dict | None:
 def audit(s: Session, user: str, action: str, table: str, row_id, before=None, after=None, reason=None):
     def dump(value):
         return None if value is None else json.dumps(value, default=str, sort_keys=True)
+
+    acting.note(s, user, action, table, row_id)
 
     s.add(
         AuditEvent(

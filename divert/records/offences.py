@@ -8,10 +8,10 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from divert import codes, programme
-from divert.models import Offence, Person
-from divert.pseudonym import person_key
-from divert.records.core import Saved, check, save, write
-from divert.validation import Checker
+from divert.models import Offence, Person, Referral
+from divert.pseudonym import PersonKeyProblem, checked_key, person_key
+from divert.records.core import Rejected, Saved, check, save, write
+from divert.validation import Checker, Problem
 
 PERSON_FIELDS = ("person_ref", "sex", "birth_year", "ethnicity_self", "ethnicity_officer")
 OFFENCE_FIELDS = ("crime_ref", "offence_date", "area", "drug", "source", "outcome", "outcome_date")
@@ -28,7 +28,10 @@ def find_person(s: Session, c: Checker) -> Person | None:
     eth_officer = c.code("ethnicity_officer", codes.ETHNICITY_OFFICER, required=False)
     if ref is None or c.problems:
         return None
-    key = person_key(ref)
+    try:
+        key = person_key(ref, key=checked_key(s))
+    except PersonKeyProblem as problem:
+        raise Rejected([Problem("person_ref", None, str(problem))]) from problem
     person = s.execute(select(Person).where(Person.person_key == key)).scalars().first()
     if person is None:
         person = Person(
@@ -98,10 +101,30 @@ def offence_from(s: Session, c: Checker, force: str, *, upsert: bool = False) ->
     )
 
 
+def person_change_problem(s: Session, existing: Offence, person_id: int) -> Problem | None:
+    """An offence already recorded against another person: refused while a referral hangs on
+    it (the referral would stay with the old person); otherwise the change is an audited update."""
+    if existing.person_id is None or existing.person_id == person_id:
+        return None
+    referral = s.execute(select(Referral.reference).where(Referral.offence_id == existing.id)).scalar()
+    if referral is None:
+        return None
+    return Problem(
+        "person_ref", None,
+        f"names a different person from the one offence {existing.crime_ref} and its referral "
+        f"{referral} are recorded against: correct the person on the referral in Divert, not by import",
+    )
+
+
 def add_offence(values: dict, user: str, *, session=None, engine=None, upsert=False) -> Saved:
     def work(s):
         force = values.get("force") or programme.force_in(s)
         offence = offence_from(s, Checker(values), force, upsert=upsert)
+        existing = offence_by_ref(s, force, offence.crime_ref) if upsert else None
+        if existing is not None:
+            problem = person_change_problem(s, existing, offence.person_id)
+            if problem is not None:
+                raise Rejected([problem])
         return save(s, user, offence, {"force": force, "crime_ref": offence.crime_ref}, upsert=upsert)
 
     return write(work, session=session, engine=engine)

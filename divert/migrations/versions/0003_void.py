@@ -15,7 +15,7 @@ import sqlmodel
 from alembic import op
 
 revision = '0003'
-down_revision = '0001'  # '0002' once the security migration lands
+down_revision = '0002'
 branch_labels = None
 depends_on = None
 

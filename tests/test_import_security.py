@@ -1,0 +1,272 @@
+"""Hostile and awkward files: workbooks that unpack to far more than they weigh, the same key
+twice, an offence moved to another person, real Excel dates, huge values and identifiers in
+reports - and a long import beside sign-ins and saves on SQLite."""
+
+from __future__ import annotations
+
+import io
+import threading
+import time
+import tracemalloc
+import zipfile
+from datetime import datetime
+
+import pytest
+from sqlalchemy import func, select
+
+from divert import accounts, app_settings, records, sign_in
+from divert.db import get_engine, session_scope, upgrade
+from divert.ingest.kinds import KINDS
+from divert.ingest.reading import Unreadable, read_table
+from divert.ingest.run import HIDDEN, import_files
+from divert.models import AuditEvent, CourseSession, Offence, Person, Referral
+from divert.settings import PROJECT_DIR
+
+USER = "test.importer"
+HEADER = KINDS["offences"].header
+
+
+def offences_csv(rows: list[dict]) -> bytes:
+    lines = [",".join(HEADER)] + [",".join(str(r.get(c, "")) for c in HEADER) for r in rows]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def offence(n: int, **overrides) -> dict:
+    row = {"crime_ref": f"C/{n:06d}", "offence_date": "2021-02-03", "area": "E08000026", "drug": "CAN",
+           "source": "stop_search", "person_ref": f"PNC-{n}", "sex": "F", "birth_year": "2001"}
+    row.update(overrides)
+    return row
+
+
+def count(engine, model) -> int:
+    with session_scope(engine) as s:
+        return s.execute(select(func.count()).select_from(model)).scalar_one()
+
+
+# --- workbooks that unpack to far more than they weigh ---------------------------------------
+_PARTS = {
+    "[Content_Types].xml": '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>',
+    "_rels/.rels": '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>',
+    "xl/workbook.xml": '<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>',
+    "xl/_rels/workbook.xml.rels": '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>',
+}
+
+
+def workbook(rows_xml: str) -> bytes:
+    """A minimal .xlsx whose one sheet holds `rows_xml` (no <dimension>, as a forger would)."""
+    sheet = ('<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/'
+             'spreadsheetml/2006/main"><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>crime_ref</t></is>'
+             f'</c></row>{rows_xml}</sheetData></worksheet>')
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, part in _PARTS.items():
+            archive.writestr(name, part)
+        archive.writestr("xl/worksheets/sheet1.xml", sheet)
+    return buffer.getvalue()
+
+
+def refused_in_bounded_memory(content: bytes, reason: str) -> None:
+    tracemalloc.start()
+    try:
+        with pytest.raises(Unreadable, match=reason):
+            read_table("crimes.xlsx", content)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 64 * 2**20, f"{peak / 2**20:.0f} MB"
+
+
+def test_two_million_rows_in_a_small_workbook_are_refused_before_reading_them():
+    content = workbook("<row><c><v>1</v></c></row>" * 2_000_000)
+    assert len(content) < 400_000  # a few hundred kilobytes...
+    refused_in_bounded_memory(content, "times larger than it is stored")  # ...that unpack to 52 MB
+
+
+def test_a_workbook_that_compresses_like_a_real_one_is_refused_at_the_row_limit():
+    rows = "".join(f'<row r="{i}"><c r="A{i}"><v>{i}</v></c></row>' for i in range(2, 600_000))
+    refused_in_bounded_memory(workbook(rows), "more than 500,000 rows")
+
+
+def test_rows_skipped_by_number_and_very_wide_rows_are_refused():
+    refused_in_bounded_memory(workbook('<row r="2000000"><c r="A2000000"><v>1</v></c></row>'), "more than 500,000 rows")
+    wide = "".join(f'<row r="{i}"><c r="A{i}"><v>1</v></c><c r="XFD{i}"><v>1</v></c></row>' for i in range(2, 400))
+    refused_in_bounded_memory(workbook(wide), "more than 5,000,000 cells")
+
+
+def test_the_web_preview_refuses_the_same_workbook(sqlite_engine):
+    content = workbook("<row><c><v>1</v></c></row>" * 2_000_000)
+    report = import_files("offences", [("crimes.xlsx", content)], USER, engine=sqlite_engine, dry_run=True)
+    assert not report.ok and "times larger than it is stored" in report.problems[0].reason
+
+
+def test_real_excel_date_and_datetime_cells_are_accepted(sqlite_engine):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(HEADER)
+    sheet.append([offence(1).get(c) for c in HEADER])
+    sheet.append([offence(2).get(c) for c in HEADER])
+    date_col = HEADER.index("offence_date") + 1
+    sheet.cell(row=2, column=date_col, value=datetime(2025, 3, 1))  # a date cell, as Excel stores it
+    sheet.cell(row=3, column=date_col, value=datetime(2025, 3, 2, 14, 30))  # a date-time cell
+    sheet.cell(row=3, column=HEADER.index("birth_year") + 1, value=2001.0)  # a number cell
+    buffer = io.BytesIO()
+    book.save(buffer)
+    report = import_files("offences", [("crimes.xlsx", buffer.getvalue())], USER, engine=sqlite_engine)
+    assert report.ok and report.new == 2, report.problems
+    with session_scope(sqlite_engine) as s:
+        dates = sorted(str(d) for d in s.execute(select(Offence.offence_date)).scalars())
+    assert dates == ["2025-03-01", "2025-03-02"]
+
+
+# --- the same key twice, a person changed ---------------------------------------------------
+def test_the_same_key_twice_in_one_import_is_a_problem(engine):
+    rows = [offence(1), offence(2), offence(1, drug="COC")]
+    report = import_files("offences", [("a.csv", offences_csv(rows))], USER, engine=engine)
+    assert not report.ok and not report.written
+    (problem,) = report.problems
+    assert (problem.row, problem.column, problem.value) == (4, "crime_ref", "C/000001")
+    assert "repeats the record of row 2" in problem.reason
+    assert count(engine, Offence) == 0
+    # across two files of one import too
+    report = import_files("offences", [("a.csv", offences_csv([offence(1)])), ("b.csv", offences_csv([offence(1)]))],
+                          USER, engine=engine)
+    assert not report.ok and "row 2 of a.csv" in report.problems[0].reason
+
+
+def test_an_offence_with_a_referral_cannot_be_moved_to_another_person(engine):
+    referral = {**offence(1), "reference": "DIV-1", "referred_at": "2021-02-03 10:00"}
+    assert records.add_referral(referral, USER, engine=engine).ok
+    report = import_files("offences", [("a.csv", offences_csv([offence(1, person_ref="SOMEONE-ELSE")]))], USER,
+                          engine=engine)
+    assert not report.ok
+    (problem,) = report.problems
+    assert problem.column == "person_ref" and problem.value is None and "DIV-1" in problem.reason
+    with session_scope(engine) as s:
+        people = s.execute(select(Offence.person_id, Referral.person_id).join(Referral)).one()
+    assert people[0] == people[1]
+    assert count(engine, Person) == 1
+
+
+def test_an_offence_without_a_referral_moves_with_an_audited_update(engine):
+    assert import_files("offences", [("a.csv", offences_csv([offence(1)]))], USER, engine=engine).written
+    report = import_files("offences", [("a.csv", offences_csv([offence(1, person_ref="CORRECTED-9")]))], USER,
+                          engine=engine)
+    assert report.ok and report.updated == 1
+    with session_scope(engine) as s:
+        event = s.execute(select(AuditEvent).where(AuditEvent.action == "update",
+                                                   AuditEvent.table_name == "offence")).scalar_one()
+    assert '"person_id": 1' in event.before and '"person_id": 2' in event.after
+    assert "CORRECTED-9" not in (event.before + event.after)
+
+
+# --- what a report shows --------------------------------------------------------------------
+def test_reports_shorten_huge_values_and_never_show_identifiers(sqlite_engine, tmp_path):
+    huge = "X" * 20_000_000
+    rows = [offence(1, drug=huge), offence(2, person_ref="PNC-" + "9" * 80)]
+    report = import_files("offences", [("a.csv", offences_csv(rows))], USER, engine=sqlite_engine)
+    by_column = {p.column: p for p in report.problems}
+    assert len(str(by_column["drug"].value)) < 300 and "20,000,000 characters" in by_column["drug"].value
+    assert by_column["person_ref"].value == HIDDEN
+    frame = report.problems_frame()
+    assert "PNC-999" not in frame.write_csv()
+
+
+def test_cli_output_and_report_file_are_short_and_hide_identifiers(tmp_path, isolated_settings):
+    import os
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path / 'divert.db'}"
+    upgrade(url)
+    rows = [offence(1, drug="Y" * 5_000_000), offence(2, person_ref="RAW-PNC-" + "7" * 70), offence(3, area="NOWHERE")]
+    source = tmp_path / "crimes.csv"
+    source.write_bytes(offences_csv(rows))
+    out = tmp_path / "problems.csv"
+    env = {**os.environ, "DIVERT_DATA_DIR": str(isolated_settings), "PYTHONPATH": str(PROJECT_DIR)}
+    done = subprocess.run([sys.executable, "-m", "divert.cli", "--db", url, "import", "offences", str(source),
+                           "--report", str(out)], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1
+    printed = done.stdout + done.stderr
+    assert len(printed) < 5_000 and "RAW-PNC" not in printed and "5,000,000 characters" in printed
+    written = out.read_text()
+    assert len(written) < 5_000 and "RAW-PNC" not in written and HIDDEN in written
+
+
+# --- SQLite: a long import beside sign-ins and saves ----------------------------------------
+def test_sign_ins_and_saves_go_on_during_a_long_import_on_sqlite(tmp_path, monkeypatch):
+    monkeypatch.setenv("DIVERT_SQLITE_BUSY_MS", "1500")  # fail fast if anything holds the lock long
+    url = f"sqlite:///{tmp_path / 'divert.db'}"
+    upgrade(url)
+    get_engine.cache_clear()
+    engine = get_engine(url)
+    assert accounts.add_user({"username": "cas", "role": "caseworker", "password": "walnut-harbour-31"},
+                             "test", engine=engine).ok
+    rows = 2000
+    content = offences_csv([offence(n) for n in range(rows)])
+    result = {}
+    importing = threading.Thread(target=lambda: result.update(
+        report=import_files("offences", [("big.csv", content)], "cas", engine=engine)))
+    started = time.monotonic()
+    importing.start()
+    outcomes, saves = [], []
+    while importing.is_alive():
+        outcomes.append(sign_in.attempt("cas", "walnut-harbour-31", None, prefs=app_settings.load(engine),
+                                        engine=engine).status)
+        saves.append(records.add_session({"session_ref": f"S-{len(saves)}", "starts_at": "2025-03-01 18:00",
+                                          "seats": "12"}, "cas", engine=engine))
+    elapsed = time.monotonic() - started
+    report = result["report"]
+    assert report.written and report.new == rows and count(engine, Offence) == rows
+    assert elapsed > 1.5 and len(outcomes) >= 2, "the import should outlast the busy timeout"
+    assert set(outcomes) == {"ok"}
+    assert all(s.ok for s in saves), [p.reason for s in saves for p in s.problems][:3]
+    assert count(engine, CourseSession) == len(saves)
+    get_engine.cache_clear()
+
+
+def test_a_lock_held_too_long_gives_a_clear_message_not_an_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("DIVERT_SQLITE_BUSY_MS", "200")
+    url = f"sqlite:///{tmp_path / 'divert.db'}"
+    upgrade(url)
+    get_engine.cache_clear()
+    engine = get_engine(url)
+    assert accounts.add_user({"username": "cas", "role": "caseworker", "password": "walnut-harbour-31"},
+                             "test", engine=engine).ok
+    import sqlite3
+
+    holder = sqlite3.connect(str(tmp_path / "divert.db"), isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another process holding the write lock
+    try:
+        outcome = sign_in.attempt("cas", "walnut-harbour-31", None, prefs=app_settings.load(engine), engine=engine)
+        assert outcome.status == "busy"
+        saved = records.add_session({"session_ref": "S-1", "starts_at": "2025-03-01 18:00", "seats": "12"},
+                                    "cas", engine=engine)
+        assert not saved.ok and "busy" in saved.problems[0].reason
+        report = import_files("offences", [("a.csv", offences_csv([offence(1)]))], "cas", engine=engine)
+        assert not report.written and "busy" in report.problems[0].reason
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    get_engine.cache_clear()
+
+
+def test_a_write_while_the_import_is_checked_makes_it_check_again(sqlite_engine):
+    """Someone saves a record while an import is being checked on its copy: the copy is stale,
+    so the import is checked again and both end up in the database, ids consistent."""
+    calls = []
+
+    def progress(fraction, message):
+        if not calls:
+            calls.append(records.add_offence(offence(999_999, person_ref="PNC-1"), USER, engine=sqlite_engine))
+
+    content = offences_csv([offence(n) for n in range(600)])
+    report = import_files("offences", [("a.csv", content)], USER, engine=sqlite_engine, progress=progress)
+    assert calls and calls[0].ok
+    assert report.written and report.new == 600
+    with session_scope(sqlite_engine) as s:
+        assert s.execute(select(func.count()).select_from(Offence)).scalar_one() == 601
+        pairs = s.execute(select(Offence.crime_ref, Person.person_key).join(Person)).all()
+    by_ref = dict(pairs)
+    assert by_ref["C/999999"] == by_ref["C/000001"]  # the same person (PNC-1), not a copy
