@@ -84,7 +84,7 @@ def test_contact_attempts_on_the_assessment_page_feed_the_assessment(db):
     widget(at, "radio", "Outcome *").set_value("reached")
     widget(at, "date_input", "When *").set_value(date(2021, 3, 2))
     press(at, "Record contact attempt")
-    assert "Contact attempt recorded for **DIV\\-1**: reached." in texts(at, "success")
+    assert "Contact attempt recorded for **DIV-1**: reached." in texts(at, "success")
     assert count(db, ContactAttempt) == 1
     widget(at, "radio", "Result *").set_value("completed")
     widget(at, "date_input", "Completed on").set_value(date(2021, 3, 4))

@@ -45,7 +45,9 @@ def roles_for(action: str, table: str, row_id: str | None) -> tuple[str, ...]:
     if action == "import":
         return CASEWORK  # the Imports page's roles
     if table == "setting":
-        return PLANNING if str(row_id or "").startswith("scenario:") else ("admin",)
+        return PLANNING if str(row_id or "").startswith(("scenario:", "alert_ack:")) else ("admin",)
+    if table == "*" and action == "export_board_pack":
+        return tuple(codes.ROLES)  # a copy of the figures the role already sees, recorded
     return WRITE_ROLES.get(table, ("admin",))
 
 

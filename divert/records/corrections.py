@@ -33,7 +33,7 @@ from divert.models import (
     Referral,
     User,
 )
-from divert.pseudonym import person_key
+from divert.pseudonym import checked_key, person_key
 from divert.records.core import (
     Rejected,
     Saved,
@@ -166,7 +166,7 @@ def correct_referral(referral_id: int, changes: dict, loaded: dict, user: str, r
 
         target = person
         if ref:
-            key = person_key(ref)
+            key = person_key(ref, key=checked_key(s))
             target = s.execute(select(Person).where(Person.person_key == key)).scalars().first()
             if target is None:
                 shown = {name: new.get(name, loaded.get(name, getattr(person, name))) for name in PERSON_FIELDS}
