@@ -36,11 +36,6 @@ SPECS: tuple[SettingSpec, ...] = (
         "(8 suppresses 1-7). Zero is still shown as 0.", int, 2, 20,
     ),
     SettingSpec(
-        "officer_hours_per_referral", "Officer hours saved per referral",
-        "Officer time a referral at the scene saves compared with arrest and processing; "
-        "the provider reports over four hours.", float, 0, 24, 0.5,
-    ),
-    SettingSpec(
         "target_days_to_assessment", "Target: working days from referral to assessment",
         "Service target for the telephone assessment and harm-reduction session.", int, 1, 60,
         group="Service targets",

@@ -292,10 +292,9 @@ def cmd_metrics(args) -> int:
 
         print(f"Denominator: {denominator_note(table)}", file=sys.stderr)  # the census used, or the one missing
     elif args.name == "overview":
-        from divert import app_settings
         from divert.analytics.overview import overview_table
 
-        hours = app_settings.load(_engine(args)).officer_hours_per_referral
+        hours = frames.programme.officer_hours_per_referral  # the programme profile's figure
         table = overview_table(frames, filters, hours, gate)
         if args.format == "json":
             print(jsonlib.dumps(_overview_json(table), default=str, indent=1))

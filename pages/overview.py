@@ -25,7 +25,7 @@ st.caption(f"**This period:** {now_start:%-d %b %Y} to {now_end:%-d %b %Y}. **Co
            "would give, or neither good nor bad.")
 
 gate = dashboard.gate(user.role)
-hours = dashboard.settings().officer_hours_per_referral
+hours = data.programme.officer_hours_per_referral  # with its source, on the Programme page
 cards = [card(gated(h, gate, hours), gate) for h in headlines(data, filters, hours)]
 PER_ROW = 3
 for first in range(0, len(cards), PER_ROW):  # row by row, so a phone reads them in the same order

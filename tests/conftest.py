@@ -5,16 +5,12 @@ name and dropped afterwards)."""
 from __future__ import annotations
 
 import os
-import uuid
 
 import pytest
+from dbfixtures import PG_URL, PostgresDatabase, sqlite_url  # noqa: F401  (shared with test modules)
 from hypothesis import settings as hypothesis_settings
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
-from divert.db import get_engine, normalise_url, upgrade
-
-PG_URL = os.environ.get("DIVERT_TEST_DATABASE_URL")
+from divert.db import get_engine, upgrade
 
 # CI runs the property tests on a fixed sequence of examples, so a green run stays green
 hypothesis_settings.register_profile("ci", derandomize=True, deadline=None)
@@ -34,28 +30,6 @@ def isolated_settings(tmp_path_factory, monkeypatch):
 
     settings._secrets.cache_clear()
     yield data
-
-
-def sqlite_url(tmp_path) -> str:
-    return f"sqlite:///{tmp_path / 'divert.db'}"
-
-
-class PostgresDatabase:
-    """A throwaway database on the test server."""
-
-    def __init__(self):
-        base = make_url(normalise_url(PG_URL))
-        self.name = f"divert_test_{uuid.uuid4().hex[:12]}"
-        self.admin = create_engine(base, isolation_level="AUTOCOMMIT")
-        with self.admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{self.name}"'))
-        self.url = base.set(database=self.name).render_as_string(hide_password=False)
-
-    def drop(self):
-        get_engine(self.url).dispose()
-        with self.admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
-        self.admin.dispose()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -9,7 +9,7 @@ import zipfile
 from datetime import date
 
 import pytest
-from conftest import sqlite_url
+from dbfixtures import sqlite_url
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from conftest import PG_URL, PostgresDatabase, sqlite_url
+from dbfixtures import PG_URL, PostgresDatabase, sqlite_url
 from sqlalchemy import insert, inspect, select
 
 from divert import cli

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
-from conftest import sqlite_url
+from dbfixtures import sqlite_url
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import lil_array
 from scipy.sparse.csgraph import connected_components

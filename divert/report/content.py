@@ -97,7 +97,7 @@ def build_pack(engine, *, start: date, end: date, as_of: date, role: str = "view
                      generated_at=generated_at or datetime.now(programme.TIME_ZONE), coverage=coverage(frames),
                      threshold=gate.threshold, rounding=gate.base, exact=gate.exact)
     step("Headline figures", 0.15)
-    pack.sections.append(headline_section(pack, frames, filters, gate, settings.officer_hours_per_referral))
+    pack.sections.append(headline_section(pack, frames, filters, gate, frames.programme.officer_hours_per_referral))
     step("Volume", 0.25)
     pack.sections.append(volume_section(frames, filters, gate))
     step("Pathway", 0.35)
