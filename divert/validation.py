@@ -210,7 +210,9 @@ def unknown_code(value: Any, allowed, noun: str | None = None, *, listed: int = 
     """Why `value` is refused, naming the nearest valid codes, e.g. "'Birmingam' is not a known
     code or name of a local policing area; did you mean Birmingham (E08000025)?"."""
     what = f"is not a known code or name of a {noun}" if noun else "is not a known code"
-    nearest = nearest_codes(value, allowed)
+    nearest = nearest_codes(str(value)[:200], allowed)
+    text = str(value)
+    value = text if len(text) <= 40 else f"{text[:40]}..."  # never echo a long value in full
     if nearest:
         return f"{value!r} {what}; did you mean " + " or ".join(_shown(c, allowed) for c in nearest) + "?"
     options = [_shown(c, allowed) for c in allowed]

@@ -314,7 +314,7 @@ def test_assessment_page_queue_and_unknown_reference(db):
     assert any(r.label == "Result *" for r in at.radio)
     unknown = page("assessment", referral="NOPE-9")
     assert "No referral with that reference is recorded" in texts(unknown, "warning")
-    assert any("NOPE-9" in t.value for t in unknown.text)  # the value typed, shown as plain text
+    assert "NOPE-9" in " ".join(t.value for t in unknown.text)
 
 
 # --- course sessions ------------------------------------------------------------------------
@@ -335,7 +335,7 @@ def test_schedule_and_book_within_the_seats(db):
     assert widget(at, "multiselect", "People to book *").value == ["DIV-1"]  # from the link
     widget(at, "multiselect", "People to book *").set_value(["DIV-1", "DIV-2"])
     press(at, "Book places")
-    assert error_right_after(at, "Session *") == "Session is full (1 seats) - DIV-2 was not booked"
+    assert error_right_after(at, "Session *") == "Session is full (1 seat) - DIV-2 was not booked"
     assert count(db, Booking) == 0  # all or nothing
     widget(at, "multiselect", "People to book *").set_value(["DIV-2"])
     press(at, "Book places")
@@ -400,7 +400,7 @@ def test_find_by_part_of_the_crime_reference_shows_the_timeline(db):
     at = page("find_referral")
     assert "Type a referral or crime reference" in texts(at, "info")
     widget(at, "text_input", "Referral or crime reference").input("0042").run()
-    assert [t.value.replace("\\", "") for t in at.subheader][:1] == ["Referral DIV-1"]  # escaped Markdown
+    assert [t.value for t in at.subheader][:1] == ["Referral DIV-1"]
     (timeline,) = at.table
     assert list(timeline.value["Event"]) == ["Offence recorded", "Referred"]
     (found, trail) = at.dataframe
@@ -408,7 +408,7 @@ def test_find_by_part_of_the_crime_reference_shows_the_timeline(db):
     assert list(trail.value["Record"]) == ["Offence", "Referral"]
 
     widget(at, "text_input", "Referral or crime reference").input("20WM").run()
-    assert "2 referral(s) found." in texts(at, "caption")
+    assert "2 referrals found." in texts(at, "caption")
     widget(at, "selectbox", "Open a referral").select("DIV-2").run()
     assert "Referral DIV-2" in [t.value for t in at.subheader]
     widget(at, "text_input", "Referral or crime reference").input("ZZZ").run()
@@ -462,7 +462,7 @@ def test_a_bad_file_writes_nothing_and_reports_every_problem(db):
     at = choose_kind(page("imports", "caseworker"), "sessions")
     at.file_uploader[0].set_value([("sessions.csv", BAD_CSV, "text/csv")]).run()
     press(at, "Preview (dry run)")
-    assert "Rejected - nothing was written. 2 problem(s) in 2 rows." in texts(at, "error")
+    assert "Rejected - nothing was written. 2 problems in 2 rows." in texts(at, "error")
     report = at.dataframe[-1].value
     assert list(report["Column"]) == ["starts_at", "seats"] and list(report["Row"]) == [3, 3]
     assert next(b for b in at.button if b.label == "Import").disabled

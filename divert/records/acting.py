@@ -29,6 +29,7 @@ WRITE_ROLES = {
     "offence": CASEWORK,
     "referral": CASEWORK,
     "assessment": CASEWORK,
+    "contact_attempt": CASEWORK,
     "closure": CASEWORK,
     "stop_search": CASEWORK,
     "population": CASEWORK,
