@@ -12,7 +12,8 @@ import streamlit as st
 
 from divert import app_settings, codes, programme
 from divert.analytics.filters import Filters
-from divert.analytics.frames import Frames, load_frames
+from divert.analytics.frames import Frames
+from divert.analytics.live import LiveFrames
 from divert.db import data_version, get_engine
 from divert.disclosure import EXACT_ROLES, Gate, for_display, too_narrow
 from divert.safe_csv import to_csv_bytes
@@ -27,28 +28,30 @@ PERIOD_HELP = ("The dates that count in every figure and chart on every page, en
                "after the launch) name both periods on the page.")
 
 
-@st.cache_resource(max_entries=2, show_spinner="Loading the latest figures...")
-def _frames(url: str, version: int) -> Frames:
-    return load_frames(get_engine(url))
+@st.cache_resource(show_spinner=False)
+def _live(url: str) -> LiveFrames:
+    return LiveFrames(url)
 
 
-@st.cache_resource(max_entries=2, show_spinner=False)
-def _snapshot(url: str, version: int, as_of: date) -> Frames:
-    return _frames(url, version).at(as_of)
+def live() -> LiveFrames:
+    """This database's frames, kept current: loaded once per app process, then after each write
+    (through any replica) only the records it touched are read again."""
+    return _live(database_url())
 
 
 def all_frames() -> Frames:
-    """Everything recorded, at the current data version: a write anywhere (any replica) bumps
-    the version, so the next rerun loads fresh data; between writes it is cached."""
-    url = database_url()
-    return _frames(url, data_version(get_engine(url)))
+    """Everything recorded, up to date with the last write."""
+    store = live()
+    if store.frames is None:
+        with st.spinner("Loading the figures (once, when the app starts)..."):
+            return store.current()
+    return store.current()
 
 
 def frames(filters: Filters) -> Frames:
     """What was known at the end of the filters' as-of date (Europe/London). For a gated role
     (viewer), a page whose filters single out too few people stops here with the reason."""
-    url = database_url()
-    data = _snapshot(url, data_version(get_engine(url)), filters.as_of_date)
+    _, data = live().at(filters.as_of_date)
     if not _exact_role():
         reason = too_narrow(data, filters, settings().small_number_threshold)
         if reason:

@@ -191,7 +191,7 @@ def _planning(url: str, version: int, filter_items: tuple):
     from divert.analytics.staffing import planning_basis
 
     filters = Filters.from_query(dict(filter_items))
-    return planning_basis(dashboard._snapshot(url, version, filters.as_of_date), filters)
+    return planning_basis(dashboard.live().at(filters.as_of_date)[1], filters)
 
 
 def planning_inputs(filters=None):

@@ -78,10 +78,10 @@ FROM population
 """
 
 DATES = ("offence_date", "outcome_date", "closed_on", "intelligence_log_date")
-DATETIMES = ("referred_at", "first_contact_at", "assessed_at", "first_booked_at", "first_session_at",
+DATETIMES = ("referred_at", "first_contact_at", "assessed_at", "completed_at", "booked_at", "first_booked_at", "first_session_at",
              "attended_at", "course_completed_at", "starts_at", "searched_at")
 BOOLEANS = ("repeat", "onward_treatment", "outcome_linked")
-INTEGERS = ("offence_id", "referral_id", "person_id", "session_id", "outcome", "age", "contact_attempts", "seats",
+INTEGERS = ("id", "offence_id", "referral_id", "person_id", "session_id", "outcome", "age", "contact_attempts", "seats",
             "booked", "attended", "no_shows", "census_year", "count")
 
 
@@ -148,7 +148,7 @@ def _unless_later(date_column: str, as_of: date, column: str) -> pl.Expr:
     return pl.when(pl.col(date_column) > as_of).then(None).otherwise(pl.col(column)).alias(column)
 
 
-def read(engine: Engine, sql: str) -> pl.DataFrame:
+def read(engine: Engine, sql: str, texts: tuple[str, ...] = ()) -> pl.DataFrame:
     with engine.connect() as conn:
         result = conn.execute(text(sql))
         columns = list(result.keys())
@@ -156,15 +156,18 @@ def read(engine: Engine, sql: str) -> pl.DataFrame:
     frame = pl.DataFrame(rows, schema=columns, orient="row", infer_schema_length=None) if rows else pl.DataFrame(
         {c: [] for c in columns}
     )
-    return _types(frame)
+    return _types(frame, texts)
 
 
-def _types(frame: pl.DataFrame) -> pl.DataFrame:
-    """SQLite returns dates as text; PostgreSQL as dates. Make them polars dates either way."""
+def _types(frame: pl.DataFrame, texts: tuple[str, ...] = ()) -> pl.DataFrame:
+    """SQLite returns dates as text; PostgreSQL as dates. Make them polars dates either way.
+    Columns named in `texts` stay text (a stop-search outcome is words, an offence's a code)."""
     fixes = []
     for name in frame.columns:
         dtype = frame.schema[name]
-        if name in DATES:
+        if name in texts:
+            fixes.append(pl.col(name).cast(pl.String).alias(name))
+        elif name in DATES:
             fixes.append(_as_date(pl.col(name), dtype).alias(name))
         elif name in DATETIMES:
             fixes.append(_as_datetime(pl.col(name), dtype).alias(name))
@@ -218,22 +221,39 @@ def age_band_expr(age: pl.Expr) -> pl.Expr:
 
 
 def load_frames(engine: Engine, programme: Programme | None = None) -> Frames:
+    """Everything recorded (voided records left out), read as the tables' own columns and
+    joined in polars (divert.analytics.loading); a large database is read in a worker process."""
     from divert import programme as profile
+    from divert.analytics import loading
 
-    offences = people_columns(read(engine, OFFENCES_SQL))
-    referrals = people_columns(read(engine, REFERRALS_SQL)).with_columns(
-        pl.col("referred_at").dt.convert_time_zone(TIME_ZONE.key).dt.date().alias("referred_on")
-    )
-    with engine.connect() as conn:
-        last_import = conn.execute(text(LAST_IMPORT_SQL)).scalar()
-    if isinstance(last_import, str):
-        last_import = datetime.fromisoformat(last_import)
+    extra = {"stop_search": STOP_SEARCH_SQL, "population": POPULATION_SQL}
+    if loading.columnar(engine):
+        built = loading.load_columnar(engine.url.render_as_string(hide_password=False), extra)
+    else:
+        raw = loading.read_raw(engine, extra)
+        built = {**loading.build(raw), **{name: raw[name] for name in extra}}
     return Frames(
-        offences=offences,
-        referrals=referrals,
-        sessions=read(engine, SESSIONS_SQL),
-        stop_search=read(engine, STOP_SEARCH_SQL),
-        population=read(engine, POPULATION_SQL),
+        offences=finish("offences", built["offences"]),
+        referrals=finish("referrals", built["referrals"]),
+        sessions=built["sessions"],
+        stop_search=built["stop_search"],
+        population=built["population"],
         programme=programme or profile.current(engine),
-        last_import=last_import,
+        last_import=last_import(engine),
     )
+
+
+def finish(name: str, frame: pl.DataFrame) -> pl.DataFrame:
+    """The columns every figure uses beside the stored ones: age band, ethnic group, and a
+    referral's UK day."""
+    frame = people_columns(frame)
+    if name == "referrals":
+        frame = frame.with_columns(
+            pl.col("referred_at").dt.convert_time_zone(TIME_ZONE.key).dt.date().alias("referred_on"))
+    return frame
+
+
+def last_import(engine: Engine) -> datetime | None:
+    with engine.connect() as conn:
+        value = conn.execute(text(LAST_IMPORT_SQL)).scalar()
+    return datetime.fromisoformat(value) if isinstance(value, str) else value

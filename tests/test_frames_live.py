@@ -1,0 +1,105 @@
+"""The loader and the live frames, on real databases (SQLite file and PostgreSQL).
+
+- A full load gives exactly what the SQL definitions in divert.analytics.frames give, read in
+  this process or by the worker process (connectorx).
+- After each kind of write through the real write path, the live frames (which read only what
+  the write touched) equal a full reload, and say they refreshed records, not everything.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import polars as pl
+import pytest
+from test_casework import USER, assess, referral, session
+
+from divert import casework, records
+from divert.analytics import loading
+from divert.analytics.frames import (
+    OFFENCES_SQL, REFERRALS_SQL, SESSIONS_SQL, Frames, finish, load_frames, people_columns, read,
+)
+from divert.analytics.live import LiveFrames
+from divert.demo import load_demo
+
+KEYS = {"offences": "offence_id", "referrals": "referral_id", "sessions": "session_id"}
+SOON = (datetime.now(UTC) + timedelta(days=3)).strftime("%Y-%m-%d 18:00")
+
+
+def same(a: Frames, b: Frames) -> None:
+    for name in ("offences", "referrals", "sessions", "stop_search", "population"):
+        x, y = getattr(a, name), getattr(b, name)
+        assert x.columns == y.columns, name
+        assert x.schema == y.schema, name
+        order = [KEYS[name]] if name in KEYS else x.columns
+        assert x.sort(order, nulls_last=True).equals(y.sort(order, nulls_last=True)), name
+
+
+@pytest.fixture
+def demo_engine(engine):
+    load_demo(engine, seed=7, scale=0.03)
+    return engine
+
+
+@pytest.mark.parametrize("mode", ["never", "always"])
+def test_a_full_load_matches_the_sql_definitions(demo_engine, monkeypatch, mode):
+    monkeypatch.setenv(loading.MODE_ENV, mode)  # in this process, or the worker process
+    frames = load_frames(demo_engine)
+    assert frames.referrals.height > 100 and frames.sessions.height > 10
+    defined = {"offences": people_columns(read(demo_engine, OFFENCES_SQL)),
+               "referrals": finish("referrals", read(demo_engine, REFERRALS_SQL)),
+               "sessions": read(demo_engine, SESSIONS_SQL)}
+    for name, expected in defined.items():
+        got = getattr(frames, name).select(expected.columns)
+        assert got.schema == expected.schema, name
+        assert got.sort(KEYS[name]).equals(expected.sort(KEYS[name])), name
+    # a stop-search outcome is words, kept as text
+    assert frames.stop_search.schema["outcome"] == pl.String
+    assert frames.stop_search["outcome"].drop_nulls().len() > 0
+
+
+def test_both_readers_give_the_same_frames(demo_engine, monkeypatch):
+    monkeypatch.setenv(loading.MODE_ENV, "never")
+    here = load_frames(demo_engine)
+    monkeypatch.setenv(loading.MODE_ENV, "always")
+    same(here, load_frames(demo_engine))
+
+
+def test_live_frames_follow_each_write_by_reading_only_what_it_touched(engine, monkeypatch):
+    monkeypatch.setenv(loading.MODE_ENV, "never")
+    referral(engine, "DIV-1", "C1", person="P1")
+    live = LiveFrames(str(engine.url.render_as_string(hide_password=False)))
+    assert live.current().referrals.height == 1 and live.last_refresh == {"kind": "full"}
+
+    def check(rows_expected: int):
+        now = live.current()
+        assert live.last_refresh["kind"] == "records"
+        same(now, load_frames(engine))
+        assert now.referrals.height == rows_expected
+        return now
+
+    referral(engine, "DIV-2", "C2", person="P2", on="2021-03-02")
+    check(2)
+    assess(engine, "DIV-2")
+    assert check(2).referrals.filter(pl.col("reference") == "DIV-2")["assessment_result"][0] == "completed"
+    session_id = session(engine, seats=4, starts_at=SOON)
+    assess(engine, "DIV-1")
+    assert records.book_many("S1", ["DIV-1", "DIV-2"], USER, engine=engine).ok
+    assert check(2).sessions.filter(pl.col("session_id") == session_id)["booked"][0] == 2
+    assert records.close_referral({"referral_reference": "DIV-1", "closed_on": "2021-04-01", "result": "not_engaged",
+                                   "intelligence_log_date": "2021-04-02"}, USER, engine=engine).ok
+    assert check(2).referrals.filter(pl.col("reference") == "DIV-1")["closure_result"][0] == "not_engaged"
+    detail = casework.referral_detail(engine, "DIV-2")
+    assert records.void_referral(detail["id"], "entered twice", USER, detail["version"], engine=engine).ok
+    after_void = check(1)
+    assert after_void.sessions.filter(pl.col("session_id") == session_id)["booked"][0] == 1
+    assert after_void.offences.height == 1  # its offence is void too
+
+
+def test_a_look_with_no_write_reads_nothing_again(engine, monkeypatch):
+    monkeypatch.setenv(loading.MODE_ENV, "never")
+    referral(engine, "DIV-1", "C1")
+    live = LiveFrames(str(engine.url.render_as_string(hide_password=False)))
+    first = live.current()
+    assert live.current() is first
+    assert live.at(first.referrals["referred_on"][0])[1] is live.at(first.referrals["referred_on"][0])[1]
