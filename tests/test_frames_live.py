@@ -17,7 +17,14 @@ from test_casework import USER, assess, referral, session
 from divert import casework, records
 from divert.analytics import loading
 from divert.analytics.frames import (
-    OFFENCES_SQL, REFERRALS_SQL, SESSIONS_SQL, Frames, finish, load_frames, people_columns, read,
+    OFFENCES_SQL,
+    REFERRALS_SQL,
+    SESSIONS_SQL,
+    Frames,
+    finish,
+    load_frames,
+    people_columns,
+    read,
 )
 from divert.analytics.live import LiveFrames
 from divert.demo import load_demo

@@ -19,7 +19,16 @@ import polars as pl
 from sqlalchemy import Engine, bindparam, text
 
 from divert.analytics import loading
-from divert.analytics.frames import POPULATION_SQL, SESSIONS_SQL, STOP_SEARCH_SQL, Frames, finish, last_import, load_frames, read
+from divert.analytics.frames import (
+    POPULATION_SQL,
+    SESSIONS_SQL,
+    STOP_SEARCH_SQL,
+    Frames,
+    finish,
+    last_import,
+    load_frames,
+    read,
+)
 from divert.db import data_version, get_engine
 
 IGNORED = {"app_user", "sign_in_throttle", "session_generation"}
