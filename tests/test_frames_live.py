@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import polars as pl
@@ -15,7 +16,7 @@ import pytest
 from test_casework import USER, assess, referral, session
 
 from divert import casework, records
-from divert.analytics import loading
+from divert.analytics import frame_store, loading
 from divert.analytics.frames import (
     OFFENCES_SQL,
     REFERRALS_SQL,
@@ -110,3 +111,34 @@ def test_a_look_with_no_write_reads_nothing_again(engine, monkeypatch):
     first = live.current()
     assert live.current() is first
     assert live.at(first.referrals["referred_on"][0])[1] is live.at(first.referrals["referred_on"][0])[1]
+
+
+def test_a_new_app_process_starts_from_the_frame_store_and_catches_up(engine, monkeypatch, tmp_path):
+    monkeypatch.setenv(loading.MODE_ENV, "always")  # large-database path: worker and store
+    monkeypatch.setenv("DIVERT_FRAMES_DIR", str(tmp_path / "frames"))
+    url = engine.url.render_as_string(hide_password=False)
+    referral(engine, "DIV-1", "C1", person="P1")
+    first = LiveFrames(url)
+    first.current()
+    assert first.last_refresh == {"kind": "full"}
+    referral(engine, "DIV-2", "C2", person="P2", on="2021-03-02")  # after the store was made
+
+    second = LiveFrames(url)  # a new app process (or replica) on the same database
+    frames = second.current()
+    assert second.last_refresh["kind"] == "store" and second.last_refresh["rows"] >= 1
+    same(frames, load_frames(engine))
+    assert sorted(frames.referrals["reference"]) == ["DIV-1", "DIV-2"]
+
+
+def test_a_frame_store_from_another_database_is_not_trusted(engine, monkeypatch, tmp_path):
+    monkeypatch.setenv(loading.MODE_ENV, "always")
+    monkeypatch.setenv("DIVERT_FRAMES_DIR", str(tmp_path / "frames"))
+    url = engine.url.render_as_string(hide_password=False)
+    referral(engine, "DIV-1", "C1", person="P1")
+    LiveFrames(url).current()
+    root = frame_store.location(engine)  # as if the store were made from another copy of the database:
+    stamp_file = root / (root / "current").read_text() / "stamp.json"  # its last event was at another time
+    stamp_file.write_text(json.dumps({**json.loads(stamp_file.read_text()), "event_at": "2000-01-01 00:00:00"}))
+    again = LiveFrames(url)
+    again.current()
+    assert again.last_refresh == {"kind": "full"}

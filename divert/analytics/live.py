@@ -18,13 +18,12 @@ from datetime import date
 import polars as pl
 from sqlalchemy import Engine, bindparam, text
 
-from divert.analytics import loading
+from divert.analytics import frame_store, loading
 from divert.analytics.frames import (
     POPULATION_SQL,
     SESSIONS_SQL,
     STOP_SEARCH_SQL,
     Frames,
-    finish,
     last_import,
     load_frames,
     read,
@@ -36,6 +35,7 @@ THROUGH_REFERRAL = {"assessment", "closure", "contact_attempt"}
 MOST_ROWS = 20_000  # more changed records than this: read everything again
 OVERLAP = 200  # events re-read each look, in case a transaction committed out of id order
 SNAPSHOTS = 2
+STORE_EVERY = 1_000  # audit events after which the frame store is written again
 
 
 @dataclass
@@ -186,6 +186,8 @@ class LiveFrames:
         self.lock = threading.Lock()
         self.snapshots: dict[tuple[int, date], Frames] = {}
         self.last_refresh: dict = {}
+        self.store = None  # the frame store's folder, for a database large enough to use it
+        self.stored_event = 0
 
     def current(self) -> Frames:
         version = data_version(self.engine)
@@ -212,29 +214,60 @@ class LiveFrames:
         return key[0], snapshot
 
     def _bring_up_to_date(self, version: int) -> None:
-        event = latest_event(self.engine)
         if self.frames is None:
-            self.frames, self.version, self.event = load_frames(self.engine), version, event
-            self.last_refresh = {"kind": "full"}
+            self._first(version)
             return
         changes, newest = changes_since(self.engine, self.event)
         self.frames = self.apply(self.frames, changes)
         self.version, self.event = version, newest
         self.last_refresh = {"kind": "full" if changes.everything else "records", "rows": changes.rows}
+        if self.store is not None and self.event - self.stored_event >= STORE_EVERY:
+            self.stored_event = self.event
+            made_at = {**frame_store.stamp(self.engine), "event": self.event, "version": version}
+            frames = self.frames
+            threading.Thread(target=frame_store.save, args=(self.store, frames, made_at), daemon=True).start()
+
+    def _first(self, version: int) -> None:
+        """From the frame store and the events since, when it can be trusted; else read whole."""
+        from divert import programme
+
+        self.store = frame_store.location(self.engine) if loading.columnar(self.engine) else None
+        stored = frame_store.read(self.store, self.engine) if self.store else None
+        if stored is None:
+            self.frames, self.event = self._full(), self.stored_event
+            self.version, self.last_refresh = version, {"kind": "full"}
+            return
+        tables, made_at = stored
+        base = Frames(**tables, programme=programme.current(self.engine), last_import=last_import(self.engine))
+        changes, newest = changes_since(self.engine, made_at["event"])
+        self.frames = self.apply(base, changes)
+        self.stored_event, self.event, self.version = made_at["event"], newest, version
+        self.last_refresh = {"kind": "store", "rows": changes.rows, "everything": changes.everything}
+
+    def _full(self) -> Frames:
+        """Every table read again; on a large database the worker leaves the frames in a new
+        folder of the frame store, which becomes current."""
+        made_at = frame_store.stamp(self.engine)
+        self.stored_event = made_at["event"]
+        if self.store is None:
+            return load_frames(self.engine)
+        folder = frame_store.new_folder(self.store)
+        frames = load_frames(self.engine, folder=folder)
+        frame_store.publish(self.store, folder, made_at)
+        return frames
 
     def apply(self, frames: Frames, changes: Changes) -> Frames:
         from divert import programme
 
         engine = self.engine
         if changes.everything:
-            return load_frames(engine)
+            return self._full()
         updates: dict = {}
         if changes.rows:
             fresh = reread(engine, changes)
             ids = fresh["ids"]
-            updates["offences"] = _swap(frames.offences, "offence_id", ids["offences"], finish("offences", fresh["offences"]))
-            updates["referrals"] = _swap(frames.referrals, "referral_id", ids["referrals"],
-                                         finish("referrals", fresh["referrals"]))
+            updates["offences"] = _swap(frames.offences, "offence_id", ids["offences"], fresh["offences"])
+            updates["referrals"] = _swap(frames.referrals, "referral_id", ids["referrals"], fresh["referrals"])
             updates["sessions"] = _swap(frames.sessions, "session_id", ids["sessions"], fresh["sessions"])
         if changes.stop_search:
             updates["stop_search"] = read(engine, STOP_SEARCH_SQL, loading.TEXTS["stop_search"])

@@ -84,7 +84,9 @@ def build(raw: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
     )
     sessions = sessions.join(counted, on="session_id", how="left").with_columns(
         pl.col("booked").fill_null(0), pl.col("attended").fill_null(0))
-    return {"offences": offences, "referrals": referrals, "sessions": sessions}
+    from divert.analytics.frames import finish
+
+    return {"offences": finish("offences", offences), "referrals": finish("referrals", referrals), "sessions": sessions}
 
 
 def read_raw(engine: Engine, extra: dict[str, str]) -> dict[str, pl.DataFrame]:
@@ -104,18 +106,25 @@ def columnar(engine: Engine) -> bool:
     return rows >= COLUMNAR_FROM_ROWS
 
 
-def load_columnar(url: str, extra: dict[str, str]) -> dict[str, pl.DataFrame]:
+def load_columnar(url: str, extra: dict[str, str], folder: Path | None = None) -> dict[str, pl.DataFrame]:
     """Read and build in a fresh worker process (`python -m divert.analytics.loading`, told what
     to read on its standard input so that no password shows in a process list), which leaves
-    each frame as an Arrow file in a private temporary folder (in memory where /dev/shm is)."""
+    each frame as an Arrow file in `folder` (the frame store's new folder), or else in a private
+    temporary folder (in memory where /dev/shm is)."""
+    if folder is not None:
+        return _run_worker(url, extra, folder)
     shared = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
-    with tempfile.TemporaryDirectory(prefix="divert-load-", dir=shared) as folder:
-        order = json.dumps({"url": connectorx_url(url), "extra": extra, "folder": folder})
-        done = subprocess.run([sys.executable, "-m", "divert.analytics.loading"], input=order, text=True,
-                              capture_output=True, check=False)
-        if done.returncode:
-            raise RuntimeError(f"The analytics loader failed: {done.stderr.strip()[-2000:]}")
-        return {path.stem: pl.read_ipc(path) for path in Path(folder).glob("*.arrow")}
+    with tempfile.TemporaryDirectory(prefix="divert-load-", dir=shared) as temporary:
+        return _run_worker(url, extra, Path(temporary))
+
+
+def _run_worker(url: str, extra: dict[str, str], folder: Path) -> dict[str, pl.DataFrame]:
+    order = json.dumps({"url": connectorx_url(url), "extra": extra, "folder": str(folder)})
+    done = subprocess.run([sys.executable, "-m", "divert.analytics.loading"], input=order, text=True,
+                          capture_output=True, check=False)
+    if done.returncode:
+        raise RuntimeError(f"The analytics loader failed: {done.stderr.strip()[-2000:]}")
+    return {path.stem: pl.read_ipc(path) for path in folder.glob("*.arrow")}
 
 
 def connectorx_url(url: str) -> str:
