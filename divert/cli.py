@@ -383,12 +383,14 @@ def cmd_programme(args) -> int:
 
 
 def cmd_bench(args) -> int:
+    from pathlib import Path
+
     from divert.bench import run
 
     if args.referrals <= 0 or args.import_rows < 0:
         print("--referrals must be positive and --import-rows not negative", file=sys.stderr)
         return USAGE
-    run(args.referrals, args.db, args.import_rows)
+    run(args.referrals, args.db, args.import_rows, Path(args.out), browser=not args.no_browser)
     return OK
 
 
@@ -623,7 +625,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = sub.add_parser("bench", help="time the real paths on a national-sized data set")
     bench.add_argument("--referrals", type=int, default=1_000_000)
-    bench.add_argument("--import-rows", type=int, default=200_000, help="rows in the generated offences import")
+    bench.add_argument("--import-rows", type=int, default=200_000, help="rows in the generated referrals import")
+    bench.add_argument("--out", default="bench/results.json", help="where to write the results (default bench/results.json)")
+    bench.add_argument("--no-browser", action="store_true", help="skip the browser timing (Chromium)")
     bench.set_defaults(func=cmd_bench)
 
     export = sub.add_parser("export", help="back up every table (Parquet + manifest), or a public release")

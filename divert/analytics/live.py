@@ -60,12 +60,26 @@ def latest_event(engine: Engine) -> int:
         return int(conn.execute(text("SELECT COALESCE(MAX(id), 0) FROM audit_event")).scalar() or 0)
 
 
-def changes_since(engine: Engine, after: int) -> tuple[Changes, int]:
-    """What the audit events after id `after` touched, and the newest event id."""
-    changes = Changes()
+def seen_before(engine: Engine, after: int) -> set[int]:
+    """The event ids just before `after` that a load made then already includes."""
     with engine.connect() as conn:
-        events = conn.execute(text("SELECT id, action, table_name, row_id FROM audit_event WHERE id > :after"),
-                              {"after": max(after - OVERLAP, 0)}).all()
+        return set(conn.execute(text("SELECT id FROM audit_event WHERE id > :low AND id <= :after"),
+                                {"low": after - OVERLAP, "after": after}).scalars())
+
+
+def changes_since(engine: Engine, after: int, seen: set[int] | None = None) -> tuple[Changes, int]:
+    """What the audit events after id `after` touched, and the newest event id. Events a little
+    older than `after` that are not in `seen` are taken too: on PostgreSQL a transaction can
+    commit after one that took a later id. `seen` is updated with the events taken."""
+    changes = Changes()
+    seen = seen if seen is not None else set()
+    with engine.connect() as conn:
+        events = [event for event in conn.execute(
+            text("SELECT id, action, table_name, row_id FROM audit_event WHERE id > :after"),
+            {"after": max(after - OVERLAP, 0)}).all() if event[0] not in seen]
+        seen.update(event[0] for event in events)
+        for old in [i for i in seen if i <= after - OVERLAP]:
+            seen.discard(old)
         through: dict[str, set[int]] = {}
         for _, action, table, row_id in events:
             if table in IGNORED or action.startswith("export") or action in ("sign_in", "sign_out"):
@@ -188,6 +202,7 @@ class LiveFrames:
         self.last_refresh: dict = {}
         self.store = None  # the frame store's folder, for a database large enough to use it
         self.stored_event = 0
+        self.seen: set[int] = set()  # the latest events already taken into the frames
 
     def current(self) -> Frames:
         version = data_version(self.engine)
@@ -217,7 +232,7 @@ class LiveFrames:
         if self.frames is None:
             self._first(version)
             return
-        changes, newest = changes_since(self.engine, self.event)
+        changes, newest = changes_since(self.engine, self.event, self.seen)
         self.frames = self.apply(self.frames, changes)
         self.version, self.event = version, newest
         self.last_refresh = {"kind": "full" if changes.everything else "records", "rows": changes.rows}
@@ -239,7 +254,8 @@ class LiveFrames:
             return
         tables, made_at = stored
         base = Frames(**tables, programme=programme.current(self.engine), last_import=last_import(self.engine))
-        changes, newest = changes_since(self.engine, made_at["event"])
+        self.seen = seen_before(self.engine, made_at["event"])
+        changes, newest = changes_since(self.engine, made_at["event"], self.seen)
         self.frames = self.apply(base, changes)
         self.stored_event, self.event, self.version = made_at["event"], newest, version
         self.last_refresh = {"kind": "store", "rows": changes.rows, "everything": changes.everything}
@@ -249,6 +265,7 @@ class LiveFrames:
         folder of the frame store, which becomes current."""
         made_at = frame_store.stamp(self.engine)
         self.stored_event = made_at["event"]
+        self.seen = seen_before(self.engine, made_at["event"])
         if self.store is None:
             return load_frames(self.engine)
         folder = frame_store.new_folder(self.store)
