@@ -70,7 +70,7 @@ _FINISHED = """
   if (!busy) {
     const shown = (el) => el.getClientRects().length > 0 && el.offsetWidth > 0;
     const charts = [...document.querySelectorAll(
-      '[data-testid="stVegaLiteChart"], [data-testid="stArrowVegaLiteChart"]')].filter(shown);
+      '[data-testid="stVegaLiteChart"], [data-testid="stMetricChart"]')].filter(shown);
     const grids = [...document.querySelectorAll('[data-testid="stDataFrame"]')].filter(shown);
     const drawn = charts.every((el) => el.querySelector('canvas, svg.marks'))
       && grids.every((el) => el.querySelector('canvas'));
