@@ -127,10 +127,8 @@ def time_pages(db_url: str, pages: list[str] | None = None, *, runs: int = 2,
     upgrade(db_url)
     engine = get_engine(db_url)
     app = None
-    opened = False
     try:
         password = _open_account(engine)
-        opened = True
         app = App(db_url).start()
         visits = _drive(app, password, names, max(1, runs), timeout_s, report)
     except BenchProblem as problem:
@@ -139,8 +137,7 @@ def time_pages(db_url: str, pages: list[str] | None = None, *, runs: int = 2,
     finally:
         if app is not None:
             app.stop()
-        if opened:
-            _close_account(engine, report)
+        _close_account(engine, report)  # also after a half-done _open_account
     results = _summarise(visits)
     _report(results, runs, timeout_s, report)
     return results
@@ -184,6 +181,9 @@ def _close_account(engine, report) -> None:
     from divert import accounts
 
     try:
+        account = accounts.get_account(TIMER, engine)
+        if account is None or not account.active:
+            return
         saved = accounts.set_user_active(TIMER, False, ACTOR, engine=engine)
         ok = saved.ok
     except Exception as error:  # noqa: BLE001 - said plainly below, never left unsaid
@@ -263,6 +263,7 @@ def _drive(app: App, password: str, names: list[str], runs: int, timeout_s: floa
     from playwright.sync_api import sync_playwright
 
     visits: dict[str, list[dict]] = {name: [] for name in names}
+    signed_in = False
     try:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
@@ -270,6 +271,7 @@ def _drive(app: App, password: str, names: list[str], runs: int, timeout_s: floa
                 context = browser.new_context(viewport={"width": 1400, "height": 1000})
                 tab = context.new_page()
                 _sign_in(tab, app, password)
+                signed_in = True
                 report(f"Browser timing: {len(names)} pages x {runs} visits in Chromium ...")
                 for visit in range(runs):
                     for name in names:
@@ -281,8 +283,11 @@ def _drive(app: App, password: str, names: list[str], runs: int, timeout_s: floa
                             report(f"  {name:<14} first visit {_seconds(seconds, timeout_s)}")
             finally:
                 browser.close()
-    except PlaywrightError as error:
-        raise BenchProblem(f"the browser failed: {str(error).splitlines()[0]}") from error
+    except (PlaywrightError, BenchProblem) as error:
+        problem = error if isinstance(error, BenchProblem) else f"the browser failed: {str(error).splitlines()[0]}"
+        if not signed_in:
+            raise BenchProblem(str(problem)) from error
+        report(f"Browser timing stopped early: {problem}")  # the visits made so far are still reported
     return visits
 
 
