@@ -1,0 +1,73 @@
+"""`divert bench`'s browser timing: the real app on a small demo database, opened page by page in
+Chromium. The figures are checked for shape only (timings are reported, never asserted); the
+bench-timer account must end disabled, and without Chromium the timing is skipped with one line."""
+
+from __future__ import annotations
+
+import pytest
+
+from divert import accounts, app_settings, bench_browser, sign_in
+from divert.db import get_engine, upgrade
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def demo_url(tmp_path_factory):
+    from divert.demo import load_demo
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('bench-browser') / 'divert.db'}"
+    upgrade(url)
+    load_demo(get_engine(url), seed=2020, scale=0.05)
+    return url
+
+
+def _signs_in(password: str, engine) -> bool:
+    outcome = sign_in.attempt(bench_browser.TIMER, password, "198.51.100.7", prefs=app_settings.load(engine),
+                              engine=engine)
+    return outcome.status == "ok"
+
+
+def test_times_each_page_to_every_chart_drawn(demo_url):
+    if bench_browser.unavailable():  # a missing Chromium fails the browser tests; it never skips them
+        pytest.fail(f"browser timing cannot run: {bench_browser.unavailable()}")
+    lines: list[str] = []
+    result = bench_browser.time_pages(demo_url, ["overview", "volume"], runs=2, report=lines.append)
+
+    assert set(result) == {"overview", "volume"}, lines
+    for page, row in result.items():
+        assert row["timeouts"] == 0, (page, lines)
+        assert row["charts"] > 0, (page, row)
+        for key in ("first_s", "warm_s"):
+            assert isinstance(row[key], float) and row[key] > 0, (page, key, row)
+    table = [line.split() for line in lines]
+    assert ["page", "first", "s", "warm", "s", "charts", "tables"] in table
+    assert any(words[:1] == ["overview"] and words[-2] == str(result["overview"]["charts"]) for words in table)
+
+    account = accounts.get_account(bench_browser.TIMER, get_engine(demo_url))
+    assert account is not None and account.role == "manager" and not account.active
+
+
+def test_the_timer_account_is_usable_only_while_the_timing_runs(demo_url):
+    engine = get_engine(demo_url)
+    passwords = []
+    for _ in range(2):  # the second time the account already exists (disabled by the first)
+        password = bench_browser._open_account(engine)
+        assert _signs_in(password, engine)
+        assert all(not _signs_in(old, engine) for old in passwords)  # a new password each time
+        bench_browser._close_account(engine, pytest.fail)
+        assert not accounts.get_account(bench_browser.TIMER, engine).active
+        assert not _signs_in(password, engine)
+        passwords.append(password)
+    assert passwords[0] != passwords[1]
+
+
+def test_without_chromium_the_timing_is_skipped_with_one_line(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'divert.db'}"
+    upgrade(url)
+    monkeypatch.setattr(bench_browser, "CHROMIUM", str(tmp_path / "no-chromium"))
+    lines: list[str] = []
+
+    assert bench_browser.time_pages(url, ["overview"], report=lines.append) == {}
+    assert len(lines) == 1 and "Chromium is missing" in lines[0], lines
+    assert accounts.get_account(bench_browser.TIMER, get_engine(url)) is None  # nothing was written
