@@ -13,6 +13,7 @@ from sqlalchemy import select
 from divert.analytics import impact, impact_control, impact_verdict, watch
 from divert.analytics.filters import Filters
 from divert.analytics.frames import Frames
+from divert.analytics.memo import per_snapshot
 from divert.db import session_scope
 from divert.models import Setting
 from divert.records import Saved, set_setting
@@ -27,6 +28,7 @@ def _snapshot(frames: Frames, filters: Filters) -> Frames:
     return frames if frames.as_of == as_of else frames.at(as_of)
 
 
+@per_snapshot
 def impact_table(frames: Frames, filters: Filters, group: str | None = None) -> pl.DataFrame:
     """The interrupted time series estimates, overall and for each broad group (or one)."""
     frames = _snapshot(frames, filters)
@@ -35,6 +37,7 @@ def impact_table(frames: Frames, filters: Filters, group: str | None = None) -> 
     return table.filter(pl.col("group") == group) if group else table
 
 
+@per_snapshot
 def evaluation(frames: Frames, filters: Filters) -> dict:
     """Everything the Impact page shows: the main fit, the pandemic sensitivity run, the
     recording check, the gap against White, comparators where imported, and the verdict."""
@@ -58,6 +61,7 @@ def evaluation(frames: Frames, filters: Filters) -> dict:
             "verdict": impact_verdict.verdict(main, sensitivity=sensitivity, recording=recording, controlled=controlled)}
 
 
+@per_snapshot
 def equity_watch(frames: Frames, filters: Filters) -> watch.EquityWatch:
     frames = _snapshot(frames, filters)
     return watch.equity_watch(frames.offences, frames.referrals, launch=frames.programme.launch,

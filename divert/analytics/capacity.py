@@ -21,6 +21,7 @@ from divert.analytics import waiting as lists
 from divert.analytics.filters import Filters
 from divert.analytics.frames import Frames
 from divert.analytics.maturity import provisional
+from divert.analytics.memo import per_snapshot
 from divert.analytics.weeks import (  # noqa: F401  (re-exported: the capacity vocabulary)
     DAYS_PER_WORKING_WEEK,
     as_day,
@@ -268,6 +269,7 @@ def worker_load(referrals: pl.DataFrame, start: date, end: date) -> pl.DataFrame
 
 
 # --- capacity table (divert metrics capacity) -----------------------------------------------------------
+@per_snapshot
 def capacity_table(frames: Frames, filters: Filters) -> pl.DataFrame:
     """Week by week as of filters.as_of_date: referrals, assessments, course allocations,
     sessions, seats, bookings, attendance, seat use, seats filled and the course waiting

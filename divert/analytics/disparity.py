@@ -20,6 +20,7 @@ from divert.analytics import denominators as dn
 from divert.analytics.decision_points import STAGE_LABELS, STAGES, chain_counts, pathway_rri  # noqa: F401  (pages use them)
 from divert.analytics.filters import POLICY_START  # noqa: F401  (re-exported for pages)
 from divert.analytics.intervals import with_share
+from divert.analytics.memo import per_snapshot
 from divert.analytics.ratios import (  # noqa: F401  (poisson_ratio, proportion_ratio: tests and pages)
     NO_RATIO,
     REFERENCE,
@@ -232,6 +233,7 @@ def census_problem(population: pl.DataFrame, *, force: str, census: str, level: 
     return None
 
 
+@per_snapshot
 def disparity_table(frames, source: str, *, force: str | None = None, start: date | None = None, end: date | None = None,
                     as_of: date | None = None, object_of_search: str | None = None, ethnicity: str = "self",
                     level: str = "broad", census: str | int = "interpolated",

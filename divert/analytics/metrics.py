@@ -14,6 +14,7 @@ from divert.analytics.filters import Filters
 from divert.analytics.forecast import forecast_table
 from divert.analytics.frames import Frames
 from divert.analytics.maturity import cut_off, mature, with_provisional
+from divert.analytics.memo import per_snapshot
 
 
 def end_of_data(frames: Frames) -> date | None:
@@ -29,6 +30,7 @@ def snapshot(frames: Frames, filters: Filters) -> Frames:
     return frames if frames.as_of == as_of else frames.at(as_of)
 
 
+@per_snapshot
 def volume_table(frames: Frames, filters: Filters) -> pl.DataFrame:
     """Recorded possession offences and referrals per month in the period; the month that is
     not over at the as-of date is provisional."""
@@ -54,6 +56,7 @@ def _first_day(frames: Frames) -> date | None:
     return min(days) if days else None
 
 
+@per_snapshot
 def volume_change_table(frames: Frames, filters: Filters, months: int = 12) -> pl.DataFrame:
     """Recorded possession offences in equal windows before and after the launch (complete
     months only; seasonally adjusted, overdispersion allowed for)."""
@@ -64,6 +67,7 @@ def volume_change_table(frames: Frames, filters: Filters, months: int = 12) -> p
     return volume.level_change(complete, policy_start=frames.programme.launch, months=months)
 
 
+@per_snapshot
 def pathway_table(frames: Frames, filters: Filters) -> pl.DataFrame:
     """The funnel for referrals in the period that are old enough to have finished (90 days)."""
     frames = snapshot(frames, filters)
@@ -71,6 +75,7 @@ def pathway_table(frames: Frames, filters: Filters) -> pl.DataFrame:
     return pathway.funnel(refs.filter(mature("referred_on", "completed", filters.as_of_date)))
 
 
+@per_snapshot
 def waits_table(frames: Frames, filters: Filters) -> pl.DataFrame:
     """Median and 90th-percentile waits by month of referral; a month whose referrals have not
     all had time to reach the step is provisional."""
@@ -87,6 +92,7 @@ def pathway_month_open(as_of: date, measure: str) -> pl.Expr:
     return (pl.col("period").dt.offset_by("1mo") - pl.duration(days=1)) > pl.lit(cut_off(measure, as_of))
 
 
+@per_snapshot
 def outcomes_table(frames: Frames, filters: Filters) -> pl.DataFrame:
     """Every outcome's share in the programme's two comparison half-years (for the reference
     programme July-December 2019 and 2021), by ethnic group and sex, and overall."""
@@ -101,6 +107,7 @@ def outcomes_table(frames: Frames, filters: Filters) -> pl.DataFrame:
                               pl.lit(after[0]).alias("after_start"), pl.lit(after[1]).alias("after_end"))
 
 
+@per_snapshot
 def gaps_table(frames: Frames, filters: Filters) -> pl.DataFrame:
     """The share charged or cautioned by ethnic group and sex in the two comparison half-years,
     with the ratio to White of the same sex before and after (absolute and relative gaps)."""
@@ -110,6 +117,7 @@ def gaps_table(frames: Frames, filters: Filters) -> pl.DataFrame:
     return outcomes.formal_gaps(offences, before, after, by=("ethnic_group", "sex"))
 
 
+@per_snapshot
 def reoffending_table(frames: Frames, filters: Filters) -> pl.DataFrame:
     """Re-detected for possession within 6 and 12 months, referrals with the whole window
     before the as-of date only."""
@@ -117,6 +125,7 @@ def reoffending_table(frames: Frames, filters: Filters) -> pl.DataFrame:
     return reoffending.rates(filters.apply(frames.referrals, "referred_on"), frames.offences, filters.as_of_date)
 
 
+@per_snapshot
 def overview_metric(frames: Frames, filters: Filters) -> pl.DataFrame:
     from divert.analytics.overview import overview_table
 

@@ -18,6 +18,7 @@ from divert.analytics.filters import Filters
 from divert.analytics.frames import Frames
 from divert.analytics.intervals import risk_ratio
 from divert.analytics.maturity import cut_off, provisional
+from divert.analytics.memo import per_snapshot
 from divert.analytics.weeks import working_days_expr
 from divert.disclosure import Gate
 
@@ -85,6 +86,7 @@ def _share(frame: pl.DataFrame, flag: pl.Expr) -> float | None:
     return frame.select(flag.fill_null(False).mean()).item() if frame.height else None
 
 
+@per_snapshot
 def headlines(frames: Frames, filters: Filters, hours_per_referral: float) -> list[Headline]:
     as_of = filters.as_of_date
     if frames.as_of != as_of:
