@@ -63,6 +63,7 @@ SUMMARY_SCHEMA = {"measure": pl.String, "label": pl.String, "unit": pl.String, "
                   "still_waiting_over_target": pl.Int64}
 
 
+@per_snapshot
 def wait_summary(referrals: pl.DataFrame, start: date, end: date, target_assessment: int,
                  target_course: int) -> pl.DataFrame:
     """Waits of the people who reached the step between start and end (by the date they
@@ -96,6 +97,7 @@ def wait_summary(referrals: pl.DataFrame, start: date, end: date, target_assessm
     return pl.DataFrame(rows, schema=SUMMARY_SCHEMA)
 
 
+@per_snapshot
 def weekly_waits(referrals: pl.DataFrame, as_of: date) -> pl.DataFrame:
     """Median and 90th percentile of each wait by the week people reached the step, up to
     as_of; the week as_of falls in is provisional (not over)."""
@@ -119,6 +121,7 @@ LIST_SCHEMA = {"on": pl.Date, "people": pl.Int64, "waiting": pl.Int64, "stale": 
                "median_days_waiting": pl.Float64, "longest_days_waiting": pl.Float64, "waiting_longer": pl.Int64}
 
 
+@per_snapshot
 def waiting_list(referrals: pl.DataFrame, on: date, longer_than: float | None = None) -> pl.DataFrame:
     """The course waiting list at the end of `on` (divert.analytics.waiting.awaiting_course:
     allocated to the course, holding no place, not closed). One row: people on the list (as
@@ -135,6 +138,7 @@ def waiting_list(referrals: pl.DataFrame, on: date, longer_than: float | None = 
                         schema=LIST_SCHEMA)
 
 
+@per_snapshot
 def awaiting_assessment(referrals: pl.DataFrame, on: date, target_working_days: float) -> pl.DataFrame:
     """Referrals waiting for an assessment at the end of `on` (divert.analytics.waiting):
     people on the list, those genuinely waiting and stale, how many of those genuinely waiting
@@ -156,6 +160,7 @@ WEEKLY_SCHEMA = {
 }
 
 
+@per_snapshot
 def weekly_capacity(referrals: pl.DataFrame, sessions: pl.DataFrame, as_of: date,
                     start: date | None = None, end: date | None = None) -> pl.DataFrame:
     """One row per week (Monday start) up to the last week with sessions on the calendar:
@@ -236,6 +241,7 @@ def chart_window(filters: Filters, as_of: date, default_weeks: int = 52) -> tupl
     return start, filters.end or as_of
 
 
+@per_snapshot
 def recent_use(referrals: pl.DataFrame, sessions: pl.DataFrame, start: date, end: date) -> dict:
     """Sessions held and assessments done between start and end: seats, seats booked and
     filled (attended), the shares of seats booked and filled, and assessments a week."""
@@ -249,6 +255,7 @@ def recent_use(referrals: pl.DataFrame, sessions: pl.DataFrame, start: date, end
             "assessments": done, "assessments_per_week": done / weeks}
 
 
+@per_snapshot
 def worker_load(referrals: pl.DataFrame, start: date, end: date) -> pl.DataFrame:
     """Assessments completed by each worker between start and end, the weeks they completed
     any, their assessments per worker-day (assessments / (weeks active x 5 working days): worker-

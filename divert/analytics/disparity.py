@@ -139,6 +139,7 @@ def stop_search_rates(stop_search: pl.DataFrame, population: pl.DataFrame, *, fo
                         "ci_low", "ci_high", "significant", "share_of_events", "reference", "denominator")
 
 
+@per_snapshot
 def rates_over_time(stop_search: pl.DataFrame, population: pl.DataFrame, *, force: str, as_of: date,
                     census: str | int = "interpolated", start: date | None = None, end: date | None = None,
                     **selection) -> pl.DataFrame:
@@ -159,6 +160,7 @@ def rates_over_time(stop_search: pl.DataFrame, population: pl.DataFrame, *, forc
     return pl.concat(parts, how="diagonal").sort("period", "group")
 
 
+@per_snapshot
 def find_rates(stop_search: pl.DataFrame, **selection) -> pl.DataFrame:
     """The outcome test: share of searches whose outcome was linked to what was searched for,
     by group, with Wilson intervals and the ratio to White (the White row is 1, no interval).
@@ -176,6 +178,7 @@ def find_rates(stop_search: pl.DataFrame, **selection) -> pl.DataFrame:
     return _with_ratios(table, pairs).drop("significant").sort(pl.col("group").is_in(UNCOUNTED), "group")
 
 
+@per_snapshot
 def agreement(stop_search: pl.DataFrame, **selection) -> pl.DataFrame:
     """Officer-defined against self-defined broad group: how often they agree, per
     self-defined group (rows where either is blank are counted separately, never filled)."""
@@ -191,6 +194,7 @@ def agreement(stop_search: pl.DataFrame, **selection) -> pl.DataFrame:
     return with_share(table, "agree", "searches", "agreement").sort("self_defined")
 
 
+@per_snapshot
 def formal_by_half_year(offences: pl.DataFrame, first: date = date(2018, 1, 1), as_of: date | None = None) -> pl.DataFrame:
     """Before and after the policy: per half-year up to the as-of date, the share of each
     group's possession offences (by broad group and sex) ending in a charge or caution, and its

@@ -7,6 +7,8 @@ from datetime import date
 
 import polars as pl
 
+from divert.analytics.memo import per_snapshot
+
 POLICY_START = date(2020, 10, 1)  # the reference programme's launch; use frames.programme.launch
 
 
@@ -28,7 +30,12 @@ class Filters:
         return self.as_of or today()
 
     def apply(self, frame: pl.DataFrame, date_column: str | None = None) -> pl.DataFrame:
-        """Keep the rows that match; a filter whose column the frame lacks is ignored."""
+        """Keep the rows that match; a filter whose column the frame lacks is ignored. The same
+        filters on the same frame give the same object (kept on the frame), so the figures kept
+        on it (divert.analytics.memo) are found again on the next rerun."""
+        return _kept_rows(frame, self, date_column)
+
+    def rows(self, frame: pl.DataFrame, date_column: str | None = None) -> pl.DataFrame:
         conditions = []
         if date_column and date_column in frame.columns:
             day = pl.col(date_column)
@@ -86,3 +93,8 @@ class Filters:
                 label = {"area": "area", "age_band": "age", "ethnic_group": "ethnic group"}.get(name, name)
                 parts.append(f"{label} {shown}")
         return "; ".join(parts) or ("no other filters" if not period else "all records")
+
+
+@per_snapshot(most=8)
+def _kept_rows(frame: pl.DataFrame, filters: Filters, date_column: str | None) -> pl.DataFrame:
+    return filters.rows(frame, date_column)

@@ -1,4 +1,4 @@
-"""The frame store: the last full load's frames kept on disk as Arrow files, so that an app
+"""The frame store: the last full load's frames kept on disk as Parquet files, so that an app
 process starting on a large database reads them in a second or two and then catches up with the
 audit events since, instead of reading every table again.
 
@@ -27,6 +27,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
 from divert.analytics.frames import FRAMES
+from divert.analytics.loading import COMPRESSION
 
 ENV = "DIVERT_FRAMES_DIR"
 POINTER = "current"
@@ -64,7 +65,7 @@ def new_folder(root: Path) -> Path:
 
 
 def publish(root: Path, folder: Path, made_at: dict) -> None:
-    """Make `folder` (its Arrow files written) the current one, and remove older folders."""
+    """Make `folder` (its Parquet files written) the current one, and remove older folders."""
     (folder / "stamp.json").write_text(json.dumps(made_at))
     pointer = root / f".{POINTER}-{uuid.uuid4().hex[:8]}"
     pointer.write_text(folder.name)
@@ -78,7 +79,7 @@ def save(root: Path, frames, made_at: dict) -> None:
     """Write the frames held in memory as the current folder."""
     folder = new_folder(root)
     for name in FRAMES:
-        getattr(frames, name).write_ipc(folder / f"{name}.arrow", compression="uncompressed")
+        getattr(frames, name).write_parquet(folder / f"{name}.parquet", compression=COMPRESSION, statistics=False)
     publish(root, folder, made_at)
 
 
@@ -97,6 +98,6 @@ def read(root: Path | None, engine: Engine) -> tuple[dict[str, pl.DataFrame], di
                 at = conn.execute(text("SELECT at FROM audit_event WHERE id = :id"), {"id": made_at["event"]}).scalar()
             if at is None or str(at) != made_at["event_at"]:
                 return None
-        return {name: pl.read_ipc(folder / f"{name}.arrow") for name in FRAMES}, made_at
+        return {name: pl.read_parquet(folder / f"{name}.parquet") for name in FRAMES}, made_at
     except (OSError, ValueError, KeyError, pl.exceptions.PolarsError):
         return None

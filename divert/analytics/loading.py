@@ -44,6 +44,7 @@ TABLES = {
                       "WHERE void_at IS NULL",
     "closure": "SELECT referral_id, closed_on, result, intelligence_log_date, onward_treatment FROM closure",
 }
+COMPRESSION = "lz4"  # Parquet files: an eighth of the frames' size, read back in parallel
 TEXTS = {"stop_search": ("outcome",)}  # words, where the offence table's outcome is a code
 HELD = ("attended", "completed")
 SEATED = ("booked", "attended", "completed", "no_show")
@@ -109,7 +110,7 @@ def columnar(engine: Engine) -> bool:
 def load_columnar(url: str, extra: dict[str, str], folder: Path | None = None) -> dict[str, pl.DataFrame]:
     """Read and build in a fresh worker process (`python -m divert.analytics.loading`, told what
     to read on its standard input so that no password shows in a process list), which leaves
-    each frame as an Arrow file in `folder` (the frame store's new folder), or else in a private
+    each frame as a Parquet file in `folder` (the frame store's new folder), or else in a private
     temporary folder (in memory where /dev/shm is)."""
     if folder is not None:
         return _run_worker(url, extra, folder)
@@ -124,7 +125,7 @@ def _run_worker(url: str, extra: dict[str, str], folder: Path) -> dict[str, pl.D
                           capture_output=True, check=False)
     if done.returncode:
         raise RuntimeError(f"The analytics loader failed: {done.stderr.strip()[-2000:]}")
-    return {path.stem: pl.read_ipc(path) for path in folder.glob("*.arrow")}
+    return {path.stem: pl.read_parquet(path) for path in folder.glob("*.parquet")}
 
 
 def connectorx_url(url: str) -> str:
@@ -152,7 +153,7 @@ def _worker(url: str, extra: dict[str, str]) -> dict[str, pl.DataFrame]:
 def _main() -> None:
     order = json.loads(sys.stdin.read())
     for name, frame in _worker(order["url"], order["extra"]).items():
-        frame.write_ipc(Path(order["folder"]) / f"{name}.arrow", compression="uncompressed")
+        frame.write_parquet(Path(order["folder"]) / f"{name}.parquet", compression=COMPRESSION, statistics=False)
 
 
 if __name__ == "__main__":

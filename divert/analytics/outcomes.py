@@ -16,6 +16,7 @@ import polars as pl
 
 from divert import codes
 from divert.analytics.intervals import newcombe, risk_ratio, with_share
+from divert.analytics.memo import per_snapshot
 
 OUTCOME_GROUPS = {
     **dict.fromkeys(codes.CHARGE, "Charge/summons"),
@@ -55,6 +56,7 @@ def with_outcome_group(offences: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+@per_snapshot
 def monthly_outcomes(offences: pl.DataFrame, every: str = "1mo") -> pl.DataFrame:
     """Offences per month by outcome group (stacked chart)."""
     grouped = with_outcome_group(offences).group_by(
@@ -67,6 +69,7 @@ def _in(period) -> pl.Expr:
     return pl.col("offence_date").is_between(period[0], period[1])
 
 
+@per_snapshot
 def before_after(offences: pl.DataFrame, before=BEFORE, after=AFTER, by: tuple[str, ...] = ()) -> pl.DataFrame:
     """For every outcome (and each group in `by`): count and share of possession offences in
     each period (Wilson 95%), and the change in share in percentage points (Newcombe 95%)."""
@@ -126,6 +129,7 @@ def half_years(first: date, last: date) -> dict[str, tuple[date, date]]:
     return periods
 
 
+@per_snapshot
 def formal_gaps(offences: pl.DataFrame, before=BEFORE, after=AFTER, by: tuple[str, ...] = ("ethnic_group",),
                 reference: dict[str, str] | None = None) -> pl.DataFrame:
     """The share with a formal outcome (charge or caution) in each period for each group, its

@@ -7,6 +7,7 @@ from __future__ import annotations
 import polars as pl
 
 from divert.analytics.intervals import with_share
+from divert.analytics.memo import per_snapshot
 from divert.analytics.weeks import working_days_expr
 
 # (stage, label, the stage before it, branch): each stage's share is of the stage before it.
@@ -96,11 +97,13 @@ def waits(referrals: pl.DataFrame, every: str = "1mo") -> pl.DataFrame:
     return pl.concat(parts).sort("measure", "period") if parts else pl.DataFrame(schema=schema)
 
 
+@per_snapshot
 def intelligence_logs(referrals: pl.DataFrame, every: str = "1mo") -> pl.DataFrame:
     logged = referrals.filter(pl.col("intelligence_log_date").is_not_null())
     return logged.group_by(pl.col("intelligence_log_date").dt.truncate(every).alias("period")).len(name="intelligence_logs").sort("period")
 
 
+@per_snapshot
 def repeats(referrals: pl.DataFrame, every: str = "1mo") -> pl.DataFrame:
     """Referrals per period and how many were repeat diversions (share with Wilson 95%)."""
     grouped = referrals.group_by(pl.col("referred_at").dt.date().dt.truncate(every).alias("period")).agg(

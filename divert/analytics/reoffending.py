@@ -14,6 +14,7 @@ import polars as pl
 from statsmodels.duration.survfunc import SurvfuncRight
 
 from divert.analytics.intervals import with_share
+from divert.analytics.memo import per_snapshot
 
 STATUS_LABELS = {"complied": "Closed - complied", "not_engaged": "Closed - not engaged", None: "Still open"}
 DAYS_PER_MONTH = 365.25 / 12
@@ -50,6 +51,7 @@ def rates(referrals: pl.DataFrame, offences: pl.DataFrame, end_of_data: date, mo
     return with_share(combined, "reoffended", "referrals", "rate").sort("months", "status")
 
 
+@per_snapshot
 def kaplan_meier(referrals: pl.DataFrame, offences: pl.DataFrame, end_of_data: date) -> pl.DataFrame:
     """Share still without a further offence over time since referral (Kaplan-Meier, with 95%
     pointwise intervals), by status; people are censored at the end of the data."""

@@ -7,8 +7,10 @@ from datetime import date
 import polars as pl
 
 from divert.analytics.filters import POLICY_START
+from divert.analytics.memo import per_snapshot
 
 
+@per_snapshot
 def per_period(frame: pl.DataFrame, date_column: str, every: str = "1mo", name: str = "count",
                start: date | None = None, end: date | None = None) -> pl.DataFrame:
     """Counts per calendar month ("1mo") or ISO week ("1w", Monday start), zero-filled."""
@@ -90,6 +92,7 @@ def _seasonal_ratio(series: pl.DataFrame, column: str, policy_start: date):
     return float(np.exp(beta)), float(np.exp(beta - 1.959964 * se)), float(np.exp(beta + 1.959964 * se)), dispersion
 
 
+@per_snapshot
 def breakdown(frame: pl.DataFrame, by: str) -> pl.DataFrame:
     """Count and share of rows by one column; missing values are their own category."""
     total = frame.height
@@ -99,6 +102,7 @@ def breakdown(frame: pl.DataFrame, by: str) -> pl.DataFrame:
     ).sort("count", descending=True)
 
 
+@per_snapshot
 def per_period_by(frame: pl.DataFrame, date_column: str, by: str, every: str = "1mo") -> pl.DataFrame:
     """Counts per period for each value of `by` (small multiples), zero-filled."""
     if frame.is_empty():
