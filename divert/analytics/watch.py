@@ -197,7 +197,8 @@ ALERT_SCHEMA = {
 
 def alerts_from_chart(chart: pl.DataFrame) -> pl.DataFrame:
     """Every alert the chart raised (open or closed), newest first. The alert_id
-    (stage/group/since-month) stays the same as months are added."""
+    (stage/group/since-month, and the month raised when an earlier alarm started in the same
+    month) stays the same as months are added."""
     rows = []
     settled = chart.filter(~pl.col("provisional"))
     for (stage, group), part in settled.group_by("stage", "group", maintain_order=True):
@@ -219,6 +220,11 @@ def alerts_from_chart(chart: pl.DataFrame) -> pl.DataFrame:
             rows.append(_alert_row(stage, group, months[start], months[int(t)], months[end], still_open,
                                    add_months(months[end], 1) if not still_open else None, sign, baseline,
                                    (ratio, low, high), float(z[t]), counts))
+    taken: set[str] = set()
+    for row in rows:  # two alarms can start in the same month (one ends, the next looks back to it)
+        if row["alert_id"] in taken:
+            row["alert_id"] = f"{row['alert_id']}/{row['raised']:%Y-%m}"
+        taken.add(row["alert_id"])
     return pl.DataFrame(rows, schema=ALERT_SCHEMA).sort("raised", "stage", "group", descending=[True, False, False])
 
 
