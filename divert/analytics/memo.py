@@ -9,6 +9,8 @@ from __future__ import annotations
 import functools
 import threading
 
+import polars as pl
+
 MOST = 64
 _lock = threading.Lock()
 
@@ -19,8 +21,9 @@ def per_snapshot(fn=None, *, most: int = MOST):
 
     @functools.wraps(fn)
     def remembered(frames, *args, **kwargs):
+        pinned: list = []  # frames among the arguments are known by identity, and kept alive with the result
         try:
-            key = (fn.__module__, fn.__qualname__, args, tuple(sorted(kwargs.items())))
+            key = (fn.__module__, fn.__qualname__, _key(args, pinned), _key(tuple(sorted(kwargs.items())), pinned))
             hash(key)
             kept = frames.__dict__.get("_memo")
         except (TypeError, AttributeError):  # an argument that cannot be a key: work it out each time
@@ -29,12 +32,21 @@ def per_snapshot(fn=None, *, most: int = MOST):
             with _lock:
                 kept = frames.__dict__.setdefault("_memo", {})
         if key in kept:
-            return kept[key]
+            return kept[key][0]
         value = fn(frames, *args, **kwargs)
         with _lock:
             while len(kept) >= most:
                 kept.pop(next(iter(kept)), None)
-            kept[key] = value
+            kept[key] = (value, pinned)
         return value
 
     return remembered
+
+
+def _key(values, pinned: list):
+    if isinstance(values, pl.DataFrame):
+        pinned.append(values)
+        return ("frame", id(values))
+    if isinstance(values, list | tuple):
+        return tuple(_key(v, pinned) for v in values)
+    return values
