@@ -244,7 +244,7 @@ def cmd_metrics(args) -> int:
     from datetime import date
 
     from divert.analytics.filters import Filters
-    from divert.analytics.frames import load_frames
+    from divert.analytics.loading import load_frames
     from divert.analytics.metrics import METRICS
     from divert.programme import today
 

@@ -14,7 +14,7 @@ import pytest
 from divert.analytics import capacity, demand, launch, planning, queue
 from divert.analytics import rates as service_rates
 from divert.analytics.filters import Filters
-from divert.analytics.frames import load_frames
+from divert.analytics.loading import load_frames
 from divert.db import get_engine, upgrade
 from divert.demo import load_demo
 from divert.programme import today

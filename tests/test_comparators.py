@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from divert.analytics import disparity
-from divert.analytics.frames import load_frames
+from divert.analytics.loading import load_frames
 from divert.db import get_engine, upgrade
 from divert.ingest.run import import_files
 from divert.reference import ensure_population

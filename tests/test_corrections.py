@@ -12,7 +12,7 @@ from test_casework import USER, assess, count, problem, referral, session
 
 from divert import casework, records
 from divert.accounts import add_user
-from divert.analytics.frames import load_frames
+from divert.analytics.loading import load_frames
 from divert.db import data_version, session_scope
 from divert.models import AuditEvent, Booking, Offence, Person, Referral
 

@@ -7,7 +7,7 @@ import pytest
 
 from divert.analytics import outcomes, overview, pathway
 from divert.analytics.filters import Filters
-from divert.analytics.frames import load_frames
+from divert.analytics.loading import load_frames
 from divert.analytics.metrics import METRICS
 from divert.db import get_engine, upgrade
 from divert.demo import load_demo

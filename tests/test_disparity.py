@@ -289,7 +289,7 @@ GROUP_SQL = """CASE WHEN {c} IS NULL THEN 'Missing' WHEN {c} = 'NS' THEN 'Not st
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    from divert.analytics.frames import load_frames
+    from divert.analytics.loading import load_frames
     from divert.db import get_engine, upgrade
     from divert.demo import load_demo
     from divert.reference import ensure_population

@@ -23,11 +23,11 @@ from divert.analytics.frames import (
     SESSIONS_SQL,
     Frames,
     finish,
-    load_frames,
     people_columns,
     read,
 )
 from divert.analytics.live import LiveFrames
+from divert.analytics.loading import load_frames
 from divert.demo import load_demo
 
 KEYS = {"offences": "offence_id", "referrals": "referral_id", "sessions": "session_id"}

@@ -257,7 +257,7 @@ def test_the_verdict_names_every_threat_with_its_check():
 # --- the demo -----------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    from divert.analytics.frames import load_frames
+    from divert.analytics.loading import load_frames
     from divert.db import get_engine, upgrade
     from divert.demo import load_demo
 

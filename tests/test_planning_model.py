@@ -226,7 +226,7 @@ def test_the_pages_show_the_same_staffing_answer_on_the_demo(demo_url, monkeypat
     from streamlit.testing.v1 import AppTest
 
     from divert import app_settings
-    from divert.analytics.frames import load_frames
+    from divert.analytics.loading import load_frames
     from divert.auth import USER_KEY, SignedIn
     from divert.db import get_engine
     from divert.programme import today

@@ -26,7 +26,7 @@ from sqlalchemy import select
 
 from divert import cli
 from divert.analytics import pathway
-from divert.analytics.frames import load_frames
+from divert.analytics.loading import load_frames
 from divert.db import get_engine, upgrade
 from divert.demo import load_demo
 from divert.models import AuditEvent

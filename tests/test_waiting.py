@@ -13,7 +13,8 @@ from sqlalchemy import select
 
 from divert import casework, records
 from divert.analytics import capacity, waiting
-from divert.analytics.frames import end_of_day, load_frames
+from divert.analytics.frames import end_of_day
+from divert.analytics.loading import load_frames
 from divert.db import get_engine, session_scope, upgrade
 from divert.demo import load_demo
 from divert.models import Booking, CourseSession, Referral

@@ -248,7 +248,7 @@ def test_a_relative_rate_raised_by_half_is_flagged_within_three_months(group, la
 # --- the untouched demo ---------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    from divert.analytics.frames import load_frames
+    from divert.analytics.loading import load_frames
     from divert.db import get_engine, upgrade
     from divert.demo import load_demo
 

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import polars as pl
 
+from divert.analytics.memo import per_snapshot
 from divert.analytics.planning import Plan, work
 
 LEVELS = (("mean", ""), ("lo_80", "_lo_80"), ("hi_80", "_hi_80"), ("hi_95", "_hi_95"))
 
 
+@per_snapshot
 def demand_from_forecast(forecast: pl.DataFrame, plan: Plan) -> pl.DataFrame:
     """The forecast as work: for the central forecast, both ends of the 80% interval and the
     top of the 95% interval (a busy week): assessments, course seats, sessions, worker-days
@@ -51,6 +53,7 @@ SCHEDULED, BOOKED, FILLED, NEEDED = ("Seats scheduled", "Seats booked (booked so
                                      "Seats filled (people who attended)", "Seats needed (forecast)")
 
 
+@per_snapshot
 def seats_against_demand(weekly: pl.DataFrame, needed: pl.DataFrame, weeks_back: int = 26) -> pl.DataFrame:
     """Seats scheduled each week beside the seats booked and filled (weeks over) or booked so
     far (weeks not over: provisional), and the seats the forecast needs (weeks ahead, with its

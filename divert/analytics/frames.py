@@ -220,23 +220,6 @@ def age_band_expr(age: pl.Expr) -> pl.Expr:
     )
 
 
-def load_frames(engine: Engine, programme: Programme | None = None, folder=None) -> Frames:
-    """Everything recorded (voided records left out), read as the tables' own columns and
-    joined in polars (divert.analytics.loading); a large database is read in a worker process,
-    which leaves the frames in `folder` when given (the frame store)."""
-    from divert import programme as profile
-    from divert.analytics import loading
-
-    extra = {"stop_search": STOP_SEARCH_SQL, "population": POPULATION_SQL}
-    if folder is not None or loading.columnar(engine):
-        built = loading.load_columnar(engine.url.render_as_string(hide_password=False), extra, folder)
-    else:
-        raw = loading.read_raw(engine, extra)
-        built = {**loading.build(raw), **{name: raw[name] for name in extra}}
-    return Frames(**{name: built[name] for name in FRAMES},
-                  programme=programme or profile.current(engine), last_import=last_import(engine))
-
-
 FRAMES = ("offences", "referrals", "sessions", "stop_search", "population")
 
 

@@ -25,9 +25,9 @@ from divert.analytics.frames import (
     STOP_SEARCH_SQL,
     Frames,
     last_import,
-    load_frames,
     read,
 )
+from divert.analytics.loading import load_frames
 from divert.db import data_version, get_engine
 
 IGNORED = {"app_user", "sign_in_throttle", "session_generation"}

@@ -27,6 +27,17 @@ import polars as pl
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
+from divert.analytics.frames import (
+    FRAMES,
+    POPULATION_SQL,
+    STOP_SEARCH_SQL,
+    Frames,
+    _types,
+    finish,
+    last_import,
+    read,
+)
+
 # Above this many offences, referrals and stop-search rows together, the worker process reads.
 COLUMNAR_FROM_ROWS = 50_000
 MODE_ENV = "DIVERT_COLUMNAR_LOAD"  # "always" or "never" overrides the size rule (tests, bench)
@@ -85,15 +96,27 @@ def build(raw: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
     )
     sessions = sessions.join(counted, on="session_id", how="left").with_columns(
         pl.col("booked").fill_null(0), pl.col("attended").fill_null(0))
-    from divert.analytics.frames import finish
-
     return {"offences": finish("offences", offences), "referrals": finish("referrals", referrals), "sessions": sessions}
+
+
+def load_frames(engine: Engine, programme: Programme | None = None, folder: Path | None = None) -> Frames:
+    """Everything recorded (voided records left out), read as the tables' own columns and
+    joined in polars; a large database is read in a worker process, which leaves the frames in
+    `folder` when given (the frame store)."""
+    from divert import programme as profile
+
+    extra = {"stop_search": STOP_SEARCH_SQL, "population": POPULATION_SQL}
+    if folder is not None or columnar(engine):
+        built = load_columnar(engine.url.render_as_string(hide_password=False), extra, folder)
+    else:
+        raw = read_raw(engine, extra)
+        built = {**build(raw), **{name: raw[name] for name in extra}}
+    return Frames(**{name: built[name] for name in FRAMES},
+                  programme=programme or profile.current(engine), last_import=last_import(engine))
 
 
 def read_raw(engine: Engine, extra: dict[str, str]) -> dict[str, pl.DataFrame]:
     """Every table in this process, through SQLAlchemy (small databases)."""
-    from divert.analytics.frames import read
-
     return {name: read(engine, sql, TEXTS.get(name, ())) for name, sql in {**TABLES, **extra}.items()}
 
 
@@ -137,8 +160,6 @@ def connectorx_url(url: str) -> str:
 
 def _worker(url: str, extra: dict[str, str]) -> dict[str, pl.DataFrame]:
     import connectorx
-
-    from divert.analytics.frames import _types
 
     def one(name: str) -> pl.DataFrame:
         arrow = connectorx.read_sql(url, queries[name], return_type="arrow")

@@ -49,4 +49,6 @@ def _key(values, pinned: list):
         return ("frame", id(values))
     if isinstance(values, list | tuple):
         return tuple(_key(v, pinned) for v in values)
+    if isinstance(values, dict):
+        return ("dict", tuple((k, _key(v, pinned)) for k, v in sorted(values.items())))
     return values

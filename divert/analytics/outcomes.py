@@ -103,6 +103,7 @@ def before_after(offences: pl.DataFrame, before=BEFORE, after=AFTER, by: tuple[s
     ).sort([*keys, pl.col("outcome").replace_strict(order, default=99)])
 
 
+@per_snapshot
 def formal_share(offences: pl.DataFrame, periods: dict[str, tuple[date, date]], by: tuple[str, ...] = ()) -> pl.DataFrame:
     """Share of possession offences with a formal outcome (charge or caution) in each named
     period, by group, with Wilson 95% intervals."""

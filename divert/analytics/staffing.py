@@ -17,6 +17,7 @@ import polars as pl
 from divert.analytics import forecast
 from divert.analytics.filters import Filters
 from divert.analytics.frames import Frames
+from divert.analytics.memo import per_snapshot
 from divert.analytics.planning import Plan, plan_from_rates
 from divert.analytics.queue import Outlook, outlook
 from divert.analytics.rates import Rates, rates_for
@@ -60,6 +61,7 @@ def for_plan(result: forecast.ForecastResult, plan: Plan, target_assessment: flo
     return Staffing(plan, baseline, outlook(baseline, plan, target_assessment, target_course))
 
 
+@per_snapshot
 def for_service(result: forecast.ForecastResult, rates: Rates, target_assessment: float,
                 target_course: float) -> Staffing:
     """The staffing answer for the service as the records show it (planning.plan_from_rates)."""

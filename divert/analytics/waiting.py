@@ -24,6 +24,7 @@ from datetime import date, datetime, timedelta
 import numpy as np
 import polars as pl
 
+from divert.analytics.memo import per_snapshot
 from divert.analytics.weeks import as_day, working_days_between
 from divert.wording import plural
 
@@ -68,6 +69,7 @@ def data_gaps(referrals: pl.DataFrame, as_of: date) -> list[Gap]:
     return gaps
 
 
+@per_snapshot
 def latest_gap(referrals: pl.DataFrame, as_of: date) -> Gap | None:
     gaps = data_gaps(referrals, as_of)
     return gaps[-1] if gaps else None
@@ -175,6 +177,7 @@ def summarise(waiting: pl.DataFrame, unit_column: str, target: float | None = No
 
 
 # --- sessions ahead ------------------------------------------------------------------------------------
+@per_snapshot
 def upcoming_sessions(sessions: pl.DataFrame, after: datetime) -> pl.DataFrame:
     """Course sessions starting after `after`, in start order, with seats booked so far and
     free (a no-show is a seat taken). Columns: as given, plus `free`."""

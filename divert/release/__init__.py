@@ -24,7 +24,8 @@ import polars as pl
 
 from divert import codes
 from divert.analytics.denominators import census_population
-from divert.analytics.frames import Frames, load_frames
+from divert.analytics.frames import Frames
+from divert.analytics.loading import load_frames
 from divert.release import tables as build
 from divert.release.protection import MIN_WIDTH, Cells, Protected, ProtectionError, protect
 from divert.release.rates import disparity_table

@@ -11,7 +11,8 @@ import polars as pl
 from divert import app_settings, charts, programme
 from divert.analytics import disparity
 from divert.analytics.filters import Filters
-from divert.analytics.frames import Frames, load_frames
+from divert.analytics.frames import Frames
+from divert.analytics.loading import load_frames
 from divert.analytics.metrics import GATES, METRICS
 from divert.analytics.overview import Headline, gated, headlines, periods
 from divert.db import data_version

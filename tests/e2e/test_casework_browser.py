@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from divert import casework, codes, records, worklist
 from divert.analytics import waiting
-from divert.analytics.frames import load_frames
+from divert.analytics.loading import load_frames
 from divert.db import session_scope
 from divert.models import AuditEvent, Booking, CourseSession, Offence, Referral
 
