@@ -37,6 +37,7 @@ from divert.analytics.frames import (
     last_import,
     read,
 )
+from divert.programme import Programme
 
 # Above this many offences, referrals and stop-search rows together, the worker process reads.
 COLUMNAR_FROM_ROWS = 50_000
