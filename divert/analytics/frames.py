@@ -102,29 +102,25 @@ class Frames:
     def at(self, as_of: date) -> Frames:
         """What was known at the end of `as_of` (Europe/London): records dated later are left
         out, and steps taken later (an assessment, a booking, a closure, a court outcome) are
-        not yet taken. Course sessions are kept: the schedule ahead is known in advance."""
+        not yet taken. Course sessions are kept: the schedule ahead is known in advance. Only
+        what differs is copied: for today, most frames are the loaded ones themselves."""
         cutoff = pl.lit(end_of_day(as_of)).dt.convert_time_zone("UTC")
-        offences = self.offences.filter(pl.col("offence_date") <= as_of).with_columns(
-            _unless_later("outcome_date", as_of, "outcome"), _unless_later("outcome_date", as_of, "outcome_date"))
-        refs = self.referrals.filter(pl.col("referred_on") <= as_of)
-        assessed_later = pl.col("assessed_at") > cutoff
+        offences = _clear_later(_up_to(self.offences, pl.col("offence_date") <= as_of), [
+            (pl.col("outcome_date") > as_of, {"outcome": None, "outcome_date": None})])
         booked_later = pl.col("first_booked_at") > cutoff
-        closed_later = pl.col("closed_on") > as_of
-        refs = refs.with_columns(
-            pl.when(pl.col("first_contact_at") > cutoff).then(None).otherwise(pl.col("first_contact_at")).alias("first_contact_at"),
-            *[pl.when(assessed_later).then(None).otherwise(pl.col(c)).alias(c)
-              for c in ("assessed_at", "assessment_result", "allocation", "worker")],
-            *[pl.when(booked_later).then(None).otherwise(pl.col(c)).alias(c)
-              for c in ("first_booked_at", "first_session_at")],
-            pl.when(booked_later | (pl.col("first_session_at") > cutoff)).then(0).otherwise(pl.col("no_shows")).alias("no_shows"),
-            *[pl.when(pl.col(c) > cutoff).then(None).otherwise(pl.col(c)).alias(c)
-              for c in ("attended_at", "course_completed_at")],
-            *[pl.when(closed_later).then(None).otherwise(pl.col(c)).alias(c)
-              for c in ("closed_on", "closure_result", "intelligence_log_date", "onward_treatment")],
-        )
+        refs = _clear_later(_up_to(self.referrals, pl.col("referred_on") <= as_of), [
+            (pl.col("first_contact_at") > cutoff, {"first_contact_at": None}),
+            (pl.col("assessed_at") > cutoff, dict.fromkeys(("assessed_at", "assessment_result", "allocation", "worker"))),
+            (booked_later, {"first_booked_at": None, "first_session_at": None}),
+            (booked_later | (pl.col("first_session_at") > cutoff), {"no_shows": 0}),
+            (pl.col("attended_at") > cutoff, {"attended_at": None}),
+            (pl.col("course_completed_at") > cutoff, {"course_completed_at": None}),
+            (pl.col("closed_on") > as_of, dict.fromkeys(("closed_on", "closure_result", "intelligence_log_date",
+                                                         "onward_treatment"))),
+        ])
         searches = self.stop_search
         if searches.height:
-            searches = searches.filter(pl.col("searched_at") <= cutoff)
+            searches = _up_to(searches, pl.col("searched_at") <= cutoff)
         return replace(self, offences=offences, referrals=refs, stop_search=searches, as_of=as_of)
 
     def data_up_to(self) -> dict[str, date | None]:
@@ -144,8 +140,23 @@ def end_of_day(day: date) -> datetime:
     return datetime.combine(day + timedelta(days=1), time(0), TIME_ZONE) - timedelta(microseconds=1)
 
 
-def _unless_later(date_column: str, as_of: date, column: str) -> pl.Expr:
-    return pl.when(pl.col(date_column) > as_of).then(None).otherwise(pl.col(column)).alias(column)
+def _up_to(frame: pl.DataFrame, kept: pl.Expr) -> pl.DataFrame:
+    """The rows where `kept` holds; the frame itself when that is every row."""
+    if frame.is_empty() or frame.select(kept.fill_null(False).all()).item():
+        return frame
+    return frame.filter(kept)
+
+
+def _clear_later(frame: pl.DataFrame, rules: list[tuple[pl.Expr, dict]]) -> pl.DataFrame:
+    """For each (later, {column: value}) rule, the columns set to the value where `later`
+    holds; rules that hold nowhere copy nothing."""
+    if frame.is_empty():
+        return frame
+    holds = frame.select([later.fill_null(False).any().alias(str(n)) for n, (later, _) in enumerate(rules)]).row(0)
+    changes = [pl.when(later).then(pl.lit(value, dtype=frame.schema[column])).otherwise(pl.col(column)).alias(column)
+               for (later, columns), held in zip(rules, holds, strict=True) if held
+               for column, value in columns.items()]
+    return frame.with_columns(changes) if changes else frame
 
 
 def read(engine: Engine, sql: str, texts: tuple[str, ...] = ()) -> pl.DataFrame:

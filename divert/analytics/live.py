@@ -179,12 +179,15 @@ def _subset(engine: Engine, sql: str, column: str, ids: set[int]) -> pl.DataFram
 
 
 def _swap(old: pl.DataFrame, key: str, ids: set[int], new: pl.DataFrame) -> pl.DataFrame:
-    kept = old.filter(~pl.col(key).is_in(sorted(ids)))
+    """`old` with the rows of `ids` replaced by `new`. Rows only added (a new record) are
+    appended without copying the rest; the pieces are joined up now and then."""
+    wanted = sorted(ids)
+    kept = old.filter(~pl.col(key).is_in(wanted)) if old.select(pl.col(key).is_in(wanted).any()).item() else old
     if new.is_empty():
         return kept
     added = new.select([pl.col(c).cast(old.schema[c]) for c in old.columns])
-    merged = pl.concat([kept, added], how="vertical")
-    return merged.rechunk() if merged.n_chunks() > 16 else merged
+    merged = pl.concat([kept, added], how="vertical", rechunk=False)
+    return merged.rechunk() if merged.n_chunks() > 64 else merged
 
 
 class LiveFrames:
