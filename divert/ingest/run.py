@@ -18,16 +18,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlmodel import Session
 
 from divert import pseudonym
 from divert.db import BUSY_MESSAGE, bump_data_version, get_engine, is_busy, sqlite_path, sqlite_snapshot
-from divert.ingest import replay
+from divert.ingest import bulk, replay
 from divert.ingest.archive import expand_archives
 from divert.ingest.kinds import KINDS
 from divert.ingest.reading import Unreadable, force_from_filename, header_problems, read_table
 from divert.records import acting, audit
+from divert.records.bulk import write_plan
+from divert.records.core import Rejected
 from divert.settings import current_force
 from divert.validation import Problem
 from divert.wording import plural
@@ -172,6 +175,8 @@ def import_files(
             for problem in refusal:
                 report.add(first, problem)
             return report
+        if kind in bulk.KINDS:
+            return _done(_bulk_import(engine, tables, report, user, progress), progress)
         if sqlite_path(str(engine.url)) is not None:
             for _ in range(SNAPSHOT_TRIES):
                 attempt = ImportReport(kind, names, dry_run, rows=report.rows)
@@ -272,6 +277,142 @@ def _finish(s: Session, report: ImportReport, user: str) -> None:
         bump_data_version(s)  # replayed with the rows (PostgreSQL bumps just before its commit)
 
 
+# --- the bulk path (referrals, offences) ------------------------------------------------------
+# an audited write to one of these since the rows were checked means checking them again
+BULK_READS = frozenset({"person", "offence", "referral", "closure", "setting", "*", "referrals", "offences"})
+
+
+def _bulk_import(engine, tables, first: ImportReport, user: str, progress) -> ImportReport:
+    """Check every row against one read of the database (divert.ingest.bulk), then write the
+    plan in one short transaction (divert.records.bulk). On SQLite the rows are checked outside
+    the write lock and the write is refused if an audited write touched what they read
+    meanwhile (then they are checked again; the last try checks them under the lock); on
+    PostgreSQL checking and writing are one transaction."""
+    sqlite = engine.dialect.name == "sqlite"
+    tries = SNAPSHOT_TRIES + 1 if sqlite else 1
+    for attempt in range(tries):
+        report = ImportReport(first.kind, first.files, first.dry_run, rows=first.rows)
+        locked = attempt == tries - 1
+        if _bulk_attempt(engine, tables, report, user, progress, locked=locked):
+            return report
+    raise AssertionError("unreachable: the last try holds the lock")
+
+
+def _bulk_attempt(engine, tables, report: ImportReport, user: str, progress, *, locked: bool) -> bool:
+    """One try; False when the database changed under the check (try again)."""
+    from divert.models import AuditEvent
+    from divert.pseudonym import checked_key
+    from divert.settings import secret
+
+    bind = engine.execution_options(write_lock=True) if locked else engine
+    with Session(bind, expire_on_commit=False) as s:
+        try:
+            last_audit = s.execute(select(AuditEvent.id).order_by(AuditEvent.id.desc()).limit(1)).scalar() or 0
+            rows = _bulk_rows(tables, report)
+            key = secret("person_key")
+            ctx = bulk.read_context(s, report.kind, [values for _, _, values in rows], key)
+            if not locked:
+                s.rollback()  # the read ends here: nothing is held while the rows are checked
+            plan = _check_bulk(rows, ctx, report, progress)
+            if report.problems or report.dry_run or not plan.changes:
+                s.rollback()
+                return True
+            if not locked:
+                s.close()
+                s.bind = engine.execution_options(write_lock=True)
+                changed = set(s.execute(select(AuditEvent.table_name).where(AuditEvent.id > last_audit)
+                                        .distinct()).scalars())
+                if changed & BULK_READS:
+                    s.rollback()
+                    return False
+            if checked_key(s) != key:
+                s.rollback()
+                return False
+            if progress:
+                progress(0.95, "Saving")
+            try:
+                write_plan(s, user, plan, report.kind,
+                           {"files": report.files, "new": report.new, "updated": report.updated,
+                            "unchanged": report.unchanged})
+            except Rejected as rejected:
+                s.rollback()
+                for problem in rejected.problems:
+                    report.add(_files(report), problem)
+                return True
+            except IntegrityError as error:
+                s.rollback()
+                log.warning("import conflicted with a concurrent write: %s", error.orig)
+                report.add(_files(report), Problem("record", None, "conflicts with a record saved at the same time: import again"))
+                return True
+            problems = acting.problems(s)
+            if problems:
+                s.rollback()
+                for problem in problems:
+                    report.add(_files(report), problem)
+                return True
+            bump_data_version(s)
+            s.commit()
+            report.written = True
+            return True
+        except BaseException:
+            s.rollback()
+            raise
+
+
+def _files(report: ImportReport) -> str:
+    return ", ".join(report.files)[:200]
+
+
+def _bulk_rows(tables, report: ImportReport) -> list[tuple[str, int, dict]]:
+    """Every row as (file, row number, values); a key seen before is reported, not kept."""
+    seen: dict[tuple, tuple[str, int]] = {}
+    rows = []
+    for name, frame, extra in tables:
+        for index, values in enumerate(frame.iter_rows(named=True)):
+            row_number = index + 2
+            if extra:
+                values.update(extra)
+            if not _first_time(report, seen, name, row_number, values):
+                continue
+            rows.append((name, row_number, values))
+    return rows
+
+
+def _check_bulk(rows, ctx, report: ImportReport, progress):
+    plan = bulk.Plan()
+    total = len(rows)
+    for done, (name, row_number, values) in enumerate(rows, 1):
+        try:
+            change, problems = bulk.check_row(report.kind, values, ctx, plan)
+        except Exception as error:  # never a crash: report the row and go on
+            log.exception("import %s row %s", name, row_number)
+            change, problems = None, [Problem("record", None, f"could not be saved ({type(error).__name__})")]
+        if change:
+            setattr(report, change, getattr(report, change) + 1)
+        for problem in problems:
+            report.add(name, problem, row_number)
+        if progress and (done % 10_000 == 0 or done == total):
+            progress(0.9 * done / max(total, 1), f"Checked {done:,} of {total:,} rows")
+    return plan
+
+
+def _first_time(report: ImportReport, seen: dict, name: str, row_number: int, values: dict) -> bool:
+    """False (and a problem) when the row's key was already seen in this import."""
+    key = _key(report.kind, values)
+    if key is None:
+        return True
+    if key in seen:
+        first_file, first_row = seen[key]
+        where = f"row {first_row}" + (f" of {first_file}" if first_file != name else "")
+        column = next(c for c in KEY_COLUMNS[report.kind] if c != "force")
+        report.add(name, Problem(column, values.get(column),
+                                 f"repeats the record of {where}: each record may appear once in an import"),
+                   row_number)
+        return False
+    seen[key] = (name, row_number)
+    return True
+
+
 def _key(kind: str, values: dict) -> tuple | None:
     parts = []
     for column in KEY_COLUMNS.get(kind, ()):
@@ -295,17 +436,8 @@ def _run_rows(s: Session, tables, report: ImportReport, user: str, progress) -> 
                 values["source_row"] = row_number
             values.update(extra)
             done += 1
-            key = _key(report.kind, values)
-            if key is not None and key in seen:
-                first_file, first_row = seen[key]
-                where = f"row {first_row}" + (f" of {first_file}" if first_file != name else "")
-                column = next(c for c in KEY_COLUMNS[report.kind] if c != "force")
-                report.add(name, Problem(column, values.get(column),
-                                         f"repeats the record of {where}: each record may appear once in an import"),
-                           row_number)
+            if not _first_time(report, seen, name, row_number, values):
                 continue
-            if key is not None:
-                seen[key] = (name, row_number)
             try:
                 saved = spec.writer(values, user, session=s, upsert=True)
             except DBAPIError:
