@@ -310,7 +310,7 @@ def _bulk_attempt(engine, tables, report: ImportReport, user: str, progress, *, 
             last_audit = s.execute(select(AuditEvent.id).order_by(AuditEvent.id.desc()).limit(1)).scalar() or 0
             rows = _bulk_rows(tables, report)
             key = secret("person_key")
-            ctx = bulk.read_context(s, report.kind, [values for _, _, values in rows], key)
+            ctx = bulk.read_context(s, report.kind, [row[2] for row in rows if row[3] is None], key)
             if not locked:
                 s.rollback()  # the read ends here: nothing is held while the rows are checked
             plan = _check_bulk(rows, ctx, report, progress)
@@ -363,8 +363,9 @@ def _files(report: ImportReport) -> str:
     return ", ".join(report.files)[:200]
 
 
-def _bulk_rows(tables, report: ImportReport) -> list[tuple[str, int, dict]]:
-    """Every row as (file, row number, values); a key seen before is reported, not kept."""
+def _bulk_rows(tables, report: ImportReport) -> list[tuple[str, int, dict, Problem | None]]:
+    """Every row as (file, row number, values, problem): the problem of a key seen before in
+    this import (that row is reported in its place, not checked)."""
     seen: dict[tuple, tuple[str, int]] = {}
     rows = []
     for name, frame, extra in tables:
@@ -372,16 +373,17 @@ def _bulk_rows(tables, report: ImportReport) -> list[tuple[str, int, dict]]:
             row_number = index + 2
             if extra:
                 values.update(extra)
-            if not _first_time(report, seen, name, row_number, values):
-                continue
-            rows.append((name, row_number, values))
+            rows.append((name, row_number, values, _repeated(report.kind, seen, name, row_number, values)))
     return rows
 
 
 def _check_bulk(rows, ctx, report: ImportReport, progress):
     plan = bulk.Plan()
     total = len(rows)
-    for done, (name, row_number, values) in enumerate(rows, 1):
+    for done, (name, row_number, values, repeated) in enumerate(rows, 1):
+        if repeated is not None:
+            report.add(name, repeated, row_number)
+            continue
         try:
             change, problems = bulk.check_row(report.kind, values, ctx, plan)
         except Exception as error:  # never a crash: report the row and go on
@@ -396,21 +398,18 @@ def _check_bulk(rows, ctx, report: ImportReport, progress):
     return plan
 
 
-def _first_time(report: ImportReport, seen: dict, name: str, row_number: int, values: dict) -> bool:
-    """False (and a problem) when the row's key was already seen in this import."""
-    key = _key(report.kind, values)
+def _repeated(kind: str, seen: dict, name: str, row_number: int, values: dict) -> Problem | None:
+    """The problem of a row whose key was already seen in this import (None: first time)."""
+    key = _key(kind, values)
     if key is None:
-        return True
+        return None
     if key in seen:
         first_file, first_row = seen[key]
         where = f"row {first_row}" + (f" of {first_file}" if first_file != name else "")
-        column = next(c for c in KEY_COLUMNS[report.kind] if c != "force")
-        report.add(name, Problem(column, values.get(column),
-                                 f"repeats the record of {where}: each record may appear once in an import"),
-                   row_number)
-        return False
+        column = next(c for c in KEY_COLUMNS[kind] if c != "force")
+        return Problem(column, values.get(column), f"repeats the record of {where}: each record may appear once in an import")
     seen[key] = (name, row_number)
-    return True
+    return None
 
 
 def _key(kind: str, values: dict) -> tuple | None:
@@ -436,7 +435,9 @@ def _run_rows(s: Session, tables, report: ImportReport, user: str, progress) -> 
                 values["source_row"] = row_number
             values.update(extra)
             done += 1
-            if not _first_time(report, seen, name, row_number, values):
+            repeated = _repeated(report.kind, seen, name, row_number, values)
+            if repeated is not None:
+                report.add(name, repeated, row_number)
                 continue
             try:
                 saved = spec.writer(values, user, session=s, upsert=True)
