@@ -16,7 +16,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, bindparam, func, insert, select, text, update
+from sqlalchemy import and_, bindparam, func, select, text, update
 from sqlmodel import Session
 
 from divert.models import Offence, Person, Referral
@@ -83,12 +83,31 @@ def _resolved(row: dict, ids: dict[str, list[int]]) -> dict:
 
 
 def _insert(conn, model, rows: list[dict]) -> list[int]:
-    """Insert `rows` with ids taken up front (one executemany, no RETURNING); their ids in order."""
+    """Insert `rows` with ids taken up front; their ids, in order. The values go through each
+    column's own bind processing (as SQLAlchemy would store them), then straight to the driver:
+    one executemany on SQLite, COPY on PostgreSQL."""
     if not rows:
         return []
     table = model.__table__
     ids = _new_ids(conn, table, len(rows))
-    conn.execute(insert(table), [{**row, "id": row_id} for row, row_id in zip(rows, ids, strict=True)])
+    names = list(rows[0])
+    if any(len(row) != len(names) for row in rows) or any(name not in table.c for name in names):
+        raise ValueError(f"bulk rows for {table.name} must all have the same columns")
+    dialect = conn.dialect
+    processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names]
+    columns = [[row[name] for row in rows] for name in names]
+    columns = [column if processor is None else [None if v is None else processor(v) for v in column]
+               for column, processor in zip(columns, processors, strict=True)]
+    data = list(zip(ids, *columns, strict=True))
+    quoted = ", ".join(dialect.identifier_preparer.quote(name) for name in ["id", *names])
+    if dialect.name == "postgresql":
+        cursor = conn.connection.driver_connection.cursor()
+        with cursor.copy(f"COPY {table.name} ({quoted}) FROM STDIN") as copy:
+            for row in data:
+                copy.write_row(row)
+        return ids
+    marks = ", ".join("?" for _ in range(len(names) + 1))
+    conn.exec_driver_sql(f"INSERT INTO {table.name} ({quoted}) VALUES ({marks})", data)
     return ids
 
 
