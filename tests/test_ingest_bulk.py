@@ -192,3 +192,16 @@ def test_the_bench_file_imports_and_measures(engine):
     result = measure_import(engine, 300)
     assert result["rows"] == 300 and result["seconds"] > 0 and result["summary"].startswith("Imported 300 rows")
     assert count(engine, Referral) == 300
+
+
+def test_stop_search_rows_carry_the_import_id_of_their_row_by_row_import(engine):
+    from pathlib import Path
+
+    from divert.models import StopSearch
+
+    sample = sorted((Path(__file__).parent / "fixtures" / "police-uk-sample").glob("*.csv"))[0]
+    report = import_files("stop-search", [(sample.name, sample.read_bytes())], USER, engine=engine)
+    assert report.written and report.new > 0
+    (event,) = import_events(engine)
+    assert json.loads(event.after)["import_id"] == event.row_id
+    assert count(engine, StopSearch, StopSearch.import_id == event.row_id) == report.new == count(engine, StopSearch)

@@ -111,6 +111,13 @@ class Context:
     people: dict[str, _Person] = field(default_factory=dict)
     history: dict[int, dict] = field(default_factory=dict)
     cache: dict = field(default_factory=dict)
+    keys: dict[str, str] = field(default_factory=dict)  # person_ref -> its keyed hash
+
+    def person_key(self, ref: str) -> str:
+        found = self.keys.get(ref)
+        if found is None:
+            found = self.keys[ref] = person_key(ref, key=self.key)
+        return found
 
 
 def _chunks(values: list) -> Iterable[list]:
@@ -141,7 +148,7 @@ def read_context(s: Session, kind: str, rows: list[dict], key: str) -> Context:
                 stored = {name: row[name] for name in OFFENCE_COMPARED}
                 ctx.offences[(force, row["crime_ref"])] = _Offence(row["id"], row["person_id"], row["offence_date"],
                                                                    row["age"], row["drug"], stored, row["referral"])
-    keys = sorted({person_key(r["person_ref"], key=key) for r in rows if r.get("person_ref")})
+    keys = sorted({ctx.person_key(str(r["person_ref"])) for r in rows if r.get("person_ref")})
     for chunk in _chunks(keys):
         for row in s.execute(select(Person.id, Person.person_key, Person.birth_year).where(Person.person_key.in_(chunk))):
             ctx.people[row.person_key] = _Person(row.id, row.birth_year)
@@ -192,7 +199,7 @@ def _find_person(c: CachedChecker, ctx: Context) -> tuple[_Person | None, dict |
     eth_officer = c.code("ethnicity_officer", codes.ETHNICITY_OFFICER, required=False)
     if ref is None or c.problems:
         return None, None
-    key = person_key(ref, key=ctx.key)
+    key = ctx.person_key(ref)
     person = ctx.people.get(key)
     if person is not None:
         return person, None

@@ -8,6 +8,11 @@ and written in one short transaction (divert.ingest.replay), so sign-in and save
 up; on PostgreSQL they run in one transaction, which blocks nobody. The acting user is checked
 again in the writing transaction. The report never shows a person identifier, and shortens long
 values.
+
+Referrals and offences take the bulk path: the database is read once, every row is checked in
+memory with the writers' own rules (divert.ingest.bulk), and the changes are written in a few
+statements (divert.records.bulk) - audited as one 'import' event whose row_id, the import id,
+is set on every row written or updated. The other kinds go row by row through their writers.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlmodel import Session
 
@@ -28,8 +33,9 @@ from divert.ingest import bulk, replay
 from divert.ingest.archive import expand_archives
 from divert.ingest.kinds import KINDS
 from divert.ingest.reading import Unreadable, force_from_filename, header_problems, read_table
+from divert.models import StopSearch
 from divert.records import acting, audit
-from divert.records.bulk import write_plan
+from divert.records.bulk import new_import_id, write_plan
 from divert.records.core import Rejected
 from divert.settings import current_force
 from divert.validation import Problem
@@ -54,6 +60,7 @@ KEY_COLUMNS = {
 }
 KEY_DEFAULTS = {"sex": "all", "age_band": "all"}
 PERSON_KINDS = ("offences", "referrals")
+IMPORT_ID_MODELS = {"stop-search": StopSearch}  # row-by-row kinds whose rows carry the import id
 SNAPSHOT_TRIES = 3
 
 
@@ -91,6 +98,7 @@ class ImportReport:
     problems: list[FileProblem] = field(default_factory=list)
     more_problems: int = 0  # beyond MAX_PROBLEMS, counted but not listed
     written: bool = False
+    row_ids: list = field(default_factory=list, repr=False)  # rows written or updated (row-by-row path)
 
     @property
     def ok(self) -> bool:
@@ -271,8 +279,14 @@ def _in_one_transaction(engine, tables, report: ImportReport, user: str, progres
 
 
 def _finish(s: Session, report: ImportReport, user: str) -> None:
-    audit(s, user, "import", report.kind, None, None,
-          {"files": report.files, "new": report.new, "updated": report.updated, "unchanged": report.unchanged})
+    import_id = new_import_id()
+    audit(s, user, "import", report.kind, import_id, None,
+          {"files": report.files, "new": report.new, "updated": report.updated, "unchanged": report.unchanged,
+           "import_id": import_id})
+    model = IMPORT_ID_MODELS.get(report.kind)
+    for start in range(0, len(report.row_ids) if model is not None else 0, bulk.CHUNK):
+        chunk = report.row_ids[start:start + bulk.CHUNK]
+        s.execute(update(model).where(model.id.in_(chunk)).values(import_id=import_id))
     if s.get_bind().dialect.name == "sqlite":
         bump_data_version(s)  # replayed with the rows (PostgreSQL bumps just before its commit)
 
@@ -301,7 +315,7 @@ def _bulk_import(engine, tables, first: ImportReport, user: str, progress) -> Im
 def _bulk_attempt(engine, tables, report: ImportReport, user: str, progress, *, locked: bool) -> bool:
     """One try; False when the database changed under the check (try again)."""
     from divert.models import AuditEvent
-    from divert.pseudonym import checked_key
+    from divert.pseudonym import PersonKeyProblem, checked_key
     from divert.settings import secret
 
     bind = engine.execution_options(write_lock=True) if locked else engine
@@ -325,8 +339,17 @@ def _bulk_attempt(engine, tables, report: ImportReport, user: str, progress, *, 
                 if changed & BULK_READS:
                     s.rollback()
                     return False
-            if checked_key(s) != key:
+            try:
+                same_key = checked_key(s) == key
+            except PersonKeyProblem as problem:
                 s.rollback()
+                report.add(_files(report), Problem("person key", None, str(problem)))
+                return True
+            if not same_key:  # the key changed while the rows were checked
+                s.rollback()
+                if locked:
+                    report.add(_files(report), Problem("person key", None, pseudonym.DIFFERENT))
+                    return True
                 return False
             if progress:
                 progress(0.95, "Saving")
@@ -449,6 +472,8 @@ def _run_rows(s: Session, tables, report: ImportReport, user: str, progress) -> 
                 continue
             if saved.ok:
                 setattr(report, saved.change, getattr(report, saved.change) + 1)
+                if saved.change != "unchanged" and saved.row_id is not None:
+                    report.row_ids.append(saved.row_id)
             else:
                 for problem in saved.problems:
                     report.add(name, problem, row_number)
