@@ -120,18 +120,32 @@ class Context:
         return found
 
 
-def _chunks(values: list) -> Iterable[list]:
-    for start in range(0, len(values), CHUNK):
-        yield values[start:start + CHUNK]
+def _chunks(values: list, size: int = CHUNK) -> Iterable[list]:
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
+
+
+def _among(s: Session, column, values: list) -> Iterable:
+    """(condition, chunk) pairs selecting `column` among `values`: on PostgreSQL one array
+    parameter per 50,000 values (= ANY), which plans far faster than a long IN list."""
+    if s.get_bind().dialect.name == "postgresql":
+        from sqlalchemy import any_, bindparam
+        from sqlalchemy.dialects.postgresql import ARRAY
+
+        for chunk in _chunks(values, 50_000):
+            yield column == any_(bindparam(None, chunk, type_=ARRAY(column.type)))
+        return
+    for chunk in _chunks(values):
+        yield column.in_(chunk)
 
 
 def read_context(s: Session, kind: str, rows: list[dict], key: str) -> Context:
     profile = programme.in_session(s)
     ctx = Context(profile.force, profile, key)
     references = sorted({str(r["reference"]) for r in rows if r.get("reference")}) if kind == "referrals" else []
-    for chunk in _chunks(references):
+    for among in _among(s, Referral.reference, references):
         query = select(Referral.id, Referral.reference, Referral.offence_id, Referral.person_id, Referral.referred_at,
-                       Referral.referring_team, Referral.version).where(Referral.reference.in_(chunk))
+                       Referral.referring_team, Referral.version).where(among)
         for row in s.execute(query).mappings():
             ctx.referrals[row["reference"]] = dict(row)
     by_force: dict[str, set] = {}
@@ -140,17 +154,17 @@ def read_context(s: Session, kind: str, rows: list[dict], key: str) -> Context:
             by_force.setdefault(r.get("force") or ctx.force, set()).add(str(r["crime_ref"]))
     columns = [Offence.id, *[getattr(Offence, name) for name in OFFENCE_COMPARED]]
     for force, refs in by_force.items():
-        for chunk in _chunks(sorted(refs)):
+        for among in _among(s, Offence.crime_ref, sorted(refs)):
             query = (select(*columns, Referral.reference.label("referral"))
                      .outerjoin(Referral, Referral.offence_id == Offence.id)
-                     .where(Offence.force == force, Offence.crime_ref.in_(chunk)))
+                     .where(Offence.force == force, among))
             for row in s.execute(query).mappings():
                 stored = {name: row[name] for name in OFFENCE_COMPARED}
                 ctx.offences[(force, row["crime_ref"])] = _Offence(row["id"], row["person_id"], row["offence_date"],
                                                                    row["age"], row["drug"], stored, row["referral"])
     keys = sorted({ctx.person_key(str(r["person_ref"])) for r in rows if r.get("person_ref")})
-    for chunk in _chunks(keys):
-        for row in s.execute(select(Person.id, Person.person_key, Person.birth_year).where(Person.person_key.in_(chunk))):
+    for among in _among(s, Person.person_key, keys):
+        for row in s.execute(select(Person.id, Person.person_key, Person.birth_year).where(among)):
             ctx.people[row.person_key] = _Person(row.id, row.birth_year)
     if kind == "referrals":
         ids = sorted({p.id for p in ctx.people.values()} | {o.person for o in ctx.offences.values() if o.person})
@@ -161,9 +175,9 @@ def read_context(s: Session, kind: str, rows: list[dict], key: str) -> Context:
 def _histories(s: Session, person_ids: list[int]) -> dict[int, dict]:
     """person_history for many people at once (people without closures are left out)."""
     found: dict[int, list] = {}
-    for chunk in _chunks(person_ids):
+    for among in _among(s, Referral.person_id, person_ids):
         query = (select(Referral.person_id).join(Closure, Closure.referral_id == Referral.id)
-                 .where(Referral.person_id.in_(chunk), Referral.void_at.is_(None)).distinct())
+                 .where(among, Referral.void_at.is_(None)).distinct())
         found.update({pid: None for pid in s.execute(query).scalars()})
     return {pid: person_history(s, pid) for pid in found}  # the writers' own query, for the few with closures
 
