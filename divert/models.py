@@ -47,6 +47,7 @@ class Person(SQLModel, table=True):
     ethnicity_officer: str | None = Field(default=None, max_length=3)
     home_area: str | None = Field(default=None, max_length=12)
     demo: bool = False
+    import_id: str | None = Field(default=None, max_length=32)  # the import that wrote it last (audit row_id)
 
 
 class Offence(SQLModel, table=True):
@@ -77,6 +78,7 @@ class Offence(SQLModel, table=True):
     outcome: int | None = None
     outcome_date: date | None = None
     demo: bool = False
+    import_id: str | None = Field(default=None, max_length=32)  # the import that wrote it last (audit row_id)
     # entered by mistake: kept, left out of every figure (divert.records.corrections)
     void_at: datetime | None = None
     void_by: str | None = Field(default=None, max_length=60)
@@ -107,6 +109,7 @@ class Referral(SQLModel, table=True):
     status: str = Field(default="open", max_length=8)
     version: int = 1
     demo: bool = False
+    import_id: str | None = Field(default=None, max_length=32)  # the import that wrote it last (audit row_id)
     # entered by mistake: kept, left out of every figure (divert.records.corrections)
     void_at: datetime | None = None
     void_by: str | None = Field(default=None, max_length=60)
@@ -246,6 +249,7 @@ class StopSearch(SQLModel, table=True):
     source_file: str = Field(max_length=120)
     source_row: int
     demo: bool = False
+    import_id: str | None = Field(default=None, max_length=32)  # the import that wrote it last (audit row_id)
 
 
 class Population(SQLModel, table=True):

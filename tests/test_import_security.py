@@ -155,8 +155,8 @@ def test_an_offence_without_a_referral_moves_with_an_audited_update(engine):
                           engine=engine)
     assert report.ok and report.updated == 1
     with session_scope(engine) as s:
-        event = s.execute(select(AuditEvent).where(AuditEvent.action == "update",
-                                                   AuditEvent.table_name == "offence")).scalar_one()
+        event = s.execute(select(AuditEvent).where(AuditEvent.action == "import")
+                          .order_by(AuditEvent.id.desc()).limit(1)).scalar_one()  # one event per import
     assert '"person_id": 1' in event.before and '"person_id": 2' in event.after
     assert "CORRECTED-9" not in (event.before + event.after)
 
@@ -206,8 +206,13 @@ def test_sign_ins_and_saves_go_on_during_a_long_import_on_sqlite(tmp_path, monke
     rows = 2000
     content = offences_csv([offence(n) for n in range(rows)])
     result = {}
+
+    def slow_check(_fraction, message):  # the rows now check in well under the busy timeout
+        if message.startswith("Checked"):
+            time.sleep(2.0)
+
     importing = threading.Thread(target=lambda: result.update(
-        report=import_files("offences", [("big.csv", content)], "cas", engine=engine)))
+        report=import_files("offences", [("big.csv", content)], "cas", engine=engine, progress=slow_check)))
     started = time.monotonic()
     importing.start()
     outcomes, saves = [], []

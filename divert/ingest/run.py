@@ -8,6 +8,11 @@ and written in one short transaction (divert.ingest.replay), so sign-in and save
 up; on PostgreSQL they run in one transaction, which blocks nobody. The acting user is checked
 again in the writing transaction. The report never shows a person identifier, and shortens long
 values.
+
+Referrals and offences take the bulk path: the database is read once, every row is checked in
+memory with the writers' own rules (divert.ingest.bulk), and the changes are written in a few
+statements (divert.records.bulk) - audited as one 'import' event whose row_id, the import id,
+is set on every row written or updated. The other kinds go row by row through their writers.
 """
 
 from __future__ import annotations
@@ -18,16 +23,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy import select, update
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlmodel import Session
 
 from divert import pseudonym
 from divert.db import BUSY_MESSAGE, bump_data_version, get_engine, is_busy, sqlite_path, sqlite_snapshot
-from divert.ingest import replay
+from divert.ingest import bulk, replay
 from divert.ingest.archive import expand_archives
 from divert.ingest.kinds import KINDS
 from divert.ingest.reading import Unreadable, force_from_filename, header_problems, read_table
+from divert.models import StopSearch
 from divert.records import acting, audit
+from divert.records.bulk import new_import_id, write_plan
+from divert.records.core import Rejected
 from divert.settings import current_force
 from divert.validation import Problem
 from divert.wording import plural
@@ -51,6 +60,7 @@ KEY_COLUMNS = {
 }
 KEY_DEFAULTS = {"sex": "all", "age_band": "all"}
 PERSON_KINDS = ("offences", "referrals")
+IMPORT_ID_MODELS = {"stop-search": StopSearch}  # row-by-row kinds whose rows carry the import id
 SNAPSHOT_TRIES = 3
 
 
@@ -88,6 +98,7 @@ class ImportReport:
     problems: list[FileProblem] = field(default_factory=list)
     more_problems: int = 0  # beyond MAX_PROBLEMS, counted but not listed
     written: bool = False
+    row_ids: list = field(default_factory=list, repr=False)  # rows written or updated (row-by-row path)
 
     @property
     def ok(self) -> bool:
@@ -172,6 +183,8 @@ def import_files(
             for problem in refusal:
                 report.add(first, problem)
             return report
+        if kind in bulk.KINDS:
+            return _done(_bulk_import(engine, tables, report, user, progress), progress)
         if sqlite_path(str(engine.url)) is not None:
             for _ in range(SNAPSHOT_TRIES):
                 attempt = ImportReport(kind, names, dry_run, rows=report.rows)
@@ -266,10 +279,160 @@ def _in_one_transaction(engine, tables, report: ImportReport, user: str, progres
 
 
 def _finish(s: Session, report: ImportReport, user: str) -> None:
-    audit(s, user, "import", report.kind, None, None,
-          {"files": report.files, "new": report.new, "updated": report.updated, "unchanged": report.unchanged})
+    import_id = new_import_id()
+    audit(s, user, "import", report.kind, import_id, None,
+          {"files": report.files, "new": report.new, "updated": report.updated, "unchanged": report.unchanged,
+           "import_id": import_id})
+    model = IMPORT_ID_MODELS.get(report.kind)
+    for start in range(0, len(report.row_ids) if model is not None else 0, bulk.CHUNK):
+        chunk = report.row_ids[start:start + bulk.CHUNK]
+        s.execute(update(model).where(model.id.in_(chunk)).values(import_id=import_id))
     if s.get_bind().dialect.name == "sqlite":
         bump_data_version(s)  # replayed with the rows (PostgreSQL bumps just before its commit)
+
+
+# --- the bulk path (referrals, offences) ------------------------------------------------------
+# an audited write to one of these since the rows were checked means checking them again
+BULK_READS = frozenset({"person", "offence", "referral", "closure", "setting", "*", "referrals", "offences"})
+
+
+def _bulk_import(engine, tables, first: ImportReport, user: str, progress) -> ImportReport:
+    """Check every row against one read of the database (divert.ingest.bulk), then write the
+    plan in one short transaction (divert.records.bulk). On SQLite the rows are checked outside
+    the write lock and the write is refused if an audited write touched what they read
+    meanwhile (then they are checked again; the last try checks them under the lock); on
+    PostgreSQL checking and writing are one transaction."""
+    sqlite = engine.dialect.name == "sqlite"
+    tries = SNAPSHOT_TRIES + 1 if sqlite else 1
+    for attempt in range(tries):
+        report = ImportReport(first.kind, first.files, first.dry_run, rows=first.rows)
+        locked = attempt == tries - 1
+        if _bulk_attempt(engine, tables, report, user, progress, locked=locked):
+            return report
+    raise AssertionError("unreachable: the last try holds the lock")
+
+
+def _bulk_attempt(engine, tables, report: ImportReport, user: str, progress, *, locked: bool) -> bool:
+    """One try; False when the database changed under the check (try again)."""
+    from divert.models import AuditEvent
+    from divert.pseudonym import PersonKeyProblem, checked_key
+    from divert.settings import secret
+
+    bind = engine.execution_options(write_lock=True) if locked else engine
+    with Session(bind, expire_on_commit=False) as s:
+        try:
+            last_audit = s.execute(select(AuditEvent.id).order_by(AuditEvent.id.desc()).limit(1)).scalar() or 0
+            rows = _bulk_rows(tables, report)
+            key = secret("person_key")
+            ctx = bulk.read_context(s, report.kind, [row[2] for row in rows if row[3] is None], key)
+            if not locked:
+                s.rollback()  # the read ends here: nothing is held while the rows are checked
+            plan = _check_bulk(rows, ctx, report, progress)
+            if report.problems or report.dry_run or not plan.changes:
+                s.rollback()
+                return True
+            if not locked:
+                s.close()
+                s.bind = engine.execution_options(write_lock=True)
+                changed = set(s.execute(select(AuditEvent.table_name).where(AuditEvent.id > last_audit)
+                                        .distinct()).scalars())
+                if changed & BULK_READS:
+                    s.rollback()
+                    return False
+            try:
+                same_key = checked_key(s) == key
+            except PersonKeyProblem as problem:
+                s.rollback()
+                report.add(_files(report), Problem("person key", None, str(problem)))
+                return True
+            if not same_key:  # the key changed while the rows were checked
+                s.rollback()
+                if locked:
+                    report.add(_files(report), Problem("person key", None, pseudonym.DIFFERENT))
+                    return True
+                return False
+            if progress:
+                progress(0.95, "Saving")
+            try:
+                write_plan(s, user, plan, report.kind,
+                           {"files": report.files, "new": report.new, "updated": report.updated,
+                            "unchanged": report.unchanged})
+            except Rejected as rejected:
+                s.rollback()
+                for problem in rejected.problems:
+                    report.add(_files(report), problem)
+                return True
+            except IntegrityError as error:
+                s.rollback()
+                log.warning("import conflicted with a concurrent write: %s", error.orig)
+                report.add(_files(report), Problem("record", None, "conflicts with a record saved at the same time: import again"))
+                return True
+            problems = acting.problems(s)
+            if problems:
+                s.rollback()
+                for problem in problems:
+                    report.add(_files(report), problem)
+                return True
+            bump_data_version(s)
+            s.commit()
+            report.written = True
+            return True
+        except BaseException:
+            s.rollback()
+            raise
+
+
+def _files(report: ImportReport) -> str:
+    return ", ".join(report.files)[:200]
+
+
+def _bulk_rows(tables, report: ImportReport) -> list[tuple[str, int, dict, Problem | None]]:
+    """Every row as (file, row number, values, problem): the problem of a key seen before in
+    this import (that row is reported in its place, not checked)."""
+    seen: dict[tuple, tuple[str, int]] = {}
+    rows = []
+    for name, frame, extra in tables:
+        for index, values in enumerate(frame.iter_rows(named=True)):
+            row_number = index + 2
+            if extra:
+                values.update(extra)
+            rows.append((name, row_number, values, _repeated(report.kind, seen, name, row_number, values)))
+    return rows
+
+
+def _check_bulk(rows, ctx, report: ImportReport, progress):
+    plan = bulk.Plan()
+    total = len(rows)
+    for done, (name, row_number, values, repeated) in enumerate(rows, 1):
+        if repeated is not None:
+            report.add(name, repeated, row_number)
+            continue
+        try:
+            change, problems = bulk.check_row(report.kind, values, ctx, plan)
+        except Exception as error:  # never a crash: report the row and go on
+            log.exception("import %s row %s", name, row_number)
+            change, problems = None, [Problem("record", None, f"could not be saved ({type(error).__name__})")]
+        if change:
+            setattr(report, change, getattr(report, change) + 1)
+        for problem in problems:
+            report.add(name, problem, row_number)
+        if progress and (done % 10_000 == 0 or done == total):
+            progress(0.9 * done / max(total, 1), f"Checked {done:,} of {total:,} rows")
+    return plan
+
+
+def _repeated(kind: str, seen: dict, name: str, row_number: int, values: dict) -> Problem | None:
+    """The problem of a row whose key was already seen in this import (None: first time)."""
+    key = _key(kind, values)
+    if key is None:
+        return None
+    if key in seen:
+        first_file, first_row = seen[key]
+        where = f"row {first_row}" + (f" of {first_file}" if first_file != name else "")
+        column = next(c for c in KEY_COLUMNS[kind] if c != "force")
+        return Problem(column, values.get(column), f"repeats the record of {where}: each record may appear once in an import")
+    seen[key] = (name, row_number)
+    return None
 
 
 def _key(kind: str, values: dict) -> tuple | None:
@@ -295,17 +458,10 @@ def _run_rows(s: Session, tables, report: ImportReport, user: str, progress) -> 
                 values["source_row"] = row_number
             values.update(extra)
             done += 1
-            key = _key(report.kind, values)
-            if key is not None and key in seen:
-                first_file, first_row = seen[key]
-                where = f"row {first_row}" + (f" of {first_file}" if first_file != name else "")
-                column = next(c for c in KEY_COLUMNS[report.kind] if c != "force")
-                report.add(name, Problem(column, values.get(column),
-                                         f"repeats the record of {where}: each record may appear once in an import"),
-                           row_number)
+            repeated = _repeated(report.kind, seen, name, row_number, values)
+            if repeated is not None:
+                report.add(name, repeated, row_number)
                 continue
-            if key is not None:
-                seen[key] = (name, row_number)
             try:
                 saved = spec.writer(values, user, session=s, upsert=True)
             except DBAPIError:
@@ -316,6 +472,8 @@ def _run_rows(s: Session, tables, report: ImportReport, user: str, progress) -> 
                 continue
             if saved.ok:
                 setattr(report, saved.change, getattr(report, saved.change) + 1)
+                if saved.change != "unchanged" and saved.row_id is not None:
+                    report.row_ids.append(saved.row_id)
             else:
                 for problem in saved.problems:
                     report.add(name, problem, row_number)

@@ -1,0 +1,362 @@
+"""Checking an import's referrals or offences all at once, with the rules of divert.records.
+
+The row-by-row writers (records.add_referral, records.add_offence) read the database for every
+row and write each row in a savepoint. Here the database is read once - the referrals, offences
+and people the file names, the eligibility history of those people, the programme - and every
+row is checked in memory by the same steps as the writers, in the same order, with the same
+field rules (divert.validation.Checker; each rule runs once per distinct value and is
+remembered), so the problems reported are the ones the writers would give. What the rows would
+change becomes a records.bulk.Plan, which records.bulk.write_plan writes in a few statements.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from divert import codes, programme
+from divert.models import Closure, Offence, Person, Referral
+from divert.pseudonym import person_key
+from divert.records.bulk import OFFENCE, PERSON, Plan
+from divert.records.offences import area_code
+from divert.records.pathway import person_history
+from divert.validation import Checker, Problem
+
+KINDS = ("referrals", "offences")
+CHUNK = 5_000  # values in one IN (...) list
+OFFENCE_COMPARED = ("force", "crime_ref", "person_id", "offence_date", "age", "area", "drug", "source", "outcome",
+                    "outcome_date")
+
+
+class RowFailed(Exception):
+    """A row has problems (they are in its checker): nothing of it is planned."""
+
+
+class CachedChecker(Checker):
+    """A Checker whose field rules run once per distinct (rule, field, value, options) in an
+    import and are then remembered, problems included."""
+
+    def __init__(self, values: dict, cache: dict):
+        super().__init__(values)
+        self.cache = cache
+
+    def _rule(self, name: str, field_name: str, options: tuple, run: Callable):
+        key = (name, field_name, self.values.get(field_name), options)
+        hit = self.cache.get(key)
+        if hit is None:
+            start = len(self.problems)
+            hit = (run(), tuple(self.problems[start:]))
+            self.cache[key] = hit
+        elif hit[1]:
+            self.problems.extend(hit[1])
+        return hit[0]
+
+    def text(self, field_name, *, required=False, max_length=200, pattern=None):
+        return self._rule("text", field_name, (required, max_length, pattern),
+                          lambda: Checker.text(self, field_name, required=required, max_length=max_length, pattern=pattern))
+
+    def code(self, field_name, allowed, *, required=True, aliases=None, upper=True, noun=None):
+        return self._rule("code", field_name, (id(allowed), required, id(aliases), upper, noun),
+                          lambda: Checker.code(self, field_name, allowed, required=required, aliases=aliases,
+                                               upper=upper, noun=noun))
+
+    def integer(self, field_name, *, required=False, low=None, high=None):
+        return self._rule("integer", field_name, (required, low, high),
+                          lambda: Checker.integer(self, field_name, required=required, low=low, high=high))
+
+    def day(self, field_name, *, required=False, future_ok=False, not_before=None):
+        return self._rule("day", field_name, (required, future_ok, not_before),
+                          lambda: Checker.day(self, field_name, required=required, future_ok=future_ok,
+                                              not_before=not_before))
+
+    def moment(self, field_name, *, required=False, future_ok=False, not_before=None):
+        return self._rule("moment", field_name, (required, future_ok, not_before),
+                          lambda: Checker.moment(self, field_name, required=required, future_ok=future_ok,
+                                                 not_before=not_before))
+
+
+@dataclass
+class _Person:
+    id: int | None  # None: new in this import
+    birth_year: int | None
+    index: int | None = None  # its place in plan.new["person"]
+
+
+@dataclass
+class _Offence:
+    id: int | None
+    person: Any  # person id (int) or a new _Person
+    offence_date: date
+    age: int | None
+    drug: str | None
+    row: dict | None = None  # the stored row (offences: compared on re-import)
+    referral: str | None = None  # the reference of its referral, if any
+    index: int | None = None
+
+
+@dataclass
+class Context:
+    """What the checks read from the database, read once."""
+
+    force: str
+    profile: programme.Programme
+    key: str
+    referrals: dict[str, dict] = field(default_factory=dict)
+    offences: dict[tuple[str, str], _Offence] = field(default_factory=dict)
+    people: dict[str, _Person] = field(default_factory=dict)
+    history: dict[int, dict] = field(default_factory=dict)
+    cache: dict = field(default_factory=dict)
+    keys: dict[str, str] = field(default_factory=dict)  # person_ref -> its keyed hash
+
+    def person_key(self, ref: str) -> str:
+        found = self.keys.get(ref)
+        if found is None:
+            found = self.keys[ref] = person_key(ref, key=self.key)
+        return found
+
+
+def _chunks(values: list, size: int = CHUNK) -> Iterable[list]:
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
+
+
+def _among(s: Session, column, values: list) -> Iterable:
+    """(condition, chunk) pairs selecting `column` among `values`: on PostgreSQL one array
+    parameter per 50,000 values (= ANY), which plans far faster than a long IN list."""
+    if s.get_bind().dialect.name == "postgresql":
+        from sqlalchemy import any_, bindparam
+        from sqlalchemy.dialects.postgresql import ARRAY
+
+        for chunk in _chunks(values, 50_000):
+            yield column == any_(bindparam(None, chunk, type_=ARRAY(column.type)))
+        return
+    for chunk in _chunks(values):
+        yield column.in_(chunk)
+
+
+def read_context(s: Session, kind: str, rows: list[dict], key: str) -> Context:
+    profile = programme.in_session(s)
+    ctx = Context(profile.force, profile, key)
+    references = sorted({str(r["reference"]) for r in rows if r.get("reference")}) if kind == "referrals" else []
+    for among in _among(s, Referral.reference, references):
+        query = select(Referral.id, Referral.reference, Referral.offence_id, Referral.person_id, Referral.referred_at,
+                       Referral.referring_team, Referral.version).where(among)
+        for row in s.execute(query).mappings():
+            ctx.referrals[row["reference"]] = dict(row)
+    by_force: dict[str, set] = {}
+    for r in rows:
+        if r.get("crime_ref"):
+            by_force.setdefault(r.get("force") or ctx.force, set()).add(str(r["crime_ref"]))
+    columns = [Offence.id, *[getattr(Offence, name) for name in OFFENCE_COMPARED]]
+    for force, refs in by_force.items():
+        for among in _among(s, Offence.crime_ref, sorted(refs)):
+            query = (select(*columns, Referral.reference.label("referral"))
+                     .outerjoin(Referral, Referral.offence_id == Offence.id)
+                     .where(Offence.force == force, among))
+            for row in s.execute(query).mappings():
+                stored = {name: row[name] for name in OFFENCE_COMPARED}
+                ctx.offences[(force, row["crime_ref"])] = _Offence(row["id"], row["person_id"], row["offence_date"],
+                                                                   row["age"], row["drug"], stored, row["referral"])
+    keys = sorted({ctx.person_key(str(r["person_ref"])) for r in rows if r.get("person_ref")})
+    for among in _among(s, Person.person_key, keys):
+        for row in s.execute(select(Person.id, Person.person_key, Person.birth_year).where(among)):
+            ctx.people[row.person_key] = _Person(row.id, row.birth_year)
+    if kind == "referrals":
+        ids = sorted({p.id for p in ctx.people.values()} | {o.person for o in ctx.offences.values() if o.person})
+        ctx.history = _histories(s, ids)
+    return ctx
+
+
+def _histories(s: Session, person_ids: list[int]) -> dict[int, dict]:
+    """person_history for many people at once (people without closures are left out)."""
+    found: dict[int, list] = {}
+    for among in _among(s, Referral.person_id, person_ids):
+        query = (select(Referral.person_id).join(Closure, Closure.referral_id == Referral.id)
+                 .where(among, Referral.void_at.is_(None)).distinct())
+        found.update({pid: None for pid in s.execute(query).scalars()})
+    return {pid: person_history(s, pid) for pid in found}  # the writers' own query, for the few with closures
+
+
+@dataclass
+class Checked:
+    plan: Plan = field(default_factory=Plan)
+    changes: list[str] = field(default_factory=list)  # new | updated | unchanged, per good row
+
+
+def check_row(kind: str, values: dict, ctx: Context, plan: Plan) -> tuple[str | None, list[Problem]]:
+    """Check one row as the kind's writer would (upsert); plan its change. Returns (change,
+    problems)."""
+    c = CachedChecker(values, ctx.cache)
+    try:
+        change = (_referral if kind == "referrals" else _offence_row)(c, values, ctx, plan)
+    except RowFailed:
+        return None, c.problems
+    return change, []
+
+
+def _check(c: Checker) -> None:
+    if c.problems:
+        raise RowFailed
+
+
+def _find_person(c: CachedChecker, ctx: Context) -> tuple[_Person | None, dict | None]:
+    """records.offences.find_person: (the person, or None; the new person's row when new)."""
+    ref = c.text("person_ref", required=True, max_length=60)
+    sex = c.code("sex", codes.SEXES, required=False) or "U"
+    birth_year = c.integer("birth_year", low=1900, high=date.today().year - 10)
+    eth_self = c.code("ethnicity_self", codes.ETHNICITY_SELF, required=False, aliases=codes.ETHNICITY_SELF_ALIASES)
+    eth_officer = c.code("ethnicity_officer", codes.ETHNICITY_OFFICER, required=False)
+    if ref is None or c.problems:
+        return None, None
+    key = ctx.person_key(ref)
+    person = ctx.people.get(key)
+    if person is not None:
+        return person, None
+    row = {"person_key": key, "sex": sex, "birth_year": birth_year, "ethnicity_self": eth_self,
+           "ethnicity_officer": eth_officer, "demo": False}
+    return _Person(None, birth_year), row
+
+
+def _offence_from(c: CachedChecker, ctx: Context, force: str):
+    """records.offences.offence_from: the checked offence fields, the person, the age."""
+    crime_ref = c.reference("crime_ref")
+    offence_date = c.day("offence_date", required=True)
+    area = area_code(c, force)
+    drug = c.code("drug", codes.DRUGS)
+    source = c.code("source", codes.REFERRAL_SOURCES, upper=False)
+    outcome = c.integer("outcome")
+    if outcome is not None and outcome not in codes.HOCR_OUTCOMES:
+        c.fail("outcome", "is not a Home Office outcome code")
+    outcome_date = c.day("outcome_date", not_before=offence_date)
+    if outcome_date is not None and outcome is None:
+        c.fail("outcome_date", "is given without an outcome")
+    person, person_row = _find_person(c, ctx)
+    _check(c)
+    age = None
+    if person.birth_year:
+        age = offence_date.year - person.birth_year
+        if not 10 <= age <= 110:
+            c.fail("birth_year", f"gives an age of {age} at the offence")
+            _check(c)
+    fields = {"force": force, "crime_ref": crime_ref, "offence_date": offence_date, "age": age, "area": area,
+              "drug": drug, "source": source, "outcome": outcome, "outcome_date": outcome_date}
+    return fields, person, person_row
+
+
+def _plan_person(person: _Person, person_row: dict | None, ctx: Context, plan: Plan) -> None:
+    if person_row is not None:
+        person.index = len(plan.new["person"])
+        plan.new["person"].append(person_row)
+        ctx.people[person_row["person_key"]] = person
+
+
+def _person_ref(person) -> dict:
+    if isinstance(person, _Person):
+        return {"person_id": person.id} if person.id is not None else {PERSON: person.index}
+    return {"person_id": person}
+
+
+def _offence_row(c: CachedChecker, values: dict, ctx: Context, plan: Plan) -> str:
+    """records.offences.add_offence(upsert=True)."""
+    force = values.get("force") or ctx.force
+    fields, person, person_row = _offence_from(c, ctx, force)
+    existing = ctx.offences.get((force, fields["crime_ref"]))
+    same_person = person.id is not None and existing is not None and existing.person == person.id
+    if existing is not None and existing.person is not None and not same_person and existing.referral is not None:
+        c.problems.append(Problem(
+            "person_ref", None,
+            f"names a different person from the one offence {fields['crime_ref']} and its referral "
+            f"{existing.referral} are recorded against: correct the person on the referral in Divert, not by import"))
+        raise RowFailed
+    _plan_person(person, person_row, ctx, plan)
+    if existing is None:
+        plan.new["offence"].append({**fields, **_person_ref(person), "demo": False})
+        return "new"
+    new = {**fields, "person_id": person.id}
+    changed = {name: value for name, value in new.items()
+               if value is not None and existing.row[name] != value}
+    if person.id is None:
+        changed["person_id"] = None
+    if not changed:
+        plan.unchanged["offence"] += 1
+        return "unchanged"
+    after = {name: value for name, value in changed.items() if name != "person_id"}
+    if "person_id" in changed:
+        after.update(_person_ref(person))
+    plan.updates["offence"].append((existing.id, None, {n: existing.row[n] for n in changed}, after))
+    return "updated"
+
+
+def _referral(c: CachedChecker, values: dict, ctx: Context, plan: Plan) -> str:
+    """records.pathway.add_referral(upsert=True)."""
+    force = values.get("force") or ctx.force
+    reference = c.reference("reference")
+    referred_at = c.moment("referred_at", required=True)
+    team = c.text("referring_team", max_length=80)
+    override = c.text("override_reason", max_length=2000)
+    existing = ctx.referrals.get(reference) if reference else None
+    if existing is not None:
+        _check(c)  # a re-imported referral: only its own fields can change
+        new = {"referred_at": referred_at, "referring_team": team}
+        changed = {n: v for n, v in new.items() if v is not None and existing[n] != v}
+        if not changed:
+            plan.unchanged["referral"] += 1
+            return "unchanged"
+        plan.updates["referral"].append((existing["id"], existing["version"], {n: existing[n] for n in changed},
+                                         changed))
+        existing["version"] += 1
+        return "updated"
+    crime_ref = c.raw("crime_ref")
+    offence = ctx.offences.get((force, str(crime_ref))) if crime_ref else None
+    person_row = None
+    if offence is None:
+        fields, person, person_row = _offence_from(c, ctx, force)
+        if fields["offence_date"] > referred_at.date():
+            c.fail("offence_date", f"is after the referral ({referred_at.date()})")
+            _check(c)
+        fields["outcome"], fields["outcome_date"] = 8, referred_at.date()
+        offence = _Offence(None, person, fields["offence_date"], fields["age"], fields["drug"])
+        new_offence = fields
+    else:
+        new_offence = None
+        if offence.referral is not None:
+            c.fail("crime_ref", "already has a referral")
+        if offence.person is None:
+            c.fail("crime_ref", "has no person recorded against the offence")
+        if referred_at and referred_at.date() < offence.offence_date:
+            c.fail("referred_at", f"is before the offence ({offence.offence_date})")
+    _check(c)
+    person = offence.person
+    pid = person.id if isinstance(person, _Person) else person
+    history = ctx.history.get(pid) if pid is not None else None
+    history = history or {"not_engaged": 0, "last_intelligence_log": None, "complied": 0}
+    if history["not_engaged"] and not override:
+        c.fail("override_reason", "this person did not engage before (intelligence log "
+               f"{history['last_intelligence_log']}): no new offer without an override reason", value="")
+        _check(c)
+    rules = programme.ineligible(ctx.profile, offence.age, offence.drug, bool(history["complied"]))
+    if rules and not override:
+        c.fail("override_reason", "outside the programme's eligibility rules (" + "; ".join(rules)
+               + "): no offer without an override reason", value="")
+        _check(c)
+    # the row is good: plan its person, offence and referral
+    if new_offence is not None:
+        _plan_person(person, person_row, ctx, plan)
+        offence.index = len(plan.new["offence"])
+        plan.new["offence"].append({**new_offence, **_person_ref(person), "demo": False})
+        ctx.offences[(force, new_offence["crime_ref"])] = offence
+    offence.referral = reference
+    flagged = bool(history["not_engaged"] or rules)
+    plan.new["referral"].append({
+        "force": force, "reference": reference,
+        **({"offence_id": offence.id} if offence.id is not None else {OFFENCE: offence.index}),
+        **_person_ref(person), "referred_at": referred_at, "referring_team": team,
+        "eligibility": "override" if flagged else "eligible", "override_reason": override if flagged else None,
+        "repeat": bool(history["complied"]), "status": "open", "version": 1, "demo": False,
+    })
+    return "new"

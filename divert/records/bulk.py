@@ -1,0 +1,155 @@
+"""The bulk write path for imports: many checked rows in a few statements, inside the caller's
+one transaction, audited as ONE audit event.
+
+An import's rows are checked first (divert.ingest.bulk, with the same rules as the forms); what
+they would change is a Plan: new people, offences and referrals, and the changed fields of
+existing offences and referrals. write_plan writes it with SQLAlchemy Core executemany (ids come
+back with RETURNING, in the rows' order), sets import_id on every row it writes or updates, and
+audits the whole import as one event: action 'import', row_id = the import id, `after` holding
+the files, the counts (new / updated / unchanged, in all and per table) and each updated row's
+new values, `before` each updated row's old values. The caller checks the acting user
+(divert.records.acting, which reads the noted event), bumps data_version once and commits.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+from sqlalchemy import and_, bindparam, func, select, text, update
+from sqlmodel import Session
+
+from divert.models import Offence, Person, Referral
+from divert.records.core import Rejected, audit
+from divert.validation import Problem
+
+PERSON = "_person"  # in a planned row: the index of a new person (its id is known once written)
+OFFENCE = "_offence"  # the index of a new offence
+SQLITE_CACHE_KB = 256_000  # the page cache while an import writes (used only as it fills)
+TABLES = {"person": Person, "offence": Offence, "referral": Referral}
+
+
+@dataclass
+class Plan:
+    new: dict[str, list[dict]] = field(default_factory=lambda: {name: [] for name in TABLES})
+    # table -> [(row id, version or None, before {field: old}, after {field: new})]
+    updates: dict[str, list[tuple]] = field(default_factory=lambda: {name: [] for name in TABLES})
+    unchanged: dict[str, int] = field(default_factory=lambda: {name: 0 for name in TABLES})
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        return {name: {"new": len(self.new[name]), "updated": len(self.updates[name]), "unchanged": self.unchanged[name]}
+                for name in TABLES if self.new[name] or self.updates[name] or self.unchanged[name]}
+
+    @property
+    def changes(self) -> bool:
+        return any(self.new.values()) or any(self.updates.values())
+
+
+def new_import_id() -> str:
+    return uuid.uuid4().hex
+
+
+def write_plan(s: Session, user: str, plan: Plan, kind: str, detail: dict, import_id: str | None = None) -> str:
+    """Write `plan` in the session's transaction and audit it as one 'import' event whose row_id
+    is the import id set on every row written or updated (returned)."""
+    import_id = import_id or new_import_id()
+    conn = s.connection()
+    if conn.dialect.name == "sqlite":
+        # a large import's indexes outgrow SQLite's default 2 MB page cache many times over;
+        # a bigger cache for this connection (restored below) keeps the inserts off the disk
+        previous = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+        conn.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_CACHE_KB}")
+        try:
+            return _write(s, conn, user, plan, kind, detail, import_id)
+        finally:
+            conn.exec_driver_sql(f"PRAGMA cache_size={int(previous)}")
+    return _write(s, conn, user, plan, kind, detail, import_id)
+
+
+def _write(s: Session, conn, user: str, plan: Plan, kind: str, detail: dict, import_id: str) -> str:
+    ids: dict[str, list[int]] = {}
+    for name in ("person", "offence", "referral"):
+        rows = [_resolved(row, ids) | {"import_id": import_id} for row in plan.new[name]]
+        ids[name] = _insert(conn, TABLES[name], rows)
+    before, after = {}, {}
+    for name, changed in plan.updates.items():
+        if not changed:
+            continue
+        _update(conn, TABLES[name], [(row_id, version, _resolved(new, ids)) for row_id, version, _, new in changed],
+                import_id)
+        before[name] = {str(row_id): old for row_id, _, old, _ in changed}
+        after[name] = {str(row_id): _resolved(new, ids) for row_id, _, _, new in changed}
+    audit(s, user, "import", kind, import_id, before or None,
+          {**detail, "import_id": import_id, "tables": plan.counts(), **({"changes": after} if after else {})})
+    s.flush()
+    return import_id
+
+
+def _resolved(row: dict, ids: dict[str, list[int]]) -> dict:
+    if PERSON not in row and OFFENCE not in row:
+        return row
+    row = dict(row)
+    if PERSON in row:
+        row["person_id"] = ids["person"][row.pop(PERSON)]
+    if OFFENCE in row:
+        row["offence_id"] = ids["offence"][row.pop(OFFENCE)]
+    return row
+
+
+def _insert(conn, model, rows: list[dict]) -> list[int]:
+    """Insert `rows` with ids taken up front; their ids, in order. The values go through each
+    column's own bind processing (as SQLAlchemy would store them), then straight to the driver:
+    one executemany on SQLite, COPY on PostgreSQL."""
+    if not rows:
+        return []
+    table = model.__table__
+    ids = _new_ids(conn, table, len(rows))
+    names = list(rows[0])
+    if any(len(row) != len(names) for row in rows) or any(name not in table.c for name in names):
+        raise ValueError(f"bulk rows for {table.name} must all have the same columns")
+    dialect = conn.dialect
+    processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names]
+    columns = [[row[name] for row in rows] for name in names]
+    columns = [column if processor is None else [None if v is None else processor(v) for v in column]
+               for column, processor in zip(columns, processors, strict=True)]
+    data = list(zip(ids, *columns, strict=True))
+    quoted = ", ".join(dialect.identifier_preparer.quote(name) for name in ["id", *names])
+    if dialect.name == "postgresql":
+        cursor = conn.connection.driver_connection.cursor()
+        with cursor.copy(f"COPY {table.name} ({quoted}) FROM STDIN") as copy:
+            for row in data:
+                copy.write_row(row)
+        return ids
+    marks = ", ".join("?" for _ in range(len(names) + 1))
+    conn.exec_driver_sql(f"INSERT INTO {table.name} ({quoted}) VALUES ({marks})", data)
+    return ids
+
+
+def _new_ids(conn, table, n: int) -> list[int]:
+    """n ids for new rows: PostgreSQL takes them from the table's sequence; SQLite gives a new
+    row max(id) + 1 (no AUTOINCREMENT), and the import holds the write lock, so it does the same."""
+    if conn.dialect.name == "postgresql":
+        sequence = conn.execute(text("SELECT pg_get_serial_sequence(:t, 'id')"), {"t": table.name}).scalar_one()
+        query = text("SELECT nextval(CAST(:s AS regclass)) FROM generate_series(1, :n)")
+        return list(conn.execute(query, {"s": sequence, "n": n}).scalars())
+    start = conn.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one()
+    return list(range(start + 1, start + 1 + n))
+
+
+def _update(conn, model, changes: list[tuple[int, int | None, dict]], import_id: str) -> None:
+    """Update each row's changed fields (grouped by which fields change, one executemany each);
+    a row whose version moved on since it was read refuses the whole import."""
+    table = model.__table__
+    groups: dict[tuple, list[dict]] = {}
+    for row_id, version, values in changes:
+        groups.setdefault(tuple(sorted(values)), []).append({"b_id": row_id, "b_version": version, **{f"v_{k}": v for k, v in values.items()}})
+    for names, params in groups.items():
+        condition = table.c.id == bindparam("b_id")
+        values = {name: bindparam(f"v_{name}") for name in names}
+        if "version" in table.c:
+            condition = and_(condition, table.c.version == bindparam("b_version"))
+            values["version"] = table.c.version + 1
+        statement = update(table).where(condition).values(import_id=import_id, **values)
+        result = conn.execute(statement, params)
+        if result.rowcount is not None and 0 <= result.rowcount < len(params):
+            raise Rejected([Problem("version", None, "someone else changed these records meanwhile; import again")])
