@@ -142,3 +142,19 @@ def test_a_frame_store_from_another_database_is_not_trusted(engine, monkeypatch,
     again = LiveFrames(url)
     again.current()
     assert again.last_refresh == {"kind": "full"}
+
+
+def test_live_frames_take_an_import_by_its_import_id(engine, monkeypatch):
+    from divert.bench_import import referrals_csv
+    from divert.ingest.run import import_files
+
+    monkeypatch.setenv(loading.MODE_ENV, "never")
+    referral(engine, "DIV-1", "C1", person="P1")
+    live = LiveFrames(engine.url.render_as_string(hide_password=False))
+    live.current()
+    report = import_files("referrals", [("referrals.csv", referrals_csv(30, engine))], "bench", engine=engine)
+    assert report.ok and report.new == 30, report.problems
+    frames = live.current()
+    assert live.last_refresh["kind"] == "records" and live.last_refresh["rows"] >= 30
+    same(frames, load_frames(engine))
+    assert frames.referrals.height == 31

@@ -31,6 +31,7 @@ from divert.analytics.loading import load_frames
 from divert.db import data_version, get_engine
 
 IGNORED = {"app_user", "sign_in_throttle", "session_generation"}
+BY_IMPORT_ID = {"referrals", "offences"}  # imports written in bulk: no event per row
 THROUGH_REFERRAL = {"assessment", "closure", "contact_attempt"}
 MOST_ROWS = 20_000  # more changed records than this: read everything again
 OVERLAP = 200  # events re-read each look, in case a transaction committed out of id order
@@ -81,18 +82,19 @@ def changes_since(engine: Engine, after: int, seen: set[int] | None = None) -> t
         for old in [i for i in seen if i <= after - OVERLAP]:
             seen.discard(old)
         through: dict[str, set[int]] = {}
+        imports: set[str] = set()
         for _, action, table, row_id in events:
             if table in IGNORED or action.startswith("export") or action in ("sign_in", "sign_out"):
                 continue
-            if action == "import":
+            if action == "import":  # one event; its rows carry its import id (row_id)
                 changes.imported = True
                 if table == "stop-search":
                     changes.stop_search = True
                 elif table == "population":
                     changes.population = True
-                else:
-                    changes.everything = True
-                continue
+                elif table in BY_IMPORT_ID:
+                    imports.add(row_id) if row_id else setattr(changes, "everything", True)
+                continue  # other kinds audit each row as well
             if table == "setting":
                 changes.programme = changes.programme or row_id == "programme"
                 continue
@@ -117,6 +119,9 @@ def changes_since(engine: Engine, after: int, seen: set[int] | None = None) -> t
                 through.setdefault(table, set()).add(number)
             else:
                 changes.everything = True
+        for import_id in imports:
+            for table, ids in (("referral", changes.referrals), ("offence", changes.offences), ("person", changes.people)):
+                ids.update(conn.execute(text(f"SELECT id FROM {table} WHERE import_id = :x"), {"x": import_id}).scalars())
         if changes.everything or changes.rows + sum(map(len, through.values())) > MOST_ROWS:
             changes.everything = True
         else:
