@@ -98,6 +98,10 @@ def run(referrals: int, db_url: str | None, import_rows: int, out: Path | None =
     del cold
 
     app = _app_process(url, import_rows, report)
+    if import_rows:  # the import's rows are in the database now: bring the frame store up to them
+        started = time.perf_counter()
+        LiveFrames(url).current()
+        report(f"  frame store brought up to date after the import {time.perf_counter() - started:.2f} s")
     pandas = pandas_times(url, report)
     seen = {}
     if browser:
