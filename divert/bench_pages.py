@@ -248,7 +248,8 @@ def page_times(url: str, report) -> dict:
     try:
         live = dashboard.live()
         first_load = _timed(live.current)
-        report(f"  first load (frames as the app process starts) {first_load:7.2f} s ({live.last_refresh})")
+        report(f"  first load (frames as the app process starts) {first_load:7.2f} s ({live.last_refresh}); "
+               f"peak memory so far {peak_mb():,.0f} MB")
         at = AppTest.from_file(app, default_timeout=900)
         at.run()
         next(t for t in at.text_input if t.label == "Username").input(username)
@@ -268,6 +269,7 @@ def page_times(url: str, report) -> dict:
                            "page_first_s": first_page, "page_warm_s": statistics.median(r[0] for r in runs)}
             report(f"  page {name:<12} data first {first:6.2f} s  warm {pages[name]['warm_s']:6.3f} s   "
                    f"(whole page with charts: first {first_page:6.2f} s, warm {pages[name]['page_warm_s']:6.2f} s)")
+        report(f"  peak memory after every page {peak_mb():,.0f} MB")
         # the floor: the same pages' figures worked out from frames already in memory, every time
         version, snapshot = live.at(dashboard.programme.today())
         frames = live.current()
@@ -290,6 +292,7 @@ def page_times(url: str, report) -> dict:
                 pages[name]["floor_s"] = statistics.median(timer.run(at.run)[1] for _ in range(3))
         finally:
             dashboard._live = real
+        report(f"  peak memory after the floor runs {peak_mb():,.0f} MB")
         writes, refreshes = write_times(engine, live)
         return {"load_first_s": first_load, "store": live.last_refresh, "pages": pages, "writes": writes,
                 "refreshes": refreshes}
