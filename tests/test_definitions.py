@@ -9,6 +9,7 @@ import sys
 from datetime import date
 
 import pytest
+from dbfixtures import main_url
 from sqlalchemy import text
 
 from divert.db import get_engine, upgrade
@@ -21,7 +22,7 @@ BROAD = """CASE substr(p.ethnicity_self, 1, 1) WHEN 'W' THEN 'White' WHEN 'M' TH
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    url = f"sqlite:///{tmp_path_factory.mktemp('definitions') / 'demo.db'}"
+    url = main_url(tmp_path_factory.mktemp('definitions'), "demo.db")
     upgrade(url)
     load_demo(get_engine(url), seed=31, scale=1.0, as_of=AS_OF)
     return url

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime
 import bcrypt
 import polars as pl
 import pytest
+from dbfixtures import main_url
 from sqlalchemy import text
 from sqlmodel import Session, select
 
@@ -26,7 +27,7 @@ FORMAL = "(1, 2, 3)"
 
 
 def fresh_engine(folder, name="demo.db"):
-    url = f"sqlite:///{folder / name}"
+    url = main_url(folder, name)
     upgrade(url)
     return get_engine(url)
 

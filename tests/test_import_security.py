@@ -12,6 +12,7 @@ import zipfile
 from datetime import datetime
 
 import pytest
+from dbfixtures import main_url
 from sqlalchemy import func, select
 
 from divert import accounts, app_settings, records, sign_in
@@ -178,7 +179,7 @@ def test_cli_output_and_report_file_are_short_and_hide_identifiers(tmp_path, iso
     import subprocess
     import sys
 
-    url = f"sqlite:///{tmp_path / 'divert.db'}"
+    url = main_url(tmp_path, "divert.db")
     upgrade(url)
     rows = [offence(1, drug="Y" * 5_000_000), offence(2, person_ref="RAW-PNC-" + "7" * 70), offence(3, area="NOWHERE")]
     source = tmp_path / "crimes.csv"
