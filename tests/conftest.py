@@ -112,6 +112,12 @@ def sqlite_engine(tmp_path):
 
 
 @pytest.fixture
+def sqlite_file_engine(tmp_path):
+    """A SQLite file at head on either backend: for tests about SQLite itself."""
+    yield from upgraded(sqlite_url(tmp_path))
+
+
+@pytest.fixture
 def spawn_context(monkeypatch):
     """A 'spawn' multiprocessing context whose children do not re-run __main__: after an
     AppTest run, __main__ can be a page script, which a spawned child would execute."""
