@@ -56,6 +56,9 @@ class Checker:
                 self.fail(field, "is required")
             return None
         value = str(value)
+        if "\x00" in value:  # PostgreSQL cannot store it in text, and it is never meant
+            self.fail(field, "contains a NUL character (a zero byte), which is not text")
+            return None
         if len(value) > max_length:
             self.fail(field, f"is longer than {max_length} characters")
         elif pattern is not None and not pattern.match(value):
