@@ -204,6 +204,16 @@ def bump_data_version(session: Session) -> None:
     session.execute(update(DataVersion).where(DataVersion.id == 1).values(version=DataVersion.version + 1))
 
 
+def analyze(engine: Engine) -> None:
+    """Refresh PostgreSQL's planner statistics after a bulk load (demo, restore, a large import).
+    Until autovacuum gets to it, the planner takes the loaded tables for nearly empty and runs
+    the dashboards' joins as nested loops: measured at demo scale 1, the referrals query took
+    38 s before ANALYZE and 0.4 s after. SQLite needs nothing."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("ANALYZE"))
+
+
 def ping(engine: Engine | None = None) -> bool:
     with (engine or get_engine()).connect() as conn:
         return conn.execute(text("SELECT 1")).scalar() == 1

@@ -20,7 +20,7 @@ import json
 from sqlalchemy import select
 from sqlmodel import Session
 
-from divert.models import AuditEvent, Person, Setting
+from divert.models import AuditEvent, DataVersion, Person, Setting
 from divert.settings import secret
 
 FINGERPRINT_SETTING = "person_key_fingerprint"
@@ -86,6 +86,11 @@ def checked_key(s: Session) -> str:
     cached = s.info.get(_SESSION_KEY)
     if cached:
         return cached
+    if _stored(s) is None and s.get_bind().dialect.name == "postgresql":
+        # the first writes on a new PostgreSQL database (several replicas, several workers) queue
+        # on the data_version row that every write locks, so that one records the fingerprint and
+        # the others then read it (SQLite writers already queue, on BEGIN IMMEDIATE)
+        s.execute(select(DataVersion.id).where(DataVersion.id == 1).with_for_update())
     reason = problem(s)
     if reason:
         raise PersonKeyProblem(reason)

@@ -38,6 +38,7 @@ class Checker:
     def __init__(self, values: dict[str, Any]):
         self.values = values
         self.problems: list[Problem] = []
+        self.nul_fields: set[str] = set()
 
     def fail(self, field: str, reason: str, value: Any = None) -> None:
         self.problems.append(Problem(field, self.values.get(field) if value is None else value, reason))
@@ -45,6 +46,11 @@ class Checker:
     def raw(self, field: str) -> Any:
         value = self.values.get(field)
         if isinstance(value, str):
+            if "\x00" in value:  # never meant, and PostgreSQL cannot store or even look it up
+                if field not in self.nul_fields:
+                    self.nul_fields.add(field)
+                    self.fail(field, "contains a NUL character (a zero byte), which is not text")
+                return None
             value = value.strip()
             return value or None
         return value
@@ -52,7 +58,7 @@ class Checker:
     def text(self, field: str, *, required=False, max_length=200, pattern=None) -> str | None:
         value = self.raw(field)
         if value is None:
-            if required:
+            if required and field not in self.nul_fields:
                 self.fail(field, "is required")
             return None
         value = str(value)

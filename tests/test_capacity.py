@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 import numpy as np
 import polars as pl
 import pytest
+from dbfixtures import main_url
 
 from divert.analytics import capacity, demand, launch, planning, queue
 from divert.analytics import rates as service_rates
@@ -387,7 +388,7 @@ def test_the_time_of_year_needs_two_years_of_counts():
 # --- on the demo data ----------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def demo_frames(tmp_path_factory):
-    url = f"sqlite:///{tmp_path_factory.mktemp('capacity-demo') / 'demo.db'}"
+    url = main_url(tmp_path_factory.mktemp('capacity-demo'), "demo.db")
     upgrade(url)
     engine = get_engine(url)
     load_demo(engine, seed=11, scale=0.4)
@@ -422,7 +423,7 @@ def test_divert_metrics_prints_the_capacity_and_forecast_tables(tmp_path, monkey
 
     monkeypatch.setitem(metrics.METRICS, "capacity", capacity.capacity_table)
     monkeypatch.setitem(metrics.METRICS, "forecast", forecast.forecast_table)
-    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    url = main_url(tmp_path, "cli.db")
     upgrade(url)
     load_demo(get_engine(url), seed=2, scale=0.1)
     assert cli.main(["--db", url, "metrics", "capacity", "--from", "2025-01-01"]) == 0

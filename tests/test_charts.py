@@ -12,6 +12,7 @@ import altair as alt
 import polars as pl
 import pyarrow.ipc as ipc
 import pytest
+from dbfixtures import main_url
 from streamlit.testing.v1 import AppTest
 
 from divert import chart_png, chart_standard, charts
@@ -42,7 +43,7 @@ PLANNING = {"pages/capacity.py", "pages/forecast.py", "pages/scenarios.py", "pag
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     folder = tmp_path_factory.mktemp("charts")
-    url = f"sqlite:///{folder / 'divert.db'}"
+    url = main_url(folder, "divert.db")
     upgrade(url)
     engine = get_engine(url)
     summary = load_demo(engine, seed=3, scale=0.3)

@@ -1,4 +1,6 @@
-"""The `divert` command as operators script it: a real process on a real SQLite file."""
+"""The `divert` command as operators script it: a real process on a real SQLite file (a
+throwaway PostgreSQL database under DIVERT_TEST_BACKEND=postgres, except where the test is about
+the SQLite file itself)."""
 
 from __future__ import annotations
 
@@ -6,11 +8,21 @@ import os
 import subprocess
 import sys
 
+from dbfixtures import ON_POSTGRES, main_url, sqlite_url
+
 from divert.db import head_revision
 
+_urls: dict = {}  # one database per test folder
 
-def run(args, tmp_path, stdin=None):
-    env = {**os.environ, "DIVERT_DATA_DIR": str(tmp_path), "DIVERT_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}"}
+
+def cli_url(tmp_path, sqlite=False) -> str:
+    if sqlite:
+        return sqlite_url(tmp_path, "cli.db")
+    return _urls.setdefault(tmp_path, main_url(tmp_path, "cli.db"))
+
+
+def run(args, tmp_path, stdin=None, sqlite=False):
+    env = {**os.environ, "DIVERT_DATA_DIR": str(tmp_path), "DIVERT_DATABASE_URL": cli_url(tmp_path, sqlite)}
     return subprocess.run(
         [sys.executable, "-m", "divert.cli", *args], input=stdin, capture_output=True, text=True, env=env, timeout=120
     )
@@ -19,7 +31,7 @@ def run(args, tmp_path, stdin=None):
 def test_init_creates_the_schema_and_status_reports_it(tmp_path):
     result = run(["init"], tmp_path)
     assert result.returncode == 0, result.stderr
-    assert (tmp_path / "cli.db").exists()
+    assert ON_POSTGRES or (tmp_path / "cli.db").exists()
     status = run(["status"], tmp_path)
     assert status.returncode == 0
     assert f"Schema revision: {head_revision()}" in status.stdout
@@ -120,7 +132,7 @@ def test_an_import_cannot_be_recorded_under_another_name(tmp_path):
     assert run(["import", "offences", str(rows)], tmp_path).returncode == 0
     from sqlalchemy import create_engine, text
 
-    engine = create_engine(f"sqlite:///{tmp_path / 'cli.db'}")
+    engine = create_engine(cli_url(tmp_path))
     with engine.connect() as conn:
         actors = set(conn.execute(text("SELECT username FROM audit_event WHERE action = 'import'")).scalars())
     engine.dispose()
@@ -130,8 +142,8 @@ def test_an_import_cannot_be_recorded_under_another_name(tmp_path):
 def test_init_makes_an_existing_database_private(tmp_path):
     import stat
 
-    run(["init"], tmp_path)
+    run(["init"], tmp_path, sqlite=True)  # about the SQLite file itself, on either backend
     (tmp_path / "cli.db").chmod(0o644)
-    result = run(["init"], tmp_path)
+    result = run(["init"], tmp_path, sqlite=True)
     assert result.returncode == 0 and "readable by its owner only" in result.stdout
     assert stat.S_IMODE((tmp_path / "cli.db").stat().st_mode) == 0o600

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from dbfixtures import main_url
 
 from divert.analytics import disparity
 from divert.analytics.loading import load_frames
@@ -20,7 +21,7 @@ SAMPLES = Path(__file__).parent / "fixtures" / "police-uk-sample"
 
 @pytest.fixture(scope="module")
 def frames(tmp_path_factory):
-    url = f"sqlite:///{tmp_path_factory.mktemp('comparators') / 'divert.db'}"
+    url = main_url(tmp_path_factory.mktemp('comparators'), "divert.db")
     upgrade(url)
     engine = get_engine(url)
     ensure_population(engine, "test")

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dbfixtures import main_url
 from sqlalchemy import func, select
 
 from divert.db import data_version, get_engine, session_scope, upgrade
@@ -35,7 +36,7 @@ def writer(url: str, data_dir: str, worker: int, results):
 
 
 def test_parallel_writers_lose_nothing(tmp_path, isolated_settings, spawn_context):
-    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    url = main_url(tmp_path, "shared.db")
     upgrade(url)
     context = spawn_context
     results = context.Queue()

@@ -4,6 +4,7 @@ exception (AppTest); viewers see small counts suppressed."""
 from __future__ import annotations
 
 import pytest
+from dbfixtures import main_url
 from streamlit.testing.v1 import AppTest
 
 from divert import auth
@@ -21,7 +22,7 @@ DASHBOARDS = [spec for spec in auth.PAGES if spec.section == "Dashboards" and (P
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     folder = tmp_path_factory.mktemp("pages")
-    url = f"sqlite:///{folder / 'divert.db'}"
+    url = main_url(folder, "divert.db")
     upgrade(url)
     engine = get_engine(url)
     summary = load_demo(engine, seed=3, scale=0.3)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
+from dbfixtures import main_url
 
 from divert.analytics import outcomes, overview, pathway
 from divert.analytics.filters import Filters
@@ -16,7 +17,7 @@ from divert.demo import load_demo
 @pytest.fixture(scope="module")
 def frames(tmp_path_factory):
     folder = tmp_path_factory.mktemp("demo")
-    url = f"sqlite:///{folder / 'demo.db'}"
+    url = main_url(folder, "demo.db")
     upgrade(url)
     engine = get_engine(url)
     load_demo(engine, seed=7, scale=1.0)

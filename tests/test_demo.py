@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime
 import bcrypt
 import polars as pl
 import pytest
+from dbfixtures import main_url
 from sqlalchemy import text
 from sqlmodel import Session, select
 
@@ -26,7 +27,7 @@ FORMAL = "(1, 2, 3)"
 
 
 def fresh_engine(folder, name="demo.db"):
-    url = f"sqlite:///{folder / name}"
+    url = main_url(folder, name)
     upgrade(url)
     return get_engine(url)
 
@@ -45,11 +46,19 @@ def demo(tmp_path_factory):
 @pytest.fixture(scope="module")
 def db(demo):
     engine, _ = demo
+    # days as a number: SQLite's julianday(x), PostgreSQL's epoch / 86400
+    DAYS = "julianday(" if engine.dialect.name == "sqlite" else "(1 / 86400.0::float8) * extract(epoch FROM "
 
     def query(sql: str, **params) -> pl.DataFrame:
         with engine.connect() as conn:
-            result = conn.execute(text(sql), params)
-            return pl.DataFrame([tuple(r) for r in result], schema=list(result.keys()), orient="row")
+            result = conn.execute(text(sql.replace("julianday(", DAYS)), params)
+            frame = pl.DataFrame([tuple(r) for r in result], schema=list(result.keys()), orient="row")
+        # dates and times as SQLite stores them (ISO text, UTC), whichever database holds them
+        return frame.with_columns(
+            *(pl.col(c).dt.strftime("%Y-%m-%d") for c, t in frame.schema.items() if t == pl.Date),
+            *(pl.col(c).dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%d %H:%M:%S%.6f")
+              for c, t in frame.schema.items() if isinstance(t, pl.Datetime) and t.time_zone),
+        )
 
     return query
 
@@ -202,7 +211,7 @@ def test_no_second_offer_after_an_intelligence_log(db):
         db,
         "SELECT count(*) FROM referral r2 JOIN (SELECT r.person_id, min(c.intelligence_log_date) AS log "
         "FROM closure c JOIN referral r ON r.id = c.referral_id WHERE c.result = 'not_engaged' "
-        "GROUP BY r.person_id) l ON l.person_id = r2.person_id WHERE substr(CAST(r2.referred_at AS TEXT), 1, 10) >= l.log",
+        "GROUP BY r.person_id) l ON l.person_id = r2.person_id WHERE substr(CAST(r2.referred_at AS TEXT), 1, 10) >= CAST(l.log AS TEXT)",
     )
     assert offered_again == 0
     later = db(

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from dbfixtures import main_url
 from hypothesis import given
 from hypothesis import strategies as st
 from scipy.stats import beta
@@ -153,7 +154,7 @@ def independent_rates(force: str, object_of_search: str | None, census: str) -> 
 @pytest.fixture(scope="module")
 def sample_db(tmp_path_factory):
     folder = tmp_path_factory.mktemp("samples")
-    env = {"DIVERT_DATA_DIR": str(folder), "DIVERT_DATABASE_URL": f"sqlite:///{folder / 'd.db'}", "PATH": "/usr/bin:/bin"}
+    env = {"DIVERT_DATA_DIR": str(folder), "DIVERT_DATABASE_URL": main_url(folder, "d.db"), "PATH": "/usr/bin:/bin"}
 
     def run(*args, stderr=False):
         result = subprocess.run([sys.executable, "-m", "divert.cli", *args], capture_output=True, text=True, env=env, timeout=300)
@@ -294,7 +295,7 @@ def demo(tmp_path_factory):
     from divert.demo import load_demo
     from divert.reference import ensure_population
 
-    url = f"sqlite:///{tmp_path_factory.mktemp('demo') / 'demo.db'}"
+    url = main_url(tmp_path_factory.mktemp('demo'), "demo.db")
     upgrade(url)
     engine = get_engine(url)
     load_demo(engine, seed=11, scale=1.0, as_of=DEMO_AS_OF)

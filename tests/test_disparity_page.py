@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from dbfixtures import main_url
 from sqlalchemy import text
 from streamlit.testing.v1 import AppTest
 
@@ -19,7 +20,7 @@ APP = str(PROJECT_DIR / "app.py")
 
 @pytest.fixture
 def demo(tmp_path, monkeypatch):
-    url = f"sqlite:///{tmp_path / 'divert.db'}"
+    url = main_url(tmp_path, "divert.db")
     upgrade(url)
     engine = get_engine(url)
     summary = load_demo(engine, seed=5, scale=0.2, as_of=date(2025, 9, 30))

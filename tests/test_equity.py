@@ -7,6 +7,7 @@ import json
 from datetime import date
 
 import pytest
+from dbfixtures import main_url
 from sqlalchemy import text
 
 from divert import equity
@@ -19,7 +20,7 @@ AS_OF = "2025-09-30"
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    url = f"sqlite:///{tmp_path_factory.mktemp('equity') / 'demo.db'}"
+    url = main_url(tmp_path_factory.mktemp('equity'), "demo.db")
     upgrade(url)
     load_demo(get_engine(url), seed=7, scale=1.0, as_of=date(2025, 9, 30))
     return url

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 import numpy as np
 import polars as pl
 import pytest
+from dbfixtures import main_url
 
 from divert.analytics import forecast, planning
 from divert.analytics import rates as service_rates
@@ -184,7 +185,7 @@ def test_chart_frame_and_headline():
 # --- on the demo data -----------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def demo_frames(tmp_path_factory):
-    url = f"sqlite:///{tmp_path_factory.mktemp('forecast-demo') / 'demo.db'}"
+    url = main_url(tmp_path_factory.mktemp('forecast-demo'), "demo.db")
     upgrade(url)
     engine = get_engine(url)
     load_demo(engine, seed=5, scale=0.5)

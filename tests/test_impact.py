@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 import numpy as np
 import polars as pl
 import pytest
+from dbfixtures import main_url
 
 from divert.analytics import impact, impact_control, impact_verdict
 from divert.analytics.its import residual_correlation
@@ -261,7 +262,7 @@ def demo(tmp_path_factory):
     from divert.db import get_engine, upgrade
     from divert.demo import load_demo
 
-    url = f"sqlite:///{tmp_path_factory.mktemp('impact-demo') / 'demo.db'}"
+    url = main_url(tmp_path_factory.mktemp('impact-demo'), "demo.db")
     upgrade(url)
     engine = get_engine(url)
     load_demo(engine, seed=7, scale=1.0)

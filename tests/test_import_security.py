@@ -12,6 +12,7 @@ import zipfile
 from datetime import datetime
 
 import pytest
+from dbfixtures import main_url
 from sqlalchemy import func, select
 
 from divert import accounts, app_settings, records, sign_in
@@ -178,7 +179,7 @@ def test_cli_output_and_report_file_are_short_and_hide_identifiers(tmp_path, iso
     import subprocess
     import sys
 
-    url = f"sqlite:///{tmp_path / 'divert.db'}"
+    url = main_url(tmp_path, "divert.db")
     upgrade(url)
     rows = [offence(1, drug="Y" * 5_000_000), offence(2, person_ref="RAW-PNC-" + "7" * 70), offence(3, area="NOWHERE")]
     source = tmp_path / "crimes.csv"
@@ -257,20 +258,20 @@ def test_a_lock_held_too_long_gives_a_clear_message_not_an_error(tmp_path, monke
     get_engine.cache_clear()
 
 
-def test_a_write_while_the_import_is_checked_makes_it_check_again(sqlite_engine):
+def test_a_write_while_the_import_is_checked_makes_it_check_again(sqlite_file_engine):
     """Someone saves a record while an import is being checked on its copy: the copy is stale,
     so the import is checked again and both end up in the database, ids consistent."""
     calls = []
 
     def progress(fraction, message):
         if not calls:
-            calls.append(records.add_offence(offence(999_999, person_ref="PNC-1"), USER, engine=sqlite_engine))
+            calls.append(records.add_offence(offence(999_999, person_ref="PNC-1"), USER, engine=sqlite_file_engine))
 
     content = offences_csv([offence(n) for n in range(600)])
-    report = import_files("offences", [("a.csv", content)], USER, engine=sqlite_engine, progress=progress)
+    report = import_files("offences", [("a.csv", content)], USER, engine=sqlite_file_engine, progress=progress)
     assert calls and calls[0].ok
     assert report.written and report.new == 600
-    with session_scope(sqlite_engine) as s:
+    with session_scope(sqlite_file_engine) as s:
         assert s.execute(select(func.count()).select_from(Offence)).scalar_one() == 601
         pairs = s.execute(select(Offence.crime_ref, Person.person_key).join(Person)).all()
     by_ref = dict(pairs)

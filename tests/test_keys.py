@@ -10,6 +10,7 @@ import subprocess
 import sys
 
 import pytest
+from dbfixtures import main_url
 from sqlalchemy import func, select
 
 from divert import pseudonym, records
@@ -126,7 +127,7 @@ def test_new_sqlite_files_and_key_files_are_owner_only(tmp_path):
 
 
 def test_cli_refuses_an_import_and_says_how_to_restore_the_key(tmp_path, isolated_settings):
-    url = f"sqlite:///{tmp_path / 'divert.db'}"
+    url = main_url(tmp_path, "divert.db")
     env = {**os.environ, "DIVERT_DATA_DIR": str(isolated_settings), "PYTHONPATH": str(PROJECT_DIR)}
 
     def divert(*args):

@@ -11,6 +11,7 @@ import sys
 from datetime import datetime, timedelta
 
 import pytest
+from dbfixtures import main_url
 
 from divert import records
 from divert.db import get_engine, upgrade
@@ -28,7 +29,7 @@ def metrics(url, *args) -> list | dict:
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     folder = tmp_path_factory.mktemp("live")
-    url = f"sqlite:///{folder / 'demo.db'}"
+    url = main_url(folder, "demo.db")
     upgrade(url)
     load_demo(get_engine(url), seed=23, scale=0.5)
     return url

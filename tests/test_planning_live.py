@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 import pytest
+from dbfixtures import main_url
 
 from divert import records
 from divert.analytics import capacity, forecast, queue, staffing
@@ -67,7 +68,7 @@ def same(before: dict, after: dict, keys) -> None:
 @pytest.fixture(params=["current", "stopped"])
 def demo(request, tmp_path):
     """The demo up to yesterday, or a demo whose records stopped on 30 September 2025."""
-    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    url = main_url(tmp_path, "demo.db")
     upgrade(url)
     engine = get_engine(url)
     ends = None if request.param == "current" else date(2025, 9, 30)

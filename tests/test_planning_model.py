@@ -11,6 +11,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from dbfixtures import main_url
 
 from divert import scenarios
 from divert.analytics import forecast, launch, planning, staffing
@@ -215,7 +216,7 @@ def demo_url(tmp_path_factory):
     from divert.db import get_engine, upgrade
     from divert.demo import load_demo
 
-    url = f"sqlite:///{tmp_path_factory.mktemp('planning-model') / 'demo.db'}"
+    url = main_url(tmp_path_factory.mktemp('planning-model'), "demo.db")
     upgrade(url)
     load_demo(get_engine(url), seed=13, scale=0.3)
     yield url

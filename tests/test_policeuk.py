@@ -13,6 +13,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from dbfixtures import main_url
 from sqlalchemy import func, select
 
 from divert import policeuk
@@ -253,7 +254,7 @@ def test_an_archive_is_bounded_before_anything_is_read(sqlite_engine, monkeypatc
 def test_the_command_imports_an_archive_for_one_force(tmp_path):
     path = tmp_path / "police-uk-archive.zip"
     path.write_bytes(archive_of(history_files()))
-    env = {**os.environ, "DIVERT_DATA_DIR": str(tmp_path), "DIVERT_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}"}
+    env = {**os.environ, "DIVERT_DATA_DIR": str(tmp_path), "DIVERT_DATABASE_URL": main_url(tmp_path, "cli.db")}
 
     def run(*args):
         return subprocess.run([sys.executable, "-m", "divert.cli", *args], capture_output=True, text=True, env=env,

@@ -8,6 +8,7 @@ import json
 from datetime import date
 
 import pytest
+from dbfixtures import main_url
 from sqlalchemy import text
 from streamlit.testing.v1 import AppTest
 
@@ -32,7 +33,7 @@ def expected_areas(force: forces.Force) -> list[dict]:
 
 @pytest.fixture
 def db(tmp_path):
-    url = f"sqlite:///{tmp_path / 'divert.db'}"
+    url = main_url(tmp_path, "divert.db")
     upgrade(url)
     return url
 

@@ -12,6 +12,7 @@ from html.parser import HTMLParser
 
 import pypdf
 import pytest
+from dbfixtures import main_url
 from sqlalchemy import select
 
 from divert import cli, report
@@ -34,7 +35,7 @@ def demo(tmp_path_factory):
         from divert import settings
 
         settings._secrets.cache_clear()
-        url = f"sqlite:///{folder / 'demo.db'}"
+        url = main_url(folder, "demo.db")
         upgrade(url)
         engine = get_engine(url)
         summary = load_demo(engine, seed=7, scale=0.5, as_of=AS_OF)

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import polars as pl
 import pytest
+from dbfixtures import main_url
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
@@ -127,7 +128,7 @@ TITLES = {"capacity": "Capacity", "forecast": "Forecast", "scenarios": "Scenario
 
 @pytest.fixture(scope="module")
 def demo_url(tmp_path_factory):
-    url = f"sqlite:///{tmp_path_factory.mktemp('planning-pages') / 'demo.db'}"
+    url = main_url(tmp_path_factory.mktemp('planning-pages'), "demo.db")
     upgrade(url)
     load_demo(get_engine(url), seed=17, scale=0.3)
     yield url

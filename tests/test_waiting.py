@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import polars as pl
 import pytest
+from dbfixtures import main_url
 from sqlalchemy import select
 
 from divert import casework, records
@@ -116,7 +117,7 @@ def test_the_records_pages_and_the_capacity_figures_see_the_same_sessions_ahead(
 
 @pytest.fixture(scope="module")
 def demo_engine(tmp_path_factory):
-    url = f"sqlite:///{tmp_path_factory.mktemp('waiting-demo') / 'demo.db'}"
+    url = main_url(tmp_path_factory.mktemp('waiting-demo'), "demo.db")
     upgrade(url)
     engine = get_engine(url)
     load_demo(engine, seed=29, scale=0.2)

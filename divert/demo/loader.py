@@ -14,7 +14,7 @@ from sqlmodel import Session
 
 from divert import codes, programme
 from divert.census import census_2011_frame, population_frame
-from divert.db import bump_data_version
+from divert.db import analyze, bump_data_version
 from divert.demo import bulk, tables
 from divert.demo import calendar as C
 from divert.demo import parameters as P
@@ -191,6 +191,7 @@ def load_demo(engine: Engine, seed: int = 2020, scale: float = 1.0, progress: Pr
         if value is not None:
             raise DemoExists(_exists_message(value)) from error
         raise
+    analyze(engine)  # PostgreSQL: planner statistics for the rows just loaded
     say("demo users", 0.97)
     logins = _add_users(engine)
     say("done", 1.0)

@@ -14,6 +14,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from dbfixtures import main_url
 
 PROJECT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -41,7 +42,7 @@ class RunningApp:
     def __init__(self, folder: Path):
         self.folder = folder
         folder.mkdir(parents=True, exist_ok=True)
-        self.db_url = f"sqlite:///{folder / 'divert.db'}"
+        self.db_url = main_url(folder)  # a SQLite file, or PostgreSQL under DIVERT_TEST_BACKEND
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = folder / "streamlit.log"
