@@ -28,7 +28,15 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlmodel import Session
 
 from divert import pseudonym
-from divert.db import BUSY_MESSAGE, bump_data_version, get_engine, is_busy, sqlite_path, sqlite_snapshot
+from divert.db import (
+    BUSY_MESSAGE,
+    analyze,
+    bump_data_version,
+    get_engine,
+    is_busy,
+    sqlite_path,
+    sqlite_snapshot,
+)
 from divert.ingest import bulk, replay
 from divert.ingest.archive import expand_archives
 from divert.ingest.kinds import KINDS
@@ -62,6 +70,7 @@ KEY_DEFAULTS = {"sex": "all", "age_band": "all"}
 PERSON_KINDS = ("offences", "referrals")
 IMPORT_ID_MODELS = {"stop-search": StopSearch}  # row-by-row kinds whose rows carry the import id
 SNAPSHOT_TRIES = 3
+ANALYZE_FROM_ROWS = 10_000
 
 
 def shown_value(column: str, value):
@@ -184,15 +193,15 @@ def import_files(
                 report.add(first, problem)
             return report
         if kind in bulk.KINDS:
-            return _done(_bulk_import(engine, tables, report, user, progress), progress)
+            return _done(_bulk_import(engine, tables, report, user, progress), progress, engine)
         if sqlite_path(str(engine.url)) is not None:
             for _ in range(SNAPSHOT_TRIES):
                 attempt = ImportReport(kind, names, dry_run, rows=report.rows)
                 if _through_a_copy(engine, tables, attempt, user, progress):
-                    return _done(attempt, progress)
+                    return _done(attempt, progress, engine)
         attempt = ImportReport(kind, names, dry_run, rows=report.rows)
         _in_one_transaction(engine, tables, attempt, user, progress)
-        return _done(attempt, progress)
+        return _done(attempt, progress, engine)
     except OperationalError as error:
         if not is_busy(error):
             raise
@@ -200,7 +209,9 @@ def import_files(
         return report
 
 
-def _done(report: ImportReport, progress) -> ImportReport:
+def _done(report: ImportReport, progress, engine=None) -> ImportReport:
+    if engine is not None and report.written and report.new + report.updated >= ANALYZE_FROM_ROWS:
+        analyze(engine)  # PostgreSQL's planner statistics, stale after a large import (divert.db.analyze)
     if progress:
         progress(1.0, "Done")
     return report
