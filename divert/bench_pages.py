@@ -52,8 +52,16 @@ def _timed(fn) -> float:
 
 
 # --- the common approach: whole tables into pandas, then groupby ---------------------------------
+def _when(series):
+    """Dates and times as pandas reads them from either database (text on SQLite, aware on
+    PostgreSQL), as naive UTC."""
+    import pandas as pd
+
+    return pd.to_datetime(series, utc=True, format="mixed").dt.tz_localize(None)
+
+
 def _month(series):
-    return series.astype("datetime64[ns]").dt.to_period("M")
+    return _when(series).dt.to_period("M")
 
 
 def _p_volume(t):
@@ -71,7 +79,7 @@ def _p_pathway(t):
 
 def _p_outcomes(t):
     offences = t["offence"].copy()
-    offences["half"] = offences["offence_date"].astype("datetime64[ns]").dt.to_period("Q")
+    offences["half"] = _when(offences["offence_date"]).dt.to_period("Q")
     return offences.groupby(["half", "outcome"]).size()
 
 
@@ -100,18 +108,18 @@ def _p_reoffending(t):
     offences = t["offence"][["person_id", "offence_date"]].dropna()
     referrals = t["referral"][["person_id", "referred_at"]]
     joined = referrals.merge(offences, on="person_id")
-    later = joined[joined["offence_date"].astype("datetime64[ns]") > joined["referred_at"].astype("datetime64[ns]")]
+    later = joined[_when(joined["offence_date"]) > _when(joined["referred_at"])]
     return later.groupby("person_id").size()
 
 
 def _p_capacity(t):
     booked = t["booking"].merge(t["course_session"], left_on="session_id", right_on="id", suffixes=("", "_s"))
-    booked["week"] = booked["starts_at"].astype("datetime64[ns]").dt.to_period("W")
+    booked["week"] = _when(booked["starts_at"]).dt.to_period("W")
     return booked.groupby(["week", "status"]).size()
 
 
 def _p_forecast(t):
-    return t["referral"].groupby(t["referral"]["referred_at"].astype("datetime64[ns]").dt.to_period("W")).size()
+    return t["referral"].groupby(_when(t["referral"]["referred_at"]).dt.to_period("W")).size()
 
 
 def _p_overview(t):
