@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 
 import polars as pl
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, bindparam, text
 
 from divert import codes
 from divert.programme import TIME_ZONE, Programme
@@ -159,9 +159,11 @@ def _clear_later(frame: pl.DataFrame, rules: list[tuple[pl.Expr, dict]]) -> pl.D
     return frame.with_columns(changes) if changes else frame
 
 
-def read(engine: Engine, sql: str, texts: tuple[str, ...] = ()) -> pl.DataFrame:
+def read(engine: Engine, sql: str, texts: tuple[str, ...] = (), ids: list[int] | None = None) -> pl.DataFrame:
+    """One query's rows as a typed frame; `ids` fills the query's `IN :ids` list."""
+    statement = text(sql) if ids is None else text(sql).bindparams(bindparam("ids", expanding=True))
     with engine.connect() as conn:
-        result = conn.execute(text(sql))
+        result = conn.execute(statement, {} if ids is None else {"ids": ids})
         columns = list(result.keys())
         rows = result.fetchall()
     frame = pl.DataFrame(rows, schema=columns, orient="row", infer_schema_length=None) if rows else pl.DataFrame(

@@ -170,17 +170,8 @@ def reread(engine: Engine, changes: Changes) -> dict[str, pl.DataFrame]:
 
 def _subset(engine: Engine, sql: str, column: str, ids: set[int]) -> pl.DataFrame:
     if column:
-        glue = " AND " if " WHERE " in sql else " WHERE "
-        sql = f"{sql}{glue}{column} IN :ids"
-    statement = text(sql).bindparams(bindparam("ids", expanding=True))
-    with engine.connect() as conn:
-        result = conn.execute(statement, {"ids": sorted(ids) or [-1]})
-        columns, rows = list(result.keys()), result.fetchall()
-    frame = pl.DataFrame(rows, schema=columns, orient="row", infer_schema_length=None) if rows else pl.DataFrame(
-        {c: [] for c in columns})
-    from divert.analytics.frames import _types
-
-    return _types(frame)
+        sql = f"{sql}{' AND ' if ' WHERE ' in sql else ' WHERE '}{column} IN :ids"
+    return read(engine, sql, ids=sorted(ids) or [-1])
 
 
 def _swap(old: pl.DataFrame, key: str, ids: set[int], new: pl.DataFrame) -> pl.DataFrame:
