@@ -158,3 +158,18 @@ def test_live_frames_take_an_import_by_its_import_id(engine, monkeypatch):
     assert live.last_refresh["kind"] == "records" and live.last_refresh["rows"] >= 30
     same(frames, load_frames(engine))
     assert frames.referrals.height == 31
+
+
+def test_a_change_made_outside_the_write_path_is_read_whole(engine, monkeypatch):
+    from sqlalchemy import text
+
+    monkeypatch.setenv(loading.MODE_ENV, "never")
+    referral(engine, "DIV-1", "C1")
+    live = LiveFrames(engine.url.render_as_string(hide_password=False))
+    live.current()
+    with engine.begin() as conn:  # no audit event says what changed: only the version moved
+        conn.execute(text("UPDATE offence SET area = 'E08000026'"))
+        conn.execute(text("UPDATE data_version SET version = version + 1"))
+    frames = live.current()
+    assert live.last_refresh["kind"] == "full"
+    assert frames.referrals["area"].to_list() == ["E08000026"]

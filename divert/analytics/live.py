@@ -50,6 +50,7 @@ class Changes:
     population: bool = False
     programme: bool = False
     imported: bool = False
+    events: int = 0  # audit events taken
 
     @property
     def rows(self) -> int:
@@ -79,6 +80,7 @@ def changes_since(engine: Engine, after: int, seen: set[int] | None = None) -> t
             text("SELECT id, action, table_name, row_id FROM audit_event WHERE id > :after"),
             {"after": max(after - OVERLAP, 0)}).all() if event[0] not in seen]
         seen.update(event[0] for event in events)
+        changes.events = len(events)
         for old in [i for i in seen if i <= after - OVERLAP]:
             seen.discard(old)
         through: dict[str, set[int]] = {}
@@ -232,6 +234,10 @@ class LiveFrames:
             self._first(version)
             return
         changes, newest = changes_since(self.engine, self.event, self.seen)
+        # the version moved with no audit event to say why (a change made outside the write path):
+        # read everything again. Reference data (the census) is small: it is always read again.
+        changes.everything = changes.everything or not changes.events
+        changes.population = True
         self.frames = self.apply(self.frames, changes)
         self.version, self.event = version, newest
         self.last_refresh = {"kind": "full" if changes.everything else "records", "rows": changes.rows}
