@@ -261,6 +261,8 @@ class LiveFrames:
         base = Frames(**tables, programme=programme.current(self.engine), last_import=last_import(self.engine))
         self.seen = seen_before(self.engine, made_at["event"])
         changes, newest = changes_since(self.engine, made_at["event"], self.seen)
+        changes.everything = changes.everything or (version != made_at["version"] and not changes.events)
+        changes.population = True
         self.frames = self.apply(base, changes)
         self.stored_event, self.event, self.version = made_at["event"], newest, version
         self.last_refresh = {"kind": "store", "rows": changes.rows, "everything": changes.everything}
