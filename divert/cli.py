@@ -390,7 +390,14 @@ def cmd_bench(args) -> int:
     if args.referrals <= 0 or args.import_rows < 0:
         print("--referrals must be positive and --import-rows not negative", file=sys.stderr)
         return USAGE
-    run(args.referrals, args.db, args.import_rows, Path(args.out), browser=not args.no_browser)
+    out = Path(args.out)
+    try:  # before the long run, not after it
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.touch()
+    except OSError as error:
+        print(f"Cannot write the results to {out}: {error.strerror}", file=sys.stderr)
+        return USAGE
+    run(args.referrals, args.db, args.import_rows, out, browser=not args.no_browser)
     return OK
 
 
