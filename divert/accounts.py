@@ -25,6 +25,7 @@ from divert.models import AuditEvent, Setting, User
 from divert.records import Rejected, Saved, as_dict, audit, check, now, write
 from divert.records.acting import SERVICE_ACTORS
 from divert.security_models import SessionGeneration
+from divert.settings import password_hash_rounds
 from divert.validation import Checker, Problem
 
 MIN_PASSWORD_LENGTH = 12
@@ -112,7 +113,7 @@ def _public(row: User) -> dict:
 
 
 def _hash(password: str) -> str:
-    return bcrypt.hashpw(password.encode(), bcrypt.gensalt()).decode()
+    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(password_hash_rounds())).decode()
 
 
 def _matches(password: str, hashed: str) -> bool:

@@ -32,6 +32,27 @@ def sqlite_busy_ms() -> int:
         return 30000
 
 
+PASSWORD_HASH_ROUNDS = 12  # bcrypt's cost factor: 2**12 rounds, about 0.3 s a check on one core
+HASH_ROUNDS_RANGE = (4, 16)
+
+
+def password_hash_rounds() -> int:
+    """The bcrypt cost of new password hashes: DIVERT_PASSWORD_HASH_ROUNDS, else
+    `password_hash_rounds` in the [divert] table of secrets.toml, else 12. The test suite lowers
+    it (a check at cost 4 takes about 1 ms); a stored hash keeps the cost it was made with."""
+    value = os.environ.get("DIVERT_PASSWORD_HASH_ROUNDS") or _secrets().get("divert", {}).get("password_hash_rounds")
+    if value in (None, ""):
+        return PASSWORD_HASH_ROUNDS
+    low, high = HASH_ROUNDS_RANGE
+    try:
+        rounds = int(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"password_hash_rounds must be a whole number from {low} to {high}, not {value!r}") from None
+    if not low <= rounds <= high:
+        raise ValueError(f"password_hash_rounds must be a whole number from {low} to {high}, not {rounds}")
+    return rounds
+
+
 def client_address_header() -> str | None:
     """The request header that carries the browser's address when the app runs behind a
     reverse proxy that sets it (for example X-Forwarded-For); None: the connection's address."""

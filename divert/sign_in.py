@@ -41,6 +41,7 @@ from divert.db import bump_data_version, is_busy, session_scope
 from divert.models import User
 from divert.records import audit, now
 from divert.security_models import ANY
+from divert.settings import password_hash_rounds
 
 CLIENT_FACTOR = 4
 MAX_PASSWORD_BYTES = 72
@@ -68,10 +69,14 @@ class _Refused(Exception):
     """A locked key: the attempt is refused and its counts are rolled back."""
 
 
-@lru_cache(maxsize=1)
 def _dummy_hash() -> bytes:
-    """A hash of a random password at bcrypt's default cost - the cost of every stored hash."""
-    return bcrypt.hashpw(secrets.token_bytes(18), bcrypt.gensalt())
+    """A hash of a random password at the configured cost - the cost of every new stored hash."""
+    return _dummy_hash_at(password_hash_rounds())
+
+
+@lru_cache(maxsize=4)
+def _dummy_hash_at(rounds: int) -> bytes:
+    return bcrypt.hashpw(secrets.token_bytes(18), bcrypt.gensalt(rounds))
 
 
 def password_matches(password: str, stored: str | None) -> bool:

@@ -1,28 +1,43 @@
 """Shared fixtures: a real SQLite file per test, and a real PostgreSQL database per test when
 DIVERT_TEST_DATABASE_URL points at a server (CI sets it; the database is created with a unique
-name and dropped afterwards).
+name and dropped afterwards). Databases at head and demo databases are copies of templates built
+once per test process (see dbfixtures).
 
 DIVERT_TEST_BACKEND=postgres runs the whole suite on PostgreSQL: every fixture that makes a
 test's main database (`db`, `engine`, `sqlite_engine`, and the modules' own through
-dbfixtures.main_url) then makes a throwaway PostgreSQL database instead of a SQLite file."""
+dbfixtures.main_url / migrated_url / demo_url) then makes a throwaway PostgreSQL database instead
+of a SQLite file.
+
+The whole run, and every process it starts (the app servers of the browser tests), hashes new
+passwords at bcrypt's lowest cost (DIVERT_PASSWORD_HASH_ROUNDS=4: about 1 ms a check instead of
+0.3 s); test_auth pins the production cost. Keys and default databases live in a temporary
+folder, never the repository."""
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 
 import pytest
+from clock import frozen
+from commands import divert
 from dbfixtures import (  # noqa: F401  (shared with test modules)
     BACKEND,
     ON_POSTGRES,
     PG_URL,
     PostgresDatabase,
     drop_made,
+    drop_templates,
     main_url,
+    migrated_sqlite_url,
+    migrated_url,
     sqlite_url,
 )
 from hypothesis import settings as hypothesis_settings
 
-from divert.db import get_engine, upgrade
+from divert.db import get_engine
 
 # CI runs the property tests on a fixed sequence of examples, so a green run stays green
 hypothesis_settings.register_profile("ci", derandomize=True, deadline=None)
@@ -31,6 +46,9 @@ if os.environ.get("CI"):
 
 
 def pytest_configure(config):
+    os.environ.setdefault("DIVERT_PASSWORD_HASH_ROUNDS", "4")
+    os.environ["DIVERT_DATA_DIR"] = tempfile.mkdtemp(prefix="divert-test-data-")  # never the repository's data/
+    atexit.register(shutil.rmtree, os.environ["DIVERT_DATA_DIR"], True)
     if BACKEND not in ("sqlite", "postgres"):
         raise pytest.UsageError(f"DIVERT_TEST_BACKEND must be sqlite or postgres, not {BACKEND!r}")
     if ON_POSTGRES and not PG_URL:
@@ -41,11 +59,31 @@ def pytest_report_header(config):
     return f"divert test backend: {BACKEND}"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def dropped_templates():
+    """The template databases of this test process are dropped at the end of the run."""
+    yield
+    drop_templates()
+
+
 @pytest.fixture(scope="module", autouse=True)
 def dropped_databases():
     """PostgreSQL databases made through main_url() are dropped when their module is done."""
     yield
     drop_made()
+
+
+@pytest.fixture
+def clock():
+    """The wall clock at clock.MOMENT (Wednesday 17 June 2026, 10:30 in London), ticking on."""
+    with frozen() as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def cli():
+    """The `divert` command in process (tests/commands.py)."""
+    return divert
 
 
 @pytest.fixture(autouse=True)
@@ -63,38 +101,21 @@ def isolated_settings(tmp_path_factory, monkeypatch):
 
 
 # on the PostgreSQL backend the SQLite case would be a second PostgreSQL run of the same test
-@pytest.fixture(params=[*([] if ON_POSTGRES else ["sqlite"]), pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request, tmp_path):
-    """An empty database URL: a SQLite file, and PostgreSQL when the server is configured."""
-    if request.param == "sqlite":
-        yield sqlite_url(tmp_path)
-        return
-    if not PG_URL:
+BACKENDS = [*([] if ON_POSTGRES else ["sqlite"]), pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request):
+    """sqlite, and postgres when the server is configured."""
+    if request.param == "postgres" and not PG_URL:
         pytest.skip("DIVERT_TEST_DATABASE_URL is not set")
-    database = PostgresDatabase()
-    try:
-        yield database.url
-    finally:
-        database.drop()
-
-
-def upgraded(url: str):
-    """An engine on `url` upgraded to the newest migration; disposed after the test."""
-    upgrade(url)
-    engine = get_engine(url)
-    yield engine
-    engine.dispose()
-    get_engine.cache_clear()
+    return request.param
 
 
 @pytest.fixture
-def engine(db_url):
-    yield from upgraded(db_url)
-
-
-def main_database(tmp_path):
-    """The URL of the test's main database (see dbfixtures.main_url), dropped after the test."""
-    if not ON_POSTGRES:
+def db_url(backend, tmp_path):
+    """An empty database URL: a SQLite file, and PostgreSQL when the server is configured."""
+    if backend == "sqlite":
         yield sqlite_url(tmp_path)
         return
     database = PostgresDatabase()
@@ -102,19 +123,31 @@ def main_database(tmp_path):
         yield database.url
     finally:
         database.drop()
+
+
+def engine_on(url: str):
+    """An engine on `url`; disposed after the test."""
+    engine = get_engine(url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def engine(backend, tmp_path):
+    """A database at head on each backend (a copy of the migrated template)."""
+    yield from engine_on(migrated_url(tmp_path, postgres=backend == "postgres"))
 
 
 @pytest.fixture
 def sqlite_engine(tmp_path):
     """The test's main database at head: a SQLite file (PostgreSQL under DIVERT_TEST_BACKEND)."""
-    for url in main_database(tmp_path):
-        yield from upgraded(url)
+    yield from engine_on(migrated_url(tmp_path))
 
 
 @pytest.fixture
 def sqlite_file_engine(tmp_path):
     """A SQLite file at head on either backend: for tests about SQLite itself."""
-    yield from upgraded(sqlite_url(tmp_path))
+    yield from engine_on(migrated_sqlite_url(tmp_path))
 
 
 @pytest.fixture
@@ -133,9 +166,9 @@ def spawn_context(monkeypatch):
 def db(tmp_path, monkeypatch):
     """The app's database for AppTest: a SQLite file at head (PostgreSQL under
     DIVERT_TEST_BACKEND), named by DIVERT_DATABASE_URL."""
-    for url in main_database(tmp_path):
-        monkeypatch.setenv("DIVERT_DATABASE_URL", url)
-        yield from upgraded(url)
+    url = migrated_url(tmp_path)
+    monkeypatch.setenv("DIVERT_DATABASE_URL", url)
+    yield from engine_on(url)
 
 
 @pytest.fixture
