@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import polars as pl
 from sqlalchemy import and_, func, or_, select
 
-from divert import codes
+from divert import clock, codes
 from divert.analytics import waiting as waiting_rule
 from divert.db import session_scope
 from divert.models import (
@@ -52,7 +52,7 @@ def uk_time(moment: datetime | None) -> datetime | None:
 
 
 def uk_today() -> date:
-    return datetime.now(UK).date()
+    return clock.today()
 
 
 def show_moment(moment: datetime | None) -> str:

@@ -8,10 +8,10 @@ analytics (on the loaded frames), never imported as a module constant.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields, replace
-from datetime import date, datetime
+from datetime import date
 from zoneinfo import ZoneInfo
 
-from divert import codes
+from divert import clock, codes
 from divert.validation import Problem
 
 TIME_ZONE = ZoneInfo("Europe/London")
@@ -209,5 +209,5 @@ def save(values: dict, user: str, *, engine=None):
 
 
 def today() -> date:
-    """Today in Europe/London: the default as-of date of every figure."""
-    return datetime.now(TIME_ZONE).date()
+    """Today in Europe/London: the default as-of date of every figure (divert.clock)."""
+    return clock.today()

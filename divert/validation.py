@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any
 
+from divert import clock
+
 EARLIEST = date(2000, 1, 1)
 _REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9/_.-]*$")
 _TRUE = {"true", "yes", "y", "1", "t"}
@@ -227,7 +229,8 @@ def unknown_code(value: Any, allowed, noun: str | None = None, *, listed: int = 
 
 
 def today() -> date:
-    return datetime.now(UTC).date()
+    """Today in the United Kingdom (divert.clock): a date typed today is never "in the future"."""
+    return clock.today()
 
 
 def parse_date(value: Any) -> date | None:

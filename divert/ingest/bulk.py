@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session
 
-from divert import codes, programme
+from divert import clock, codes, programme
 from divert.models import Closure, Offence, Person, Referral
 from divert.pseudonym import person_key
 from divert.records.bulk import OFFENCE, PERSON, Plan
@@ -208,7 +208,7 @@ def _find_person(c: CachedChecker, ctx: Context) -> tuple[_Person | None, dict |
     """records.offences.find_person: (the person, or None; the new person's row when new)."""
     ref = c.text("person_ref", required=True, max_length=60)
     sex = c.code("sex", codes.SEXES, required=False) or "U"
-    birth_year = c.integer("birth_year", low=1900, high=date.today().year - 10)
+    birth_year = c.integer("birth_year", low=1900, high=clock.today().year - 10)
     eth_self = c.code("ethnicity_self", codes.ETHNICITY_SELF, required=False, aliases=codes.ETHNICITY_SELF_ALIASES)
     eth_officer = c.code("ethnicity_officer", codes.ETHNICITY_OFFICER, required=False)
     if ref is None or c.problems:

@@ -20,6 +20,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, SQLModel
 
+from divert import clock
 from divert.db import BUSY_MESSAGE, bump_data_version, get_engine, is_busy, session_scope
 from divert.models import AuditEvent, Setting
 from divert.records import acting
@@ -43,7 +44,7 @@ class Rejected(Exception):
 
 
 def now() -> datetime:
-    return datetime.now(UTC)
+    return clock.now()
 
 
 # --- the one write path ---------------------------------------------------------------------

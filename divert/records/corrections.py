@@ -16,12 +16,10 @@ Every write here is audited (actions "update", "void", "undo void") and bumps da
 
 from __future__ import annotations
 
-from datetime import date
-
 from sqlalchemy import func, select, update
 from sqlmodel import Session
 
-from divert import codes
+from divert import clock, codes
 from divert.models import (
     Assessment,
     Booking,
@@ -155,7 +153,7 @@ def correct_referral(referral_id: int, changes: dict, loaded: dict, user: str, r
         if "sex" in changes:
             new["sex"] = c.code("sex", codes.SEXES, required=False) or "U"
         if "birth_year" in changes:
-            new["birth_year"] = c.integer("birth_year", low=1900, high=date.today().year - 10)
+            new["birth_year"] = c.integer("birth_year", low=1900, high=clock.today().year - 10)
         if "ethnicity_self" in changes:
             new["ethnicity_self"] = c.code("ethnicity_self", codes.ETHNICITY_SELF, required=False,
                                            aliases=codes.ETHNICITY_SELF_ALIASES)

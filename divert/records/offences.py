@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from sqlalchemy import select
 from sqlmodel import Session
 
-from divert import codes, programme
+from divert import clock, codes, programme
 from divert.models import Offence, Person, Referral
 from divert.pseudonym import PersonKeyProblem, checked_key, person_key
 from divert.records.core import Rejected, Saved, check, save, write
@@ -21,7 +19,7 @@ def find_person(s: Session, c: Checker) -> Person | None:
     """Find or create the person from person_ref (hashed, never stored) and demographics."""
     ref = c.text("person_ref", required=True, max_length=60)
     sex = c.code("sex", codes.SEXES, required=False) or "U"
-    birth_year = c.integer("birth_year", low=1900, high=date.today().year - 10)
+    birth_year = c.integer("birth_year", low=1900, high=clock.today().year - 10)
     eth_self = c.code(
         "ethnicity_self", codes.ETHNICITY_SELF, required=False, aliases=codes.ETHNICITY_SELF_ALIASES
     )
