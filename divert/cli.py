@@ -485,6 +485,11 @@ def cmd_restore(args) -> int:
         print(f"  {table:<16} {rows:>10,}")
     print(f"Row counts and checksums of every table match the manifest; audit event {report.audit_event_id} "
           "records the restore.")
+    from divert.pseudonym import key_problem
+
+    problem = key_problem(_engine(args))
+    if problem:  # the restore stands; nothing can be written until the backup's key is in place
+        print(f"Next: {problem.removesuffix(' Nothing was written.')}")
     return OK
 
 

@@ -1,4 +1,5 @@
-"""`divert restore SOURCE`: a backup folder (or its zip) into an empty database, checked against
+"""`divert restore SOURCE`: a backup folder (or its zip) into an empty or freshly initialised
+database (whose setup rows it replaces), checked against
 its manifest before anything is written and again, from the database, before committing."""
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import polars as pl
 import pyarrow.parquet as pq
-from sqlalchemy import Connection, Engine, Table, func, inspect, select, text
+from sqlalchemy import Connection, Engine, Table, bindparam, func, inspect, select, text
 from sqlmodel import Session
 
 from divert.backup.tables import (
@@ -168,34 +169,56 @@ def backup_folder(source: Path):
 
 
 # --- the target database ------------------------------------------------------------------------
+def _setup_rows(conn: Connection, name: str) -> int:
+    """How many of table `name`'s rows are what `divert init` writes into a new database (the
+    shipped census rows, the person key's fingerprint, and their two audit events): a restore
+    replaces those, so a freshly initialised database counts as empty."""
+    from divert.census2021 import reference_frame
+    from divert.pseudonym import FINGERPRINT_SETTING
+
+    if name == "population":
+        shipped = reference_frame()["source"].unique().to_list()
+        return conn.execute(text("SELECT COUNT(*) FROM population WHERE source IN :s").bindparams(
+            bindparam("s", expanding=True)), {"s": shipped}).scalar()
+    if name == "setting":
+        return conn.execute(text("SELECT COUNT(*) FROM setting WHERE key = :k"), {"k": FINGERPRINT_SETTING}).scalar()
+    if name == "audit_event":
+        return conn.execute(text(
+            "SELECT COUNT(*) FROM audit_event WHERE (action = 'load_reference' AND table_name = 'population') "
+            "OR (action = 'create' AND table_name = 'setting' AND row_id = :k)"), {"k": FINGERPRINT_SETTING}).scalar()
+    return 0
+
+
 def holdings(conn: Connection) -> tuple[list[str], str | None]:
-    """What the database already holds (tables with rows) and its schema revision."""
+    """What the database holds beyond what `divert init` writes (tables with rows) and its
+    schema revision."""
     names = set(inspect(conn).get_table_names())
-    held, revision = [], None
+    held, revision, written = [], None, None
     for name in sorted(names):
         quoted = conn.dialect.identifier_preparer.quote(name)
         if name == ALEMBIC_VERSION.name:
             revision = conn.execute(select(ALEMBIC_VERSION.c.version_num)).scalar()
         elif name == "data_version":
-            version = conn.execute(text(f"SELECT MAX(version) FROM {quoted}")).scalar()
-            if version:
-                held.append(f"data_version (at {version}: data has been written)")
+            written = conn.execute(text(f"SELECT MAX(version) FROM {quoted}")).scalar()
         else:
             rows = conn.execute(text(f"SELECT COUNT(*) FROM {quoted}")).scalar()
-            if rows:
+            if rows and rows > _setup_rows(conn, name):
                 held.append(f"{name} ({rows:,} row{'s' if rows != 1 else ''})")
+    if held and written:
+        held.append(f"data_version (at {written}: data has been written)")
     if names and revision is None and not held:
         held.append("tables without a Divert schema revision: " + ", ".join(sorted(names)))
     return held, revision
 
 
 def _refuse_if_not_empty(conn: Connection, revision: str) -> bool:
-    """Raise NotEmpty unless the database is empty; True when the schema is already there."""
+    """Raise NotEmpty unless the database is empty or freshly initialised (`divert init`: its
+    setup rows are replaced); True when the schema is already there."""
     held, current = holdings(conn)
     if held:
         raise NotEmpty("the database is not empty, so nothing was restored. It holds: " + "; ".join(held)
-                       + ". Restore into a new, empty database (a new SQLite file, or a database made with "
-                       "CREATE DATABASE on PostgreSQL).")
+                       + ". Restore into a new database (a new SQLite file, or a database made with CREATE "
+                       "DATABASE on PostgreSQL), or one that `divert init` has only just set up.")
     if current is not None and current != revision:
         raise NotEmpty(f"the database's schema is at revision {current}, the backup's at {revision}: "
                        "restore into a new, empty database")
@@ -232,12 +255,18 @@ def _load(engine: Engine, folder: Path, manifest: dict, user: str, say: Progress
     with engine.execution_options(write_lock=True).connect() as conn, conn.begin():
         if not _refuse_if_not_empty(conn, manifest["schema_revision"]):
             _create_schema(conn, manifest["schema_revision"])
-        for table in reversed(tables):  # rows a migration seeds (data_version's counter) give way
-            conn.execute(table.delete())
+        # the audit trail is never deleted: the events `divert init` wrote stay first, and the
+        # backup's events follow them, their ids moved on by `kept` (the last id already there)
+        kept = int(conn.execute(select(func.coalesce(func.max(AuditEvent.id), 0))).scalar_one())
+        for table in reversed(tables):  # rows a migration or `divert init` wrote give way
+            if table.name != AuditEvent.__tablename__:
+                conn.execute(table.delete())
         with bulk.bulk_cache(conn):
             for number, table in enumerate(tables):
                 say(f"restoring {table.name}", 0.3 + 0.4 * number / len(tables))
                 for chunk in parquet_chunks(folder / entries[table.name]["file"], table_schema(table)):
+                    if table.name == AuditEvent.__tablename__ and kept:
+                        chunk = chunk.with_columns(pl.col("id") + kept)
                     bulk.insert_frame(conn, table.name, chunk)
                 report.tables[table.name] = entries[table.name]["rows"]
         for table in tables:
@@ -245,15 +274,20 @@ def _load(engine: Engine, folder: Path, manifest: dict, user: str, say: Progress
                 bulk.reset_sequence(conn, table.name)
         for number, table in enumerate([*tables, ALEMBIC_VERSION]):
             say(f"checking {table.name}", 0.7 + 0.3 * number / (len(tables) + 1))
-            _verify(conn, table, entries[table.name])
+            if table.name == AuditEvent.__tablename__ and kept:
+                _verify(conn, table, entries[table.name], moved=kept)
+            else:
+                _verify(conn, table, entries[table.name])
         report.audit_event_id = _audit(conn, user, manifest)
     return report
 
 
-def _verify(conn: Connection, table: Table, entry: dict) -> None:
+def _verify(conn: Connection, table: Table, entry: dict, moved: int = 0) -> None:
+    """The restored rows read back match the manifest (rows whose ids were moved on by `moved`
+    are read from after it and moved back)."""
     check = RowChecksum(table_schema(table))
-    for chunk in read_chunks(conn, table):
-        check.add(chunk)
+    for chunk in read_chunks(conn, table, where=table.c.id > moved if moved else None):
+        check.add(chunk.with_columns(pl.col("id") - moved) if moved else chunk)
     _compare(entry, check, "read back from the database")
 
 

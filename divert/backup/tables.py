@@ -119,12 +119,15 @@ def _order(table: Table, dialect: str) -> list:
     return keys
 
 
-def read_chunks(conn: Connection, table: Table, chunk_rows: int = CHUNK_ROWS) -> Iterator[pl.DataFrame]:
-    """The table's rows in primary-key order, `chunk_rows` at a time, typed as in the backup
-    (through the models' column types, so datetimes come back aware, in UTC, on both databases)."""
+def read_chunks(conn: Connection, table: Table, chunk_rows: int = CHUNK_ROWS, where=None) -> Iterator[pl.DataFrame]:
+    """The table's rows (those matching `where`, if given) in primary-key order, `chunk_rows` at a
+    time, typed as in the backup (through the models' column types, so datetimes come back aware,
+    in UTC, on both databases)."""
     schema = table_schema(table)
-    statement = select(*table.columns).order_by(*_order(table, conn.dialect.name)).execution_options(
-        yield_per=chunk_rows)
+    statement = select(*table.columns)
+    if where is not None:
+        statement = statement.where(where)
+    statement = statement.order_by(*_order(table, conn.dialect.name)).execution_options(yield_per=chunk_rows)
     result = conn.execute(statement)
     for rows in result.partitions():
         yield pl.DataFrame([tuple(row) for row in rows], schema=schema, orient="row")
