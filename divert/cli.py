@@ -654,7 +654,8 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--from", dest="start", required=True, metavar="YYYY-MM-DD")
     report.add_argument("--to", dest="end", required=True, metavar="YYYY-MM-DD")
     report.add_argument("--out", required=True, metavar="FILE.pdf", help="the PDF to write; FILE.html is written too")
-    report.add_argument("--as-of", dest="as_of", metavar="YYYY-MM-DD", help="default: today, UK time")
+    report.add_argument("--as-of", dest="as_of", metavar="YYYY-MM-DD",
+                        help="default: the last month end before today, UK time")
     report.add_argument("--role", default="viewer", help="viewer (the published pack, default), manager or admin")
     report.set_defaults(func=cmd_report)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import getpass
 import sys
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 OK, REJECTED, USAGE = 0, 1, 2
@@ -13,10 +13,12 @@ OK, REJECTED, USAGE = 0, 1, 2
 
 def run(args, engine_of) -> int:
     from divert.programme import today
+    from divert.report.content import last_month_end
 
     try:
         start, end = date.fromisoformat(args.start), date.fromisoformat(args.end)
-        as_of = date.fromisoformat(args.as_of) if args.as_of else today()
+        # by default the last month end that is over, as on the viewer's pages
+        as_of = date.fromisoformat(args.as_of) if args.as_of else last_month_end(today() - timedelta(days=1))
     except ValueError:
         print("--from, --to and --as-of take dates as YYYY-MM-DD", file=sys.stderr)
         return USAGE
@@ -54,7 +56,8 @@ def run(args, engine_of) -> int:
     if sys.stderr.isatty():
         print(file=sys.stderr)
     pack = files.pack
-    print(f"Board pack for {pack.period_text}, as of {pack.as_of:%-d %B %Y}, for the {pack.role} role "
+    chosen = "" if args.as_of else " (the last month end: give --as-of for another date)"
+    print(f"Board pack for {pack.period_text}, as of {pack.as_of:%-d %B %Y}{chosen}, for the {pack.role} role "
           f"(data version {pack.data_version}):")
     print(f"  {out}  ({len(files.pdf):,} bytes)")
     print(f"  {html}  ({len(files.html):,} bytes)")
