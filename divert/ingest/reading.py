@@ -14,8 +14,10 @@ YYYY-MM-DDTHH:MM:SS when there is a time of day).
 
 from __future__ import annotations
 
+import csv
 import io
 import re
+import sys
 import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -41,6 +43,7 @@ class Limits:
 
 
 LIMITS = Limits()
+csv.field_size_limit(min(sys.maxsize, 2**31 - 1))  # a huge field is a field problem, reported with its size
 
 
 class Unreadable(Exception):
@@ -57,6 +60,7 @@ def read_table(name: str, content: bytes, limits: Limits = LIMITS) -> pl.DataFra
             text = content.decode("utf-8-sig")
             if not text.strip():
                 raise Unreadable("the file is empty")
+            check_rows(text, limits)
             frame = pl.read_csv(io.StringIO(text), infer_schema=False, truncate_ragged_lines=False,
                                 n_rows=limits.rows + 1)
             if frame.height > limits.rows:
@@ -73,6 +77,29 @@ def read_table(name: str, content: bytes, limits: Limits = LIMITS) -> pl.DataFra
     return frame.with_columns(
         pl.col(c).str.strip_chars().replace("", None) for c in frame.columns
     )
+
+
+def check_rows(text: str, limits: Limits = LIMITS) -> None:
+    """A CSV's structure, before any field is read: every row has the header's number of fields
+    and every quote is closed. A row cut short (a file cut off mid-row, a field lost in editing)
+    would otherwise be read with its last fields empty, and a damaged file imported as data.
+    Rows are numbered as in a spreadsheet (the header is row 1); blank lines are skipped."""
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    number = 1  # the row being read
+    try:
+        header = next(reader, [])
+        for number, row in enumerate(reader, start=2):
+            if row and len(row) != len(header):
+                what = ("a row cut short, or the file cut off" if len(row) < len(header)
+                        else "a row with extra fields, or two rows run together")
+                raise Unreadable(f"row {number} has {len(row)} field{'s' if len(row) != 1 else ''} where the header "
+                                 f"has {len(header)}: the file is damaged ({what}). Nothing was imported: export "
+                                 "the file again and import it whole")
+            if number > limits.rows + 1:
+                raise Unreadable(_too_many_rows(limits))
+    except csv.Error as error:
+        raise Unreadable(f"row {number + 1}: the file is damaged ({error}: a quote that is never closed, or the "
+                         "file cut off inside a quoted field). Nothing was imported: export the file again") from error
 
 
 def _too_many_rows(limits: Limits) -> str:
