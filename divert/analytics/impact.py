@@ -151,6 +151,10 @@ def fit_series(frame: pl.DataFrame, *, launch: date, exclude=None, label: str = 
     return fit, rows, _estimates(fit, label, before, after, "; ".join(notes) or None, months_after_launch)
 
 
+MAX_LOG_RATIO = 700.0  # exp(709) is the largest float: a log-ratio beyond this is not an estimate
+TOO_FEW = "too few events for the model to estimate this"
+
+
 def _estimates(fit, label: str, before: int, after: int, note: str | None, months_after_launch: int) -> pl.DataFrame:
     weights = {
         "level_change": {"level": 1.0}, "slope_change_per_month": {"slope": 1.0},
@@ -160,12 +164,15 @@ def _estimates(fit, label: str, before: int, after: int, note: str | None, month
     rows = []
     for term, text in TERMS:
         value = fit.combination(weights[term]) if fit is not None else None
-        ok = value is not None and math.isfinite(value["se"])
+        # an interval too wide to be a ratio at all (exp overflows) is no estimate: shown as missing
+        ok = (value is not None and math.isfinite(value["se"])
+              and all(abs(value[k]) < MAX_LOG_RATIO for k in ("log", "low", "high")))
         rows.append({
             "group": label, "term": term, "label": text,
             "estimate": math.exp(value["log"]) if ok else None,
             "ci_low": math.exp(value["low"]) if ok else None, "ci_high": math.exp(value["high"]) if ok else None,
-            "p_value": value["p_value"] if ok else None, "months_before": before, "months_after": after, "note": note,
+            "p_value": value["p_value"] if ok else None, "months_before": before, "months_after": after,
+            "note": note if ok or value is None else "; ".join(filter(None, [note, TOO_FEW])),
         })
     return pl.DataFrame(rows, schema=ESTIMATE_SCHEMA)
 
