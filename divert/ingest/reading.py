@@ -47,7 +47,12 @@ csv.field_size_limit(min(sys.maxsize, 2**31 - 1))  # a huge field is a field pro
 
 
 class Unreadable(Exception):
-    """The file cannot be read at all (not CSV/XLSX, not UTF-8, empty, too large)."""
+    """The file cannot be read at all (not CSV/XLSX, not UTF-8, empty, too large, damaged); `row`
+    is the row where a damaged file goes wrong (the header is row 1), when there is one."""
+
+    def __init__(self, message: str, row: int | None = None):
+        super().__init__(message)
+        self.row = row
 
 
 def read_table(name: str, content: bytes, limits: Limits = LIMITS) -> pl.DataFrame:
@@ -94,12 +99,13 @@ def check_rows(text: str, limits: Limits = LIMITS) -> None:
                         else "a row with extra fields, or two rows run together")
                 raise Unreadable(f"row {number} has {len(row)} field{'s' if len(row) != 1 else ''} where the header "
                                  f"has {len(header)}: the file is damaged ({what}). Nothing was imported: export "
-                                 "the file again and import it whole")
+                                 "the file again and import it whole", row=number)
             if number > limits.rows + 1:
                 raise Unreadable(_too_many_rows(limits))
     except csv.Error as error:
         raise Unreadable(f"row {number + 1}: the file is damaged ({error}: a quote that is never closed, or the "
-                         "file cut off inside a quoted field). Nothing was imported: export the file again") from error
+                         "file cut off inside a quoted field). Nothing was imported: export the file again",
+                         row=number + 1) from error
 
 
 def _too_many_rows(limits: Limits) -> str:

@@ -167,7 +167,7 @@ def import_files(
         try:
             frame = read_table(name, content)
         except Unreadable as error:
-            report.add(name, Problem("file", None, str(error)))
+            report.add(name, Problem("file", None, str(error), row=error.row))
             continue
         for problem in header_problems(frame, spec.header, spec.required):
             report.add(name, problem)
