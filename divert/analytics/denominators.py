@@ -20,6 +20,7 @@ from datetime import date
 import polars as pl
 
 from divert import codes
+from divert.analytics.months import month_end
 
 FIRST_CENSUS, LAST_CENSUS = 2011, 2021
 METHODS_ALLOWED = ("interpolated", "2011", "2021")
@@ -30,7 +31,9 @@ METHODS = """
 ### Population denominators
 - **Rates are per 1,000 residents a year**, whatever the period: the events of the period divided by
   its *person-years* (residents x years), times 1,000. A two-year period is divided by two years of
-  residents; a period of 7.75 years by 7.75. The denominator used is printed under every rate and in
+  residents; a period of 7.75 years by 7.75. Only the time the data covers counts: a period reaching
+  past the end of the last month with records stops there (and the note says so), so three months of
+  searches are never divided by seven years. The denominator used is printed under every rate and in
   the tables' `denominator` column.
 - **Each year has its own population.** By default a year's residents are interpolated in a straight
   line between the 2011 and 2021 censuses, P(Y) = P2011 + (Y - 2011)/10 x (P2021 - P2011), and held
@@ -156,9 +159,22 @@ class Denominator:
         return not self.person_years.is_empty()
 
 
+def covered_end(days: pl.Series, as_of: date) -> date | None:
+    """The last day the data covers at `as_of`: the end of the last month with a record on or
+    before `as_of` (no later than `as_of`); None when there is none. A rate per year counts only
+    the time the data covers: a window reaching past it (police.uk publishes about two months
+    late) would otherwise divide the same events by years with no data."""
+    last = days.filter(days <= as_of).max()
+    if last is None:
+        return None
+    return min(month_end(last), as_of)
+
+
 def window_denominator(population: pl.DataFrame, *, force: str, start: date, end: date, level: str = "broad",
-                       method: str | int = "interpolated", area: str | None = None) -> Denominator:
-    """Person-years of each group between `start` and `end` (both included)."""
+                       method: str | int = "interpolated", area: str | None = None,
+                       asked_end: date | None = None) -> Denominator:
+    """Person-years of each group between `start` and `end` (both included). `asked_end`: the end
+    the window was asked for when the data ends before it (`end`), said in the note."""
     method = _method(method)
     if end < start:
         raise ValueError("the period ends before it starts")
@@ -175,7 +191,13 @@ def window_denominator(population: pl.DataFrame, *, force: str, start: date, end
         warning = f"no {wanted} census figures for {area or force}"
     elif by_year["basis"].str.contains("for every year: no").any():
         warning = by_year["basis"][0].replace(" for every year: ", " used for every year: ")
-    return Denominator(person_years, by_year, start, end, method, describe(by_year, start, end, warning), warning)
+    note = describe(by_year, start, end, warning)
+    if asked_end is not None and asked_end > end:
+        days = (asked_end - end).days
+        note += (f"; the data ends {end:%-d %b %Y}, so the {days:,} day{'s' if days != 1 else ''} after it, to "
+                 f"{asked_end:%-d %b %Y}, {'have' if days != 1 else 'has'} no data yet and {'are' if days != 1 else 'is'} "
+                 "not counted")
+    return Denominator(person_years, by_year, start, end, method, note, warning)
 
 
 def describe(by_year: pl.DataFrame, start: date, end: date, warning: str | None = None) -> str:

@@ -109,15 +109,22 @@ def searches(stop_search: pl.DataFrame, *, force: str | None = None, start: date
 
 def search_window(stop_search: pl.DataFrame, *, force: str, as_of: date, start: date | None = None,
                   end: date | None = None) -> tuple[date, date] | None:
-    """From the chosen start (or the force's first search) to the as-of date (or an earlier end);
-    None when the force has no search in it."""
-    last = min(end or as_of, as_of)
-    if start is None:
-        days = stop_search.filter((pl.col("force") == force) & pl.col("searched_at").is_not_null()).select(_search_day())
-        if days.is_empty():
-            return None
-        start = days.to_series().min()
+    """From the chosen start (or the force's first search) to the as-of date (or an earlier end),
+    and no later than the end of the last month of the force's searches (dn.covered_end): a rate
+    per year counts only the time the data covers. None when the force has no search in it."""
+    days = stop_search.filter((pl.col("force") == force) & pl.col("searched_at").is_not_null()).select(
+        _search_day()).to_series()
+    covered = dn.covered_end(days, as_of)
+    if covered is None:
+        return None
+    last = min(end or as_of, as_of, covered)
+    start = start or days.min()
     return (start, last) if start <= last else None
+
+
+def asked_end(end: date | None, as_of: date) -> date:
+    """The end a window was asked for: `end`, or the as-of date."""
+    return min(end or as_of, as_of)
 
 
 def stop_search_rates(stop_search: pl.DataFrame, population: pl.DataFrame, *, force: str, as_of: date,
@@ -133,7 +140,8 @@ def stop_search_rates(stop_search: pl.DataFrame, population: pl.DataFrame, *, fo
     people = searches(stop_search, force=force, ethnicity=ethnicity, level=level, start=span[0], end=span[1],
                       object_of_search=object_of_search)
     counts = people.group_by("group").agg(pl.len().cast(pl.Int64).alias("searches"))
-    residents = dn.window_denominator(population, force=force, start=span[0], end=span[1], level=level, method=census)
+    residents = dn.window_denominator(population, force=force, start=span[0], end=span[1], level=level, method=census,
+                                      asked_end=asked_end(end, as_of))
     table = rates_against_white(counts, residents, "searches", DETAILED_REFERENCE if level == "detailed" else REFERENCE)
     return table.select("group", "searches", "residents", "person_years", "rate_per_1000_a_year", "ratio_vs_white",
                         "ci_low", "ci_high", "significant", "share_of_events", "reference", "denominator")
@@ -288,8 +296,10 @@ METHODS = """
 - **Searches per 1,000 residents a year** for group *g* = people searched in *g* over the period /
   person-years of *g* x 1,000 (see Population denominators). People are counted, not vehicles: as in
   the Home Office statistics, **vehicle-only searches are excluded**. The period runs from the chosen
-  start (or the force's first search) to the as-of date; the rates over time give each calendar year
-  its own population (a part-year over its part).
+  start (or the force's first search) to the as-of date, but **never past the data**: police.uk
+  publishes about two months late, so the period stops at the end of the last month with the force's
+  searches, and the note under the rate says how many days of the window have no data yet. The rates
+  over time give each calendar year its own population (a part-year over its part).
 - **Relative rate against White** = rate for *g* / White rate ("X times as likely"), with the 95%
   interval exp(ln RR +/- 1.96 sqrt(1/a + 1/b)) when both counts are at least 10 and the exact
   conditional interval (Clopper-Pearson on a given a + b) otherwise. The White row is 1 by definition
