@@ -157,10 +157,10 @@ SMALL_DEMO = {"seed": 5, "scale": 0.2, "as_of": DEMO_AS_OF}  # a fifth of that: 
 
 
 def demo_url(folder, name: str = "demo.db", *, seed: int, scale: float, as_of: date,
-             programme: dict | None = None) -> tuple[str, dict]:
+             programme: dict | None = None, postgres: bool | None = None) -> tuple[str, dict]:
     """A database holding the demo for `seed`, `scale` and `as_of` (and the programme profile
     `programme`, saved before the demo is generated), built once per test process; returns its
-    URL and load_demo's summary (row counts and the demo logins)."""
+    URL and load_demo's summary (row counts and the demo logins). `postgres` as in migrated_url."""
     if as_of is None:
         raise ValueError("a demo fixture fixes its as-of date")
     key = json.dumps({"seed": seed, "scale": scale, "as_of": str(as_of), "programme": programme}, sort_keys=True)
@@ -176,8 +176,9 @@ def demo_url(folder, name: str = "demo.db", *, seed: int, scale: float, as_of: d
             assert saved.ok, saved.problems
         return load_demo(engine, seed=seed, scale=scale, as_of=as_of)
 
-    url = _copy("demo:" + key, build, folder, name, ON_POSTGRES)
-    return url, _templates[("pg:" if ON_POSTGRES else "sqlite:") + "demo:" + key][1]
+    postgres = ON_POSTGRES if postgres is None else postgres
+    url = _copy("demo:" + key, build, folder, name, postgres)
+    return url, _templates[("pg:" if postgres else "sqlite:") + "demo:" + key][1]
 
 
 # --- databases made by main_url() and the copies above, dropped at each module's end ----------------

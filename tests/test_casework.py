@@ -8,15 +8,19 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from clock import MOMENT
 from sqlalchemy import func, select
 
 from divert import casework, records
 from divert.db import data_version, session_scope
 from divert.models import Assessment, AuditEvent, Booking, Closure, CourseSession, Referral
 
+# sessions ahead and behind, bookings and closures made "now": the clock stands at clock.MOMENT
+pytestmark = pytest.mark.usefixtures("clock")
+
 USER = "test.caseworker"
-SOON = (datetime.now(UTC) + timedelta(days=3)).strftime("%Y-%m-%d 18:00")
-PAST = (datetime.now(UTC) - timedelta(days=3)).strftime("%Y-%m-%d 18:00")
+SOON = (MOMENT + timedelta(days=3)).strftime("%Y-%m-%d 18:00")
+PAST = (MOMENT - timedelta(days=3)).strftime("%Y-%m-%d 18:00")
 
 
 def referral(engine, reference, crime_ref, person="P1", *, on="2021-03-01", area="E08000025", **extra):
@@ -128,8 +132,7 @@ def test_timeline_puts_a_closure_after_everything_else_that_day(engine):
                                     "Booked on a course session", "Course session", "Closed"]
     assert list(frame["When"])[-2:] == ["20/03/2021 18:00", "20/03/2021"]
     # closed on the day it is recorded: at the time it was recorded
-    today = datetime.now(UTC)
-    referral(engine, "DIV-2", "C2", person="P2", on=(today - timedelta(days=1)).strftime("%Y-%m-%d"))
+    referral(engine, "DIV-2", "C2", person="P2", on=(casework.uk_today() - timedelta(days=1)).isoformat())
     records.close_referral({"referral_reference": "DIV-2", "closed_on": casework.uk_today().isoformat(),
                             "result": "complied"}, USER, engine=engine)
     detail = casework.referral_detail(engine, "DIV-2")

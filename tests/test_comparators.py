@@ -8,11 +8,11 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from dbfixtures import main_url
+from dbfixtures import migrated_url
 
 from divert.analytics import disparity
 from divert.analytics.loading import load_frames
-from divert.db import get_engine, upgrade
+from divert.db import get_engine
 from divert.ingest.run import import_files
 from divert.reference import ensure_population
 
@@ -21,14 +21,13 @@ SAMPLES = Path(__file__).parent / "fixtures" / "police-uk-sample"
 
 @pytest.fixture(scope="module")
 def frames(tmp_path_factory):
-    url = main_url(tmp_path_factory.mktemp('comparators'), "divert.db")
-    upgrade(url)
-    engine = get_engine(url)
+    engine = get_engine(migrated_url(tmp_path_factory.mktemp("comparators")))
     ensure_population(engine, "test")
     report = import_files("stop-search", [(p.name, p.read_bytes()) for p in sorted(SAMPLES.glob("*.csv"))], "test",
                           engine=engine)
     assert report.ok
-    return load_frames(engine)
+    yield load_frames(engine)
+    engine.dispose()
 
 
 def test_each_force_and_the_forces_together_over_one_window(frames):

@@ -5,10 +5,11 @@ only) and contact attempts - on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime, timedelta
 
+import pytest
+from clock import TODAY
 from sqlalchemy import select
-from test_casework import USER, assess, count, problem, referral, session
+from test_casework import SOON, USER, assess, count, problem, referral, session
 
 from divert import casework, records
 from divert.accounts import add_user
@@ -16,7 +17,8 @@ from divert.analytics.loading import load_frames
 from divert.db import data_version, session_scope
 from divert.models import AuditEvent, Booking, Offence, Person, Referral
 
-SOON = (datetime.now(UTC) + timedelta(days=3)).strftime("%Y-%m-%d 18:00")
+# sessions ahead, bookings made "now" and this year's youngest birth year: the clock stands at clock.MOMENT
+pytestmark = pytest.mark.usefixtures("clock")
 
 
 def loaded(engine, reference):
@@ -102,7 +104,7 @@ def test_a_year_of_birth_is_checked_against_every_offence_of_the_person(engine):
     saved = referral(engine, "DIV-1", "C1", on="2021-03-01")
     detail, shown = loaded(engine, "DIV-1")
     too_young = records.correct_referral(saved.row_id, {"birth_year": "2020"}, shown, USER, "typo", 1, engine=engine)
-    assert problem(too_young, "birth_year") == f"must be between 1900 and {date.today().year - 10}"
+    assert problem(too_young, "birth_year") == f"must be between 1900 and {TODAY.year - 10}"
     odd = records.correct_referral(saved.row_id, {"birth_year": "1905"}, shown, USER, "typo", 1, engine=engine)
     assert problem(odd, "birth_year") == "gives an age of 116 at the offence of 01/03/2021"
     assert records.correct_referral(saved.row_id, {"birth_year": "1991", "sex": "M"}, shown, USER, "typo", 1,

@@ -4,29 +4,28 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
-from dbfixtures import main_url
+from dbfixtures import FULL_DEMO, demo_url
 
 from divert.analytics import outcomes, overview, pathway
 from divert.analytics.filters import Filters
 from divert.analytics.loading import load_frames
 from divert.analytics.metrics import METRICS
-from divert.db import get_engine, upgrade
-from divert.demo import load_demo
+from divert.db import get_engine
+
+# the figures as of the demo's last day, a month end (the demo at scale 1: the reported figures are calibrated on it)
+DEMO_FILTERS = Filters(as_of=FULL_DEMO["as_of"])
 
 
 @pytest.fixture(scope="module")
 def frames(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("demo")
-    url = main_url(folder, "demo.db")
-    upgrade(url)
+    url, _ = demo_url(tmp_path_factory.mktemp("demo"), **FULL_DEMO)
     engine = get_engine(url)
-    load_demo(engine, seed=7, scale=1.0)
     yield load_frames(engine)
     engine.dispose()
 
 
 def test_recorded_offences_rise_about_30_percent(frames):
-    change = METRICS["volume-change"](frames, Filters()).row(0, named=True)
+    change = METRICS["volume-change"](frames, DEMO_FILTERS).row(0, named=True)
     assert 20 <= change["change_pct"] <= 40
     assert change["ci_low_pct"] < change["change_pct"] < change["ci_high_pct"]
 
@@ -69,15 +68,25 @@ def test_formal_share_falls_for_every_broad_group(frames):
 
 
 def test_every_metric_runs_and_the_overview_has_every_headline(frames):
-    for name, metric in METRICS.items():
-        assert metric(frames, Filters()).height > 0, name
-    keys = {h.key for h in overview.headlines(frames, Filters(), 4.0)}
+    tables = {name: metric(frames, DEMO_FILTERS) for name, metric in METRICS.items()}
+    for name, table in tables.items():
+        assert table.height > 0, name
+    headlines = {h.key: h.value for h in overview.headlines(frames, DEMO_FILTERS, 4.0)}
     assert {"referrals", "engaged_share", "completed_share", "charges_change", "cautions_change", "disparity",
-            "days_to_assessment", "days_to_course", "officer_hours", "onward_treatment"} == keys
+            "days_to_assessment", "days_to_course", "officer_hours", "onward_treatment"} == set(headlines)
+    # the overview metric holds the headlines' own figures
+    assert dict(zip(tables["overview"]["measure"], tables["overview"]["value"], strict=True)) == pytest.approx(headlines)
+    # and they add up: every record in a month of the volume table; the year's referrals in both
+    volume = tables["volume"]
+    assert (volume["offences"].sum(), volume["referrals"].sum()) == (frames.offences.height, frames.referrals.height)
+    year = tables["overview"].filter(pl.col("measure") == "referrals").row(0, named=True)
+    in_year = frames.referrals.filter(pl.col("referred_on").is_between(year["period_start"], year["period_end"]))
+    months = volume.filter(pl.col("period").is_between(year["period_start"], year["period_end"]))
+    assert headlines["referrals"] == in_year.height == months["referrals"].sum() > 2000
 
 
 def test_filters_narrow_every_metric(frames):
-    one_area = Filters(area="E08000029")
-    assert METRICS["volume"](frames, one_area)["offences"].sum() < METRICS["volume"](frames, Filters())["offences"].sum()
-    empty = Filters(area="E08000029", ethnic_group="Missing", sex="X")
+    one_area = Filters(area="E08000029", as_of=FULL_DEMO["as_of"])
+    assert METRICS["volume"](frames, one_area)["offences"].sum() < METRICS["volume"](frames, DEMO_FILTERS)["offences"].sum()
+    empty = Filters(area="E08000029", ethnic_group="Missing", sex="X", as_of=FULL_DEMO["as_of"])
     assert METRICS["pathway"](frames, empty)["people"].sum() == 0

@@ -7,38 +7,35 @@ as Black Caribbean males has sampling noise of about 5 percentage points."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import bcrypt
 import polars as pl
 import pytest
-from dbfixtures import main_url
+from clock import TODAY, YESTERDAY
+from dbfixtures import SMALL_DEMO, demo_url, migrated_url
 from sqlalchemy import text
 from sqlmodel import Session, select
 
 from divert import codes, records
-from divert.db import data_version, get_engine, upgrade
+from divert.db import data_version, get_engine
 from divert.demo import DemoExists, load_demo
 from divert.models import Booking, Closure, CourseSession, Offence, Person, Referral, StopSearch
 
-SEED = 2020
+SEED = 2020  # the tolerances below are calibrated on this draw
 REFERENCE_END = date(2025, 9, 30)  # a fixed end: the checks below read dates from it
 FORMAL = "(1, 2, 3)"
 
 
 def fresh_engine(folder, name="demo.db"):
-    url = main_url(folder, name)
-    upgrade(url)
-    return get_engine(url)
+    return get_engine(migrated_url(folder, name))
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    engine = fresh_engine(tmp_path_factory.mktemp("demo"))
-    steps = []
-    summary = load_demo(engine, seed=SEED, scale=1.0, progress=lambda step, fraction: steps.append(fraction),
-                        as_of=REFERENCE_END)
-    summary["progress"] = steps
+    """The scale-1 demo (built once per test process) and its load's summary."""
+    url, summary = demo_url(tmp_path_factory.mktemp("demo"), seed=SEED, scale=1.0, as_of=REFERENCE_END)
+    engine = get_engine(url)
     yield engine, summary
     engine.dispose()
 
@@ -375,7 +372,6 @@ def test_demo_rows_and_load_are_marked(demo, db):
     assert scalar(db, "SELECT count(*) FROM population") == counts["population"] > 0
     assert scalar(db, "SELECT count(*) FROM population WHERE census_year = 2011") == (43 + 348) * 24  # forces, areas
     assert data_version(engine) >= 1
-    assert summary["progress"] == sorted(summary["progress"]) and summary["progress"][-1] == 1.0
 
 
 def test_demo_logins_work_and_passwords_are_random(demo, db):
@@ -396,7 +392,7 @@ def test_a_second_load_is_refused_and_writes_nothing(demo, db):
     engine, summary = demo
     before = scalar(db, "SELECT count(*) FROM offence"), data_version(engine)
     with pytest.raises(DemoExists, match="already loaded.*new, empty database"):
-        load_demo(engine, seed=SEED + 1, scale=0.01)
+        load_demo(engine, seed=SEED + 1, scale=0.01, as_of=REFERENCE_END)
     assert (scalar(db, "SELECT count(*) FROM offence"), data_version(engine)) == before
 
 
@@ -406,19 +402,43 @@ def table_rows(engine, table: str) -> pl.DataFrame:
         return pl.DataFrame([tuple(r) for r in result], schema=list(result.keys()), orient="row", infer_schema_length=None)
 
 
-def test_same_seed_same_rows_other_seed_other_rows(demo, tmp_path):
-    engine, summary = demo
+TABLES = ("offence", "referral", "person", "closure", "booking", "stop_search")
+
+
+def same_rows(engine, other, table: str) -> bool:
+    return table_rows(engine, table).equals(table_rows(other, table))
+
+
+@pytest.fixture
+def small_demo(tmp_path):
+    """The small demo (dbfixtures.SMALL_DEMO, built once per test process) and its load's summary."""
+    url, summary = demo_url(tmp_path, **SMALL_DEMO)
+    engine = get_engine(url)
+    yield engine, summary
+    engine.dispose()
+
+
+def test_same_seed_same_rows_loaded_with_progress(small_demo, tmp_path):
+    engine, summary = small_demo
     again = fresh_engine(tmp_path, "again.db")
-    second = load_demo(again, seed=SEED, scale=1.0, as_of=REFERENCE_END)
-    other = fresh_engine(tmp_path, "other.db")
-    load_demo(other, seed=SEED + 1, scale=1.0, as_of=REFERENCE_END)
-    for table in ("offence", "referral", "person", "closure", "booking", "stop_search"):
-        assert table_rows(again, table).equals(table_rows(engine, table)), table
-        assert not table_rows(other, table).equals(table_rows(engine, table)), table
+    steps = []
+    second = load_demo(again, **SMALL_DEMO, progress=lambda step, fraction: steps.append(fraction))
+    for table in TABLES:
+        assert same_rows(again, engine, table), table
     assert second["counts"] == summary["counts"]
     assert {x["password"] for x in second["logins"]}.isdisjoint({x["password"] for x in summary["logins"]})
-    for e in (again, other):
-        e.dispose()
+    assert len(steps) > 10 and steps == sorted(steps) and steps[-1] == 1.0
+    again.dispose()
+
+
+def test_other_seed_other_rows(small_demo, tmp_path):
+    engine, _ = small_demo
+    other = fresh_engine(tmp_path, "other.db")
+    load_demo(other, **{**SMALL_DEMO, "seed": SMALL_DEMO["seed"] + 1})
+    for table in TABLES:
+        assert table_rows(other, table).height > 0, table
+        assert not same_rows(other, engine, table), table
+    other.dispose()
 
 
 # --- both backends ----------------------------------------------------------------------------------
@@ -432,7 +452,7 @@ def test_small_demo_round_trips_through_the_orm(engine):
         engine=engine,
     )  # fmt: skip
     assert saved.ok, saved.problems
-    summary = load_demo(engine, seed=5, scale=0.05)
+    summary = load_demo(engine, seed=5, scale=0.05, as_of=REFERENCE_END)
     assert summary["counts"]["referral"] > 300
     with Session(engine) as s:
         referral = s.exec(select(Referral).order_by(Referral.id).limit(1)).one()
@@ -468,21 +488,16 @@ def test_small_demo_round_trips_through_the_orm(engine):
         assert again.row_id > s.exec(select(Offence.id).where(Offence.demo).order_by(Offence.id.desc())).first()
 
 
-def test_the_default_demo_reaches_yesterday_with_sessions_booked_ahead(tmp_path):
-    from datetime import timedelta
-
-    from divert.programme import today
-
+def test_the_default_demo_reaches_yesterday_with_sessions_booked_ahead(tmp_path, clock):
     engine = fresh_engine(tmp_path)
-    summary = load_demo(engine, seed=SEED, scale=0.2)
-    yesterday = today() - timedelta(days=1)
+    summary = load_demo(engine, seed=SEED, scale=0.2)  # no as_of: up to yesterday (the clock at clock.MOMENT)
     with engine.connect() as conn:
         marker = json.loads(conn.execute(text("SELECT value FROM setting WHERE key = 'demo'")).scalar_one())
         last_offence = conn.execute(text("SELECT max(offence_date) FROM offence")).scalar_one()
         ahead = conn.execute(text(
             "SELECT count(*) FROM booking b JOIN course_session s ON s.id = b.session_id "
-            "WHERE b.status = 'booked' AND s.starts_at > :now"), {"now": f"{today()} 23:59:59"}).scalar_one()
-        later = conn.execute(text("SELECT count(*) FROM offence WHERE offence_date > :y"), {"y": str(yesterday)}).scalar_one()
-    assert marker["end_date"] == yesterday.isoformat()
-    assert str(last_offence)[:10] >= (yesterday - timedelta(days=7)).isoformat()
+            "WHERE b.status = 'booked' AND s.starts_at > :now"), {"now": f"{TODAY} 23:59:59"}).scalar_one()
+        later = conn.execute(text("SELECT count(*) FROM offence WHERE offence_date > :y"), {"y": str(YESTERDAY)}).scalar_one()
+    assert marker["end_date"] == YESTERDAY.isoformat()
+    assert str(last_offence)[:10] >= (YESTERDAY - timedelta(days=7)).isoformat()
     assert later == 0 and ahead > 0 and summary["counts"]["referral"] > 0

@@ -8,15 +8,13 @@ from datetime import date, timedelta
 import numpy as np
 import polars as pl
 import pytest
-from dbfixtures import main_url
+from dbfixtures import SMALL_DEMO, demo_url
 
 from divert.analytics import forecast, planning
 from divert.analytics import rates as service_rates
 from divert.analytics.filters import Filters
 from divert.analytics.loading import load_frames
-from divert.db import get_engine, upgrade
-from divert.demo import load_demo
-from divert.programme import today
+from divert.db import get_engine
 
 START = date(2021, 1, 4)  # a Monday
 
@@ -183,18 +181,19 @@ def test_chart_frame_and_headline():
 
 
 # --- on the demo data -----------------------------------------------------------------------------
+DEMO_FILTERS = Filters(as_of=SMALL_DEMO["as_of"])  # the demo's last day, a Tuesday
+
+
 @pytest.fixture(scope="module")
 def demo_frames(tmp_path_factory):
-    url = main_url(tmp_path_factory.mktemp('forecast-demo'), "demo.db")
-    upgrade(url)
+    url, _ = demo_url(tmp_path_factory.mktemp("forecast-demo"), **SMALL_DEMO)
     engine = get_engine(url)
-    load_demo(engine, seed=5, scale=0.5)
     yield load_frames(engine)
     engine.dispose()
 
 
 def test_forecast_table_on_the_demo(demo_frames):
-    table = forecast.forecast_table(demo_frames, Filters())
+    table = forecast.forecast_table(demo_frames, DEMO_FILTERS)
     assert table["model"].unique().sort().to_list() == sorted(
         [forecast.ETS, forecast.SEASONAL_NAIVE, forecast.COMBINATION])
     combined = table.filter(pl.col("model") == forecast.COMBINATION)
@@ -202,16 +201,16 @@ def test_forecast_table_on_the_demo(demo_frames):
     assert combined["provisional"].to_list() == [True] + [False] * forecast.HORIZON
     assert combined["weeks_ahead"].to_list() == list(range(forecast.HORIZON + 1))
     assert combined["recorded"][0] is not None and combined["recorded"].null_count() == forecast.HORIZON
-    history = forecast.weekly_referrals(demo_frames.referrals, today())
+    history = forecast.weekly_referrals(demo_frames.referrals, DEMO_FILTERS.as_of)
     recent = history.drop_nulls("referrals").tail(26)["referrals"].mean()
     assert 0.7 * recent < combined["mean"].mean() < 1.3 * recent
-    plan = planning.plan_from_rates(service_rates.rates_for(demo_frames))  # the planning model's rates
+    plan = planning.plan_from_rates(service_rates.rates_for(demo_frames, DEMO_FILTERS))  # the planning model's rates
     assert combined["assessments"].to_list() == pytest.approx((combined["mean"] * plan.engagement_pct / 100).to_list())
     assert (combined["sessions_hi_80"] >= combined["sessions"]).all()
 
 
 def test_the_demo_backtest_beats_or_matches_same_week_last_year(demo_frames):
-    result = forecast.referrals_forecast(demo_frames, Filters())
+    result = forecast.referrals_forecast(demo_frames, DEMO_FILTERS)
     acc = {row["model"]: row for row in result.accuracy.iter_rows(named=True)}
     assert acc[forecast.COMBINATION]["origins"] == forecast.BACKTEST_WINDOWS
     assert acc[forecast.COMBINATION]["mase"] <= acc[forecast.SEASONAL_NAIVE]["mase"] + 0.05

@@ -9,11 +9,11 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
 
 import polars as pl
 import pytest
-from test_casework import USER, assess, referral, session
+from dbfixtures import ON_POSTGRES, SMALL_DEMO, demo_url, migrated_url
+from test_casework import SOON, USER, assess, referral, session
 
 from divert import casework, records
 from divert.analytics import frame_store, loading
@@ -28,10 +28,13 @@ from divert.analytics.frames import (
 )
 from divert.analytics.live import LiveFrames
 from divert.analytics.loading import load_frames
+from divert.db import get_engine
 from divert.demo import load_demo
 
+# sessions ahead and bookings made "now": the clock stands at clock.MOMENT
+pytestmark = pytest.mark.usefixtures("clock")
+
 KEYS = {"offences": "offence_id", "referrals": "referral_id", "sessions": "session_id"}
-SOON = (datetime.now(UTC) + timedelta(days=3)).strftime("%Y-%m-%d 18:00")
 
 
 def same(a: Frames, b: Frames) -> None:
@@ -43,20 +46,51 @@ def same(a: Frames, b: Frames) -> None:
         assert x.sort(order, nulls_last=True).equals(y.sort(order, nulls_last=True)), name
 
 
-@pytest.fixture
-def demo_engine(engine):
-    load_demo(engine, seed=7, scale=0.03)
-    return engine
+@pytest.fixture(scope="module")
+def demo_engines(tmp_path_factory):
+    """The small demo on each backend, made once: the tests on it only read."""
+    engines = {}
+
+    def on(backend: str):
+        if backend not in engines:
+            folder = tmp_path_factory.mktemp(f"frames-demo-{backend}")
+            if (backend == "postgres") == ON_POSTGRES:
+                url, _ = demo_url(folder, **SMALL_DEMO)
+            else:  # the PostgreSQL case of a SQLite run
+                url = migrated_url(folder, postgres=True)
+                load_demo(get_engine(url), **SMALL_DEMO)
+            engines[backend] = get_engine(url)
+        return engines[backend]
+
+    yield on
+    for engine in engines.values():
+        engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def loaded(demo_engines):
+    """The demo's frames as each reader loads them, each read once: "never" in this process,
+    "always" in the worker process."""
+    frames = {}
+
+    def by(backend: str, mode: str) -> Frames:
+        if (backend, mode) not in frames:
+            with pytest.MonkeyPatch.context() as patch:
+                patch.setenv(loading.MODE_ENV, mode)
+                frames[backend, mode] = load_frames(demo_engines(backend))
+        return frames[backend, mode]
+
+    return by
 
 
 @pytest.mark.parametrize("mode", ["never", "always"])
-def test_a_full_load_matches_the_sql_definitions(demo_engine, monkeypatch, mode):
-    monkeypatch.setenv(loading.MODE_ENV, mode)  # in this process, or the worker process
-    frames = load_frames(demo_engine)
+def test_a_full_load_matches_the_sql_definitions(backend, demo_engines, loaded, mode):
+    frames = loaded(backend, mode)
     assert frames.referrals.height > 100 and frames.sessions.height > 10
-    defined = {"offences": people_columns(read(demo_engine, OFFENCES_SQL)),
-               "referrals": finish("referrals", read(demo_engine, REFERRALS_SQL)),
-               "sessions": read(demo_engine, SESSIONS_SQL)}
+    engine = demo_engines(backend)
+    defined = {"offences": people_columns(read(engine, OFFENCES_SQL)),
+               "referrals": finish("referrals", read(engine, REFERRALS_SQL)),
+               "sessions": read(engine, SESSIONS_SQL)}
     for name, expected in defined.items():
         got = getattr(frames, name).select(expected.columns)
         assert got.schema == expected.schema, name
@@ -66,11 +100,8 @@ def test_a_full_load_matches_the_sql_definitions(demo_engine, monkeypatch, mode)
     assert frames.stop_search["outcome"].drop_nulls().len() > 0
 
 
-def test_both_readers_give_the_same_frames(demo_engine, monkeypatch):
-    monkeypatch.setenv(loading.MODE_ENV, "never")
-    here = load_frames(demo_engine)
-    monkeypatch.setenv(loading.MODE_ENV, "always")
-    same(here, load_frames(demo_engine))
+def test_both_readers_give_the_same_frames(backend, loaded):
+    same(loaded(backend, "never"), loaded(backend, "always"))
 
 
 def test_live_frames_follow_each_write_by_reading_only_what_it_touched(engine, monkeypatch):

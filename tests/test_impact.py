@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 import numpy as np
 import polars as pl
 import pytest
-from dbfixtures import main_url
+from dbfixtures import FULL_DEMO, demo_url
 
 from divert.analytics import impact, impact_control, impact_verdict
 from divert.analytics.its import residual_correlation
@@ -259,13 +259,10 @@ def test_the_verdict_names_every_threat_with_its_check():
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     from divert.analytics.loading import load_frames
-    from divert.db import get_engine, upgrade
-    from divert.demo import load_demo
+    from divert.db import get_engine
 
-    url = main_url(tmp_path_factory.mktemp('impact-demo'), "demo.db")
-    upgrade(url)
+    url, _ = demo_url(tmp_path_factory.mktemp("impact-demo"), **FULL_DEMO)
     engine = get_engine(url)
-    load_demo(engine, seed=7, scale=1.0)
     yield load_frames(engine)
     engine.dispose()
 

@@ -1,24 +1,25 @@
 """The planning figures are live and truthful: with the demo loaded, one referral recorded today
 through divert.records moves them by that one referral and nothing else, even when the demo's
-records stop long before today (the case a new user met: a demo ending in September 2025 seen in
-November 2026); and as of a past date they are exactly what they were."""
+records stop long before today (the case a new user met: a demo ending in September 2025 seen
+months later); and as of a past date they are exactly what they were. "Today" is clock.MOMENT."""
 
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
 import pytest
-from dbfixtures import main_url
+from clock import YESTERDAY
+from dbfixtures import DEMO_AS_OF, demo_url
 
 from divert import records
 from divert.analytics import capacity, forecast, queue, staffing
 from divert.analytics.filters import Filters
 from divert.analytics.loading import load_frames
-from divert.db import get_engine, upgrade
-from divert.demo import load_demo
+from divert.db import get_engine
 from divert.programme import TIME_ZONE, today
 
 TARGET_ASSESSMENT, TARGET_COURSE = 10, 28
+DEMO = {"seed": 31, "scale": 0.3}  # the figures below are sane for a demo of this size
 
 
 def figures(engine, as_of: date) -> dict:
@@ -66,13 +67,11 @@ def same(before: dict, after: dict, keys) -> None:
 
 
 @pytest.fixture(params=["current", "stopped"])
-def demo(request, tmp_path):
+def demo(request, tmp_path, clock):
     """The demo up to yesterday, or a demo whose records stopped on 30 September 2025."""
-    url = main_url(tmp_path, "demo.db")
-    upgrade(url)
+    ends = None if request.param == "current" else DEMO_AS_OF
+    url, _ = demo_url(tmp_path, **DEMO, as_of=ends or YESTERDAY)
     engine = get_engine(url)
-    ends = None if request.param == "current" else date(2025, 9, 30)
-    load_demo(engine, seed=31, scale=0.3, as_of=ends)
     yield engine, ends
     engine.dispose()
 
@@ -107,7 +106,7 @@ def test_one_referral_today_does_not_collapse_the_planning_figures(demo):
     longest = after["awaiting"]["longest_working_days"]
     assert longest is not None and longest < 60
     if ends is not None:
-        # the records stopped 14 months ago: those still open then are stale, not waiting; the new referral
+        # the records stopped nine months ago: those still open then are stale, not waiting; the new referral
         # waits alone, for 0 working days, and the backlog the projection starts from is empty
         assert after["awaiting"]["waiting"] == 1 and after["awaiting"]["stale"] == before["awaiting"]["stale"] > 0
         assert longest == 0 and after["backlog"] == (0, 0)

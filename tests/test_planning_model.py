@@ -11,7 +11,9 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from dbfixtures import main_url
+from clock import YESTERDAY
+from dbfixtures import demo_url
+from test_planning_live import DEMO
 
 from divert import scenarios
 from divert.analytics import forecast, launch, planning, staffing
@@ -212,18 +214,16 @@ def test_every_assumption_says_where_it_came_from(basis):
 
 # --- the pages themselves, on the demo ----------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def demo_url(tmp_path_factory):
-    from divert.db import get_engine, upgrade
-    from divert.demo import load_demo
+def current_demo(tmp_path_factory):
+    """test_planning_live's demo up to yesterday (clock.MOMENT), as a new user sees it today."""
+    from divert.db import get_engine
 
-    url = main_url(tmp_path_factory.mktemp('planning-model'), "demo.db")
-    upgrade(url)
-    load_demo(get_engine(url), seed=13, scale=0.3)
+    url, _ = demo_url(tmp_path_factory.mktemp("planning-model"), **DEMO, as_of=YESTERDAY)
     yield url
     get_engine(url).dispose()
 
 
-def test_the_pages_show_the_same_staffing_answer_on_the_demo(demo_url, monkeypatch):
+def test_the_pages_show_the_same_staffing_answer_on_the_demo(current_demo, monkeypatch, clock):
     from streamlit.testing.v1 import AppTest
 
     from divert import app_settings
@@ -233,7 +233,7 @@ def test_the_pages_show_the_same_staffing_answer_on_the_demo(demo_url, monkeypat
     from divert.programme import today
     from divert.settings import PROJECT_DIR
 
-    monkeypatch.setenv("DIVERT_DATABASE_URL", demo_url)
+    monkeypatch.setenv("DIVERT_DATABASE_URL", current_demo)
     shown = {}
     for page in ("capacity", "forecast", "scenarios"):
         at = AppTest.from_file(str(PROJECT_DIR / "pages" / f"{page}.py"), default_timeout=120)
@@ -243,7 +243,7 @@ def test_the_pages_show_the_same_staffing_answer_on_the_demo(demo_url, monkeypat
         assert not at.exception, [e.value for e in at.exception]
         metrics = {m.label: m.value for m in at.metric}
         shown[page] = (metrics[staffing.WORKERS_LABEL], metrics[staffing.SESSIONS_LABEL])
-    engine = get_engine(demo_url)
+    engine = get_engine(current_demo)
     targets = app_settings.load(engine)
     result, rates = staffing.planning_basis(load_frames(engine), Filters(as_of=today()))
     answer = staffing.for_service(result, rates, targets.target_days_to_assessment, targets.target_days_to_course)

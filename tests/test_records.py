@@ -7,11 +7,15 @@ import json
 from datetime import date, timedelta
 
 import pytest
+from clock import TODAY
 from sqlalchemy import func, select
 
 from divert import records
 from divert.db import data_version, session_scope
 from divert.models import AuditEvent, Booking, Closure, Offence, Person, Referral
+
+# "the future" and writes stamped "now": the clock stands at clock.MOMENT
+pytestmark = pytest.mark.usefixtures("clock")
 
 USER = "test.caseworker"
 
@@ -92,7 +96,7 @@ def test_person_identifier_is_hashed_never_stored(engine):
         ({"sex": "Q"}, "sex", "not a known code"),
         ({"outcome": "5"}, "outcome", "not a Home Office outcome"),
         ({"offence_date": "1999-12-31"}, "offence_date", "before 2000"),
-        ({"offence_date": (date.today() + timedelta(days=2)).isoformat()}, "offence_date", "future"),
+        ({"offence_date": (TODAY + timedelta(days=2)).isoformat()}, "offence_date", "future"),
         ({"offence_date": "31/02/2021"}, "offence_date", "not a date"),
         ({"crime_ref": ""}, "crime_ref", "required"),
         ({"crime_ref": "=HYPERLINK(1)"}, "crime_ref", "only letters"),

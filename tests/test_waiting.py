@@ -9,15 +9,14 @@ from datetime import UTC, date, datetime, timedelta
 
 import polars as pl
 import pytest
-from dbfixtures import main_url
+from dbfixtures import DEMO_AS_OF, SMALL_DEMO, demo_url
 from sqlalchemy import select
 
 from divert import casework, records
 from divert.analytics import capacity, waiting
 from divert.analytics.frames import end_of_day
 from divert.analytics.loading import load_frames
-from divert.db import get_engine, session_scope, upgrade
-from divert.demo import load_demo
+from divert.db import get_engine, session_scope
 from divert.models import Booking, CourseSession, Referral
 from divert.programme import today
 
@@ -25,6 +24,7 @@ USER = "test.caseworker"
 
 
 def moment(days_ago: int, hour: int = 11) -> str:
+    """A time `days_ago` days before now (the frozen clock: see `recorded`)."""
     return (datetime.now(UTC) - timedelta(days=days_ago)).strftime(f"%Y-%m-%d {hour:02d}:00")
 
 
@@ -62,7 +62,8 @@ def set_status(engine, session_id, reference, status):
 
 
 @pytest.fixture
-def recorded(sqlite_engine):
+def recorded(sqlite_engine, clock):
+    """Records written days before and after now, at clock.MOMENT: the tests then ask about today."""
     engine = sqlite_engine
     past = records.add_session({"session_ref": "PAST", "starts_at": moment(5, 18), "seats": "10"}, USER,
                                engine=engine).row_id
@@ -117,16 +118,14 @@ def test_the_records_pages_and_the_capacity_figures_see_the_same_sessions_ahead(
 
 @pytest.fixture(scope="module")
 def demo_engine(tmp_path_factory):
-    url = main_url(tmp_path_factory.mktemp('waiting-demo'), "demo.db")
-    upgrade(url)
+    url, _ = demo_url(tmp_path_factory.mktemp("waiting-demo"), **SMALL_DEMO)
     engine = get_engine(url)
-    load_demo(engine, seed=29, scale=0.2)
     yield engine
     engine.dispose()
 
 
 def test_on_the_demo_both_name_the_same_people_and_sessions(demo_engine):
-    as_of = today()
+    as_of = DEMO_AS_OF  # the demo's last day: people waiting, sessions booked ahead
     frames = load_frames(demo_engine).at(as_of)
     for from_records, rule in ((casework.waiting_list, waiting.awaiting_course),
                                (casework.awaiting_assessment, waiting.awaiting_assessment)):

@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 import numpy as np
 import polars as pl
 import pytest
-from dbfixtures import main_url
+from dbfixtures import FULL_DEMO, demo_url
 
 from divert.analytics import control_chart as cc
 from divert.analytics import watch
@@ -250,13 +250,10 @@ def test_a_relative_rate_raised_by_half_is_flagged_within_three_months(group, la
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     from divert.analytics.loading import load_frames
-    from divert.db import get_engine, upgrade
-    from divert.demo import load_demo
+    from divert.db import get_engine
 
-    url = main_url(tmp_path_factory.mktemp('watch-demo'), "demo.db")
-    upgrade(url)
+    url, _ = demo_url(tmp_path_factory.mktemp("watch-demo"), **FULL_DEMO)
     engine = get_engine(url)
-    load_demo(engine, seed=7, scale=1.0)
     yield load_frames(engine)
     engine.dispose()
 

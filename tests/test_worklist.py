@@ -7,6 +7,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import polars as pl
+import pytest
+from clock import MOMENT, TODAY
 from sqlalchemy import select
 from test_casework import USER, assess, referral
 from test_forms import page
@@ -16,6 +18,9 @@ from divert.analytics import waiting
 from divert.app_settings import AppSettings
 from divert.db import session_scope
 from divert.models import Booking
+
+# the worklist is as of today, and bookings are made "now": the clock stands at clock.MOMENT
+pytestmark = pytest.mark.usefixtures("clock")
 
 AS_OF = date(2021, 3, 31)  # a Wednesday
 UK = "Europe/London"
@@ -74,8 +79,7 @@ def test_next_actions_on_known_cases():
 
 
 def test_the_worklist_follows_a_referral_along_the_pathway(engine):
-    today = datetime.now(UTC).date()
-    on = (today - timedelta(days=3)).isoformat()
+    on = (TODAY - timedelta(days=3)).isoformat()
     referral(engine, "DIV-1", "C1", on=on)
     referral(engine, "DIV-2", "C2", person="P2", on="2021-03-01")  # long overdue for its assessment
 
@@ -93,7 +97,7 @@ def test_the_worklist_follows_a_referral_along_the_pathway(engine):
     assert action() == (waiting.ASSESSMENT_DUE, False)
     assess(engine, "DIV-1", completed_at=f"{on} 16:00")
     assert action() == (waiting.TO_BOOK, False)
-    soon = (datetime.now(UTC) + timedelta(days=2)).strftime("%Y-%m-%d 18:00")
+    soon = (MOMENT + timedelta(days=2)).strftime("%Y-%m-%d 18:00")
     assert records.add_session({"session_ref": "S1", "starts_at": soon, "seats": "4"}, USER, engine=engine).ok
     assert records.book({"referral_reference": "DIV-1", "session_ref": "S1"}, USER, engine=engine).ok
     work = worklist.build(engine, casework.uk_today(), targets=AppSettings())
@@ -106,8 +110,8 @@ def test_the_worklist_follows_a_referral_along_the_pathway(engine):
     detail = casework.referral_detail(engine, "DIV-2")
     assert records.void_referral(detail["id"], "entered twice", USER, detail["version"], engine=engine).ok
     assert action("DIV-2") is None
-    records.close_referral({"referral_reference": "DIV-1", "closed_on": today.isoformat(), "result": "not_engaged",
-                            "intelligence_log_date": today.isoformat()}, USER, engine=engine)
+    records.close_referral({"referral_reference": "DIV-1", "closed_on": TODAY.isoformat(), "result": "not_engaged",
+                            "intelligence_log_date": TODAY.isoformat()}, USER, engine=engine)
     assert action() is None
 
 
