@@ -66,7 +66,12 @@ class _Reserved:
 
 
 class _Refused(Exception):
-    """A locked key: the attempt is refused and its counts are rolled back."""
+    """A locked key: the attempt is refused and its counts are rolled back; the lock is marked
+    as having refused someone (throttle.refused_under)."""
+
+    def __init__(self, username: str, client: str):
+        super().__init__(username, client)
+        self.key = (username, client)
 
 
 def _dummy_hash() -> bytes:
@@ -98,7 +103,7 @@ def _reserve(engine, name: str, client: str, prefs, moment: datetime) -> _Reserv
         armed = {}
         pair = throttle.count_attempt(s, name, client, moment, quiet=lock_for)
         if pair is None:
-            raise _Refused
+            raise _Refused(name, client)
         if pair.failures >= limit:
             armed[(name, client)] = moment + lock_for
         last_success = throttle._aware(pair.last_success_at)
@@ -106,13 +111,13 @@ def _reserve(engine, name: str, client: str, prefs, moment: datetime) -> _Reserv
         account = throttle.count_attempt(s, name, ANY, moment, quiet=lock_for, gate=not trusted,
                                          restart_after_lock=False)
         if account is None:
-            raise _Refused
+            raise _Refused(name, ANY)
         if account.failures >= limit:
             backoff = timedelta(seconds=2 ** min(account.failures - limit, 20))
             armed[(name, ANY)] = moment + min(backoff, lock_for)
         spray = throttle.count_attempt(s, ANY, client, moment, quiet=lock_for)
         if spray is None:
-            raise _Refused
+            raise _Refused(ANY, client)
         if spray.failures >= limit * CLIENT_FACTOR:
             armed[(ANY, client)] = moment + lock_for
         for (username, address), until in armed.items():
@@ -133,7 +138,9 @@ def attempt(username: str, password: str, client: str | None, *, prefs, engine) 
     try:
         try:
             reserved = _reserve(engine, name, address, prefs, now())
-        except _Refused:
+        except _Refused as refused:
+            with session_scope(engine, write=True) as s:
+                throttle.refused_under(s, *refused.key, now())
             return Outcome("locked")
         right = password_matches(password, reserved.password_hash) and reserved.active
         with session_scope(engine, write=True) as s:
@@ -153,10 +160,12 @@ def _succeed(s, name: str, address: str, reserved: _Reserved) -> Outcome | None:
     row = s.execute(select(User.id, User.username).where(User.id == reserved.user_id, User.active.is_(True))).first()
     if row is None:  # disabled since the attempt began
         return None
-    throttle.succeeded(s, name, address, now(), reserved.armed)
+    moment = now()
+    throttle.succeeded(s, name, address, moment, reserved.armed)
     s.execute(update(User).where(User.id == row.id).values(failed_logins=0, locked_until=None))
     before = {"failed_logins": reserved.failures - 1} if reserved.failures > 1 else None
     audit(s, row.username, "sign_in", "app_user", row.id, before, None)
+    _audit_locks(s, row.username, row.id, reserved, throttle.standing(s, reserved.armed, moment))
     bump_data_version(s)
     return Outcome("ok", row.username, throttle.generation(s, row.id))
 
@@ -169,7 +178,15 @@ def _fail(s, name: str, address: str, reserved: _Reserved) -> None:
         return
     user, row_id = reserved.username, reserved.user_id
     audit(s, user, "sign_in_failed", "app_user", row_id, None, {"failed_logins": reserved.failures})
-    for (username, client), until in reserved.armed.items():
+    _audit_locks(s, user, row_id, reserved, reserved.armed)
+    bump_data_version(s)
+
+
+def _audit_locks(s, user: str, row_id: int, reserved: _Reserved, locks: dict) -> None:
+    """The locks this attempt armed: after a wrong password all of them; after a right one those
+    that stand because they refused other attempts meanwhile."""
+    name = throttle.name_key(user)
+    for (username, client), until in locks.items():
         if client == ANY:
             audit(s, user, "sign_in_backoff", "app_user", row_id, None,
                   {"locked_until": until, "failed_logins": reserved.failures},
@@ -180,4 +197,3 @@ def _fail(s, name: str, address: str, reserved: _Reserved) -> None:
                   {"locked_until": until, "failed_logins": reserved.failures},
                   reason=(f"{count} failed sign-ins in a row from one client" if count
                           else "too many failed sign-ins from one client across accounts"))
-    bump_data_version(s)

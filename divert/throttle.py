@@ -67,6 +67,28 @@ def count_attempt(s: Session, username: str, client: str, moment: datetime, *, q
     return s.execute(statement).first()
 
 
+def refused_under(s: Session, username: str, client: str, moment: datetime) -> None:
+    """A lock in force has refused an attempt: its end moves on by a microsecond, so that the
+    attempt that armed it no longer finds its own lock there and a right password from that
+    attempt cannot lift it (succeeded() lifts only the lock it armed, unchanged). Without this,
+    a right password counted as the attempt that reached the limit, racing wrong ones, would
+    clear the lock that had just refused them."""
+    until = _aware(s.execute(select(T.locked_until).where(_where(username, client))).scalar())
+    if until is not None and until > moment:
+        s.execute(update(T).where(_where(username, client), T.locked_until == until)
+                  .values(locked_until=until + timedelta(microseconds=1)))
+
+
+def standing(s: Session, armed: dict, moment: datetime) -> dict:
+    """Of the locks an attempt armed ({(username, client): until}), those still in force."""
+    out = {}
+    for username, client in armed:
+        now_until = _aware(s.execute(select(T.locked_until).where(_where(username, client))).scalar())
+        if now_until is not None and now_until > moment:
+            out[(username, client)] = now_until
+    return out
+
+
 def lock(s: Session, username: str, client: str, until: datetime) -> None:
     s.execute(update(T).where(_where(username, client)).values(locked_until=until))
 
