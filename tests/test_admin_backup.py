@@ -9,47 +9,34 @@ import zipfile
 from datetime import date
 
 import pytest
-from dbfixtures import sqlite_url
+from apptesting import REFUSED, messages, press, signed_in
+from dbfixtures import SMALL_DEMO, demo_url, sqlite_url
 from sqlalchemy import select
-from streamlit.testing.v1 import AppTest
 
 from divert import accounts
 from divert.backup import restore_backup, table_checksums
 from divert.db import get_engine
-from divert.demo import load_demo
 from divert.models import AuditEvent
-from divert.settings import PROJECT_DIR
 
-pytestmark = pytest.mark.usefixtures("navigation_only")
+pytestmark = pytest.mark.usefixtures("navigation_only", "clock")
 PASSWORD = "willow-harbour-77"
 PAGE = "pages/admin_backup.py"
 
 
-def signed_in(db, role: str) -> AppTest:
+def on_the_page(engine, role: str):
+    """The page, opened by a new account of `role` on the database DIVERT_DATABASE_URL names."""
     saved = accounts.add_user({"username": f"the.{role}", "display_name": role.title(), "role": role,
-                               "password": PASSWORD}, "test", engine=db)
+                               "password": PASSWORD}, "test", engine=engine)
     assert saved.ok, saved.problems
-    at = AppTest.from_file(str(PROJECT_DIR / "app.py"), default_timeout=120).run()
-    next(t for t in at.text_input if t.label == "Username").input(f"the.{role}")
-    next(t for t in at.text_input if t.label == "Password").input(PASSWORD)
-    next(b for b in at.button if b.label == "Sign in").click().run()
-    at.switch_page(PAGE).run()
-    assert not at.exception, at.exception
-    return at
+    return signed_in(f"the.{role}", PAGE)
 
 
-def press(at: AppTest, label: str) -> AppTest:
-    next(b for b in at.button if b.label == label).click().run()
-    assert not at.exception, at.exception
-    return at
-
-
-def downloads(at: AppTest) -> list[str]:
+def downloads(at) -> list[str]:
     return [e.proto.label for e in at.get("download_button")]
 
 
 def test_admin_downloads_a_backup_that_restores(db, tmp_path):
-    at = press(signed_in(db, "admin"), "Prepare a backup")
+    at = press(on_the_page(db, "admin"), "Prepare a backup")
     data, name = at.session_state["divert_backup_download"]
     assert downloads(at) == [f"Download {name}"] and name.endswith(".zip")
     archive = tmp_path / name
@@ -63,9 +50,10 @@ def test_admin_downloads_a_backup_that_restores(db, tmp_path):
     assert table_checksums(target)["app_user"] == table_checksums(db)["app_user"]
 
 
-def test_admin_downloads_the_public_release(db):
-    load_demo(db, seed=3, scale=0.1)
-    at = signed_in(db, "admin")
+def test_admin_downloads_the_public_release(tmp_path, monkeypatch):
+    url, _ = demo_url(tmp_path, **SMALL_DEMO)
+    monkeypatch.setenv("DIVERT_DATABASE_URL", url)
+    at = on_the_page(get_engine(url), "admin")
     at.date_input[0].set_value(date(2025, 10, 15)).run()
     press(at, "Prepare the public release")
     data, name = at.session_state["divert_release_download"]
@@ -74,18 +62,18 @@ def test_admin_downloads_the_public_release(db):
     assert {"README.md", "data_dictionary.csv", "volume_by_month_and_area.csv",
             "divert-public-release.xlsx"} <= names
     readme = zipfile.ZipFile(io.BytesIO(data)).read("README.md").decode()
-    assert "15 October 2025" in readme
+    assert "15 October 2025" in readme and "2018-01 to 2025-09" in readme
 
 
 def test_release_of_an_empty_database_says_why(db):
-    at = press(signed_in(db, "admin"), "Prepare the public release")
-    assert "nothing to publish" in " ".join(str(e.value) for e in at.error)
+    at = press(on_the_page(db, "admin"), "Prepare the public release")
+    assert "nothing to publish" in messages(at)
     assert "divert_release_download" not in at.session_state
 
 
 @pytest.mark.parametrize("role", ["viewer", "manager", "caseworker"])
 def test_other_roles_are_refused_and_shown_nothing(db, role):
-    at = signed_in(db, role)
-    assert "not available to your role" in " ".join(str(w.value) for w in at.warning)
+    at = on_the_page(db, role)
+    assert REFUSED in messages(at, "warning")
     assert [b.label for b in at.button] == ["Sign out"]
     assert not at.date_input and not at.get("download_button")

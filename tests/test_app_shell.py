@@ -6,8 +6,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from apptesting import REFUSED, app_test, field, messages, open_app, press, signed_in, titles
+from apptesting import sign_in as sign_in_with
 from sqlalchemy import select
-from streamlit.testing.v1 import AppTest
 
 from divert import accounts, app_settings, audit_log, auth, codes
 from divert.db import session_scope
@@ -16,13 +17,7 @@ from divert.records import now
 from divert.settings import PROJECT_DIR
 
 PASSWORD = "willow-harbour-77"
-pytestmark = pytest.mark.usefixtures("navigation_only")
-APP = str(PROJECT_DIR / "app.py")
-REFUSED = "not available to your role"
-
-
-
-
+pytestmark = pytest.mark.usefixtures("navigation_only", "clock")
 
 
 def user(engine, username, role, password=PASSWORD):
@@ -33,35 +28,12 @@ def user(engine, username, role, password=PASSWORD):
     assert saved.ok, saved.problems
 
 
-def app() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=30)
-    at.run()
-    assert not at.exception, at.exception
-    return at
-
-
-def field(at, label):
-    return next(t for t in at.text_input if t.label == label)
-
-
-def press(at, label):
-    next(b for b in at.button if b.label == label).click().run()
-    assert not at.exception, at.exception
-    return at
+def app():
+    return open_app(timeout=30)
 
 
 def sign_in(at, username, password=PASSWORD):
-    field(at, "Username").input(username)
-    field(at, "Password").input(password)
-    return press(at, "Sign in")
-
-
-def titles(at):
-    return [t.value for t in at.title]
-
-
-def messages(at, kind="error"):
-    return " ".join(str(e.value) for e in getattr(at, kind))
+    return sign_in_with(at, username, password)
 
 
 def events(engine, action):
@@ -101,7 +73,7 @@ def test_first_run_setup_creates_the_administrator_then_is_gone(db):
     assert at.session_state[auth.MENU_KEY]["Admin"] == ["Users", "Audit log", "Programme", "Settings", "Backups and release"]
 
     # with an account in the database the setup page refuses, even run on its own
-    again = AppTest.from_file(str(PROJECT_DIR / "pages" / "setup.py"), default_timeout=30).run()
+    again = app_test(PROJECT_DIR / "pages" / "setup.py", timeout=30).run()
     assert "Setup is already complete" in messages(again, "info")
     assert not again.text_input
     assert titles(app()) == ["Divert"]  # a new visitor gets the sign-in page, not setup
@@ -137,9 +109,9 @@ def test_sign_in_success_shows_the_landing_page_with_user_and_role(db):
     header = " ".join(m.value for m in at.markdown)
     assert "Signed in as <b>Mia.Manager</b> · Service manager" in header
     assert "No offences or referrals are recorded yet" in messages(at, "info")  # empty database
-    signed_in = at.session_state[auth.USER_KEY]
-    assert (signed_in.username, signed_in.role) == ("mia.manager", "manager")
-    assert timedelta(hours=7.9) < signed_in.expires_at - now() <= timedelta(hours=8)
+    session_user = at.session_state[auth.USER_KEY]
+    assert (session_user.username, session_user.role) == ("mia.manager", "manager")
+    assert timedelta(hours=7.9) < session_user.expires_at - now() <= timedelta(hours=8)
     assert [e.username for e in events(db, "sign_in")] == ["mia.manager"]
 
 
@@ -203,7 +175,7 @@ def test_sign_out(db):
 
 def test_session_expiry_signs_out(db):
     user(db, "vic", "viewer")
-    at = sign_in(app(), "vic")
+    at = signed_in("vic")
     at.session_state[auth.EXPIRES_KEY] = now() - timedelta(seconds=1)
     at.run()
     assert titles(at) == ["Divert"]
@@ -216,13 +188,13 @@ def test_session_length_follows_the_settings(db):
     user(db, "vic", "viewer")
     assert app_settings.save({"session_expiry_hours": 1}, "admin", engine=db).ok
     at = sign_in(app(), "vic")
-    assert at.session_state[auth.EXPIRES_KEY] - now() <= timedelta(hours=1)
+    assert timedelta(minutes=59) < at.session_state[auth.EXPIRES_KEY] - now() <= timedelta(hours=1)
 
 
 def test_a_disabled_account_is_signed_out_on_its_next_click(db):
     user(db, "boss", "admin")
     user(db, "vic", "viewer")
-    at = sign_in(app(), "vic")
+    at = signed_in("vic")
     accounts.set_user_active("vic", False, "boss", engine=db)
     at.run()
     assert titles(at) == ["Divert"] and "disabled" in messages(at, "info")
@@ -231,7 +203,7 @@ def test_a_disabled_account_is_signed_out_on_its_next_click(db):
 def test_a_role_change_applies_on_the_next_click(db):
     user(db, "boss", "admin")
     user(db, "vic", "viewer")
-    at = sign_in(app(), "vic")
+    at = signed_in("vic")
     assert "Admin" not in at.session_state[auth.MENU_KEY]
     accounts.set_role("vic", "admin", "boss", engine=db)
     at.run()
@@ -242,7 +214,7 @@ def test_a_role_change_applies_on_the_next_click(db):
 @pytest.mark.parametrize("role", auth.ALL_ROLES)
 def test_each_role_sees_its_menu_and_is_refused_elsewhere(db, role):
     user(db, f"the.{role}", role)
-    at = sign_in(app(), f"the.{role}")
+    at = signed_in(f"the.{role}")
     expected = {section: [spec.title for spec in specs] for section, specs in auth.menu(role).items()}
     assert at.session_state[auth.MENU_KEY] == expected
     assert ("Admin" in expected) == (role == "admin")
@@ -258,7 +230,7 @@ def test_each_role_sees_its_menu_and_is_refused_elsewhere(db, role):
 def test_forbidden_admin_pages_show_no_data(db):
     user(db, "boss", "admin")
     user(db, "vic", "viewer")
-    at = sign_in(app(), "vic")
+    at = signed_in("vic")
     for page in ("pages/admin_users.py", "pages/admin_audit.py", "pages/admin_settings.py"):
         at.switch_page(page).run()
         text = " ".join(str(e.value) for e in (*at.markdown, *at.warning, *at.caption))
@@ -289,10 +261,7 @@ def test_one_time_password_must_be_changed_first(db):
 # --- administration -------------------------------------------------------------------------
 def admin_on(db, page):
     user(db, "boss", "admin")
-    at = sign_in(app(), "boss")
-    at.switch_page(page).run()
-    assert not at.exception, at.exception
-    return at
+    return signed_in("boss", page)
 
 
 def test_admin_adds_a_user_with_a_one_time_password(db):

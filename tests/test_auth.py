@@ -19,6 +19,7 @@ from divert.records import now
 from divert.security_models import SignInThrottle
 from divert.settings import PROJECT_DIR, secret
 
+pytestmark = pytest.mark.usefixtures("clock")
 PASSWORD = "river-lantern-42"
 
 
@@ -38,6 +39,25 @@ def audit_rows(engine, action=None):
 
 def attempt(engine, username, password="wrong-password-here", client="10.0.0.1"):
     return sign_in.attempt(username, password, client, prefs=app_settings.load(engine), engine=engine)
+
+
+# --- the cost of a password hash ----------------------------------------------------------
+def test_passwords_are_hashed_at_cost_12_unless_the_operator_says_otherwise(engine, monkeypatch):
+    """The production cost, pinned: the rest of the suite runs at cost 4 (conftest)."""
+    monkeypatch.delenv("DIVERT_PASSWORD_HASH_ROUNDS")
+    add(engine, "kept.at.twelve")
+    with session_scope(engine) as s:
+        stored = s.execute(select(User.password_hash).where(User.username == "kept.at.twelve")).scalar_one()
+    assert stored.startswith("$2b$12$") and bcrypt.checkpw(PASSWORD.encode(), stored.encode())
+    assert sign_in._dummy_hash().startswith(b"$2b$12$")  # an unknown name costs the same check
+    assert attempt(engine, "kept.at.twelve", PASSWORD).status == "ok"
+    monkeypatch.setenv("DIVERT_PASSWORD_HASH_ROUNDS", "10")
+    assert accounts._hash(PASSWORD).startswith("$2b$10$") and sign_in._dummy_hash().startswith(b"$2b$10$")
+    assert attempt(engine, "kept.at.twelve", PASSWORD).status == "ok"  # a stored hash keeps its own cost
+    for wrong in ("3", "17", "twelve"):
+        monkeypatch.setenv("DIVERT_PASSWORD_HASH_ROUNDS", wrong)
+        with pytest.raises(ValueError, match="password_hash_rounds must be a whole number from 4 to 16"):
+            accounts._hash(PASSWORD)
 
 
 def stored_hash(engine, username):

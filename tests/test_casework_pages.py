@@ -5,8 +5,10 @@ references, a term of weekly sessions and the register's first session."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
+import pytest
+from clock import MOMENT, TODAY
 from sqlalchemy import select
 from test_forms import (
     count,
@@ -24,10 +26,13 @@ from divert import casework, records
 from divert.db import session_scope
 from divert.models import ContactAttempt, CourseSession, Offence, Referral
 
+pytestmark = pytest.mark.usefixtures("clock")  # "today" is Wednesday 17 June 2026 (tests/clock.py)
+SOON = (MOMENT + timedelta(days=3)).strftime("%Y-%m-%d 18:00")  # a session three days ahead
+
 
 def test_a_range_problem_is_explained_and_goes_once_the_field_is_changed(db):
     at = fill_referral(page("new_referral"), reference="")
-    widget(at, "date_input", "Referral date *").set_value(date.today() + timedelta(days=400))
+    widget(at, "date_input", "Referral date *").set_value(TODAY + timedelta(days=400))
     widget(at, "number_input", "Year of birth").set_value(1850)
     press(at, "Save referral")
     summary = texts(at, "error")
@@ -96,7 +101,7 @@ def test_contact_attempts_on_the_assessment_page_feed_the_assessment(db):
 
 def test_sessions_get_references_a_term_and_the_register_opens_on_the_next_booked(db):
     at = page("sessions", "manager")
-    first = date.today() + timedelta(days=7)
+    first = TODAY + timedelta(days=7)
     suggested = f"S-{first:%Y%m%d}-1"
     assert widget(at, "text_input", "Session reference *").value == suggested
     widget(at, "date_input", "Date *").set_value(first + timedelta(days=1))  # the suggestion follows the date
@@ -128,16 +133,14 @@ def test_sessions_get_references_a_term_and_the_register_opens_on_the_next_booke
 
 
 def test_a_void_session_is_gone_from_the_lists(db):
-    soon = (datetime.now(UTC) + timedelta(days=3)).strftime("%Y-%m-%d 18:00")
-    saved = records.add_session({"session_ref": "TYPO", "starts_at": soon, "seats": "5"}, "seed", engine=db)
+    saved = records.add_session({"session_ref": "TYPO", "starts_at": SOON, "seats": "5"}, "seed", engine=db)
     assert records.void_session(saved.row_id, "typo", "seed", 1, engine=db).ok
     at = page("sessions")
     assert "No sessions scheduled yet" in texts(at, "info")
 
 
 def test_a_session_entered_by_mistake_is_voided_on_the_sessions_page(db):
-    soon = (datetime.now(UTC) + timedelta(days=3)).strftime("%Y-%m-%d 18:00")
-    saved = records.add_session({"session_ref": "TWICE", "starts_at": soon, "seats": "5"}, "seed", engine=db)
+    saved = records.add_session({"session_ref": "TWICE", "starts_at": SOON, "seats": "5"}, "seed", engine=db)
     at = page("sessions", "manager")
     widget(at, "selectbox", "Session to change").select(saved.row_id).run()
     widget(at, "text_input", "Reason *").input("scheduled twice")

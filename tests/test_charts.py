@@ -12,16 +12,14 @@ import altair as alt
 import polars as pl
 import pyarrow.ipc as ipc
 import pytest
-from dbfixtures import main_url
+from apptesting import AFTER_DEMO, signed_in
+from clock import frozen
+from dbfixtures import SMALL_DEMO, demo_url
 from streamlit.testing.v1 import AppTest
 
 from divert import chart_png, chart_standard, charts
-from divert.db import get_engine, upgrade
-from divert.demo import load_demo
-from divert.settings import PROJECT_DIR
 
 pytestmark = pytest.mark.usefixtures("navigation_only")
-APP = str(PROJECT_DIR / "app.py")
 # page -> widget settings to walk through as well as the page as it opens (label, values)
 PAGES = {
     "pages/overview.py": [],
@@ -42,25 +40,9 @@ PLANNING = {"pages/capacity.py", "pages/forecast.py", "pages/scenarios.py", "pag
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("charts")
-    url = main_url(folder, "divert.db")
-    upgrade(url)
-    engine = get_engine(url)
-    summary = load_demo(engine, seed=3, scale=0.3)
-    yield url, {login["role"]: login for login in summary["logins"]}
-    engine.dispose()
-
-
-def signed_in(demo, monkeypatch, role) -> AppTest:
-    url, logins = demo
-    monkeypatch.setenv("DIVERT_DATABASE_URL", url)
-    at = AppTest.from_file(APP, default_timeout=180)
-    at.run()
-    next(t for t in at.text_input if t.label == "Username").input(logins[role]["username"])
-    next(t for t in at.text_input if t.label == "Password").input(logins[role]["password"])
-    next(b for b in at.button if b.label == "Sign in").click().run()
-    assert not at.exception, at.exception
-    return at
+    """The demo (read only here), and its logins by role."""
+    url, summary = demo_url(tmp_path_factory.mktemp("charts"), **SMALL_DEMO)
+    return url, {login["role"]: login["username"] for login in summary["logins"]}
 
 
 def sent_charts(at: AppTest) -> list[tuple[dict, dict[str, list[dict]]]]:
@@ -90,7 +72,16 @@ def walk(at: AppTest, page: str) -> list[tuple[str, dict, dict]]:
 
 @pytest.mark.parametrize("role", ["manager", "viewer"])
 def test_every_chart_the_pages_build_follows_the_standard(demo, monkeypatch, role):
-    at = signed_in(demo, monkeypatch, role)
+    url, usernames = demo
+    monkeypatch.setenv("DIVERT_DATABASE_URL", url)
+    with frozen(AFTER_DEMO):  # the morning after the demo ends
+        at = signed_in(usernames[role])
+        found, broken = walk_all(at, role)
+    assert found >= (25 if role == "manager" else 12), found  # the walk really saw the pages' charts
+    assert not broken, "\n".join(broken)
+
+
+def walk_all(at: AppTest, role: str) -> tuple[int, list[str]]:
     found, broken = 0, []
     for page in PAGES:
         if role == "viewer" and page in PLANNING:
@@ -98,8 +89,7 @@ def test_every_chart_the_pages_build_follows_the_standard(demo, monkeypatch, rol
         for where, spec, datasets in walk(at, page):
             found += 1
             broken += [f"{where}: {problem}" for problem in chart_standard.problems(spec, datasets)]
-    assert found >= (25 if role == "manager" else 12), found  # the walk really saw the pages' charts
-    assert not broken, "\n".join(broken)
+    return found, broken
 
 
 # --- the checker itself ----------------------------------------------------------------------------------

@@ -4,28 +4,27 @@ typed kept, notes after a save, corrections with a reason and a version, writing
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 import pytest
+from apptesting import REFUSED, app_test, as_user, press
+from clock import TODAY
 from sqlalchemy import func, select
-from streamlit.testing.v1 import AppTest
 
 from divert import auth, casework, records
 from divert.db import session_scope
 from divert.models import Assessment, AuditEvent, Booking, Closure, CourseSession, Referral
 from divert.settings import PROJECT_DIR
 
+pytestmark = pytest.mark.usefixtures("clock")  # "today" is Wednesday 17 June 2026 (tests/clock.py)
 PAGES = PROJECT_DIR / "pages"
 ENTRY_PAGES = ("new_referral", "assessment", "sessions", "closure", "find_referral", "imports")
-REFUSED = "not available to your role"
 IDENTIFIER = "Police or provider identifier (stored only as a pseudonymous key) *"
 
 
-def page(name: str, role: str = "caseworker", username: str = "cas", referral: str | None = None) -> AppTest:
-    at = AppTest.from_file(str(PAGES / f"{name}.py"), default_timeout=30)
-    at.session_state[auth.USER_KEY] = auth.SignedIn(
-        username, username.title(), role, False, datetime.now(UTC) + timedelta(hours=8)
-    )
+def page(name: str, role: str = "caseworker", username: str = "cas", referral: str | None = None):
+    """A records page run on its own as a signed-in user (the page checks the role itself)."""
+    at = as_user(app_test(PAGES / f"{name}.py", timeout=30), username, role)
     if referral:
         at.query_params["referral"] = referral
     at.run()
@@ -37,12 +36,6 @@ def widget(at, kind: str, label: str):
     found = [w for w in getattr(at, kind) if w.label == label]
     assert found, f"no {kind} labelled {label!r}: {[w.label for w in getattr(at, kind)]}"
     return found[0]
-
-
-def press(at, label: str) -> AppTest:
-    next(b for b in at.button if b.label == label).click().run()
-    assert not at.exception, at.exception
-    return at
 
 
 def texts(at, kind: str) -> str:
@@ -106,7 +99,8 @@ def seed_assessment(engine, reference="DIV-1"):
 @pytest.mark.parametrize("role", ["caseworker", "admin"])
 def test_each_page_renders_for_caseworkers_and_admins(db, name, role):
     at = page(name, role)
-    assert at.title and REFUSED not in texts(at, "warning")
+    assert [t.value for t in at.title] == [auth.page_spec(f"pages/{name}.py").title]
+    assert REFUSED not in texts(at, "warning")
 
 
 def test_sessions_page_is_open_to_managers(db):
@@ -131,7 +125,7 @@ def test_a_manager_is_refused_the_caseworker_pages(db, name):
 # --- new referral ---------------------------------------------------------------------------
 def test_new_referral_defaults(db):
     at = page("new_referral")
-    assert widget(at, "date_input", "Referral date *").value == casework.uk_today()
+    assert widget(at, "date_input", "Referral date *").value == TODAY
     assert widget(at, "selectbox", "How it came about *").value == "stop_search"
     assert widget(at, "selectbox", "Sex").value == "U"
     assert widget(at, "selectbox", "Local policing area *").value is None  # no referral recorded yet
@@ -232,7 +226,7 @@ def _double_submit_app():
 
 
 def test_the_same_values_submitted_twice_are_written_once(db):
-    at = AppTest.from_function(_double_submit_app, default_timeout=30).run()
+    at = app_test(_double_submit_app, timeout=30).run()
     assert not at.exception, at.exception
     assert [m.value for m in at.markdown] == ["ok=True notice=saved 1", "ok=True notice=saved 1"]
     assert at.session_state["calls"] == [1]

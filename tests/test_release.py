@@ -18,23 +18,22 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
-from dbfixtures import sqlite_url
+from commands import divert
+from dbfixtures import SMALL_DEMO, demo_url, migrated_url
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import lil_array
 from scipy.sparse.csgraph import connected_components
 from sqlalchemy import select
 
-from divert import cli
 from divert.analytics import pathway
 from divert.analytics.loading import load_frames
-from divert.db import get_engine, upgrade
-from divert.demo import load_demo
+from divert.db import get_engine
 from divert.models import AuditEvent
 from divert.release import build_release, write_release
 from divert.release.protection import Cells, intruder_bounds, protect, rounded
 from divert.release.tables import known_at, window
 
-AS_OF = date(2025, 10, 15)
+AS_OF = date(2025, 10, 15)  # two weeks after the demo's end (SMALL_DEMO: 30 September 2025)
 MIN_WIDTH = 4
 
 
@@ -227,16 +226,12 @@ def test_zero_is_shown_and_never_used_as_a_complement():
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     folder = tmp_path_factory.mktemp("release-demo")
+    url, _ = demo_url(folder, **SMALL_DEMO)
+    engine = get_engine(url)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("DIVERT_DATA_DIR", str(folder))
         patch.setenv("DIVERT_FORCE", "west-midlands")
-        url = sqlite_url(folder)
-        upgrade(url)
-        engine = get_engine(url)
-        load_demo(engine, seed=5, scale=0.2, as_of=date(2025, 9, 30))
         release = write_release(engine, folder / "release", AS_OF)
-    yield {"url": url, "engine": engine, "out": folder / "release", "release": release}
-    engine.dispose()
+    return {"url": url, "engine": engine, "out": folder / "release", "release": release}
 
 
 def read(demo, name: str) -> list[dict]:
@@ -459,11 +454,11 @@ def test_rates_come_from_the_published_counts(demo):
 
 
 # --- the command ----------------------------------------------------------------------------------
-def test_export_public_through_the_command(demo, tmp_path, capsys):
+def test_export_public_through_the_command(demo, tmp_path):
     out = tmp_path / "public"
-    assert cli.main(["--db", demo["url"], "export", str(out), "--public", "--as-of", "2025-10-15"]) == 0
-    printed = capsys.readouterr().out
-    assert "months 2018-01 to 2025-09" in printed and "counts suppressed" in printed
+    ran = divert("--db", demo["url"], "export", out, "--public", "--as-of", "2025-10-15")
+    assert ran.returncode == 0, ran.stderr
+    assert "months 2018-01 to 2025-09" in ran.stdout and "counts suppressed" in ran.stdout
     for name in COUNT_COLUMNS:
         assert (out / f"{name}.csv").read_bytes() == (demo["out"] / f"{name}.csv").read_bytes()
     with get_engine(demo["url"]).connect() as conn:
@@ -471,23 +466,21 @@ def test_export_public_through_the_command(demo, tmp_path, capsys):
     assert actions == "export_release"
 
 
-def test_export_public_refusals(demo, tmp_path, capsys):
-    code = cli.main(["--db", demo["url"], "export", str(tmp_path / "early"), "--public", "--as-of", "2017-12-31"])
-    assert code == 1 and "no complete month" in capsys.readouterr().err
+def test_export_public_refusals(demo, tmp_path):
+    early = divert("--db", demo["url"], "export", tmp_path / "early", "--public", "--as-of", "2017-12-31")
+    assert early.returncode == 1 and "no complete month" in early.stderr
     assert not (tmp_path / "early").exists()
-    code = cli.main(["--db", demo["url"], "export", str(tmp_path / "x"), "--public", "--as-of", "31/12/2025"])
-    assert code == 2 and not (tmp_path / "x").exists()
+    unreadable = divert("--db", demo["url"], "export", tmp_path / "x", "--public", "--as-of", "31/12/2025")
+    assert unreadable.returncode == 2 and not (tmp_path / "x").exists()
     taken = tmp_path / "taken"
     taken.mkdir()
     (taken / "mine.txt").write_text("keep")
-    code = cli.main(["--db", demo["url"], "export", str(taken), "--public", "--as-of", "2025-10-15"])
-    assert code == 1 and [p.name for p in taken.iterdir()] == ["mine.txt"]
+    ran = divert("--db", demo["url"], "export", taken, "--public", "--as-of", "2025-10-15")
+    assert ran.returncode == 1 and [p.name for p in taken.iterdir()] == ["mine.txt"]
 
 
-def test_an_empty_database_has_nothing_to_publish(tmp_path, capsys):
-    url = sqlite_url(tmp_path)
-    get_engine(url)
-    upgrade(url)
-    assert cli.main(["--db", url, "export", str(tmp_path / "out"), "--public"]) == 1
-    assert "nothing to publish" in capsys.readouterr().err
+@pytest.mark.usefixtures("clock")  # the default as-of date: today
+def test_an_empty_database_has_nothing_to_publish(tmp_path):
+    ran = divert("--db", migrated_url(tmp_path), "export", tmp_path / "out", "--public")
+    assert ran.returncode == 1 and "nothing to publish" in ran.stderr
     assert not Path(tmp_path / "out").exists()

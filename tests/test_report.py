@@ -12,37 +12,28 @@ from html.parser import HTMLParser
 
 import pypdf
 import pytest
-from dbfixtures import main_url
+from apptesting import AFTER_DEMO, signed_in
+from clock import frozen
+from commands import divert
+from dbfixtures import DEMO_AS_OF, SMALL_DEMO, demo_url
 from sqlalchemy import select
 
-from divert import cli, report
-from divert.db import get_engine, upgrade
-from divert.demo import load_demo
+from divert import report
+from divert.db import get_engine
 from divert.models import AuditEvent
 from divert.reference import ensure_population
 
-AS_OF, START, END = date(2025, 9, 30), date(2024, 10, 1), date(2025, 9, 30)
-LOGINS: dict[str, dict] = {}
+AS_OF, START, END = DEMO_AS_OF, date(2024, 10, 1), DEMO_AS_OF  # the twelve months to the demo's end
+LOGINS: dict[str, str] = {}
 PERIOD = ["--as-of", AS_OF.isoformat(), "--from", START.isoformat(), "--to", END.isoformat()]
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("board-pack")
-    with pytest.MonkeyPatch.context() as patch:  # keys in the temporary folder, never the repository
-        patch.setenv("DIVERT_DATA_DIR", str(folder))
-        patch.setenv("DIVERT_SECRETS", str(folder / "no-secrets.toml"))
-        from divert import settings
-
-        settings._secrets.cache_clear()
-        url = main_url(folder, "demo.db")
-        upgrade(url)
-        engine = get_engine(url)
-        summary = load_demo(engine, seed=7, scale=0.5, as_of=AS_OF)
-        ensure_population(engine, "test")  # the shipped census, as `divert init` and the app load it
-        LOGINS.update({login["role"]: login for login in summary["logins"]})
-        yield url
-        engine.dispose()
+    url, summary = demo_url(tmp_path_factory.mktemp("board-pack"), **SMALL_DEMO)
+    ensure_population(get_engine(url), "test")  # the shipped census, as `divert init` and the app load it
+    LOGINS.update({login["role"]: login["username"] for login in summary["logins"]})
+    return url
 
 
 @pytest.fixture(scope="module")
@@ -51,10 +42,10 @@ def packs(demo):
     return {role: report.make(engine, start=START, end=END, as_of=AS_OF, role=role) for role in ("viewer", "manager")}
 
 
-def metrics(capsys, url, *args) -> list | dict:
-    capsys.readouterr()
-    assert cli.main(["--db", url, "metrics", *args, "--format", "json"]) == 0
-    return json.loads(capsys.readouterr().out)
+def metrics(url, *args) -> list | dict:
+    ran = divert("--db", url, "metrics", *args, "--format", "json")
+    assert ran.returncode == 0, ran.stderr
+    return json.loads(ran.stdout)
 
 
 def pdf_pages(data: bytes) -> list[str]:
@@ -104,9 +95,9 @@ def cells_of(html: bytes) -> Cells:
 
 # --- the figures are those of `divert metrics` ---------------------------------------------------
 @pytest.mark.parametrize("role", ["viewer", "manager"])
-def test_headlines_are_those_of_metrics_overview(packs, demo, capsys, role):
+def test_headlines_are_those_of_metrics_overview(packs, demo, role):
     files = packs[role]
-    expected = {m["measure"]: m for m in metrics(capsys, demo, "overview", "--role", role, *PERIOD)["measures"]}
+    expected = {m["measure"]: m for m in metrics(demo, "overview", "--role", role, *PERIOD)["measures"]}
     assert [h.key for h in files.pack.headlines] == list(expected)
     for h in files.pack.headlines:
         assert h.value == pytest.approx(expected[h.key]["value"]), h.key
@@ -122,9 +113,9 @@ def test_headlines_are_those_of_metrics_overview(packs, demo, capsys, role):
 
 
 @pytest.mark.parametrize("role", ["viewer", "manager"])
-def test_disparity_tables_are_those_of_metrics_disparity(packs, demo, capsys, role):
+def test_disparity_tables_are_those_of_metrics_disparity(packs, demo, role):
     files = packs[role]
-    expected = metrics(capsys, demo, "disparity", "--role", role, *PERIOD)
+    expected = metrics(demo, "disparity", "--role", role, *PERIOD)
     shown = [t for t in files.pack.tables() if t.key.startswith("disparity_") and t.key != "disparity_stop_search"]
     got = [row for t in shown for row in t.frame.to_dicts()]
     columns = ("stage", "group", "events", "denominator", "rate", "rri", "ci_low", "ci_high", "note")
@@ -141,17 +132,17 @@ def test_disparity_tables_are_those_of_metrics_disparity(packs, demo, capsys, ro
             assert all(squeezed(value) in holding[0] for value in row), (table.title, row)
 
 
-def test_stop_search_volume_and_pathway_are_those_of_metrics(packs, demo, capsys):
+def test_stop_search_volume_and_pathway_are_those_of_metrics(packs, demo):
     pack = packs["viewer"].pack
-    searches = metrics(capsys, demo, "disparity", "--source", "stop-search", "--role", "viewer", *PERIOD)
+    searches = metrics(demo, "disparity", "--source", "stop-search", "--role", "viewer", *PERIOD)
     assert pack.table("disparity_stop_search").frame.select("group", "searches", "ratio_vs_white", "ci_low",
                                                              "ci_high").to_dicts() == [
         {k: r[k] for k in ("group", "searches", "ratio_vs_white", "ci_low", "ci_high")} for r in searches]
-    volume = metrics(capsys, demo, "volume", "--role", "viewer", *PERIOD)
+    volume = metrics(demo, "volume", "--role", "viewer", *PERIOD)
     months = [r for t in pack.tables() if t.key.startswith("volume") for r in t.frame.to_dicts()]
     assert [(str(r["period"]), r["offences"], r["referrals"]) for r in months] == [
         (r["period"], r["offences"], r["referrals"]) for r in volume]
-    funnel = metrics(capsys, demo, "pathway", "--role", "viewer", *PERIOD)
+    funnel = metrics(demo, "pathway", "--role", "viewer", *PERIOD)
     assert pack.table("pathway").frame.select("stage", "people").to_dicts() == [
         {"stage": r["stage"], "people": r["people"]} for r in funnel]
 
@@ -212,11 +203,12 @@ def test_html_is_self_contained_and_escaped(packs):
 
 
 # --- the command ---------------------------------------------------------------------------------
-def test_divert_report_writes_both_files_and_audits_once(demo, tmp_path, capsys):
+def test_divert_report_writes_both_files_and_audits_once(demo, tmp_path):
     out = tmp_path / "pack.pdf"
-    assert cli.main(["--db", demo, "report", *PERIOD, "--out", str(out)]) == 0
+    ran = divert("--db", demo, "report", *PERIOD, "--out", out)
+    assert ran.returncode == 0, ran.stderr
     assert out.read_bytes().startswith(b"%PDF") and (tmp_path / "pack.html").read_text().startswith("<!DOCTYPE html>")
-    assert "viewer role" in capsys.readouterr().out
+    assert "viewer role" in ran.stdout
     with get_engine(demo).connect() as conn:
         events = conn.execute(select(AuditEvent.after).where(AuditEvent.action == "export_board_pack")).scalars().all()
     details = [json.loads(after) for after in events]
@@ -237,41 +229,33 @@ def test_divert_report_writes_both_files_and_audits_once(demo, tmp_path, capsys)
     (["--from", "2010-01-01", "--to", "2010-12-31", "--as-of", "2025-09-30"], 1, "No offences or referrals"),
     (["--from", "2024-13-01", "--to", "2025-09-30"], 2, "YYYY-MM-DD"),
 ])
-def test_divert_report_refuses_bad_requests_with_a_reason(demo, tmp_path, capsys, args, code, says):
+def test_divert_report_refuses_bad_requests_with_a_reason(demo, tmp_path, args, code, says):
     out = tmp_path / "pack.pdf"
-    assert cli.main(["--db", demo, "report", *args, "--out", str(out)]) == code
-    assert says in capsys.readouterr().err
+    ran = divert("--db", demo, "report", *args, "--out", out)
+    assert ran.returncode == code and says in ran.stderr, ran
     assert not out.exists() and not out.with_suffix(".html").exists()
 
 
-def test_divert_report_usage_errors(demo, tmp_path, capsys):
-    assert cli.main(["--db", demo, "report", *PERIOD, "--out", str(tmp_path / "pack.txt")]) == 2
-    assert ".pdf" in capsys.readouterr().err
-    with pytest.raises(SystemExit) as missing:
-        cli.main(["--db", demo, "report", "--from", "2024-10-01", "--out", str(tmp_path / "pack.pdf")])
-    assert missing.value.code == 2
+def test_divert_report_usage_errors(demo, tmp_path):
+    ran = divert("--db", demo, "report", *PERIOD, "--out", tmp_path / "pack.txt")
+    assert ran.returncode == 2 and ".pdf" in ran.stderr
+    missing = divert("--db", demo, "report", "--from", "2024-10-01", "--out", tmp_path / "pack.pdf")
+    assert missing.returncode == 2 and "--to" in missing.stderr
+    assert not list(tmp_path.iterdir())
 
 
 # --- the page ------------------------------------------------------------------------------------
 @pytest.mark.usefixtures("navigation_only")
 def test_viewer_builds_the_pack_on_the_page_and_gets_both_downloads(demo, monkeypatch, packs):
-    from streamlit.testing.v1 import AppTest
-
-    from divert.settings import PROJECT_DIR
-
     monkeypatch.setenv("DIVERT_DATABASE_URL", demo)
-    at = AppTest.from_file(str(PROJECT_DIR / "app.py"), default_timeout=240).run()
-    next(t for t in at.text_input if t.label == "Username").input(LOGINS["viewer"]["username"])
-    next(t for t in at.text_input if t.label == "Password").input(LOGINS["viewer"]["password"])
-    next(b for b in at.button if b.label == "Sign in").click().run()
-    at.switch_page("pages/board_pack.py").run()
-    assert not at.exception, at.exception
-    as_of = next(s for s in at.selectbox if s.label == "As of (month end)")
-    as_of.set_value(AS_OF).run()
-    period = next(s for s in at.selectbox if s.label == "Period")
-    assert "Custom" not in period.options  # viewers choose fixed periods, as on the dashboards
-    period.set_value("Last 12 months").run()
-    next(b for b in at.button if b.label == "Build the board pack").click().run()
+    with frozen(AFTER_DEMO):  # the morning after the demo ends
+        at = signed_in(LOGINS["viewer"], "pages/board_pack.py", timeout=240)
+        as_of = next(s for s in at.selectbox if s.label == "As of (month end)")
+        as_of.set_value(AS_OF).run()
+        period = next(s for s in at.selectbox if s.label == "Period")
+        assert "Custom" not in period.options  # viewers choose fixed periods, as on the dashboards
+        period.set_value("Last 12 months").run()
+        next(b for b in at.button if b.label == "Build the board pack").click().run()
     assert not at.exception and not at.error, (at.exception, [e.value for e in at.error])
     made = at.session_state["divert_board_pack"]
     assert made["role"] == "viewer" and made["stem"] == "board-pack-2024-10-01-to-2025-09-30-viewer"
@@ -282,4 +266,4 @@ def test_viewer_builds_the_pack_on_the_page_and_gets_both_downloads(demo, monkey
     assert pdf_pages(made["pdf"])[0].startswith(packs["viewer"].pack.title)
     with get_engine(demo).connect() as conn:
         users = conn.execute(select(AuditEvent.username).where(AuditEvent.action == "export_board_pack")).scalars().all()
-    assert LOGINS["viewer"]["username"] in users
+    assert LOGINS["viewer"] in users

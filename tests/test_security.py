@@ -10,15 +10,18 @@ from datetime import timedelta
 
 import bcrypt
 import pytest
+from apptesting import field, messages, open_app, press, signed_in, titles
+from apptesting import sign_in as sign_in_through_the_form
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.exc import DBAPIError
 
-from divert import accounts, app_settings, records, session_token, sign_in
+from divert import accounts, app_settings, auth, records, session_token, sign_in
 from divert.db import session_scope
 from divert.models import AuditEvent, CourseSession
 from divert.records import now
 from divert.security_models import ANY, SignInThrottle
 
+pytestmark = pytest.mark.usefixtures("clock")
 PASSWORD = "orchard-lantern-88"
 WRONG = "not-the-password-1"
 
@@ -106,12 +109,66 @@ def test_a_right_password_after_the_lock_is_refused_and_lifts_nothing(engine):
     assert actions(engine, "sign_in") == []
 
 
-def test_a_right_password_racing_wrong_ones_never_lifts_their_lock(engine, checks):
+class HeldChecks:
+    """Every bcrypt password check made (as the hash it was checked against), each held until
+    released: so that attempts racing each other are all counted before any password check ends,
+    as at the production cost (a check takes 0.3 s, counting an attempt a few milliseconds)."""
+
+    def __init__(self, monkeypatch):
+        self.made, self.reached = [], 0
+        self.changed = threading.Condition()
+        self.released = threading.Event()
+        real = bcrypt.checkpw
+
+        def held(password, hashed):
+            with self.changed:
+                self.reached += 1
+                self.changed.notify_all()
+            assert self.released.wait(60), "the checks were never released"
+            self.made.append(hashed)
+            return real(password, hashed)
+
+        monkeypatch.setattr(bcrypt, "checkpw", held)
+
+    def race(self, calls) -> list:
+        """Start the calls on threads one after another, each once the one before has been counted
+        (it waits at its password check, or was refused before it); then release the checks."""
+        results, errors, threads = [None] * len(calls), [], []
+
+        def run(i, call):
+            try:
+                results[i] = call()
+            except BaseException as error:  # reported below, never swallowed
+                errors.append(error)
+            finally:
+                with self.changed:
+                    self.changed.notify_all()
+
+        for i, call in enumerate(calls):
+            before = self.reached
+            thread = threading.Thread(target=run, args=(i, call))
+            threads.append(thread)
+            thread.start()
+            with self.changed:
+                assert self.changed.wait_for(lambda t=thread, b=before: self.reached > b or not t.is_alive(), 60)
+        self.released.set()
+        for thread in threads:
+            thread.join(60)
+        assert not errors, errors
+        return results
+
+
+@pytest.mark.parametrize("position", [1, 4, 5, 6, 13])
+def test_a_right_password_racing_wrong_ones_never_lifts_their_lock(engine, monkeypatch, position):
+    """Twelve wrong passwords and the right one from one client, all counted before any check
+    ends; the right one is counted `position`th."""
     add(engine, "sage")
-    calls = [lambda: attempt(engine, "sage") for _ in range(12)] + [lambda: attempt(engine, "sage", PASSWORD)]
-    in_parallel(calls)
-    # at most five checks, or six when the right one came first and began the count again
-    assert len(checks) <= 6
+    held = HeldChecks(monkeypatch)
+    calls = [lambda: attempt(engine, "sage") for _ in range(12)]
+    calls.insert(position - 1, lambda: attempt(engine, "sage", PASSWORD))
+    outcomes = held.race(calls)
+    assert len(held.made) == 5  # the limit: every later attempt was refused before bcrypt
+    assert outcomes[position - 1].status == ("ok" if position <= 5 else "locked")
     assert actions(engine, "lockout"), "twelve wrong passwords from one client always lock it"
     account = accounts.get_account("sage", engine)
     assert account.locked()  # the right password, whenever it ran, did not lift the lock
@@ -287,63 +344,39 @@ def test_the_app_cannot_change_or_delete_audit_rows(engine):
 @pytest.mark.usefixtures("navigation_only")
 @pytest.mark.parametrize("change", ["disable", "demote"])
 def test_a_form_callback_after_a_disable_or_demotion_saves_nothing(db, change):
-    from streamlit.testing.v1 import AppTest
-
-    from divert.settings import PROJECT_DIR
-
     add(db, "boss", role="admin")
     add(db, "mel", role="manager")
-    at = AppTest.from_file(str(PROJECT_DIR / "app.py"), default_timeout=30).run()
-    next(t for t in at.text_input if t.label == "Username").input("mel")
-    next(t for t in at.text_input if t.label == "Password").input(PASSWORD)
-    next(b for b in at.button if b.label == "Sign in").click().run()
-    at.switch_page("pages/sessions.py").run()
-    assert not at.exception, at.exception
-    next(t for t in at.text_input if t.label == "Session reference *").input(f"S-LATE-{change}")
+    at = signed_in("mel", "pages/sessions.py")
+    field(at, "Session reference *").input(f"S-LATE-{change}")
     if change == "disable":
         assert accounts.set_user_active("mel", False, "boss", engine=db).ok
     else:
         assert accounts.set_role("mel", "viewer", "boss", engine=db).ok
-    next(b for b in at.button if b.label == "Schedule session").click().run()  # the callback runs first
-    assert not at.exception, at.exception
+    press(at, "Schedule session")  # the callback runs first
     assert sessions(db) == []
-
-
-def _signed_in_app(username, password=PASSWORD):
-    from streamlit.testing.v1 import AppTest
-
-    from divert.settings import PROJECT_DIR
-
-    at = AppTest.from_file(str(PROJECT_DIR / "app.py"), default_timeout=30).run()
-    next(t for t in at.text_input if t.label == "Username").input(username)
-    next(t for t in at.text_input if t.label == "Password").input(password)
-    next(b for b in at.button if b.label == "Sign in").click().run()
-    assert [t.value for t in at.title] == ["Overview"], [e.value for e in at.error]
-    return at
 
 
 @pytest.mark.usefixtures("navigation_only")
 def test_a_password_change_or_reset_ends_the_other_open_sessions(db):
-    from divert import auth
-
     add(db, "boss", role="admin")
     add(db, "nell", role="viewer")
-    office, home = _signed_in_app("nell"), _signed_in_app("nell")
+    office, home = signed_in("nell"), signed_in("nell")  # two browsers
     office.switch_page("pages/account.py").run()
     for label, value in (("Current password", PASSWORD), ("New password", "nell-new-phrase-1"),
                          ("New password again", "nell-new-phrase-1")):
-        next(t for t in office.text_input if t.label == label).input(value)
-    next(b for b in office.button if b.label == "Change password").click().run()
-    assert "Your password has been changed" in " ".join(s.value for s in office.success)
+        field(office, label).input(value)
+    press(office, "Change password")
+    assert "Your password has been changed" in messages(office, "success")
     office.switch_page("pages/overview.py").run()
-    assert [t.value for t in office.title] == ["Overview"]  # the session that changed it goes on
+    assert titles(office) == ["Overview"]  # the session that changed it goes on
     home.run()  # the other one ends on its next click
-    assert [t.value for t in home.title] == ["Divert"] and auth.ENDED_MESSAGE in " ".join(i.value for i in home.info)
+    assert titles(home) == ["Divert"] and auth.ENDED_MESSAGE in messages(home, "info")
 
-    again = _signed_in_app("nell", "nell-new-phrase-1")
+    again = sign_in_through_the_form(open_app(), "nell", "nell-new-phrase-1")  # the new password signs in
+    assert titles(again) == ["Overview"], messages(again)
     assert accounts.reset_password("nell", "boss", engine=db)[0].ok
     again.run()
-    assert [t.value for t in again.title] == ["Divert"] and auth.ENDED_MESSAGE in " ".join(i.value for i in again.info)
+    assert titles(again) == ["Divert"] and auth.ENDED_MESSAGE in messages(again, "info")
 
 
 # --- single sign-on: which Divert account an identity names ----------------------------------
