@@ -98,12 +98,20 @@ def _sqlite_engine(url: str, *, scratch: bool = False) -> Engine:
     return engine
 
 
-@lru_cache(maxsize=8)
 def get_engine(url: str | None = None) -> Engine:
-    url = normalise_url(url or database_url())
+    """The engine of `url` (default: the configured database, read now: a change of
+    DIVERT_DATABASE_URL is followed), one per URL."""
+    return _engine_for(normalise_url(url or database_url()))
+
+
+@lru_cache(maxsize=8)
+def _engine_for(url: str) -> Engine:
     if url.startswith("sqlite"):
         return _sqlite_engine(url)
     return create_engine(url, pool_pre_ping=True)
+
+
+get_engine.cache_clear = _engine_for.cache_clear
 
 
 @contextmanager
