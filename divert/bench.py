@@ -57,8 +57,8 @@ def _demo(engine, referrals: int, report) -> dict:
     return {k: summary["counts"][k] for k in ("referral", "offence", "stop_search")}
 
 
-def _app_process(url: str, import_rows: int, report) -> dict:
-    order = json.dumps({"url": url, "import_rows": import_rows})
+def _app_process(url: str, import_rows: int, report, repeat: int = 3) -> dict:
+    order = json.dumps({"url": url, "import_rows": import_rows, "repeat": repeat})
     with subprocess.Popen([sys.executable, "-m", "divert.bench_pages"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, text=True) as child:
         child.stdin.write(order)
@@ -74,7 +74,7 @@ def _app_process(url: str, import_rows: int, report) -> dict:
 
 
 def run(referrals: int, db_url: str | None, import_rows: int, out: Path | None = DEFAULT_OUT,
-        browser: bool = True, report: Callable[[str], None] = print) -> dict:
+        browser: bool = True, report: Callable[[str], None] = print, repeat: int = 3) -> dict:
     from divert.analytics import frame_store
     from divert.analytics.live import LiveFrames
     from divert.bench_pages import PAGES, pandas_times
@@ -97,7 +97,7 @@ def run(referrals: int, db_url: str | None, import_rows: int, out: Path | None =
     report(f"  cold load (every table read, frame store written) {cold_s:.2f} s")
     del cold
 
-    app = _app_process(url, import_rows, report)
+    app = _app_process(url, import_rows, report, repeat)
     if import_rows:  # the import's rows are in the database now: bring the frame store up to them
         started = time.perf_counter()
         LiveFrames(url).current()

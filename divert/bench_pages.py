@@ -9,7 +9,8 @@ drawing the charts is timed too, and reported beside, as page_first_s and page_w
 - warm_s: the median of three later runs (what a user waits for on each click: the look at
   the data version, the snapshot and the figures kept on it);
 - floor_s: the same calls on frames handed over from memory with nothing kept, each run
-  working every figure out again in polars;
+  working every figure out again in polars (also the median of three runs; `divert bench
+  --repeat N` makes it N runs for both, 1 for a quick smoke run);
 - pandas_s: the common approach: `pandas.read_sql` of the whole tables the page needs, then
   pandas groupbys for its main figures (see PANDAS).
 """
@@ -241,7 +242,7 @@ def _navigation_only() -> None:
     PagesManager.__init__ = init
 
 
-def page_times(url: str, report) -> dict:
+def page_times(url: str, report, repeat: int = 3) -> dict:
     from streamlit.testing.v1 import AppTest
 
     from divert import dashboard
@@ -272,7 +273,7 @@ def page_times(url: str, report) -> dict:
             first_page, first = timer.run(lambda file=file: at.switch_page(file).run())
             if at.exception:
                 raise RuntimeError(f"{name}: {at.exception}")
-            runs = [timer.run(at.run) for _ in range(3)]
+            runs = [timer.run(at.run) for _ in range(repeat)]
             pages[name] = {"first_s": first, "warm_s": statistics.median(r[1] for r in runs),
                            "page_first_s": first_page, "page_warm_s": statistics.median(r[0] for r in runs)}
             report(f"  page {name:<12} data first {first:6.2f} s  warm {pages[name]['warm_s']:6.3f} s   "
@@ -297,7 +298,7 @@ def page_times(url: str, report) -> dict:
         try:
             for name, file in PAGES.items():
                 at.switch_page(file).run()
-                pages[name]["floor_s"] = statistics.median(timer.run(at.run)[1] for _ in range(3))
+                pages[name]["floor_s"] = statistics.median(timer.run(at.run)[1] for _ in range(repeat))
         finally:
             dashboard._live = real
         report(f"  peak memory after the floor runs {peak_mb():,.0f} MB")
@@ -340,7 +341,7 @@ def write_times(engine, live) -> tuple[list[float], list[float]]:
 def main() -> None:
     order = json.loads(sys.stdin.read())
     say = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
-    out = page_times(order["url"], say)
+    out = page_times(order["url"], say, order.get("repeat", 3))
     if order.get("import_rows"):
         from divert.bench_import import measure_import
         from divert.db import get_engine

@@ -387,8 +387,8 @@ def cmd_bench(args) -> int:
 
     from divert.bench import run
 
-    if args.referrals <= 0 or args.import_rows < 0:
-        print("--referrals must be positive and --import-rows not negative", file=sys.stderr)
+    if args.referrals <= 0 or args.import_rows < 0 or args.repeat < 1:
+        print("--referrals and --repeat must be positive and --import-rows not negative", file=sys.stderr)
         return USAGE
     out = Path(args.out)
     try:  # before the long run, not after it
@@ -397,7 +397,7 @@ def cmd_bench(args) -> int:
     except OSError as error:
         print(f"Cannot write the results to {out}: {error.strerror}", file=sys.stderr)
         return USAGE
-    run(args.referrals, args.db, args.import_rows, out, browser=not args.no_browser)
+    run(args.referrals, args.db, args.import_rows, out, browser=not args.no_browser, repeat=args.repeat)
     return OK
 
 
@@ -640,6 +640,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--import-rows", type=int, default=200_000, help="rows in the generated referrals import")
     bench.add_argument("--out", default="bench/results.json", help="where to write the results (default bench/results.json)")
     bench.add_argument("--no-browser", action="store_true", help="skip the browser timing (Chromium)")
+    bench.add_argument("--repeat", type=int, default=3,
+                       help="timed runs of each page for its warm and floor times, the median kept (default 3)")
     bench.set_defaults(func=cmd_bench)
 
     export = sub.add_parser("export", help="back up every table (Parquet + manifest), or a public release")
