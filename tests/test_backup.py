@@ -11,14 +11,14 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from dbfixtures import PG_URL, PostgresDatabase, sqlite_url
+from commands import divert
+from dbfixtures import DEMO_AS_OF, PG_URL, PostgresDatabase, migrated_sqlite_url, sqlite_url
 from sqlalchemy import insert, inspect, select
 
-from divert import cli
 from divert.accounts import add_user
 from divert.backup import export_backup, restore_backup, table_checksums, zip_folder
 from divert.backup.tables import RowChecksum, read_chunks, table_schema
-from divert.db import get_engine, head_revision, upgrade
+from divert.db import get_engine, head_revision
 from divert.demo import load_demo
 from divert.models import AuditEvent, Closure, Offence, Person, Referral, Setting, StopSearch
 
@@ -27,14 +27,13 @@ needs_postgres = pytest.mark.skipif(not PG_URL, reason="DIVERT_TEST_DATABASE_URL
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    """A demo database (scale 0.1), its checksums, and a backup of it made with export_backup."""
+    """A demo SQLite database (scale 0.1), its checksums, and a backup of it made with export_backup."""
     folder = tmp_path_factory.mktemp("backup-demo")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("DIVERT_DATA_DIR", str(folder))
-        url = sqlite_url(folder)
-        upgrade(url)
+        url = migrated_sqlite_url(folder)
         engine = get_engine(url)
-        load_demo(engine, seed=11, scale=0.1)
+        load_demo(engine, seed=11, scale=0.1, as_of=DEMO_AS_OF)
         checksums = table_checksums(engine)
         manifest = export_backup(engine, folder / "backup")
     yield {"url": url, "checksums": checksums, "backup": folder / "backup", "manifest": manifest}
@@ -87,10 +86,10 @@ def test_manifest_records_every_table(demo):
     assert sum(t["rows"] for t in manifest["tables"] if t["name"] == "referral") > 500
 
 
-def test_round_trip_sqlite_to_sqlite_through_the_command(demo, tmp_path, capsys):
+def test_round_trip_sqlite_to_sqlite_through_the_command(demo, tmp_path):
     target = sqlite_url(tmp_path / "restored")
-    assert cli.main(["--db", target, "restore", str(demo["backup"])]) == 0
-    assert "match the manifest" in capsys.readouterr().out
+    done = divert("--db", target, "restore", str(demo["backup"]))
+    assert done.returncode == 0 and "match the manifest" in done.stdout, done.stderr
     engine = get_engine(target)
     _assert_restored(engine, demo["manifest"], demo["checksums"], user="cli:" + __import__("getpass").getuser())
     # the restored database can be backed up again, giving the same checksums
@@ -236,8 +235,7 @@ def _check_awkward(engine, written: dict) -> None:
 
 @pytest.mark.parametrize("route", ["sqlite", pytest.param("postgres", marks=[pytest.mark.postgres, needs_postgres])])
 def test_dates_times_booleans_json_nulls_and_floats_round_trip_exactly(tmp_path, route):
-    source = get_engine(sqlite_url(tmp_path / "source"))
-    upgrade(str(source.url))
+    source = get_engine(migrated_sqlite_url(tmp_path / "source"))
     written = _awkward_rows(source)
     _check_awkward(source, written)
     expected = table_checksums(source)
@@ -260,20 +258,18 @@ def test_dates_times_booleans_json_nulls_and_floats_round_trip_exactly(tmp_path,
 
 
 # --- refusals -------------------------------------------------------------------------------------
-def _run(args, capsys) -> tuple[int, str]:
-    code = cli.main(args)
-    captured = capsys.readouterr()
-    return code, captured.out + captured.err
+def _run(*args) -> tuple[int, str]:
+    done = divert(*args)
+    return done.returncode, done.stdout + done.stderr
 
 
-def test_restore_into_a_database_holding_data_is_refused_and_writes_nothing(demo, tmp_path, capsys):
-    target = f"sqlite:///{tmp_path / 'busy.db'}"
-    upgrade(target)
+def test_restore_into_a_database_holding_data_is_refused_and_writes_nothing(demo, tmp_path):
+    target = migrated_sqlite_url(tmp_path, "busy.db")
     saved = add_user({"username": "someone", "role": "viewer", "password": "a long password 123",
                       "display_name": "Someone"}, "ops", engine=get_engine(target))
     assert saved.ok
     before = table_checksums(get_engine(target))
-    code, output = _run(["--db", target, "restore", str(demo["backup"])], capsys)
+    code, output = _run("--db", target, "restore", str(demo["backup"]))
     assert code == 1
     assert "not empty" in output and "app_user (1 row)" in output and "Traceback" not in output
     assert table_checksums(get_engine(target)) == before
@@ -281,12 +277,12 @@ def test_restore_into_a_database_holding_data_is_refused_and_writes_nothing(demo
 
 @pytest.mark.postgres
 @needs_postgres
-def test_restore_into_a_postgres_database_holding_data_is_refused(demo, capsys):
+def test_restore_into_a_postgres_database_holding_data_is_refused(demo):
     database = PostgresDatabase()
     try:
         restore_backup(get_engine(database.url), demo["backup"], "ops")
         before = table_checksums(get_engine(database.url))
-        code, output = _run(["--db", database.url, "restore", str(demo["backup"])], capsys)
+        code, output = _run("--db", database.url, "restore", str(demo["backup"]))
         assert code == 1 and "not empty" in output
         assert table_checksums(get_engine(database.url)) == before
     finally:
@@ -306,20 +302,20 @@ def _nothing_written(url: str) -> bool:
         return inspect(conn).get_table_names() == []
 
 
-def test_a_damaged_parquet_file_is_refused_with_a_clear_message(demo, tmp_path, capsys):
+def test_a_damaged_parquet_file_is_refused_with_a_clear_message(demo, tmp_path):
     copy = _copy_backup(demo, tmp_path)
     data = bytearray((copy / "referral.parquet").read_bytes())
     middle = len(data) // 2
     data[middle:middle + 16] = bytes(16)
     (copy / "referral.parquet").write_bytes(bytes(data))
     target = sqlite_url(tmp_path / "target")
-    code, output = _run(["--db", target, "restore", str(copy)], capsys)
+    code, output = _run("--db", target, "restore", str(copy))
     assert code == 1
     assert "referral.parquet does not match its checksum" in output and "Traceback" not in output
     assert _nothing_written(target)
 
 
-def test_a_file_that_is_not_parquet_is_refused(demo, tmp_path, capsys):
+def test_a_file_that_is_not_parquet_is_refused(demo, tmp_path):
     import hashlib
 
     copy = _copy_backup(demo, tmp_path)
@@ -331,12 +327,12 @@ def test_a_file_that_is_not_parquet_is_refused(demo, tmp_path, capsys):
             entry["file_sha256"] = hashlib.sha256(garbage).hexdigest()
     (copy / "manifest.json").write_text(json.dumps(manifest))
     target = sqlite_url(tmp_path / "target")
-    code, output = _run(["--db", target, "restore", str(copy)], capsys)
+    code, output = _run("--db", target, "restore", str(copy))
     assert code == 1 and "booking.parquet cannot be read" in output and "Traceback" not in output
     assert _nothing_written(target)
 
 
-def test_changed_rows_are_caught_by_the_row_checksum(demo, tmp_path, capsys):
+def test_changed_rows_are_caught_by_the_row_checksum(demo, tmp_path):
     """A well-formed file whose rows differ from the manifest's (its file checksum updated)."""
     import hashlib
 
@@ -351,7 +347,7 @@ def test_changed_rows_are_caught_by_the_row_checksum(demo, tmp_path, capsys):
             entry["file_sha256"] = hashlib.sha256((copy / "closure.parquet").read_bytes()).hexdigest()
     (copy / "manifest.json").write_text(json.dumps(manifest))
     target = sqlite_url(tmp_path / "target")
-    code, output = _run(["--db", target, "restore", str(copy)], capsys)
+    code, output = _run("--db", target, "restore", str(copy))
     assert code == 1 and "closure: the rows in the backup file do not match the manifest's checksum" in output
     assert _nothing_written(target)
 
@@ -364,22 +360,22 @@ def test_changed_rows_are_caught_by_the_row_checksum(demo, tmp_path, capsys):
     (lambda m: json.dumps({**m, "tables": [{**t, "file": "../x.parquet"} for t in m["tables"]]}), "malformed"),
     (lambda m: json.dumps({**m, "tables": [{**t, "rows": t["rows"] + 1} for t in m["tables"]]}), "the manifest says"),
 ])
-def test_a_broken_manifest_is_refused_with_a_clear_message(demo, tmp_path, capsys, damage, message):
+def test_a_broken_manifest_is_refused_with_a_clear_message(demo, tmp_path, damage, message):
     copy = _copy_backup(demo, tmp_path)
     manifest = json.loads((copy / "manifest.json").read_text())
     (copy / "manifest.json").write_text(damage(manifest))
     target = sqlite_url(tmp_path / "target")
-    code, output = _run(["--db", target, "restore", str(copy)], capsys)
+    code, output = _run("--db", target, "restore", str(copy))
     assert code == 1 and message in output and "Traceback" not in output
     assert _nothing_written(target)
 
 
-def test_a_missing_manifest_or_folder_is_refused(tmp_path, capsys):
+def test_a_missing_manifest_or_folder_is_refused(tmp_path):
     target = sqlite_url(tmp_path / "target")
     (tmp_path / "empty").mkdir()
-    code, output = _run(["--db", target, "restore", str(tmp_path / "empty")], capsys)
+    code, output = _run("--db", target, "restore", str(tmp_path / "empty"))
     assert code == 1 and "no manifest.json" in output
-    code, output = _run(["--db", target, "restore", str(tmp_path / "nowhere")], capsys)
+    code, output = _run("--db", target, "restore", str(tmp_path / "nowhere"))
     assert code == 1 and "not a backup folder or zip file" in output
 
 
@@ -403,24 +399,22 @@ def test_a_failed_check_after_loading_rolls_everything_back(demo, tmp_path, monk
     assert _nothing_written(target)
 
 
-def test_export_refuses_a_folder_that_is_not_empty_and_usage_errors_exit_2(demo, tmp_path, capsys):
+def test_export_refuses_a_folder_that_is_not_empty_and_usage_errors_exit_2(demo, tmp_path):
     out = tmp_path / "taken"
     out.mkdir()
     (out / "keep.txt").write_text("mine")
-    code, output = _run(["--db", demo["url"], "export", str(out)], capsys)
+    code, output = _run("--db", demo["url"], "export", str(out))
     assert code == 1 and "not an empty folder" in output
     assert [p.name for p in out.iterdir()] == ["keep.txt"]
-    code, output = _run(["--db", demo["url"], "export", str(tmp_path / "new"), "--as-of", "2025-01-01"], capsys)
+    code, output = _run("--db", demo["url"], "export", str(tmp_path / "new"), "--as-of", "2025-01-01")
     assert code == 2 and not (tmp_path / "new").exists()
-    with pytest.raises(SystemExit) as usage:
-        cli.main(["restore"])
-    assert usage.value.code == 2
+    usage = divert("restore")
+    assert usage.returncode == 2 and "usage: divert restore" in usage.stderr
 
 
-def test_export_through_the_command_is_audited(demo, tmp_path, capsys):
-    url = f"sqlite:///{tmp_path / 'source.db'}"
-    upgrade(url)
-    code, output = _run(["--db", url, "export", str(tmp_path / "b")], capsys)
+def test_export_through_the_command_is_audited(demo, tmp_path):
+    url = migrated_sqlite_url(tmp_path, "source.db")
+    code, output = _run("--db", url, "export", str(tmp_path / "b"))
     assert code == 0 and "Keep the key files" in output
     manifest = json.loads((tmp_path / "b" / "manifest.json").read_text())
     with get_engine(url).connect() as conn:
@@ -431,8 +425,7 @@ def test_export_through_the_command_is_audited(demo, tmp_path, capsys):
 
 def test_restore_into_an_empty_schema_at_the_same_revision(demo, tmp_path):
     """`divert init` without the census (an upgraded, empty database) is accepted."""
-    target = f"sqlite:///{tmp_path / 'schema-only.db'}"
-    upgrade(target)
+    target = migrated_sqlite_url(tmp_path, "schema-only.db")
     engine = get_engine(target)
     restore_backup(engine, demo["backup"], "ops")
     _assert_restored(engine, demo["manifest"], demo["checksums"], user="ops")

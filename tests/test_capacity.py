@@ -10,15 +10,15 @@ from datetime import UTC, date, datetime, timedelta
 import numpy as np
 import polars as pl
 import pytest
-from dbfixtures import main_url
+from clock import TODAY, YESTERDAY
+from commands import divert
+from dbfixtures import DEMO_AS_OF, SMALL_DEMO, demo_url
 
 from divert.analytics import capacity, demand, launch, planning, queue
 from divert.analytics import rates as service_rates
 from divert.analytics.filters import Filters
 from divert.analytics.loading import load_frames
-from divert.db import get_engine, upgrade
-from divert.demo import load_demo
-from divert.programme import today
+from divert.db import get_engine
 
 UTC_DT = pl.Datetime("us", "UTC")
 
@@ -388,27 +388,25 @@ def test_the_time_of_year_needs_two_years_of_counts():
 # --- on the demo data ----------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def demo_frames(tmp_path_factory):
-    url = main_url(tmp_path_factory.mktemp('capacity-demo'), "demo.db")
-    upgrade(url)
+    url, _ = demo_url(tmp_path_factory.mktemp("capacity-demo"), **SMALL_DEMO)
     engine = get_engine(url)
-    load_demo(engine, seed=11, scale=0.4)
     yield load_frames(engine)
     engine.dispose()
 
 
 def test_capacity_table_on_the_demo(demo_frames):
-    table = capacity.capacity_table(demo_frames, Filters())
+    table = capacity.capacity_table(demo_frames, Filters(as_of=DEMO_AS_OF))
     past = table.filter(~pl.col("scheduled"))
     assert table["referrals"].sum() == demo_frames.referrals.height
     assert table.filter(pl.col("scheduled"))["seats"].sum() > 0  # the calendar runs on past the data
     assert 0 < past["seat_use"].drop_nulls().mean() <= 1
     assert {"working_days_to_assessment_p90", "days_to_course_median"} <= set(table.columns)
-    narrowed = capacity.capacity_table(demo_frames, Filters(area="E08000029", start=date(2024, 1, 1)))
+    narrowed = capacity.capacity_table(demo_frames, Filters(area="E08000029", start=date(2024, 1, 1), as_of=DEMO_AS_OF))
     assert narrowed["referrals"].sum() < past["referrals"].sum() and narrowed["week"].min() >= date(2024, 1, 1)
 
 
 def test_rates_from_the_demo_match_its_parameters(demo_frames):
-    rates = service_rates.rates_for(demo_frames)
+    rates = service_rates.rates_for(demo_frames, Filters(as_of=DEMO_AS_OF))
     assert 55 <= rates.engagement_pct <= 75  # the programme's 65%
     assert rates.seats_per_session == 12
     assert rates.referral_pct is not None and 60 <= rates.referral_pct <= 100
@@ -416,24 +414,24 @@ def test_rates_from_the_demo_match_its_parameters(demo_frames):
     assert plan.assessment_workers >= 1 and plan.sessions_per_week > 0
 
 
-def test_divert_metrics_prints_the_capacity_and_forecast_tables(tmp_path, monkeypatch, capsys):
-    """The `divert metrics capacity|forecast` contract, with the two tables registered."""
-    from divert import cli
+def test_divert_metrics_prints_the_capacity_and_forecast_tables(tmp_path, monkeypatch, clock):
+    """The `divert metrics capacity|forecast` contract, with the two tables registered, as of
+    today (clock.TODAY) on a demo whose records end yesterday."""
     from divert.analytics import forecast, metrics
 
     monkeypatch.setitem(metrics.METRICS, "capacity", capacity.capacity_table)
     monkeypatch.setitem(metrics.METRICS, "forecast", forecast.forecast_table)
-    url = main_url(tmp_path, "cli.db")
-    upgrade(url)
-    load_demo(get_engine(url), seed=2, scale=0.1)
-    assert cli.main(["--db", url, "metrics", "capacity", "--from", "2025-01-01"]) == 0
-    table = pl.read_csv(capsys.readouterr().out.encode())
+    url, _ = demo_url(tmp_path, **{**SMALL_DEMO, "as_of": YESTERDAY})
+    done = divert("--db", url, "metrics", "capacity", "--from", "2025-01-01")
+    assert done.returncode == 0, done.stderr
+    table = pl.read_csv(done.stdout.encode())
     assert {"week", "provisional", "sessions", "seats", "seat_use", "seats_filled", "waiting_list"} <= set(table.columns)
     assert str(table["week"].min()) >= "2024-12-30"
-    this_week = str(today() - timedelta(days=today().weekday()))
+    this_week = str(TODAY - timedelta(days=TODAY.weekday()))
     assert table.filter(pl.col("provisional"))["week"].cast(pl.String).min() == this_week  # today is not over
-    assert cli.main(["--db", url, "metrics", "forecast", "--format", "json"]) == 0
-    rows = json.loads(capsys.readouterr().out)
+    done = divert("--db", url, "metrics", "forecast", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    rows = json.loads(done.stdout)
     # for each model: this week (provisional, with the referrals so far) and the 26 weeks after it
     assert len(rows) == 3 * (forecast.HORIZON + 1)
     assert {"lo_80", "hi_95", "sessions", "staff_hours", "provisional", "recorded"} <= set(rows[0])

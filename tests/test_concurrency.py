@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
-from dbfixtures import main_url
+from dbfixtures import migrated_url
 from sqlalchemy import func, select
 
-from divert.db import data_version, get_engine, session_scope, upgrade
+from divert.db import data_version, get_engine, session_scope
 from divert.models import AuditEvent, Referral
 
 WRITERS, EACH = 4, 40
@@ -36,8 +36,7 @@ def writer(url: str, data_dir: str, worker: int, results):
 
 
 def test_parallel_writers_lose_nothing(tmp_path, isolated_settings, spawn_context):
-    url = main_url(tmp_path, "shared.db")
-    upgrade(url)
+    url = migrated_url(tmp_path, "shared.db")
     context = spawn_context
     results = context.Queue()
     processes = [context.Process(target=writer, args=(url, str(isolated_settings), w, results)) for w in range(WRITERS)]

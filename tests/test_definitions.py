@@ -4,33 +4,27 @@ analytics code, and the figures from `divert metrics` (the real command) must ag
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from datetime import date
 
 import pytest
-from dbfixtures import main_url
+from commands import divert
+from dbfixtures import FULL_DEMO, demo_url
 from sqlalchemy import text
 
-from divert.db import get_engine, upgrade
-from divert.demo import load_demo
+from divert.db import get_engine
 
-AS_OF = date(2025, 9, 30)
+AS_OF = FULL_DEMO["as_of"]
 BROAD = """CASE substr(p.ethnicity_self, 1, 1) WHEN 'W' THEN 'White' WHEN 'M' THEN 'Mixed' WHEN 'A' THEN 'Asian'
            WHEN 'B' THEN 'Black' WHEN 'O' THEN 'Other' ELSE 'Other' END"""
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    url = main_url(tmp_path_factory.mktemp('definitions'), "demo.db")
-    upgrade(url)
-    load_demo(get_engine(url), seed=31, scale=1.0, as_of=AS_OF)
+    url, _ = demo_url(tmp_path_factory.mktemp("definitions"), **FULL_DEMO)
     return url
 
 
 def metrics(url, *args):
-    done = subprocess.run([sys.executable, "-m", "divert.cli", "--db", url, "metrics", *args, "--as-of", str(AS_OF),
-                           "--format", "json"], capture_output=True, text=True, timeout=300)
+    done = divert("--db", url, "metrics", *args, "--as-of", str(AS_OF), "--format", "json")
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 
@@ -86,8 +80,7 @@ def test_before_and_after_volume_use_equal_windows_matching_sql(demo):
 
 
 def test_every_metrics_option_is_honoured_or_refused(demo):
-    done = subprocess.run([sys.executable, "-m", "divert.cli", "--db", demo, "metrics", "volume-change", "--from",
-                           "2021-01-01"], capture_output=True, text=True, timeout=120)
+    done = divert("--db", demo, "metrics", "volume-change", "--from", "2021-01-01")
     assert done.returncode == 2 and "--from cannot be used" in done.stderr
     narrow = metrics(demo, "volume", "--from", "2021-01-01", "--to", "2021-03-31")
     assert [r["period"] for r in narrow] == ["2021-01-01", "2021-02-01", "2021-03-01"]

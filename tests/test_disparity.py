@@ -9,14 +9,13 @@ import csv
 import io
 import json
 import math
-import subprocess
-import sys
 from datetime import date
 from pathlib import Path
 
 import polars as pl
 import pytest
-from dbfixtures import main_url
+from commands import divert
+from dbfixtures import FULL_DEMO, demo_url, main_url
 from hypothesis import given
 from hypothesis import strategies as st
 from scipy.stats import beta
@@ -153,11 +152,13 @@ def independent_rates(force: str, object_of_search: str | None, census: str) -> 
 
 @pytest.fixture(scope="module")
 def sample_db(tmp_path_factory):
+    """`divert init` and an import of the samples; then `divert ARGS` on that database."""
     folder = tmp_path_factory.mktemp("samples")
-    env = {"DIVERT_DATA_DIR": str(folder), "DIVERT_DATABASE_URL": main_url(folder, "d.db"), "PATH": "/usr/bin:/bin"}
+    url = main_url(folder, "d.db")
+    env = {"DIVERT_DATA_DIR": str(folder), "DIVERT_DATABASE_URL": None, "DIVERT_FORCE": None}
 
     def run(*args, stderr=False):
-        result = subprocess.run([sys.executable, "-m", "divert.cli", *args], capture_output=True, text=True, env=env, timeout=300)
+        result = divert("--db", url, *args, env=env)
         assert result.returncode == 0, result.stderr
         return (result.stdout, result.stderr) if stderr else result.stdout
     run("init")
@@ -282,7 +283,7 @@ def test_a_window_ending_before_the_launch_is_refused():
 
 
 # --- the demo, recomputed in SQL written here ---------------------------------------------------
-DEMO_AS_OF = date(2025, 9, 30)
+DEMO_AS_OF = FULL_DEMO["as_of"]
 GROUP_SQL = """CASE WHEN {c} IS NULL THEN 'Missing' WHEN {c} = 'NS' THEN 'Not stated'
      WHEN substr({c}, 1, 1) = 'W' THEN 'White' WHEN substr({c}, 1, 1) = 'M' THEN 'Mixed'
      WHEN substr({c}, 1, 1) = 'A' THEN 'Asian' WHEN substr({c}, 1, 1) = 'B' THEN 'Black' ELSE 'Other' END"""
@@ -291,14 +292,11 @@ GROUP_SQL = """CASE WHEN {c} IS NULL THEN 'Missing' WHEN {c} = 'NS' THEN 'Not st
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     from divert.analytics.loading import load_frames
-    from divert.db import get_engine, upgrade
-    from divert.demo import load_demo
+    from divert.db import get_engine
     from divert.reference import ensure_population
 
-    url = main_url(tmp_path_factory.mktemp('demo'), "demo.db")
-    upgrade(url)
+    url, _ = demo_url(tmp_path_factory.mktemp("demo"), **FULL_DEMO)
     engine = get_engine(url)
-    load_demo(engine, seed=11, scale=1.0, as_of=DEMO_AS_OF)
     ensure_population(engine)  # as the app's first start and `divert init` do
     yield engine, load_frames(engine).at(DEMO_AS_OF)
     engine.dispose()

@@ -4,44 +4,40 @@
 from __future__ import annotations
 
 import json
-from datetime import date
 
 import pytest
-from dbfixtures import main_url
+from commands import divert
+from dbfixtures import FULL_DEMO, demo_url
 from sqlalchemy import text
 
 from divert import equity
-from divert.cli import main
-from divert.db import get_engine, upgrade
-from divert.demo import load_demo
+from divert.db import get_engine
 
-AS_OF = "2025-09-30"
+AS_OF = FULL_DEMO["as_of"].isoformat()
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    url = main_url(tmp_path_factory.mktemp('equity'), "demo.db")
-    upgrade(url)
-    load_demo(get_engine(url), seed=7, scale=1.0, as_of=date(2025, 9, 30))
+@pytest.fixture
+def demo(tmp_path):
+    url, _ = demo_url(tmp_path, **FULL_DEMO)
     return url
 
 
-def metrics(url, capsys, *args):
-    capsys.readouterr()
-    assert main(["--db", url, "metrics", *args, "--as-of", AS_OF, "--format", "json"]) == 0
-    return json.loads(capsys.readouterr().out)
+def metrics(url, *args):
+    done = divert("--db", url, "metrics", *args, "--as-of", AS_OF, "--format", "json")
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
 
 
-def test_metrics_impact_gives_the_level_change_with_an_interval(demo, capsys):
-    rows = metrics(demo, capsys, "impact", "--group", "All")
+def test_metrics_impact_gives_the_level_change_with_an_interval(demo):
+    rows = metrics(demo, "impact", "--group", "All")
     level = next(r for r in rows if r["term"] == "level_change")
     assert level["group"] == "All" and level["ci_low"] < level["estimate"] < level["ci_high"] < 1  # a fall, not noise
 
 
-def test_a_viewer_gets_alerts_without_the_exact_counts(demo, capsys):
-    exact = metrics(demo, capsys, "alerts")
-    gated = metrics(demo, capsys, "alerts", "--role", "viewer")
-    assert [a["alert_id"] for a in exact] == [a["alert_id"] for a in gated]
+def test_a_viewer_gets_alerts_without_the_exact_counts(demo):
+    exact = metrics(demo, "alerts")
+    gated = metrics(demo, "alerts", "--role", "viewer")
+    assert exact and [a["alert_id"] for a in exact] == [a["alert_id"] for a in gated]
     assert all("counts_text" in a for a in exact) and not any("counts_text" in a for a in gated)
     for alert in gated:
         for column in ("events", "denominator", "white_events", "white_denominator"):

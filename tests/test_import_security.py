@@ -5,23 +5,22 @@ reports - and a long import beside sign-ins and saves on SQLite."""
 from __future__ import annotations
 
 import io
+import sqlite3
 import threading
-import time
 import tracemalloc
 import zipfile
 from datetime import datetime
 
 import pytest
-from dbfixtures import main_url
+from dbfixtures import migrated_sqlite_url, migrated_url
 from sqlalchemy import func, select
 
 from divert import accounts, app_settings, records, sign_in
-from divert.db import get_engine, session_scope, upgrade
+from divert.db import get_engine, session_scope
 from divert.ingest.kinds import KINDS
 from divert.ingest.reading import Unreadable, read_table
 from divert.ingest.run import HIDDEN, import_files
 from divert.models import AuditEvent, CourseSession, Offence, Person, Referral
-from divert.settings import PROJECT_DIR
 
 USER = "test.importer"
 HEADER = KINDS["offences"].header
@@ -174,32 +173,41 @@ def test_reports_shorten_huge_values_and_never_show_identifiers(sqlite_engine, t
     assert "PNC-999" not in frame.write_csv()
 
 
-def test_cli_output_and_report_file_are_short_and_hide_identifiers(tmp_path, isolated_settings):
-    import os
-    import subprocess
-    import sys
-
-    url = main_url(tmp_path, "divert.db")
-    upgrade(url)
+def test_cli_output_and_report_file_are_short_and_hide_identifiers(tmp_path, cli):
+    url = migrated_url(tmp_path)
     rows = [offence(1, drug="Y" * 5_000_000), offence(2, person_ref="RAW-PNC-" + "7" * 70), offence(3, area="NOWHERE")]
     source = tmp_path / "crimes.csv"
     source.write_bytes(offences_csv(rows))
     out = tmp_path / "problems.csv"
-    env = {**os.environ, "DIVERT_DATA_DIR": str(isolated_settings), "PYTHONPATH": str(PROJECT_DIR)}
-    done = subprocess.run([sys.executable, "-m", "divert.cli", "--db", url, "import", "offences", str(source),
-                           "--report", str(out)], env=env, capture_output=True, text=True, timeout=300)
+    done = cli("--db", url, "import", "offences", str(source), "--report", str(out))
     assert done.returncode == 1
     printed = done.stdout + done.stderr
     assert len(printed) < 5_000 and "RAW-PNC" not in printed and "5,000,000 characters" in printed
     written = out.read_text()
     assert len(written) < 5_000 and "RAW-PNC" not in written and HIDDEN in written
+    assert count(get_engine(url), Offence) == 0
 
 
 # --- SQLite: a long import beside sign-ins and saves ----------------------------------------
+def write_lock_is_free(path) -> bool:
+    """Whether another connection could take SQLite's write lock this moment, without waiting."""
+    other = sqlite3.connect(str(path), timeout=0, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("ROLLBACK")
+        return True
+    except sqlite3.OperationalError:
+        return False
+    finally:
+        other.close()
+
+
 def test_sign_ins_and_saves_go_on_during_a_long_import_on_sqlite(tmp_path, monkeypatch):
+    """The import is held after checking its rows and before writing them (as a long check
+    would hold it) while people sign in and save: it holds no lock meanwhile, so they go on at
+    once; then it writes every row."""
     monkeypatch.setenv("DIVERT_SQLITE_BUSY_MS", "1500")  # fail fast if anything holds the lock long
-    url = f"sqlite:///{tmp_path / 'divert.db'}"
-    upgrade(url)
+    url = migrated_sqlite_url(tmp_path)
     get_engine.cache_clear()
     engine = get_engine(url)
     assert accounts.add_user({"username": "cas", "role": "caseworker", "password": "walnut-harbour-31"},
@@ -207,26 +215,31 @@ def test_sign_ins_and_saves_go_on_during_a_long_import_on_sqlite(tmp_path, monke
     rows = 2000
     content = offences_csv([offence(n) for n in range(rows)])
     result = {}
+    checked, carry_on = threading.Event(), threading.Event()
 
-    def slow_check(_fraction, message):  # the rows now check in well under the busy timeout
-        if message.startswith("Checked"):
-            time.sleep(2.0)
+    def held_after_checking(_fraction, message):
+        if message.startswith("Checked") and not checked.is_set():
+            checked.set()
+            carry_on.wait(timeout=120)
 
     importing = threading.Thread(target=lambda: result.update(
-        report=import_files("offences", [("big.csv", content)], "cas", engine=engine, progress=slow_check)))
-    started = time.monotonic()
+        report=import_files("offences", [("big.csv", content)], "cas", engine=engine, progress=held_after_checking)))
     importing.start()
-    outcomes, saves = [], []
-    while importing.is_alive():
-        outcomes.append(sign_in.attempt("cas", "walnut-harbour-31", None, prefs=app_settings.load(engine),
-                                        engine=engine).status)
-        saves.append(records.add_session({"session_ref": f"S-{len(saves)}", "starts_at": "2025-03-01 18:00",
-                                          "seats": "12"}, "cas", engine=engine))
-    elapsed = time.monotonic() - started
+    try:
+        assert checked.wait(timeout=120), "the import never finished checking its rows"
+        assert importing.is_alive() and count(engine, Offence) == 0  # in the middle of the import
+        assert write_lock_is_free(tmp_path / "divert.db")
+        outcomes = [sign_in.attempt("cas", "walnut-harbour-31", None, prefs=app_settings.load(engine),
+                                    engine=engine).status for _ in range(3)]
+        saves = [records.add_session({"session_ref": f"S-{n}", "starts_at": "2025-03-01 18:00", "seats": "12"},
+                                     "cas", engine=engine) for n in range(3)]
+        assert importing.is_alive() and count(engine, Offence) == 0  # they went on while it waited
+    finally:
+        carry_on.set()
+        importing.join(timeout=120)
     report = result["report"]
     assert report.written and report.new == rows and count(engine, Offence) == rows
-    assert elapsed > 1.5 and len(outcomes) >= 2, "the import should outlast the busy timeout"
-    assert set(outcomes) == {"ok"}
+    assert outcomes == ["ok"] * 3
     assert all(s.ok for s in saves), [p.reason for s in saves for p in s.problems][:3]
     assert count(engine, CourseSession) == len(saves)
     get_engine.cache_clear()
@@ -234,17 +247,15 @@ def test_sign_ins_and_saves_go_on_during_a_long_import_on_sqlite(tmp_path, monke
 
 def test_a_lock_held_too_long_gives_a_clear_message_not_an_error(tmp_path, monkeypatch):
     monkeypatch.setenv("DIVERT_SQLITE_BUSY_MS", "200")
-    url = f"sqlite:///{tmp_path / 'divert.db'}"
-    upgrade(url)
+    url = migrated_sqlite_url(tmp_path)
     get_engine.cache_clear()
     engine = get_engine(url)
     assert accounts.add_user({"username": "cas", "role": "caseworker", "password": "walnut-harbour-31"},
                              "test", engine=engine).ok
-    import sqlite3
-
     holder = sqlite3.connect(str(tmp_path / "divert.db"), isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")  # another process holding the write lock
     try:
+        assert not write_lock_is_free(tmp_path / "divert.db")
         outcome = sign_in.attempt("cas", "walnut-harbour-31", None, prefs=app_settings.load(engine), engine=engine)
         assert outcome.status == "busy"
         saved = records.add_session({"session_ref": "S-1", "starts_at": "2025-03-01 18:00", "seats": "12"},
@@ -255,6 +266,7 @@ def test_a_lock_held_too_long_gives_a_clear_message_not_an_error(tmp_path, monke
     finally:
         holder.execute("ROLLBACK")
         holder.close()
+    assert count(engine, CourseSession) == count(engine, Offence) == 0
     get_engine.cache_clear()
 
 

@@ -87,5 +87,8 @@ def test_any_rows_give_a_clean_import_or_a_full_rejection(sqlite_engine, kind):
 def test_arbitrary_bytes_never_crash(sqlite_engine, content, suffix):
     before = snapshot(sqlite_engine)
     report = import_files("offences", [("upload" + suffix, content)], "prop", engine=sqlite_engine)
-    if not report.ok:
+    if report.ok:
+        assert report.new + report.updated + report.unchanged == report.rows
+    else:
+        assert not report.written and report.problems
         assert snapshot(sqlite_engine) == before

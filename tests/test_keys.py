@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 import os
 import stat
-import subprocess
-import sys
 
 import pytest
 from dbfixtures import main_url
@@ -126,25 +124,23 @@ def test_new_sqlite_files_and_key_files_are_owner_only(tmp_path):
         os.umask(old)
 
 
-def test_cli_refuses_an_import_and_says_how_to_restore_the_key(tmp_path, isolated_settings):
+def test_cli_refuses_an_import_and_says_how_to_restore_the_key(tmp_path, cli):
     url = main_url(tmp_path, "divert.db")
-    env = {**os.environ, "DIVERT_DATA_DIR": str(isolated_settings), "PYTHONPATH": str(PROJECT_DIR)}
 
-    def divert(*args):
-        return subprocess.run([sys.executable, "-m", "divert.cli", *args, "--db", url], env=env,
-                              capture_output=True, text=True, timeout=300)
+    def run(*args):
+        return cli(*args, "--db", url)
 
-    assert divert("init").returncode == 0
+    assert run("init").returncode == 0
     assert key_file("person_key").exists()  # made with the database, its fingerprint recorded
     rows = tmp_path / "offences.csv"
     rows.write_text("crime_ref,offence_date,area,drug,source,person_ref\nC1,2021-03-01,E08000025,CAN,stop_search,P1\n")
-    assert divert("import", "offences", str(rows)).returncode == 0
+    assert run("import", "offences", str(rows)).returncode == 0
     key_file("person_key").unlink()
     rows.write_text("crime_ref,offence_date,area,drug,source,person_ref\nC2,2021-03-01,E08000025,CAN,stop_search,P1\n")
-    refused = divert("import", "offences", str(rows))
+    refused = run("import", "offences", str(rows))
     assert refused.returncode == 1 and "person key is missing" in refused.stdout + refused.stderr
     assert "docs/keys.md" in refused.stdout + refused.stderr
-    status = divert("status")
+    status = run("status")
     assert status.returncode == 0 and "person key is missing" in status.stdout
     assert not key_file("person_key").exists()
 

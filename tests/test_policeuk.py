@@ -5,19 +5,16 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import subprocess
-import sys
 import zipfile
 from collections import Counter
 from pathlib import Path
 
 import pytest
-from dbfixtures import main_url
+from dbfixtures import migrated_url
 from sqlalchemy import func, select
 
 from divert import policeuk
-from divert.db import data_version, session_scope
+from divert.db import data_version, get_engine, session_scope
 from divert.ingest import archive
 from divert.ingest.run import import_files
 from divert.models import StopSearch
@@ -251,18 +248,13 @@ def test_an_archive_is_bounded_before_anything_is_read(sqlite_engine, monkeypatc
     assert count(sqlite_engine) == 0
 
 
-def test_the_command_imports_an_archive_for_one_force(tmp_path):
+def test_the_command_imports_an_archive_for_one_force(tmp_path, cli):
     path = tmp_path / "police-uk-archive.zip"
     path.write_bytes(archive_of(history_files()))
-    env = {**os.environ, "DIVERT_DATA_DIR": str(tmp_path), "DIVERT_DATABASE_URL": main_url(tmp_path, "cli.db")}
-
-    def run(*args):
-        return subprocess.run([sys.executable, "-m", "divert.cli", *args], capture_output=True, text=True, env=env,
-                              timeout=120)
-
-    assert run("init").returncode == 0
-    result = run("import", "stop-search", str(path), "--force", "durham")
+    url = migrated_url(tmp_path, "cli.db")
+    result = cli("--db", url, "import", "stop-search", str(path), "--force", "durham")
     assert result.returncode == 0, result.stderr
     assert "Imported 40 rows: 40 new, 0 updated, 0 unchanged." in result.stdout
-    wrong = run("import", "stop-search", str(path), "--force", "durhm")
+    wrong = cli("--db", url, "import", "stop-search", str(path), "--force", "durhm")
     assert wrong.returncode == 1 and "did you mean durham?" in wrong.stdout
+    assert count(get_engine(url)) == 40 == count(get_engine(url), StopSearch.force == "durham")

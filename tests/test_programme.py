@@ -8,14 +8,13 @@ import json
 from datetime import date
 
 import pytest
-from dbfixtures import main_url
+from commands import divert
+from dbfixtures import demo_url, migrated_url
 from sqlalchemy import text
 from streamlit.testing.v1 import AppTest
 
 from divert import census, forces, programme, records
-from divert.cli import main
-from divert.db import get_engine, upgrade
-from divert.demo import load_demo
+from divert.db import get_engine
 from divert.settings import PROJECT_DIR
 
 CENSUS = census.CENSUS_2011_DIR / census.LOCAL_AUTHORITY_FILE
@@ -33,38 +32,37 @@ def expected_areas(force: forces.Force) -> list[dict]:
 
 @pytest.fixture
 def db(tmp_path):
-    url = main_url(tmp_path, "divert.db")
-    upgrade(url)
-    return url
+    return migrated_url(tmp_path)
 
 
-def show(url, capsys) -> dict:
-    capsys.readouterr()
-    assert main(["--db", url, "programme", "show", "--format", "json"]) == 0
-    return json.loads(capsys.readouterr().out)
+def show(url) -> dict:
+    done = divert("--db", url, "programme", "show", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
 
 
-def test_every_force_set_from_the_command_line_lists_exactly_its_census_areas(db, capsys):
+def test_every_force_set_from_the_command_line_lists_exactly_its_census_areas(db):
     for force in forces.FORCES:
-        assert main(["--db", db, "programme", "set", "--force", force.slug]) == 0, force.slug
-        shown = show(db, capsys)
+        done = divert("--db", db, "programme", "set", "--force", force.slug)
+        assert done.returncode == 0 and f"{len(expected_areas(force))} areas" in done.stdout, force.slug
+        shown = show(db)
         assert shown["force"] == force.slug
         assert shown["areas"] == expected_areas(force), force.slug
 
 
-def test_the_profile_is_stored_audited_and_bad_values_change_nothing(db, capsys):
-    assert main(["--db", db, "programme", "set", "--force", "durham", "--launch", "2019-04-01",
-                 "--diversion-outcome", "22", "--minimum-age", "18", "--drug-classes", "B,C"]) == 0
-    before = show(db, capsys)
+def test_the_profile_is_stored_audited_and_bad_values_change_nothing(db):
+    assert divert("--db", db, "programme", "set", "--force", "durham", "--launch", "2019-04-01",
+                  "--diversion-outcome", "22", "--minimum-age", "18", "--drug-classes", "B,C").returncode == 0
+    before = show(db)
     assert (before["launch"], before["diversion_outcome"], before["minimum_age"], before["drug_classes"]) == \
         ("2019-04-01", 22, 18, ["B", "C"])
     for bad in (["--force", "durhm"], ["--launch", "2099-01-01"], ["--drug-classes", "D"], ["--minimum-age", "3"]):
-        assert main(["--db", db, "programme", "set", *bad]) == 1, bad
-        err = capsys.readouterr().err
-        assert "Traceback" not in err and err.strip(), bad
-    assert "did you mean durham" in (main(["--db", db, "programme", "set", "--force", "durhm"]) and
-                                     capsys.readouterr().err)
-    assert show(db, capsys) == before
+        refused = divert("--db", db, "programme", "set", *bad)
+        assert refused.returncode == 1, bad
+        assert "Traceback" not in refused.stderr and refused.stderr.strip(), bad
+    refused = divert("--db", db, "programme", "set", "--force", "durhm")
+    assert refused.returncode == 1 and "did you mean durham" in refused.stderr
+    assert show(db) == before
     with get_engine(db).connect() as conn:
         audited = conn.execute(text("SELECT count(*) FROM audit_event WHERE table_name = 'setting' "
                                     "AND row_id = 'programme'")).scalar_one()
@@ -93,12 +91,11 @@ def test_records_follow_the_profile_areas_and_eligibility(db):
 
 
 @pytest.mark.usefixtures("navigation_only")
-def test_a_demo_for_another_force_with_outcome_22_is_followed_everywhere(db, capsys, monkeypatch):
+def test_a_demo_for_another_force_with_outcome_22_is_followed_everywhere(tmp_path, monkeypatch):
+    # the profile is saved (programme.save), then the demo generated for it (load_demo)
+    db, summary = demo_url(tmp_path, seed=3, scale=1.0, as_of=date(2024, 12, 31),
+                           programme={"force": "durham", "launch": "2019-04-01", "diversion_outcome": 22})
     engine = get_engine(db)
-    saved, chosen = programme.save({"force": "durham", "launch": "2019-04-01", "diversion_outcome": 22}, "test",
-                                   engine=engine)
-    assert saved.ok
-    summary = load_demo(engine, seed=3, scale=1.0, as_of=date(2024, 12, 31))
     with engine.connect() as conn:
         areas = {r[0] for r in conn.execute(text("SELECT DISTINCT area FROM offence"))}
         forces_used = {r[0] for r in conn.execute(text("SELECT DISTINCT force FROM offence"))}
@@ -108,12 +105,14 @@ def test_a_demo_for_another_force_with_outcome_22_is_followed_everywhere(db, cap
     assert areas == {a["code"] for a in census.force_areas("durham")} and forces_used == {"durham"}
     assert referred_outcomes == {22} and str(first_referral) >= "2019-04-01"
 
-    capsys.readouterr()
-    assert main(["--db", db, "metrics", "volume-change", "--as-of", "2024-12-31", "--format", "json"]) == 0
-    (change,) = json.loads(capsys.readouterr().out)
+    def metrics(name):
+        done = divert("--db", db, "metrics", name, "--as-of", "2024-12-31", "--format", "json")
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+    (change,) = metrics("volume-change")
     assert (change["before_end"], change["after_start"]) == ("2019-03-31", "2019-04-01")
-    assert main(["--db", db, "metrics", "outcomes", "--as-of", "2024-12-31", "--format", "json"]) == 0
-    rows = [r for r in json.loads(capsys.readouterr().out) if r["ethnic_group"] == "All"]
+    rows = [r for r in metrics("outcomes") if r["ethnic_group"] == "All"]
     assert (rows[0]["before_start"], rows[0]["after_start"]) == ("2018-01-01", "2020-01-01")
     diverted = next(r for r in rows if r["outcome"] == "Diversionary or intervention activity")
     assert diverted["count_before"] == 0 and diverted["count_after"] > 0
