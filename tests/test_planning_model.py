@@ -224,11 +224,10 @@ def current_demo(tmp_path_factory):
 
 
 def test_the_pages_show_the_same_staffing_answer_on_the_demo(current_demo, monkeypatch, clock):
-    from streamlit.testing.v1 import AppTest
+    from apptesting import app_test, as_user
 
     from divert import app_settings
     from divert.analytics.loading import load_frames
-    from divert.auth import USER_KEY, SignedIn
     from divert.db import get_engine
     from divert.programme import today
     from divert.settings import PROJECT_DIR
@@ -236,10 +235,7 @@ def test_the_pages_show_the_same_staffing_answer_on_the_demo(current_demo, monke
     monkeypatch.setenv("DIVERT_DATABASE_URL", current_demo)
     shown = {}
     for page in ("capacity", "forecast", "scenarios"):
-        at = AppTest.from_file(str(PROJECT_DIR / "pages" / f"{page}.py"), default_timeout=120)
-        at.session_state[USER_KEY] = SignedIn("test.manager", "Test manager", "manager", False,
-                                              datetime.now(UTC) + timedelta(hours=1))
-        at.run()
+        at = as_user(app_test(PROJECT_DIR / "pages" / f"{page}.py"), "test.manager", "manager").run()
         assert not at.exception, [e.value for e in at.exception]
         metrics = {m.label: m.value for m in at.metric}
         shown[page] = (metrics[staffing.WORKERS_LABEL], metrics[staffing.SESSIONS_LABEL])

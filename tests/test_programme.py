@@ -8,14 +8,13 @@ import json
 from datetime import date
 
 import pytest
+from apptesting import open_app, sign_in
 from commands import divert
 from dbfixtures import demo_url, migrated_url
 from sqlalchemy import text
-from streamlit.testing.v1 import AppTest
 
 from divert import census, forces, programme, records
 from divert.db import get_engine
-from divert.settings import PROJECT_DIR
 
 CENSUS = census.CENSUS_2011_DIR / census.LOCAL_AUTHORITY_FILE
 LOOKUP = census.CENSUS_2011_DIR / census.LOOKUP_FILE
@@ -118,12 +117,8 @@ def test_a_demo_for_another_force_with_outcome_22_is_followed_everywhere(tmp_pat
     assert diverted["count_before"] == 0 and diverted["count_after"] > 0
 
     monkeypatch.setenv("DIVERT_DATABASE_URL", db)
-    at = AppTest.from_file(str(PROJECT_DIR / "app.py"), default_timeout=120)
-    at.run()
     login = next(x for x in summary["logins"] if x["role"] == "viewer")
-    next(t for t in at.text_input if t.label == "Username").input(login["username"])
-    next(t for t in at.text_input if t.label == "Password").input(login["password"])
-    next(b for b in at.button if b.label == "Sign in").click().run()
+    at = sign_in(open_app(), login["username"], login["password"])
     at.switch_page("pages/methods.py").run()
     assert not at.exception
     assert any("April 2019" in m.value for m in at.markdown)
