@@ -149,6 +149,19 @@ def test_an_offence_with_a_referral_cannot_be_moved_to_another_person(engine):
     assert count(engine, Person) == 1
 
 
+@pytest.mark.parametrize("kind", ["offences", "referrals"])
+def test_a_nul_character_in_a_key_is_refused_with_its_row_on_either_database(engine, kind):
+    """A zero byte in a crime reference is refused by validation, never looked up (PostgreSQL
+    cannot even compare such a text: found by the import property test)."""
+    header = KINDS[kind].header
+    row = {**offence(1, crime_ref="C\x001"), "reference": "DIV-NUL", "referred_at": "2021-03-02 10:00"}
+    content = (",".join(header) + "\n" + ",".join(str(row.get(c, "")) for c in header) + "\n").encode()
+    report = import_files(kind, [("a.csv", content)], USER, engine=engine)
+    assert not report.ok and not report.written
+    assert any(p.row == 2 and p.column == "crime_ref" and "NUL" in p.reason for p in report.problems), report.problems
+    assert count(engine, Offence) == 0
+
+
 def test_an_offence_without_a_referral_moves_with_an_audited_update(engine):
     assert import_files("offences", [("a.csv", offences_csv([offence(1)]))], USER, engine=engine).written
     report = import_files("offences", [("a.csv", offences_csv([offence(1, person_ref="CORRECTED-9")]))], USER,

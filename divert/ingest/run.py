@@ -335,7 +335,7 @@ def _bulk_attempt(engine, tables, report: ImportReport, user: str, progress, *, 
             last_audit = s.execute(select(AuditEvent.id).order_by(AuditEvent.id.desc()).limit(1)).scalar() or 0
             rows = _bulk_rows(tables, report)
             key = secret("person_key")
-            ctx = bulk.read_context(s, report.kind, [row[2] for row in rows if row[3] is None], key)
+            ctx = bulk.read_context(s, report.kind, [row[2] for row in rows if row[3] is None and not _has_nul(row[2])], key)
             if not locked:
                 s.rollback()  # the read ends here: nothing is held while the rows are checked
             plan = _check_bulk(rows, ctx, report, progress)
@@ -391,6 +391,12 @@ def _bulk_attempt(engine, tables, report: ImportReport, user: str, progress, *, 
         except BaseException:
             s.rollback()
             raise
+
+
+def _has_nul(values: dict) -> bool:
+    """A row with a NUL character is refused by validation (divert.validation), and never looked
+    up: PostgreSQL cannot even compare such a text."""
+    return any(isinstance(v, str) and "\x00" in v for v in values.values())
 
 
 def _files(report: ImportReport) -> str:
