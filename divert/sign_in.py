@@ -37,7 +37,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import OperationalError
 
 from divert import throttle
-from divert.db import bump_data_version, is_busy, session_scope
+from divert.db import is_busy, session_scope
 from divert.models import User
 from divert.records import audit, now
 from divert.security_models import ANY
@@ -166,7 +166,6 @@ def _succeed(s, name: str, address: str, reserved: _Reserved) -> Outcome | None:
     before = {"failed_logins": reserved.failures - 1} if reserved.failures > 1 else None
     audit(s, row.username, "sign_in", "app_user", row.id, before, None)
     _audit_locks(s, row.username, row.id, reserved, throttle.standing(s, reserved.armed, moment))
-    bump_data_version(s)
     return Outcome("ok", row.username, throttle.generation(s, row.id))
 
 
@@ -179,7 +178,6 @@ def _fail(s, name: str, address: str, reserved: _Reserved) -> None:
     user, row_id = reserved.username, reserved.user_id
     audit(s, user, "sign_in_failed", "app_user", row_id, None, {"failed_logins": reserved.failures})
     _audit_locks(s, user, row_id, reserved, reserved.armed)
-    bump_data_version(s)
 
 
 def _audit_locks(s, user: str, row_id: int, reserved: _Reserved, locks: dict) -> None:

@@ -140,7 +140,18 @@ def test_five_wrong_passwords_lock_the_account_and_are_audited(engine):
     assert len(audit_rows(engine, "sign_in_failed")) == 5  # the refused attempt checked no password
     (lockout,) = audit_rows(engine, "lockout")
     assert lockout.username == "dave" and "5 failed sign-ins" in lockout.reason
-    assert data_version(engine) == version + 5  # every recorded attempt bumps the data version
+    # signing in is not a data change: every kept figure stays (the attempts are audited)
+    assert data_version(engine) == version
+
+
+def test_a_sign_in_is_audited_but_is_not_a_data_change(engine):
+    """The figures kept on the data version stay kept when someone signs in or mistypes."""
+    add(engine, "erin")
+    version = data_version(engine)
+    assert attempt(engine, "erin").status == "wrong"
+    assert attempt(engine, "erin", PASSWORD).status == "ok"
+    assert [e.action for e in audit_rows(engine)][-2:] == ["sign_in_failed", "sign_in"]
+    assert data_version(engine) == version
 
 
 def test_unknown_username_is_not_recorded(engine):
