@@ -9,6 +9,8 @@ How it works
 - The real app (`python -m streamlit run app.py`, headless) is started on a free local port
   against the database, and Debian's Chromium (through Playwright) signs in on the My account
   page, so that no dashboard has been drawn (nor its data loaded) before the first timed visit.
+  Playwright's sync API runs in a thread of its own, so the timing also runs where an asyncio
+  loop is running (a notebook, or a test run that drives its own browser).
 - Each page is then opened by its address `runs` times (round by round over the pages). A visit
   ends when the app has stopped running (no running script, status widget, spinner, skeleton or
   stale element), every chart not hidden in a closed tab or expander is drawn (a vega-embed
@@ -22,6 +24,10 @@ How it works
 
 Chromium and Playwright are optional here: without either, time_pages reports one line and
 returns {} so that the rest of the bench still runs.
+
+The browser tests (tests/e2e) drive the app with the same pieces: `App` (the server), `launch`
+(Chromium), `watch` and `wait_idle` (the app has finished every run it will make by itself) and
+`sign_in` (the sign-in form).
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from collections.abc import Callable
@@ -95,6 +102,8 @@ _FINISHED = """
 }
 """
 POLL_MS = 100
+POLL_IDLE_MS = 20
+IDLE_FRAMES = 3  # drawn frames the idle state must last (see _IDLE)
 
 
 class BenchProblem(Exception):
@@ -212,14 +221,28 @@ def _free_port() -> int:
 
 
 class App:
-    """`python -m streamlit run app.py`, headless on a free local port, on `db_url`."""
+    """`python -m streamlit run app.py`, headless on a free local port, on `db_url`.
 
-    def __init__(self, db_url: str):
+    `env`: environment entries for the app on top of this process's (None removes one).
+    `log`: where its output goes; by default a temporary file, kept only if the app failed."""
+
+    def __init__(self, db_url: str, *, env: dict[str, str | None] | None = None, log: Path | None = None):
         self.db_url = db_url
+        self.extra_env = dict(env or {})
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.log = Path(tempfile.mkstemp(prefix="divert-bench-app-", suffix=".log")[1])
+        self.keep_log = log is not None
+        self.log = log if log is not None else Path(tempfile.mkstemp(prefix="divert-bench-app-", suffix=".log")[1])
         self.process: subprocess.Popen | None = None
+
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ, DIVERT_DATABASE_URL=self.db_url, PYTHONUNBUFFERED="1")
+        for name, value in self.extra_env.items():
+            if value is None:
+                env.pop(name, None)
+            else:
+                env[name] = value
+        return env
 
     def start(self) -> App:
         command = [
@@ -230,9 +253,8 @@ class App:
             "--server.fileWatcherType", "none",
             "--browser.gatherUsageStats", "false",
         ]
-        env = dict(os.environ, DIVERT_DATABASE_URL=self.db_url, PYTHONUNBUFFERED="1")
         with self.log.open("w") as log:
-            self.process = subprocess.Popen(command, cwd=PROJECT_DIR, env=env, stdout=log,
+            self.process = subprocess.Popen(command, cwd=PROJECT_DIR, env=self.env(), stdout=log,
                                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
@@ -240,15 +262,19 @@ class App:
                 raise BenchProblem(f"the app exited with {self.process.returncode} (log: {self.log})")
             try:
                 with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as response:
-                    if response.status == 200:
+                    if response.status == 200 and response.read().strip() == b"ok":
                         return self
             except OSError:
                 pass
-            time.sleep(0.25)
+            time.sleep(0.25)  # polling a process that is starting: there is nothing to wait on
+        self.stop()
         raise BenchProblem(f"the app did not start in {START_TIMEOUT_S} s (log: {self.log})")
 
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
+
+    def log_text(self) -> str:
+        return self.log.read_text() if self.log.exists() else ""
 
     def stop(self) -> None:
         if self.running():
@@ -258,12 +284,165 @@ class App:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-        if self.process is not None and self.process.returncode in (0, -15):
+        if not self.keep_log and self.process is not None and self.process.returncode in (0, -15):
             self.log.unlink(missing_ok=True)  # kept only when the app failed, for its traceback
 
 
 # --- the browser ----------------------------------------------------------------------------
+# Installed in every page and frame before Streamlit loads (watch), to tell when the app is idle.
+# - Runs: every run of the app's script begins with a `new_session` message on the websocket, and
+#   a `session_status_changed` one says whether a script is running (ForwardMsg fields 4 and 9;
+#   only what is needed of each message is read). The page's own "script state" attribute is not
+#   enough: a short run can begin and end within one drawing of the page, and never show.
+# - The cookie manager: a component in an iframe that, each time the page sends it a render
+#   message, may report the browser's cookies (or that it set or deleted one); each report makes
+#   the app run again. The frame counts the render messages it is sent and posts a marker after
+#   handling each (a report is posted while handling, so it arrives first).
+# Idle: no run under way, a run begun since the last report, every cookie-manager frame has
+# reported once and handled every render message, and all that for IDLE_FRAMES drawn frames
+# (the page sends its render messages in an effect a moment after a run ends).
+_WATCH = """
+(() => {
+  if (window.top === window) {
+    if (window.__divertWatch) return;
+    const watch = window.__divertWatch = {started: 0, running: true, awaited: 0, reported: new WeakSet(),
+                                          rendering: new WeakMap(), frames: 0, idleSince: null};
+    const count = () => { watch.frames += 1; requestAnimationFrame(count); };
+    requestAnimationFrame(count);
+    const fields = (bytes) => {  // the top-level fields of a protobuf message: number -> value or bytes
+      const found = new Map();
+      let at = 0;
+      const varint = () => {
+        let value = 0, shift = 0, byte;
+        do { byte = bytes[at++]; value += (byte & 0x7f) * 2 ** shift; shift += 7; } while (byte & 0x80 && at < bytes.length);
+        return value;
+      };
+      while (at < bytes.length) {
+        const tag = varint(), wire = tag % 8, number = Math.floor(tag / 8);
+        if (wire === 0) found.set(number, varint());
+        else if (wire === 1) at += 8;
+        else if (wire === 2) { const length = varint(); found.set(number, bytes.subarray(at, at + length)); at += length; }
+        else if (wire === 5) at += 4;
+        else break;
+      }
+      return found;
+    };
+    const Socket = window.WebSocket;
+    window.WebSocket = class extends Socket {
+      constructor(...args) {
+        super(...args);
+        this.addEventListener('message', (event) => {
+          if (!(event.data instanceof ArrayBuffer)) return;
+          const message = fields(new Uint8Array(event.data));  // a ForwardMsg
+          if (message.has(4)) watch.started += 1;  // new_session: a run begins
+          if (message.has(9)) watch.running = fields(message.get(9)).get(2) === 1;  // session_status_changed
+        });
+      }
+    };
+    window.addEventListener('message', (event) => {
+      const data = event.data;
+      if (!data) return;
+      if (data.divertRendered === true) {
+        watch.rendering.set(event.source, (watch.rendering.get(event.source) || 1) - 1);
+      } else if (data.isStreamlitMessage === true && data.type === 'streamlit:setComponentValue') {
+        watch.reported.add(event.source);
+        watch.awaited = watch.started + 1;  // the report makes the app begin another run
+      }
+    }, true);
+    return;
+  }
+  // a component's frame: count each render message the page sends, and mark it handled
+  const watch = () => window.parent.__divertWatch;
+  const post = window.postMessage;
+  window.postMessage = function (message, ...rest) {
+    if (message && message.type === 'streamlit:render' && watch()) {
+      watch().rendering.set(window, (watch().rendering.get(window) || 0) + 1);
+    }
+    return post.call(window, message, ...rest);
+  };
+  window.addEventListener('message', (event) => {
+    if (event.data && event.data.type === 'streamlit:render') {
+      setTimeout(() => window.parent.postMessage({divertRendered: true}, '*'), 0);
+    }
+  }, true);
+})();
+"""
+_IDLE = """
+(frames) => {
+  const watch = window.__divertWatch;
+  const app = document.querySelector('[data-testid="stApp"]');
+  const idle = watch && app && app.getAttribute('data-test-script-state') === 'notRunning'
+    && app.getAttribute('data-test-connection-state') === 'CONNECTED'
+    && !watch.running && watch.started >= watch.awaited
+    && [...document.querySelectorAll('iframe[src*="cookie_manager"]')].every(
+      (frame) => watch.reported.has(frame.contentWindow) && !watch.rendering.get(frame.contentWindow));
+  if (!idle) {
+    if (watch) watch.idleSince = null;
+    return false;
+  }
+  if (watch.idleSince === null) watch.idleSince = watch.frames;
+  return watch.frames - watch.idleSince >= frames;
+}
+"""
+
+
+def launch(playwright):
+    """Debian's Chromium, headless."""
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+
+
+def watch(context) -> None:
+    """Let wait_idle follow the app in every page of this browser context."""
+    context.add_init_script(_WATCH)
+
+
+def wait_idle(tab, timeout_ms: float) -> None:
+    """Wait until the app has finished every run it makes by itself (the page's first run, the
+    runs the cookie manager asks for). Call it once what the last action leads to is on the page:
+    a run that has not begun yet cannot be waited for."""
+    tab.wait_for_function(_IDLE, arg=IDLE_FRAMES, polling=POLL_IDLE_MS, timeout=timeout_ms)
+
+
+def sign_in(tab, url: str, username: str, password: str, timeout_ms: float) -> None:
+    """Open `url` signed out and send the sign-in form, once the app is idle (typing while a run
+    goes on can be lost). What follows (a page, a refusal) is for the caller to wait for."""
+    tab.goto(url, timeout=timeout_ms)
+    tab.get_by_role("button", name="Sign in", exact=True).wait_for(timeout=timeout_ms)
+    wait_idle(tab, timeout_ms)
+    send_sign_in(tab, username, password, timeout_ms)
+
+
+def send_sign_in(tab, username: str, password: str, timeout_ms: float) -> None:
+    """Fill in and send the sign-in form on the page."""
+    tab.get_by_role("textbox", name="Username").fill(username, timeout=timeout_ms)
+    tab.get_by_role("textbox", name="Password").fill(password, timeout=timeout_ms)
+    tab.get_by_role("button", name="Sign in", exact=True).click(timeout=timeout_ms)
+
+
+def _in_own_thread(work: Callable[[], dict]) -> dict:
+    """work() in a thread of its own: Playwright's sync API refuses to start in a thread where
+    an asyncio loop runs (a notebook; a test run whose own browser is open)."""
+    outcome: dict = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = work()
+        except BaseException as error:  # noqa: BLE001 - raised again below, in the caller's thread
+            outcome["error"] = error
+
+    thread = threading.Thread(target=run, name="divert-bench-browser")
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
 def _drive(app: App, password: str, names: list[str], runs: int, timeout_s: float, report) -> dict:
+    return _in_own_thread(lambda: _drive_here(app, password, names, runs, timeout_s, report))
+
+
+def _drive_here(app: App, password: str, names: list[str], runs: int, timeout_s: float, report) -> dict:
     from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import sync_playwright
 
@@ -271,9 +450,10 @@ def _drive(app: App, password: str, names: list[str], runs: int, timeout_s: floa
     signed_in = False
     try:
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+            browser = launch(playwright)
             try:
                 context = browser.new_context(viewport=VIEWPORT)
+                watch(context)
                 tab = context.new_page()
                 _sign_in(tab, app, password)
                 signed_in = True
@@ -302,37 +482,13 @@ def _sign_in(tab, app: App, password: str) -> None:
 
     timeout_ms = SIGN_IN_TIMEOUT_S * 1000
     try:
-        tab.goto(f"{app.url}/account", timeout=timeout_ms)
-        tab.get_by_role("button", name="Sign in").wait_for(timeout=timeout_ms)
-        _idle(tab, timeout_ms)  # typing while the first run still goes on can be lost
-        tab.get_by_role("textbox", name="Username").fill(TIMER)
-        tab.get_by_role("textbox", name="Password").fill(password)
-        tab.get_by_role("button", name="Sign in").click()
+        sign_in(tab, f"{app.url}/account", TIMER, password, timeout_ms)
         tab.get_by_test_id("stSidebarNav").wait_for(timeout=timeout_ms)
-        _idle(tab, timeout_ms)
+        wait_idle(tab, timeout_ms)  # the cookie manager has stored the sign-in cookie
     except PlaywrightTimeout as error:
         raise BenchProblem(f"could not sign in as {TIMER} within {SIGN_IN_TIMEOUT_S} s") from error
-    deadline = time.monotonic() + SIGN_IN_TIMEOUT_S  # every later visit opens a new app session
-    while not any(cookie["name"] == "divert_session" for cookie in tab.context.cookies()):
-        if time.monotonic() > deadline:
-            raise BenchProblem("the app did not set its sign-in cookie")
-        tab.wait_for_timeout(100)
-
-
-def _idle(tab, timeout_ms: float) -> None:
-    tab.wait_for_function(
-        """(quiet) => {
-          const app = document.querySelector('[data-testid="stApp"]');
-          const now = performance.now();
-          if (!app || app.getAttribute('data-test-script-state') === 'running'
-              || document.querySelector('[data-testid="stStatusWidget"]')) {
-            window.__idleSince = null;
-            return false;
-          }
-          window.__idleSince = window.__idleSince ?? now;
-          return now - window.__idleSince >= quiet;
-        }""",
-        arg=QUIET_MS, polling=POLL_MS, timeout=timeout_ms)
+    if not any(cookie["name"] == "divert_session" for cookie in tab.context.cookies()):
+        raise BenchProblem("the app did not set its sign-in cookie")  # every later visit opens a new session
 
 
 def _visit(tab, app: App, name: str, timeout_s: float) -> dict:

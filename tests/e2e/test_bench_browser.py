@@ -1,25 +1,26 @@
 """`divert bench`'s browser timing: the real app on a small demo database, opened page by page in
 Chromium. The figures are checked for shape only (timings are reported, never asserted); the
-bench-timer account must end disabled, and without Chromium the timing is skipped with one line."""
+bench-timer account must end disabled, and without Chromium the timing is skipped with one line.
+
+The timing runs Playwright in a thread of its own, so it works in whatever order it runs with
+the other browser tests (whose Playwright session keeps an asyncio loop in this thread)."""
 
 from __future__ import annotations
 
 import pytest
+from browser import demo_database
+from dbfixtures import migrated_url
 
 from divert import accounts, app_settings, bench_browser, sign_in
-from divert.db import get_engine, upgrade
+from divert.db import get_engine
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("browser-1")]
 
 
 @pytest.fixture(scope="module")
-def demo_url(tmp_path_factory):
-    from divert.demo import load_demo
-
-    url = f"sqlite:///{tmp_path_factory.mktemp('bench-browser') / 'divert.db'}"
-    upgrade(url)
-    load_demo(get_engine(url), seed=2020, scale=0.05)
-    return url
+def demo_url(tmp_path_factory, person_key, demo_day):
+    """A copy of the browser tests' demo, for the bench's own app."""
+    return demo_database(tmp_path_factory.mktemp("bench-browser"), person_key, demo_day)[0]
 
 
 def _signs_in(password: str, engine) -> bool:
@@ -63,8 +64,7 @@ def test_the_timer_account_is_usable_only_while_the_timing_runs(demo_url):
 
 
 def test_without_chromium_the_timing_is_skipped_with_one_line(tmp_path, monkeypatch):
-    url = f"sqlite:///{tmp_path / 'divert.db'}"
-    upgrade(url)
+    url = migrated_url(tmp_path)
     monkeypatch.setattr(bench_browser, "CHROMIUM", str(tmp_path / "no-chromium"))
     lines: list[str] = []
 

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import math
 import re
+from datetime import timedelta
 
 import pytest
+from browser import sign_in, visit
 from playwright.sync_api import expect
 from wire import listen
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("browser-2")]
 THRESHOLD = 8
 DASHBOARDS = ("overview", "volume", "pathway", "outcomes", "disparity", "reoffending")
 COUNTS = {"count", "offences", "referrals", "people", "searches", "finds", "agree", "events", "denominator",
@@ -24,24 +26,10 @@ DERIVED = [("rate", ("referrals", "reoffended")), ("find_rate", ("searches", "fi
            ("share_of_referred", ("people",)), ("formal_share", ("offences", "formal_outcomes"))]
 
 
-def sign_in(page, app, role):
-    login = app.logins[role]
-    page.goto(app.url)
-    page.get_by_role("textbox", name="Username").fill(login["username"])
-    page.get_by_role("textbox", name="Password").fill(login["password"])
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Overview", exact=True).first).to_be_visible()
-    page.settle()
-    for _ in range(100):  # the run after sign-in stores the cookie that later page loads sign in with
-        if any(c["name"] == "divert_session" for c in page.context.cookies()):
-            break
-        page.wait_for_timeout(100)
-
-
-def visit(page, app, path, query=""):
-    page.goto(f"{app.url}/{path}" + (f"?{query}" if query else ""))
-    expect(page.get_by_role("heading", level=1).first).to_be_visible()
-    page.settle()
+def month_ends(demo_day):
+    """The last two month ends before today (the data ends yesterday, `demo_day`)."""
+    last = (demo_day + timedelta(days=1)).replace(day=1) - timedelta(days=1)
+    return last, last.replace(day=1) - timedelta(days=1)
 
 
 def published(value) -> bool:
@@ -79,10 +67,10 @@ def check_metrics(wire):
 
 def test_a_viewer_on_narrow_filters_receives_no_small_count(demo_app, page):
     wire = listen(page)
-    sign_in(page, demo_app, "viewer")
+    sign_in(page, demo_app, "viewer", path="/account", lands_on="My account")
     for path in DASHBOARDS:
         wire.clear()
-        visit(page, demo_app, path, "ethnic_group=Black&period=All time")
+        visit(page, demo_app, f"/{path}?ethnic_group=Black&period=All time")
         assert wire.tables or path == "overview", f"{path}: no data was sent"
         check_tables(wire)
         check_metrics(wire)
@@ -91,44 +79,47 @@ def test_a_viewer_on_narrow_filters_receives_no_small_count(demo_app, page):
 
 def test_nested_filters_that_leave_out_a_few_people_are_refused(demo_app, page):
     wire = listen(page)
-    sign_in(page, demo_app, "viewer")
+    sign_in(page, demo_app, "viewer", path="/account", lands_on="My account")
     for path in ("volume", "pathway"):
         wire.clear()
-        visit(page, demo_app, path, "area=E08000029&sex=X&period=All time")
+        visit(page, demo_app, f"/{path}?area=E08000029&sex=X&period=All time")
         assert any("fewer than 8 people" in t for t in wire.texts), wire.texts
         assert not wire.tables  # nothing drawn, no data sent (the landing page's gated headlines aside)
         check_metrics(wire)
 
 
-def test_neighbouring_periods_cannot_be_subtracted(demo_app, page):
-    """Two month-end as-of dates a month apart: every count in both is rounded to 5, so their
-    difference is a multiple of 5 whatever the month's true count (never the count itself)."""
+def test_neighbouring_periods_cannot_be_subtracted(demo_app, page, demo_day):
+    """Two month-end as-of dates a month apart (a viewer's default, the last month end, and the
+    one before): every count in both is rounded to 5, so their difference is a multiple of 5
+    whatever the month's true count (never the count itself)."""
     wire = listen(page)
-    sign_in(page, demo_app, "viewer")
+    sign_in(page, demo_app, "viewer", path="/account", lands_on="My account")
     totals = []
-    for query in ("", "as_of=2026-09-30"):
+    for query in ("", f"as_of={month_ends(demo_day)[1]:%Y-%m-%d}"):
         wire.clear()
-        visit(page, demo_app, "volume", query)
+        visit(page, demo_app, f"/volume?{query}")
         check_tables(wire)
         monthly = next(t for t in wire.tables if {"period", "offences"} <= set(t.columns))
         totals.append(sum(v for v in monthly["offences"].to_list() if v))
     assert all(total % 5 == 0 for total in totals)
 
 
-def test_a_viewer_cannot_choose_a_custom_period_or_a_mid_month_as_of(demo_app, page):
-    sign_in(page, demo_app, "viewer")
-    visit(page, demo_app, "volume", "start=2025-01-01&end=2025-01-15&as_of=2026-09-14")
+def test_a_viewer_cannot_choose_a_custom_period_or_a_mid_month_as_of(demo_app, page, demo_day):
+    last = month_ends(demo_day)[0]
+    start, end, mid = last.replace(day=1), last.replace(day=15), last.replace(day=14)  # all in the data
+    sign_in(page, demo_app, "viewer", path="/account", lands_on="My account")
+    visit(page, demo_app, f"/volume?start={start:%Y-%m-%d}&end={end:%Y-%m-%d}&as_of={mid:%Y-%m-%d}")
     expect(page.get_by_text("From - to")).to_have_count(0)
     as_of = page.get_by_test_id("stSidebar").get_by_text("As of (month end)")
     expect(as_of).to_be_visible()
-    expect(page.get_by_test_id("stSidebar").get_by_text("14 September 2026")).to_have_count(0)
+    expect(page.get_by_test_id("stSidebar").get_by_text(f"{mid.day} {mid:%B %Y}")).to_have_count(0)
 
 
 def test_stored_and_linked_text_is_shown_as_text(demo_app, page):
     from divert import records
 
     beacon = f"http://127.0.0.1:{demo_app.port}/beacon.png"
-    saved = records.add_referral({
+    saved = records.add_referral({  # a reference of this test's own, on the shared app
         "reference": "ATTACK-1", "crime_ref": "ATTACK/1", "offence_date": "2025-06-01", "referred_at": "2025-06-01 10:00",
         "area": "E08000025", "drug": "CAN", "source": "stop_search", "person_ref": "attack person", "sex": "M",
         "birth_year": "1990", "referring_team": f"![x]({beacon})",
@@ -136,11 +127,11 @@ def test_stored_and_linked_text_is_shown_as_text(demo_app, page):
     assert saved.ok, saved.problems
     requested = []
     page.on("request", lambda request: requested.append(request.url))
-    sign_in(page, demo_app, "caseworker")
-    visit(page, demo_app, "find_referral", "referral=ATTACK-1")
+    sign_in(page, demo_app, "caseworker", path="/account", lands_on="My account")
+    visit(page, demo_app, "/find_referral?referral=ATTACK-1")
     expect(page.get_by_text("![x](", exact=False).first).to_be_visible()
     assert not any("beacon.png" in url for url in requested)
-    visit(page, demo_app, "find_referral", "referral=[click here](http://example.org/steal)")
+    visit(page, demo_app, "/find_referral?referral=[click here](http://example.org/steal)")
     warning = page.get_by_test_id("stAlert").filter(has_text="No referral")
     expect(warning).to_be_visible()
     expect(page.get_by_test_id("stMain").locator("a[href*='example.org']")).to_have_count(0)

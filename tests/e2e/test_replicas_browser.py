@@ -7,46 +7,40 @@ from __future__ import annotations
 
 import re
 import secrets
-import time
 
 import pytest
+from browser import TALL, Served, ran_since, runs, sign_in
 from dbfixtures import PG_URL, PostgresDatabase
 from playwright.sync_api import expect
 from sqlalchemy import func, select
 from wire import listen
 
-from divert.db import data_version, session_scope
+from divert.db import data_version, get_engine, session_scope, upgrade
 from divert.models import AuditEvent, Referral
 
-pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
+pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.xdist_group("browser-2")]
 
 IDENTIFIER = "Police or provider identifier (stored only as a pseudonymous key) *"
-TALL = {"width": 1400, "height": 3000}
-
-
-def replica(folder, db_url: str, keys: dict[str, str]):
-    """One app process among several: its own data folder, the shared database and keys."""
-    from conftest import RunningApp  # tests/e2e/conftest.py
-
-    app = RunningApp(folder)
-    app.db_url = db_url
-    app.env = lambda env=app.env: {**env(), **keys}
-    return app
 
 
 @pytest.fixture(scope="module")
-def replicas(tmp_path_factory):
-    from conftest import _demo_logins  # tests/e2e/conftest.py
-
+def replicas(tmp_path_factory, demo_day):
+    """Two app processes, each with its own data folder, on one PostgreSQL database holding the
+    demo (to yesterday), with the same person and cookie keys."""
     if not PG_URL:
         pytest.skip("DIVERT_TEST_DATABASE_URL is not set: replicas share a PostgreSQL database")
+    from divert.demo import load_demo
+
     database = PostgresDatabase()
     keys = {"DIVERT_PERSON_KEY": secrets.token_hex(32), "DIVERT_COOKIE_KEY": secrets.token_hex(32)}
-    a = replica(tmp_path_factory.mktemp("replica-a"), database.url, keys)
-    b = replica(tmp_path_factory.mktemp("replica-b"), database.url, keys)
+    a = Served(tmp_path_factory.mktemp("replica-a"), database.url, env=keys)
+    b = Served(tmp_path_factory.mktemp("replica-b"), database.url, env=keys)
     try:
-        logins = {login["role"]: login for login in _demo_logins(a)}  # demo data at a small scale
-        a.logins = b.logins = logins
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("DIVERT_PERSON_KEY", keys["DIVERT_PERSON_KEY"])
+            upgrade(database.url)
+            summary = load_demo(get_engine(database.url), seed=2020, scale=0.05, as_of=demo_day)
+        a.logins = b.logins = {login["role"]: login for login in summary["logins"]}
         a.start()
         b.start()
         yield a, b
@@ -54,16 +48,6 @@ def replicas(tmp_path_factory):
         a.stop()
         b.stop()
         database.drop()
-
-
-def sign_in(page, app, role):
-    login = app.logins[role]
-    page.goto(app.url)
-    page.get_by_role("textbox", name="Username").fill(login["username"])
-    page.get_by_role("textbox", name="Password").fill(login["password"])
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Overview", exact=True).first).to_be_visible()
-    page.wait_for_load_state("networkidle")
 
 
 def referrals_card(page):
@@ -85,22 +69,16 @@ def test_a_referral_saved_on_one_replica_shows_on_the_others_next_rerun(replicas
     assert a.db_url == b.db_url and a.port != b.port
 
     # replica B: a manager on the Overview
-    viewer = open_page()
-    viewer.set_viewport_size(TALL)
+    viewer = open_page(TALL)
     wire = listen(viewer)  # what B's server sends: below, proof that B really ran its page again
     sign_in(viewer, b, "manager")
-    viewer.settle()
     before = shown_count(referrals_card(viewer))
     assert before > 0  # the demo data is there
     viewer.shots("replica B overview before")
 
     # replica A: a caseworker records a referral through the form
-    writer = open_page()
-    writer.set_viewport_size(TALL)
-    sign_in(writer, a, "caseworker")
-    writer.goto(a.url + "/new_referral")
-    expect(writer.get_by_role("heading", name="New referral", exact=True)).to_be_visible()
-    writer.wait_for_load_state("networkidle")
+    writer = open_page(TALL)
+    sign_in(writer, a, "caseworker", path="/new_referral", lands_on="New referral")
     version = data_version(a.engine())
     writer.get_by_role("textbox", name="Referral reference *").fill("REPLICA-0001")
     writer.get_by_role("textbox", name="Crime reference *").fill("REPLICA/0001/26")
@@ -122,12 +100,9 @@ def test_a_referral_saved_on_one_replica_shows_on_the_others_next_rerun(replicas
     assert shown_count(referrals_card(viewer)) == before
     wire.clear()
     viewer.get_by_role("heading", name="Overview", exact=True).first.click()  # focus on the page, not a field
+    ran = runs(viewer)
     viewer.keyboard.press("r")  # Streamlit's "Rerun" shortcut: the same session runs the page again
-    deadline = time.monotonic() + 30
-    while not any(m.label == "Referrals" for m in wire.metrics):
-        assert time.monotonic() < deadline, "replica B did not rerun its page"
-        viewer.wait_for_timeout(100)
-    viewer.settle()
+    ran_since(viewer, ran)
     rerun = [m for m in wire.metrics if m.label == "Referrals"]
     assert [int(m.body.replace(",", "")) for m in rerun][-1] == before + 1, "replica B's rerun sent the old figure"
     expect(referrals_card(viewer)).to_have_text(f"{before + 1:,}")

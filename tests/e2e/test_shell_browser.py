@@ -6,9 +6,20 @@ Screenshots of every step are saved under each test's tmp dir (screenshots/)."""
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
+from browser import (
+    SLOW_MS,
+    heading,
+    ran_since,
+    recorded,
+    runs,
+    send_sign_in,
+    session_cookie,
+    settle,
+    sign_in,
+    signed_out,
+)
 from playwright.sync_api import expect
 from sqlalchemy import select
 
@@ -16,18 +27,7 @@ from divert import accounts, auth, codes
 from divert.db import session_scope
 from divert.models import AuditEvent
 
-pytestmark = pytest.mark.e2e
-
-
-def sign_in(page, app_url, username, password, path="/"):
-    page.goto(app_url + path)
-    fill_sign_in(page, username, password)
-
-
-def fill_sign_in(page, username, password):
-    page.get_by_role("textbox", name="Username").fill(username)
-    page.get_by_role("textbox", name="Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("browser-2")]
 
 
 def menu(page) -> dict[str, list[str]]:
@@ -49,58 +49,42 @@ def expected_menu(role):
     return {section: [spec.title for spec in specs] for section, specs in auth.menu(role).items()}
 
 
-def session_cookie(page) -> list[dict]:
-    return [c for c in page.context.cookies() if c["name"] == auth.COOKIE_NAME]
-
-
-def wait_until(condition, seconds=15.0):
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.1)
-
-
 def wait_for_page(page, title):
-    expect(page.get_by_role("heading", name=title, exact=True).first).to_be_visible()
-    page.settle()
+    expect(heading(page, title)).to_be_visible()
+    settle(page)
 
 
 @pytest.mark.parametrize("role", ("viewer", "manager", "caseworker", "admin"))
 def test_each_role_signs_in_sees_its_menu_and_signs_out(demo_app, page, role):
     login = demo_app.logins[role]
     page.goto(demo_app.url)
-    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
-    page.shots(f"{role} sign-in page")
+    expect(page.get_by_role("button", name="Sign in", exact=True)).to_be_visible()
+    page.shots(f"{role} sign-in page")  # (a screenshot waits for the app to be idle)
 
-    fill_sign_in(page, login["username"], login["password"])
-    wait_for_page(page, "Overview")
-    expect(page.get_by_role("button", name="Sign in")).to_have_count(0)  # the form is gone
+    send_sign_in(page, login["username"], login["password"])
+    wait_for_page(page, "Overview")  # and the cookie manager has stored the cookie
+    expect(page.get_by_role("button", name="Sign in", exact=True)).to_have_count(0)  # the form is gone
     expect(page.get_by_text(f"· {codes.ROLES[role]}").first).to_be_visible()
     expect(page.get_by_test_id("stMetric").first).to_be_visible()  # the headline figures
     assert menu(page) == expected_menu(role)
     page.shots(f"{role} signed in")
-    wait_until(lambda: session_cookie(page))  # the browser stores it a moment after sign-in
     cookies = session_cookie(page)
-    assert cookies[0]["sameSite"] == "Strict"
+    assert cookies and cookies[0]["sameSite"] == "Strict"
     page.reload()  # a new session, signed in again from the cookie
     wait_for_page(page, "Overview")
 
     page.get_by_role("button", name="Sign out").click()
-    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
     expect(page.get_by_text("You have signed out.").first).to_be_visible()
-    expect(page.get_by_test_id("stSidebarNav")).to_have_count(0)
+    signed_out(page)
     page.shots(f"{role} signed out")
 
     page.context.add_cookies(cookies)  # even if the browser had kept the old cookie...
     page.reload()
-    expect(page.get_by_role("button", name="Sign in")).to_be_visible()  # ...it is void
-    expect(page.get_by_test_id("stSidebarNav")).to_have_count(0)
+    signed_out(page)  # ...it is void
 
 
 def test_a_forbidden_page_opened_by_address_shows_no_data(demo_app, page):
-    viewer = demo_app.logins["viewer"]
-    sign_in(page, demo_app.url, viewer["username"], viewer["password"])
-    wait_for_page(page, "Overview")
+    sign_in(page, demo_app, "viewer")
     page.shots("viewer landing page")
 
     others = [login["username"] for role, login in demo_app.logins.items() if role != "viewer"]
@@ -117,34 +101,37 @@ def test_a_forbidden_page_opened_by_address_shows_no_data(demo_app, page):
 
 
 def test_a_deep_link_signs_in_then_opens_the_page(demo_app, page):
-    admin = demo_app.logins["admin"]
-    sign_in(page, demo_app.url, admin["username"], admin["password"], path="/admin_audit")
-    wait_for_page(page, "Audit log")
+    sign_in(page, demo_app, "admin", path="/admin_audit", lands_on="Audit log")
     expect(page.get_by_test_id("stDataFrame")).to_be_visible()
     page.shots("admin audit log after deep link")
 
 
 def test_five_wrong_passwords_lock_the_account(demo_app, page, open_page):
     engine = demo_app.engine()
+    username, password = demo_app.add_account("caseworker", "locked")  # this test's own account
     page.goto(demo_app.url)
+    expect(page.get_by_role("button", name="Sign in", exact=True)).to_be_visible()
+    settle(page)
     for attempt in range(1, 6):
-        fill_sign_in(page, "spare.caseworker", f"wrong-password-{attempt}")
-        wait_until(lambda n=attempt: accounts.get_account("spare.caseworker", engine).failed_logins == n)
+        before = runs(page)
+        send_sign_in(page, username, f"wrong-password-{attempt}")
+        ran_since(page, before)
+        recorded(lambda n=attempt: accounts.get_account(username, engine).failed_logins >= n, f"wrong password {attempt}")
+        assert accounts.get_account(username, engine).failed_logins == attempt
         message = auth.LOCKED_MESSAGE if attempt == 5 else auth.WRONG_MESSAGE
         expect(page.get_by_text(message)).to_be_visible()
         page.shots(f"wrong password {attempt}")
     # the right password, while locked, from a fresh browser (no message on screen before)
     fresh = open_page()
-    sign_in(fresh, demo_app.url, "spare.caseworker", demo_app.spare_password)
+    sign_in(fresh, demo_app, username, password, lands_on=None)
     expect(fresh.get_by_text(auth.LOCKED_MESSAGE)).to_be_visible()
-    fresh.settle()
-    expect(fresh.get_by_test_id("stSidebarNav")).to_have_count(0)
+    signed_out(fresh)
     fresh.shots("right password while locked")
 
-    account = accounts.get_account("spare.caseworker", demo_app.engine())
+    account = accounts.get_account(username, engine)
     assert account.locked() and account.failed_logins == 5
-    with session_scope(demo_app.engine()) as s:
-        query = select(AuditEvent.action).where(AuditEvent.username == "spare.caseworker")
+    with session_scope(engine) as s:
+        query = select(AuditEvent.action).where(AuditEvent.username == username)
         actions = list(s.execute(query).scalars())
     assert actions.count("sign_in_failed") == 5 and actions.count("lockout") == 1
     assert "sign_in" not in actions
@@ -169,18 +156,18 @@ def test_first_run_setup_on_an_empty_database(empty_app, page):
     expect(page.get_by_role("checkbox", name="Also load the demonstration data")).to_be_checked()
     page.get_by_role("button", name="Create administrator").click()
     # the demonstration data (a West Midlands-sized force) loads in seconds; allow a busy machine
-    expect(page.get_by_text(re.compile("Setup is complete"))).to_be_visible(timeout=90_000)
+    expect(page.get_by_text(re.compile("Setup is complete"))).to_be_visible(timeout=SLOW_MS)
     expect(page.get_by_text("Demonstration accounts were created")).to_be_visible()
     expect(page.get_by_test_id("stTable")).to_contain_text("demo.admin")
     page.shots("setup complete with demo logins, sign in")
 
-    fill_sign_in(page, "chief", password)
+    send_sign_in(page, "chief", password)
     wait_for_page(page, "Overview")
     assert menu(page) == expected_menu("admin")
     expect(page.get_by_text("Demonstration data.")).to_be_visible()  # the banner
     page.shots("first administrator signed in")
 
     page.goto(empty_app.url + "/setup")  # the setup page is gone for good
-    expect(page.get_by_role("heading", name="Overview", exact=True)).to_be_visible()
+    expect(heading(page, "Overview")).to_be_visible()
     expect(page.get_by_role("heading", name="Set up Divert")).to_have_count(0)
     page.shots("setup address after setup")
