@@ -1,7 +1,7 @@
 """Shared fixtures: a real SQLite file per test, and a real PostgreSQL database per test when
 DIVERT_TEST_DATABASE_URL points at a server (CI sets it; the database is created with a unique
 name and dropped afterwards). Databases at head and demo databases are copies of templates built
-once per test process (see dbfixtures).
+once per test run and shared by its worker processes (see dbfixtures).
 
 DIVERT_TEST_BACKEND=postgres runs the whole suite on PostgreSQL: every fixture that makes a
 test's main database (`db`, `engine`, `sqlite_engine`, and the modules' own through
@@ -28,11 +28,13 @@ from dbfixtures import (  # noqa: F401  (shared with test modules)
     ON_POSTGRES,
     PG_URL,
     PostgresDatabase,
+    drain_drops,
     drop_made,
-    drop_templates,
     main_url,
     migrated_sqlite_url,
     migrated_url,
+    share_templates,
+    shared_templates_done,
     sqlite_url,
 )
 from hypothesis import settings as hypothesis_settings
@@ -46,6 +48,8 @@ if os.environ.get("CI"):
 
 
 def pytest_configure(config):
+    if not hasattr(config, "workerinput"):  # the run's first process (xdist's workers inherit it)
+        share_templates()
     os.environ.setdefault("DIVERT_PASSWORD_HASH_ROUNDS", "4")
     os.environ["DIVERT_DATA_DIR"] = tempfile.mkdtemp(prefix="divert-test-data-")  # never the repository's data/
     atexit.register(shutil.rmtree, os.environ["DIVERT_DATA_DIR"], True)
@@ -59,11 +63,16 @@ def pytest_report_header(config):
     return f"divert test backend: {BACKEND}"
 
 
+def pytest_unconfigure(config):
+    if not hasattr(config, "workerinput"):  # the run's end: every worker is done with the templates
+        shared_templates_done()
+
+
 @pytest.fixture(scope="session", autouse=True)
-def dropped_templates():
-    """The template databases of this test process are dropped at the end of the run."""
+def dropped_databases_at_the_end():
+    """This process's throwaway PostgreSQL databases are all dropped before it ends."""
     yield
-    drop_templates()
+    drain_drops()
 
 
 @pytest.fixture(scope="module", autouse=True)

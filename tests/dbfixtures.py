@@ -3,20 +3,22 @@ that test modules can import it whichever conftest pytest loaded first.
 
 - `main_url(folder)`: an empty database (a SQLite file; a new PostgreSQL database under
   DIVERT_TEST_BACKEND=postgres).
-- `migrated_url(folder)`: a database at the newest migration. Alembic runs once per test process
-  into a template; each test gets a copy (a SQLite file copy, about 0.2 ms, or PostgreSQL's
+- `migrated_url(folder)`: a database at the newest migration. Alembic runs once per test run
+  into a template (shared by the run's worker processes); each test gets a copy (a SQLite file copy, about 0.2 ms, or PostgreSQL's
   `CREATE DATABASE ... TEMPLATE`, about 0.06 s) instead of an upgrade (0.06-0.35 s).
 - `demo_url(folder, seed=..., scale=..., as_of=...)`: a database holding the demo built once per
-  test process for that configuration (always a fixed as-of date), then copied the same way.
+  test run for that configuration (always a fixed as-of date), then copied the same way.
 
 DIVERT_TEST_BACKEND=postgres (with DIVERT_TEST_DATABASE_URL set) runs the whole suite on
 PostgreSQL: every helper above then makes PostgreSQL databases. Tests about SQLite files
 themselves use `sqlite_url()` / `migrated_sqlite_url()`. Databases made here are dropped by
-`drop_made()` (each module's end) and `drop_templates()` (the run's end)."""
+`drop_made()` (each module's end) and `shared_templates_done()` (the run's end)."""
 
 from __future__ import annotations
 
 import atexit
+import fcntl
+import hashlib
 import json
 import os
 import queue
@@ -25,6 +27,7 @@ import sqlite3
 import tempfile
 import threading
 import uuid
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -55,10 +58,10 @@ def _release(url: str) -> None:
 class PostgresDatabase:
     """A throwaway database on the test server: empty, or a copy of a template database."""
 
-    def __init__(self, template: str | None = None):
+    def __init__(self, template: str | None = None, name: str | None = None):
         _start_dropper()
         base = make_url(normalise_url(PG_URL))
-        self.name = f"divert_test_{uuid.uuid4().hex[:12]}"
+        self.name = name or f"divert_test_{uuid.uuid4().hex[:12]}"
         self.admin = _admin()
         with self.admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{self.name}"' + (f' TEMPLATE "{template}"' if template else "")))
@@ -100,44 +103,84 @@ def drain_drops() -> None:
         _drops.join()
 
 
-# --- templates: built once per test process, copied for each test ------------------------------------
-_FOLDER: Path | None = None
-_templates: dict[str, tuple[str, dict]] = {}  # key -> (SQLite path or PostgreSQL name, summary)
+# --- templates: built once per test run, copied for each test ---------------------------------------
+# The run's processes (the xdist workers) share one folder of templates, named by the root
+# conftest in DIVERT_TEST_TEMPLATES before the workers start: the first process to need a template
+# builds it (holding a lock on it, so that the other waits instead of building it too) and writes
+# down where it is; the run's end (shared_templates_done) drops them.
+_templates: dict[str, tuple[str, dict]] = {}  # slot -> (SQLite path or PostgreSQL name, summary)
 
 
-def _folder() -> Path:
-    global _FOLDER
-    if _FOLDER is None:
-        _FOLDER = Path(tempfile.mkdtemp(prefix="divert-templates-"))
-        atexit.register(shutil.rmtree, _FOLDER, True)
-    return _FOLDER
+def _shared() -> Path:
+    folder = os.environ.get("DIVERT_TEST_TEMPLATES")
+    if not folder:  # outside a pytest run's configure (a script importing this module)
+        folder = os.environ["DIVERT_TEST_TEMPLATES"] = tempfile.mkdtemp(prefix="divert-templates-")
+        atexit.register(shared_templates_done)
+    return Path(folder)
+
+
+def share_templates() -> None:
+    """Name this run's template folder (before any worker starts: they inherit it)."""
+    os.environ["DIVERT_TEST_TEMPLATES"] = tempfile.mkdtemp(prefix="divert-templates-")
+
+
+def _run_tag() -> str:
+    return hashlib.sha256(str(_shared()).encode()).hexdigest()[:8]
+
+
+@contextmanager
+def _locked(path: Path):
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _template(key: str, build, postgres: bool) -> tuple[str, dict]:
-    """The template for `key`: build(url) -> summary, run once on a new database."""
+    """The template for `key`: build(url) -> summary, run once in the whole run on a new database."""
     slot = ("pg:" if postgres else "sqlite:") + key
     if slot in _templates:
         return _templates[slot]
-    if postgres:
-        database = PostgresDatabase()
-        summary = build(database.url) or {}
-        _release(database.url)
-        with database.admin.connect() as conn:  # no session may stay on a template
-            conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                              "WHERE datname = :name AND pid <> pg_backend_pid()"), {"name": database.name})
-            conn.execute(text(f'ALTER DATABASE "{database.name}" WITH IS_TEMPLATE true ALLOW_CONNECTIONS false'))
-        database.admin.dispose()
-        _templates[slot] = (database.name, summary)
-    else:
-        path = _folder() / f"{uuid.uuid4().hex[:12]}.db"
-        url = f"sqlite:///{path}"
-        summary = build(url) or {}
-        _release(url)
-        with sqlite3.connect(path) as conn:  # everything in the main file, no -wal beside it
-            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        conn.close()
-        _templates[slot] = (str(path), summary)
+    digest = hashlib.sha256(slot.encode()).hexdigest()[:12]
+    folder = _shared()
+    with _locked(folder / f"{digest}.lock"):
+        record = folder / f"{digest}.json"
+        if not record.exists():
+            source, summary = _build_postgres(digest, build) if postgres else _build_sqlite(folder, digest, build)
+            record.write_text(json.dumps({"source": source, "summary": summary}))
+        built = json.loads(record.read_text())
+    _templates[slot] = (built["source"], built["summary"])
     return _templates[slot]
+
+
+def _build_postgres(digest: str, build) -> tuple[str, dict]:
+    name = f"divert_tpl_{_run_tag()}_{digest}"
+    admin = _admin()
+    with admin.connect() as conn:  # what a build that failed half-way left
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+    database = PostgresDatabase(name=name)
+    summary = build(database.url) or {}
+    _release(database.url)
+    with database.admin.connect() as conn:  # no session may stay on a template
+        conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                          "WHERE datname = :name AND pid <> pg_backend_pid()"), {"name": database.name})
+        conn.execute(text(f'ALTER DATABASE "{database.name}" WITH IS_TEMPLATE true ALLOW_CONNECTIONS false'))
+    database.admin.dispose()
+    return database.name, summary
+
+
+def _build_sqlite(folder: Path, digest: str, build) -> tuple[str, dict]:
+    path = folder / f"{digest}.db"
+    url = f"sqlite:///{path}"
+    summary = build(url) or {}
+    _release(url)
+    with sqlite3.connect(path) as conn:  # everything in the main file, no -wal beside it
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    return str(path), summary
 
 
 def _copy(key: str, build, folder, name: str, postgres: bool) -> str:
@@ -153,15 +196,23 @@ def _copy(key: str, build, folder, name: str, postgres: bool) -> str:
     return f"sqlite:///{target}"
 
 
-def drop_templates() -> None:
-    """Drop this process's PostgreSQL template databases (the run's end), once every copy has gone."""
+def shared_templates_done() -> None:
+    """The run's end (its last process): drop its PostgreSQL templates and remove its folder."""
+    folder = os.environ.get("DIVERT_TEST_TEMPLATES")
+    if not folder:
+        return
     drain_drops()
-    for slot, (source, _) in list(_templates.items()):
-        if slot.startswith("pg:"):
-            with _admin().connect() as conn:
-                conn.execute(text(f'ALTER DATABASE "{source}" WITH IS_TEMPLATE false'))
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{source}" WITH (FORCE)'))
-        del _templates[slot]
+    if PG_URL:
+        admin = _admin()
+        with admin.connect() as conn:
+            names = conn.execute(text("SELECT datname FROM pg_database WHERE datname LIKE :prefix"),
+                                 {"prefix": f"divert_tpl_{_run_tag()}_%"}).scalars().all()
+            for name in names:
+                conn.execute(text(f'ALTER DATABASE "{name}" WITH IS_TEMPLATE false'))
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+    shutil.rmtree(folder, ignore_errors=True)
+    _templates.clear()
 
 
 def _migrate(url: str) -> dict:
@@ -182,7 +233,7 @@ def migrated_sqlite_url(folder, name: str = "divert.db") -> str:
     return migrated_url(folder, name, postgres=False)
 
 
-# The demo configurations most tests share (each is built once per test process). A module that
+# The demo configurations most tests share (each is built once per test run). A module that
 # needs something else (another force, a larger scale) passes its own seed, scale and as_of.
 DEMO_AS_OF = date(2025, 9, 30)  # a month end: every period up to it is complete
 FULL_DEMO = {"seed": 7, "scale": 1.0, "as_of": DEMO_AS_OF}  # a West Midlands-sized force
@@ -192,7 +243,7 @@ SMALL_DEMO = {"seed": 5, "scale": 0.2, "as_of": DEMO_AS_OF}  # a fifth of that: 
 def demo_url(folder, name: str = "demo.db", *, seed: int, scale: float, as_of: date,
              programme: dict | None = None, postgres: bool | None = None) -> tuple[str, dict]:
     """A database holding the demo for `seed`, `scale` and `as_of` (and the programme profile
-    `programme`, saved before the demo is generated), built once per test process; returns its
+    `programme`, saved before the demo is generated), built once per test run; returns its
     URL and load_demo's summary (row counts and the demo logins). `postgres` as in migrated_url."""
     if as_of is None:
         raise ValueError("a demo fixture fixes its as-of date")

@@ -55,7 +55,7 @@ def wait_for_page(page, title):
 
 
 @pytest.mark.parametrize("role", ("viewer", "manager", "caseworker", "admin"))
-def test_each_role_signs_in_sees_its_menu_and_signs_out(demo_app, page, role):
+def test_each_role_signs_in_and_sees_its_menu(demo_app, page, role):
     login = demo_app.logins[role]
     page.goto(demo_app.url)
     expect(page.get_by_role("button", name="Sign in", exact=True)).to_be_visible()
@@ -70,13 +70,20 @@ def test_each_role_signs_in_sees_its_menu_and_signs_out(demo_app, page, role):
     page.shots(f"{role} signed in")
     cookies = session_cookie(page)
     assert cookies and cookies[0]["sameSite"] == "Strict"
+
+
+def test_the_cookie_signs_in_again_until_signing_out_voids_it(demo_app, page):
+    """Role by role the same code: once is enough (the menu above is what differs by role)."""
+    sign_in(page, demo_app, "caseworker")
+    cookies = session_cookie(page)
     page.reload()  # a new session, signed in again from the cookie
     wait_for_page(page, "Overview")
+    assert menu(page) == expected_menu("caseworker")
 
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_text("You have signed out.").first).to_be_visible()
     signed_out(page)
-    page.shots(f"{role} signed out")
+    page.shots("caseworker signed out")
 
     page.context.add_cookies(cookies)  # even if the browser had kept the old cookie...
     page.reload()
