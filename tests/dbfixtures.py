@@ -111,17 +111,19 @@ def drain_drops() -> None:
 _templates: dict[str, tuple[str, dict]] = {}  # slot -> (SQLite path or PostgreSQL name, summary)
 
 
-def _shared() -> Path:
-    folder = os.environ.get("DIVERT_TEST_TEMPLATES")
-    if not folder:  # outside a pytest run's configure (a script importing this module)
-        folder = os.environ["DIVERT_TEST_TEMPLATES"] = tempfile.mkdtemp(prefix="divert-templates-")
-        atexit.register(shared_templates_done)
+def share_templates() -> Path:
+    """Name this run's template folder (before any worker starts: they inherit it)."""
+    folder = tempfile.mkdtemp(prefix="divert-templates-")
+    os.environ["DIVERT_TEST_TEMPLATES"] = folder
     return Path(folder)
 
 
-def share_templates() -> None:
-    """Name this run's template folder (before any worker starts: they inherit it)."""
-    os.environ["DIVERT_TEST_TEMPLATES"] = tempfile.mkdtemp(prefix="divert-templates-")
+def _shared() -> Path:
+    folder = os.environ.get("DIVERT_TEST_TEMPLATES")
+    if folder:
+        return Path(folder)
+    atexit.register(shared_templates_done)  # outside a pytest run (a script importing this module)
+    return share_templates()
 
 
 def _run_tag() -> str:

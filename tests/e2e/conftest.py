@@ -14,8 +14,9 @@ Dates: the server runs on the real clock (the browser's cookie store does too, s
 moved to a fixed date), so its demo ends on the UK's yesterday, taken once per run, and no test
 assumes a particular day: each works out the dates it needs from that day.
 
-Every module is marked e2e and xdist_group("browser"): under `-n 2 --dist loadgroup` one worker
-runs them all (sharing its servers) while the other runs the rest of the suite."""
+Every module is marked e2e and put in xdist_group "browser-1" or "browser-2": under `-n 2 --dist
+loadgroup` each group runs on one worker (sharing its servers), and the rest of the suite is
+spread between the two."""
 
 from __future__ import annotations
 

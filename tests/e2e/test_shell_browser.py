@@ -1,5 +1,6 @@
-"""The app shell in a real browser: sign in and out as each role, each role's menu, a forbidden
-page opened by its address, lockout after five wrong passwords, first-run setup.
+"""The app shell in a real browser: sign in as each role and see its menu, sign out (the cookie
+then void), a forbidden page opened by its address, lockout after five wrong passwords,
+first-run setup.
 
 Screenshots of every step are saved under each test's tmp dir (screenshots/)."""
 
