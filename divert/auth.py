@@ -109,6 +109,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("pages/admin_users.py", "Admin", "Users", ":material/manage_accounts:", ("admin",)),
     PageSpec("pages/admin_audit.py", "Admin", "Audit log", ":material/history:", ("admin",)),
     PageSpec("pages/admin_programme.py", "Admin", "Programme", ":material/tune:", ("admin",)),
+    PageSpec("pages/admin_coverage.py", "Admin", "Data coverage", ":material/calendar_month:", ("admin",)),
     PageSpec("pages/admin_settings.py", "Admin", "Settings", ":material/settings:", ("admin",)),
     PageSpec("pages/admin_backup.py", "Admin", "Backups and release", ":material/backup:", ("admin",)),
     PageSpec("pages/account.py", "Account", "My account", ":material/person:", ALL_ROLES),

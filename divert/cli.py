@@ -520,6 +520,35 @@ def cmd_status(args) -> int:
             print(f"  {model.__tablename__:<14} {count:>10,}")
     problem = key_problem(_engine(args))
     print(f"Person key: {problem}" if problem else "Person key: present, and the one this database was built with")
+    return _print_coverage(args)
+
+
+def _print_coverage(args) -> int:
+    """The months each source holds, per force, with the gaps (divert.analytics.coverage)."""
+    from datetime import date
+
+    from divert.analytics import coverage
+    from divert.analytics.loading import load_frames
+    from divert.programme import today
+
+    try:
+        as_of = date.fromisoformat(args.as_of) if args.as_of else today()
+    except ValueError:
+        print("--as-of takes a date as YYYY-MM-DD", file=sys.stderr)
+        return USAGE
+    table = coverage.table(load_frames(_engine(args)), as_of)
+    print(f"Coverage at {as_of:%-d %B %Y} (months with records; rates count only these):")
+    if table.is_empty():
+        print("  nothing recorded yet")
+    for row in table.iter_rows(named=True):
+        if row["covered_from"] is None:
+            held = row["missing"]
+            gaps = ""
+        else:
+            held = (f"{row['covered_from']:%b %Y} to {row['covered_to']:%-d %b %Y}, "
+                    f"{row['months_held']:,} month{'s' if row['months_held'] != 1 else ''}")
+            gaps = f"; missing: {row['missing']}"
+        print(f"  {row['source']:<11} {row['force']:<20} {held}{gaps}")
     return OK
 
 
@@ -665,7 +694,8 @@ def build_parser() -> argparse.ArgumentParser:
     restore.add_argument("source", metavar="OUT", help="the folder `divert export` wrote, or the zip")
     restore.set_defaults(func=cmd_restore)
 
-    status = sub.add_parser("status", help="schema revision, data version and row counts")
+    status = sub.add_parser("status", help="schema revision, data version, row counts and the months each source covers")
+    status.add_argument("--as-of", help="coverage up to this date, YYYY-MM-DD (default: today)")
     status.set_defaults(func=cmd_status)
     return parser
 

@@ -58,13 +58,10 @@ with search_tab:
         force = st.selectbox("Force", forces, key="disparity_force",
                              format_func=lambda f: forces_catalogue.force_name(f) if f in forces_catalogue.BY_SLUG else f,
                              index=forces.index(data.programme.force) if data.programme.force in forces else 0)
-        last_search = data.data_up_to().get("stop_search")
-        period_end = min(filters.end or as_of, as_of)
-        if last_search and last_search < period_end:
-            st.warning(f"Stop-and-search records go up to {last_search:%-d %b %Y} but the period runs to "
-                       f"{period_end:%-d %b %Y}: the days without records still count as residents' time, so rates "
-                       "for the period read low (ratios between groups much less so). Choose an earlier end date "
-                       "to compare like with like.", icon=":material/warning:")
+        window = disparity.search_window(data.stop_search, force=force, as_of=as_of, start=filters.start,
+                                         end=filters.end)
+        if window is not None and window.gaps:  # police.uk publishes about two months late
+            st.info(f"{window.gaps[0].upper()}{window.gaps[1:]}.", icon=":material/calendar_month:")
         drugs_only = st.toggle("Drug searches only", key="disparity_drugs", help="Object of search: Controlled drugs.")
         object_of_search = "Controlled drugs" if drugs_only else None
         table, problem = disparity.disparity_table(data, "stop-search", force=force, start=filters.start, end=filters.end,

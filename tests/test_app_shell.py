@@ -70,7 +70,7 @@ def test_first_run_setup_creates_the_administrator_then_is_gone(db):
 
     sign_in(at, "boss")
     assert titles(at) == ["Overview"]
-    assert at.session_state[auth.MENU_KEY]["Admin"] == ["Users", "Audit log", "Programme", "Settings", "Backups and release"]
+    assert at.session_state[auth.MENU_KEY]["Admin"] == ["Users", "Audit log", "Programme", "Data coverage", "Settings", "Backups and release"]
 
     # with an account in the database the setup page refuses, even run on its own
     again = app_test(PROJECT_DIR / "pages" / "setup.py", timeout=30).run()

@@ -339,7 +339,7 @@ def test_menus_by_role():
         return {section: [spec.title for spec in specs] for section, specs in auth.menu(role, **kw).items()}
 
     admin = titles("admin")
-    assert admin["Admin"] == ["Users", "Audit log", "Programme", "Settings", "Backups and release"]
+    assert admin["Admin"] == ["Users", "Audit log", "Programme", "Data coverage", "Settings", "Backups and release"]
     assert admin["Dashboards"][0] == "Overview" and admin["Account"] == ["My account"]
     for role in ("viewer", "manager", "caseworker"):
         menu = titles(role)

@@ -138,6 +138,15 @@ def year_shares(start: date, end: date) -> dict[int, float]:
     return shares
 
 
+def spans_shares(spans: Iterable[tuple[date, date]]) -> dict[int, float]:
+    """Share of each calendar year inside the spans (disjoint [start, end] day ranges), added up."""
+    shares: dict[int, float] = {}
+    for start, end in spans:
+        for year, share in year_shares(start, end).items():
+            shares[year] = shares.get(year, 0.0) + share
+    return shares
+
+
 @dataclass(frozen=True)
 class Denominator:
     """The person-years of a window, by group, and how they were worked out."""
@@ -149,10 +158,11 @@ class Denominator:
     method: str  # what was asked for
     note: str  # the line printed under every rate
     warning: str | None  # a census was missing and another was used
+    spans: tuple[tuple[date, date], ...] = ()  # the covered days counted (default: start to end)
 
     @property
     def years(self) -> float:
-        return sum(year_shares(self.start, self.end).values())
+        return sum(spans_shares(self.spans or ((self.start, self.end),)).values())
 
     @property
     def available(self) -> bool:
@@ -172,13 +182,18 @@ def covered_end(days: pl.Series, as_of: date) -> date | None:
 
 def window_denominator(population: pl.DataFrame, *, force: str, start: date, end: date, level: str = "broad",
                        method: str | int = "interpolated", area: str | None = None,
+                       spans: list[tuple[date, date]] | None = None, gaps: str | None = None,
                        asked_end: date | None = None) -> Denominator:
-    """Person-years of each group between `start` and `end` (both included). `asked_end`: the end
-    the window was asked for when the data ends before it (`end`), said in the note."""
+    """Person-years of each group between `start` and `end` (both included), or over only the
+    covered `spans` inside them (divert.analytics.coverage); `gaps`: what of the window has no
+    data, in words, added to the note. `asked_end`: the end the window was asked for when the
+    data ends before it (`end`), said in the note."""
     method = _method(method)
     if end < start:
         raise ValueError("the period ends before it starts")
-    shares = year_shares(start, end)
+    spans = [(max(a, start), min(b, end)) for a, b in (spans if spans is not None else [(start, end)])]
+    spans = [(a, b) for a, b in spans if a <= b]
+    shares = spans_shares(spans)
     by_year = population_by_year(population, force, shares, level, method, area).with_columns(
         pl.col("year").replace_strict(shares, return_dtype=pl.Float64).alias("share"))
     years = sum(shares.values())
@@ -191,21 +206,23 @@ def window_denominator(population: pl.DataFrame, *, force: str, start: date, end
         warning = f"no {wanted} census figures for {area or force}"
     elif by_year["basis"].str.contains("for every year: no").any():
         warning = by_year["basis"][0].replace(" for every year: ", " used for every year: ")
-    note = describe(by_year, start, end, warning)
+    note = describe(by_year, spans or [(start, end)], warning)
+    if gaps:
+        note += f"; {gaps}"
     if asked_end is not None and asked_end > end:
         days = (asked_end - end).days
         note += (f"; the data ends {end:%-d %b %Y}, so the {days:,} day{'s' if days != 1 else ''} after it, to "
                  f"{asked_end:%-d %b %Y}, {'have' if days != 1 else 'has'} no data yet and {'are' if days != 1 else 'is'} "
                  "not counted")
-    return Denominator(person_years, by_year, start, end, method, note, warning)
+    return Denominator(person_years, by_year, start, end, method, note, warning, tuple(spans))
 
 
-def describe(by_year: pl.DataFrame, start: date, end: date, warning: str | None = None) -> str:
+def describe(by_year: pl.DataFrame, spans: list[tuple[date, date]], warning: str | None = None) -> str:
     """"per 1,000 residents a year over 2.00 years (1 Jan 2022 to 31 Dec 2023); 2022-2023: 2021
-    census" - the denominator in words."""
-    shares = year_shares(start, end)
-    head = (f"per 1,000 residents a year over {sum(shares.values()):.2f} years "
-            f"({start:%-d %b %Y} to {end:%-d %b %Y})")
+    census" - the denominator in words (covered spans apart are each named)."""
+    shares = spans_shares(spans)
+    dates = ", ".join(f"{a:%-d %b %Y} to {b:%-d %b %Y}" for a, b in spans)
+    head = f"per 1,000 residents a year over {sum(shares.values()):.2f} years ({dates})"
     if by_year.is_empty():
         return f"{head}; no census figures: {warning or 'none loaded'}"
     spans: list[list] = []

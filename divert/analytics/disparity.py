@@ -10,11 +10,13 @@ interval.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 import polars as pl
 
 from divert import codes
+from divert.analytics import coverage as cover
 from divert.analytics import decision_points
 from divert.analytics import denominators as dn
 from divert.analytics.decision_points import STAGE_LABELS, STAGES, chain_counts, pathway_rri  # noqa: F401  (pages use them)
@@ -88,10 +90,13 @@ def _search_day() -> pl.Expr:
 
 
 def searches(stop_search: pl.DataFrame, *, force: str | None = None, start: date | None = None, end: date | None = None,
-             object_of_search: str | None = None, ethnicity: str = "self", level: str = "broad") -> pl.DataFrame:
+             object_of_search: str | None = None, ethnicity: str = "self", level: str = "broad",
+             spans: list[tuple[date, date]] | None = None) -> pl.DataFrame:
     """People searched (vehicle-only searches excluded, as in the official statistics), with
-    their group; dates are UK days."""
+    their group; dates are UK days. `spans`: only searches on the days inside them."""
     frame = stop_search.filter(pl.col("search_type") != "Vehicle search")
+    if spans is not None:
+        frame = frame.filter(pl.any_horizontal(pl.lit(False), *(_search_day().is_between(a, b) for a, b in spans)))
     if force:
         frame = frame.filter(pl.col("force") == force)
     if start:
@@ -107,44 +112,74 @@ def searches(stop_search: pl.DataFrame, *, force: str | None = None, start: date
     return frame.with_columns(group.alias("group"))
 
 
+@dataclass(frozen=True)
+class SearchWindow:
+    """A window of a force's searches: as asked (`start`, `end`), and the part of it the force's
+    files cover (`spans`, divert.analytics.coverage)."""
+
+    start: date
+    end: date
+    coverage: cover.Coverage
+
+    @property
+    def spans(self) -> list[tuple[date, date]]:
+        return self.coverage.spans(self.start, self.end)
+
+    @property
+    def gaps(self) -> str | None:
+        """What of the window has no data, in plain words (None: all of it is covered)."""
+        return self.coverage.note(self.start, self.end)
+
+    def fields(self) -> dict:
+        return cover.window_fields(self.coverage, self.start, self.end)
+
+
 def search_window(stop_search: pl.DataFrame, *, force: str, as_of: date, start: date | None = None,
-                  end: date | None = None) -> tuple[date, date] | None:
-    """From the chosen start (or the force's first search) to the as-of date (or an earlier end),
-    and no later than the end of the last month of the force's searches (dn.covered_end): a rate
-    per year counts only the time the data covers. None when the force has no search in it."""
-    days = stop_search.filter((pl.col("force") == force) & pl.col("searched_at").is_not_null()).select(
-        _search_day()).to_series()
-    covered = dn.covered_end(days, as_of)
-    if covered is None:
+                  end: date | None = None) -> SearchWindow | None:
+    """From the chosen start (or the first month of the force's searches) to the chosen end (or,
+    by default, the last day the force's searches cover, not the as-of date: police.uk publishes
+    about two months late), never past the as-of date. A rate per year counts only the covered
+    months inside it (`spans`). None when the force has no search at all."""
+    coverage = cover.of_stop_search(stop_search, force, as_of)
+    if not coverage.months:
         return None
-    last = min(end or as_of, as_of, covered)
-    start = start or days.min()
-    return (start, last) if start <= last else None
-
-
-def asked_end(end: date | None, as_of: date) -> date:
-    """The end a window was asked for: `end`, or the as-of date."""
-    return min(end or as_of, as_of)
+    return SearchWindow(start or coverage.covered_from, min(end or coverage.covered_to, as_of), coverage)
 
 
 def stop_search_rates(stop_search: pl.DataFrame, population: pl.DataFrame, *, force: str, as_of: date,
                       census: str | int = "interpolated", start: date | None = None, end: date | None = None,
                       level: str = "broad", ethnicity: str = "self", object_of_search: str | None = None) -> pl.DataFrame:
-    """Searches per 1,000 residents a year by ethnic group and the relative rate against White.
-    Columns: group, searches, residents (the average over the window), person_years,
-    rate_per_1000_a_year, ratio_vs_white, ci_low, ci_high, significant, share_of_events,
-    denominator (the denominator in words)."""
-    span = search_window(stop_search, force=force, as_of=as_of, start=start, end=end)
-    if span is None:
+    """Searches per 1,000 residents a year by ethnic group and the relative rate against White,
+    over the covered months of the window only. Columns: group, searches, residents (the average
+    over the covered time), person_years, rate_per_1000_a_year, ratio_vs_white, ci_low, ci_high,
+    significant, share_of_events, reference, denominator (in words, with what of the window has
+    no data), covered_from and covered_to (the first and last covered day of the window) and
+    months_missing (months of the window with no data). Empty when no month of it is covered."""
+    window = search_window(stop_search, force=force, as_of=as_of, start=start, end=end)
+    if window is None or not window.spans:
         return pl.DataFrame()
-    people = searches(stop_search, force=force, ethnicity=ethnicity, level=level, start=span[0], end=span[1],
+    spans = window.spans
+    people = searches(stop_search, force=force, ethnicity=ethnicity, level=level, spans=spans,
                       object_of_search=object_of_search)
     counts = people.group_by("group").agg(pl.len().cast(pl.Int64).alias("searches"))
-    residents = dn.window_denominator(population, force=force, start=span[0], end=span[1], level=level, method=census,
-                                      asked_end=asked_end(end, as_of))
+    residents = dn.window_denominator(population, force=force, start=spans[0][0], end=spans[-1][1], level=level,
+                                      method=census, spans=spans, gaps=window.gaps)
     table = rates_against_white(counts, residents, "searches", DETAILED_REFERENCE if level == "detailed" else REFERENCE)
-    return table.select("group", "searches", "residents", "person_years", "rate_per_1000_a_year", "ratio_vs_white",
-                        "ci_low", "ci_high", "significant", "share_of_events", "reference", "denominator")
+    fields = window.fields()
+    return table.with_columns(pl.lit(fields["covered_from"]).alias("covered_from"),
+                              pl.lit(fields["covered_to"]).alias("covered_to"),
+                              pl.lit(fields["months_missing"], pl.Int64).alias("months_missing")).select(
+        "group", "searches", "residents", "person_years", "rate_per_1000_a_year", "ratio_vs_white", "ci_low", "ci_high",
+        "significant", "share_of_events", "reference", "denominator", "covered_from", "covered_to", "months_missing")
+
+
+def no_rate_reason(stop_search: pl.DataFrame, *, force: str, as_of: date, start: date | None = None,
+                   end: date | None = None) -> str:
+    """Why a force's window gives no stop-search rate, in plain words."""
+    window = search_window(stop_search, force=force, as_of=as_of, start=start, end=end)
+    if window is None:
+        return f"no stop-and-search records for force '{force}': import its police.uk files first"
+    return window.gaps or f"no stop-and-search records for force '{force}' in the period"
 
 
 @per_snapshot
@@ -152,20 +187,36 @@ def rates_over_time(stop_search: pl.DataFrame, population: pl.DataFrame, *, forc
                     census: str | int = "interpolated", start: date | None = None, end: date | None = None,
                     **selection) -> pl.DataFrame:
     """Searches per 1,000 residents a year by broad group for each calendar year of the window,
-    each year over its own population (a part-year over its part), with ratios to White."""
-    span = search_window(stop_search, force=force, as_of=as_of, start=start, end=end)
-    if span is None:
+    each year over its own population and its covered months only (`part_year`: fewer than all
+    of its months are covered), with ratios to White. A year of the window with no covered month
+    has a row per group with no rate (a gap in a chart, not a zero)."""
+    window = search_window(stop_search, force=force, as_of=as_of, start=start, end=end)
+    if window is None or not window.spans:
         return pl.DataFrame()
-    parts = []
-    for year in range(span[0].year, span[1].year + 1):
-        first, last = max(span[0], date(year, 1, 1)), min(span[1], date(year, 12, 31))
-        people = searches(stop_search, force=force, start=first, end=last, **selection)
+    spans = window.spans
+    parts, empty_years = [], []
+    for year in range(window.start.year, window.end.year + 1):
+        inside = [(max(a, date(year, 1, 1)), min(b, date(year, 12, 31))) for a, b in spans]
+        inside = [(a, b) for a, b in inside if a <= b]
+        if not inside:
+            empty_years.append(date(year, 1, 1))
+            continue
+        people = searches(stop_search, force=force, spans=inside, **selection)
         counts = people.group_by("group").agg(pl.len().cast(pl.Int64).alias("searches"))
-        residents = dn.window_denominator(population, force=force, start=first, end=last, method=census)
+        residents = dn.window_denominator(population, force=force, start=inside[0][0], end=inside[-1][1],
+                                          method=census, spans=inside)
+        days = sum((b - a).days + 1 for a, b in inside)
         parts.append(rates_against_white(counts, residents, "searches").with_columns(
-            pl.lit(date(year, 1, 1)).alias("period"), pl.lit(last < date(year, 12, 31) or first > date(year, 1, 1)
-                                                               ).alias("part_year")))
-    return pl.concat(parts, how="diagonal").sort("period", "group")
+            pl.lit(date(year, 1, 1)).alias("period"),
+            pl.lit(days < (date(year, 12, 31) - date(year, 1, 1)).days + 1).alias("part_year")))
+    table = pl.concat(parts, how="diagonal")
+    if empty_years:
+        groups = table["group"].unique().to_list()
+        table = pl.concat([table, pl.DataFrame({"period": [y for y in empty_years for _ in groups],
+                                                "group": [g for _ in empty_years for g in groups],
+                                                "searches": [None] * len(groups) * len(empty_years)},
+                                               schema_overrides={"searches": pl.Int64})], how="diagonal")
+    return table.sort("period", "group")
 
 
 @per_snapshot
@@ -270,7 +321,7 @@ def disparity_table(frames, source: str, *, force: str | None = None, start: dat
         table = stop_search_rates(frames.stop_search, frames.population, force=force, as_of=as_of, census=census,
                                   level=level, ethnicity=ethnicity, start=start, end=end, object_of_search=object_of_search)
         if table.is_empty():
-            return table, f"no stop-and-search records for force '{force}' in the period"
+            return table, no_rate_reason(frames.stop_search, force=force, as_of=as_of, start=start, end=end)
         return table, None
     if min(end or as_of, as_of) < max(start or programme.launch, programme.launch):
         return pl.DataFrame(), f"the period ends before the launch ({programme.launch:%-d %B %Y})"
@@ -316,6 +367,14 @@ METHODS = """
 
 
 # --- comparators --------------------------------------------------------------------------------
+def common_spans(each: list[list[tuple[date, date]]]) -> list[tuple[date, date]]:
+    """The days inside every list of spans (each sorted and disjoint)."""
+    common = each[0] if each else []
+    for spans in each[1:]:
+        common = [(max(a, c), min(b, d)) for a, b in common for c, d in spans if max(a, c) <= min(b, d)]
+    return sorted(common)
+
+
 def comparators(stop_search: pl.DataFrame, population: pl.DataFrame, *, force: str, others: list[str], as_of: date,
                 census: str | int = "interpolated", start: date | None = None, end: date | None = None,
                 object_of_search: str | None = None) -> pl.DataFrame:
@@ -329,20 +388,21 @@ def comparators(stop_search: pl.DataFrame, population: pl.DataFrame, *, force: s
     from divert import forces as force_list
 
     chosen = [force, *[f for f in others if f != force]]
-    spans = [search_window(stop_search, force=f, as_of=as_of, start=start, end=end) for f in chosen]
-    spans = [s for s in spans if s is not None]
-    if not spans:
+    windows = [search_window(stop_search, force=f, as_of=as_of, start=start, end=end) for f in chosen]
+    windows = [w for w in windows if w is not None]
+    if not windows:
         return pl.DataFrame()
-    first, last = max(s[0] for s in spans), min(s[1] for s in spans)  # dates every force covers
-    if first > last:
+    common = common_spans([w.spans for w in windows])  # the days every force's files cover
+    if not common:
         return pl.DataFrame()
+    first, last = common[0][0], common[-1][1]
     parts, all_counts, all_years = [], [], []
     for f in chosen:
-        people = searches(stop_search, force=f, start=first, end=last, object_of_search=object_of_search)
+        people = searches(stop_search, force=f, spans=common, object_of_search=object_of_search)
         if people.is_empty():
             continue
         counts = people.group_by("group").agg(pl.len().cast(pl.Int64).alias("searches"))
-        residents = dn.window_denominator(population, force=f, start=first, end=last, method=census)
+        residents = dn.window_denominator(population, force=f, start=first, end=last, method=census, spans=common)
         name = force_list.force_name(f) if f in force_list.BY_SLUG else f
         parts.append(rates_against_white(counts, residents, "searches").with_columns(
             pl.lit(name).alias("area"), pl.lit(f).alias("force")))
