@@ -130,8 +130,12 @@ def search_days(stop_search: pl.DataFrame, force: str) -> pl.Series:
     """The UK days of a force's searches."""
     from divert.programme import TIME_ZONE
 
-    rows = stop_search.filter((pl.col("force") == force) & pl.col("searched_at").is_not_null())
-    return rows["searched_at"].dt.convert_time_zone(TIME_ZONE.key).dt.date()
+    rows = stop_search.filter((pl.col("force") == force) & pl.col("searched_at").is_not_null())["searched_at"]
+    if rows.dtype == pl.Date:
+        return rows
+    if getattr(rows.dtype, "time_zone", None):
+        rows = rows.dt.convert_time_zone(TIME_ZONE.key)
+    return rows.dt.date()
 
 
 def of_stop_search(stop_search: pl.DataFrame, force: str, as_of: date) -> Coverage:

@@ -21,8 +21,9 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
+from divert.analytics import coverage
 from divert.analytics.impact import TERMS, fit_series
-from divert.analytics.months import month_grid, provisional_expr
+from divert.analytics.months import month_start, provisional_expr
 
 DRUG_SEARCH = "Controlled drugs"
 VEHICLE_ONLY = "Vehicle search"
@@ -54,7 +55,8 @@ class ControlledImpact:
 def monthly_drug_searches(stop_search: pl.DataFrame, *, as_of: date, forces: tuple[str, ...],
                           formal_outcomes=SEARCH_FORMAL_OUTCOMES, follow_up_days: int = 0) -> pl.DataFrame:
     """Person searches for controlled drugs with an outcome recorded, and those with a formal
-    outcome, per force and month (every month from the force's first search to as_of).
+    outcome, per force and month: the months its files cover, from its first drug search to
+    as_of (a month never imported is left out, not counted as no searches).
     Columns: force, month, searches, formal, provisional."""
     missing = [c for c in ("force", "searched_at", "search_type", "object_of_search", "outcome") if c not in stop_search.columns]
     if missing:
@@ -70,10 +72,11 @@ def monthly_drug_searches(stop_search: pl.DataFrame, *, as_of: date, forces: tup
         pl.col("outcome").is_in(formal_outcomes).sum().cast(pl.Int64).alias("formal"),
     )
     grids = []
-    for force in forces:
+    for force in forces:  # the months the force's files cover: a month never imported is a gap, not a zero
+        held = coverage.held_months(coverage.search_days(stop_search, force), as_of)
         first = rows.filter(pl.col("force") == force)["_day"].min()
         if first is not None:
-            grids.append(pl.DataFrame({"force": force, "month": month_grid(first, as_of)},
+            grids.append(pl.DataFrame({"force": force, "month": [m for m in held if m >= month_start(first)]},
                                       schema={"force": pl.String, "month": pl.Date}))
     if not grids:
         return pl.DataFrame(schema={"force": pl.String, "month": pl.Date, "searches": pl.Int64, "formal": pl.Int64,
