@@ -17,6 +17,7 @@ from datetime import date
 
 import polars as pl
 
+from divert.analytics import coverage
 from divert.analytics import denominators as dn
 from divert.analytics.maturity import cut_off
 from divert.analytics.ratios import (
@@ -127,13 +128,14 @@ def pathway_rri(offences: pl.DataFrame, referrals: pl.DataFrame, population: pl.
     rri, ci_low, ci_high, significant, small_group (under 1% of the residents), reading,
     denominator_basis. The White row is 1 with no interval."""
     first, asked = window(launch, as_of, start, end)
-    # person-years only over the time the programme's records (offences, referrals) cover
-    days = pl.concat([offences["offence_date"], referrals["referred_on"]]).cast(pl.Date)
-    last = min(asked, dn.covered_end(days, as_of) or asked)
-    if last < first:
+    # person-years only over the months the programme's records (offences, referrals) cover
+    held = coverage.of_programme(offences, referrals, as_of)
+    spans = held.spans(first, asked)
+    if not spans:
         return pl.DataFrame(schema=SCHEMA)
     counts = chain_counts(offences, referrals, launch=launch, as_of=as_of, start=start, end=end)
-    residents = dn.window_denominator(population, force=force, start=first, end=last, method=census, asked_end=asked)
+    residents = dn.window_denominator(population, force=force, start=spans[0][0], end=spans[-1][1], method=census,
+                                      spans=spans, gaps=held.note(first, asked))
     counts = counts.join(residents.person_years.select("group", "person_years"), on="group", how="full",
                          coalesce=True).with_columns(pl.exclude("group", "person_years").fill_null(0))
     total = residents.person_years["person_years"].sum() or 0

@@ -20,7 +20,6 @@ from datetime import date
 import polars as pl
 
 from divert import codes
-from divert.analytics.months import month_end
 
 FIRST_CENSUS, LAST_CENSUS = 2011, 2021
 METHODS_ALLOWED = ("interpolated", "2011", "2021")
@@ -31,10 +30,12 @@ METHODS = """
 ### Population denominators
 - **Rates are per 1,000 residents a year**, whatever the period: the events of the period divided by
   its *person-years* (residents x years), times 1,000. A two-year period is divided by two years of
-  residents; a period of 7.75 years by 7.75. Only the time the data covers counts: a period reaching
-  past the end of the last month with records stops there (and the note says so), so three months of
-  searches are never divided by seven years. The denominator used is printed under every rate and in
-  the tables' `denominator` column.
+  residents; a period of 7.75 years by 7.75. **Only the months the data covers count**: a month with
+  no records (a police.uk file never imported, or months after the last file) is left out of the
+  person-years, and the note says which months, so three months of searches are never divided by
+  seven years. A period with no covered month has no rate. Which months each source holds is on the
+  Data coverage page and in `divert status`. The denominator used is printed under every rate, in the
+  tables' `denominator` column, and in `covered_from`, `covered_to` and `months_missing`.
 - **Each year has its own population.** By default a year's residents are interpolated in a straight
   line between the 2011 and 2021 censuses, P(Y) = P2011 + (Y - 2011)/10 x (P2021 - P2011), and held
   at the 2021 census from 2021 on (there is no later census). A period's person-years add up each
@@ -169,25 +170,12 @@ class Denominator:
         return not self.person_years.is_empty()
 
 
-def covered_end(days: pl.Series, as_of: date) -> date | None:
-    """The last day the data covers at `as_of`: the end of the last month with a record on or
-    before `as_of` (no later than `as_of`); None when there is none. A rate per year counts only
-    the time the data covers: a window reaching past it (police.uk publishes about two months
-    late) would otherwise divide the same events by years with no data."""
-    last = days.filter(days <= as_of).max()
-    if last is None:
-        return None
-    return min(month_end(last), as_of)
-
-
 def window_denominator(population: pl.DataFrame, *, force: str, start: date, end: date, level: str = "broad",
                        method: str | int = "interpolated", area: str | None = None,
-                       spans: list[tuple[date, date]] | None = None, gaps: str | None = None,
-                       asked_end: date | None = None) -> Denominator:
+                       spans: list[tuple[date, date]] | None = None, gaps: str | None = None) -> Denominator:
     """Person-years of each group between `start` and `end` (both included), or over only the
     covered `spans` inside them (divert.analytics.coverage); `gaps`: what of the window has no
-    data, in words, added to the note. `asked_end`: the end the window was asked for when the
-    data ends before it (`end`), said in the note."""
+    data, in words, added to the note."""
     method = _method(method)
     if end < start:
         raise ValueError("the period ends before it starts")
@@ -209,11 +197,6 @@ def window_denominator(population: pl.DataFrame, *, force: str, start: date, end
     note = describe(by_year, spans or [(start, end)], warning)
     if gaps:
         note += f"; {gaps}"
-    if asked_end is not None and asked_end > end:
-        days = (asked_end - end).days
-        note += (f"; the data ends {end:%-d %b %Y}, so the {days:,} day{'s' if days != 1 else ''} after it, to "
-                 f"{asked_end:%-d %b %Y}, {'have' if days != 1 else 'has'} no data yet and {'are' if days != 1 else 'is'} "
-                 "not counted")
     return Denominator(person_years, by_year, start, end, method, note, warning, tuple(spans))
 
 

@@ -347,10 +347,11 @@ METHODS = """
 - **Searches per 1,000 residents a year** for group *g* = people searched in *g* over the period /
   person-years of *g* x 1,000 (see Population denominators). People are counted, not vehicles: as in
   the Home Office statistics, **vehicle-only searches are excluded**. The period runs from the chosen
-  start (or the force's first search) to the as-of date, but **never past the data**: police.uk
-  publishes about two months late, so the period stops at the end of the last month with the force's
-  searches, and the note under the rate says how many days of the window have no data yet. The rates
-  over time give each calendar year its own population (a part-year over its part).
+  start (or the first month of the force's files) to the chosen end, or by default to the end of the
+  last month its files cover (police.uk publishes about two months late), and **counts only the months
+  the files cover**: months after the last file, or a month never imported, are left out and named
+  beside the rate. The rates over time give each calendar year its own population over its covered
+  months (a part-year over its part); a year with no covered month is a gap, not a zero.
 - **Relative rate against White** = rate for *g* / White rate ("X times as likely"), with the 95%
   interval exp(ln RR +/- 1.96 sqrt(1/a + 1/b)) when both counts are at least 10 and the exact
   conditional interval (Clopper-Pearson on a given a + b) otherwise. The White row is 1 by definition
