@@ -3,7 +3,7 @@
 import polars as pl
 import streamlit as st
 
-from divert import dashboard, programme, ui
+from divert import dashboard, forces, programme, ui
 from divert.analytics import coverage
 from divert.safe_csv import to_csv_bytes
 
@@ -27,19 +27,21 @@ if gaps.height:
                icon=":material/warning:")
 else:
     st.success("No gaps: every source holds every month from its first to its last.", icon=":material/check_circle:")
-shown = table.with_columns(
-    pl.col("source").replace({"stop-search": "Stop and search", "offences": "Offences", "referrals": "Referrals",
-                              "population": "Census population"}))
+SOURCES = {"stop-search": "Stop and search", "offences": "Offences", "referrals": "Referrals",
+           "population": "Census population"}
+shown = table.select(
+    pl.col("source").replace(SOURCES).alias("Source"),
+    pl.col("force").replace({f.slug: f.name for f in forces.FORCES}).alias("Force"),
+    pl.col("covered_from").dt.strftime("%-d %b %Y").fill_null("-").alias("From"),
+    pl.col("covered_to").dt.strftime("%-d %b %Y").fill_null("-").alias("To"),
+    pl.col("months_held").cast(pl.String).fill_null("-").alias("Months held"),
+    pl.col("months_missing").alias("Missing"),
+    pl.col("missing").alias("Which"),
+)
 st.dataframe(shown, hide_index=True, width="stretch", column_config={
-    "source": "Source", "force": "Force",
-    "covered_from": st.column_config.DateColumn("From", format="D MMM YYYY",
-                                                help="The first day of the first month held"),
-    "covered_to": st.column_config.DateColumn("To", format="D MMM YYYY",
-                                              help="The last day covered: the end of the last month held (or the "
-                                                   "as-of date)"),
-    "months_held": st.column_config.NumberColumn("Months held"),
-    "months_missing": st.column_config.NumberColumn("Missing", help="Months inside the range with no records "
-                                                                    "(or a census not held)"),
-    "missing": st.column_config.TextColumn("Which", width="large"),
+    "From": st.column_config.TextColumn(help="The first day of the first month held"),
+    "To": st.column_config.TextColumn(help="The last day covered: the end of the last month held (or the as-of date)"),
+    "Missing": st.column_config.NumberColumn(help="Months inside the range with no records (or a census not held)"),
+    "Which": st.column_config.TextColumn(width="large"),
 })
 st.download_button("Download CSV", to_csv_bytes(table), f"coverage_{as_of:%Y-%m-%d}.csv", "text/csv")

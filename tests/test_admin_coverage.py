@@ -30,10 +30,12 @@ def test_admin_sees_each_force_s_months_and_the_gap(db):
     at = on_the_page(db, "admin")
     assert not at.exception
     table = at.dataframe[0].value
-    durham = table[(table["source"] == "Stop and search") & (table["force"] == "durham")].iloc[0]
-    assert durham["months_held"] == 2 and durham["months_missing"] == 1 and durham["missing"] == "January 2020"
-    derbyshire = table[(table["force"] == "derbyshire")].iloc[0]
-    assert derbyshire["months_missing"] == 0
+    durham = table[(table["Source"] == "Stop and search") & (table["Force"] == "Durham Constabulary")].iloc[0]
+    assert durham["Months held"] == "2" and durham["Missing"] == 1 and durham["Which"] == "January 2020"
+    assert (durham["From"], durham["To"]) == ("1 Dec 2019", "29 Feb 2020")
+    derbyshire = table[(table["Force"] == "Derbyshire Constabulary")].iloc[0]
+    assert derbyshire["Missing"] == 0
+    assert not table.isna().any().any()  # nothing shows as None
     assert "missing months" in messages(at, "warning")
 
 
