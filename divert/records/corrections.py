@@ -11,6 +11,11 @@
   entered by mistake is kept, marked void (when, by whom, why) and left out of every figure
   (divert.analytics.frames) and every work list; only an administrator can undo a void.
 
+Voiding a referral, undoing its void, correcting its time or person and correcting a closure
+change the person's history: the person's other referrals follow in the same transaction
+(divert.records.history.following: repeat flags recomputed, eligibility decisions kept, each
+audited with why).
+
 Every write here is audited (actions "update", "void", "undo void") and bumps data_version.
 """
 
