@@ -4,8 +4,9 @@
   it belongs to), with a reason. The referral's version is checked as before; each offence or
   person field changed must still hold the value the user loaded (`loaded`), so that nobody's
   change is overwritten unseen. A correction that would break a rule is refused with the
-  reason; one that makes the referral an offer after a non-engagement needs an override reason,
-  as a new referral does.
+  reason; one that makes the referral an offer the person's history or the programme's rules
+  would not make (after a non-engagement; after a completion when there is no second offer)
+  needs an override reason, as a new referral does.
 - `correct_closure`: a closure's date, result, intelligence-log date and onward referral.
 - `void_referral` / `undo_void_referral`, `void_session` / `undo_void_session`: a record
   entered by mistake is kept, marked void (when, by whom, why) and left out of every figure
