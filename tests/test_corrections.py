@@ -5,13 +5,16 @@ only) and contact attempts - on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import json
+from datetime import date, timedelta
 
 import pytest
 from clock import TODAY
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 from test_casework import SOON, USER, assess, count, problem, referral, session
 
-from divert import casework, records
+from divert import casework, programme, records
 from divert.accounts import add_user
 from divert.analytics.loading import load_frames
 from divert.db import data_version, session_scope
@@ -193,3 +196,207 @@ def test_contact_attempts_before_the_assessment(engine):
     assert problem(records.record_contact({"referral_reference": "DIV-1", "attempted_at": "2021-03-05 10:00",
                                            "outcome": "reached"}, USER, engine=engine),
                    "referral_reference") == "already has an assessment recorded"
+
+
+# --- what depends on a referral follows its void or correction -----------------------------------
+def close(engine, reference, on, result="complied"):
+    values = {"referral_reference": reference, "closed_on": on, "result": result}
+    if result == "not_engaged":
+        values["intelligence_log_date"] = on
+    saved = records.close_referral(values, USER, engine=engine)
+    assert saved.ok, saved.problems
+
+
+def stored(engine, reference) -> Referral:
+    with session_scope(engine) as s:
+        return s.execute(select(Referral).where(Referral.reference == reference)).scalar_one()
+
+
+def recomputed(engine, reference) -> list[AuditEvent]:
+    """The audit events of a referral that a change elsewhere recomputed."""
+    with session_scope(engine) as s:
+        row_id = str(s.execute(select(Referral.id).where(Referral.reference == reference)).scalar_one())
+        return list(s.execute(select(AuditEvent).where(AuditEvent.table_name == "referral", AuditEvent.row_id == row_id,
+                                                       AuditEvent.reason.like("recomputed after %"))
+                              .order_by(AuditEvent.id)).scalars())
+
+
+def test_voiding_an_earlier_completion_recomputes_the_later_repeat_flag(engine):
+    referral(engine, "DIV-A", "C1", person="PNC A", on="2021-01-04")
+    close(engine, "DIV-A", "2021-02-01")
+    assert referral(engine, "DIV-B", "C2", person="PNC A", on="2021-03-01").notes == ["counted as a repeat diversion"]
+    assert stored(engine, "DIV-B").repeat
+    first = casework.referral_detail(engine, "DIV-A")
+    version = data_version(engine)
+    assert records.void_referral(first["id"], "wrong person entirely", USER, first["version"], engine=engine).ok
+    later = stored(engine, "DIV-B")
+    assert later.repeat is False and (later.eligibility, later.version) == ("eligible", 2)
+    assert data_version(engine) == version + 1
+    [event] = recomputed(engine, "DIV-B")
+    assert (event.action, event.username) == ("update", USER)
+    assert (json.loads(event.before)["repeat"], json.loads(event.after)["repeat"]) == (True, False)
+    assert event.reason == ("recomputed after referral DIV-A was voided: repeat diversion: no, the person had not "
+                            "completed a diversion before")
+    assert "repeat: True → False" in list(casework.audit_trail(engine, "DIV-B")["What changed"])
+    # the void undone: the flag follows back
+    assert add_user({"username": "boss", "role": "admin", "password": "a long enough password 1"}, "test",
+                    engine=engine).ok
+    voided = casework.referral_detail(engine, "DIV-A")
+    assert records.undo_void_referral(voided["id"], "the right person after all", "boss", voided["version"],
+                                      engine=engine).ok
+    assert stored(engine, "DIV-B").repeat is True
+    assert recomputed(engine, "DIV-B")[-1].reason.startswith("recomputed after the void of referral DIV-A was undone")
+
+
+def test_correcting_a_closure_and_a_referral_time_moves_the_repeat_flags(engine):
+    referral(engine, "DIV-A", "C1", person="PNC A", on="2021-01-04")
+    close(engine, "DIV-A", "2021-02-01")
+    referral(engine, "DIV-B", "C2", person="PNC A", on="2021-03-01")
+    close(engine, "DIV-B", "2021-03-10")
+    assert (stored(engine, "DIV-A").repeat, stored(engine, "DIV-B").repeat) == (False, True)
+    # A's completion was on 25 March, after B was referred: B is no repeat
+    closure = casework.referral_detail(engine, "DIV-A")["closure"]
+    assert records.correct_closure(closure["id"], {"closed_on": "2021-03-25", "result": "complied"}, USER,
+                                   "closed later than typed", closure["version"], engine=engine).ok
+    assert stored(engine, "DIV-B").repeat is False
+    assert recomputed(engine, "DIV-B")[0].reason.startswith("recomputed after the closure of referral DIV-A was "
+                                                            "corrected: repeat diversion: no")
+    # and A was referred on 15 March, after B had completed: A is the repeat now
+    detail, shown = loaded(engine, "DIV-A")
+    saved = records.correct_referral(detail["id"], {"referred_at": "2021-03-15 10:30", "offence_date": "2021-03-15"},
+                                     shown, USER, "dates typed wrong", detail["version"], engine=engine)
+    assert saved.ok, saved.problems
+    assert (stored(engine, "DIV-A").repeat, stored(engine, "DIV-B").repeat) == (True, False)
+
+
+def test_moving_a_referral_to_another_person_recomputes_both_people(engine):
+    referral(engine, "DIV-A", "C1", person="PNC A", on="2021-01-04")
+    close(engine, "DIV-A", "2021-02-01")
+    referral(engine, "DIV-B", "C2", person="PNC A", on="2021-03-01")
+    referral(engine, "DIV-Q", "C3", person="PNC Q", on="2021-04-01")
+    assert (stored(engine, "DIV-B").repeat, stored(engine, "DIV-Q").repeat) == (True, False)
+    detail, shown = loaded(engine, "DIV-A")
+    version = data_version(engine)
+    assert records.correct_referral(detail["id"], {"person_ref": "PNC Q"}, shown, USER, "wrong person",
+                                    detail["version"], engine=engine).ok
+    assert (stored(engine, "DIV-B").repeat, stored(engine, "DIV-Q").repeat) == (False, True)
+    assert data_version(engine) == version + 1
+    for reference in ("DIV-B", "DIV-Q"):
+        [event] = recomputed(engine, reference)
+        assert event.reason.startswith("recomputed after referral DIV-A was corrected: repeat diversion: ")
+
+
+def test_an_eligibility_decision_stands_and_the_audit_says_what_the_rules_now_give(engine):
+    saved, _ = programme.save({"second_offer_after_engagement": "no"}, USER, engine=engine)
+    assert saved.ok, saved.problems
+    # offered on override after a completion: the completion voided, the override stands
+    referral(engine, "DIV-A", "C1", person="PNC A", on="2021-01-04")
+    close(engine, "DIV-A", "2021-02-01")
+    referral(engine, "DIV-B", "C2", person="PNC A", on="2021-03-01", override_reason="Inspector agreed")
+    first = casework.referral_detail(engine, "DIV-A")
+    assert records.void_referral(first["id"], "entered twice", USER, first["version"], engine=engine).ok
+    later = stored(engine, "DIV-B")
+    assert (later.repeat, later.eligibility, later.override_reason) == (False, "override", "Inspector agreed")
+    assert recomputed(engine, "DIV-B")[0].reason.endswith(
+        "the person's history no longer needs an override (engaged before, and the programme makes no second offer "
+        "no longer holds); the offer made on override stands")
+    # offered as eligible: a completion found to be before it does not undo the offer
+    referral(engine, "DIV-C", "C3", person="PNC C", on="2021-01-04")
+    referral(engine, "DIV-D", "C4", person="PNC C", on="2021-03-01")
+    close(engine, "DIV-C", "2021-04-01")
+    closure = casework.referral_detail(engine, "DIV-C")["closure"]
+    assert records.correct_closure(closure["id"], {"closed_on": "2021-02-01", "result": "complied"}, USER,
+                                   "closed earlier than typed", closure["version"], engine=engine).ok
+    offered = stored(engine, "DIV-D")
+    assert (offered.repeat, offered.eligibility, offered.override_reason) == (True, "eligible", None)
+    assert recomputed(engine, "DIV-D")[0].reason.endswith(
+        "the programme's rules now give no offer without an override reason (engaged before, and the programme makes "
+        "no second offer); the offer made stands as eligible")
+
+
+def test_moving_a_referral_to_someone_who_completed_before_needs_an_override_without_second_offers(engine):
+    saved, _ = programme.save({"second_offer_after_engagement": "no"}, USER, engine=engine)
+    assert saved.ok, saved.problems
+    referral(engine, "DIV-A", "C1", person="PNC A", on="2021-01-04")
+    close(engine, "DIV-A", "2021-02-01")
+    moved = referral(engine, "DIV-B", "C2", person="PNC B", on="2021-03-01")
+    detail, shown = loaded(engine, "DIV-B")
+    refused = records.correct_referral(moved.row_id, {"person_ref": "PNC A"}, shown, USER, "wrong person", 1,
+                                       engine=engine)
+    assert problem(refused, "override_reason") == (
+        "outside the programme's eligibility rules (engaged before, and the programme makes no second offer): this "
+        "correction makes the referral a new offer, which needs an override reason")
+    assert records.correct_referral(moved.row_id, {"person_ref": "PNC A"}, shown, USER, "wrong person", 1,
+                                    override_reason="Inspector agreed", engine=engine).ok
+    later = stored(engine, "DIV-B")
+    assert (later.repeat, later.eligibility, later.override_reason) == (True, "override", "Inspector agreed")
+
+
+def test_a_changed_non_engagement_is_said_even_when_no_flag_changes(engine):
+    referral(engine, "DIV-A", "C1", person="PNC A", on="2021-01-04")
+    close(engine, "DIV-A", "2021-02-01", result="not_engaged")
+    referral(engine, "DIV-B", "C2", person="PNC A", on="2021-03-01", override_reason="Inspector agreed")
+    closure = casework.referral_detail(engine, "DIV-A")["closure"]
+    assert records.correct_closure(closure["id"], {"closed_on": "2021-04-01", "result": "not_engaged",
+                                                   "intelligence_log_date": "2021-04-01"}, USER,
+                                   "closed later than typed", closure["version"], engine=engine).ok
+    later = stored(engine, "DIV-B")
+    assert (later.repeat, later.eligibility, later.version) == (False, "override", 1)  # nothing stored changes
+    [event] = recomputed(engine, "DIV-B")
+    assert event.before == event.after
+    assert event.reason == ("recomputed after the closure of referral DIV-A was corrected: the person's history no "
+                            "longer needs an override (did not engage before (intelligence log 2021-02-01) no longer "
+                            "holds); the offer made on override stands")
+
+
+# any referrals and closures of one person, saved in date order, then one referral voided: the
+# stored repeat flags are those of the remaining records saved afresh, and no decision changed
+HISTORY = st.lists(
+    st.tuples(st.integers(0, 90), st.none() | st.tuples(st.sampled_from(["complied", "not_engaged"]),
+                                                         st.integers(0, 40))),
+    min_size=1, max_size=5, unique_by=lambda row: row[0])
+
+
+def save_in_date_order(engine, person: str, rows) -> list[str]:
+    """Save the referrals and closures (day offsets from 4 January 2021) as they happened."""
+    start = date(2021, 1, 4)
+    events = []
+    for n, (offset, closure) in enumerate(rows):
+        events.append((start + timedelta(days=offset), 1, n, None))
+        if closure:
+            day = start + timedelta(days=offset + closure[1])
+            events.append((day, 0 if closure[1] else 2, n, closure[0]))  # a closure before a referral that day
+    references = [f"{person}-{n}" for n in range(len(rows))]
+    for day, _, n, result in sorted(events):
+        if result is None:
+            referral(engine, references[n], references[n], person=person, on=day.isoformat(),
+                     override_reason="agreed")
+        else:
+            close(engine, references[n], day.isoformat(), result)
+    return references
+
+
+def test_after_any_void_the_repeat_flags_are_those_of_the_records_saved_afresh(sqlite_engine):
+    people = iter(range(10_000))
+
+    @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(rows=HISTORY, pick=st.integers(0, 4))
+    @example(rows=[(0, ("complied", 5)), (5, None), (9, None)], pick=2)  # completed on the day of the next referral
+    def check(rows, pick):
+        voided = pick % len(rows)
+        n = next(people)
+        references = save_in_date_order(sqlite_engine, f"P{n}", rows)
+        before = {r: stored(sqlite_engine, r) for r in references}
+        target = before[references[voided]]
+        assert records.void_referral(target.id, "entered by mistake", USER, target.version, engine=sqlite_engine).ok
+        kept = [row for i, row in enumerate(rows) if i != voided]
+        fresh = save_in_date_order(sqlite_engine, f"F{n}", kept)
+        remaining = [r for i, r in enumerate(references) if i != voided]
+        after = {r: stored(sqlite_engine, r) for r in remaining}
+        assert [after[r].repeat for r in remaining] == [stored(sqlite_engine, r).repeat for r in fresh]
+        for r in remaining:
+            assert (after[r].eligibility, after[r].override_reason) == (before[r].eligibility, before[r].override_reason)
+            told = [e for e in recomputed(sqlite_engine, r) if f"referral {references[voided]} was voided" in e.reason]
+            assert bool(told) >= (after[r].repeat != before[r].repeat)
+
+    check()

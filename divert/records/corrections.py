@@ -4,12 +4,18 @@
   it belongs to), with a reason. The referral's version is checked as before; each offence or
   person field changed must still hold the value the user loaded (`loaded`), so that nobody's
   change is overwritten unseen. A correction that would break a rule is refused with the
-  reason; one that makes the referral an offer after a non-engagement needs an override reason,
-  as a new referral does.
+  reason; one that makes the referral an offer the person's history or the programme's rules
+  would not make (after a non-engagement; after a completion when there is no second offer)
+  needs an override reason, as a new referral does.
 - `correct_closure`: a closure's date, result, intelligence-log date and onward referral.
 - `void_referral` / `undo_void_referral`, `void_session` / `undo_void_session`: a record
   entered by mistake is kept, marked void (when, by whom, why) and left out of every figure
   (divert.analytics.frames) and every work list; only an administrator can undo a void.
+
+Voiding a referral, undoing its void, correcting its time or person and correcting a closure
+change the person's history: the person's other referrals follow in the same transaction
+(divert.records.history.following: repeat flags recomputed, eligibility decisions kept, each
+audited with why).
 
 Every write here is audited (actions "update", "void", "undo void") and bumps data_version.
 """
@@ -19,7 +25,7 @@ from __future__ import annotations
 from sqlalchemy import func, select, update
 from sqlmodel import Session
 
-from divert import clock, codes
+from divert import clock, codes, programme
 from divert.models import (
     Assessment,
     Booking,
@@ -45,6 +51,7 @@ from divert.records.core import (
     update_row,
     write,
 )
+from divert.records.history import barriers, following, person_past
 from divert.records.offences import area_code
 from divert.settings import current_force
 from divert.validation import Checker, Problem
@@ -67,34 +74,31 @@ def _reason(reason: str | None) -> str:
 
 
 # --- eligibility, as a new referral is checked ---------------------------------------------
-def history_before(s: Session, person_id: int, referral: Referral, referred_at) -> dict:
-    """Closures of the person's other referrals (not void) referred before `referred_at`."""
-    rows = s.execute(
-        select(Closure.result, Closure.intelligence_log_date)
-        .join(Referral, Referral.id == Closure.referral_id)
-        .where(Referral.person_id == person_id, Referral.id != referral.id, Referral.void_at.is_(None),
-               Referral.referred_at < referred_at)
-    ).all()
-    logs = [r.intelligence_log_date for r in rows if r.result == "not_engaged"]
-    return {"not_engaged": len(logs), "last_intelligence_log": max(logs) if logs else None,
-            "complied": sum(r.result == "complied" for r in rows)}
-
-
-def _eligibility(s, c: Checker, referral: Referral, person_id: int, referred_at, override: str | None,
-                 notes: list[str]) -> dict:
-    history = history_before(s, person_id, referral, referred_at)
-    if not history["not_engaged"]:
+def _eligibility(s, c: Checker, referral: Referral, person_id: int, referred_at, age: int | None, drug: str,
+                 override: str | None, notes: list[str]) -> dict:
+    """The referral's eligibility, repeat flag and override by the person's history before
+    `referred_at` and the programme's rules, as a new referral is checked."""
+    history = person_past(s, person_id, referral.id, referred_at)
+    profile = programme.in_session(s)
+    repeat = bool(history.complied)
+    reasons = barriers(profile, history) + programme.ineligible(profile, age, drug, False)
+    if not reasons:
         if referral.eligibility == "override":
-            notes.append("the referral no longer needs its override: no earlier non-engagement")
-        return {"eligibility": "eligible", "override_reason": None, "repeat": bool(history["complied"])}
+            notes.append("the referral no longer needs its override: neither the person's history nor the "
+                         "programme's rules stop the offer")
+        return {"eligibility": "eligible", "override_reason": None, "repeat": repeat}
     if override:
-        notes.append("offered on override after a previous non-engagement")
-        return {"eligibility": "override", "override_reason": override, "repeat": bool(history["complied"])}
+        notes.append("offered on override: " + "; ".join(reasons))
+        return {"eligibility": "override", "override_reason": override, "repeat": repeat}
     if referral.eligibility == "override" and person_id == referral.person_id:
-        return {}
-    c.fail("override_reason", "this person did not engage before (intelligence log "
-           f"{history['last_intelligence_log']}): this correction makes the referral a new offer, which needs an "
-           "override reason", value="")
+        return {"repeat": repeat}
+    if history.not_engaged:
+        c.fail("override_reason", "this person did not engage before (intelligence log "
+               f"{history.last_intelligence_log}): this correction makes the referral a new offer, which needs an "
+               "override reason", value="")
+    else:
+        c.fail("override_reason", "outside the programme's eligibility rules (" + "; ".join(reasons)
+               + "): this correction makes the referral a new offer, which needs an override reason", value="")
     return {}
 
 
@@ -190,8 +194,9 @@ def correct_referral(referral_id: int, changes: dict, loaded: dict, user: str, r
         check(c)
         eligibility = {}
         if target.id != person.id or "referred_at" in new:
-            eligibility = _eligibility(s, c, referral, target.id, as_utc(referred_at),
-                                       (override_reason or "").strip() or None, notes)
+            age = None if birth_year is None else offence_date.year - birth_year
+            eligibility = _eligibility(s, c, referral, target.id, as_utc(referred_at), age,
+                                       new.get("drug", offence.drug), (override_reason or "").strip() or None, notes)
             check(c)
 
         changed = False
@@ -199,7 +204,9 @@ def correct_referral(referral_id: int, changes: dict, loaded: dict, user: str, r
         if target.id != person.id:
             referral_changes["person_id"] = target.id
         referral_changes.update(eligibility)
-        changed |= apply_changes(s, user, referral, referral_changes, why).change == "updated"
+        cause = f"referral {new.get('reference') or referral.reference} was corrected"
+        with following(s, user, cause, {person.id, target.id}):
+            changed |= apply_changes(s, user, referral, referral_changes, why).change == "updated"
         offence_changes = {k: new[k] for k in OFFENCE_FIELDS if k in new} | {"outcome_date": outcome_date}
         if target.id != person.id:
             offence_changes["person_id"] = target.id
@@ -265,8 +272,9 @@ def correct_closure(closure_id: int, values: dict, user: str, reason: str, expec
         if result == "complied" and log_date is not None:
             c.fail("intelligence_log_date", "is only for a closure as not engaged")
         check(c)
-        return apply_changes(s, user, row, {"closed_on": closed_on, "result": result,
-                                            "intelligence_log_date": log_date, "onward_treatment": onward}, reason)
+        with following(s, user, f"the closure of referral {referral.reference} was corrected", [referral.person_id]):
+            return apply_changes(s, user, row, {"closed_on": closed_on, "result": result,
+                                                "intelligence_log_date": log_date, "onward_treatment": onward}, reason)
 
     return write(work, session=None, engine=engine)
 
@@ -314,7 +322,8 @@ def void_referral(referral_id: int, reason: str, user: str, expected_version: in
         if referral.void_at is not None:
             _refuse("referral", referral.reference, "is already void")
         stamp = {"void_at": now(), "void_by": user, "void_reason": why}
-        _mark(s, user, referral, stamp, "void", why)
+        with following(s, user, f"referral {referral.reference} was voided", [referral.person_id]):
+            _mark(s, user, referral, stamp, "void", why)
         notes = []
         if with_offence:
             offence = s.get(Offence, referral.offence_id)
@@ -339,7 +348,8 @@ def undo_void_referral(referral_id: int, reason: str, user: str, expected_versio
         clear = {"void_at": None, "void_by": None, "void_reason": None}
         if offence.void_at is not None and as_utc(offence.void_at) == as_utc(referral.void_at):
             _mark(s, user, offence, clear, "undo void", why)
-        _mark(s, user, referral, clear, "undo void", why)
+        with following(s, user, f"the void of referral {referral.reference} was undone", [referral.person_id]):
+            _mark(s, user, referral, clear, "undo void", why)
         return Saved(True, referral.id, change="updated")
 
     return write(work, session=None, engine=engine)

@@ -18,6 +18,7 @@ from divert.records.core import (
     update_row,
     write,
 )
+from divert.records.history import following
 from divert.records.offences import offence_by_ref, offence_from
 from divert.validation import Checker, Problem
 
@@ -251,7 +252,8 @@ def edit_referral(referral_id: int, changes: dict, user: str, reason: str, expec
         if "referring_team" in changes:
             fields["referring_team"] = c.text("referring_team", max_length=80)
         check(c)
-        update_row(s, user, referral, fields, reason=reason.strip())
+        with following(s, user, f"referral {referral.reference} was corrected", [referral.person_id]):
+            update_row(s, user, referral, fields, reason=reason.strip())
         return Saved(True, referral.id, change="updated")
 
     return write(work, session=None, engine=engine)
