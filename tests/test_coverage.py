@@ -188,3 +188,12 @@ def test_status_lists_coverage_per_source_and_force_with_the_gaps(database):
     assert "January 2020" in lines["stop-search durham"] and "Dec 2019" in lines["stop-search durham"]
     assert "none" in lines["stop-search derbyshire"]
     assert "referrals west-midlands" in lines and "population durham" in lines
+
+
+def test_a_viewer_is_told_the_window_s_coverage_too(database):
+    url, _ = database
+    ran = divert("metrics", "disparity", "--db", url, "--source", "stop-search", "--force", "durham", "--census", "2011",
+                 "--as-of", AS_OF, "--role", "viewer", "--format", "json")
+    assert ran.returncode == 0, ran.stderr
+    white = next(row for row in json.loads(ran.stdout) if row["group"] == "White")
+    assert (white["covered_from"], white["covered_to"], white["months_missing"]) == ("2019-12-01", "2020-02-29", 1)

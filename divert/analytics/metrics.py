@@ -158,7 +158,7 @@ GATES: dict[str, dict] = {
                          "ratio_before": ["offences_before", "formal_before"],
                          "ratio_after": ["offences_after", "formal_after"]},
              "across": [[]]},
-    "disparity:stop-search": {"counts": ["searches"], "keep": ["residents", "person_years"],
+    "disparity:stop-search": {"counts": ["searches"], "keep": ["residents", "person_years", "months_missing"],
                               "derived": {"rate_per_1000_a_year": ["searches"], "ratio_vs_white": ["searches"],
                                           "ci_low": ["searches"], "ci_high": ["searches"], "share_of_events": ["searches"],
                                           "significant": ["searches"]}},
