@@ -165,7 +165,8 @@ GATES: dict[str, dict] = {
     "disparity:pathway": {"counts": ["events", "denominator"],
                           "derived": {"rate": ["denominator", "events"], "rri": ["denominator", "events"],
                                       "ci_low": ["denominator", "events"], "ci_high": ["denominator", "events"],
-                                      "reading": ["denominator", "events"], "significant": ["denominator", "events"]}},
+                                      "reading": ["denominator", "events"], "significant": ["denominator", "events"]},
+                          "ratio": ("rri", "ci_low", "ci_high")},
     # model estimates over every month's possession offences; the page warns where events are few
     "impact": {"counts": [], "keep": ["estimate", "ci_low", "ci_high", "p_value", "months_before", "months_after"]},
     "reoffending": {"counts": ["reoffended", "referrals"], "derived": {"rate": ["referrals", "reoffended"]},
