@@ -62,9 +62,7 @@ def volume_change_table(frames: Frames, filters: Filters, months: int = 12) -> p
     months only; seasonally adjusted, overdispersion allowed for)."""
     frames = snapshot(frames, filters)
     offences = filters.without_period().apply(frames.offences, "offence_date")
-    monthly = with_provisional(volume.per_period(offences, "offence_date"), filters.as_of_date)
-    complete = monthly.filter(~pl.col("provisional")).drop("provisional")
-    return volume.level_change(complete, policy_start=frames.programme.launch, months=months)
+    return volume.launch_jump(offences, launch=frames.programme.launch, as_of=filters.as_of_date, months=months)
 
 
 @per_snapshot

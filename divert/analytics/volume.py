@@ -122,3 +122,29 @@ def _first(frame, column):
 def _last(frame, column):
     value = frame[column].max()
     return value.date() if hasattr(value, "date") and not isinstance(value, date) else value
+
+
+LAUNCH_JUMP_LABEL = "Change in recorded possession offences at the launch"
+LAUNCH_JUMP_MONTHS = 12
+
+
+def launch_jump(offences: pl.DataFrame, *, launch: date, as_of: date, months: int = LAUNCH_JUMP_MONTHS) -> pl.DataFrame:
+    """The launch jump, defined once: recorded possession offences in the `months` complete
+    months before the launch against as many from it (seasonally adjusted; level_change), as a
+    percentage change with its 95% interval. The Volume page, the Impact page's recording check,
+    the launch planner and `divert metrics volume-change` all show this figure."""
+    from divert.analytics.maturity import with_provisional
+
+    monthly = with_provisional(per_period(offences, "offence_date"), as_of)
+    complete = monthly.filter(~pl.col("provisional")).drop("provisional")
+    return level_change(complete, policy_start=launch, months=months)
+
+
+def launch_jump_text(row: dict) -> str | None:
+    """'+29% (95% interval +22% to +36%)', or None without an estimate."""
+    if row.get("change_pct") is None:
+        return None
+    text = f"{row['change_pct']:+.0f}%"
+    if row.get("ci_low_pct") is not None and row.get("ci_high_pct") is not None:
+        text += f" (95% interval {row['ci_low_pct']:+.0f}% to {row['ci_high_pct']:+.0f}%)"
+    return text
