@@ -84,7 +84,11 @@ def _seasonal_ratio(series: pl.DataFrame, column: str, policy_start: date):
     # with the launch: a shorter window is compared without seasonal adjustment)
     seasons = sorted(set(month))[1:] if len(y) % 24 == 0 else []
     X = np.column_stack([np.ones_like(y), after, *[(month == m).astype(float) for m in seasons]])
-    fit = sm.GLM(y, X, family=sm.families.Poisson()).fit(scale="X2")
+    model = sm.GLM(y, X, family=sm.families.Poisson())
+    try:
+        fit = model.fit(scale="X2")
+    except ValueError:  # a perfect fit (no variation at all): nothing to scale the variance by
+        fit = model.fit()
     beta, se = fit.params[1], fit.bse[1]
     dispersion = float(fit.scale)
     if not np.isfinite(se):
