@@ -2,6 +2,8 @@
 waiting times that follow week by week, and what it takes to stay within the targets. Save
 scenarios, compare them side by side and export them."""
 
+import math
+
 import altair as alt
 import polars as pl
 import streamlit as st
@@ -147,7 +149,7 @@ breached_now = capacity.breached_now(filters.without_period().apply(data.referra
                                      filters.as_of_date, targets.target_days_to_assessment,
                                      targets.target_days_to_course)
 for row in breached_now:
-    st.error(f"**{row['label']}: the target is breached now** ({row['within_target']:.0%} within it, "
+    st.error(f"**{row['label']}: the target is breached now** ({math.floor(row['within_target'] * 1000) / 10:g}% within it, "
              f"{row['still_waiting_over_target']:,} still waiting past it; as on the Capacity page). The projection "
              "starts from the people waiting now.", icon=":material/error:")
 if outlook.first_week_over_assessment_target is None and outlook.first_week_over_course_target is None:

@@ -303,7 +303,7 @@ def target_warnings(summary: pl.DataFrame, result: Outlook, baseline: pl.DataFra
         elif row["status"] == "breached":
             out.append(TargetWarning("breached", measure, (
                 f"**{row['label']}: target breached.** Of the {_counted(row, step, weeks_back)}, "
-                f"{row['within_target']:.0%} were within the target of {target:.0f} {unit}; the aim is at least nine "
+                f"{_within_text(row)} were within the target of {target:.0f} {unit}; the aim is at least nine "
                 f"in ten.{_tail(row, unit)}")))
         elif first is not None:
             week = weeks.filter(pl.col("weeks_ahead") == first)["week"]
@@ -314,7 +314,7 @@ def target_warnings(summary: pl.DataFrame, result: Outlook, baseline: pl.DataFra
                 "what would keep it within target.")))
         else:
             now = "" if row["within_target"] is None else (
-                f" ({row['within_target']:.0%} of the {_counted(row, step, weeks_back)} were within it)")
+                f" ({_share_text(row)} of the {_counted(row, step, weeks_back)} were within it)")
             projected = (", and projected to stay within it at the forecast demand" if weeks.height else
                          "; there is too little history to project it")
             out.append(TargetWarning("met", measure, (
@@ -328,6 +328,18 @@ def _counted(row: dict, step: str, weeks_back: int) -> str:
     reached = f"{row['people']:,} people {step} in the last {weeks_back} weeks"
     over = row.get("still_waiting_over_target") or 0
     return reached if not over else f"{reached} and the {over:,} still waiting past the target"
+
+
+def _share_text(row: dict) -> str:
+    """The share within the target, rounded down to one decimal place, so that a share just
+    under nine in ten never reads as the aim (90%)."""
+    return f"{math.floor(row['within_target'] * 1000) / 10:g}%"
+
+
+def _within_text(row: dict) -> str:
+    """'123 (89.7%)': how many were within the target, and the share."""
+    counted = row["people"] + (row.get("still_waiting_over_target") or 0)
+    return f"{round(row['within_target'] * counted):,} ({_share_text(row)})"
 
 
 def _tail(row: dict, unit: str) -> str:
