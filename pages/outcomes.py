@@ -115,8 +115,10 @@ ratios = gap_rows.unpivot(index=["group"], on=["ratio_before", "ratio_after"], v
 ratios = ratios.with_columns(pl.col("period").replace_strict({"ratio_before": "Before", "ratio_after": "After"}))
 widest = gap_rows.filter(~pl.col("is_reference")).drop_nulls("ratio_after").sort("ratio_after", descending=True).head(1)
 dashboard.chart_block(
-    f"{after[0]:%b}-{after[1]:%b %Y} (fixed comparison half-year): {widest['group'][0]} offences were "
-    f"{widest['ratio_after'][0]:.2f} times as likely as White ones to be charged or cautioned" if widest.height else
+    f"{after[0]:%b}-{after[1]:%b %Y} ({'the fixed comparison half-year' if after == default_after else 'the chosen after period'}, "
+    f"not the Period filter): {widest['group'][0]} offences were "
+    + (f"{widest['ratio_after'][0]:.2f}" if gate.exact else f"about {widest['ratio_after'][0]:g}")  # as rounded
+    + " times as likely as White ones to be charged or cautioned" if widest.height else
     "Times as likely to be charged or cautioned as the reference group",
     "For each group, the share of its possession offences charged or cautioned divided by the reference group's "
     "share (White; White of the same sex when split by sex), before and after. 1 (dashed) means the same. Read it "

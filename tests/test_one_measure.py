@@ -126,6 +126,10 @@ def test_the_pathway_page_and_the_overview_page_show_the_overview_s_shares(page,
         for key, label in SHARES.items():
             assert card(overview, label) == f"{shown[key]:.0%}", (role, key)
             assert pack_row(pack, label)[1] == f"{shown[key]:.0%}", (role, key)
+        ratio = rows["disparity"].value if role == "manager" else gated(rows["disparity"], gate, hours).value
+        number = f"{ratio:.2f}" if role == "manager" else f"about {ratio:g}"  # never more digits than were kept
+        assert card(overview, DISPARITY_LABEL) == f"{number} times", role
+        assert pack_row(pack, DISPARITY_LABEL)[1] == f"{number}x", role
 
 
 def test_the_launch_jump_is_one_percentage_on_every_page_the_verdict_and_divert_metrics(demo, frames, page):

@@ -140,6 +140,8 @@ def change(h: Headline) -> str:
 
 def headline_cells(h: Headline, gate: Gate) -> list[str]:
     def one(value, bases):
+        if value is not None and h.unit == "ratio" and not gate.exact:  # rounded for publication, as on the page
+            return f"about {value:g}x"
         if value is not None:
             return shown(value, h.unit)
         return SUPPRESSED if bases and bases[0] and not gate.safe(*bases) else MISSING  # none at all: nothing hidden
