@@ -18,14 +18,16 @@ from divert.wording import plural
 user = ui.require_role("manager", "admin")
 st.title("Launch planner")
 data = dashboard.all_frames()
-jump = volume.launch_jump(data.offences, launch=data.programme.launch,
-                          as_of=default_as_of(programme.today())).row(0, named=True)
+jump_as_of = default_as_of(programme.today())  # as the Volume page opens: the same figure
+_, known = dashboard.live().at(jump_as_of)
+jump = volume.launch_jump(known.offences, launch=known.programme.launch, as_of=jump_as_of).row(0, named=True)
 own = volume.launch_jump_text(jump)
 st.caption(
     "For a force considering diversion. When the reference force launched, its recorded possession offences rose by "
     "30% at once (its published figure; offences that used to go unrecorded were recorded so that they could be "
     "referred) and referrals \"considerably outstripped projections\" built from the old crime figures. "
-    + (f"This force's own launch jump ({volume.LAUNCH_JUMP_LABEL.lower()}, as on the Volume page): {own}. " if own else "")
+    + (f"This force's own launch jump ({volume.LAUNCH_JUMP_LABEL.lower()}, as on the Volume page, as of "
+       f"{jump_as_of:%-d %B %Y}): {own}. " if own else "")
     + "Start from the force's monthly possession-offence counts; the planner adds the uplift and sizes the service "
     "for a busy week.")
 targets = dashboard.settings()
