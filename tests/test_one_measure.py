@@ -233,3 +233,16 @@ def test_a_published_ratio_is_judged_on_the_figures_it_shows(events, people, whi
     black = shown.row(0, named=True)
     if ratio is not None and black["rri"] is None:
         assert black["reading"] == "suppressed (fewer than 8 people)"
+
+
+# --- the default as-of date ---------------------------------------------------------------------
+@given(today=st.dates(min_value=date(2000, 1, 2), max_value=date(2100, 1, 1)))
+def test_the_default_as_of_date_is_the_last_month_end_before_today(today):
+    from divert.analytics.months import default_as_of
+    from divert.report.content import last_month_end, month_end
+
+    chosen = default_as_of(today)
+    assert month_end(chosen) and chosen < today
+    assert (today - chosen).days <= 31 and not any(month_end(chosen + timedelta(days=d))
+                                                   for d in range(1, (today - chosen).days))
+    assert chosen == last_month_end(today - timedelta(days=1))  # the board pack's rule
