@@ -14,6 +14,7 @@ from divert import app_settings, codes, programme
 from divert.analytics.filters import Filters
 from divert.analytics.frames import Frames
 from divert.analytics.live import LiveFrames
+from divert.analytics.months import default_as_of
 from divert.db import data_version, get_engine
 from divert.disclosure import EXACT_ROLES, Gate, for_display, too_narrow
 from divert.safe_csv import to_csv_bytes
@@ -23,6 +24,7 @@ FILTERS_KEY = "dashboard_filters"
 PERIOD_KEY = "dashboard_period"
 ALL = "All"
 PERIODS = ("Last 12 months", "Last 6 months", "Last 3 months", "Since the programme started", "All time", "Custom")
+AS_OF_RULE = "Unless another date is chosen, every role sees the figures as of the last month end before today."
 PERIOD_HELP = ("The dates that count in every figure and chart on every page, ending on the as-of date. "
                "Pages that compare two periods (the Overview against the period before, outcomes before and "
                "after the launch) name both periods on the page.")
@@ -94,28 +96,30 @@ def _choice(label: str, options: dict[str, str], current: str | None, key: str, 
 def filter_bar(page: str) -> Filters:
     """The filters in the sidebar, the same on every dashboard. They start from the link (query
     string) or the last page, and are written back to the query string so a view can be shared
-    as a link. The as-of date is always set on what this returns (today unless chosen)."""
+    as a link. The as-of date is always set on what this returns (the last month end before today unless chosen)."""
     if FILTERS_KEY not in st.session_state:
         st.session_state[FILTERS_KEY] = Filters.from_query(st.query_params)
     current: Filters = st.session_state[FILTERS_KEY]
     data = all_frames()
     today = programme.today()
+    default = default_as_of(today)  # the same rule for every role
     exact = _exact_role()
     with st.sidebar:
         st.markdown("**Filters** (all dashboards)")
         if exact:
-            picked = st.date_input("As of", value=min(current.as_of or today, today), max_value=today,
+            picked = st.date_input("As of", value=min(current.as_of or default, today), max_value=today,
                                    min_value=date(2000, 1, 1), format="DD/MM/YYYY", key=f"{page}_as_of",
-                                   help="Every figure is measured as it stood at the end of this day (UK time): later "
-                                        "records are left out, and a month or week not yet over is marked provisional.")
-            as_of = picked if isinstance(picked, date) else today
+                                   help=f"Every figure is measured as it stood at the end of this day (UK time): later "
+                                        f"records are left out, and a month or week not yet over is marked provisional. "
+                                        f"{AS_OF_RULE}")
+            as_of = picked if isinstance(picked, date) else default
             choices = PERIODS
         else:  # published figures: whole months and fixed periods only, so nothing can be differenced
             ends = month_ends(today - timedelta(days=1))
-            chosen_end = current.as_of if current.as_of in ends else ends[0]
+            chosen_end = current.as_of if current.as_of in ends else default
             as_of = st.selectbox("As of (month end)", ends, index=ends.index(chosen_end), format_func=lambda d: f"{d:%-d %B %Y}",
                                  key=f"{page}_as_of_month",
-                                 help="Published figures are measured at a month end, over fixed periods.")
+                                 help=f"Published figures are measured at a month end, over fixed periods. {AS_OF_RULE}")
             choices = PERIODS[:-1]
         launch = data.programme.launch
         preset = st.session_state.get(PERIOD_KEY) or st.query_params.get("period")
@@ -133,7 +137,7 @@ def filter_bar(page: str) -> Filters:
         group = _choice("Ethnic group (self-defined)", groups, current.ethnic_group, f"{page}_group",
                         "Broad self-defined group. 'Not stated' and 'Missing' are kept as groups of their own.")
     chosen = Filters(start=start, end=end, area=area, source=source, age_band=age, sex=sex, ethnic_group=group,
-                     as_of=None if as_of == today and exact else as_of)
+                     as_of=None if as_of == default else as_of)
     st.session_state[FILTERS_KEY] = chosen
     st.session_state[PERIOD_KEY] = period
     query = chosen.to_query() | ({"period": period} if period != "Custom" else {})
@@ -174,7 +178,7 @@ def _period_dates(period: str, current: Filters, first: date, as_of: date, launc
 
 
 def as_of_line(data: Frames) -> None:
-    """'As of D; data up to D2 (last import D3)' under a page's title."""
+    """'Figures as of D; data up to D2 (last import D3)' under a page's title."""
     st.caption(coverage_text(data))
 
 
@@ -182,7 +186,7 @@ def coverage_text(data: Frames) -> str:
     up_to = data.data_up_to()
     sources = {"offences": "offences", "referrals": "referrals", "stop_search": "stop and search"}
     parts = [f"{label} {up_to[key]:%d %b %Y}" for key, label in sources.items() if up_to.get(key)]
-    text = f"As of {data.as_of:%d %B %Y}" if data.as_of else "All records"
+    text = f"Figures as of {data.as_of:%-d %B %Y}" if data.as_of else "All records"
     text += "; data up to: " + ", ".join(parts) if parts else "; no data recorded yet"
     if data.last_import:
         text += f" (last import {data.last_import:%d %b %Y})"

@@ -76,7 +76,7 @@ class Gate:
     # --- tables -----------------------------------------------------------------------------
     def table(self, frame: pl.DataFrame, counts: list[str], derived: dict[str, list[str]] | None = None,
               across: list[list[str]] | None = None, keep: list[str] | None = None,
-              summaries: list[str] | None = None) -> pl.DataFrame:
+              summaries: list[str] | None = None, ratio: tuple[str, str, str] | None = None) -> pl.DataFrame:
         """The frame as the role may see it. `counts` are count columns; `derived` maps each
         figure made from counts to its base counts (the first: the people it summarises; a
         figure's _low/_high interval columns follow it); `across` lists the key columns along
@@ -86,7 +86,8 @@ class Gate:
         significant figures the fewer people it summarises (1 under 100, 2 under 1,000, else 3),
         so that it cannot be multiplied back to a count; `summaries` (medians, percentiles of
         days) keep 3. A derived text or flag column (a reading, "significant") is hidden with its
-        figure."""
+        figure. `ratio` names a ratio and its interval (value, low, high): its reading and
+        significance are then worked out again from the figures as shown (see `published_ratio`)."""
         derived = derived or {}
         if self.exact or frame.is_empty():
             return frame
@@ -143,7 +144,42 @@ class Gate:
                     replacements.append(pl.when(unsafe).then(None).otherwise(value).alias(name))
         out = out.with_columns(replacements)
         out = out.with_columns(pl.when(pl.col("_note") == "").then(None).otherwise(pl.col("_note")).alias(NOTE))
-        return out.drop([c for c in out.columns if c.startswith(("_small_", "_second_")) or c == "_note"])
+        out = out.drop([c for c in out.columns if c.startswith(("_small_", "_second_")) or c == "_note"])
+        if not ratio:
+            return out
+        return published_ratio(out, *ratio, small=self.small, estimated=frame[ratio[0]].is_not_null().to_list())
+
+
+def published_ratio(frame: pl.DataFrame, value: str, low: str, high: str, *, small: str,
+                    estimated: list[bool] | None = None) -> pl.DataFrame:
+    """A rounded ratio as published: its reading written from the rounded value (to the digits
+    shown), its significance judged on the rounded interval, and words instead of an empty cell
+    where it is suppressed. A row with no ratio at all (no reference, no population) says so;
+    `estimated` tells, row by row, whether there was a ratio before the gate."""
+    from divert.analytics.ratios import REFERENCE, shown_reading
+
+    rows = frame.select(value, low, high, "group" if "group" in frame.columns else pl.lit(None).alias("group"),
+                        "reading" if "reading" in frame.columns else pl.lit(None, pl.String).alias("reading"),
+                        ).rows()
+    estimated = estimated if estimated is not None else [True] * len(rows)
+    readings, verdicts = [], []
+    for (ratio, lower, upper, group, reading), was in zip(rows, estimated, strict=True):
+        hidden = ratio is None and was
+        if group == REFERENCE:
+            readings.append(reading or "reference group (1 by definition)")
+            verdicts.append("reference group")
+        elif hidden:
+            readings.append(f"suppressed ({small})")
+            verdicts.append(f"suppressed ({small})")
+        elif ratio is None:
+            readings.append("no ratio (no reference rate or no population)")
+            verdicts.append("no ratio")
+        else:
+            readings.append(shown_reading(ratio))
+            verdicts.append("no interval" if lower is None or upper is None
+                            else "yes" if lower > 1 or upper < 1 else "no")
+    out = frame.with_columns(pl.Series("reading", readings, dtype=pl.String))
+    return out.with_columns(pl.Series("significant", verdicts, dtype=pl.String))
 
 
 def _precision(value: pl.Expr, people: pl.Expr) -> pl.Expr:

@@ -9,7 +9,7 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
-from divert import charts, dashboard, scenarios, ui
+from divert import charts, dashboard, programme, scenarios, ui
 from divert.analytics import capacity, demand, queue, staffing, waiting
 from divert.analytics.frames import end_of_day
 from divert.wording import plural
@@ -21,6 +21,7 @@ data = dashboard.frames(filters)
 dashboard.as_of_line(data)
 targets = dashboard.settings()
 as_of = filters.as_of_date
+today = programme.today()
 if data.referrals.is_empty():
     st.info("No referrals are recorded up to this date, so there is nothing to plan from. Record or import "
             "referrals, assessments and course sessions first.", icon=":material/info:")
@@ -34,7 +35,10 @@ shown_from, shown_to = capacity.chart_window(filters, as_of)
 st.caption(f"As of {as_of:%d %B %Y} for {filters.without_period().describe(areas=data.programme.area_labels)}. Weekly charts show {shown_from:%d %b %Y} "
            f"to {shown_to:%d %b %Y}; a week not over at the as-of date is provisional (hollow points, dashed). Course "
            "sessions serve every area, so the area and people filters narrow the referrals only. The wait to "
-           "assessment is in working days (Monday to Friday), as its target; the wait to a course in days.")
+           "assessment is in working days (Monday to Friday), as its target; the wait to a course in days. The people "
+           "past a target here are the worklist's overdue at the same date"
+           + (f" (the Worklist shows today, {today:%-d %B %Y}: choose that date in As of to compare)."
+              if as_of != today else "."))
 gap = waiting.latest_gap(referrals, as_of)
 if gap is not None:
     st.warning(f"**A gap in the records:** {gap.describe(as_of)}. Open records from before it stay on the records "

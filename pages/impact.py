@@ -73,9 +73,14 @@ dashboard.chart_block(
 )
 
 st.subheader("The recording check")
-st.caption("Recorded possession offences rose at the launch (offences that used to go unrecorded): the model's step "
-           "in the counts of recorded offences and of formal outcomes on their own, as rate ratios with 95% intervals.")
-st.dataframe(gate.table(result["recording"], [], keep=["estimate", "ci_low", "ci_high", "p_value"]), hide_index=True)
+st.caption("Recorded possession offences rose at the launch (offences that used to go unrecorded): the change in "
+           "recorded offences is the launch jump, the same figure as on the Volume page (12 complete months either "
+           "side, seasonally adjusted); formal outcomes counted on their own are the time-series model's step. Both "
+           "as percentage changes with 95% intervals.")
+st.dataframe(gate.table(result["recording"], [], keep=["change_pct", "ci_low_pct", "ci_high_pct", "p_value"]),
+             hide_index=True, column_config={name: st.column_config.NumberColumn(title, format="%+.0f%%") for name, title in
+                                             (("change_pct", "Change"), ("ci_low_pct", "95% from"),
+                                              ("ci_high_pct", "95% to"))})
 if result["controlled"] is not None:
     st.subheader("Against comparator forces")
     st.caption("The same model on drug searches' formal outcomes (police.uk stop and search) for the programme's force "

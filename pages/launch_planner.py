@@ -10,18 +10,26 @@ import polars as pl
 import streamlit as st
 
 from divert import charts, dashboard, programme, scenarios, ui
-from divert.analytics import launch, planning, queue, staffing
+from divert.analytics import launch, planning, queue, staffing, volume
+from divert.analytics.months import default_as_of
 from divert.safe_csv import to_csv_bytes
 from divert.wording import plural
 
 user = ui.require_role("manager", "admin")
 st.title("Launch planner")
-st.caption(
-    "For a force considering diversion. When the reference force launched, recorded possession offences rose by "
-    "30% at once (offences that used to go unrecorded were recorded so that they could be referred) and referrals "
-    "\"considerably outstripped projections\" built from the old crime figures. Start from the force's monthly "
-    "possession-offence counts; the planner adds the uplift and sizes the service for a busy week.")
 data = dashboard.all_frames()
+jump_as_of = default_as_of(programme.today())  # as the Volume page opens: the same figure
+_, known = dashboard.live().at(jump_as_of)
+jump = volume.launch_jump(known.offences, launch=known.programme.launch, as_of=jump_as_of).row(0, named=True)
+own = volume.launch_jump_text(jump)
+st.caption(
+    "For a force considering diversion. When the reference force launched, its recorded possession offences rose by "
+    "30% at once (its published figure; offences that used to go unrecorded were recorded so that they could be "
+    "referred) and referrals \"considerably outstripped projections\" built from the old crime figures. "
+    + (f"This force's own launch jump ({volume.LAUNCH_JUMP_LABEL.lower()}, as on the Volume page, as of "
+       f"{jump_as_of:%-d %B %Y}): {own}. " if own else "")
+    + "Start from the force's monthly possession-offence counts; the planner adds the uplift and sizes the service "
+    "for a busy week.")
 targets = dashboard.settings()
 _, rates = scenarios.planning_inputs()
 launched = data.programme.launch
@@ -83,7 +91,8 @@ def plan_slider(name: str, help: str | None = None):
 a1, a2, a3 = st.columns(3)
 with a1:
     uplift = launch_slider("Recording uplift (%)", "uplift_pct",
-                           "The rise in recorded possession offences when diversion starts. The reference force saw 30%.")
+                           "The rise in recorded possession offences when diversion starts. The reference force saw "
+                           "30%" + (f"; this force {jump['change_pct']:+.0f}%." if own else "."))
     referred = launch_slider("Offences referred (%)", "referral_pct",
                              "Recorded possession offences that become referrals (the rest are exceptions, such as "
                              "suspected intent to supply). Default: this service's own share since it started.")

@@ -115,13 +115,17 @@ ratios = gap_rows.unpivot(index=["group"], on=["ratio_before", "ratio_after"], v
 ratios = ratios.with_columns(pl.col("period").replace_strict({"ratio_before": "Before", "ratio_after": "After"}))
 widest = gap_rows.filter(~pl.col("is_reference")).drop_nulls("ratio_after").sort("ratio_after", descending=True).head(1)
 dashboard.chart_block(
-    f"After the launch, {widest['group'][0]} offences were {widest['ratio_after'][0]:.1f} times as likely as White "
-    "ones to be charged or cautioned" if widest.height else
+    f"{after[0]:%b}-{after[1]:%b %Y} ({'the fixed comparison half-year' if after == default_after else 'the chosen after period'}, "
+    f"not the Period filter): {widest['group'][0]} offences were "
+    + (f"{widest['ratio_after'][0]:.2f}" if gate.exact else f"about {widest['ratio_after'][0]:g}")  # as rounded
+    + " times as likely as White ones to be charged or cautioned" if widest.height else
     "Times as likely to be charged or cautioned as the reference group",
     "For each group, the share of its possession offences charged or cautioned divided by the reference group's "
     "share (White; White of the same sex when split by sex), before and after. 1 (dashed) means the same. Read it "
     "beside the shares: a share can fall for everyone while the ratio between groups widens. The reference row is 1 "
-    "by definition and has no interval.",
+    "by definition and has no interval. The two half-years are fixed (above), whatever the Period filter: the "
+    "Overview's widest gap is over the chosen period, and the Disparity page's decision points are rates at each "
+    "step, so their ratios differ from these.",
     charts.bars(ratios, "group", "ratio", y_title="Times as likely as the reference group", color="period",
                 color_title="Period", domain=["Before", "After"], grouped=True)
     + charts.target_rule(1.0, "Same as the reference group", horizontal=False),

@@ -7,6 +7,7 @@ from divert import auth, charts, dashboard, ui
 from divert.analytics import pathway
 from divert.analytics.maturity import FOLLOW_UP_DAYS, mature, with_provisional
 from divert.analytics.metrics import GATES, pathway_table, waits_table
+from divert.analytics.overview import COMPLIED_LABEL, ENGAGED_LABEL, gated, headlines
 
 user = ui.require_role(*auth.ALL_ROLES)
 st.title("Pathway")
@@ -23,15 +24,15 @@ gate = dashboard.gate(user.role)
 funnel = gate.table(pathway_table(data, filters), **GATES["pathway"])
 
 
-def share_at(stage: str):
-    row = funnel.filter(pl.col("stage") == stage)
-    return row["share_of_referred"][0] if row.height and "share_of_referred" in row.columns else None
-
-
-engaged, complied = share_at("engaged"), share_at("complied")
+hours = data.programme.officer_hours_per_referral
+headline = {h.key: gated(h, gate, hours).value for h in headlines(data, filters, hours)}  # as on the Overview
+engaged, complied = headline["engaged_share"], headline["completed_share"]
 dashboard.chart_block(
     f"{engaged:.0%} of referrals engaged and {complied:.0%} closed as complied" if engaged is not None and complied is not None
     else "From referral to closure",
+    f"The title's shares are the Overview's: {ENGAGED_LABEL.lower()}; {COMPLIED_LABEL.lower()}. The bars count "
+    f"referrals at least {FOLLOW_UP_DAYS['completed']} days old, one cohort for every step, so a step's share in the "
+    "table is of that cohort. "
     "How many referred people reached each step (hover for the share of all referrals and of the step before, "
     "with 95% intervals). After the assessment people go to the group course (booked, then attended) or to "
     "one-to-one work or treatment, which has no course booking. 'Closed - complied' means the Community "

@@ -2,18 +2,21 @@
 waiting times that follow week by week, and what it takes to stay within the targets. Save
 scenarios, compare them side by side and export them."""
 
+import math
+
 import altair as alt
 import polars as pl
 import streamlit as st
 
 from divert import charts, dashboard, scenarios, ui
-from divert.analytics import forecast, planning, queue, staffing
+from divert.analytics import capacity, forecast, planning, queue, staffing
 from divert.safe_csv import to_csv_bytes
 
 user = ui.require_role("manager", "admin")
 st.title("Scenario planner")
 filters = dashboard.filter_bar("scenarios")
-dashboard.as_of_line(dashboard.frames(filters))
+data = dashboard.frames(filters)
+dashboard.as_of_line(data)
 targets = dashboard.settings()
 result, rates = scenarios.planning_inputs(filters)
 if result.forecast.is_empty():
@@ -141,9 +144,21 @@ for label, first, unit, target in (
         week = weeks.filter(pl.col("weeks_ahead") == first)["week"][0]
         st.warning(f"**The wait to {label} passes the target of {target} {unit} in week {first}** (week of "
                    f"{week:%d %B %Y}).", icon=":material/warning:")
+# now: the same status, from the same counts, as the Capacity page's banner and the worklist
+breached_now = capacity.breached_now(filters.without_period().apply(data.referrals, "referred_on"),
+                                     filters.as_of_date, targets.target_days_to_assessment,
+                                     targets.target_days_to_course)
+for row in breached_now:
+    st.error(f"**{row['label']}: the target is breached now** ({math.floor(row['within_target'] * 1000) / 10:g}% within it, "
+             f"{row['still_waiting_over_target']:,} still waiting past it; as on the Capacity page). The projection "
+             "starts from the people waiting now.", icon=":material/error:")
 if outlook.first_week_over_assessment_target is None and outlook.first_week_over_course_target is None:
-    st.success(f"Both waits stay within their targets for the {plan.weeks} weeks planned.",
-               icon=":material/check_circle:")
+    if breached_now:
+        st.info(f"At this scenario's capacity, people joining the queue would wait no longer than the targets over "
+                f"the {plan.weeks} weeks planned.", icon=":material/info:")
+    else:
+        st.success(f"Both waits stay within their targets for the {plan.weeks} weeks planned.",
+                   icon=":material/check_circle:")
 
 waits_long = pl.concat([
     projection.select("week", "weeks_ahead", pl.lit("Referral to assessment (working days)").alias("wait"),

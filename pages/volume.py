@@ -29,7 +29,7 @@ if change["change_pct"] is not None:
               help=f"{change['before_start']:%B %Y} to {change['before_end']:%B %Y}")
     c2.metric(f"Offences a month, first {n} months after", f"{change['mean_after']:,.0f}",
               help=f"{change['after_start']:%B %Y} to {change['after_end']:%B %Y}")
-    c3.metric("Change in level", f"{change['change_pct']:+.0f}%",
+    c3.metric(volume.LAUNCH_JUMP_LABEL, f"{change['change_pct']:+.0f}%",
               help="Rate ratio from a Poisson regression with month-of-year effects (when the windows are whole "
                    "years); the interval is widened for month-to-month variation beyond chance (quasi-Poisson).")
     c3.caption(f"95% interval {change['ci_low_pct']:+.0f}% to {change['ci_high_pct']:+.0f}%")

@@ -321,7 +321,7 @@ def test_target_warnings_say_breached_projected_or_met():
     result = queue.outlook(baseline, plan, 10, 60)
     warnings = {w.measure: w for w in queue.target_warnings(summary, result, baseline, 4, 10, 60)}
     assert warnings["to_assessment"].level == "breached" and "Of the 6 people assessed" in warnings["to_assessment"].message
-    assert "83%" in warnings["to_assessment"].message
+    assert "5 (83.3%)" in warnings["to_assessment"].message
     assert warnings["to_course"].level == "met"
     calm = capacity.wait_summary(PEOPLE, date(2025, 9, 1), date(2025, 10, 31), 20, 60)
     projected = {w.measure: w for w in queue.target_warnings(calm, result, baseline, 4, 10, 60)}

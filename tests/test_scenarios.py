@@ -166,7 +166,13 @@ def test_planning_pages_render_for_managers_and_administrators(open_page, page, 
     assert not at.exception, [e.value for e in at.exception]
     assert at.title[0].value == TITLES[page]
     assert at.metric, "every planning page leads with its headline figures"
-    assert not at.error
+    assert not errors(at), errors(at)
+
+
+def errors(at) -> list[str]:
+    """The page's error boxes, but for a service target breached now (the demo's state, as on the
+    worklist: the banner follows the data)."""
+    return [e.value for e in at.error if "target breached" not in e.value and "target is breached now" not in e.value]
 
 
 @pytest.mark.parametrize("role", ["viewer", "caseworker"])
@@ -203,7 +209,7 @@ def test_a_scenario_saved_on_the_page_is_audited_and_offered_for_comparison(open
     at.slider(key="plan_demand_change_pct").set_value(30.0).run()
     at.text_input[0].input("Launch +30%")
     at.button(key="FormSubmitter:save_scenario-Save scenario").click().run()
-    assert not at.exception and not at.error
+    assert not at.exception and not errors(at)
     assert any("Saved 'Launch +30%'" in s.value for s in at.success)
     saved = scenarios.load_scenario("Launch +30%", engine=get_engine(own_demo))
     assert saved.plan.demand_change_pct == 30 and saved.saved_by == "test.manager"

@@ -68,10 +68,11 @@ def wait_summary(referrals: pl.DataFrame, start: date, end: date, target_assessm
                  target_course: int) -> pl.DataFrame:
     """Waits of the people who reached the step between start and end (by the date they
     reached it): how many, median, 90th percentile, the target, the share within it, and
-    whether the target is met (at least nine in ten people waited no longer than the target).
-    Those still waiting at the end are not in these figures (their waits are still open): they
-    are counted beside them (still_waiting, and how many of them are already past the target;
-    records from before a data gap left out)."""
+    whether the target is met (at least nine in ten people within the target). Those still
+    waiting at the end are counted beside them (still_waiting, and how many of them are already
+    past the target; records from before a data gap left out); the people already past the
+    target count in the share within it too, as missing it (they can no longer meet it), so the
+    status agrees with the worklist's overdue count."""
     waits = wait_days(referrals)
     gap = lists.latest_gap(referrals, end)
     open_lists = {"to_assessment": lists.summarise(lists.awaiting_assessment(referrals, end, gap), "working_days",
@@ -87,14 +88,29 @@ def wait_summary(referrals: pl.DataFrame, start: date, end: date, target_assessm
         n = values.len()
         median = float(values.median()) if n else None
         p90 = float(values.quantile(0.9, "linear")) if n else None
-        within = float((values <= target).mean()) if n else None
-        status = None if within is None else ("met" if within >= MET_SHARE - 1e-12 else "breached")
         still = open_lists[measure]
+        # people still waiting who are already past the target will not be within it, whenever
+        # they reach the step: they count against it now, as on the worklist
+        counted = n + still.over_target
+        within = float((values <= target).sum()) / counted if counted else None
+        status = None if within is None else ("met" if within >= MET_SHARE - 1e-12 else "breached")
         rows.append({"measure": measure, "label": label, "unit": unit, "people": n, "median": median, "p90": p90,
                      "target": float(target), "p90_over_target": None if p90 is None else p90 - target,
                      "within_target": within, "status": status, "still_waiting": still.waiting,
                      "still_waiting_over_target": still.over_target})
     return pl.DataFrame(rows, schema=SUMMARY_SCHEMA)
+
+
+RECENT_WEEKS = 4  # the Capacity page's default window for "recently"
+
+
+def breached_now(referrals: pl.DataFrame, as_of: date, target_assessment: int, target_course: int,
+                 weeks_back: int = RECENT_WEEKS) -> list[dict]:
+    """The wait_summary rows whose target is breached at the as-of date (the Capacity page's
+    banner over its default window): for the pages that need the same verdict."""
+    start = as_of - timedelta(weeks=weeks_back) + timedelta(days=1)
+    summary = wait_summary(referrals, start, as_of, target_assessment, target_course)
+    return [row for row in summary.iter_rows(named=True) if row["status"] == "breached"]
 
 
 @per_snapshot

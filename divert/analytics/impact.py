@@ -234,21 +234,38 @@ def recording_check(offences: pl.DataFrame, *, launch: date, as_of: date, formal
                     exclude: tuple[date, date] | None = None, follow_up_days: int = FOLLOW_UP_DAYS) -> pl.DataFrame:
     """Level change at the launch in the monthly counts (no exposure) of recorded possession
     offences and of formal outcomes. A jump in recorded offences means the denominator of the
-    share changed (offences that went unrecorded are recorded now). Columns: measure, label,
-    estimate, ci_low, ci_high, p_value."""
+    share changed (offences that went unrecorded are recorded now). Recorded offences: the launch
+    jump itself (volume.launch_jump, equal windows; `exclude` applies to the model of formal
+    outcomes only). Changes as
+    percentages, the launch jump's unit. Columns: measure, label, change_pct, ci_low_pct,
+    ci_high_pct, p_value."""
     monthly = monthly_formal(offences, as_of=as_of, formal_outcomes=formal_outcomes, follow_up_days=follow_up_days)
     rows = []
-    for measure, column, text in () if monthly.is_empty() else (("recorded_offences", "offences", "Recorded possession offences (count)"),
-                                  ("formal_outcomes", "formal", "Formal outcomes (count)")):
+    if not monthly.is_empty():  # the launch jump, as on the Volume page (one measure)
+        from divert.analytics.volume import LAUNCH_JUMP_LABEL, launch_jump
+
+        jump = launch_jump(offences, launch=launch, as_of=as_of).row(0, named=True)
+        if jump["change_pct"] is not None:
+            rows.append({"measure": "recorded_offences", "label": LAUNCH_JUMP_LABEL, "change_pct": jump["change_pct"],
+                         "ci_low_pct": jump["ci_low_pct"], "ci_high_pct": jump["ci_high_pct"], "p_value": None})
+    for measure, column, text in () if monthly.is_empty() else (
+            ("formal_outcomes", "formal", "Change in formal outcomes at the launch (count, time-series model)"),):
         frame = monthly.select("month", pl.col(column).alias("events"), pl.lit(1).alias("exposure"), "provisional")
         _, _, est = fit_series(frame, launch=launch, exclude=exclude)
         level = est.filter(pl.col("term") == "level_change")
         if level.is_empty():
             continue
         level = level.row(0, named=True)
-        rows.append({"measure": measure, "label": text, **{k: level[k] for k in ("estimate", "ci_low", "ci_high", "p_value")}})
-    return pl.DataFrame(rows, schema={"measure": pl.String, "label": pl.String, "estimate": pl.Float64,
-                                      "ci_low": pl.Float64, "ci_high": pl.Float64, "p_value": pl.Float64})
+        rows.append({"measure": measure, "label": text, "change_pct": _pct(level["estimate"]),
+                     "ci_low_pct": _pct(level["ci_low"]), "ci_high_pct": _pct(level["ci_high"]),
+                     "p_value": level["p_value"]})
+    return pl.DataFrame(rows, schema={"measure": pl.String, "label": pl.String, "change_pct": pl.Float64,
+                                      "ci_low_pct": pl.Float64, "ci_high_pct": pl.Float64, "p_value": pl.Float64})
+
+
+def _pct(ratio: float | None) -> float | None:
+    """A rate ratio as a percentage change (1.29 -> +29), the launch jump's unit."""
+    return None if ratio is None else (ratio - 1) * 100
 
 
 # --- the gap against White ------------------------------------------------------------------------

@@ -113,13 +113,14 @@ def _recording_threat(recording: pl.DataFrame | None) -> str:
                 "formal outcome falls even when no fewer people are charged or cautioned. Not checked here.")
     rows = {r["measure"]: r for r in recording.iter_rows(named=True)}
     offences, formal = rows.get("recorded_offences"), rows.get("formal_outcomes")
-    if not offences or offences["estimate"] is None or not formal or formal["estimate"] is None:
+    if not offences or offences["change_pct"] is None or not formal or formal["change_pct"] is None:
         return f"{head}: the counts could not be modelled."
-    text = (f"{head}: recorded possession offences changed at the launch by {offences['estimate']:.2f} times "
-            f"({_interval(offences)}). A bigger denominator lowers the share even when no fewer people are charged or "
-            f"cautioned. Counted on their own, formal outcomes changed by {formal['estimate']:.2f} times "
-            f"({_interval(formal)})")
-    if formal["ci_high"] < 1:
+    from divert.analytics.volume import launch_jump_text
+
+    text = (f"{head}: recorded possession offences changed at the launch by {launch_jump_text(offences)}, as on "
+            f"the Volume page. A bigger denominator lowers the share even when no fewer people are charged or "
+            f"cautioned. Counted on their own, formal outcomes changed by {launch_jump_text(formal)}")
+    if formal["ci_high_pct"] is not None and formal["ci_high_pct"] < 0:
         return text + ", so the fall is not only a larger denominator."
     return text + ", so much of the fall in the share may come from the larger denominator."
 

@@ -62,9 +62,7 @@ def volume_change_table(frames: Frames, filters: Filters, months: int = 12) -> p
     months only; seasonally adjusted, overdispersion allowed for)."""
     frames = snapshot(frames, filters)
     offences = filters.without_period().apply(frames.offences, "offence_date")
-    monthly = with_provisional(volume.per_period(offences, "offence_date"), filters.as_of_date)
-    complete = monthly.filter(~pl.col("provisional")).drop("provisional")
-    return volume.level_change(complete, policy_start=frames.programme.launch, months=months)
+    return volume.launch_jump(offences, launch=frames.programme.launch, as_of=filters.as_of_date, months=months)
 
 
 @per_snapshot
@@ -165,7 +163,8 @@ GATES: dict[str, dict] = {
     "disparity:pathway": {"counts": ["events", "denominator"],
                           "derived": {"rate": ["denominator", "events"], "rri": ["denominator", "events"],
                                       "ci_low": ["denominator", "events"], "ci_high": ["denominator", "events"],
-                                      "reading": ["denominator", "events"], "significant": ["denominator", "events"]}},
+                                      "reading": ["denominator", "events"], "significant": ["denominator", "events"]},
+                          "ratio": ("rri", "ci_low", "ci_high")},
     # model estimates over every month's possession offences; the page warns where events are few
     "impact": {"counts": [], "keep": ["estimate", "ci_low", "ci_high", "p_value", "months_before", "months_after"]},
     "reoffending": {"counts": ["reoffended", "referrals"], "derived": {"rate": ["referrals", "reoffended"]},

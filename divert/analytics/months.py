@@ -12,6 +12,14 @@ from datetime import date, timedelta
 import polars as pl
 
 
+def default_as_of(today: date) -> date:
+    """The as-of date figures are measured at unless another is chosen, for every role, every
+    page, the board pack and `divert metrics`: the last month end before today (today is not
+    over, so a month ending today is not complete yet)."""
+    yesterday = today - timedelta(days=1)
+    return yesterday if (yesterday + timedelta(days=1)).day == 1 else yesterday.replace(day=1) - timedelta(days=1)
+
+
 def month_start(day: date) -> date:
     return day.replace(day=1)
 

@@ -24,6 +24,12 @@ from divert.disclosure import Gate
 
 Span = tuple[date, date]
 
+# Each measure's one name, with what sets it apart (follow-up, comparison): the Overview, the
+# Pathway page, the board pack and `divert metrics overview` all use these.
+ENGAGED_LABEL = "Engaged (referrals at least 28 days old)"
+COMPLIED_LABEL = "Closed - complied (referrals at least 90 days old)"
+DISPARITY_LABEL = "Widest gap vs White: share of offences charged or cautioned, in the period"
+
 
 @dataclass(frozen=True)
 class Headline:
@@ -114,13 +120,13 @@ def headlines(frames: Frames, filters: Filters, hours_per_referral: float) -> li
                  "Referrals made in the period. More or fewer referrals is neither good nor bad in itself (it "
                  "follows policing), so the change is not coloured.", trend(refs, pl.len()), better="none",
                  bases=(r_now.height,), previous_bases=(r_before.height,)),
-        Headline("engaged_share", "Engaged (at least the assessment)",
+        Headline("engaged_share", ENGAGED_LABEL,
                  _share(mature(r_now, "engaged"), engaged), _share(mature(r_before, "engaged"), engaged), "share",
                  "Share of referrals who completed the telephone assessment and harm-reduction session. Only referrals "
                  "at least 28 days old count: newer ones may not have been assessed yet.",
                  trend(refs, engaged.fill_null(False).mean(), "engaged", engaged.fill_null(False).sum()),
                  bases=counted(mature(r_now, "engaged"), engaged), previous_bases=counted(mature(r_before, "engaged"), engaged)),
-        Headline("completed_share", "Closed - complied",
+        Headline("completed_share", COMPLIED_LABEL,
                  _share(mature(r_now, "completed"), complied), _share(mature(r_before, "completed"), complied), "share",
                  "Share of referrals closed as complied (the Community Resolution stands). Only referrals at least "
                  "90 days old count: newer ones may still be in progress.",
@@ -264,7 +270,7 @@ def _widest_disparity(offs, now, before, as_of) -> Headline:
 
     value, text, bases = widest(now)
     previous, _, previous_bases = widest(before)
-    return Headline("disparity", "Widest formal-outcome disparity", value, previous, "ratio",
+    return Headline("disparity", DISPARITY_LABEL, value, previous, "ratio",
                     text or "No group differs significantly from White in the share charged or cautioned.",
                     pl.DataFrame(schema={"period": pl.Date, "value": pl.Float64, "people": pl.Int64, "events": pl.Int64,
                                          "provisional": pl.Boolean}), better="down",

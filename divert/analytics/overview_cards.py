@@ -81,6 +81,9 @@ def card(headline: Headline, gate: Gate) -> Card:
     note = {"share": "Of referrals old enough for it", "days": "Median; half waited longer",
             "count": "In the period", "hours": "Referrals x officer hours saved each",
             "ratio": headline.help if headline.value is not None else "No group differs significantly"}[headline.unit]
-    return Card(headline.label, "*" if hidden else _number(headline.value, headline.unit),
+    value = _number(headline.value, headline.unit)
+    if headline.unit == "ratio" and headline.value is not None and not gate.exact:  # rounded for publication
+        value = f"about {headline.value:g} times"
+    return Card(headline.label, "*" if hidden else value,
                 _change(headline.delta, headline.unit), _colour(headline, real), _trend(headline), note,
                 headline.help + noise)

@@ -296,15 +296,15 @@ def target_warnings(summary: pl.DataFrame, result: Outlook, baseline: pl.DataFra
         first = first_weeks.get(measure)
         ahead = ("at the forecast demand and the current capacity it would be met" if weeks.height else
                  "there is too little history for a forecast")
-        if not row["people"] and first is None:
+        if not row["people"] and not row.get("still_waiting_over_target") and first is None:
             out.append(TargetWarning("no_data", measure, (
                 f"**{row['label']}:** nobody was {step} in the last {weeks_back} weeks, so the target cannot be "
                 f"checked; {ahead}.")))
         elif row["status"] == "breached":
             out.append(TargetWarning("breached", measure, (
-                f"**{row['label']}: target breached.** Of the {row['people']:,} people {step} in the last "
-                f"{weeks_back} weeks, {row['within_target']:.0%} waited no more than the target of {target:.0f} "
-                f"{unit}; the aim is at least nine in ten. One in ten waited more than {row['p90']:.1f} {unit}.")))
+                f"**{row['label']}: target breached.** Of the {_counted(row, step, weeks_back)}, "
+                f"{_within_text(row)} were within the target of {target:.0f} {unit}; the aim is at least nine "
+                f"in ten.{_tail(row, unit)}")))
         elif first is not None:
             week = weeks.filter(pl.col("weeks_ahead") == first)["week"]
             when = f"in week {first} (week of {week[0]:%d %b %Y})" if week.len() else f"in week {first}"
@@ -314,12 +314,36 @@ def target_warnings(summary: pl.DataFrame, result: Outlook, baseline: pl.DataFra
                 "what would keep it within target.")))
         else:
             now = "" if row["within_target"] is None else (
-                f" ({row['within_target']:.0%} of people {step} in the last {weeks_back} weeks were within it)")
+                f" ({_share_text(row)} of the {_counted(row, step, weeks_back)} were within it)")
             projected = (", and projected to stay within it at the forecast demand" if weeks.height else
                          "; there is too little history to project it")
             out.append(TargetWarning("met", measure, (
                 f"**{row['label']}: within the target of {target:.0f} {unit}**{now}{projected}.")))
     return out
+
+
+def _counted(row: dict, step: str, weeks_back: int) -> str:
+    """Whom the share within the target is of: the people who reached the step recently, and
+    those still waiting who are already past the target (the worklist's overdue)."""
+    reached = f"{row['people']:,} people {step} in the last {weeks_back} weeks"
+    over = row.get("still_waiting_over_target") or 0
+    return reached if not over else f"{reached} and the {over:,} still waiting past the target"
+
+
+def _share_text(row: dict) -> str:
+    """The share within the target, rounded down to one decimal place, so that a share just
+    under nine in ten never reads as the aim (90%)."""
+    return f"{math.floor(row['within_target'] * 1000) / 10:g}%"
+
+
+def _within_text(row: dict) -> str:
+    """'123 (89.7%)': how many were within the target, and the share."""
+    counted = row["people"] + (row.get("still_waiting_over_target") or 0)
+    return f"{round(row['within_target'] * counted):,} ({_share_text(row)})"
+
+
+def _tail(row: dict, unit: str) -> str:
+    return "" if row["p90"] is None else f" One in ten of those who reached it waited more than {row['p90']:.1f} {unit}."
 
 
 def compare_projections(named: dict[str, Plan], baseline: pl.DataFrame) -> pl.DataFrame:

@@ -86,3 +86,13 @@ def reading(ratio: float | None, group: str | None = None) -> str | None:
     if ratio >= 1:
         return f"{ratio:.2f} times the White rate"
     return f"the White rate is {1 / ratio:.2f} times this group's"
+
+
+def shown_reading(ratio: float) -> str:
+    """The reading of a ratio rounded for publication, to the digits it is shown with (never
+    more precise than the number beside it)."""
+    if ratio == 0:
+        return "none at this stage"
+    if ratio == 1:
+        return "about the White rate (rounded)"
+    return f"about {ratio:g} times the White rate (rounded)"

@@ -84,7 +84,11 @@ def _seasonal_ratio(series: pl.DataFrame, column: str, policy_start: date):
     # with the launch: a shorter window is compared without seasonal adjustment)
     seasons = sorted(set(month))[1:] if len(y) % 24 == 0 else []
     X = np.column_stack([np.ones_like(y), after, *[(month == m).astype(float) for m in seasons]])
-    fit = sm.GLM(y, X, family=sm.families.Poisson()).fit(scale="X2")
+    model = sm.GLM(y, X, family=sm.families.Poisson())
+    try:
+        fit = model.fit(scale="X2")
+    except ValueError:  # a perfect fit (no variation at all): nothing to scale the variance by
+        fit = model.fit()
     beta, se = fit.params[1], fit.bse[1]
     dispersion = float(fit.scale)
     if not np.isfinite(se):
@@ -122,3 +126,29 @@ def _first(frame, column):
 def _last(frame, column):
     value = frame[column].max()
     return value.date() if hasattr(value, "date") and not isinstance(value, date) else value
+
+
+LAUNCH_JUMP_LABEL = "Change in recorded possession offences at the launch"
+LAUNCH_JUMP_MONTHS = 12
+
+
+def launch_jump(offences: pl.DataFrame, *, launch: date, as_of: date, months: int = LAUNCH_JUMP_MONTHS) -> pl.DataFrame:
+    """The launch jump, defined once: recorded possession offences in the `months` complete
+    months before the launch against as many from it (seasonally adjusted; level_change), as a
+    percentage change with its 95% interval. The Volume page, the Impact page's recording check,
+    the launch planner and `divert metrics volume-change` all show this figure."""
+    from divert.analytics.maturity import with_provisional
+
+    monthly = with_provisional(per_period(offences, "offence_date"), as_of)
+    complete = monthly.filter(~pl.col("provisional")).drop("provisional")
+    return level_change(complete, policy_start=launch, months=months)
+
+
+def launch_jump_text(row: dict) -> str | None:
+    """'+29% (95% interval +22% to +36%)', or None without an estimate."""
+    if row.get("change_pct") is None:
+        return None
+    text = f"{row['change_pct']:+.0f}%"
+    if row.get("ci_low_pct") is not None and row.get("ci_high_pct") is not None:
+        text += f" (95% interval {row['ci_low_pct']:+.0f}% to {row['ci_high_pct']:+.0f}%)"
+    return text

@@ -5,20 +5,20 @@ from __future__ import annotations
 
 import getpass
 import sys
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 OK, REJECTED, USAGE = 0, 1, 2
 
 
 def run(args, engine_of) -> int:
+    from divert.analytics.months import default_as_of
     from divert.programme import today
-    from divert.report.content import last_month_end
 
     try:
         start, end = date.fromisoformat(args.start), date.fromisoformat(args.end)
-        # by default the last month end that is over, as on the viewer's pages
-        as_of = date.fromisoformat(args.as_of) if args.as_of else last_month_end(today() - timedelta(days=1))
+        # by default the last month end that is over, as on every role's pages
+        as_of = date.fromisoformat(args.as_of) if args.as_of else default_as_of(today())
     except ValueError:
         print("--from, --to and --as-of take dates as YYYY-MM-DD", file=sys.stderr)
         return USAGE

@@ -140,6 +140,8 @@ def change(h: Headline) -> str:
 
 def headline_cells(h: Headline, gate: Gate) -> list[str]:
     def one(value, bases):
+        if value is not None and h.unit == "ratio" and not gate.exact:  # rounded for publication, as on the page
+            return f"about {value:g}x"
         if value is not None:
             return shown(value, h.unit)
         return SUPPRESSED if bases and bases[0] and not gate.safe(*bases) else MISSING  # none at all: nothing hidden
@@ -224,7 +226,9 @@ def pathway_section(frames: Frames, filters: Filters, gate: Gate) -> Section:
              interval(r, "share_of_previous_low", "share_of_previous_high", share, "share_of_previous")]
             for r in funnel.iter_rows(named=True)]
     section.blocks.append(Table(
-        "pathway", "People at each step", "With 95% intervals (Wilson) for the shares. Source: divert metrics pathway.",
+        "pathway", "People at each step", "Referrals at least 90 days old, one cohort for every step, so the engaged "
+        "share here can differ from the headline 'engaged (referrals at least 28 days old)'. With 95% intervals "
+        "(Wilson) for the shares. Source: divert metrics pathway.",
         ["Step", "Branch", "People", "Share of referrals", "95% interval", "Share of the step before", "95% interval"],
         rows, counts=(2,), numeric=(2, 3, 4, 5, 6), widths=(25, 14, 8, 9, 16, 10, 16), frame=funnel))
     return section
