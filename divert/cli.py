@@ -246,12 +246,13 @@ def cmd_metrics(args) -> int:
     from divert.analytics.filters import Filters
     from divert.analytics.loading import load_frames
     from divert.analytics.metrics import METRICS
+    from divert.analytics.months import default_as_of
     from divert.programme import today
 
     try:
         start = date.fromisoformat(args.start) if args.start else None
         end = date.fromisoformat(args.end) if args.end else None
-        as_of = date.fromisoformat(args.as_of) if args.as_of else today()
+        as_of = date.fromisoformat(args.as_of) if args.as_of else default_as_of(today())
     except ValueError:
         print("--from, --to and --as-of take dates as YYYY-MM-DD", file=sys.stderr)
         return USAGE
@@ -434,12 +435,13 @@ def _export_release(args, user: str) -> int:
     from datetime import date
     from pathlib import Path
 
+    from divert.analytics.months import default_as_of
     from divert.backup import audit_export
     from divert.programme import today as today_in_london
     from divert.release import ReleaseError, write_release
 
     try:
-        as_of = date.fromisoformat(args.as_of) if args.as_of else today_in_london()
+        as_of = date.fromisoformat(args.as_of) if args.as_of else default_as_of(today_in_london())
     except ValueError:
         print("--as-of takes a date as YYYY-MM-DD", file=sys.stderr)
         return USAGE
@@ -642,7 +644,8 @@ def build_parser() -> argparse.ArgumentParser:
     metrics.add_argument("--from", dest="start", metavar="YYYY-MM-DD")
     metrics.add_argument("--to", dest="end", metavar="YYYY-MM-DD")
     metrics.add_argument("--as-of", dest="as_of", metavar="YYYY-MM-DD",
-                         help="measure as things stood at the end of this day (default: today, UK time)")
+                         help="measure as things stood at the end of this day (default: the last month end "
+                              "before today, UK time; today's date gives the live records)")
     metrics.add_argument("--area", help="local policing area code, e.g. E08000025")
     metrics.add_argument("--referral-source", dest="referral_source", choices=list(codes.REFERRAL_SOURCES))
     metrics.add_argument("--age-band", choices=list(codes.AGE_BANDS))
@@ -678,7 +681,8 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--public", action="store_true",
                         help="write the public transparency release (suppressed, rounded aggregates) instead")
     export.add_argument("--as-of", dest="as_of", metavar="YYYY-MM-DD",
-                        help="public release: figures as known on this date (default today, Europe/London)")
+                        help="public release: figures as known on this date (default: the last month end "
+                             "before today, UK time)")
     export.set_defaults(func=cmd_export)
 
     report = sub.add_parser("report", help="the board pack for a period: a PDF and an HTML version beside it")

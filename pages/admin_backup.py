@@ -4,6 +4,7 @@
 import streamlit as st
 
 from divert import ui
+from divert.analytics.months import default_as_of
 from divert.backup import BackupError, backup_zip
 from divert.programme import today as today_in_london
 from divert.release import ReleaseError, release_zip
@@ -42,7 +43,8 @@ st.caption(
     "otherwise be worked out from totals. Only months complete on the date chosen are included."
 )
 today = today_in_london()
-as_of = st.date_input("Figures as known on", value=today, max_value=today, format="YYYY-MM-DD")
+as_of = st.date_input("Figures as known on", value=default_as_of(today), max_value=today, format="YYYY-MM-DD",
+                      help="By default the last month end before today, as on every page and in the board pack.")
 if st.button("Prepare the public release", icon=":material/public:"):
     with st.spinner("Building and checking the tables..."):
         try:

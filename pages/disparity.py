@@ -161,7 +161,7 @@ with pathway_tab:
         note = disparity.denominator_note(full)
         full = gate.table(full, **GATES["disparity:pathway"])
         stage_order = [label for _, label, _, _ in disparity.STAGES]
-        shown = full.filter(~pl.col("group").is_in(disparity.UNCOUNTED))
+        shown = full.filter(~pl.col("group").is_in(disparity.UNCOUNTED) & pl.col("rri").is_not_null())  # no empty cell
         dashboard.chart_block(
             "Relative rate index at each decision point",
             f"A chain of events after the launch ({programme.launch_label}): each cell is the group's rate at that "

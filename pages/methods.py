@@ -17,7 +17,7 @@ Every figure on the dashboards comes from the records in this database; none is 
 - **As of.** Every figure is measured as things stood at the end of the as-of date (UK time). On every page and
   for every role, and in the board pack, that is the last month end before today unless another date is chosen
   in the filters or the link (`as_of=`); each page says which date under its title ("Figures as of ...").
-  `divert metrics` takes `--as-of` (today when it is left out, for checks on the live records). Records dated later
+  `divert metrics` follows the same rule; `--as-of` (or today's date in the filter) gives the live records. Records dated later
   are left out and steps taken later (an assessment, a booking, a closure, a court outcome) count as not yet
   taken, so a past as-of date gives the figures as they were. Each page says how far each source's data go.
 - **Period.** The dates that count, ending on the as-of date, the same on every page. Where a page compares

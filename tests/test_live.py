@@ -1,6 +1,6 @@
 """Live and truthful: one referral recorded today moves the referral count by one and nothing
 else; an as-of date in the past reproduces the figures as they were. Figures come from the
-real command (`divert metrics ... --as-of`, in process) on a real SQLite file, with the clock
+real command (`divert metrics ... --as-of`, in process; without it, the last month end) on a real SQLite file, with the clock
 at clock.MOMENT (a Wednesday in mid-June) and a demo whose records end the day before."""
 
 from __future__ import annotations
@@ -47,14 +47,15 @@ def by_measure(overview: dict) -> dict:
 
 def test_one_referral_today_moves_the_referral_count_by_one_and_nothing_else(demo):
     past = month_end(TODAY).isoformat()  # the last complete month end
-    before_today = metrics(demo, "overview")
+    assert metrics(demo, "overview")["as_of"] == past  # the default, for every role: the last month end
+    before_today = metrics(demo, "overview", "--as-of", TODAY.isoformat())
     before_past = metrics(demo, "overview", "--as-of", past)
     volume_past = metrics(demo, "volume", "--as-of", past)
     pathway_past = metrics(demo, "pathway", "--as-of", past)
 
     one_referral_today(demo)
 
-    after_today = metrics(demo, "overview")
+    after_today = metrics(demo, "overview", "--as-of", TODAY.isoformat())
     was, now = by_measure(before_today), by_measure(after_today)
     assert before_today["as_of"] == after_today["as_of"] == TODAY.isoformat()
     assert now["referrals"]["value"] == was["referrals"]["value"] + 1
@@ -73,11 +74,11 @@ def test_one_referral_today_moves_the_referral_count_by_one_and_nothing_else(dem
 
 
 def test_series_carry_a_provisional_flag_for_the_month_not_over(demo):
-    volume = metrics(demo, "volume")
+    volume = metrics(demo, "volume", "--as-of", TODAY.isoformat())
     assert all("provisional" in row for row in volume)
     flagged = [row["period"] for row in volume if row["provisional"]]
     assert flagged == [TODAY.replace(day=1).isoformat()]
-    waits = metrics(demo, "waits")
+    waits = metrics(demo, "waits", "--as-of", TODAY.isoformat())
     assert waits and all("provisional" in row for row in waits)
     # the most recent referral months have not had time to finish their waits
     assert any(row["provisional"] for row in waits) and not all(row["provisional"] for row in waits)

@@ -276,12 +276,11 @@ def stop_search_section(frames: Frames, filters: Filters, gate: Gate) -> Section
         return section
     note = disparity.denominator_note(table)
     table = gate.table(table, **GATES["disparity:stop-search"])
-    last_search = frames.data_up_to().get("stop_search")
     period_end = min(filters.end or as_of, as_of)
-    if last_search and last_search < period_end:
-        section.blocks.append(Text(f"Stop-and-search records go up to {last_search:%-d %b %Y} but the period runs to "
-                                   f"{period_end:%-d %b %Y}: the days without records still count as residents' time, "
-                                   "so rates for the period read low (ratios between groups much less so).", "warning"))
+    window = disparity.search_window(frames.stop_search, force=frames.programme.force, as_of=as_of,
+                                     start=filters.start, end=filters.end)
+    if window is not None and window.gaps:  # police.uk publishes about two months late
+        section.blocks.append(Text(f"{window.gaps[0].upper()}{window.gaps[1:]}.", "warning"))
     ratios = table.filter(pl.col("ratio_vs_white").is_not_null() & pl.col("ci_low").is_not_null())
     if ratios.height:
         section.blocks.append(figures.render(
