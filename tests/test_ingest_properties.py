@@ -61,14 +61,16 @@ def snapshot(engine):
 
 @pytest.mark.parametrize("kind", list(KINDS))
 def test_any_rows_give_a_clean_import_or_a_full_rejection(sqlite_engine, kind):
-    name = "2020-01-west-midlands-stop-and-search.csv" if kind == "stop-search" else f"{kind}.csv"
+    # a stop-search file not named for its month (given with --force): its rows reach the records'
+    # rules whatever their dates, not only the month check (test_rules_file_structure)
+    name, force = ("searches.csv", "west-midlands") if kind == "stop-search" else (f"{kind}.csv", None)
 
     @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
     @given(rows=rows_for(kind), drop_column=st.booleans())
     def check(rows, drop_column):
         before = snapshot(sqlite_engine)
         content = to_csv(KINDS[kind].header, rows, drop_column)
-        report = import_files(kind, [(name, content)], "prop", engine=sqlite_engine)
+        report = import_files(kind, [(name, content)], "prop", engine=sqlite_engine, force=force)
         after = snapshot(sqlite_engine)
         if report.ok:
             assert report.rows == len(rows)

@@ -5,6 +5,9 @@
 - a file with one row damaged is rejected whole: nothing is written and a problem names the
   damaged row (a bad code, a row cut short, a row with more fields than the header).
 
+test_rules_file_structure damages the real police.uk files the ways a file gets damaged (cut off,
+not UTF-8, a quote never closed, a search outside the file's month, ...).
+
 test_ingest_properties checks that arbitrary cells never half-write; these start from files that
 are valid together (tests/rule_data.programme_files) and change one thing."""
 
@@ -13,7 +16,6 @@ from __future__ import annotations
 import csv
 import io
 from datetime import date
-from pathlib import Path
 
 from clock import frozen
 from hypothesis import HealthCheck, given, settings
@@ -161,20 +163,3 @@ def test_a_row_with_more_fields_than_the_header_rejects_the_whole_file_and_names
         import_all(engine, files, IMPORT_ORDER[:IMPORT_ORDER.index(kind)])
         assert_rejected_whole(engine, kind, files, content, row)
 
-
-REAL_FILES = sorted((Path(__file__).parent / "fixtures").glob("police-uk-*/*.csv"))
-
-
-@FEW
-@given(path=st.sampled_from(REAL_FILES), data=st.data())
-def test_a_real_police_uk_file_with_one_row_cut_short_is_rejected_whole(tmp_path, path, data):
-    """The real police.uk fixtures, one row cut to fewer of its 15 fields (issue 25: a row cut to
-    6 of 15 fields imported as if blank)."""
-    header, *rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
-    row = data.draw(st.integers(0, len(rows) - 1), label="row")
-    kept = data.draw(st.integers(1, len(header) - 1), label="fields kept")
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\n").writerows([header, *rows[:row], rows[row][:kept], *rows[row + 1:]])
-    files = {"stop-search": (path.name, [])}
-    with frozen(), fresh_database(tmp_path) as engine:
-        assert_rejected_whole(engine, "stop-search", files, out.getvalue().encode("utf-8"), row)

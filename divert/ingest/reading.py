@@ -10,6 +10,11 @@ unpacks and stopping at a limit (openpyxl itself walks a whole sheet that lacks 
 before giving the first row); then, streaming the first sheet row by row (openpyxl read-only
 mode), rows and cells again. Real Excel date and time cells become ISO text (YYYY-MM-DD, or
 YYYY-MM-DDTHH:MM:SS when there is a time of day).
+
+A CSV is checked as a file before any field is read: it must be UTF-8 (a byte that is not is
+refused with its row), every row must have the header's number of fields and every quote must
+close (check_rows). A police.uk file, named for its month, must also end with a line ending and
+hold only that month's searches (police_uk_problems).
 """
 
 from __future__ import annotations
@@ -25,7 +30,8 @@ from pathlib import Path
 
 import polars as pl
 
-from divert.validation import Problem
+from divert.clock import UK
+from divert.validation import Problem, parse_datetime
 
 POLICE_UK_NAME = re.compile(r"^(\d{4})-(\d{2})-(?P<force>[a-z0-9-]+?)-stop-and-search\.csv$", re.I)
 _ROW_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row[\s/>]")
@@ -48,11 +54,13 @@ csv.field_size_limit(min(sys.maxsize, 2**31 - 1))  # a huge field is a field pro
 
 class Unreadable(Exception):
     """The file cannot be read at all (not CSV/XLSX, not UTF-8, empty, too large, damaged); `row`
-    is the row where a damaged file goes wrong (the header is row 1), when there is one."""
+    is the row where a damaged file goes wrong (the header is row 1), when there is one, and
+    `value` what was found there, when it can be shown."""
 
-    def __init__(self, message: str, row: int | None = None):
+    def __init__(self, message: str, row: int | None = None, value: str | None = None):
         super().__init__(message)
         self.row = row
+        self.value = value
 
 
 def read_table(name: str, content: bytes, limits: Limits = LIMITS) -> pl.DataFrame:
@@ -62,7 +70,7 @@ def read_table(name: str, content: bytes, limits: Limits = LIMITS) -> pl.DataFra
         if suffix in (".xlsx", ".xlsm"):
             frame = _read_workbook(content, limits)
         elif suffix in (".csv", ".txt", ""):
-            text = content.decode("utf-8-sig")
+            text = decoded(content)
             if not text.strip():
                 raise Unreadable("the file is empty")
             check_rows(text, limits)
@@ -72,8 +80,6 @@ def read_table(name: str, content: bytes, limits: Limits = LIMITS) -> pl.DataFra
                 raise Unreadable(_too_many_rows(limits))
         else:
             raise Unreadable(f"{suffix} files are not supported: use CSV or Excel (.xlsx)")
-    except UnicodeDecodeError as error:
-        raise Unreadable("the file is not UTF-8 text: save it as CSV UTF-8 and try again") from error
     except Unreadable:
         raise
     except Exception as error:  # polars, zipfile and openpyxl raise many kinds for a malformed file
@@ -82,6 +88,38 @@ def read_table(name: str, content: bytes, limits: Limits = LIMITS) -> pl.DataFra
     return frame.with_columns(
         pl.col(c).str.strip_chars().replace("", None) for c in frame.columns
     )
+
+
+def decoded(content: bytes) -> str:
+    """A CSV's text: UTF-8, with or without a byte-order mark; else Unreadable, naming the row and
+    the first byte that is not UTF-8."""
+    try:
+        return content.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as error:
+        raise _not_utf8(content, error.start) from error
+
+
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+SAVE_AS_UTF8 = "the file must be saved as CSV UTF-8 (in Excel: Save As, 'CSV UTF-8 (Comma delimited)'"
+
+
+def _not_utf8(content: bytes, start: int) -> Unreadable:
+    if content.startswith(_UTF16_BOMS):
+        return Unreadable(f"row 1: the file is UTF-16 text (Excel's 'Unicode Text'), not UTF-8: {SAVE_AS_UTF8}). "
+                          "Nothing was imported", row=1)
+    row = row_at(content[:start].decode("utf-8").removeprefix("\ufeff"))
+    byte = f"0x{content[start]:02X}"
+    return Unreadable(f"row {row}: bytes that are not UTF-8 ({byte} at byte {start + 1:,}): {SAVE_AS_UTF8}; plain "
+                      "'CSV' is in the computer's own encoding, in which letters such as é and £ are other bytes). "
+                      "Nothing was imported", row=row, value=byte)
+
+
+def row_at(before: str) -> int:
+    """The row (the header is row 1, as in check_rows) in which the text after `before` falls."""
+    try:
+        return sum(1 for _ in csv.reader(io.StringIO(before + "x", newline="")))
+    except csv.Error:  # not reachable for text (the reader is not strict): count lines
+        return before.count("\n") + 1
 
 
 def check_rows(text: str, limits: Limits = LIMITS) -> None:
@@ -242,3 +280,52 @@ def header_problems(frame: pl.DataFrame, header: list[str], required: list[str])
 def force_from_filename(name: str) -> str | None:
     match = POLICE_UK_NAME.match(Path(name).name)
     return match.group("force").lower() if match else None
+
+
+def month_from_filename(name: str) -> date | None:
+    """The first day of the month a police.uk file is named for (2019-12-...: 1 December 2019)."""
+    match = POLICE_UK_NAME.match(Path(name).name)
+    if not match or not 1 <= int(match.group(2)) <= 12:
+        return None
+    return date(int(match.group(1)), int(match.group(2)), 1)
+
+
+def police_uk_problems(name: str, content: bytes, frame: pl.DataFrame) -> list[Problem]:
+    """A police.uk stop-and-search CSV named for its month (YYYY-MM-<force>-stop-and-search.csv),
+    as published: it ends with a line ending, and every search is dated in that month. Files
+    without the month in their name are not checked so."""
+    month = month_from_filename(name)
+    if month is None:
+        return []
+    problems = [cut_off] if (cut_off := _cut_off(content, last_row=frame.height + 1)) else []
+    return problems + _outside_month(month, frame)
+
+
+def _cut_off(content: bytes, last_row: int) -> Problem | None:
+    """police.uk ends every row, the last too, with a line ending (so do Excel and LibreOffice when
+    they save a CSV): a file that stops inside its last row may have been cut off in a field whose
+    cut value is still valid (a last field cut to blank)."""
+    if content.endswith((b"\n", b"\r")) or not content.strip():
+        return None
+    return Problem("file", None, f"row {last_row}: the file ends inside its last row, with no line ending: police.uk "
+                                 "ends every row with one, so the file may have been cut off. Nothing was imported: "
+                                 "download it from police.uk again and import it whole", row=last_row)
+
+
+def _outside_month(month: date, frame: pl.DataFrame) -> list[Problem]:
+    """Searches dated (on their UK day, as every figure counts them) outside the file's month. A
+    date that is not a date is left to the row's own rules."""
+    if "Date" not in frame.columns:
+        return []
+    problems = []
+    for index, value in enumerate(frame.get_column("Date")):
+        moment = parse_datetime(value) if value is not None else None
+        if moment is None:
+            continue
+        day = moment.astimezone(UK).date()
+        if (day.year, day.month) != (month.year, month.month):
+            problems.append(Problem(
+                "Date", value, f"the file is for {month:%B %Y} but this search is dated {day.day} {day:%B %Y} (UK "
+                f"time): a police.uk file holds its month's searches only. Nothing was imported: check the file is "
+                "the one its name says", row=index + 2))
+    return problems

@@ -40,7 +40,13 @@ from divert.db import (
 from divert.ingest import bulk, replay
 from divert.ingest.archive import expand_archives
 from divert.ingest.kinds import KINDS
-from divert.ingest.reading import Unreadable, force_from_filename, header_problems, read_table
+from divert.ingest.reading import (
+    Unreadable,
+    force_from_filename,
+    header_problems,
+    police_uk_problems,
+    read_table,
+)
 from divert.models import StopSearch
 from divert.records import acting, audit
 from divert.records.bulk import new_import_id, write_plan
@@ -167,7 +173,7 @@ def import_files(
         try:
             frame = read_table(name, content)
         except Unreadable as error:
-            report.add(name, Problem("file", None, str(error), row=error.row))
+            report.add(name, Problem("file", error.value, str(error), row=error.row))
             continue
         for problem in header_problems(frame, spec.header, spec.required):
             report.add(name, problem)
@@ -177,6 +183,8 @@ def import_files(
             if file_force is None:
                 report.add(name, Problem("file", name, "the force is not in the file name (YYYY-MM-<force>-stop-and-search.csv): give it with --force"))
             extra = {"force": file_force, "source_file": Path(name).name}
+            for problem in police_uk_problems(name, content, frame):
+                report.add(name, problem)
         elif force:
             extra = {"force": force}
         tables.append((name, frame, extra))
