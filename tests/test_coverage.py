@@ -197,3 +197,15 @@ def test_a_viewer_is_told_the_window_s_coverage_too(database):
     assert ran.returncode == 0, ran.stderr
     white = next(row for row in json.loads(ran.stdout) if row["group"] == "White")
     assert (white["covered_from"], white["covered_to"], white["months_missing"]) == ("2019-12-01", "2020-02-29", 1)
+
+
+def test_the_pathway_carries_its_coverage_too(database):
+    """The demo's offences and referrals cover every month up to its as-of date (30 Sep 2025): a
+    window to the end of 2025 has three months with no data, said in words and counted."""
+    url, _ = database
+    ran = divert("metrics", "disparity", "--db", url, "--source", "pathway", "--from", "2025-01-01", "--to", "2025-12-31",
+                 "--as-of", "2025-12-31", "--format", "json")
+    assert ran.returncode == 0, ran.stderr
+    rows = json.loads(ran.stdout)
+    assert {(r["covered_from"], r["covered_to"], r["months_missing"]) for r in rows} == {("2025-01-01", "2025-09-30", 3)}
+    assert "the last 3 months of this window have no data yet" in ran.stderr

@@ -50,7 +50,8 @@ STAGE_LABELS = {stage: label for stage, label, _, _ in STAGES}
 SCHEMA = {"stage": pl.String, "stage_label": pl.String, "group": pl.String, "events": pl.Int64,
           "denominator": pl.Float64, "rate": pl.Float64, "rate_unit": pl.String, "rri": pl.Float64,
           "ci_low": pl.Float64, "ci_high": pl.Float64, "significant": pl.Boolean, "small_group": pl.Boolean,
-          "reading": pl.String, "denominator_basis": pl.String}
+          "reading": pl.String, "denominator_basis": pl.String, "covered_from": pl.Date, "covered_to": pl.Date,
+          "months_missing": pl.Int64}
 
 
 def window(launch: date, as_of: date, start: date | None = None, end: date | None = None) -> tuple[date, date]:
@@ -166,7 +167,8 @@ def pathway_rri(offences: pl.DataFrame, referrals: pl.DataFrame, population: pl.
                 "small_group": share is not None and share < 0.01, "reading": reading(ratio, group),
                 "denominator_basis": words[stage],
             })
-    return pl.DataFrame(rows, schema=SCHEMA)
+    covered = coverage.window_fields(held, first, asked)  # of the window: its covered days and missing months
+    return pl.DataFrame([row | covered for row in rows], schema=SCHEMA)
 
 
 METHODS = """

@@ -161,7 +161,7 @@ GATES: dict[str, dict] = {
                                           "ci_low": ["searches"], "ci_high": ["searches"], "share_of_events": ["searches"],
                                           "significant": ["searches"]},
                               "ratio": ("ratio_vs_white", "ci_low", "ci_high")},
-    "disparity:pathway": {"counts": ["events", "denominator"],
+    "disparity:pathway": {"counts": ["events", "denominator"], "keep": ["months_missing"],
                           "derived": {"rate": ["denominator", "events"], "rri": ["denominator", "events"],
                                       "ci_low": ["denominator", "events"], "ci_high": ["denominator", "events"],
                                       "reading": ["denominator", "events"], "significant": ["denominator", "events"]},
