@@ -422,14 +422,14 @@ def test_divert_metrics_prints_the_capacity_and_forecast_tables(tmp_path, monkey
     monkeypatch.setitem(metrics.METRICS, "capacity", capacity.capacity_table)
     monkeypatch.setitem(metrics.METRICS, "forecast", forecast.forecast_table)
     url, _ = demo_url(tmp_path, **{**SMALL_DEMO, "as_of": YESTERDAY})
-    done = divert("--db", url, "metrics", "capacity", "--from", "2025-01-01")
+    done = divert("--db", url, "metrics", "capacity", "--from", "2025-01-01", "--as-of", TODAY.isoformat())
     assert done.returncode == 0, done.stderr
     table = pl.read_csv(done.stdout.encode())
     assert {"week", "provisional", "sessions", "seats", "seat_use", "seats_filled", "waiting_list"} <= set(table.columns)
     assert str(table["week"].min()) >= "2024-12-30"
     this_week = str(TODAY - timedelta(days=TODAY.weekday()))
     assert table.filter(pl.col("provisional"))["week"].cast(pl.String).min() == this_week  # today is not over
-    done = divert("--db", url, "metrics", "forecast", "--format", "json")
+    done = divert("--db", url, "metrics", "forecast", "--format", "json", "--as-of", TODAY.isoformat())
     assert done.returncode == 0, done.stderr
     rows = json.loads(done.stdout)
     # for each model: this week (provisional, with the referrals so far) and the 26 weeks after it

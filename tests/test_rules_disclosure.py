@@ -148,10 +148,10 @@ PUBLISHED_TABLES = {
     "alerts": {"counts": ["events", "denominator", "white_events", "white_denominator"],
                "derived": figures_of("rr", "rr_low", "rr_high", "baseline_rr", "change", "statistic",
                                      made_from=["denominator", "events"])},
-    "disparity:stop-search": {"counts": ["searches"], "keep": ["residents", "person_years"],
+    "disparity:stop-search": {"counts": ["searches"], "keep": ["residents", "person_years", "months_missing"],
                               "derived": figures_of("rate_per_1000_a_year", "ratio_vs_white", "ci_low", "ci_high",
                                                     "share_of_events", made_from=["searches"])},
-    "disparity:pathway": {"counts": ["events", "denominator"],
+    "disparity:pathway": {"counts": ["events", "denominator"], "keep": ["months_missing"],
                           "derived": figures_of("rate", "rri", "ci_low", "ci_high", made_from=["denominator", "events"])},
 }
 

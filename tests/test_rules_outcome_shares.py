@@ -170,6 +170,6 @@ def test_the_stop_search_groups_share_of_searches_adds_up_to_one(demo, chosen, l
     chosen = replace(chosen, start=None if chosen.start is None else chosen.start - timedelta(days=1000))
     table, problem = disparity_table(demo.frames.at(chosen.as_of), "stop-search", start=chosen.start, end=chosen.end,
                                      as_of=chosen.as_of, level=level, ethnicity=ethnicity, census="2011")
-    assert problem is None or "no stop-and-search records" in problem
+    assert problem is None or "no stop-and-search records" in problem or "so there is no rate" in problem
     if problem is None:
         assert table["share_of_events"].sum() == pytest.approx(1, abs=TINY)

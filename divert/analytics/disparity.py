@@ -179,6 +179,9 @@ def no_rate_reason(stop_search: pl.DataFrame, *, force: str, as_of: date, start:
     window = search_window(stop_search, force=force, as_of=as_of, start=start, end=end)
     if window is None:
         return f"no stop-and-search records for force '{force}': import its police.uk files first"
+    if window.start > window.end:
+        return (f"no stop-and-search records for force '{force}' in the period: it starts "
+                f"{window.start:%-d %b %Y}, after the as-of date or the end of the data ({window.end:%-d %b %Y})")
     return window.gaps or f"no stop-and-search records for force '{force}' in the period"
 
 
