@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import time
 
+from divert import census
+from divert.records import programme_profile
+
 
 def referrals_csv(rows: int, engine) -> bytes:
     """A valid referrals CSV of `rows` rows (synthetic): each referral records its offence,
@@ -13,10 +16,10 @@ def referrals_csv(rows: int, engine) -> bytes:
     import numpy as np
     import polars as pl
 
-    from divert import codes, programme
+    from divert import codes
 
-    profile = programme.current(engine)
-    areas = list(codes.areas_of(profile.force)) or ["E08000025"]
+    profile = programme_profile.current(engine)
+    areas = list(census.areas_of(profile.force)) or ["E08000025"]
     drugs = [d for d, c in codes.DRUG_CLASS.items() if c in profile.drug_classes] or ["CAN"]
     rng = np.random.default_rng(0)
     n = np.arange(rows)

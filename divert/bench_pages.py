@@ -32,6 +32,8 @@ import time
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+from divert import clock
+
 PAGES = {
     "overview": "pages/overview.py", "volume": "pages/volume.py", "pathway": "pages/pathway.py",
     "outcomes": "pages/outcomes.py", "disparity": "pages/disparity.py", "reoffending": "pages/reoffending.py",
@@ -280,7 +282,7 @@ def page_times(url: str, report, repeat: int = 3) -> dict:
                    f"(whole page with charts: first {first_page:6.2f} s, warm {pages[name]['page_warm_s']:6.2f} s)")
         report(f"  peak memory after every page {peak_mb():,.0f} MB")
         # the floor: the same pages' figures worked out from frames already in memory, every time
-        version, snapshot = live.at(dashboard.programme.today())
+        version, snapshot = live.at(clock.today())
         frames = live.current()
 
         class InMemory:

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import polars as pl
 from sqlalchemy import and_, func, or_, select
 
-from divert import clock, codes
+from divert import census, clock, codes
 from divert.analytics import waiting as waiting_rule
 from divert.db import session_scope
 from divert.models import (
@@ -146,7 +146,7 @@ def search_referrals(engine, text: str, *, limit: int = SEARCH_LIMIT) -> pl.Data
             "Referral": [r[1] for r in rows],
             "Crime reference": [r[2] for r in rows],
             "Referred": [show_moment(r[3]) for r in rows],
-            "Area": [codes.area_label(r[4]) for r in rows],
+            "Area": [census.area_label(r[4]) for r in rows],
             "Drug": [codes.DRUGS.get(r[5], r[5]) for r in rows],
             "Stage": [stages.get(r[0], "") for r in rows],
         },
@@ -319,7 +319,7 @@ def timeline(engine, reference: str) -> pl.DataFrame:
     add(offence["offence_date"], "Offence recorded",
         f"{codes.DRUGS.get(offence['drug'], offence['drug'])} possession, "
         f"{codes.REFERRAL_SOURCES.get(offence['source'], offence['source']).lower()}, "
-        f"{codes.area_label(offence['area'])}")
+        f"{census.area_label(offence['area'])}")
     referred = ["by " + detail["referring_team"] if detail["referring_team"] else "referring team not recorded"]
     if detail["repeat"]:
         referred.append("repeat diversion (completed one before)")
@@ -442,7 +442,7 @@ def _changed(event: AuditEvent) -> str:
 def _shown(value, name: str = "") -> str:
     if value is None or value == "":
         return "(blank)"
-    labels = {"area": codes.area_label, "drug": codes.DRUGS.get, "source": codes.REFERRAL_SOURCES.get}.get(name)
+    labels = {"area": census.area_label, "drug": codes.DRUGS.get, "source": codes.REFERRAL_SOURCES.get}.get(name)
     return str(labels(value) or value) if labels else str(value)
 
 
@@ -531,7 +531,7 @@ def _queue(rows, today: date | None = None) -> pl.DataFrame:
         {
             "Referral": [r[0] for r in rows],
             "Referred": [show_moment(r[1]) for r in rows],
-            "Area": [codes.area_label(r[2]) for r in rows],
+            "Area": [census.area_label(r[2]) for r in rows],
             "Days waiting": [(today - uk_time(r[1]).date()).days if r[1] else None for r in rows],
         },
         schema=QUEUE_SCHEMA,

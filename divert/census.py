@@ -226,3 +226,28 @@ def population_frame(force: str | None = codes.DEFAULT_FORCE) -> pl.DataFrame:
 def population_rows(force: str | None = codes.DEFAULT_FORCE) -> list[dict]:
     """The same as a list of dicts, ready for Population(**row) or a bulk insert."""
     return population_frame(force).to_dicts()
+
+
+# Local policing areas follow the local authorities (ONS codes) of the force area: they come
+# from the shipped census for whichever force the programme profile names (divert.programme).
+def areas_of(force: str) -> codes.Labels:
+    """The local authorities of a force area (code -> name as the census gives it)."""
+    return _areas_of(force)
+
+
+@cache
+def _areas_of(force: str) -> codes.Labels:
+    return codes.Labels("local policing area", {a["code"]: a["name"] for a in force_areas(force)})
+
+
+@cache
+def _all_area_names() -> dict[str, str]:
+    frame = local_authorities()
+    return dict(zip(frame["code"].to_list(), frame["name"].to_list(), strict=True))
+
+
+def area_label(code: str | None) -> str:
+    """An area's name (any local authority of England and Wales), else the code itself."""
+    if not code:
+        return "Not recorded"
+    return _all_area_names().get(code, code)

@@ -10,6 +10,7 @@ import sys
 import time
 
 from divert import codes
+from divert.records import programme_profile
 
 OK, REJECTED, USAGE = 0, 1, 2
 SCALE_RANGE = (0.01, 100.0)  # demo volume: about 136 to 1.4 million referrals
@@ -60,8 +61,8 @@ def cmd_demo(args) -> int:
         return USAGE
     from datetime import date
 
+    from divert.clock import today
     from divert.demo import parameters
-    from divert.programme import today
 
     try:
         as_of = date.fromisoformat(args.as_of) if args.as_of else None
@@ -247,7 +248,7 @@ def cmd_metrics(args) -> int:
     from divert.analytics.loading import load_frames
     from divert.analytics.metrics import METRICS
     from divert.analytics.months import default_as_of
-    from divert.programme import today
+    from divert.clock import today
 
     try:
         start = date.fromisoformat(args.start) if args.start else None
@@ -361,7 +362,7 @@ def cmd_programme(args) -> int:
         if not values:
             print("give at least one setting to change (see `divert programme set --help`)", file=sys.stderr)
             return USAGE
-        saved, chosen = programme.save(values, f"cli:{getpass.getuser()}", engine=_engine(args))
+        saved, chosen = programme_profile.save(values, f"cli:{getpass.getuser()}", engine=_engine(args))
         if not saved.ok:
             for problem in saved.problems:
                 print(f"--{problem.field.replace('_', '-')}: {problem.reason}", file=sys.stderr)
@@ -369,7 +370,7 @@ def cmd_programme(args) -> int:
         print(f"Programme profile saved: {chosen.force_name}, launched {chosen.launch:%d %B %Y}, "
               f"diversion recorded as outcome {chosen.diversion_outcome}, {len(chosen.areas)} areas")
         return OK
-    profile = programme.current(_engine(args))
+    profile = programme_profile.current(_engine(args))
     if args.format == "json":
         print(jsonlib.dumps(profile.as_json(), indent=1))
         return OK
@@ -437,7 +438,7 @@ def _export_release(args, user: str) -> int:
 
     from divert.analytics.months import default_as_of
     from divert.backup import audit_export
-    from divert.programme import today as today_in_london
+    from divert.clock import today as today_in_london
     from divert.release import ReleaseError, write_release
 
     try:
@@ -531,7 +532,7 @@ def _print_coverage(args) -> int:
 
     from divert.analytics import coverage
     from divert.analytics.loading import load_frames
-    from divert.programme import today
+    from divert.clock import today
 
     try:
         as_of = date.fromisoformat(args.as_of) if args.as_of else today()

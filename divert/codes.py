@@ -6,8 +6,6 @@ classification (census 2011/2021), the IC officer-defined codes, police.uk open 
 
 from __future__ import annotations
 
-from functools import cache
-
 
 class Labels(dict):
     """code -> label, with the noun for what the codes are ("drug", "local policing area"), so
@@ -226,35 +224,6 @@ FORCES: dict[str, str] = {
     "derbyshire": "Derbyshire Constabulary",
     "durham": "Durham Constabulary",
 }
-# Local policing areas follow the local authorities (ONS codes) of the force area: they come
-# from the shipped census for whichever force the programme profile names (divert.programme).
-def areas_of(force: str) -> Labels:
-    """The local authorities of a force area (code -> name as the census gives it)."""
-    return _areas_of(force)
-
-
-@cache
-def _areas_of(force: str) -> Labels:
-    from divert.census import force_areas
-
-    return Labels("local policing area", {a["code"]: a["name"] for a in force_areas(force)})
-
-
-@cache
-def _all_area_names() -> dict[str, str]:
-    from divert.census import local_authorities
-
-    frame = local_authorities()
-    return dict(zip(frame["code"].to_list(), frame["name"].to_list(), strict=True))
-
-
-def area_label(code: str | None) -> str:
-    """An area's name (any local authority of England and Wales), else the code itself."""
-    if not code:
-        return "Not recorded"
-    return _all_area_names().get(code, code)
-
-
 # --- Users --------------------------------------------------------------------------------
 ROLES: dict[str, str] = {
     "viewer": "Viewer (OPCC)",

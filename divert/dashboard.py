@@ -10,7 +10,7 @@ from datetime import date, timedelta
 import polars as pl
 import streamlit as st
 
-from divert import app_settings, codes, programme
+from divert import app_settings, clock, codes
 from divert.analytics.filters import Filters
 from divert.analytics.frames import Frames
 from divert.analytics.live import LiveFrames
@@ -101,7 +101,7 @@ def filter_bar(page: str) -> Filters:
         st.session_state[FILTERS_KEY] = Filters.from_query(st.query_params)
     current: Filters = st.session_state[FILTERS_KEY]
     data = all_frames()
-    today = programme.today()
+    today = clock.today()
     default = default_as_of(today)  # the same rule for every role
     exact = _exact_role()
     with st.sidebar:

@@ -29,8 +29,8 @@ import streamlit as st
 from streamlit.errors import StreamlitPageNotFoundError
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from divert import casework, codes, ui
-from divert.records import Saved
+from divert import casework, census, codes, ui
+from divert.records import Saved, programme_profile
 from divert.validation import Problem
 from divert.wording import plural
 
@@ -73,9 +73,8 @@ def time_now() -> time:
 
 def areas() -> dict[str, str]:
     """The force's local policing areas (code -> name); empty if the force has no list."""
-    from divert import programme
 
-    return programme.current(ui.engine()).area_labels
+    return programme_profile.current(ui.engine()).area_labels
 
 
 def default_area(username: str, engine) -> str | None:
@@ -427,6 +426,6 @@ def referral_header(detail: dict) -> None:
     offence = detail["offence"]
     st.markdown(
         f"**{ui.plain(detail['reference'])}** · referred {casework.show_moment(detail['referred_at'])} · "
-        f"{codes.area_label(offence['area'])} · {codes.DRUGS.get(offence['drug'], offence['drug'])} · "
+        f"{census.area_label(offence['area'])} · {codes.DRUGS.get(offence['drug'], offence['drug'])} · "
         f"**{detail['stage']}**"
     )

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import date
-from zoneinfo import ZoneInfo
 
 from divert import clock, codes
 from divert.validation import Problem
 
-TIME_ZONE = ZoneInfo("Europe/London")
+TIME_ZONE = clock.UK  # (one clock: divert.clock)
 SETTING_KEY = "programme"
 DIVERSION_OUTCOMES = {8: "Community Resolution", 22: "Diversionary, educational or intervention activity"}
 DRUG_CLASSES = ("A", "B", "C")
@@ -94,7 +93,7 @@ def check(values: dict, base: Programme | None = None) -> tuple[Programme | None
                 out[name] = forces.force(str(value)).slug
             elif name == "launch":
                 day = value if isinstance(value, date) else date.fromisoformat(str(value))
-                if not EARLIEST_LAUNCH <= day <= today():
+                if not EARLIEST_LAUNCH <= day <= clock.today():
                     fail(name, f"must be between {EARLIEST_LAUNCH:%d %B %Y} and today")
                     continue
                 out[name] = day
@@ -143,45 +142,13 @@ def check(values: dict, base: Programme | None = None) -> tuple[Programme | None
     return replace(base, **out).with_areas(), []
 
 
-def _from_stored(stored: dict | None, force: str | None) -> Programme:
+def from_stored(stored: dict | None, force: str | None) -> Programme:
     profile = Programme(force=force or codes.DEFAULT_FORCE)
     if stored:
         chosen, problems = check({k: v for k, v in stored.items() if k in STORED}, profile)
         if chosen is not None:
             return chosen
     return profile.with_areas()
-
-
-def current(engine=None) -> Programme:
-    """The profile in force: the stored one, else the reference programme for the configured
-    force (DIVERT_FORCE or secrets, default West Midlands)."""
-    from divert.settings import current_force
-
-    stored = None
-    if engine is not None:
-        from sqlalchemy.exc import SQLAlchemyError
-
-        from divert.db import session_scope
-        from divert.records import get_setting
-
-        try:
-            with session_scope(engine) as s:
-                stored = get_setting(s, SETTING_KEY)
-        except SQLAlchemyError:  # no schema yet
-            stored = None
-    return _from_stored(stored, current_force())
-
-
-def in_session(s) -> Programme:
-    """The profile in force, read inside a write's own session (transaction)."""
-    from divert.records.core import get_setting
-    from divert.settings import current_force
-
-    return _from_stored(get_setting(s, SETTING_KEY), current_force())
-
-
-def force_in(s) -> str:
-    return in_session(s).force
 
 
 def ineligible(profile: Programme, age: int | None, drug: str | None, engaged_before: bool) -> list[str]:
@@ -195,19 +162,3 @@ def ineligible(profile: Programme, age: int | None, drug: str | None, engaged_be
     if engaged_before and not profile.second_offer_after_engagement:
         reasons.append("engaged before, and the programme makes no second offer")
     return reasons
-
-
-def save(values: dict, user: str, *, engine=None):
-    """Validate and store the profile (audited); returns (Saved, Programme | None)."""
-    from divert.records import Saved, set_setting
-
-    chosen, problems = check(values, current(engine))
-    if problems:
-        return Saved(False, problems=problems), None
-    stored = {k: v for k, v in chosen.as_json().items() if k != "areas"}
-    return set_setting(SETTING_KEY, stored, user, engine=engine), chosen
-
-
-def today() -> date:
-    """Today in Europe/London: the default as-of date of every figure (divert.clock)."""
-    return clock.today()

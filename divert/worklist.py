@@ -14,7 +14,7 @@ from datetime import date
 import polars as pl
 from sqlalchemy import case, func, select
 
-from divert import app_settings, codes
+from divert import app_settings, census, codes
 from divert.analytics import waiting as waiting_rule
 from divert.casework import _open_pathway, show_day, show_moment, uk_time
 from divert.db import session_scope
@@ -143,7 +143,7 @@ def build(engine, as_of: date, *, targets: app_settings.AppSettings | None = Non
             "Working days": row["working_days"],
             "Target": (assessment_unit if row["action"] in waiting_assessment
                        else course_unit if row["action"] in (waiting_rule.TO_BOOK, waiting_rule.REBOOK) else ""),
-            "Area": codes.area_label(row["area"]),
+            "Area": census.area_label(row["area"]),
             "Drug": codes.DRUGS.get(row["drug"], row["drug"] or ""),
             "Details": _details(row, as_of),
             "Referred": show_moment(row["referred_at"]),

@@ -6,7 +6,7 @@ import streamlit as st
 from divert import ui
 from divert.analytics.months import default_as_of
 from divert.backup import BackupError, backup_zip
-from divert.programme import today as today_in_london
+from divert.clock import today as today_in_london
 from divert.release import ReleaseError, release_zip
 
 BACKUP = "divert_backup_download"

@@ -3,7 +3,7 @@
 import polars as pl
 import streamlit as st
 
-from divert import dashboard, forces, programme, ui
+from divert import clock, dashboard, forces, ui
 from divert.analytics import coverage
 from divert.safe_csv import to_csv_bytes
 
@@ -12,7 +12,7 @@ st.title("Data coverage")
 st.caption("Which months each source holds, force by force. A rate per year counts only these months: a window "
            "that reaches past them, or over a gap, is worked out over the months with data, and the page says so. "
            "The same list: `divert status`.")
-today = programme.today()
+today = clock.today()
 as_of = st.date_input("As of", value=today, max_value=today, format="DD/MM/YYYY",
                       help="Months with a record on or before this day.")
 table = coverage.table(dashboard.live().at(as_of)[1], as_of)

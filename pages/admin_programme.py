@@ -4,12 +4,13 @@ launch date, how a diversion is recorded, who is eligible, and the provider's co
 import polars as pl
 import streamlit as st
 
-from divert import forces, programme, ui
+from divert import clock, forces, programme, ui
+from divert.records import programme_profile
 
 user = ui.require_role("admin")
 st.title("Programme")
 engine = ui.engine()
-current = programme.current(engine)
+current = programme_profile.current(engine)
 st.caption("Everything in Divert follows this profile: the areas in the filters and forms, which records an import "
            "accepts, the launch date that splits before from after, how a diversion is recorded, and the demonstration "
            "data. Every change is recorded in the audit log. The same settings: `divert programme show` and "
@@ -23,7 +24,7 @@ with st.form("programme"):
                               "census, become the programme's areas.")
     left, right = st.columns(2)
     launch = left.date_input("Launch date", value=current.launch, min_value=programme.EARLIEST_LAUNCH,
-                             max_value=programme.today(), format="DD/MM/YYYY",
+                             max_value=clock.today(), format="DD/MM/YYYY",
                              help="The day the scheme started force-wide: before/after comparisons split here.")
     outcome = right.radio("A diversion is recorded as", list(programme.DIVERSION_OUTCOMES),
                           index=list(programme.DIVERSION_OUTCOMES).index(current.diversion_outcome),
@@ -55,7 +56,7 @@ with st.form("programme"):
             st.error("Tick the box to confirm the change of force: records of the old force's areas will no longer "
                      "be accepted.")
         else:
-            saved, chosen = programme.save({
+            saved, chosen = programme_profile.save({
                 "force": force, "launch": launch, "diversion_outcome": outcome, "minimum_age": minimum_age,
                 "drug_classes": classes, "second_offer_after_engagement": str(second), "provider": provider,
                 "course_format": course_format, "seats_per_session": seats, "sessions_per_week": sessions,

@@ -5,7 +5,7 @@ from datetime import date, timedelta
 
 import streamlit as st
 
-from divert import dashboard, programme, report, ui
+from divert import clock, dashboard, report, ui
 from divert.records.exports import record_export
 
 PACK = "divert_board_pack"
@@ -22,7 +22,7 @@ st.caption(
        "It is the published pack: small numbers are suppressed as on the dashboards, and periods are whole months "
        "ending at a month end."))
 
-today = programme.today()
+today = clock.today()
 data = dashboard.all_frames()
 launch = data.programme.launch
 first = data.offences["offence_date"].min() or launch

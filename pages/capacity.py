@@ -9,7 +9,7 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
-from divert import charts, dashboard, programme, scenarios, ui
+from divert import charts, clock, dashboard, scenarios, ui
 from divert.analytics import capacity, demand, queue, staffing, waiting
 from divert.analytics.frames import end_of_day
 from divert.wording import plural
@@ -21,7 +21,7 @@ data = dashboard.frames(filters)
 dashboard.as_of_line(data)
 targets = dashboard.settings()
 as_of = filters.as_of_date
-today = programme.today()
+today = clock.today()
 if data.referrals.is_empty():
     st.info("No referrals are recorded up to this date, so there is nothing to plan from. Record or import "
             "referrals, assessments and course sessions first.", icon=":material/info:")

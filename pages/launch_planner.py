@@ -9,7 +9,7 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
-from divert import charts, dashboard, programme, scenarios, ui
+from divert import charts, clock, dashboard, scenarios, ui
 from divert.analytics import launch, planning, queue, staffing, volume
 from divert.analytics.months import default_as_of
 from divert.safe_csv import to_csv_bytes
@@ -18,7 +18,7 @@ from divert.wording import plural
 user = ui.require_role("manager", "admin")
 st.title("Launch planner")
 data = dashboard.all_frames()
-jump_as_of = default_as_of(programme.today())  # as the Volume page opens: the same figure
+jump_as_of = default_as_of(clock.today())  # as the Volume page opens: the same figure
 _, known = dashboard.live().at(jump_as_of)
 jump = volume.launch_jump(known.offences, launch=known.programme.launch, as_of=jump_as_of).row(0, named=True)
 own = volume.launch_jump_text(jump)
@@ -96,7 +96,7 @@ with a1:
     referred = launch_slider("Offences referred (%)", "referral_pct",
                              "Recorded possession offences that become referrals (the rest are exceptions, such as "
                              "suspected intent to supply). Default: this service's own share since it started.")
-    launch_day = st.date_input("Launch date", value=programme.today() + timedelta(days=56), format="DD/MM/YYYY",
+    launch_day = st.date_input("Launch date", value=clock.today() + timedelta(days=56), format="DD/MM/YYYY",
                                key="launch_date", help="Only the time of year matters here.")
 with a2:
     engagement = plan_slider("engagement_pct")

@@ -2,13 +2,14 @@
 
 import streamlit as st
 
-from divert import auth, programme, ui
+from divert import auth, ui
 from divert.analytics import denominators, disparity, impact, watch
 from divert.analytics.maturity import FOLLOW_UP_TEXT
+from divert.records import programme_profile
 
 ui.require_role(*auth.ALL_ROLES)
 st.title("Methods")
-profile = programme.current(ui.engine())
+profile = programme_profile.current(ui.engine())
 st.markdown(
     f"""
 Every figure on the dashboards comes from the records in this database; none is typed in.

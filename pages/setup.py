@@ -5,7 +5,8 @@ Reachable only while the database has no accounts; once one exists this page ref
 
 import streamlit as st
 
-from divert import accounts, auth, forces, programme, ui
+from divert import accounts, auth, clock, forces, programme, ui
+from divert.records import programme_profile
 
 ui.leave_legacy_pages_mode()
 st.title("Set up Divert")
@@ -34,13 +35,13 @@ with st.form("setup", enter_to_submit=False):
     password_again = st.text_input("Password again", type="password")
     st.divider()
     st.markdown("**The programme** (an administrator can change it later on the Programme page)")
-    profile = programme.current(engine)
+    profile = programme_profile.current(engine)
     names = {f.slug: f.name for f in forces.FORCES}
     force = st.selectbox("Police force", list(names), index=list(names).index(profile.force), format_func=names.get,
                          help="Its local authorities, from the census, become the programme's areas.")
     left, right = st.columns(2)
     launch = left.date_input("Launch date", value=profile.launch, min_value=programme.EARLIEST_LAUNCH,
-                             max_value=programme.today(), format="DD/MM/YYYY",
+                             max_value=clock.today(), format="DD/MM/YYYY",
                              help="The day the scheme started force-wide: before/after comparisons split here.")
     outcome = right.radio("A diversion is recorded as", list(programme.DIVERSION_OUTCOMES),
                           format_func=lambda n: f"{programme.DIVERSION_OUTCOMES[n]} (outcome {n})")
@@ -64,7 +65,7 @@ if submitted:
         ui.show_problems(saved.problems)
         st.stop()
     done = {"admin": username.strip(), "logins": []}
-    profile_saved, _ = programme.save({"force": force, "launch": launch, "diversion_outcome": outcome},
+    profile_saved, _ = programme_profile.save({"force": force, "launch": launch, "diversion_outcome": outcome},
                                       username.strip(), engine=engine)
     if not profile_saved.ok:
         done["demo_error"] = "the programme profile was not saved: " + "; ".join(

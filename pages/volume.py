@@ -3,7 +3,7 @@
 import polars as pl
 import streamlit as st
 
-from divert import auth, charts, codes, dashboard, ui
+from divert import auth, census, charts, codes, dashboard, ui
 from divert.analytics import volume
 from divert.analytics.maturity import with_provisional
 from divert.analytics.metrics import GATES, volume_change_table, volume_table
@@ -69,7 +69,7 @@ dashboard.chart_block(
 )
 
 area_names = data.programme.area_labels
-labels = {"area": ("Local policing area", lambda v: area_names.get(v) or codes.area_label(v)),
+labels = {"area": ("Local policing area", lambda v: area_names.get(v) or census.area_label(v)),
           "source": ("Source", codes.REFERRAL_SOURCES.get), "drug": ("Drug", codes.DRUGS.get),
           "age_band": ("Age band", None), "sex": ("Sex", codes.SEXES.get),
           "ethnic_group": ("Ethnic group (self-defined)", None)}

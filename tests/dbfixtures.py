@@ -252,7 +252,7 @@ def demo_url(folder, name: str = "demo.db", *, seed: int, scale: float, as_of: d
     key = json.dumps({"seed": seed, "scale": scale, "as_of": str(as_of), "programme": programme}, sort_keys=True)
 
     def build(url: str) -> dict:
-        from divert import programme as profile
+        from divert.records import programme_profile as profile
         from divert.demo import load_demo
 
         _migrate(url)

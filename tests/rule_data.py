@@ -31,11 +31,11 @@ import pytest
 from dbfixtures import SMALL_DEMO, migrated_url
 from hypothesis import strategies as st
 
-from divert import codes
+from divert import census, codes
 from divert.db import get_engine
 
 FORCE = codes.DEFAULT_FORCE
-AREAS = dict(codes.areas_of(FORCE))  # ONS code -> name: the force's local policing areas
+AREAS = dict(census.areas_of(FORCE))  # ONS code -> name: the force's local policing areas
 IMPORT_ORDER = ("offences", "referrals", "assessments", "sessions", "bookings", "closures", "population",
                 "stop-search")
 USER = "rules.importer"

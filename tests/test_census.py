@@ -52,7 +52,7 @@ def test_every_self_defined_group_is_there_and_adds_up(west_midlands):
 def test_local_authorities_are_the_seven_areas_and_sum_to_the_force(west_midlands):
     areas = west_midlands.filter((pl.col("census_year") == 2011) & (pl.col("geography_level") == "local_authority"))
     assert dict(zip(*areas.select("geography_code", "geography_name").unique().sort("geography_code"), strict=True)) == (
-        codes.areas_of("west-midlands")
+        census.areas_of("west-midlands")
     )
     summed = areas.group_by("ethnicity").agg(pl.col("count").sum())
     assert dict(zip(summed["ethnicity"], summed["count"], strict=True)) == counts(west_midlands, 2011, "force")

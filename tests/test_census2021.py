@@ -65,7 +65,7 @@ def test_west_midlands_matches_the_reported_county_totals(everyone):
     assert abs(force["Mixed"] + force["Other"] - reported[census.OTHER_INCL_MIXED]) <= 100
     assert force["Black"] == 236_047 and force["All"] == 2_919_655
     seven = everyone.filter((pl.col("force") == "west-midlands") & (pl.col("geography_level") == "local_authority"))
-    assert set(seven["geography_code"]) == set(codes.areas_of("west-midlands"))
+    assert set(seven["geography_code"]) == set(census.areas_of("west-midlands"))
 
 
 def test_every_authority_has_one_force_and_43_forces_are_covered(everyone):

@@ -14,11 +14,12 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 from test_casework import SOON, USER, assess, count, problem, referral, session
 
-from divert import casework, programme, records
+from divert import casework, records
 from divert.accounts import add_user
 from divert.analytics.loading import load_frames
 from divert.db import data_version, session_scope
 from divert.models import AuditEvent, Booking, Offence, Person, Referral
+from divert.records import programme_profile
 
 # sessions ahead, bookings made "now" and this year's youngest birth year: the clock stands at clock.MOMENT
 pytestmark = pytest.mark.usefixtures("clock")
@@ -287,7 +288,7 @@ def test_moving_a_referral_to_another_person_recomputes_both_people(engine):
 
 
 def test_an_eligibility_decision_stands_and_the_audit_says_what_the_rules_now_give(engine):
-    saved, _ = programme.save({"second_offer_after_engagement": "no"}, USER, engine=engine)
+    saved, _ = programme_profile.save({"second_offer_after_engagement": "no"}, USER, engine=engine)
     assert saved.ok, saved.problems
     # offered on override after a completion: the completion voided, the override stands
     referral(engine, "DIV-A", "C1", person="PNC A", on="2021-01-04")
@@ -315,7 +316,7 @@ def test_an_eligibility_decision_stands_and_the_audit_says_what_the_rules_now_gi
 
 
 def test_moving_a_referral_to_someone_who_completed_before_needs_an_override_without_second_offers(engine):
-    saved, _ = programme.save({"second_offer_after_engagement": "no"}, USER, engine=engine)
+    saved, _ = programme_profile.save({"second_offer_after_engagement": "no"}, USER, engine=engine)
     assert saved.ok, saved.problems
     referral(engine, "DIV-A", "C1", person="PNC A", on="2021-01-04")
     close(engine, "DIV-A", "2021-02-01")

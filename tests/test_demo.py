@@ -17,7 +17,7 @@ from dbfixtures import SMALL_DEMO, demo_url, migrated_url
 from sqlalchemy import text
 from sqlmodel import Session, select
 
-from divert import codes, records
+from divert import census, codes, records
 from divert.db import data_version, get_engine
 from divert.demo import DemoExists, load_demo
 from divert.models import Booking, Closure, CourseSession, Offence, Person, Referral, StopSearch
@@ -114,7 +114,7 @@ def test_people_have_pseudonymous_keys_and_both_ethnicities_recorded_separately(
     assert people["person_key"].str.contains(r"^[0-9a-f]{64}$").all() and people["person_key"].is_unique().all()
     assert 0.03 <= (people["ethnicity_self"] == "NS").mean() <= 0.05
     assert set(people["ethnicity_self"]) == set(codes.ETHNICITY_SELF)
-    assert set(people["home_area"]) == set(codes.areas_of("west-midlands"))
+    assert set(people["home_area"]) == set(census.areas_of("west-midlands"))
     self_broad = people["ethnicity_self"].map_elements(codes.broad_group, return_dtype=pl.String)
     officer_broad = people["ethnicity_officer"].replace_strict(codes.OFFICER_BROAD)
     stated = self_broad != "Not stated"

@@ -6,14 +6,14 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from divert import codes, records
+from divert import census, codes, records
 from divert.db import session_scope
 from divert.ingest.kinds import KINDS
 from divert.ingest.run import import_files
 from divert.models import Offence
 from divert.validation import Checker
 
-AREAS = codes.areas_of("west-midlands")
+AREAS = census.areas_of("west-midlands")
 USER = "test.names"
 
 

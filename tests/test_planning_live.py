@@ -15,8 +15,9 @@ from divert import records
 from divert.analytics import capacity, forecast, queue, staffing
 from divert.analytics.filters import Filters
 from divert.analytics.loading import load_frames
+from divert.clock import today
 from divert.db import get_engine
-from divert.programme import TIME_ZONE, today
+from divert.programme import TIME_ZONE
 
 TARGET_ASSESSMENT, TARGET_COURSE = 10, 28
 DEMO = {"seed": 31, "scale": 0.3}  # the figures below are sane for a demo of this size

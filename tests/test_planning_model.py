@@ -228,8 +228,8 @@ def test_the_pages_show_the_same_staffing_answer_on_the_demo(current_demo, monke
 
     from divert import app_settings
     from divert.analytics.loading import load_frames
+    from divert.clock import today
     from divert.db import get_engine
-    from divert.programme import today
     from divert.settings import PROJECT_DIR
 
     monkeypatch.setenv("DIVERT_DATABASE_URL", current_demo)

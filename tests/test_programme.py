@@ -13,8 +13,9 @@ from commands import divert
 from dbfixtures import demo_url, migrated_url
 from sqlalchemy import text
 
-from divert import census, forces, programme, records
+from divert import census, forces, records
 from divert.db import get_engine
+from divert.records import programme_profile
 
 CENSUS = census.CENSUS_2011_DIR / census.LOCAL_AUTHORITY_FILE
 LOOKUP = census.CENSUS_2011_DIR / census.LOOKUP_FILE
@@ -70,7 +71,7 @@ def test_the_profile_is_stored_audited_and_bad_values_change_nothing(db):
 
 def test_records_follow_the_profile_areas_and_eligibility(db):
     engine = get_engine(db)
-    saved, _ = programme.save({"force": "durham", "minimum_age": 18, "drug_classes": ["A", "B"]}, "test", engine=engine)
+    saved, _ = programme_profile.save({"force": "durham", "minimum_age": 18, "drug_classes": ["A", "B"]}, "test", engine=engine)
     assert saved.ok
 
     def referral(n, **values):

@@ -16,9 +16,9 @@ from divert import casework, records
 from divert.analytics import capacity, waiting
 from divert.analytics.frames import end_of_day
 from divert.analytics.loading import load_frames
+from divert.clock import today
 from divert.db import get_engine, session_scope
 from divert.models import Booking, CourseSession, Referral
-from divert.programme import today
 
 USER = "test.caseworker"
 

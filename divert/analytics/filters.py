@@ -25,7 +25,7 @@ class Filters:
 
     @property
     def as_of_date(self) -> date:
-        from divert.programme import today
+        from divert.clock import today
 
         return self.as_of or today()
 
@@ -79,7 +79,8 @@ class Filters:
         leaves the dates out (for a page that states its periods itself). `areas` names the
         programme's areas (Frames.programme.area_labels); a code it lacks is looked up in the
         reference lists."""
-        from divert.codes import REFERRAL_SOURCES, SEXES, area_label
+        from divert.census import area_label
+        from divert.codes import REFERRAL_SOURCES, SEXES
 
         parts = []
         if period and (self.start or self.end):

@@ -29,6 +29,7 @@ from divert.analytics.frames import (
 )
 from divert.analytics.loading import load_frames
 from divert.db import data_version, get_engine
+from divert.records import programme_profile
 
 IGNORED = {"app_user", "sign_in_throttle", "session_generation"}
 BY_IMPORT_ID = {"referrals", "offences"}  # imports written in bulk: no event per row
@@ -249,7 +250,6 @@ class LiveFrames:
 
     def _first(self, version: int) -> None:
         """From the frame store and the events since, when it can be trusted; else read whole."""
-        from divert import programme
 
         self.store = frame_store.location(self.engine) if loading.columnar(self.engine) else None
         stored = frame_store.read(self.store, self.engine) if self.store else None
@@ -258,7 +258,7 @@ class LiveFrames:
             self.version, self.last_refresh = version, {"kind": "full"}
             return
         tables, made_at = stored
-        base = Frames(**tables, programme=programme.current(self.engine), last_import=last_import(self.engine))
+        base = Frames(**tables, programme=programme_profile.current(self.engine), last_import=last_import(self.engine))
         self.seen = seen_before(self.engine, made_at["event"])
         changes, newest = changes_since(self.engine, made_at["event"], self.seen)
         changes.everything = changes.everything or (version != made_at["version"] and not changes.events)
@@ -281,7 +281,6 @@ class LiveFrames:
         return frames
 
     def apply(self, frames: Frames, changes: Changes) -> Frames:
-        from divert import programme
 
         engine = self.engine
         if changes.everything:
@@ -298,7 +297,7 @@ class LiveFrames:
         if changes.population:
             updates["population"] = read(engine, POPULATION_SQL)
         if changes.programme:
-            updates["programme"] = programme.current(engine)
+            updates["programme"] = programme_profile.current(engine)
         if changes.imported:
             updates["last_import"] = last_import(engine)
         return replace(frames, **updates) if updates else frames

@@ -104,7 +104,7 @@ def load_frames(engine: Engine, programme: Programme | None = None, folder: Path
     """Everything recorded (voided records left out), read as the tables' own columns and
     joined in polars; a large database is read in a worker process, which leaves the frames in
     `folder` when given (the frame store)."""
-    from divert import programme as profile
+    from divert.records import programme_profile as profile
 
     extra = {"stop_search": STOP_SEARCH_SQL, "population": POPULATION_SQL}
     if folder is not None or columnar(engine):

@@ -46,7 +46,7 @@ def period_end(start: date, every: str) -> date:
 
 def last_complete_day(as_of: date) -> date:
     """The last day whose records are complete: the as-of date, unless it is today (not over)."""
-    from divert.programme import today
+    from divert.clock import today
 
     return min(as_of, today() - timedelta(days=1))
 

@@ -14,12 +14,13 @@ from sqlmodel import Session
 
 from divert import codes, programme
 from divert.census import census_2011_frame, population_frame
+from divert.clock import today
 from divert.db import analyze, bump_data_version
 from divert.demo import bulk, tables
 from divert.demo import calendar as C
 from divert.demo import parameters as P
 from divert.models import AuditEvent, Population, Setting, User
-from divert.programme import today
+from divert.records import programme_profile
 
 DEMO_KEY = "demo"
 ACTOR = "demo"
@@ -131,7 +132,7 @@ def load_demo(engine: Engine, seed: int = 2020, scale: float = 1.0, progress: Pr
         _check_not_loaded(conn)
         _check_no_real_users(conn, allow_users)
     end = as_of or (today() - timedelta(days=1))
-    scene = scene_for(programme.current(engine), end)
+    scene = scene_for(programme_profile.current(engine), end)
     frames = tables.build(seed, scale, lambda step, f: say(step, 0.35 * f), scene=scene)
     census = population_frame(None)  # every force, as `divert init` loads them
     total = sum(f.height for f in frames.values())

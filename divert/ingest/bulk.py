@@ -22,6 +22,7 @@ from sqlmodel import Session
 from divert import clock, codes, programme
 from divert.models import Closure, Offence, Person, Referral
 from divert.pseudonym import person_key
+from divert.records import programme_profile
 from divert.records.bulk import OFFENCE, PERSON, Plan
 from divert.records.offences import area_code
 from divert.records.pathway import person_history
@@ -140,7 +141,7 @@ def _among(s: Session, column, values: list) -> Iterable:
 
 
 def read_context(s: Session, kind: str, rows: list[dict], key: str) -> Context:
-    profile = programme.in_session(s)
+    profile = programme_profile.in_session(s)
     ctx = Context(profile.force, profile, key)
     references = sorted({str(r["reference"]) for r in rows if r.get("reference")}) if kind == "referrals" else []
     for among in _among(s, Referral.reference, references):

@@ -38,6 +38,7 @@ from divert.models import (
     User,
 )
 from divert.pseudonym import checked_key, person_key
+from divert.records import programme_profile
 from divert.records.core import (
     Rejected,
     Saved,
@@ -79,7 +80,7 @@ def _eligibility(s, c: Checker, referral: Referral, person_id: int, referred_at,
     """The referral's eligibility, repeat flag and override by the person's history before
     `referred_at` and the programme's rules, as a new referral is checked."""
     history = person_past(s, person_id, referral.id, referred_at)
-    profile = programme.in_session(s)
+    profile = programme_profile.in_session(s)
     repeat = bool(history.complied)
     reasons = barriers(profile, history) + programme.ineligible(profile, age, drug, False)
     if not reasons:

@@ -32,6 +32,7 @@ from sqlmodel import Session
 
 from divert import programme
 from divert.models import Closure, Referral
+from divert.records import programme_profile
 from divert.records.core import as_dict, as_utc, audit, update_row
 
 
@@ -128,7 +129,7 @@ def following(s: Session, user: str, cause: str, person_ids: Iterable[int]) -> I
     referrals (not void) whose stored flag the new history changes is updated, and each whose
     eligibility decision the new history no longer matches is noted - audited one by one with
     `cause` ("referral DIV-1 was voided")."""
-    profile = programme.in_session(s)
+    profile = programme_profile.in_session(s)
     people = sorted(set(person_ids))
     before: dict[int, Derived] = {}
     for person_id in people:

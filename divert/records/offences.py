@@ -5,9 +5,10 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlmodel import Session
 
-from divert import clock, codes, programme
+from divert import census, clock, codes
 from divert.models import Offence, Person, Referral
 from divert.pseudonym import PersonKeyProblem, checked_key, person_key
+from divert.records import programme_profile
 from divert.records.core import Rejected, Saved, check, save, write
 from divert.validation import Checker, Problem
 
@@ -49,7 +50,7 @@ def area_code(c: Checker, force: str, field_name: str = "area") -> str | None:
     from divert.forces import UnknownForce
 
     try:
-        areas = codes.areas_of(force)
+        areas = census.areas_of(force)
     except UnknownForce:
         areas = None
     if areas:
@@ -116,7 +117,7 @@ def person_change_problem(s: Session, existing: Offence, person_id: int) -> Prob
 
 def add_offence(values: dict, user: str, *, session=None, engine=None, upsert=False) -> Saved:
     def work(s):
-        force = values.get("force") or programme.force_in(s)
+        force = values.get("force") or programme_profile.force_in(s)
         offence = offence_from(s, Checker(values), force, upsert=upsert)
         existing = offence_by_ref(s, force, offence.crime_ref) if upsert else None
         if existing is not None:

@@ -7,6 +7,7 @@ from sqlmodel import Session
 
 from divert import codes, programme
 from divert.models import Assessment, Closure, Offence, Referral
+from divert.records import programme_profile
 from divert.records.core import (
     Rejected,
     Saved,
@@ -50,7 +51,7 @@ def add_referral(values: dict, user: str, *, session=None, engine=None, upsert=F
 
     def work(s):
         c = Checker(values)
-        force = values.get("force") or programme.force_in(s)
+        force = values.get("force") or programme_profile.force_in(s)
         reference = c.reference("reference")
         referred_at = c.moment("referred_at", required=True)
         team = c.text("referring_team", max_length=80)
@@ -93,7 +94,7 @@ def add_referral(values: dict, user: str, *, session=None, engine=None, upsert=F
                 )
                 check(c)
             notes.append("offered on override after a previous non-engagement")
-        rules = programme.ineligible(programme.in_session(s), offence.age, offence.drug, bool(history["complied"]))
+        rules = programme.ineligible(programme_profile.in_session(s), offence.age, offence.drug, bool(history["complied"]))
         if rules:
             if not override:
                 c.fail("override_reason", "outside the programme's eligibility rules (" + "; ".join(rules)

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import polars as pl
 
-from divert import codes
+from divert import census
 from divert.analytics.denominators import census_population
 from divert.analytics.frames import Frames
 from divert.analytics.loading import load_frames
@@ -82,7 +82,7 @@ def build_release(frames: Frames, as_of: date, *, force: str, launch: date, cens
         raise ReleaseError(f"no complete month of records as of {as_of}: nothing to publish")
     frames = build.within(frames, win)
     seen = set(frames.offences["area"].drop_nulls()) | set(frames.referrals["area"].drop_nulls())
-    areas = sorted(set(codes.areas_of(force)) | seen)
+    areas = sorted(set(census.areas_of(force)) | seen)
     cells = Cells()
     tables = [build.volume_table(cells, frames, win, areas), build.funnel_table(cells, frames, areas),
               build.outcomes_table(cells, frames, win)]

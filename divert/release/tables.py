@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from divert import codes
+from divert import census, codes
 from divert.analytics import outcomes, pathway, volume
 from divert.analytics.frames import Frames
 from divert.release.protection import Cells
@@ -119,7 +119,7 @@ def volume_table(cells: Cells, frames: Frames, win: Window, areas: list[str]) ->
     for month in [*map(month_label, win.months), ALL]:
         for area in [*areas, ALL]:
             table.rows.append({"month": "All months" if month == ALL else month, "area_code": area,
-                               "area": "All areas" if area == ALL else codes.area_label(area),
+                               "area": "All areas" if area == ALL else census.area_label(area),
                                "offences": ("volume", "offences", month, area),
                                "referrals": ("volume", "referrals", month, area)})
     return table
@@ -151,7 +151,7 @@ def funnel_table(cells: Cells, frames: Frames, areas: list[str]) -> Table:
     for stage in pathway.STAGES:
         for area in [*areas, ALL]:
             table.rows.append({"stage": stage, "stage_label": pathway.STAGE_LABELS[stage], "area_code": area,
-                               "area": "All areas" if area == ALL else codes.area_label(area),
+                               "area": "All areas" if area == ALL else census.area_label(area),
                                "people": key(stage, area)})
     table.extra = lambda published: _funnel_shares(table.rows, published)
     return table

@@ -13,7 +13,7 @@ OK, REJECTED, USAGE = 0, 1, 2
 
 def run(args, engine_of) -> int:
     from divert.analytics.months import default_as_of
-    from divert.programme import today
+    from divert.clock import today
 
     try:
         start, end = date.fromisoformat(args.start), date.fromisoformat(args.end)

@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 
 import polars as pl
 
-from divert import app_settings, charts, programme
+from divert import app_settings, charts, clock, programme
 from divert.analytics import disparity
 from divert.analytics.filters import Filters
 from divert.analytics.frames import Frames
@@ -49,7 +49,7 @@ def last_month_end(day: date) -> date:
 
 def check_request(role: str, start: date, end: date, as_of: date, today: date | None = None) -> list[str]:
     """Why a pack cannot be made for this role, period and as-of date (empty: it can)."""
-    today = today or programme.today()
+    today = today or clock.today()
     problems = []
     if role not in ROLES:
         problems.append(f"The board pack is made for the viewer, manager or admin role, not '{role}'.")

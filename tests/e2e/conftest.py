@@ -27,7 +27,7 @@ import pytest
 from browser import TIMEOUT_MS, Screenshots, Served, demo_database, settle
 from dbfixtures import ON_POSTGRES, main_url
 
-from divert import bench_browser, programme
+from divert import bench_browser, clock
 
 
 @pytest.fixture(scope="session")
@@ -47,7 +47,7 @@ def chromium_browser():
 @pytest.fixture(scope="session")
 def demo_day():
     """The last day of the demo data: yesterday in the UK, when this run began."""
-    return programme.today() - timedelta(days=1)
+    return clock.today() - timedelta(days=1)
 
 
 @pytest.fixture(scope="session")
