@@ -9,9 +9,11 @@ from __future__ import annotations
 import streamlit as st
 from sqlalchemy.exc import OperationalError
 
-from divert import accounts, auth, pseudonym, ui
-from divert.db import BUSY_MESSAGE, is_busy
-from divert.settings import database_url
+from divert.auth import accounts
+from divert.core.environment import database_url
+from divert.records import pseudonym
+from divert.storage.db import BUSY_MESSAGE, is_busy
+from divert.web import access, ui
 
 st.set_page_config(page_title="Divert", page_icon=":material/alt_route:", layout="wide")
 
@@ -31,16 +33,16 @@ def main() -> None:
         st.stop()
 
     if first_run:
-        st.navigation(auth.setup_pages(), position="hidden").run()
+        st.navigation(access.setup_pages(), position="hidden").run()
         return
 
-    gate = auth.Gate(engine)  # the one construction of the authenticator in this run
+    gate = access.Gate(engine)  # the one construction of the authenticator in this run
     user = gate.user()
     if user is None:
         gate.signed_out_navigation().run()
         return
 
-    page = auth.navigation(user)
+    page = access.navigation(user)
     ui.sidebar(user)
     ui.header(user)
     if user.role in ("caseworker", "admin"):

@@ -2,9 +2,10 @@
 
 import streamlit as st
 
-from divert import accounts, auth, ui
+from divert.auth import accounts
+from divert.web import access, ui
 
-user = ui.require_role(*auth.ALL_ROLES, allow_password_change=True)
+user = ui.require_role(*access.ALL_ROLES, allow_password_change=True)
 st.title("My account")
 
 # kept until the next change: the cookie set after a change makes the page run again
@@ -38,7 +39,7 @@ if submitted:
     saved = accounts.change_password(user.username, current, new, again, engine=ui.engine())
     if saved.ok:
         # every other session of this account has ended; this one goes on under a new cookie
-        auth.renew_session(accounts.get_account(user.username, ui.engine()).generation)
+        access.renew_session(accounts.get_account(user.username, ui.engine()).generation)
         st.session_state["divert_account_notice"] = (
             "Your password has been changed. Any other browser signed in as you has been signed out."
         )

@@ -4,7 +4,8 @@ from datetime import date, timedelta
 
 import streamlit as st
 
-from divert import audit_log, ui
+from divert.records import audit_log
+from divert.web import ui
 
 ANY = "(any)"
 LIMIT = 5000

@@ -3,11 +3,11 @@
 
 import streamlit as st
 
-from divert import ui
-from divert.analytics.months import default_as_of
+from divert.analytics.calendar.months import default_as_of
 from divert.backup import BackupError, backup_zip
-from divert.clock import today as today_in_london
+from divert.core.clock import today as today_in_london
 from divert.release import ReleaseError, release_zip
+from divert.web import ui
 
 BACKUP = "divert_backup_download"
 RELEASE = "divert_release_download"

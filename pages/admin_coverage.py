@@ -3,9 +3,11 @@
 import polars as pl
 import streamlit as st
 
-from divert import clock, dashboard, forces, ui
-from divert.analytics import coverage
-from divert.safe_csv import to_csv_bytes
+from divert.analytics.data import coverage
+from divert.core import clock
+from divert.core.safe_csv import to_csv_bytes
+from divert.reference import forces
+from divert.web import dashboard, ui
 
 ui.require_role("admin")
 st.title("Data coverage")

@@ -4,8 +4,10 @@ launch date, how a diversion is recorded, who is eligible, and the provider's co
 import polars as pl
 import streamlit as st
 
-from divert import clock, forces, programme, ui
+from divert.core import clock
 from divert.records import programme_profile
+from divert.reference import forces, programme
+from divert.web import ui
 
 user = ui.require_role("admin")
 st.title("Programme")

@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from divert import app_settings, ui
+from divert.records import stored_settings
+from divert.web import ui
 
 NOTICE = "divert_settings_notice"
 
@@ -15,11 +16,11 @@ notice = st.session_state.pop(NOTICE, None)
 if notice:
     st.success(notice, icon=":material/check_circle:")
 
-current = app_settings.load(engine)
+current = stored_settings.load(engine)
 values = {}
 with st.form("settings", enter_to_submit=False):
     group = None
-    for spec in app_settings.SPECS:
+    for spec in stored_settings.SPECS:
         if spec.group != group:
             group = spec.group
             st.subheader(group)
@@ -37,14 +38,14 @@ with st.form("settings", enter_to_submit=False):
     submitted = st.form_submit_button("Save settings", type="primary")
 
 if submitted:
-    saved = app_settings.save(values, me.username, engine=engine)
+    saved = stored_settings.save(values, me.username, engine=engine)
     if saved.ok:
-        changed = [app_settings.SPEC_BY_KEY[key].label for key in saved.notes]
+        changed = [stored_settings.SPEC_BY_KEY[key].label for key in saved.notes]
         st.session_state[NOTICE] = ("Saved: " + "; ".join(changed)) if changed else "Nothing changed."
         st.rerun()
     ui.show_problems(saved.problems)
 
-defaults = app_settings.DEFAULTS
+defaults = stored_settings.DEFAULTS
 st.caption(
-    "Defaults: " + "; ".join(f"{spec.label.lower()} {getattr(defaults, spec.key):g}" for spec in app_settings.SPECS)
+    "Defaults: " + "; ".join(f"{spec.label.lower()} {getattr(defaults, spec.key):g}" for spec in stored_settings.SPECS)
 )

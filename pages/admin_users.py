@@ -2,7 +2,9 @@
 
 import streamlit as st
 
-from divert import accounts, codes, ui
+from divert.auth import accounts
+from divert.core import codes
+from divert.web import ui
 
 NOTICE = "divert_users_notice"
 

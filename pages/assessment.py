@@ -2,7 +2,10 @@
 
 import streamlit as st
 
-from divert import casework, codes, forms, records, referral_forms, ui
+from divert.core import codes
+from divert.readmodels import casework
+from divert.records.pathway import edit_assessment, record_assessment
+from divert.web import forms, referral_forms, ui
 
 user = ui.require_role("caseworker", "admin")
 engine = ui.engine()
@@ -77,13 +80,13 @@ def save(username: str) -> None:
         values["scheduled_at"] = booked_for[-1] if booked_for else None
 
         def write():
-            return records.record_assessment(values, username, engine=engine)
+            return record_assessment(values, username, engine=engine)
     else:
         values["first_contact_at"] = existing["first_contact_at"]  # not on this form: kept as stored
         values["scheduled_at"] = existing["scheduled_at"]
 
         def write():
-            return records.edit_assessment(existing["id"], values, username, reason, version, engine=engine)
+            return edit_assessment(existing["id"], values, username, reason, version, engine=engine)
 
     def success(saved) -> str:
         st.session_state[NEXT] = {"reference": detail["reference"], "allocation": values["allocation"]}

@@ -5,8 +5,10 @@ from datetime import date, timedelta
 
 import streamlit as st
 
-from divert import clock, dashboard, report, ui
+from divert import report
+from divert.core import clock
 from divert.records.exports import record_export
+from divert.web import dashboard, ui
 
 PACK = "divert_board_pack"
 

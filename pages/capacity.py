@@ -9,10 +9,12 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
-from divert import charts, clock, dashboard, scenarios, ui
-from divert.analytics import capacity, demand, queue, staffing, waiting
-from divert.analytics.frames import end_of_day
-from divert.wording import plural
+from divert.analytics.data.frames import end_of_day
+from divert.analytics.planning import capacity, demand, queue, staffing, waiting
+from divert.charts import build
+from divert.core import clock
+from divert.core.wording import plural
+from divert.web import dashboard, scenarios, ui
 
 user = ui.require_role("manager", "admin")
 st.title("Capacity")
@@ -133,17 +135,17 @@ needed = demand.demand_from_forecast(baseline, plan)
 seats_frame = demand.seats_against_demand(weekly, needed)
 lines = seats_frame.filter(pl.col("series") != demand.SCHEDULED)
 bars = alt.Chart(seats_frame.filter(pl.col("series") == demand.SCHEDULED)).mark_bar(
-    color=charts.GREY).encode(
-    x=alt.X("week:T", title="", axis=charts.date_axis("1w")), y=alt.Y("seats:Q", title="Seats a week"),
+    color=build.GREY).encode(
+    x=alt.X("week:T", title="", axis=build.date_axis("1w")), y=alt.Y("seats:Q", title="Seats a week"),
     opacity=alt.condition("datum.provisional", alt.value(0.18), alt.value(0.4)),
     tooltip=[alt.Tooltip("week:T", title="Week of", format="%-d %b %Y"),
              alt.Tooltip("seats:Q", title="Seats scheduled", format=",.0f"),
              alt.Tooltip("provisional:N", title="Week not over")])
-band = alt.Chart(lines.drop_nulls("low")).mark_area(opacity=0.2, color=charts.GREY).encode(
-    x=alt.X("week:T", axis=charts.date_axis("1w")), y=alt.Y("low:Q", title="Seats a week"), y2="high:Q",
+band = alt.Chart(lines.drop_nulls("low")).mark_area(opacity=0.2, color=build.GREY).encode(
+    x=alt.X("week:T", axis=build.date_axis("1w")), y=alt.Y("low:Q", title="Seats a week"), y2="high:Q",
     tooltip=[alt.Tooltip("week:T", title="Week of", format="%-d %b %Y"), alt.Tooltip("low:Q", title="80% interval from", format=",.0f"),
              alt.Tooltip("high:Q", title="80% interval to", format=",.0f")])
-seat_chart = bars + band + charts.line(lines, "week", "seats", y_title="Seats a week", color="series",
+seat_chart = bars + band + build.line(lines, "week", "seats", y_title="Seats a week", color="series",
                                        color_title="", x_title="", every="1w", labels=False,
                                        order=[demand.BOOKED, demand.FILLED, demand.NEEDED])
 dashboard.chart_block(
@@ -166,7 +168,7 @@ dashboard.chart_block(
     "Seats booked and seats filled (people who attended) as a share of the seats scheduled, for each week of "
     "sessions. For weeks not over at the as-of date (hollow, dashed) the seats are booked so far: more bookings "
     "will come, so a low share there is not under-use.",
-    charts.line(use_long, "week", "share", y_title="Share of seats", color="measure", color_title="Measure",
+    build.line(use_long, "week", "share", y_title="Share of seats", color="measure", color_title="Measure",
                 x_title="", share=True, every="1w", order=["Seats booked (so far, for weeks not over)",
                                                             "Seats filled (people who attended)"], labels=False),
     use.select("week", "provisional", "sessions", "seats", "booked", "attended", "seat_use", "seats_filled",
@@ -180,7 +182,7 @@ dashboard.chart_block(
     "Course waiting list",
     "People allocated to the group course but not yet booked on a session, at the end of each complete week "
     "(people whose referral closed first leave the list). Weeks in a gap in the records are left blank.",
-    charts.line(queue_frame, "week", "waiting_list", y_title="People waiting", x_title="", every="1w"),
+    build.line(queue_frame, "week", "waiting_list", y_title="People waiting", x_title="", every="1w"),
     queue_frame, "course_waiting_list", key="capacity_waiting",
 )
 
@@ -195,8 +197,8 @@ for measure, title, unit, target in (
     long = part.unpivot(index=["week", "people", "provisional"], on=["median", "p90"], variable_name="statistic",
                         value_name="days")
     long = long.with_columns(pl.col("statistic").replace_strict({"median": "Median", "p90": "90th percentile"}))
-    rule = charts.target_rule(float(target), f"Target: {target}")
-    chart = charts.line(long, "week", "days", y_title=unit, color="statistic", color_title="Statistic", x_title="",
+    rule = build.target_rule(float(target), f"Target: {target}")
+    chart = build.line(long, "week", "days", y_title=unit, color="statistic", color_title="Statistic", x_title="",
                         order=["90th percentile", "Median"], tooltip_format=",.1f", every="1w") + rule
     dashboard.chart_block(
         title,
@@ -218,7 +220,7 @@ dashboard.chart_block(
     "with an assessment x 5 working days): worker-days counted as the planning model counts them, which then takes "
     "the team's pace in its busier weeks). An uneven spread can mean sickness, part-time hours or a worker with "
     "other duties.",
-    charts.bars(load, "worker", "assessments", y_title="Assessments", x_title="", horizontal=True, sort="-x",
+    build.bars(load, "worker", "assessments", y_title="Assessments", x_title="", horizontal=True, sort="-x",
                 tooltip_extra=[alt.Tooltip("per_worker_day:Q", title="Per worker-day", format=".2f"),
                                alt.Tooltip("weeks_active:Q", title="Weeks with an assessment"),
                                alt.Tooltip("share:Q", title="Share", format=".0%")]),

@@ -3,8 +3,12 @@
 import polars as pl
 import streamlit as st
 
-from divert import casework, codes, forms, records, ui, worklist
-from divert.analytics import waiting
+from divert.analytics.planning import waiting
+from divert.core import codes
+from divert.readmodels import casework, worklist
+from divert.records.core import check_only
+from divert.records.pathway import close_referral
+from divert.web import forms, ui
 
 user = ui.require_role("caseworker", "admin")
 engine = ui.engine()
@@ -67,7 +71,7 @@ def ask(username: str) -> None:
     undone here."""
     form.clear()
     st.session_state.pop(PENDING, None)
-    checked = records.check_only(records.close_referral, values(), username, engine=engine)
+    checked = check_only(close_referral, values(), username, engine=engine)
     if checked.ok:
         st.session_state[PENDING] = values()
     else:
@@ -91,7 +95,7 @@ def confirm(username: str) -> None:
                      "be offered to this person again without an override reason.")
         return text
 
-    saved = form.submit(pending, lambda: records.close_referral(pending, username, engine=engine), success=success)
+    saved = form.submit(pending, lambda: close_referral(pending, username, engine=engine), success=success)
     if saved.ok:
         st.session_state[DONE] = form.notice
 

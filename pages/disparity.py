@@ -3,16 +3,17 @@
 import polars as pl
 import streamlit as st
 
-from divert import auth, charts, dashboard, ui
-from divert import forces as forces_catalogue
-from divert.analytics import denominators, disparity
+from divert.analytics.equity import denominators, disparity
 from divert.analytics.metrics import GATES
+from divert.charts import build
+from divert.reference import forces as forces_catalogue
+from divert.web import access, dashboard, ui
 
 CENSUS_CHOICES = {"interpolated": "Each year (interpolated)", "2011": "2011 census", "2021": "2021 census"}
 YEARLY = {"interpolated": "interpolated between the 2011 and 2021 censuses, held at 2021 from 2021 on",
           "2011": "the 2011 census for every year", "2021": "the 2021 census for every year"}
 
-user = ui.require_role(*auth.ALL_ROLES)
+user = ui.require_role(*access.ALL_ROLES)
 st.title("Disparity")
 st.caption("Whether diversion narrows the gap at every step, with honest statistics. How each measure is "
            "worked out, and its caveats, are on the Methods page.")
@@ -81,7 +82,7 @@ with search_tab:
                 "Searches per 1,000 residents a year of each group divided by the White rate, with 95% intervals (log "
                 "scale; the dashed line at 1 means no difference). White is 1 by definition, with no interval (with "
                 "the detailed groups the reference is White British). An interval that crosses 1 is not significant.",
-                charts.forest(ratios, "group", "ratio_vs_white", "ci_low", "ci_high", x_title="Ratio to White (log scale)"),
+                build.forest(ratios, "group", "ratio_vs_white", "ci_low", "ci_high", x_title="Ratio to White (log scale)"),
                 table, f"stop_search_rates_{force}", counts=["searches"],
             )
             denominator_line(note)
@@ -93,7 +94,7 @@ with search_tab:
                 "Find rate: searches that found what they looked for",
                 "Share of searches whose outcome was linked to the object of the search, with 95% intervals. A "
                 "lower find rate for a group suggests officers search its members on weaker grounds.",
-                charts.bars(finds, "group", "find_rate", y_title="Find rate", x_title="Group", horizontal=True,
+                build.bars(finds, "group", "find_rate", y_title="Find rate", x_title="Group", horizontal=True,
                             interval=("find_rate_low", "find_rate_high"), share=True,
                             tooltip_extra=[{"field": "find_rate_low", "type": "quantitative", "format": ".1%", "title": "95% low"},
                                            {"field": "find_rate_high", "type": "quantitative", "format": ".1%", "title": "95% high"}]),
@@ -109,7 +110,7 @@ with search_tab:
                 "Search rates over time",
                 "Searches per 1,000 residents a year of each group, each calendar year over its own population; a "
                 "part-year (the first or the last) is over its part, so it reads as a yearly rate too.",
-                charts.line(over_time, "period", "rate_per_1000_a_year", y_title="Searches per 1,000 a year", color="group",
+                build.line(over_time, "period", "rate_per_1000_a_year", y_title="Searches per 1,000 a year", color="group",
                             color_title="Group", tooltip_format=",.2f") if not over_time.is_empty() else None,
                 over_time, f"search_rates_over_time_{force}", counts=["searches"],
             )
@@ -121,7 +122,7 @@ with search_tab:
                 "Officer-defined against self-defined ethnicity",
                 "For searches with both recorded: how often the officer's view matched the person's own broad group. "
                 "The two are kept separate; one is never filled in from the other.",
-                charts.bars(agree, "self_defined", "agreement", y_title="Share where they agree", x_title="Self-defined group",
+                build.bars(agree, "self_defined", "agreement", y_title="Share where they agree", x_title="Self-defined group",
                             horizontal=True, share=True),
                 agree, f"ethnicity_agreement_{force}", counts=["searches", "agree"],
             )
@@ -144,7 +145,7 @@ with search_tab:
                     "The same measure for each force and for the forces together, over the dates every force's "
                     "files cover, with the same denominators and 95% intervals: a gap seen everywhere is not the "
                     "programme's doing.",
-                    charts.forest(shown_rows.with_columns((pl.col("area") + ": " + pl.col("group")).alias("row")),
+                    build.forest(shown_rows.with_columns((pl.col("area") + ": " + pl.col("group")).alias("row")),
                                   "row", "ratio_vs_white", "ci_low", "ci_high", x_title="Ratio to White (log scale)")
                     if shown_rows.height else None,
                     compared if shown_rows.height else compared.head(0), "stop_search_comparators", counts=["searches"],
@@ -169,7 +170,7 @@ with pathway_tab:
             "White is 1 by definition. Read 0.5 as 'White people are twice as likely'. Steps that need follow-up "
             "time count only referrals old enough (28 days to engage, 90 days for the later steps), in the "
             "numerator and the denominator alike. Groups under 1% of the residents are flagged in the table.",
-            charts.matrix(shown, "stage_label", "group", "rri", label="Relative rate", row_sort=stage_order),
+            build.matrix(shown, "stage_label", "group", "rri", label="Relative rate", row_sort=stage_order),
             full.drop("stage"), "pathway_rri", counts=["events"],
         )
         denominator_line(f"first step, {note.removeprefix('person-years: ')}" if note else None)
@@ -183,7 +184,7 @@ with pathway_tab:
         dashboard.chart_block(
             "Relative rate with 95% intervals",
             "The same ratios for one decision point, with their intervals; an interval crossing 1 is not significant.",
-            charts.forest(one, "group", "rri", "ci_low", "ci_high", x_title="Relative rate index (log scale)"),
+            build.forest(one, "group", "rri", "ci_low", "ci_high", x_title="Relative rate index (log scale)"),
             one.drop("stage"), f"pathway_rri_{stage}", counts=["events"],
         )
         basis = full.filter(pl.col("stage") == stage)["denominator_basis"]
@@ -201,7 +202,7 @@ with outcome_tab:
         f"Before and after the policy ({data.programme.launch_label}): for each broad group, the share of possession "
         "offences ending in a charge or caution, with 95% intervals. The table has every group, both sexes and the "
         "ratio to White (White is 1, with no interval).",
-        charts.compare_groups(males, "starts", "formal_share", "group", y_title="Share charged or cautioned",
+        build.compare_groups(males, "starts", "formal_share", "group", y_title="Share charged or cautioned",
                               band=("formal_share_low", "formal_share_high"), share=True, every="6mo",
                               policy=data.programme.launch) if not males.is_empty() else None,
         formal, "formal_outcomes_by_half_year", counts=["formal_outcomes", "offences"],

@@ -4,8 +4,10 @@ corrections (with a reason, refused if someone else saved the referral first).""
 import polars as pl
 import streamlit as st
 
-from divert import casework, codes, forms, referral_forms, ui
-from divert.wording import plural
+from divert.core import codes
+from divert.core.wording import plural
+from divert.readmodels import casework
+from divert.web import forms, referral_forms, ui
 
 user = ui.require_role("caseworker", "admin")
 engine = ui.engine()

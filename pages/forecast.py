@@ -5,8 +5,9 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
-from divert import charts, dashboard, scenarios, ui
-from divert.analytics import demand, forecast, staffing
+from divert.analytics.planning import demand, forecast, staffing
+from divert.charts import build
+from divert.web import dashboard, scenarios, ui
 
 # plain names on screen; the technical name of each method is in the help text
 PLAIN = {forecast.ETS: "Recent level and trend", forecast.SEASONAL_NAIVE: "Same week last year",
@@ -64,17 +65,17 @@ c4.metric("This week so far (provisional)", f"{this_week['referrals']:,}",
                "so this is not a fall.")
 c4.caption(f"Week of {this_week['week']:%d %b %Y}, {this_week['days']} of 7 days")
 
-x = alt.X("week:T", title="", axis=charts.date_axis("1w"))
+x = alt.X("week:T", title="", axis=build.date_axis("1w"))
 base = alt.Chart(shown)
 tips = [alt.Tooltip("series:N", title=""), alt.Tooltip("week:T", title="Week of", format="%-d %b %Y"),
         alt.Tooltip("referrals:Q", title="Referrals", format=",.1f"),
         alt.Tooltip("lo_80:Q", title="80% from", format=",.0f"), alt.Tooltip("hi_80:Q", title="80% to", format=",.0f"),
         alt.Tooltip("lo_95:Q", title="95% from", format=",.0f"), alt.Tooltip("hi_95:Q", title="95% to", format=",.0f")]
 chart = (
-    base.mark_area(opacity=0.12, color=charts.PALETTE[0]).encode(
+    base.mark_area(opacity=0.12, color=build.PALETTE[0]).encode(
         x=x, y=alt.Y("lo_95:Q", title="Referrals a week"), y2="hi_95:Q", tooltip=tips)
-    + base.mark_area(opacity=0.25, color=charts.PALETTE[0]).encode(x=x, y="lo_80:Q", y2="hi_80:Q", tooltip=tips)
-    + charts.line(shown.select("week", "series", "referrals", "provisional"), "week", "referrals",
+    + base.mark_area(opacity=0.25, color=build.PALETTE[0]).encode(x=x, y="lo_80:Q", y2="hi_80:Q", tooltip=tips)
+    + build.line(shown.select("week", "series", "referrals", "provisional"), "week", "referrals",
                   y_title="Referrals a week", color="series", color_title="", x_title="", every="1w",
                   tooltip_format=",.1f")
 ).properties(height=340)
@@ -113,13 +114,13 @@ else:
     order = acc["label"].to_list()
     intervals = scores["interval"].unique(maintain_order=True).to_list()
     interval_colour = alt.Color("interval:N", title="", scale=alt.Scale(domain=intervals,
-                                                                        range=[charts.PALETTE[0], charts.PALETTE[4]]),
-                                legend=charts.legend(intervals))
+                                                                        range=[build.PALETTE[0], build.PALETTE[4]]),
+                                legend=build.legend(intervals))
     score_tips = [alt.Tooltip("label:N", title="Forecast"), alt.Tooltip("interval:N", title="Interval"),
                   alt.Tooltip("coverage:Q", title="Weeks inside", format=".1%"),
                   alt.Tooltip("nominal:Q", title="Should be", format=".0%"),
                   alt.Tooltip("forecasts:Q", title="Weeks forecast")]
-    y = alt.Y("label:N", title="", sort=order, axis=charts.category_axis(order))
+    y = alt.Y("label:N", title="", sort=order, axis=build.category_axis(order))
     coverage_chart = (
         alt.Chart(scores).mark_bar().encode(
             y=y, yOffset=alt.YOffset("interval:N", sort=intervals), x=alt.X("coverage:Q", title="Share of past weeks inside the interval",
@@ -141,9 +142,9 @@ else:
         "Error of the chosen forecast against 'same week last year' by how many weeks ahead it looked (1 = next "
         "week). Below 1 (dashed) beats simply repeating the same week last year (statistical name: MASE, mean "
         "absolute scaled error).",
-        charts.line(by_horizon, "weeks_ahead", "mase", y_title=ERROR_NAME, x_title="Weeks ahead", x_type="Q",
+        build.line(by_horizon, "weeks_ahead", "mase", y_title=ERROR_NAME, x_title="Weeks ahead", x_type="Q",
                     tooltip_format=".2f")
-        + charts.target_rule(1.0, "1: as good as 'same week last year'"),
+        + build.target_rule(1.0, "1: as good as 'same week last year'"),
         by_horizon, "forecast_backtest_by_weeks_ahead", key="forecast_by_horizon",
     )
 
@@ -181,7 +182,7 @@ dashboard.chart_block(
     "Sessions needed to seat the people the forecast sends to the course, each week: for the central forecast and "
     "for a busy week (the top of the 80% interval). The table has assessments, seats, worker-days and staff hours "
     "too.",
-    charts.line(long, "week", "value", y_title="Sessions a week", color="level", color_title="Demand", x_title="",
+    build.line(long, "week", "value", y_title="Sessions a week", color="level", color_title="Demand", x_title="",
                 order=["Busy week", "Central forecast"], tooltip_format=",.1f", every="1w"),
     table, "forecast_demand", key="forecast_demand",
 )

@@ -4,10 +4,12 @@ series, with its threats named."""
 import polars as pl
 import streamlit as st
 
-from divert import auth, charts, dashboard, equity, ui
 from divert.analytics.metrics import GATES
+from divert.charts import build
+from divert.readmodels import equity
+from divert.web import access, dashboard, ui
 
-user = ui.require_role(*auth.ALL_ROLES)
+user = ui.require_role(*access.ALL_ROLES)
 st.title("Impact")
 filters = dashboard.filter_bar("impact")
 data = dashboard.frames(filters)
@@ -41,7 +43,7 @@ dashboard.chart_block(
     "Each month's share of possession offences ending in a charge or caution (points), the model's fitted line, and "
     "the counterfactual: the trend before the launch carried on. The gap between the last two is the estimated "
     "effect. Hover for values.",
-    charts.line(long, "month", "share", y_title="Share charged or cautioned", color="series", color_title="",
+    build.line(long, "month", "share", y_title="Share charged or cautioned", color="series", color_title="",
                 policy=launch, every="1mo", share=True, order=["Observed", "Fitted", "Had nothing changed"]),
     series, "impact_series", counts=["offences", "formal"],
 )
@@ -52,7 +54,7 @@ dashboard.chart_block(
     "Rate ratios with 95% intervals (robust to month-to-month correlation and overdispersion): below 1 means fewer "
     "formal outcomes than the trend before the launch predicted. 'Change in level' is the step at the launch; "
     "'change in trend' the yearly change in slope after it.",
-    charts.forest(estimates.filter(pl.col("term") == "level_change"), "group", "estimate", "ci_low", "ci_high",
+    build.forest(estimates.filter(pl.col("term") == "level_change"), "group", "estimate", "ci_low", "ci_high",
                   x_title="Change in level at the launch (rate ratio, log scale)"),
     estimates, "impact_estimates",
 )
@@ -66,7 +68,7 @@ dashboard.chart_block(
     "For each group, the ratio of its formal-outcome rate to White's before the launch and after it, and the ratio "
     "of the two (the 'ratio of rate ratios', from one model with every calendar month): below 1 means the gap "
     "narrowed, above 1 that it widened, whatever happened to the rates themselves.",
-    charts.forest(gap, "group", "ratio_of_rate_ratios", "rrr_low", "rrr_high",
+    build.forest(gap, "group", "ratio_of_rate_ratios", "rrr_low", "rrr_high",
                   x_title="Gap after / gap before (log scale)"),
     gap, "impact_gap_against_white",
     counts=["offences_before", "formal_before", "offences_after", "formal_after"],

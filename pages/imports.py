@@ -5,10 +5,11 @@ import hashlib
 
 import streamlit as st
 
-from divert import codes, forms, ui
+from divert.core import codes
+from divert.core.safe_csv import to_csv_bytes
 from divert.ingest.kinds import KINDS
 from divert.ingest.run import data_dictionary, import_files, template_csv
-from divert.safe_csv import to_csv_bytes
+from divert.web import forms, ui
 
 user = ui.require_role("caseworker", "admin")
 engine = ui.engine()

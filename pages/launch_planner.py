@@ -9,11 +9,14 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
-from divert import charts, clock, dashboard, scenarios, ui
-from divert.analytics import launch, planning, queue, staffing, volume
-from divert.analytics.months import default_as_of
-from divert.safe_csv import to_csv_bytes
-from divert.wording import plural
+from divert.analytics.calendar.months import default_as_of
+from divert.analytics.dashboards import volume
+from divert.analytics.planning import launch, model, queue, staffing
+from divert.charts import build
+from divert.core import clock
+from divert.core.safe_csv import to_csv_bytes
+from divert.core.wording import plural
+from divert.web import dashboard, scenarios, ui
 
 user = ui.require_role("manager", "admin")
 st.title("Launch planner")
@@ -80,7 +83,7 @@ def launch_slider(label: str, name: str, help: str | None = None):
 
 
 def plan_slider(name: str, help: str | None = None):
-    spec = planning.FIELDS[name]
+    spec = model.FIELDS[name]
     cast = spec.kind
     value = min(max(cast(getattr(start.plan, name)), cast(spec.low)), cast(spec.high))
     shown = "%d" if cast is int else ("%.0f" if spec.step >= 1 else ("%.1f" if spec.step >= 0.5 else "%.2f"))
@@ -130,12 +133,12 @@ m3.metric("Referrals a week", f"{head['referrals_per_week']:,.0f}",
 tips = [alt.Tooltip("week:T", title="Week of", format="%-d %b %Y"), alt.Tooltip("mean:Q", title="Expected", format=",.1f"),
         alt.Tooltip("lo_80:Q", title="80% from", format=",.0f"), alt.Tooltip("hi_80:Q", title="80% to", format=",.0f"),
         alt.Tooltip("lo_95:Q", title="95% from", format=",.0f"), alt.Tooltip("hi_95:Q", title="95% to", format=",.0f")]
-base = alt.Chart(weekly).encode(x=alt.X("week:T", title="", axis=charts.date_axis("1w")))
+base = alt.Chart(weekly).encode(x=alt.X("week:T", title="", axis=build.date_axis("1w")))
 expected_chart = (
-    base.mark_area(opacity=0.15, color=charts.PALETTE[1]).encode(y=alt.Y("lo_95:Q", title="Referrals a week"),
+    base.mark_area(opacity=0.15, color=build.PALETTE[1]).encode(y=alt.Y("lo_95:Q", title="Referrals a week"),
                                                                  y2="hi_95:Q", tooltip=tips)
-    + base.mark_area(opacity=0.3, color=charts.PALETTE[1]).encode(y="lo_80:Q", y2="hi_80:Q", tooltip=tips)
-    + base.mark_line(color=charts.PALETTE[1], point=alt.OverlayMarkDef(size=14, color=charts.PALETTE[1])).encode(
+    + base.mark_area(opacity=0.3, color=build.PALETTE[1]).encode(y="lo_80:Q", y2="hi_80:Q", tooltip=tips)
+    + base.mark_line(color=build.PALETTE[1], point=alt.OverlayMarkDef(size=14, color=build.PALETTE[1])).encode(
         y=alt.Y("mean:Q", title="Referrals a week"), tooltip=tips)
 ).properties(height=300)
 dashboard.chart_block(
@@ -201,9 +204,9 @@ dashboard.chart_block(
     "Projected wait to assessment after launch",
     f"Working days from referral to assessment for someone joining the back of the queue, for the two sizings; the "
     f"dashed line is the target of {targets.target_days_to_assessment} working days.",
-    charts.line(runs, "week", "wait_to_assessment", y_title="Working days", color="scenario", color_title="Sizing",
+    build.line(runs, "week", "wait_to_assessment", y_title="Working days", color="scenario", color_title="Sizing",
                 x_title="", tooltip_format=",.1f", every="1w", order=list(plans))
-    + charts.target_rule(float(targets.target_days_to_assessment), f"Target: {targets.target_days_to_assessment} working days"),
+    + build.target_rule(float(targets.target_days_to_assessment), f"Target: {targets.target_days_to_assessment} working days"),
     runs.select("scenario", "week", "weeks_ahead", "referrals", "assessment_capacity", "assessment_queue",
                 "wait_to_assessment", "course_capacity", "course_queue", "wait_to_course"),
     "launch_projection", key="launch_projection",
@@ -212,9 +215,9 @@ dashboard.chart_block(
     "Projected wait to a course after launch",
     f"Days from assessment to a course session for someone joining the back of the queue, for the two sizings; the "
     f"dashed line is the target of {targets.target_days_to_course} days.",
-    charts.line(runs, "week", "wait_to_course", y_title="Days", color="scenario", color_title="Sizing", x_title="",
+    build.line(runs, "week", "wait_to_course", y_title="Days", color="scenario", color_title="Sizing", x_title="",
                 tooltip_format=",.1f", every="1w", order=list(plans))
-    + charts.target_rule(float(targets.target_days_to_course), f"Target: {targets.target_days_to_course} days"),
+    + build.target_rule(float(targets.target_days_to_course), f"Target: {targets.target_days_to_course} days"),
     runs.select("scenario", "week", "weeks_ahead", "course_arrivals", "course_capacity", "course_queue",
                 "wait_to_course"),
     "launch_projection_course", key="launch_projection_course",

@@ -2,12 +2,13 @@
 
 import streamlit as st
 
-from divert import auth, ui
-from divert.analytics import denominators, disparity, impact, watch
-from divert.analytics.maturity import FOLLOW_UP_TEXT
+from divert.analytics.calendar.maturity import FOLLOW_UP_TEXT
+from divert.analytics.equity import denominators, disparity, watch
+from divert.analytics.impact import model
 from divert.records import programme_profile
+from divert.web import access, ui
 
-ui.require_role(*auth.ALL_ROLES)
+ui.require_role(*access.ALL_ROLES)
 st.title("Methods")
 profile = programme_profile.current(ui.engine())
 st.markdown(
@@ -34,7 +35,7 @@ Every figure on the dashboards comes from the records in this database; none is 
 """
     + denominators.METHODS
     + disparity.METHODS
-    + "\n\n" + impact.methods_markdown()
+    + "\n\n" + model.methods_markdown()
     + "\n\n" + watch.methods_markdown()
     + r"""
 

@@ -2,8 +2,10 @@
 
 import streamlit as st
 
-from divert import codes, forms, records, ui
-from divert.casework import show_moment
+from divert.core import codes
+from divert.readmodels.casework import show_moment
+from divert.records.pathway import add_referral_from_form
+from divert.web import forms, ui
 
 user = ui.require_role("caseworker", "admin")
 engine = ui.engine()
@@ -67,7 +69,7 @@ def save(username: str) -> None:
         return text + forms.saved_notes(saved)
 
     def write():
-        saved = records.add_referral_from_form(values, username, engine=engine)
+        saved = add_referral_from_form(values, username, engine=engine)
         if not v("offence_date") and any(p.field == "referred_at" for p in saved.problems):
             # the offence date was taken from the referral date: its problem is the referral date's
             saved.problems = [p for p in saved.problems if p.field != "offence_date"]

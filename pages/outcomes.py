@@ -5,11 +5,13 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
-from divert import auth, charts, codes, dashboard, ui
-from divert.analytics import outcomes
-from divert.analytics.maturity import FOLLOW_UP_DAYS, cut_off
+from divert.analytics.calendar.maturity import FOLLOW_UP_DAYS, cut_off
+from divert.analytics.dashboards import outcomes
+from divert.charts import build
+from divert.core import codes
+from divert.web import access, dashboard, ui
 
-user = ui.require_role(*auth.ALL_ROLES)
+user = ui.require_role(*access.ALL_ROLES)
 st.title("Outcomes")
 filters = dashboard.filter_bar("outcomes")
 data = dashboard.frames(filters)
@@ -32,7 +34,7 @@ dashboard.chart_block(
     f"latest complete month). Diversion started in {data.programme.launch_label}. Months within "
     f"{FOLLOW_UP_DAYS['outcome']} days of the as-of date are pale (provisional): some of their outcomes are still "
     "pending.",
-    charts.bars(monthly, "period", "offences", y_title="Offences", x_title="", color="outcome_group",
+    build.bars(monthly, "period", "offences", y_title="Offences", x_title="", color="outcome_group",
                 color_title="Outcome", temporal=True, domain=outcomes.OUTCOME_ORDER,
                 policy=launch if not filters.start or filters.start <= launch else None),
     monthly, "outcomes_per_month", counts=["offences"],
@@ -77,12 +79,12 @@ long = long.with_columns(pl.col("period").replace_strict({"share_before": "Befor
 if by:  # one small chart per outcome, the groups side by side before and after
     long = long.with_columns(pl.concat_str([pl.col(c).cast(pl.String) for c in by], separator=" ").alias("group"))
     shown_outcomes = [o for o in outcomes.OUTCOME_ORDER[:5]]
-    chart = charts.bars(long.filter(pl.col("outcome").is_in(shown_outcomes)), "group", "share",
+    chart = build.bars(long.filter(pl.col("outcome").is_in(shown_outcomes)), "group", "share",
                         y_title="Share of the group's offences", color="period", color_title="Period",
                         domain=["Before", "After"], grouped=True, share=True).properties(width=210).facet(
         facet=alt.Facet("outcome:N", title=None, sort=shown_outcomes), columns=3)
 else:
-    chart = charts.bars(long, "outcome", "share", y_title="Share of possession offences", color="period",
+    chart = build.bars(long, "outcome", "share", y_title="Share of possession offences", color="period",
                         color_title="Period", domain=["Before", "After"], grouped=True, share=True, sort=list(outcomes.OUTCOME_ORDER))
 formal_now = table.filter(pl.col("outcome").is_in(["Charge/summons", "Caution"])) if not by else table.head(0)
 formal_before = formal_now["share_before"].sum() if formal_now.height and formal_now["share_before"].null_count() == 0 else None
@@ -126,9 +128,9 @@ dashboard.chart_block(
     "by definition and has no interval. The two half-years are fixed (above), whatever the Period filter: the "
     "Overview's widest gap is over the chosen period, and the Disparity page's decision points are rates at each "
     "step, so their ratios differ from these.",
-    charts.bars(ratios, "group", "ratio", y_title="Times as likely as the reference group", color="period",
+    build.bars(ratios, "group", "ratio", y_title="Times as likely as the reference group", color="period",
                 color_title="Period", domain=["Before", "After"], grouped=True)
-    + charts.target_rule(1.0, "Same as the reference group", horizontal=False),
+    + build.target_rule(1.0, "Same as the reference group", horizontal=False),
     gaps.drop("is_reference"), "formal_outcome_gaps", counts=["formal_before", "formal_after"],
 )
 
@@ -158,7 +160,7 @@ dashboard.chart_block(
     "group's possession offences that ended in a charge or caution, with its 95% interval (shaded); the other "
     "groups are drawn in grey behind it for comparison. A half-year not over, or with outcomes still pending, is "
     "hollow (provisional).",
-    charts.compare_groups(formal, "starts", "formal_share", "ethnic_group", y_title="Charged or cautioned",
+    build.compare_groups(formal, "starts", "formal_share", "ethnic_group", y_title="Charged or cautioned",
                           order=list(codes.BROAD_GROUPS) + ["Missing"], band=("formal_share_low", "formal_share_high"),
                           share=True, policy=launch, every="6mo") if not formal.is_empty() else None,
     formal, "formal_outcome_share", counts=["formal_outcomes", "offences"],

@@ -3,11 +3,12 @@
 import polars as pl
 import streamlit as st
 
-from divert import auth, dashboard, equity, ui
-from divert.analytics.overview import gated, headlines, periods
-from divert.analytics.overview_cards import card
+from divert.analytics.dashboards.overview import gated, headlines, periods
+from divert.analytics.dashboards.overview_cards import card
+from divert.readmodels import equity
+from divert.web import access, dashboard, ui
 
-user = ui.require_role(*auth.ALL_ROLES)
+user = ui.require_role(*access.ALL_ROLES)
 st.title("Overview")
 filters = dashboard.filter_bar("overview")
 data = dashboard.frames(filters)

@@ -3,13 +3,14 @@
 import polars as pl
 import streamlit as st
 
-from divert import auth, charts, dashboard, ui
-from divert.analytics import pathway
-from divert.analytics.maturity import FOLLOW_UP_DAYS, mature, with_provisional
+from divert.analytics.calendar.maturity import FOLLOW_UP_DAYS, mature, with_provisional
+from divert.analytics.dashboards import pathway
+from divert.analytics.dashboards.overview import COMPLIED_LABEL, ENGAGED_LABEL, gated, headlines
 from divert.analytics.metrics import GATES, pathway_table, waits_table
-from divert.analytics.overview import COMPLIED_LABEL, ENGAGED_LABEL, gated, headlines
+from divert.charts import build
+from divert.web import access, dashboard, ui
 
-user = ui.require_role(*auth.ALL_ROLES)
+user = ui.require_role(*access.ALL_ROLES)
 st.title("Pathway")
 filters = dashboard.filter_bar("pathway")
 data = dashboard.frames(filters)
@@ -37,7 +38,7 @@ dashboard.chart_block(
     "with 95% intervals). After the assessment people go to the group course (booked, then attended) or to "
     "one-to-one work or treatment, which has no course booking. 'Closed - complied' means the Community "
     "Resolution stands; 'not engaged' ends with an intelligence log and no second offer.",
-    charts.bars(funnel, "label", "people", y_title="People", x_title="", horizontal=True, sort=None,
+    build.bars(funnel, "label", "people", y_title="People", x_title="", horizontal=True, sort=None,
                 color="branch", color_title="Branch", domain=funnel["branch"].unique(maintain_order=True).to_list(),
                 tooltip_extra=[{"field": "share_of_referred", "type": "quantitative", "format": ".1%", "title": "Share of referrals"},
                                {"field": "after", "type": "nominal", "title": "Step before"},
@@ -68,7 +69,7 @@ for measure_label in labels.values():
         f"{measure_label} for people referred each month, in {units[measure_label]}: the median (half waited longer) and the "
         "90th percentile (one in ten waited longer). Only people who reached the later step are counted; recent "
         "months whose referrals may still be waiting are hollow (provisional).",
-        charts.line(long, "period", "days", y_title=short_units[measure_label].capitalize(), color="statistic",
+        build.line(long, "period", "days", y_title=short_units[measure_label].capitalize(), color="statistic",
                     color_title="Statistic", order=["90th percentile", "Median"], tooltip_format=",.1f", every="1mo"),
         part.drop("measure"), f"wait_{measure_label.lower().replace(' ', '_')}",
         empty="Nobody has reached this step yet for these filters.",
@@ -80,7 +81,7 @@ dashboard.chart_block(
     "Intelligence logs per month",
     "Referrals closed because the person did not engage, by month: an intelligence log is submitted and they are "
     "not offered diversion again. The month not over is pale (provisional).",
-    charts.bars(logs, "period", "intelligence_logs", y_title="Intelligence logs", temporal=True, x_title=""),
+    build.bars(logs, "period", "intelligence_logs", y_title="Intelligence logs", temporal=True, x_title=""),
     logs, "intelligence_logs", counts=["intelligence_logs"], empty="No intelligence logs for these filters.",
 )
 
@@ -90,7 +91,7 @@ dashboard.chart_block(
     "Repeat diversions: share of referrals for people diverted before",
     "Share of referrals each month for people who had completed a diversion before (they can be diverted again as "
     "long as they engage), with 95% intervals (shaded).",
-    charts.line(repeats, "period", "repeat_share", y_title="Share of referrals", band=("repeat_share_low", "repeat_share_high"),
+    build.line(repeats, "period", "repeat_share", y_title="Share of referrals", band=("repeat_share_low", "repeat_share_high"),
                 share=True, every="1mo"),
     repeats, "repeat_diversions", counts=["repeats", "referrals"], empty="No referrals for these filters.",
 )

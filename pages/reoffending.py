@@ -5,11 +5,12 @@ import math
 import polars as pl
 import streamlit as st
 
-from divert import auth, charts, dashboard, ui
-from divert.analytics import reoffending
+from divert.analytics.dashboards import reoffending
 from divert.analytics.metrics import GATES, reoffending_table
+from divert.charts import build
+from divert.web import access, dashboard, ui
 
-user = ui.require_role(*auth.ALL_ROLES)
+user = ui.require_role(*access.ALL_ROLES)
 st.title("Reoffending")
 filters = dashboard.filter_bar("reoffending")
 data = dashboard.frames(filters)
@@ -36,7 +37,7 @@ dashboard.chart_block(
     "Share of referred people with another possession offence within 6 or 12 months, by how the referral "
     "ended, with 95% intervals (black lines). Only referrals with the whole window before the as-of date count. "
     "Observational: this compares people who chose to engage or not, so it is not the effect of the course.",
-    charts.bars(table, "status", "rate", y_title="Share with a further offence", x_title="", color="within",
+    build.bars(table, "status", "rate", y_title="Share with a further offence", x_title="", color="within",
                 color_title="Within", domain=windows, grouped=True, share=True, interval=("rate_low", "rate_high")),
     table.drop("within"), "reoffending_rates", counts=["reoffended", "referrals"],
     empty="No referral has a full 6-month follow-up yet for these filters.",
@@ -52,7 +53,7 @@ elif not data.referrals.is_empty():
     curve = curve.with_columns(months=curve["days"] / reoffending.DAYS_PER_MONTH)
     lowest = curve["low"].drop_nulls().min() if curve.height else None
     floor = max(0.0, math.floor((lowest if lowest is not None else 0.0) * 20) / 20)
-    chart = charts.line(curve, "months", "still_without_offence", y_title="Still without a further offence",
+    chart = build.line(curve, "months", "still_without_offence", y_title="Still without a further offence",
                         color="status", color_title="Referral ended", band=("low", "high"), share=True,
                         x_type="Q", x_title="Months since referral", y_domain=(floor, 1.0), steps=True,
                         order=["Closed - complied", "Closed - not engaged"])

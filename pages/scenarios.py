@@ -8,9 +8,10 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
-from divert import charts, dashboard, scenarios, ui
-from divert.analytics import capacity, forecast, planning, queue, staffing
-from divert.safe_csv import to_csv_bytes
+from divert.analytics.planning import capacity, forecast, model, queue, staffing
+from divert.charts import build
+from divert.core.safe_csv import to_csv_bytes
+from divert.web import dashboard, scenarios, ui
 
 user = ui.require_role("manager", "admin")
 st.title("Scenario planner")
@@ -23,7 +24,7 @@ if result.forecast.is_empty():
     st.info(result.note or "There is not enough referral history to plan from yet.", icon=":material/info:")
     st.stop()
 baseline = forecast.ahead(result)  # the weeks after the as-of week
-defaults = planning.plan_from_rates(rates)
+defaults = model.plan_from_rates(rates)
 saved = scenarios.saved_scenarios()
 readable = {sc.name: sc for sc in saved if sc.plan is not None}
 
@@ -32,11 +33,11 @@ CURRENT = "The service now (from the records)"
 FLASH = "scenario_flash"
 
 
-def put(plan: planning.Plan) -> None:
+def put(plan: model.Plan) -> None:
     """Set every input widget to the plan's values."""
-    for name in planning.plan_field_names():
+    for name in model.plan_field_names():
         value = getattr(plan, name)
-        spec = planning.FIELDS.get(name)
+        spec = model.FIELDS.get(name)
         if spec is not None:
             value = spec.kind(value)
         st.session_state[KEY + name] = value
@@ -62,14 +63,14 @@ top_right.button("Reset to the service now", on_click=put, args=(defaults,), ico
                  width="stretch")
 
 
-def number_format(spec: planning.Field) -> str:
+def number_format(spec: model.Field) -> str:
     if spec.kind is int:
         return "%d"
     return "%.0f" if spec.step >= 1 else ("%.1f" if spec.step >= 0.5 else "%.2f")
 
 
 def slider(name: str) -> None:
-    spec = planning.FIELDS[name]
+    spec = model.FIELDS[name]
     cast = spec.kind
     st.slider(spec.label, cast(spec.low), cast(spec.high), step=cast(spec.step), key=KEY + name, help=spec.help,
               format=number_format(spec))
@@ -80,7 +81,7 @@ with demand_col:
     st.markdown("**Demand**")
     for name in ("weeks", "demand_change_pct", "change_from_week"):
         slider(name)
-    st.radio("Plan for", list(planning.DEMAND_LEVELS), format_func=planning.DEMAND_LEVELS.get, key=KEY + "demand_level",
+    st.radio("Plan for", list(model.DEMAND_LEVELS), format_func=model.DEMAND_LEVELS.get, key=KEY + "demand_level",
              help="The central forecast, or the top of its interval every week: a cautious plan for a busy run.")
 with pathway_col:
     st.markdown("**Pathway**")
@@ -92,9 +93,9 @@ with capacity_col:
         slider(name)
 with st.expander("More assumptions: usual waits, the backlog now, staff hours"):
     cols = st.columns(3)
-    advanced = [name for name, spec in planning.FIELDS.items() if spec.advanced]
+    advanced = [name for name, spec in model.FIELDS.items() if spec.advanced]
     for i, name in enumerate(advanced):
-        spec = planning.FIELDS[name]
+        spec = model.FIELDS[name]
         cols[i % 3].number_input(spec.label, min_value=spec.kind(spec.low), max_value=spec.kind(spec.high),
                                  step=spec.kind(spec.step), key=KEY + name, help=spec.help,
                                  format=number_format(spec))
@@ -104,7 +105,7 @@ with st.expander("More assumptions: usual waits, the backlog now, staff hours"):
                + (f"; {rates.stale_assessment + rates.stale_course:,} open records from before a gap in the records "
                   "are left out" if rates.stale_assessment + rates.stale_course else "") + ").")
 
-plan, problems = scenarios.check_plan({name: st.session_state.get(KEY + name) for name in planning.plan_field_names()})
+plan, problems = scenarios.check_plan({name: st.session_state.get(KEY + name) for name in model.plan_field_names()})
 if problems:
     ui.show_problems(problems, "These inputs cannot be used:")
     st.stop()
@@ -167,9 +168,9 @@ waits_long = pl.concat([
                       pl.col("wait_to_course").alias("days"), pl.lit(float(targets.target_days_to_course)).alias("target")),
 ])
 wait_order = ["Referral to assessment (working days)", "Assessment to course (days)"]
-wait_colour = alt.Color("wait:N", title="", scale=alt.Scale(domain=wait_order, range=charts.PALETTE[:2]),
-                        legend=charts.legend(wait_order))
-week_x = alt.X("week:T", title="", axis=charts.date_axis("1w"))
+wait_colour = alt.Color("wait:N", title="", scale=alt.Scale(domain=wait_order, range=build.PALETTE[:2]),
+                        legend=build.legend(wait_order))
+week_x = alt.X("week:T", title="", axis=build.date_axis("1w"))
 wait_chart = (
     alt.Chart(waits_long).mark_line(point=alt.OverlayMarkDef(size=18)).encode(
         x=week_x, y=alt.Y("days:Q", title="Projected wait"), color=wait_colour,
@@ -177,7 +178,7 @@ wait_chart = (
                  alt.Tooltip("weeks_ahead:Q", title="Week ahead"), alt.Tooltip("days:Q", title="Wait", format=",.1f"),
                  alt.Tooltip("target:Q", title="Target")])
     + alt.Chart(waits_long).mark_line(strokeDash=[4, 3]).encode(x=week_x, y="target:Q", color=wait_colour)
-).properties(height=300 + charts.legend_height(wait_order))
+).properties(height=300 + build.legend_height(wait_order))
 dashboard.chart_block(
     "Projected waits, week by week",
     "The wait for someone joining the back of each queue at the end of the week (solid), against its target "
@@ -194,11 +195,11 @@ backlog_chart = alt.Chart(queues_long).mark_line(point=alt.OverlayMarkDef(size=1
     x=week_x,
     y=alt.Y("people:Q", title="People waiting", scale=alt.Scale(domainMin=0, domainMax=max(1.0, outlook.largest_backlog)),
             axis=alt.Axis(format=",.0f", tickMinStep=1)),
-    color=alt.Color("queue:N", title="", scale=alt.Scale(domain=queue_order, range=charts.PALETTE[:2]),
-                    legend=charts.legend(queue_order)),
+    color=alt.Color("queue:N", title="", scale=alt.Scale(domain=queue_order, range=build.PALETTE[:2]),
+                    legend=build.legend(queue_order)),
     tooltip=[alt.Tooltip("queue:N", title=""), alt.Tooltip("week:T", title="Week of", format="%-d %b %Y"),
              alt.Tooltip("people:Q", title="People waiting", format=",.1f")],
-).properties(height=280 + charts.legend_height(queue_order))
+).properties(height=280 + build.legend_height(queue_order))
 dashboard.chart_block(
     "Backlog, week by week",
     "People still waiting at the end of each week beyond the usual flow: when demand is above capacity the "
@@ -219,7 +220,7 @@ dashboard.chart_block(
     "Demand and capacity, week by week",
     "People arriving at each queue each week against what the capacity can take. The table has every figure of "
     "the projection, including the sessions that would just match each week's demand and the staff hours.",
-    charts.line(flows_long, "week", "people", y_title="People a week", color="series", color_title="",
+    build.line(flows_long, "week", "people", y_title="People a week", color="series", color_title="",
                 x_title="", tooltip_format=",.1f", every="1w", labels=False,
                 order=["Assessment: people to assess", "Assessment: capacity", "Course: people allocated",
                        "Course: places (bookings a week)"]),
@@ -268,9 +269,9 @@ if chosen:
         "Projected wait to a course in each scenario",
         f"The wait for someone joining the back of the course queue, week by week, in each scenario; the dashed "
         f"line is the target of {targets.target_days_to_course} days.",
-        charts.line(both, "week", "wait_to_course", y_title="Days", color="scenario", color_title="Scenario",
+        build.line(both, "week", "wait_to_course", y_title="Days", color="scenario", color_title="Scenario",
                     x_title="", tooltip_format=",.1f", every="1w", order=chosen)
-        + charts.target_rule(float(targets.target_days_to_course), f"Target: {targets.target_days_to_course} days"),
+        + build.target_rule(float(targets.target_days_to_course), f"Target: {targets.target_days_to_course} days"),
         both.select("scenario", "week", "weeks_ahead", "wait_to_course", "course_queue"), "scenario_compare_course",
         key="scenario_compare_course",
     )
@@ -278,9 +279,9 @@ if chosen:
         "Projected wait to assessment in each scenario",
         f"As above for the wait from referral to assessment; the dashed line is the target of "
         f"{targets.target_days_to_assessment} working days.",
-        charts.line(both, "week", "wait_to_assessment", y_title="Working days", color="scenario",
+        build.line(both, "week", "wait_to_assessment", y_title="Working days", color="scenario",
                     color_title="Scenario", x_title="", tooltip_format=",.1f", every="1w", order=chosen)
-        + charts.target_rule(float(targets.target_days_to_assessment),
+        + build.target_rule(float(targets.target_days_to_assessment),
                              f"Target: {targets.target_days_to_assessment} working days"),
         both.select("scenario", "week", "weeks_ahead", "wait_to_assessment", "assessment_queue"),
         "scenario_compare_assessment", key="scenario_compare_assessment",

@@ -5,10 +5,14 @@ from datetime import time, timedelta
 
 import streamlit as st
 
-from divert import casework, codes, forms, records, ui
+from divert.core import codes
+from divert.core.field_rules import Problem
+from divert.core.wording import plural
+from divert.readmodels import casework
 from divert.records import sessions as records_sessions
-from divert.validation import Problem
-from divert.wording import plural
+from divert.records.corrections import void_session
+from divert.records.sessions import add_session, add_term, book_many, edit_session, save_register
+from divert.web import forms, ui
 
 user = ui.require_role("manager", "caseworker", "admin")
 engine = ui.engine()
@@ -95,7 +99,7 @@ with sessions_tab:
             "duration_minutes": v("minutes"), "mode": v("mode"), "seats": v("seats"), "facilitator": v("facilitator"),
         }
         saved = schedule_form.submit(
-            values, lambda: records.add_session(values, username, engine=engine),
+            values, lambda: add_session(values, username, engine=engine),
             success=lambda saved: (
                 f"Session **{ui.plain(values['session_ref'])}** scheduled for "
                 f"{casework.show_moment(values['starts_at'])} ({codes.DELIVERY_MODES[values['mode']].lower()}, "
@@ -148,7 +152,7 @@ with sessions_tab:
         values = {"starts_at": forms.uk_moment(v("day"), v("time")), "weeks": v("weeks"),
                   "duration_minutes": v("minutes"), "mode": v("mode"), "seats": v("seats"),
                   "facilitator": v("facilitator")}
-        term_form.submit(values, lambda: records.add_term(values, username, engine=engine),
+        term_form.submit(values, lambda: add_term(values, username, engine=engine),
                          success=lambda saved: f"{plural(len(saved.notes), 'weekly session')} scheduled: "
                                                f"{saved.notes[0]} to {saved.notes[-1]}.")
 
@@ -206,7 +210,7 @@ with sessions_tab:
                     reason = v("reason")
                     change_form.submit(
                         {**values, "reason": reason},
-                        lambda: records.edit_session(detail["id"], values, username, reason, version, engine=engine),
+                        lambda: edit_session(detail["id"], values, username, reason, version, engine=engine),
                         success=lambda saved: f"Nothing changed in session **{detail['session_ref']}**."
                         if saved.change == "unchanged"
                         else f"Session **{detail['session_ref']}** changed (the reason is in the audit log).",
@@ -256,12 +260,12 @@ with sessions_tab:
                 void_form = forms.Form(f"void_session_{detail['id']}", {"reason": "Reason", "session": "Session",
                                                                        "confirm": "Confirm"})
 
-                def void_session(username: str) -> None:
+                def void_it(username: str) -> None:
                     reason = void_form.value("reason")
                     if not void_form.value("confirm"):
                         void_form.refuse([Problem("confirm", None, "tick the box to confirm")])
                         return
-                    saved = void_form.submit({"void": reason}, lambda: records.void_session(
+                    saved = void_form.submit({"void": reason}, lambda: void_session(
                         detail["id"], reason, username, version, engine=engine),
                         success=lambda saved: f"Session **{ui.plain(detail['session_ref'])}** is void: kept, and "
                                               "left out of the lists and every figure.")
@@ -280,7 +284,7 @@ with sessions_tab:
                     void_form.problems.at("reason", "session")
                     st.checkbox("Confirm: void this session", key=void_form.key("confirm"))
                     void_form.problems.at("confirm")
-                    void_form.button("Void session", on_click=void_session, args=(user.username,), primary=False,
+                    void_form.button("Void session", on_click=void_it, args=(user.username,), primary=False,
                                      icon=":material/block:")
 
 # --- booking people from the waiting list -------------------------------------------------
@@ -309,7 +313,7 @@ with book_tab:
             references = list(book_form.value("referrals") or [])
             book_form.submit(
                 {"session": session_ref, "referrals": references},
-                lambda: records.book_many(session_ref, references, username, engine=engine),
+                lambda: book_many(session_ref, references, username, engine=engine),
                 success=lambda saved: f"Booked {', '.join(references)} on session **{session_ref}**.",
             )
 
@@ -343,7 +347,7 @@ with register_tab:
         # the bookings as loaded, with their versions: a change saved meanwhile by someone else is caught
         register = register_form.loaded("rows", lambda: casework.session_bookings(engine, session_id))
 
-        def save_register(username: str) -> None:
+        def save_marks(username: str) -> None:
             edits = (st.session_state.get(register_form.key("editor")) or {}).get("edited_rows", {})
             statuses, versions = {}, {}
             for index, change in edits.items():
@@ -357,7 +361,7 @@ with register_tab:
                 return
             register_form.submit(
                 {"statuses": statuses, "versions": versions},
-                lambda: records.save_register(session_id, statuses, versions, username, engine=engine),
+                lambda: save_register(session_id, statuses, versions, username, engine=engine),
                 success=lambda saved: "Register saved: " + (saved.notes[0] if saved.notes else "no changes") + ".",
             )
 
@@ -396,4 +400,4 @@ with register_tab:
                 st.checkbox("Confirm cancellations: a cancelled booking frees its seat and puts the person "
                             "back on the waiting list", key=register_form.key("confirm"))
                 st.form_submit_button("Save register", type="primary", icon=":material/fact_check:",
-                                      on_click=save_register, args=(user.username,))
+                                      on_click=save_marks, args=(user.username,))

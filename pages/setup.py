@@ -5,8 +5,11 @@ Reachable only while the database has no accounts; once one exists this page ref
 
 import streamlit as st
 
-from divert import accounts, auth, clock, forces, programme, ui
+from divert.auth import accounts
+from divert.core import clock
 from divert.records import programme_profile
+from divert.reference import forces, programme
+from divert.web import access, ui
 
 ui.leave_legacy_pages_mode()
 st.title("Set up Divert")
@@ -81,5 +84,5 @@ if submitted:
             done["logins"] = summary.get("logins", [])
         except Exception as error:  # the administrator exists either way; say what went wrong
             done["demo_error"] = f"{type(error).__name__}: {error}"
-    st.session_state[auth.SETUP_DONE_KEY] = done
+    st.session_state[access.SETUP_DONE_KEY] = done
     st.rerun()

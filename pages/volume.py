@@ -3,12 +3,15 @@
 import polars as pl
 import streamlit as st
 
-from divert import auth, census, charts, codes, dashboard, ui
-from divert.analytics import volume
-from divert.analytics.maturity import with_provisional
+from divert.analytics.calendar.maturity import with_provisional
+from divert.analytics.dashboards import volume
 from divert.analytics.metrics import GATES, volume_change_table, volume_table
+from divert.charts import build
+from divert.core import codes
+from divert.reference import census
+from divert.web import access, dashboard, ui
 
-user = ui.require_role(*auth.ALL_ROLES)
+user = ui.require_role(*access.ALL_ROLES)
 st.title("Volume")
 filters = dashboard.filter_bar("volume")
 data = dashboard.frames(filters)
@@ -49,7 +52,7 @@ dashboard.chart_block(
     f"Every possession offence the force recorded in the period, by month (average of the complete months in the "
     f"title), with the start of diversion marked ({data.programme.launch_label}). The current month is not over "
     "yet: its point is hollow and its line dashed (provisional).",
-    charts.line(monthly, "period", "offences", y_title="Offences a month", every="1mo",
+    build.line(monthly, "period", "offences", y_title="Offences a month", every="1mo",
                 policy=launch if filters.start is None or filters.start <= launch else None),
     monthly, "offences_per_month", counts=["offences", "referrals"],
 )
@@ -63,7 +66,7 @@ dashboard.chart_block(
     "Referrals to the drug-intervention provider each week (weeks start on Monday): each week is a faint point, "
     "the line is the average of the last 4 complete weeks (left out where a week in it is hidden). The week not "
     "over at the as-of date is hollow (provisional) and not in the average.",
-    charts.line(weekly, "period", "count", y_title="Referrals a week", x_title="Week", every="1w", rolling=4),
+    build.line(weekly, "period", "count", y_title="Referrals a week", x_title="Week", every="1w", rolling=4),
     weekly, "referrals_per_week", counts=["count"],
     empty=f"No referrals for these filters. Referrals start when diversion starts ({data.programme.launch_label}).",
 )
@@ -85,7 +88,7 @@ dashboard.chart_block(
     f"Most offences by {title.lower()}: {top[by][0]}" if top.height else f"Offences by {title.lower()}",
     f"Recorded possession offences in the period by {title.lower()}, largest first; 'Missing' and 'Not stated' "
     "are shown, not dropped.",
-    charts.bars(table, by, "count", y_title="Offences", x_title="", horizontal=True, sort="-x",
+    build.bars(table, by, "count", y_title="Offences", x_title="", horizontal=True, sort="-x",
                 tooltip_extra=[{"field": "share", "type": "quantitative", "format": ".1%", "title": "Share"}]),
     table, f"offences_by_{by}", counts=["count"],
 )
@@ -98,7 +101,7 @@ dashboard.chart_block(
     "Offences per month in each area",
     "One small chart per local policing area (each on its own scale, from zero) to compare the shape of the "
     "change; compare levels on the chart above.",
-    charts.small_multiples(areas, "period", "count", "area", y_title="Offences",
+    build.small_multiples(areas, "period", "count", "area", y_title="Offences",
                            order=sorted(set(area_names.values())),
                            policy=launch if filters.start is None or filters.start <= launch else None),
     areas, "offences_per_month_by_area", counts=["count"],

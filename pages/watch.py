@@ -4,9 +4,11 @@ a control chart that raises an alert when a gap opens."""
 import polars as pl
 import streamlit as st
 
-from divert import auth, charts, dashboard, equity, ui
+from divert.charts import build
+from divert.readmodels import equity
+from divert.web import access, dashboard, ui
 
-user = ui.require_role(*auth.ALL_ROLES)
+user = ui.require_role(*access.ALL_ROLES)
 st.title("Equity watch")
 filters = dashboard.filter_bar("watch")
 data = dashboard.frames(filters)
@@ -75,7 +77,7 @@ for stage in chart["stage"].unique(maintain_order=True).to_list():
         f"{label}: relative to White, month by month",
         "One panel per group: the smoothed ratio to White (EWMA) between its control limits; a line leaving the "
         "limits raises an alert. Provisional months are hollow.",
-        charts.small_multiples(long, "month", "ratio", "group", y_title="Ratio to White", lines="line") if not long.is_empty() else None,
+        build.small_multiples(long, "month", "ratio", "group", y_title="Ratio to White", lines="line") if not long.is_empty() else None,
         part.drop("stage"), f"equity_watch_{stage}",
         counts=["events", "denominator", "white_events", "white_denominator"],
     )

@@ -3,8 +3,9 @@ overdue against the service targets - filtered and sorted; a row opens the refer
 
 import streamlit as st
 
-from divert import casework, ui, worklist
-from divert.wording import plural
+from divert.core.wording import plural
+from divert.readmodels import casework, worklist
+from divert.web import ui
 
 user = ui.require_role("caseworker", "manager", "admin")
 engine = ui.engine()

@@ -29,9 +29,10 @@ from clock import LONDON
 from dbfixtures import DEMO_AS_OF
 from streamlit.testing.v1 import AppTest
 
-from divert import accounts, auth
-from divert.db import get_engine
-from divert.settings import PROJECT_DIR, database_url
+from divert.auth import accounts
+from divert.core.environment import PROJECT_DIR, database_url
+from divert.storage.db import get_engine
+from divert.web import access
 
 APP = PROJECT_DIR / "app.py"
 AFTER_DEMO = datetime.combine(DEMO_AS_OF + timedelta(days=1), time(10, 30), tzinfo=LONDON)
@@ -93,21 +94,21 @@ def signed_in(username: str, page: str | None = None, *, timeout: float = 120) -
     assert account is not None and account.active, username
     at = app_test(APP, timeout)
     moment = datetime.now(UTC)
-    at.session_state[auth.USERNAME_KEY] = account.username
-    at.session_state[auth.GENERATION_KEY] = account.generation
-    at.session_state[auth.ISSUED_KEY] = moment
-    at.session_state[auth.EXPIRES_KEY] = moment + timedelta(hours=8)
-    at.session_state[auth.SID_KEY] = secrets.token_urlsafe(18)
+    at.session_state[access.USERNAME_KEY] = account.username
+    at.session_state[access.GENERATION_KEY] = account.generation
+    at.session_state[access.ISSUED_KEY] = moment
+    at.session_state[access.EXPIRES_KEY] = moment + timedelta(hours=8)
+    at.session_state[access.SID_KEY] = secrets.token_urlsafe(18)
     if page:
         at.switch_page(page)
     at.run()
     assert not at.exception, at.exception
-    assert auth.USER_KEY in at.session_state, messages(at, "info")  # the Gate let the session in
+    assert access.USER_KEY in at.session_state, messages(at, "info")  # the Gate let the session in
     return at
 
 
 def as_user(at: AppTest, username: str, role: str) -> AppTest:
     """A page run on its own (no app.py around it) as `username` with `role`."""
-    at.session_state[auth.USER_KEY] = auth.SignedIn(username, username.title(), role, False,
+    at.session_state[access.USER_KEY] = access.SignedIn(username, username.title(), role, False,
                                                     datetime.now(UTC) + timedelta(hours=8))
     return at

@@ -1,4 +1,4 @@
-"""The `divert` command called in this process: the same `divert.cli.main` that the installed
+"""The `divert` command called in this process: the same `divert.cli.main.main` that the installed
 script runs, with its own arguments, standard input, output and environment, about 100 times
 faster than a new Python process. test_cli keeps a couple of real-subprocess smoke tests."""
 
@@ -23,7 +23,7 @@ class Ran:
 
 
 @contextlib.contextmanager
-def environment(env: dict[str, str | None] | None):
+def applied_env(env: dict[str, str | None] | None):
     """os.environ with `env` applied (None removes a variable), restored afterwards, whatever
     the command set itself (the CLI puts --db into DIVERT_DATABASE_URL)."""
     saved = dict(os.environ)
@@ -41,26 +41,26 @@ def environment(env: dict[str, str | None] | None):
 
 def divert(*args: str, stdin: str | None = None, env: dict[str, str | None] | None = None) -> Ran:
     """`divert ARGS...` in process: exit code, standard output and standard error as text."""
-    from divert import settings
-    from divert.cli import main
+    from divert.cli.main import main
+    from divert.core import environment
 
     out, err = io.StringIO(), io.StringIO()
     stdin_stream = io.StringIO(stdin or "")
-    with environment(env), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+    with applied_env(env), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         real_stdin, sys.stdin = sys.stdin, stdin_stream
-        settings._secrets.cache_clear()
+        environment._secrets.cache_clear()
         try:
             code = main([str(a) for a in args])
         except SystemExit as leaving:  # argparse's usage errors and --help
             code = leaving.code if isinstance(leaving.code, int) else (0 if leaving.code is None else 1)
         finally:
             sys.stdin = real_stdin
-            settings._secrets.cache_clear()
+            environment._secrets.cache_clear()
     return Ran([str(a) for a in args], int(code or 0), out.getvalue(), err.getvalue())
 
 
 def divert_process(*args: str, stdin: str | None = None, env: dict[str, str] | None = None,
                    timeout: int = 300) -> subprocess.CompletedProcess:
-    """`python -m divert.cli ARGS...` as a real process (for the smoke tests of the command itself)."""
-    return subprocess.run([sys.executable, "-m", "divert.cli", *map(str, args)], input=stdin, capture_output=True,
+    """`python -m divert.cli.main ARGS...` as a real process (for the smoke tests of the command itself)."""
+    return subprocess.run([sys.executable, "-m", "divert.cli.main", *map(str, args)], input=stdin, capture_output=True,
                           text=True, env={**os.environ, **(env or {})}, timeout=timeout)

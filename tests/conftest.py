@@ -39,7 +39,7 @@ from dbfixtures import (  # noqa: F401  (shared with test modules)
 )
 from hypothesis import settings as hypothesis_settings
 
-from divert.db import get_engine
+from divert.storage.db import get_engine
 
 # CI runs the property tests on a fixed sequence of examples, so a green run stays green
 hypothesis_settings.register_profile("ci", derandomize=True, deadline=None)
@@ -103,9 +103,9 @@ def isolated_settings(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("DIVERT_SECRETS", str(data / "no-secrets.toml"))
     monkeypatch.delenv("DIVERT_DATABASE_URL", raising=False)
     monkeypatch.delenv("DIVERT_FORCE", raising=False)
-    from divert import settings
+    from divert.core import environment
 
-    settings._secrets.cache_clear()
+    environment._secrets.cache_clear()
     yield data
 
 
@@ -184,7 +184,7 @@ def db(tmp_path, monkeypatch):
 def navigation_only(monkeypatch):
     """AppTest turns Streamlit's legacy `pages/` folder mode back on before every run
     (streamlit#9446), where the real server leaves it for good after app.py's first run
-    (divert.ui.leave_legacy_pages_mode). Keep it off, as on the server, so that each run goes
+    (divert.web.ui.leave_legacy_pages_mode). Keep it off, as on the server, so that each run goes
     straight through app.py and a submitted form is not dropped by a restart."""
     from streamlit.runtime.pages_manager import PagesManager
 

@@ -34,7 +34,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from divert.db import get_engine, normalise_url, sqlite_path
+from divert.storage.db import get_engine, normalise_url, sqlite_path
 
 PG_URL = os.environ.get("DIVERT_TEST_DATABASE_URL")
 BACKEND = os.environ.get("DIVERT_TEST_BACKEND", "sqlite").strip().lower() or "sqlite"
@@ -42,7 +42,7 @@ ON_POSTGRES = BACKEND == "postgres"
 SQLITE_ONLY = "about SQLite files themselves (DIVERT_TEST_BACKEND=postgres)"
 
 
-def sqlite_url(tmp_path, name: str = "divert.db") -> str:
+def sqlite_url(tmp_path, name: str = "divert.storage.db") -> str:
     return f"sqlite:///{Path(tmp_path) / name}"
 
 
@@ -218,19 +218,19 @@ def shared_templates_done() -> None:
 
 
 def _migrate(url: str) -> dict:
-    from divert.db import upgrade
+    from divert.storage.db import upgrade
 
     upgrade(url)
     return {}
 
 
-def migrated_url(folder, name: str = "divert.db", *, postgres: bool | None = None) -> str:
+def migrated_url(folder, name: str = "divert.storage.db", *, postgres: bool | None = None) -> str:
     """A database at the newest migration: a SQLite file `name` in `folder` (a PostgreSQL
     database under DIVERT_TEST_BACKEND=postgres, or with postgres=True)."""
     return _copy("migrated", _migrate, folder, name, ON_POSTGRES if postgres is None else postgres)
 
 
-def migrated_sqlite_url(folder, name: str = "divert.db") -> str:
+def migrated_sqlite_url(folder, name: str = "divert.storage.db") -> str:
     """A SQLite file at the newest migration on either backend: for tests about SQLite itself."""
     return migrated_url(folder, name, postgres=False)
 
@@ -252,8 +252,8 @@ def demo_url(folder, name: str = "demo.db", *, seed: int, scale: float, as_of: d
     key = json.dumps({"seed": seed, "scale": scale, "as_of": str(as_of), "programme": programme}, sort_keys=True)
 
     def build(url: str) -> dict:
-        from divert.records import programme_profile as profile
         from divert.demo import load_demo
+        from divert.records import programme_profile as profile
 
         _migrate(url)
         engine = get_engine(url)
@@ -271,7 +271,7 @@ def demo_url(folder, name: str = "demo.db", *, seed: int, scale: float, as_of: d
 _made: list[PostgresDatabase] = []
 
 
-def main_url(folder, name: str = "divert.db") -> str:
+def main_url(folder, name: str = "divert.storage.db") -> str:
     """The URL of a test's empty main database: a SQLite file `name` in `folder`, or, under
     DIVERT_TEST_BACKEND=postgres, a new PostgreSQL database (dropped by drop_made(), which the
     root conftest calls at the end of each test module)."""

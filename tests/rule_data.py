@@ -31,8 +31,9 @@ import pytest
 from dbfixtures import SMALL_DEMO, migrated_url
 from hypothesis import strategies as st
 
-from divert import census, codes
-from divert.db import get_engine
+from divert.core import codes
+from divert.reference import census
+from divert.storage.db import get_engine
 
 FORCE = codes.DEFAULT_FORCE
 AREAS = dict(census.areas_of(FORCE))  # ONS code -> name: the force's local policing areas
@@ -227,7 +228,7 @@ def answer(*args: str) -> tuple:
 @pytest.fixture(scope="module")
 def frames_read_once():
     """`divert metrics` in process, each database's frames read once (see the module's docstring)."""
-    from divert.analytics import loading
+    from divert.analytics.data import loading
 
     read: dict[str, object] = {}
     real = loading.load_frames
@@ -258,7 +259,7 @@ METRIC_VALUES = {
 def metric_options(draw, name: str) -> list[str]:
     """Any options `divert metrics NAME` honours (each given or not), and any as-of date up to
     the small demo's last day."""
-    from divert.cli import METRIC_OPTIONS
+    from divert.cli.main import METRIC_OPTIONS
 
     honoured = [flag for flag in METRIC_OPTIONS[name].values() if flag in METRIC_VALUES]
     chosen = draw(st.lists(st.sampled_from(honoured), unique=True, max_size=4)) if honoured else []

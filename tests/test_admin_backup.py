@@ -13,10 +13,10 @@ from apptesting import REFUSED, messages, press, signed_in
 from dbfixtures import SMALL_DEMO, demo_url, sqlite_url
 from sqlalchemy import select
 
-from divert import accounts
+from divert.auth import accounts
 from divert.backup import restore_backup, table_checksums
-from divert.db import get_engine
-from divert.models import AuditEvent
+from divert.storage.db import get_engine
+from divert.storage.models import AuditEvent
 
 pytestmark = pytest.mark.usefixtures("navigation_only", "clock")
 PASSWORD = "willow-harbour-77"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from apptesting import REFUSED, messages, signed_in
 
-from divert import accounts
+from divert.auth import accounts
 from divert.ingest.run import import_files
 
 pytestmark = pytest.mark.usefixtures("navigation_only", "clock")

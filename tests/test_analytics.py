@@ -8,9 +8,9 @@ import numpy as np
 import polars as pl
 import pytest
 
-from divert.analytics import outcomes, pathway, reoffending, volume
-from divert.analytics.filters import Filters
-from divert.analytics.intervals import rate_ratio, risk_ratio, wilson
+from divert.analytics.dashboards import outcomes, pathway, reoffending, volume
+from divert.analytics.data.filters import Filters
+from divert.analytics.stats.intervals import rate_ratio, risk_ratio, wilson
 
 
 # --- intervals ------------------------------------------------------------------------------
@@ -208,7 +208,7 @@ def test_before_after_counts_every_outcome_and_changes_in_points():
 
 
 def test_newcombe_interval_matches_the_published_example():
-    from divert.analytics.intervals import newcombe
+    from divert.analytics.stats.intervals import newcombe
 
     diff, low, high = newcombe([48], [80], [56], [70])  # Newcombe (1998), 56/70 - 48/80
     assert diff[0] == pytest.approx(0.2) and low[0] == pytest.approx(0.0524, abs=1e-4) and high[0] == pytest.approx(0.3339, abs=1e-4)

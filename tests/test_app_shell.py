@@ -10,11 +10,14 @@ from apptesting import REFUSED, app_test, field, messages, open_app, press, sign
 from apptesting import sign_in as sign_in_with
 from sqlalchemy import select
 
-from divert import accounts, app_settings, audit_log, auth, codes
-from divert.db import session_scope
-from divert.models import AuditEvent
-from divert.records import now
-from divert.settings import PROJECT_DIR
+from divert.auth import accounts
+from divert.core import codes
+from divert.core.environment import PROJECT_DIR
+from divert.records import audit_log, stored_settings
+from divert.records.core import now
+from divert.storage.db import session_scope
+from divert.storage.models import AuditEvent
+from divert.web import access
 
 PASSWORD = "willow-harbour-77"
 pytestmark = pytest.mark.usefixtures("navigation_only", "clock")
@@ -70,7 +73,7 @@ def test_first_run_setup_creates_the_administrator_then_is_gone(db):
 
     sign_in(at, "boss")
     assert titles(at) == ["Overview"]
-    assert at.session_state[auth.MENU_KEY]["Admin"] == ["Users", "Audit log", "Programme", "Data coverage", "Settings", "Backups and release"]
+    assert at.session_state[access.MENU_KEY]["Admin"] == ["Users", "Audit log", "Programme", "Data coverage", "Settings", "Backups and release"]
 
     # with an account in the database the setup page refuses, even run on its own
     again = app_test(PROJECT_DIR / "pages" / "setup.py", timeout=30).run()
@@ -109,7 +112,7 @@ def test_sign_in_success_shows_the_landing_page_with_user_and_role(db):
     header = " ".join(m.value for m in at.markdown)
     assert "Signed in as <b>Mia.Manager</b> · Service manager" in header
     assert "No offences or referrals are recorded yet" in messages(at, "info")  # empty database
-    session_user = at.session_state[auth.USER_KEY]
+    session_user = at.session_state[access.USER_KEY]
     assert (session_user.username, session_user.role) == ("mia.manager", "manager")
     assert timedelta(hours=7.9) < session_user.expires_at - now() <= timedelta(hours=8)
     assert [e.username for e in events(db, "sign_in")] == ["mia.manager"]
@@ -118,8 +121,8 @@ def test_sign_in_success_shows_the_landing_page_with_user_and_role(db):
 def test_wrong_password_is_refused_counted_and_audited(db):
     user(db, "vic", "viewer")
     at = sign_in(app(), "vic", "not-the-password")
-    assert auth.WRONG_MESSAGE in messages(at)
-    assert titles(at) == ["Divert"] and auth.USER_KEY not in at.session_state
+    assert access.WRONG_MESSAGE in messages(at)
+    assert titles(at) == ["Divert"] and access.USER_KEY not in at.session_state
     assert accounts.get_account("vic", db).failed_logins == 1
     assert [e.username for e in events(db, "sign_in_failed")] == ["vic"]
     at.run()  # a rerun is not another attempt
@@ -129,7 +132,7 @@ def test_wrong_password_is_refused_counted_and_audited(db):
 def test_unknown_username_is_refused_without_saying_so(db):
     user(db, "vic", "viewer")
     at = sign_in(app(), "nobody", PASSWORD)
-    assert auth.WRONG_MESSAGE in messages(at)
+    assert access.WRONG_MESSAGE in messages(at)
     assert events(db, "sign_in_failed") == []
 
 
@@ -138,17 +141,17 @@ def test_five_wrong_passwords_lock_the_account_even_for_the_right_one(db):
     at = app()
     for _ in range(4):
         sign_in(at, "cas", "wrong-password-here")
-        assert auth.WRONG_MESSAGE in messages(at)
+        assert access.WRONG_MESSAGE in messages(at)
     sign_in(at, "cas", "wrong-password-here")
-    assert auth.LOCKED_MESSAGE in messages(at)
+    assert access.LOCKED_MESSAGE in messages(at)
     assert accounts.get_account("cas", db).locked()
     assert len(events(db, "lockout")) == 1
 
     sign_in(at, "cas", PASSWORD)  # right password, still locked
-    assert auth.LOCKED_MESSAGE in messages(at)
-    assert auth.USER_KEY not in at.session_state and titles(at) == ["Divert"]
+    assert access.LOCKED_MESSAGE in messages(at)
+    assert access.USER_KEY not in at.session_state and titles(at) == ["Divert"]
     fresh = sign_in(app(), "cas", PASSWORD)  # another browser too
-    assert auth.LOCKED_MESSAGE in messages(fresh)
+    assert access.LOCKED_MESSAGE in messages(fresh)
 
     accounts.unlock("cas", "admin", engine=db)
     assert titles(sign_in(app(), "cas", PASSWORD)) == ["Overview"]
@@ -156,11 +159,11 @@ def test_five_wrong_passwords_lock_the_account_even_for_the_right_one(db):
 
 def test_lockout_follows_the_settings(db):
     user(db, "cas", "caseworker")
-    assert app_settings.save({"lockout_attempts": 3}, "admin", engine=db).ok
+    assert stored_settings.save({"lockout_attempts": 3}, "admin", engine=db).ok
     at = app()
     for _ in range(3):
         sign_in(at, "cas", "wrong-password-here")
-    assert auth.LOCKED_MESSAGE in messages(at)
+    assert access.LOCKED_MESSAGE in messages(at)
 
 
 def test_sign_out(db):
@@ -169,14 +172,14 @@ def test_sign_out(db):
     press(at, "Sign out")
     assert titles(at) == ["Divert"]
     assert "You have signed out." in messages(at, "info")
-    assert auth.USER_KEY not in at.session_state
+    assert access.USER_KEY not in at.session_state
     assert [e.username for e in events(db, "sign_out")] == ["vic"]
 
 
 def test_session_expiry_signs_out(db):
     user(db, "vic", "viewer")
     at = signed_in("vic")
-    at.session_state[auth.EXPIRES_KEY] = now() - timedelta(seconds=1)
+    at.session_state[access.EXPIRES_KEY] = now() - timedelta(seconds=1)
     at.run()
     assert titles(at) == ["Divert"]
     assert "expired" in messages(at, "info")
@@ -186,9 +189,9 @@ def test_session_expiry_signs_out(db):
 
 def test_session_length_follows_the_settings(db):
     user(db, "vic", "viewer")
-    assert app_settings.save({"session_expiry_hours": 1}, "admin", engine=db).ok
+    assert stored_settings.save({"session_expiry_hours": 1}, "admin", engine=db).ok
     at = sign_in(app(), "vic")
-    assert timedelta(minutes=59) < at.session_state[auth.EXPIRES_KEY] - now() <= timedelta(hours=1)
+    assert timedelta(minutes=59) < at.session_state[access.EXPIRES_KEY] - now() <= timedelta(hours=1)
 
 
 def test_a_disabled_account_is_signed_out_on_its_next_click(db):
@@ -204,21 +207,21 @@ def test_a_role_change_applies_on_the_next_click(db):
     user(db, "boss", "admin")
     user(db, "vic", "viewer")
     at = signed_in("vic")
-    assert "Admin" not in at.session_state[auth.MENU_KEY]
+    assert "Admin" not in at.session_state[access.MENU_KEY]
     accounts.set_role("vic", "admin", "boss", engine=db)
     at.run()
-    assert "Admin" in at.session_state[auth.MENU_KEY]
+    assert "Admin" in at.session_state[access.MENU_KEY]
 
 
 # --- menus and role checks ------------------------------------------------------------------
-@pytest.mark.parametrize("role", auth.ALL_ROLES)
+@pytest.mark.parametrize("role", access.ALL_ROLES)
 def test_each_role_sees_its_menu_and_is_refused_elsewhere(db, role):
     user(db, f"the.{role}", role)
     at = signed_in(f"the.{role}")
-    expected = {section: [spec.title for spec in specs] for section, specs in auth.menu(role).items()}
-    assert at.session_state[auth.MENU_KEY] == expected
+    expected = {section: [spec.title for spec in specs] for section, specs in access.menu(role).items()}
+    assert at.session_state[access.MENU_KEY] == expected
     assert ("Admin" in expected) == (role == "admin")
-    for spec in auth.existing_pages():
+    for spec in access.existing_pages():
         if role in spec.roles:
             continue
         at.switch_page(spec.file).run()  # as if opened by its address
@@ -243,7 +246,7 @@ def test_one_time_password_must_be_changed_first(db):
     user(db, "cas", "caseworker")
     _, one_time = accounts.reset_password("cas", "boss", engine=db)
     at = sign_in(app(), "cas", one_time)
-    assert at.session_state[auth.MENU_KEY] == {"Account": ["My account"]}
+    assert at.session_state[access.MENU_KEY] == {"Account": ["My account"]}
     assert titles(at) == ["My account"]
     at.switch_page("pages/overview.py").run()
     assert "Choose a new password" in messages(at, "warning")
@@ -254,7 +257,7 @@ def test_one_time_password_must_be_changed_first(db):
     field(at, "New password again").input("my-own-secret-phrase")
     press(at, "Change password")
     assert "Your password has been changed." in messages(at, "success")
-    assert "Dashboards" in at.session_state[auth.MENU_KEY]
+    assert "Dashboards" in at.session_state[access.MENU_KEY]
     assert not accounts.get_account("cas", db).must_change_password
 
 
@@ -322,6 +325,6 @@ def test_admin_changes_settings(db):
     number.set_value(5)
     press(at, "Save settings")
     assert "Saved: Small-number threshold" in messages(at, "success")
-    assert app_settings.load(db).small_number_threshold == 5
+    assert stored_settings.load(db).small_number_threshold == 5
     (event,) = [e for e in events(db, "create") if e.table_name == "setting" and e.row_id != "programme"]
     assert event.username == "boss"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from divert import audit_log
-from divert.records import Saved, audit, write
+from divert.records import audit_log
+from divert.records.core import Saved, audit, write
 
 
 def test_actions_and_records_have_plain_names():

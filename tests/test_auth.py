@@ -12,12 +12,14 @@ import bcrypt
 import pytest
 from sqlalchemy import select, update
 
-from divert import accounts, app_settings, auth, sign_in
-from divert.db import data_version, session_scope
-from divert.models import AuditEvent, Setting, User
-from divert.records import now
-from divert.security_models import SignInThrottle
-from divert.settings import PROJECT_DIR, secret
+from divert.auth import accounts, sign_in
+from divert.core.environment import PROJECT_DIR, secret
+from divert.records import stored_settings
+from divert.records.core import now
+from divert.storage.db import data_version, session_scope
+from divert.storage.models import AuditEvent, Setting, User
+from divert.storage.security_models import SignInThrottle
+from divert.web import access
 
 pytestmark = pytest.mark.usefixtures("clock")
 PASSWORD = "river-lantern-42"
@@ -38,7 +40,7 @@ def audit_rows(engine, action=None):
 
 
 def attempt(engine, username, password="wrong-password-here", client="10.0.0.1"):
-    return sign_in.attempt(username, password, client, prefs=app_settings.load(engine), engine=engine)
+    return sign_in.attempt(username, password, client, prefs=stored_settings.load(engine), engine=engine)
 
 
 # --- the cost of a password hash ----------------------------------------------------------
@@ -243,14 +245,14 @@ def test_set_role_refuses_an_unknown_role(engine):
 
 # --- settings -------------------------------------------------------------------------------
 def test_settings_defaults_and_audited_changes(engine):
-    prefs = app_settings.load(engine)
+    prefs = stored_settings.load(engine)
     assert (prefs.small_number_threshold, prefs.officer_hours_per_referral) == (8, 4.0)
     assert (prefs.target_days_to_assessment, prefs.target_days_to_course) == (10, 28)
     assert (prefs.session_expiry_hours, prefs.lockout_attempts, prefs.lockout_minutes) == (8, 5, 15)
 
-    saved = app_settings.save({"lockout_attempts": 6, "small_number_threshold": 8}, "boss", engine=engine)
+    saved = stored_settings.save({"lockout_attempts": 6, "small_number_threshold": 8}, "boss", engine=engine)
     assert saved.ok and saved.notes == ["lockout_attempts"]  # only what changed is written
-    assert app_settings.load(engine).lockout_attempts == 6
+    assert stored_settings.load(engine).lockout_attempts == 6
     (event,) = audit_rows(engine)
     assert (event.table_name, event.row_id, event.username) == ("setting", "lockout_attempts", "boss")
 
@@ -266,9 +268,9 @@ def test_settings_defaults_and_audited_changes(engine):
     ],
 )
 def test_bad_settings_are_refused_and_nothing_is_written(engine, values, field):
-    saved = app_settings.save({"lockout_minutes": 30, **values}, "boss", engine=engine)
+    saved = stored_settings.save({"lockout_minutes": 30, **values}, "boss", engine=engine)
     assert not saved.ok and [p.field for p in saved.problems] == [field]
-    assert app_settings.load(engine).lockout_minutes == 15
+    assert stored_settings.load(engine).lockout_minutes == 15
     assert audit_rows(engine) == []
 
 
@@ -276,7 +278,7 @@ def test_an_unreadable_stored_setting_reads_as_its_default(engine):
     with session_scope(engine) as s:
         s.add(Setting(key="lockout_minutes", value="not json"))
         s.add(Setting(key="lockout_attempts", value="999"))
-    prefs = app_settings.load(engine)
+    prefs = stored_settings.load(engine)
     assert (prefs.lockout_minutes, prefs.lockout_attempts) == (15, 5)
 
 
@@ -293,10 +295,10 @@ def test_cookie_key_is_generated_once_owner_only(isolated_settings, monkeypatch)
 
 
 def test_no_key_or_password_constant_in_the_shell_code():
-    """The cookie key comes from divert.settings.secret; nothing secret is written in the code."""
-    source = (PROJECT_DIR / "divert" / "auth.py").read_text()
+    """The cookie key comes from divert.core.environment.secret; nothing secret is written in the code."""
+    source = (PROJECT_DIR / "divert" / "web" / "access.py").read_text()
     assert 'secret("cookie_key")' in source
-    for name in ("app.py", "divert/auth.py", "divert/ui.py", "divert/accounts.py"):
+    for name in ("app.py", "divert/web/access.py", "divert/web/ui.py", "divert/auth/accounts.py"):
         text = (PROJECT_DIR / name).read_text()
         assert "some_key" not in text and "cookie_key=" not in text
 
@@ -304,10 +306,10 @@ def test_no_key_or_password_constant_in_the_shell_code():
 # --- the page table -------------------------------------------------------------------------
 def test_every_page_file_is_in_the_table():
     files = {f"pages/{p.name}" for p in (PROJECT_DIR / "pages").glob("*.py")}
-    listed = {spec.file for spec in auth.PAGES} | {auth.SETUP}
-    assert files <= listed, f"pages missing from divert.auth.PAGES: {sorted(files - listed)}"
-    assert {spec.section for spec in auth.PAGES} <= set(auth.SECTIONS)
-    assert all(set(spec.roles) <= set(auth.ALL_ROLES) for spec in auth.PAGES)
+    listed = {spec.file for spec in access.PAGES} | {access.SETUP}
+    assert files <= listed, f"pages missing from divert.web.access.PAGES: {sorted(files - listed)}"
+    assert {spec.section for spec in access.PAGES} <= set(access.SECTIONS)
+    assert all(set(spec.roles) <= set(access.ALL_ROLES) for spec in access.PAGES)
 
 
 def _declared_roles(path) -> tuple[str, ...] | None:
@@ -316,9 +318,9 @@ def _declared_roles(path) -> tuple[str, ...] | None:
         if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "require_role":
             roles = []
             for arg in node.args:
-                if isinstance(arg, ast.Starred):  # *auth.ALL_ROLES
-                    assert ast.unparse(arg.value) == "auth.ALL_ROLES", ast.unparse(arg)
-                    roles.extend(auth.ALL_ROLES)
+                if isinstance(arg, ast.Starred):  # *access.ALL_ROLES
+                    assert ast.unparse(arg.value) == "access.ALL_ROLES", ast.unparse(arg)
+                    roles.extend(access.ALL_ROLES)
                 else:
                     roles.append(arg.value)
             return tuple(roles)
@@ -328,7 +330,7 @@ def _declared_roles(path) -> tuple[str, ...] | None:
 def test_each_page_checks_the_same_roles_as_the_menu():
     """A page's own role check and the navigation table agree, so a page is neither offered to a
     role it refuses nor open (by its address) to a role that should not see it."""
-    for spec in auth.existing_pages():
+    for spec in access.existing_pages():
         declared = _declared_roles(PROJECT_DIR / spec.file)
         assert declared is not None, f"{spec.file} does not call ui.require_role"
         assert sorted(declared) == sorted(spec.roles), spec.file
@@ -336,7 +338,7 @@ def test_each_page_checks_the_same_roles_as_the_menu():
 
 def test_menus_by_role():
     def titles(role, **kw):
-        return {section: [spec.title for spec in specs] for section, specs in auth.menu(role, **kw).items()}
+        return {section: [spec.title for spec in specs] for section, specs in access.menu(role, **kw).items()}
 
     admin = titles("admin")
     assert admin["Admin"] == ["Users", "Audit log", "Programme", "Data coverage", "Settings", "Backups and release"]
@@ -351,4 +353,4 @@ def test_menus_by_role():
 def test_menu_lists_only_existing_files(tmp_path):
     (tmp_path / "pages").mkdir()
     (tmp_path / "pages" / "overview.py").write_text("")
-    assert auth.menu("admin", root=tmp_path) == {"Dashboards": [auth.page_spec("pages/overview.py")]}
+    assert access.menu("admin", root=tmp_path) == {"Dashboards": [access.page_spec("pages/overview.py")]}

@@ -15,12 +15,13 @@ from commands import divert
 from dbfixtures import DEMO_AS_OF, PG_URL, PostgresDatabase, migrated_sqlite_url, sqlite_url
 from sqlalchemy import insert, inspect, select
 
-from divert.accounts import add_user
-from divert.backup import export_backup, restore_backup, table_checksums, zip_folder
+from divert.auth.accounts import add_user
+from divert.backup import export_backup, restore_backup, table_checksums
 from divert.backup.tables import RowChecksum, read_chunks, table_schema
-from divert.db import get_engine, head_revision
+from divert.core.folders import zip_folder
 from divert.demo import load_demo
-from divert.models import AuditEvent, Closure, Offence, Person, Referral, Setting, StopSearch
+from divert.storage.db import get_engine, head_revision
+from divert.storage.models import AuditEvent, Closure, Offence, Person, Referral, Setting, StopSearch
 
 needs_postgres = pytest.mark.skipif(not PG_URL, reason="DIVERT_TEST_DATABASE_URL is not set")
 
@@ -146,7 +147,7 @@ JSON_VALUES = [{"a": [1, 2.5, None, True], "b": "x\ny"}, {"nested": {"k": "ü"}}
 
 def _awkward_rows(engine) -> dict:
     """Rows that exercise every type: returns what was written, by table."""
-    from divert.models import User
+    from divert.storage.models import User
 
     moments = [
         datetime(2021, 3, 28, 0, 59, 59, 999999, tzinfo=UTC),  # the hour before BST starts

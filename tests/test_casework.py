@@ -1,4 +1,4 @@
-"""The read-only queries behind the data-entry pages (divert.casework), and the writes those
+"""The read-only queries behind the data-entry pages (divert.readmodels.casework), and the writes those
 pages add to divert.records (corrections with a reason and a version, bookings in one go, the
 attendance register with versions, checking without writing) - on SQLite and PostgreSQL."""
 
@@ -11,9 +11,22 @@ import pytest
 from clock import MOMENT
 from sqlalchemy import func, select
 
-from divert import casework, records
-from divert.db import data_version, session_scope
-from divert.models import Assessment, AuditEvent, Booking, Closure, CourseSession, Referral
+from divert.readmodels import casework
+from divert.records.contacts import record_contact
+from divert.records.core import check_only
+from divert.records.corrections import void_referral
+from divert.records.offences import add_offence
+from divert.records.pathway import (
+    add_referral,
+    add_referral_from_form,
+    close_referral,
+    edit_assessment,
+    edit_referral,
+    record_assessment,
+)
+from divert.records.sessions import add_session, book, book_many, edit_session, mark_attendance, save_register
+from divert.storage.db import data_version, session_scope
+from divert.storage.models import Assessment, AuditEvent, Booking, Closure, CourseSession, Referral
 
 # sessions ahead and behind, bookings and closures made "now": the clock stands at clock.MOMENT
 pytestmark = pytest.mark.usefixtures("clock")
@@ -29,7 +42,7 @@ def referral(engine, reference, crime_ref, person="P1", *, on="2021-03-01", area
         "area": area, "drug": "CAN", "source": "stop_search", "person_ref": person, "sex": "F",
         "birth_year": "1990", "ethnicity_self": "B1", "ethnicity_officer": "IC3", **extra,
     }
-    saved = records.add_referral(values, USER, engine=engine)
+    saved = add_referral(values, USER, engine=engine)
     assert saved.ok, saved.problems
     return saved
 
@@ -37,13 +50,13 @@ def referral(engine, reference, crime_ref, person="P1", *, on="2021-03-01", area
 def assess(engine, reference, allocation="group_course", **extra):
     values = {"referral_reference": reference, "result": "completed", "completed_at": "2021-03-04 11:00",
               "allocation": allocation, "contact_attempts": "2", "harm_reduction_advice": "yes", **extra}
-    saved = records.record_assessment(values, USER, engine=engine)
+    saved = record_assessment(values, USER, engine=engine)
     assert saved.ok, saved.problems
     return saved
 
 
 def session(engine, ref="S1", seats=5, starts_at=SOON):
-    saved = records.add_session({"session_ref": ref, "starts_at": starts_at, "seats": str(seats)}, USER, engine=engine)
+    saved = add_session({"session_ref": ref, "starts_at": starts_at, "seats": str(seats)}, USER, engine=engine)
     assert saved.ok, saved.problems
     return saved.row_id
 
@@ -92,9 +105,9 @@ def test_stage_follows_the_pathway(engine):
     assess(engine, "DIV-1")
     assert stage() == "Waiting for a course place"
     session(engine)
-    assert records.book({"referral_reference": "DIV-1", "session_ref": "S1"}, USER, engine=engine).ok
+    assert book({"referral_reference": "DIV-1", "session_ref": "S1"}, USER, engine=engine).ok
     assert stage() == "Booked on a session"
-    records.close_referral({"referral_reference": "DIV-1", "closed_on": "2021-04-01", "result": "complied"},
+    close_referral({"referral_reference": "DIV-1", "closed_on": "2021-04-01", "result": "complied"},
                            USER, engine=engine)
     assert stage() == "Closed - complied"
 
@@ -103,9 +116,9 @@ def test_timeline_lists_the_pathway_in_order(engine):
     referral(engine, "DIV-1", "C1", referring_team="Coventry NPT")
     assess(engine, "DIV-1", risk_alcohol="yes")
     session(engine, starts_at="2021-03-20 18:00")
-    assert records.book({"referral_reference": "DIV-1", "session_ref": "S1", "booked_at": "2021-03-05 09:00"},
+    assert book({"referral_reference": "DIV-1", "session_ref": "S1", "booked_at": "2021-03-05 09:00"},
                         USER, engine=engine).ok
-    records.close_referral({"referral_reference": "DIV-1", "closed_on": "2021-03-21", "result": "complied"},
+    close_referral({"referral_reference": "DIV-1", "closed_on": "2021-03-21", "result": "complied"},
                            USER, engine=engine)
     frame = casework.timeline(engine, "DIV-1")
     assert list(frame["Event"]) == ["Offence recorded", "Referred", "Assessment", "Booked on a course session",
@@ -119,13 +132,13 @@ def test_timeline_lists_the_pathway_in_order(engine):
 
 def test_timeline_puts_a_closure_after_everything_else_that_day(engine):
     referral(engine, "DIV-1", "C1")
-    assert records.record_contact({"referral_reference": "DIV-1", "attempted_at": "2021-03-02 09:00",
+    assert record_contact({"referral_reference": "DIV-1", "attempted_at": "2021-03-02 09:00",
                                    "outcome": "reached"}, USER, engine=engine).ok
     assess(engine, "DIV-1")
     session(engine, starts_at="2021-03-20 18:00")
-    assert records.book({"referral_reference": "DIV-1", "session_ref": "S1", "booked_at": "2021-03-05 09:00"},
+    assert book({"referral_reference": "DIV-1", "session_ref": "S1", "booked_at": "2021-03-05 09:00"},
                         USER, engine=engine).ok
-    records.close_referral({"referral_reference": "DIV-1", "closed_on": "2021-03-20", "result": "complied"},
+    close_referral({"referral_reference": "DIV-1", "closed_on": "2021-03-20", "result": "complied"},
                            USER, engine=engine)  # recorded today, not on the day: the end of that day
     frame = casework.timeline(engine, "DIV-1")
     assert list(frame["Event"]) == ["Offence recorded", "Referred", "Contact attempt", "Assessment",
@@ -133,10 +146,10 @@ def test_timeline_puts_a_closure_after_everything_else_that_day(engine):
     assert list(frame["When"])[-2:] == ["20/03/2021 18:00", "20/03/2021"]
     # closed on the day it is recorded: at the time it was recorded
     referral(engine, "DIV-2", "C2", person="P2", on=(casework.uk_today() - timedelta(days=1)).isoformat())
-    records.close_referral({"referral_reference": "DIV-2", "closed_on": casework.uk_today().isoformat(),
+    close_referral({"referral_reference": "DIV-2", "closed_on": casework.uk_today().isoformat(),
                             "result": "complied"}, USER, engine=engine)
     detail = casework.referral_detail(engine, "DIV-2")
-    assert records.void_referral(detail["id"], "entered twice", USER, detail["version"], engine=engine).ok
+    assert void_referral(detail["id"], "entered twice", USER, detail["version"], engine=engine).ok
     later = casework.timeline(engine, "DIV-2")
     assert list(later["Event"]) == ["Offence recorded", "Referred", "Closed", "Void"]
     assert later["When"][2] != casework.show_day(casework.uk_today())  # a time, not just the day
@@ -147,7 +160,7 @@ def test_timeline_puts_a_closure_after_everything_else_that_day(engine):
 
 def test_audit_trail_shows_who_changed_what_and_why(engine):
     saved = referral(engine, "DIV-1", "C1")
-    assert records.edit_referral(saved.row_id, {"referring_team": "Team B"}, "other.user", "typo", 1,
+    assert edit_referral(saved.row_id, {"referring_team": "Team B"}, "other.user", "typo", 1,
                                  engine=engine).ok
     referral(engine, "DIV-2", "C2", person="P2")  # not this referral's
     trail = casework.audit_trail(engine, "DIV-1")
@@ -173,13 +186,13 @@ def test_queues_follow_the_pathway(engine):
     assert list(casework.waiting_list(engine)["Referral"]) == ["DIV-2"]
     assert list(casework.open_referrals(engine)["Referral"]) == ["DIV-1", "DIV-2", "DIV-3"]
     session_id = session(engine, seats=1)
-    assert records.book({"referral_reference": "DIV-2", "session_ref": "S1"}, USER, engine=engine).ok
+    assert book({"referral_reference": "DIV-2", "session_ref": "S1"}, USER, engine=engine).ok
     assert casework.waiting_list(engine).height == 0
     with session_scope(engine) as s:
         booking_id = s.execute(select(Booking.id)).scalar_one()
-    assert records.mark_attendance(session_id, {booking_id: "cancelled"}, USER, engine=engine).ok
+    assert mark_attendance(session_id, {booking_id: "cancelled"}, USER, engine=engine).ok
     assert list(casework.waiting_list(engine)["Referral"]) == ["DIV-2"]  # back on the list
-    records.close_referral({"referral_reference": "DIV-1", "closed_on": "2021-04-01", "result": "complied"},
+    close_referral({"referral_reference": "DIV-1", "closed_on": "2021-04-01", "result": "complied"},
                            USER, engine=engine)
     assert "DIV-1" not in list(casework.open_referrals(engine)["Referral"])
 
@@ -190,7 +203,7 @@ def test_sessions_count_the_seats_taken(engine):
     for n in (1, 2):
         referral(engine, f"DIV-{n}", f"C{n}", person=f"P{n}")
         assess(engine, f"DIV-{n}")
-    assert records.book_many("S1", ["DIV-1", "DIV-2"], USER, engine=engine).ok
+    assert book_many("S1", ["DIV-1", "DIV-2"], USER, engine=engine).ok
     upcoming = casework.sessions(engine, upcoming=True)
     assert list(upcoming["Session"]) == ["S1"]
     row = upcoming.row(0, named=True)
@@ -214,9 +227,9 @@ def test_assessment_correction_needs_a_reason_and_the_current_version(engine):
     assessment_id = assess(engine, "DIV-1").row_id
     corrected = {"referral_reference": "DIV-1", "result": "completed", "completed_at": "2021-03-04 11:00",
                  "allocation": "one_to_one", "contact_attempts": "2", "harm_reduction_advice": "yes"}
-    assert problem(records.edit_assessment(assessment_id, corrected, USER, " ", 1, engine=engine), "reason")
+    assert problem(edit_assessment(assessment_id, corrected, USER, " ", 1, engine=engine), "reason")
     version = data_version(engine)
-    saved = records.edit_assessment(assessment_id, corrected, USER, "allocation typed wrongly", 1, engine=engine)
+    saved = edit_assessment(assessment_id, corrected, USER, "allocation typed wrongly", 1, engine=engine)
     assert saved.ok and saved.change == "updated", saved.problems
     assert data_version(engine) == version + 1
     with session_scope(engine) as s:
@@ -225,10 +238,10 @@ def test_assessment_correction_needs_a_reason_and_the_current_version(engine):
                                                    AuditEvent.table_name == "assessment")).scalar_one()
     assert row.allocation == "one_to_one" and row.version == 2
     assert event.reason == "allocation typed wrongly" and json.loads(event.before)["allocation"] == "group_course"
-    stale = records.edit_assessment(assessment_id, {**corrected, "allocation": "group_course"}, "other", "x", 1,
+    stale = edit_assessment(assessment_id, {**corrected, "allocation": "group_course"}, "other", "x", 1,
                                     engine=engine)
     assert "someone else changed" in problem(stale, "version")
-    same = records.edit_assessment(assessment_id, corrected, USER, "again", 2, engine=engine)
+    same = edit_assessment(assessment_id, corrected, USER, "again", 2, engine=engine)
     assert same.ok and same.change == "unchanged"
 
 
@@ -237,10 +250,10 @@ def test_assessment_correction_keeps_the_rules_of_recording_one(engine):
     assessment_id = assess(engine, "DIV-1").row_id
     bad = {"referral_reference": "DIV-1", "result": "no_contact", "allocation": "group_course"}
     assert "after a completed assessment" in problem(
-        records.edit_assessment(assessment_id, bad, USER, "why", 1, engine=engine), "allocation")
+        edit_assessment(assessment_id, bad, USER, "why", 1, engine=engine), "allocation")
     early = {"referral_reference": "DIV-1", "result": "completed", "completed_at": "2021-02-01 10:00"}
     assert "before 2021-03-01" in problem(
-        records.edit_assessment(assessment_id, early, USER, "why", 1, engine=engine), "completed_at")
+        edit_assessment(assessment_id, early, USER, "why", 1, engine=engine), "completed_at")
 
 
 def test_session_change_cannot_drop_below_the_seats_taken(engine):
@@ -248,18 +261,18 @@ def test_session_change_cannot_drop_below_the_seats_taken(engine):
     for n in (1, 2):
         referral(engine, f"DIV-{n}", f"C{n}", person=f"P{n}")
         assess(engine, f"DIV-{n}")
-    assert records.book_many("S1", ["DIV-1", "DIV-2"], USER, engine=engine).ok
+    assert book_many("S1", ["DIV-1", "DIV-2"], USER, engine=engine).ok
     values = {"starts_at": SOON, "seats": "1", "mode": "online"}
     assert "fewer than the 2 people" in problem(
-        records.edit_session(session_id, values, USER, "smaller room", 1, engine=engine), "seats")
-    saved = records.edit_session(session_id, {**values, "seats": "2", "mode": "face_to_face"}, USER, "room", 1,
+        edit_session(session_id, values, USER, "smaller room", 1, engine=engine), "seats")
+    saved = edit_session(session_id, {**values, "seats": "2", "mode": "face_to_face"}, USER, "room", 1,
                                  engine=engine)
     assert saved.ok and saved.change == "updated"
     with session_scope(engine) as s:
         row = s.get(CourseSession, session_id)
     assert (row.seats, row.mode, row.version) == (2, "face_to_face", 2)
     assert "someone else changed" in problem(
-        records.edit_session(session_id, values, USER, "x", 1, engine=engine), "version")
+        edit_session(session_id, values, USER, "x", 1, engine=engine), "version")
 
 
 def test_booking_several_is_all_or_nothing_within_the_seats(engine):
@@ -268,14 +281,14 @@ def test_booking_several_is_all_or_nothing_within_the_seats(engine):
         referral(engine, f"DIV-{n}", f"C{n}", person=f"P{n}")
         assess(engine, f"DIV-{n}")
     version = data_version(engine)
-    refused = records.book_many("S1", ["DIV-1", "DIV-2", "DIV-3"], USER, engine=engine)
+    refused = book_many("S1", ["DIV-1", "DIV-2", "DIV-3"], USER, engine=engine)
     assert problem(refused, "session_ref") == "is full (2 seats) - DIV-3 was not booked"
     assert count(engine, Booking) == 0 and data_version(engine) == version
     referral(engine, "DIV-4", "C4", person="P4")  # not assessed
-    assert problem(records.book_many("S1", ["DIV-4"], USER, engine=engine), "referral_reference") == (
+    assert problem(book_many("S1", ["DIV-4"], USER, engine=engine), "referral_reference") == (
         "DIV-4 is not allocated to a group course")
-    assert problem(records.book_many("S1", [], USER, engine=engine), "referral_reference")
-    assert records.book_many("S1", ["DIV-1", "DIV-2"], USER, engine=engine).ok
+    assert problem(book_many("S1", [], USER, engine=engine), "referral_reference")
+    assert book_many("S1", ["DIV-1", "DIV-2"], USER, engine=engine).ok
     assert count(engine, Booking) == 2
 
 
@@ -284,14 +297,14 @@ def test_register_saves_all_or_nothing_with_versions(engine):
     for n in (1, 2):
         referral(engine, f"DIV-{n}", f"C{n}", person=f"P{n}", on="2021-03-01")
         assess(engine, f"DIV-{n}")
-    assert records.book_many("S1", ["DIV-1", "DIV-2"], USER, engine=engine).ok
+    assert book_many("S1", ["DIV-1", "DIV-2"], USER, engine=engine).ok
     register = casework.session_bookings(engine, session_id)
     ids, versions = list(register["booking_id"]), dict(zip(register["booking_id"], register["version"], strict=True))
-    bad = records.save_register(session_id, {ids[0]: "completed", ids[1]: "asleep"}, versions, USER, engine=engine)
+    bad = save_register(session_id, {ids[0]: "completed", ids[1]: "asleep"}, versions, USER, engine=engine)
     assert problem(bad, "status") == "is not a booking status"
-    saved = records.save_register(session_id, {ids[0]: "completed", ids[1]: "no_show"}, versions, USER, engine=engine)
+    saved = save_register(session_id, {ids[0]: "completed", ids[1]: "no_show"}, versions, USER, engine=engine)
     assert saved.ok and saved.notes == ["2 bookings changed"]
-    stale = records.save_register(session_id, {ids[0]: "attended"}, versions, "other", engine=engine)
+    stale = save_register(session_id, {ids[0]: "attended"}, versions, "other", engine=engine)
     assert "someone else changed" in problem(stale, "version")
     with session_scope(engine) as s:
         statuses = [b.status for b in s.execute(select(Booking).order_by(Booking.id)).scalars()]
@@ -305,16 +318,16 @@ def test_register_refuses_attendance_before_the_session_and_overbooking(engine):
     for n in (1, 2):
         referral(engine, f"DIV-{n}", f"C{n}", person=f"P{n}")
         assess(engine, f"DIV-{n}")
-    assert records.book_many("S1", ["DIV-1"], USER, engine=engine).ok
+    assert book_many("S1", ["DIV-1"], USER, engine=engine).ok
     register = casework.session_bookings(engine, session_id)
     booking_id, version = register["booking_id"][0], register["version"][0]
-    early = records.save_register(session_id, {booking_id: "attended"}, {booking_id: version}, USER, engine=engine)
+    early = save_register(session_id, {booking_id: "attended"}, {booking_id: version}, USER, engine=engine)
     assert problem(early, "status") == "cannot be marked before the session starts"
-    assert records.save_register(session_id, {booking_id: "cancelled"}, {booking_id: version}, USER, engine=engine).ok
-    assert records.book_many("S1", ["DIV-2"], USER, engine=engine).ok  # the seat is free again
+    assert save_register(session_id, {booking_id: "cancelled"}, {booking_id: version}, USER, engine=engine).ok
+    assert book_many("S1", ["DIV-2"], USER, engine=engine).ok  # the seat is free again
     register = casework.session_bookings(engine, session_id)
     first = register.row(0, named=True)
-    back = records.save_register(session_id, {first["booking_id"]: "booked"}, {first["booking_id"]: first["version"]},
+    back = save_register(session_id, {first["booking_id"]: "booked"}, {first["booking_id"]: first["version"]},
                                  USER, engine=engine)
     assert "more than the session's 1 seat" in problem(back, "seats")
 
@@ -323,9 +336,9 @@ def test_check_only_writes_nothing(engine):
     referral(engine, "DIV-1", "C1")
     before = (count(engine, Closure), count(engine, AuditEvent), data_version(engine))
     good = {"referral_reference": "DIV-1", "closed_on": "2021-04-01", "result": "complied"}
-    assert records.check_only(records.close_referral, good, USER, engine=engine).ok
+    assert check_only(close_referral, good, USER, engine=engine).ok
     bad = {**good, "result": "not_engaged"}
-    assert problem(records.check_only(records.close_referral, bad, USER, engine=engine), "intelligence_log_date")
+    assert problem(check_only(close_referral, bad, USER, engine=engine), "intelligence_log_date")
     assert (count(engine, Closure), count(engine, AuditEvent), data_version(engine)) == before
     with session_scope(engine) as s:
         assert s.execute(select(Referral.status)).scalar_one() == "open"
@@ -335,7 +348,7 @@ def test_check_only_writes_nothing(engine):
 def test_a_correction_without_a_reason_changes_nothing(engine, reason):
     session_id = session(engine)
     before = (count(engine, AuditEvent), data_version(engine))
-    saved = records.edit_session(session_id, {"starts_at": SOON, "seats": "9"}, USER, reason, 1, engine=engine)
+    saved = edit_session(session_id, {"starts_at": SOON, "seats": "9"}, USER, reason, 1, engine=engine)
     assert problem(saved, "reason") == "is required to change a record"
     assert (count(engine, AuditEvent), data_version(engine)) == before
 
@@ -344,17 +357,17 @@ def test_a_form_referral_lists_every_problem_at_once(engine):
     values = {"reference": "", "crime_ref": "NEW/1", "referred_at": "2021-03-01 10:30", "offence_date": "2021-03-01",
               "area": "", "drug": "XYZ", "source": "stop_search", "person_ref": ""}
     expected = ["reference", "area", "drug", "person_ref"]
-    assert [p.field for p in records.add_referral(values, USER, engine=engine).problems] == expected  # imports too
-    assert [p.field for p in records.add_referral_from_form(values, USER, engine=engine).problems] == expected
+    assert [p.field for p in add_referral(values, USER, engine=engine).problems] == expected  # imports too
+    assert [p.field for p in add_referral_from_form(values, USER, engine=engine).problems] == expected
     assert count(engine, Referral) == 0 and count(engine, AuditEvent) == 0
 
 
 def test_a_form_referral_for_an_offence_already_recorded_needs_no_person(engine):
-    assert records.add_offence({"crime_ref": "X1", "offence_date": "2021-03-01", "area": "E08000025", "drug": "CAN",
+    assert add_offence({"crime_ref": "X1", "offence_date": "2021-03-01", "area": "E08000025", "drug": "CAN",
                                 "source": "stop_search", "person_ref": "P1"}, USER, engine=engine).ok
     values = {"reference": "", "crime_ref": "X1", "referred_at": "2021-03-01 10:30"}
-    assert [p.field for p in records.add_referral_from_form(values, USER, engine=engine).problems] == ["reference"]
-    saved = records.add_referral_from_form({**values, "reference": "DIV-1"}, USER, engine=engine)
+    assert [p.field for p in add_referral_from_form(values, USER, engine=engine).problems] == ["reference"]
+    saved = add_referral_from_form({**values, "reference": "DIV-1"}, USER, engine=engine)
     assert saved.ok, saved.problems
 
 
@@ -362,8 +375,8 @@ def test_a_form_referral_before_its_offence_is_refused_plainly(engine):
     values = {"reference": "DIV-1", "crime_ref": "NEW/1", "referred_at": "2021-03-01 10:30",
               "offence_date": "2021-03-05", "area": "E08000025", "drug": "CAN", "source": "stop_search",
               "person_ref": "P1"}
-    assert problem(records.add_referral_from_form(values, USER, engine=engine), "offence_date") == (
+    assert problem(add_referral_from_form(values, USER, engine=engine), "offence_date") == (
         "is after the referral (2021-03-01)")
     assert count(engine, Referral) == 0
     late_evening_bst = {**values, "referred_at": datetime(2021, 7, 1, 23, 30, tzinfo=UTC), "offence_date": "2021-07-01"}
-    assert records.add_referral_from_form(late_evening_bst, USER, engine=engine).ok
+    assert add_referral_from_form(late_evening_bst, USER, engine=engine).ok

@@ -22,9 +22,11 @@ from test_forms import (
     widget,
 )
 
-from divert import casework, records
-from divert.db import session_scope
-from divert.models import ContactAttempt, CourseSession, Offence, Referral
+from divert.readmodels import casework
+from divert.records.corrections import void_session
+from divert.records.sessions import add_session, book
+from divert.storage.db import session_scope
+from divert.storage.models import ContactAttempt, CourseSession, Offence, Referral
 
 pytestmark = pytest.mark.usefixtures("clock")  # "today" is Wednesday 17 June 2026 (tests/clock.py)
 SOON = (MOMENT + timedelta(days=3)).strftime("%Y-%m-%d 18:00")  # a session three days ahead
@@ -120,10 +122,10 @@ def test_sessions_get_references_a_term_and_the_register_opens_on_the_next_booke
     assert refs[0] == suggested and len(refs) == 4
     assert refs[1] == f"S-{first + timedelta(days=1):%Y%m%d}-1" and refs[2] == f"S-{first + timedelta(weeks=1):%Y%m%d}-1"
 
-    records.add_session({"session_ref": "OLD", "starts_at": "2021-03-20 18:00", "seats": "5"}, "seed", engine=db)
+    add_session({"session_ref": "OLD", "starts_at": "2021-03-20 18:00", "seats": "5"}, "seed", engine=db)
     seed_referral(db)
     seed_assessment(db)
-    assert records.book({"referral_reference": "DIV-1", "session_ref": refs[2]}, "seed", engine=db).ok
+    assert book({"referral_reference": "DIV-1", "session_ref": refs[2]}, "seed", engine=db).ok
     at = page("sessions")
     chosen = widget(at, "selectbox", "Session").value
     assert casework.session_detail(db, chosen)["session_ref"] == refs[2]
@@ -133,14 +135,14 @@ def test_sessions_get_references_a_term_and_the_register_opens_on_the_next_booke
 
 
 def test_a_void_session_is_gone_from_the_lists(db):
-    saved = records.add_session({"session_ref": "TYPO", "starts_at": SOON, "seats": "5"}, "seed", engine=db)
-    assert records.void_session(saved.row_id, "typo", "seed", 1, engine=db).ok
+    saved = add_session({"session_ref": "TYPO", "starts_at": SOON, "seats": "5"}, "seed", engine=db)
+    assert void_session(saved.row_id, "typo", "seed", 1, engine=db).ok
     at = page("sessions")
     assert "No sessions scheduled yet" in texts(at, "info")
 
 
 def test_a_session_entered_by_mistake_is_voided_on_the_sessions_page(db):
-    saved = records.add_session({"session_ref": "TWICE", "starts_at": SOON, "seats": "5"}, "seed", engine=db)
+    saved = add_session({"session_ref": "TWICE", "starts_at": SOON, "seats": "5"}, "seed", engine=db)
     at = page("sessions", "manager")
     widget(at, "selectbox", "Session to change").select(saved.row_id).run()
     widget(at, "text_input", "Reason *").input("scheduled twice")

@@ -8,8 +8,9 @@ import polars as pl
 import pytest
 from sqlmodel import Session, select
 
-from divert import census, codes
-from divert.models import Population
+from divert.core import codes
+from divert.reference import census
+from divert.storage.models import Population
 
 BROAD = ("White", "Mixed", "Asian", "Black", "Other")
 DETAIL = [c for c in codes.ETHNICITY_SELF if c != "NS"]

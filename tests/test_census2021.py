@@ -10,9 +10,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from divert import census, census2021, codes
-from divert.models import AuditEvent, Population
-from divert.reference import ensure_population
+from divert.core import codes
+from divert.records.census_rows import ensure_population
+from divert.reference import census, census2021
+from divert.storage.models import AuditEvent, Population
 
 BROAD = ("White", "Mixed", "Asian", "Black", "Other")
 DETAIL = [c for c in codes.ETHNICITY_SELF if c != "NS"]

@@ -1,5 +1,5 @@
 """The chart standard (docs/charts.md): every chart the dashboard pages build, as the browser
-receives it, follows the rules a program can check (divert.chart_standard.problems), and every
+receives it, follows the rules a program can check (divert.charts.standard.problems), and every
 chart downloads as a PNG with its title and caption, drawn from the same (gated) data."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from clock import frozen
 from dbfixtures import SMALL_DEMO, demo_url
 from streamlit.testing.v1 import AppTest
 
-from divert import chart_png, chart_standard, charts
+from divert.charts import build, png, standard
 
 pytestmark = pytest.mark.usefixtures("navigation_only")
 # page -> widget settings to walk through as well as the page as it opens (label, values)
@@ -88,7 +88,7 @@ def walk_all(at: AppTest, role: str) -> tuple[int, list[str]]:
             continue
         for where, spec, datasets in walk(at, page):
             found += 1
-            broken += [f"{where}: {problem}" for problem in chart_standard.problems(spec, datasets)]
+            broken += [f"{where}: {problem}" for problem in standard.problems(spec, datasets)]
     return found, broken
 
 
@@ -103,12 +103,12 @@ def test_the_checker_finds_each_broken_rule():
     frame = pl.DataFrame({"period": _months(), "share": [0.1] * 12, "group": ["A", "B"] * 6,
                           "outcome": ["Not in the public interest to investigate further"] * 12})
     plain = alt.Chart(frame).mark_line().encode(x="period:T", y="share:Q", color="group:N")
-    found = chart_standard.problems(plain.to_dict())
+    found = standard.problems(plain.to_dict())
     assert any("without the year" in p for p in found)
     assert any("not formatted as a percentage" in p for p in found)
     assert any("without a declared order" in p for p in found)
     cut = alt.Chart(frame).mark_bar().encode(x="outcome:N", y="count():Q")
-    found = chart_standard.problems(cut.to_dict())
+    found = standard.problems(cut.to_dict())
     assert any("labels cut" in p for p in found)
     assert any("on their side" in p for p in found)
 
@@ -117,23 +117,23 @@ def test_the_builders_pass_the_checker():
     frame = pl.DataFrame({"period": _months() * 2, "statistic": ["Median"] * 12 + ["90th percentile"] * 12,
                           "share": [0.2 + i / 100 for i in range(24)], "provisional": ([False] * 11 + [True]) * 2})
     built = [
-        charts.line(frame, "period", "share", y_title="Share", color="statistic", order=["Median", "90th percentile"],
+        build.line(frame, "period", "share", y_title="Share", color="statistic", order=["Median", "90th percentile"],
                     share=True, every="1mo"),
-        charts.line(frame.filter(pl.col("statistic") == "Median"), "period", "share", y_title="Share", share=True,
+        build.line(frame.filter(pl.col("statistic") == "Median"), "period", "share", y_title="Share", share=True,
                     rolling=3),
-        charts.bars(pl.DataFrame({"outcome": ["Not in the public interest to investigate further", "Caution"] * 2,
+        build.bars(pl.DataFrame({"outcome": ["Not in the public interest to investigate further", "Caution"] * 2,
                                   "period": ["Before", "Before", "After", "After"], "share": [0.1, 0.2, 0.3, 0.4]}),
                     "outcome", "share", y_title="Share", color="period", domain=["Before", "After"], grouped=True,
                     share=True),
-        *charts.compare_groups(frame, "period", "share", "statistic", y_title="Share", share=True, every="1mo"),
+        *build.compare_groups(frame, "period", "share", "statistic", y_title="Share", share=True, every="1mo"),
     ]
     for chart in built:
-        assert chart_standard.problems(chart.to_dict()) == []
+        assert standard.problems(chart.to_dict()) == []
 
 
 def test_a_legend_follows_the_declared_order_not_the_alphabet():
     frame = pl.DataFrame({"status": ["Complied"] * 2, "within": ["12 months", "6 months"], "rate": [0.2, 0.1]})
-    spec = charts.bars(frame, "status", "rate", y_title="Share", color="within", domain=["6 months", "12 months"],
+    spec = build.bars(frame, "status", "rate", y_title="Share", color="within", domain=["6 months", "12 months"],
                        grouped=True, share=True).to_dict()
     assert spec["encoding"]["color"]["scale"]["domain"] == ["6 months", "12 months"]
 
@@ -141,7 +141,7 @@ def test_a_legend_follows_the_declared_order_not_the_alphabet():
 def test_lines_are_not_joined_across_a_missing_month():
     months = _months()
     frame = pl.DataFrame({"period": months[:5] + months[7:], "count": list(range(10))})
-    spec = charts.line(frame, "period", "count", y_title="Count", every="1mo").to_dict()
+    spec = build.line(frame, "period", "count", y_title="Count", every="1mo").to_dict()
     rows = next(iter(spec["datasets"].values()))
     assert len(rows) == 12 and sum(r["count"] is None for r in rows) == 2
 
@@ -149,33 +149,33 @@ def test_lines_are_not_joined_across_a_missing_month():
 def test_direct_labels_do_not_overlap():
     frame = pl.DataFrame({"period": _months() * 3, "series": ["A"] * 12 + ["B"] * 12 + ["C"] * 12,
                           "value": [10.0] * 12 + [10.2] * 12 + [10.1] * 12})
-    chart = charts.line(frame, "period", "value", y_title="Value", color="series", height=300)
+    chart = build.line(frame, "period", "value", y_title="Value", color="series", height=300)
     labels = [layer for layer in chart.to_dict()["layer"] if layer.get("mark", {}).get("type") == "text"][0]
     spec = chart.to_dict()
     rows = sorted(spec["datasets"][labels["data"]["name"]], key=lambda r: r["label_y"])
-    step = (10.2 - 0) * charts.LABEL_PX / 300
+    step = (10.2 - 0) * build.LABEL_PX / 300
     assert all(b["label_y"] - a["label_y"] >= step - 1e-9 for a, b in zip(rows, rows[1:], strict=False))
 
 
 def test_png_carries_the_title_and_caption_and_only_the_charts_data():
     frame = pl.DataFrame({"period": _months(), "offences": [None, 10, 15, 20, 25, 30, 35, 40, 45, 50, 55, 60]})
-    chart = charts.line(frame, "period", "offences", y_title="Offences", every="1mo")
-    spec = chart_png.spec_for_image(chart, "Offences rose all year", "Recorded possession offences each month.")
+    chart = build.line(frame, "period", "offences", y_title="Offences", every="1mo")
+    spec = png.spec_for_image(chart, "Offences rose all year", "Recorded possession offences each month.")
     assert spec["title"]["text"] == "Offences rose all year"
     assert spec["title"]["subtitle"] == ["Recorded possession offences each month."]
     assert spec["datasets"] == chart.to_dict()["datasets"]  # the same (gated) figures, nothing added
-    image = chart_png.png(chart, "Offences rose all year", "Recorded possession offences each month.")
+    image = png.png(chart, "Offences rose all year", "Recorded possession offences each month.")
     assert image[:8] == b"\x89PNG\r\n\x1a\n" and len(image) > 5000
 
 
 def test_group_comparisons_are_one_chart_a_group_on_one_scale():
     frame = pl.DataFrame({"period": _months() * 2, "group": ["White"] * 12 + ["Black"] * 12,
                           "share": [0.3] * 12 + [0.5] * 12, "low": [0.2] * 24, "high": [0.6] * 24})
-    panels = charts.compare_groups(frame, "period", "share", "group", y_title="Share", order=["White", "Black"],
+    panels = build.compare_groups(frame, "period", "share", "group", y_title="Share", order=["White", "Black"],
                                    band=("low", "high"), share=True, every="1mo")
     assert [p.to_dict()["title"]["text"] for p in panels] == ["White", "Black"]
     domains = {json.dumps(layer["encoding"]["y"]["scale"]["domain"]) for p in panels for layer in p.to_dict()["layer"]
                if "scale" in layer["encoding"].get("y", {})}
     assert len(domains) == 1  # every panel on the same scale
-    image = chart_png.spec_for_image(alt.concat(*(p.properties(width=260) for p in panels), columns=3), "T", "C")
+    image = png.spec_for_image(alt.concat(*(p.properties(width=260) for p in panels), columns=3), "T", "C")
     assert image["title"]["text"] == "T" and len(image["concat"]) == 2

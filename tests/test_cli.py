@@ -1,6 +1,6 @@
 """The `divert` command as operators script it, on a real SQLite file (a throwaway PostgreSQL
 database under DIVERT_TEST_BACKEND=postgres, except where the test is about the SQLite file
-itself). The command runs in this process (tests/commands.py: the same `divert.cli.main` the
+itself). The command runs in this process (tests/commands.py: the same `divert.cli.main.main` the
 installed script calls); two smoke tests start it as a real process, for its exit codes and its
 standard input."""
 
@@ -16,8 +16,8 @@ from commands import Ran, divert, divert_process
 from dbfixtures import ON_POSTGRES, main_url, migrated_sqlite_url, migrated_url
 from sqlalchemy import text
 
-from divert.cli import main
-from divert.db import get_engine, head_revision
+from divert.cli.main import main
+from divert.storage.db import get_engine, head_revision
 
 PASSPHRASE = "a long enough passphrase\n"
 
@@ -56,7 +56,7 @@ def run(tmp_path) -> Shell:
 
 def test_the_installed_command_is_the_main_tested_here():
     (script,) = [e for e in entry_points(group="console_scripts") if e.name == "divert"]
-    assert script.value == "divert.cli:main" and script.load() is main
+    assert script.value == "divert.cli.main:main" and script.load() is main
 
 
 def test_init_creates_the_schema_and_status_reports_it(empty, tmp_path):
@@ -119,7 +119,7 @@ def test_db_is_taken_before_and_after_the_subcommand(tmp_path):
                 stdin=PASSPHRASE).returncode == 0
     assert bare(tmp_path, "user", "--db", url, "list").stdout.split()[::3] == ["ana", "bea"]
     assert "chosen.db" in bare(tmp_path, "status", "--db", url).stdout
-    assert not (tmp_path / "data" / "divert.db").exists()  # the default database was never touched
+    assert not (tmp_path / "data" / "divert.storage.db").exists()  # the default database was never touched
 
 
 def test_status_never_creates_a_folder_or_a_database(tmp_path):

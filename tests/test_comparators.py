@@ -10,11 +10,11 @@ import polars as pl
 import pytest
 from dbfixtures import migrated_url
 
-from divert.analytics import disparity
-from divert.analytics.loading import load_frames
-from divert.db import get_engine
+from divert.analytics.data.loading import load_frames
+from divert.analytics.equity import disparity
 from divert.ingest.run import import_files
-from divert.reference import ensure_population
+from divert.records.census_rows import ensure_population
+from divert.storage.db import get_engine
 
 SAMPLES = Path(__file__).parent / "fixtures" / "police-uk-sample"
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 from dbfixtures import migrated_url
 from sqlalchemy import func, select
 
-from divert.db import data_version, get_engine, session_scope
-from divert.models import AuditEvent, Referral
+from divert.records.pathway import add_referral
+from divert.storage.db import data_version, get_engine, session_scope
+from divert.storage.models import AuditEvent, Referral
 
 WRITERS, EACH = 4, 40
 
@@ -16,7 +17,6 @@ def writer(url: str, data_dir: str, worker: int, results):
     import os
 
     os.environ["DIVERT_DATA_DIR"] = data_dir
-    from divert import records
 
     engine = get_engine(url)
     failures = []
@@ -27,7 +27,7 @@ def writer(url: str, data_dir: str, worker: int, results):
             "person_ref": f"P{worker}-{n % 7}",
         }
         try:
-            saved = records.add_referral(values, f"worker{worker}", engine=engine)
+            saved = add_referral(values, f"worker{worker}", engine=engine)
             if not saved.ok:
                 failures.append(str(saved.problems))
         except Exception as error:  # a locked database would surface here

@@ -22,11 +22,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rule_data import USER
 
-from divert.analytics import coverage, disparity
-from divert.analytics.loading import load_frames
-from divert.analytics.months import add_months, month_end
-from divert.db import get_engine
+from divert.analytics.calendar.months import add_months, month_end
+from divert.analytics.data import coverage
+from divert.analytics.data.loading import load_frames
+from divert.analytics.equity import disparity
 from divert.ingest.run import import_files
+from divert.storage.db import get_engine
 
 POLICE_UK = Path(__file__).parent / "fixtures" / "police-uk-sample"
 LEFT_OUT = "2020-01-durham-stop-and-search.csv"  # Durham's January: never imported

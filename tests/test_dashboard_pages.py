@@ -8,11 +8,11 @@ from apptesting import AFTER_DEMO, signed_in
 from clock import frozen
 from dbfixtures import SMALL_DEMO, demo_url
 
-from divert import auth
-from divert.settings import PROJECT_DIR
+from divert.core.environment import PROJECT_DIR
+from divert.web import access
 
 pytestmark = pytest.mark.usefixtures("navigation_only")
-DASHBOARDS = [spec for spec in auth.PAGES if spec.section == "Dashboards" and (PROJECT_DIR / spec.file).exists()]
+DASHBOARDS = [spec for spec in access.PAGES if spec.section == "Dashboards" and (PROJECT_DIR / spec.file).exists()]
 WITHOUT_FIGURES = {"pages/methods.py", "pages/board_pack.py"}  # texts, and the form that builds the pack
 FILTERED = {"pages/volume.py", "pages/pathway.py", "pages/outcomes.py", "pages/disparity.py", "pages/reoffending.py",
             "pages/impact.py"}  # pages drawn from the filtered records

@@ -6,11 +6,11 @@ import polars as pl
 import pytest
 from dbfixtures import FULL_DEMO, demo_url
 
-from divert.analytics import outcomes, overview, pathway
-from divert.analytics.filters import Filters
-from divert.analytics.loading import load_frames
+from divert.analytics.dashboards import outcomes, overview, pathway
+from divert.analytics.data.filters import Filters
+from divert.analytics.data.loading import load_frames
 from divert.analytics.metrics import METRICS
-from divert.db import get_engine
+from divert.storage.db import get_engine
 
 # the figures as of the demo's last day, a month end (the demo at scale 1: the reported figures are calibrated on it)
 DEMO_FILTERS = Filters(as_of=FULL_DEMO["as_of"])

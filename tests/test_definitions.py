@@ -10,7 +10,7 @@ from commands import divert
 from dbfixtures import FULL_DEMO, demo_url
 from sqlalchemy import text
 
-from divert.db import get_engine
+from divert.storage.db import get_engine
 
 AS_OF = FULL_DEMO["as_of"]
 BROAD = """CASE substr(p.ethnicity_self, 1, 1) WHEN 'W' THEN 'White' WHEN 'M' THEN 'Mixed' WHEN 'A' THEN 'Asian'

@@ -17,10 +17,12 @@ from dbfixtures import SMALL_DEMO, demo_url, migrated_url
 from sqlalchemy import text
 from sqlmodel import Session, select
 
-from divert import census, codes, records
-from divert.db import data_version, get_engine
+from divert.core import codes
 from divert.demo import DemoExists, load_demo
-from divert.models import Booking, Closure, CourseSession, Offence, Person, Referral, StopSearch
+from divert.records.offences import add_offence
+from divert.reference import census
+from divert.storage.db import data_version, get_engine
+from divert.storage.models import Booking, Closure, CourseSession, Offence, Person, Referral, StopSearch
 
 SEED = 2020  # the tolerances below are calibrated on this draw
 REFERENCE_END = date(2025, 9, 30)  # a fixed end: the checks below read dates from it
@@ -445,7 +447,7 @@ def test_other_seed_other_rows(small_demo, tmp_path):
 def test_small_demo_round_trips_through_the_orm(engine):
     """On SQLite and PostgreSQL: rows written in bulk read back through the ORM as aware UTC
     datetimes, dates and booleans; ids continue after rows already there."""
-    saved = records.add_offence(
+    saved = add_offence(
         {"crime_ref": "20WM/0001/21", "offence_date": "2021-03-01", "area": "E08000025", "drug": "CAN",
          "source": "stop_search", "person_ref": "PNC 21/0000001A", "sex": "M", "birth_year": "1999"},
         "test",
@@ -477,7 +479,7 @@ def test_small_demo_round_trips_through_the_orm(engine):
         ).all()
         assert launched == []
     # the id sequences continue after the bulk insert (PostgreSQL setval)
-    again = records.add_offence(
+    again = add_offence(
         {"crime_ref": "20WM/0002/21", "offence_date": "2021-03-02", "area": "E08000025", "drug": "CAN",
          "source": "stop_search", "person_ref": "PNC 21/0000002B", "sex": "F", "birth_year": "1990"},
         "test",

@@ -8,8 +8,8 @@ from datetime import date
 import polars as pl
 import pytest
 
-from divert.analytics import denominators as dn
-from divert.analytics.disparity import rates_against_white
+from divert.analytics.equity import denominators as dn
+from divert.analytics.equity.disparity import rates_against_white
 
 BROAD = ("White", "Mixed", "Asian", "Black", "Other")
 Y2011 = {"White": 1000, "Mixed": 50, "Asian": 200, "Black": 100, "Other": 20}

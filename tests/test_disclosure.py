@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from divert.disclosure import Gate, for_display
+from divert.core.disclosure import Gate, for_display
 
 VIEWER = Gate("viewer", threshold=8, base=5)
 

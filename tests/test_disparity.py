@@ -20,9 +20,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy.stats import beta
 
-from divert.analytics import disparity, outcomes
-from divert.analytics.disparity import poisson_ratio, proportion_ratio
-from divert.analytics.ratios import mover_ratio
+from divert.analytics.dashboards import outcomes
+from divert.analytics.equity import disparity
+from divert.analytics.equity.disparity import poisson_ratio, proportion_ratio
+from divert.analytics.stats.ratios import mover_ratio
 
 SAMPLES = Path(__file__).parent / "fixtures" / "police-uk-sample"
 CENSUS = Path(__file__).parent.parent / "data" / "census2011" / "force-demographics.csv"
@@ -295,9 +296,9 @@ GROUP_SQL = """CASE WHEN {c} IS NULL THEN 'Missing' WHEN {c} = 'NS' THEN 'Not st
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    from divert.analytics.loading import load_frames
-    from divert.db import get_engine
-    from divert.reference import ensure_population
+    from divert.analytics.data.loading import load_frames
+    from divert.records.census_rows import ensure_population
+    from divert.storage.db import get_engine
 
     url, _ = demo_url(tmp_path_factory.mktemp("demo"), **FULL_DEMO)
     engine = get_engine(url)
@@ -432,7 +433,7 @@ def test_formal_outcome_gap_narrows_after_the_policy(demo):
 
 
 def test_methods_text_defines_every_stage():
-    from divert.analytics import decision_points
+    from divert.analytics.equity import decision_points
 
     for _, label, _, _ in disparity.STAGES:
         assert label.split(" (")[0].split(",")[0].lower() in decision_points.METHODS.lower(), label

@@ -9,7 +9,7 @@ from clock import frozen
 from dbfixtures import DEMO_AS_OF, SMALL_DEMO, demo_url
 from sqlalchemy import text
 
-from divert.db import get_engine
+from divert.storage.db import get_engine
 
 pytestmark = pytest.mark.usefixtures("navigation_only")
 

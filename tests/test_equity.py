@@ -10,8 +10,8 @@ from commands import divert
 from dbfixtures import FULL_DEMO, demo_url
 from sqlalchemy import text
 
-from divert import equity
-from divert.db import get_engine
+from divert.readmodels import equity
+from divert.storage.db import get_engine
 
 AS_OF = FULL_DEMO["as_of"].isoformat()
 

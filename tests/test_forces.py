@@ -8,7 +8,7 @@ from collections import defaultdict
 
 import pytest
 
-from divert import census, forces
+from divert.reference import census, forces
 
 CENSUS = census.CENSUS_2011_DIR / census.LOCAL_AUTHORITY_FILE
 LOOKUP = census.CENSUS_2011_DIR / census.LOOKUP_FILE

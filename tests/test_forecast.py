@@ -10,11 +10,11 @@ import polars as pl
 import pytest
 from dbfixtures import SMALL_DEMO, demo_url
 
-from divert.analytics import forecast, planning
-from divert.analytics import rates as service_rates
-from divert.analytics.filters import Filters
-from divert.analytics.loading import load_frames
-from divert.db import get_engine
+from divert.analytics.data.filters import Filters
+from divert.analytics.data.loading import load_frames
+from divert.analytics.planning import forecast, model
+from divert.analytics.planning import rates as service_rates
+from divert.storage.db import get_engine
 
 START = date(2021, 1, 4)  # a Monday
 
@@ -92,7 +92,7 @@ def test_a_gap_in_the_records_is_missing_not_zero():
 
 
 def test_the_forecast_is_for_the_weeks_after_the_as_of_date_even_across_a_gap(tmp_path):
-    from divert.analytics.frames import Frames
+    from divert.analytics.data.frames import Frames
 
     days = daily(START, 7 * 60, per_day=3)  # 21 a week for sixty weeks, then nothing recorded
     referrals = pl.DataFrame({"referral_id": range(len(days)), "referred_on": days}).with_columns(
@@ -204,7 +204,7 @@ def test_forecast_table_on_the_demo(demo_frames):
     history = forecast.weekly_referrals(demo_frames.referrals, DEMO_FILTERS.as_of)
     recent = history.drop_nulls("referrals").tail(26)["referrals"].mean()
     assert 0.7 * recent < combined["mean"].mean() < 1.3 * recent
-    plan = planning.plan_from_rates(service_rates.rates_for(demo_frames, DEMO_FILTERS))  # the planning model's rates
+    plan = model.plan_from_rates(service_rates.rates_for(demo_frames, DEMO_FILTERS))  # the planning model's rates
     assert combined["assessments"].to_list() == pytest.approx((combined["mean"] * plan.engagement_pct / 100).to_list())
     assert (combined["sessions_hi_80"] >= combined["sessions"]).all()
 

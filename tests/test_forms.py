@@ -11,10 +11,20 @@ from apptesting import REFUSED, app_test, as_user, press
 from clock import TODAY
 from sqlalchemy import func, select
 
-from divert import auth, casework, records
-from divert.db import session_scope
-from divert.models import Assessment, AuditEvent, Booking, Closure, CourseSession, Referral
-from divert.settings import PROJECT_DIR
+from divert.core.environment import PROJECT_DIR
+from divert.readmodels import casework
+from divert.records.offences import add_offence
+from divert.records.pathway import (
+    add_referral,
+    close_referral,
+    edit_assessment,
+    edit_referral,
+    record_assessment,
+)
+from divert.records.sessions import add_session, book
+from divert.storage.db import session_scope
+from divert.storage.models import Assessment, AuditEvent, Booking, Closure, CourseSession, Referral
+from divert.web import access
 
 pytestmark = pytest.mark.usefixtures("clock")  # "today" is Wednesday 17 June 2026 (tests/clock.py)
 PAGES = PROJECT_DIR / "pages"
@@ -81,13 +91,13 @@ def fill_referral(at, reference="DIV-1", crime_ref="20WM/0001/21", person="PNC 2
 def seed_referral(engine, reference="DIV-1", crime_ref="C1", person="P1", on="2021-03-01", **extra):
     values = {"reference": reference, "crime_ref": crime_ref, "referred_at": f"{on} 10:30", "offence_date": on,
               "area": "E08000025", "drug": "CAN", "source": "stop_search", "person_ref": person, **extra}
-    saved = records.add_referral(values, "seed", engine=engine)
+    saved = add_referral(values, "seed", engine=engine)
     assert saved.ok, saved.problems
     return saved.row_id
 
 
 def seed_assessment(engine, reference="DIV-1"):
-    saved = records.record_assessment(
+    saved = record_assessment(
         {"referral_reference": reference, "result": "completed", "completed_at": "2021-03-04 11:00",
          "allocation": "group_course"}, "seed", engine=engine)
     assert saved.ok, saved.problems
@@ -99,7 +109,7 @@ def seed_assessment(engine, reference="DIV-1"):
 @pytest.mark.parametrize("role", ["caseworker", "admin"])
 def test_each_page_renders_for_caseworkers_and_admins(db, name, role):
     at = page(name, role)
-    assert [t.value for t in at.title] == [auth.page_spec(f"pages/{name}.py").title]
+    assert [t.value for t in at.title] == [access.page_spec(f"pages/{name}.py").title]
     assert REFUSED not in texts(at, "warning")
 
 
@@ -130,7 +140,7 @@ def test_new_referral_defaults(db):
     assert widget(at, "selectbox", "Sex").value == "U"
     assert widget(at, "selectbox", "Local policing area *").value is None  # no referral recorded yet
     seed_referral(db)  # recorded by "seed"; this user's own last area is what counts
-    records.add_offence({"crime_ref": "X1", "offence_date": "2021-03-01", "area": "E08000030", "drug": "CAN",
+    add_offence({"crime_ref": "X1", "offence_date": "2021-03-01", "area": "E08000030", "drug": "CAN",
                          "source": "stop_search", "person_ref": "P9"}, "cas", engine=db)
     assert widget(page("new_referral"), "selectbox", "Local policing area *").value == "E08000030"
 
@@ -169,7 +179,7 @@ def test_missing_fields_are_each_marked(db):
 
 def test_a_repeat_diversion_is_saved_with_its_note(db):
     seed_referral(db, person="PNC 7")
-    records.close_referral({"referral_reference": "DIV-1", "closed_on": "2021-04-01", "result": "complied"},
+    close_referral({"referral_reference": "DIV-1", "closed_on": "2021-04-01", "result": "complied"},
                            "seed", engine=db)
     at = press(fill_referral(page("new_referral"), "DIV-2", "C2", person="pnc 7"), "Save referral")
     assert "Note: Counted as a repeat diversion." in texts(at, "success")
@@ -179,7 +189,7 @@ def test_a_repeat_diversion_is_saved_with_its_note(db):
 
 def test_after_non_engagement_a_new_offer_needs_an_override_reason(db):
     seed_referral(db, person="PNC 9")
-    records.close_referral({"referral_reference": "DIV-1", "closed_on": "2021-04-01", "result": "not_engaged",
+    close_referral({"referral_reference": "DIV-1", "closed_on": "2021-04-01", "result": "not_engaged",
                             "intelligence_log_date": "2021-04-02"}, "seed", engine=db)
     at = page("new_referral")
     assert not any(t.label == "Override reason *" for t in at.text_area)  # asked only when needed
@@ -211,16 +221,17 @@ def test_the_identifier_is_never_shown_back(db):
 def _double_submit_app():
     import streamlit as st
 
-    from divert import forms, records
-    from divert.db import get_engine  # AppTest runs this function's source on its own
-    from divert.settings import database_url
+    from divert.core.environment import database_url
+    from divert.records.sessions import add_session
+    from divert.storage.db import get_engine  # AppTest runs this function's source on its own
+    from divert.web import forms
 
     engine = get_engine(database_url())
     form = forms.Form("twice", {})
     values = {"session_ref": "S-TWICE", "starts_at": "2031-03-20 18:00", "seats": "4"}
     calls = st.session_state.setdefault("calls", [])
     for _ in range(2):  # the second submission of a double click, after the first was saved
-        saved = form.submit(values, lambda: calls.append(1) or records.add_session(values, "cas", engine=engine),
+        saved = form.submit(values, lambda: calls.append(1) or add_session(values, "cas", engine=engine),
                             success=lambda saved: f"saved {saved.row_id}")
         st.write(f"ok={saved.ok} notice={form.notice}")
 
@@ -287,7 +298,7 @@ def test_two_people_correcting_one_assessment(db):
     mine = page("assessment", referral="DIV-1")
     theirs = {"referral_reference": "DIV-1", "result": "completed", "completed_at": "2021-03-04 11:00",
               "allocation": "structured_treatment"}
-    assert records.edit_assessment(assessment_id, theirs, "other", "their reason", 1, engine=db).ok
+    assert edit_assessment(assessment_id, theirs, "other", "their reason", 1, engine=db).ok
     widget(mine, "radio", "Allocation").set_value("one_to_one")
     widget(mine, "text_area", "Reason for the change *").input("my reason")
     press(mine, "Save changes")
@@ -341,8 +352,8 @@ def test_schedule_and_book_within_the_seats(db):
 def test_register_shows_the_session_bookings(db):
     seed_referral(db)
     seed_assessment(db)
-    records.add_session({"session_ref": "S1", "starts_at": "2021-03-20 18:00", "seats": "5"}, "seed", engine=db)
-    assert records.book({"referral_reference": "DIV-1", "session_ref": "S1"}, "seed", engine=db).ok
+    add_session({"session_ref": "S1", "starts_at": "2021-03-20 18:00", "seats": "5"}, "seed", engine=db)
+    assert book({"referral_reference": "DIV-1", "session_ref": "S1"}, "seed", engine=db).ok
     at = page("sessions")
     (editor,) = at.data_editor
     assert list(editor.value["Referral"]) == ["DIV-1"] and list(editor.value["Status"]) == ["Booked"]
@@ -350,7 +361,7 @@ def test_register_shows_the_session_bookings(db):
 
 
 def test_changing_a_session_needs_a_reason(db):
-    records.add_session({"session_ref": "S1", "starts_at": "2031-03-20 18:00", "seats": "5"}, "seed", engine=db)
+    add_session({"session_ref": "S1", "starts_at": "2031-03-20 18:00", "seats": "5"}, "seed", engine=db)
     at = page("sessions", "manager")
     widget(at, "selectbox", "Session to change").select(casework.sessions(db)["session_id"][0]).run()
     widget(at, "number_input", "Seats").set_value(8)
@@ -412,7 +423,7 @@ def test_find_by_part_of_the_crime_reference_shows_the_timeline(db):
 def test_two_people_correcting_one_referral(db):
     referral_id = seed_referral(db)
     mine = page("find_referral", referral="DIV-1")
-    assert records.edit_referral(referral_id, {"referring_team": "Their team"}, "other", "their reason", 1,
+    assert edit_referral(referral_id, {"referring_team": "Their team"}, "other", "their reason", 1,
                                  engine=db).ok
     widget(mine, "text_input", "Referring team").input("My team")
     widget(mine, "text_area", "Reason for the change *").input("my reason")

@@ -1,6 +1,6 @@
 """The loader and the live frames, on real databases (SQLite file and PostgreSQL).
 
-- A full load gives exactly what the SQL definitions in divert.analytics.frames give, read in
+- A full load gives exactly what the SQL definitions in divert.analytics.data.frames give, read in
   this process or by the worker process (connectorx).
 - After each kind of write through the real write path, the live frames (which read only what
   the write touched) equal a full reload, and say they refreshed records, not everything.
@@ -15,9 +15,8 @@ import pytest
 from dbfixtures import ON_POSTGRES, SMALL_DEMO, demo_url, migrated_url
 from test_casework import SOON, USER, assess, referral, session
 
-from divert import casework, records
-from divert.analytics import frame_store, loading
-from divert.analytics.frames import (
+from divert.analytics.data import frame_store, loading
+from divert.analytics.data.frames import (
     OFFENCES_SQL,
     REFERRALS_SQL,
     SESSIONS_SQL,
@@ -26,10 +25,14 @@ from divert.analytics.frames import (
     people_columns,
     read,
 )
-from divert.analytics.live import LiveFrames
-from divert.analytics.loading import load_frames
-from divert.db import get_engine
+from divert.analytics.data.live import LiveFrames
+from divert.analytics.data.loading import load_frames
 from divert.demo import load_demo
+from divert.readmodels import casework
+from divert.records.corrections import void_referral
+from divert.records.pathway import close_referral
+from divert.records.sessions import book_many
+from divert.storage.db import get_engine
 
 # sessions ahead and bookings made "now": the clock stands at clock.MOMENT
 pytestmark = pytest.mark.usefixtures("clock")
@@ -123,13 +126,13 @@ def test_live_frames_follow_each_write_by_reading_only_what_it_touched(engine, m
     assert check(2).referrals.filter(pl.col("reference") == "DIV-2")["assessment_result"][0] == "completed"
     session_id = session(engine, seats=4, starts_at=SOON)
     assess(engine, "DIV-1")
-    assert records.book_many("S1", ["DIV-1", "DIV-2"], USER, engine=engine).ok
+    assert book_many("S1", ["DIV-1", "DIV-2"], USER, engine=engine).ok
     assert check(2).sessions.filter(pl.col("session_id") == session_id)["booked"][0] == 2
-    assert records.close_referral({"referral_reference": "DIV-1", "closed_on": "2021-04-01", "result": "not_engaged",
+    assert close_referral({"referral_reference": "DIV-1", "closed_on": "2021-04-01", "result": "not_engaged",
                                    "intelligence_log_date": "2021-04-02"}, USER, engine=engine).ok
     assert check(2).referrals.filter(pl.col("reference") == "DIV-1")["closure_result"][0] == "not_engaged"
     detail = casework.referral_detail(engine, "DIV-2")
-    assert records.void_referral(detail["id"], "entered twice", USER, detail["version"], engine=engine).ok
+    assert void_referral(detail["id"], "entered twice", USER, detail["version"], engine=engine).ok
     after_void = check(1)
     assert after_void.sessions.filter(pl.col("session_id") == session_id)["booked"][0] == 1
     assert after_void.offences.height == 1  # its offence is void too
@@ -176,7 +179,7 @@ def test_a_frame_store_from_another_database_is_not_trusted(engine, monkeypatch,
 
 
 def test_live_frames_take_an_import_by_its_import_id(engine, monkeypatch):
-    from divert.bench_import import referrals_csv
+    from divert.bench.imports import referrals_csv
     from divert.ingest.run import import_files
 
     monkeypatch.setenv(loading.MODE_ENV, "never")

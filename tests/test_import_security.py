@@ -15,12 +15,16 @@ import pytest
 from dbfixtures import migrated_sqlite_url, migrated_url
 from sqlalchemy import func, select
 
-from divert import accounts, app_settings, records, sign_in
-from divert.db import get_engine, session_scope
+from divert.auth import accounts, sign_in
 from divert.ingest.kinds import KINDS
 from divert.ingest.reading import Unreadable, read_table
 from divert.ingest.run import HIDDEN, import_files
-from divert.models import AuditEvent, CourseSession, Offence, Person, Referral
+from divert.records import stored_settings
+from divert.records.offences import add_offence
+from divert.records.pathway import add_referral
+from divert.records.sessions import add_session
+from divert.storage.db import get_engine, session_scope
+from divert.storage.models import AuditEvent, CourseSession, Offence, Person, Referral
 
 USER = "test.importer"
 HEADER = KINDS["offences"].header
@@ -137,7 +141,7 @@ def test_the_same_key_twice_in_one_import_is_a_problem(engine):
 
 def test_an_offence_with_a_referral_cannot_be_moved_to_another_person(engine):
     referral = {**offence(1), "reference": "DIV-1", "referred_at": "2021-02-03 10:00"}
-    assert records.add_referral(referral, USER, engine=engine).ok
+    assert add_referral(referral, USER, engine=engine).ok
     report = import_files("offences", [("a.csv", offences_csv([offence(1, person_ref="SOMEONE-ELSE")]))], USER,
                           engine=engine)
     assert not report.ok
@@ -241,10 +245,10 @@ def test_sign_ins_and_saves_go_on_during_a_long_import_on_sqlite(tmp_path, monke
     try:
         assert checked.wait(timeout=120), "the import never finished checking its rows"
         assert importing.is_alive() and count(engine, Offence) == 0  # in the middle of the import
-        assert write_lock_is_free(tmp_path / "divert.db")
-        outcomes = [sign_in.attempt("cas", "walnut-harbour-31", None, prefs=app_settings.load(engine),
+        assert write_lock_is_free(tmp_path / "divert.storage.db")
+        outcomes = [sign_in.attempt("cas", "walnut-harbour-31", None, prefs=stored_settings.load(engine),
                                     engine=engine).status for _ in range(3)]
-        saves = [records.add_session({"session_ref": f"S-{n}", "starts_at": "2025-03-01 18:00", "seats": "12"},
+        saves = [add_session({"session_ref": f"S-{n}", "starts_at": "2025-03-01 18:00", "seats": "12"},
                                      "cas", engine=engine) for n in range(3)]
         assert importing.is_alive() and count(engine, Offence) == 0  # they went on while it waited
     finally:
@@ -265,13 +269,13 @@ def test_a_lock_held_too_long_gives_a_clear_message_not_an_error(tmp_path, monke
     engine = get_engine(url)
     assert accounts.add_user({"username": "cas", "role": "caseworker", "password": "walnut-harbour-31"},
                              "test", engine=engine).ok
-    holder = sqlite3.connect(str(tmp_path / "divert.db"), isolation_level=None)
+    holder = sqlite3.connect(str(tmp_path / "divert.storage.db"), isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")  # another process holding the write lock
     try:
-        assert not write_lock_is_free(tmp_path / "divert.db")
-        outcome = sign_in.attempt("cas", "walnut-harbour-31", None, prefs=app_settings.load(engine), engine=engine)
+        assert not write_lock_is_free(tmp_path / "divert.storage.db")
+        outcome = sign_in.attempt("cas", "walnut-harbour-31", None, prefs=stored_settings.load(engine), engine=engine)
         assert outcome.status == "busy"
-        saved = records.add_session({"session_ref": "S-1", "starts_at": "2025-03-01 18:00", "seats": "12"},
+        saved = add_session({"session_ref": "S-1", "starts_at": "2025-03-01 18:00", "seats": "12"},
                                     "cas", engine=engine)
         assert not saved.ok and "busy" in saved.problems[0].reason
         report = import_files("offences", [("a.csv", offences_csv([offence(1)]))], "cas", engine=engine)
@@ -290,7 +294,7 @@ def test_a_write_while_the_import_is_checked_makes_it_check_again(sqlite_file_en
 
     def progress(fraction, message):
         if not calls:
-            calls.append(records.add_offence(offence(999_999, person_ref="PNC-1"), USER, engine=sqlite_file_engine))
+            calls.append(add_offence(offence(999_999, person_ref="PNC-1"), USER, engine=sqlite_file_engine))
 
     content = offences_csv([offence(n) for n in range(600)])
     report = import_files("offences", [("a.csv", content)], USER, engine=sqlite_file_engine, progress=progress)

@@ -9,11 +9,11 @@ import polars as pl
 import pytest
 from sqlalchemy import func, select
 
-from divert.db import data_version, session_scope
+from divert.core.safe_csv import to_csv_bytes
 from divert.ingest.kinds import KINDS
 from divert.ingest.run import data_dictionary, import_files, template_csv
-from divert.models import AuditEvent, Offence, Referral, StopSearch
-from divert.safe_csv import to_csv_bytes
+from divert.storage.db import data_version, session_scope
+from divert.storage.models import AuditEvent, Offence, Referral, StopSearch
 
 SAMPLES = Path(__file__).parent / "fixtures" / "police-uk-sample"
 USER = "test.importer"

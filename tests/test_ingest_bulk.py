@@ -9,14 +9,16 @@ import pytest
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from divert import accounts, records
-from divert.bench_import import measure_import, referrals_csv
-from divert.db import data_version, session_scope
+from divert.auth import accounts
+from divert.bench.imports import measure_import, referrals_csv
 from divert.ingest import run
 from divert.ingest.kinds import KINDS
 from divert.ingest.reading import read_table
 from divert.ingest.run import import_files
-from divert.models import AuditEvent, Offence, Person, Referral
+from divert.records.offences import add_offence
+from divert.records.pathway import add_referral
+from divert.storage.db import data_version, session_scope
+from divert.storage.models import AuditEvent, Offence, Person, Referral
 
 USER = "test.importer"
 HEADER = KINDS["referrals"].header
@@ -98,8 +100,8 @@ def test_one_bad_row_among_many_rejects_the_file_with_the_writers_problems(engin
 
 def test_problems_of_every_kind_match_the_row_by_row_writers(engine):
     # already recorded: an offence with a referral, and one without
-    assert records.add_referral(referral(900, person_ref="PNC-OLD"), USER, engine=engine).ok
-    assert records.add_offence({k: v for k, v in referral(901).items() if k in KINDS["offences"].header},
+    assert add_referral(referral(900, person_ref="PNC-OLD"), USER, engine=engine).ok
+    assert add_offence({k: v for k, v in referral(901).items() if k in KINDS["offences"].header},
                                USER, engine=engine).ok
     rows = [
         referral(1),
@@ -126,7 +128,7 @@ def test_problems_of_every_kind_match_the_row_by_row_writers(engine):
 
 def test_offences_problems_match_the_row_by_row_writer(engine):
     header = KINDS["offences"].header
-    assert records.add_referral(referral(900, person_ref="PNC-OLD"), USER, engine=engine).ok
+    assert add_referral(referral(900, person_ref="PNC-OLD"), USER, engine=engine).ok
     rows = [referral(1, outcome="3", outcome_date="2021-03-04"), referral(2, outcome_date="2021-03-04"),
             referral(3, outcome="99"), referral(4, outcome="8", outcome_date="2021-02-01"),
             referral(900, person_ref="SOMEONE-ELSE"), referral(5, drug="cocaine", area="birmingham")]
@@ -197,7 +199,7 @@ def test_the_bench_file_imports_and_measures(engine):
 def test_stop_search_rows_carry_the_import_id_of_their_row_by_row_import(engine):
     from pathlib import Path
 
-    from divert.models import StopSearch
+    from divert.storage.models import StopSearch
 
     sample = sorted((Path(__file__).parent / "fixtures" / "police-uk-sample").glob("*.csv"))[0]
     report = import_files("stop-search", [(sample.name, sample.read_bytes())], USER, engine=engine)

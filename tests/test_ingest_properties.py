@@ -10,10 +10,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from divert.db import data_version, session_scope
 from divert.ingest.kinds import KINDS
 from divert.ingest.run import import_files
-from divert.models import (
+from divert.storage.db import data_version, session_scope
+from divert.storage.models import (
     Assessment,
     Booking,
     Closure,

@@ -13,8 +13,8 @@ from clock import MOMENT, TODAY, YESTERDAY, month_end
 from commands import divert
 from dbfixtures import SMALL_DEMO, demo_url
 
-from divert import records
-from divert.db import get_engine
+from divert.records.pathway import add_referral
+from divert.storage.db import get_engine
 
 pytestmark = pytest.mark.usefixtures("clock")  # "today" is clock.TODAY: the default as-of date
 LIVE_DEMO = {**SMALL_DEMO, "as_of": YESTERDAY}  # a demo that looks current on TODAY
@@ -37,7 +37,7 @@ def one_referral_today(url):
               "referred_at": MOMENT.strftime("%Y-%m-%d %H:%M"), "area": "E08000025", "drug": "CAN",
               "source": "stop_search", "person_ref": "LIVE PERSON 1", "sex": "M", "birth_year": "1995",
               "ethnicity_self": "W1", "ethnicity_officer": "IC1"}
-    saved = records.add_referral(values, "test", engine=get_engine(url))
+    saved = add_referral(values, "test", engine=get_engine(url))
     assert saved.ok, saved.problems
 
 

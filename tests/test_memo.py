@@ -1,4 +1,4 @@
-"""Figures kept per snapshot (divert.analytics.memo): worked out once per object and arguments,
+"""Figures kept per snapshot (divert.analytics.data.memo): worked out once per object and arguments,
 found again on the next call, and never shared between snapshots."""
 
 from __future__ import annotations
@@ -7,9 +7,9 @@ from dataclasses import replace
 
 import polars as pl
 
-from divert.analytics.filters import Filters
-from divert.analytics.frames import Frames
-from divert.analytics.memo import per_snapshot
+from divert.analytics.data.filters import Filters
+from divert.analytics.data.frames import Frames
+from divert.analytics.data.memo import per_snapshot
 
 calls: list = []
 

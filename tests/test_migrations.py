@@ -7,7 +7,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 from sqlmodel import SQLModel
 
-from divert.db import current_revision, data_version, get_engine, head_revision, upgrade
+from divert.storage.db import current_revision, data_version, get_engine, head_revision, upgrade
 
 
 def test_empty_database_upgrades_to_head(db_url):

@@ -6,12 +6,14 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from divert import census, codes, records
-from divert.db import session_scope
+from divert.core import codes
+from divert.core.field_rules import Checker
 from divert.ingest.kinds import KINDS
 from divert.ingest.run import import_files
-from divert.models import Offence
-from divert.validation import Checker
+from divert.records.offences import add_offence
+from divert.reference import census
+from divert.storage.db import session_scope
+from divert.storage.models import Offence
 
 AREAS = census.areas_of("west-midlands")
 USER = "test.names"
@@ -94,9 +96,9 @@ def test_an_import_reports_unknown_names_with_file_row_and_suggestion_and_writes
 
 
 def test_a_form_save_takes_names_through_the_same_rule(sqlite_engine):
-    saved = records.add_offence(offence(7, "coventry", "Heroin") | {"force": "west-midlands"}, USER, engine=sqlite_engine)
+    saved = add_offence(offence(7, "coventry", "Heroin") | {"force": "west-midlands"}, USER, engine=sqlite_engine)
     assert saved.ok, saved.problems
-    refused = records.add_offence(offence(8, "Coventree", "Heroin") | {"force": "west-midlands"}, USER, engine=sqlite_engine)
+    refused = add_offence(offence(8, "Coventree", "Heroin") | {"force": "west-midlands"}, USER, engine=sqlite_engine)
     assert not refused.ok and refused.problems[0].reason.endswith("did you mean Coventry (E08000026)?")
     with session_scope(sqlite_engine) as s:
         assert s.execute(select(Offence.area, Offence.drug)).all() == [("E08000026", "HER")]

@@ -19,15 +19,26 @@ from dbfixtures import DEMO_AS_OF, SMALL_DEMO, demo_url
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from divert import app_settings, report, worklist
-from divert.analytics import capacity, disparity, impact, queue, volume
-from divert.analytics.filters import Filters
-from divert.analytics.loading import load_frames
+from divert import report
+from divert.analytics.dashboards import volume
+from divert.analytics.dashboards.overview import (
+    COMPLIED_LABEL,
+    DISPARITY_LABEL,
+    ENGAGED_LABEL,
+    gated,
+    headlines,
+)
+from divert.analytics.data.filters import Filters
+from divert.analytics.data.loading import load_frames
+from divert.analytics.equity import disparity
+from divert.analytics.impact import model
 from divert.analytics.metrics import GATES
-from divert.analytics.overview import COMPLIED_LABEL, DISPARITY_LABEL, ENGAGED_LABEL, gated, headlines
-from divert.db import get_engine
-from divert.disclosure import Gate
-from divert.reference import ensure_population
+from divert.analytics.planning import capacity, queue
+from divert.core.disclosure import Gate
+from divert.readmodels import worklist
+from divert.records import stored_settings
+from divert.records.census_rows import ensure_population
+from divert.storage.db import get_engine
 
 pytestmark = pytest.mark.usefixtures("navigation_only")
 AS_OF = DEMO_AS_OF  # a month end: the default as-of date the morning after (AFTER_DEMO), for every role
@@ -99,7 +110,7 @@ def test_each_headline_measure_is_one_number_on_the_overview_the_board_pack_and_
     printed = {r["measure"]: r for r in printed["measures"]}
     manager = {h.key: h for h in packs["manager"].headlines}
     viewer = {h.key: h for h in packs["viewer"].headlines}
-    gate = Gate("viewer", app_settings.load(get_engine(demo[0])).small_number_threshold)
+    gate = Gate("viewer", stored_settings.load(get_engine(demo[0])).small_number_threshold)
     for key in (*SHARES, "disparity"):
         exact = rows[key].value
         assert exact is not None, key
@@ -114,7 +125,7 @@ def test_each_headline_measure_is_one_number_on_the_overview_the_board_pack_and_
 
 def test_the_pathway_page_and_the_overview_page_show_the_overview_s_shares(page, read_model, packs, demo):
     rows, hours = read_model
-    gate = Gate("viewer", app_settings.load(get_engine(demo[0])).small_number_threshold)
+    gate = Gate("viewer", stored_settings.load(get_engine(demo[0])).small_number_threshold)
     for role in ("manager", "viewer"):
         shown = {k: rows[k].value if role == "manager" else gated(rows[k], gate, hours).value for k in SHARES}
         overview = page(role, "pages/overview.py")
@@ -138,7 +149,7 @@ def test_the_launch_jump_is_one_percentage_on_every_page_the_verdict_and_divert_
     assert jump["change_pct"] is not None
     text = f"{jump['change_pct']:+.0f}%"
     assert metrics_json(demo[0], "volume-change")[0]["change_pct"] == pytest.approx(jump["change_pct"])
-    check = impact.recording_check(offences, launch=frames.programme.launch, as_of=AS_OF)
+    check = model.recording_check(offences, launch=frames.programme.launch, as_of=AS_OF)
     recorded = check.filter(pl.col("measure") == "recorded_offences").row(0, named=True)
     assert recorded["change_pct"] == pytest.approx(jump["change_pct"])
     assert recorded["label"] == volume.LAUNCH_JUMP_LABEL
@@ -161,7 +172,7 @@ def test_every_page_says_the_as_of_date_it_shows_and_it_is_the_same_for_every_ro
 # --- the capacity banner and the worklist -------------------------------------------------------
 def test_the_capacity_banner_counts_the_people_the_worklist_says_are_overdue(demo, frames):
     engine = get_engine(demo[0])
-    targets = app_settings.load(engine)
+    targets = stored_settings.load(engine)
     summary = capacity.wait_summary(frames.referrals, AS_OF - timedelta(weeks=4) + timedelta(days=1), AS_OF,
                                     targets.target_days_to_assessment, targets.target_days_to_course)
     row = summary.filter(pl.col("measure") == "to_assessment").row(0, named=True)
@@ -211,7 +222,7 @@ def consistent(row: dict) -> None:
 def test_a_published_ratio_is_judged_on_the_figures_it_shows(events, people, white, extra):
     """Whatever the counts, the viewer's row reads as its rounded figures say: the reading has the
     rounded ratio, significance is judged on the rounded interval, nothing is left empty."""
-    from divert.analytics.ratios import proportion_ratio, reading, significant
+    from divert.analytics.stats.ratios import proportion_ratio, reading, significant
 
     events = min(events, people)
     white_people = white + extra
@@ -238,7 +249,7 @@ def test_a_published_ratio_is_judged_on_the_figures_it_shows(events, people, whi
 # --- the default as-of date ---------------------------------------------------------------------
 @given(today=st.dates(min_value=date(2000, 1, 2), max_value=date(2100, 1, 1)))
 def test_the_default_as_of_date_is_the_last_month_end_before_today(today):
-    from divert.analytics.months import default_as_of
+    from divert.analytics.calendar.months import default_as_of
     from divert.report.content import last_month_end, month_end
 
     chosen = default_as_of(today)

@@ -9,7 +9,7 @@ from datetime import date
 import polars as pl
 import pytest
 
-from divert.analytics.overview import (
+from divert.analytics.dashboards.overview import (
     Headline,
     change_is_real,
     counts_differ,
@@ -17,8 +17,8 @@ from divert.analytics.overview import (
     ratios_differ,
     shares_differ,
 )
-from divert.analytics.overview_cards import card
-from divert.disclosure import Gate
+from divert.analytics.dashboards.overview_cards import card
+from divert.core.disclosure import Gate
 
 MANAGER, VIEWER = Gate("manager"), Gate("viewer")
 

@@ -11,13 +11,13 @@ import pytest
 from clock import YESTERDAY
 from dbfixtures import DEMO_AS_OF, demo_url
 
-from divert import records
-from divert.analytics import capacity, forecast, queue, staffing
-from divert.analytics.filters import Filters
-from divert.analytics.loading import load_frames
-from divert.clock import today
-from divert.db import get_engine
-from divert.programme import TIME_ZONE
+from divert.analytics.data.filters import Filters
+from divert.analytics.data.loading import load_frames
+from divert.analytics.planning import capacity, forecast, queue, staffing
+from divert.core.clock import today
+from divert.records.pathway import add_referral
+from divert.reference.programme import TIME_ZONE
+from divert.storage.db import get_engine
 
 TARGET_ASSESSMENT, TARGET_COURSE = 10, 28
 DEMO = {"seed": 31, "scale": 0.3}  # the figures below are sane for a demo of this size
@@ -55,7 +55,7 @@ def one_referral_today(engine):
               "referred_at": now.strftime("%Y-%m-%d %H:%M"), "area": "E08000025", "drug": "CAN",
               "source": "stop_search", "person_ref": "LIVE PERSON 1", "sex": "M", "birth_year": "1995",
               "ethnicity_self": "W1", "ethnicity_officer": "IC1"}
-    saved = records.add_referral(values, "test", engine=engine)
+    saved = add_referral(values, "test", engine=engine)
     assert saved.ok, saved.problems
 
 

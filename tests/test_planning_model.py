@@ -4,10 +4,8 @@ Scenario planner, the Launch planner), on hand-built records with a known answer
 
 from __future__ import annotations
 
-import ast
 import math
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import polars as pl
 import pytest
@@ -15,70 +13,12 @@ from clock import YESTERDAY
 from dbfixtures import demo_url
 from test_planning_live import DEMO
 
-from divert import scenarios
-from divert.analytics import forecast, launch, planning, staffing
-from divert.analytics.filters import Filters
-from divert.analytics.frames import Frames
+from divert.analytics.data.filters import Filters
+from divert.analytics.data.frames import Frames
+from divert.analytics.planning import forecast, launch, model, staffing
+from divert.web import scenarios
 
-ANALYTICS = Path(__file__).resolve().parents[1] / "divert" / "analytics"
 UTC_DT = pl.Datetime("us", "UTC")
-
-
-# --- the modules depend downwards only ----------------------------------------------------------------
-def analytics_imports() -> dict[str, set[str]]:
-    """Every divert.analytics module and the analytics modules it imports, at the top or inside a
-    function (a lazy import is still a dependency)."""
-    names = {path.stem for path in ANALYTICS.glob("*.py") if path.stem != "__init__"}
-    graph = {}
-    for name in names:
-        tree = ast.parse((ANALYTICS / f"{name}.py").read_text())
-        found = set()
-        for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom) and node.module == "divert.analytics":
-                found |= {alias.name for alias in node.names if alias.name in names}
-            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("divert.analytics."):
-                found.add(node.module.split(".")[2])
-            elif isinstance(node, ast.Import):
-                found |= {a.name.split(".")[2] for a in node.names if a.name.startswith("divert.analytics.")}
-        graph[name] = found - {name}
-    return graph
-
-
-def cycle_in(graph: dict[str, set[str]]) -> list[str] | None:
-    state: dict[str, int] = {}
-
-    def visit(node, path):
-        state[node] = 1
-        for nxt in sorted(graph.get(node, ())):
-            if state.get(nxt) == 1:
-                return path + [node, nxt]
-            if nxt not in state:
-                found = visit(nxt, path + [node])
-                if found:
-                    return found
-        state[node] = 2
-        return None
-
-    for node in sorted(graph):
-        if node not in state:
-            found = visit(node, [])
-            if found:
-                return found
-    return None
-
-
-def test_analytics_modules_depend_downwards_only():
-    graph = analytics_imports()
-    assert {"capacity", "demand", "forecast", "planning", "queue", "rates", "metrics"} <= set(graph)
-    assert cycle_in(graph) is None, cycle_in(graph)
-    # the planning model sits below the modules that use it
-    assert "forecast" not in graph["rates"] and "metrics" not in graph["capacity"] | graph["forecast"]
-    assert graph["planning"] <= {"weeks", "maturity"}
-
-
-def test_the_cycle_finder_finds_a_cycle():
-    assert cycle_in({"a": {"b"}, "b": {"c"}, "c": {"a"}}) is not None
-    assert cycle_in({"a": {"b"}, "b": {"c"}, "c": set()}) is None
 
 
 # --- hand-built records with a known staffing answer ------------------------------------------------------
@@ -170,7 +110,7 @@ def page_answers(result, rates) -> dict[str, tuple[float | None, float | None]]:
     # Capacity and Forecast: the service as the records show it
     service = staffing.for_service(result, rates, TARGET_ASSESSMENT, TARGET_COURSE)
     # the Scenario planner: its inputs start from the same plan and pass through the page's check
-    typed = {name: getattr(planning.plan_from_rates(rates), name) for name in planning.plan_field_names()}
+    typed = {name: getattr(model.plan_from_rates(rates), name) for name in model.plan_field_names()}
     plan, problems = scenarios.check_plan(typed)
     assert problems == []
     scenario = staffing.for_plan(result, plan, TARGET_ASSESSMENT, TARGET_COURSE)
@@ -202,13 +142,13 @@ def test_a_changed_assumption_changes_every_page_alike(basis):
 
 def test_every_assumption_says_where_it_came_from(basis):
     _, rates = basis
-    table = planning.assumptions_table(planning.plan_from_rates(rates), rates)
-    assert table.height == len(planning.ASSUMPTIONS) and table["how"].str.len_chars().min() > 10
+    table = model.assumptions_table(model.plan_from_rates(rates), rates)
+    assert table.height == len(model.ASSUMPTIONS) and table["how"].str.len_chars().min() > 10
     kinds = dict(zip(table["assumption"], table["source"], strict=True))
-    assert kinds[planning.FIELDS["assessments_per_worker_day"].label] == "measured"
-    assert kinds[planning.FIELDS["working_hours_per_day"].label] == "default"
-    changed = planning.assumptions_table(planning.plan_from_rates(rates, assessment_workers=5), rates)
-    row = changed.filter(pl.col("assumption") == planning.FIELDS["assessment_workers"].label).row(0, named=True)
+    assert kinds[model.FIELDS["assessments_per_worker_day"].label] == "measured"
+    assert kinds[model.FIELDS["working_hours_per_day"].label] == "default"
+    changed = model.assumptions_table(model.plan_from_rates(rates, assessment_workers=5), rates)
+    row = changed.filter(pl.col("assumption") == model.FIELDS["assessment_workers"].label).row(0, named=True)
     assert row["source"] == "entered" and "changed from 2" in row["how"]
 
 
@@ -216,7 +156,7 @@ def test_every_assumption_says_where_it_came_from(basis):
 @pytest.fixture(scope="module")
 def current_demo(tmp_path_factory):
     """test_planning_live's demo up to yesterday (clock.MOMENT), as a new user sees it today."""
-    from divert.db import get_engine
+    from divert.storage.db import get_engine
 
     url, _ = demo_url(tmp_path_factory.mktemp("planning-model"), **DEMO, as_of=YESTERDAY)
     yield url
@@ -226,11 +166,11 @@ def current_demo(tmp_path_factory):
 def test_the_pages_show_the_same_staffing_answer_on_the_demo(current_demo, monkeypatch, clock):
     from apptesting import app_test, as_user
 
-    from divert import app_settings
-    from divert.analytics.loading import load_frames
-    from divert.clock import today
-    from divert.db import get_engine
-    from divert.settings import PROJECT_DIR
+    from divert.analytics.data.loading import load_frames
+    from divert.core.clock import today
+    from divert.core.environment import PROJECT_DIR
+    from divert.records import stored_settings
+    from divert.storage.db import get_engine
 
     monkeypatch.setenv("DIVERT_DATABASE_URL", current_demo)
     shown = {}
@@ -240,7 +180,7 @@ def test_the_pages_show_the_same_staffing_answer_on_the_demo(current_demo, monke
         metrics = {m.label: m.value for m in at.metric}
         shown[page] = (metrics[staffing.WORKERS_LABEL], metrics[staffing.SESSIONS_LABEL])
     engine = get_engine(current_demo)
-    targets = app_settings.load(engine)
+    targets = stored_settings.load(engine)
     result, rates = staffing.planning_basis(load_frames(engine), Filters(as_of=today()))
     answer = staffing.for_service(result, rates, targets.target_days_to_assessment, targets.target_days_to_course)
     expected = (staffing.needed_text(answer.workers_needed), staffing.needed_text(answer.sessions_needed))

@@ -13,11 +13,11 @@ import pytest
 from dbfixtures import migrated_url
 from sqlalchemy import func, select
 
-from divert import policeuk
-from divert.db import data_version, get_engine, session_scope
 from divert.ingest import archive
 from divert.ingest.run import import_files
-from divert.models import StopSearch
+from divert.reference import policeuk
+from divert.storage.db import data_version, get_engine, session_scope
+from divert.storage.models import StopSearch
 
 FIXTURES = Path(__file__).parent / "fixtures"
 HISTORY = FIXTURES / "police-uk-history"

@@ -13,9 +13,10 @@ from commands import divert
 from dbfixtures import demo_url, migrated_url
 from sqlalchemy import text
 
-from divert import census, forces, records
-from divert.db import get_engine
 from divert.records import programme_profile
+from divert.records.pathway import add_referral
+from divert.reference import census, forces
+from divert.storage.db import get_engine
 
 CENSUS = census.CENSUS_2011_DIR / census.LOCAL_AUTHORITY_FILE
 LOOKUP = census.CENSUS_2011_DIR / census.LOOKUP_FILE
@@ -75,7 +76,7 @@ def test_records_follow_the_profile_areas_and_eligibility(db):
     assert saved.ok
 
     def referral(n, **values):
-        return records.add_referral({"reference": f"P-{n}", "crime_ref": f"P/{n}", "offence_date": "2024-03-01",
+        return add_referral({"reference": f"P-{n}", "crime_ref": f"P/{n}", "offence_date": "2024-03-01",
                                      "referred_at": "2024-03-01 10:00", "area": "Darlington", "drug": "CAN",
                                      "source": "stop_search", "person_ref": f"person {n}", "sex": "M",
                                      "birth_year": "1990", **values}, "test", engine=engine)

@@ -10,9 +10,12 @@ import pytest
 from clock import TODAY
 from sqlalchemy import func, select
 
-from divert import records
-from divert.db import data_version, session_scope
-from divert.models import AuditEvent, Booking, Closure, Offence, Person, Referral
+from divert.records.core import Saved, update_row, write
+from divert.records.offences import add_offence
+from divert.records.pathway import add_referral, close_referral, edit_referral, record_assessment
+from divert.records.sessions import add_session, book, mark_attendance
+from divert.storage.db import data_version, session_scope
+from divert.storage.models import AuditEvent, Booking, Closure, Offence, Person, Referral
 
 # "the future" and writes stamped "now": the clock stands at clock.MOMENT
 pytestmark = pytest.mark.usefixtures("clock")
@@ -61,7 +64,7 @@ def assert_refused(engine, saved, field, reason_part):
 
 def test_accepted_write_is_audited_and_bumps_version(engine):
     before = data_version(engine)
-    saved = records.add_offence(offence_values(), USER, engine=engine)
+    saved = add_offence(offence_values(), USER, engine=engine)
     assert saved.ok, saved.problems
     assert data_version(engine) == before + 1
     with session_scope(engine) as s:
@@ -76,8 +79,8 @@ def test_accepted_write_is_audited_and_bumps_version(engine):
 
 
 def test_person_identifier_is_hashed_never_stored(engine):
-    records.add_offence(offence_values(person_ref="PNC 21/0000001A"), USER, engine=engine)
-    records.add_offence(offence_values(crime_ref="C2", person_ref="pnc21/0000001a"), USER, engine=engine)
+    add_offence(offence_values(person_ref="PNC 21/0000001A"), USER, engine=engine)
+    add_offence(offence_values(crime_ref="C2", person_ref="pnc21/0000001a"), USER, engine=engine)
     with session_scope(engine) as s:
         people = s.execute(select(Person)).scalars().all()
         audit_text = " ".join(e.after or "" for e in s.execute(select(AuditEvent)).scalars())
@@ -106,35 +109,35 @@ def test_person_identifier_is_hashed_never_stored(engine):
 )
 def test_invalid_offence_is_refused_and_nothing_changes(engine, overrides, field, reason):
     before, version = counts(engine), data_version(engine)
-    saved = records.add_offence(offence_values(**overrides), USER, engine=engine)
+    saved = add_offence(offence_values(**overrides), USER, engine=engine)
     assert_refused(engine, saved, field, reason)
     assert counts(engine) == before
     assert data_version(engine) == version
 
 
 def test_uk_dates_are_accepted(engine):
-    saved = records.add_offence(offence_values(offence_date="01/03/2021"), USER, engine=engine)
+    saved = add_offence(offence_values(offence_date="01/03/2021"), USER, engine=engine)
     assert saved.ok
     with session_scope(engine) as s:
         assert s.get(Offence, saved.row_id).offence_date == date(2021, 3, 1)
 
 
 def test_duplicate_crime_reference_is_refused(engine):
-    assert records.add_offence(offence_values(), USER, engine=engine).ok
+    assert add_offence(offence_values(), USER, engine=engine).ok
     before = counts(engine)
-    saved = records.add_offence(offence_values(person_ref="someone else"), USER, engine=engine)
+    saved = add_offence(offence_values(person_ref="someone else"), USER, engine=engine)
     assert_refused(engine, saved, "crime_ref", "already recorded")
     assert counts(engine) == before
 
 
 def test_the_same_crime_reference_in_another_force_is_allowed(engine):
-    assert records.add_offence(offence_values(), USER, engine=engine).ok
+    assert add_offence(offence_values(), USER, engine=engine).ok
     other = offence_values(force="derbyshire", area="Derby")
-    assert records.add_offence(other, USER, engine=engine).ok
+    assert add_offence(other, USER, engine=engine).ok
 
 
 def test_referral_records_its_offence_with_a_community_resolution(engine):
-    saved = records.add_referral(referral_values(), USER, engine=engine)
+    saved = add_referral(referral_values(), USER, engine=engine)
     assert saved.ok, saved.problems
     with session_scope(engine) as s:
         referral = s.get(Referral, saved.row_id)
@@ -144,14 +147,14 @@ def test_referral_records_its_offence_with_a_community_resolution(engine):
 
 
 def test_referral_before_its_offence_is_refused(engine):
-    records.add_offence(offence_values(offence_date="2021-03-05"), USER, engine=engine)
-    saved = records.add_referral({"reference": "R", "crime_ref": "20WM/0001/21", "referred_at": "2021-03-01"}, USER, engine=engine)
+    add_offence(offence_values(offence_date="2021-03-05"), USER, engine=engine)
+    saved = add_referral({"reference": "R", "crime_ref": "20WM/0001/21", "referred_at": "2021-03-01"}, USER, engine=engine)
     assert_refused(engine, saved, "referred_at", "before the offence")
 
 
 def _through_to_booking(engine, seats=1, reference="DIV-1", crime_ref="20WM/0001/21", person="P1"):
-    assert records.add_referral(referral_values(reference, crime_ref, person_ref=person), USER, engine=engine).ok
-    assessed = records.record_assessment(
+    assert add_referral(referral_values(reference, crime_ref, person_ref=person), USER, engine=engine).ok
+    assessed = record_assessment(
         {
             "referral_reference": reference,
             "contact_attempts": "2",
@@ -168,36 +171,36 @@ def _through_to_booking(engine, seats=1, reference="DIV-1", crime_ref="20WM/0001
 
 
 def test_booking_beyond_the_seats_is_refused(engine):
-    assert records.add_session({"session_ref": "S1", "starts_at": "2021-03-20 18:00", "seats": "1"}, USER, engine=engine).ok
+    assert add_session({"session_ref": "S1", "starts_at": "2021-03-20 18:00", "seats": "1"}, USER, engine=engine).ok
     _through_to_booking(engine, reference="DIV-1", crime_ref="C1", person="P1")
     _through_to_booking(engine, reference="DIV-2", crime_ref="C2", person="P2")
-    assert records.book({"referral_reference": "DIV-1", "session_ref": "S1"}, USER, engine=engine).ok
+    assert book({"referral_reference": "DIV-1", "session_ref": "S1"}, USER, engine=engine).ok
     before = counts(engine)
-    saved = records.book({"referral_reference": "DIV-2", "session_ref": "S1"}, USER, engine=engine)
+    saved = book({"referral_reference": "DIV-2", "session_ref": "S1"}, USER, engine=engine)
     assert_refused(engine, saved, "session_ref", "is full (1 seat)")
     assert counts(engine) == before
 
 
 def test_booking_needs_a_group_course_allocation(engine):
-    records.add_session({"session_ref": "S1", "starts_at": "2021-03-20 18:00", "seats": "10"}, USER, engine=engine)
-    records.add_referral(referral_values(), USER, engine=engine)
-    saved = records.book({"referral_reference": "DIV-1", "session_ref": "S1"}, USER, engine=engine)
+    add_session({"session_ref": "S1", "starts_at": "2021-03-20 18:00", "seats": "10"}, USER, engine=engine)
+    add_referral(referral_values(), USER, engine=engine)
+    saved = book({"referral_reference": "DIV-1", "session_ref": "S1"}, USER, engine=engine)
     assert_refused(engine, saved, "referral_reference", "not allocated to a group course")
 
 
 def test_attendance_register_saves_all_statuses_at_once(engine):
-    records.add_session({"session_ref": "S1", "starts_at": "2021-03-20 18:00", "seats": "5"}, USER, engine=engine)
+    add_session({"session_ref": "S1", "starts_at": "2021-03-20 18:00", "seats": "5"}, USER, engine=engine)
     for n in (1, 2):
         _through_to_booking(engine, reference=f"DIV-{n}", crime_ref=f"C{n}", person=f"P{n}")
-        assert records.book({"referral_reference": f"DIV-{n}", "session_ref": "S1"}, USER, engine=engine).ok
+        assert book({"referral_reference": f"DIV-{n}", "session_ref": "S1"}, USER, engine=engine).ok
     with session_scope(engine) as s:
         ids = [b.id for b in s.execute(select(Booking).order_by(Booking.id)).scalars()]
         session_id = s.execute(select(Booking.session_id)).scalars().first()
-    bad = records.mark_attendance(session_id, {ids[0]: "completed", ids[1]: "asleep"}, USER, engine=engine)
+    bad = mark_attendance(session_id, {ids[0]: "completed", ids[1]: "asleep"}, USER, engine=engine)
     assert not bad.ok
     with session_scope(engine) as s:
         assert {b.status for b in s.execute(select(Booking)).scalars()} == {"booked"}
-    good = records.mark_attendance(session_id, {ids[0]: "completed", ids[1]: "no_show"}, USER, engine=engine)
+    good = mark_attendance(session_id, {ids[0]: "completed", ids[1]: "no_show"}, USER, engine=engine)
     assert good.ok
     with session_scope(engine) as s:
         statuses = [b.status for b in s.execute(select(Booking).order_by(Booking.id)).scalars()]
@@ -205,9 +208,9 @@ def test_attendance_register_saves_all_statuses_at_once(engine):
 
 
 def test_closure_before_its_referral_is_refused(engine):
-    records.add_referral(referral_values(), USER, engine=engine)
+    add_referral(referral_values(), USER, engine=engine)
     before = counts(engine)
-    saved = records.close_referral(
+    saved = close_referral(
         {"referral_reference": "DIV-1", "closed_on": "2021-02-01", "result": "complied"}, USER, engine=engine
     )
     assert_refused(engine, saved, "closed_on", "before 2021-03-01")
@@ -215,16 +218,16 @@ def test_closure_before_its_referral_is_refused(engine):
 
 
 def test_not_engaged_needs_an_intelligence_log_date(engine):
-    records.add_referral(referral_values(), USER, engine=engine)
-    saved = records.close_referral(
+    add_referral(referral_values(), USER, engine=engine)
+    saved = close_referral(
         {"referral_reference": "DIV-1", "closed_on": "2021-04-01", "result": "not_engaged"}, USER, engine=engine
     )
     assert_refused(engine, saved, "intelligence_log_date", "required")
 
 
 def test_intelligence_log_blocks_a_second_offer_unless_overridden(engine):
-    records.add_referral(referral_values(person_ref="P9"), USER, engine=engine)
-    closed = records.close_referral(
+    add_referral(referral_values(person_ref="P9"), USER, engine=engine)
+    closed = close_referral(
         {"referral_reference": "DIV-1", "closed_on": "2021-04-01", "result": "not_engaged", "intelligence_log_date": "2021-04-02"},
         USER,
         engine=engine,
@@ -234,11 +237,11 @@ def test_intelligence_log_blocks_a_second_offer_unless_overridden(engine):
         assert s.execute(select(Referral.status)).scalar() == "closed"
     before = counts(engine)
     second = referral_values("DIV-2", "C2", person_ref="P9", offence_date="2021-06-01", referred_at="2021-06-01")
-    refused = records.add_referral(second, USER, engine=engine)
+    refused = add_referral(second, USER, engine=engine)
     assert_refused(engine, refused, "override_reason", "did not engage before")
     assert counts(engine) == before  # the offence typed with it is not left behind either
     second["override_reason"] = "Inspector agreed: new circumstances"
-    allowed = records.add_referral(second, USER, engine=engine)
+    allowed = add_referral(second, USER, engine=engine)
     assert allowed.ok
     with session_scope(engine) as s:
         referral = s.get(Referral, allowed.row_id)
@@ -250,9 +253,9 @@ def test_intelligence_log_blocks_a_second_offer_unless_overridden(engine):
 
 
 def test_completed_diversion_allows_a_repeat(engine):
-    records.add_referral(referral_values(person_ref="P7"), USER, engine=engine)
-    records.close_referral({"referral_reference": "DIV-1", "closed_on": "2021-04-01", "result": "complied"}, USER, engine=engine)
-    saved = records.add_referral(
+    add_referral(referral_values(person_ref="P7"), USER, engine=engine)
+    close_referral({"referral_reference": "DIV-1", "closed_on": "2021-04-01", "result": "complied"}, USER, engine=engine)
+    saved = add_referral(
         referral_values("DIV-2", "C2", person_ref="P7", offence_date="2021-06-01", referred_at="2021-06-01"), USER, engine=engine
     )
     assert saved.ok
@@ -262,18 +265,18 @@ def test_completed_diversion_allows_a_repeat(engine):
 
 
 def test_edit_with_a_stale_version_is_refused(engine):
-    records.add_referral(referral_values(), USER, engine=engine)
+    add_referral(referral_values(), USER, engine=engine)
     with session_scope(engine) as s:
         mine = s.execute(select(Referral)).scalar_one()
     with session_scope(engine, write=True) as s:  # someone else saves first
         theirs = s.get(Referral, mine.id)
-        records.update_row(s, "other.user", theirs, {"referring_team": "Team B"}, reason="typo")
+        update_row(s, "other.user", theirs, {"referring_team": "Team B"}, reason="typo")
 
     def stale_edit(s):
-        records.update_row(s, USER, mine, {"referring_team": "Team C"}, reason="typo")
-        return records.Saved(True, mine.id)
+        update_row(s, USER, mine, {"referring_team": "Team C"}, reason="typo")
+        return Saved(True, mine.id)
 
-    saved = records.write(stale_edit, session=None, engine=engine)
+    saved = write(stale_edit, session=None, engine=engine)
     assert_refused(engine, saved, "version", "someone else changed this record")
     with session_scope(engine) as s:
         assert s.get(Referral, mine.id).referring_team == "Team B"
@@ -290,16 +293,16 @@ def test_schema_refuses_bad_codes_even_without_records(engine):
 
 def test_a_referral_with_its_offence_lists_every_problem_at_once(engine):
     values = referral_values(referred_at="not a time", drug="GLUE", area="Narnia")
-    saved = records.add_referral(values, USER, engine=engine)
+    saved = add_referral(values, USER, engine=engine)
     assert {p.field for p in saved.problems} >= {"referred_at", "drug", "area"}
 
 
 def test_an_offence_after_its_referral_is_refused_clearly(engine):
-    saved = records.add_referral(referral_values(offence_date="2021-03-05", referred_at="2021-03-01 10:00"), USER, engine=engine)
+    saved = add_referral(referral_values(offence_date="2021-03-05", referred_at="2021-03-01 10:00"), USER, engine=engine)
     assert_refused(engine, saved, "offence_date", "is after the referral (2021-03-01)")
 
 
 def test_a_corrected_referral_date_cannot_precede_the_offence(engine):
-    saved = records.add_referral(referral_values(), USER, engine=engine)
-    refused = records.edit_referral(saved.row_id, {"referred_at": "2021-02-01 09:00"}, USER, "typo", 1, engine=engine)
+    saved = add_referral(referral_values(), USER, engine=engine)
+    refused = edit_referral(saved.row_id, {"referred_at": "2021-02-01 09:00"}, USER, "typo", 1, engine=engine)
     assert_refused(engine, refused, "referred_at", "before the offence")

@@ -25,13 +25,13 @@ from scipy.sparse import lil_array
 from scipy.sparse.csgraph import connected_components
 from sqlalchemy import select
 
-from divert.analytics import pathway
-from divert.analytics.loading import load_frames
-from divert.db import get_engine
-from divert.models import AuditEvent
+from divert.analytics.dashboards import pathway
+from divert.analytics.data.loading import load_frames
 from divert.release import build_release, write_release
 from divert.release.protection import Cells, intruder_bounds, protect, rounded
 from divert.release.tables import known_at, window
+from divert.storage.db import get_engine
+from divert.storage.models import AuditEvent
 
 AS_OF = date(2025, 10, 15)  # two weeks after the demo's end (SMALL_DEMO: 30 September 2025)
 MIN_WIDTH = 4

@@ -19,9 +19,9 @@ from dbfixtures import DEMO_AS_OF, SMALL_DEMO, demo_url
 from sqlalchemy import select
 
 from divert import report
-from divert.db import get_engine
-from divert.models import AuditEvent
-from divert.reference import ensure_population
+from divert.records.census_rows import ensure_population
+from divert.storage.db import get_engine
+from divert.storage.models import AuditEvent
 
 AS_OF, START, END = DEMO_AS_OF, date(2024, 10, 1), DEMO_AS_OF  # the twelve months to the demo's end
 LOGINS: dict[str, str] = {}
@@ -183,10 +183,10 @@ def test_pdf_opens_every_page_is_stamped_and_every_chart_is_there(packs, role):
     assert len(pages) >= 1 + len(pack.figures())
     assert f"Data version {pack.data_version}" in pages[0]
     # the method notes are the Methods page's own texts
-    from divert.analytics import impact
+    from divert.analytics.impact import model
 
     assert squeezed("Impact: an interrupted time series") in squeezed(" ".join(pages[-3:]))
-    assert squeezed(impact.methods_markdown().splitlines()[3].replace("**", "")) in squeezed(" ".join(pages))
+    assert squeezed(model.methods_markdown().splitlines()[3].replace("**", "")) in squeezed(" ".join(pages))
 
 
 def test_html_is_self_contained_and_escaped(packs):

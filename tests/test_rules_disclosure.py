@@ -1,6 +1,6 @@
 """Nothing a viewer receives holds a count from 1 to 7 (Hypothesis).
 
-The disclosure gate (divert/disclosure.py) promises, for the viewer role: a count from 1 to 7
+The disclosure gate (divert/core/disclosure.py) promises, for the viewer role: a count from 1 to 7
 (under the small-number threshold, 8) is suppressed, zero may be shown, every count shown is
 rounded to the nearest 5; a figure made from counts is hidden unless the people it summarises are
 at least 8 (and its other counts 0 or at least 8) and is shown to at most 3 significant figures;
@@ -24,9 +24,9 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from rule_data import answer, frames_read_once, metric_options  # noqa: F401  (a fixture)
 
-from divert import app_settings
-from divert.db import get_engine
-from divert.disclosure import Gate
+from divert.core.disclosure import Gate
+from divert.records import stored_settings
+from divert.storage.db import get_engine
 
 THRESHOLD = 8  # the default small-number threshold: counts 1 to 7 are never shown
 BASE = 5
@@ -110,7 +110,7 @@ class Demo:
 def demo(tmp_path_factory, frames_read_once):  # noqa: F811
     url, _ = demo_url(tmp_path_factory.mktemp("disclosure"), **SMALL_DEMO)
     engine = get_engine(url)
-    assert app_settings.load(engine).small_number_threshold == THRESHOLD
+    assert stored_settings.load(engine).small_number_threshold == THRESHOLD
     yield Demo(url)
     engine.dispose()
 

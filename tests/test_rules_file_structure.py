@@ -26,10 +26,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rule_data import differences, tables
 
-from divert.clock import UK
-from divert.db import data_version, get_engine
+from divert.core.clock import UK
 from divert.ingest.reading import month_from_filename
 from divert.ingest.run import import_files
+from divert.storage.db import data_version, get_engine
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REAL_FILES = sorted(FIXTURES.glob("police-uk-*/*.csv"))

@@ -30,9 +30,9 @@ from rule_data import (
     tables,
 )
 
-from divert.analytics.loading import load_frames
-from divert.db import data_version
+from divert.analytics.data.loading import load_frames
 from divert.ingest.kinds import KINDS
+from divert.storage.db import data_version
 
 LAST_DAY = date(2025, 9, 30)  # the files' last day (the clock stands later: nothing is in the future)
 # a database and several imports per example: a few examples each

@@ -24,14 +24,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rule_data import AREAS
 
-from divert import codes
-from divert.analytics import outcomes, volume
-from divert.analytics.disparity import disparity_table
-from divert.analytics.filters import Filters
-from divert.analytics.loading import load_frames
+from divert.analytics.dashboards import outcomes, volume
+from divert.analytics.dashboards.pathway import FUNNEL
+from divert.analytics.data.filters import Filters
+from divert.analytics.data.loading import load_frames
+from divert.analytics.equity.disparity import disparity_table
 from divert.analytics.metrics import outcomes_table, pathway_table
-from divert.analytics.pathway import FUNNEL
-from divert.db import get_engine
+from divert.core import codes
+from divert.storage.db import get_engine
 
 TINY = 1e-9
 GROUPS = [*codes.BROAD_GROUPS, "Missing"]

@@ -18,11 +18,12 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from rule_data import AREAS, OVERRIDE, fresh_database, import_kind, person, programme_files
 
-from divert import codes, records
-from divert.analytics import outcomes
-from divert.analytics.filters import Filters
-from divert.analytics.loading import load_frames
+from divert.analytics.dashboards import outcomes
+from divert.analytics.data.filters import Filters
+from divert.analytics.data.loading import load_frames
 from divert.analytics.metrics import pathway_table, reoffending_table, volume_table, waits_table
+from divert.core import codes
+from divert.records.pathway import add_referral
 
 PERSON_COLUMNS = ("person_ref", "sex", "birth_year", "ethnicity_self", "ethnicity_officer")
 PATHWAY_KINDS = ("offences", "referrals", "assessments", "sessions", "bookings", "closures")
@@ -97,7 +98,7 @@ def test_a_referral_dated_today_moves_only_the_current_provisional_month(tmp_pat
         for kind in PATHWAY_KINDS:
             assert import_kind(engine, kind, files).ok, kind
         before = figures(engine, filters)
-        saved = records.add_referral(new, USER, engine=engine)
+        saved = add_referral(new, USER, engine=engine)
         assert saved.ok, saved.problems
         after = figures(engine, filters)
     added = int(takes_in(filters, today, new))
@@ -139,7 +140,7 @@ def test_a_referral_made_in_the_first_hour_of_a_summer_day_is_dated_today(tmp_pa
            "offence_date": today.isoformat(), "area": next(iter(AREAS)), "drug": "CAN", "source": "stop_search",
            "person_ref": "PNC 21/0000001A", "sex": "F", "birth_year": 1990, "ethnicity_self": "B1"}
     with frozen(now), fresh_database(tmp_path) as engine:
-        saved = records.add_referral(new, USER, engine=engine)
+        saved = add_referral(new, USER, engine=engine)
         assert saved.ok, saved.problems
         volume = volume_table(load_frames(engine), Filters(as_of=today))
     assert volume.filter(pl.col("period") == today.replace(day=1)).select("offences", "referrals", "provisional").row(0) \

@@ -26,11 +26,11 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from rule_data import USER, frames_read_once  # noqa: F401  (a fixture)
 
-from divert.analytics.disparity import disparity_table
-from divert.analytics.frames import Frames
-from divert.analytics.loading import load_frames
-from divert.db import get_engine
+from divert.analytics.data.frames import Frames
+from divert.analytics.data.loading import load_frames
+from divert.analytics.equity.disparity import disparity_table
 from divert.ingest.run import import_files
+from divert.storage.db import get_engine
 
 POLICE_UK = Path(__file__).parent / "fixtures" / "police-uk-sample"
 # each source's data: the first and last day of the months it covers

@@ -15,11 +15,15 @@ from apptesting import sign_in as sign_in_through_the_form
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.exc import DBAPIError
 
-from divert import accounts, app_settings, auth, records, session_token, sign_in
-from divert.db import session_scope
-from divert.models import AuditEvent, CourseSession
-from divert.records import now
-from divert.security_models import ANY, SignInThrottle
+from divert.auth import accounts, session_token, sign_in
+from divert.records import stored_settings
+from divert.records.core import now, set_setting
+from divert.records.offences import add_offence
+from divert.records.sessions import add_session
+from divert.storage.db import session_scope
+from divert.storage.models import AuditEvent, CourseSession
+from divert.storage.security_models import ANY, SignInThrottle
+from divert.web import access
 
 pytestmark = pytest.mark.usefixtures("clock")
 PASSWORD = "orchard-lantern-88"
@@ -32,7 +36,7 @@ def add(engine, username, role="caseworker", password=PASSWORD):
 
 
 def attempt(engine, username, password=WRONG, client="203.0.113.9"):
-    return sign_in.attempt(username, password, client, prefs=app_settings.load(engine), engine=engine)
+    return sign_in.attempt(username, password, client, prefs=stored_settings.load(engine), engine=engine)
 
 
 def actions(engine, action):
@@ -296,25 +300,25 @@ def sessions(engine):
 def test_a_write_by_a_user_disabled_or_demoted_a_moment_ago_is_refused(engine, change):
     add(engine, "boss", role="admin")
     add(engine, "xena", role="manager")
-    assert records.add_session(session_values("S-1"), "xena", engine=engine).ok
+    assert add_session(session_values("S-1"), "xena", engine=engine).ok
     if change == "disable":
         accounts.set_user_active("xena", False, "boss", engine=engine)
     elif change == "demote":
         accounts.set_role("xena", "viewer", "boss", engine=engine)
     else:
         accounts.reset_password("xena", "boss", engine=engine)
-    saved = records.add_session(session_values("S-2"), "xena", engine=engine)
+    saved = add_session(session_values("S-2"), "xena", engine=engine)
     assert not saved.ok and saved.problems[0].field == "account"
     assert sessions(engine) == ["S-1"]
 
 
 def test_a_manager_cannot_write_casework_or_settings_but_may_save_scenarios(engine):
     add(engine, "mo", role="manager")
-    saved = records.add_offence({"crime_ref": "X/1", "offence_date": "2024-01-02", "area": "E08000025",
+    saved = add_offence({"crime_ref": "X/1", "offence_date": "2024-01-02", "area": "E08000025",
                                  "drug": "CAN", "source": "stop_search", "person_ref": "P1"}, "mo", engine=engine)
     assert not saved.ok and "role" in saved.problems[0].reason
-    assert not app_settings.save({"lockout_attempts": 9}, "mo", engine=engine).ok
-    assert records.set_setting("scenario:plan", {"a": 1}, "mo", engine=engine).ok
+    assert not stored_settings.save({"lockout_attempts": 9}, "mo", engine=engine).ok
+    assert set_setting("scenario:plan", {"a": 1}, "mo", engine=engine).ok
 
 
 def test_service_names_cannot_be_taken_by_accounts(engine):
@@ -370,13 +374,13 @@ def test_a_password_change_or_reset_ends_the_other_open_sessions(db):
     office.switch_page("pages/overview.py").run()
     assert titles(office) == ["Overview"]  # the session that changed it goes on
     home.run()  # the other one ends on its next click
-    assert titles(home) == ["Divert"] and auth.ENDED_MESSAGE in messages(home, "info")
+    assert titles(home) == ["Divert"] and access.ENDED_MESSAGE in messages(home, "info")
 
     again = sign_in_through_the_form(open_app(), "nell", "nell-new-phrase-1")  # the new password signs in
     assert titles(again) == ["Overview"], messages(again)
     assert accounts.reset_password("nell", "boss", engine=db)[0].ok
     again.run()
-    assert titles(again) == ["Divert"] and auth.ENDED_MESSAGE in messages(again, "info")
+    assert titles(again) == ["Divert"] and access.ENDED_MESSAGE in messages(again, "info")
 
 
 # --- single sign-on: which Divert account an identity names ----------------------------------
@@ -389,26 +393,26 @@ def test_a_password_change_or_reset_ends_the_other_open_sessions(db):
     ({"sub": "nia"}, "email", "force.example", None),  # the claim is missing
 ])
 def test_an_identity_names_a_divert_account_only_exactly(claims, claim, domain, expected):
-    from divert import sso
+    from divert.auth import sso
 
     assert sso.username_from(claims, claim, domain) == expected
 
 
 def test_single_sign_on_needs_an_active_divert_account(engine):
-    from divert import sso
+    from divert.auth import sso
 
     add(engine, "boss", role="admin")
     add(engine, "nia")
     claims = {"email": "nia@force.example", "iss": "https://login.force.example"}
-    from divert import settings
+    from divert.core import environment
 
-    settings._secrets.cache_clear()
+    environment._secrets.cache_clear()
     import os
 
     secrets_file = os.environ["DIVERT_SECRETS"]
     with open(secrets_file, "w") as fh:
         fh.write('[divert]\nsso_claim = "email"\nsso_domain = "force.example"\n')
-    settings._secrets.cache_clear()
+    environment._secrets.cache_clear()
     try:
         outcome = sso.sign_in(claims, engine=engine)
         assert (outcome.status, outcome.username) == ("ok", "nia")
@@ -419,11 +423,11 @@ def test_single_sign_on_needs_an_active_divert_account(engine):
         assert event.username == "nia" and event.reason == "single sign-on (https://login.force.example)"
     finally:
         os.remove(secrets_file)
-        settings._secrets.cache_clear()
+        environment._secrets.cache_clear()
 
 
 def test_an_old_identity_does_not_sign_in_by_itself():
-    from divert import sso
+    from divert.auth import sso
 
     now = 1_800_000_000
     assert sso.fresh({"iat": now - 3600}, 8, now)

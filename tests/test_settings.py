@@ -5,12 +5,12 @@ from __future__ import annotations
 import os
 import stat
 
-from divert.settings import database_url, secret
+from divert.core.environment import database_url, secret
 
 
 def _read_key(data_dir, results):
     os.environ["DIVERT_DATA_DIR"] = data_dir
-    from divert.settings import secret as read
+    from divert.core.environment import secret as read
 
     results.put(read("person_key"))
 
@@ -40,4 +40,4 @@ def test_concurrent_first_starts_agree_on_one_key(isolated_settings, spawn_conte
 
 
 def test_default_database_is_sqlite_under_the_data_dir(isolated_settings):
-    assert database_url() == f"sqlite:///{isolated_settings / 'divert.db'}"
+    assert database_url() == f"sqlite:///{isolated_settings / 'divert.storage.db'}"

@@ -1,5 +1,5 @@
-"""Who is waiting is decided once (divert.analytics.waiting): the records pages' work queues
-(divert.casework) and the capacity figures name the same people and the same sessions ahead,
+"""Who is waiting is decided once (divert.analytics.planning.waiting): the records pages' work queues
+(divert.readmodels.casework) and the capacity figures name the same people and the same sessions ahead,
 on records written through divert.records and on the demo; and a data gap makes old open
 records stale instead of year-long waits."""
 
@@ -12,13 +12,15 @@ import pytest
 from dbfixtures import DEMO_AS_OF, SMALL_DEMO, demo_url
 from sqlalchemy import select
 
-from divert import casework, records
-from divert.analytics import capacity, waiting
-from divert.analytics.frames import end_of_day
-from divert.analytics.loading import load_frames
-from divert.clock import today
-from divert.db import get_engine, session_scope
-from divert.models import Booking, CourseSession, Referral
+from divert.analytics.data.frames import end_of_day
+from divert.analytics.data.loading import load_frames
+from divert.analytics.planning import capacity, waiting
+from divert.core.clock import today
+from divert.readmodels import casework
+from divert.records.pathway import add_referral, close_referral, record_assessment
+from divert.records.sessions import add_session, book, mark_attendance
+from divert.storage.db import get_engine, session_scope
+from divert.storage.models import Booking, CourseSession, Referral
 
 USER = "test.caseworker"
 
@@ -34,7 +36,7 @@ def refer(engine, n: int, days_ago: int = 20) -> str:
               "offence_date": moment(days_ago)[:10], "area": "E08000025", "drug": "CAN", "source": "stop_search",
               "person_ref": f"P{n}", "sex": "M", "birth_year": "1990", "ethnicity_self": "W1",
               "ethnicity_officer": "IC1"}
-    assert records.add_referral(values, USER, engine=engine).ok
+    assert add_referral(values, USER, engine=engine).ok
     return reference
 
 
@@ -43,12 +45,12 @@ def assess(engine, reference, result="completed", allocation="group_course", day
               "harm_reduction_advice": "yes" if result == "completed" else "no"}
     if result == "completed":
         values |= {"completed_at": moment(days_ago), "allocation": allocation}
-    saved = records.record_assessment(values, USER, engine=engine)
+    saved = record_assessment(values, USER, engine=engine)
     assert saved.ok, saved.problems
 
 
-def book(engine, reference, session_ref, days_ago=8):
-    saved = records.book({"referral_reference": reference, "session_ref": session_ref, "booked_at": moment(days_ago)},
+def book_seat(engine, reference, session_ref, days_ago=8):
+    saved = book({"referral_reference": reference, "session_ref": session_ref, "booked_at": moment(days_ago)},
                          USER, engine=engine)
     assert saved.ok, saved.problems
 
@@ -58,29 +60,29 @@ def set_status(engine, session_id, reference, status):
         booking_id = s.execute(select(Booking.id).where(Booking.session_id == session_id)
                                .where(Booking.referral_id.in_(select(Referral.id).where(
                                    Referral.reference == reference)))).scalar_one()
-    assert records.mark_attendance(session_id, {booking_id: status}, USER, engine=engine).ok
+    assert mark_attendance(session_id, {booking_id: status}, USER, engine=engine).ok
 
 
 @pytest.fixture
 def recorded(sqlite_engine, clock):
     """Records written days before and after now, at clock.MOMENT: the tests then ask about today."""
     engine = sqlite_engine
-    past = records.add_session({"session_ref": "PAST", "starts_at": moment(5, 18), "seats": "10"}, USER,
+    past = add_session({"session_ref": "PAST", "starts_at": moment(5, 18), "seats": "10"}, USER,
                                engine=engine).row_id
-    records.add_session({"session_ref": "NEXT", "starts_at": moment(-3, 18), "seats": "10"}, USER, engine=engine)
-    records.add_session({"session_ref": "LATER", "starts_at": moment(-10, 18), "seats": "8"}, USER, engine=engine)
+    add_session({"session_ref": "NEXT", "starts_at": moment(-3, 18), "seats": "10"}, USER, engine=engine)
+    add_session({"session_ref": "LATER", "starts_at": moment(-10, 18), "seats": "8"}, USER, engine=engine)
     people = {name: refer(engine, n) for n, name in enumerate(
         ["not reached", "waiting", "no-show", "booked", "cancelled", "one-to-one", "no contact", "closed"], start=1)}
     for name in ("waiting", "no-show", "booked", "cancelled", "closed"):
         assess(engine, people[name])
     assess(engine, people["one-to-one"], allocation="one_to_one")
     assess(engine, people["no contact"], result="no_contact")
-    book(engine, people["no-show"], "PAST")
+    book_seat(engine, people["no-show"], "PAST")
     set_status(engine, past, people["no-show"], "no_show")  # back on the list
-    book(engine, people["booked"], "NEXT")
-    book(engine, people["cancelled"], "NEXT")
+    book_seat(engine, people["booked"], "NEXT")
+    book_seat(engine, people["cancelled"], "NEXT")
     set_status(engine, _session_id(engine, "NEXT"), people["cancelled"], "cancelled")
-    assert records.close_referral({"referral_reference": people["closed"], "closed_on": moment(2)[:10],
+    assert close_referral({"referral_reference": people["closed"], "closed_on": moment(2)[:10],
                                    "result": "complied"}, USER, engine=engine).ok
     return engine, people
 

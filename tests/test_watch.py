@@ -10,9 +10,9 @@ import polars as pl
 import pytest
 from dbfixtures import FULL_DEMO, demo_url
 
-from divert.analytics import control_chart as cc
-from divert.analytics import watch
-from divert.analytics.months import add_months, month_end, month_start
+from divert.analytics.calendar.months import add_months, month_end, month_start
+from divert.analytics.equity import watch
+from divert.analytics.stats import control_chart as cc
 
 LAUNCH = date(2020, 10, 1)
 
@@ -249,8 +249,8 @@ def test_a_relative_rate_raised_by_half_is_flagged_within_three_months(group, la
 # --- the untouched demo ---------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    from divert.analytics.loading import load_frames
-    from divert.db import get_engine
+    from divert.analytics.data.loading import load_frames
+    from divert.storage.db import get_engine
 
     url, _ = demo_url(tmp_path_factory.mktemp("watch-demo"), **FULL_DEMO)
     engine = get_engine(url)
@@ -263,7 +263,7 @@ def last_month_end(day: date) -> date:
 
 
 def test_the_untouched_demo_raises_no_more_alerts_than_the_stated_rate(demo):
-    from divert import codes
+    from divert.core import codes
     from divert.demo import parameters
 
     as_of = last_month_end(demo.offences["offence_date"].max())

@@ -1,5 +1,5 @@
 """The worklist: each open referral's next action by the one waiting rule
-(divert.analytics.waiting.next_actions), on hand-built frames with known answers and on records
+(divert.analytics.planning.waiting.next_actions), on hand-built frames with known answers and on records
 written through divert.records (SQLite and PostgreSQL); the page through AppTest."""
 
 from __future__ import annotations
@@ -13,11 +13,15 @@ from sqlalchemy import select
 from test_casework import USER, assess, referral
 from test_forms import page
 
-from divert import casework, records, worklist
-from divert.analytics import waiting
-from divert.app_settings import AppSettings
-from divert.db import session_scope
-from divert.models import Booking
+from divert.analytics.planning import waiting
+from divert.readmodels import casework, worklist
+from divert.records.contacts import record_contact
+from divert.records.corrections import void_referral
+from divert.records.pathway import close_referral
+from divert.records.sessions import add_session, book, mark_attendance
+from divert.records.stored_settings import AppSettings
+from divert.storage.db import session_scope
+from divert.storage.models import Booking
 
 # the worklist is as of today, and bookings are made "now": the clock stands at clock.MOMENT
 pytestmark = pytest.mark.usefixtures("clock")
@@ -90,27 +94,27 @@ def test_the_worklist_follows_a_referral_along_the_pathway(engine):
 
     assert action() == (waiting.FIRST_CONTACT, False) and action("DIV-2") == (waiting.FIRST_CONTACT, True)
     attempt = {"referral_reference": "DIV-1", "attempted_at": f"{on} 12:00", "outcome": "no_answer"}
-    assert records.record_contact(attempt, USER, engine=engine).ok
+    assert record_contact(attempt, USER, engine=engine).ok
     assert action() == (waiting.CONTACT_DUE, False)
-    assert records.record_contact({**attempt, "outcome": "reached", "attempted_at": f"{on} 15:00"}, USER,
+    assert record_contact({**attempt, "outcome": "reached", "attempted_at": f"{on} 15:00"}, USER,
                                   engine=engine).ok
     assert action() == (waiting.ASSESSMENT_DUE, False)
     assess(engine, "DIV-1", completed_at=f"{on} 16:00")
     assert action() == (waiting.TO_BOOK, False)
     soon = (MOMENT + timedelta(days=2)).strftime("%Y-%m-%d 18:00")
-    assert records.add_session({"session_ref": "S1", "starts_at": soon, "seats": "4"}, USER, engine=engine).ok
-    assert records.book({"referral_reference": "DIV-1", "session_ref": "S1"}, USER, engine=engine).ok
+    assert add_session({"session_ref": "S1", "starts_at": soon, "seats": "4"}, USER, engine=engine).ok
+    assert book({"referral_reference": "DIV-1", "session_ref": "S1"}, USER, engine=engine).ok
     work = worklist.build(engine, casework.uk_today(), targets=AppSettings())
     assert action() == (waiting.BOOKED, False)
     assert work.counts[waiting.BOOKED] == 1 and work.counts[worklist.OVERDUE] == 1
     with session_scope(engine) as s:
         booking_id, session_id = s.execute(select(Booking.id, Booking.session_id)).one()
-    assert records.mark_attendance(session_id, {booking_id: "no_show"}, USER, engine=engine).ok
+    assert mark_attendance(session_id, {booking_id: "no_show"}, USER, engine=engine).ok
     assert action() == (waiting.REBOOK, False)
     detail = casework.referral_detail(engine, "DIV-2")
-    assert records.void_referral(detail["id"], "entered twice", USER, detail["version"], engine=engine).ok
+    assert void_referral(detail["id"], "entered twice", USER, detail["version"], engine=engine).ok
     assert action("DIV-2") is None
-    records.close_referral({"referral_reference": "DIV-1", "closed_on": TODAY.isoformat(), "result": "not_engaged",
+    close_referral({"referral_reference": "DIV-1", "closed_on": TODAY.isoformat(), "result": "not_engaged",
                             "intelligence_log_date": TODAY.isoformat()}, USER, engine=engine)
     assert action() is None
 

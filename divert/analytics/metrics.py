@@ -8,13 +8,13 @@ from datetime import date
 
 import polars as pl
 
-from divert.analytics import outcomes, pathway, reoffending, volume
-from divert.analytics.capacity import capacity_table
-from divert.analytics.filters import Filters
-from divert.analytics.forecast import forecast_table
-from divert.analytics.frames import Frames
-from divert.analytics.maturity import cut_off, mature, with_provisional
-from divert.analytics.memo import per_snapshot
+from divert.analytics.calendar.maturity import cut_off, mature, with_provisional
+from divert.analytics.dashboards import outcomes, pathway, reoffending, volume
+from divert.analytics.data.filters import Filters
+from divert.analytics.data.frames import Frames
+from divert.analytics.data.memo import per_snapshot
+from divert.analytics.planning.capacity import capacity_table
+from divert.analytics.planning.forecast import forecast_table
 
 
 def end_of_data(frames: Frames) -> date | None:
@@ -125,12 +125,12 @@ def reoffending_table(frames: Frames, filters: Filters) -> pl.DataFrame:
 
 @per_snapshot
 def overview_metric(frames: Frames, filters: Filters) -> pl.DataFrame:
-    from divert.analytics.overview import overview_table
+    from divert.analytics.dashboards.overview import overview_table
 
     return overview_table(frames, filters)
 
 
-# What each table holds, for the disclosure gate (divert.disclosure.Gate.table): its counts, the
+# What each table holds, for the disclosure gate (divert.core.disclosure.Gate.table): its counts, the
 # figures made from them, and the dimensions along which secondary suppression runs. The pages
 # gate the same tables with the same specifications, so `divert metrics NAME --role viewer`
 # gives what a viewer's page shows.

@@ -18,11 +18,11 @@ row, rows in primary-key order, so SQLite and PostgreSQL give the same checksum 
 contents. See docs/backup.md.
 """
 
-from divert.backup.export import audit_export, backup_zip, export_backup, zip_folder
+from divert.backup.export import backup_zip, export_backup
 from divert.backup.restore import NotEmpty, RestoreReport, check_files, read_manifest, restore_backup
 from divert.backup.tables import BackupError, backup_tables, table_checksums
 
 __all__ = [
-    "BackupError", "NotEmpty", "audit_export", "backup_zip", "RestoreReport", "backup_tables", "check_files", "export_backup", "read_manifest",
-    "restore_backup", "table_checksums", "zip_folder",
+    "BackupError", "NotEmpty", "backup_zip", "RestoreReport", "backup_tables", "check_files", "export_backup", "read_manifest",
+    "restore_backup", "table_checksums",
 ]

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import io
 import json
-import shutil
 import tempfile
-import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -29,26 +26,17 @@ from divert.backup.tables import (
     read_chunks,
     table_schema,
 )
+from divert.core.folders import written_whole, zip_folder
+from divert.records.exports import record_export
 
 
 def export_backup(engine: Engine, out: Path, *, chunk_rows: int = CHUNK_ROWS, progress: Progress | None = None) -> dict:
     """Write every table to `out` (a new or empty folder) and return the manifest. The folder
     appears only when complete; on any error nothing is left behind."""
-    out = Path(out)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise BackupError(f"{out} already exists and is not an empty folder: choose a new folder")
-    out.parent.mkdir(parents=True, exist_ok=True)
     say = progress or (lambda step, fraction: None)
-    partial = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
-    try:
+    with written_whole(out, BackupError) as partial:
         manifest = _write_tables(engine, partial, chunk_rows, say)
         (partial / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n")
-        if out.exists():
-            out.rmdir()
-        partial.rename(out)
-    except BaseException:
-        shutil.rmtree(partial, ignore_errors=True)
-        raise
     return manifest
 
 
@@ -112,35 +100,14 @@ def _write_table(conn: Connection, table: Table, folder: Path, chunk_rows: int) 
     }
 
 
-def zip_folder(folder: Path) -> bytes:
-    """A backup (or release) folder as one zip, for a download."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path in sorted(Path(folder).rglob("*")):
-            if path.is_file():
-                archive.write(path, path.relative_to(folder).as_posix())
-    return buffer.getvalue()
-
-
-def audit_export(engine: Engine, user: str, action: str, details: dict) -> None:
-    """Record who took a copy of the data (a backup or a public release), through the one write
-    path. The event is written after the export, so a backup never holds its own event."""
-    from divert.records import Saved, audit, write
-
-    def work(s):
-        audit(s, user, action, "*", None, None, details)
-        return Saved(True)
-
-    write(work, session=None, engine=engine)
-
-
 def backup_zip(engine: Engine, user: str) -> tuple[bytes, str]:
     """A backup as one zip, in memory, for the admin page's download (audited). For a large
     database, `divert export` writes the folder without holding it in memory."""
     with tempfile.TemporaryDirectory(prefix="divert-backup-") as folder:
         manifest = export_backup(engine, Path(folder) / "backup")
         data = zip_folder(Path(folder) / "backup")
-    audit_export(engine, user, "export_backup", {"tables": {t["name"]: t["rows"] for t in manifest["tables"]},
-                                                  "data_version": manifest["data_version"], "download": True})
+    record_export(user, {"tables": {t["name"]: t["rows"] for t in manifest["tables"]},
+                         "data_version": manifest["data_version"], "download": True},
+                  action="export_backup", engine=engine)
     stamp = manifest["exported_at"][:19].replace("-", "").replace(":", "").replace("T", "-")
     return data, f"divert-backup-{stamp}.zip"

@@ -32,8 +32,8 @@ from divert.backup.tables import (
     read_chunks,
     table_schema,
 )
-from divert.demo import bulk
-from divert.models import AuditEvent
+from divert.storage import bulk
+from divert.storage.models import AuditEvent
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _FILE = re.compile(r"^[A-Za-z0-9_]+\.parquet$")
@@ -98,7 +98,7 @@ def _entry_ok(entry) -> bool:
 
 
 def _check_revision(revision: str) -> None:
-    from divert.db import head_revision
+    from divert.storage.db import head_revision
 
     head = head_revision()
     if revision != head:
@@ -173,8 +173,8 @@ def _setup_rows(conn: Connection, name: str) -> int:
     """How many of table `name`'s rows are what `divert init` writes into a new database (the
     shipped census rows, the person key's fingerprint, and their two audit events): a restore
     replaces those, so a freshly initialised database counts as empty."""
-    from divert.census2021 import reference_frame
-    from divert.pseudonym import FINGERPRINT_SETTING
+    from divert.records.pseudonym import FINGERPRINT_SETTING
+    from divert.reference.census2021 import reference_frame
 
     if name == "population":
         shipped = reference_frame()["source"].unique().to_list()
@@ -229,7 +229,7 @@ def _create_schema(conn: Connection, revision: str) -> None:
     """Alembic on this connection, inside the restore's transaction."""
     from alembic import command
 
-    from divert.db import alembic_config
+    from divert.storage.db import alembic_config
 
     config = alembic_config("sqlite://")  # the URL is unused: the migrations run on `conn`
     config.attributes["connection"] = conn
@@ -293,7 +293,7 @@ def _verify(conn: Connection, table: Table, entry: dict, moved: int = 0) -> None
 
 def _audit(conn: Connection, user: str, manifest: dict) -> int:
     """One event after the restored rows: what was restored, and that it was checked."""
-    from divert.records import audit
+    from divert.records.core import audit
 
     summary = {
         "exported_at": manifest.get("exported_at"),

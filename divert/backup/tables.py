@@ -12,7 +12,7 @@ import polars as pl
 from sqlalchemy import Column, Connection, Engine, MetaData, String, Table, TypeDecorator, inspect, select
 from sqlmodel import SQLModel
 
-import divert.models  # noqa: F401  (registers the tables)
+import divert.storage.models  # noqa: F401  (registers the tables)
 
 FORMAT = "divert-backup"
 FORMAT_VERSION = 1

@@ -12,15 +12,17 @@ from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from divert import codes, programme
-from divert.census import census_2011_frame, population_frame
-from divert.clock import today
-from divert.db import analyze, bump_data_version
-from divert.demo import bulk, tables
+from divert.core import codes
+from divert.core.clock import today
 from divert.demo import calendar as C
 from divert.demo import parameters as P
-from divert.models import AuditEvent, Population, Setting, User
+from divert.demo import tables
 from divert.records import programme_profile
+from divert.reference import programme
+from divert.reference.census import census_2011_frame, population_frame
+from divert.storage import bulk
+from divert.storage.db import analyze, bump_data_version
+from divert.storage.models import AuditEvent, Population, Setting, User
 
 DEMO_KEY = "demo"
 ACTOR = "demo"
@@ -77,7 +79,7 @@ def _with_offsets(table: str, frame: pl.DataFrame, offsets: dict[str, int]) -> p
 
 
 def _add_users(engine: Engine) -> list[dict]:
-    from divert.accounts import add_user
+    from divert.auth.accounts import add_user
 
     logins = []
     with engine.connect() as conn:

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from divert import codes
-from divert.census import census_2011_frame
+from divert.core import codes
 from divert.demo import calendar as C
 from divert.demo import parameters as P
+from divert.reference.census import census_2011_frame
 
 SELF_CODES = list(codes.ETHNICITY_SELF)  # 18 + NS
 OFFICER_CODES = list(codes.ETHNICITY_OFFICER)

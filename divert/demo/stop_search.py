@@ -8,7 +8,7 @@ from datetime import date
 import numpy as np
 import polars as pl
 
-from divert import codes
+from divert.core import codes
 from divert.demo import calendar as C
 from divert.demo import parameters as P
 from divert.demo.people import (

@@ -15,9 +15,9 @@ import io
 import zipfile
 from pathlib import PurePosixPath
 
-from divert import forces
+from divert.core.field_rules import Problem
 from divert.ingest.reading import POLICE_UK_NAME
-from divert.validation import Problem
+from divert.reference import forces
 
 MAX_MEMBERS = 50_000  # a full police.uk archive (every month since 2010, 3 files x 45 forces) is ~20,000
 MAX_MEMBER_BYTES = 256 * 1024 * 1024  # one force-month of stop and search is a few MB at most

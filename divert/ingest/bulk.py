@@ -4,7 +4,7 @@ The row-by-row writers (records.add_referral, records.add_offence) read the data
 row and write each row in a savepoint. Here the database is read once - the referrals, offences
 and people the file names, the eligibility history of those people, the programme - and every
 row is checked in memory by the same steps as the writers, in the same order, with the same
-field rules (divert.validation.Checker; each rule runs once per distinct value and is
+field rules (divert.core.field_rules.Checker; each rule runs once per distinct value and is
 remembered), so the problems reported are the ones the writers would give. What the rows would
 change becomes a records.bulk.Plan, which records.bulk.write_plan writes in a few statements.
 """
@@ -19,14 +19,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session
 
-from divert import clock, codes, programme
-from divert.models import Closure, Offence, Person, Referral
-from divert.pseudonym import person_key
+from divert.core import clock, codes
+from divert.core.field_rules import Checker, Problem
 from divert.records import programme_profile
 from divert.records.bulk import OFFENCE, PERSON, Plan
 from divert.records.offences import area_code
 from divert.records.pathway import person_history
-from divert.validation import Checker, Problem
+from divert.records.pseudonym import person_key
+from divert.reference import programme
+from divert.storage.models import Closure, Offence, Person, Referral
 
 KINDS = ("referrals", "offences")
 CHUNK = 5_000  # values in one IN (...) list

@@ -6,7 +6,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from divert import codes, policeuk, records
+from divert.core import codes
+from divert.records.offences import add_offence
+from divert.records.pathway import add_referral, close_referral, record_assessment
+from divert.records.published import add_population, add_stop_search
+from divert.records.sessions import add_session, book
+from divert.reference import policeuk
 
 
 @dataclass(frozen=True)
@@ -71,7 +76,7 @@ KINDS: dict[str, Kind] = {
         "offences",
         "The force's crime extract: recorded possession offences with outcomes and suspect demographics.",
         OFFENCE + OUTCOME + PERSON,
-        records.add_offence,
+        add_offence,
         "crime_ref",
     ),
     "referrals": Kind(
@@ -85,7 +90,7 @@ KINDS: dict[str, Kind] = {
         )
         + OFFENCE
         + PERSON,
-        records.add_referral,
+        add_referral,
         "reference",
     ),
     "assessments": Kind(
@@ -105,7 +110,7 @@ KINDS: dict[str, Kind] = {
             Column("allocation", "Intervention allocated", "code", "group_course", _codes(codes.ALLOCATIONS)),
             Column("worker", "Drug worker's staff code (not a name)", "text", "DW07"),
         ),
-        records.record_assessment,
+        record_assessment,
         "referral_reference",
     ),
     "sessions": Kind(
@@ -119,7 +124,7 @@ KINDS: dict[str, Kind] = {
             Column("seats", "Seats", "whole number 1-100", "12", required=True),
             Column("facilitator", "Facilitator's staff code (not a name)", "text", "F03"),
         ),
-        records.add_session,
+        add_session,
         "session_ref",
     ),
     "bookings": Kind(
@@ -131,7 +136,7 @@ KINDS: dict[str, Kind] = {
             Column("booked_at", "When the booking was made", DATETIME, "2021-03-05 09:00"),
             Column("status", "Booking status", "code", "booked", _codes(codes.BOOKING_STATUSES)),
         ),
-        records.book,
+        book,
         "referral_reference + session_ref",
     ),
     "closures": Kind(
@@ -144,7 +149,7 @@ KINDS: dict[str, Kind] = {
             Column("intelligence_log_date", "Date the intelligence log was submitted (not engaged only)", DATE, ""),
             Column("onward_treatment", "Referred on into structured treatment", YES_NO, "no"),
         ),
-        records.close_referral,
+        close_referral,
         "referral_reference",
     ),
     "stop-search": Kind(
@@ -171,7 +176,7 @@ KINDS: dict[str, Kind] = {
             Column("Outcome linked to object of search", "Whether the outcome was for the object searched for", "True/False/blank", "True"),
             Column("Removal of more than just outer clothing", "More than outer clothing removed", "True/False/blank", "False"),
         ),
-        records.add_stop_search,
+        add_stop_search,
         "file name + row number",
     ),
     "population": Kind(
@@ -189,7 +194,7 @@ KINDS: dict[str, Kind] = {
             Column("count", "Usual residents", "whole number", "47641", required=True),
             Column("source", "Source and licence", "text", "ONS Census 2011 QS201EW, OGL v3.0", required=True),
         ),
-        records.add_population,
+        add_population,
         "census_year + geography_code + ethnicity + sex + age_band",
     ),
 }

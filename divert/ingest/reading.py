@@ -30,8 +30,8 @@ from pathlib import Path
 
 import polars as pl
 
-from divert.clock import UK
-from divert.validation import Problem, parse_datetime
+from divert.core.clock import UK
+from divert.core.field_rules import Problem, parse_datetime
 
 POLICE_UK_NAME = re.compile(r"^(\d{4})-(\d{2})-(?P<force>[a-z0-9-]+?)-stop-and-search\.csv$", re.I)
 _ROW_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row[\s/>]")

@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine, event, func, select, text
 from sqlmodel import Session
 
-from divert.models import AuditEvent
 from divert.records import acting
+from divert.storage.models import AuditEvent
 
 _WRITE = re.compile(r"^\s*(INSERT|UPDATE|DELETE)\b", re.I)
 _TABLE = re.compile(r"^\s*INSERT\s+(?:OR\s+\w+\s+)?INTO\s+\"?(\w+)\"?", re.I)

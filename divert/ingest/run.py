@@ -27,16 +27,9 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlmodel import Session
 
-from divert import pseudonym
-from divert.db import (
-    BUSY_MESSAGE,
-    analyze,
-    bump_data_version,
-    get_engine,
-    is_busy,
-    sqlite_path,
-    sqlite_snapshot,
-)
+from divert.core.environment import current_force
+from divert.core.field_rules import Problem
+from divert.core.wording import plural
 from divert.ingest import bulk, replay
 from divert.ingest.archive import expand_archives
 from divert.ingest.kinds import KINDS
@@ -47,13 +40,19 @@ from divert.ingest.reading import (
     police_uk_problems,
     read_table,
 )
-from divert.models import StopSearch
-from divert.records import acting, audit
+from divert.records import acting, pseudonym
 from divert.records.bulk import new_import_id, write_plan
-from divert.records.core import Rejected
-from divert.settings import current_force
-from divert.validation import Problem
-from divert.wording import plural
+from divert.records.core import Rejected, audit
+from divert.storage.db import (
+    BUSY_MESSAGE,
+    analyze,
+    bump_data_version,
+    get_engine,
+    is_busy,
+    sqlite_path,
+    sqlite_snapshot,
+)
+from divert.storage.models import StopSearch
 
 log = logging.getLogger(__name__)
 FLUSH_EVERY = 500
@@ -219,7 +218,7 @@ def import_files(
 
 def _done(report: ImportReport, progress, engine=None) -> ImportReport:
     if engine is not None and report.written and report.new + report.updated >= ANALYZE_FROM_ROWS:
-        analyze(engine)  # PostgreSQL's planner statistics, stale after a large import (divert.db.analyze)
+        analyze(engine)  # PostgreSQL's planner statistics, stale after a large import (divert.storage.db.analyze)
     if progress:
         progress(1.0, "Done")
     return report
@@ -333,9 +332,9 @@ def _bulk_import(engine, tables, first: ImportReport, user: str, progress) -> Im
 
 def _bulk_attempt(engine, tables, report: ImportReport, user: str, progress, *, locked: bool) -> bool:
     """One try; False when the database changed under the check (try again)."""
-    from divert.models import AuditEvent
-    from divert.pseudonym import PersonKeyProblem, checked_key
-    from divert.settings import secret
+    from divert.core.environment import secret
+    from divert.records.pseudonym import PersonKeyProblem, checked_key
+    from divert.storage.models import AuditEvent
 
     bind = engine.execution_options(write_lock=True) if locked else engine
     with Session(bind, expire_on_commit=False) as s:
@@ -402,7 +401,7 @@ def _bulk_attempt(engine, tables, report: ImportReport, user: str, progress, *, 
 
 
 def _has_nul(values: dict) -> bool:
-    """A row with a NUL character is refused by validation (divert.validation), and never looked
+    """A row with a NUL character is refused by validation (divert.core.field_rules), and never looked
     up: PostgreSQL cannot even compare such a text."""
     return any(isinstance(v, str) and "\x00" in v for v in values.values())
 

@@ -14,9 +14,9 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from divert import codes
-from divert.models import User
-from divert.validation import Problem
+from divert.core import codes
+from divert.core.field_rules import Problem
+from divert.storage.models import User
 
 AUDITED = "divert_audited"  # Session.info key: (actor, action, table, row id) of each audit row
 SERVICE_ACTORS = frozenset({"system", "setup", "demo", "bench"})  # reserved: never usernames

@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import and_, bindparam, func, select, text, update
 from sqlmodel import Session
 
-from divert.models import Offence, Person, Referral
+from divert.core.field_rules import Problem
 from divert.records.core import Rejected, audit
-from divert.validation import Problem
+from divert.storage.models import Offence, Person, Referral
 
 PERSON = "_person"  # in a planned row: the index of a new person (its id is known once written)
 OFFENCE = "_offence"  # the index of a new offence

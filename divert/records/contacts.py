@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from divert import codes
-from divert.models import Assessment, ContactAttempt
+from divert.core import codes
+from divert.core.field_rules import Checker
 from divert.records.core import Saved, check, insert, write
 from divert.records.pathway import find_referral
-from divert.validation import Checker
+from divert.storage.models import Assessment, ContactAttempt
 
 
 def record_contact(values: dict, user: str, *, session=None, engine=None) -> Saved:

@@ -20,11 +20,11 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, SQLModel
 
-from divert import clock
-from divert.db import BUSY_MESSAGE, bump_data_version, get_engine, is_busy, session_scope
-from divert.models import AuditEvent, Setting
+from divert.core import clock
+from divert.core.field_rules import Checker, Problem
 from divert.records import acting
-from divert.validation import Checker, Problem
+from divert.storage.db import BUSY_MESSAGE, bump_data_version, get_engine, is_busy, session_scope
+from divert.storage.models import AuditEvent, Setting
 
 RETRY_STATES = ("40P01", "40001")  # PostgreSQL: deadlock detected, serialization failure
 

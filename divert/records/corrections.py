@@ -10,7 +10,7 @@
 - `correct_closure`: a closure's date, result, intelligence-log date and onward referral.
 - `void_referral` / `undo_void_referral`, `void_session` / `undo_void_session`: a record
   entered by mistake is kept, marked void (when, by whom, why) and left out of every figure
-  (divert.analytics.frames) and every work list; only an administrator can undo a void.
+  (divert.analytics.data.frames) and every work list; only an administrator can undo a void.
 
 Voiding a referral, undoing its void, correcting its time or person and correcting a closure
 change the person's history: the person's other referrals follow in the same transaction
@@ -25,19 +25,9 @@ from __future__ import annotations
 from sqlalchemy import func, select, update
 from sqlmodel import Session
 
-from divert import clock, codes, programme
-from divert.models import (
-    Assessment,
-    Booking,
-    Closure,
-    ContactAttempt,
-    CourseSession,
-    Offence,
-    Person,
-    Referral,
-    User,
-)
-from divert.pseudonym import checked_key, person_key
+from divert.core import clock, codes
+from divert.core.environment import current_force
+from divert.core.field_rules import Checker, Problem
 from divert.records import programme_profile
 from divert.records.core import (
     Rejected,
@@ -54,8 +44,19 @@ from divert.records.core import (
 )
 from divert.records.history import barriers, following, person_past
 from divert.records.offences import area_code
-from divert.settings import current_force
-from divert.validation import Checker, Problem
+from divert.records.pseudonym import checked_key, person_key
+from divert.reference import programme
+from divert.storage.models import (
+    Assessment,
+    Booking,
+    Closure,
+    ContactAttempt,
+    CourseSession,
+    Offence,
+    Person,
+    Referral,
+    User,
+)
 
 REFERRAL_FIELDS = ("reference", "referred_at", "referring_team")
 OFFENCE_FIELDS = ("crime_ref", "offence_date", "area", "drug", "source")

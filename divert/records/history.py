@@ -30,10 +30,10 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlmodel import Session
 
-from divert import programme
-from divert.models import Closure, Referral
 from divert.records import programme_profile
 from divert.records.core import as_dict, as_utc, audit, update_row
+from divert.reference import programme
+from divert.storage.models import Closure, Referral
 
 
 @dataclass(frozen=True)

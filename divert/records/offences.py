@@ -5,12 +5,13 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlmodel import Session
 
-from divert import census, clock, codes
-from divert.models import Offence, Person, Referral
-from divert.pseudonym import PersonKeyProblem, checked_key, person_key
+from divert.core import clock, codes
+from divert.core.field_rules import Checker, Problem
 from divert.records import programme_profile
 from divert.records.core import Rejected, Saved, check, save, write
-from divert.validation import Checker, Problem
+from divert.records.pseudonym import PersonKeyProblem, checked_key, person_key
+from divert.reference import census
+from divert.storage.models import Offence, Person, Referral
 
 PERSON_FIELDS = ("person_ref", "sex", "birth_year", "ethnicity_self", "ethnicity_officer")
 OFFENCE_FIELDS = ("crime_ref", "offence_date", "area", "drug", "source", "outcome", "outcome_date")
@@ -47,7 +48,7 @@ def find_person(s: Session, c: Checker) -> Person | None:
 
 def area_code(c: Checker, force: str, field_name: str = "area") -> str | None:
     """One of the force area's local authorities, by code or name (the census's)."""
-    from divert.forces import UnknownForce
+    from divert.reference.forces import UnknownForce
 
     try:
         areas = census.areas_of(force)

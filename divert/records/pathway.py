@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlmodel import Session
 
-from divert import codes, programme
-from divert.models import Assessment, Closure, Offence, Referral
+from divert.core import codes
+from divert.core.field_rules import Checker, Problem
 from divert.records import programme_profile
 from divert.records.core import (
     Rejected,
@@ -21,7 +21,8 @@ from divert.records.core import (
 )
 from divert.records.history import following
 from divert.records.offences import offence_by_ref, offence_from
-from divert.validation import Checker, Problem
+from divert.reference import programme
+from divert.storage.models import Assessment, Closure, Offence, Referral
 
 
 def person_history(s: Session, person_id: int, *, before_referral: int | None = None) -> dict:

@@ -1,14 +1,14 @@
 """The programme profile in force: read from and saved to the database (the `programme`
-setting, audited), on the write path. The rules themselves are pure, in divert.programme."""
+setting, audited), on the write path. The rules themselves are pure, in divert.reference.programme."""
 
 from __future__ import annotations
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from divert.db import session_scope
-from divert.programme import SETTING_KEY, Programme, check, from_stored
+from divert.core.environment import current_force
 from divert.records.core import Saved, get_setting, set_setting
-from divert.settings import current_force
+from divert.reference.programme import SETTING_KEY, Programme, check, from_stored
+from divert.storage.db import session_scope
 
 
 def current(engine=None) -> Programme:

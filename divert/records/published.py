@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from divert import codes, policeuk
-from divert.models import Population, StopSearch
+from divert.core import codes
+from divert.core.environment import current_force
+from divert.core.field_rules import Checker
 from divert.records.core import Saved, check, save, write
-from divert.settings import current_force
-from divert.validation import Checker
+from divert.reference import policeuk
+from divert.storage.models import Population, StopSearch
 
 SEARCH_TYPES = tuple(policeuk.SEARCH_TYPE.labels)
 GEOGRAPHY_LEVELS = ("force", "local_authority", "area")
@@ -46,7 +47,7 @@ def add_stop_search(values: dict, user: str, *, session=None, engine=None, upser
     identify it, so importing the same file twice adds nothing. Self-defined ethnicity is
     kept as published (label) and as its 18+1 code; type, gender, age range, object of search,
     outcome and officer-defined ethnicity are stored in their current police.uk wording
-    (divert.policeuk: `Suspect arrested` is stored as `Arrest`), so every year reads alike.
+    (divert.reference.policeuk: `Suspect arrested` is stored as `Arrest`), so every year reads alike.
     Officer-defined ethnicity is never filled from the self-defined one."""
 
     def work(s):

@@ -8,8 +8,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from divert import codes
-from divert.models import Assessment, Booking, CourseSession, Referral
+from divert.core import codes
+from divert.core.field_rules import Checker, Problem
+from divert.core.wording import plural
 from divert.records.core import (
     Rejected,
     Saved,
@@ -25,8 +26,7 @@ from divert.records.core import (
     write,
 )
 from divert.records.pathway import find_referral
-from divert.validation import Checker, Problem
-from divert.wording import plural
+from divert.storage.models import Assessment, Booking, CourseSession, Referral
 
 
 def add_session(values: dict, user: str, *, session=None, engine=None, upsert=False) -> Saved:

@@ -14,7 +14,6 @@ explicit as-of date, complete months only:
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -22,10 +21,12 @@ from pathlib import Path
 
 import polars as pl
 
-from divert import census
-from divert.analytics.denominators import census_population
-from divert.analytics.frames import Frames
-from divert.analytics.loading import load_frames
+from divert.analytics.data.frames import Frames
+from divert.analytics.data.loading import load_frames
+from divert.analytics.equity.denominators import census_population
+from divert.core.folders import written_whole, zip_folder
+from divert.records.exports import record_export
+from divert.reference import census
 from divert.release import tables as build
 from divert.release.protection import MIN_WIDTH, Cells, Protected, ProtectionError, protect
 from divert.release.rates import disparity_table
@@ -103,42 +104,32 @@ def write_release(engine, out: Path, as_of: date, *, force: str | None = None, l
     """Build the release from the database and write it to `out` (a new or empty folder; the
     folder appears only when complete)."""
     out = Path(out)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):  # before the long build, not after
         raise ReleaseError(f"{out} already exists and is not an empty folder: choose a new folder")
     frames = load_frames(engine)
     programme = getattr(frames, "programme", None)
     if force is None:
-        from divert.settings import current_force
+        from divert.core.environment import current_force
 
         force = getattr(programme, "force", None) or current_force()
     if launch is None:
-        from divert.analytics.filters import POLICY_START
+        from divert.analytics.data.filters import POLICY_START
 
         launch = getattr(programme, "launch", None) or POLICY_START
     release = build_release(frames, as_of, force=force, launch=launch, census_year=census_year)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    partial = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
-    try:
+    with written_whole(out, ReleaseError) as partial:
         published = release.frames()
         titles = {t.name: t.title for t in release.tables}
         release.files = write_files(partial, published, titles, _readme(release, published))
-        if out.exists():
-            out.rmdir()
-        partial.rename(out)
-    except BaseException:
-        shutil.rmtree(partial, ignore_errors=True)
-        raise
     return release
 
 
 def release_zip(engine, as_of: date, user: str) -> tuple[bytes, str]:
     """The release as a zip (the admin page's download), audited."""
-    from divert.backup import audit_export, zip_folder
-
     with tempfile.TemporaryDirectory(prefix="divert-release-") as folder:
         release = write_release(engine, Path(folder) / "release", as_of)
         data = zip_folder(Path(folder) / "release")
-    audit_export(engine, user, "export_release", release.summary())
+    record_export(user, release.summary(), action="export_release", engine=engine)
     return data, f"divert-public-release-{as_of:%Y%m%d}.zip"
 
 

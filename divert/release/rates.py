@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from divert.analytics import disparity, ratios
+from divert.analytics.equity import disparity
+from divert.analytics.stats import ratios
 from divert.release.tables import ALL, GROUPS, MEASURES, Table, Window
 
 REFERENCE = disparity.REFERENCE

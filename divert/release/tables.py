@@ -15,9 +15,10 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from divert import census, codes
-from divert.analytics import outcomes, pathway, volume
-from divert.analytics.frames import Frames
+from divert.analytics.dashboards import outcomes, pathway, volume
+from divert.analytics.data.frames import Frames
+from divert.core import codes
+from divert.reference import census
 from divert.release.protection import Cells
 
 ALL = "All"
@@ -58,7 +59,7 @@ class Table:
 
 def last_complete_month_end(as_of: date) -> date:
     """The end of the last month complete at `as_of` (today is never complete)."""
-    from divert.analytics.maturity import last_complete_day
+    from divert.analytics.calendar.maturity import last_complete_day
 
     day = last_complete_day(as_of)
     return day if (day + timedelta(days=1)).day == 1 else day.replace(day=1) - timedelta(days=1)

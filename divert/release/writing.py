@@ -11,11 +11,11 @@ from pathlib import Path
 import polars as pl
 import xlsxwriter
 
-from divert import codes
-from divert.disclosure import SUPPRESSED
+from divert.core import codes
+from divert.core.disclosure import SUPPRESSED
+from divert.core.safe_csv import neutralise, to_csv_bytes
 from divert.release.protection import Protected
 from divert.release.tables import Table
-from divert.safe_csv import neutralise, to_csv_bytes
 
 NOTE = "suppressed"
 WORKBOOK = "divert-public-release.xlsx"

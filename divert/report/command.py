@@ -12,8 +12,8 @@ OK, REJECTED, USAGE = 0, 1, 2
 
 
 def run(args, engine_of) -> int:
-    from divert.analytics.months import default_as_of
-    from divert.clock import today
+    from divert.analytics.calendar.months import default_as_of
+    from divert.core.clock import today
 
     try:
         start, end = date.fromisoformat(args.start), date.fromisoformat(args.end)

@@ -8,15 +8,17 @@ from datetime import date, datetime, timedelta
 
 import polars as pl
 
-from divert import app_settings, charts, clock, programme
-from divert.analytics import disparity
-from divert.analytics.filters import Filters
-from divert.analytics.frames import Frames
-from divert.analytics.loading import load_frames
+from divert.analytics.dashboards.overview import Headline, gated, headlines, periods
+from divert.analytics.data.filters import Filters
+from divert.analytics.data.frames import Frames
+from divert.analytics.data.loading import load_frames
+from divert.analytics.equity import disparity
 from divert.analytics.metrics import GATES, METRICS
-from divert.analytics.overview import Headline, gated, headlines, periods
-from divert.db import data_version
-from divert.disclosure import SUPPRESSED, Gate, too_narrow
+from divert.charts import build
+from divert.core import clock
+from divert.core.disclosure import SUPPRESSED, Gate, too_narrow
+from divert.records import stored_settings
+from divert.reference import programme
 from divert.report import figures, methods, planning
 from divert.report.model import (
     MISSING,
@@ -34,6 +36,7 @@ from divert.report.model import (
     ratio,
     share,
 )
+from divert.storage.db import data_version
 
 ROLES = ("viewer", "manager", "admin")
 MONTHS_IN_ONE_TABLE = 24
@@ -80,7 +83,7 @@ def build_pack(engine, *, start: date, end: date, as_of: date, role: str = "view
     if problems:
         raise ReportError(" ".join(problems))
     step("Loading the records", 0.05)
-    settings = app_settings.load(engine)
+    settings = stored_settings.load(engine)
     gate = Gate(role, settings.small_number_threshold)
     version = data_version(engine)
     frames = load_frames(engine).at(as_of)
@@ -184,7 +187,7 @@ def volume_section(frames: Frames, filters: Filters, gate: Gate) -> Section:
         section.blocks.append(Text("Nothing recorded in the period."))
         return section
     section.blocks.append(figures.render(
-        charts.line(monthly, "period", "offences", y_title="Offences",
+        build.line(monthly, "period", "offences", y_title="Offences",
                     policy=launch if filters.start is None or filters.start <= launch else None),
         "offences_per_month", "Recorded possession offences per month",
         f"Every possession offence the force recorded in the period, by month, with the start of diversion marked "
@@ -217,7 +220,7 @@ def pathway_section(frames: Frames, filters: Filters, gate: Gate) -> Section:
                "or treatment. 'Closed - complied' means the Community Resolution stands; 'not engaged' ends with an "
                "intelligence log and no second offer.")
     section.blocks.append(figures.render(
-        charts.bars(funnel, "label", "people", y_title="People", x_title="Step", horizontal=True, sort=None,
+        build.bars(funnel, "label", "people", y_title="People", x_title="Step", horizontal=True, sort=None,
                     color="branch", color_title="Branch", domain=list(dict.fromkeys(funnel["branch"].to_list()))),
         "pathway_funnel", title, caption, width=380))
     rows = [[r["label"], r["branch"], cell(r, "people", count), cell(r, "share_of_referred", share),
@@ -246,7 +249,7 @@ def disparity_section(frames: Frames, filters: Filters, gate: Gate) -> Section:
         full = gate.table(full, **GATES["disparity:pathway"])
         stage_order = [label for _, label, _, _ in disparity.STAGES]
         section.blocks.append(figures.render(
-            charts.matrix(full.filter(~pl.col("group").is_in(disparity.UNCOUNTED) & pl.col("rri").is_not_null()),
+            build.matrix(full.filter(~pl.col("group").is_in(disparity.UNCOUNTED) & pl.col("rri").is_not_null()),
                           "stage_label", "group", "rri", label="Relative rate", row_sort=stage_order),
             "pathway_rri", "Relative rate index at each decision point",
             f"A chain of events after the launch ({frames.programme.launch_label}): each cell is the group's rate at "
@@ -284,7 +287,7 @@ def stop_search_section(frames: Frames, filters: Filters, gate: Gate) -> Section
     ratios = table.filter(pl.col("ratio_vs_white").is_not_null() & pl.col("ci_low").is_not_null())
     if ratios.height:
         section.blocks.append(figures.render(
-            charts.forest(ratios, "group", "ratio_vs_white", "ci_low", "ci_high", x_title="Ratio to White (log scale)"),
+            build.forest(ratios, "group", "ratio_vs_white", "ci_low", "ci_high", x_title="Ratio to White (log scale)"),
             "stop_search_ratios", "How many times as likely to be searched as White people",
             "People searched per 1,000 residents a year of each group divided by the White rate, with 95% intervals "
             "(log scale; the dashed line at 1 means no difference). Vehicle-only searches are excluded. An interval "

@@ -1,4 +1,4 @@
-"""Charts for the board pack: the Altair charts the pages draw (divert.charts builders, given the
+"""Charts for the board pack: the Altair charts the pages draw (divert.charts.build builders, given the
 gated tables), with their title and caption, rendered to PNG with vl-convert."""
 
 from __future__ import annotations

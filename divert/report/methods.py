@@ -3,8 +3,9 @@ population denominators, disparity, the impact model), reused, not copied."""
 
 from __future__ import annotations
 
-from divert.analytics import denominators, disparity, impact
-from divert.analytics.maturity import FOLLOW_UP_TEXT
+from divert.analytics.calendar.maturity import FOLLOW_UP_TEXT
+from divert.analytics.equity import denominators, disparity
+from divert.analytics.impact import model
 from divert.report.model import BoardPack, Markdown, Section, Text
 
 
@@ -19,5 +20,5 @@ def section(pack: BoardPack) -> Section:
                  f"enough for it:\n\n{follow_up}\n"),
         Markdown(denominators.METHODS),
         Markdown(disparity.METHODS),
-        Markdown(impact.methods_markdown()),
+        Markdown(model.methods_markdown()),
     ])

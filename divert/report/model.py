@@ -9,7 +9,7 @@ from datetime import date, datetime
 
 import polars as pl
 
-from divert.disclosure import NOTE, SUPPRESSED
+from divert.core.disclosure import NOTE, SUPPRESSED
 
 MISSING = "-"
 
@@ -80,7 +80,7 @@ class BoardPack:
     rounding: int
     exact: bool
     sections: list[Section] = field(default_factory=list)
-    headlines: list = field(default_factory=list)  # divert.analytics.overview.Headline, through the gate
+    headlines: list = field(default_factory=list)  # divert.analytics.dashboards.overview.Headline, through the gate
 
     @property
     def title(self) -> str:

@@ -7,12 +7,12 @@ from __future__ import annotations
 import altair as alt
 import polars as pl
 
-from divert import charts
-from divert.analytics import capacity, forecast
-from divert.analytics.filters import Filters
-from divert.analytics.frames import Frames
+from divert.analytics.data.filters import Filters
+from divert.analytics.data.frames import Frames
 from divert.analytics.metrics import METRICS
-from divert.disclosure import Gate
+from divert.analytics.planning import capacity, forecast
+from divert.charts import build
+from divert.core.disclosure import Gate
 from divert.report import figures
 from divert.report.model import Section, Table, Text, cell, count, number, share
 
@@ -36,7 +36,7 @@ def section(frames: Frames, filters: Filters, gate: Gate, settings) -> Section:
         queue = queue.select("week", "course_allocations", "booked", "waiting_list")
         if queue.height:
             out.blocks.append(figures.render(
-                charts.line(queue, "week", "waiting_list", y_title="People waiting", x_title="Week", every="1w"),
+                build.line(queue, "week", "waiting_list", y_title="People waiting", x_title="Week", every="1w"),
                 "course_waiting_list", "Course waiting list",
                 "People allocated to the group course but not yet booked on a session, at the end of each complete "
                 "week of the period (people whose referral closed first leave the list). Weeks in a gap in the "
@@ -85,9 +85,9 @@ def _forecast_chart(shown: pl.DataFrame) -> alt.LayerChart:
     x = alt.X("week:T", title="Week")
     base = alt.Chart(shown)
     return (
-        base.mark_area(opacity=0.12, color=charts.PALETTE[0]).encode(x=x, y="lo_95:Q", y2="hi_95:Q")
-        + base.mark_area(opacity=0.25, color=charts.PALETTE[0]).encode(x=x, y="lo_80:Q", y2="hi_80:Q")
-        + charts.line(shown.select("week", "series", "referrals", "provisional"), "week", "referrals",
+        base.mark_area(opacity=0.12, color=build.PALETTE[0]).encode(x=x, y="lo_95:Q", y2="hi_95:Q")
+        + base.mark_area(opacity=0.25, color=build.PALETTE[0]).encode(x=x, y="lo_80:Q", y2="hi_80:Q")
+        + build.line(shown.select("week", "series", "referrals", "provisional"), "week", "referrals",
                       y_title="Referrals a week", color="series", color_title="", x_title="Week", every="1w",
                       tooltip_format=",.1f")
     ).properties(height=340)

@@ -1,4 +1,4 @@
-"""What the browser tests do to the app, once each: start a server (divert.bench_browser.App, the
+"""What the browser tests do to the app, once each: start a server (divert.bench.chromium.App, the
 bench's own runner), wait until the app is idle, sign in, open a page, read a headline figure,
 choose in a select box or a grid, take a screenshot.
 
@@ -17,15 +17,18 @@ import pytest
 from dbfixtures import demo_url
 from playwright.sync_api import expect
 
-from divert import accounts, auth, bench_browser, pseudonym
-from divert.db import get_engine
+from divert.auth import accounts
+from divert.bench import chromium
+from divert.records import pseudonym
+from divert.storage.db import get_engine
+from divert.web import access
 
 TIMEOUT_MS = 30_000  # a busy machine is slower than Playwright's default 5 s
 SLOW_MS = 90_000  # the first planning page of a data version makes the forecast; first-run demo load
 TALL = {"width": 1400, "height": 3000}  # Streamlit scrolls inside the page: a tall window shows it all
 
 
-class Served(bench_browser.App):
+class Served(chromium.App):
     """The app on `db_url`, with its own data folder (keys, log) under `folder`; `env` adds to
     or removes from its environment. `logins`: role -> the demo's login for that role."""
 
@@ -40,7 +43,7 @@ class Served(bench_browser.App):
     def start(self) -> Served:
         try:
             super().start()
-        except bench_browser.BenchProblem as problem:
+        except chromium.BenchProblem as problem:
             pytest.fail(f"{problem}\n{self.log_text()}")
         return self
 
@@ -71,7 +74,7 @@ def demo_database(folder, person_key: str, as_of) -> tuple[str, dict]:
 def settle(page, timeout_ms: float = TIMEOUT_MS) -> None:
     """Wait until the app has finished the runs it makes by itself. Call it once what the last
     action leads to is on the page (a run not begun yet cannot be waited for)."""
-    bench_browser.wait_idle(page, timeout_ms)
+    chromium.wait_idle(page, timeout_ms)
 
 
 def heading(page, title: str):
@@ -122,7 +125,7 @@ def sign_in(page, app, who: str, password: str | None = None, *, path: str = "/"
     if password is None:
         login = app.logins[who]
         who, password = login["username"], login["password"]
-    bench_browser.sign_in(page, app.url + path, who, password, TIMEOUT_MS)
+    chromium.sign_in(page, app.url + path, who, password, TIMEOUT_MS)
     if lands_on is None:
         return
     expect(heading(page, lands_on)).to_be_visible()
@@ -132,11 +135,11 @@ def sign_in(page, app, who: str, password: str | None = None, *, path: str = "/"
 
 def send_sign_in(page, username: str, password: str) -> None:
     """Send the sign-in form already on the page (no page opened first)."""
-    bench_browser.send_sign_in(page, username, password, TIMEOUT_MS)
+    chromium.send_sign_in(page, username, password, TIMEOUT_MS)
 
 
 def session_cookie(page) -> list[dict]:
-    return [cookie for cookie in page.context.cookies() if cookie["name"] == auth.COOKIE_NAME]
+    return [cookie for cookie in page.context.cookies() if cookie["name"] == access.COOKIE_NAME]
 
 
 def signed_out(page) -> None:

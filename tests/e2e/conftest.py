@@ -1,4 +1,4 @@
-"""Browser tests: the real app (`streamlit run app.py`, through divert.bench_browser.App) driven by
+"""Browser tests: the real app (`streamlit run app.py`, through divert.bench.chromium.App) driven by
 Debian's Chromium through Playwright. A missing Chromium fails the tests; it never skips them.
 
 Servers (fewer is faster):
@@ -27,19 +27,20 @@ import pytest
 from browser import TIMEOUT_MS, Screenshots, Served, demo_database, settle
 from dbfixtures import ON_POSTGRES, main_url
 
-from divert import bench_browser, clock
+from divert.bench import chromium
+from divert.core import clock
 
 
 @pytest.fixture(scope="session")
 def chromium_browser():
-    why = bench_browser.unavailable()
+    why = chromium.unavailable()
     if why:
         pytest.fail(f"browser tests cannot run: {why}")
     from playwright.sync_api import expect, sync_playwright
 
     expect.set_options(timeout=TIMEOUT_MS)
     with sync_playwright() as playwright:
-        browser = bench_browser.launch(playwright)
+        browser = chromium.launch(playwright)
         yield browser
         browser.close()
 
@@ -122,7 +123,7 @@ def open_page(chromium_browser, spare_contexts, tmp_path):
         else:
             context = chromium_browser.new_context(viewport={"width": 1280, "height": 860})
             context.set_default_timeout(TIMEOUT_MS)
-            bench_browser.watch(context)
+            chromium.watch(context)
         used.append(context)
         tab = context.new_page()
         if viewport:

@@ -11,8 +11,10 @@ import pytest
 from browser import demo_database
 from dbfixtures import migrated_url
 
-from divert import accounts, app_settings, bench_browser, sign_in
-from divert.db import get_engine
+from divert.auth import accounts, sign_in
+from divert.bench import chromium
+from divert.records import stored_settings
+from divert.storage.db import get_engine
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("browser-1")]
 
@@ -24,16 +26,16 @@ def demo_url(tmp_path_factory, person_key, demo_day):
 
 
 def _signs_in(password: str, engine) -> bool:
-    outcome = sign_in.attempt(bench_browser.TIMER, password, "198.51.100.7", prefs=app_settings.load(engine),
+    outcome = sign_in.attempt(chromium.TIMER, password, "198.51.100.7", prefs=stored_settings.load(engine),
                               engine=engine)
     return outcome.status == "ok"
 
 
 def test_times_each_page_to_every_chart_drawn(demo_url):
-    if bench_browser.unavailable():  # a missing Chromium fails the browser tests; it never skips them
-        pytest.fail(f"browser timing cannot run: {bench_browser.unavailable()}")
+    if chromium.unavailable():  # a missing Chromium fails the browser tests; it never skips them
+        pytest.fail(f"browser timing cannot run: {chromium.unavailable()}")
     lines: list[str] = []
-    result = bench_browser.time_pages(demo_url, ["overview", "volume"], runs=2, report=lines.append)
+    result = chromium.time_pages(demo_url, ["overview", "volume"], runs=2, report=lines.append)
 
     assert set(result) == {"overview", "volume"}, lines
     for page, row in result.items():
@@ -45,7 +47,7 @@ def test_times_each_page_to_every_chart_drawn(demo_url):
     assert ["page", "first", "s", "warm", "s", "charts", "tables"] in table
     assert any(words[:1] == ["overview"] and words[-2] == str(result["overview"]["charts"]) for words in table)
 
-    account = accounts.get_account(bench_browser.TIMER, get_engine(demo_url))
+    account = accounts.get_account(chromium.TIMER, get_engine(demo_url))
     assert account is not None and account.role == "manager" and not account.active
 
 
@@ -53,11 +55,11 @@ def test_the_timer_account_is_usable_only_while_the_timing_runs(demo_url):
     engine = get_engine(demo_url)
     passwords = []
     for _ in range(2):  # the second time the account already exists (disabled by the first)
-        password = bench_browser._open_account(engine)
+        password = chromium._open_account(engine)
         assert _signs_in(password, engine)
         assert all(not _signs_in(old, engine) for old in passwords)  # a new password each time
-        bench_browser._close_account(engine, pytest.fail)
-        assert not accounts.get_account(bench_browser.TIMER, engine).active
+        chromium._close_account(engine, pytest.fail)
+        assert not accounts.get_account(chromium.TIMER, engine).active
         assert not _signs_in(password, engine)
         passwords.append(password)
     assert passwords[0] != passwords[1]
@@ -65,9 +67,9 @@ def test_the_timer_account_is_usable_only_while_the_timing_runs(demo_url):
 
 def test_without_chromium_the_timing_is_skipped_with_one_line(tmp_path, monkeypatch):
     url = migrated_url(tmp_path)
-    monkeypatch.setattr(bench_browser, "CHROMIUM", str(tmp_path / "no-chromium"))
+    monkeypatch.setattr(chromium, "CHROMIUM", str(tmp_path / "no-chromium"))
     lines: list[str] = []
 
-    assert bench_browser.time_pages(url, ["overview"], report=lines.append) == {}
+    assert chromium.time_pages(url, ["overview"], report=lines.append) == {}
     assert len(lines) == 1 and "Chromium is missing" in lines[0], lines
-    assert accounts.get_account(bench_browser.TIMER, get_engine(url)) is None  # nothing was written
+    assert accounts.get_account(chromium.TIMER, get_engine(url)) is None  # nothing was written

@@ -27,11 +27,14 @@ from browser import (
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from divert import casework, clock, codes, records, worklist
-from divert.analytics import waiting
-from divert.analytics.loading import load_frames
-from divert.db import session_scope
-from divert.models import AuditEvent, Booking, CourseSession, Offence, Referral
+from divert.analytics.data.loading import load_frames
+from divert.analytics.planning import waiting
+from divert.core import clock, codes
+from divert.readmodels import casework, worklist
+from divert.records.pathway import add_referral
+from divert.records.sessions import edit_session
+from divert.storage.db import session_scope
+from divert.storage.models import AuditEvent, Booking, CourseSession, Offence, Referral
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("browser-1")]
 
@@ -63,7 +66,7 @@ def test_a_caseworkers_day_from_the_worklist(demo_app, page):
     suffix = secrets.token_hex(2).upper()  # references of this test's own (the app is shared)
     W1, W2, CRIME = f"E2E-W1-{suffix}", f"E2E-W2-{suffix}", f"E2E/W1/{suffix}"
     for reference, crime_ref in ((W1, CRIME), (W2, f"{CRIME}-DUP")):
-        saved = records.add_referral({
+        saved = add_referral({
             "reference": reference, "crime_ref": crime_ref, "referred_at": f"{yesterday} 10:30",
             "offence_date": yesterday, "area": "E08000025", "drug": "CAN", "source": "stop_search",
             "person_ref": f"PNC E2E/W/{suffix}", "sex": "M", "birth_year": "1999", "ethnicity_self": "B1"}, "intake",
@@ -121,7 +124,7 @@ def test_a_caseworkers_day_from_the_worklist(demo_app, page):
     with session_scope(engine) as s:
         course = s.execute(select(CourseSession).where(CourseSession.session_ref == session_ref)).scalar_one()
     held = clock.now().isoformat()
-    assert records.edit_session(course.id, {"starts_at": held, "seats": course.seats}, "facilitator",
+    assert edit_session(course.id, {"starts_at": held, "seats": course.seats}, "facilitator",
                                 "the session was held", course.version, engine=engine).ok
 
     visit(page, demo_app, "/sessions", "Course sessions")  # a new session: the register opens afresh

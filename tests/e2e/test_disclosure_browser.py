@@ -13,6 +13,8 @@ from browser import sign_in, visit
 from playwright.sync_api import expect
 from wire import listen
 
+from divert.records.pathway import add_referral
+
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("browser-2")]
 THRESHOLD = 8
 DASHBOARDS = ("overview", "volume", "pathway", "outcomes", "disparity", "reoffending")
@@ -116,10 +118,9 @@ def test_a_viewer_cannot_choose_a_custom_period_or_a_mid_month_as_of(demo_app, p
 
 
 def test_stored_and_linked_text_is_shown_as_text(demo_app, page):
-    from divert import records
 
     beacon = f"http://127.0.0.1:{demo_app.port}/beacon.png"
-    saved = records.add_referral({  # a reference of this test's own, on the shared app
+    saved = add_referral({  # a reference of this test's own, on the shared app
         "reference": "ATTACK-1", "crime_ref": "ATTACK/1", "offence_date": "2025-06-01", "referred_at": "2025-06-01 10:00",
         "area": "E08000025", "drug": "CAN", "source": "stop_search", "person_ref": "attack person", "sex": "M",
         "birth_year": "1990", "referring_team": f"![x]({beacon})",

@@ -12,9 +12,10 @@ from browser import TALL, choose, edit_first_row, heading, settle, sign_in, visi
 from playwright.sync_api import expect
 from sqlalchemy import func, select
 
-from divert import casework, codes
-from divert.db import session_scope
-from divert.models import AuditEvent, Booking, Referral
+from divert.core import codes
+from divert.readmodels import casework
+from divert.storage.db import session_scope
+from divert.storage.models import AuditEvent, Booking, Referral
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("browser-1")]
 

@@ -16,8 +16,8 @@ from playwright.sync_api import expect
 from sqlalchemy import func, select
 from wire import listen
 
-from divert.db import data_version, get_engine, session_scope, upgrade
-from divert.models import AuditEvent, Referral
+from divert.storage.db import data_version, get_engine, session_scope, upgrade
+from divert.storage.models import AuditEvent, Referral
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.xdist_group("browser-2")]
 

@@ -7,7 +7,7 @@ import pytest
 from browser import heading, session_cookie, settle, sign_in, signed_out
 from playwright.sync_api import expect
 
-from divert import auth
+from divert.web import access
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("browser-2")]
 NEW_PASSWORD = "birch-lantern-2025"
@@ -31,7 +31,7 @@ def test_a_password_change_ends_the_other_sessions_and_their_cookies(demo_app, o
 
     # the other open session ends on its next click
     home.get_by_role("link", name="Volume").click()
-    expect(home.get_by_text(auth.ENDED_MESSAGE)).to_be_visible()
+    expect(home.get_by_text(access.ENDED_MESSAGE)).to_be_visible()
     signed_out(home)
     home.shots("the session at home has ended")
 

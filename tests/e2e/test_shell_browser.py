@@ -24,9 +24,11 @@ from browser import (
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from divert import accounts, auth, codes
-from divert.db import session_scope
-from divert.models import AuditEvent
+from divert.auth import accounts
+from divert.core import codes
+from divert.storage.db import session_scope
+from divert.storage.models import AuditEvent
+from divert.web import access
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("browser-2")]
 
@@ -47,7 +49,7 @@ def menu(page) -> dict[str, list[str]]:
 
 
 def expected_menu(role):
-    return {section: [spec.title for spec in specs] for section, specs in auth.menu(role).items()}
+    return {section: [spec.title for spec in specs] for section, specs in access.menu(role).items()}
 
 
 def wait_for_page(page, title):
@@ -126,13 +128,13 @@ def test_five_wrong_passwords_lock_the_account(demo_app, page, open_page):
         ran_since(page, before)
         recorded(lambda n=attempt: accounts.get_account(username, engine).failed_logins >= n, f"wrong password {attempt}")
         assert accounts.get_account(username, engine).failed_logins == attempt
-        message = auth.LOCKED_MESSAGE if attempt == 5 else auth.WRONG_MESSAGE
+        message = access.LOCKED_MESSAGE if attempt == 5 else access.WRONG_MESSAGE
         expect(page.get_by_text(message)).to_be_visible()
         page.shots(f"wrong password {attempt}")
     # the right password, while locked, from a fresh browser (no message on screen before)
     fresh = open_page()
     sign_in(fresh, demo_app, username, password, lands_on=None)
-    expect(fresh.get_by_text(auth.LOCKED_MESSAGE)).to_be_visible()
+    expect(fresh.get_by_text(access.LOCKED_MESSAGE)).to_be_visible()
     signed_out(fresh)
     fresh.shots("right password while locked")
 

@@ -13,9 +13,11 @@ from dbfixtures import migrated_url
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from divert import accounts, auth, codes
-from divert.db import session_scope
-from divert.models import AuditEvent
+from divert.auth import accounts
+from divert.core import codes
+from divert.storage.db import session_scope
+from divert.storage.models import AuditEvent
+from divert.web import access
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("browser-1")]
 
@@ -62,9 +64,9 @@ def app(tmp_path_factory, provider):
 
 def sso_sign_in(page, app, sub):
     page.goto(app.url)
-    expect(page.get_by_role("button", name=auth.SSO_BUTTON)).to_be_visible()
+    expect(page.get_by_role("button", name=access.SSO_BUTTON)).to_be_visible()
     settle(page)  # a click while the first runs are still going can be lost
-    page.get_by_role("button", name=auth.SSO_BUTTON).click()
+    page.get_by_role("button", name=access.SSO_BUTTON).click()
     expect(page.get_by_role("heading", name="Authorize Client")).to_be_visible()  # the provider's page
     page.get_by_role("button", name=sub, exact=True).click()
 
@@ -87,9 +89,9 @@ def test_single_sign_on_lets_a_divert_account_in_with_its_divert_role(app, open_
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("heading", name="End Session")).to_be_visible()  # the provider's page
     page.get_by_role("button", name="End session").click()
-    expect(page.get_by_role("button", name=auth.SSO_BUTTON)).to_be_visible()
+    expect(page.get_by_role("button", name=access.SSO_BUTTON)).to_be_visible()
     page.goto(app.url)
-    expect(page.get_by_role("button", name=auth.SSO_BUTTON)).to_be_visible()
+    expect(page.get_by_role("button", name=access.SSO_BUTTON)).to_be_visible()
     signed_out(page)
 
     # roles are granted in Divert: an administrator's change applies to the next sign-in
@@ -104,7 +106,7 @@ def test_single_sign_on_lets_a_divert_account_in_with_its_divert_role(app, open_
 def test_an_identity_without_a_divert_account_is_refused(app, open_page, sub):
     page = open_page()
     sso_sign_in(page, app, sub)
-    expect(page.get_by_text(auth.SSO_REFUSED["no_account"])).to_be_visible()
+    expect(page.get_by_text(access.SSO_REFUSED["no_account"])).to_be_visible()
     signed_out(page)
     page.shots(f"{sub} refused")
 
@@ -113,5 +115,5 @@ def test_a_disabled_account_is_refused_through_single_sign_on_too(app, open_page
     assert accounts.set_user_active("ray", False, "boss", engine=app.engine()).ok
     page = open_page()
     sso_sign_in(page, app, "u-ray")
-    expect(page.get_by_text(auth.SSO_REFUSED["disabled"])).to_be_visible()
+    expect(page.get_by_text(access.SSO_REFUSED["disabled"])).to_be_visible()
     signed_out(page)

@@ -1,0 +1,1 @@
+"""The figures behind the dashboards: overview, volume, pathway, outcomes and reoffending."""

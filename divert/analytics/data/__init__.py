@@ -1,0 +1,1 @@
+"""Loading the records into frames, keeping them current, filters, memoising and data coverage."""

@@ -1,0 +1,1 @@
+"""Equity: disparity, decision points, denominators and the equity watch."""

@@ -1,0 +1,1 @@
+"""The impact evaluation: the model, its control series and its verdict."""

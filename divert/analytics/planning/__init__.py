@@ -1,0 +1,1 @@
+"""Planning: the planning model, waiting, capacity, queue, demand, forecast, staffing and launch."""

@@ -1,0 +1,1 @@
+"""Statistics: intervals, rate ratios, interrupted time series and control charts."""

@@ -1,0 +1,59 @@
+"""The import benchmark: a synthetic referrals file valid against the database's programme, and
+the time `divert import` takes to check and write it (called from divert.bench.command)."""
+
+from __future__ import annotations
+
+import time
+
+from divert.reference import census
+from divert.records import programme_profile
+
+
+def referrals_csv(rows: int, engine) -> bytes:
+    """A valid referrals CSV of `rows` rows (synthetic): each referral records its offence,
+    in the local authorities of the database's programme force, with drugs the programme
+    covers and people old enough for it; about two referrals per person."""
+    import numpy as np
+    import polars as pl
+
+    from divert.core import codes
+
+    profile = programme_profile.current(engine)
+    areas = list(census.areas_of(profile.force)) or ["E08000025"]
+    drugs = [d for d, c in codes.DRUG_CLASS.items() if c in profile.drug_classes] or ["CAN"]
+    rng = np.random.default_rng(0)
+    n = np.arange(rows)
+    day = 1 + n % 28
+    month = 1 + (n // 28) % 12
+    year = 2021 + (n // 336) % 3
+    hour, minute = rng.integers(8, 20, rows), rng.integers(0, 60, rows)
+    youngest = 2000 - max(profile.minimum_age, 18)  # old enough in 2021-2023 for any profile
+    frame = pl.DataFrame({
+        "reference": [f"BENCH-R{i:07d}" for i in n],
+        "referred_at": [f"{y}-{m:02d}-{d:02d} {h:02d}:{mi:02d}" for y, m, d, h, mi in zip(year, month, day, hour, minute, strict=True)],
+        "referring_team": rng.choice(["North NPT", "South NPT", "Custody"], rows),
+        "crime_ref": [f"BENCH/{i:07d}" for i in n],
+        "offence_date": [f"{d:02d}/{m:02d}/{y}" for y, m, d in zip(year, month, day, strict=True)],
+        "area": rng.choice(areas, rows),
+        "drug": rng.choice(drugs, rows),
+        "source": rng.choice(["stop_search", "custody"], rows),
+        "person_ref": [f"BENCH-P{i // 2}" for i in n],
+        "sex": rng.choice(["M", "F"], rows),
+        "birth_year": rng.integers(1960, youngest, rows).astype(str),
+        "ethnicity_self": rng.choice(["W1", "B1", "A2", "M1", "NS"], rows),
+    })
+    return frame.write_csv().encode()
+
+
+def measure_import(engine, rows: int = 200_000, user: str = "bench") -> dict:
+    """Import a generated referrals file of `rows` rows through the real import path and time
+    it. `user` is the acting user: "bench" is a reserved service actor (not an account), so it
+    may import; an account name must be a caseworker or admin."""
+    from divert.ingest.run import import_files
+
+    content = referrals_csv(rows, engine)
+    started = time.perf_counter()
+    report = import_files("referrals", [("bench-referrals.csv", content)], user, engine=engine)
+    seconds = time.perf_counter() - started
+    return {"rows": rows, "seconds": round(seconds, 3), "rows_per_s": round(rows / seconds if seconds else 0.0),
+            "summary": report.summary()}

@@ -1,0 +1,1 @@
+"""Charts: the Altair builders, the chart standard and PNG rendering."""

@@ -1,0 +1,380 @@
+"""Altair chart builders: one colour-blind-safe palette (Okabe-Ito) and one standard
+(docs/charts.md, checked by divert.charts.standard): dates with years, shares as percentages,
+labels never cut short, direct labels or a legend in a declared order, provisional periods
+marked, no line joined across a gap.
+
+Each builder takes a polars frame (the gated one: what the role may see) and returns an Altair
+chart; the page puts the title, the "what this shows" caption, the table view and the CSV and
+PNG downloads around it (divert.web.dashboard.chart_block).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import altair as alt
+import polars as pl
+
+from divert.charts.standard import (
+    DATE_FORMATS,
+    SHARE_TOOLTIP,
+    category_axis,
+    date_axis,
+    label_width,
+    legend,
+    legend_height,
+    share_axis,
+)
+
+# Okabe & Ito (2008), safe for the common colour-vision deficiencies
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#56B4E9", "#CC79A7", "#F0E442", "#000000"]
+GREY = "#7f7f7f"
+CONTEXT_GREY = "#c9c9c9"
+POLICY_LABEL = "Diversion starts"
+DIRECT_LABELS_UP_TO = 4  # series; beyond this a legend
+BANDS_UP_TO = 2  # series; beyond this intervals overlap into a blur (use compare_groups)
+LABEL_PX = 14  # the least gap between two direct labels
+
+
+def order_of(frame: pl.DataFrame, field: str, order=None) -> list:
+    """The series in their declared order: `order` first (those present), then any others in
+    the order they first appear in the frame."""
+    present = [v for v in frame[field].unique(maintain_order=True).to_list() if v is not None] if field in frame.columns else []
+    declared = [v for v in (order or []) if v in present]
+    return declared + [v for v in present if v not in declared]
+
+
+def _colours(n: int) -> list[str]:
+    return PALETTE[:n] if n <= len(PALETTE) else PALETTE[:-1] + [GREY] * (n - len(PALETTE) + 1)
+
+
+def _color(field: str | None, title: str | None = None, domain=None, show_legend: bool = True):
+    if not field:
+        return alt.value(PALETTE[0])
+    domain = list(domain or [])
+    scale = alt.Scale(range=_colours(len(domain)), domain=domain) if domain else alt.Scale(range=PALETTE)
+    return alt.Color(f"{field}:N", scale=scale, title=title or field.replace("_", " ").capitalize(),
+                     legend=legend(domain, title) if show_legend else None)
+
+
+def _x_time(x: str, title: str, every: str | None) -> alt.X:
+    return alt.X(f"{x}:T", title=title, axis=date_axis(every))
+
+
+def policy_rule(day: date, every: str | None = "1mo") -> alt.Chart:
+    data = pl.DataFrame({"day": [day], "label": [POLICY_LABEL]})
+    x = alt.X("day:T", axis=date_axis(every))
+    rule = alt.Chart(data).mark_rule(color=GREY, strokeDash=[4, 3]).encode(x=x, tooltip=[alt.Tooltip("label:N", title="")])
+    text = alt.Chart(data).mark_text(align="left", dx=4, dy=-4, color=GREY, baseline="top").encode(
+        x=x, y=alt.value(0), text="label:N")
+    return rule + text
+
+
+def line(frame: pl.DataFrame, x: str, y: str, *, y_title: str, color: str | None = None, color_title=None,
+         band: tuple[str, str] | None = None, x_title: str = "", tooltip_format: str | None = None,
+         policy: date | None = None, height: int = 300, x_type: str = "T", every: str | None = None,
+         share: bool = False, order=None, labels: bool | None = None, y_domain: tuple[float, float] | None = None,
+         rolling: int | None = None, x_format: str | None = None, steps: bool = False) -> alt.Chart:
+    """A time series (x_type "T") or a curve ("Q"), optionally one line per `color` group in
+    `order`. With few groups each line is labelled at its end (no legend); with more, a legend
+    above in that order. Where the frame has a `provisional` column, those points are hollow and
+    joined by a dashed line. `every` ("1mo", "1w") is the period of the points: missing periods
+    become gaps, never joined, and the date labels follow it. `share` formats the y axis as
+    percentages; `y_domain` fixes it (a survival curve). `rolling` draws the points faint with a
+    line of the `rolling`-period average over complete periods. `steps` draws a step curve (a
+    survival curve) without points."""
+    if x_type == "T" and not frame.is_empty() and frame.schema[x] == pl.Date and every is None:
+        every = _guess_every(frame[x])
+    if every and x_type == "T" and not frame.is_empty():
+        frame = _with_gaps(frame, x, every, color)
+    domain = order_of(frame, color, order) if color else []
+    direct = bool(color) and (labels if labels is not None else len(domain) <= DIRECT_LABELS_UP_TO)
+    fmt = tooltip_format or (SHARE_TOOLTIP if share else ",.0f")
+    x_enc = (_x_time(x, x_title, x_format or every) if x_type == "T"
+             else alt.X(f"{x}:Q", title=x_title, axis=alt.Axis(labelFlush=True)))
+    y_scale = alt.Scale(domain=list(y_domain), clamp=True) if y_domain else alt.Undefined
+    y_axis = share_axis() if share else alt.Axis()
+    y_enc = alt.Y(f"{y}:Q", title=y_title, axis=y_axis, scale=y_scale)
+    tooltips = [alt.Tooltip(f"{x}:{x_type}", title=x_title or "Period",
+                            format=",.1f" if x_type == "Q" else DATE_FORMATS.get(every or "1mo", "%b %Y")),
+                alt.Tooltip(f"{y}:Q", title=y_title, format=fmt)]
+    if color:
+        tooltips.insert(0, alt.Tooltip(f"{color}:N", title=color_title or color))
+    if band:
+        tooltips += [alt.Tooltip(f"{band[0]}:Q", title="95% low", format=fmt),
+                     alt.Tooltip(f"{band[1]}:Q", title="95% high", format=fmt)]
+    provisional = "provisional" in frame.columns and bool(frame["provisional"].fill_null(False).any())
+    if "provisional" in frame.columns:
+        tooltips.append(alt.Tooltip("provisional:N", title="Provisional (period not over)"))
+    colour = _color(color, color_title, domain, show_legend=not direct)
+    encoding = {"x": x_enc, "y": y_enc, "color": colour}
+    if rolling:
+        chart = _rolling(frame, x, y, rolling, encoding, tooltips, color)
+    else:
+        solid = (frame.with_columns(pl.when(pl.col("provisional")).then(None).otherwise(pl.col(y)).alias(y))
+                 if provisional else frame)
+        chart = alt.Chart(solid).mark_line(interpolate="step-after" if steps else "linear").encode(**encoding)
+        if provisional:
+            chart = chart + alt.Chart(_dashed_part(frame, x, color)).mark_line(strokeDash=[4, 3]).encode(**encoding)
+        fill = colour if not provisional else alt.condition("datum.provisional", alt.value("white"), colour)
+        chart = chart + alt.Chart(frame).mark_point(filled=False, size=28, strokeWidth=1.5,
+                                                    opacity=0 if steps else 1).encode(**encoding, fill=fill, tooltip=tooltips)
+    if band and (not color or len(domain) <= BANDS_UP_TO):
+        area = alt.Chart(frame).mark_area(opacity=0.18, interpolate="step-after" if steps else "linear").encode(
+            x=x_enc, y=alt.Y(f"{band[0]}:Q", scale=y_scale, title=y_title, axis=y_axis), y2=f"{band[1]}:Q",
+            color=colour)
+        chart = area + chart
+    if direct:
+        chart = chart + end_labels(frame, x, y, color, x_enc, domain, height, y_domain)
+    if policy:
+        chart = chart + policy_rule(policy, every)
+    return chart.properties(height=height + (legend_height(domain) if color and not direct else 0))
+
+
+def _guess_every(days: pl.Series) -> str:
+    gaps = days.drop_nulls().unique().sort().diff().drop_nulls()
+    step = gaps.dt.total_days().median() if gaps.len() else 30
+    return "1w" if step and step <= 8 else "1y" if step and step >= 300 else "6mo" if step and step >= 150 else "1mo"
+
+
+def end_labels(frame: pl.DataFrame, x: str, y: str, color: str, x_enc, domain: list, height: int,
+               y_domain=None) -> alt.Chart:
+    """Each series named at its last point, nudged apart so that no two labels overlap."""
+    last = (frame.filter(pl.col(y).is_not_null()).sort(x).group_by(color, maintain_order=True).tail(1)
+            .select(x, y, color))
+    if last.is_empty():
+        return alt.Chart(last).mark_text()
+    values = frame[y].drop_nulls()
+    low, high = (y_domain if y_domain else (min(0.0, float(values.min())), float(values.max())))
+    gap = (high - low or 1) * LABEL_PX / max(height, 60)
+    rows = sorted(last.iter_rows(named=True), key=lambda r: r[y])
+    placed: list[float] = []
+    for row in rows:
+        spot = max(row[y], placed[-1] + gap) if placed else row[y]
+        placed.append(spot)
+    overflow = placed[-1] - high if placed and placed[-1] > high else 0
+    labels = pl.DataFrame({x: [r[x] for r in rows], "label_y": [p - overflow for p in placed],
+                           color: [r[color] for r in rows]}, schema={x: frame.schema[x], "label_y": pl.Float64,
+                                                                      color: frame.schema[color]})
+    return alt.Chart(labels).mark_text(align="left", dx=7, fontSize=12, fontWeight="bold").encode(
+        x=x_enc, y=alt.Y("label_y:Q"), text=f"{color}:N",
+        color=alt.Color(f"{color}:N", scale=alt.Scale(range=_colours(len(domain)), domain=domain), legend=None))
+
+
+def _rolling(frame, x, y, window, encoding, tooltips, color) -> alt.Chart:
+    """Faint points for each period and a line of the average over the last `window` complete
+    periods (only where all of them are shown, so nothing hidden is worked back)."""
+    complete = ~pl.col("provisional").fill_null(False) if "provisional" in frame.columns else pl.lit(True)
+    keys = [color] if color else []
+    value = pl.when(complete).then(pl.col(y)).otherwise(None)
+    average = value.rolling_mean(window, min_samples=window)
+    smooth = frame.sort(x).with_columns((average.over(keys) if keys else average).alias(y))
+    fill = encoding["color"]
+    if "provisional" in frame.columns:
+        fill = alt.condition("datum.provisional", alt.value("white"), fill)
+    points = alt.Chart(frame).mark_point(filled=True, size=22, opacity=0.35).encode(
+        **encoding, fill=fill, tooltip=tooltips)
+    return points + alt.Chart(smooth).mark_line(strokeWidth=2.5).encode(**encoding)
+
+
+def _with_gaps(frame: pl.DataFrame, x: str, every: str, color: str | None) -> pl.DataFrame:
+    """Every period between the first and last, per group; a missing one has null values."""
+    if frame.schema[x] != pl.Date or frame[x].null_count() == frame.height:
+        return frame
+    spine = pl.DataFrame({x: pl.date_range(frame[x].min(), frame[x].max(), every, eager=True)})
+    if color:
+        spine = spine.join(frame.select(color).unique(maintain_order=True), how="cross")
+    keys = [x, color] if color else [x]
+    return spine.join(frame, on=keys, how="left").sort(keys[::-1], maintain_order=True)
+
+
+def _dashed_part(frame: pl.DataFrame, x: str, color: str | None) -> pl.DataFrame:
+    """The provisional points with the last complete point before them, per group."""
+    keys = [color] if color else []
+    complete = frame.filter(~pl.col("provisional").fill_null(False)).sort(x)
+    last = complete.group_by(keys, maintain_order=True).tail(1) if keys else complete.tail(1)
+    return pl.concat([last.select(frame.columns), frame.filter(pl.col("provisional").fill_null(False))]).sort(x)
+
+
+def bars(frame: pl.DataFrame, x: str, y: str, *, y_title: str, x_title: str = "", color: str | None = None,
+         color_title=None, stacked: bool = True, temporal: bool = False, sort=None, horizontal: bool | None = None,
+         tooltip_extra: list | None = None, domain=None, policy: date | None = None, height: int | None = None,
+         interval: tuple[str, str] | None = None, share: bool = False, grouped: bool = False,
+         every: str = "1mo") -> alt.Chart:
+    """Bars. Categories with long names lie horizontal (the default unless the labels are short);
+    `grouped` puts the `color` groups side by side in their `domain` order; `interval` (low,
+    high columns) draws a 95% interval on each bar; `share` formats the values as percentages."""
+    data = frame
+    if horizontal is None:
+        horizontal = not temporal and (grouped or frame.is_empty() or label_width(frame[x].to_list()) > 90)
+    order = order_of(frame, color, domain) if color else []
+    x_type = "T" if temporal else "N"
+    fmt = SHARE_TOOLTIP if share else ","
+    tooltips = [alt.Tooltip(f"{x}:{x_type}", title=x_title or x, **({"format": DATE_FORMATS[every]} if temporal else {})),
+                alt.Tooltip(f"{y}:Q", title=y_title, format=fmt)]
+    if color:
+        tooltips.insert(0, alt.Tooltip(f"{color}:N", title=color_title or color))
+    tooltips += tooltip_extra or []
+    categories = [] if temporal else frame[x].to_list()
+    value_axis = share_axis() if share else alt.Axis()
+    if temporal:  # a month's bar spans its month
+        unit = {"1mo": "yearmonth", "1y": "year", "3mo": "yearquarter"}.get(every)
+        cat = alt.X(f"{unit}({x}):T" if unit else f"{x}:T", title=x_title, axis=date_axis(every))
+    elif horizontal:
+        cat = alt.Y(f"{x}:N", title=x_title, sort=sort, axis=category_axis(categories))
+    else:
+        cat = alt.X(f"{x}:N", title=x_title, sort=sort, axis=category_axis(categories))
+    val = (alt.X(f"{y}:Q", title=y_title, axis=value_axis, stack=None if grouped else (stacked or None))
+           if horizontal else alt.Y(f"{y}:Q", title=y_title, axis=value_axis, stack=None if grouped else (stacked or None)))
+    encoding = {"y": cat, "x": val} if horizontal else {"x": cat, "y": val}
+    if grouped and color:
+        offset = alt.YOffset if horizontal else alt.XOffset
+        encoding["yOffset" if horizontal else "xOffset"] = offset(f"{color}:N", sort=order, scale=alt.Scale(domain=order))
+    if "provisional" in frame.columns:
+        tooltips.append(alt.Tooltip("provisional:N", title="Provisional"))
+        encoding["opacity"] = alt.condition("datum.provisional", alt.value(0.4), alt.value(1.0))
+    chart = alt.Chart(data).mark_bar().encode(**encoding, color=_color(color, color_title, order), tooltip=tooltips)
+    if interval:
+        low, high = interval
+        ends = ({"y": cat, "x": alt.X(f"{low}:Q", title=y_title, axis=value_axis), "x2": f"{high}:Q"} if horizontal
+                else {"x": cat, "y": alt.Y(f"{low}:Q", title=y_title, axis=value_axis), "y2": f"{high}:Q"})
+        if grouped and color:
+            ends["yOffset" if horizontal else "xOffset"] = encoding["yOffset" if horizontal else "xOffset"]
+        chart = chart + alt.Chart(data).mark_rule(color="#000000", strokeWidth=1.5).encode(**ends)
+    if policy:
+        chart = chart + policy_rule(policy, every)
+    if height is None:  # horizontal bars: a fixed step per category, so every label has room
+        height = (alt.Step(len(order) * 16 + 12 if grouped else 26, **{"for": "position"}) if horizontal
+                  else 300 + legend_height(order))
+    return chart.properties(height=height)
+
+
+def small_multiples(frame: pl.DataFrame, x: str, y: str, facet: str, *, y_title: str, policy: date | None = None,
+                    every: str = "1mo", share: bool = False, order=None, lines: str | None = None) -> list[alt.Chart]:
+    """One small chart per `facet` value (in `order`), each on its own scale from zero, all over
+    the same dates; rows without a facet value are left out rather than drawn as an empty panel.
+    A list of charts, laid out by `dashboard.chart_block` in a grid that reflows on a phone.
+    `lines` names a column with several lines per panel (a value between its limits: the
+    first in colour, the others grey and dashed)."""
+    data = frame.filter(pl.col(facet).is_not_null())
+    if data.is_empty():
+        return []
+    fmt = SHARE_TOOLTIP if share else ","
+    x_enc = alt.X(f"{x}:T", title="", axis=date_axis(every),
+                  scale=alt.Scale(domain=[_datetime(data[x].min()), _datetime(data[x].max())]))
+    out = []
+    for panel in order_of(data, facet, order):
+        line_order = list(dict.fromkeys(data[lines].to_list())) if lines else None  # as the caller lists them
+        extra = {"color": alt.Color(f"{lines}:N", title=None, sort=line_order,
+                                    scale=alt.Scale(domain=line_order, range=[PALETTE[0], GREY, GREY]),
+                                    legend=alt.Legend(orient="bottom")),
+                 "strokeDash": alt.StrokeDash(f"{lines}:N", legend=None, sort=line_order)} if lines else {}
+        mark = alt.Chart(data.filter(pl.col(facet) == panel))
+        mark = mark.mark_line() if lines else mark.mark_line(color=PALETTE[0])
+        base = mark.encode(
+            **extra,
+            x=x_enc, y=alt.Y(f"{y}:Q", title=y_title, axis=share_axis() if share else alt.Axis(tickCount=4)),
+            tooltip=[alt.Tooltip(f"{facet}:N", title=""), alt.Tooltip(f"{x}:T", title="Period", format=DATE_FORMATS[every]),
+                     alt.Tooltip(f"{y}:Q", title=y_title, format=fmt)])
+        layers = base + policy_rule(policy, every) if policy else base
+        out.append(layers.properties(height=180, title=alt.TitleParams(str(panel), anchor="start", fontSize=14)))
+    return out
+
+
+def _datetime(day: date) -> alt.DateTime:
+    return alt.DateTime(year=day.year, month=day.month, date=day.day)
+
+
+def compare_groups(frame: pl.DataFrame, x: str, y: str, group: str, *, y_title: str, order=None,
+                   band: tuple[str, str] | None = None, share: bool = False, policy: date | None = None,
+                   every: str = "6mo", tooltip_format: str | None = None) -> list[alt.Chart]:
+    """Several groups over time, one small chart each (in `order`): the group in colour with its
+    interval, every other group in light grey behind it for context, all on one scale. A list of
+    charts: `dashboard.chart_block` lays them out in a grid that a phone reads one by one."""
+    data = frame.filter(pl.col(group).is_not_null())
+    panels = order_of(data, group, order)
+    if data.is_empty():
+        return []
+    if every:
+        data = _with_gaps(data, x, every, group)
+    fmt = tooltip_format or (SHARE_TOOLTIP if share else ",.1f")
+    top = max(v for v in (data[band[1]].max() if band else None, data[y].max(), 0.0) if v is not None)
+    x_scale = alt.Scale(domain=[_datetime(data[x].min()), _datetime(data[x].max())])
+    x_enc = alt.X(f"{x}:T", title="", axis=date_axis(every), scale=x_scale)
+    y_axis = share_axis(tickCount=4) if share else alt.Axis(tickCount=4)
+    y_scale = alt.Scale(domain=[0, float(top) * 1.05 or 1.0])
+    y_enc = alt.Y(f"{y}:Q", title=y_title, axis=y_axis, scale=y_scale)
+    tips = [alt.Tooltip(f"{group}:N", title=""), alt.Tooltip(f"{x}:T", title="Period from", format=DATE_FORMATS[every]),
+            alt.Tooltip(f"{y}:Q", title=y_title, format=fmt)]
+    if band:
+        tips += [alt.Tooltip(f"{band[0]}:Q", title="95% low", format=fmt),
+                 alt.Tooltip(f"{band[1]}:Q", title="95% high", format=fmt)]
+    colours = dict(zip(panels, _colours(len(panels)), strict=True))
+    charts = []
+    for panel in panels:
+        own = alt.datum[group] == panel
+        colour = alt.value(colours[panel])
+        layers = [alt.Chart(data).mark_line(color=CONTEXT_GREY, strokeWidth=1).encode(
+            x=x_enc, y=y_enc, detail=f"{group}:N").transform_filter(alt.datum[group] != panel)]
+        if band:
+            layers.append(alt.Chart(data).mark_area(opacity=0.22, color=colours[panel]).encode(
+                x=x_enc, y=alt.Y(f"{band[0]}:Q", title=y_title, axis=y_axis, scale=y_scale), y2=f"{band[1]}:Q"
+            ).transform_filter(own))
+        layers.append(alt.Chart(data).mark_line(strokeWidth=2.5, color=colours[panel]).encode(x=x_enc, y=y_enc)
+                      .transform_filter(own))
+        fill = alt.condition("datum.provisional", alt.value("white"), colour) if "provisional" in data.columns else colour
+        layers.append(alt.Chart(data).mark_point(filled=False, size=26, strokeWidth=1.5, color=colours[panel]).encode(
+            x=x_enc, y=y_enc, fill=fill, tooltip=tips).transform_filter(own))
+        if policy:
+            layers.append(policy_rule(policy, every))
+        charts.append(alt.layer(*layers).properties(
+            height=230, title=alt.TitleParams(str(panel), anchor="start", fontSize=14)))
+    return charts
+
+
+def forest(frame: pl.DataFrame, label: str, estimate: str, low: str, high: str, *, x_title: str,
+           color: str | None = None, height_per_row: int = 34) -> alt.Chart:
+    """Ratios with intervals on a log scale, with 1 (no difference) marked."""
+    scale = alt.Scale(type="log")
+    tooltips = [alt.Tooltip(f"{label}:N", title=""), alt.Tooltip(f"{estimate}:Q", format=".2f", title="Ratio"),
+                alt.Tooltip(f"{low}:Q", format=".2f", title="95% low"), alt.Tooltip(f"{high}:Q", format=".2f", title="95% high")]
+    base = alt.Chart(frame).encode(y=alt.Y(f"{label}:N", title="", sort=None, axis=category_axis(frame[label].to_list())))
+    order = order_of(frame, color) if color else []
+    whiskers = base.mark_rule(strokeWidth=2).encode(x=alt.X(f"{low}:Q", scale=scale, title=x_title), x2=f"{high}:Q",
+                                                    color=_color(color, None, order), tooltip=tooltips)
+    points = base.mark_point(filled=True, size=80).encode(x=alt.X(f"{estimate}:Q", scale=scale),
+                                                          color=_color(color, None, order), tooltip=tooltips)
+    one = alt.Chart(pl.DataFrame({"one": [1.0]})).mark_rule(color=GREY, strokeDash=[4, 3]).encode(x="one:Q")
+    rows = frame[label].n_unique() if not frame.is_empty() else 0
+    return (one + whiskers + points).properties(height=max(180, rows * max(height_per_row, 34) + 40))
+
+
+def matrix(frame: pl.DataFrame, row: str, column: str, value: str, *, label: str, row_title: str = "",
+           column_title: str = "", row_sort=None, column_sort=None) -> alt.Chart:
+    """A table with colour: one cell per row x column, coloured on a log scale around 1
+    (blue below, orange above), the value written in the cell."""
+    scale = alt.Scale(type="log", domainMid=1, scheme="blueorange", domain=[0.2, 5], clamp=True)
+    base = alt.Chart(frame).encode(
+        x=alt.X(f"{column}:N", title=column_title, sort=column_sort,
+                axis=category_axis(frame[column].to_list(), orient="top")),
+        y=alt.Y(f"{row}:N", title=row_title, sort=row_sort, axis=category_axis(frame[row].to_list())),
+    )
+    cells = base.mark_rect(stroke="white").encode(
+        color=alt.Color(f"{value}:Q", scale=scale, title=label),
+        tooltip=[alt.Tooltip(f"{row}:N"), alt.Tooltip(f"{column}:N"), alt.Tooltip(f"{value}:Q", format=".2f", title=label)],
+    )
+    text = base.mark_text(fontSize=12).encode(text=alt.Text(f"{value}:Q", format=".2f"))
+    return (cells + text).properties(height=alt.Step(34))
+
+
+def target_rule(value: float, label: str, *, horizontal: bool = True) -> alt.Chart:
+    """A dashed grey line at a target (or at 1, no difference), named on the chart."""
+    data = pl.DataFrame({"target": [float(value)], "label": [label]})
+    position = {"y": alt.Y("target:Q")} if horizontal else {"x": alt.X("target:Q")}
+    rule = alt.Chart(data).mark_rule(color=GREY, strokeDash=[4, 3]).encode(
+        **position, tooltip=[alt.Tooltip("label:N", title="")])
+    text = (alt.Chart(data).mark_text(align="left", dx=4, dy=-6, color=GREY).encode(**position, x=alt.value(0), text="label:N")
+            if horizontal else
+            alt.Chart(data).mark_text(align="left", dx=4, color=GREY, baseline="top").encode(
+                **position, y=alt.value(0), text="label:N"))
+    return rule + text

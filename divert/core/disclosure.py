@@ -1,0 +1,263 @@
+"""The disclosure gate: small-number suppression for the viewer role and anything published.
+
+Every figure a viewer sees, downloads or receives in the page data passes through `Gate.table`
+(or `Gate.count` / `Gate.derived` for a single figure), where the figures are made. Its rules:
+
+- a count from 1 to threshold-1 is suppressed (zero may be shown);
+- any figure derived from a suppressed count, or summarising fewer than the threshold number
+  of people (a share, rate, interval, median, percentile, hours, ratio), is suppressed too;
+- secondary suppression: along each dimension named (the rows of one period, one group over
+  time ...), a lone suppressed cell takes the next smallest cell with it, so that no total
+  gives it back;
+- counts that are shown are rounded to the nearest 5 and derived figures to 3 significant
+  figures, so that two overlapping periods or two nested filters cannot be subtracted to
+  recover a hidden count;
+- numeric columns that the caller has not declared are dropped: nothing reaches a viewer by
+  omission;
+- each row says why a figure is missing (`note`), on screen and in the CSV.
+
+Managers, caseworkers and administrators see exact figures.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import polars as pl
+
+from divert.core.codes import REFERENCE_GROUP
+
+SUPPRESSED = "*"
+EXACT_ROLES = ("manager", "caseworker", "admin")
+NOTE = "note"
+
+
+@dataclass(frozen=True)
+class Gate:
+    role: str = "viewer"
+    threshold: int = 8
+    base: int = 5
+
+    @property
+    def exact(self) -> bool:
+        return self.role in EXACT_ROLES
+
+    @property
+    def small(self) -> str:
+        return f"fewer than {self.threshold} people"
+
+    # --- single figures ---------------------------------------------------------------------
+    def count(self, value: int | None) -> int | None:
+        """A count as the role may see it: None when hidden, else exact or rounded to base."""
+        if value is None or self.exact:
+            return value
+        if 0 < value < self.threshold:
+            return None
+        return int(self.base * math.floor(value / self.base + 0.5))
+
+    def derived(self, value: float | None, *bases: int | None, summary: bool = False) -> float | None:
+        """A figure made from counts: hidden unless the first base (the people it summarises) is
+        at least the threshold and every other base is 0 or at least the threshold; shown to
+        fewer significant figures the fewer people it summarises (a `summary`, such as a median
+        of days, keeps 3)."""
+        if value is None or self.exact:
+            return value
+        if not self.safe(*bases):
+            return None
+        people = bases[0]
+        return _significant(value, 3 if summary or people >= 1000 else 2 if people >= 100 else 1)
+
+    def safe(self, *bases: int | None) -> bool:
+        if self.exact:
+            return True
+        if not bases or bases[0] is None or bases[0] < self.threshold:
+            return False
+        return all(b is not None and (b == 0 or b >= self.threshold) for b in bases[1:])
+
+    # --- tables -----------------------------------------------------------------------------
+    def table(self, frame: pl.DataFrame, counts: list[str], derived: dict[str, list[str]] | None = None,
+              across: list[list[str]] | None = None, keep: list[str] | None = None,
+              summaries: list[str] | None = None, ratio: tuple[str, str, str] | None = None) -> pl.DataFrame:
+        """The frame as the role may see it. `counts` are count columns; `derived` maps each
+        figure made from counts to its base counts (the first: the people it summarises; a
+        figure's _low/_high interval columns follow it); `across` lists the key columns along
+        which secondary suppression runs; `keep` declares other numeric columns that are safe
+        (years, months, thresholds). Undeclared numeric columns are dropped for gated roles.
+        A derived figure made as a ratio of counts (a share, rate, ratio) is shown to fewer
+        significant figures the fewer people it summarises (1 under 100, 2 under 1,000, else 3),
+        so that it cannot be multiplied back to a count; `summaries` (medians, percentiles of
+        days) keep 3. A derived text or flag column (a reading, "significant") is hidden with its
+        figure. `ratio` names a ratio and its interval (value, low, high): its reading and
+        significance are then worked out again from the figures as shown (see `published_ratio`)."""
+        derived = derived or {}
+        if self.exact or frame.is_empty():
+            return frame
+        declared = set(counts) | set(keep or []) | {f"{d}{end}" for d in derived for end in ("", "_low", "_high")}
+        dropped = [c for c, t in frame.schema.items() if t.is_numeric() and c not in declared]
+        out = frame.drop(dropped)
+        t = self.threshold
+        flags = {c: (pl.col(c) > 0) & (pl.col(c) < t) for c in counts}
+        out = out.with_columns(*(f.fill_null(False).alias(f"_small_{c}") for c, f in flags.items()),
+                               *(pl.lit(False).alias(f"_second_{c}") for c in counts))
+        for _ in range(4):  # secondary suppression until nothing changes
+            changed = False
+            for keys in across or []:
+                for c in counts:
+                    before = out[f"_second_{c}"].sum()
+                    out = _secondary(out, c, keys)
+                    changed |= out[f"_second_{c}"].sum() != before
+            if not changed:
+                break
+        hidden = {c: pl.col(f"_small_{c}") | pl.col(f"_second_{c}") for c in counts}
+        notes = []
+        for c in counts:
+            notes.append(pl.when(pl.col(f"_small_{c}")).then(pl.lit(f"{_words(c)}: {self.small}"))
+                         .when(pl.col(f"_second_{c}")).then(pl.lit(f"{_words(c)}: hidden so that a hidden figure "
+                                                                   "cannot be worked out from a total")))
+        derived_hidden = {}
+        for column, bases in derived.items():
+            if column not in out.columns:
+                continue
+            unsafe = pl.lit(False)
+            for i, b in enumerate(bases):
+                value = pl.col(b)
+                too_few = (value < t) if i == 0 else ((value > 0) & (value < t))
+                unsafe = unsafe | too_few.fill_null(True) | (hidden[b] if b in hidden else pl.lit(False))
+            derived_hidden[column] = unsafe
+            notes.append(pl.when(unsafe).then(pl.lit(f"{_words(column)}: based on {self.small}")))
+        out = out.with_columns(pl.concat_str([n for n in notes], separator="; ", ignore_nulls=True).alias("_note")
+                               if notes else pl.lit(None, pl.String).alias("_note"))
+        replacements = []
+        for c in counts:
+            rounded = (pl.col(c).cast(pl.Float64) / self.base + 0.5).floor() * self.base
+            replacements.append(pl.when(hidden[c]).then(None).otherwise(rounded.cast(pl.Int64)).alias(c))
+        done = set()
+        for column, unsafe in derived_hidden.items():
+            people = pl.col(derived[column][0]).cast(pl.Float64)
+            for name in (column, f"{column}_low", f"{column}_high"):
+                if name in out.columns and name not in done:
+                    done.add(name)
+                    value = pl.col(name)
+                    if out.schema[name].is_numeric() and name not in (summaries or []):
+                        value = _precision(value.cast(pl.Float64), people)
+                    elif out.schema[name].is_numeric():
+                        value = value.cast(pl.Float64).round_sig_figs(3)
+                    replacements.append(pl.when(unsafe).then(None).otherwise(value).alias(name))
+        out = out.with_columns(replacements)
+        out = out.with_columns(pl.when(pl.col("_note") == "").then(None).otherwise(pl.col("_note")).alias(NOTE))
+        out = out.drop([c for c in out.columns if c.startswith(("_small_", "_second_")) or c == "_note"])
+        if not ratio:
+            return out
+        return published_ratio(out, *ratio, small=self.small, estimated=frame[ratio[0]].is_not_null().to_list())
+
+
+def published_ratio(frame: pl.DataFrame, value: str, low: str, high: str, *, small: str,
+                    estimated: list[bool] | None = None) -> pl.DataFrame:
+    """A rounded ratio as published: its reading written from the rounded value (to the digits
+    shown), its significance judged on the rounded interval, and words instead of an empty cell
+    where it is suppressed. A row with no ratio at all (no reference, no population) says so;
+    `estimated` tells, row by row, whether there was a ratio before the gate."""
+    rows = frame.select(value, low, high, "group" if "group" in frame.columns else pl.lit(None).alias("group"),
+                        "reading" if "reading" in frame.columns else pl.lit(None, pl.String).alias("reading"),
+                        ).rows()
+    estimated = estimated if estimated is not None else [True] * len(rows)
+    readings, verdicts = [], []
+    for (ratio, lower, upper, group, reading), was in zip(rows, estimated, strict=True):
+        hidden = ratio is None and was
+        if group == REFERENCE_GROUP:
+            readings.append(reading or "reference group (1 by definition)")
+            verdicts.append("reference group")
+        elif hidden:
+            readings.append(f"suppressed ({small})")
+            verdicts.append(f"suppressed ({small})")
+        elif ratio is None:
+            readings.append("no ratio (no reference rate or no population)")
+            verdicts.append("no ratio")
+        else:
+            readings.append(shown_reading(ratio))
+            verdicts.append("no interval" if lower is None or upper is None
+                            else "yes" if lower > 1 or upper < 1 else "no")
+    out = frame.with_columns(pl.Series("reading", readings, dtype=pl.String))
+    return out.with_columns(pl.Series("significant", verdicts, dtype=pl.String))
+
+def shown_reading(ratio: float) -> str:
+    """The reading of a ratio rounded for publication, to the digits it is shown with (never
+    more precise than the number beside it)."""
+    if ratio == 0:
+        return "none at this stage"
+    if ratio == 1:
+        return "about the White rate (rounded)"
+    return f"about {ratio:g} times the White rate (rounded)"
+
+
+def _precision(value: pl.Expr, people: pl.Expr) -> pl.Expr:
+    """Significant figures by the number of people a figure summarises."""
+    return (pl.when(people >= 1000).then(value.round_sig_figs(3))
+            .when(people >= 100).then(value.round_sig_figs(2))
+            .otherwise(value.round_sig_figs(1)))
+
+
+def _secondary(frame: pl.DataFrame, column: str, keys: list[str]) -> pl.DataFrame:
+    """Where a group (rows sharing `keys`) has exactly one hidden cell, also hide its next
+    smallest non-zero cell, so the hidden value cannot be worked out from the group's total."""
+    small, second = f"_small_{column}", f"_second_{column}"
+    over = keys or [pl.lit(1)]
+    ranked = frame.with_row_index("_row").with_columns(
+        (pl.col(small) | pl.col(second)).sum().over(over).alias("_n_hidden"),
+        pl.when(~pl.col(small) & ~pl.col(second) & (pl.col(column) > 0)).then(pl.col(column)).otherwise(None)
+        .rank("ordinal").over(over).alias("_rank"),
+    )
+    return ranked.with_columns(
+        (pl.col(second) | ((pl.col("_n_hidden") == 1) & (pl.col("_rank") == 1)).fill_null(False)).alias(second)
+    ).sort("_row").drop("_row", "_n_hidden", "_rank")
+
+
+def _significant(value: float | None, digits: int = 3) -> float | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value == 0:
+        return value
+    return round(value, digits - 1 - int(math.floor(math.log10(abs(value)))))
+
+
+def _words(column: str) -> str:
+    return column.replace("_", " ")
+
+
+def for_display(frame: pl.DataFrame, counts: list[str]) -> pl.DataFrame:
+    """Counts as text with '*' where the gate hid them (null with a note), for tables and
+    downloads."""
+    if NOTE not in frame.columns:
+        return frame
+    out = frame
+    for column in counts:
+        if column in out.columns:
+            out = out.with_columns(
+                pl.when(pl.col(column).is_null() & pl.col(NOTE).is_not_null()).then(pl.lit(SUPPRESSED))
+                .otherwise(pl.col(column).cast(pl.String)).alias(column))
+    return out
+
+
+def too_narrow(frames, filters, threshold: int) -> str | None:
+    """For a gated role: why these filters may not be shown, or None. The people in scope (the
+    period's offences and referrals within the filters) must be none or at least the threshold,
+    and so must those that each filter leaves out within the others (otherwise two nested
+    filters could be subtracted to give a small group back)."""
+    from dataclasses import replace
+
+    def sizes(chosen):
+        return [chosen.apply(frames.offences, "offence_date").height, chosen.apply(frames.referrals, "referred_on").height]
+
+    def small(values):
+        return any(0 < v < threshold for v in values)
+
+    if small(sizes(filters)):
+        return f"These filters leave fewer than {threshold} people, too few to show without identifying anyone."
+    for name in ("area", "source", "age_band", "sex", "ethnic_group"):
+        if getattr(filters, name) is None:
+            continue
+        wider = sizes(replace(filters, **{name: None}))
+        left_out = [w - n for w, n in zip(wider, sizes(filters), strict=True)]
+        if small(left_out):
+            return (f"Choosing this {name.replace('_', ' ')} leaves out fewer than {threshold} people, who could be "
+                    "worked out by comparing with the wider view. Choose a wider filter.")
+    return None

@@ -1,0 +1,1 @@
+"""Read models for the records pages and the equity pages: casework, worklist, equity."""

@@ -1,0 +1,164 @@
+"""The programme profile: which force runs the scheme, its areas, when it started, how a
+diversion is recorded, who is eligible, and the provider's course. Stored in the database
+(the `programme` setting, so every change is audited and bumps the data version), set at first
+run, on the admin Programme page and with `divert programme set`. It is passed down to the
+analytics (on the loaded frames), never imported as a module constant.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields, replace
+from datetime import date
+
+from divert.core import clock, codes
+from divert.core.field_rules import Problem
+
+TIME_ZONE = clock.UK  # (one clock: divert.core.clock)
+SETTING_KEY = "programme"
+DIVERSION_OUTCOMES = {8: "Community Resolution", 22: "Diversionary, educational or intervention activity"}
+DRUG_CLASSES = ("A", "B", "C")
+EARLIEST_LAUNCH = date(2014, 1, 1)
+HOURS_SOURCE = ("Provider-reported: each referral at the scene saves over four hours of officer time compared "
+                "with arrest and processing (West Midlands practice example).")
+
+
+@dataclass(frozen=True)
+class Programme:
+    force: str = codes.DEFAULT_FORCE
+    launch: date = date(2020, 10, 1)
+    diversion_outcome: int = 8  # HOCR 8 Community Resolution, or 22 diversionary activity
+    minimum_age: int = 10
+    drug_classes: tuple[str, ...] = DRUG_CLASSES
+    second_offer_after_engagement: bool = True
+    provider: str = "the drug-intervention provider"
+    course_format: str = "online group course (2-3 hours)"
+    seats_per_session: int = 12
+    sessions_per_week: float = 3.0
+    officer_hours_per_referral: float = 4.0
+    officer_hours_source: str = HOURS_SOURCE
+    areas: tuple[tuple[str, str], ...] = field(default=(), compare=False)  # (code, name), from the census
+
+    @property
+    def launch_label(self) -> str:
+        return f"{self.launch:%B %Y}"
+
+    @property
+    def force_name(self) -> str:
+        from divert.reference import forces
+
+        return forces.force_name(self.force)
+
+    @property
+    def diversion_label(self) -> str:
+        return DIVERSION_OUTCOMES[self.diversion_outcome]
+
+    @property
+    def area_labels(self) -> dict[str, str]:
+        return dict(self.areas)
+
+    def with_areas(self) -> Programme:
+        """The profile with its force's local authorities from the shipped census."""
+        from divert.reference.census import force_areas
+
+        return replace(self, areas=tuple((a["code"], a["name"]) for a in force_areas(self.force)))
+
+    def as_json(self) -> dict:
+        out = asdict(self)
+        out["launch"] = self.launch.isoformat()
+        out["drug_classes"] = list(self.drug_classes)
+        out["areas"] = [{"code": code, "name": name} for code, name in self.areas]
+        return out
+
+
+STORED = [f.name for f in fields(Programme) if f.name != "areas"]
+
+
+def check(values: dict, base: Programme | None = None) -> tuple[Programme | None, list[Problem]]:
+    """A profile from `values` (text or typed) on top of `base`; every problem at once."""
+    from divert.reference import forces
+
+    base = base or Programme()
+    out, problems = {}, []
+
+    def fail(name, reason):
+        problems.append(Problem(name, values.get(name), reason))
+
+    for name, value in values.items():
+        if value is None or name not in STORED:
+            if name not in STORED:
+                fail(name, "is not part of the programme profile")
+            continue
+        try:
+            if name == "force":
+                out[name] = forces.force(str(value)).slug
+            elif name == "launch":
+                day = value if isinstance(value, date) else date.fromisoformat(str(value))
+                if not EARLIEST_LAUNCH <= day <= clock.today():
+                    fail(name, f"must be between {EARLIEST_LAUNCH:%d %B %Y} and today")
+                    continue
+                out[name] = day
+            elif name == "diversion_outcome":
+                number = int(value)
+                if number not in DIVERSION_OUTCOMES:
+                    fail(name, "must be 8 (Community Resolution) or 22 (diversionary, educational or intervention activity)")
+                    continue
+                out[name] = number
+            elif name == "drug_classes":
+                chosen = value if isinstance(value, list | tuple) else str(value).replace(" ", "").split(",")
+                chosen = tuple(sorted({str(c).upper() for c in chosen if str(c).strip()}))
+                if not chosen or set(chosen) - set(DRUG_CLASSES):
+                    fail(name, "must be one or more of A, B, C")
+                    continue
+                out[name] = chosen
+            elif name == "second_offer_after_engagement":
+                text = str(value).strip().lower()
+                if text not in ("true", "false", "yes", "no", "1", "0"):
+                    fail(name, "must be yes or no")
+                    continue
+                out[name] = text in ("true", "yes", "1")
+            elif name in ("minimum_age", "seats_per_session"):
+                number = int(value)
+                low, high = (10, 25) if name == "minimum_age" else (1, 100)
+                if not low <= number <= high:
+                    fail(name, f"must be a whole number from {low} to {high}")
+                    continue
+                out[name] = number
+            elif name in ("sessions_per_week", "officer_hours_per_referral"):
+                number = float(value)
+                if not 0 <= number <= (50 if name == "sessions_per_week" else 24):
+                    fail(name, "is out of range")
+                    continue
+                out[name] = number
+            else:
+                text = " ".join(str(value).split())
+                if not 1 <= len(text) <= 300:
+                    fail(name, "must be 1 to 300 characters")
+                    continue
+                out[name] = text
+        except (ValueError, TypeError) as error:
+            fail(name, str(error) if isinstance(error, forces.UnknownForce) else "is not valid")
+    if problems:
+        return None, problems
+    return replace(base, **out).with_areas(), []
+
+
+def from_stored(stored: dict | None, force: str | None) -> Programme:
+    profile = Programme(force=force or codes.DEFAULT_FORCE)
+    if stored:
+        chosen, problems = check({k: v for k, v in stored.items() if k in STORED}, profile)
+        if chosen is not None:
+            return chosen
+    return profile.with_areas()
+
+
+def ineligible(profile: Programme, age: int | None, drug: str | None, engaged_before: bool) -> list[str]:
+    """Why the programme's eligibility rules would not offer diversion (empty: eligible)."""
+    reasons = []
+    if age is not None and age < profile.minimum_age:
+        reasons.append(f"aged {age}, under the programme's minimum age of {profile.minimum_age}")
+    drug_class = codes.DRUG_CLASS.get(drug or "")
+    if drug_class and drug_class not in profile.drug_classes:
+        reasons.append(f"a class {drug_class} drug, which the programme does not cover")
+    if engaged_before and not profile.second_offer_after_engagement:
+        reasons.append("engaged before, and the programme makes no second offer")
+    return reasons

@@ -1,0 +1,1 @@
+"""Storage: the database connection, the tables, migrations and the bulk writers."""

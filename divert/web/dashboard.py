@@ -1,0 +1,236 @@
+"""What every dashboard page shares: the frames cached on data_version, the one set of filters
+(kept in the session and the URL), and the chart block (title, caption, chart, table, CSV,
+empty state, small-number suppression for the viewer role)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, timedelta
+
+import polars as pl
+import streamlit as st
+
+from divert.analytics.calendar.months import default_as_of
+from divert.analytics.data.filters import Filters
+from divert.analytics.data.frames import Frames
+from divert.analytics.data.live import LiveFrames
+from divert.core import clock, codes
+from divert.core.disclosure import EXACT_ROLES, Gate, for_display, too_narrow
+from divert.core.environment import current_force, database_url  # noqa: F401  (current_force for pages)
+from divert.core.safe_csv import to_csv_bytes
+from divert.records import stored_settings
+from divert.storage.db import data_version, get_engine
+
+FILTERS_KEY = "dashboard_filters"
+PERIOD_KEY = "dashboard_period"
+ALL = "All"
+PERIODS = ("Last 12 months", "Last 6 months", "Last 3 months", "Since the programme started", "All time", "Custom")
+AS_OF_RULE = "Unless another date is chosen, every role sees the figures as of the last month end before today."
+PERIOD_HELP = ("The dates that count in every figure and chart on every page, ending on the as-of date. "
+               "Pages that compare two periods (the Overview against the period before, outcomes before and "
+               "after the launch) name both periods on the page.")
+
+
+@st.cache_resource(show_spinner=False)
+def _live(url: str) -> LiveFrames:
+    return LiveFrames(url)
+
+
+def live() -> LiveFrames:
+    """This database's frames, kept current: loaded once per app process, then after each write
+    (through any replica) only the records it touched are read again."""
+    return _live(database_url())
+
+
+def all_frames() -> Frames:
+    """Everything recorded, up to date with the last write."""
+    store = live()
+    if store.frames is None:
+        with st.spinner("Loading the figures (once, when the app starts)..."):
+            return store.current()
+    return store.current()
+
+
+def frames(filters: Filters) -> Frames:
+    """What was known at the end of the filters' as-of date (Europe/London). For a gated role
+    (viewer), a page whose filters single out too few people stops here with the reason."""
+    _, data = live().at(filters.as_of_date)
+    if not _exact_role():
+        reason = too_narrow(data, filters, settings().small_number_threshold)
+        if reason:
+            st.info(reason, icon=":material/visibility_off:")
+            st.stop()
+    return data
+
+
+def _exact_role() -> bool:
+    from divert.web.ui import current_user
+
+    user = current_user()
+    return user is not None and user.role in EXACT_ROLES
+
+
+def month_ends(before: date, count: int = 60) -> list[date]:
+    """The last `count` month ends on or before `before`, newest first."""
+    last = before if (before + timedelta(days=1)).day == 1 else before.replace(day=1) - timedelta(days=1)
+    first = pl.Series([last.replace(day=1)]).dt.offset_by(f"-{count - 1}mo")[0]
+    return pl.date_range(first, last.replace(day=1), "1mo", eager=True).dt.month_end().to_list()[::-1]
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def _settings(url: str, version: int) -> stored_settings.AppSettings:
+    return stored_settings.load(get_engine(url))
+
+
+def settings() -> stored_settings.AppSettings:
+    url = database_url()
+    return _settings(url, data_version(get_engine(url)))
+
+
+def _choice(label: str, options: dict[str, str], current: str | None, key: str, help: str) -> str | None:
+    keys = [ALL, *options]
+    picked = st.selectbox(label, keys, index=keys.index(current) if current in keys else 0,
+                          format_func=lambda k: k if k == ALL else options[k], key=key, help=help)
+    return None if picked == ALL else picked
+
+
+def filter_bar(page: str) -> Filters:
+    """The filters in the sidebar, the same on every dashboard. They start from the link (query
+    string) or the last page, and are written back to the query string so a view can be shared
+    as a link. The as-of date is always set on what this returns (the last month end before today unless chosen)."""
+    if FILTERS_KEY not in st.session_state:
+        st.session_state[FILTERS_KEY] = Filters.from_query(st.query_params)
+    current: Filters = st.session_state[FILTERS_KEY]
+    data = all_frames()
+    today = clock.today()
+    default = default_as_of(today)  # the same rule for every role
+    exact = _exact_role()
+    with st.sidebar:
+        st.markdown("**Filters** (all dashboards)")
+        if exact:
+            picked = st.date_input("As of", value=min(current.as_of or default, today), max_value=today,
+                                   min_value=date(2000, 1, 1), format="DD/MM/YYYY", key=f"{page}_as_of",
+                                   help=f"Every figure is measured as it stood at the end of this day (UK time): later "
+                                        f"records are left out, and a month or week not yet over is marked provisional. "
+                                        f"{AS_OF_RULE}")
+            as_of = picked if isinstance(picked, date) else default
+            choices = PERIODS
+        else:  # published figures: whole months and fixed periods only, so nothing can be differenced
+            ends = month_ends(today - timedelta(days=1))
+            chosen_end = current.as_of if current.as_of in ends else default
+            as_of = st.selectbox("As of (month end)", ends, index=ends.index(chosen_end), format_func=lambda d: f"{d:%-d %B %Y}",
+                                 key=f"{page}_as_of_month",
+                                 help=f"Published figures are measured at a month end, over fixed periods. {AS_OF_RULE}")
+            choices = PERIODS[:-1]
+        launch = data.programme.launch
+        preset = st.session_state.get(PERIOD_KEY) or st.query_params.get("period")
+        preset = preset if preset in choices else _period_name(current, as_of, launch)
+        preset = preset if preset in choices else choices[0]
+        period = st.selectbox("Period", choices, index=choices.index(preset), key=f"{page}_period", help=PERIOD_HELP)
+        first = data.offences["offence_date"].min() or launch
+        start, end = _period_dates(period, current, first, as_of, launch, page)
+        areas = data.programme.area_labels
+        area = _choice("Local policing area", areas, current.area, f"{page}_area", "Where the offence was recorded.")
+        source = _choice("Source", codes.REFERRAL_SOURCES, current.source, f"{page}_source", "How the person came to the police.")
+        age = _choice("Age band", {b: b for b in (*codes.AGE_BANDS, "Missing")}, current.age_band, f"{page}_age", "Age at the offence.")
+        sex = _choice("Sex", codes.SEXES, current.sex, f"{page}_sex", "Sex as recorded.")
+        groups = {g: g for g in (*codes.BROAD_GROUPS, "Missing")}
+        group = _choice("Ethnic group (self-defined)", groups, current.ethnic_group, f"{page}_group",
+                        "Broad self-defined group. 'Not stated' and 'Missing' are kept as groups of their own.")
+    chosen = Filters(start=start, end=end, area=area, source=source, age_band=age, sex=sex, ethnic_group=group,
+                     as_of=None if as_of == default else as_of)
+    st.session_state[FILTERS_KEY] = chosen
+    st.session_state[PERIOD_KEY] = period
+    query = chosen.to_query() | ({"period": period} if period != "Custom" else {})
+    if dict(st.query_params) != query:
+        st.query_params.from_dict(query)
+    return replace(chosen, as_of=as_of)
+
+
+def period_bounds(period: str, as_of: date, launch: date) -> tuple[date | None, date | None]:
+    """The dates a named period covers, ending on the as-of date."""
+    if period == "All time":
+        return None, as_of
+    if period == "Since the programme started":
+        return launch, as_of
+    months = {"Last 12 months": 12, "Last 6 months": 6, "Last 3 months": 3}[period]
+    start = pl.Series([as_of]).dt.offset_by(f"-{months}mo")[0] + timedelta(days=1)
+    return start, as_of
+
+
+def _period_name(current: Filters, as_of: date, launch: date) -> str:
+    if not current.start and not current.end:
+        return "Last 12 months"
+    for name in PERIODS[:-1]:
+        if (current.start, current.end or as_of) == period_bounds(name, as_of, launch):
+            return name
+    return "Custom"
+
+
+def _period_dates(period: str, current: Filters, first: date, as_of: date, launch: date, page: str):
+    if period != "Custom":
+        start, end = period_bounds(period, as_of, launch)
+        return (start or first), end
+    picked = st.date_input("From - to", value=(current.start or first, min(current.end or as_of, as_of)),
+                           min_value=date(2000, 1, 1), max_value=as_of, format="DD/MM/YYYY", key=f"{page}_dates")
+    if isinstance(picked, tuple) and len(picked) == 2:
+        return picked
+    return current.start, current.end
+
+
+def as_of_line(data: Frames) -> None:
+    """'Figures as of D; data up to D2 (last import D3)' under a page's title."""
+    st.caption(coverage_text(data))
+
+
+def coverage_text(data: Frames) -> str:
+    up_to = data.data_up_to()
+    sources = {"offences": "offences", "referrals": "referrals", "stop_search": "stop and search"}
+    parts = [f"{label} {up_to[key]:%d %b %Y}" for key, label in sources.items() if up_to.get(key)]
+    text = f"Figures as of {data.as_of:%-d %B %Y}" if data.as_of else "All records"
+    text += "; data up to: " + ", ".join(parts) if parts else "; no data recorded yet"
+    if data.last_import:
+        text += f" (last import {data.last_import:%d %b %Y})"
+    return text + "."
+
+
+def gate(role: str) -> Gate:
+    """The disclosure gate for the role, with the administrator's threshold."""
+    return Gate(role, settings().small_number_threshold)
+
+
+def chart_block(title: str, caption: str, chart, table: pl.DataFrame, filename: str, *,
+                empty: str = "Nothing recorded for these filters. Widen the period or clear a filter.",
+                counts: list[str] | None = None, key: str | None = None) -> None:
+    """Title (the finding), 'what this shows', chart and table view, CSV and PNG downloads, or a
+    clear empty state. The chart is built from the gated frame, so the PNG (drawn from the same
+    chart, with its title and caption) carries nothing the page does not show."""
+    import altair as alt
+
+    from divert.charts import png
+
+    st.subheader(title)
+    st.caption(caption)
+    if table.is_empty():
+        st.info(empty, icon=":material/info:")
+        return
+    shown = for_display(table, counts or [])
+    chart_tab, table_tab = st.tabs(["Chart", "Table"])
+    with chart_tab:
+        if isinstance(chart, list):  # small multiples: a grid of charts, one by one on a phone
+            for first in range(0, len(chart), 3):
+                for column, panel in zip(st.columns(3), chart[first:first + 3], strict=False):
+                    column.altair_chart(panel, width="stretch")
+        else:
+            st.altair_chart(chart, width="stretch")
+    with table_tab:
+        st.dataframe(shown, width="stretch", hide_index=True)
+    downloads = st.container(horizontal=True)
+    downloads.download_button("Download CSV", to_csv_bytes(shown), file_name=f"{filename}.csv", mime="text/csv",
+                              key=key or f"download_{filename}", icon=":material/download:")
+    if chart is not None and not (isinstance(chart, list) and not chart):
+        image = (alt.concat(*(c.properties(width=260) for c in chart), columns=3) if isinstance(chart, list)
+                 else chart)
+        downloads.download_button("Download PNG", lambda: png.png(image, title, caption),
+                                  file_name=f"{filename}.png", mime="image/png", key=f"{key or f'download_{filename}'}_png",
+                                  icon=":material/image:", on_click="ignore")
