@@ -3,7 +3,7 @@
 import streamlit as st
 
 from divert.core import codes
-from divert.readmodels import casework
+from divert.readmodels import work_queues
 from divert.records.pathway import edit_assessment, record_assessment
 from divert.web import forms, referral_forms, ui
 
@@ -30,7 +30,7 @@ st.caption(
 )
 
 reference = forms.referral_chooser(
-    casework.awaiting_assessment(engine), "Or choose one waiting for an assessment",
+    work_queues.awaiting_assessment(engine), "Or choose one waiting for an assessment",
     empty="No referrals are waiting for an assessment.",
 )
 detail = forms.referral_to_work_on(

@@ -5,13 +5,12 @@ worker."""
 
 from datetime import timedelta
 
-import altair as alt
 import polars as pl
 import streamlit as st
 
 from divert.analytics.data.frames import end_of_day
 from divert.analytics.planning import capacity, demand, queue, staffing, waiting
-from divert.charts import build
+from divert.charts import build, planning
 from divert.core import clock
 from divert.core.wording import plural
 from divert.web import dashboard, scenarios, ui
@@ -133,21 +132,6 @@ for col, row in zip(cols, summary.iter_rows(named=True), strict=True):
 weekly = capacity.weekly_capacity(referrals, data.sessions, as_of)
 needed = demand.demand_from_forecast(baseline, plan)
 seats_frame = demand.seats_against_demand(weekly, needed)
-lines = seats_frame.filter(pl.col("series") != demand.SCHEDULED)
-bars = alt.Chart(seats_frame.filter(pl.col("series") == demand.SCHEDULED)).mark_bar(
-    color=build.GREY).encode(
-    x=alt.X("week:T", title="", axis=build.date_axis("1w")), y=alt.Y("seats:Q", title="Seats a week"),
-    opacity=alt.condition("datum.provisional", alt.value(0.18), alt.value(0.4)),
-    tooltip=[alt.Tooltip("week:T", title="Week of", format="%-d %b %Y"),
-             alt.Tooltip("seats:Q", title="Seats scheduled", format=",.0f"),
-             alt.Tooltip("provisional:N", title="Week not over")])
-band = alt.Chart(lines.drop_nulls("low")).mark_area(opacity=0.2, color=build.GREY).encode(
-    x=alt.X("week:T", axis=build.date_axis("1w")), y=alt.Y("low:Q", title="Seats a week"), y2="high:Q",
-    tooltip=[alt.Tooltip("week:T", title="Week of", format="%-d %b %Y"), alt.Tooltip("low:Q", title="80% interval from", format=",.0f"),
-             alt.Tooltip("high:Q", title="80% interval to", format=",.0f")])
-seat_chart = bars + band + build.line(lines, "week", "seats", y_title="Seats a week", color="series",
-                                       color_title="", x_title="", every="1w", labels=False,
-                                       order=[demand.BOOKED, demand.FILLED, demand.NEEDED])
 dashboard.chart_block(
     "Course seats scheduled against demand",
     "Grey bars: seats in the sessions scheduled each week (lighter: weeks not over, the calendar ahead). Lines: seats "
@@ -155,22 +139,16 @@ dashboard.chart_block(
     "and the seats the referral forecast needs (people allocated to the course who will attend, at the planning "
     f"model's rates), with its 80% interval shaded grey. Last 26 weeks and {int(needed['weeks_ahead'].max() or 0)} weeks "
     "after the as-of week. Hollow points and dashed lines are provisional.",
-    seat_chart, seats_frame, "seats_against_demand", key="capacity_seats",
+    planning.seats_against_demand(seats_frame), seats_frame, "seats_against_demand", key="capacity_seats",
 )
 
 use = weekly.filter((pl.col("seats") > 0) & pl.col("week").is_between(shown_from, as_of + timedelta(weeks=8)))
-use_long = use.unpivot(index=["week", "provisional", "sessions", "seats", "booked", "attended"],
-                       on=["seat_use", "seats_filled"], variable_name="measure", value_name="share")
-use_long = use_long.with_columns(pl.col("measure").replace_strict({
-    "seat_use": "Seats booked (so far, for weeks not over)", "seats_filled": "Seats filled (people who attended)"}))
 dashboard.chart_block(
     "Seat use per week",
     "Seats booked and seats filled (people who attended) as a share of the seats scheduled, for each week of "
     "sessions. For weeks not over at the as-of date (hollow, dashed) the seats are booked so far: more bookings "
     "will come, so a low share there is not under-use.",
-    build.line(use_long, "week", "share", y_title="Share of seats", color="measure", color_title="Measure",
-                x_title="", share=True, every="1w", order=["Seats booked (so far, for weeks not over)",
-                                                            "Seats filled (people who attended)"], labels=False),
+    planning.seat_use(use),
     use.select("week", "provisional", "sessions", "seats", "booked", "attended", "seat_use", "seats_filled",
                "attendance"), "seat_use",
     empty="No course sessions in this period.", key="capacity_use",
@@ -194,12 +172,6 @@ for measure, title, unit, target in (
     ("to_course", "Days from assessment to course", "Days", targets.target_days_to_course),
 ):
     part = waits.filter(pl.col("measure") == measure).drop("measure")
-    long = part.unpivot(index=["week", "people", "provisional"], on=["median", "p90"], variable_name="statistic",
-                        value_name="days")
-    long = long.with_columns(pl.col("statistic").replace_strict({"median": "Median", "p90": "90th percentile"}))
-    rule = build.target_rule(float(target), f"Target: {target}")
-    chart = build.line(long, "week", "days", y_title=unit, color="statistic", color_title="Statistic", x_title="",
-                        order=["90th percentile", "Median"], tooltip_format=",.1f", every="1w") + rule
     dashboard.chart_block(
         title,
         f"For the people who reached the step each week: the median and the 90th percentile wait, against the "
@@ -208,7 +180,7 @@ for measure, title, unit, target in (
         f"For the people whose first course session fell in each week: the median and the 90th percentile wait "
         f"since their assessment, against the target of {target} days (dashed grey). The week not over is "
         "provisional.",
-        chart, part, f"wait_{measure}_weekly", key=f"capacity_{measure}",
+        planning.weekly_waits(part, unit=unit, target=target), part, f"wait_{measure}_weekly", key=f"capacity_{measure}",
         empty="Nobody reached this step in the chosen period.",
     )
 
@@ -220,10 +192,7 @@ dashboard.chart_block(
     "with an assessment x 5 working days): worker-days counted as the planning model counts them, which then takes "
     "the team's pace in its busier weeks). An uneven spread can mean sickness, part-time hours or a worker with "
     "other duties.",
-    build.bars(load, "worker", "assessments", y_title="Assessments", x_title="", horizontal=True, sort="-x",
-                tooltip_extra=[alt.Tooltip("per_worker_day:Q", title="Per worker-day", format=".2f"),
-                               alt.Tooltip("weeks_active:Q", title="Weeks with an assessment"),
-                               alt.Tooltip("share:Q", title="Share", format=".0%")]),
+    planning.assessments_per_worker(load),
     load, "assessments_per_worker", key="capacity_workers",
     empty="No assessments were completed in these weeks.",
 )

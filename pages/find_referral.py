@@ -6,7 +6,7 @@ import streamlit as st
 
 from divert.core import codes
 from divert.core.wording import plural
-from divert.readmodels import casework
+from divert.readmodels import casework, referral_history
 from divert.web import forms, referral_forms, ui
 
 user = ui.require_role("caseworker", "admin")
@@ -95,13 +95,13 @@ if detail["void"] is None:  # nothing is recorded against a void referral
                        referral=detail["reference"])
 
 st.subheader("Timeline")
-timeline = casework.timeline(engine, detail["reference"])
+timeline = referral_history.timeline(engine, detail["reference"])
 st.table(timeline.with_columns(pl.col(c).map_elements(ui.plain, return_dtype=pl.String)
                                for c, t in timeline.schema.items() if t == pl.String), hide_index=True, border="horizontal")
 
 st.subheader("Changes")
 st.caption("Every recording and correction of this referral, its offence, assessment, bookings and closure.")
-trail = casework.audit_trail(engine, detail["reference"])
+trail = referral_history.audit_trail(engine, detail["reference"])
 if trail.height:
     st.dataframe(trail, hide_index=True, column_config={
         "When": st.column_config.TextColumn(width="medium"), "By": st.column_config.TextColumn(width="medium"),

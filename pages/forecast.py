@@ -1,12 +1,11 @@
 """Forecast: weekly referrals up to 26 weeks ahead with prediction intervals, how well the
 same method did in the past (a rolling-origin backtest), and the work the forecast means."""
 
-import altair as alt
 import polars as pl
 import streamlit as st
 
 from divert.analytics.planning import demand, forecast, staffing
-from divert.charts import build
+from divert.charts import build, planning
 from divert.web import dashboard, scenarios, ui
 
 # plain names on screen; the technical name of each method is in the help text
@@ -65,20 +64,7 @@ c4.metric("This week so far (provisional)", f"{this_week['referrals']:,}",
                "so this is not a fall.")
 c4.caption(f"Week of {this_week['week']:%d %b %Y}, {this_week['days']} of 7 days")
 
-x = alt.X("week:T", title="", axis=build.date_axis("1w"))
-base = alt.Chart(shown)
-tips = [alt.Tooltip("series:N", title=""), alt.Tooltip("week:T", title="Week of", format="%-d %b %Y"),
-        alt.Tooltip("referrals:Q", title="Referrals", format=",.1f"),
-        alt.Tooltip("lo_80:Q", title="80% from", format=",.0f"), alt.Tooltip("hi_80:Q", title="80% to", format=",.0f"),
-        alt.Tooltip("lo_95:Q", title="95% from", format=",.0f"), alt.Tooltip("hi_95:Q", title="95% to", format=",.0f")]
-chart = (
-    base.mark_area(opacity=0.12, color=build.PALETTE[0]).encode(
-        x=x, y=alt.Y("lo_95:Q", title="Referrals a week"), y2="hi_95:Q", tooltip=tips)
-    + base.mark_area(opacity=0.25, color=build.PALETTE[0]).encode(x=x, y="lo_80:Q", y2="hi_80:Q", tooltip=tips)
-    + build.line(shown.select("week", "series", "referrals", "provisional"), "week", "referrals",
-                  y_title="Referrals a week", color="series", color_title="", x_title="", every="1w",
-                  tooltip_format=",.1f")
-).properties(height=340)
+chart = build.forecast_band(shown)
 dashboard.chart_block(
     "Referrals a week: recorded and forecast",
     "Referrals recorded each week (the last two years; a gap in the records is left blank, not drawn as zero) and "
@@ -110,30 +96,11 @@ else:
     m3.metric("Inside the 95% interval", f"{best['coverage_95']:.0%}", help="Should be close to 95%.")
     st.caption(f"{ERROR_NAME}, each forecast: " + "; ".join(f"{row['label']} {row['mase']:.2f}" for row in acc.iter_rows(named=True))
                + f". Based on {int(acc['forecasts'].max()):,} weeks forecast from {origins} past dates.")
-    scores = forecast.coverage_long(acc)
-    order = acc["label"].to_list()
-    intervals = scores["interval"].unique(maintain_order=True).to_list()
-    interval_colour = alt.Color("interval:N", title="", scale=alt.Scale(domain=intervals,
-                                                                        range=[build.PALETTE[0], build.PALETTE[4]]),
-                                legend=build.legend(intervals))
-    score_tips = [alt.Tooltip("label:N", title="Forecast"), alt.Tooltip("interval:N", title="Interval"),
-                  alt.Tooltip("coverage:Q", title="Weeks inside", format=".1%"),
-                  alt.Tooltip("nominal:Q", title="Should be", format=".0%"),
-                  alt.Tooltip("forecasts:Q", title="Weeks forecast")]
-    y = alt.Y("label:N", title="", sort=order, axis=build.category_axis(order))
-    coverage_chart = (
-        alt.Chart(scores).mark_bar().encode(
-            y=y, yOffset=alt.YOffset("interval:N", sort=intervals), x=alt.X("coverage:Q", title="Share of past weeks inside the interval",
-                                               axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
-            color=interval_colour, tooltip=score_tips)
-        + alt.Chart(scores).mark_tick(color="black", thickness=2, size=14).encode(
-            y=y, yOffset=alt.YOffset("interval:N", sort=intervals), x="nominal:Q", tooltip=score_tips)
-    ).properties(height=60 * max(acc.height, 1) + 40)
     dashboard.chart_block(
         "How often past weeks fell inside each forecast's range",
         "For each forecast, the share of past weeks that fell inside its 80% and 95% ranges; the black tick is "
         "the share each should cover. The table adds the error against 'same week last year' (below 1 beats it).",
-        coverage_chart, acc.drop("model").rename({"mase": "error_against_same_week_last_year"}), "forecast_backtest",
+        planning.backtest_coverage(acc), acc.drop("model").rename({"mase": "error_against_same_week_last_year"}), "forecast_backtest",
         key="forecast_backtest",
     )
     by_horizon = forecast.accuracy_by_horizon(result.backtest, model)
@@ -174,15 +141,11 @@ w4.metric("Staff hours a week", f"{need['staff_hours']:,.0f}",
           help="Assessment time (a working day / assessments per worker-day, each) plus facilitator time for the "
                "sessions the forecast needs, averaged over the weeks shown.")
 scenarios.show_assumptions(plan, rates, "forecast")
-long = table.unpivot(index=["week"], on=["sessions", "sessions_busy_week"], variable_name="level", value_name="value")
-long = long.with_columns(pl.col("level").replace_strict({"sessions": "Central forecast",
-                                                         "sessions_busy_week": "Busy week"}))
 dashboard.chart_block(
     "Course sessions a week the forecast needs",
     "Sessions needed to seat the people the forecast sends to the course, each week: for the central forecast and "
     "for a busy week (the top of the 80% interval). The table has assessments, seats, worker-days and staff hours "
     "too.",
-    build.line(long, "week", "value", y_title="Sessions a week", color="level", color_title="Demand", x_title="",
-                order=["Busy week", "Central forecast"], tooltip_format=",.1f", every="1w"),
+    planning.sessions_needed(table),
     table, "forecast_demand", key="forecast_demand",
 )

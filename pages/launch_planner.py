@@ -5,14 +5,13 @@ week one."""
 from dataclasses import replace
 from datetime import timedelta
 
-import altair as alt
 import polars as pl
 import streamlit as st
 
 from divert.analytics.calendar.months import default_as_of
 from divert.analytics.dashboards import volume
 from divert.analytics.planning import launch, model, queue, staffing
-from divert.charts import build
+from divert.charts import build, planning
 from divert.core import clock
 from divert.core.safe_csv import to_csv_bytes
 from divert.core.wording import plural
@@ -130,23 +129,12 @@ m2.metric("Expected once diversion starts", f"{head['offences_after_uplift']:,.0
 m3.metric("Referrals a week", f"{head['referrals_per_week']:,.0f}",
           help="Offences after the uplift x 12 / 52 x the share referred.")
 
-tips = [alt.Tooltip("week:T", title="Week of", format="%-d %b %Y"), alt.Tooltip("mean:Q", title="Expected", format=",.1f"),
-        alt.Tooltip("lo_80:Q", title="80% from", format=",.0f"), alt.Tooltip("hi_80:Q", title="80% to", format=",.0f"),
-        alt.Tooltip("lo_95:Q", title="95% from", format=",.0f"), alt.Tooltip("hi_95:Q", title="95% to", format=",.0f")]
-base = alt.Chart(weekly).encode(x=alt.X("week:T", title="", axis=build.date_axis("1w")))
-expected_chart = (
-    base.mark_area(opacity=0.15, color=build.PALETTE[1]).encode(y=alt.Y("lo_95:Q", title="Referrals a week"),
-                                                                 y2="hi_95:Q", tooltip=tips)
-    + base.mark_area(opacity=0.3, color=build.PALETTE[1]).encode(y="lo_80:Q", y2="hi_80:Q", tooltip=tips)
-    + base.mark_line(color=build.PALETTE[1], point=alt.OverlayMarkDef(size=14, color=build.PALETTE[1])).encode(
-        y=alt.Y("mean:Q", title="Referrals a week"), tooltip=tips)
-).properties(height=300)
 dashboard.chart_block(
     "Referrals to expect each week from launch",
     "The expected referrals each week (line), and the range a week's count should fall in 80 times in 100 (darker) "
     "and 95 times in 100 (lighter), treating weekly counts as random (Poisson) around the expected level. With two "
     "years of counts or more the level follows the time of year.",
-    expected_chart, weekly, "launch_expected_referrals", key="launch_expected",
+    planning.launch_band(weekly), weekly, "launch_expected_referrals", key="launch_expected",
 )
 
 st.subheader("4. Capacity needed from week one")

@@ -4,12 +4,11 @@ scenarios, compare them side by side and export them."""
 
 import math
 
-import altair as alt
 import polars as pl
 import streamlit as st
 
 from divert.analytics.planning import capacity, forecast, model, queue, staffing
-from divert.charts import build
+from divert.charts import build, planning
 from divert.core.safe_csv import to_csv_bytes
 from divert.web import dashboard, scenarios, ui
 
@@ -161,69 +160,29 @@ if outlook.first_week_over_assessment_target is None and outlook.first_week_over
         st.success(f"Both waits stay within their targets for the {plan.weeks} weeks planned.",
                    icon=":material/check_circle:")
 
-waits_long = pl.concat([
-    projection.select("week", "weeks_ahead", pl.lit("Referral to assessment (working days)").alias("wait"),
-                      pl.col("wait_to_assessment").alias("days"), pl.lit(float(targets.target_days_to_assessment)).alias("target")),
-    projection.select("week", "weeks_ahead", pl.lit("Assessment to course (days)").alias("wait"),
-                      pl.col("wait_to_course").alias("days"), pl.lit(float(targets.target_days_to_course)).alias("target")),
-])
-wait_order = ["Referral to assessment (working days)", "Assessment to course (days)"]
-wait_colour = alt.Color("wait:N", title="", scale=alt.Scale(domain=wait_order, range=build.PALETTE[:2]),
-                        legend=build.legend(wait_order))
-week_x = alt.X("week:T", title="", axis=build.date_axis("1w"))
-wait_chart = (
-    alt.Chart(waits_long).mark_line(point=alt.OverlayMarkDef(size=18)).encode(
-        x=week_x, y=alt.Y("days:Q", title="Projected wait"), color=wait_colour,
-        tooltip=[alt.Tooltip("wait:N", title=""), alt.Tooltip("week:T", title="Week of", format="%-d %b %Y"),
-                 alt.Tooltip("weeks_ahead:Q", title="Week ahead"), alt.Tooltip("days:Q", title="Wait", format=",.1f"),
-                 alt.Tooltip("target:Q", title="Target")])
-    + alt.Chart(waits_long).mark_line(strokeDash=[4, 3]).encode(x=week_x, y="target:Q", color=wait_colour)
-).properties(height=300 + build.legend_height(wait_order))
+waits_long = planning.projected_waits_frame(projection, targets.target_days_to_assessment,
+                                            targets.target_days_to_course)
 dashboard.chart_block(
     "Projected waits, week by week",
     "The wait for someone joining the back of each queue at the end of the week (solid), against its target "
     "(dashed, same colour). A gap means people are waiting and there is no capacity to serve them.",
-    wait_chart, waits_long, "scenario_waits", key="scenario_waits",
+    planning.projected_waits(waits_long), waits_long, "scenario_waits", key="scenario_waits",
 )
 
-queues_long = projection.unpivot(index=["week", "weeks_ahead"], on=["assessment_queue", "course_queue"],
-                                 variable_name="queue", value_name="people")
-queues_long = queues_long.with_columns(pl.col("queue").replace_strict({
-    "assessment_queue": "Waiting for an assessment", "course_queue": "Waiting for a course"}))
-queue_order = ["Waiting for an assessment", "Waiting for a course"]
-backlog_chart = alt.Chart(queues_long).mark_line(point=alt.OverlayMarkDef(size=18)).encode(
-    x=week_x,
-    y=alt.Y("people:Q", title="People waiting", scale=alt.Scale(domainMin=0, domainMax=max(1.0, outlook.largest_backlog)),
-            axis=alt.Axis(format=",.0f", tickMinStep=1)),
-    color=alt.Color("queue:N", title="", scale=alt.Scale(domain=queue_order, range=build.PALETTE[:2]),
-                    legend=build.legend(queue_order)),
-    tooltip=[alt.Tooltip("queue:N", title=""), alt.Tooltip("week:T", title="Week of", format="%-d %b %Y"),
-             alt.Tooltip("people:Q", title="People waiting", format=",.1f")],
-).properties(height=280 + build.legend_height(queue_order))
+queues_long = planning.backlog_frame(projection)
 dashboard.chart_block(
     "Backlog, week by week",
     "People still waiting at the end of each week beyond the usual flow: when demand is above capacity the "
     "backlog grows by the difference each week; when capacity is above demand it drains.",
-    backlog_chart,
+    planning.backlog(queues_long, outlook.largest_backlog),
     queues_long, "scenario_backlog", key="scenario_backlog",
 )
 
-flows = projection.select("week", "weeks_ahead", "referrals", "assessment_arrivals", "assessment_capacity", "assessed",
-                          "course_arrivals", "course_capacity", "booked", "sessions", "sessions_for_demand",
-                          "completions", "staff_hours")
-flows_long = flows.unpivot(index=["week"], on=["course_arrivals", "course_capacity", "assessment_arrivals",
-                                                "assessment_capacity"], variable_name="series", value_name="people")
-flows_long = flows_long.with_columns(pl.col("series").replace_strict({
-    "course_arrivals": "Course: people allocated", "course_capacity": "Course: places (bookings a week)",
-    "assessment_arrivals": "Assessment: people to assess", "assessment_capacity": "Assessment: capacity"}))
 dashboard.chart_block(
     "Demand and capacity, week by week",
     "People arriving at each queue each week against what the capacity can take. The table has every figure of "
     "the projection, including the sessions that would just match each week's demand and the staff hours.",
-    build.line(flows_long, "week", "people", y_title="People a week", color="series", color_title="",
-                x_title="", tooltip_format=",.1f", every="1w", labels=False,
-                order=["Assessment: people to assess", "Assessment: capacity", "Course: people allocated",
-                       "Course: places (bookings a week)"]),
+    planning.demand_and_capacity(projection),
     projection, "scenario_week_by_week", key="scenario_flows",
 )
 

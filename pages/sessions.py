@@ -8,7 +8,7 @@ import streamlit as st
 from divert.core import codes
 from divert.core.field_rules import Problem
 from divert.core.wording import plural
-from divert.readmodels import casework
+from divert.readmodels import casework, course_sessions, work_queues
 from divert.records import sessions as records_sessions
 from divert.records.corrections import void_session
 from divert.records.sessions import add_session, add_term, book_many, edit_session, save_register
@@ -32,14 +32,14 @@ st.caption(
     "book people who were allocated to the group course, and mark who attended."
 )
 
-upcoming = casework.sessions(engine, upcoming=True)
-waiting = casework.waiting_list(engine)
+upcoming = course_sessions.sessions(engine, upcoming=True)
+waiting = work_queues.waiting_list(engine)
 referral = forms.value(forms.CURRENT_REFERRAL) or st.query_params.get(forms.CURRENT_REFERRAL)
 today = forms.now_uk().date()
 
 
 def session_choice(frame):
-    """Options and their labels for choosing a session from a casework.sessions frame."""
+    """Options and their labels for choosing a session from a course_sessions.sessions frame."""
     labels = {
         row["session_id"]: f"{row['Session']} · {row['Starts']} · {row['Delivery'].lower()} · "
                            f"{row['Free']} of {row['Seats']} seats free"
@@ -62,7 +62,7 @@ sessions_tab, book_tab, register_tab = st.tabs(
 with sessions_tab:
     if st.session_state.get(VOIDED):
         st.success(st.session_state.pop(VOIDED), icon=":material/check_circle:")
-    past = casework.sessions(engine, upcoming=False).reverse()  # newest first
+    past = course_sessions.sessions(engine, upcoming=False).reverse()  # newest first
     view = st.segmented_control("Show", ["Upcoming", "Past"], default="Upcoming", key="ss_view",
                                 help="Upcoming sessions first; past ones, newest first, a click away.")
     if view == "Past":
@@ -87,13 +87,14 @@ with sessions_tab:
                                                                     "duration_minutes": ("minutes",)})
     key = schedule_form.key
     first_day = today + timedelta(days=7)
-    suggestion = schedule_form.loaded("suggestion", lambda: casework.next_session_ref(engine, first_day))
+    suggestion = schedule_form.loaded("suggestion",
+                                      lambda: course_sessions.next_session_ref(engine, first_day))
 
     def schedule(username: str) -> None:
         v = schedule_form.value
         ref, day = v("ref"), v("day")
         if day and (not ref or (ref == suggestion and day != first_day)):
-            ref = casework.next_session_ref(engine, day)  # the suggestion follows the date chosen
+            ref = course_sessions.next_session_ref(engine, day)  # the suggestion follows the date chosen
         values = {
             "session_ref": ref, "starts_at": forms.uk_moment(day, v("time")),
             "duration_minutes": v("minutes"), "mode": v("mode"), "seats": v("seats"), "facilitator": v("facilitator"),
@@ -194,7 +195,7 @@ with sessions_tab:
             options, label = session_choice(upcoming)
             chosen = st.selectbox("Session to change", options, format_func=label, key="cs_session", index=None,
                                   placeholder="Choose a session")
-            detail = casework.session_detail(engine, chosen) if chosen else None
+            detail = course_sessions.session_detail(engine, chosen) if chosen else None
             if detail is not None:
                 change_form = forms.Form(f"change_session_{detail['id']}", SESSION_LABELS,
                                          {"starts_at": ("day", "time"), "duration_minutes": ("minutes",)})
@@ -334,18 +335,18 @@ with book_tab:
 
 # --- the attendance register --------------------------------------------------------------
 with register_tab:
-    every = casework.sessions(engine).reverse()  # newest first
+    every = course_sessions.sessions(engine).reverse()  # newest first
     if not every.height:
         st.info("No sessions scheduled yet - schedule one on the Sessions tab.", icon=":material/event_busy:")
     else:
         options, label = session_choice(every)
-        default = options.index(casework.register_default(every, today))
+        default = options.index(course_sessions.register_default(every, today))
         session_id = st.selectbox("Session", options, index=default, format_func=label, key="rg_session",
                                   help="Newest first; it opens on today's or the next session with people booked. "
                                        "Type to search by reference or date.")
         register_form = forms.Form(f"register_{session_id}", {})
         # the bookings as loaded, with their versions: a change saved meanwhile by someone else is caught
-        register = register_form.loaded("rows", lambda: casework.session_bookings(engine, session_id))
+        register = register_form.loaded("rows", lambda: course_sessions.session_bookings(engine, session_id))
 
         def save_marks(username: str) -> None:
             edits = (st.session_state.get(register_form.key("editor")) or {}).get("edited_rows", {})
@@ -369,7 +370,7 @@ with register_tab:
             register_form.clear()
             register_form.renew()
 
-        detail = casework.session_detail(engine, session_id)
+        detail = course_sessions.session_detail(engine, session_id)
         st.caption(f"{detail['taken']} of {detail['seats']} seats taken."
                    + ("" if detail["started"] else " This session has not started: attendance can be marked once it has."))
         register_form.show_notice()

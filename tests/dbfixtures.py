@@ -42,7 +42,7 @@ ON_POSTGRES = BACKEND == "postgres"
 SQLITE_ONLY = "about SQLite files themselves (DIVERT_TEST_BACKEND=postgres)"
 
 
-def sqlite_url(tmp_path, name: str = "divert.storage.db") -> str:
+def sqlite_url(tmp_path, name: str = "divert.db") -> str:
     return f"sqlite:///{Path(tmp_path) / name}"
 
 
@@ -224,13 +224,13 @@ def _migrate(url: str) -> dict:
     return {}
 
 
-def migrated_url(folder, name: str = "divert.storage.db", *, postgres: bool | None = None) -> str:
+def migrated_url(folder, name: str = "divert.db", *, postgres: bool | None = None) -> str:
     """A database at the newest migration: a SQLite file `name` in `folder` (a PostgreSQL
     database under DIVERT_TEST_BACKEND=postgres, or with postgres=True)."""
     return _copy("migrated", _migrate, folder, name, ON_POSTGRES if postgres is None else postgres)
 
 
-def migrated_sqlite_url(folder, name: str = "divert.storage.db") -> str:
+def migrated_sqlite_url(folder, name: str = "divert.db") -> str:
     """A SQLite file at the newest migration on either backend: for tests about SQLite itself."""
     return migrated_url(folder, name, postgres=False)
 
@@ -271,7 +271,7 @@ def demo_url(folder, name: str = "demo.db", *, seed: int, scale: float, as_of: d
 _made: list[PostgresDatabase] = []
 
 
-def main_url(folder, name: str = "divert.storage.db") -> str:
+def main_url(folder, name: str = "divert.db") -> str:
     """The URL of a test's empty main database: a SQLite file `name` in `folder`, or, under
     DIVERT_TEST_BACKEND=postgres, a new PostgreSQL database (dropped by drop_made(), which the
     root conftest calls at the end of each test module)."""

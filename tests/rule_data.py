@@ -259,7 +259,7 @@ METRIC_VALUES = {
 def metric_options(draw, name: str) -> list[str]:
     """Any options `divert metrics NAME` honours (each given or not), and any as-of date up to
     the small demo's last day."""
-    from divert.cli.main import METRIC_OPTIONS
+    from divert.cli.metrics import METRIC_OPTIONS
 
     honoured = [flag for flag in METRIC_OPTIONS[name].values() if flag in METRIC_VALUES]
     chosen = draw(st.lists(st.sampled_from(honoured), unique=True, max_size=4)) if honoured else []

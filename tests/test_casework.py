@@ -1,6 +1,7 @@
-"""The read-only queries behind the data-entry pages (divert.readmodels.casework), and the writes those
-pages add to divert.records (corrections with a reason and a version, bookings in one go, the
-attendance register with versions, checking without writing) - on SQLite and PostgreSQL."""
+"""The read-only queries behind the data-entry pages (divert.readmodels: casework, referral_history,
+work_queues, course_sessions), and the writes those pages add to divert.records (corrections with a
+reason and a version, bookings in one go, the attendance register with versions, checking without
+writing) - on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 from clock import MOMENT
 from sqlalchemy import func, select
 
-from divert.readmodels import casework
+from divert.readmodels import casework, course_sessions, referral_history, work_queues
 from divert.records.contacts import record_contact
 from divert.records.core import check_only
 from divert.records.corrections import void_referral
@@ -120,7 +121,7 @@ def test_timeline_lists_the_pathway_in_order(engine):
                         USER, engine=engine).ok
     close_referral({"referral_reference": "DIV-1", "closed_on": "2021-03-21", "result": "complied"},
                            USER, engine=engine)
-    frame = casework.timeline(engine, "DIV-1")
+    frame = referral_history.timeline(engine, "DIV-1")
     assert list(frame["Event"]) == ["Offence recorded", "Referred", "Assessment", "Booked on a course session",
                                     "Course session", "Closed"]
     rows = {row["Event"]: row for row in frame.iter_rows(named=True)}
@@ -140,7 +141,7 @@ def test_timeline_puts_a_closure_after_everything_else_that_day(engine):
                         USER, engine=engine).ok
     close_referral({"referral_reference": "DIV-1", "closed_on": "2021-03-20", "result": "complied"},
                            USER, engine=engine)  # recorded today, not on the day: the end of that day
-    frame = casework.timeline(engine, "DIV-1")
+    frame = referral_history.timeline(engine, "DIV-1")
     assert list(frame["Event"]) == ["Offence recorded", "Referred", "Contact attempt", "Assessment",
                                     "Booked on a course session", "Course session", "Closed"]
     assert list(frame["When"])[-2:] == ["20/03/2021 18:00", "20/03/2021"]
@@ -150,11 +151,11 @@ def test_timeline_puts_a_closure_after_everything_else_that_day(engine):
                             "result": "complied"}, USER, engine=engine)
     detail = casework.referral_detail(engine, "DIV-2")
     assert void_referral(detail["id"], "entered twice", USER, detail["version"], engine=engine).ok
-    later = casework.timeline(engine, "DIV-2")
+    later = referral_history.timeline(engine, "DIV-2")
     assert list(later["Event"]) == ["Offence recorded", "Referred", "Closed", "Void"]
     assert later["When"][2] != casework.show_day(casework.uk_today())  # a time, not just the day
     assert "entered twice" in later["Details"][3]
-    trail = casework.audit_trail(engine, "DIV-2")
+    trail = referral_history.audit_trail(engine, "DIV-2")
     assert list(trail["Action"])[-2:] == ["Voided", "Voided"] and trail["Reason"][-1] == "entered twice"
 
 
@@ -163,7 +164,7 @@ def test_audit_trail_shows_who_changed_what_and_why(engine):
     assert edit_referral(saved.row_id, {"referring_team": "Team B"}, "other.user", "typo", 1,
                                  engine=engine).ok
     referral(engine, "DIV-2", "C2", person="P2")  # not this referral's
-    trail = casework.audit_trail(engine, "DIV-1")
+    trail = referral_history.audit_trail(engine, "DIV-1")
     assert list(trail["Record"]) == ["Offence", "Referral", "Referral"]
     change = trail.row(2, named=True)
     assert change["By"] == "other.user" and change["Action"] == "Changed" and change["Reason"] == "typo"
@@ -182,19 +183,19 @@ def test_queues_follow_the_pathway(engine):
     referral(engine, "DIV-3", "C3", person="P3", on="2021-03-03")
     assess(engine, "DIV-2")
     assess(engine, "DIV-3", allocation="one_to_one")
-    assert list(casework.awaiting_assessment(engine)["Referral"]) == ["DIV-1"]
-    assert list(casework.waiting_list(engine)["Referral"]) == ["DIV-2"]
-    assert list(casework.open_referrals(engine)["Referral"]) == ["DIV-1", "DIV-2", "DIV-3"]
+    assert list(work_queues.awaiting_assessment(engine)["Referral"]) == ["DIV-1"]
+    assert list(work_queues.waiting_list(engine)["Referral"]) == ["DIV-2"]
+    assert list(work_queues.open_referrals(engine)["Referral"]) == ["DIV-1", "DIV-2", "DIV-3"]
     session_id = session(engine, seats=1)
     assert book({"referral_reference": "DIV-2", "session_ref": "S1"}, USER, engine=engine).ok
-    assert casework.waiting_list(engine).height == 0
+    assert work_queues.waiting_list(engine).height == 0
     with session_scope(engine) as s:
         booking_id = s.execute(select(Booking.id)).scalar_one()
     assert mark_attendance(session_id, {booking_id: "cancelled"}, USER, engine=engine).ok
-    assert list(casework.waiting_list(engine)["Referral"]) == ["DIV-2"]  # back on the list
+    assert list(work_queues.waiting_list(engine)["Referral"]) == ["DIV-2"]  # back on the list
     close_referral({"referral_reference": "DIV-1", "closed_on": "2021-04-01", "result": "complied"},
                            USER, engine=engine)
-    assert "DIV-1" not in list(casework.open_referrals(engine)["Referral"])
+    assert "DIV-1" not in list(work_queues.open_referrals(engine)["Referral"])
 
 
 def test_sessions_count_the_seats_taken(engine):
@@ -204,13 +205,13 @@ def test_sessions_count_the_seats_taken(engine):
         referral(engine, f"DIV-{n}", f"C{n}", person=f"P{n}")
         assess(engine, f"DIV-{n}")
     assert book_many("S1", ["DIV-1", "DIV-2"], USER, engine=engine).ok
-    upcoming = casework.sessions(engine, upcoming=True)
+    upcoming = course_sessions.sessions(engine, upcoming=True)
     assert list(upcoming["Session"]) == ["S1"]
     row = upcoming.row(0, named=True)
     assert (row["Seats"], row["Taken"], row["Free"]) == (2, 2, 0)
-    assert list(casework.sessions(engine)["Session"]) == ["OLD", "S1"]
-    assert casework.session_detail(engine, session_id)["free"] == 0
-    register = casework.session_bookings(engine, session_id)
+    assert list(course_sessions.sessions(engine)["Session"]) == ["OLD", "S1"]
+    assert course_sessions.session_detail(engine, session_id)["free"] == 0
+    register = course_sessions.session_bookings(engine, session_id)
     assert list(register["Referral"]) == ["DIV-1", "DIV-2"] and set(register["Status"]) == {"booked"}
 
 
@@ -298,7 +299,7 @@ def test_register_saves_all_or_nothing_with_versions(engine):
         referral(engine, f"DIV-{n}", f"C{n}", person=f"P{n}", on="2021-03-01")
         assess(engine, f"DIV-{n}")
     assert book_many("S1", ["DIV-1", "DIV-2"], USER, engine=engine).ok
-    register = casework.session_bookings(engine, session_id)
+    register = course_sessions.session_bookings(engine, session_id)
     ids, versions = list(register["booking_id"]), dict(zip(register["booking_id"], register["version"], strict=True))
     bad = save_register(session_id, {ids[0]: "completed", ids[1]: "asleep"}, versions, USER, engine=engine)
     assert problem(bad, "status") == "is not a booking status"
@@ -319,13 +320,13 @@ def test_register_refuses_attendance_before_the_session_and_overbooking(engine):
         referral(engine, f"DIV-{n}", f"C{n}", person=f"P{n}")
         assess(engine, f"DIV-{n}")
     assert book_many("S1", ["DIV-1"], USER, engine=engine).ok
-    register = casework.session_bookings(engine, session_id)
+    register = course_sessions.session_bookings(engine, session_id)
     booking_id, version = register["booking_id"][0], register["version"][0]
     early = save_register(session_id, {booking_id: "attended"}, {booking_id: version}, USER, engine=engine)
     assert problem(early, "status") == "cannot be marked before the session starts"
     assert save_register(session_id, {booking_id: "cancelled"}, {booking_id: version}, USER, engine=engine).ok
     assert book_many("S1", ["DIV-2"], USER, engine=engine).ok  # the seat is free again
-    register = casework.session_bookings(engine, session_id)
+    register = course_sessions.session_bookings(engine, session_id)
     first = register.row(0, named=True)
     back = save_register(session_id, {first["booking_id"]: "booked"}, {first["booking_id"]: first["version"]},
                                  USER, engine=engine)

@@ -22,7 +22,7 @@ from test_forms import (
     widget,
 )
 
-from divert.readmodels import casework
+from divert.readmodels import casework, course_sessions
 from divert.records.corrections import void_session
 from divert.records.sessions import add_session, book
 from divert.storage.db import session_scope
@@ -128,7 +128,7 @@ def test_sessions_get_references_a_term_and_the_register_opens_on_the_next_booke
     assert book({"referral_reference": "DIV-1", "session_ref": refs[2]}, "seed", engine=db).ok
     at = page("sessions")
     chosen = widget(at, "selectbox", "Session").value
-    assert casework.session_detail(db, chosen)["session_ref"] == refs[2]
+    assert course_sessions.session_detail(db, chosen)["session_ref"] == refs[2]
     assert "No upcoming sessions" not in texts(at, "info")
     at.segmented_control(key="ss_view").set_value("Past").run()
     assert "1 past session, newest first." in texts(at, "caption")
@@ -149,4 +149,4 @@ def test_a_session_entered_by_mistake_is_voided_on_the_sessions_page(db):
     widget(at, "checkbox", "Confirm: void this session").check()
     press(at, "Void session")
     assert "Session **TWICE** is void" in texts(at, "success")
-    assert casework.sessions(db).height == 0 and count(db, CourseSession) == 1
+    assert course_sessions.sessions(db).height == 0 and count(db, CourseSession) == 1

@@ -119,7 +119,7 @@ def test_db_is_taken_before_and_after_the_subcommand(tmp_path):
                 stdin=PASSPHRASE).returncode == 0
     assert bare(tmp_path, "user", "--db", url, "list").stdout.split()[::3] == ["ana", "bea"]
     assert "chosen.db" in bare(tmp_path, "status", "--db", url).stdout
-    assert not (tmp_path / "data" / "divert.storage.db").exists()  # the default database was never touched
+    assert not (tmp_path / "data" / "divert.db").exists()  # the default database was never touched
 
 
 def test_status_never_creates_a_folder_or_a_database(tmp_path):

@@ -16,7 +16,7 @@ from test_casework import SOON, USER, assess, count, problem, referral, session
 
 from divert.analytics.data.loading import load_frames
 from divert.auth.accounts import add_user
-from divert.readmodels import casework
+from divert.readmodels import casework, course_sessions, referral_history
 from divert.records import programme_profile
 from divert.records.contacts import contact_summary, record_contact
 from divert.records.corrections import (
@@ -57,7 +57,7 @@ def test_an_area_is_corrected_with_a_reason_and_audited(engine):
         event = s.execute(select(AuditEvent).where(AuditEvent.table_name == "offence",
                                                    AuditEvent.action == "update")).scalar_one()
     assert event.reason == "typed the wrong area" and json.loads(event.before)["area"] == "E08000025"
-    trail = casework.audit_trail(engine, "DIV-1")
+    trail = referral_history.audit_trail(engine, "DIV-1")
     assert "area: Birmingham → Sandwell" in list(trail["What changed"])
     # someone who loaded the old area and changes it too is told, and nothing is overwritten
     stale = correct_referral(detail["id"], {"area": "E08000026"}, shown, "other", "x", 1, engine=engine)
@@ -143,7 +143,7 @@ def test_a_void_referral_is_kept_but_left_out_of_figures_lists_and_seats(engine)
     after = load_frames(engine)
     assert list(after.referrals["reference"]) == ["DIV-1"] and list(after.offences["crime_ref"]) == ["C1"]
     assert after.sessions["booked"][0] == 1
-    assert casework.session_detail(engine, session_id)["taken"] == 1
+    assert course_sessions.session_detail(engine, session_id)["taken"] == 1
     assert count(engine, Referral) == 2 and count(engine, Booking) == 2  # kept
     assert casework.referral_detail(engine, "DIV-2")["stage"] == "Void - entered by mistake"
     assert casework.search_referrals(engine, "DIV-2")["Stage"][0] == "Void - entered by mistake"
@@ -185,7 +185,7 @@ def test_a_session_with_people_booked_cannot_be_voided(engine):
                    "session") == "has 1 booked: cancel or move the bookings first"
     assert void_session(empty, "typo", USER, 1, engine=engine).ok
     assert list(load_frames(engine).sessions["session_ref"]) == ["S1"]
-    assert list(casework.sessions(engine)["Session"]) == ["S1"]
+    assert list(course_sessions.sessions(engine)["Session"]) == ["S1"]
     assert problem(book({"referral_reference": "DIV-1", "session_ref": "S2"}, USER, engine=engine),
                    "session_ref") == "is void (entered by mistake)"
 
@@ -248,7 +248,7 @@ def test_voiding_an_earlier_completion_recomputes_the_later_repeat_flag(engine):
     assert (json.loads(event.before)["repeat"], json.loads(event.after)["repeat"]) == (True, False)
     assert event.reason == ("recomputed after referral DIV-A was voided: repeat diversion: no, the person had not "
                             "completed a diversion before")
-    assert "repeat: True → False" in list(casework.audit_trail(engine, "DIV-B")["What changed"])
+    assert "repeat: True → False" in list(referral_history.audit_trail(engine, "DIV-B")["What changed"])
     # the void undone: the flag follows back
     assert add_user({"username": "boss", "role": "admin", "password": "a long enough password 1"}, "test",
                     engine=engine).ok

@@ -12,7 +12,7 @@ from clock import TODAY
 from sqlalchemy import func, select
 
 from divert.core.environment import PROJECT_DIR
-from divert.readmodels import casework
+from divert.readmodels import course_sessions
 from divert.records.offences import add_offence
 from divert.records.pathway import (
     add_referral,
@@ -363,7 +363,7 @@ def test_register_shows_the_session_bookings(db):
 def test_changing_a_session_needs_a_reason(db):
     add_session({"session_ref": "S1", "starts_at": "2031-03-20 18:00", "seats": "5"}, "seed", engine=db)
     at = page("sessions", "manager")
-    widget(at, "selectbox", "Session to change").select(casework.sessions(db)["session_id"][0]).run()
+    widget(at, "selectbox", "Session to change").select(course_sessions.sessions(db)["session_id"][0]).run()
     widget(at, "number_input", "Seats").set_value(8)
     press(at, "Save changes")
     assert error_right_after(at, "Reason for the change *") == "Reason for the change is required to change a record"

@@ -16,9 +16,10 @@ from dbfixtures import migrated_sqlite_url, migrated_url
 from sqlalchemy import func, select
 
 from divert.auth import accounts, sign_in
+from divert.ingest.import_report import HIDDEN
 from divert.ingest.kinds import KINDS
 from divert.ingest.reading import Unreadable, read_table
-from divert.ingest.run import HIDDEN, import_files
+from divert.ingest.run import import_files
 from divert.records import stored_settings
 from divert.records.offences import add_offence
 from divert.records.pathway import add_referral
@@ -245,7 +246,7 @@ def test_sign_ins_and_saves_go_on_during_a_long_import_on_sqlite(tmp_path, monke
     try:
         assert checked.wait(timeout=120), "the import never finished checking its rows"
         assert importing.is_alive() and count(engine, Offence) == 0  # in the middle of the import
-        assert write_lock_is_free(tmp_path / "divert.storage.db")
+        assert write_lock_is_free(tmp_path / "divert.db")
         outcomes = [sign_in.attempt("cas", "walnut-harbour-31", None, prefs=stored_settings.load(engine),
                                     engine=engine).status for _ in range(3)]
         saves = [add_session({"session_ref": f"S-{n}", "starts_at": "2025-03-01 18:00", "seats": "12"},
@@ -269,10 +270,10 @@ def test_a_lock_held_too_long_gives_a_clear_message_not_an_error(tmp_path, monke
     engine = get_engine(url)
     assert accounts.add_user({"username": "cas", "role": "caseworker", "password": "walnut-harbour-31"},
                              "test", engine=engine).ok
-    holder = sqlite3.connect(str(tmp_path / "divert.storage.db"), isolation_level=None)
+    holder = sqlite3.connect(str(tmp_path / "divert.db"), isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")  # another process holding the write lock
     try:
-        assert not write_lock_is_free(tmp_path / "divert.storage.db")
+        assert not write_lock_is_free(tmp_path / "divert.db")
         outcome = sign_in.attempt("cas", "walnut-harbour-31", None, prefs=stored_settings.load(engine), engine=engine)
         assert outcome.status == "busy"
         saved = add_session({"session_ref": "S-1", "starts_at": "2025-03-01 18:00", "seats": "12"},

@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from divert.auth import accounts
 from divert.bench.imports import measure_import, referrals_csv
-from divert.ingest import run
+from divert.ingest import import_report, run
 from divert.ingest.kinds import KINDS
 from divert.ingest.reading import read_table
 from divert.ingest.run import import_files
@@ -51,7 +51,8 @@ def import_events(engine) -> list[AuditEvent]:
 def row_by_row(engine, kind: str, files: list[tuple[str, bytes]]) -> list[tuple]:
     """The problems the row-by-row writers give for the same files (checked, rolled back)."""
     tables = [(name, read_table(name, content), {}) for name, content in files]
-    report = run.ImportReport(kind, [n for n, _ in files], False, rows=sum(t[1].height for t in tables))
+    report = import_report.ImportReport(kind, [n for n, _ in files], False,
+                                        rows=sum(t[1].height for t in tables))
     with Session(engine) as s:
         run._run_rows(s, tables, report, USER, None)
         s.rollback()

@@ -108,14 +108,14 @@ def mode(path) -> int:
 def test_new_sqlite_files_and_key_files_are_owner_only(tmp_path):
     old = os.umask(0o022)  # the usual umask: files would otherwise be 0644
     try:
-        url = f"sqlite:///{tmp_path / 'fresh' / 'divert.storage.db'}"
+        url = f"sqlite:///{tmp_path / 'fresh' / 'divert.db'}"
         from divert.storage.db import upgrade
 
         upgrade(url)
         engine = get_engine(url)
         assert add_referral(referral("DIV-1", "C1"), USER, engine=engine).ok
         with engine.connect():  # WAL and shared-memory files exist while connected
-            files = [tmp_path / "fresh" / name for name in ("divert.storage.db", "divert.storage.db-wal", "divert.storage.db-shm")]
+            files = [tmp_path / "fresh" / name for name in ("divert.db", "divert.db-wal", "divert.db-shm")]
             assert all(f.exists() for f in files)
             assert [mode(f) for f in files] == [0o600] * 3
         assert mode(key_file("person_key")) == 0o600
@@ -126,7 +126,7 @@ def test_new_sqlite_files_and_key_files_are_owner_only(tmp_path):
 
 
 def test_cli_refuses_an_import_and_says_how_to_restore_the_key(tmp_path, cli):
-    url = main_url(tmp_path, "divert.storage.db")
+    url = main_url(tmp_path, "divert.db")
 
     def run(*args):
         return cli(*args, "--db", url)

@@ -40,4 +40,4 @@ def test_concurrent_first_starts_agree_on_one_key(isolated_settings, spawn_conte
 
 
 def test_default_database_is_sqlite_under_the_data_dir(isolated_settings):
-    assert database_url() == f"sqlite:///{isolated_settings / 'divert.storage.db'}"
+    assert database_url() == f"sqlite:///{isolated_settings / 'divert.db'}"

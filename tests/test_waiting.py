@@ -1,5 +1,5 @@
 """Who is waiting is decided once (divert.analytics.planning.waiting): the records pages' work queues
-(divert.readmodels.casework) and the capacity figures name the same people and the same sessions ahead,
+(divert.readmodels.work_queues) and the capacity figures name the same people and the same sessions ahead,
 on records written through divert.records and on the demo; and a data gap makes old open
 records stale instead of year-long waits."""
 
@@ -16,7 +16,7 @@ from divert.analytics.data.frames import end_of_day
 from divert.analytics.data.loading import load_frames
 from divert.analytics.planning import capacity, waiting
 from divert.core.clock import today
-from divert.readmodels import casework
+from divert.readmodels import course_sessions, work_queues
 from divert.records.pathway import add_referral, close_referral, record_assessment
 from divert.records.sessions import add_session, book, mark_attendance
 from divert.storage.db import get_engine, session_scope
@@ -96,22 +96,22 @@ def test_the_records_pages_and_the_capacity_figures_name_the_same_people(recorde
     engine, people = recorded
     as_of = today()
     frames = load_frames(engine).at(as_of)
-    course = set(casework.waiting_list(engine, today=as_of)["Referral"])
+    course = set(work_queues.waiting_list(engine, today=as_of)["Referral"])
     assert course == {people["waiting"], people["no-show"], people["cancelled"]}
     assert set(waiting.awaiting_course(frames.referrals, as_of)["reference"]) == course
     assert capacity.waiting_list(frames.referrals, as_of)["people"][0] == len(course)
-    assessment = set(casework.awaiting_assessment(engine, today=as_of)["Referral"])
+    assessment = set(work_queues.awaiting_assessment(engine, today=as_of)["Referral"])
     assert assessment == {people["not reached"]}
     assert set(waiting.awaiting_assessment(frames.referrals, as_of)["reference"]) == assessment
     row = capacity.awaiting_assessment(frames.referrals, as_of, 10).row(0, named=True)
     assert row["people"] == row["waiting"] == 1 and row["longest_working_days"] == int(
-        casework.awaiting_assessment(engine, today=as_of)["Working days"][0])
+        work_queues.awaiting_assessment(engine, today=as_of)["Working days"][0])
 
 
 def test_the_records_pages_and_the_capacity_figures_see_the_same_sessions_ahead(recorded):
     engine, _ = recorded
     after = end_of_day(today())
-    listed = casework.sessions(engine, upcoming=True, now=after)
+    listed = course_sessions.sessions(engine, upcoming=True, now=after)
     ahead = waiting.upcoming_sessions(load_frames(engine).sessions, after)
     assert listed["Session"].to_list() == ahead["session_ref"].to_list() == ["NEXT", "LATER"]
     assert listed["Taken"].to_list() == ahead["booked"].to_list() == [1, 0]  # the cancellation gave its seat back
@@ -129,13 +129,13 @@ def demo_engine(tmp_path_factory):
 def test_on_the_demo_both_name_the_same_people_and_sessions(demo_engine):
     as_of = DEMO_AS_OF  # the demo's last day: people waiting, sessions booked ahead
     frames = load_frames(demo_engine).at(as_of)
-    for from_records, rule in ((casework.waiting_list, waiting.awaiting_course),
-                               (casework.awaiting_assessment, waiting.awaiting_assessment)):
+    for from_records, rule in ((work_queues.waiting_list, waiting.awaiting_course),
+                               (work_queues.awaiting_assessment, waiting.awaiting_assessment)):
         listed = from_records(demo_engine, today=as_of, limit=10**6)["Referral"].to_list()
         assert listed, from_records.__name__
         assert listed == rule(frames.referrals, as_of)["reference"].to_list(), from_records.__name__
     after = end_of_day(as_of)
-    assert casework.sessions(demo_engine, upcoming=True, now=after)["Session"].to_list() == \
+    assert course_sessions.sessions(demo_engine, upcoming=True, now=after)["Session"].to_list() == \
         waiting.upcoming_sessions(frames.sessions, after)["session_ref"].to_list()
 
 

@@ -105,7 +105,7 @@ def run(referrals: int, db_url: str | None, import_rows: int, out: Path | None =
     pandas = pandas_times(url, report)
     seen = {}
     if browser:
-        from divert.bench.chromium import time_pages
+        from divert.bench.drawing import time_pages
 
         seen = time_pages(url, list(PAGES), report=report)
 

@@ -378,3 +378,23 @@ def target_rule(value: float, label: str, *, horizontal: bool = True) -> alt.Cha
             alt.Chart(data).mark_text(align="left", dx=4, color=GREY, baseline="top").encode(
                 **position, y=alt.value(0), text="label:N"))
     return rule + text
+
+
+def forecast_band(shown: pl.DataFrame, *, x_title: str = "") -> alt.LayerChart:
+    """Referrals a week, recorded and forecast, with the forecast's 80% (darker) and 95% (lighter)
+    bands: the Forecast page's chart and the board pack's. `shown` is
+    divert.analytics.planning.forecast.chart_frame's frame."""
+    x = alt.X("week:T", title=x_title, axis=date_axis("1w"))
+    base = alt.Chart(shown)
+    tips = [alt.Tooltip("series:N", title=""), alt.Tooltip("week:T", title="Week of", format="%-d %b %Y"),
+            alt.Tooltip("referrals:Q", title="Referrals", format=",.1f"),
+            alt.Tooltip("lo_80:Q", title="80% from", format=",.0f"), alt.Tooltip("hi_80:Q", title="80% to", format=",.0f"),
+            alt.Tooltip("lo_95:Q", title="95% from", format=",.0f"), alt.Tooltip("hi_95:Q", title="95% to", format=",.0f")]
+    return (
+        base.mark_area(opacity=0.12, color=PALETTE[0]).encode(
+            x=x, y=alt.Y("lo_95:Q", title="Referrals a week"), y2="hi_95:Q", tooltip=tips)
+        + base.mark_area(opacity=0.25, color=PALETTE[0]).encode(x=x, y="lo_80:Q", y2="hi_80:Q", tooltip=tips)
+        + line(shown.select("week", "series", "referrals", "provisional"), "week", "referrals",
+               y_title="Referrals a week", color="series", color_title="", x_title=x_title, every="1w",
+               tooltip_format=",.1f")
+    ).properties(height=340)

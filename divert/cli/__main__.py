@@ -1,7 +1,7 @@
-"""`python -m divert.cli.main`."""
+"""`python -m divert.cli`."""
 
 import sys
 
-from divert.cli.main.main import main
+from divert.cli.main import main
 
 sys.exit(main())

@@ -70,7 +70,7 @@ def _secrets() -> dict:
 
 def database_url() -> str:
     url = os.environ.get("DIVERT_DATABASE_URL") or _secrets().get("database", {}).get("url")
-    return url or f"sqlite:///{data_dir() / 'divert.storage.db'}"
+    return url or f"sqlite:///{data_dir() / 'divert.db'}"
 
 
 def current_force() -> str:

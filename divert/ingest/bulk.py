@@ -19,8 +19,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session
 
-from divert.core import clock, codes
 from divert.core.field_rules import Checker, Problem
+from divert.core.record_fields import (
+    REFERRAL_OWN,
+    age_at_offence,
+    offence_fields,
+    person_fields,
+    referral_fields,
+)
 from divert.records import programme_profile
 from divert.records.bulk import OFFENCE, PERSON, Plan
 from divert.records.offences import area_code
@@ -208,46 +214,24 @@ def _check(c: Checker) -> None:
 
 def _find_person(c: CachedChecker, ctx: Context) -> tuple[_Person | None, dict | None]:
     """records.offences.find_person: (the person, or None; the new person's row when new)."""
-    ref = c.text("person_ref", required=True, max_length=60)
-    sex = c.code("sex", codes.SEXES, required=False) or "U"
-    birth_year = c.integer("birth_year", low=1900, high=clock.today().year - 10)
-    eth_self = c.code("ethnicity_self", codes.ETHNICITY_SELF, required=False, aliases=codes.ETHNICITY_SELF_ALIASES)
-    eth_officer = c.code("ethnicity_officer", codes.ETHNICITY_OFFICER, required=False)
-    if ref is None or c.problems:
+    fields = person_fields(c)
+    if fields["person_ref"] is None or c.problems:
         return None, None
-    key = ctx.person_key(ref)
+    key = ctx.person_key(fields.pop("person_ref"))
     person = ctx.people.get(key)
     if person is not None:
         return person, None
-    row = {"person_key": key, "sex": sex, "birth_year": birth_year, "ethnicity_self": eth_self,
-           "ethnicity_officer": eth_officer, "demo": False}
-    return _Person(None, birth_year), row
+    return _Person(None, fields["birth_year"]), {"person_key": key, **fields, "demo": False}
 
 
 def _offence_from(c: CachedChecker, ctx: Context, force: str):
     """records.offences.offence_from: the checked offence fields, the person, the age."""
-    crime_ref = c.reference("crime_ref")
-    offence_date = c.day("offence_date", required=True)
-    area = area_code(c, force)
-    drug = c.code("drug", codes.DRUGS)
-    source = c.code("source", codes.REFERRAL_SOURCES, upper=False)
-    outcome = c.integer("outcome")
-    if outcome is not None and outcome not in codes.HOCR_OUTCOMES:
-        c.fail("outcome", "is not a Home Office outcome code")
-    outcome_date = c.day("outcome_date", not_before=offence_date)
-    if outcome_date is not None and outcome is None:
-        c.fail("outcome_date", "is given without an outcome")
+    fields = offence_fields(c, lambda c: area_code(c, force))
     person, person_row = _find_person(c, ctx)
     _check(c)
-    age = None
-    if person.birth_year:
-        age = offence_date.year - person.birth_year
-        if not 10 <= age <= 110:
-            c.fail("birth_year", f"gives an age of {age} at the offence")
-            _check(c)
-    fields = {"force": force, "crime_ref": crime_ref, "offence_date": offence_date, "age": age, "area": area,
-              "drug": drug, "source": source, "outcome": outcome, "outcome_date": outcome_date}
-    return fields, person, person_row
+    age = age_at_offence(c, fields["offence_date"], person.birth_year)
+    _check(c)
+    return {"force": force, **fields, "age": age}, person, person_row
 
 
 def _plan_person(person: _Person, person_row: dict | None, ctx: Context, plan: Plan) -> None:
@@ -297,10 +281,8 @@ def _offence_row(c: CachedChecker, values: dict, ctx: Context, plan: Plan) -> st
 def _referral(c: CachedChecker, values: dict, ctx: Context, plan: Plan) -> str:
     """records.pathway.add_referral(upsert=True)."""
     force = values.get("force") or ctx.force
-    reference = c.reference("reference")
-    referred_at = c.moment("referred_at", required=True)
-    team = c.text("referring_team", max_length=80)
-    override = c.text("override_reason", max_length=2000)
+    own = referral_fields(c)
+    reference, referred_at, team, override = (own[name] for name in REFERRAL_OWN)
     existing = ctx.referrals.get(reference) if reference else None
     if existing is not None:
         _check(c)  # a re-imported referral: only its own fields can change

@@ -17,7 +17,8 @@ from sqlalchemy import case, func, select
 from divert.analytics.planning import waiting as waiting_rule
 from divert.core import codes
 from divert.core.wording import plural
-from divert.readmodels.casework import _open_pathway, show_day, show_moment, uk_time
+from divert.readmodels.casework import show_day, show_moment, uk_time
+from divert.readmodels.work_queues import _open_pathway
 from divert.records import stored_settings
 from divert.reference import census
 from divert.storage.db import session_scope

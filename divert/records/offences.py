@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlmodel import Session
 
-from divert.core import clock, codes
 from divert.core.field_rules import Checker, Problem
+from divert.core.record_fields import age_at_offence, offence_fields, person_fields
 from divert.records import programme_profile
 from divert.records.core import Rejected, Saved, check, save, write
 from divert.records.pseudonym import PersonKeyProblem, checked_key, person_key
@@ -19,28 +19,16 @@ OFFENCE_FIELDS = ("crime_ref", "offence_date", "area", "drug", "source", "outcom
 
 def find_person(s: Session, c: Checker) -> Person | None:
     """Find or create the person from person_ref (hashed, never stored) and demographics."""
-    ref = c.text("person_ref", required=True, max_length=60)
-    sex = c.code("sex", codes.SEXES, required=False) or "U"
-    birth_year = c.integer("birth_year", low=1900, high=clock.today().year - 10)
-    eth_self = c.code(
-        "ethnicity_self", codes.ETHNICITY_SELF, required=False, aliases=codes.ETHNICITY_SELF_ALIASES
-    )
-    eth_officer = c.code("ethnicity_officer", codes.ETHNICITY_OFFICER, required=False)
-    if ref is None or c.problems:
+    fields = person_fields(c)
+    if fields["person_ref"] is None or c.problems:
         return None
     try:
-        key = person_key(ref, key=checked_key(s))
+        key = person_key(fields.pop("person_ref"), key=checked_key(s))
     except PersonKeyProblem as problem:
         raise Rejected([Problem("person_ref", None, str(problem))]) from problem
     person = s.execute(select(Person).where(Person.person_key == key)).scalars().first()
     if person is None:
-        person = Person(
-            person_key=key,
-            sex=sex,
-            birth_year=birth_year,
-            ethnicity_self=eth_self,
-            ethnicity_officer=eth_officer,
-        )
+        person = Person(person_key=key, **fields)
         s.add(person)
         s.flush()
     return person
@@ -66,39 +54,14 @@ def offence_by_ref(s: Session, force: str, crime_ref: str) -> Offence | None:
 
 def offence_from(s: Session, c: Checker, force: str, *, upsert: bool = False) -> Offence:
     """Validate the offence fields (raising Rejected with every problem) and build the row."""
-    crime_ref = c.reference("crime_ref")
-    offence_date = c.day("offence_date", required=True)
-    area = area_code(c, force)
-    drug = c.code("drug", codes.DRUGS)
-    source = c.code("source", codes.REFERRAL_SOURCES, upper=False)
-    outcome = c.integer("outcome")
-    if outcome is not None and outcome not in codes.HOCR_OUTCOMES:
-        c.fail("outcome", "is not a Home Office outcome code")
-    outcome_date = c.day("outcome_date", not_before=offence_date)
-    if outcome_date is not None and outcome is None:
-        c.fail("outcome_date", "is given without an outcome")
+    fields = offence_fields(c, lambda c: area_code(c, force))
     person = find_person(s, c)
-    if crime_ref and not upsert and offence_by_ref(s, force, crime_ref) is not None:
+    if fields["crime_ref"] and not upsert and offence_by_ref(s, force, fields["crime_ref"]) is not None:
         c.fail("crime_ref", "is already recorded")
     check(c)
-    age = None
-    if person.birth_year:
-        age = offence_date.year - person.birth_year
-        if not 10 <= age <= 110:
-            c.fail("birth_year", f"gives an age of {age} at the offence")
-            check(c)
-    return Offence(
-        force=force,
-        crime_ref=crime_ref,
-        person_id=person.id,
-        offence_date=offence_date,
-        age=age,
-        area=area,
-        drug=drug,
-        source=source,
-        outcome=outcome,
-        outcome_date=outcome_date,
-    )
+    age = age_at_offence(c, fields["offence_date"], person.birth_year)
+    check(c)
+    return Offence(force=force, person_id=person.id, age=age, **fields)
 
 
 def person_change_problem(s: Session, existing: Offence, person_id: int) -> Problem | None:

@@ -7,6 +7,7 @@ from sqlmodel import Session
 
 from divert.core import codes
 from divert.core.field_rules import Checker, Problem
+from divert.core.record_fields import REFERRAL_OWN, referral_fields
 from divert.records import programme_profile
 from divert.records.core import (
     Rejected,
@@ -53,10 +54,8 @@ def add_referral(values: dict, user: str, *, session=None, engine=None, upsert=F
     def work(s):
         c = Checker(values)
         force = values.get("force") or programme_profile.force_in(s)
-        reference = c.reference("reference")
-        referred_at = c.moment("referred_at", required=True)
-        team = c.text("referring_team", max_length=80)
-        override = c.text("override_reason", max_length=2000)
+        own = referral_fields(c)
+        reference, referred_at, team, override = (own[name] for name in REFERRAL_OWN)
         existing = referral_by_ref(s, reference) if reference else None
         if existing is not None and upsert:
             check(c)  # a re-imported referral: only its own fields can change

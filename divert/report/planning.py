@@ -4,7 +4,6 @@ published instead."""
 
 from __future__ import annotations
 
-import altair as alt
 import polars as pl
 
 from divert.analytics.data.filters import Filters
@@ -59,7 +58,7 @@ def section(frames: Frames, filters: Filters, gate: Gate, settings) -> Section:
     if result.forecast.is_empty():
         out.blocks.append(Text(result.note or "There is not enough history to forecast referrals."))
         return out
-    out.blocks.append(figures.render(_forecast_chart(forecast.chart_frame(result, forecast.COMBINATION, WEEKS_AHEAD)),
+    out.blocks.append(figures.render(build.forecast_band(forecast.chart_frame(result, forecast.COMBINATION, WEEKS_AHEAD), x_title="Week"),
                                      "referral_forecast", "Referrals a week: recorded and forecast",
                                      "Referrals recorded each week (the last two years) and the forecast (dashed, from "
                                      "the week the as-of date falls in: the average of the two models, used for "
@@ -79,15 +78,3 @@ def section(frames: Frames, filters: Filters, gate: Gate, settings) -> Section:
         numeric=(1, 2, 3, 4, 5, 6), widths=(16, 12, 16, 16, 14, 12, 14), frame=ahead))
     return out
 
-
-def _forecast_chart(shown: pl.DataFrame) -> alt.LayerChart:
-    """The Forecast page's chart: the recorded weeks and the forecast with its two bands."""
-    x = alt.X("week:T", title="Week")
-    base = alt.Chart(shown)
-    return (
-        base.mark_area(opacity=0.12, color=build.PALETTE[0]).encode(x=x, y="lo_95:Q", y2="hi_95:Q")
-        + base.mark_area(opacity=0.25, color=build.PALETTE[0]).encode(x=x, y="lo_80:Q", y2="hi_80:Q")
-        + build.line(shown.select("week", "series", "referrals", "provisional"), "week", "referrals",
-                      y_title="Referrals a week", color="series", color_title="", x_title="Week", every="1w",
-                      tooltip_format=",.1f")
-    ).properties(height=340)

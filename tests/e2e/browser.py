@@ -1,8 +1,8 @@
-"""What the browser tests do to the app, once each: start a server (divert.bench.chromium.App, the
+"""What the browser tests do to the app, once each: start a server (divert.bench.served.App, the
 bench's own runner), wait until the app is idle, sign in, open a page, read a headline figure,
 choose in a select box or a grid, take a screenshot.
 
-Waiting is always for something seen: a heading, a message, the app idle (bench_browser.wait_idle:
+Waiting is always for something seen: a heading, a message, the app idle (chromium.wait_idle:
 no script running and every cookie-manager report answered by a run). Never a fixed sleep."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from dbfixtures import demo_url
 from playwright.sync_api import expect
 
 from divert.auth import accounts
-from divert.bench import chromium
+from divert.bench import chromium, served
 from divert.records import pseudonym
 from divert.storage.db import get_engine
 from divert.web import access
@@ -28,7 +28,7 @@ SLOW_MS = 90_000  # the first planning page of a data version makes the forecast
 TALL = {"width": 1400, "height": 3000}  # Streamlit scrolls inside the page: a tall window shows it all
 
 
-class Served(chromium.App):
+class Served(served.App):
     """The app on `db_url`, with its own data folder (keys, log) under `folder`; `env` adds to
     or removes from its environment. `logins`: role -> the demo's login for that role."""
 
@@ -43,7 +43,7 @@ class Served(chromium.App):
     def start(self) -> Served:
         try:
             super().start()
-        except chromium.BenchProblem as problem:
+        except served.BenchProblem as problem:
             pytest.fail(f"{problem}\n{self.log_text()}")
         return self
 
@@ -98,7 +98,7 @@ def follow_menu(page, title: str, timeout_ms: float = TIMEOUT_MS) -> None:
 
 
 def runs(page) -> int:
-    """How many runs of the app's script the page has seen begin (bench_browser.watch counts them)."""
+    """How many runs of the app's script the page has seen begin (chromium.watch counts them)."""
     return page.evaluate("window.__divertWatch.started")
 
 

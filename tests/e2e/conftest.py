@@ -1,4 +1,4 @@
-"""Browser tests: the real app (`streamlit run app.py`, through divert.bench.chromium.App) driven by
+"""Browser tests: the real app (`streamlit run app.py`, through divert.bench.served.App) driven by
 Debian's Chromium through Playwright. A missing Chromium fails the tests; it never skips them.
 
 Servers (fewer is faster):

@@ -12,7 +12,7 @@ from browser import demo_database
 from dbfixtures import migrated_url
 
 from divert.auth import accounts, sign_in
-from divert.bench import chromium
+from divert.bench import chromium, drawing
 from divert.records import stored_settings
 from divert.storage.db import get_engine
 
@@ -26,7 +26,7 @@ def demo_url(tmp_path_factory, person_key, demo_day):
 
 
 def _signs_in(password: str, engine) -> bool:
-    outcome = sign_in.attempt(chromium.TIMER, password, "198.51.100.7", prefs=stored_settings.load(engine),
+    outcome = sign_in.attempt(drawing.TIMER, password, "198.51.100.7", prefs=stored_settings.load(engine),
                               engine=engine)
     return outcome.status == "ok"
 
@@ -35,7 +35,7 @@ def test_times_each_page_to_every_chart_drawn(demo_url):
     if chromium.unavailable():  # a missing Chromium fails the browser tests; it never skips them
         pytest.fail(f"browser timing cannot run: {chromium.unavailable()}")
     lines: list[str] = []
-    result = chromium.time_pages(demo_url, ["overview", "volume"], runs=2, report=lines.append)
+    result = drawing.time_pages(demo_url, ["overview", "volume"], runs=2, report=lines.append)
 
     assert set(result) == {"overview", "volume"}, lines
     for page, row in result.items():
@@ -47,7 +47,7 @@ def test_times_each_page_to_every_chart_drawn(demo_url):
     assert ["page", "first", "s", "warm", "s", "charts", "tables"] in table
     assert any(words[:1] == ["overview"] and words[-2] == str(result["overview"]["charts"]) for words in table)
 
-    account = accounts.get_account(chromium.TIMER, get_engine(demo_url))
+    account = accounts.get_account(drawing.TIMER, get_engine(demo_url))
     assert account is not None and account.role == "manager" and not account.active
 
 
@@ -55,11 +55,11 @@ def test_the_timer_account_is_usable_only_while_the_timing_runs(demo_url):
     engine = get_engine(demo_url)
     passwords = []
     for _ in range(2):  # the second time the account already exists (disabled by the first)
-        password = chromium._open_account(engine)
+        password = drawing._open_account(engine)
         assert _signs_in(password, engine)
         assert all(not _signs_in(old, engine) for old in passwords)  # a new password each time
-        chromium._close_account(engine, pytest.fail)
-        assert not accounts.get_account(chromium.TIMER, engine).active
+        drawing._close_account(engine, pytest.fail)
+        assert not accounts.get_account(drawing.TIMER, engine).active
         assert not _signs_in(password, engine)
         passwords.append(password)
     assert passwords[0] != passwords[1]
@@ -70,6 +70,6 @@ def test_without_chromium_the_timing_is_skipped_with_one_line(tmp_path, monkeypa
     monkeypatch.setattr(chromium, "CHROMIUM", str(tmp_path / "no-chromium"))
     lines: list[str] = []
 
-    assert chromium.time_pages(url, ["overview"], report=lines.append) == {}
+    assert drawing.time_pages(url, ["overview"], report=lines.append) == {}
     assert len(lines) == 1 and "Chromium is missing" in lines[0], lines
-    assert accounts.get_account(chromium.TIMER, get_engine(url)) is None  # nothing was written
+    assert accounts.get_account(drawing.TIMER, get_engine(url)) is None  # nothing was written

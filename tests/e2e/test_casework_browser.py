@@ -30,7 +30,7 @@ from sqlalchemy import select
 from divert.analytics.data.loading import load_frames
 from divert.analytics.planning import waiting
 from divert.core import clock, codes
-from divert.readmodels import casework, worklist
+from divert.readmodels import casework, course_sessions, worklist
 from divert.records.pathway import add_referral
 from divert.records.sessions import edit_session
 from divert.storage.db import session_scope
@@ -131,7 +131,8 @@ def test_a_caseworkers_day_from_the_worklist(demo_app, page):
     page.get_by_role("tab", name="Attendance register").click()
     # it opens on today's or the next session with people booked: this one, unless the demo
     # holds one earlier today (its sessions run on weekdays at set hours)
-    booked = casework.sessions(engine).filter((pl.col("Taken") > 0) & (pl.col("starts_at").dt.date() >= today))
+    booked = course_sessions.sessions(engine).filter(
+        (pl.col("Taken") > 0) & (pl.col("starts_at").dt.date() >= today))
     opens_on = booked.sort("starts_at")["Session"][0]
     expect(page.get_by_role("combobox", name="Session")).to_have_value(re.compile(rf"^{re.escape(opens_on)} · "))
     if opens_on != session_ref:

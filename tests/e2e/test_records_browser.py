@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 from sqlalchemy import func, select
 
 from divert.core import codes
-from divert.readmodels import casework
+from divert.readmodels import course_sessions
 from divert.storage.db import session_scope
 from divert.storage.models import AuditEvent, Booking, Referral
 
@@ -125,11 +125,11 @@ def test_caseworker_records_a_referral_assessment_and_booking_then_finds_it(demo
 
 def test_attendance_register_saves_the_changed_statuses(demo_app, page):
     engine = demo_app.engine()
-    past = casework.sessions(engine, upcoming=False)
+    past = course_sessions.sessions(engine, upcoming=False)
     # the last of the demo's own sessions that took place with people booked (other tests on the
     # shared app hold their sessions today or later, under references of their own)
     chosen = past.filter((pl.col("Taken") > 0) & pl.col("Session").str.starts_with("DEMO-")).row(-1, named=True)
-    register = casework.session_bookings(engine, chosen["session_id"])
+    register = course_sessions.session_bookings(engine, chosen["session_id"])
     first = register.row(0, named=True)
     new_status = "attended" if first["Status"] != "attended" else "completed"
 
@@ -144,19 +144,19 @@ def test_attendance_register_saves_the_changed_statuses(demo_app, page):
     page.get_by_role("button", name="Save register").click()
     expect(page.get_by_text("Tick the box to confirm the cancellations")).to_be_visible()
     page.shots("register cancellation not confirmed")
-    assert casework.session_bookings(engine, chosen["session_id"])["Status"][0] == first["Status"]
+    assert course_sessions.session_bookings(engine, chosen["session_id"])["Status"][0] == first["Status"]
 
     edit_first_row(page, grid, REGISTER_COLUMNS, "Status", codes.BOOKING_STATUSES[new_status], first["Referral"])
     page.get_by_role("button", name="Save register").click()
     expect(page.get_by_text("Register saved: 1 booking changed.")).to_be_visible()
     page.shots("register saved")
-    after = casework.session_bookings(engine, chosen["session_id"]).row(0, named=True)
+    after = course_sessions.session_bookings(engine, chosen["session_id"]).row(0, named=True)
     assert after["Status"] == new_status and after["version"] == first["version"] + 1
     assert count(demo_app, AuditEvent, AuditEvent.table_name == "booking", AuditEvent.action == "update",
                  AuditEvent.row_id == str(first["booking_id"])) == 1
 
 
 def session_label(row) -> str:
-    """How the register's Session box shows a session (a casework.sessions row)."""
+    """How the register's Session box shows a session (a course_sessions.sessions row)."""
     return (f"{row['Session']} · {row['Starts']} · {row['Delivery'].lower()} · "
             f"{row['Free']} of {row['Seats']} seats free")

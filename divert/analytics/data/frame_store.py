@@ -7,7 +7,7 @@ revision it was made at, and is used only when that event is still in the databa
 time (a restored or replaced database has other events), the data version has not gone back and
 the schema is the same. Otherwise the database is read whole. Deleting it is always safe.
 
-Where: beside a SQLite file (`divert.storage.db.frames/`), or under DIVERT_FRAMES_DIR (or the temporary
+Where: beside a SQLite file (`divert.db.frames/`), or under DIVERT_FRAMES_DIR (or the temporary
 folder) for PostgreSQL, one folder per database. It holds what the dashboards hold (no names,
 contact details or police identifiers; person keys are numbers), readable by its owner only.
 """

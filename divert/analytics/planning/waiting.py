@@ -1,4 +1,4 @@
-"""Who is waiting, once: the rule behind the records pages' work queues (divert.readmodels.casework) and
+"""Who is waiting, once: the rule behind the records pages' work queues (divert.readmodels.work_queues) and
 the capacity figures (divert.analytics.planning.capacity), so that both name the same people; the
 course sessions still ahead; and data gaps, the spells with nothing recorded at all.
 

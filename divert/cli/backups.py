@@ -1,0 +1,116 @@
+"""`divert export` and `divert restore`: backups (Parquet and a manifest) and their restore, and
+the public release (`divert export --public`)."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+
+from divert.cli.common import OK, REJECTED, USAGE, db_engine, db_url, safe_url, show_progress
+
+
+def cmd_export(args) -> int:
+    from pathlib import Path
+
+    from divert.backup import BackupError, export_backup
+    from divert.records.exports import record_export
+
+    user = f"cli:{getpass.getuser()}"
+    if args.public:
+        return _export_release(args, user)
+    if args.as_of:
+        print("--as-of applies to a public release (--public) only", file=sys.stderr)
+        return USAGE
+    engine = db_engine(args)
+    try:
+        manifest = export_backup(engine, Path(args.out), progress=show_progress)
+    except BackupError as error:
+        print(f"Backup refused: {error}", file=sys.stderr)
+        return REJECTED
+    record_export(user, {"tables": {t["name"]: t["rows"] for t in manifest["tables"]},
+                         "data_version": manifest["data_version"]}, action="export_backup", engine=engine)
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
+    print(f"Backup written to {args.out}: schema revision {manifest['schema_revision']}, data version "
+          f"{manifest['data_version']}, exported at {manifest['exported_at']}")
+    for table in manifest["tables"]:
+        print(f"  {table['name']:<16} {table['rows']:>10,}  sha256 {table['sha256'][:16]}...")
+    print("Keep the key files (person key, cookie key) with the backup: see docs/backup.md.")
+    return OK
+
+
+def _export_release(args, user: str) -> int:
+    from datetime import date
+    from pathlib import Path
+
+    from divert.analytics.calendar.months import default_as_of
+    from divert.core.clock import today as today_in_london
+    from divert.records.exports import record_export
+    from divert.release import ReleaseError, write_release
+
+    try:
+        as_of = date.fromisoformat(args.as_of) if args.as_of else default_as_of(today_in_london())
+    except ValueError:
+        print("--as-of takes a date as YYYY-MM-DD", file=sys.stderr)
+        return USAGE
+    engine = db_engine(args)
+    try:
+        release = write_release(engine, Path(args.out), as_of)
+    except ReleaseError as error:
+        print(f"Release refused: {error}", file=sys.stderr)
+        return REJECTED
+    record_export(user, release.summary(), action="export_release", engine=engine)
+    print(f"Public release written to {args.out} (as of {as_of}, months {release.first_month} to "
+          f"{release.last_month}):")
+    for name in release.files:
+        print(f"  {name}")
+    print(f"{release.suppressed} counts suppressed ({release.primary} of 1 to 7, {release.secondary} to protect "
+          "them); every other count rounded to the nearest 5")
+    return OK
+
+
+def cmd_restore(args) -> int:
+    from pathlib import Path
+
+    from divert.backup import BackupError, restore_backup
+
+    try:
+        report = restore_backup(db_engine(args), Path(args.source), f"cli:{getpass.getuser()}", progress=show_progress)
+    except BackupError as error:
+        if sys.stderr.isatty():
+            print(file=sys.stderr)
+        print(f"Restore refused: {error}", file=sys.stderr)
+        return REJECTED
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
+    print(f"Restored the backup exported at {report.exported_at} into {safe_url(db_url(args))}: schema revision "
+          f"{report.schema_revision}, data version {report.data_version}")
+    for table, rows in report.tables.items():
+        print(f"  {table:<16} {rows:>10,}")
+    print(f"Row counts and checksums of every table match the manifest; audit event {report.audit_event_id} "
+          "records the restore.")
+    from divert.records.pseudonym import key_problem
+
+    problem = key_problem(db_engine(args))
+    if problem:  # the restore stands; nothing can be written until the backup's key is in place
+        print(f"Next: {problem.removesuffix(' Nothing was written.')}")
+    return OK
+
+
+def add_export_parser(sub) -> None:
+    """`divert export`."""
+    export = sub.add_parser("export", help="back up every table (Parquet + manifest), or a public release")
+    export.add_argument("out", metavar="OUT", help="a new folder to write")
+    export.add_argument("--public", action="store_true",
+                        help="write the public transparency release (suppressed, rounded aggregates) instead")
+    export.add_argument("--as-of", dest="as_of", metavar="YYYY-MM-DD",
+                        help="public release: figures as known on this date (default: the last month end "
+                             "before today, UK time)")
+    export.set_defaults(func=cmd_export)
+
+
+def add_restore_parser(sub) -> None:
+    """`divert restore`."""
+    restore = sub.add_parser("restore", help="restore a backup folder (or its zip) into an empty database")
+    restore.add_argument("source", metavar="OUT", help="the folder `divert export` wrote, or the zip")
+    restore.set_defaults(func=cmd_restore)

@@ -1,0 +1,38 @@
+"""`divert bench`: the real paths timed on a national-sized data set (divert.bench)."""
+
+from __future__ import annotations
+
+import sys
+
+from divert.cli.common import OK, USAGE
+
+
+def cmd_bench(args) -> int:
+    from pathlib import Path
+
+    from divert.bench.command import run
+
+    if args.referrals <= 0 or args.import_rows < 0 or args.repeat < 1:
+        print("--referrals and --repeat must be positive and --import-rows not negative", file=sys.stderr)
+        return USAGE
+    out = Path(args.out)
+    try:  # before the long run, not after it
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.touch()
+    except OSError as error:
+        print(f"Cannot write the results to {out}: {error.strerror}", file=sys.stderr)
+        return USAGE
+    run(args.referrals, args.db, args.import_rows, out, browser=not args.no_browser, repeat=args.repeat)
+    return OK
+
+
+def add_bench_parser(sub) -> None:
+    """`divert bench`."""
+    bench = sub.add_parser("bench", help="time the real paths on a national-sized data set")
+    bench.add_argument("--referrals", type=int, default=1_000_000)
+    bench.add_argument("--import-rows", type=int, default=200_000, help="rows in the generated referrals import")
+    bench.add_argument("--out", default="bench/results.json", help="where to write the results (default bench/results.json)")
+    bench.add_argument("--no-browser", action="store_true", help="skip the browser timing (Chromium)")
+    bench.add_argument("--repeat", type=int, default=3,
+                       help="timed runs of each page for its warm and floor times, the median kept (default 3)")
+    bench.set_defaults(func=cmd_bench)

@@ -1,0 +1,157 @@
+"""`divert init`, `divert demo` and `divert status`: create the database, fill it with the
+synthetic demo programme, and say what it holds."""
+
+from __future__ import annotations
+
+import getpass
+import math
+import sys
+import time
+
+from divert.cli.common import OK, REJECTED, USAGE, db_engine, db_url, safe_url, show_progress
+
+SCALE_RANGE = (0.01, 100.0)  # demo volume: about 136 to 1.4 million referrals
+
+
+def cmd_init(args) -> int:
+    from divert.records.census_rows import ensure_population
+    from divert.records.pseudonym import ensure_key
+    from divert.storage.db import current_revision, sqlite_path, tighten_permissions, upgrade
+
+    url = db_url(args)
+    path = sqlite_path(url)
+    upgrade(url)
+    print(f"Schema at revision {current_revision(url)} on {safe_url(url)}")
+    if path is not None:
+        for file in tighten_permissions(path):
+            print(f"Made {file} readable by its owner only (it was readable by others)")
+    added = ensure_population(db_engine(args), f"cli:{getpass.getuser()}")
+    if added:
+        print(f"Loaded {added:,} census population rows (ONS Census 2011 and 2021, Open Government Licence v3.0)")
+    problem = ensure_key(db_engine(args))
+    if problem:
+        print(problem, file=sys.stderr)
+        return REJECTED
+    return OK
+
+
+def cmd_demo(args) -> int:
+    from divert.demo import DemoExists, load_demo
+    from divert.demo.loader import RealUsers
+    from divert.storage.db import upgrade
+
+    low, high = SCALE_RANGE
+    if not (math.isfinite(args.scale) and low <= args.scale <= high):
+        print(f"--scale must be a number from {low:g} to {high:g} (1 = a West Midlands-sized force)", file=sys.stderr)
+        return USAGE
+    from datetime import date
+
+    from divert.core.clock import today
+    from divert.demo import parameters
+
+    try:
+        as_of = date.fromisoformat(args.as_of) if args.as_of else None
+    except ValueError:
+        print("--as-of takes a date as YYYY-MM-DD", file=sys.stderr)
+        return USAGE
+    if as_of is not None and not parameters.LAUNCH < as_of <= today():
+        print(f"--as-of must be after the launch ({parameters.LAUNCH}) and not after today", file=sys.stderr)
+        return USAGE
+    url = db_url(args)
+    upgrade(url)
+    started = time.perf_counter()
+    try:
+        summary = load_demo(db_engine(args), seed=args.seed, scale=args.scale, progress=show_progress, as_of=as_of)
+    except (DemoExists, RealUsers) as refused:
+        print(str(refused), file=sys.stderr)
+        return REJECTED
+    elapsed = time.perf_counter() - started
+    print(f"\nDemo data loaded (seed {args.seed}, scale {args.scale:g}) in {elapsed:.1f} s:")
+    for table, count in summary["counts"].items():
+        print(f"  {table:<16} {count:>10,}")
+    print("\nDemo logins (demonstration only - change or disable them before real use):")
+    for login in summary["logins"]:
+        print(f"  {login['role']:<11} username {login['username']:<18} password {login['password']}")
+    return OK
+
+
+def cmd_status(args) -> int:
+    from sqlalchemy import func, select
+
+    from divert.records.pseudonym import key_problem
+    from divert.storage import models
+    from divert.storage.db import current_revision, data_version, head_revision, session_scope, sqlite_path
+
+    url = db_url(args)
+    print(f"Database: {safe_url(url)}")
+    path = sqlite_path(url)
+    if path is not None and not path.is_file():  # look, never create (not even its folder)
+        print(f"There is no database file at {path}. Run `divert init` to create it.")
+        return REJECTED
+    if path is not None and path.stat().st_mode & 0o077:
+        print(f"Warning: {path} is readable by other users; `divert init` makes it private.")
+    revision = current_revision(url)
+    print(f"Schema revision: {revision or 'none'} (newest {head_revision()})")
+    if revision is None:
+        print("Run `divert init` to create the schema.")
+        return OK
+    print(f"Data version: {data_version(db_engine(args))}")
+    with session_scope(db_engine(args)) as s:
+        for model in (models.Offence, models.Referral, models.StopSearch, models.User):
+            count = s.execute(select(func.count()).select_from(model)).scalar_one()
+            print(f"  {model.__tablename__:<14} {count:>10,}")
+    problem = key_problem(db_engine(args))
+    print(f"Person key: {problem}" if problem else "Person key: present, and the one this database was built with")
+    return _print_coverage(args)
+
+
+def _print_coverage(args) -> int:
+    """The months each source holds, per force, with the gaps (divert.analytics.data.coverage)."""
+    from datetime import date
+
+    from divert.analytics.data import coverage
+    from divert.analytics.data.loading import load_frames
+    from divert.core.clock import today
+
+    try:
+        as_of = date.fromisoformat(args.as_of) if args.as_of else today()
+    except ValueError:
+        print("--as-of takes a date as YYYY-MM-DD", file=sys.stderr)
+        return USAGE
+    table = coverage.table(load_frames(db_engine(args)), as_of)
+    print(f"Coverage at {as_of:%-d %B %Y} (months with records; rates count only these):")
+    if table.is_empty():
+        print("  nothing recorded yet")
+    for row in table.iter_rows(named=True):
+        if row["covered_from"] is None:
+            held = row["missing"]
+            gaps = ""
+        else:
+            held = (f"{row['covered_from']:%b %Y} to {row['covered_to']:%-d %b %Y}, "
+                    f"{row['months_held']:,} month{'s' if row['months_held'] != 1 else ''}")
+            gaps = f"; missing: {row['missing']}"
+        print(f"  {row['source']:<11} {row['force']:<20} {held}{gaps}")
+    return OK
+
+
+def add_init_parser(sub) -> None:
+    """`divert init`."""
+    init = sub.add_parser("init", help="create or upgrade the schema")
+    init.set_defaults(func=cmd_init)
+
+
+def add_demo_parser(sub) -> None:
+    """`divert demo`."""
+    demo = sub.add_parser("demo", help="load synthetic demo data and demo users (prints logins)")
+    demo.add_argument("--seed", type=int, default=2020)
+    demo.add_argument("--scale", type=float, default=1.0, help="volume multiplier (1 = a West Midlands-like force)")
+    demo.add_argument("--as-of", dest="as_of", metavar="YYYY-MM-DD",
+                      help="the last day with records (default: yesterday); fix it for a reproducible demo")
+    demo.set_defaults(func=cmd_demo)
+
+
+def add_status_parser(sub) -> None:
+    """`divert status`."""
+    status = sub.add_parser("status", help="schema revision, data version, row counts and the months each source covers")
+    status.add_argument("--as-of", help="coverage up to this date, YYYY-MM-DD (default: today)")
+    status.set_defaults(func=cmd_status)

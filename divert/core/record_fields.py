@@ -1,0 +1,64 @@
+"""The fields of a person, an offence and a referral, and their rules: the one set, used by the
+write path for a form or a single row (divert.records.offences, divert.records.pathway) and by
+imports checking many rows at once (divert.ingest.bulk), so that a value refused by one is
+refused by the other, in the same order and with the same words. `c` is a
+divert.core.field_rules.Checker (or the import's caching one)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+
+from divert.core import clock, codes
+from divert.core.field_rules import Checker
+
+MIN_AGE, MAX_AGE = 10, 110
+REFERRAL_OWN = ("reference", "referred_at", "referring_team", "override_reason")
+
+
+def person_fields(c: Checker) -> dict:
+    """person_ref (hashed by the caller, never stored), sex, birth year and both ethnicities."""
+    return {
+        "person_ref": c.text("person_ref", required=True, max_length=60),
+        "sex": c.code("sex", codes.SEXES, required=False) or "U",
+        "birth_year": c.integer("birth_year", low=1900, high=clock.today().year - MIN_AGE),
+        "ethnicity_self": c.code("ethnicity_self", codes.ETHNICITY_SELF, required=False,
+                                 aliases=codes.ETHNICITY_SELF_ALIASES),
+        "ethnicity_officer": c.code("ethnicity_officer", codes.ETHNICITY_OFFICER, required=False),
+    }
+
+
+def offence_fields(c: Checker, area: Callable[[Checker], str | None]) -> dict:
+    """The offence's own fields; `area` checks the area against the force's local authorities."""
+    crime_ref = c.reference("crime_ref")
+    offence_date = c.day("offence_date", required=True)
+    area_code = area(c)
+    drug = c.code("drug", codes.DRUGS)
+    source = c.code("source", codes.REFERRAL_SOURCES, upper=False)
+    outcome = c.integer("outcome")
+    if outcome is not None and outcome not in codes.HOCR_OUTCOMES:
+        c.fail("outcome", "is not a Home Office outcome code")
+    outcome_date = c.day("outcome_date", not_before=offence_date)
+    if outcome_date is not None and outcome is None:
+        c.fail("outcome_date", "is given without an outcome")
+    return {"crime_ref": crime_ref, "offence_date": offence_date, "area": area_code, "drug": drug, "source": source,
+            "outcome": outcome, "outcome_date": outcome_date}
+
+
+def age_at_offence(c: Checker, offence_date: date, birth_year: int | None) -> int | None:
+    """The person's age in the offence's year, refused outside 10 to 110."""
+    if not birth_year:
+        return None
+    age = offence_date.year - birth_year
+    if not MIN_AGE <= age <= MAX_AGE:
+        c.fail("birth_year", f"gives an age of {age} at the offence")
+    return age
+
+
+def referral_fields(c: Checker) -> dict:
+    """The referral's own fields (its offence is found or recorded by the caller)."""
+    rules = {"reference": lambda: c.reference("reference"),
+             "referred_at": lambda: c.moment("referred_at", required=True),
+             "referring_team": lambda: c.text("referring_team", max_length=80),
+             "override_reason": lambda: c.text("override_reason", max_length=2000)}
+    return {name: rules[name]() for name in REFERRAL_OWN}

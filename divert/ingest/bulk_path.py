@@ -1,0 +1,158 @@
+"""The bulk path of an import (referrals, offences): the database is read once, every row is
+checked in memory with the writers' own rules (divert.ingest.bulk), and the changes are written
+in a few statements (divert.records.bulk) - audited as one 'import' event whose row_id, the
+import id, is set on every row written or updated. divert.ingest.run decides which path a kind
+takes.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from divert.core.field_rules import Problem
+from divert.ingest import bulk
+from divert.ingest.import_report import ImportReport, _repeated
+from divert.records import acting, pseudonym
+from divert.records.bulk import write_plan
+from divert.records.core import Rejected
+from divert.storage.db import bump_data_version
+
+log = logging.getLogger(__name__)
+SNAPSHOT_TRIES = 3  # SQLite: tries outside the write lock (or on a copy: divert.ingest.run) first
+# an audited write to one of these since the rows were checked means checking them again
+BULK_READS = frozenset({"person", "offence", "referral", "closure", "setting", "*", "referrals", "offences"})
+
+
+def _bulk_import(engine, tables, first: ImportReport, user: str, progress) -> ImportReport:
+    """Check every row against one read of the database (divert.ingest.bulk), then write the
+    plan in one short transaction (divert.records.bulk). On SQLite the rows are checked outside
+    the write lock and the write is refused if an audited write touched what they read
+    meanwhile (then they are checked again; the last try checks them under the lock); on
+    PostgreSQL checking and writing are one transaction."""
+    sqlite = engine.dialect.name == "sqlite"
+    tries = SNAPSHOT_TRIES + 1 if sqlite else 1
+    for attempt in range(tries):
+        report = ImportReport(first.kind, first.files, first.dry_run, rows=first.rows)
+        locked = attempt == tries - 1
+        if _bulk_attempt(engine, tables, report, user, progress, locked=locked):
+            return report
+    raise AssertionError("unreachable: the last try holds the lock")
+
+
+def _bulk_attempt(engine, tables, report: ImportReport, user: str, progress, *, locked: bool) -> bool:
+    """One try; False when the database changed under the check (try again)."""
+    from divert.core.environment import secret
+    from divert.records.pseudonym import PersonKeyProblem, checked_key
+    from divert.storage.models import AuditEvent
+
+    bind = engine.execution_options(write_lock=True) if locked else engine
+    with Session(bind, expire_on_commit=False) as s:
+        try:
+            last_audit = s.execute(select(AuditEvent.id).order_by(AuditEvent.id.desc()).limit(1)).scalar() or 0
+            rows = _bulk_rows(tables, report)
+            key = secret("person_key")
+            ctx = bulk.read_context(s, report.kind, [row[2] for row in rows if row[3] is None and not _has_nul(row[2])], key)
+            if not locked:
+                s.rollback()  # the read ends here: nothing is held while the rows are checked
+            plan = _check_bulk(rows, ctx, report, progress)
+            if report.problems or report.dry_run or not plan.changes:
+                s.rollback()
+                return True
+            if not locked:
+                s.close()
+                s.bind = engine.execution_options(write_lock=True)
+                changed = set(s.execute(select(AuditEvent.table_name).where(AuditEvent.id > last_audit)
+                                        .distinct()).scalars())
+                if changed & BULK_READS:
+                    s.rollback()
+                    return False
+            try:
+                same_key = checked_key(s) == key
+            except PersonKeyProblem as problem:
+                s.rollback()
+                report.add(_files(report), Problem("person key", None, str(problem)))
+                return True
+            if not same_key:  # the key changed while the rows were checked
+                s.rollback()
+                if locked:
+                    report.add(_files(report), Problem("person key", None, pseudonym.DIFFERENT))
+                    return True
+                return False
+            if progress:
+                progress(0.95, "Saving")
+            try:
+                write_plan(s, user, plan, report.kind,
+                           {"files": report.files, "new": report.new, "updated": report.updated,
+                            "unchanged": report.unchanged})
+            except Rejected as rejected:
+                s.rollback()
+                for problem in rejected.problems:
+                    report.add(_files(report), problem)
+                return True
+            except IntegrityError as error:
+                s.rollback()
+                log.warning("import conflicted with a concurrent write: %s", error.orig)
+                report.add(_files(report), Problem("record", None, "conflicts with a record saved at the same time: import again"))
+                return True
+            problems = acting.problems(s)
+            if problems:
+                s.rollback()
+                for problem in problems:
+                    report.add(_files(report), problem)
+                return True
+            bump_data_version(s)
+            s.commit()
+            report.written = True
+            return True
+        except BaseException:
+            s.rollback()
+            raise
+
+
+def _has_nul(values: dict) -> bool:
+    """A row with a NUL character is refused by validation (divert.core.field_rules), and never looked
+    up: PostgreSQL cannot even compare such a text."""
+    return any(isinstance(v, str) and "\x00" in v for v in values.values())
+
+
+def _files(report: ImportReport) -> str:
+    return ", ".join(report.files)[:200]
+
+
+def _bulk_rows(tables, report: ImportReport) -> list[tuple[str, int, dict, Problem | None]]:
+    """Every row as (file, row number, values, problem): the problem of a key seen before in
+    this import (that row is reported in its place, not checked)."""
+    seen: dict[tuple, tuple[str, int]] = {}
+    rows = []
+    for name, frame, extra in tables:
+        for index, values in enumerate(frame.iter_rows(named=True)):
+            row_number = index + 2
+            if extra:
+                values.update(extra)
+            rows.append((name, row_number, values, _repeated(report.kind, seen, name, row_number, values)))
+    return rows
+
+
+def _check_bulk(rows, ctx, report: ImportReport, progress):
+    plan = bulk.Plan()
+    total = len(rows)
+    for done, (name, row_number, values, repeated) in enumerate(rows, 1):
+        if repeated is not None:
+            report.add(name, repeated, row_number)
+            continue
+        try:
+            change, problems = bulk.check_row(report.kind, values, ctx, plan)
+        except Exception as error:  # never a crash: report the row and go on
+            log.exception("import %s row %s", name, row_number)
+            change, problems = None, [Problem("record", None, f"could not be saved ({type(error).__name__})")]
+        if change:
+            setattr(report, change, getattr(report, change) + 1)
+        for problem in problems:
+            report.add(name, problem, row_number)
+        if progress and (done % 10_000 == 0 or done == total):
+            progress(0.9 * done / max(total, 1), f"Checked {done:,} of {total:,} rows")
+    return plan

@@ -1,0 +1,134 @@
+"""Course sessions, read-only: the sessions with their seats taken and free, one session's details,
+its register (every booking with its status), the reference a new session is given, and the
+session the attendance register opens on. Times come out in UK time (divert.readmodels.casework).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import polars as pl
+from sqlalchemy import func, select
+
+from divert.analytics.planning import waiting as waiting_rule
+from divert.core import codes
+from divert.readmodels.casework import UK, show_moment, uk_time
+from divert.records.sessions import refs_on, suggested_ref
+from divert.records.sessions import seats_taken as records_seats_taken
+from divert.storage.db import session_scope
+from divert.storage.models import Booking, CourseSession, Referral
+
+SESSIONS_SCHEMA = {
+    "session_id": pl.Int64, "version": pl.Int64, "Session": pl.String, "Starts": pl.String,
+    "Minutes": pl.Int64, "Delivery": pl.String, "Facilitator": pl.String, "Seats": pl.Int64,
+    "Taken": pl.Int64, "Free": pl.Int64, "starts_at": pl.Datetime("us", "Europe/London"),
+}
+
+
+def sessions(engine, *, upcoming: bool | None = None, days_back: int | None = None,
+             now: datetime | None = None) -> pl.DataFrame:
+    """Course sessions with seats taken and free, in start order. `upcoming=True` keeps those
+    not yet started (divert.analytics.planning.waiting.upcoming_sessions, as the capacity figures),
+    `False` those started; `days_back` keeps sessions from that many days ago onwards."""
+    taken = (
+        select(Booking.session_id, func.count(Booking.id).label("taken"))
+        .join(Referral, Referral.id == Booking.referral_id)
+        .where(Booking.status.in_(codes.SEAT_HOLDING), Referral.void_at.is_(None))
+        .group_by(Booking.session_id)
+        .subquery()
+    )
+    now = now or datetime.now(UTC)
+    query = (
+        select(CourseSession, func.coalesce(taken.c.taken, 0))
+        .outerjoin(taken, taken.c.session_id == CourseSession.id)
+        .where(CourseSession.void_at.is_(None))
+        .order_by(CourseSession.starts_at, CourseSession.id)
+    )
+    if days_back is not None:
+        query = query.where(CourseSession.starts_at >= now - timedelta(days=days_back))
+    with session_scope(engine) as s:
+        rows = s.execute(query).all()
+    frame = pl.DataFrame(
+        {
+            "session_id": [c.id for c, _ in rows],
+            "version": [c.version for c, _ in rows],
+            "Session": [c.session_ref for c, _ in rows],
+            "Starts": [show_moment(c.starts_at) for c, _ in rows],
+            "Minutes": [c.duration_minutes for c, _ in rows],
+            "Delivery": [codes.DELIVERY_MODES.get(c.mode, c.mode) for c, _ in rows],
+            "Facilitator": [c.facilitator or "" for c, _ in rows],
+            "seats": [c.seats for c, _ in rows],
+            "booked": [int(n) for _, n in rows],
+            "starts_at": [uk_time(c.starts_at) for c, _ in rows],
+        },
+        schema={**{k: v for k, v in SESSIONS_SCHEMA.items() if k not in ("Seats", "Taken", "Free")},
+                "seats": pl.Int64, "booked": pl.Int64},
+    )
+    ahead = waiting_rule.upcoming_sessions(frame, now)
+    if upcoming is True:
+        frame = ahead
+    elif upcoming is False:
+        frame = frame.filter(~pl.col("session_id").is_in(ahead["session_id"].implode()))
+    return frame.with_columns(pl.max_horizontal(pl.col("seats") - pl.col("booked"), pl.lit(0)).alias("free")).select(
+        *[c for c in SESSIONS_SCHEMA if c not in ("Seats", "Taken", "Free", "starts_at")],
+        pl.col("seats").alias("Seats"), pl.col("booked").alias("Taken"), pl.col("free").alias("Free"), "starts_at",
+    ).cast(SESSIONS_SCHEMA)
+
+
+def session_detail(engine, session_id: int) -> dict | None:
+    with session_scope(engine) as s:
+        row = s.get(CourseSession, session_id)
+        if row is None:
+            return None
+        taken = records_seats_taken(s, session_id)
+    starts = uk_time(row.starts_at)
+    return {
+        "id": row.id, "session_ref": row.session_ref, "starts_at": starts, "duration_minutes": row.duration_minutes,
+        "mode": row.mode, "seats": row.seats, "facilitator": row.facilitator, "version": row.version,
+        "taken": taken, "free": max(row.seats - taken, 0), "started": starts <= datetime.now(UK),
+    }
+
+
+REGISTER_SCHEMA = {"booking_id": pl.Int64, "version": pl.Int64, "Referral": pl.String, "Booked": pl.String,
+                   "Status": pl.String}
+
+
+def session_bookings(engine, session_id: int) -> pl.DataFrame:
+    """A session's register: every booking with its status (a code), in booking order."""
+    with session_scope(engine) as s:
+        rows = s.execute(
+            select(Booking.id, Booking.version, Referral.reference, Booking.booked_at, Booking.status)
+            .join(Referral, Referral.id == Booking.referral_id)
+            .where(Booking.session_id == session_id, Referral.void_at.is_(None))
+            .order_by(Booking.booked_at, Booking.id)
+        ).all()
+    return pl.DataFrame(
+        {
+            "booking_id": [r[0] for r in rows],
+            "version": [r[1] for r in rows],
+            "Referral": [r[2] for r in rows],
+            "Booked": [show_moment(r[3]) for r in rows],
+            "Status": [r[4] for r in rows],
+        },
+        schema=REGISTER_SCHEMA,
+    )
+
+
+def next_session_ref(engine, day: date) -> str:
+    """The reference a new session on `day` is given unless the user types another."""
+    with session_scope(engine) as s:
+        return suggested_ref(refs_on(s, [day]), day)
+
+
+def register_default(frame: pl.DataFrame, today: date) -> int | None:
+    """The session the attendance register opens on (a sessions frame): today's or
+    the next session with anyone booked; else the last one with anyone booked; else the newest."""
+    if not frame.height:
+        return None
+    booked = frame.filter(pl.col("Taken") > 0)
+    ahead = booked.filter(pl.col("starts_at").dt.date() >= today).sort("starts_at")
+    if ahead.height:
+        return ahead["session_id"][0]
+    if booked.height:
+        return booked.sort("starts_at")["session_id"][-1]
+    return frame.sort("starts_at")["session_id"][-1]
