@@ -4,7 +4,7 @@ import streamlit as st
 
 from divert.core import codes
 from divert.readmodels import work_queues
-from divert.records.pathway import edit_assessment, record_assessment
+from divert.records.referrals import edit_assessment, record_assessment
 from divert.web import forms, referral_forms, ui
 
 user = ui.require_role("caseworker", "admin")

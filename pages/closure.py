@@ -7,7 +7,7 @@ from divert.analytics.planning import waiting
 from divert.core import codes
 from divert.readmodels import casework, worklist
 from divert.records.core import check_only
-from divert.records.pathway import close_referral
+from divert.records.referrals import close_referral
 from divert.web import forms, ui
 
 user = ui.require_role("caseworker", "admin")

@@ -4,7 +4,7 @@ import streamlit as st
 
 from divert.core import codes
 from divert.readmodels.casework import show_moment
-from divert.records.pathway import add_referral_from_form
+from divert.records.referrals import add_referral_from_form
 from divert.web import forms, ui
 
 user = ui.require_role("caseworker", "admin")

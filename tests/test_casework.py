@@ -17,7 +17,7 @@ from divert.records.contacts import record_contact
 from divert.records.core import check_only
 from divert.records.corrections import void_referral
 from divert.records.offences import add_offence
-from divert.records.pathway import (
+from divert.records.referrals import (
     add_referral,
     add_referral_from_form,
     close_referral,

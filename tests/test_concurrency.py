@@ -6,7 +6,7 @@ from __future__ import annotations
 from dbfixtures import migrated_url
 from sqlalchemy import func, select
 
-from divert.records.pathway import add_referral
+from divert.records.referrals import add_referral
 from divert.storage.db import data_version, get_engine, session_scope
 from divert.storage.models import AuditEvent, Referral
 

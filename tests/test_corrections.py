@@ -26,7 +26,7 @@ from divert.records.corrections import (
     void_referral,
     void_session,
 )
-from divert.records.pathway import close_referral
+from divert.records.referrals import close_referral
 from divert.records.sessions import book, book_many
 from divert.storage.db import data_version, session_scope
 from divert.storage.models import AuditEvent, Booking, Offence, Person, Referral

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from divert.core.environment import PROJECT_DIR
 from divert.readmodels import course_sessions
 from divert.records.offences import add_offence
-from divert.records.pathway import (
+from divert.records.referrals import (
     add_referral,
     close_referral,
     edit_assessment,

@@ -30,7 +30,7 @@ from divert.analytics.data.loading import load_frames
 from divert.demo import load_demo
 from divert.readmodels import casework
 from divert.records.corrections import void_referral
-from divert.records.pathway import close_referral
+from divert.records.referrals import close_referral
 from divert.records.sessions import book_many
 from divert.storage.db import get_engine
 

@@ -22,7 +22,7 @@ from divert.ingest.reading import Unreadable, read_table
 from divert.ingest.run import import_files
 from divert.records import stored_settings
 from divert.records.offences import add_offence
-from divert.records.pathway import add_referral
+from divert.records.referrals import add_referral
 from divert.records.sessions import add_session
 from divert.storage.db import get_engine, session_scope
 from divert.storage.models import AuditEvent, CourseSession, Offence, Person, Referral

@@ -16,7 +16,7 @@ from divert.ingest.kinds import KINDS
 from divert.ingest.reading import read_table
 from divert.ingest.run import import_files
 from divert.records.offences import add_offence
-from divert.records.pathway import add_referral
+from divert.records.referrals import add_referral
 from divert.storage.db import data_version, session_scope
 from divert.storage.models import AuditEvent, Offence, Person, Referral
 

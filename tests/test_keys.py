@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from divert.core.environment import PROJECT_DIR, key_file
 from divert.records import pseudonym
-from divert.records.pathway import add_referral, close_referral
+from divert.records.referrals import add_referral, close_referral
 from divert.storage.db import get_engine, session_scope
 from divert.storage.models import Person, Referral, Setting
 

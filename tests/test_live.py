@@ -13,7 +13,7 @@ from clock import MOMENT, TODAY, YESTERDAY, month_end
 from commands import divert
 from dbfixtures import SMALL_DEMO, demo_url
 
-from divert.records.pathway import add_referral
+from divert.records.referrals import add_referral
 from divert.storage.db import get_engine
 
 pytestmark = pytest.mark.usefixtures("clock")  # "today" is clock.TODAY: the default as-of date

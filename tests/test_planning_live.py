@@ -15,7 +15,7 @@ from divert.analytics.data.filters import Filters
 from divert.analytics.data.loading import load_frames
 from divert.analytics.planning import capacity, forecast, queue, staffing
 from divert.core.clock import today
-from divert.records.pathway import add_referral
+from divert.records.referrals import add_referral
 from divert.reference.programme import TIME_ZONE
 from divert.storage.db import get_engine
 

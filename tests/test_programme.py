@@ -14,7 +14,7 @@ from dbfixtures import demo_url, migrated_url
 from sqlalchemy import text
 
 from divert.records import programme_profile
-from divert.records.pathway import add_referral
+from divert.records.referrals import add_referral
 from divert.reference import census, forces
 from divert.storage.db import get_engine
 

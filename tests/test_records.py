@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from divert.records.core import Saved, update_row, write
 from divert.records.offences import add_offence
-from divert.records.pathway import add_referral, close_referral, edit_referral, record_assessment
+from divert.records.referrals import add_referral, close_referral, edit_referral, record_assessment
 from divert.records.sessions import add_session, book, mark_attendance
 from divert.storage.db import data_version, session_scope
 from divert.storage.models import AuditEvent, Booking, Closure, Offence, Person, Referral

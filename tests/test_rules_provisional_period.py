@@ -23,7 +23,7 @@ from divert.analytics.data.filters import Filters
 from divert.analytics.data.loading import load_frames
 from divert.analytics.metrics import pathway_table, reoffending_table, volume_table, waits_table
 from divert.core import codes
-from divert.records.pathway import add_referral
+from divert.records.referrals import add_referral
 
 PERSON_COLUMNS = ("person_ref", "sex", "birth_year", "ethnicity_self", "ethnicity_officer")
 PATHWAY_KINDS = ("offences", "referrals", "assessments", "sessions", "bookings", "closures")

@@ -17,7 +17,7 @@ from divert.analytics.data.loading import load_frames
 from divert.analytics.planning import capacity, waiting
 from divert.core.clock import today
 from divert.readmodels import course_sessions, work_queues
-from divert.records.pathway import add_referral, close_referral, record_assessment
+from divert.records.referrals import add_referral, close_referral, record_assessment
 from divert.records.sessions import add_session, book, mark_attendance
 from divert.storage.db import get_engine, session_scope
 from divert.storage.models import Booking, CourseSession, Referral

@@ -17,7 +17,7 @@ from divert.analytics.planning import waiting
 from divert.readmodels import casework, worklist
 from divert.records.contacts import record_contact
 from divert.records.corrections import void_referral
-from divert.records.pathway import close_referral
+from divert.records.referrals import close_referral
 from divert.records.sessions import add_session, book, mark_attendance
 from divert.records.stored_settings import AppSettings
 from divert.storage.db import session_scope

@@ -33,7 +33,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from divert.core import clock
-from divert.records.pathway import add_referral
+from divert.records.referrals import add_referral
 
 PAGES = {
     "overview": "pages/overview.py", "volume": "pages/volume.py", "pathway": "pages/pathway.py",

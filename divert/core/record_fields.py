@@ -1,6 +1,6 @@
 """The fields of a person, an offence and a referral, and their rules: the one set, used by the
-write path for a form or a single row (divert.records.offences, divert.records.pathway) and by
-imports checking many rows at once (divert.ingest.bulk), so that a value refused by one is
+write path for a form or a single row (divert.records.offences, divert.records.referrals) and by
+imports checking many rows at once (divert.ingest.row_checks), so that a value refused by one is
 refused by the other, in the same order and with the same words. `c` is a
 divert.core.field_rules.Checker (or the import's caching one)."""
 

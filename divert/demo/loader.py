@@ -14,7 +14,7 @@ from sqlmodel import Session
 
 from divert.core import codes
 from divert.core.clock import today
-from divert.demo import calendar as C
+from divert.demo import dates as C
 from divert.demo import parameters as P
 from divert.demo import tables
 from divert.records import programme_profile

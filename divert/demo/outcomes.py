@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from divert.demo import calendar as C
+from divert.demo import dates as C
 from divert.demo import parameters as P
 from divert.demo.people import DRUG_CODES, SELF_CODES
 

@@ -14,7 +14,7 @@ import numpy as np
 import polars as pl
 
 from divert.core import codes
-from divert.demo import calendar as C
+from divert.demo import dates as C
 from divert.demo import parameters as P
 from divert.reference.census import census_2011_frame
 

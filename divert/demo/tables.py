@@ -7,8 +7,8 @@ from collections.abc import Callable
 import numpy as np
 import polars as pl
 
-from divert.demo import calendar as C
-from divert.demo import outcomes, pathway, people, stop_search
+from divert.demo import dates as C
+from divert.demo import journeys, outcomes, people, stop_search
 from divert.demo import parameters as P
 
 TABLE_ORDER = ("person", "offence", "referral", "assessment", "course_session", "booking", "closure", "stop_search")
@@ -28,7 +28,7 @@ HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 def instants(moments: np.ndarray) -> pl.Series:
     """Local moments (NONE for missing) -> aware UTC datetimes."""
     moments = np.asarray(moments, dtype=np.int64)
-    missing = moments == pathway.NONE
+    missing = moments == journeys.NONE
     seconds = C.utc_seconds(np.where(missing, 0, moments))
     series = pl.Series(seconds * 1_000_000).cast(pl.Datetime("us", "UTC"))
     return series.scatter(np.flatnonzero(missing), None) if missing.any() else series
@@ -73,9 +73,9 @@ def build(seed: int, scale: float, progress: Callable[[str, float], None] | None
     odds = outcomes.formal_odds(persons.ethnicity_self[offences.person], persons.sex[offences.person])
     u_outcome = rng.random(n)
     say("referrals and course places", 0.3)
-    draws = pathway.Draws(rng, n, scale)
-    sessions = pathway.course_sessions(rng, scale * scene.population_factor, scene)
-    path, no_second_offer = pathway.divert(offences, persons, draws, sessions, scene)
+    draws = journeys.Draws(rng, n, scale)
+    sessions = journeys.course_sessions(rng, scale * scene.population_factor, scene)
+    path, no_second_offer = journeys.divert(offences, persons, draws, sessions, scene)
 
     # offence outcomes: old ones before the launch, the programme's diversion outcome when
     # diverted (8 or 22), else not-referred ones
@@ -145,7 +145,7 @@ def _offence(offences: people.Offences, outcome: np.ndarray, outcome_day: np.nda
     )
 
 
-def _referral(rng: np.random.Generator, offences: people.Offences, path: pathway.Pathway, scene: C.Scene) -> pl.DataFrame:
+def _referral(rng: np.random.Generator, offences: people.Offences, path: journeys.Pathway, scene: C.Scene) -> pl.DataFrame:
     r = len(path.offence)
     referral_id = np.arange(1, r + 1)
     area_names = pl.Series(scene.area_names)
@@ -176,18 +176,18 @@ def _referral(rng: np.random.Generator, offences: people.Offences, path: pathway
     )
 
 
-def _assessment(offences: people.Offences, draws: pathway.Draws, path: pathway.Pathway) -> pl.DataFrame:
+def _assessment(offences: people.Offences, draws: journeys.Draws, path: journeys.Pathway) -> pl.DataFrame:
     a = np.flatnonzero(path.has_assessment)
-    completed = path.result[a] == pathway.COMPLETED
+    completed = path.result[a] == journeys.COMPLETED
     hard = np.isin(offences.drug[path.offence[a]], [people.DRUG_CODES.index(x) for x in P.HARD_DRUGS])
     risk_u = draws.risk[path.offence[a]]
     flags = {}
     for column, (name, share) in enumerate(P.RISK_FLAGS.items()):
         share = np.where(hard, P.RISK_INJECTING_HARD_DRUGS, share) if name == "risk_injecting" else share
         flags[name] = completed & (risk_u[:, column] < share)
-    allocation = np.where(path.allocation[a] == pathway.NONE, len(pathway.ALLOCATIONS), path.allocation[a])
+    allocation = np.where(path.allocation[a] == journeys.NONE, len(journeys.ALLOCATIONS), path.allocation[a])
     # a worker is recorded when someone was spoken to
-    worker = masked(padded("W", draws.worker[path.offence[a]], 2), path.first_contact[a] == pathway.NONE)
+    worker = masked(padded("W", draws.worker[path.offence[a]], 2), path.first_contact[a] == journeys.NONE)
     return pl.DataFrame(
         {
             "id": ids(len(a)),
@@ -196,17 +196,17 @@ def _assessment(offences: people.Offences, draws: pathway.Draws, path: pathway.P
             "first_contact_at": instants(path.first_contact[a]),
             "scheduled_at": instants(path.scheduled[a]),
             "completed_at": instants(path.completed[a]),
-            "result": pl.Series(pathway.RESULTS).gather(path.result[a]),
+            "result": pl.Series(journeys.RESULTS).gather(path.result[a]),
             **flags,
             "harm_reduction_advice": completed,
-            "allocation": pl.Series(pathway.ALLOCATIONS + [None]).gather(allocation),
+            "allocation": pl.Series(journeys.ALLOCATIONS + [None]).gather(allocation),
             "worker": worker,
             "version": 1,
         }
     )
 
 
-def _course_session(sessions: pathway.Sessions) -> pl.DataFrame:
+def _course_session(sessions: journeys.Sessions) -> pl.DataFrame:
     s = len(sessions)
     return pl.DataFrame(
         {
@@ -223,7 +223,7 @@ def _course_session(sessions: pathway.Sessions) -> pl.DataFrame:
     )
 
 
-def _booking(path: pathway.Pathway) -> pl.DataFrame:
+def _booking(path: journeys.Pathway) -> pl.DataFrame:
     order = np.lexsort((path.booking_session, path.booked_at))
     return pl.DataFrame(
         {
@@ -237,7 +237,7 @@ def _booking(path: pathway.Pathway) -> pl.DataFrame:
     )
 
 
-def _closure(path: pathway.Pathway) -> pl.DataFrame:
+def _closure(path: journeys.Pathway) -> pl.DataFrame:
     not_engaged = ~path.closure_engaged
     return pl.DataFrame(
         {

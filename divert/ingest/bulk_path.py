@@ -1,6 +1,6 @@
 """The bulk path of an import (referrals, offences): the database is read once, every row is
-checked in memory with the writers' own rules (divert.ingest.bulk), and the changes are written
-in a few statements (divert.records.bulk) - audited as one 'import' event whose row_id, the
+checked in memory with the writers' own rules (divert.ingest.row_checks), and the changes are written
+in a few statements (divert.records.import_writes) - audited as one 'import' event whose row_id, the
 import id, is set on every row written or updated. divert.ingest.run decides which path a kind
 takes.
 """
@@ -14,11 +14,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from divert.core.field_rules import Problem
-from divert.ingest import bulk
+from divert.ingest import row_checks
 from divert.ingest.import_report import ImportReport, _repeated
 from divert.records import acting, pseudonym
-from divert.records.bulk import write_plan
 from divert.records.core import Rejected
+from divert.records.import_writes import write_plan
 from divert.storage.db import bump_data_version
 
 log = logging.getLogger(__name__)
@@ -28,8 +28,8 @@ BULK_READS = frozenset({"person", "offence", "referral", "closure", "setting", "
 
 
 def _bulk_import(engine, tables, first: ImportReport, user: str, progress) -> ImportReport:
-    """Check every row against one read of the database (divert.ingest.bulk), then write the
-    plan in one short transaction (divert.records.bulk). On SQLite the rows are checked outside
+    """Check every row against one read of the database (divert.ingest.row_checks), then write the
+    plan in one short transaction (divert.records.import_writes). On SQLite the rows are checked outside
     the write lock and the write is refused if an audited write touched what they read
     meanwhile (then they are checked again; the last try checks them under the lock); on
     PostgreSQL checking and writing are one transaction."""
@@ -55,7 +55,7 @@ def _bulk_attempt(engine, tables, report: ImportReport, user: str, progress, *, 
             last_audit = s.execute(select(AuditEvent.id).order_by(AuditEvent.id.desc()).limit(1)).scalar() or 0
             rows = _bulk_rows(tables, report)
             key = secret("person_key")
-            ctx = bulk.read_context(s, report.kind, [row[2] for row in rows if row[3] is None and not _has_nul(row[2])], key)
+            ctx = row_checks.read_context(s, report.kind, [row[2] for row in rows if row[3] is None and not _has_nul(row[2])], key)
             if not locked:
                 s.rollback()  # the read ends here: nothing is held while the rows are checked
             plan = _check_bulk(rows, ctx, report, progress)
@@ -138,14 +138,14 @@ def _bulk_rows(tables, report: ImportReport) -> list[tuple[str, int, dict, Probl
 
 
 def _check_bulk(rows, ctx, report: ImportReport, progress):
-    plan = bulk.Plan()
+    plan = row_checks.Plan()
     total = len(rows)
     for done, (name, row_number, values, repeated) in enumerate(rows, 1):
         if repeated is not None:
             report.add(name, repeated, row_number)
             continue
         try:
-            change, problems = bulk.check_row(report.kind, values, ctx, plan)
+            change, problems = row_checks.check_row(report.kind, values, ctx, plan)
         except Exception as error:  # never a crash: report the row and go on
             log.exception("import %s row %s", name, row_number)
             change, problems = None, [Problem("record", None, f"could not be saved ({type(error).__name__})")]

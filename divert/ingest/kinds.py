@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 from divert.core import codes
 from divert.records.offences import add_offence
-from divert.records.pathway import add_referral, close_referral, record_assessment
 from divert.records.published import add_population, add_stop_search
+from divert.records.referrals import add_referral, close_referral, record_assessment
 from divert.records.sessions import add_session, book
 from divert.reference import policeuk
 

@@ -10,8 +10,8 @@ again in the writing transaction. The report never shows a person identifier, an
 values.
 
 Referrals and offences take the bulk path: the database is read once, every row is checked in
-memory with the writers' own rules (divert.ingest.bulk), and the changes are written in a few
-statements (divert.records.bulk) - audited as one 'import' event whose row_id, the import id,
+memory with the writers' own rules (divert.ingest.row_checks), and the changes are written in a few
+statements (divert.records.import_writes) - audited as one 'import' event whose row_id, the import id,
 is set on every row written or updated (divert.ingest.bulk_path). The other kinds go row by row
 through their writers. The report and the one-record-once rule are in divert.ingest.import_report.
 """
@@ -28,7 +28,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import Session
 
 from divert.core.field_rules import Problem
-from divert.ingest import bulk, replay
+from divert.ingest import replay, row_checks
 from divert.ingest.archive import expand_archives
 from divert.ingest.bulk_path import SNAPSHOT_TRIES, _bulk_import
 from divert.ingest.import_report import ImportReport, _repeated
@@ -41,8 +41,8 @@ from divert.ingest.reading import (
     read_table,
 )
 from divert.records import acting, pseudonym
-from divert.records.bulk import new_import_id
 from divert.records.core import audit
+from divert.records.import_writes import new_import_id
 from divert.storage.db import (
     BUSY_MESSAGE,
     analyze,
@@ -111,7 +111,7 @@ def import_files(
             for problem in refusal:
                 report.add(first, problem)
             return report
-        if kind in bulk.KINDS:
+        if kind in row_checks.KINDS:
             return _done(_bulk_import(engine, tables, report, user, progress), progress, engine)
         if sqlite_path(str(engine.url)) is not None:
             for _ in range(SNAPSHOT_TRIES):
@@ -214,8 +214,8 @@ def _finish(s: Session, report: ImportReport, user: str) -> None:
           {"files": report.files, "new": report.new, "updated": report.updated, "unchanged": report.unchanged,
            "import_id": import_id})
     model = IMPORT_ID_MODELS.get(report.kind)
-    for start in range(0, len(report.row_ids) if model is not None else 0, bulk.CHUNK):
-        chunk = report.row_ids[start:start + bulk.CHUNK]
+    for start in range(0, len(report.row_ids) if model is not None else 0, row_checks.CHUNK):
+        chunk = report.row_ids[start:start + row_checks.CHUNK]
         s.execute(update(model).where(model.id.in_(chunk)).values(import_id=import_id))
     if s.get_bind().dialect.name == "sqlite":
         bump_data_version(s)  # replayed with the rows (PostgreSQL bumps just before its commit)

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from divert.core import codes
 from divert.core.field_rules import Checker
 from divert.records.core import Saved, check, insert, write
-from divert.records.pathway import find_referral
+from divert.records.referrals import find_referral
 from divert.storage.models import Assessment, ContactAttempt
 
 

@@ -25,7 +25,7 @@ from divert.records.core import (
     update_row,
     write,
 )
-from divert.records.pathway import find_referral
+from divert.records.referrals import find_referral
 from divert.storage.models import Assessment, Booking, CourseSession, Referral
 
 

@@ -31,7 +31,7 @@ from divert.analytics.data.loading import load_frames
 from divert.analytics.planning import waiting
 from divert.core import clock, codes
 from divert.readmodels import casework, course_sessions, worklist
-from divert.records.pathway import add_referral
+from divert.records.referrals import add_referral
 from divert.records.sessions import edit_session
 from divert.storage.db import session_scope
 from divert.storage.models import AuditEvent, Booking, CourseSession, Offence, Referral

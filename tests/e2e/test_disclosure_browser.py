@@ -13,7 +13,7 @@ from browser import sign_in, visit
 from playwright.sync_api import expect
 from wire import listen
 
-from divert.records.pathway import add_referral
+from divert.records.referrals import add_referral
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("browser-2")]
 THRESHOLD = 8

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from divert.demo import calendar as C
+from divert.demo import dates as C
 from divert.demo import parameters as P
 from divert.demo.people import BROAD_NAMES, DRUG_CODES, Offences, People
 

@@ -1,7 +1,7 @@
 """The bulk write path for imports: many checked rows in a few statements, inside the caller's
 one transaction, audited as ONE audit event.
 
-An import's rows are checked first (divert.ingest.bulk, with the same rules as the forms); what
+An import's rows are checked first (divert.ingest.row_checks, with the same rules as the forms); what
 they would change is a Plan: new people, offences and referrals, and the changed fields of
 existing offences and referrals. write_plan writes it with SQLAlchemy Core executemany (ids come
 back with RETURNING, in the rows' order), sets import_id on every row it writes or updates, and

@@ -28,10 +28,10 @@ from divert.core.record_fields import (
     referral_fields,
 )
 from divert.records import programme_profile
-from divert.records.bulk import OFFENCE, PERSON, Plan
+from divert.records.import_writes import OFFENCE, PERSON, Plan
 from divert.records.offences import area_code
-from divert.records.pathway import person_history
 from divert.records.pseudonym import person_key
+from divert.records.referrals import person_history
 from divert.reference import programme
 from divert.storage.models import Closure, Offence, Person, Referral
 
