@@ -1,0 +1,1 @@
+"""`divert bench`: the benchmark of loading, pages, imports and the browser."""

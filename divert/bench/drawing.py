@@ -1,0 +1,302 @@
+"""Browser timing for `divert bench`: how long each dashboard page takes in a real browser,
+from opening its address to every chart on it drawn. Reported, never asserted.
+
+How it works
+- A manager account `bench-timer` is made (or, if it exists, re-enabled with a new password)
+  through divert.auth.accounts, audited as `bench`. Its password is random, lives only in this
+  process and is never printed; the account is disabled again when the timing ends, however it
+  ends (accounts cannot be deleted, only disabled).
+- The real app (`python -m streamlit run app.py`, headless: divert.bench.served.App) is started on
+  a free local port against the database, and Debian's Chromium (through Playwright:
+  divert.bench.chromium) signs in on the My account page, so that no dashboard has been drawn (nor
+  its data loaded) before the first timed visit. Playwright's sync API runs in a thread of its
+  own, so the timing also runs where an asyncio loop is running (a notebook, or a test run that
+  drives its own browser).
+- Each page is then opened by its address `runs` times (round by round over the pages). A visit
+  ends when the app has stopped running (no running script, status widget, spinner, skeleton or
+  stale element), every chart not hidden in a closed tab or expander is drawn (a vega-embed
+  canvas or svg; metric sparklines count), and so is every table grid within the window (a grid
+  is drawn only once scrolled into view; the window is VIEWPORT), and that state has held for
+  QUIET_MS. Its time is the browser's clock (performance.now(), counted from the start of the
+  navigation) at which that state began.
+- The first visit of a page may include loading the data (the first page of all does, on a fresh
+  app); `warm_s` is the median of the later visits. A visit that does not end within
+  `timeout_s` is recorded as a timeout (None), never raised.
+
+Chromium and Playwright are optional here: without either, time_pages reports one line and
+returns {} so that the rest of the bench still runs.
+"""
+
+from __future__ import annotations
+
+import secrets
+import statistics
+import threading
+import time
+from collections.abc import Callable
+
+from divert.bench.chromium import launch, sign_in, unavailable, wait_idle, watch
+from divert.bench.served import App, BenchProblem
+from divert.core.environment import PROJECT_DIR
+
+# the dashboards, and the two planning pages that draw charts (url paths: pages/<name>.py)
+DASHBOARDS = ("overview", "volume", "pathway", "outcomes", "disparity", "reoffending", "impact", "watch",
+              "capacity", "forecast")
+TIMER = "bench-timer"  # the account the browser signs in with (a manager: it sees every page above)
+ACTOR = "bench"  # who the account changes are audited as (reserved: never a username)
+VIEWPORT = {"width": 1400, "height": 1000}
+QUIET_MS = 600  # how long the finished state must hold before a visit counts as ended
+SIGN_IN_TIMEOUT_S = 120
+
+# Evaluated by the browser every POLL_MS: false until the page is finished and has stayed so for
+# `quiet` ms; then {t: performance.now() when it became finished, charts, tables}.
+_FINISHED = """
+(quiet) => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  const signedIn = document.querySelector('[data-testid="stSidebarNav"]');
+  const busy = !app || !signedIn
+    || app.getAttribute('data-test-script-state') === 'running'
+    || document.querySelector('[data-testid="stStatusWidget"], [data-testid="stSpinner"],'
+                              + ' [data-testid="stSkeleton"], [data-stale="true"]');
+  let state = null;
+  if (!busy) {
+    const shown = (el) => el.getClientRects().length > 0 && el.offsetWidth > 0;
+    const charts = [...document.querySelectorAll(
+      '[data-testid="stVegaLiteChart"], [data-testid="stMetricChart"]')].filter(shown);
+    // a table grid is drawn only once scrolled into view: those below the window are not waited for
+    const inView = (el) => { const r = el.getBoundingClientRect(); return r.top < innerHeight && r.bottom > 0; };
+    const grids = [...document.querySelectorAll('[data-testid="stDataFrame"]')].filter(shown).filter(inView);
+    const drawn = charts.every((el) => el.querySelector('canvas, svg.marks'))
+      && grids.every((el) => el.querySelector('canvas'));
+    const main = document.querySelector('[data-testid="stMain"], section.main');
+    const elements = main ? main.querySelectorAll('[data-testid="stElementContainer"]').length : 0;
+    if (drawn) state = `${charts.length}/${grids.length}/${elements}`;
+  }
+  const now = performance.now();
+  if (state === null || state !== window.__benchState) {
+    window.__benchState = state;
+    window.__benchSince = now;
+    return false;
+  }
+  if (now - window.__benchSince < quiet) return false;
+  const [charts, tables] = state.split('/').map(Number);
+  return {t: window.__benchSince, charts, tables};
+}
+"""
+POLL_MS = 100
+
+
+def time_pages(db_url: str, pages: list[str] | None = None, *, runs: int = 2,
+               report: Callable[[str], None] = print, timeout_s: float = 300.0) -> dict[str, dict]:
+    """Open each page `runs` times in Chromium and time it to every chart drawn.
+
+    Returns {page: {"first_s", "warm_s", "charts", "tables", "timeouts"}}: seconds (None for a
+    timeout, or warm_s when runs is 1), the charts and table grids drawn on the page (as seen on
+    its last finished visit) and how many visits timed out. Returns {} (and reports why) when
+    Chromium or Playwright is missing or the app cannot be started or signed in to."""
+    names = _known_pages(pages, report)
+    why = unavailable()
+    if why:
+        report(f"Browser timing skipped: {why}.")
+        return {}
+    if not names:
+        return {}
+    from divert.storage.db import get_engine, upgrade
+
+    upgrade(db_url)
+    engine = get_engine(db_url)
+    app = None
+    try:
+        password = _open_account(engine)
+        app = App(db_url).start()
+        visits = _drive(app, password, names, max(1, runs), timeout_s, report)
+    except BenchProblem as problem:
+        report(f"Browser timing failed: {problem}")
+        return {}
+    finally:
+        if app is not None:
+            app.stop()
+        _close_account(engine, report)  # also after a half-done _open_account
+    results = _summarise(visits)
+    _report(results, runs, timeout_s, report)
+    return results
+
+
+# --- pages ----------------------------------------------------------------------------------
+def _known_pages(pages: list[str] | None, report) -> list[str]:
+    wanted = list(DASHBOARDS if pages is None else pages)
+    exists = [name for name in wanted if (PROJECT_DIR / "pages" / f"{name}.py").is_file()]
+    unknown = [name for name in wanted if name not in exists]
+    if unknown:
+        report(f"Browser timing: no such page {', '.join(unknown)} (pages are the file names in pages/, "
+               f"for example {', '.join(DASHBOARDS[:3])}).")
+    return exists
+
+
+# --- the account ----------------------------------------------------------------------------
+def _open_account(engine) -> str:
+    """Make `bench-timer` a usable manager account with a new random password (returned)."""
+    from divert.auth import accounts
+
+    password = secrets.token_urlsafe(24)
+    if accounts.get_account(TIMER, engine) is None:
+        saved = accounts.add_user({"username": TIMER, "role": "manager", "password": password,
+                                   "display_name": "Bench timer (divert bench; disabled after each run)"},
+                                  ACTOR, engine=engine)
+        _check(saved, "make the bench-timer account")
+        return password
+    # it is left disabled by the last run: enable it, then replace its password (a reset gives a
+    # one-time password, which the account's own change replaces with one only we know)
+    _check(accounts.set_role(TIMER, "manager", ACTOR, engine=engine), "give bench-timer the manager role")
+    _check(accounts.set_user_active(TIMER, True, ACTOR, engine=engine), "enable bench-timer")
+    saved, one_time = accounts.reset_password(TIMER, ACTOR, engine=engine)
+    _check(saved, "reset bench-timer's password")
+    _check(accounts.change_password(TIMER, one_time, password, password, engine=engine),
+           "set bench-timer's password")
+    return password
+
+
+def _close_account(engine, report) -> None:
+    from divert.auth import accounts
+
+    try:
+        account = accounts.get_account(TIMER, engine)
+        if account is None or not account.active:
+            return
+        saved = accounts.set_user_active(TIMER, False, ACTOR, engine=engine)
+        ok = saved.ok
+    except Exception as error:  # noqa: BLE001 - said plainly below, never left unsaid
+        ok, saved = False, error
+    if not ok:
+        report(f"Browser timing: could not disable the {TIMER} account ({saved}); its password was "
+               f"random and never shown, but disable it with `divert user disable {TIMER}`.")
+
+
+def _check(saved, what: str) -> None:
+    if not saved.ok:
+        problems = "; ".join(str(p) for p in getattr(saved, "problems", []) or []) or "refused"
+        raise BenchProblem(f"could not {what}: {problems}")
+
+
+# --- the browser ----------------------------------------------------------------------------
+def _in_own_thread(work: Callable[[], dict]) -> dict:
+    """work() in a thread of its own: Playwright's sync API refuses to start in a thread where
+    an asyncio loop runs (a notebook; a test run whose own browser is open)."""
+    outcome: dict = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = work()
+        except BaseException as error:  # noqa: BLE001 - raised again below, in the caller's thread
+            outcome["error"] = error
+
+    thread = threading.Thread(target=run, name="divert-bench-browser")
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
+def _drive(app: App, password: str, names: list[str], runs: int, timeout_s: float, report) -> dict:
+    return _in_own_thread(lambda: _drive_here(app, password, names, runs, timeout_s, report))
+
+
+def _drive_here(app: App, password: str, names: list[str], runs: int, timeout_s: float, report) -> dict:
+    from playwright.sync_api import Error as PlaywrightError
+    from playwright.sync_api import sync_playwright
+
+    visits: dict[str, list[dict]] = {name: [] for name in names}
+    signed_in = False
+    try:
+        with sync_playwright() as playwright:
+            browser = launch(playwright)
+            try:
+                context = browser.new_context(viewport=VIEWPORT)
+                watch(context)
+                tab = context.new_page()
+                _sign_in(tab, app, password)
+                signed_in = True
+                report(f"Browser timing: {len(names)} pages x {runs} visits in Chromium ...")
+                for visit in range(runs):
+                    for name in names:
+                        if not app.running():
+                            raise BenchProblem(f"the app stopped (log: {app.log})")
+                        visits[name].append(_visit(tab, app, name, timeout_s))
+                        if visit == 0:
+                            seconds = visits[name][0]["seconds"]
+                            report(f"  {name:<14} first visit {_seconds(seconds, timeout_s)}")
+            finally:
+                browser.close()
+    except (PlaywrightError, BenchProblem) as error:
+        problem = error if isinstance(error, BenchProblem) else f"the browser failed: {str(error).splitlines()[0]}"
+        if not signed_in:
+            raise BenchProblem(str(problem)) from error
+        report(f"Browser timing stopped early: {problem}")  # the visits made so far are still reported
+    return visits
+
+
+def _sign_in(tab, app: App, password: str) -> None:
+    """Sign in on the My account page, which loads no dashboard data."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    timeout_ms = SIGN_IN_TIMEOUT_S * 1000
+    try:
+        sign_in(tab, f"{app.url}/account", TIMER, password, timeout_ms)
+        tab.get_by_test_id("stSidebarNav").wait_for(timeout=timeout_ms)
+        wait_idle(tab, timeout_ms)  # the cookie manager has stored the sign-in cookie
+    except PlaywrightTimeout as error:
+        raise BenchProblem(f"could not sign in as {TIMER} within {SIGN_IN_TIMEOUT_S} s") from error
+    if not any(cookie["name"] == "divert_session" for cookie in tab.context.cookies()):
+        raise BenchProblem("the app did not set its sign-in cookie")  # every later visit opens a new session
+
+
+def _visit(tab, app: App, name: str, timeout_s: float) -> dict:
+    """One visit: open the page's address, wait until it is finished."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    started = time.monotonic()
+    try:
+        tab.goto(f"{app.url}/{name}", wait_until="commit", timeout=timeout_s * 1000)
+        left_ms = max(1.0, timeout_s - (time.monotonic() - started)) * 1000
+        finished = tab.wait_for_function(_FINISHED, arg=QUIET_MS, polling=POLL_MS, timeout=left_ms).json_value()
+    except PlaywrightTimeout:
+        return {"seconds": None, "charts": None, "tables": None}
+    return {"seconds": finished["t"] / 1000, "charts": finished["charts"], "tables": finished["tables"]}
+
+
+# --- the figures ----------------------------------------------------------------------------
+def _summarise(visits: dict[str, list[dict]]) -> dict[str, dict]:
+    results = {}
+    for name, done in visits.items():
+        if not done:
+            continue
+        later = [v["seconds"] for v in done[1:] if v["seconds"] is not None]
+        drawn = [v for v in done if v["seconds"] is not None]
+        results[name] = {
+            "first_s": None if done[0]["seconds"] is None else round(done[0]["seconds"], 3),
+            "warm_s": round(statistics.median(later), 3) if later else None,
+            "charts": drawn[-1]["charts"] if drawn else None,
+            "tables": drawn[-1]["tables"] if drawn else None,
+            "timeouts": sum(v["seconds"] is None for v in done),
+        }
+    return results
+
+
+def _seconds(value: float | None, timeout_s: float) -> str:
+    return f"timeout (> {timeout_s:.0f} s)" if value is None else f"{value:.2f} s"
+
+
+def _report(results: dict[str, dict], runs: int, timeout_s: float, report) -> None:
+    report(f"Browser timing (Chromium, open page to every chart drawn; warm = median of {max(0, runs - 1)} "
+           "later visits)")
+    report(f"  {'page':<14} {'first s':>9} {'warm s':>9} {'charts':>7} {'tables':>7}")
+    for name, row in results.items():
+        first = "timeout" if row["first_s"] is None else f"{row['first_s']:.2f}"
+        warm = "-" if row["warm_s"] is None else f"{row['warm_s']:.2f}"
+        charts = "-" if row["charts"] is None else str(row["charts"])
+        tables = "-" if row["tables"] is None else str(row["tables"])
+        report(f"  {name:<14} {first:>9} {warm:>9} {charts:>7} {tables:>7}")
+    timeouts = sum(row["timeouts"] for row in results.values())
+    if timeouts:
+        report(f"  {timeouts} visit(s) timed out after {timeout_s:.0f} s")
