@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import time
 
-from divert.reference import census
 from divert.records import programme_profile
+from divert.reference import census
 
 
 def referrals_csv(rows: int, engine) -> bytes:

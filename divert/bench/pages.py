@@ -191,9 +191,8 @@ class DataTimer:
 
     def install(self) -> None:
         import divert.analytics
-        from divert.web import dashboard
         from divert.readmodels import equity
-        from divert.web import scenarios
+        from divert.web import dashboard, scenarios
 
         modules = [importlib.import_module(f"divert.analytics.{m.name}")
                    for m in pkgutil.iter_modules(divert.analytics.__path__)]
@@ -250,9 +249,9 @@ def _navigation_only() -> None:
 def page_times(url: str, report, repeat: int = 3) -> dict:
     from streamlit.testing.v1 import AppTest
 
-    from divert.web import dashboard
-    from divert.storage.db import get_engine
     from divert.core.environment import PROJECT_DIR
+    from divert.storage.db import get_engine
+    from divert.web import dashboard
 
     os.environ["DIVERT_DATABASE_URL"] = url
     engine = get_engine(url)
