@@ -13,7 +13,6 @@ from divert.core import clock, codes
 from divert.core.field_rules import Checker
 
 MIN_AGE, MAX_AGE = 10, 110
-REFERRAL_OWN = ("reference", "referred_at", "referring_team", "override_reason")
 
 
 def person_fields(c: Checker) -> dict:
@@ -57,8 +56,9 @@ def age_at_offence(c: Checker, offence_date: date, birth_year: int | None) -> in
 
 def referral_fields(c: Checker) -> dict:
     """The referral's own fields (its offence is found or recorded by the caller)."""
-    rules = {"reference": lambda: c.reference("reference"),
-             "referred_at": lambda: c.moment("referred_at", required=True),
-             "referring_team": lambda: c.text("referring_team", max_length=80),
-             "override_reason": lambda: c.text("override_reason", max_length=2000)}
-    return {name: rules[name]() for name in REFERRAL_OWN}
+    return {
+        "reference": c.reference("reference"),
+        "referred_at": c.moment("referred_at", required=True),
+        "referring_team": c.text("referring_team", max_length=80),
+        "override_reason": c.text("override_reason", max_length=2000),
+    }

@@ -1,12 +1,12 @@
 """Checking an import's referrals or offences all at once, with the rules of divert.records.
 
-The row-by-row writers (records.add_referral, records.add_offence) read the database for every
+The row-by-row writers (records.referrals.add_referral, records.offences.add_offence) read the database for every
 row and write each row in a savepoint. Here the database is read once - the referrals, offences
 and people the file names, the eligibility history of those people, the programme - and every
 row is checked in memory by the same steps as the writers, in the same order, with the same
 field rules (divert.core.field_rules.Checker; each rule runs once per distinct value and is
 remembered), so the problems reported are the ones the writers would give. What the rows would
-change becomes a records.bulk.Plan, which records.bulk.write_plan writes in a few statements.
+change becomes a records.import_writes.Plan, which records.import_writes.write_plan writes in a few statements.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from sqlmodel import Session
 
 from divert.core.field_rules import Checker, Problem
 from divert.core.record_fields import (
-    REFERRAL_OWN,
     age_at_offence,
     offence_fields,
     person_fields,
@@ -279,10 +278,9 @@ def _offence_row(c: CachedChecker, values: dict, ctx: Context, plan: Plan) -> st
 
 
 def _referral(c: CachedChecker, values: dict, ctx: Context, plan: Plan) -> str:
-    """records.pathway.add_referral(upsert=True)."""
+    """records.referrals.add_referral(upsert=True)."""
     force = values.get("force") or ctx.force
-    own = referral_fields(c)
-    reference, referred_at, team, override = (own[name] for name in REFERRAL_OWN)
+    reference, referred_at, team, override = referral_fields(c).values()
     existing = ctx.referrals.get(reference) if reference else None
     if existing is not None:
         _check(c)  # a re-imported referral: only its own fields can change

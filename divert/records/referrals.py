@@ -7,7 +7,7 @@ from sqlmodel import Session
 
 from divert.core import codes
 from divert.core.field_rules import Checker, Problem
-from divert.core.record_fields import REFERRAL_OWN, referral_fields
+from divert.core.record_fields import referral_fields
 from divert.records import programme_profile
 from divert.records.core import (
     Rejected,
@@ -54,8 +54,7 @@ def add_referral(values: dict, user: str, *, session=None, engine=None, upsert=F
     def work(s):
         c = Checker(values)
         force = values.get("force") or programme_profile.force_in(s)
-        own = referral_fields(c)
-        reference, referred_at, team, override = (own[name] for name in REFERRAL_OWN)
+        reference, referred_at, team, override = referral_fields(c).values()
         existing = referral_by_ref(s, reference) if reference else None
         if existing is not None and upsert:
             check(c)  # a re-imported referral: only its own fields can change
