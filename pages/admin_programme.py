@@ -1,10 +1,10 @@
 """Programme: the profile every page, import and figure follows - the force and its areas, the
 launch date, how a diversion is recorded, who is eligible, and the provider's course."""
 
-import polars as pl
 import streamlit as st
 
 from divert.core import clock
+from divert.readmodels import admin_view
 from divert.records import programme_profile
 from divert.reference import forces, programme
 from divert.web import ui
@@ -73,4 +73,4 @@ with st.form("programme"):
 st.subheader(f"Areas of {current.force_name}")
 st.caption("The local authorities of the force area, as the shipped 2011 census names them (ONS codes). Imports and "
            "forms accept an area's name or its code.")
-st.dataframe(pl.DataFrame([{"Code": code, "Area": name} for code, name in current.areas]), hide_index=True)
+st.dataframe(admin_view.areas_table(current.areas), hide_index=True)

@@ -1,9 +1,7 @@
 """Closure: how a referral ended - complied, or not engaged with the intelligence-log date."""
 
-import polars as pl
 import streamlit as st
 
-from divert.analytics.planning import waiting
 from divert.core import codes
 from divert.readmodels import casework, worklist
 from divert.records.core import check_only
@@ -29,9 +27,8 @@ st.caption(
     "engage (an intelligence log is submitted, so that the course is not offered again)."
 )
 
-ready = worklist.build(engine, casework.uk_today()).rows.filter(pl.col("Next action") == waiting.READY_TO_CLOSE)
 reference = forms.referral_chooser(
-    ready.select("Referral", pl.col("Waiting since").dt.strftime("%d/%m/%Y"), "Days waiting"),
+    worklist.ready_to_close(engine, casework.uk_today()),
     "Or choose one ready to close", empty="No referrals are ready to close (see the Worklist).",
     waiting="ready to close",
 )

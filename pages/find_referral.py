@@ -1,7 +1,6 @@
 """Find a referral by its referral or crime reference: its timeline, its audit trail, and
 corrections (with a reason, refused if someone else saved the referral first)."""
 
-import polars as pl
 import streamlit as st
 
 from divert.core import codes
@@ -96,8 +95,7 @@ if detail["void"] is None:  # nothing is recorded against a void referral
 
 st.subheader("Timeline")
 timeline = referral_history.timeline(engine, detail["reference"])
-st.table(timeline.with_columns(pl.col(c).map_elements(ui.plain, return_dtype=pl.String)
-                               for c, t in timeline.schema.items() if t == pl.String), hide_index=True, border="horizontal")
+st.table(ui.plain_table(timeline), hide_index=True, border="horizontal")
 
 st.subheader("Changes")
 st.caption("Every recording and correction of this referral, its offence, assessment, bookings and closure.")

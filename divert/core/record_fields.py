@@ -15,25 +15,40 @@ from divert.core.field_rules import Checker
 MIN_AGE, MAX_AGE = 10, 110
 
 
+# One rule per field, by name: the same check wherever the field is typed, imported or corrected
+# (divert.records.corrections checks only the fields a correction changes).
+FIELD_RULES: dict[str, Callable[[Checker], object]] = {
+    "person_ref": lambda c: c.text("person_ref", required=True, max_length=60),
+    "sex": lambda c: c.code("sex", codes.SEXES, required=False) or "U",
+    "birth_year": lambda c: c.integer("birth_year", low=1900, high=clock.today().year - MIN_AGE),
+    "ethnicity_self": lambda c: c.code("ethnicity_self", codes.ETHNICITY_SELF, required=False,
+                                       aliases=codes.ETHNICITY_SELF_ALIASES),
+    "ethnicity_officer": lambda c: c.code("ethnicity_officer", codes.ETHNICITY_OFFICER, required=False),
+    "crime_ref": lambda c: c.reference("crime_ref"),
+    "offence_date": lambda c: c.day("offence_date", required=True),
+    "drug": lambda c: c.code("drug", codes.DRUGS),
+    "source": lambda c: c.code("source", codes.REFERRAL_SOURCES, upper=False),
+    "reference": lambda c: c.reference("reference"),
+    "referred_at": lambda c: c.moment("referred_at", required=True),
+    "referring_team": lambda c: c.text("referring_team", max_length=80),
+    "override_reason": lambda c: c.text("override_reason", max_length=2000),
+}
+
+
+def _checked(c: Checker, *names: str) -> dict:
+    return {name: FIELD_RULES[name](c) for name in names}
+
+
 def person_fields(c: Checker) -> dict:
     """person_ref (hashed by the caller, never stored), sex, birth year and both ethnicities."""
-    return {
-        "person_ref": c.text("person_ref", required=True, max_length=60),
-        "sex": c.code("sex", codes.SEXES, required=False) or "U",
-        "birth_year": c.integer("birth_year", low=1900, high=clock.today().year - MIN_AGE),
-        "ethnicity_self": c.code("ethnicity_self", codes.ETHNICITY_SELF, required=False,
-                                 aliases=codes.ETHNICITY_SELF_ALIASES),
-        "ethnicity_officer": c.code("ethnicity_officer", codes.ETHNICITY_OFFICER, required=False),
-    }
+    return _checked(c, "person_ref", "sex", "birth_year", "ethnicity_self", "ethnicity_officer")
 
 
 def offence_fields(c: Checker, area: Callable[[Checker], str | None]) -> dict:
     """The offence's own fields; `area` checks the area against the force's local authorities."""
-    crime_ref = c.reference("crime_ref")
-    offence_date = c.day("offence_date", required=True)
+    crime_ref, offence_date = _checked(c, "crime_ref", "offence_date").values()
     area_code = area(c)
-    drug = c.code("drug", codes.DRUGS)
-    source = c.code("source", codes.REFERRAL_SOURCES, upper=False)
+    drug, source = _checked(c, "drug", "source").values()
     outcome = c.integer("outcome")
     if outcome is not None and outcome not in codes.HOCR_OUTCOMES:
         c.fail("outcome", "is not a Home Office outcome code")
@@ -56,9 +71,4 @@ def age_at_offence(c: Checker, offence_date: date, birth_year: int | None) -> in
 
 def referral_fields(c: Checker) -> dict:
     """The referral's own fields (its offence is found or recorded by the caller)."""
-    return {
-        "reference": c.reference("reference"),
-        "referred_at": c.moment("referred_at", required=True),
-        "referring_team": c.text("referring_team", max_length=80),
-        "override_reason": c.text("override_reason", max_length=2000),
-    }
+    return _checked(c, "reference", "referred_at", "referring_team", "override_reason")

@@ -166,36 +166,9 @@ def run(offences: Offences, people: People, draws: Draws, sessions: Sessions, re
     shares = np.where(hard[:, None], list(P.ALLOCATION_HARD_DRUGS.values()), list(P.ALLOCATION.values()))
     allocation = np.where(completed_ & has_assessment, C.pick_rows(d["allocate"], shares), NONE)
 
-    closures = []  # (referral position, closed day, engaged, onward)
-
-    def close(position, day, engaged, onward=False):
-        keep = day <= end_day
-        closures.append(
-            (position[keep], day[keep], np.broadcast_to(engaged, day.shape)[keep],
-             np.broadcast_to(onward, day.shape)[keep])
-        )  # fmt: skip
-
-    # not assessed: no contact or declined -> intelligence log
-    gone = np.flatnonzero(has_assessment & ~completed_)
-    close(gone, known_at[gone] // DAY + d["close_delay"][gone], False)
-
-    # --- group course -----------------------------------------------------------------------
-    course = np.flatnonzero(allocation == ALLOCATIONS.index("group_course"))
-    bookings, (position, day, engaged) = _book_courses(course, completed, d, sessions, end_day)
-    close(position, day, engaged)
-
-    # --- one-to-one and structured treatment -------------------------------------------------
-    one = np.flatnonzero(allocation == ALLOCATIONS.index("one_to_one"))
-    close(
-        one,
-        (completed[one] + d["one_to_one_days"][one] * DAY) // DAY,
-        d["one_to_one"][one] < P.ONE_TO_ONE_COMPLETED,
-    )
-    treat = np.flatnonzero(allocation == ALLOCATIONS.index("structured_treatment"))
-    close(treat, completed[treat] // DAY + d["treatment_days"][treat], True, True)
-
+    bookings, (position, closed_day, engaged, onward) = _closures(
+        has_assessment & ~completed_, known_at, allocation, completed, d, sessions, end_day)
     booking_referral, booking_session, booked_at, booking_status = bookings
-    position, closed_day, engaged, onward = (np.concatenate(parts) for parts in zip(*closures, strict=True))
     order = np.argsort(position, kind="stable")
     return Pathway(
         offence=index,
@@ -218,6 +191,41 @@ def run(offences: Offences, people: People, draws: Draws, sessions: Sessions, re
         onward_treatment=onward[order],
     )
 
+
+def _closures(not_assessed: np.ndarray, known_at: np.ndarray, allocation: np.ndarray, completed: np.ndarray, d: dict,
+              sessions: Sessions, end_day: int):
+    """The bookings of the group course, and each closure by the end day: (referral positions,
+    closed days, engaged, onward treatment), in the order the steps close them."""
+    closures = []  # (referral position, closed day, engaged, onward)
+
+    def close(position, day, engaged, onward=False):
+        keep = day <= end_day
+        closures.append(
+            (position[keep], day[keep], np.broadcast_to(engaged, day.shape)[keep],
+             np.broadcast_to(onward, day.shape)[keep])
+        )  # fmt: skip
+
+    # not assessed: no contact or declined -> intelligence log
+    gone = np.flatnonzero(not_assessed)
+    close(gone, known_at[gone] // DAY + d["close_delay"][gone], False)
+
+    # --- group course -----------------------------------------------------------------------
+    course = np.flatnonzero(allocation == ALLOCATIONS.index("group_course"))
+    bookings, (position, day, engaged) = _book_courses(course, completed, d, sessions, end_day)
+    close(position, day, engaged)
+
+    # --- one-to-one and structured treatment -------------------------------------------------
+    one = np.flatnonzero(allocation == ALLOCATIONS.index("one_to_one"))
+    close(
+        one,
+        (completed[one] + d["one_to_one_days"][one] * DAY) // DAY,
+        d["one_to_one"][one] < P.ONE_TO_ONE_COMPLETED,
+    )
+    treat = np.flatnonzero(allocation == ALLOCATIONS.index("structured_treatment"))
+    close(treat, completed[treat] // DAY + d["treatment_days"][treat], True, True)
+
+    position, closed_day, engaged, onward = (np.concatenate(parts) for parts in zip(*closures, strict=True))
+    return bookings, (position, closed_day, engaged, onward)
 
 def _book_courses(course: np.ndarray, completed: np.ndarray, d: dict, sessions: Sessions, end_day: int):
     """Bookings of the referrals allocated to a group course (positions `course`): booked in

@@ -115,6 +115,28 @@ def scene_for(profile: programme.Programme, end: date) -> C.Scene:
                    population_factor=force_total / P.REFERENCE_POPULATION if force_total else 1.0)
 
 
+def _write_tables(conn, frames: dict, done) -> None:
+    """Write the generated tables in order, their ids after those already in the database; each
+    frame is freed once written."""
+    offsets = {table: bulk.max_id(conn, table) for table in tables.TABLE_ORDER}
+    with bulk.bulk_cache(conn):
+        for table in tables.TABLE_ORDER:
+            frame = _with_offsets(table, frames.pop(table), offsets)
+            done(0, table)
+            bulk.insert_frame(conn, table, frame, lambda rows, t=table: done(rows, t))
+            bulk.reset_sequence(conn, table)
+            del frame
+
+
+def _audit_load(conn, loaded_at: datetime, marker: dict) -> None:
+    """The load's one audit row (its marker), and data_version bumped."""
+    with Session(bind=conn) as session:
+        session.add(AuditEvent(at=loaded_at, username=ACTOR, action="demo_load", table_name="*",
+                               after=json.dumps(marker, sort_keys=True)))
+        bump_data_version(session)
+        session.flush()
+
+
 def load_demo(engine: Engine, seed: int = 2020, scale: float = 1.0, progress: Progress | None = None,
               as_of: date | None = None, allow_users: tuple[str, ...] = ()) -> dict:
     """Generate the demo for the programme profile's force (its areas, census population and
@@ -165,28 +187,10 @@ def load_demo(engine: Engine, seed: int = 2020, scale: float = 1.0, progress: Pr
             }
             # the marker first: a second, concurrent load fails on its key and writes nothing
             conn.execute(insert(Setting).values(key=DEMO_KEY, value=json.dumps(marker)))
-            offsets = {table: bulk.max_id(conn, table) for table in tables.TABLE_ORDER}
-            with bulk.bulk_cache(conn):
-                for table in tables.TABLE_ORDER:
-                    frame = _with_offsets(table, frames.pop(table), offsets)  # freed once written
-                    done(0, table)
-                    bulk.insert_frame(conn, table, frame, lambda rows, t=table: done(rows, t))
-                    bulk.reset_sequence(conn, table)
-                    del frame
+            _write_tables(conn, frames, done)
             if not has_census:
                 conn.execute(insert(Population), census.to_dicts())
-            with Session(bind=conn) as session:
-                session.add(
-                    AuditEvent(
-                        at=loaded_at,
-                        username=ACTOR,
-                        action="demo_load",
-                        table_name="*",
-                        after=json.dumps(marker, sort_keys=True),
-                    )
-                )
-                bump_data_version(session)
-                session.flush()
+            _audit_load(conn, loaded_at, marker)
             say("saving", 0.95)
     except IntegrityError as error:
         with engine.connect() as conn:

@@ -73,27 +73,13 @@ def _searches(rng: np.random.Generator, day: np.ndarray, by_code: dict, area_pop
     blank_law = legislation == legislation_names.index(None)
     obj = np.where(drugs_act | blank_law, "Controlled drugs", np.where(section_60, "Offensive weapons", pace_object))
 
-    after = day >= scene.launch_day
-    shares = np.where(after[:, None], P.SEARCH_OUTCOMES_AFTER, P.SEARCH_OUTCOMES_BEFORE)
-    find_odds = np.array([P.SEARCH_FIND_ODDS[b] for b in ("White", "Mixed", "Asian", "Black", "Other", "Not stated")])
-    found = 1.0 - shares[:, 0]
-    shifted = found * find_odds[broad] / (1.0 - found + found * find_odds[broad])
-    shares[:, 1:] *= (shifted / found)[:, None]
-    shares[:, 0] = 1.0 - shifted
-    outcome = C.pick_rows(rng.random(n), shares)
-    nfa = outcome == 0
-    u = rng.random(n)
-    linked = np.where(nfa, np.where(u < 0.85, 0, 2), np.where(u < 0.75, 1, np.where(u < 0.95, 0, 2)))
+    outcome, linked = _outcomes(rng, day, broad, scene)
     u = rng.random(n)
     clothing = np.where(vehicle_only, 2, np.where(u < 0.03, 1, np.where(u < 0.93, 0, 2)))
     u = rng.random(n)
     operation = np.where(u < 0.02, 1, np.where(u < 0.8, 0, 2))
 
-    area = rng.choice(len(scene.areas), size=n, p=area_weights(area_population, scene.areas))
-    centre = np.array([P.AREA_CENTRES.get(a, (np.nan, np.nan)) for a in scene.areas])[area]
-    located = (rng.random(n) >= 0.05) & ~np.isnan(centre[:, 0])  # no centre known: location left blank
-    latitude = np.round(centre[:, 0] + rng.normal(0, 0.025, n), 6)
-    longitude = np.round(centre[:, 1] + rng.normal(0, 0.04, n), 6)
+    area, located, latitude, longitude = _places(rng, n, area_population, scene)
 
     gender = C.pick(rng, P.SEARCH_GENDER, n)
     age = C.pick(rng, P.SEARCH_AGE, n)
@@ -142,3 +128,31 @@ def _searches(rng: np.random.Generator, day: np.ndarray, by_code: dict, area_pop
     )
     # few distinct labels: hold them as categories (the values written are the same strings)
     return frame.with_columns(pl.col(LABEL_COLUMNS).cast(pl.Categorical))
+
+
+def _outcomes(rng: np.random.Generator, day: np.ndarray, broad: np.ndarray, scene: C.Scene):
+    """Each search's outcome (finds likelier for the groups P.SEARCH_FIND_ODDS names, the shares
+    changing at the launch) and whether it was linked to the object of the search."""
+    n = len(day)
+    after = day >= scene.launch_day
+    shares = np.where(after[:, None], P.SEARCH_OUTCOMES_AFTER, P.SEARCH_OUTCOMES_BEFORE)
+    find_odds = np.array([P.SEARCH_FIND_ODDS[b] for b in ("White", "Mixed", "Asian", "Black", "Other", "Not stated")])
+    found = 1.0 - shares[:, 0]
+    shifted = found * find_odds[broad] / (1.0 - found + found * find_odds[broad])
+    shares[:, 1:] *= (shifted / found)[:, None]
+    shares[:, 0] = 1.0 - shifted
+    outcome = C.pick_rows(rng.random(n), shares)
+    nfa = outcome == 0
+    u = rng.random(n)
+    linked = np.where(nfa, np.where(u < 0.85, 0, 2), np.where(u < 0.75, 1, np.where(u < 0.95, 0, 2)))
+    return outcome, linked
+
+
+def _places(rng: np.random.Generator, n: int, area_population: dict, scene: C.Scene):
+    """Each search's area (by population) and a location near the area's centre (5% blank)."""
+    area = rng.choice(len(scene.areas), size=n, p=area_weights(area_population, scene.areas))
+    centre = np.array([P.AREA_CENTRES.get(a, (np.nan, np.nan)) for a in scene.areas])[area]
+    located = (rng.random(n) >= 0.05) & ~np.isnan(centre[:, 0])  # no centre known: location left blank
+    latitude = np.round(centre[:, 0] + rng.normal(0, 0.025, n), 6)
+    longitude = np.round(centre[:, 1] + rng.normal(0, 0.04, n), 6)
+    return area, located, latitude, longitude

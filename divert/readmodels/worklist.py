@@ -179,3 +179,9 @@ def filtered(rows: pl.DataFrame, *, actions=None, areas=None, overdue_only=False
     if sort == "longest_overall":
         return rows.sort("Days waiting", descending=True, nulls_last=True)
     return rows
+
+
+def ready_to_close(engine, as_of: date) -> pl.DataFrame:
+    """The referrals ready to close on `as_of`: their reference, since when, and for how many days."""
+    rows = build(engine, as_of).rows.filter(pl.col("Next action") == waiting_rule.READY_TO_CLOSE)
+    return rows.select("Referral", pl.col("Waiting since").dt.strftime("%d/%m/%Y"), "Days waiting")

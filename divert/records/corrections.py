@@ -25,9 +25,10 @@ from __future__ import annotations
 from sqlalchemy import func, select, update
 from sqlmodel import Session
 
-from divert.core import clock, codes
+from divert.core import codes
 from divert.core.environment import current_force
 from divert.core.field_rules import Checker, Problem
+from divert.core.record_fields import FIELD_RULES, MAX_AGE, MIN_AGE
 from divert.records import programme_profile
 from divert.records.core import (
     Rejected,
@@ -114,116 +115,122 @@ def correct_referral(referral_id: int, changes: dict, loaded: dict, user: str, r
 
     def work(s):
         why = _reason(reason)
-        unknown = sorted(set(changes) - set(CORRECTABLE))
-        if unknown:
-            _refuse(unknown[0], changes[unknown[0]], "cannot be corrected here")
-        referral = s.get(Referral, referral_id)
-        if referral is None:
-            _refuse("referral", referral_id, "is not a known referral")
-        if referral.void_at is not None:
-            _refuse("referral", referral.reference, "is void: an administrator must undo the void before correcting it")
-        if referral.version != expected_version:
-            _refuse("version", expected_version, STALE)
-        offence = s.get(Offence, referral.offence_id)
-        person = s.get(Person, referral.person_id)
-        for name in changes:
-            row = offence if name in OFFENCE_FIELDS else person if name in PERSON_FIELDS else None
-            if row is not None and name in loaded and getattr(row, name) != loaded[name]:
-                _refuse("version", expected_version, STALE)
+        referral, offence, person = _current(s, referral_id, changes, loaded, expected_version)
         c = Checker(changes)
-        notes: list[str] = []
-        new = {}
-        if "reference" in changes:
-            new["reference"] = c.reference("reference")
-            if new["reference"] and new["reference"] != referral.reference and s.execute(
-                    select(Referral.id).where(Referral.reference == new["reference"])).first():
-                c.fail("reference", "is already recorded")
-        if "referred_at" in changes:
-            new["referred_at"] = c.moment("referred_at", required=True)
-        if "referring_team" in changes:
-            new["referring_team"] = c.text("referring_team", max_length=80)
-        if "crime_ref" in changes:
-            new["crime_ref"] = c.reference("crime_ref")
-            clash = s.execute(select(Offence.id).where(Offence.force == offence.force, Offence.crime_ref == new["crime_ref"],
-                                                       Offence.id != offence.id)).first()
-            if new["crime_ref"] and clash:
-                c.fail("crime_ref", "is already recorded")
-        if "offence_date" in changes:
-            new["offence_date"] = c.day("offence_date", required=True)
-        if "area" in changes:
-            new["area"] = area_code(c, offence.force or current_force())
-        if "drug" in changes:
-            new["drug"] = c.code("drug", codes.DRUGS)
-        if "source" in changes:
-            new["source"] = c.code("source", codes.REFERRAL_SOURCES, upper=False)
-        if "sex" in changes:
-            new["sex"] = c.code("sex", codes.SEXES, required=False) or "U"
-        if "birth_year" in changes:
-            new["birth_year"] = c.integer("birth_year", low=1900, high=clock.today().year - 10)
-        if "ethnicity_self" in changes:
-            new["ethnicity_self"] = c.code("ethnicity_self", codes.ETHNICITY_SELF, required=False,
-                                           aliases=codes.ETHNICITY_SELF_ALIASES)
-        if "ethnicity_officer" in changes:
-            new["ethnicity_officer"] = c.code("ethnicity_officer", codes.ETHNICITY_OFFICER, required=False)
+        new = _checked_changes(s, c, changes, referral, offence)
         ref = c.text("person_ref", max_length=60) if "person_ref" in changes else None
         check(c)
-
-        target = person
-        if ref:
-            key = person_key(ref, key=checked_key(s))
-            target = s.execute(select(Person).where(Person.person_key == key)).scalars().first()
-            if target is None:
-                shown = {name: new.get(name, loaded.get(name, getattr(person, name))) for name in PERSON_FIELDS}
-                target = Person(person_key=key, **shown)
-                s.add(target)
-                s.flush()
-                notes.append("recorded as a new person")
-            elif target.id == person.id:
-                notes.append("the identifier is the same person's: nothing to move")
-        referred_at = new.get("referred_at", referral.referred_at)
+        notes: list[str] = []
+        target = _target_person(s, ref, person, new, loaded, notes)
+        referred_at = as_utc(new.get("referred_at", referral.referred_at))
         offence_date = new.get("offence_date", offence.offence_date)
         outcome_date = offence.outcome_date
         if offence.outcome == 8 and outcome_date == as_utc(referral.referred_at).date():
-            outcome_date = as_utc(referred_at).date()  # the Community Resolution given at the referral moves with it
-        _check_dates(s, c, referral, offence, as_utc(referred_at), offence_date, outcome_date)
+            outcome_date = referred_at.date()  # the Community Resolution given at the referral moves with it
+        _check_dates(s, c, referral, offence, referred_at, offence_date, outcome_date)
         birth_year = new.get("birth_year", target.birth_year)
-        for row in _offences_of(s, target, offence):
-            day = offence_date if row.id == offence.id else row.offence_date
-            age = None if birth_year is None else day.year - birth_year
-            if age is not None and not 10 <= age <= 110:
-                c.fail("birth_year" if "birth_year" in new else "offence_date",
-                       f"gives an age of {age} at the offence of {day:%d/%m/%Y}")
+        _check_ages(s, c, target, offence, offence_date, birth_year, "birth_year" if "birth_year" in new else "offence_date")
         check(c)
         eligibility = {}
         if target.id != person.id or "referred_at" in new:
             age = None if birth_year is None else offence_date.year - birth_year
-            eligibility = _eligibility(s, c, referral, target.id, as_utc(referred_at), age,
+            eligibility = _eligibility(s, c, referral, target.id, referred_at, age,
                                        new.get("drug", offence.drug), (override_reason or "").strip() or None, notes)
             check(c)
-
-        changed = False
-        referral_changes = {k: new[k] for k in REFERRAL_FIELDS if k in new}
-        if target.id != person.id:
-            referral_changes["person_id"] = target.id
-        referral_changes.update(eligibility)
-        cause = f"referral {new.get('reference') or referral.reference} was corrected"
-        with following(s, user, cause, {person.id, target.id}):
-            changed |= apply_changes(s, user, referral, referral_changes, why).change == "updated"
-        offence_changes = {k: new[k] for k in OFFENCE_FIELDS if k in new} | {"outcome_date": outcome_date}
-        if target.id != person.id:
-            offence_changes["person_id"] = target.id
-        changed |= apply_changes(s, user, offence, offence_changes, why).change == "updated"
-        person_changes = {k: new[k] for k in PERSON_FIELDS if k in new}
-        if person_changes:
-            changed |= apply_changes(s, user, target, person_changes, why).change == "updated"
-        for row in _offences_of(s, target, offence):
-            age = None if target.birth_year is None else row.offence_date.year - target.birth_year
-            if row.age != age:
-                update_row(s, user, row, {"age": age}, why)
-                changed = True
+        changed = _apply_correction(s, user, why, (referral, offence, person, target), new, eligibility, outcome_date)
         return Saved(True, referral.id, change="updated" if changed else "unchanged", notes=notes)
 
     return write(work, session=None, engine=engine)
+
+
+def _current(s, referral_id: int, changes: dict, loaded: dict, expected_version: int):
+    """The referral, its offence and its person, refused if unknown, void, or changed since the
+    user loaded them (the referral's version; each offence or person field's loaded value)."""
+    unknown = sorted(set(changes) - set(CORRECTABLE))
+    if unknown:
+        _refuse(unknown[0], changes[unknown[0]], "cannot be corrected here")
+    referral = s.get(Referral, referral_id)
+    if referral is None:
+        _refuse("referral", referral_id, "is not a known referral")
+    if referral.void_at is not None:
+        _refuse("referral", referral.reference, "is void: an administrator must undo the void before correcting it")
+    if referral.version != expected_version:
+        _refuse("version", expected_version, STALE)
+    offence = s.get(Offence, referral.offence_id)
+    person = s.get(Person, referral.person_id)
+    for name in changes:
+        row = offence if name in OFFENCE_FIELDS else person if name in PERSON_FIELDS else None
+        if row is not None and name in loaded and getattr(row, name) != loaded[name]:
+            _refuse("version", expected_version, STALE)
+    return referral, offence, person
+
+
+def _checked_changes(s, c: Checker, changes: dict, referral: Referral, offence: Offence) -> dict:
+    """Each changed field checked by its one rule (divert.core.record_fields), the area against
+    the force's areas, and a new reference or crime reference refused if already recorded."""
+    new = {}
+    for name in (*REFERRAL_FIELDS, *OFFENCE_FIELDS, *PERSON_FIELDS):
+        if name in changes:
+            new[name] = area_code(c, offence.force or current_force()) if name == "area" else FIELD_RULES[name](c)
+    if new.get("reference") and new["reference"] != referral.reference and s.execute(
+            select(Referral.id).where(Referral.reference == new["reference"])).first():
+        c.fail("reference", "is already recorded")
+    if new.get("crime_ref") and s.execute(select(Offence.id).where(
+            Offence.force == offence.force, Offence.crime_ref == new["crime_ref"], Offence.id != offence.id)).first():
+        c.fail("crime_ref", "is already recorded")
+    return new
+
+
+def _target_person(s, ref: str | None, person: Person, new: dict, loaded: dict, notes: list[str]) -> Person:
+    """The person the referral belongs to after the correction: the same one, or the one `ref`
+    identifies (recorded new, with the fields given or shown, if nobody has that identifier)."""
+    if not ref:
+        return person
+    key = person_key(ref, key=checked_key(s))
+    target = s.execute(select(Person).where(Person.person_key == key)).scalars().first()
+    if target is None:
+        shown = {name: new.get(name, loaded.get(name, getattr(person, name))) for name in PERSON_FIELDS}
+        target = Person(person_key=key, **shown)
+        s.add(target)
+        s.flush()
+        notes.append("recorded as a new person")
+    elif target.id == person.id:
+        notes.append("the identifier is the same person's: nothing to move")
+    return target
+
+
+def _check_ages(s, c: Checker, target: Person, offence: Offence, offence_date, birth_year, field: str) -> None:
+    """Every offence of the person must still give an age from 10 to 110."""
+    for row in _offences_of(s, target, offence):
+        day = offence_date if row.id == offence.id else row.offence_date
+        age = None if birth_year is None else day.year - birth_year
+        if age is not None and not MIN_AGE <= age <= MAX_AGE:
+            c.fail(field, f"gives an age of {age} at the offence of {day:%d/%m/%Y}")
+
+
+def _apply_correction(s, user: str, why: str, rows: tuple[Referral, Offence, Person, Person], new: dict,
+                      eligibility: dict, outcome_date) -> bool:
+    """Write the checked changes to the referral, its offence and the person, move them to
+    `target` if it is another person, and bring the person's ages up to date: whether anything
+    changed."""
+    referral, offence, person, target = rows
+    moved = {"person_id": target.id} if target.id != person.id else {}
+    changed = False
+    cause = f"referral {new.get('reference') or referral.reference} was corrected"
+    with following(s, user, cause, {person.id, target.id}):
+        referral_changes = {k: new[k] for k in REFERRAL_FIELDS if k in new} | moved | eligibility
+        changed |= apply_changes(s, user, referral, referral_changes, why).change == "updated"
+    offence_changes = {k: new[k] for k in OFFENCE_FIELDS if k in new} | {"outcome_date": outcome_date} | moved
+    changed |= apply_changes(s, user, offence, offence_changes, why).change == "updated"
+    person_changes = {k: new[k] for k in PERSON_FIELDS if k in new}
+    if person_changes:
+        changed |= apply_changes(s, user, target, person_changes, why).change == "updated"
+    for row in _offences_of(s, target, offence):
+        age = None if target.birth_year is None else row.offence_date.year - target.birth_year
+        if row.age != age:
+            update_row(s, user, row, {"age": age}, why)
+            changed = True
+    return changed
 
 
 def _offences_of(s, person: Person, offence: Offence) -> list[Offence]:

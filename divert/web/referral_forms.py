@@ -37,20 +37,8 @@ def _select(label, mapping, stored, key, *, show_code=False, required=True, help
                  format_func=forms.coded(mapping, show_code=show_code), placeholder="Not recorded", help=help)
 
 
-def correction(engine, username: str, detail: dict) -> None:
-    """Correct any field of the referral, its offence and its person, with a reason."""
-    form = forms.Form(f"correct_referral_{detail['id']}", CORRECTION_LABELS, CORRECTION_WIDGETS)
-    key = form.key
-    version = form.loaded("version", lambda: detail["version"])
-    offence, person = detail["offence"], detail["person"]
-    referred = detail["referred_at"].replace(second=0, microsecond=0)
-    # what the form shows, as loaded: only what the user changes is saved, and checked against it
-    shown = form.loaded("shown", lambda: {
-        "reference": detail["reference"], "referred_at": referred, "referring_team": detail["referring_team"] or None,
-        **{name: offence[name] for name in ("crime_ref", "offence_date", "area", "drug", "source")},
-        **{name: person[name] for name in ("sex", "birth_year", "ethnicity_self", "ethnicity_officer")},
-    })
-    areas = forms.areas()
+def _correction_saver(form: forms.Form, engine, username: str, detail: dict, shown: dict, version: int):
+    """The correction form's on_click: only the fields changed from what was shown are saved."""
 
     def save() -> None:
         v = form.value
@@ -70,7 +58,7 @@ def correction(engine, username: str, detail: dict) -> None:
             if not changes:
                 return Saved(True, detail["id"], change="unchanged")
             return correct_referral(detail["id"], changes, shown, username, reason, version,
-                                            override_reason=override, engine=engine)
+                                    override_reason=override, engine=engine)
 
         def success(saved) -> str:
             if saved.change == "unchanged":
@@ -86,6 +74,94 @@ def correction(engine, username: str, detail: dict) -> None:
         if saved.ok and typed["reference"] and typed["reference"] != detail["reference"]:
             st.query_params[forms.CURRENT_REFERRAL] = typed["reference"]
 
+    return save
+
+
+def _referral_and_offence_fields(form: forms.Form, detail: dict, referred) -> None:
+    """The correction form's referral and offence fields, as stored, each with its problems."""
+    key, problems, offence, areas = form.key, form.problems, detail["offence"], forms.areas()
+    st.markdown("**Referral**")
+    left, middle, right = st.columns(3)
+    with left:
+        st.text_input("Referral reference", value=detail["reference"], key=key("reference"), max_chars=40)
+        problems.at("reference", "referral")
+    with middle:
+        st.date_input("Referral date", value=referred.date(), key=key("day"), format=forms.DATE_FORMAT,
+                      min_value=forms.WIDGET_EARLIEST, max_value=forms.WIDGET_LATEST, help=forms.PAST_DAYS)
+        problems.at("referred_at")
+    with right:
+        st.time_input("Time (UK)", value=referred.time(), key=key("time"), step=60)
+    st.text_input("Referring team", value=detail["referring_team"] or "", key=key("team"), max_chars=80,
+                  help="The officer's team or station - not the officer's name.")
+    problems.at("referring_team")
+    st.markdown("**Offence**")
+    left, middle = st.columns(2)
+    with left:
+        st.text_input("Crime reference", value=offence["crime_ref"], key=key("crime_ref"), max_chars=40)
+        problems.at("crime_ref")
+    with middle:
+        st.date_input("Offence date", value=offence["offence_date"], key=key("offence_day"),
+                      format=forms.DATE_FORMAT, min_value=forms.WIDGET_EARLIEST,
+                      max_value=forms.WIDGET_LATEST, help="Not after the referral date.")
+        problems.at("offence_date")
+    left, middle, right = st.columns(3)
+    with left:
+        if areas:
+            _select("Local policing area", areas, offence["area"], key("area"))
+        else:
+            st.text_input("Local policing area", value=offence["area"], key=key("area"), max_chars=12)
+        problems.at("area")
+    with middle:
+        _select("Main drug", codes.DRUGS, offence["drug"], key("drug"))
+        problems.at("drug")
+    with right:
+        _select("How it came about", codes.REFERRAL_SOURCES, offence["source"], key("source"))
+        problems.at("source")
+
+
+def _person_fields(form: forms.Form, person: dict) -> None:
+    """The correction form's person fields: another person's identifier, or this one's details."""
+    key, problems = form.key, form.problems
+    st.markdown("**Person**")
+    st.text_input("If the referral is about someone else: their police or provider identifier",
+                  key=key("person_ref"), max_chars=60, autocomplete="off",
+                  help="Moves the referral and its offence to that person (found by the identifier, or "
+                       "recorded new with the details below). Never stored or shown: only a keyed hash.")
+    problems.at("person_ref")
+    left, middle = st.columns(2)
+    with left:
+        _select("Sex", codes.SEXES, person["sex"], key("sex"))
+        problems.at("sex")
+    with middle:
+        st.number_input("Year of birth", value=person["birth_year"], key=key("birth_year"), step=1,
+                        placeholder="Not recorded", help="From 1900; a person referred is at least 10.")
+        problems.at("birth_year")
+    left, middle = st.columns(2)
+    with left:
+        _select("Self-defined ethnicity", codes.ETHNICITY_SELF, person["ethnicity_self"],
+                key("ethnicity_self"), show_code=True)
+        problems.at("ethnicity_self")
+    with middle:
+        _select("Officer-defined ethnicity", codes.ETHNICITY_OFFICER, person["ethnicity_officer"],
+                key("ethnicity_officer"), show_code=True)
+        problems.at("ethnicity_officer")
+
+
+def correction(engine, username: str, detail: dict) -> None:
+    """Correct any field of the referral, its offence and its person, with a reason."""
+    form = forms.Form(f"correct_referral_{detail['id']}", CORRECTION_LABELS, CORRECTION_WIDGETS)
+    key = form.key
+    version = form.loaded("version", lambda: detail["version"])
+    offence, person = detail["offence"], detail["person"]
+    referred = detail["referred_at"].replace(second=0, microsecond=0)
+    # what the form shows, as loaded: only what the user changes is saved, and checked against it
+    shown = form.loaded("shown", lambda: {
+        "reference": detail["reference"], "referred_at": referred, "referring_team": detail["referring_team"] or None,
+        **{name: offence[name] for name in ("crime_ref", "offence_date", "area", "drug", "source")},
+        **{name: person[name] for name in ("sex", "birth_year", "ethnicity_self", "ethnicity_officer")},
+    })
+
+    save = _correction_saver(form, engine, username, detail, shown, version)
     problems = form.problems
     with st.expander("Correct the referral", expanded=bool(problems) or bool(form.notice), icon=":material/edit:"):
         form.show_notice()
@@ -97,66 +173,8 @@ def correction(engine, username: str, detail: dict) -> None:
                    "If someone else saves one of these fields while you are correcting it, you are told, and "
                    "nothing is overwritten. A change that breaks a rule is refused with the reason.")
         with form.form():
-            st.markdown("**Referral**")
-            left, middle, right = st.columns(3)
-            with left:
-                st.text_input("Referral reference", value=detail["reference"], key=key("reference"), max_chars=40)
-                problems.at("reference", "referral")
-            with middle:
-                st.date_input("Referral date", value=referred.date(), key=key("day"), format=forms.DATE_FORMAT,
-                              min_value=forms.WIDGET_EARLIEST, max_value=forms.WIDGET_LATEST, help=forms.PAST_DAYS)
-                problems.at("referred_at")
-            with right:
-                st.time_input("Time (UK)", value=referred.time(), key=key("time"), step=60)
-            st.text_input("Referring team", value=detail["referring_team"] or "", key=key("team"), max_chars=80,
-                          help="The officer's team or station - not the officer's name.")
-            problems.at("referring_team")
-            st.markdown("**Offence**")
-            left, middle = st.columns(2)
-            with left:
-                st.text_input("Crime reference", value=offence["crime_ref"], key=key("crime_ref"), max_chars=40)
-                problems.at("crime_ref")
-            with middle:
-                st.date_input("Offence date", value=offence["offence_date"], key=key("offence_day"),
-                              format=forms.DATE_FORMAT, min_value=forms.WIDGET_EARLIEST,
-                              max_value=forms.WIDGET_LATEST, help="Not after the referral date.")
-                problems.at("offence_date")
-            left, middle, right = st.columns(3)
-            with left:
-                if areas:
-                    _select("Local policing area", areas, offence["area"], key("area"))
-                else:
-                    st.text_input("Local policing area", value=offence["area"], key=key("area"), max_chars=12)
-                problems.at("area")
-            with middle:
-                _select("Main drug", codes.DRUGS, offence["drug"], key("drug"))
-                problems.at("drug")
-            with right:
-                _select("How it came about", codes.REFERRAL_SOURCES, offence["source"], key("source"))
-                problems.at("source")
-            st.markdown("**Person**")
-            st.text_input("If the referral is about someone else: their police or provider identifier",
-                          key=key("person_ref"), max_chars=60, autocomplete="off",
-                          help="Moves the referral and its offence to that person (found by the identifier, or "
-                               "recorded new with the details below). Never stored or shown: only a keyed hash.")
-            problems.at("person_ref")
-            left, middle = st.columns(2)
-            with left:
-                _select("Sex", codes.SEXES, person["sex"], key("sex"))
-                problems.at("sex")
-            with middle:
-                st.number_input("Year of birth", value=person["birth_year"], key=key("birth_year"), step=1,
-                                placeholder="Not recorded", help="From 1900; a person referred is at least 10.")
-                problems.at("birth_year")
-            left, middle = st.columns(2)
-            with left:
-                _select("Self-defined ethnicity", codes.ETHNICITY_SELF, person["ethnicity_self"],
-                        key("ethnicity_self"), show_code=True)
-                problems.at("ethnicity_self")
-            with middle:
-                _select("Officer-defined ethnicity", codes.ETHNICITY_OFFICER, person["ethnicity_officer"],
-                        key("ethnicity_officer"), show_code=True)
-                problems.at("ethnicity_officer")
+            _referral_and_offence_fields(form, detail, referred)
+            _person_fields(form, detail["person"])
             if problems.has("override_reason") or form.value("override"):
                 st.text_area("Override reason *", key=key("override"), max_chars=2000,
                              help="Why the course is offered although this person did not engage before.")

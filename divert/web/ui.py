@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+import polars as pl
 import streamlit as st
 
 from divert.core.environment import database_url
@@ -175,3 +176,9 @@ def show_problems(problems, intro: str = "Nothing was saved:") -> None:
 
 def _label(field: str) -> str:
     return field.replace("_", " ").capitalize()
+
+
+def plain_table(frame: pl.DataFrame) -> pl.DataFrame:
+    """`frame` with every text cell made `plain`, for st.table (which reads Markdown)."""
+    return frame.with_columns(pl.col(c).map_elements(plain, return_dtype=pl.String)
+                              for c, t in frame.schema.items() if t == pl.String)

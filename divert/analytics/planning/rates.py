@@ -116,61 +116,10 @@ def observed_rates(referrals: pl.DataFrame, sessions: pl.DataFrame, as_of: date 
             values[name] = value
             found[name] = Source("measured", detail)
 
-    outcomes_from = last - timedelta(weeks=OUTCOME_WEEKS) + timedelta(days=1)
-    refs = referrals.with_columns(as_day("referred_at", referrals).alias("_day")).filter(
-        pl.col("_day").is_between(outcomes_from, last) & maturity.mature("_day", "engaged", as_of))
-    if refs.height >= MIN_PEOPLE:
-        done = int((refs["assessment_result"] == "completed").sum())
-        learn("engagement_pct", 100 * done / refs.height,
-              f"{done:,} of the {refs.height:,} people referred in the {OUTCOME_WEEKS} weeks to {last:%d %b %Y} "
-              f"(those referred at least {maturity.FOLLOW_UP_DAYS['engaged']} days before the as-of date) completed "
-              "the assessment")
-    allocated = refs.filter(pl.col("allocation").is_not_null())
-    if allocated.height >= MIN_PEOPLE:
-        course = int((allocated["allocation"] == COURSE).sum())
-        learn("course_pct", 100 * course / allocated.height,
-              f"{course:,} of the {allocated.height:,} people allocated from the same referrals went to the course")
-
-    day = pl.col("starts_at").dt.date()
-    held = sessions.filter(day.is_between(first, last))
-    booked, attended = (int(held["booked"].sum()), int(held["attended"].sum())) if held.height else (0, 0)
-    if booked >= MIN_PEOPLE:
-        learn("no_show_pct", 100 * (1 - attended / booked),
-              f"{booked - attended:,} of the {booked:,} bookings in the {held.height:,} sessions held in {span} "
-              "were not attended")
-    if held.height:
-        seats = int(held["seats"].mode().sort()[-1])
-        learn("seats_per_session", seats, f"the commonest size of the {held.height:,} sessions held in {span}")
-    ahead_from = next_week(as_of)
-    ahead_to = ahead_from + timedelta(weeks=SESSIONS_AHEAD_WEEKS) - timedelta(days=1)
-    ahead = sessions.filter(day.is_between(ahead_from, ahead_to))
-    weeks_ahead = ahead["starts_at"].dt.date().dt.truncate("1w").n_unique() if ahead.height else 0
-    if weeks_ahead:
-        learn("sessions_per_week", round(ahead.height / weeks_ahead, 1),
-              f"{ahead.height:,} sessions on the calendar in the {weeks_ahead} weeks with sessions from "
-              f"{ahead_from:%d %b %Y}")
-    elif held.height:
-        learn("sessions_per_week", round(held.height / RECENT_WEEKS, 1), f"{held.height:,} sessions held in {span}")
-
-    done = referrals.filter((pl.col("assessment_result") == "completed")
-                            & pl.col("assessed_at").dt.date().is_between(first, last) & pl.col("worker").is_not_null())
-    if done.height:
-        workers = done["worker"].n_unique()
-        learn("assessment_workers", float(workers), f"workers who completed an assessment in {span}")
-        weekly = done.group_by(pl.col("assessed_at").dt.date().dt.truncate("1w").alias("week")).agg(
-            pl.len().alias("assessments"), pl.col("worker").n_unique().alias("workers"))
-        pace = (weekly["assessments"] / (weekly["workers"] * DAYS_PER_WORKING_WEEK)).to_numpy()
-        average = done.height / float((weekly["workers"] * DAYS_PER_WORKING_WEEK).sum())
-        learn("assessments_per_worker_day", round(float(np.quantile(pace, 0.9)), 2),
-              f"the 90th percentile of the weekly pace over {span}: {done.height:,} assessments by {workers} "
-              f"workers in {weekly.height} weeks (average {average:.2f} a worker-day)")
-    summary = wait_summary(referrals, first, last, 10**6, 10**6)
-    for measure, name, unit in (("to_assessment", "base_days_to_assessment", "working days"),
-                                ("to_course", "base_days_to_course", "days")):
-        row = summary.filter(pl.col("measure") == measure).row(0, named=True)
-        if row["people"] >= MIN_PEOPLE:
-            learn(name, round(row["p90"], 1), f"the 90th percentile wait ({unit}) of the {row['people']:,} people "
-                                              f"who reached the step in {span}")
+    _learn_outcomes(learn, referrals, last, as_of)
+    _learn_sessions(learn, sessions, (first, last), as_of, span)
+    _learn_assessments(learn, referrals, (first, last), span)
+    _learn_waits(learn, referrals, (first, last), span)
 
     referral_pct = None
     if offences is not None and policy_start is not None:
@@ -192,6 +141,78 @@ def observed_rates(referrals: pl.DataFrame, sessions: pl.DataFrame, as_of: date 
                  course_waiting_list=course.waiting, course_backlog=course.over_target, referral_pct=referral_pct,
                  as_of=as_of, window=(first, last), gap=gap, stale_assessment=pending.stale,
                  stale_course=course.stale, sources=found)
+
+
+def _learn_outcomes(learn, referrals: pl.DataFrame, last: date, as_of: date) -> None:
+    """Engagement and the course's share, over the referrals old enough to have had their follow-up."""
+    outcomes_from = last - timedelta(weeks=OUTCOME_WEEKS) + timedelta(days=1)
+    refs = referrals.with_columns(as_day("referred_at", referrals).alias("_day")).filter(
+        pl.col("_day").is_between(outcomes_from, last) & maturity.mature("_day", "engaged", as_of))
+    if refs.height >= MIN_PEOPLE:
+        done = int((refs["assessment_result"] == "completed").sum())
+        learn("engagement_pct", 100 * done / refs.height,
+              f"{done:,} of the {refs.height:,} people referred in the {OUTCOME_WEEKS} weeks to {last:%d %b %Y} "
+              f"(those referred at least {maturity.FOLLOW_UP_DAYS['engaged']} days before the as-of date) completed "
+              "the assessment")
+    allocated = refs.filter(pl.col("allocation").is_not_null())
+    if allocated.height >= MIN_PEOPLE:
+        course = int((allocated["allocation"] == COURSE).sum())
+        learn("course_pct", 100 * course / allocated.height,
+              f"{course:,} of the {allocated.height:,} people allocated from the same referrals went to the course")
+
+
+def _learn_sessions(learn, sessions: pl.DataFrame, window: tuple[date, date], as_of: date, span: str) -> None:
+    """No-shows, seats per session and sessions per week, from the sessions held and booked."""
+    first, last = window
+    day = pl.col("starts_at").dt.date()
+    held = sessions.filter(day.is_between(first, last))
+    booked, attended = (int(held["booked"].sum()), int(held["attended"].sum())) if held.height else (0, 0)
+    if booked >= MIN_PEOPLE:
+        learn("no_show_pct", 100 * (1 - attended / booked),
+              f"{booked - attended:,} of the {booked:,} bookings in the {held.height:,} sessions held in {span} "
+              "were not attended")
+    if held.height:
+        seats = int(held["seats"].mode().sort()[-1])
+        learn("seats_per_session", seats, f"the commonest size of the {held.height:,} sessions held in {span}")
+    ahead_from = next_week(as_of)
+    ahead_to = ahead_from + timedelta(weeks=SESSIONS_AHEAD_WEEKS) - timedelta(days=1)
+    ahead = sessions.filter(day.is_between(ahead_from, ahead_to))
+    weeks_ahead = ahead["starts_at"].dt.date().dt.truncate("1w").n_unique() if ahead.height else 0
+    if weeks_ahead:
+        learn("sessions_per_week", round(ahead.height / weeks_ahead, 1),
+              f"{ahead.height:,} sessions on the calendar in the {weeks_ahead} weeks with sessions from "
+              f"{ahead_from:%d %b %Y}")
+    elif held.height:
+        learn("sessions_per_week", round(held.height / RECENT_WEEKS, 1), f"{held.height:,} sessions held in {span}")
+
+
+def _learn_assessments(learn, referrals: pl.DataFrame, window: tuple[date, date], span: str) -> None:
+    """The assessment workers and their pace, from the assessments completed in the window."""
+    first, last = window
+    done = referrals.filter((pl.col("assessment_result") == "completed")
+                            & pl.col("assessed_at").dt.date().is_between(first, last) & pl.col("worker").is_not_null())
+    if done.height:
+        workers = done["worker"].n_unique()
+        learn("assessment_workers", float(workers), f"workers who completed an assessment in {span}")
+        weekly = done.group_by(pl.col("assessed_at").dt.date().dt.truncate("1w").alias("week")).agg(
+            pl.len().alias("assessments"), pl.col("worker").n_unique().alias("workers"))
+        pace = (weekly["assessments"] / (weekly["workers"] * DAYS_PER_WORKING_WEEK)).to_numpy()
+        average = done.height / float((weekly["workers"] * DAYS_PER_WORKING_WEEK).sum())
+        learn("assessments_per_worker_day", round(float(np.quantile(pace, 0.9)), 2),
+              f"the 90th percentile of the weekly pace over {span}: {done.height:,} assessments by {workers} "
+              f"workers in {weekly.height} weeks (average {average:.2f} a worker-day)")
+
+
+def _learn_waits(learn, referrals: pl.DataFrame, window: tuple[date, date], span: str) -> None:
+    """The usual waits when nobody queues: the 90th percentile of the window's waits."""
+    first, last = window
+    summary = wait_summary(referrals, first, last, 10**6, 10**6)
+    for measure, name, unit in (("to_assessment", "base_days_to_assessment", "working days"),
+                                ("to_course", "base_days_to_course", "days")):
+        row = summary.filter(pl.col("measure") == measure).row(0, named=True)
+        if row["people"] >= MIN_PEOPLE:
+            learn(name, round(row["p90"], 1), f"the 90th percentile wait ({unit}) of the {row['people']:,} people "
+                                              f"who reached the step in {span}")
 
 
 def rates_for(frames: Frames, filters: Filters | None = None) -> Rates:
