@@ -317,15 +317,8 @@ def _referral(c: CachedChecker, values: dict, ctx: Context, plan: Plan) -> str:
     pid = person.id if isinstance(person, _Person) else person
     history = ctx.history.get(pid) if pid is not None else None
     history = history or {"not_engaged": 0, "last_intelligence_log": None, "complied": 0}
-    if history["not_engaged"] and not override:
-        c.fail("override_reason", "this person did not engage before (intelligence log "
-               f"{history['last_intelligence_log']}): no new offer without an override reason", value="")
-        _check(c)
-    rules = programme.ineligible(ctx.profile, offence.age, offence.drug, bool(history["complied"]))
-    if rules and not override:
-        c.fail("override_reason", "outside the programme's eligibility rules (" + "; ".join(rules)
-               + "): no offer without an override reason", value="")
-        _check(c)
+    decided, _ = programme.offer(c, ctx.profile, history, offence.age, offence.drug, override)
+    _check(c)
     # the row is good: plan its person, offence and referral
     if new_offence is not None:
         _plan_person(person, person_row, ctx, plan)
@@ -333,12 +326,10 @@ def _referral(c: CachedChecker, values: dict, ctx: Context, plan: Plan) -> str:
         plan.new["offence"].append({**new_offence, **_person_ref(person), "demo": False})
         ctx.offences[(force, new_offence["crime_ref"])] = offence
     offence.referral = reference
-    flagged = bool(history["not_engaged"] or rules)
     plan.new["referral"].append({
         "force": force, "reference": reference,
         **({"offence_id": offence.id} if offence.id is not None else {OFFENCE: offence.index}),
         **_person_ref(person), "referred_at": referred_at, "referring_team": team,
-        "eligibility": "override" if flagged else "eligible", "override_reason": override if flagged else None,
-        "repeat": bool(history["complied"]), "status": "open", "version": 1, "demo": False,
+        **decided, "status": "open", "version": 1, "demo": False,
     })
     return "new"

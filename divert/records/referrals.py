@@ -82,26 +82,9 @@ def add_referral(values: dict, user: str, *, session=None, engine=None, upsert=F
                 c.fail("referred_at", f"is before the offence ({offence.offence_date})")
         check(c)
         history = person_history(s, offence.person_id)
-        notes = []
-        if history["not_engaged"]:
-            if not override:
-                c.fail(
-                    "override_reason",
-                    "this person did not engage before (intelligence log "
-                    f"{history['last_intelligence_log']}): no new offer without an override reason",
-                    value="",
-                )
-                check(c)
-            notes.append("offered on override after a previous non-engagement")
-        rules = programme.ineligible(programme_profile.in_session(s), offence.age, offence.drug, bool(history["complied"]))
-        if rules:
-            if not override:
-                c.fail("override_reason", "outside the programme's eligibility rules (" + "; ".join(rules)
-                       + "): no offer without an override reason", value="")
-                check(c)
-            notes.append("offered on override: " + "; ".join(rules))
-        if history["complied"]:
-            notes.append("counted as a repeat diversion")
+        decided, notes = programme.offer(c, programme_profile.in_session(s), history, offence.age, offence.drug,
+                                         override)
+        check(c)
         referral = Referral(
             force=force,
             reference=reference,
@@ -109,9 +92,7 @@ def add_referral(values: dict, user: str, *, session=None, engine=None, upsert=F
             person_id=offence.person_id,
             referred_at=referred_at,
             referring_team=team,
-            eligibility="override" if history["not_engaged"] or rules else "eligible",
-            override_reason=override if history["not_engaged"] or rules else None,
-            repeat=bool(history["complied"]),
+            **decided,
         )
         saved = save(s, user, referral, {"reference": reference}, upsert=False, reason=referral.override_reason)
         saved.notes = notes

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import date
 
 from divert.core import clock, codes
-from divert.core.field_rules import Problem
+from divert.core.field_rules import Checker, Problem
 
 TIME_ZONE = clock.UK  # (one clock: divert.core.clock)
 SETTING_KEY = "programme"
@@ -162,3 +162,26 @@ def ineligible(profile: Programme, age: int | None, drug: str | None, engaged_be
     if engaged_before and not profile.second_offer_after_engagement:
         reasons.append("engaged before, and the programme makes no second offer")
     return reasons
+
+
+def offer(c: Checker, profile: Programme, history: dict, age: int | None, drug: str | None,
+          override: str | None) -> tuple[dict, list[str]]:
+    """A new referral's eligibility, as a form, a single write and an import decide it: after a
+    non-engagement (`history["not_engaged"]`), or outside the programme's rules, only with an
+    override reason (else `c` fails on override_reason and nothing is returned). Returns the
+    referral's eligibility, override reason and repeat flag, and notes for the person saving."""
+    if history["not_engaged"] and not override:
+        c.fail("override_reason", "this person did not engage before (intelligence log "
+               f"{history['last_intelligence_log']}): no new offer without an override reason", value="")
+        return {}, []
+    rules = ineligible(profile, age, drug, bool(history["complied"]))
+    if rules and not override:
+        c.fail("override_reason", "outside the programme's eligibility rules (" + "; ".join(rules)
+               + "): no offer without an override reason", value="")
+        return {}, []
+    notes = ["offered on override after a previous non-engagement"] if history["not_engaged"] else []
+    notes += ["offered on override: " + "; ".join(rules)] if rules else []
+    notes += ["counted as a repeat diversion"] if history["complied"] else []
+    flagged = bool(history["not_engaged"] or rules)
+    return {"eligibility": "override" if flagged else "eligible", "override_reason": override if flagged else None,
+            "repeat": bool(history["complied"])}, notes
