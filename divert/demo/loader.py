@@ -19,7 +19,8 @@ from divert.demo import parameters as P
 from divert.demo import tables
 from divert.records import programme_profile
 from divert.reference import programme
-from divert.reference.census import census_2011_frame, population_frame
+from divert.reference.census import census_2011_frame
+from divert.reference.census2021 import reference_frame
 from divert.storage import bulk
 from divert.storage.db import analyze, bump_data_version
 from divert.storage.models import AuditEvent, Population, Setting, User
@@ -158,7 +159,7 @@ def load_demo(engine: Engine, seed: int = 2020, scale: float = 1.0, progress: Pr
     end = as_of or (today() - timedelta(days=1))
     scene = scene_for(programme_profile.current(engine), end)
     frames = tables.build(seed, scale, lambda step, f: say(step, 0.35 * f), scene=scene)
-    census = population_frame(None)  # every force, as `divert init` loads them
+    census = reference_frame()  # every census row, as `divert init` loads them
     total = sum(f.height for f in frames.values())
     written = 0
 
