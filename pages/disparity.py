@@ -1,11 +1,10 @@
 """Disparity: stop and search and the diversion pathway by ethnic group, against White."""
 
-import polars as pl
 import streamlit as st
 
-from divert.analytics.equity import denominators, disparity
-from divert.analytics.metrics import GATES
+from divert.analytics.equity import disparity
 from divert.charts import build
+from divert.readmodels import disparity_view
 from divert.reference import forces as forces_catalogue
 from divert.web import access, dashboard, ui
 
@@ -20,7 +19,6 @@ st.caption("Whether diversion narrows the gap at every step, with honest statist
 filters = dashboard.filter_bar("disparity")
 data = dashboard.frames(filters)
 gate = dashboard.gate(user.role)
-as_of = filters.as_of_date
 dashboard.as_of_line(data)
 settings_row = st.columns(3)
 census = settings_row[0].radio(
@@ -48,48 +46,40 @@ def denominator_line(note: str | None) -> None:
 search_tab, pathway_tab, outcome_tab = st.tabs(["Stop and search", "Diversion pathway", "Formal outcomes over time"])
 
 with search_tab:
-    forces = sorted(f for f in data.stop_search["force"].unique().to_list() if f)
+    choice = disparity_view.search_forces(data)
+    forces = choice.forces
     if not forces:
         st.info("No stop-and-search data yet. An administrator can import police.uk files on the Imports page.")
     else:
-        lacking = denominators.forces_without(data.population, forces)
-        if lacking:
-            st.warning(f"No 2021 census figures for: {', '.join(lacking)}. Their rates use the 2011 census for every "
-                       "year, and say so under each rate.", icon=":material/warning:")
+        if choice.lacking:
+            st.warning(f"No 2021 census figures for: {', '.join(choice.lacking)}. Their rates use the 2011 census for "
+                       "every year, and say so under each rate.", icon=":material/warning:")
         force = st.selectbox("Force", forces, key="disparity_force",
                              format_func=lambda f: forces_catalogue.force_name(f) if f in forces_catalogue.BY_SLUG else f,
-                             index=forces.index(data.programme.force) if data.programme.force in forces else 0)
-        window = disparity.search_window(data.stop_search, force=force, as_of=as_of, start=filters.start,
-                                         end=filters.end)
-        if window is not None and window.gaps:  # police.uk publishes about two months late
-            st.info(f"{window.gaps[0].upper()}{window.gaps[1:]}.", icon=":material/calendar_month:")
+                             index=choice.first)
+        gaps = disparity_view.search_gaps(data, filters, force=force)
+        if gaps:  # police.uk publishes about two months late
+            st.info(gaps, icon=":material/calendar_month:")
         drugs_only = st.toggle("Drug searches only", key="disparity_drugs", help="Object of search: Controlled drugs.")
-        object_of_search = "Controlled drugs" if drugs_only else None
-        table, problem = disparity.disparity_table(data, "stop-search", force=force, start=filters.start, end=filters.end,
-                                                   as_of=as_of, object_of_search=object_of_search, ethnicity=ethnicity,
-                                                   level=level, census=census)
-        if problem:
-            st.info(problem)
+        rates = disparity_view.search_rates(data, filters, gate, force=force, ethnicity=ethnicity, level=level,
+                                            census=census, drugs_only=drugs_only)
+        if rates.problem:
+            st.info(rates.problem)
         else:
-            note = disparity.denominator_note(table)
-            table = gate.table(table, **GATES["disparity:stop-search"])
-            missing = table.filter(pl.col("group").is_in(disparity.UNCOUNTED))["share_of_events"].sum()
             st.caption(f"People searched (vehicle-only searches excluded), {ethnicity}-defined ethnicity, {force}; "
-                       f"{missing:.1%} of searches have no stated ethnicity and are shown as their own rows.")
-            ratios = table.filter(pl.col("ratio_vs_white").is_not_null() & pl.col("ci_low").is_not_null())  # not the reference
+                       f"{rates.missing:.1%} of searches have no stated ethnicity and are shown as their own rows.")
             dashboard.chart_block(
                 "How many times as likely to be searched as White people",
                 "Searches per 1,000 residents a year of each group divided by the White rate, with 95% intervals (log "
                 "scale; the dashed line at 1 means no difference). White is 1 by definition, with no interval (with "
                 "the detailed groups the reference is White British). An interval that crosses 1 is not significant.",
-                build.forest(ratios, "group", "ratio_vs_white", "ci_low", "ci_high", x_title="Ratio to White (log scale)"),
-                table, f"stop_search_rates_{force}", counts=["searches"],
+                build.forest(rates.ratios, "group", "ratio_vs_white", "ci_low", "ci_high",
+                             x_title="Ratio to White (log scale)"),
+                rates.table, f"stop_search_rates_{force}", counts=["searches"],
             )
-            denominator_line(note)
-            finds = disparity.find_rates(data.stop_search, force=force, start=filters.start, end=min(filters.end or as_of, as_of),
-                                         ethnicity=ethnicity, level=level, object_of_search=object_of_search)
-            finds = gate.table(finds, ["searches", "finds"], {name: ["searches", "finds"] for name in
-                                                               ("find_rate", "ratio_vs_white", "ci_low", "ci_high")})
+            denominator_line(rates.note)
+            finds = disparity_view.find_rates(data, filters, gate, force=force, ethnicity=ethnicity, level=level,
+                                              drugs_only=drugs_only)
             dashboard.chart_block(
                 "Find rate: searches that found what they looked for",
                 "Share of searches whose outcome was linked to the object of the search, with 95% intervals. A "
@@ -100,24 +90,20 @@ with search_tab:
                                            {"field": "find_rate_high", "type": "quantitative", "format": ".1%", "title": "95% high"}]),
                 finds, f"find_rates_{force}", counts=["searches", "finds"],
             )
-            over_time = disparity.rates_over_time(data.stop_search, data.population, force=force, as_of=as_of,
-                                                  census=census, start=filters.start, end=filters.end,
-                                                  object_of_search=object_of_search)
-            if not over_time.is_empty():
-                over_time = over_time.filter(~pl.col("group").is_in(disparity.UNCOUNTED))
-            over_time = gate.table(over_time, **(GATES["disparity:stop-search"] | {"across": [["period"], ["group"]]}))
+            over_time = disparity_view.rates_over_time(data, filters, gate, force=force, census=census,
+                                                       drugs_only=drugs_only)
             dashboard.chart_block(
                 "Search rates over time",
                 "Searches per 1,000 residents a year of each group, each calendar year over its own population; a "
                 "part-year (the first or the last) is over its part, so it reads as a yearly rate too.",
-                build.line(over_time, "period", "rate_per_1000_a_year", y_title="Searches per 1,000 a year", color="group",
-                            color_title="Group", tooltip_format=",.2f") if not over_time.is_empty() else None,
-                over_time, f"search_rates_over_time_{force}", counts=["searches"],
+                build.line(over_time.chart, "period", "rate_per_1000_a_year", y_title="Searches per 1,000 a year",
+                           color="group", color_title="Group", tooltip_format=",.2f")
+                if over_time.chart is not None else None,
+                over_time.table, f"search_rates_over_time_{force}", counts=["searches"],
             )
-            if not over_time.is_empty():
+            if over_time.chart is not None:
                 denominator_line(f"per 1,000 residents a year, each calendar year over its own residents: {YEARLY[census]}")
-            agree = disparity.agreement(data.stop_search, force=force, start=filters.start, end=min(filters.end or as_of, as_of))
-            agree = gate.table(agree, ["searches", "agree"], {"agreement": ["searches", "agree"]})
+            agree = disparity_view.agreement(data, filters, gate, force=force)
             dashboard.chart_block(
                 "Officer-defined against self-defined ethnicity",
                 "For searches with both recorded: how often the officer's view matched the person's own broad group. "
@@ -133,77 +119,58 @@ with search_tab:
                                         format_func=lambda f: forces_catalogue.force_name(f)
                                         if f in forces_catalogue.BY_SLUG else f,
                                         help="Forces whose police.uk stop-and-search files have been imported.")
-                compared = disparity.comparators(data.stop_search, data.population, force=force, others=picked,
-                                                 as_of=as_of, census=census, start=filters.start, end=filters.end,
-                                                 object_of_search=object_of_search)
-                compared = gate.table(compared, ["searches"], {name: ["searches"] for name in (
-                    "rate_per_1000_a_year", "ratio_vs_white", "ci_low", "ci_high")}, keep=["person_years"])
-                shown_rows = compared.filter(pl.col("ratio_vs_white").is_not_null() & (pl.col("group") != "White")
-                                             & ~pl.col("group").is_in(disparity.UNCOUNTED)) if compared.height else compared
+                compared = disparity_view.beside_other_forces(data, filters, gate, force=force, others=picked,
+                                                              census=census, drugs_only=drugs_only)
                 dashboard.chart_block(
                     "Times as likely to be searched as White people, force by force",
                     "The same measure for each force and for the forces together, over the dates every force's "
                     "files cover, with the same denominators and 95% intervals: a gap seen everywhere is not the "
                     "programme's doing.",
-                    build.forest(shown_rows.with_columns((pl.col("area") + ": " + pl.col("group")).alias("row")),
-                                  "row", "ratio_vs_white", "ci_low", "ci_high", x_title="Ratio to White (log scale)")
-                    if shown_rows.height else None,
-                    compared if shown_rows.height else compared.head(0), "stop_search_comparators", counts=["searches"],
+                    build.forest(compared.chart, "row", "ratio_vs_white", "ci_low", "ci_high",
+                                 x_title="Ratio to White (log scale)") if compared.chart is not None else None,
+                    compared.table, "stop_search_comparators", counts=["searches"],
                     empty="No dates that every chosen force's files cover, or too few searches to compare.",
                 )
 
 with pathway_tab:
-    programme = data.programme
-    full, problem = disparity.disparity_table(data, "pathway", census=census, start=filters.start, end=filters.end,
-                                              as_of=as_of)
-    if problem:
-        st.info(problem)
+    pathway = disparity_view.pathway(data, filters, gate, census=census)
+    if pathway.problem:
+        st.info(pathway.problem)
     else:
-        note = disparity.denominator_note(full)
-        full = gate.table(full, **GATES["disparity:pathway"])
-        stage_order = [label for _, label, _, _ in disparity.STAGES]
-        shown = full.filter(~pl.col("group").is_in(disparity.UNCOUNTED) & pl.col("rri").is_not_null())  # no empty cell
         dashboard.chart_block(
             "Relative rate index at each decision point",
-            f"A chain of events after the launch ({programme.launch_label}): each cell is the group's rate at that "
+            f"A chain of events after the launch ({data.programme.launch_label}): each cell is the group's rate at that "
             "step, with the step before as the denominator, divided by the White rate. Orange above 1, blue below; "
             "White is 1 by definition. Read 0.5 as 'White people are twice as likely'. Steps that need follow-up "
             "time count only referrals old enough (28 days to engage, 90 days for the later steps), in the "
             "numerator and the denominator alike. Groups under 1% of the residents are flagged in the table.",
-            build.matrix(shown, "stage_label", "group", "rri", label="Relative rate", row_sort=stage_order),
-            full.drop("stage"), "pathway_rri", counts=["events"],
+            build.matrix(pathway.cells, "stage_label", "group", "rri", label="Relative rate",
+                         row_sort=[label for _, label, _, _ in disparity.STAGES]),
+            pathway.table, "pathway_rri", counts=["events"],
         )
-        denominator_line(f"first step, {note.removeprefix('person-years: ')}" if note else None)
+        denominator_line(pathway.denominator)
         with st.expander("What each step is measured against"):
-            st.dataframe(full.select("stage_label", "denominator_basis").unique(maintain_order=True).rename(
-                {"stage_label": "Step", "denominator_basis": "Denominator"}), hide_index=True, width="stretch")
+            st.dataframe(pathway.bases, hide_index=True, width="stretch")
         stage = st.selectbox("Decision point", [s for s, _, _, _ in disparity.STAGES], key="disparity_stage",
                              format_func=lambda s: disparity.STAGE_LABELS[s])
-        one = full.filter((pl.col("stage") == stage) & pl.col("rri").is_not_null()
-                          & (pl.col("group") != disparity.REFERENCE))
+        one = disparity_view.pathway_stage(pathway, stage)
         dashboard.chart_block(
             "Relative rate with 95% intervals",
             "The same ratios for one decision point, with their intervals; an interval crossing 1 is not significant.",
-            build.forest(one, "group", "rri", "ci_low", "ci_high", x_title="Relative rate index (log scale)"),
-            one.drop("stage"), f"pathway_rri_{stage}", counts=["events"],
+            build.forest(one.chart, "group", "rri", "ci_low", "ci_high", x_title="Relative rate index (log scale)"),
+            one.table, f"pathway_rri_{stage}", counts=["events"],
         )
-        basis = full.filter(pl.col("stage") == stage)["denominator_basis"]
-        if basis.len():
-            denominator_line(basis[0].removeprefix("person-years: "))
+        denominator_line(one.denominator)
 
 with outcome_tab:
-    formal = disparity.formal_by_half_year(filters.without_period().apply(data.offences, "offence_date"), as_of=as_of)
-    formal = gate.table(formal, ["formal_outcomes", "offences"],
-                        {name: ["offences", "formal_outcomes"] for name in ("formal_share", "rri", "ci_low", "ci_high")},
-                        across=[["period", "sex"], ["group", "sex"]])
-    males = formal.filter((pl.col("sex") == "M") & ~pl.col("group").is_in(disparity.UNCOUNTED)) if not formal.is_empty() else formal
+    formal = disparity_view.formal_outcomes(data, filters, gate)
     dashboard.chart_block(
         "Share of possession offences charged or cautioned, males, per half-year",
         f"Before and after the policy ({data.programme.launch_label}): for each broad group, the share of possession "
         "offences ending in a charge or caution, with 95% intervals. The table has every group, both sexes and the "
         "ratio to White (White is 1, with no interval).",
-        build.compare_groups(males, "starts", "formal_share", "group", y_title="Share charged or cautioned",
+        build.compare_groups(formal.chart, "starts", "formal_share", "group", y_title="Share charged or cautioned",
                               band=("formal_share_low", "formal_share_high"), share=True, every="6mo",
-                              policy=data.programme.launch) if not males.is_empty() else None,
-        formal, "formal_outcomes_by_half_year", counts=["formal_outcomes", "offences"],
+                              policy=data.programme.launch) if formal.chart is not None else None,
+        formal.table, "formal_outcomes_by_half_year", counts=["formal_outcomes", "offences"],
     )

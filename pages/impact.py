@@ -1,12 +1,10 @@
 """Impact: did diversion change formal outcomes, and the gap between groups? An interrupted time
 series, with its threats named."""
 
-import polars as pl
 import streamlit as st
 
-from divert.analytics.metrics import GATES
 from divert.charts import build
-from divert.readmodels import equity
+from divert.readmodels import impact_view
 from divert.web import access, dashboard, ui
 
 user = ui.require_role(*access.ALL_ROLES)
@@ -22,55 +20,42 @@ st.caption(f"Monthly charges and cautions as a share of possession offences, bef
            "is measured against it, with 95% intervals. Every complete month counts, whatever the Period filter; "
            "recent months whose outcomes are still being recorded are left out.")
 
-result = equity.evaluation(data, filters)
-main = result["main"]
-if main.estimates.is_empty() or main.estimate("level_change").get("estimate") is None:
+shown = impact_view.impact(data, filters, gate)
+if shown is None:
     st.info("Too few complete months before or after the launch to fit the model (it needs at least six on each "
             "side).", icon=":material/info:")
     st.stop()
 
-st.markdown(result["verdict"])
+st.markdown(shown.verdict)
 
-series = main.series.filter(pl.col("in_fit") | pl.col("provisional"))
-series = gate.table(series, ["offences", "formal"], {name: ["offences", "formal"] for name in ("rate",)},
-                    keep=["fitted_rate", "counterfactual_rate"])
-long = series.select("month", "provisional",
-                     pl.col("rate").alias("Observed"), pl.col("fitted_rate").alias("Fitted"),
-                     pl.col("counterfactual_rate").alias("Had nothing changed"))
-long = long.unpivot(index=["month", "provisional"], variable_name="series", value_name="share")
 dashboard.chart_block(
     "Formal outcomes against what the trend before the launch predicted",
     "Each month's share of possession offences ending in a charge or caution (points), the model's fitted line, and "
     "the counterfactual: the trend before the launch carried on. The gap between the last two is the estimated "
     "effect. Hover for values.",
-    build.line(long, "month", "share", y_title="Share charged or cautioned", color="series", color_title="",
+    build.line(shown.lines, "month", "share", y_title="Share charged or cautioned", color="series", color_title="",
                 policy=launch, every="1mo", share=True, order=["Observed", "Fitted", "Had nothing changed"]),
-    series, "impact_series", counts=["offences", "formal"],
+    shown.series, "impact_series", counts=["offences", "formal"],
 )
 
-estimates = gate.table(equity.impact_table(data, filters), **GATES["impact"])
 dashboard.chart_block(
     "The change at the launch, overall and by group",
     "Rate ratios with 95% intervals (robust to month-to-month correlation and overdispersion): below 1 means fewer "
     "formal outcomes than the trend before the launch predicted. 'Change in level' is the step at the launch; "
     "'change in trend' the yearly change in slope after it.",
-    build.forest(estimates.filter(pl.col("term") == "level_change"), "group", "estimate", "ci_low", "ci_high",
+    build.forest(shown.level_changes, "group", "estimate", "ci_low", "ci_high",
                   x_title="Change in level at the launch (rate ratio, log scale)"),
-    estimates, "impact_estimates",
+    shown.estimates, "impact_estimates",
 )
 
-gap = gate.table(result["gap"], ["offences_before", "formal_before", "offences_after", "formal_after"],
-                 {name: ["offences_before", "formal_before", "offences_after", "formal_after"]
-                  for name in ("share_before", "share_after", "gap_before", "gap_after", "ratio_of_rate_ratios",
-                               "rrr_low", "rrr_high", "p_value")})
 dashboard.chart_block(
     "Did the gap against White narrow?",
     "For each group, the ratio of its formal-outcome rate to White's before the launch and after it, and the ratio "
     "of the two (the 'ratio of rate ratios', from one model with every calendar month): below 1 means the gap "
     "narrowed, above 1 that it widened, whatever happened to the rates themselves.",
-    build.forest(gap, "group", "ratio_of_rate_ratios", "rrr_low", "rrr_high",
+    build.forest(shown.gap, "group", "ratio_of_rate_ratios", "rrr_low", "rrr_high",
                   x_title="Gap after / gap before (log scale)"),
-    gap, "impact_gap_against_white",
+    shown.gap, "impact_gap_against_white",
     counts=["offences_before", "formal_before", "offences_after", "formal_after"],
 )
 
@@ -79,18 +64,15 @@ st.caption("Recorded possession offences rose at the launch (offences that used 
            "recorded offences is the launch jump, the same figure as on the Volume page (12 complete months either "
            "side, seasonally adjusted); formal outcomes counted on their own are the time-series model's step. Both "
            "as percentage changes with 95% intervals.")
-st.dataframe(gate.table(result["recording"], [], keep=["change_pct", "ci_low_pct", "ci_high_pct", "p_value"]),
-             hide_index=True, column_config={name: st.column_config.NumberColumn(title, format="%+.0f%%") for name, title in
-                                             (("change_pct", "Change"), ("ci_low_pct", "95% from"),
-                                              ("ci_high_pct", "95% to"))})
-if result["controlled"] is not None:
+st.dataframe(shown.recording, hide_index=True,
+             column_config={name: st.column_config.NumberColumn(title, format="%+.0f%%") for name, title in
+                            (("change_pct", "Change"), ("ci_low_pct", "95% from"), ("ci_high_pct", "95% to"))})
+if shown.controlled is not None:
     st.subheader("Against comparator forces")
     st.caption("The same model on drug searches' formal outcomes (police.uk stop and search) for the programme's force "
-               f"and for {', '.join(result['comparators'])}: the difference between the two changes is what is left "
+               f"and for {', '.join(shown.comparators)}: the difference between the two changes is what is left "
                "once a national trend is allowed for.")
-    st.dataframe(gate.table(result["controlled"].estimates, [],
-                            keep=["estimate", "ci_low", "ci_high", "p_value", "months_before", "months_after"]),
-                 hide_index=True)
+    st.dataframe(shown.controlled, hide_index=True)
 else:
     st.caption("Comparator forces: import police.uk stop-and-search files for other forces (Imports page) to run the "
                "same model on them and allow for a national trend.")

@@ -1,11 +1,9 @@
 """Overview: the landing page - headline figures for the chosen period against the one before."""
 
-import polars as pl
 import streamlit as st
 
-from divert.analytics.dashboards.overview import gated, headlines, periods
-from divert.analytics.dashboards.overview_cards import card
-from divert.readmodels import equity
+from divert.analytics.dashboards.overview import periods
+from divert.readmodels import overview_view
 from divert.web import access, dashboard, ui
 
 user = ui.require_role(*access.ALL_ROLES)
@@ -13,7 +11,7 @@ st.title("Overview")
 filters = dashboard.filter_bar("overview")
 data = dashboard.frames(filters)
 dashboard.as_of_line(data)
-if data.offences.is_empty() and data.referrals.is_empty():
+if overview_view.nothing_recorded(data):
     st.info("No offences or referrals are recorded yet. Caseworkers can add referrals on the Records pages, "
             "and an administrator can import the force's extracts on the Imports page.", icon=":material/info:")
     st.stop()
@@ -25,9 +23,7 @@ st.caption(f"**This period:** {now_start:%-d %b %Y} to {now_end:%-d %b %Y}. **Co
            "left out when a month is hidden or not yet known) are in the same units. Green or red: the change is good or bad for that measure; grey: within what chance alone "
            "would give, or neither good nor bad.")
 
-gate = dashboard.gate(user.role)
-hours = data.programme.officer_hours_per_referral  # with its source, on the Programme page
-cards = [card(gated(h, gate, hours), gate) for h in headlines(data, filters, hours)]
+cards = overview_view.cards(data, filters, dashboard.gate(user.role))
 PER_ROW = 3
 for first in range(0, len(cards), PER_ROW):  # row by row, so a phone reads them in the same order
     row = st.columns(PER_ROW)
@@ -38,14 +34,14 @@ for first in range(0, len(cards), PER_ROW):  # row by row, so a phone reads them
             st.caption(shown.note)
 
 # the equity watch: open alerts, in words (the counts behind them are on the Equity watch page)
-open_alerts = equity.alerts_table(data, filters, ui.engine()).filter(pl.col("status") == "open")
+open_alerts = overview_view.open_alerts(data, filters, ui.engine())
 st.subheader("Equity watch")
-if open_alerts.is_empty():
+if not open_alerts:
     st.caption("No open alert: at every step of the pathway each group's rate relative to White is within its usual "
                "range. The Equity watch page has the charts.")
-for alert in open_alerts.iter_rows(named=True):
+for alert in open_alerts:
     acknowledged = " (acknowledged)" if alert.get("acknowledged_note") else ""
     st.warning(f"**{ui.plain(alert['stage_label'])}, {ui.plain(alert['group'])}**{acknowledged}: "
                f"{ui.plain(alert['message'])}", icon=":material/notifications:")
-if open_alerts.height:
+if open_alerts:
     st.page_link("pages/watch.py", label="Open the Equity watch", icon=":material/monitor_heart:")

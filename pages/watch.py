@@ -1,11 +1,10 @@
 """Equity watch: the relative rate against White at each step of the pathway, month by month, on
 a control chart that raises an alert when a gap opens."""
 
-import polars as pl
 import streamlit as st
 
 from divert.charts import build
-from divert.readmodels import equity
+from divert.readmodels import equity, watch_view
 from divert.web import access, dashboard, ui
 
 user = ui.require_role(*access.ALL_ROLES)
@@ -21,11 +20,9 @@ st.caption("For each step of the pathway (a formal outcome rather than diversion
            "whose outcomes are still being recorded, are marked and left out of the alert. Force-wide: the filters "
            "other than the as-of date do not apply.")
 
-alerts = equity.alerts_table(data, filters, ui.engine())
-shown = alerts if gate.exact else gate.table(alerts.drop(equity.VIEWER_HIDDEN), **equity.ALERT_GATE)
-open_alerts = shown.filter(pl.col("status") == "open")
-st.subheader(f"Alerts: {open_alerts.height} open, {shown.height - open_alerts.height} closed")
-if shown.is_empty():
+alerts = watch_view.alerts(data, filters, gate, ui.engine())
+st.subheader(f"Alerts: {len(alerts.open)} open, {len(alerts.closed)} closed")
+if not alerts.open and not alerts.closed:
     st.success("No step and group has moved outside its control limits since the launch.", icon=":material/check:")
 
 
@@ -54,30 +51,19 @@ def show_alert(alert: dict) -> None:
                     ui.show_problems(saved.problems, "Not acknowledged:")
 
 
-for alert in open_alerts.iter_rows(named=True):
+for alert in alerts.open:
     show_alert(alert)
-closed = shown.filter(pl.col("status") != "open")
-if closed.height:
-    with st.expander(f"Closed alerts ({closed.height}): the ratio came back inside its limits"):
-        for alert in closed.iter_rows(named=True):
+if alerts.closed:
+    with st.expander(f"Closed alerts ({len(alerts.closed)}): the ratio came back inside its limits"):
+        for alert in alerts.closed:
             show_alert(alert)
 
-watch = equity.equity_watch(data, filters)
-chart = watch.chart.filter(pl.col("charted"))
-chart = gate.table(chart, ["events", "denominator", "white_events", "white_denominator"],
-                   {name: ["denominator", "events"] for name in ("rr", "rr_low", "rr_high", "ewma_rr", "rate", "statistic")},
-                   keep=["baseline_rr", "lower_limit", "upper_limit", "white_rate"])
-for stage in chart["stage"].unique(maintain_order=True).to_list():
-    part = chart.filter(pl.col("stage") == stage)
-    label = part["stage_label"][0]
-    long = part.select("month", "group", "provisional", pl.col("ewma_rr").alias("Smoothed ratio"),
-                       pl.col("lower_limit").alias("Lower limit"), pl.col("upper_limit").alias("Upper limit"))
-    long = long.unpivot(index=["month", "group", "provisional"], variable_name="line", value_name="ratio")
+for panel in watch_view.panels(data, filters, gate):
     dashboard.chart_block(
-        f"{label}: relative to White, month by month",
+        f"{panel.label}: relative to White, month by month",
         "One panel per group: the smoothed ratio to White (EWMA) between its control limits; a line leaving the "
         "limits raises an alert. Provisional months are hollow.",
-        build.small_multiples(long, "month", "ratio", "group", y_title="Ratio to White", lines="line") if not long.is_empty() else None,
-        part.drop("stage"), f"equity_watch_{stage}",
-        counts=["events", "denominator", "white_events", "white_denominator"],
+        build.small_multiples(panel.lines, "month", "ratio", "group", y_title="Ratio to White", lines="line")
+        if panel.lines is not None else None,
+        panel.table, f"equity_watch_{panel.stage}", counts=["events", "denominator", "white_events", "white_denominator"],
     )

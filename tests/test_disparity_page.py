@@ -59,3 +59,13 @@ def test_a_force_without_2021_figures_is_named_on_the_page(demo):
     warnings = [w.value for w in at.warning]
     assert any("No 2021 census figures for: west-midlands" in w for w in warnings), warnings
     assert any("2011 census for every year: no 2021 census figures for west-midlands" in w for w in warnings), warnings
+
+
+def test_a_filter_that_leaves_nothing_to_draw_says_so_and_keeps_the_table(demo):
+    """Women only: the formal-outcome series has rows (all hidden by the comparison with
+    men, none left to draw) - the tab says there is nothing to draw, and never fails."""
+    _, admin = demo
+    at = disparity_page(admin)
+    next(s for s in at.selectbox if s.label == "Sex").set_value("F").run()
+    assert not at.exception, at.exception
+    assert any("Nothing to draw for these filters" in i.value for i in at.info), [i.value for i in at.info]

@@ -133,9 +133,7 @@ def cmd_metrics(args) -> int:
         if args.name == "impact":
             table = equity.impact_table(frames, filters, args.group)
         else:
-            table = equity.alerts_table(frames, filters, db_engine(args))
-            if not gate.exact:
-                table = gate.table(table.drop(equity.VIEWER_HIDDEN), **equity.ALERT_GATE)
+            table = equity.alerts_for(frames, filters, gate, db_engine(args))
     elif args.name == "volume-change" and args.months:
         from divert.analytics.metrics import volume_change_table
 

@@ -15,6 +15,7 @@ from divert.analytics.data.frames import Frames
 from divert.analytics.data.memo import per_snapshot
 from divert.analytics.equity import watch
 from divert.analytics.impact import control, model, verdict
+from divert.core.disclosure import Gate
 from divert.core.field_rules import Problem
 from divert.records.core import Saved, set_setting
 from divert.storage.db import session_scope
@@ -114,3 +115,10 @@ ALERT_GATE = {"counts": ["events", "denominator", "white_events", "white_denomin
               "derived": {name: ["denominator", "events"] for name in ("rr", "rr_low", "rr_high", "baseline_rr", "change",
                                                                         "statistic")}}
 VIEWER_HIDDEN = ("counts_text", "acknowledged_by")
+
+
+def alerts_for(frames: Frames, filters: Filters, gate: Gate, engine=None) -> pl.DataFrame:
+    """The alerts as a role may see them: every column for a manager; for a viewer the counts
+    behind each alert gated, and the exact-count sentence and who acknowledged left out."""
+    table = alerts_table(frames, filters, engine)
+    return table if gate.exact else gate.table(table.drop(VIEWER_HIDDEN), **ALERT_GATE)

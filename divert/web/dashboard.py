@@ -217,7 +217,10 @@ def chart_block(title: str, caption: str, chart, table: pl.DataFrame, filename: 
     shown = for_display(table, counts or [])
     chart_tab, table_tab = st.tabs(["Chart", "Table"])
     with chart_tab:
-        if isinstance(chart, list):  # small multiples: a grid of charts, one by one on a phone
+        if chart is None or (isinstance(chart, list) and not chart):
+            st.info("Nothing to draw for these filters: the Table tab lists what there is.",
+                    icon=":material/info:")
+        elif isinstance(chart, list):  # small multiples: a grid of charts, one by one on a phone
             for first in range(0, len(chart), 3):
                 for column, panel in zip(st.columns(3), chart[first:first + 3], strict=False):
                     column.altair_chart(panel, width="stretch")
