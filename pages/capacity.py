@@ -5,14 +5,13 @@ worker."""
 
 from datetime import timedelta
 
-import polars as pl
 import streamlit as st
 
-from divert.analytics.data.frames import end_of_day
-from divert.analytics.planning import capacity, demand, queue, staffing, waiting
+from divert.analytics.planning import capacity, queue, staffing, waiting
 from divert.charts import build, planning
 from divert.core import clock
 from divert.core.wording import plural
+from divert.readmodels import capacity_view
 from divert.web import dashboard, scenarios, ui
 
 user = ui.require_role("manager", "admin")
@@ -23,7 +22,7 @@ dashboard.as_of_line(data)
 targets = dashboard.settings()
 as_of = filters.as_of_date
 today = clock.today()
-if data.referrals.is_empty():
+if capacity_view.nothing_to_plan(data.referrals):
     st.info("No referrals are recorded up to this date, so there is nothing to plan from. Record or import "
             "referrals, assessments and course sessions first.", icon=":material/info:")
     st.stop()
@@ -65,9 +64,8 @@ for warning in queue.target_warnings(summary, outlook, baseline, weeks_back, tar
     box, icon = show[warning.level]
     box(warning.message, icon=icon)
 
-course_list = capacity.waiting_list(referrals, as_of).row(0, named=True)
-pending = capacity.awaiting_assessment(referrals, as_of, targets.target_days_to_assessment).row(0, named=True)
-recent = capacity.recent_use(referrals, data.sessions, start, as_of)
+now = capacity_view.waiting_now(referrals, data.sessions, start, as_of, targets.target_days_to_assessment)
+course_list, pending, recent = now["course_list"], now["pending"], now["recent"]
 c1, c2, c3, c4 = st.columns(4)
 c1.metric("Waiting for a course", f"{course_list['people']:,}",
           help="Allocated to the group course, holding no place on a session (never booked, or a no-show or "
@@ -93,19 +91,19 @@ if recent["seats"]:
 c4.metric("Assessments a week", f"{recent['assessments_per_week']:,.1f}",
           help=f"Completed telephone assessments a week, on average over the last {weeks_back} weeks.")
 
-upcoming = waiting.upcoming_sessions(data.sessions, end_of_day(as_of))
-next_weeks = upcoming.filter(pl.col("starts_at").dt.date() <= as_of + timedelta(weeks=8))
+ahead = capacity_view.calendar_ahead(data.sessions, as_of)
+expected = capacity_view.referrals_a_week(baseline)
 s1, s2, s3, s4 = st.columns(4)
 s1.metric(staffing.WORKERS_LABEL, staffing.needed_text(answer.workers_needed), help=staffing.WORKERS_HELP)
 s1.caption(f"Now: {plural(plan.assessment_workers, 'worker')} at {plan.assessments_per_worker_day:g} assessments a worker-day "
            f"(about {plan.assessments_per_week:,.0f} a week)")
 s2.metric(staffing.SESSIONS_LABEL, staffing.needed_text(answer.sessions_needed), help=staffing.SESSIONS_HELP)
 s2.caption(f"Now: {plan.sessions_per_week:g} a week of {plural(plan.seats_per_session, 'seat')}")
-s3.metric("Sessions on the calendar, next 8 weeks", f"{next_weeks.height:,}",
+s3.metric("Sessions on the calendar, next 8 weeks", f"{ahead['sessions']:,}",
           help="Course sessions after the as-of date, as listed on Course sessions.")
-s3.caption(f"{int(next_weeks['booked'].sum()):,} of {int(next_weeks['seats'].sum()):,} seats booked so far"
-           if next_weeks.height else "None scheduled: schedule sessions on Course sessions")
-s4.metric("Referrals expected a week", f"{baseline['mean'].mean():,.0f}" if baseline.height else "no forecast",
+s3.caption(f"{ahead['booked']:,} of {ahead['seats']:,} seats booked so far"
+           if ahead["sessions"] else "None scheduled: schedule sessions on Course sessions")
+s4.metric("Referrals expected a week", f"{expected:,.0f}" if expected is not None else "no forecast",
           help="The referral forecast (the average of the two forecasts) over the weeks planned: see Forecast.")
 scenarios.show_assumptions(plan, rates, "capacity")
 
@@ -114,7 +112,7 @@ st.caption(f"People assessed, or starting a course, in the last {weeks_back} wee
            "(half waited longer); the 90th percentile is the wait that one in ten exceeded. People still waiting are "
            "not in these figures (their waits are still open): they are counted underneath.")
 cols = st.columns(2)
-for col, row in zip(cols, summary.iter_rows(named=True), strict=True):
+for col, row in zip(cols, capacity_view.wait_rows(summary), strict=True):
     with col:
         st.markdown(f"**{row['label']}** ({row['unit']}; target {row['target']:.0f})")
         if not row["people"]:
@@ -130,32 +128,28 @@ for col, row in zip(cols, summary.iter_rows(named=True), strict=True):
 
 # --- sessions against demand --------------------------------------------------------------------------
 weekly = capacity.weekly_capacity(referrals, data.sessions, as_of)
-needed = demand.demand_from_forecast(baseline, plan)
-seats_frame = demand.seats_against_demand(weekly, needed)
+seats_frame, weeks_ahead = capacity_view.seats_against_demand(weekly, baseline, plan)
 dashboard.chart_block(
     "Course seats scheduled against demand",
     "Grey bars: seats in the sessions scheduled each week (lighter: weeks not over, the calendar ahead). Lines: seats "
     "booked (for weeks not over, booked so far, not under-use), seats filled by people who attended (weeks over), "
     "and the seats the referral forecast needs (people allocated to the course who will attend, at the planning "
-    f"model's rates), with its 80% interval shaded grey. Last 26 weeks and {int(needed['weeks_ahead'].max() or 0)} weeks "
+    f"model's rates), with its 80% interval shaded grey. Last 26 weeks and {weeks_ahead} weeks "
     "after the as-of week. Hollow points and dashed lines are provisional.",
     planning.seats_against_demand(seats_frame), seats_frame, "seats_against_demand", key="capacity_seats",
 )
 
-use = weekly.filter((pl.col("seats") > 0) & pl.col("week").is_between(shown_from, as_of + timedelta(weeks=8)))
+use = capacity_view.seat_use(weekly, shown_from, as_of)
 dashboard.chart_block(
     "Seat use per week",
     "Seats booked and seats filled (people who attended) as a share of the seats scheduled, for each week of "
     "sessions. For weeks not over at the as-of date (hollow, dashed) the seats are booked so far: more bookings "
     "will come, so a low share there is not under-use.",
-    planning.seat_use(use),
-    use.select("week", "provisional", "sessions", "seats", "booked", "attended", "seat_use", "seats_filled",
-               "attendance"), "seat_use",
+    planning.seat_use(use), use, "seat_use",
     empty="No course sessions in this period.", key="capacity_use",
 )
 
-queue_frame = weekly.filter(~pl.col("provisional") & ~pl.col("in_gap") & pl.col("week").is_between(shown_from, shown_to))
-queue_frame = queue_frame.select("week", "course_allocations", "booked", "waiting_list")
+queue_frame = capacity_view.waiting_list_weeks(weekly, shown_from, shown_to)
 dashboard.chart_block(
     "Course waiting list",
     "People allocated to the group course but not yet booked on a session, at the end of each complete week "
@@ -165,13 +159,12 @@ dashboard.chart_block(
 )
 
 # --- waits week by week -----------------------------------------------------------------------------------
-waits = capacity.weekly_waits(referrals, as_of)
-waits = waits.filter(pl.col("week").is_between(shown_from, shown_to))
+waits = capacity_view.weekly_waits(referrals, as_of, shown_from, shown_to)
 for measure, title, unit, target in (
     ("to_assessment", "Working days from referral to assessment", "Working days", targets.target_days_to_assessment),
     ("to_course", "Days from assessment to course", "Days", targets.target_days_to_course),
 ):
-    part = waits.filter(pl.col("measure") == measure).drop("measure")
+    part = waits[measure]
     dashboard.chart_block(
         title,
         f"For the people who reached the step each week: the median and the 90th percentile wait, against the "

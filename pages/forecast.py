@@ -1,20 +1,17 @@
 """Forecast: weekly referrals up to 26 weeks ahead with prediction intervals, how well the
 same method did in the past (a rolling-origin backtest), and the work the forecast means."""
 
-import polars as pl
 import streamlit as st
 
 from divert.analytics.planning import demand, forecast, staffing
 from divert.charts import build, planning
+from divert.readmodels import forecast_view
+from divert.readmodels.forecast_view import ERROR_NAME
 from divert.web import dashboard, scenarios, ui
 
-# plain names on screen; the technical name of each method is in the help text
-PLAIN = {forecast.ETS: "Recent level and trend", forecast.SEASONAL_NAIVE: "Same week last year",
-         forecast.NAIVE: "Last week's count", forecast.COMBINATION: "Average of the two (used for planning)"}
 TECHNICAL = ("Methods: 'recent level and trend' is exponential smoothing with the form chosen automatically "
              "(AutoETS); 'same week last year' is the seasonal naive forecast; 'last week's count' is the naive "
              "forecast; the average of the two is a forecast combination of the first two.")
-ERROR_NAME = "Error against 'same week last year'"
 ERROR_HELP = ("The forecast's average error divided by the average error of simply repeating the same week last year "
               "(mean absolute scaled error, MASE). Below 1: the forecast beat that simple rule.")
 user = ui.require_role("manager", "admin")
@@ -27,7 +24,8 @@ as_of = filters.as_of_date
 st.caption(f"Referrals for {filters.without_period().describe(areas=data.programme.area_labels)}, as of {as_of:%d %B %Y}. The forecast uses every "
            "complete week recorded up to the as-of date, whatever the period filter says; the week the as-of date "
            "falls in is not over, so it is shown as it stands (hollow) and not used.")
-if result.forecast.is_empty():
+models = forecast_view.models(result)
+if not models:
     st.info(result.note or "There is not enough history to forecast.", icon=":material/info:")
     st.stop()
 if result.note:
@@ -36,9 +34,8 @@ if result.note:
 left, right = st.columns([1, 2])
 horizon = left.slider("Weeks ahead", 4, forecast.HORIZON, 13, key="forecast_horizon",
                       help="How far ahead to show. Intervals widen the further ahead the forecast looks.")
-models = [m for m in forecast.MODEL_LABELS if m in set(result.forecast["model"].to_list())]
 model = right.radio("Forecast", models, index=models.index(forecast.COMBINATION), horizontal=False,
-                    format_func=lambda m: PLAIN.get(m, forecast.MODEL_LABELS.get(m, m)), key="forecast_model",
+                    format_func=forecast_view.label, key="forecast_model",
                     help="The planners use the average of the two: averages of simple forecasts are usually at least "
                          "as accurate as either alone. The backtest below shows how each did on this service. "
                          + TECHNICAL)
@@ -76,11 +73,11 @@ dashboard.chart_block(
 
 # --- the backtest -----------------------------------------------------------------------------------------
 st.subheader("How well this method forecast the past")
-acc = result.accuracy
-if acc.is_empty():
+backtest = forecast_view.backtest(result, model)
+if backtest is None:
     st.info("There is too little history to test the forecast on past weeks.", icon=":material/info:")
 else:
-    origins = int(acc["origins"].max())
+    origins, best = backtest.origins, backtest.chosen
     st.caption(
         f"A rolling-origin backtest: the forecast was made again from {origins} past dates (every "
         f"{forecast.BACKTEST_STEP} weeks), using only the weeks before each date, and compared with what then "
@@ -88,22 +85,18 @@ else:
         "error of simply repeating the same week last year: below 1 means the forecast beat that simple rule "
         "(statisticians call it MASE). **Inside the interval** is how often the recorded week fell inside the "
         "forecast's range: close to 80% and 95% means the ranges can be trusted.")
-    acc = acc.with_columns(pl.col("model").replace_strict(PLAIN, default=pl.col("label")).alias("label"))
-    best = acc.row(0, named=True) if acc.height == 1 else acc.filter(pl.col("model") == model).row(0, named=True)
     m1, m2, m3 = st.columns(3)
     m1.metric(ERROR_NAME, f"{best['mase']:.2f}", help=ERROR_HELP)
     m2.metric("Inside the 80% interval", f"{best['coverage_80']:.0%}", help="Should be close to 80%.")
     m3.metric("Inside the 95% interval", f"{best['coverage_95']:.0%}", help="Should be close to 95%.")
-    st.caption(f"{ERROR_NAME}, each forecast: " + "; ".join(f"{row['label']} {row['mase']:.2f}" for row in acc.iter_rows(named=True))
-               + f". Based on {int(acc['forecasts'].max()):,} weeks forecast from {origins} past dates.")
+    st.caption(backtest.compared)
     dashboard.chart_block(
         "How often past weeks fell inside each forecast's range",
         "For each forecast, the share of past weeks that fell inside its 80% and 95% ranges; the black tick is "
         "the share each should cover. The table adds the error against 'same week last year' (below 1 beats it).",
-        planning.backtest_coverage(acc), acc.drop("model").rename({"mase": "error_against_same_week_last_year"}), "forecast_backtest",
-        key="forecast_backtest",
+        planning.backtest_coverage(backtest.coverage), backtest.table, "forecast_backtest", key="forecast_backtest",
     )
-    by_horizon = forecast.accuracy_by_horizon(result.backtest, model)
+    by_horizon = backtest.by_horizon
     dashboard.chart_block(
         "The further ahead, the larger the error",
         "Error of the chosen forecast against 'same week last year' by how many weeks ahead it looked (1 = next "

@@ -5,16 +5,16 @@ week one."""
 from dataclasses import replace
 from datetime import timedelta
 
-import polars as pl
 import streamlit as st
 
 from divert.analytics.calendar.months import default_as_of
 from divert.analytics.dashboards import volume
-from divert.analytics.planning import launch, model, queue, staffing
+from divert.analytics.planning import launch, model, staffing
 from divert.charts import build, planning
 from divert.core import clock
 from divert.core.safe_csv import to_csv_bytes
 from divert.core.wording import plural
+from divert.readmodels import launch_view
 from divert.web import dashboard, scenarios, ui
 
 user = ui.require_role("manager", "admin")
@@ -22,8 +22,7 @@ st.title("Launch planner")
 data = dashboard.all_frames()
 jump_as_of = default_as_of(clock.today())  # as the Volume page opens: the same figure
 _, known = dashboard.live().at(jump_as_of)
-jump = volume.launch_jump(known.offences, launch=known.programme.launch, as_of=jump_as_of).row(0, named=True)
-own = volume.launch_jump_text(jump)
+jump, own = launch_view.own_jump(known, jump_as_of)
 st.caption(
     "For a force considering diversion. When the reference force launched, its recorded possession offences rose by "
     "30% at once (its published figure; offences that used to go unrecorded were recorded so that they could be "
@@ -49,24 +48,22 @@ if how == "Import a CSV file":
         st.stop()
     counts, problems = launch.read_offence_counts(upload.getvalue())
 else:
-    example = launch.offences_before(data.offences, launched, months=24)
     st.caption("Pre-filled with the offences this database recorded in the two years before diversion started "
                f"({launched:%B %Y}) as an example: replace them with the force's own counts. Add or delete "
                "rows as needed.")
-    start_rows = example.with_columns(pl.col("month").dt.strftime("%Y-%m")) if example.height else pl.DataFrame(
-        {"month": [None], "offences": [None]}, schema={"month": pl.String, "offences": pl.Int64})
     edited = st.data_editor(
-        start_rows, num_rows="dynamic", width="content", hide_index=True, key="launch_counts",
+        launch_view.editor_rows(data.offences, launched), num_rows="dynamic", width="content", hide_index=True, key="launch_counts",
         column_config={
             "month": st.column_config.TextColumn("Month (YYYY-MM)", required=True, max_chars=10),
             "offences": st.column_config.NumberColumn("Possession offences", min_value=0, step=1, format="%d"),
         },
     )
-    counts, problems = launch.check_offence_counts(pl.DataFrame(edited).to_dicts())
+    counts, problems = launch_view.counts_from_editor(edited)
 if problems:
     ui.show_problems(problems, "Some counts cannot be used; fix them to go on:")
     st.stop()
-if counts.is_empty():
+months = launch_view.months(counts)
+if not months:
     st.info("Enter at least one month's count of recorded possession offences to go on.", icon=":material/info:")
     st.stop()
 
@@ -112,10 +109,7 @@ with a3:
 inputs = launch.LaunchInputs(uplift_pct=uplift, referral_pct=referred, plan=replace(
     start.plan, engagement_pct=engagement, course_pct=course, no_show_pct=no_show, seats_per_session=seats,
     assessments_per_worker_day=pace, weeks=weeks))
-own = launch.launch_sources(inputs, rates)
-scenarios.show_assumptions(inputs.plan, rates, "launch", extra=pl.DataFrame([
-    {"assumption": label, "value": float(getattr(inputs, name)), "source": own[name].kind, "how": own[name].detail}
-    for name, label in (("uplift_pct", "Recording uplift (%)"), ("referral_pct", "Offences referred (%)"))]))
+scenarios.show_assumptions(inputs.plan, rates, "launch", extra=launch_view.extra_assumptions(inputs, rates))
 head = launch.baseline_from_offences(counts, inputs)
 weekly = launch.expected_referrals(counts, inputs, launch_day)
 needed = launch.capacity_needed(weekly, inputs, targets.target_days_to_assessment, targets.target_days_to_course)
@@ -123,7 +117,7 @@ needed = launch.capacity_needed(weekly, inputs, targets.target_days_to_assessmen
 st.subheader("3. What to expect")
 m1, m2, m3 = st.columns(3)
 m1.metric("Possession offences a month now", f"{head['offences_per_month']:,.0f}",
-          help=f"Average of the {counts.height} months given.")
+          help=f"Average of the {months} months given.")
 m2.metric("Expected once diversion starts", f"{head['offences_after_uplift']:,.0f} a month",
           help="With the recording uplift.")
 m3.metric("Referrals a week", f"{head['referrals_per_week']:,.0f}",
@@ -142,7 +136,7 @@ st.caption("For the expected demand and for a busy run (every week at the top of
            "week). The workers and sessions needed are the planning model's answer, the same function as on Capacity, "
            "Forecast and the Scenario planner: the fewest that keep every week's wait within the targets. Plan for "
            "the busy run, or the backlog starts in the first month.")
-answers = {row["measure"]: row for row in needed.iter_rows(named=True)}
+answers = launch_view.capacity_answers(needed)
 n1, n2 = st.columns(2)
 n1.metric(f"{staffing.WORKERS_LABEL} (busy run)", staffing.needed_text(answers[launch.WORKERS_NEEDED]["busy_week"]),
           help=staffing.WORKERS_HELP)
@@ -158,33 +152,20 @@ st.download_button("Download (CSV)", to_csv_bytes(needed), "launch_capacity.csv"
                    icon=":material/download:", key="launch_download")
 
 st.subheader("5. If the service were sized from the old figures")
-old_workers, old_sessions = launch.sized_from_old_figures(counts, inputs, targets.target_days_to_assessment,
-                                                        targets.target_days_to_course)
-busy = dict(zip(needed["measure"].to_list(), needed["busy_week"].to_list(), strict=True))
-busy_workers, busy_sessions = busy[launch.WORKERS_NEEDED], busy[launch.SESSIONS_NEEDED]
-if None in (old_workers, old_sessions, busy_workers, busy_sessions):
+sized = launch_view.sizings(counts, inputs, weekly, needed, targets.target_days_to_assessment,
+                            targets.target_days_to_course)
+if sized is None:
     st.info("The usual wait alone is over a target at these assumptions, so no number of workers or sessions keeps "
             "within it: change the assumptions or the targets.", icon=":material/info:")
     st.stop()
-old_plan = launch.launch_plan(inputs, old_workers, old_sessions)
-new_plan = launch.launch_plan(inputs, busy_workers, busy_sessions)
-plans = {"Sized from the old figures": old_plan, "Sized for a busy run": new_plan}
-runs = queue.compare_projections(plans, weekly)
-results = {name: queue.outlook(weekly, p, targets.target_days_to_assessment, targets.target_days_to_course)
-           for name, p in plans.items()}
-old = results["Sized from the old figures"]
 st.caption(
     f"Sized from the crime figures before the uplift (the expected week, with the planning model): "
-    f"{plural(old_workers, 'assessment worker')} and {plural(old_sessions, 'session')} a week. The queue model then runs on the "
+    f"{plural(sized.old_workers, 'assessment worker')} and {plural(sized.old_sessions, 'session')} a week. The queue model then runs on the "
     f"expected referrals from launch, with no one waiting at the start and the usual waits of this service "
     f"({inputs.plan.base_days_to_assessment:g} working days to assessment, {inputs.plan.base_days_to_course:g} days "
     "to a course when nobody queues).")
-if old.first_week_over_assessment_target is not None or old.first_week_over_course_target is not None:
-    weeks_over = [f"assessment in week {old.first_week_over_assessment_target}"
-                  if old.first_week_over_assessment_target else None,
-                  f"a course in week {old.first_week_over_course_target}" if old.first_week_over_course_target else None]
-    st.warning("Sized from the old figures, the wait passes the target for " + " and for ".join(
-        w for w in weeks_over if w) + ".", icon=":material/warning:")
+if sized.warning:
+    st.warning(sized.warning, icon=":material/warning:")
 else:
     st.success("Even sized from the old figures the waits stay within target at these assumptions.",
                icon=":material/check_circle:")
@@ -192,21 +173,17 @@ dashboard.chart_block(
     "Projected wait to assessment after launch",
     f"Working days from referral to assessment for someone joining the back of the queue, for the two sizings; the "
     f"dashed line is the target of {targets.target_days_to_assessment} working days.",
-    build.line(runs, "week", "wait_to_assessment", y_title="Working days", color="scenario", color_title="Sizing",
-                x_title="", tooltip_format=",.1f", every="1w", order=list(plans))
+    build.line(sized.runs, "week", "wait_to_assessment", y_title="Working days", color="scenario",
+               color_title="Sizing", x_title="", tooltip_format=",.1f", every="1w", order=sized.order)
     + build.target_rule(float(targets.target_days_to_assessment), f"Target: {targets.target_days_to_assessment} working days"),
-    runs.select("scenario", "week", "weeks_ahead", "referrals", "assessment_capacity", "assessment_queue",
-                "wait_to_assessment", "course_capacity", "course_queue", "wait_to_course"),
-    "launch_projection", key="launch_projection",
+    sized.assessment, "launch_projection", key="launch_projection",
 )
 dashboard.chart_block(
     "Projected wait to a course after launch",
     f"Days from assessment to a course session for someone joining the back of the queue, for the two sizings; the "
     f"dashed line is the target of {targets.target_days_to_course} days.",
-    build.line(runs, "week", "wait_to_course", y_title="Days", color="scenario", color_title="Sizing", x_title="",
-                tooltip_format=",.1f", every="1w", order=list(plans))
+    build.line(sized.runs, "week", "wait_to_course", y_title="Days", color="scenario", color_title="Sizing",
+               x_title="", tooltip_format=",.1f", every="1w", order=sized.order)
     + build.target_rule(float(targets.target_days_to_course), f"Target: {targets.target_days_to_course} days"),
-    runs.select("scenario", "week", "weeks_ahead", "course_arrivals", "course_capacity", "course_queue",
-                "wait_to_course"),
-    "launch_projection_course", key="launch_projection_course",
+    sized.course, "launch_projection_course", key="launch_projection_course",
 )

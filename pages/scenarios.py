@@ -2,14 +2,12 @@
 waiting times that follow week by week, and what it takes to stay within the targets. Save
 scenarios, compare them side by side and export them."""
 
-import math
-
-import polars as pl
 import streamlit as st
 
-from divert.analytics.planning import capacity, forecast, model, queue, staffing
+from divert.analytics.planning import forecast, model, queue, staffing
 from divert.charts import build, planning
 from divert.core.safe_csv import to_csv_bytes
+from divert.readmodels import scenarios_view
 from divert.web import dashboard, scenarios, ui
 
 user = ui.require_role("manager", "admin")
@@ -19,7 +17,7 @@ data = dashboard.frames(filters)
 dashboard.as_of_line(data)
 targets = dashboard.settings()
 result, rates = scenarios.planning_inputs(filters)
-if result.forecast.is_empty():
+if scenarios_view.no_forecast(result):
     st.info(result.note or "There is not enough referral history to plan from yet.", icon=":material/info:")
     st.stop()
 baseline = forecast.ahead(result)  # the weeks after the as-of week
@@ -135,23 +133,15 @@ m3.caption(f"To stay within target. This scenario: {plan.sessions_per_week:g}.")
 m4.metric(staffing.WORKERS_LABEL, staffing.needed_text(outlook.workers_needed), help=staffing.WORKERS_HELP)
 m4.caption(f"To stay within target. This scenario: {plan.assessment_workers:g}.")
 
-weeks = projection.select("weeks_ahead", "week")
-for label, first, unit, target in (
-    ("assessment", outlook.first_week_over_assessment_target, "working days", targets.target_days_to_assessment),
-    ("a course", outlook.first_week_over_course_target, "days", targets.target_days_to_course),
-):
-    if first is not None:
-        week = weeks.filter(pl.col("weeks_ahead") == first)["week"][0]
-        st.warning(f"**The wait to {label} passes the target of {target} {unit} in week {first}** (week of "
-                   f"{week:%d %B %Y}).", icon=":material/warning:")
+for warning in scenarios_view.over_target(projection, outlook, targets.target_days_to_assessment,
+                                          targets.target_days_to_course):
+    st.warning(warning, icon=":material/warning:")
 # now: the same status, from the same counts, as the Capacity page's banner and the worklist
-breached_now = capacity.breached_now(filters.without_period().apply(data.referrals, "referred_on"),
-                                     filters.as_of_date, targets.target_days_to_assessment,
-                                     targets.target_days_to_course)
-for row in breached_now:
-    st.error(f"**{row['label']}: the target is breached now** ({math.floor(row['within_target'] * 1000) / 10:g}% within it, "
-             f"{row['still_waiting_over_target']:,} still waiting past it; as on the Capacity page). The projection "
-             "starts from the people waiting now.", icon=":material/error:")
+breached_now = scenarios_view.breached_now(filters.without_period().apply(data.referrals, "referred_on"),
+                                           filters.as_of_date, targets.target_days_to_assessment,
+                                           targets.target_days_to_course)
+for message in breached_now:
+    st.error(message, icon=":material/error:")
 if outlook.first_week_over_assessment_target is None and outlook.first_week_over_course_target is None:
     if breached_now:
         st.info(f"At this scenario's capacity, people joining the queue would wait no longer than the targets over "
@@ -214,11 +204,10 @@ chosen = st.multiselect("Scenarios side by side", options, default=options[: min
                         help="Up to five. Each is projected on the forecast as of the as-of date, with the current targets.")
 if chosen:
     plans = {name: (plan if name == UNSAVED else readable[name].plan) for name in chosen}
-    outlooks = {name: (p, staffing.for_plan(result, p, targets.target_days_to_assessment,
-                                            targets.target_days_to_course).outlook) for name, p in plans.items()}
-    side_by_side = queue.compare(outlooks)
-    st.dataframe(side_by_side, width="stretch", hide_index=True, height=min(38 * side_by_side.height, 700))
-    both = queue.compare_projections(plans, baseline)
+    compared = scenarios_view.comparison(result, plans, baseline, targets.target_days_to_assessment,
+                                         targets.target_days_to_course)
+    side_by_side, both = compared.table, compared.weeks
+    st.dataframe(side_by_side, width="stretch", hide_index=True, height=compared.height)
     d1, d2 = st.columns(2)
     d1.download_button("Download the comparison (CSV)", to_csv_bytes(side_by_side), "scenario_comparison.csv",
                        "text/csv", icon=":material/download:", key="download_comparison")
@@ -231,8 +220,7 @@ if chosen:
         build.line(both, "week", "wait_to_course", y_title="Days", color="scenario", color_title="Scenario",
                     x_title="", tooltip_format=",.1f", every="1w", order=chosen)
         + build.target_rule(float(targets.target_days_to_course), f"Target: {targets.target_days_to_course} days"),
-        both.select("scenario", "week", "weeks_ahead", "wait_to_course", "course_queue"), "scenario_compare_course",
-        key="scenario_compare_course",
+        compared.course, "scenario_compare_course", key="scenario_compare_course",
     )
     dashboard.chart_block(
         "Projected wait to assessment in each scenario",
@@ -242,8 +230,7 @@ if chosen:
                     color_title="Scenario", x_title="", tooltip_format=",.1f", every="1w", order=chosen)
         + build.target_rule(float(targets.target_days_to_assessment),
                              f"Target: {targets.target_days_to_assessment} working days"),
-        both.select("scenario", "week", "weeks_ahead", "wait_to_assessment", "assessment_queue"),
-        "scenario_compare_assessment", key="scenario_compare_assessment",
+        compared.assessment, "scenario_compare_assessment", key="scenario_compare_assessment",
     )
 
 # --- saved scenarios -------------------------------------------------------------------------------------
@@ -252,7 +239,7 @@ if not readable:
     st.info("No scenarios saved yet.", icon=":material/info:")
 else:
     listing = scenarios.export_frame(list(readable.values()))
-    st.dataframe(listing.select("name", "saved_by", "saved_at", "note"), width="stretch", hide_index=True)
+    st.dataframe(scenarios_view.saved_list(listing), width="stretch", hide_index=True)
     st.download_button("Export saved scenarios (CSV)", to_csv_bytes(listing), "scenarios.csv", "text/csv",
                        icon=":material/download:", key="download_scenarios")
     with st.form("delete_scenario"):

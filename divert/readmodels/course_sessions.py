@@ -1,6 +1,8 @@
 """Course sessions, read-only: the sessions with their seats taken and free, one session's details,
 its register (every booking with its status), the reference a new session is given, and the
-session the attendance register opens on. Times come out in UK time (divert.readmodels.casework).
+session the attendance register opens on; and the same frames as the Course sessions page shows
+them (labels to choose a session by, the register with its statuses by name, and the changes
+made in it). Times come out in UK time (divert.readmodels.casework).
 """
 
 from __future__ import annotations
@@ -26,10 +28,11 @@ SESSIONS_SCHEMA = {
 
 
 def sessions(engine, *, upcoming: bool | None = None, days_back: int | None = None,
-             now: datetime | None = None) -> pl.DataFrame:
-    """Course sessions with seats taken and free, in start order. `upcoming=True` keeps those
-    not yet started (divert.analytics.planning.waiting.upcoming_sessions, as the capacity figures),
-    `False` those started; `days_back` keeps sessions from that many days ago onwards."""
+             now: datetime | None = None, newest_first: bool = False) -> pl.DataFrame:
+    """Course sessions with seats taken and free, in start order (or newest first). `upcoming=True`
+    keeps those not yet started (divert.analytics.planning.waiting.upcoming_sessions, as the
+    capacity figures), `False` those started; `days_back` keeps sessions from that many days ago
+    onwards."""
     taken = (
         select(Booking.session_id, func.count(Booking.id).label("taken"))
         .join(Referral, Referral.id == Booking.referral_id)
@@ -69,10 +72,42 @@ def sessions(engine, *, upcoming: bool | None = None, days_back: int | None = No
         frame = ahead
     elif upcoming is False:
         frame = frame.filter(~pl.col("session_id").is_in(ahead["session_id"].implode()))
-    return frame.with_columns(pl.max_horizontal(pl.col("seats") - pl.col("booked"), pl.lit(0)).alias("free")).select(
+    frame = frame.with_columns(pl.max_horizontal(pl.col("seats") - pl.col("booked"), pl.lit(0)).alias("free")).select(
         *[c for c in SESSIONS_SCHEMA if c not in ("Seats", "Taken", "Free", "starts_at")],
         pl.col("seats").alias("Seats"), pl.col("booked").alias("Taken"), pl.col("free").alias("Free"), "starts_at",
     ).cast(SESSIONS_SCHEMA)
+    return frame.reverse() if newest_first else frame
+
+
+def listed(frame: pl.DataFrame) -> pl.DataFrame:
+    """A sessions frame as the page lists it: without the ids, versions and start times kept
+    for sorting."""
+    return frame.drop("session_id", "version", "starts_at")
+
+
+def bookable(frame: pl.DataFrame) -> pl.DataFrame:
+    """The sessions of a sessions frame with a seat free."""
+    return frame.filter(pl.col("Free") > 0)
+
+
+def labels(frame: pl.DataFrame) -> dict[int, str]:
+    """Each session of a sessions frame, by id, as a line to choose it by: its reference, start,
+    delivery and free seats."""
+    return {
+        row["session_id"]: f"{row['Session']} · {row['Starts']} · {row['Delivery'].lower()} · "
+                           f"{row['Free']} of {row['Seats']} seats free"
+        for row in frame.iter_rows(named=True)
+    }
+
+
+def session_refs(frame: pl.DataFrame) -> dict[int, str]:
+    """The references of a sessions frame's sessions, by id."""
+    return dict(zip(frame["session_id"], frame["Session"], strict=True))
+
+
+def referral_refs(frame: pl.DataFrame) -> list[str]:
+    """The referral references of a list with a "Referral" column (the waiting list), in order."""
+    return list(frame["Referral"])
 
 
 def session_detail(engine, session_id: int) -> dict | None:
@@ -112,6 +147,35 @@ def session_bookings(engine, session_id: int) -> pl.DataFrame:
         },
         schema=REGISTER_SCHEMA,
     )
+
+
+STATUS_CODES = {label: code for code, label in codes.BOOKING_STATUSES.items()}  # by name, as the register shows
+
+
+def register_shown(register: pl.DataFrame) -> pl.DataFrame:
+    """A session's register as its table shows it: each status by name, without the ids and
+    versions."""
+    shown = register.with_columns(
+        register["Status"].replace_strict(codes.BOOKING_STATUSES, return_dtype=register["Status"].dtype)
+    )
+    return shown.drop("booking_id", "version")
+
+
+def register_referrals(register: pl.DataFrame) -> dict[int, str]:
+    """The referral of each booking in a register, by booking id."""
+    return dict(zip(register["booking_id"], register["Referral"], strict=True))
+
+
+def register_changes(register: pl.DataFrame, edited_rows: dict) -> tuple[dict[int, str], dict[int, int]]:
+    """The statuses changed in the register's table (st.data_editor's edited rows, by row number)
+    as codes by booking id, and each of those bookings' version as the register was loaded."""
+    statuses, versions = {}, {}
+    for index, change in edited_rows.items():
+        row = register.row(int(index), named=True)
+        shown = change.get("Status", codes.BOOKING_STATUSES[row["Status"]])
+        statuses[row["booking_id"]] = STATUS_CODES.get(shown, shown)
+        versions[row["booking_id"]] = row["version"]
+    return statuses, versions
 
 
 def next_session_ref(engine, day: date) -> str:
