@@ -9,7 +9,7 @@ import streamlit as st
 
 from divert.analytics.calendar.months import default_as_of
 from divert.analytics.dashboards import volume
-from divert.analytics.planning import launch, model, staffing
+from divert.analytics.planning import assumptions, launch, staffing
 from divert.charts import build, planning
 from divert.core import clock
 from divert.core.safe_csv import to_csv_bytes
@@ -79,7 +79,7 @@ def launch_slider(label: str, name: str, help: str | None = None):
 
 
 def plan_slider(name: str, help: str | None = None):
-    spec = model.FIELDS[name]
+    spec = assumptions.FIELDS[name]
     cast = spec.kind
     value = min(max(cast(getattr(start.plan, name)), cast(spec.low)), cast(spec.high))
     shown = "%d" if cast is int else ("%.0f" if spec.step >= 1 else ("%.1f" if spec.step >= 0.5 else "%.2f"))

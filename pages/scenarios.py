@@ -4,7 +4,7 @@ scenarios, compare them side by side and export them."""
 
 import streamlit as st
 
-from divert.analytics.planning import forecast, model, queue, staffing
+from divert.analytics.planning import assumptions, forecast, queue, staffing
 from divert.charts import build, planning
 from divert.core.safe_csv import to_csv_bytes
 from divert.readmodels import scenarios_view
@@ -21,7 +21,7 @@ if scenarios_view.no_forecast(result):
     st.info(result.note or "There is not enough referral history to plan from yet.", icon=":material/info:")
     st.stop()
 baseline = forecast.ahead(result)  # the weeks after the as-of week
-defaults = model.plan_from_rates(rates)
+defaults = assumptions.plan_from_rates(rates)
 saved = scenarios.saved_scenarios()
 readable = {sc.name: sc for sc in saved if sc.plan is not None}
 
@@ -30,11 +30,11 @@ CURRENT = "The service now (from the records)"
 FLASH = "scenario_flash"
 
 
-def put(plan: model.Plan) -> None:
+def put(plan: assumptions.Plan) -> None:
     """Set every input widget to the plan's values."""
-    for name in model.plan_field_names():
+    for name in assumptions.plan_field_names():
         value = getattr(plan, name)
-        spec = model.FIELDS.get(name)
+        spec = assumptions.FIELDS.get(name)
         if spec is not None:
             value = spec.kind(value)
         st.session_state[KEY + name] = value
@@ -60,14 +60,14 @@ top_right.button("Reset to the service now", on_click=put, args=(defaults,), ico
                  width="stretch")
 
 
-def number_format(spec: model.Field) -> str:
+def number_format(spec: assumptions.Field) -> str:
     if spec.kind is int:
         return "%d"
     return "%.0f" if spec.step >= 1 else ("%.1f" if spec.step >= 0.5 else "%.2f")
 
 
 def slider(name: str) -> None:
-    spec = model.FIELDS[name]
+    spec = assumptions.FIELDS[name]
     cast = spec.kind
     st.slider(spec.label, cast(spec.low), cast(spec.high), step=cast(spec.step), key=KEY + name, help=spec.help,
               format=number_format(spec))
@@ -78,7 +78,7 @@ with demand_col:
     st.markdown("**Demand**")
     for name in ("weeks", "demand_change_pct", "change_from_week"):
         slider(name)
-    st.radio("Plan for", list(model.DEMAND_LEVELS), format_func=model.DEMAND_LEVELS.get, key=KEY + "demand_level",
+    st.radio("Plan for", list(assumptions.DEMAND_LEVELS), format_func=assumptions.DEMAND_LEVELS.get, key=KEY + "demand_level",
              help="The central forecast, or the top of its interval every week: a cautious plan for a busy run.")
 with pathway_col:
     st.markdown("**Pathway**")
@@ -90,9 +90,9 @@ with capacity_col:
         slider(name)
 with st.expander("More assumptions: usual waits, the backlog now, staff hours"):
     cols = st.columns(3)
-    advanced = [name for name, spec in model.FIELDS.items() if spec.advanced]
+    advanced = [name for name, spec in assumptions.FIELDS.items() if spec.advanced]
     for i, name in enumerate(advanced):
-        spec = model.FIELDS[name]
+        spec = assumptions.FIELDS[name]
         cols[i % 3].number_input(spec.label, min_value=spec.kind(spec.low), max_value=spec.kind(spec.high),
                                  step=spec.kind(spec.step), key=KEY + name, help=spec.help,
                                  format=number_format(spec))
@@ -102,7 +102,7 @@ with st.expander("More assumptions: usual waits, the backlog now, staff hours"):
                + (f"; {rates.stale_assessment + rates.stale_course:,} open records from before a gap in the records "
                   "are left out" if rates.stale_assessment + rates.stale_course else "") + ").")
 
-plan, problems = scenarios.check_plan({name: st.session_state.get(KEY + name) for name in model.plan_field_names()})
+plan, problems = scenarios.check_plan({name: st.session_state.get(KEY + name) for name in assumptions.plan_field_names()})
 if problems:
     ui.show_problems(problems, "These inputs cannot be used:")
     st.stop()

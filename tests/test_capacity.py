@@ -16,7 +16,7 @@ from dbfixtures import DEMO_AS_OF, SMALL_DEMO, demo_url
 
 from divert.analytics.data.filters import Filters
 from divert.analytics.data.loading import load_frames
-from divert.analytics.planning import capacity, demand, launch, model, queue
+from divert.analytics.planning import assumptions, capacity, demand, launch, queue
 from divert.analytics.planning import rates as service_rates
 from divert.storage.db import get_engine
 
@@ -199,7 +199,7 @@ def test_rates_fall_back_to_the_programme_figures_with_no_data():
 
 
 def test_demand_conversion_multiplies_through():
-    plan = model.Plan(engagement_pct=50, course_pct=80, no_show_pct=25, seats_per_session=12,
+    plan = assumptions.Plan(engagement_pct=50, course_pct=80, no_show_pct=25, seats_per_session=12,
                          assessments_per_worker_day=5, working_hours_per_day=7.5, facilitator_hours_per_session=3)
     forecast = pl.DataFrame({"week": [date(2025, 10, 6)], "mean": [100.0], "lo_80": [80.0], "hi_80": [120.0],
                              "hi_95": [140.0]})
@@ -248,7 +248,7 @@ def flat_forecast(referrals: float, weeks: int = 26) -> pl.DataFrame:
 
 # 100 referrals a week, half take the assessment (50), all go to the course, nobody misses it:
 # 2 workers at 5 a day assess exactly 50 a week; 5 sessions of 10 seats take exactly 50.
-BALANCED = model.Plan(weeks=12, engagement_pct=50, course_pct=100, no_show_pct=0, seats_per_session=10,
+BALANCED = assumptions.Plan(weeks=12, engagement_pct=50, course_pct=100, no_show_pct=0, seats_per_session=10,
                       sessions_per_week=5, assessment_workers=2, assessments_per_worker_day=5,
                       base_days_to_assessment=2, base_days_to_course=7)
 
@@ -310,7 +310,7 @@ def test_plan_from_rates_takes_the_backlog_beyond_the_usual_wait():
     rates = service_rates.observed_rates(PEOPLE.head(0), pl.DataFrame(schema={"starts_at": UTC_DT, "seats": pl.Int64,
                                                                        "booked": pl.Int64, "attended": pl.Int64}), None)
     rates = replace(rates, assessment_backlog=40, engagement_pct=50.0, course_backlog=7, seats_per_session=15)
-    plan = model.plan_from_rates(rates)
+    plan = assumptions.plan_from_rates(rates)
     assert plan.start_assessment_queue == 20 and plan.start_course_queue == 7 and plan.seats_per_session == 15
 
 
@@ -354,7 +354,7 @@ def test_offence_counts_read_from_csv():
 
 def test_expected_referrals_include_the_uplift_and_plan_for_a_busy_week():
     counts = pl.DataFrame({"month": [date(2024, m, 1) for m in range(1, 13)], "offences": [130] * 12})
-    plan = model.Plan(weeks=8, engagement_pct=50, course_pct=80, no_show_pct=25, seats_per_session=12,
+    plan = assumptions.Plan(weeks=8, engagement_pct=50, course_pct=80, no_show_pct=25, seats_per_session=12,
                          assessments_per_worker_day=4)
     inputs = launch.LaunchInputs(uplift_pct=30, referral_pct=100, plan=plan)
     weekly = launch.expected_referrals(counts, inputs, date(2026, 1, 7))
@@ -410,7 +410,7 @@ def test_rates_from_the_demo_match_its_parameters(demo_frames):
     assert 55 <= rates.engagement_pct <= 75  # the programme's 65%
     assert rates.seats_per_session == 12
     assert rates.referral_pct is not None and 60 <= rates.referral_pct <= 100
-    plan = model.plan_from_rates(rates)
+    plan = assumptions.plan_from_rates(rates)
     assert plan.assessment_workers >= 1 and plan.sessions_per_week > 0
 
 

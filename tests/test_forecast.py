@@ -12,7 +12,7 @@ from dbfixtures import SMALL_DEMO, demo_url
 
 from divert.analytics.data.filters import Filters
 from divert.analytics.data.loading import load_frames
-from divert.analytics.planning import forecast, model
+from divert.analytics.planning import assumptions, forecast
 from divert.analytics.planning import rates as service_rates
 from divert.storage.db import get_engine
 
@@ -204,7 +204,7 @@ def test_forecast_table_on_the_demo(demo_frames):
     history = forecast.weekly_referrals(demo_frames.referrals, DEMO_FILTERS.as_of)
     recent = history.drop_nulls("referrals").tail(26)["referrals"].mean()
     assert 0.7 * recent < combined["mean"].mean() < 1.3 * recent
-    plan = model.plan_from_rates(service_rates.rates_for(demo_frames, DEMO_FILTERS))  # the planning model's rates
+    plan = assumptions.plan_from_rates(service_rates.rates_for(demo_frames, DEMO_FILTERS))  # the planning model's rates
     assert combined["assessments"].to_list() == pytest.approx((combined["mean"] * plan.engagement_pct / 100).to_list())
     assert (combined["sessions_hi_80"] >= combined["sessions"]).all()
 

@@ -15,7 +15,7 @@ from test_planning_live import DEMO
 
 from divert.analytics.data.filters import Filters
 from divert.analytics.data.frames import Frames
-from divert.analytics.planning import forecast, launch, model, staffing
+from divert.analytics.planning import assumptions, forecast, launch, staffing
 from divert.web import scenarios
 
 UTC_DT = pl.Datetime("us", "UTC")
@@ -110,7 +110,7 @@ def page_answers(result, rates) -> dict[str, tuple[float | None, float | None]]:
     # Capacity and Forecast: the service as the records show it
     service = staffing.for_service(result, rates, TARGET_ASSESSMENT, TARGET_COURSE)
     # the Scenario planner: its inputs start from the same plan and pass through the page's check
-    typed = {name: getattr(model.plan_from_rates(rates), name) for name in model.plan_field_names()}
+    typed = {name: getattr(assumptions.plan_from_rates(rates), name) for name in assumptions.plan_field_names()}
     plan, problems = scenarios.check_plan(typed)
     assert problems == []
     scenario = staffing.for_plan(result, plan, TARGET_ASSESSMENT, TARGET_COURSE)
@@ -142,13 +142,13 @@ def test_a_changed_assumption_changes_every_page_alike(basis):
 
 def test_every_assumption_says_where_it_came_from(basis):
     _, rates = basis
-    table = model.assumptions_table(model.plan_from_rates(rates), rates)
-    assert table.height == len(model.ASSUMPTIONS) and table["how"].str.len_chars().min() > 10
+    table = assumptions.assumptions_table(assumptions.plan_from_rates(rates), rates)
+    assert table.height == len(assumptions.ASSUMPTIONS) and table["how"].str.len_chars().min() > 10
     kinds = dict(zip(table["assumption"], table["source"], strict=True))
-    assert kinds[model.FIELDS["assessments_per_worker_day"].label] == "measured"
-    assert kinds[model.FIELDS["working_hours_per_day"].label] == "default"
-    changed = model.assumptions_table(model.plan_from_rates(rates, assessment_workers=5), rates)
-    row = changed.filter(pl.col("assumption") == model.FIELDS["assessment_workers"].label).row(0, named=True)
+    assert kinds[assumptions.FIELDS["assessments_per_worker_day"].label] == "measured"
+    assert kinds[assumptions.FIELDS["working_hours_per_day"].label] == "default"
+    changed = assumptions.assumptions_table(assumptions.plan_from_rates(rates, assessment_workers=5), rates)
+    row = changed.filter(pl.col("assumption") == assumptions.FIELDS["assessment_workers"].label).row(0, named=True)
     assert row["source"] == "entered" and "changed from 2" in row["how"]
 
 

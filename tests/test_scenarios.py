@@ -15,14 +15,14 @@ from dbfixtures import DEMO_AS_OF, demo_url
 from sqlalchemy import select
 
 from divert.analytics.data.filters import Filters
-from divert.analytics.planning import forecast, model, queue
+from divert.analytics.planning import assumptions, forecast, queue
 from divert.core.environment import PROJECT_DIR
 from divert.records.core import set_setting
 from divert.storage.db import data_version, get_engine, session_scope
 from divert.storage.models import AuditEvent, Setting
 from divert.web import scenarios
 
-PLAN = model.Plan(weeks=12, demand_change_pct=30, sessions_per_week=4, assessment_workers=6)
+PLAN = assumptions.Plan(weeks=12, demand_change_pct=30, sessions_per_week=4, assessment_workers=6)
 
 
 # --- checks -------------------------------------------------------------------------------------------
@@ -43,7 +43,7 @@ def test_plans_are_checked_field_by_field_and_never_raise():
     assert {p.field for p in problems} == {"weeks", "no_show_pct", "seats_per_session", "demand_level",
                                            "engagement_pct"}
     assert scenarios.check_plan("not a dict")[1][0].field == "plan"
-    assert scenarios.check_plan({})[0] == model.Plan()  # old scenarios without new fields still load
+    assert scenarios.check_plan({})[0] == assumptions.Plan()  # old scenarios without new fields still load
 
 
 # --- the write path -----------------------------------------------------------------------------------
@@ -57,12 +57,12 @@ def test_save_list_load_replace_and_delete_are_audited(sqlite_engine):
 
     again = scenarios.save_scenario("Launch +30%", PLAN.as_dict(), "mgr", engine=sqlite_engine)
     assert not again.ok and "already a saved scenario" in again.problems[0].reason
-    changed = model.Plan(**{**PLAN.as_dict(), "sessions_per_week": 6.0})
+    changed = assumptions.Plan(**{**PLAN.as_dict(), "sessions_per_week": 6.0})
     replaced = scenarios.save_scenario("Launch +30%", changed, "boss", replace_existing=True, engine=sqlite_engine)
     assert replaced.ok and replaced.change == "updated"
     assert scenarios.load_scenario("Launch +30%", engine=sqlite_engine).plan.sessions_per_week == 6.0
 
-    assert scenarios.save_scenario("Baseline", model.Plan(), "mgr", engine=sqlite_engine).ok
+    assert scenarios.save_scenario("Baseline", assumptions.Plan(), "mgr", engine=sqlite_engine).ok
     assert [s.name for s in scenarios.list_scenarios(engine=sqlite_engine)] == ["Baseline", "Launch +30%"]
 
     deleted = scenarios.delete_scenario("Baseline", "boss", engine=sqlite_engine)
@@ -97,18 +97,18 @@ def test_an_unreadable_stored_scenario_is_listed_with_its_problems(sqlite_engine
 
 def test_export_has_one_row_per_readable_scenario(sqlite_engine):
     scenarios.save_scenario("A", PLAN, "mgr", engine=sqlite_engine)
-    scenarios.save_scenario("B", model.Plan(demand_level="hi_95"), "mgr", engine=sqlite_engine)
+    scenarios.save_scenario("B", assumptions.Plan(demand_level="hi_95"), "mgr", engine=sqlite_engine)
     table = scenarios.export_frame(scenarios.list_scenarios(engine=sqlite_engine))
     assert table["name"].to_list() == ["A", "B"]
     assert table["demand_change_pct"].to_list() == [30.0, 0.0] and table["demand_level"][1] == "hi_95"
-    assert set(model.plan_field_names()) <= set(table.columns)
+    assert set(assumptions.plan_field_names()) <= set(table.columns)
 
 
 def test_compare_puts_inputs_and_results_side_by_side():
     baseline = pl.DataFrame({"week": [datetime(2025, 10, 6).date() + timedelta(weeks=i) for i in range(12)],
                              "weeks_ahead": list(range(1, 13)), "mean": [40.0] * 12, "hi_80": [50.0] * 12,
                              "hi_95": [55.0] * 12})
-    named = {"now": (model.Plan(weeks=12), queue.outlook(baseline, model.Plan(weeks=12), 10, 28)),
+    named = {"now": (assumptions.Plan(weeks=12), queue.outlook(baseline, assumptions.Plan(weeks=12), 10, 28)),
              "+30%": (PLAN, queue.outlook(baseline, PLAN, 10, 28))}
     table = queue.compare(named)
     assert table.columns == ["section", "measure", "now", "+30%"]

@@ -12,7 +12,7 @@ import polars as pl
 
 from divert.analytics.data.frames import end_of_day
 from divert.analytics.planning import capacity, demand, waiting
-from divert.analytics.planning.model import Plan
+from divert.analytics.planning.assumptions import Plan
 
 CALENDAR_WEEKS = 8  # the calendar ahead shown next to the staffing answer
 WAIT_MEASURES = ("to_assessment", "to_course")

@@ -11,7 +11,7 @@ from datetime import date
 import polars as pl
 
 from divert.analytics.planning import capacity, forecast, queue, staffing
-from divert.analytics.planning.model import Plan
+from divert.analytics.planning.assumptions import Plan
 
 ROW_HEIGHT, MOST_HEIGHT = 38, 700  # the comparison table's height on screen, in pixels
 

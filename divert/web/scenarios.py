@@ -17,7 +17,7 @@ import polars as pl
 import streamlit as st
 from sqlalchemy import select
 
-from divert.analytics.planning.model import DEMAND_LEVELS, FIELDS, Plan, plan_field_names
+from divert.analytics.planning.assumptions import DEMAND_LEVELS, FIELDS, Plan, plan_field_names
 from divert.core.field_rules import Problem
 from divert.records.core import Saved, get_setting, now, set_setting
 from divert.storage.db import session_scope
@@ -229,7 +229,7 @@ def show_assumptions(plan: Plan, rates, key: str, *, expanded: bool = False, ext
     """An expander listing every assumption of the planning model with its value and where it
     came from (measured from the records as of the as-of date, a default and its source, or
     entered on the page), with a CSV download."""
-    from divert.analytics.planning.model import PACE_MEANING, assumptions_table
+    from divert.analytics.planning.assumptions import PACE_MEANING, assumptions_table
     from divert.core.safe_csv import to_csv_bytes
 
     table = assumptions_table(plan, rates)

@@ -1,5 +1,5 @@
 """Demand: a referral forecast turned into the work it brings (assessments, course seats,
-sessions, worker-days, staff hours) with the planning model's sums (divert.analytics.planning.model),
+sessions, worker-days, staff hours) with the planning model's sums (divert.analytics.planning.assumptions),
 and the seats scheduled against the seats needed."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from __future__ import annotations
 import polars as pl
 
 from divert.analytics.data.memo import per_snapshot
-from divert.analytics.planning.model import Plan, work
+from divert.analytics.planning.assumptions import Plan, work
 
 LEVELS = (("mean", ""), ("lo_80", "_lo_80"), ("hi_80", "_hi_80"), ("hi_95", "_hi_95"))
 

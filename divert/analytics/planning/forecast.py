@@ -318,11 +318,11 @@ def forecast_table(frames, filters) -> pl.DataFrame:
     """Weekly referrals for every model, as of filters.as_of_date: the week it falls in
     (weeks_ahead 0, `provisional`: not over, with the referrals `recorded` so far) and the 26
     weeks after it, with 80% and 95% prediction intervals, turned into work with the planning
-    model at the service's measured rates (divert.analytics.planning.model.work): assessments, course
+    model at the service's measured rates (divert.analytics.planning.assumptions.work): assessments, course
     seats, sessions, assessment worker-days and staff hours (central, and at each interval
     bound)."""
+    from divert.analytics.planning.assumptions import plan_from_rates
     from divert.analytics.planning.demand import demand_from_forecast
-    from divert.analytics.planning.model import plan_from_rates
     from divert.analytics.planning.rates import rates_for
 
     result = referrals_forecast(frames, filters, with_backtest=False)

@@ -20,7 +20,14 @@ import numpy as np
 import polars as pl
 from scipy.stats import poisson
 
-from divert.analytics.planning.model import DEFAULTS, Plan, Source, default_source, plan_from_rates, work
+from divert.analytics.planning.assumptions import (
+    DEFAULTS,
+    Plan,
+    Source,
+    default_source,
+    plan_from_rates,
+    work,
+)
 from divert.analytics.planning.queue import outlook
 from divert.core.field_rules import Problem
 

@@ -24,7 +24,7 @@ import numpy as np
 import polars as pl
 
 from divert.analytics.calendar.weeks import DAYS_PER_WORKING_WEEK
-from divert.analytics.planning.model import DEMAND_LEVELS, FIELDS, Plan, plan_field_names
+from divert.analytics.planning.assumptions import DEMAND_LEVELS, FIELDS, Plan, plan_field_names
 
 NO_CAPACITY = math.inf  # the wait when people are queueing and nothing serves them
 

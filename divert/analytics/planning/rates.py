@@ -1,7 +1,7 @@
 """The planning model's assumptions measured from the records as of the as-of date: what the
 service has recently achieved (engagement, allocation, no-shows, sessions, assessment pace,
 usual waits) and where it stands at the as-of date (who is waiting), each with a Source
-saying how it was measured; the programme's defaults (divert.analytics.planning.model.DEFAULTS)
+saying how it was measured; the programme's defaults (divert.analytics.planning.assumptions.DEFAULTS)
 where the records say nothing.
 
 The measuring window is the RECENT_WEEKS complete weeks up to the as-of date, or, when the
@@ -29,8 +29,8 @@ from divert.analytics.calendar.weeks import (
 from divert.analytics.data.filters import Filters
 from divert.analytics.data.frames import Frames
 from divert.analytics.planning import waiting as lists
+from divert.analytics.planning.assumptions import DEFAULTS, Source, default_source
 from divert.analytics.planning.capacity import COURSE, wait_summary
-from divert.analytics.planning.model import DEFAULTS, Source, default_source
 
 RECENT_WEEKS = 13  # the window the planning rates are taken from
 OUTCOME_WEEKS = 26  # rates of outcomes that take a while to be known (engagement, allocation)

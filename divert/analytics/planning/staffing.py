@@ -18,7 +18,7 @@ from divert.analytics.data.filters import Filters
 from divert.analytics.data.frames import Frames
 from divert.analytics.data.memo import per_snapshot
 from divert.analytics.planning import forecast
-from divert.analytics.planning.model import Plan, plan_from_rates
+from divert.analytics.planning.assumptions import Plan, plan_from_rates
 from divert.analytics.planning.queue import Outlook, outlook
 from divert.analytics.planning.rates import Rates, rates_for
 
