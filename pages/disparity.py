@@ -1,4 +1,5 @@
-"""Disparity: stop and search and the diversion pathway by ethnic group, against White."""
+"""Disparity: the diversion pathway and stop and search by ethnic group, against White (the page opens on
+the programme's own pathway)."""
 
 import streamlit as st
 
@@ -43,7 +44,7 @@ def denominator_line(note: str | None) -> None:
         st.caption(f"Denominator: {note}.")
 
 
-search_tab, pathway_tab, outcome_tab = st.tabs(["Stop and search", "Diversion pathway", "Formal outcomes over time"])
+pathway_tab, search_tab, outcome_tab = st.tabs(["Diversion pathway", "Stop and search", "Formal outcomes over time"])
 
 with search_tab:
     choice = disparity_view.search_forces(data)

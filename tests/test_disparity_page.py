@@ -69,3 +69,9 @@ def test_a_filter_that_leaves_nothing_to_draw_says_so_and_keeps_the_table(demo):
     next(s for s in at.selectbox if s.label == "Sex").set_value("F").run()
     assert not at.exception, at.exception
     assert any("Nothing to draw for these filters" in i.value for i in at.info), [i.value for i in at.info]
+
+
+def test_the_page_opens_on_the_programmes_own_pathway(demo):
+    _, admin = demo
+    at = disparity_page(admin)
+    assert [t.label for t in at.tabs][:3] == ["Diversion pathway", "Stop and search", "Formal outcomes over time"]
