@@ -1,13 +1,9 @@
 """Reoffending: a further possession offence after a referral, by whether the person completed."""
 
-import math
-
-import polars as pl
 import streamlit as st
 
-from divert.analytics.dashboards import reoffending
-from divert.analytics.metrics import GATES, reoffending_table
 from divert.charts import build
+from divert.readmodels import reoffending_view
 from divert.web import access, dashboard, ui
 
 user = ui.require_role(*access.ALL_ROLES)
@@ -22,24 +18,15 @@ st.caption(
 )
 
 gate = dashboard.gate(user.role)
-table = gate.table(reoffending_table(data, filters), **GATES["reoffending"])
-table = table.with_columns(within=pl.col("months").cast(pl.String) + " months")
-windows = [f"{m} months" for m in sorted(set(table["months"].to_list()))] if table.height else []
-six = table.filter(pl.col("months") == 6).drop_nulls("rate")
-title = "Re-detected for possession within 6 and 12 months"
-if six.height == 2:
-    shares = dict(zip(six["status"].to_list(), six["rate"].to_list(), strict=True))
-    who = {"Closed - complied": "who complied", "Closed - not engaged": "who did not engage"}
-    title = ("Within 6 months, " + " and ".join(f"{v:.0%} of those {who.get(k, k)}" for k, v in shares.items())
-             + " had a further possession offence")
+rates = reoffending_view.rates(data, filters, gate)
 dashboard.chart_block(
-    title,
+    rates.title,
     "Share of referred people with another possession offence within 6 or 12 months, by how the referral "
     "ended, with 95% intervals (black lines). Only referrals with the whole window before the as-of date count. "
     "Observational: this compares people who chose to engage or not, so it is not the effect of the course.",
-    build.bars(table, "status", "rate", y_title="Share with a further offence", x_title="", color="within",
-                color_title="Within", domain=windows, grouped=True, share=True, interval=("rate_low", "rate_high")),
-    table.drop("within"), "reoffending_rates", counts=["reoffended", "referrals"],
+    build.bars(rates.chart, "status", "rate", y_title="Share with a further offence", x_title="", color="within",
+                color_title="Within", domain=rates.windows, grouped=True, share=True, interval=("rate_low", "rate_high")),
+    rates.table, "reoffending_rates", counts=["reoffended", "referrals"],
     empty="No referral has a full 6-month follow-up yet for these filters.",
 )
 
@@ -48,21 +35,17 @@ if not gate.exact:
     st.info("The curve of time to a further offence steps at each person's further offence, so it is shown to "
             "service managers only; the 6- and 12-month shares above are the published figures.",
             icon=":material/visibility_off:")
-elif not data.referrals.is_empty():
-    curve = reoffending.kaplan_meier(filters.apply(data.referrals, "referred_on"), data.offences, end)
-    curve = curve.with_columns(months=curve["days"] / reoffending.DAYS_PER_MONTH)
-    lowest = curve["low"].drop_nulls().min() if curve.height else None
-    floor = max(0.0, math.floor((lowest if lowest is not None else 0.0) * 20) / 20)
-    chart = build.line(curve, "months", "still_without_offence", y_title="Still without a further offence",
+elif (curve := reoffending_view.time_to_offence(data, filters)) is not None:
+    chart = build.line(curve.chart, "months", "still_without_offence", y_title="Still without a further offence",
                         color="status", color_title="Referral ended", band=("low", "high"), share=True,
-                        x_type="Q", x_title="Months since referral", y_domain=(floor, 1.0), steps=True,
+                        x_type="Q", x_title="Months since referral", y_domain=(curve.floor, 1.0), steps=True,
                         order=["Closed - complied", "Closed - not engaged"])
     dashboard.chart_block(
         "Time to a further offence: the share still without one, month by month",
         f"The share of referred people still without a further possession offence as time since referral passes, "
         f"with 95% intervals; people are followed until the as-of date, and the curve stops where few are still "
-        f"followed. The axis starts at {floor:.0%}, not 0, to show the difference between the groups. (Statistical "
+        f"followed. The axis starts at {curve.floor:.0%}, not 0, to show the difference between the groups. (Statistical "
         "name: Kaplan-Meier survival estimate.)",
-        chart, curve.select("status", "days", "still_without_offence", "low", "high", "at_risk"),
+        chart, curve.table,
         "time_to_further_offence",
     )

@@ -1,14 +1,10 @@
 """Volume: recorded possession offences and referrals over time, and who they are."""
 
-import polars as pl
 import streamlit as st
 
-from divert.analytics.calendar.maturity import with_provisional
 from divert.analytics.dashboards import volume
-from divert.analytics.metrics import GATES, volume_change_table, volume_table
 from divert.charts import build
-from divert.core import codes
-from divert.reference import census
+from divert.readmodels import volume_view
 from divert.web import access, dashboard, ui
 
 user = ui.require_role(*access.ALL_ROLES)
@@ -16,13 +12,11 @@ st.title("Volume")
 filters = dashboard.filter_bar("volume")
 data = dashboard.frames(filters)
 dashboard.as_of_line(data)
-offences = filters.apply(data.offences, "offence_date")
-referrals = filters.apply(data.referrals, "referred_on")
 launch = data.programme.launch
 st.caption(f"Showing {filters.describe(areas=data.programme.area_labels)}.")
 
 gate = dashboard.gate(user.role)
-change = gate.table(volume_change_table(data, filters), **GATES["volume-change"]).row(0, named=True)
+change = volume_view.launch_change(data, filters, gate)
 if change["change_pct"] is not None:
     n = change["months_before"]
     windows = (f"{change['before_start']:%b %Y}-{change['before_end']:%b %Y} against "
@@ -44,11 +38,9 @@ if change["change_pct"] is not None:
         "trends already under way."
     )
 
-monthly = gate.table(volume_table(data, filters), **GATES["volume"])
-complete = monthly.filter(~pl.col("provisional").fill_null(False)) if "provisional" in monthly.columns else monthly
-mean_month = complete["offences"].mean() if complete.height else None
+monthly, monthly_title = volume_view.monthly(data, filters, gate)
 dashboard.chart_block(
-    f"About {mean_month:,.0f} possession offences recorded a month" if mean_month else "Recorded possession offences per month",
+    monthly_title,
     f"Every possession offence the force recorded in the period, by month (average of the complete months in the "
     f"title), with the start of diversion marked ({data.programme.launch_label}). The current month is not over "
     "yet: its point is hollow and its line dashed (provisional).",
@@ -57,12 +49,9 @@ dashboard.chart_block(
     monthly, "offences_per_month", counts=["offences", "referrals"],
 )
 
-weekly = volume.per_period(referrals, "referred_on", "1w", start=filters.start, end=filters.end)
-weekly = gate.table(with_provisional(weekly, filters.as_of_date, "1w"), ["count"], across=[[]])
-recent = weekly.filter(~pl.col("provisional").fill_null(False)).tail(4)["count"] if weekly.height else pl.Series([])
+weekly, weekly_title = volume_view.weekly_referrals(data, filters, gate)
 dashboard.chart_block(
-    f"Referrals averaged {recent.mean():,.0f} a week over the last 4 complete weeks"
-    if recent.len() == 4 and recent.null_count() == 0 else "Referrals per week",
+    weekly_title,
     "Referrals to the drug-intervention provider each week (weeks start on Monday): each week is a faint point, "
     "the line is the average of the last 4 complete weeks (left out where a week in it is hidden). The week not "
     "over at the as-of date is hollow (provisional) and not in the average.",
@@ -71,38 +60,26 @@ dashboard.chart_block(
     empty=f"No referrals for these filters. Referrals start when diversion starts ({data.programme.launch_label}).",
 )
 
-area_names = data.programme.area_labels
-labels = {"area": ("Local policing area", lambda v: area_names.get(v) or census.area_label(v)),
-          "source": ("Source", codes.REFERRAL_SOURCES.get), "drug": ("Drug", codes.DRUGS.get),
-          "age_band": ("Age band", None), "sex": ("Sex", codes.SEXES.get),
-          "ethnic_group": ("Ethnic group (self-defined)", None)}
-by = st.segmented_control("Break offences down by", list(labels), format_func=lambda k: labels[k][0], default="area",
+by = st.segmented_control("Break offences down by", list(volume_view.BREAKDOWNS),
+                          format_func=lambda k: volume_view.BREAKDOWNS[k], default="area",
                           key="volume_breakdown") or "area"
-title, label_of = labels[by]
-table = volume.breakdown(offences, by)
-if label_of is not None:
-    table = table.with_columns(pl.col(by).map_elements(lambda v: label_of(v) or v, return_dtype=pl.String))
-table = gate.table(table, ["count"], {"share": ["count"]}, across=[[]])
-top = table.drop_nulls("count").sort("count", descending=True).head(1)
+table, breakdown_title = volume_view.breakdown(data, filters, gate, by)
 dashboard.chart_block(
-    f"Most offences by {title.lower()}: {top[by][0]}" if top.height else f"Offences by {title.lower()}",
-    f"Recorded possession offences in the period by {title.lower()}, largest first; 'Missing' and 'Not stated' "
+    breakdown_title,
+    f"Recorded possession offences in the period by {volume_view.BREAKDOWNS[by].lower()}, largest first; 'Missing' and 'Not stated' "
     "are shown, not dropped.",
     build.bars(table, by, "count", y_title="Offences", x_title="", horizontal=True, sort="-x",
                 tooltip_extra=[{"field": "share", "type": "quantitative", "format": ".1%", "title": "Share"}]),
     table, f"offences_by_{by}", counts=["count"],
 )
 
-areas = volume.per_period_by(offences, "offence_date", "area")
-areas = areas.with_columns(pl.col("area").map_elements(labels["area"][1], return_dtype=pl.String,
-                                                      skip_nulls=False).fill_null("Area not recorded"))
-areas = gate.table(areas, ["count"], across=[["period"], ["area"]])
+areas, area_order = volume_view.per_area(data, filters, gate)
 dashboard.chart_block(
     "Offences per month in each area",
     "One small chart per local policing area (each on its own scale, from zero) to compare the shape of the "
     "change; compare levels on the chart above.",
     build.small_multiples(areas, "period", "count", "area", y_title="Offences",
-                           order=sorted(set(area_names.values())),
+                           order=area_order,
                            policy=launch if filters.start is None or filters.start <= launch else None),
     areas, "offences_per_month_by_area", counts=["count"],
 )

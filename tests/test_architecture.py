@@ -1,7 +1,8 @@
 """The package's layers (docs/architecture.md) hold: `lint-imports` checks the contracts in
 pyproject.toml in .ci/run; here an `ast` walk of divert/, pages/ and app.py finds no import
 cycle, counting imports inside functions and the package `__init__` each import runs first;
-few modules stand loose at the top of divert/ and none is over 500 lines."""
+few modules stand loose at the top of divert/, none is over 500 lines and no function over 80;
+no page imports polars or Altair."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from hypothesis import strategies as st
 ROOT = Path(__file__).resolve().parents[1]
 MAX_LINES = 500
 MAX_LOOSE = 8
+MAX_FUNCTION_LINES = 80
 
 
 def module_name(path: Path) -> str:
@@ -107,3 +109,32 @@ def test_few_loose_modules_and_none_too_long():
     assert len(loose) <= MAX_LOOSE, loose
     long = {name: n for name, path in sources().items() if (n := len(path.read_text().splitlines())) > MAX_LINES}
     assert not long, f"modules over {MAX_LINES} lines: {long}"
+
+
+def test_no_function_too_long():
+    """No function over 80 lines (migrations aside): a longer one hides more than one job."""
+    long = {f"{name}.{node.name}": n for name, path in sources().items()
+            for node in ast.walk(ast.parse(path.read_text()))
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+            and (n := node.end_lineno - node.lineno + 1) > MAX_FUNCTION_LINES}
+    assert not long, f"functions over {MAX_FUNCTION_LINES} lines: {long}"
+
+
+def imported_packages(path: Path) -> set[str]:
+    """The top-level packages a module's import statements name."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+def test_pages_are_thin():
+    """A page reads its filters, calls a read model and hands the result to chart and table
+    helpers: no page imports polars or Altair (their code lives in divert/readmodels/ and
+    divert/charts/)."""
+    found = {name: sorted(heavy) for name, path in sources().items()
+             if name.startswith("pages.") and (heavy := imported_packages(path) & {"polars", "altair"})}
+    assert not found, f"pages doing their own data or chart work: {found}"

@@ -249,6 +249,13 @@ def bars(frame: pl.DataFrame, x: str, y: str, *, y_title: str, x_title: str = ""
     return chart.properties(height=height)
 
 
+def faceted(chart: alt.Chart, facet: str, *, sort=None, columns: int = 3, width: int = 210) -> alt.FacetChart:
+    """The same chart drawn once per `facet` value (in `sort` order), `columns` panels a row,
+    each `width` pixels wide and named by its value alone: one Altair figure, for a split whose
+    panels share one scale (unlike `small_multiples`, a list of charts each on its own)."""
+    return chart.properties(width=width).facet(facet=alt.Facet(f"{facet}:N", title=None, sort=sort), columns=columns)
+
+
 def small_multiples(frame: pl.DataFrame, x: str, y: str, facet: str, *, y_title: str, policy: date | None = None,
                     every: str = "1mo", share: bool = False, order=None, lines: str | None = None) -> list[alt.Chart]:
     """One small chart per `facet` value (in `order`), each on its own scale from zero, all over

@@ -1,0 +1,82 @@
+"""What the Volume page shows: the change in recorded possession offences at the launch,
+offences per month, referrals per week, offences by one characteristic and per month in each
+area, each through the disclosure gate for the user's role with the finding for its title
+(read from the gated figures, so a title never says more than the role may see)."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from divert.analytics.calendar.maturity import with_provisional
+from divert.analytics.dashboards import volume
+from divert.analytics.data.filters import Filters
+from divert.analytics.data.frames import Frames
+from divert.analytics.metrics import GATES, volume_change_table, volume_table
+from divert.core import codes
+from divert.core.disclosure import Gate
+from divert.reference import census
+
+BREAKDOWNS = {"area": "Local policing area", "source": "Source", "drug": "Drug", "age_band": "Age band", "sex": "Sex",
+              "ethnic_group": "Ethnic group (self-defined)"}
+
+
+def launch_change(data: Frames, filters: Filters, gate: Gate) -> dict:
+    """The change in offences a month across the launch (divert metrics volume-change), gated:
+    one row as a dict."""
+    return gate.table(volume_change_table(data, filters), **GATES["volume-change"]).row(0, named=True)
+
+
+def monthly(data: Frames, filters: Filters, gate: Gate) -> tuple[pl.DataFrame, str]:
+    """Offences per month, gated, and the title: the average of the complete months shown."""
+    frame = gate.table(volume_table(data, filters), **GATES["volume"])
+    complete = frame.filter(~pl.col("provisional").fill_null(False)) if "provisional" in frame.columns else frame
+    mean_month = complete["offences"].mean() if complete.height else None
+    title = (f"About {mean_month:,.0f} possession offences recorded a month" if mean_month
+             else "Recorded possession offences per month")
+    return frame, title
+
+
+def weekly_referrals(data: Frames, filters: Filters, gate: Gate) -> tuple[pl.DataFrame, str]:
+    """Referrals per week with the week not over marked provisional, gated, and the title: the
+    average of the last four complete weeks, when all four are shown."""
+    referrals = filters.apply(data.referrals, "referred_on")
+    weekly = volume.per_period(referrals, "referred_on", "1w", start=filters.start, end=filters.end)
+    weekly = gate.table(with_provisional(weekly, filters.as_of_date, "1w"), ["count"], across=[[]])
+    recent = weekly.filter(~pl.col("provisional").fill_null(False)).tail(4)["count"] if weekly.height else pl.Series([])
+    title = (f"Referrals averaged {recent.mean():,.0f} a week over the last 4 complete weeks"
+             if recent.len() == 4 and recent.null_count() == 0 else "Referrals per week")
+    return weekly, title
+
+
+def _area_label(data: Frames):
+    """An area code's name: the programme's own name for it, else the census's."""
+    names = data.programme.area_labels
+    return lambda v: names.get(v) or census.area_label(v)
+
+
+def _labels(data: Frames, by: str):
+    return {"area": _area_label(data), "source": codes.REFERRAL_SOURCES.get, "drug": codes.DRUGS.get,
+            "sex": codes.SEXES.get}.get(by)
+
+
+def breakdown(data: Frames, filters: Filters, gate: Gate, by: str) -> tuple[pl.DataFrame, str]:
+    """Offences in the period by one characteristic (`by`, a key of BREAKDOWNS), codes named,
+    gated, and the title: the largest group shown."""
+    title = BREAKDOWNS[by]
+    table = volume.breakdown(filters.apply(data.offences, "offence_date"), by)
+    label_of = _labels(data, by)
+    if label_of is not None:
+        table = table.with_columns(pl.col(by).map_elements(lambda v: label_of(v) or v, return_dtype=pl.String))
+    table = gate.table(table, ["count"], {"share": ["count"]}, across=[[]])
+    top = table.drop_nulls("count").sort("count", descending=True).head(1)
+    return table, (f"Most offences by {title.lower()}: {top[by][0]}" if top.height else f"Offences by {title.lower()}")
+
+
+def per_area(data: Frames, filters: Filters, gate: Gate) -> tuple[pl.DataFrame, list[str]]:
+    """Offences per month in each area (named; "Area not recorded" for none), gated, and the
+    programme's areas in name order."""
+    offences = filters.apply(data.offences, "offence_date")
+    areas = volume.per_period_by(offences, "offence_date", "area")
+    areas = areas.with_columns(pl.col("area").map_elements(_area_label(data), return_dtype=pl.String,
+                                                          skip_nulls=False).fill_null("Area not recorded"))
+    return gate.table(areas, ["count"], across=[["period"], ["area"]]), sorted(set(data.programme.area_labels.values()))
