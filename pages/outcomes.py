@@ -40,8 +40,9 @@ st.caption(f"Two matching half-years, the same on every split: by default the pr
 if gate.exact:
     c1, c2 = st.columns(2)
     before = c1.date_input("Before", value=default_before, format="DD/MM/YYYY", key="outcomes_before")
-    after = c2.date_input("After", value=default_after, format="DD/MM/YYYY", max_value=filters.as_of_date,
-                          key="outcomes_after")
+    # the fixed comparison stays selectable on an as-of date before it ends (then it is provisional)
+    after = c2.date_input("After", value=default_after, format="DD/MM/YYYY",
+                          max_value=max(filters.as_of_date, default_after[1]), key="outcomes_after")
 else:  # viewers compare the fixed, published periods: no differencing of custom windows
     before, after = default_before, default_after
 if not (isinstance(before, tuple) and len(before) == 2 and isinstance(after, tuple) and len(after) == 2):

@@ -101,6 +101,7 @@ def test_breakdown_keeps_missing_as_its_own_category():
     result = volume.breakdown(pl.DataFrame({"ethnic_group": ["Black", "White", None, "Black"]}), "ethnic_group")
     assert dict(zip(result["ethnic_group"], result["count"], strict=True)) == {"Black": 2, "White": 1, "Missing": 1}
     assert result["share"].sum() == pytest.approx(1.0)
+    assert result["ethnic_group"].to_list() == ["Black", "Missing", "White"]  # most first, ties by name
 
 
 # --- pathway --------------------------------------------------------------------------------

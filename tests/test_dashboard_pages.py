@@ -3,6 +3,8 @@ exception (AppTest); viewers see small counts suppressed."""
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from apptesting import AFTER_DEMO, signed_in
 from clock import frozen
@@ -99,3 +101,12 @@ def test_the_narrowest_filters_give_empty_states_not_exceptions(open_as, role):
             if spec.file in FILTERED:  # an empty state said in words, not a blank page
                 said = [i.value for i in at.info]
                 assert any(empty in text for text in said for empty in EMPTY_STATES), (spec.file, said)
+
+
+def test_outcomes_opens_on_an_as_of_date_before_its_fixed_comparison_ends(open_as):
+    """The fixed after half-year (July-December 2021 for the demo's October 2020 launch) ends after
+    an as-of date of 30 June 2021: the page still opens, and says the period is provisional."""
+    at = open_as("manager", "pages/outcomes.py")
+    next(d for d in at.date_input if d.label == "As of").set_value(date(2021, 6, 30)).run()
+    assert not at.exception, at.exception
+    assert any("still awaiting an outcome" in w.value for w in at.warning), [w.value for w in at.warning]

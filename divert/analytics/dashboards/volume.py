@@ -103,7 +103,7 @@ def breakdown(frame: pl.DataFrame, by: str) -> pl.DataFrame:
     counts = frame.group_by(pl.col(by).fill_null("Missing").cast(pl.String).alias(by)).len(name="count")
     return counts.with_columns(
         (pl.col("count") / total if total else pl.lit(None, pl.Float64)).alias("share")
-    ).sort("count", descending=True)
+    ).sort(["count", by], descending=[True, False])  # ties by name: the same order on every run
 
 
 @per_snapshot
