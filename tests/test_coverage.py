@@ -21,6 +21,7 @@ from dbfixtures import SMALL_DEMO, demo_url
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from rule_data import USER
+from sqlalchemy import text
 
 from divert.analytics.calendar.months import add_months, month_end
 from divert.analytics.data import coverage
@@ -90,6 +91,8 @@ def database(tmp_path_factory):
     files = [(p.name, p.read_bytes()) for p in sorted(POLICE_UK.glob("*.csv")) if p.name != LEFT_OUT]
     report = import_files("stop-search", files, USER, engine=engine)
     assert report.ok and report.written, report.problems[:3]
+    with engine.begin() as connection:  # a force with one census only: Durham's 2021 rows left out
+        connection.execute(text("DELETE FROM population WHERE force = 'durham' AND census_year = 2021"))
     yield url, load_frames(engine)
     engine.dispose()
 
