@@ -48,14 +48,19 @@ if existing is None:
     referral_forms.contact_attempt(engine, user.username, detail)
     st.subheader("Assessment")
 
-form = forms.Form(f"{FORM}_{detail['id']}", LABELS, {"contact_attempts": ("attempts",),
+# the fields that start from the contact attempts start again when one is recorded (widgets named by their count)
+ATTEMPTS, WORKER = f"attempts_{len(contacts)}", f"worker_{len(contacts)}"
+form = forms.Form(f"{FORM}_{detail['id']}", LABELS, {"contact_attempts": (ATTEMPTS,), "worker": (WORKER,),
                                                     "completed_at": ("completed_on", "completed_time"),
                                                     "harm_reduction_advice": ("advice",)})
 key = form.key
 RESULTS, ALLOCATIONS = list(codes.ASSESSMENT_RESULTS), list(codes.ALLOCATIONS)
 # the starting values: the stored assessment, or a new one (completed now)
-stored = existing or {"result": None, "contact_attempts": max(len(contacts), 1), "completed_at": None, "allocation": None,
-                      "harm_reduction_advice": False, "worker": None, **{name: False for name in codes.RISK_FLAGS}}
+# (a new one counts the contact attempts recorded - none is none - and its worker is the last to make contact)
+workers = [c["worker"] for c in contacts if c["worker"]]
+stored = existing or {"result": None, "contact_attempts": len(contacts), "completed_at": None, "allocation": None,
+                      "harm_reduction_advice": False, "worker": workers[-1] if workers else None,
+                      **{name: False for name in codes.RISK_FLAGS}}
 completed = stored["completed_at"]
 version = form.loaded("version", lambda: existing["version"] if existing else None)
 
@@ -66,11 +71,11 @@ def save(username: str) -> None:
     values = {
         "referral_reference": detail["reference"],
         "result": result,
-        "contact_attempts": v("attempts"),
+        "contact_attempts": v(ATTEMPTS),
         "completed_at": forms.uk_moment(v("completed_on"), v("completed_time")) if result == "completed" else None,
         "allocation": v("allocation"),
         "harm_reduction_advice": bool(v("advice")),
-        "worker": v("worker"),
+        "worker": v(WORKER),
         **{name: bool(v(name)) for name in codes.RISK_FLAGS},
     }
     reason = v("reason")
@@ -132,8 +137,9 @@ with form.form():
     problems.at("result")
     left, middle, right = st.columns(3)
     with left:
-        st.number_input("Contact attempts", value=stored["contact_attempts"], key=key("attempts"), step=1,
-                        help="Calls or messages made to reach the person, including the successful one (0 to 50).")
+        st.number_input("Contact attempts", value=stored["contact_attempts"], key=key(ATTEMPTS), step=1,
+                        help="Calls or messages made to reach the person, including the successful one (0 to 50). "
+                             "It starts from the contact attempts recorded above.")
         problems.at("contact_attempts")
     with middle:
         st.date_input("Completed on", value=completed.date() if completed else today, key=key("completed_on"),
@@ -160,8 +166,9 @@ with form.form():
              help="The intervention that suits the person best. Only after a completed assessment; "
                   "a group course allocation puts them on the waiting list for a session.")
     problems.at("allocation")
-    st.text_input("Drug worker's staff code", value=stored["worker"] or "", key=key("worker"), max_chars=40,
-                  placeholder="e.g. DW07", help="The worker's staff code - not their name.")
+    st.text_input("Drug worker's staff code", value=stored["worker"] or "", key=key(WORKER), max_chars=40,
+                  placeholder="e.g. DW07", help="The staff code of the drug worker who assessed the person - not "
+                                                "their name. It starts from the last contact attempt's.")
     problems.at("worker")
     if existing is not None:
         st.text_area("Reason for the change *", key=key("reason"), max_chars=500,

@@ -1,5 +1,7 @@
-"""Find a referral by its referral or crime reference: its timeline, its audit trail, and
-corrections (with a reason, refused if someone else saved the referral first)."""
+"""Find a referral by its referral or crime reference, or the date it was made: its timeline,
+its audit trail, and corrections (with a reason, refused if someone else saved the referral
+first). Service managers see the same referral read-only: no correction, void or contact forms,
+and no links to pages they cannot open."""
 
 import streamlit as st
 
@@ -8,14 +10,16 @@ from divert.core.wording import plural
 from divert.readmodels import casework, referral_history
 from divert.web import forms, referral_forms, ui
 
-user = ui.require_role("caseworker", "admin")
+user = ui.require_role("manager", "caseworker", "admin")
+writes = user.role in ("caseworker", "admin")  # a manager reads the referral, and changes nothing
 engine = ui.engine()
 
 OPEN = forms.CURRENT_REFERRAL  # the query parameter naming the open referral
 
 st.title("Find a referral")
-st.caption("Search by referral reference or crime reference (any part of it). Open a referral to see "
-           "what happened, who recorded what, and to correct it.")
+st.caption("Search by referral reference or crime reference (any part of it), or by the date the referral was "
+           "made. Open a referral to see what happened and who recorded what"
+           + (", and to correct it." if writes else " (read-only for your role)."))
 
 
 def open_referral(reference: str | None) -> None:
@@ -36,13 +40,16 @@ def picked() -> None:
     open_referral(st.session_state.get("fr_pick"))
 
 
-query = st.text_input("Referral or crime reference", key="fr_query", on_change=searched, max_chars=40,
-                      placeholder="e.g. DIV-000123 or 20WM/0012/21",
-                      help="Type the whole reference or part of it, then press Enter.")
+query = st.text_input("Referral or crime reference, or referral date", key="fr_query", on_change=searched,
+                      max_chars=40, placeholder="e.g. DIV-000123, 20WM/0012/21 or 03/12/2026",
+                      help="Type the whole reference or part of it, or a whole date (dd/mm/yyyy) to find the "
+                           "referrals made that day, then press Enter.")
 if query and query.strip():
     results = casework.search_referrals(engine, query)
     if not results.height:
-        st.info(f"No referral or crime reference contains “{ui.plain(query.strip())}”.")
+        day = casework.typed_date(query)
+        st.info(f"No referral was made on {casework.show_day(day)}." if day else
+                f"No referral or crime reference contains “{ui.plain(query.strip())}”.")
     else:
         more = " (the newest 50 shown - type more of the reference to narrow it)" if results.height >= casework.SEARCH_LIMIT else ""
         st.caption(f"{plural(results.height, 'referral')} found{more}.")
@@ -59,7 +66,8 @@ if not reference and forms.value(forms.CURRENT_REFERRAL):
     st.query_params[OPEN] = reference
 if not reference:
     if not (query and query.strip()):
-        st.info("Type a referral or crime reference above to find a referral.", icon=":material/search:")
+        st.info("Type a referral or crime reference, or the date a referral was made, above to find a referral.",
+                icon=":material/search:")
     st.stop()
 detail = casework.referral_detail(engine, reference)
 if detail is None:
@@ -83,15 +91,16 @@ if detail["eligibility"] == "override":
 
 if detail["void"] is None:  # nothing is recorded against a void referral
     left, middle, right = st.columns(3)
-    with left:
-        forms.link("pages/assessment.py", "Assessment" if detail["assessment"] else "Record the assessment",
-                   icon=":material/call:", referral=detail["reference"])
-    with middle:
+    if writes:  # a manager cannot open the assessment or closure pages
+        with left:
+            forms.link("pages/assessment.py", "Assessment" if detail["assessment"] else "Record the assessment",
+                       icon=":material/call:", referral=detail["reference"])
+        with right:
+            if detail["status"] == "open":
+                forms.link("pages/closure.py", "Close the referral", icon=":material/task_alt:",
+                           referral=detail["reference"])
+    with middle if writes else left:
         forms.link("pages/sessions.py", "Course sessions", icon=":material/groups:", referral=detail["reference"])
-    with right:
-        if detail["status"] == "open":
-            forms.link("pages/closure.py", "Close the referral", icon=":material/task_alt:",
-                       referral=detail["reference"])
 
 st.subheader("Timeline")
 timeline = referral_history.timeline(engine, detail["reference"])
@@ -110,6 +119,9 @@ else:
     st.caption("No changes are recorded for this referral (it came with the demonstration data or an older import).")
 
 # --- corrections and voiding -------------------------------------------------------------
+if not writes:
+    st.caption("Read-only: corrections and voiding are made by caseworkers and administrators.")
+    st.stop()
 if detail["void"] is None:
     referral_forms.correction(engine, user.username, detail)
     if detail["closure"]:

@@ -16,10 +16,12 @@ st.caption(
     "book people who were allocated to the group course, and mark who attended."
 )
 
+every = course_sessions.sessions(engine)  # in date order
 upcoming = course_sessions.sessions(engine, upcoming=True)
 waiting = work_queues.waiting_list(engine)
 referral = forms.value(forms.CURRENT_REFERRAL) or st.query_params.get(forms.CURRENT_REFERRAL)
-today = forms.now_uk().date()
+now = forms.now_uk()
+today = now.date()
 
 sessions_tab, book_tab, register_tab = st.tabs(
     ["Sessions", "Book places", "Attendance register"], default="Book places" if referral else None,
@@ -27,10 +29,11 @@ sessions_tab, book_tab, register_tab = st.tabs(
 
 with sessions_tab:
     session_forms.voided_notice()
-    past = course_sessions.sessions(engine, upcoming=False, newest_first=True)
-    view = st.segmented_control("Show", ["Upcoming", "Past"], default="Upcoming", key="ss_view",
-                                help="Upcoming sessions first; past ones, newest first, a click away.")
+    view = st.segmented_control("Show", ["Recent and upcoming", "Upcoming", "Past"], default="Recent and upcoming",
+                                key="ss_view", help="The last four weeks and the next eight first; every upcoming "
+                                                    "session, or every past one (newest first), a click away.")
     if view == "Past":
+        past = course_sessions.sessions(engine, upcoming=False, newest_first=True)
         st.subheader("Past sessions")
         if len(past):
             st.caption(f"{plural(len(past), 'past session')}, newest first.")
@@ -38,12 +41,16 @@ with sessions_tab:
         else:
             st.info("No sessions have taken place yet.", icon=":material/event_busy:")
     else:
-        st.subheader("Upcoming sessions")
-        if len(upcoming):
-            st.dataframe(course_sessions.listed(upcoming), hide_index=True)
-        elif len(past):
-            st.info(f"No upcoming sessions - schedule one below. {plural(len(past), 'past session')}: "
-                    "choose Past above to see them.", icon=":material/event_busy:")
+        around = upcoming if view == "Upcoming" else course_sessions.around(every, now)
+        st.subheader("Upcoming sessions" if view == "Upcoming" else "Recent and upcoming sessions")
+        if len(around):
+            if view != "Upcoming":
+                st.caption("Sessions from the last four weeks and the next eight, in date order.")
+            st.dataframe(course_sessions.listed(around), hide_index=True)
+        elif len(every):
+            st.info(("No upcoming sessions" if view == "Upcoming" else "No sessions in the last four weeks or "
+                     "the next eight") + f" - schedule one below. {plural(len(every), 'session')} in all: choose "
+                    "Upcoming or Past above to see them.", icon=":material/event_busy:")
         else:
             st.info("No sessions scheduled yet - schedule one below.", icon=":material/event_busy:")
     session_forms.schedule(engine, user.username, today)
@@ -54,4 +61,4 @@ with book_tab:
     session_forms.book(engine, user.username, upcoming, waiting, referral)
 
 with register_tab:
-    session_forms.register(engine, user.username, course_sessions.sessions(engine, newest_first=True), today)
+    session_forms.register(engine, user.username, every, now)

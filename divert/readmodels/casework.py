@@ -13,7 +13,7 @@ only, and by their other referrals.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import polars as pl
@@ -123,17 +123,47 @@ SEARCH_SCHEMA = {
 }
 
 
+DATE_FORMATS = ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d.%m.%Y")
+
+
+def typed_date(text: str) -> date | None:
+    """The day a search names when it is a whole date (03/12/2026, 3/12/2026, 2026-12-03,
+    03-12-2026 or 03.12.2026), else None."""
+    for form in DATE_FORMATS:
+        try:
+            return datetime.strptime(text.strip(), form).date()
+        except ValueError:
+            continue
+    return None
+
+
+def _uk_day_bounds(day: date) -> tuple[datetime, datetime]:
+    """The UK day `day` in UTC: its first moment and the next day's."""
+    start = datetime.combine(day, datetime.min.time(), tzinfo=UK)
+    end = datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=UK)
+    return start.astimezone(UTC), end.astimezone(UTC)
+
+
 def search_referrals(engine, text: str, *, limit: int = SEARCH_LIMIT) -> pl.DataFrame:
-    """Referrals whose referral or crime reference contains `text` (any case), newest first."""
+    """Referrals whose referral or crime reference contains `text` (any case), newest first. A
+    whole date typed (see typed_date) finds the referrals made on that very day (UK time), or
+    with that exact reference - not every reference with those characters in it."""
     text = (text or "").strip()
     if not text:
         return pl.DataFrame(schema=SEARCH_SCHEMA)
+    day = typed_date(text)
+    if day is not None:
+        start, end = _uk_day_bounds(day)
+        match = or_((Referral.referred_at >= start) & (Referral.referred_at < end),
+                    Referral.reference == text, Offence.crime_ref == text)
+    else:
+        match = or_(Referral.reference.icontains(text, autoescape=True),
+                    Offence.crime_ref.icontains(text, autoescape=True))
     with session_scope(engine) as s:
         rows = s.execute(
             select(Referral.id, Referral.reference, Offence.crime_ref, Referral.referred_at, Offence.area, Offence.drug)
             .join(Offence, Offence.id == Referral.offence_id)
-            .where(or_(Referral.reference.icontains(text, autoescape=True),
-                       Offence.crime_ref.icontains(text, autoescape=True)))
+            .where(match)
             .order_by(Referral.referred_at.desc(), Referral.id.desc())
             .limit(limit)
         ).all()
@@ -180,7 +210,7 @@ def referral_detail(engine, reference: str | None) -> dict | None:
         ).all()
         contacts = [
             {"id": c.id, "attempted_at": uk_time(c.attempted_at), "outcome": c.outcome,
-             "assessment_booked_for": uk_time(c.assessment_booked_for)}
+             "assessment_booked_for": uk_time(c.assessment_booked_for), "worker": c.worker}
             for c in s.execute(select(ContactAttempt).where(ContactAttempt.referral_id == referral.id)
                                .order_by(ContactAttempt.attempted_at)).scalars()
         ]

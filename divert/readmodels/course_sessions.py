@@ -1,8 +1,8 @@
 """Course sessions, read-only: the sessions with their seats taken and free, one session's details,
 its register (every booking with its status), the reference a new session is given, and the
 session the attendance register opens on; and the same frames as the Course sessions page shows
-them (labels to choose a session by, the register with its statuses by name, and the changes
-made in it). Times come out in UK time (divert.readmodels.casework).
+them (labels to choose a session by, the sessions around today, the register's rows and the
+changes made in it). Times come out in UK time (divert.readmodels.casework).
 """
 
 from __future__ import annotations
@@ -149,16 +149,10 @@ def session_bookings(engine, session_id: int) -> pl.DataFrame:
     )
 
 
-STATUS_CODES = {label: code for code, label in codes.BOOKING_STATUSES.items()}  # by name, as the register shows
-
-
-def register_shown(register: pl.DataFrame) -> pl.DataFrame:
-    """A session's register as its table shows it: each status by name, without the ids and
-    versions."""
-    shown = register.with_columns(
-        register["Status"].replace_strict(codes.BOOKING_STATUSES, return_dtype=register["Status"].dtype)
-    )
-    return shown.drop("booking_id", "version")
+def register_rows(register: pl.DataFrame) -> list[dict]:
+    """Each booking of a register as the page asks about it: its id, its referral, when it was
+    booked and its status (a code), in booking order."""
+    return register.select("booking_id", "Referral", "Booked", "Status").to_dicts()
 
 
 def register_referrals(register: pl.DataFrame) -> dict[int, str]:
@@ -166,15 +160,16 @@ def register_referrals(register: pl.DataFrame) -> dict[int, str]:
     return dict(zip(register["booking_id"], register["Referral"], strict=True))
 
 
-def register_changes(register: pl.DataFrame, edited_rows: dict) -> tuple[dict[int, str], dict[int, int]]:
-    """The statuses changed in the register's table (st.data_editor's edited rows, by row number)
-    as codes by booking id, and each of those bookings' version as the register was loaded."""
+def register_changes(register: pl.DataFrame, chosen: dict[int, str | None]) -> tuple[dict[int, str], dict[int, int]]:
+    """The statuses changed in the register (`chosen`: the status code picked for each booking
+    id) by booking id, and each of those bookings' version as the register was loaded. A
+    booking left as it was, or with nothing picked, is not a change."""
     statuses, versions = {}, {}
-    for index, change in edited_rows.items():
-        row = register.row(int(index), named=True)
-        shown = change.get("Status", codes.BOOKING_STATUSES[row["Status"]])
-        statuses[row["booking_id"]] = STATUS_CODES.get(shown, shown)
-        versions[row["booking_id"]] = row["version"]
+    for row in register.iter_rows(named=True):
+        status = chosen.get(row["booking_id"])
+        if status and status != row["Status"]:
+            statuses[row["booking_id"]] = status
+            versions[row["booking_id"]] = row["version"]
     return statuses, versions
 
 
@@ -184,15 +179,25 @@ def next_session_ref(engine, day: date) -> str:
         return suggested_ref(refs_on(s, [day]), day)
 
 
-def register_default(frame: pl.DataFrame, today: date) -> int | None:
-    """The session the attendance register opens on (a sessions frame): today's or
-    the next session with anyone booked; else the last one with anyone booked; else the newest."""
+def around(frame: pl.DataFrame, now: datetime, *, weeks_back: int = 4, weeks_ahead: int = 8) -> pl.DataFrame:
+    """The sessions of a sessions frame centred on `now`: those that started in the last
+    `weeks_back` weeks and those starting in the next `weeks_ahead`, in start order - the
+    recent and upcoming sessions a caseworker works on, not the whole history."""
+    now = now.astimezone(UK)  # as the frame's start times (a moment in any zone)
+    start, end = now - timedelta(weeks=weeks_back), now + timedelta(weeks=weeks_ahead)
+    return frame.filter(pl.col("starts_at").is_between(start, end)).sort("starts_at", "session_id")
+
+
+def register_default(frame: pl.DataFrame, now: datetime) -> int | None:
+    """The session the attendance register opens on (a sessions frame): the latest session that
+    has started with anyone booked (attendance is marked after the session starts); else the next
+    with anyone booked; else the latest started; else the first."""
     if not frame.height:
         return None
-    booked = frame.filter(pl.col("Taken") > 0)
-    ahead = booked.filter(pl.col("starts_at").dt.date() >= today).sort("starts_at")
-    if ahead.height:
-        return ahead["session_id"][0]
-    if booked.height:
-        return booked.sort("starts_at")["session_id"][-1]
-    return frame.sort("starts_at")["session_id"][-1]
+    ordered = frame.sort("starts_at", "session_id")
+    started = ordered.filter(pl.col("starts_at") <= now.astimezone(UK))
+    booked = pl.col("Taken") > 0
+    for candidates, last in ((started.filter(booked), True), (ordered.filter(booked), False), (started, True)):
+        if candidates.height:
+            return candidates["session_id"][-1 if last else 0]
+    return ordered["session_id"][0]

@@ -289,7 +289,7 @@ def closure_correction(engine, username: str, detail: dict) -> None:
 def contact_attempt(engine, username: str, detail: dict) -> None:
     """Record a call or message to reach the person, before the assessment is recorded."""
     labels = {"attempted_at": "When", "outcome": "Outcome", "assessment_booked_for": "Assessment booked for",
-              "worker": "Drug worker's staff code", "referral_reference": "Referral"}
+              "worker": "Staff code of who made the contact", "referral_reference": "Referral"}
     form = forms.Form(f"contact_{detail['id']}", labels,
                       {"attempted_at": ("day", "time"), "assessment_booked_for": ("booked_day", "booked_time")})
     key = form.key
@@ -325,7 +325,9 @@ def contact_attempt(engine, username: str, detail: dict) -> None:
         with middle:
             st.time_input("Time (UK) *", value=forms.time_now(), key=key("time"), step=60)
         with right:
-            st.text_input("Drug worker's staff code", key=key("worker"), max_chars=40, placeholder="e.g. DW07")
+            st.text_input("Staff code of who made the contact", key=key("worker"), max_chars=40, placeholder="e.g. DW07",
+                          help="The staff code of who called or messaged - not their name. The assessment below "
+                               "starts from the last one given.")
             problems.at("worker")
         left, right = st.columns(2)
         with left:

@@ -5,7 +5,7 @@ divert.records (checked, written, audited), and keeps the session it works on in
 
 from __future__ import annotations
 
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 import polars as pl
 import streamlit as st
@@ -24,6 +24,7 @@ SESSION_LABELS = {
     "mode": "Delivery", "seats": "Seats", "facilitator": "Facilitator's staff code", "reason": "Reason for the change",
 }
 MODES = list(codes.DELIVERY_MODES)
+STATUSES = list(codes.BOOKING_STATUSES)
 BOOK_FORM = "book_places"
 VOIDED = "ss_voided"
 
@@ -306,25 +307,37 @@ def book(engine, username: str, upcoming: pl.DataFrame, waiting: pl.DataFrame, r
         form.button("Book places", icon=":material/event_seat:", on_click=save)
 
 
-def register(engine, username: str, every: pl.DataFrame, today: date) -> None:
-    """A session's attendance register (every session, newest first: `every`), opened on
-    today's or the next session with people booked; every status change is saved together."""
+def _register_session(every: pl.DataFrame, now: datetime) -> int:
+    """Choose the register's session: the recent and upcoming sessions in start order (every
+    session, ticked), opened on the latest started session with people booked."""
+    default = course_sessions.register_default(every, now)
+    everything = st.checkbox("Show every session, not only the recent and upcoming", key="rg_all")
+    shown = every if everything else course_sessions.around(every, now)
+    if default not in set(shown["session_id"]):
+        shown = pl.concat([shown, every.filter(pl.col("session_id") == default)]).sort("starts_at", "session_id")
+    labels = course_sessions.labels(shown)
+    options = list(labels)
+    return st.selectbox("Session", options, index=options.index(default), format_func=labels.get, key="rg_session",
+                        help="In date order: the last four weeks and the next eight. It opens on the latest "
+                             "session that has started with people booked. Type to search by reference or date.")
+
+
+def register(engine, username: str, every: pl.DataFrame, now: datetime) -> None:
+    """A session's attendance register (`every`: every session, in start order): one status
+    choice per person booked, plain radio buttons a keyboard and a screen reader can use, and
+    one save for every change together."""
     if not len(every):
         st.info("No sessions scheduled yet - schedule one on the Sessions tab.", icon=":material/event_busy:")
         return
-    labels = course_sessions.labels(every)
-    options = list(labels)
-    session_id = st.selectbox("Session", options, index=options.index(course_sessions.register_default(every, today)),
-                              format_func=labels.get, key="rg_session",
-                              help="Newest first; it opens on today's or the next session with people booked. "
-                                   "Type to search by reference or date.")
+    session_id = _register_session(every, now)
     form = forms.Form(f"register_{session_id}", {})
     # the bookings as loaded, with their versions: a change saved meanwhile by someone else is caught
     bookings = form.loaded("rows", lambda: course_sessions.session_bookings(engine, session_id))
+    rows = course_sessions.register_rows(bookings)
 
     def save() -> None:
-        edits = (st.session_state.get(form.key("editor")) or {}).get("edited_rows", {})
-        statuses, versions = course_sessions.register_changes(bookings, edits)
+        chosen = {row["booking_id"]: form.value(f"status_{row['booking_id']}") for row in rows}
+        statuses, versions = course_sessions.register_changes(bookings, chosen)
         if "cancelled" in statuses.values() and not form.value("confirm"):
             form.refuse([Problem("confirm", None, "tick the box to confirm the cancellations: "
                                  "a cancelled booking frees its seat")])
@@ -340,20 +353,18 @@ def register(engine, username: str, every: pl.DataFrame, today: date) -> None:
                + ("" if detail["started"] else " This session has not started: attendance can be marked once it has."))
     form.show_notice()
     _register_problems(form, bookings)
-    if not len(bookings):
+    if not rows:
         st.info("Nobody was booked on this session." if detail["started"]
                 else "Nobody is booked on this session yet - book people on the Book places tab.")
         return
-    st.caption("Change the Status column, then save: every change is saved together, or none.")
+    st.caption("Choose each person's status, then save: every change is saved together, or none. "
+               "Attended: came to the session. Completed: finished the course. No-show: booked but did not "
+               "come. Cancelled frees the seat.")
     with st.form(form.key("form"), enter_to_submit=False):
-        st.data_editor(
-            course_sessions.register_shown(bookings), key=form.key("editor"), hide_index=True,
-            disabled=["Referral", "Booked"],
-            column_config={"Status": st.column_config.SelectboxColumn(
-                "Status", options=list(course_sessions.STATUS_CODES), required=True,
-                help="Attended: came to the session. Completed: finished the course. "
-                     "No-show: booked but did not come. Cancelled frees the seat.")},
-        )
+        for row in rows:
+            st.radio(f"{row['Referral']} (booked {row['Booked']})", STATUSES,
+                     index=forms.index_of(STATUSES, row["Status"]), key=form.key(f"status_{row['booking_id']}"),
+                     horizontal=True, format_func=codes.BOOKING_STATUSES.get)
         st.checkbox("Confirm cancellations: a cancelled booking frees its seat and puts the person "
                     "back on the waiting list", key=form.key("confirm"))
         st.form_submit_button("Save register", type="primary", icon=":material/fact_check:", on_click=save)

@@ -8,7 +8,7 @@ import re
 
 import polars as pl
 import pytest
-from browser import TALL, choose, edit_first_row, heading, settle, sign_in, visit
+from browser import TALL, choose, heading, settle, sign_in, visit
 from playwright.sync_api import expect
 from sqlalchemy import func, select
 
@@ -20,7 +20,6 @@ from divert.storage.models import AuditEvent, Booking, Referral
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("browser-1")]
 
 IDENTIFIER = "Police or provider identifier (stored only as a pseudonymous key) *"
-REGISTER_COLUMNS = ("Referral", "Booked", "Status")  # the attendance register's grid, as shown
 
 
 def count(app, model, *where) -> int:
@@ -136,17 +135,18 @@ def test_attendance_register_saves_the_changed_statuses(demo_app, page):
     page.set_viewport_size(TALL)
     sign_in(page, demo_app, "caseworker", path="/sessions", lands_on="Course sessions")
     page.get_by_role("tab", name="Attendance register").click()
-    choose(page, "Session", session_label(chosen))  # it opens on the next booked session
-    grid = page.get_by_role("tabpanel", name="Attendance register").get_by_test_id("stDataFrame")
-    expect(grid).to_be_visible()
-
-    edit_first_row(page, grid, REGISTER_COLUMNS, "Status", "Cancelled", first["Referral"])
+    page.get_by_text("Show every session, not only the recent and upcoming", exact=True).click()
+    settle(page)
+    choose(page, "Session", session_label(chosen))
+    register_tab = page.get_by_role("tabpanel", name="Attendance register")
+    status = register_tab.get_by_role("radiogroup", name=re.compile(rf"^{re.escape(first['Referral'])} "))
+    status.get_by_text("Cancelled", exact=True).click()
     page.get_by_role("button", name="Save register").click()
     expect(page.get_by_text("Tick the box to confirm the cancellations")).to_be_visible()
     page.shots("register cancellation not confirmed")
     assert course_sessions.session_bookings(engine, chosen["session_id"])["Status"][0] == first["Status"]
 
-    edit_first_row(page, grid, REGISTER_COLUMNS, "Status", codes.BOOKING_STATUSES[new_status], first["Referral"])
+    status.get_by_text(codes.BOOKING_STATUSES[new_status], exact=True).click()
     page.get_by_role("button", name="Save register").click()
     expect(page.get_by_text("Register saved: 1 booking changed.")).to_be_visible()
     page.shots("register saved")
