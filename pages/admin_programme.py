@@ -1,5 +1,6 @@
 """Programme: the profile every page, import and figure follows - the force and its areas, the
-launch date, how a diversion is recorded, who is eligible, and the provider's course."""
+launch date, how a diversion is recorded, who is eligible, the provider's course, and the price and
+officer time behind the value-for-money figures."""
 
 import streamlit as st
 
@@ -46,11 +47,32 @@ with st.form("programme"):
     seats = c1.number_input("Seats per session", min_value=1, max_value=100, value=current.seats_per_session, step=1)
     sessions = c2.number_input("Sessions a week", min_value=0.0, max_value=50.0, value=float(current.sessions_per_week),
                                step=0.5)
-    st.markdown("**Officer time**")
-    h1, h2 = st.columns([1, 3])
-    hours = h1.number_input("Officer hours saved per referral", min_value=0.0, max_value=24.0,
-                            value=float(current.officer_hours_per_referral), step=0.5)
-    source = h2.text_input("Where that figure comes from", value=current.officer_hours_source, max_chars=300)
+    st.markdown("**Value for money**")
+    st.caption("Enter each figure as your best (central) estimate and, if you are unsure of it, the lowest and the "
+               "highest you think likely; leave low and high blank when there is no range. Every value-for-money "
+               "figure (Overview, board pack, `divert metrics value`) is shown with the range these give: the low "
+               "figures together give its low end, the high figures its high end.")
+    basis = st.radio("The programme's price is", list(programme.COST_BASES), format_func=programme.COST_BASES.get,
+                     index=list(programme.COST_BASES).index(current.cost_basis), horizontal=True,
+                     help="A contract price a year is prorated over a period's days (days / 365); a price per referral "
+                          "is multiplied by the referrals made in the period.")
+
+    def ranged(label, key, limit, step, shown, help_text):
+        """Central, low and high number boxes for one figure of programme.RANGES (blank: not entered)."""
+        names = programme.RANGES[key]
+        boxes = st.columns(3)
+        return [box.number_input(f"{label}{suffix}", min_value=0.0, max_value=limit, step=step, format=shown,
+                                 value=None if getattr(current, name) is None else float(getattr(current, name)),
+                                 placeholder="none", help=help_text if not suffix else "Blank: no range.")
+                for box, name, suffix in zip(boxes, names, ("", " - low", " - high"), strict=True)]
+
+    price = ranged("Price (£)", "cost", programme.LIMITS["cost"], 1000.0, "%.0f",
+                   "The contract price for a year, or the price of one referral, as chosen above.")
+    hours = ranged("Officer hours saved per referral", "officer_hours", programme.LIMITS["officer_hours"], 0.5, "%.1f",
+                   "Officer time a charge or caution takes that a Community Resolution with a referral does not.")
+    source = st.text_input("Where the officer hours come from", value=current.officer_hours_source, max_chars=300)
+    rate = ranged("Cost of an officer hour (£)", "hourly_cost", programme.LIMITS["hourly_cost"], 1.0, "%.2f",
+                  "What an hour of an officer's time costs the force (pay and on-costs), to value the hours released.")
     confirm = st.checkbox("I understand that changing the force changes the areas that records and imports accept",
                           help="Needed only when the force changes.")
     if st.form_submit_button("Save the profile", icon=":material/save:"):
@@ -62,7 +84,10 @@ with st.form("programme"):
                 "force": force, "launch": launch, "diversion_outcome": outcome, "minimum_age": minimum_age,
                 "drug_classes": classes, "second_offer_after_engagement": str(second), "provider": provider,
                 "course_format": course_format, "seats_per_session": seats, "sessions_per_week": sessions,
-                "officer_hours_per_referral": hours, "officer_hours_source": source,
+                "officer_hours_source": source, "cost_basis": basis,
+                **dict(zip(programme.RANGES["cost"], price, strict=True)),
+                **dict(zip(programme.RANGES["officer_hours"], hours, strict=True)),
+                **dict(zip(programme.RANGES["hourly_cost"], rate, strict=True)),
             }, user.username, engine=engine)
             if saved.ok:
                 st.success(f"Saved: {chosen.force_name}, launched {chosen.launch:%-d %B %Y}, {len(chosen.areas)} areas.")

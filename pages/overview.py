@@ -33,6 +33,22 @@ for first in range(0, len(cards), PER_ROW):  # row by row, so a phone reads them
                       chart_data=shown.trend, delta_arrow="off" if shown.delta == "no change" else "auto")
             st.caption(shown.note)
 
+# value for money: cost per referral, assessment and course, and the officer hours released, with ranges
+worth = overview_view.value_for_money(data, filters, dashboard.gate(user.role))
+st.subheader("Value for money")
+st.caption(f"{worth['meaning']} This period: {worth['start']:%-d %b %Y} to {worth['end']:%-d %b %Y} "
+           f"({worth['days']} days); referrals by the day they were made, assessments and courses by the day they "
+           "happened.")
+st.dataframe(worth["lines"], hide_index=True, width="stretch")
+st.caption(f"Officer hours per referral, source: {ui.plain(worth['hours_source'])}")
+if not (worth["priced"] and worth["valued"]):
+    if user.role == "admin":
+        st.page_link("pages/admin_programme.py", label="Enter the price and the cost of an officer hour",
+                     icon=":material/edit:")
+    else:
+        st.caption("An administrator enters the programme's price and the cost of an officer hour on the Programme "
+                   "page.")
+
 # the equity watch: open alerts, in words (the counts behind them are on the Equity watch page)
 open_alerts = overview_view.open_alerts(data, filters, ui.engine())
 st.subheader("Equity watch")

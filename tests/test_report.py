@@ -147,6 +147,24 @@ def test_stop_search_volume_and_pathway_are_those_of_metrics(packs, demo):
         {"stage": r["stage"], "people": r["people"]} for r in funnel]
 
 
+@pytest.mark.parametrize("role", ["viewer", "manager"])
+def test_value_for_money_agrees_with_the_headlines_and_metrics_value(packs, demo, role):
+    files = packs[role]
+    table = files.pack.table("value")
+    got = table.frame.to_dicts()[0]
+    assert (str(got["start"]), str(got["end"])) == (START.isoformat(), END.isoformat())
+    headline = {h.key: h.value for h in files.pack.headlines}
+    # one measure, one number: the Overview's referrals and officer hours, as the role sees them
+    assert (got["referrals"], got["officer_hours"]) == (headline["referrals"], headline["officer_hours"])
+    if role == "manager":
+        (expected,) = metrics(demo, "value", "--as-of", AS_OF.isoformat())  # the same 12 months
+        for column in ("referrals", "assessments", "courses", "officer_hours", "cost"):
+            assert got.get(column) == pytest.approx(expected.get(column)), column
+    assert [row[1] for row in table.rows[:4]] == ["no cost entered yet"] * 4  # the demo enters no price
+    page = next(p for p in pdf_pages(files.pdf) if squeezed(table.title) in squeezed(p))
+    assert all(squeezed(v) in squeezed(page) for row in table.rows for v in row[:3]), "the table is on one page"
+
+
 # --- the disclosure gate -------------------------------------------------------------------------
 def test_viewer_pack_shows_no_count_under_the_threshold(packs):
     viewer, manager = packs["viewer"], packs["manager"]

@@ -9,12 +9,13 @@ from datetime import date
 import polars as pl
 
 from divert.analytics.calendar.maturity import cut_off, mature, with_provisional
-from divert.analytics.dashboards import outcomes, pathway, reoffending, volume
+from divert.analytics.dashboards import outcomes, pathway, reoffending, value, volume
 from divert.analytics.data.filters import Filters
 from divert.analytics.data.frames import Frames
 from divert.analytics.data.memo import per_snapshot
 from divert.analytics.planning.capacity import capacity_table
 from divert.analytics.planning.forecast import forecast_table
+from divert.core.disclosure import Gate
 
 
 def end_of_data(frames: Frames) -> date | None:
@@ -124,6 +125,21 @@ def reoffending_table(frames: Frames, filters: Filters) -> pl.DataFrame:
 
 
 @per_snapshot
+def value_table(frames: Frames, filters: Filters, gate: Gate | None = None) -> pl.DataFrame:
+    """Value for money in the Overview's period (default: the 12 months to the as-of date): the
+    programme's cost per referral, per completed assessment and per course attended, the
+    officer hours released and their value, each with its low-high range
+    (divert.analytics.dashboards.value). With a gate, worked out from the counts as the role
+    sees them (the Overview and the board pack)."""
+    from divert.analytics.dashboards.overview import periods
+
+    frames = snapshot(frames, filters)
+    now, _ = periods(filters)
+    refs = filters.without_period().apply(frames.referrals, "referred_on")
+    return value.value_for_money(refs, frames.programme, now, gate)
+
+
+@per_snapshot
 def overview_metric(frames: Frames, filters: Filters) -> pl.DataFrame:
     from divert.analytics.dashboards.overview import overview_table
 
@@ -168,6 +184,15 @@ GATES: dict[str, dict] = {
                           "ratio": ("rri", "ci_low", "ci_high")},
     # model estimates over every month's possession offences; the page warns where events are few
     "impact": {"counts": [], "keep": ["estimate", "ci_low", "ci_high", "p_value", "months_before", "months_after"]},
+    # the price, hours per referral and hourly cost are settings; what is divided by or
+    # multiplied with a count is hidden with it (a price per referral x referrals is a count).
+    # The Overview and the board pack instead work every figure out from the gated counts
+    # (value_table with the gate), as the Overview's officer-hours card does.
+    "value": {"counts": ["referrals", "assessments", "courses"],
+              "derived": {"cost": ["referrals"], "cost_per_referral": ["referrals"],
+                          "cost_per_assessment": ["assessments"], "cost_per_course": ["courses"],
+                          "officer_hours": ["referrals"], "officer_hours_value": ["referrals"]},
+              "keep": ["days", *(f"{n}{end}" for n in ("hours_per_referral", "hourly_cost") for end in ("", "_low", "_high"))]},
     "reoffending": {"counts": ["reoffended", "referrals"], "derived": {"rate": ["referrals", "reoffended"]},
                     "across": [["months"]], "keep": ["months"]},
 }
@@ -182,6 +207,7 @@ METRICS: dict[str, Callable[[Frames, Filters], pl.DataFrame]] = {
     "outcomes": outcomes_table,
     "gaps": gaps_table,
     "reoffending": reoffending_table,
+    "value": value_table,
     "capacity": capacity_table,
     "forecast": forecast_table,
 }

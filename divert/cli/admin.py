@@ -98,7 +98,8 @@ def cmd_programme(args) -> int:
             for area in value:
                 print(f"  {area['code']}  {area['name']}")
         else:
-            print(f"{name}: {', '.join(value) if isinstance(value, list) else value}")
+            shown = ", ".join(value) if isinstance(value, list) else "(not entered)" if value is None else value
+            print(f"{name}: {shown}")
     return OK
 
 
@@ -123,6 +124,8 @@ def add_user_parser(sub) -> None:
 
 def add_programme_parser(sub) -> None:
     """`divert programme show` and `divert programme set`."""
+    from divert.reference import programme
+
     prog = sub.add_parser("programme", help="show or set the programme profile (force, launch, diversion outcome ...)")
     prog_sub = prog.add_subparsers(dest="programme_command", required=True)
     show = prog_sub.add_parser("show", help="print the profile")
@@ -143,4 +146,17 @@ def add_programme_parser(sub) -> None:
     put.add_argument("--officer-hours", dest="officer_hours_per_referral", type=float,
                      help="officer hours saved per referral")
     put.add_argument("--officer-hours-source", dest="officer_hours_source", help="where that figure comes from")
+    put.add_argument("--cost-basis", dest="cost_basis", choices=list(programme.COST_BASES),
+                     help="what --cost is: contract_year (a contract price a year, prorated over a period's days) or "
+                          "per_referral (a price per referral); none: no cost entered")
+    blank = ' (give "" to clear it: no range)'
+    for flag, dest, what in (("--cost", "cost", "the programme's price in pounds (central figure)"),
+                             ("--cost-low", "cost_low", "the lowest likely price" + blank),
+                             ("--cost-high", "cost_high", "the highest likely price" + blank),
+                             ("--officer-hours-low", "officer_hours_low", "the lowest likely officer hours" + blank),
+                             ("--officer-hours-high", "officer_hours_high", "the highest likely officer hours" + blank),
+                             ("--hourly-cost", "hourly_cost", "what an officer hour costs, in pounds"),
+                             ("--hourly-cost-low", "hourly_cost_low", "its lowest likely figure" + blank),
+                             ("--hourly-cost-high", "hourly_cost_high", "its highest likely figure" + blank)):
+        put.add_argument(flag, dest=dest, metavar="NUMBER", help=what)
     prog.set_defaults(func=cmd_programme)

@@ -22,6 +22,7 @@ METRIC_OPTIONS = {
     "outcomes": FILTER_OPTIONS,
     "gaps": FILTER_OPTIONS,
     "reoffending": {**PERIOD_OPTIONS, **FILTER_OPTIONS},
+    "value": {**PERIOD_OPTIONS, **FILTER_OPTIONS},
     "capacity": {**PERIOD_OPTIONS, **FILTER_OPTIONS},
     "forecast": FILTER_OPTIONS,
     "disparity": {**PERIOD_OPTIONS, **DISPARITY_OPTIONS},
@@ -134,13 +135,17 @@ def cmd_metrics(args) -> int:
             table = equity.impact_table(frames, filters, args.group)
         else:
             table = equity.alerts_for(frames, filters, gate, db_engine(args))
+    elif args.name == "value":
+        from divert.analytics.metrics import value_table
+
+        table = value_table(frames, filters, gate)  # worked out from the counts as the role sees them
     elif args.name == "volume-change" and args.months:
         from divert.analytics.metrics import volume_change_table
 
         table = volume_change_table(frames, filters, months=args.months)
     else:
         table = METRICS[args.name](frames, filters)
-    if not gate.exact and args.name not in ("overview", "alerts"):
+    if not gate.exact and args.name not in ("overview", "alerts", "value"):
         from divert.analytics.metrics import GATES
 
         spec = GATES.get(f"disparity:{args.source or 'pathway'}" if args.name == "disparity" else args.name)

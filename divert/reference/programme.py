@@ -18,6 +18,16 @@ SETTING_KEY = "programme"
 DIVERSION_OUTCOMES = {8: "Community Resolution", 22: "Diversionary, educational or intervention activity"}
 DRUG_CLASSES = ("A", "B", "C")
 EARLIEST_LAUNCH = date(2014, 1, 1)
+COST_BASES = {"none": "No cost entered yet", "contract_year": "A contract price a year",
+              "per_referral": "A price per referral"}
+# (the central figure, its low, its high): each low and high is optional, the central figure
+# standing in for a missing one (no range stated).
+RANGES = {"cost": ("cost", "cost_low", "cost_high"),
+          "officer_hours": ("officer_hours_per_referral", "officer_hours_low", "officer_hours_high"),
+          "hourly_cost": ("hourly_cost", "hourly_cost_low", "hourly_cost_high")}
+OPTIONAL = ("cost", "cost_low", "cost_high", "officer_hours_low", "officer_hours_high", "hourly_cost",
+            "hourly_cost_low", "hourly_cost_high")
+LIMITS = {"cost": 100_000_000.0, "hourly_cost": 1_000.0, "officer_hours": 24.0}
 HOURS_SOURCE = ("Provider-reported: each referral at the scene saves over four hours of officer time compared "
                 "with arrest and processing (West Midlands practice example).")
 
@@ -36,6 +46,15 @@ class Programme:
     sessions_per_week: float = 3.0
     officer_hours_per_referral: float = 4.0
     officer_hours_source: str = HOURS_SOURCE
+    officer_hours_low: float | None = None
+    officer_hours_high: float | None = None
+    cost_basis: str = "none"  # COST_BASES: what `cost` is (£), the programme's price
+    cost: float | None = None
+    cost_low: float | None = None
+    cost_high: float | None = None
+    hourly_cost: float | None = None  # £ an officer hour costs, set by the administrator
+    hourly_cost_low: float | None = None
+    hourly_cost_high: float | None = None
     areas: tuple[tuple[str, str], ...] = field(default=(), compare=False)  # (code, name), from the census
 
     @property
@@ -55,6 +74,14 @@ class Programme:
     @property
     def area_labels(self) -> dict[str, str]:
         return dict(self.areas)
+
+    def span(self, key: str) -> tuple[float, float, float] | None:
+        """(low, central, high) of a RANGES figure; None when its central figure is not entered
+        (a missing low or high is the central figure: no range stated)."""
+        central, low, high = (getattr(self, name) for name in RANGES[key])
+        if central is None or (key == "cost" and self.cost_basis == "none"):
+            return None
+        return (central if low is None else low, central, central if high is None else high)
 
     def with_areas(self) -> Programme:
         """The profile with its force's local authorities from the shipped census."""
@@ -84,6 +111,9 @@ def check(values: dict, base: Programme | None = None) -> tuple[Programme | None
         problems.append(Problem(name, values.get(name), reason))
 
     for name, value in values.items():
+        if name in OPTIONAL and (value is None or str(value).strip() == ""):
+            out[name] = None  # blank: not entered (a low or high: no range)
+            continue
         if value is None or name not in STORED:
             if name not in STORED:
                 fail(name, "is not part of the programme profile")
@@ -123,12 +153,17 @@ def check(values: dict, base: Programme | None = None) -> tuple[Programme | None
                     fail(name, f"must be a whole number from {low} to {high}")
                     continue
                 out[name] = number
-            elif name in ("sessions_per_week", "officer_hours_per_referral"):
+            elif name == "sessions_per_week" or name in OPTIONAL or name == "officer_hours_per_referral":
                 number = float(value)
-                if not 0 <= number <= (50 if name == "sessions_per_week" else 24):
-                    fail(name, "is out of range")
+                if not 0 <= number <= _limit(name):
+                    fail(name, f"must be from 0 to {_limit(name):,g}")
                     continue
                 out[name] = number
+            elif name == "cost_basis":
+                if str(value) not in COST_BASES:
+                    fail(name, "must be one of " + ", ".join(COST_BASES))
+                    continue
+                out[name] = str(value)
             else:
                 text = " ".join(str(value).split())
                 if not 1 <= len(text) <= 300:
@@ -139,7 +174,32 @@ def check(values: dict, base: Programme | None = None) -> tuple[Programme | None
             fail(name, str(error) if isinstance(error, forces.UnknownForce) else "is not valid")
     if problems:
         return None, problems
-    return replace(base, **out).with_areas(), []
+    chosen = replace(base, **out)
+    problems = _range_problems(chosen, values)
+    return (None, problems) if problems else (chosen.with_areas(), [])
+
+
+def _limit(name: str) -> float:
+    if name == "sessions_per_week":
+        return 50.0
+    return next(LIMITS[key] for key, names in RANGES.items() if name in names)
+
+
+def _range_problems(profile: Programme, values: dict) -> list[Problem]:
+    """Each low at most its central figure, each high at least it, and a price for a cost basis."""
+    problems = []
+    if profile.cost_basis != "none" and profile.cost is None:
+        problems.append(Problem("cost", values.get("cost"), f"is needed for '{COST_BASES[profile.cost_basis]}'"))
+    for central_name, low_name, high_name in RANGES.values():
+        central, low, high = (getattr(profile, n) for n in (central_name, low_name, high_name))
+        if central is None and (low is not None or high is not None):
+            problems.append(Problem(central_name, values.get(central_name), "is needed with a low or high figure"))
+            continue
+        if low is not None and low > central:
+            problems.append(Problem(low_name, low, f"must be at most the central figure ({central:,g})"))
+        if high is not None and high < central:
+            problems.append(Problem(high_name, high, f"must be at least the central figure ({central:,g})"))
+    return problems
 
 
 def from_stored(stored: dict | None, force: str | None) -> Programme:

@@ -1,6 +1,6 @@
 """The board pack's content, made by the same functions the dashboard pages use and passed
 through the disclosure gate for the role: the Overview's headlines, the Volume, Pathway and
-Disparity tables and charts, capacity and forecast (service managers), and the method notes."""
+Disparity tables and charts, value for money, capacity and forecast (service managers), and the method notes."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from divert.core import clock
 from divert.core.disclosure import SUPPRESSED, Gate, too_narrow
 from divert.records import stored_settings
 from divert.reference import programme
-from divert.report import figures, methods, planning
+from divert.report import figures, methods, planning, value
 from divert.report.model import (
     MISSING,
     BoardPack,
@@ -106,6 +106,7 @@ def build_pack(engine, *, start: date, end: date, as_of: date, role: str = "view
     pack.sections.append(volume_section(frames, filters, gate))
     step("Pathway", 0.35)
     pack.sections.append(pathway_section(frames, filters, gate))
+    pack.sections.append(value.section(frames, filters, gate))
     step("Disparity", 0.5)
     pack.sections.append(disparity_section(frames, filters, gate))
     pack.sections.append(stop_search_section(frames, filters, gate))

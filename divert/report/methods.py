@@ -1,9 +1,10 @@
 """The method notes of the board pack: the Methods page's own texts (the follow-up rules, the
-population denominators, disparity, the impact model), reused, not copied."""
+population denominators, disparity, the impact model, value for money), reused, not copied."""
 
 from __future__ import annotations
 
 from divert.analytics.calendar.maturity import FOLLOW_UP_TEXT
+from divert.analytics.dashboards import value
 from divert.analytics.equity import denominators, disparity
 from divert.analytics.impact import model
 from divert.report.model import BoardPack, Markdown, Section, Text
@@ -21,4 +22,5 @@ def section(pack: BoardPack) -> Section:
         Markdown(denominators.METHODS),
         Markdown(disparity.METHODS),
         Markdown(model.methods_markdown()),
+        Markdown(value.METHODS),
     ])
