@@ -3,6 +3,7 @@
 import streamlit as st
 
 from divert.analytics.calendar.maturity import FOLLOW_UP_TEXT
+from divert.analytics.dashboards import value
 from divert.analytics.equity import denominators, disparity, watch
 from divert.analytics.impact import model
 from divert.records import programme_profile
@@ -37,6 +38,7 @@ Every figure on the dashboards comes from the records in this database; none is 
     + disparity.METHODS
     + "\n\n" + model.methods_markdown()
     + "\n\n" + watch.methods_markdown()
+    + "\n\n" + value.METHODS
     + r"""
 
 ### Outcomes and gaps

@@ -214,7 +214,7 @@ def test_html_is_self_contained_and_escaped(packs):
     assert sum(s.startswith("data:image/png") for s in parsed.sources) == len(files.pack.figures())
     assert b"<script" not in files.html and b"@media print" in files.html
     pack = files.pack
-    pack.sections[0].blocks.append(report.model.Text('<img src=x onerror="alert(1)">'))
+    pack.sections[0].blocks.append(report.blocks.Text('<img src=x onerror="alert(1)">'))
     html = report.render_html(pack)
     assert '<img src=x' not in html and "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in html
     pack.sections[0].blocks.pop()

@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from divert.report.blocks import BoardPack, ReportError
 from divert.report.content import ROLES, build_pack, check_request, last_month_end, month_end
 from divert.report.html import render_html
-from divert.report.model import BoardPack, ReportError
 from divert.report.pdf import render_pdf
 
 __all__ = ["ROLES", "BoardPack", "Files", "ReportError", "audit_details", "build_pack", "check_request", "file_stem", "last_month_end",

@@ -27,7 +27,7 @@ def run(args, engine_of) -> int:
         print("--out names the PDF to write, ending in .pdf (the HTML version is written beside it)", file=sys.stderr)
         return USAGE
     from divert.report import check_request, file_stem, make
-    from divert.report.model import ReportError
+    from divert.report.blocks import ReportError
 
     problems = check_request(args.role, start, end, as_of)
     if not out.parent.is_dir():

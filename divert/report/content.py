@@ -20,7 +20,7 @@ from divert.core.disclosure import SUPPRESSED, Gate, too_narrow
 from divert.records import stored_settings
 from divert.reference import programme
 from divert.report import figures, methods, planning, value
-from divert.report.model import (
+from divert.report.blocks import (
     MISSING,
     BoardPack,
     Progress,

@@ -8,7 +8,7 @@ import textwrap
 
 import altair as alt
 
-from divert.report.model import Figure
+from divert.report.blocks import Figure
 
 WIDTH = 620  # pixels of plot area: about the text width of an A4 page at 96 dpi
 CHARACTER_PIXELS = 5.6  # the caption's average character width, to wrap it near the chart's width

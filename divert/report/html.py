@@ -8,7 +8,7 @@ from html import escape
 
 from markdown_it import MarkdownIt
 
-from divert.report.model import BoardPack, Figure, Markdown, Table, Text
+from divert.report.blocks import BoardPack, Figure, Markdown, Table, Text
 
 STYLE = """
 body { font-family: "DejaVu Sans", "Liberation Sans", Arial, sans-serif; color: #1a1a1a; max-width: 60rem;

@@ -7,7 +7,7 @@ from divert.analytics.calendar.maturity import FOLLOW_UP_TEXT
 from divert.analytics.dashboards import value
 from divert.analytics.equity import denominators, disparity
 from divert.analytics.impact import model
-from divert.report.model import BoardPack, Markdown, Section, Text
+from divert.report.blocks import BoardPack, Markdown, Section, Text
 
 
 def section(pack: BoardPack) -> Section:

@@ -10,7 +10,7 @@ from pathlib import Path
 from fpdf import FPDF, FontFace, TextStyle
 from markdown_it import MarkdownIt
 
-from divert.report.model import BoardPack, Figure, Markdown, Table, Text
+from divert.report.blocks import BoardPack, Figure, Markdown, Table, Text
 
 FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/dejavu"),
              Path("/usr/share/fonts/TTF"), Path("/Library/Fonts"))

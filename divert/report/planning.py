@@ -13,7 +13,7 @@ from divert.analytics.planning import capacity, forecast
 from divert.charts import build
 from divert.core.disclosure import Gate
 from divert.report import figures
-from divert.report.model import Section, Table, Text, cell, count, number, share
+from divert.report.blocks import Section, Table, Text, cell, count, number, share
 
 RECENT_WEEKS = 8
 WEEKS_AHEAD = 13

@@ -9,7 +9,7 @@ from divert.analytics.data.filters import Filters
 from divert.analytics.data.frames import Frames
 from divert.analytics.metrics import value_table
 from divert.core.disclosure import Gate
-from divert.report.model import Section, Table, Text
+from divert.report.blocks import Section, Table, Text
 
 
 def section(frames: Frames, filters: Filters, gate: Gate) -> Section:

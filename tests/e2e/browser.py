@@ -186,31 +186,6 @@ def choose_first_row(page, grid) -> None:
     page.mouse.click(box["x"] + 14, box["y"] + 35 + 17)
 
 
-def edit_first_row(page, grid, columns: tuple[str, ...], column: str, option: str, first: str) -> None:
-    """Set the first row's `column` (a select-box column) of an editable grid showing `columns`
-    to `option`. The grid is drawn on a canvas and sizes its columns to their contents, so only
-    its first cell is aimed at: a click there chooses it, the arrow keys move the choice to
-    `column` (the grid's accessible copy of each cell says which is chosen), Enter opens its
-    editor, and a click on the option closes it. `first`: the text of the first row's first cell
-    (the grid that is wanted is drawn, and the one it replaced is gone)."""
-    index = columns.index(column)
-    corner, cell = grid.get_by_test_id("glide-cell-0-0"), grid.get_by_test_id(f"glide-cell-{index}-0")
-    expect(corner).to_have_count(1)
-    expect(corner).to_have_text(first)
-    settle(page)
-    box = grid.bounding_box()
-    page.mouse.click(box["x"] + 8, box["y"] + 35 + 17)
-    expect(corner).to_have_attribute("aria-selected", "true")
-    for _ in range(index):
-        page.keyboard.press("ArrowRight")
-    expect(cell).to_have_attribute("aria-selected", "true")
-    page.keyboard.press("Enter")
-    choice = page.get_by_role("option", name=option, exact=True)
-    choice.click()
-    expect(choice).to_have_count(0)
-    expect(cell).to_have_text(option)
-
-
 # --- screenshots -----------------------------------------------------------------------------
 class Screenshots:
     """Numbered screenshots of each step, under the test's tmp dir (screenshots/). A screenshot
