@@ -162,10 +162,14 @@ def count(page, label: str) -> int:
     return int(text.replace(",", ""))
 
 
-def choose(page, label: str, option, *, exact: bool = True) -> None:
-    """Pick `option` (text, or a pattern) in the select box `label` and wait for the run it makes."""
+def choose(page, label: str, option, *, exact: bool = True, typed: str | None = None) -> None:
+    """Pick `option` (text, or a pattern) in the select box `label` and wait for the run it makes.
+    `typed`: text typed into the box first, to narrow a long list (it draws only the options that
+    fit) to the wanted one."""
     box = page.get_by_role("combobox", name=label)
     box.click()
+    if typed:
+        box.fill(typed)
     page.get_by_role("option", name=option, exact=exact if isinstance(option, str) else None).click()
     expect(box).to_have_value(option)
     settle(page)

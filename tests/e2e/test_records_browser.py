@@ -137,7 +137,7 @@ def test_attendance_register_saves_the_changed_statuses(demo_app, page):
     page.get_by_role("tab", name="Attendance register").click()
     page.get_by_text("Show every session, not only the recent and upcoming", exact=True).click()
     settle(page)
-    choose(page, "Session", session_label(chosen))
+    choose(page, "Session", session_label(chosen), typed=chosen["Session"])
     register_tab = page.get_by_role("tabpanel", name="Attendance register")
     status = register_tab.get_by_role("radiogroup", name=re.compile(rf"^{re.escape(first['Referral'])} "))
     status.get_by_text("Cancelled", exact=True).click()
