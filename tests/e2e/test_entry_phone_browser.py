@@ -10,7 +10,7 @@ import pytest
 from browser import choose, heading, settle, sign_in
 from playwright.sync_api import expect
 
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("browser-1")]
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("browser-2")]
 
 PHONE = {"width": 390, "height": 844}
 # what sticks out to the right of the window, of what is shown (the sidebar is closed on a phone)
