@@ -72,3 +72,14 @@ def age_at_offence(c: Checker, offence_date: date, birth_year: int | None) -> in
 def referral_fields(c: Checker) -> dict:
     """The referral's own fields (its offence is found or recorded by the caller)."""
     return _checked(c, "reference", "referred_at", "referring_team", "override_reason")
+
+
+def existing_offence(c: Checker, *, has_referral: bool, has_person: bool, referred_at, offence_date: date) -> None:
+    """A referral for an offence already recorded: the offence has no referral yet, has its
+    person, and the referral is not before it."""
+    if has_referral:
+        c.fail("crime_ref", "already has a referral")
+    if not has_person:
+        c.fail("crime_ref", "has no person recorded against the offence")
+    if referred_at and referred_at.date() < offence_date:
+        c.fail("referred_at", f"is before the offence ({offence_date})")

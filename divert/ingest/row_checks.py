@@ -22,6 +22,7 @@ from sqlmodel import Session
 from divert.core.field_rules import Checker, Problem
 from divert.core.record_fields import (
     age_at_offence,
+    existing_offence,
     offence_fields,
     person_fields,
     referral_fields,
@@ -306,12 +307,8 @@ def _referral(c: CachedChecker, values: dict, ctx: Context, plan: Plan) -> str:
         new_offence = fields
     else:
         new_offence = None
-        if offence.referral is not None:
-            c.fail("crime_ref", "already has a referral")
-        if offence.person is None:
-            c.fail("crime_ref", "has no person recorded against the offence")
-        if referred_at and referred_at.date() < offence.offence_date:
-            c.fail("referred_at", f"is before the offence ({offence.offence_date})")
+        existing_offence(c, has_referral=offence.referral is not None, has_person=offence.person is not None,
+                         referred_at=referred_at, offence_date=offence.offence_date)
     _check(c)
     person = offence.person
     pid = person.id if isinstance(person, _Person) else person

@@ -7,7 +7,7 @@ from sqlmodel import Session
 
 from divert.core import codes
 from divert.core.field_rules import Checker, Problem
-from divert.core.record_fields import referral_fields
+from divert.core.record_fields import existing_offence, referral_fields
 from divert.records import programme_profile
 from divert.records.core import (
     Rejected,
@@ -74,12 +74,9 @@ def add_referral(values: dict, user: str, *, session=None, engine=None, upsert=F
             offence.outcome, offence.outcome_date = 8, referred_at.date()
             insert(s, user, offence)
         else:
-            if s.execute(select(Referral.id).where(Referral.offence_id == offence.id)).first():
-                c.fail("crime_ref", "already has a referral")
-            if offence.person_id is None:
-                c.fail("crime_ref", "has no person recorded against the offence")
-            if referred_at and referred_at.date() < offence.offence_date:
-                c.fail("referred_at", f"is before the offence ({offence.offence_date})")
+            referred = s.execute(select(Referral.id).where(Referral.offence_id == offence.id)).first() is not None
+            existing_offence(c, has_referral=referred, has_person=offence.person_id is not None,
+                             referred_at=referred_at, offence_date=offence.offence_date)
         check(c)
         history = person_history(s, offence.person_id)
         decided, notes = programme.offer(c, programme_profile.in_session(s), history, offence.age, offence.drug,
