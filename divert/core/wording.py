@@ -25,3 +25,29 @@ def _regular(word: str) -> str:
     if word.endswith("y") and word[-2:-1] not in "aeiou":
         return word[:-1] + "ies"
     return word + ("es" if word.endswith(("s", "x", "ch", "sh")) else "s")
+
+
+# --- dates on screen: one format everywhere ("5 Dec 2026"), times to the minute in UK time ----------------------
+
+DAY_FORMAT = "%-d %b %Y"  # strftime, also for polars' dt.strftime: "5 Dec 2026"
+MOMENT_FORMAT = "%-d %b %Y %H:%M"  # "5 Dec 2026 14:03", always in UK time
+UK_ZONE = "Europe/London"
+
+
+def day(value) -> str:
+    """A date (or the date of a datetime) as shown on screen: "5 Dec 2026"; "" for none."""
+    return "" if value is None else format(value, DAY_FORMAT)
+
+
+def moment(value) -> str:
+    """A datetime as shown on screen, to the minute in UK time: "5 Dec 2026 14:03". An aware
+    datetime is converted to UK time; a naive one is taken to be UTC (as the database stores
+    it); "" for none."""
+    if value is None:
+        return ""
+    from datetime import timezone
+    from zoneinfo import ZoneInfo
+
+    if getattr(value, "tzinfo", None) is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return format(value.astimezone(ZoneInfo(UK_ZONE)), MOMENT_FORMAT)
