@@ -59,6 +59,23 @@ def pytest_configure(config):
         raise pytest.UsageError("DIVERT_TEST_BACKEND=postgres needs DIVERT_TEST_DATABASE_URL (a PostgreSQL server)")
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups (--dist loadgroup)
+def pytest_collection_modifyitems(config, items):
+    """A module with a module-scoped fixture of its own (a demo, a board pack, a release) runs
+    on one worker as a unit, so that the fixture is built once, not once on every worker its
+    tests are spread over. Other tests are still spread one by one."""
+    for item in items:
+        if item.get_closest_marker("xdist_group") is not None:
+            continue
+        module = item.nodeid.split("::")[0]
+        info = getattr(item, "_fixtureinfo", None)
+        shared = info is not None and any(
+            d.scope in ("module", "class") and d.baseid == module
+            for defs in info.name2fixturedefs.values() for d in defs)
+        if shared:
+            item.add_marker(pytest.mark.xdist_group(module))
+
+
 def pytest_report_header(config):
     return f"divert test backend: {BACKEND}"
 

@@ -29,6 +29,27 @@ REFERRALS_AT_SCALE_1 = 16_500  # referrals the demo makes at scale 1 (measured: 
 TARGETS = {"warm_s": 0.3, "ratio_floor": 2.0, "speedup_pandas": 10.0, "load_first_s": 5.0,
            "refresh_after_write_s": 1.0, "write_p95_ms": 50.0, "import_rows_per_s": 20_000, "peak_mb": 2048}
 DEFAULT_OUT = Path("bench") / "results.json"
+# results.json: exactly these keys, every figure a measured number (the deployment guide and CI read them)
+PAGE_FIGURES = ("first_s", "warm_s", "floor_s", "pandas_s", "ratio_floor", "speedup_pandas")
+RESULT_FIGURES = {"load": ("first_s",), "write": ("p50_ms", "p95_ms"), "import": ("rows_per_s",),
+                  "memory": ("peak_mb",)}
+
+
+def missing_figures(results: dict, pages: list[str], imported: bool = True) -> list[str]:
+    """What the bench promised and did not measure: each as "pages.volume.warm_s" (empty when
+    every figure is there as a positive number). `imported`: an import was asked for."""
+    def measured(value) -> bool:
+        return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
+
+    missing = [f"pages.{page}.{key}" for page in pages for key in PAGE_FIGURES
+               if not measured((results.get("pages") or {}).get(page, {}).get(key))]
+    for group, keys in RESULT_FIGURES.items():
+        if group == "import" and not imported:
+            continue
+        missing += [f"{group}.{key}" for key in keys if not measured((results.get(group) or {}).get(key))]
+    if not measured(results.get("refresh_after_write_s")):
+        missing.append("refresh_after_write_s")
+    return missing
 
 
 def _percentile(values: list[float], share: float) -> float:
@@ -126,13 +147,23 @@ def run(referrals: int, db_url: str | None, import_rows: int, out: Path | None =
                "import": app.get("import"), "browser": seen, "machine": {"cores": os.cpu_count(), "python": platform.python_version()},
                "database": url.split("@")[-1].split("///")[0]}
     _table(results, details, report)
+    missing = missing_figures(results, list(PAGES), imported=bool(import_rows))
+    if missing:
+        report("Not measured (the bench is incomplete): " + ", ".join(missing))
+    results_ok = not missing
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(results, indent=2))
         out.with_name("details.json").write_text(json.dumps(details, indent=2, default=str))
         report(f"Written: {out} (and {out.with_name('details.json')})")
     engine.dispose()
+    if not results_ok:
+        raise IncompleteBench(missing)
     return results
+
+
+class IncompleteBench(RuntimeError):
+    """The bench ran but did not measure every figure it promises (missing_figures)."""
 
 
 def _mark(ok: bool | None) -> str:

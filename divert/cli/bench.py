@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import sys
 
-from divert.cli.common import OK, USAGE
+from divert.cli.common import OK, REJECTED, USAGE
 
 
 def cmd_bench(args) -> int:
     from pathlib import Path
 
-    from divert.bench.command import run
+    from divert.bench.command import IncompleteBench, run
 
     if args.referrals <= 0 or args.import_rows < 0 or args.repeat < 1:
         print("--referrals and --repeat must be positive and --import-rows not negative", file=sys.stderr)
@@ -22,7 +22,11 @@ def cmd_bench(args) -> int:
     except OSError as error:
         print(f"Cannot write the results to {out}: {error.strerror}", file=sys.stderr)
         return USAGE
-    run(args.referrals, args.db, args.import_rows, out, browser=not args.no_browser, repeat=args.repeat)
+    try:
+        run(args.referrals, args.db, args.import_rows, out, browser=not args.no_browser, repeat=args.repeat)
+    except IncompleteBench as error:
+        print(f"The bench did not measure {', '.join(error.args[0])}: see the lines above.", file=sys.stderr)
+        return REJECTED
     return OK
 
 
