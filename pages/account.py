@@ -3,6 +3,7 @@
 import streamlit as st
 
 from divert.auth import accounts
+from divert.core import wording
 from divert.web import access, ui
 
 user = ui.require_role(*access.ALL_ROLES, allow_password_change=True)
@@ -21,7 +22,7 @@ if user.must_change_password:
 st.markdown(
     f"**Username:** {user.username}  \n**Name:** {user.display_name}  \n"
     f"**Role:** {user.role_label}  \n"
-    f"**Signed in until:** {user.expires_at:%d %b %Y, %H:%M} UTC"
+    f"**Signed in until:** {wording.moment(user.expires_at)} (UK time)"
 )
 
 st.subheader("Change password")

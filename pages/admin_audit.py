@@ -1,9 +1,13 @@
-"""Audit log (administrators only): every write, who made it and when, with filters and CSV."""
+"""Audit log (administrators only): every write in words (who changed what, from what to what,
+why, to the minute in UK time), with filters and CSV."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import streamlit as st
 
+from divert.core import clock
+from divert.core.safe_csv import to_csv_bytes
+from divert.readmodels import admin_view
 from divert.records import audit_log
 from divert.web import ui
 
@@ -15,7 +19,8 @@ engine = ui.engine()
 st.title("Audit log")
 st.caption(
     "Every change to the records, users and settings, and every sign-in, wrong password and "
-    "lockout. Times are UTC. Passwords are never recorded."
+    "lockout: who did it, what changed from what to what, and why. Times are UK time, to the minute. Passwords "
+    "are never recorded."
 )
 
 options = audit_log.choices(engine)
@@ -24,9 +29,10 @@ who = c1.selectbox("User", [ANY, *options["username"]])
 action = c2.selectbox("Action", [ANY, *options["action"]], format_func=lambda a: a if a == ANY else audit_log.action_label(a))
 table = c3.selectbox("Record", [ANY, *options["table_name"]],
                      format_func=lambda t: t if t == ANY else audit_log.table_label(t))
-today = date.today()
+today = clock.today()
 period = c4.date_input(
-    "Dates (from - to)", value=(today - timedelta(days=30), today), max_value=today + timedelta(days=1)
+    "Dates (from - to)", value=(today - timedelta(days=30), today), max_value=today + timedelta(days=1),
+    format="DD/MM/YYYY",
 )
 start, end = (period + (None, None))[:2] if isinstance(period, tuple) else (period, None)
 
@@ -41,13 +47,13 @@ frame, more = audit_log.events(
 )
 shown = f"{frame.height:,} event{'s' if frame.height != 1 else ''}"
 st.write(f"**{shown}**" + (f" (the newest {LIMIT:,}; narrow the filters to see older ones)" if more else ""))
-st.dataframe(audit_log.readable(frame), hide_index=True, width="stretch",
+entries = admin_view.audit_entries(frame)
+st.dataframe(entries, hide_index=True, width="stretch",
              column_config={"What changed": st.column_config.TextColumn(width="large")})
-st.caption("The download has every column, including the full record before and after each change.")
 st.download_button(
     "Download CSV",
-    audit_log.to_csv(frame),
-    file_name=f"divert-audit-{today:%Y%m%d}.csv",
+    to_csv_bytes(entries),
+    file_name=f"divert-audit-{today:%Y-%m-%d}.csv",
     mime="text/csv",
     icon=":material/download:",
     disabled=frame.is_empty(),

@@ -4,7 +4,7 @@ officer time behind the value-for-money figures."""
 
 import streamlit as st
 
-from divert.core import clock
+from divert.core import clock, wording
 from divert.readmodels import admin_view
 from divert.records import programme_profile
 from divert.reference import forces, programme
@@ -90,7 +90,7 @@ with st.form("programme"):
                 **dict(zip(programme.RANGES["hourly_cost"], rate, strict=True)),
             }, user.username, engine=engine)
             if saved.ok:
-                st.success(f"Saved: {chosen.force_name}, launched {chosen.launch:%-d %B %Y}, {len(chosen.areas)} areas.")
+                st.success(f"Saved: {chosen.force_name}, launched {wording.day(chosen.launch)}, {len(chosen.areas)} areas.")
                 current = chosen
             else:
                 ui.show_problems(saved.problems)

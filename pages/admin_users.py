@@ -3,7 +3,7 @@
 import streamlit as st
 
 from divert.auth import accounts
-from divert.core import codes
+from divert.core import codes, wording
 from divert.web import ui
 
 NOTICE = "divert_users_notice"
@@ -35,8 +35,8 @@ def status(account) -> str:
     if not account.active:
         return "Disabled"
     if account.locked():
-        who = f" for {account.clients_locked} client(s)" if account.clients_locked else ""
-        return f"Locked{who} until {account.locked_until:%H:%M:%S} UTC"
+        who = f" for {wording.plural(account.clients_locked, 'client')}" if account.clients_locked else ""
+        return f"Locked{who} until {wording.moment(account.locked_until)} (UK time)"
     if account.must_change_password:
         return "Active, one-time password"
     return "Active"
@@ -50,8 +50,8 @@ st.dataframe(
             "Role": a.role_label,
             "Status": status(a),
             "Wrong passwords": a.failed_logins,
-            "Created": a.created_at.strftime("%d %b %Y") if a.created_at else "",
-            "Demo": a.demo,
+            "Created": wording.day(a.created_at),
+            "Demo account": "Yes" if a.demo else "No",
         }
         for a in people
     ],

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from divert.core import codes
+from divert.core import codes, wording
 from divert.readmodels import work_queues
 from divert.records.referrals import edit_assessment, record_assessment
 from divert.web import forms, referral_forms, ui
@@ -145,7 +145,7 @@ with form.form():
         st.date_input("Completed on", value=completed.date() if completed else today, key=key("completed_on"),
                       format=forms.DATE_FORMAT, min_value=forms.WIDGET_EARLIEST, max_value=forms.WIDGET_LATEST,
                       help="For a completed assessment only. From the referral day "
-                           f"({detail['referred_at']:%d/%m/%Y}) to today: it cannot come before the referral.")
+                           f"({wording.day(detail['referred_at'])}) to today: it cannot come before the referral.")
         problems.at("completed_at")
     with right:
         st.time_input("Time completed (UK)", key=key("completed_time"), step=60,

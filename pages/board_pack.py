@@ -6,7 +6,7 @@ from datetime import date, timedelta
 import streamlit as st
 
 from divert import report
-from divert.core import clock
+from divert.core import clock, wording
 from divert.records.exports import record_export
 from divert.web import dashboard, ui
 
@@ -43,7 +43,7 @@ if exact:
     choices = list(dashboard.PERIODS)
 else:
     ends = dashboard.month_ends(today - timedelta(days=1))
-    as_of = left.selectbox("As of (month end)", ends, format_func=lambda d: f"{d:%-d %B %Y}", key="board_pack_as_of_month",
+    as_of = left.selectbox("As of (month end)", ends, format_func=wording.day, key="board_pack_as_of_month",
                            help="Published figures are measured at a month end, over fixed periods.")
     choices = [p for p in dashboard.PERIODS[:-1] if not report.check_request("viewer", *bounds(p, as_of), as_of, today)]
 period = right.selectbox("Period", choices, key="board_pack_period", help=dashboard.PERIOD_HELP)
@@ -57,7 +57,7 @@ if period == "Custom":
 else:
     start, end = bounds(period, as_of)
 
-st.caption(f"**Period:** {start:%-d %B %Y} to {end:%-d %B %Y}. **As of:** {as_of:%-d %B %Y}. **Figures for:** the "
+st.caption(f"**Period:** {wording.day(start)} to {wording.day(end)}. **As of:** {wording.day(as_of)}. **Figures for:** the "
            f"{user.role} role.")
 problems = report.check_request(user.role, start, end, as_of, today)
 for problem in problems:
@@ -77,7 +77,7 @@ if st.button("Build the board pack", type="primary", icon=":material/picture_as_
                       engine=engine)
         bar.empty()
         st.session_state[PACK] = {"role": user.role, "stem": stem, "pdf": files.pdf, "html": files.html,
-                                  "summary": f"{files.pack.period_text}, as of {files.pack.as_of:%-d %B %Y}, data "
+                                  "summary": f"{files.pack.period_text}, as of {wording.day(files.pack.as_of)}, data "
                                              f"version {files.pack.data_version}"}
 
 made = st.session_state.get(PACK)

@@ -7,11 +7,11 @@ from datetime import timedelta
 
 import streamlit as st
 
-from divert.analytics.planning import capacity, queue, staffing, waiting
+from divert.analytics.planning import capacity, periods, queue, staffing, waiting
 from divert.charts import build, planning
-from divert.core import clock
+from divert.core import clock, wording
 from divert.core.wording import plural
-from divert.readmodels import capacity_view
+from divert.readmodels import capacity_view, forecast_view
 from divert.web import dashboard, scenarios, ui
 
 user = ui.require_role("manager", "admin")
@@ -32,12 +32,12 @@ weeks_back = st.segmented_control("Recent figures over", [4, 8, 13], default=4, 
 start = as_of - timedelta(weeks=weeks_back) + timedelta(days=1)
 referrals = filters.without_period().apply(data.referrals, "referred_on")
 shown_from, shown_to = capacity.chart_window(filters, as_of)
-st.caption(f"As of {as_of:%d %B %Y} for {filters.without_period().describe(areas=data.programme.area_labels)}. Weekly charts show {shown_from:%d %b %Y} "
-           f"to {shown_to:%d %b %Y}; a week not over at the as-of date is provisional (hollow points, dashed). Course "
+st.caption(f"As of {wording.day(as_of)} for {filters.without_period().describe(areas=data.programme.area_labels)}. Weekly charts show {wording.day(shown_from)} "
+           f"to {wording.day(shown_to)}; a week not over at the as-of date is provisional (hollow points, dashed). Course "
            "sessions serve every area, so the area and people filters narrow the referrals only. The wait to "
            "assessment is in working days (Monday to Friday), as its target; the wait to a course in days. The people "
            "past a target here are the worklist's overdue at the same date"
-           + (f" (the Worklist shows today, {today:%-d %B %Y}: choose that date in As of to compare)."
+           + (f" (the Worklist shows today, {wording.day(today)}: choose that date in As of to compare)."
               if as_of != today else "."))
 gap = waiting.latest_gap(referrals, as_of)
 if gap is not None:
@@ -128,15 +128,39 @@ for col, row in zip(cols, capacity_view.wait_rows(summary), strict=True):
 
 # --- sessions against demand --------------------------------------------------------------------------
 weekly = capacity.weekly_capacity(referrals, data.sessions, as_of)
-seats_frame, weeks_ahead = capacity_view.seats_against_demand(weekly, baseline, plan)
+st.subheader("Course seats by week, month or quarter")
+left, right = st.columns(2)
+grain = left.segmented_control("Plan by", list(periods.GRAINS), default=periods.MONTH, key="capacity_grain",
+                               format_func=periods.GRAIN_LABELS.get,
+                               help="Weeks, calendar months or calendar quarters. Months and quarters ahead start "
+                                    "with the first whole one after the as-of date.") or periods.MONTH
+count = right.segmented_control("How far ahead", list(forecast_view.horizon_choices(grain)),
+                                default=periods.DEFAULT_PERIODS[grain], key=f"capacity_horizon_{grain}",
+                                format_func=lambda n: forecast_view.choice_label(grain, n)) \
+    or periods.DEFAULT_PERIODS[grain]
+by_period = capacity_view.seats_by_period(data.sessions, result, plan, as_of, grain, count)
+st.markdown(f"**{by_period.horizon.words('Seats planned')}.**")
 dashboard.chart_block(
-    "Course seats scheduled against demand",
+    capacity_view.seats_by_period_title(by_period),
+    capacity_view.seats_by_period_caption(by_period),
+    planning.seats_by_period(by_period.periods_only), by_period.table, f"course_seats_by_{grain}",
+    key="capacity_periods",
+)
+
+seats_frame, weeks_ahead = capacity_view.seats_against_demand(weekly, baseline, plan)
+calendar_end = capacity_view.calendar_ends(data.sessions)
+dashboard.chart_block(
+    "Course seats scheduled against demand, week by week",
     "Grey bars: seats in the sessions scheduled each week (lighter: weeks not over, the calendar ahead). Lines: seats "
-    "booked (for weeks not over, booked so far, not under-use), seats filled by people who attended (weeks over), "
+    "booked (up to the week the as-of date falls in, booked so far; bookings for later weeks are still coming in, "
+    "so they are not drawn: the table above lists them so far), seats filled by people who attended (weeks over), "
     "and the seats the referral forecast needs (people allocated to the course who will attend, at the planning "
     f"model's rates), with its 80% interval shaded grey. Last 26 weeks and {weeks_ahead} weeks "
-    "after the as-of week. Hollow points and dashed lines are provisional.",
-    planning.seats_against_demand(seats_frame), seats_frame, "seats_against_demand", key="capacity_seats",
+    "after the as-of week. Hollow points and dashed lines are provisional. "
+    + (f"{capacity_view.calendar_end_text(data.sessions)} (dashed grey line): after it nothing is scheduled yet, "
+       "which is not a fall in capacity." if calendar_end else "No sessions are on the calendar."),
+    planning.seats_against_demand(seats_frame, calendar_end), seats_frame, "seats_against_demand",
+    key="capacity_seats",
 )
 
 use = capacity_view.seat_use(weekly, shown_from, as_of)

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from divert.core import codes
+from divert.core import codes, wording
 from divert.readmodels import casework, worklist
 from divert.records.core import check_only
 from divert.records.referrals import close_referral
@@ -125,7 +125,7 @@ with form.form():
     with left:
         st.date_input("Closed on *", value=forms.now_uk().date(), key=key("closed_on"), format=forms.DATE_FORMAT,
                       min_value=forms.WIDGET_EARLIEST, max_value=forms.WIDGET_LATEST,
-                      help=f"From the referral day ({detail['referred_at']:%d/%m/%Y}) to today: a referral cannot "
+                      help=f"From the referral day ({wording.day(detail['referred_at'])}) to today: a referral cannot "
                            "close before it was made, nor in the future.")
         problems.at("closed_on")
     with right:

@@ -1,10 +1,12 @@
-"""Forecast: weekly referrals up to 26 weeks ahead with prediction intervals, how well the
-same method did in the past (a rolling-origin backtest), and the work the forecast means."""
+"""Forecast: referrals by week, calendar month or quarter over a horizon stated in words (a total
+with prediction intervals), the weekly forecast, how well the same method did in the past (a
+rolling-origin backtest), and the work the forecast means."""
 
 import streamlit as st
 
-from divert.analytics.planning import demand, forecast, staffing
+from divert.analytics.planning import demand, forecast, periods, staffing
 from divert.charts import build, planning
+from divert.core import wording
 from divert.readmodels import forecast_view
 from divert.readmodels.forecast_view import ERROR_NAME
 from divert.web import dashboard, scenarios, ui
@@ -21,7 +23,7 @@ data = dashboard.frames(filters)
 dashboard.as_of_line(data)
 result, rates = scenarios.planning_inputs(filters)
 as_of = filters.as_of_date
-st.caption(f"Referrals for {filters.without_period().describe(areas=data.programme.area_labels)}, as of {as_of:%d %B %Y}. The forecast uses every "
+st.caption(f"Referrals for {filters.without_period().describe(areas=data.programme.area_labels)}, as of {wording.day(as_of)}. The forecast uses every "
            "complete week recorded up to the as-of date, whatever the period filter says; the week the as-of date "
            "falls in is not over, so it is shown as it stands (hollow) and not used.")
 models = forecast_view.models(result)
@@ -31,43 +33,65 @@ if not models:
 if result.note:
     st.info(result.note, icon=":material/info:")
 
-left, right = st.columns([1, 2])
-horizon = left.slider("Weeks ahead", 4, forecast.HORIZON, 13, key="forecast_horizon",
-                      help="How far ahead to show. Intervals widen the further ahead the forecast looks.")
+left, middle, right = st.columns([1, 1, 2])
+grain = left.segmented_control("Plan by", list(periods.GRAINS), default=periods.MONTH, key="forecast_grain",
+                               format_func=periods.GRAIN_LABELS.get,
+                               help="Weeks, calendar months or calendar quarters. Months and quarters start with the "
+                                    "first whole one after the as-of date.") or periods.MONTH
+choices = forecast_view.horizon_choices(grain)
+count = middle.segmented_control("How far ahead", list(choices), default=periods.DEFAULT_PERIODS[grain],
+                                 key=f"forecast_horizon_{grain}",
+                                 format_func=lambda n: forecast_view.choice_label(grain, n),
+                                 help="Ranges widen the further ahead the forecast looks.") or periods.DEFAULT_PERIODS[grain]
 model = right.radio("Forecast", models, index=models.index(forecast.COMBINATION), horizontal=False,
                     format_func=forecast_view.label, key="forecast_model",
                     help="The planners use the average of the two: averages of simple forecasts are usually at least "
                          "as accurate as either alone. The backtest below shows how each did on this service. "
                          + TECHNICAL)
 
+targets = dashboard.settings()
+answer = staffing.for_service(result, rates, targets.target_days_to_assessment, targets.target_days_to_course)
+plan = answer.plan
+planned = forecast_view.planned(result, plan, grain, count, model)
+horizon = planned.weeks
+st.markdown(f"**{planned.horizon.words()}.**")
 shown = forecast.chart_frame(result, model, horizon)
 coming = forecast.ahead(result, model, horizon)
 top = forecast.headline(result, model, horizon)
 first = top["next_week"]
+total = planned.total
 c1, c2, c3, c4 = st.columns(4)
 c1.metric("Referrals expected next week", f"{first['mean']:,.0f}",
-          help=f"The central forecast for the week starting {first['week']:%d %B %Y}, the week after the as-of date.")
-c1.caption(f"Week of {first['week']:%d %b %Y}. 80% interval {first['lo_80']:,.0f} to {first['hi_80']:,.0f}; 95% "
+          help=f"The central forecast for the week starting {wording.day(first['week'])}, the week after the as-of date.")
+c1.caption(f"Week of {wording.day(first['week'])}. 80% interval {first['lo_80']:,.0f} to {first['hi_80']:,.0f}; 95% "
            f"interval {first['lo_95']:,.0f} to {first['hi_95']:,.0f}")
-c2.metric(f"Referrals a week over the next {horizon} weeks", f"{top['mean_per_week']:,.0f}",
-          help="Average of the central forecast over the weeks shown, from next week.")
+c2.metric("Forecast total", f"{total['referrals']:,.0f}",
+          help=f"{planned.horizon.words()}: the central forecast added up over those days. {periods.METHOD}")
+c2.caption(f"{planned.horizon.span()}: 80% interval {total['referrals_lo_80']:,.0f} to "
+           f"{total['referrals_hi_80']:,.0f}; about {top['mean_per_week']:,.0f} a week")
 if top["latest_week"] is not None:
     c3.metric("Latest complete week", f"{top['latest_referrals']:,}",
-              help=f"Referrals in the week starting {top['latest_week']:%d %B %Y}.")
-    c3.caption(f"Week of {top['latest_week']:%d %b %Y}")
+              help=f"Referrals in the week starting {wording.day(top['latest_week'])}.")
+    c3.caption(f"Week of {wording.day(top['latest_week'])}")
 this_week = top["this_week"]
 c4.metric("This week so far (provisional)", f"{this_week['referrals']:,}",
           help="Referrals recorded in the week the as-of date falls in, up to the as-of date. The week is not over, "
                "so this is not a fall.")
-c4.caption(f"Week of {this_week['week']:%d %b %Y}, {this_week['days']} of 7 days")
+c4.caption(f"Week of {wording.day(this_week['week'])}, {this_week['days']} of 7 days")
 
-chart = build.forecast_band(shown)
+dashboard.chart_block(
+    forecast_view.period_title(planned),
+    forecast_view.period_caption(planned),
+    planning.period_forecast(planned.periods_only), planned.table, f"referral_forecast_by_{grain}",
+    key="forecast_periods",
+)
+chart = planning.forecast_band(shown)
 dashboard.chart_block(
     "Referrals a week: recorded and forecast",
     "Referrals recorded each week (the last two years; a gap in the records is left blank, not drawn as zero) and "
-    "the forecast (dashed, from the week the as-of date falls in), with the range the week's count should fall in "
-    "80 times in 100 (darker band) and 95 times in 100 (lighter band). Hollow points are provisional: this week so "
-    "far, and the forecast.",
+    f"the forecast (dashed, from the week the as-of date falls in to the week of {wording.day(planned.horizon.last)}), "
+    "with the range the week's count should fall in 80 times in 100 (darker band) and 95 times in 100 (lighter "
+    "band). Hollow points are provisional: this week so far, and the forecast.",
     chart, shown, "referral_forecast", key="forecast_chart",
 )
 
@@ -109,9 +133,6 @@ else:
     )
 
 # --- the work it means ----------------------------------------------------------------------------------
-targets = dashboard.settings()
-answer = staffing.for_service(result, rates, targets.target_days_to_assessment, targets.target_days_to_course)
-plan = answer.plan
 table = demand.work_table(coming, plan)
 need = demand.work_summary(table)
 st.subheader("What the forecast means for the service")

@@ -41,7 +41,8 @@ dashboard.chart_block(
 dashboard.chart_block(
     "The change at the launch, overall and by group",
     "Rate ratios with 95% intervals (robust to month-to-month correlation and overdispersion): below 1 means fewer "
-    "formal outcomes than the trend before the launch predicted. 'Change in level' is the step at the launch; "
+    "formal outcomes than the trend before the launch predicted; the p-value is the chance of a change this big by "
+    "luck alone. 'Change in level' is the step at the launch; "
     "'change in trend' the yearly change in slope after it.",
     build.forest(shown.level_changes, "group", "estimate", "ci_low", "ci_high",
                   x_title="Change in level at the launch (rate ratio, log scale)"),
@@ -64,15 +65,13 @@ st.caption("Recorded possession offences rose at the launch (offences that used 
            "recorded offences is the launch jump, the same figure as on the Volume page (12 complete months either "
            "side, seasonally adjusted); formal outcomes counted on their own are the time-series model's step. Both "
            "as percentage changes with 95% intervals.")
-st.dataframe(shown.recording, hide_index=True,
-             column_config={name: st.column_config.NumberColumn(title, format="%+.0f%%") for name, title in
-                            (("change_pct", "Change"), ("ci_low_pct", "95% from"), ("ci_high_pct", "95% to"))})
+dashboard.table(shown.recording)
 if shown.controlled is not None:
     st.subheader("Against comparator forces")
     st.caption("The same model on drug searches' formal outcomes (police.uk stop and search) for the programme's force "
                f"and for {', '.join(shown.comparators)}: the difference between the two changes is what is left "
                "once a national trend is allowed for.")
-    st.dataframe(shown.controlled, hide_index=True)
+    dashboard.table(shown.controlled)
 else:
     st.caption("Comparator forces: import police.uk stop-and-search files for other forces (Imports page) to run the "
                "same model on them and allow for a national trend.")

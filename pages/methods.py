@@ -7,20 +7,22 @@ from divert.analytics.dashboards import value
 from divert.analytics.equity import denominators, disparity, watch
 from divert.analytics.impact import model
 from divert.records import programme_profile
-from divert.web import access, ui
+from divert.report.methods import without_code
+from divert.web import access, dashboard, ui
 
 ui.require_role(*access.ALL_ROLES)
 st.title("Methods")
 profile = programme_profile.current(ui.engine())
-st.markdown(
+dashboard.glossary_link()
+st.markdown(without_code(
     f"""
 Every figure on the dashboards comes from the records in this database; none is typed in.
 
 ### The as-of date, periods and follow-up
 - **As of.** Every figure is measured as things stood at the end of the as-of date (UK time). On every page and
   for every role, and in the board pack, that is the last month end before today unless another date is chosen
-  in the filters or the link (`as_of=`); each page says which date under its title ("Figures as of ...").
-  `divert metrics` follows the same rule; `--as-of` (or today's date in the filter) gives the live records. Records dated later
+  in the filters (a shared link keeps the date chosen); each page says which date under its title ("Figures as
+  of ..."). Choosing today's date in the filter gives the live records. Records dated later
   are left out and steps taken later (an assessment, a booking, a closure, a court outcome) count as not yet
   taken, so a past as-of date gives the figures as they were. Each page says how far each source's data go.
 - **Period.** The dates that count, ending on the as-of date, the same on every page. Where a page compares
@@ -70,8 +72,8 @@ the Kaplan-Meier curve follows everyone until the as-of date.
 ### Small numbers (the disclosure gate)
 Service managers, caseworkers and administrators see exact figures. For the OPCC viewer role, and in
 anything published, every figure passes one gate where it is made, so nothing small reaches the browser,
-a download or `divert metrics --role viewer`:
-- **Counts from 1 to the threshold minus 1** (set by an administrator; default 1 to 7) are hidden (`*`)
+a download or a figure taken out of Divert for them:
+- **Counts from 1 to the threshold minus 1** (set by an administrator; default 1 to 7) are hidden (shown as \*)
   and the row says why ("fewer than 8 people"). Zero is shown as 0.
 - **Anything made from a hidden count, or summarising fewer people than the threshold**, is hidden
   too: shares, rates and their intervals, medians and percentiles, ratios, hours, sparkline points.
@@ -96,4 +98,4 @@ a download or `divert metrics --role viewer`:
 - **Association, not cause.** People who complete the course differ from those who do not in ways the
   data cannot see.
 """
-)
+))

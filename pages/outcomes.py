@@ -6,7 +6,7 @@ import streamlit as st
 from divert.analytics.calendar.maturity import FOLLOW_UP_DAYS
 from divert.analytics.dashboards import outcomes
 from divert.charts import build
-from divert.core import codes
+from divert.core import codes, wording
 from divert.readmodels import outcomes_view
 from divert.web import access, dashboard, ui
 
@@ -34,8 +34,8 @@ dashboard.chart_block(
 st.subheader("Before and after the launch")
 default_before, default_after = outcomes.comparison_periods(launch)
 st.caption(f"Two matching half-years, the same on every split: by default the programme's own comparison, "
-           f"{default_before[0]:%B}-{default_before[1]:%B %Y} (before the launch) with "
-           f"{default_after[0]:%B}-{default_after[1]:%B %Y}. Every outcome is counted, offences still awaiting one "
+           f"{default_before[0]:%b %Y} to {default_before[1]:%b %Y} (before the launch) with "
+           f"{default_after[0]:%b %Y} to {default_after[1]:%b %Y}. Every outcome is counted, offences still awaiting one "
            "included, so each period's shares add up to 100%. Not limited by the Period filter.")
 if gate.exact:
     c1, c2 = st.columns(2)
@@ -48,8 +48,8 @@ else:  # viewers compare the fixed, published periods: no differencing of custom
 if not (isinstance(before, tuple) and len(before) == 2 and isinstance(after, tuple) and len(after) == 2):
     st.info("Pick a start and an end date for both periods.")
     st.stop()
-st.markdown(f"**Before:** {before[0]:%-d %B %Y} to {before[1]:%-d %B %Y}. **After:** {after[0]:%-d %B %Y} to "
-            f"{after[1]:%-d %B %Y}.")
+st.markdown(f"**Before:** {wording.day(before[0])} to {wording.day(before[1])}. **After:** {wording.day(after[0])} to "
+            f"{wording.day(after[1])}.")
 if outcomes_view.after_provisional(after, filters.as_of_date):
     st.warning(f"The after period ends within {FOLLOW_UP_DAYS['outcome']} days of the as-of date: some of its "
                "offences are still awaiting an outcome, so its shares are provisional.", icon=":material/schedule:")

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from divert.analytics.dashboards.overview import periods
+from divert.core import wording
 from divert.readmodels import overview_view
 from divert.web import access, dashboard, ui
 
@@ -16,8 +17,8 @@ if overview_view.nothing_recorded(data):
             "and an administrator can import the force's extracts on the Imports page.", icon=":material/info:")
     st.stop()
 (now_start, now_end), (was_start, was_end) = periods(filters)
-st.caption(f"**This period:** {now_start:%-d %b %Y} to {now_end:%-d %b %Y}. **Compared with:** {was_start:%-d %b %Y} to "
-           f"{was_end:%-d %b %Y} (the period before, of the same length). Filters: "
+st.caption(f"**This period:** {wording.day(now_start)} to {wording.day(now_end)}. **Compared with:** {wording.day(was_start)} to "
+           f"{wording.day(was_end)} (the period before, of the same length). Filters: "
            f"{filters.describe(period=False, areas=data.programme.area_labels)}. In each card the number, its change on "
            "the period before (under the number) and the small line (one point a month, the complete months of this period; "
            "left out when a month is hidden or not yet known) are in the same units. Green or red: the change is good or bad for that measure; grey: within what chance alone "
@@ -36,7 +37,7 @@ for first in range(0, len(cards), PER_ROW):  # row by row, so a phone reads them
 # value for money: cost per referral, assessment and course, and the officer hours released, with ranges
 worth = overview_view.value_for_money(data, filters, dashboard.gate(user.role))
 st.subheader("Value for money")
-st.caption(f"{worth['meaning']} This period: {worth['start']:%-d %b %Y} to {worth['end']:%-d %b %Y} "
+st.caption(f"{worth['meaning']} This period: {wording.day(worth['start'])} to {wording.day(worth['end'])} "
            f"({worth['days']} days); referrals by the day they were made, assessments and courses by the day they "
            "happened.")
 st.dataframe(worth["lines"], hide_index=True, width="stretch")

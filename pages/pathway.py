@@ -58,7 +58,8 @@ logs = pathway_view.intelligence_logs(data, filters, gate)
 dashboard.chart_block(
     "Intelligence logs per month",
     "Referrals closed because the person did not engage, by month: an intelligence log is submitted and they are "
-    "not offered diversion again. The month not over is pale (provisional).",
+    "not offered diversion again. The month not over is pale (provisional). The first month shown is pale too: its "
+    "logs come only from referrals made in the period, so it counts low.",
     build.bars(logs, "period", "intelligence_logs", y_title="Intelligence logs", temporal=True, x_title=""),
     logs, "intelligence_logs", counts=["intelligence_logs"], empty="No intelligence logs for these filters.",
 )

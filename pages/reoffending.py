@@ -3,6 +3,7 @@
 import streamlit as st
 
 from divert.charts import build
+from divert.core import wording
 from divert.readmodels import reoffending_view
 from divert.web import access, dashboard, ui
 
@@ -14,7 +15,7 @@ dashboard.as_of_line(data)
 end = filters.as_of_date
 st.caption(
     f"Re-detected for possession: a further recorded possession offence by the same person after their referral, "
-    f"for referrals made in: {filters.describe(areas=data.programme.area_labels)}. Follow-up runs to the as-of date, {end:%d %B %Y}."
+    f"for referrals made in: {filters.describe(areas=data.programme.area_labels)}. Follow-up runs to the as-of date, {wording.day(end)}."
 )
 
 gate = dashboard.gate(user.role)

@@ -163,7 +163,8 @@ queues_long = planning.backlog_frame(projection)
 dashboard.chart_block(
     "Backlog, week by week",
     "People still waiting at the end of each week beyond the usual flow: when demand is above capacity the "
-    "backlog grows by the difference each week; when capacity is above demand it drains.",
+    "backlog grows by the difference each week; when capacity is above demand it drains. Dashed with hollow points: "
+    "every week is a projection (at zero, the queue is projected to have emptied).",
     planning.backlog(queues_long, outlook.largest_backlog),
     queues_long, "scenario_backlog", key="scenario_backlog",
 )

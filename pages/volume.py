@@ -23,9 +23,9 @@ if change["change_pct"] is not None:
                f"{change['after_start']:%b %Y}-{change['after_end']:%b %Y}")
     c1, c2, c3 = st.columns(3)
     c1.metric(f"Offences a month, {n} months before the launch", f"{change['mean_before']:,.0f}",
-              help=f"{change['before_start']:%B %Y} to {change['before_end']:%B %Y}")
+              help=f"{change['before_start']:%b %Y} to {change['before_end']:%b %Y}")
     c2.metric(f"Offences a month, first {n} months after", f"{change['mean_after']:,.0f}",
-              help=f"{change['after_start']:%B %Y} to {change['after_end']:%B %Y}")
+              help=f"{change['after_start']:%b %Y} to {change['after_end']:%b %Y}")
     c3.metric(volume.LAUNCH_JUMP_LABEL, f"{change['change_pct']:+.0f}%",
               help="Rate ratio from a Poisson regression with month-of-year effects (when the windows are whole "
                    "years); the interval is widened for month-to-month variation beyond chance (quasi-Poisson).")
@@ -77,7 +77,8 @@ areas, area_order = volume_view.per_area(data, filters, gate)
 dashboard.chart_block(
     "Offences per month in each area",
     "One small chart per local policing area (each on its own scale, from zero) to compare the shape of the "
-    "change; compare levels on the chart above.",
+    "change; compare levels on the chart above. A month not over, or cut by the period's start, is dashed with "
+    "a hollow point (provisional).",
     build.small_multiples(areas, "period", "count", "area", y_title="Offences",
                            order=area_order,
                            policy=launch if filters.start is None or filters.start <= launch else None),

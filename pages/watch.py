@@ -62,7 +62,7 @@ for panel in watch_view.panels(data, filters, gate):
     dashboard.chart_block(
         f"{panel.label}: relative to White, month by month",
         "One panel per group: the smoothed ratio to White (EWMA) between its control limits; a line leaving the "
-        "limits raises an alert. Provisional months are hollow.",
+        "limits raises an alert. Provisional months are hollow, on a dashed line; the limits are dotted.",
         build.small_multiples(panel.lines, "month", "ratio", "group", y_title="Ratio to White", lines="line")
         if panel.lines is not None else None,
         panel.table, f"equity_watch_{panel.stage}", counts=["events", "denominator", "white_events", "white_denominator"],

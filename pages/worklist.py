@@ -3,7 +3,7 @@ overdue against the service targets - filtered and sorted; a row opens the refer
 
 import streamlit as st
 
-from divert.core.wording import plural
+from divert.core.wording import day, plural
 from divert.readmodels import casework, worklist
 from divert.web import ui
 
@@ -11,15 +11,16 @@ user = ui.require_role("caseworker", "manager", "admin")
 engine = ui.engine()
 GENERATION = "wl_generation"  # a new table key after a row is opened, so the choice is not kept
 OPENS_RECORDS = user.role in ("caseworker", "admin")
+OPEN_LABEL = "Open a referral"
 
 st.title("Worklist")
 today = casework.uk_today()
 work = worklist.build(engine, today)
 st.caption(
-    f"Open referrals on {today:%d/%m/%Y} by their next action, longest waiting first. Targets (set by an "
+    f"Open referrals on {day(today)} by their next action, longest waiting first. Targets (set by an "
     f"administrator): assessment within {plural(work.assessment_target, 'working day')} of the referral, a course "
     f"within {plural(work.course_target, 'day')} of the assessment. "
-    + ("Choose a row to open the referral." if OPENS_RECORDS else "Book people on Course sessions.")
+    + ("Choose a row, or a reference below, to open the referral." if OPENS_RECORDS else "Book people on Course sessions.")
 )
 
 # --- counts per action --------------------------------------------------------------------
@@ -58,7 +59,7 @@ chosen = st.dataframe(
     on_select="rerun" if OPENS_RECORDS else "ignore", selection_mode="single-row",
     column_config={
         "Overdue": st.column_config.CheckboxColumn("Overdue", help="Past the service target", width="small"),
-        "Waiting since": st.column_config.DateColumn("Waiting since", format="DD/MM/YYYY"),
+        "Waiting since": st.column_config.DateColumn("Waiting since", format="D MMM YYYY"),
         "Days waiting": st.column_config.NumberColumn("Days waiting", help="Calendar days since the wait began"),
         "Working days": st.column_config.NumberColumn("Working days", help="Monday to Friday, the assessment target's unit"),
         "Details": st.column_config.TextColumn("Details", width="large"),
@@ -66,7 +67,12 @@ chosen = st.dataframe(
     },
 )
 selected = chosen.selection.rows if OPENS_RECORDS and chosen is not None else []
-if selected:
-    reference = rows["Referral"][selected[0]]
+# the same choice with a plain select box, which a keyboard and a screen reader can use (the
+# table is drawn on a canvas)
+picked = st.selectbox(OPEN_LABEL, list(rows["Referral"]), index=None, key=f"wl_open_{generation}",
+                      placeholder="Type or choose a referral reference shown above",
+                      help="Opens the referral on Find a referral.") if OPENS_RECORDS else None
+reference = rows["Referral"][selected[0]] if selected else picked
+if reference:
     st.session_state[GENERATION] = generation + 1
     st.switch_page("pages/find_referral.py", query_params={"referral": reference})

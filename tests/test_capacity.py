@@ -16,7 +16,16 @@ from dbfixtures import DEMO_AS_OF, SMALL_DEMO, demo_url
 
 from divert.analytics.data.filters import Filters
 from divert.analytics.data.loading import load_frames
-from divert.analytics.planning import assumptions, capacity, demand, launch, queue
+from divert.analytics.planning import (
+    assumptions,
+    by_period,
+    capacity,
+    demand,
+    forecast,
+    launch,
+    periods,
+    queue,
+)
 from divert.analytics.planning import rates as service_rates
 from divert.storage.db import get_engine
 
@@ -405,6 +414,31 @@ def test_capacity_table_on_the_demo(demo_frames):
     assert narrowed["referrals"].sum() < past["referrals"].sum() and narrowed["week"].min() >= date(2024, 1, 1)
 
 
+def test_course_seats_by_month_on_the_demo_are_blank_not_zero_after_the_calendar_ends(demo_frames):
+    filters = Filters(as_of=DEMO_AS_OF)
+    snap = demo_frames.at(DEMO_AS_OF)
+    result = forecast.referrals_forecast(demo_frames, filters, with_backtest=False)
+    plan = assumptions.plan_from_rates(service_rates.rates_for(demo_frames, filters))
+    seats = by_period.seats_by_period(snap.sessions, result, plan, DEMO_AS_OF, periods.MONTH, 3)
+    table = seats.periods_only
+    assert table["label"].to_list() == ["Jun 2025", "Jul 2025", "Aug 2025", "Sep 2025", "Oct 2025", "Nov 2025",
+                                        "Dec 2025"]
+    ends = by_period.calendar_ends(snap.sessions)
+    assert ends is not None and DEMO_AS_OF < ends < date(2025, 12, 1)  # the demo's calendar stops in the horizon
+    after = table.filter(pl.col("period") > ends)
+    assert after.height and set(after["schedule"]) == {periods.NOT_YET}
+    assert after["seats"].null_count() == after.height and after["booked"].null_count() == after.height
+    held = table.filter(pl.col("period_end") <= DEMO_AS_OF)
+    assert set(held["schedule"]) == {periods.HELD} and held["attended"].null_count() == 0
+    assert held["seats"].sum() == snap.sessions.filter(pl.col("starts_at").dt.date() >= date(2025, 6, 1))[
+        "seats"].sum() - table.filter(pl.col("period") > DEMO_AS_OF)["seats"].fill_null(0).sum()
+    total = seats.total
+    assert total["schedule"] == periods.SO_FAR and total["seats"] == table.filter(pl.col("period") > DEMO_AS_OF)[
+        "seats"].fill_null(0).sum()
+    assert total["seats_needed"] == pytest.approx(table["seats_needed"].fill_null(0).sum())
+    assert "Sessions are on the calendar up to" in seats.note
+
+
 def test_rates_from_the_demo_match_its_parameters(demo_frames):
     rates = service_rates.rates_for(demo_frames, Filters(as_of=DEMO_AS_OF))
     assert 55 <= rates.engagement_pct <= 75  # the programme's 65%
@@ -437,3 +471,10 @@ def test_divert_metrics_prints_the_capacity_and_forecast_tables(tmp_path, monkey
     assert len(rows) == 3 * (forecast.HORIZON + 1)
     assert {"lo_80", "hi_95", "sessions", "staff_hours", "provisional", "recorded"} <= set(rows[0])
     assert {r["week"] for r in rows if r["provisional"]} == {this_week}
+    # in managers' units: by calendar month over the months after the as-of date, the total last
+    done = divert("--db", url, "metrics", "forecast", "--by", "month", "--format", "json", "--as-of", TODAY.isoformat())
+    assert done.returncode == 0, done.stderr
+    months = json.loads(done.stdout)
+    assert "the three calendar months after the as-of date" in done.stderr
+    assert months[-1]["label"].startswith("Total, ") and months[-1]["period"] is None
+    assert months[-1]["referrals"] == pytest.approx(sum(r["referrals"] for r in months if r["in_total"]))

@@ -15,7 +15,7 @@ from divert.web import access
 
 pytestmark = pytest.mark.usefixtures("navigation_only")
 DASHBOARDS = [spec for spec in access.PAGES if spec.section == "Dashboards" and (PROJECT_DIR / spec.file).exists()]
-WITHOUT_FIGURES = {"pages/methods.py", "pages/board_pack.py"}  # texts, and the form that builds the pack
+WITHOUT_FIGURES = {"pages/methods.py", "pages/glossary.py", "pages/board_pack.py"}  # texts, and the form that builds the pack
 FILTERED = {"pages/volume.py", "pages/pathway.py", "pages/outcomes.py", "pages/disparity.py", "pages/reoffending.py",
             "pages/impact.py"}  # pages drawn from the filtered records
 EMPTY_STATES = ("Nothing recorded for these filters", "Nobody has reached this step yet", "No referrals at least",
@@ -67,7 +67,7 @@ def test_viewer_sees_small_counts_suppressed(open_as):
     choose(at, "Ethnic group (self-defined)", "Other")
     tables = [df.value for df in at.dataframe]
     assert any((table.astype(str) == "*").any().any() for table in tables)
-    assert any(table["note"].astype(str).str.contains("fewer than 8 people").any() for table in tables if "note" in table)
+    assert any(table["Note"].astype(str).str.contains("fewer than 8 people").any() for table in tables if "Note" in table)
 
 
 def test_viewer_filters_that_single_out_too_few_people_say_so_instead_of_drawing(open_as):

@@ -96,6 +96,27 @@ def test_statuses_are_plain_radio_buttons_saved_together(two_people):
     assert sorted(statuses.values()) == ["attended", "no_show"]
 
 
+# --- the worklist ------------------------------------------------------------------------
+def test_a_referral_opens_from_the_worklist_with_a_plain_select_box(db, monkeypatch):
+    """The table is drawn on a canvas: the same choice is a select box of the references shown
+    (the page run on its own has no menu to switch in: the switch asked for is recorded)."""
+    import streamlit
+
+    switched = []
+    monkeypatch.setattr(streamlit, "switch_page", lambda page, query_params=None: switched.append((page, query_params)))
+    for n in (1, 2):
+        seed_referral(db, f"DIV-{n}", f"C{n}", f"P{n}")
+    app = page("worklist")
+    box = widget(app, "selectbox", "Open a referral")
+    assert box.options == ["DIV-1", "DIV-2"] and box.value is None
+    app.text_input(key="wl_text").input("div-2").run()
+    box = widget(app, "selectbox", "Open a referral")
+    assert box.options == ["DIV-2"]
+    box.set_value("DIV-2").run()
+    assert switched == [("pages/find_referral.py", {"referral": "DIV-2"})]
+    assert not [b for b in page("worklist", "manager").selectbox if b.label == "Open a referral"]
+
+
 # --- find a referral ----------------------------------------------------------------------
 def test_a_date_typed_finds_that_exact_day(db):
     for n, day in enumerate(("2021-12-03", "2021-12-31", "2021-12-24", "2021-12-10", "2021-03-12"), start=1):

@@ -12,7 +12,7 @@ from dbfixtures import SMALL_DEMO, demo_url
 
 from divert.analytics.data.filters import Filters
 from divert.analytics.data.loading import load_frames
-from divert.analytics.planning import assumptions, forecast
+from divert.analytics.planning import assumptions, by_period, forecast, periods
 from divert.analytics.planning import rates as service_rates
 from divert.storage.db import get_engine
 
@@ -215,3 +215,28 @@ def test_the_demo_backtest_beats_or_matches_same_week_last_year(demo_frames):
     assert acc[forecast.COMBINATION]["origins"] == forecast.BACKTEST_WINDOWS
     assert acc[forecast.COMBINATION]["mase"] <= acc[forecast.SEASONAL_NAIVE]["mase"] + 0.05
     assert 0.65 <= acc[forecast.COMBINATION]["coverage_80"] <= 0.95
+
+
+def test_the_forecast_by_calendar_month_and_quarter_adds_up_on_the_demo(demo_frames):
+    """Planning in managers' units: the three calendar months after the as-of date (30 Sep 2025,
+    a month end: October is the first whole month), each the days' shares of the weekly forecast,
+    the total theirs; two quarters are within the forecast's reach."""
+    result = forecast.referrals_forecast(demo_frames, DEMO_FILTERS, with_backtest=False)
+    plan = assumptions.plan_from_rates(service_rates.rates_for(demo_frames, DEMO_FILTERS))
+    months = by_period.planned(result, plan, periods.MONTH, 3)
+    assert months.horizon.words() == ("Forecast for 1 Oct 2025 to 31 Dec 2025: the three calendar months after the "
+                                      "as-of date (30 Sep 2025)")
+    rows = months.periods_only
+    assert rows["label"].to_list() == ["Oct 2025", "Nov 2025", "Dec 2025"] and not rows["partial"].any()
+    assert months.total["referrals"] == pytest.approx(rows["referrals"].sum())
+    weekly = dict(result.model(forecast.COMBINATION).select("week", "mean").iter_rows())
+    inside = sum(v for w, v in weekly.items() if date(2025, 10, 6) <= w <= date(2025, 12, 22))
+    # the week of 29 Sep gives October 1-5 Oct (5 of its 7 days); the week of 29 Dec gives December 3 days
+    expected = inside + weekly[date(2025, 9, 29)] * 5 / 7 + weekly[date(2025, 12, 29)] * 3 / 7
+    assert months.total["referrals"] == pytest.approx(expected)
+    assert months.total["referrals_lo_80"] < months.total["referrals"] < months.total["referrals_hi_80"]
+    assert rows["sessions"].to_list() == pytest.approx((rows["course_seats"] / plan.seats_per_session).to_list())
+    quarters = by_period.planned(result, plan, periods.QUARTER, 2)
+    assert quarters.periods_only["label"].to_list() == ["Oct to Dec 2025", "Jan to Mar 2026"]
+    assert not quarters.periods_only["partial"].any()  # the forecast reaches both (forecast.REACH)
+    assert quarters.periods_only["referrals"][0] == pytest.approx(months.total["referrals"])

@@ -34,6 +34,7 @@ from divert.analytics.equity import disparity
 from divert.analytics.impact import model
 from divert.analytics.metrics import GATES
 from divert.analytics.planning import capacity, queue
+from divert.core import wording
 from divert.core.disclosure import Gate
 from divert.readmodels import worklist
 from divert.records import stored_settings
@@ -156,8 +157,8 @@ def test_the_launch_jump_is_one_percentage_on_every_page_the_verdict_and_divert_
     assert card(page("manager", "pages/volume.py"), volume.LAUNCH_JUMP_LABEL) == text
     impact_page = page("manager", "pages/impact.py")
     assert f"by {volume.launch_jump_text(jump)}, as on the Volume page" in " ".join(m.value for m in impact_page.markdown)
-    table = next(df.value for df in impact_page.dataframe if "change_pct" in df.value.columns)
-    assert table.loc[table["measure"] == "recorded_offences", "change_pct"].iloc[0] == pytest.approx(jump["change_pct"])
+    table = next(df.value for df in impact_page.dataframe if "Change" in df.value.columns)  # as the page shows it
+    assert table.loc[table["Measure"] == "Recorded possession offences", "Change"].iloc[0] == text
     planner = page("manager", "pages/launch_planner.py")
     assert any("This force's own launch jump" in c.value and volume.launch_jump_text(jump) in c.value
                for c in planner.caption)
@@ -166,7 +167,7 @@ def test_the_launch_jump_is_one_percentage_on_every_page_the_verdict_and_divert_
 def test_every_page_says_the_as_of_date_it_shows_and_it_is_the_same_for_every_role(page):
     for role in ("viewer", "manager"):
         at = page(role, "pages/volume.py")
-        assert any(c.value.startswith(f"Figures as of {AS_OF:%-d %B %Y}") for c in at.caption), role
+        assert any(c.value.startswith(f"Figures as of {wording.day(AS_OF)}") for c in at.caption), role
 
 
 # --- the capacity banner and the worklist -------------------------------------------------------

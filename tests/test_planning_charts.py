@@ -158,3 +158,56 @@ def test_sessions_needed_shows_the_busy_week_first():
     spec = check(planning.sessions_needed(table))
     line = next(v for v in units(spec) if mark(v) == "line")
     assert line["encoding"]["color"]["scale"]["domain"] == ["Busy week", "Central forecast"]
+
+
+# --- planning by week, month or quarter --------------------------------------------------------------------------
+def test_future_bookings_are_not_drawn_as_a_fall_and_the_calendar_end_is_marked():
+    weekly = weekly_capacity().with_columns((pl.col("week") > WEEKS[3]).alias("scheduled"),
+                                            pl.Series("booked", [20, 22, 18, 24, 3, 0]))
+    frame = demand.seats_against_demand(weekly, pl.DataFrame(schema={"week": pl.Date, "course_seats": pl.Float64,
+                                                                     "course_seats_lo_80": pl.Float64,
+                                                                     "course_seats_hi_80": pl.Float64}))
+    booked = frame.filter(pl.col("series") == demand.BOOKED)
+    assert booked["week"].max() == WEEKS[3]  # the weeks ahead's bookings so far (3, then 0) are left out
+    spec = check(planning.seats_against_demand(frame, WEEKS[4]))
+    rule = next(v for v in units(spec) if mark(v) == "rule" and "strokeDash" in v["mark"])
+    assert rows(spec, rule)[0]["week"].startswith(str(WEEKS[4]))
+    assert "last session on the calendar" in spec["description"]
+
+
+def test_the_forecast_band_names_its_lines_in_a_legend_not_over_the_band():
+    shown = pl.DataFrame({"week": WEEKS, "series": ["Recorded"] * 3 + ["Forecast"] * 3,
+                          "referrals": [10.0, 12.0, 11.0, 11.5, 11.0, 12.0],
+                          **{b: [None] * 3 + [8.0, 7.0, 6.0] if b.startswith("lo") else [None] * 3 + [15.0, 16.0, 17.0]
+                             for b in ("lo_80", "hi_80", "lo_95", "hi_95")},
+                          "provisional": [False, False, True, True, True, True]})
+    spec = check(planning.forecast_band(shown))
+    assert not [v for v in units(spec) if mark(v) == "text"]  # no label at the line's end
+    legends = [v["encoding"]["color"] for v in units(spec) if "color" in v.get("encoding", {})
+               and v["encoding"]["color"].get("legend") is not None]
+    assert legends and legends[0]["scale"]["domain"] == ["Recorded", "Forecast"]
+
+
+def test_periods_are_bars_with_their_ranges_and_partial_ones_say_so():
+    from divert.analytics.planning import periods
+
+    weekly = pl.DataFrame({"week": [date(2025, 9, 29) + timedelta(weeks=i) for i in range(14)], "mean": [70.0] * 14,
+                           "lo_80": [60.0] * 14, "hi_80": [80.0] * 14, "lo_95": [50.0] * 14, "hi_95": [90.0] * 14})
+    table = periods.roll_up(weekly, periods.MONTH, date(2025, 10, 2), date(2025, 12, 31)).rename(
+        {"mean": "referrals", "days_covered": "days_forecast",
+         **{f"{s}_{lv}": f"referrals_{s}_{lv}" for lv in (80, 95) for s in ("lo", "hi")}})
+    spec = check(planning.period_forecast(table))
+    bar = next(v for v in units(spec) if mark(v) == "bar")
+    assert [r["period_name"] for r in rows(spec, bar)] == ["Oct 2025 (partial)", "Nov 2025", "Dec 2025"]
+    assert {v["encoding"]["x"]["field"] for v in units(spec) if mark(v) == "rule"} == {"referrals_lo_80",
+                                                                                       "referrals_lo_95"}
+    calendar = periods.capacity_periods(
+        pl.DataFrame({"starts_at": [date(2025, 10, 7)], "seats": [12], "booked": [3], "attended": [0]}).with_columns(
+            pl.col("starts_at").cast(pl.Datetime)),
+        weekly.select("week", pl.col("mean").alias("course_seats"), pl.col("hi_80").alias("course_seats_hi_80"),
+                      pl.col("hi_95").alias("course_seats_hi_95")),
+        date(2025, 9, 30), periods.MONTH, date(2025, 10, 1), date(2025, 11, 30))
+    spec = check(planning.seats_by_period(calendar))
+    bar = next(v for v in units(spec) if mark(v) == "bar")
+    names = [r["period_name"] for r in rows(spec, bar)]
+    assert names == ["Oct 2025: scheduled so far", "Nov 2025: not yet scheduled"]

@@ -204,7 +204,9 @@ def test_pdf_opens_every_page_is_stamped_and_every_chart_is_there(packs, role):
     from divert.analytics.impact import model
 
     assert squeezed("Impact: an interrupted time series") in squeezed(" ".join(pages[-3:]))
-    assert squeezed(model.methods_markdown().splitlines()[3].replace("**", "")) in squeezed(" ".join(pages))
+    furniture = re.compile(rf"^(.*Page \d+ of \d+|{re.escape(pack.title)}|Period .* \| Generated .*)$", re.MULTILINE)
+    body = squeezed(" ".join(furniture.sub("", page) for page in pages))  # a paragraph may run over a page
+    assert squeezed(model.methods_markdown().splitlines()[3].replace("**", "")) in body
 
 
 def test_html_is_self_contained_and_escaped(packs):
@@ -218,6 +220,22 @@ def test_html_is_self_contained_and_escaped(packs):
     html = report.render_html(pack)
     assert '<img src=x' not in html and "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in html
     pack.sections[0].blocks.pop()
+
+
+def test_the_pack_reads_in_words(packs):
+    """Sources as sentences, a cover without "Data Data", dates as "5 Dec 2026", the time in UK
+    time, and method notes without commands, flags or column names."""
+    pack = packs["manager"].pack
+    html = packs["manager"].html.decode()
+    captions = [t.caption for t in pack.tables()]
+    assert not any("Source:" in c or "divert metrics" in c for c in captions)
+    assert all("recorded in Divert" in c for c in captions if c and "Counted from" in c or "Forecast from" in c)
+    assert sum("recorded in Divert up to" in c for c in captions) >= len(captions) - 2
+    assert "Data Data" not in html and pack.coverage.startswith("Records of offences up to ")
+    assert f"{AS_OF.day} {AS_OF:%b %Y}" in pack.stamp and pack.stamp.endswith("UK time")
+    assert not re.search(r"\d{4}-\d{2}-\d{2}|\d{2}/\d{2}/\d{4}", pack.stamp + pack.coverage + " ".join(captions))
+    notes = " ".join(b.text for s in pack.sections if s.key == "methods" for b in s.blocks)
+    assert "`" not in notes and "divert metrics" not in notes and "--" not in notes and "as_of" not in notes
 
 
 # --- the command ---------------------------------------------------------------------------------

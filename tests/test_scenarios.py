@@ -167,6 +167,15 @@ def test_planning_pages_render_for_managers_and_administrators(open_page, page, 
     assert at.title[0].value == TITLES[page]
     assert at.metric, "every planning page leads with its headline figures"
     assert not errors(at), errors(at)
+    if page in ("forecast", "capacity"):  # planned by calendar month by default, the horizon in words
+        horizon = "**Forecast for " if page == "forecast" else "**Seats planned for "
+        assert any(m.value.startswith(horizon) and "the three calendar months after the as-of date" in m.value
+                   for m in at.markdown), [m.value for m in at.markdown]
+    if page == "forecast" and role == "manager":
+        assert "Forecast total" in [m.label for m in at.metric]  # a short label: the horizon is under it
+        at.button_group(key="forecast_grain").set_value("quarter").run()
+        assert not at.exception, [e.value for e in at.exception]
+        assert any("the calendar quarter after the as-of date" in m.value for m in at.markdown)
 
 
 def errors(at) -> list[str]:

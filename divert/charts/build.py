@@ -17,14 +17,19 @@ import polars as pl
 
 from divert.charts.standard import (
     DATE_FORMATS,
+    SHARE_FORMAT,
     SHARE_TOOLTIP,
     category_axis,
     date_axis,
+    describe,
     label_width,
     legend,
     legend_height,
     share_axis,
+    solid_and_dashed,
+    span_of,
 )
+from divert.charts.standard import lines as wrapped
 
 # Okabe & Ito (2008), safe for the common colour-vision deficiencies
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#56B4E9", "#CC79A7", "#F0E442", "#000000"]
@@ -57,13 +62,18 @@ def _color(field: str | None, title: str | None = None, domain=None, show_legend
                      legend=legend(domain, title) if show_legend else None)
 
 
-def _x_time(x: str, title: str, every: str | None) -> alt.X:
-    return alt.X(f"{x}:T", title=title, axis=date_axis(every))
+def _x_time(x: str, title: str, every: str | None, span=None) -> alt.X:
+    return alt.X(f"{x}:T", title=title, axis=date_axis(every, span=span))
 
 
-def policy_rule(day: date, every: str | None = "1mo") -> alt.Chart:
+def _note(frame: pl.DataFrame) -> list:
+    """A tooltip for the `note` column (why a period is partial), where the frame has one."""
+    return [alt.Tooltip("note:N", title="Note")] if "note" in frame.columns else []
+
+
+def policy_rule(day: date, every: str | None = "1mo", span=None) -> alt.Chart:
     data = pl.DataFrame({"day": [day], "label": [POLICY_LABEL]})
-    x = alt.X("day:T", axis=date_axis(every))
+    x = alt.X("day:T", axis=date_axis(every, span=span))
     rule = alt.Chart(data).mark_rule(color=GREY, strokeDash=[4, 3]).encode(x=x, tooltip=[alt.Tooltip("label:N", title="")])
     text = alt.Chart(data).mark_text(align="left", dx=4, dy=-4, color=GREY, baseline="top").encode(
         x=x, y=alt.value(0), text="label:N")
@@ -74,7 +84,8 @@ def line(frame: pl.DataFrame, x: str, y: str, *, y_title: str, color: str | None
          band: tuple[str, str] | None = None, x_title: str = "", tooltip_format: str | None = None,
          policy: date | None = None, height: int = 300, x_type: str = "T", every: str | None = None,
          share: bool = False, order=None, labels: bool | None = None, y_domain: tuple[float, float] | None = None,
-         rolling: int | None = None, x_format: str | None = None, steps: bool = False) -> alt.Chart:
+         rolling: int | None = None, x_format: str | None = None, steps: bool = False,
+         description: str | None = None) -> alt.Chart:
     """A time series (x_type "T") or a curve ("Q"), optionally one line per `color` group in
     `order`. With few groups each line is labelled at its end (no legend); with more, a legend
     above in that order. Where the frame has a `provisional` column, those points are hollow and
@@ -82,7 +93,8 @@ def line(frame: pl.DataFrame, x: str, y: str, *, y_title: str, color: str | None
     become gaps, never joined, and the date labels follow it. `share` formats the y axis as
     percentages; `y_domain` fixes it (a survival curve). `rolling` draws the points faint with a
     line of the `rolling`-period average over complete periods. `steps` draws a step curve (a
-    survival curve) without points."""
+    survival curve) without points. `description` is the text alternative (made from the
+    titles and the series when not given)."""
     if x_type == "T" and not frame.is_empty() and frame.schema[x] == pl.Date and every is None:
         every = _guess_every(frame[x])
     if every and x_type == "T" and not frame.is_empty():
@@ -90,7 +102,8 @@ def line(frame: pl.DataFrame, x: str, y: str, *, y_title: str, color: str | None
     domain = order_of(frame, color, order) if color else []
     direct = bool(color) and (labels if labels is not None else len(domain) <= DIRECT_LABELS_UP_TO)
     fmt = tooltip_format or (SHARE_TOOLTIP if share else ",.0f")
-    x_enc = (_x_time(x, x_title, x_format or every) if x_type == "T"
+    span = span_of(frame, x) if x_type == "T" else None
+    x_enc = (_x_time(x, x_title, x_format or every, span) if x_type == "T"
              else alt.X(f"{x}:Q", title=x_title, axis=alt.Axis(labelFlush=True)))
     y_scale = alt.Scale(domain=list(y_domain), clamp=True) if y_domain else alt.Undefined
     y_axis = share_axis() if share else alt.Axis()
@@ -106,16 +119,16 @@ def line(frame: pl.DataFrame, x: str, y: str, *, y_title: str, color: str | None
     provisional = "provisional" in frame.columns and bool(frame["provisional"].fill_null(False).any())
     if "provisional" in frame.columns:
         tooltips.append(alt.Tooltip("provisional:N", title="Provisional (period not over)"))
+    tooltips += _note(frame)
     colour = _color(color, color_title, domain, show_legend=not direct)
     encoding = {"x": x_enc, "y": y_enc, "color": colour}
     if rolling:
         chart = _rolling(frame, x, y, rolling, encoding, tooltips, color)
     else:
-        solid = (frame.with_columns(pl.when(pl.col("provisional")).then(None).otherwise(pl.col(y)).alias(y))
-                 if provisional else frame)
+        solid, dashed = solid_and_dashed(frame, x, y, [color] if color else [])
         chart = alt.Chart(solid).mark_line(interpolate="step-after" if steps else "linear").encode(**encoding)
-        if provisional:
-            chart = chart + alt.Chart(_dashed_part(frame, x, color)).mark_line(strokeDash=[4, 3]).encode(**encoding)
+        if dashed is not None:
+            chart = chart + alt.Chart(dashed).mark_line(strokeDash=[4, 3]).encode(**encoding)
         fill = colour if not provisional else alt.condition("datum.provisional", alt.value("white"), colour)
         chart = chart + alt.Chart(frame).mark_point(filled=False, size=28, strokeWidth=1.5,
                                                     opacity=0 if steps else 1).encode(**encoding, fill=fill, tooltip=tooltips)
@@ -127,8 +140,10 @@ def line(frame: pl.DataFrame, x: str, y: str, *, y_title: str, color: str | None
     if direct:
         chart = chart + end_labels(frame, x, y, color, x_enc, domain, height, y_domain)
     if policy:
-        chart = chart + policy_rule(policy, every)
-    return chart.properties(height=height + (legend_height(domain) if color and not direct else 0))
+        chart = chart + policy_rule(policy, every, span)
+    text = description or describe("Line chart", y_title, x_title or ("period" if x_type == "T" else ""),
+                                   by=color_title or color, series=domain, span=span, every=every)
+    return chart.properties(height=height + (legend_height(domain) if color and not direct else 0), description=text)
 
 
 def _guess_every(days: pl.Series) -> str:
@@ -188,22 +203,16 @@ def _with_gaps(frame: pl.DataFrame, x: str, every: str, color: str | None) -> pl
     return spine.join(frame, on=keys, how="left").sort(keys[::-1], maintain_order=True)
 
 
-def _dashed_part(frame: pl.DataFrame, x: str, color: str | None) -> pl.DataFrame:
-    """The provisional points with the last complete point before them, per group."""
-    keys = [color] if color else []
-    complete = frame.filter(~pl.col("provisional").fill_null(False)).sort(x)
-    last = complete.group_by(keys, maintain_order=True).tail(1) if keys else complete.tail(1)
-    return pl.concat([last.select(frame.columns), frame.filter(pl.col("provisional").fill_null(False))]).sort(x)
-
-
 def bars(frame: pl.DataFrame, x: str, y: str, *, y_title: str, x_title: str = "", color: str | None = None,
          color_title=None, stacked: bool = True, temporal: bool = False, sort=None, horizontal: bool | None = None,
          tooltip_extra: list | None = None, domain=None, policy: date | None = None, height: int | None = None,
          interval: tuple[str, str] | None = None, share: bool = False, grouped: bool = False,
-         every: str = "1mo") -> alt.Chart:
+         every: str = "1mo", values: bool | None = None, description: str | None = None) -> alt.Chart:
     """Bars. Categories with long names lie horizontal (the default unless the labels are short);
     `grouped` puts the `color` groups side by side in their `domain` order; `interval` (low,
-    high columns) draws a 95% interval on each bar; `share` formats the values as percentages."""
+    high columns) draws a 95% interval on each bar; `share` formats the values as percentages.
+    Horizontal bars, one a category, carry their value at their end (`values`, a funnel's
+    counts); `description` is the text alternative (made from the titles when not given)."""
     data = frame
     if horizontal is None:
         horizontal = not temporal and (grouped or frame.is_empty() or label_width(frame[x].to_list()) > 90)
@@ -214,17 +223,22 @@ def bars(frame: pl.DataFrame, x: str, y: str, *, y_title: str, x_title: str = ""
                 alt.Tooltip(f"{y}:Q", title=y_title, format=fmt)]
     if color:
         tooltips.insert(0, alt.Tooltip(f"{color}:N", title=color_title or color))
-    tooltips += tooltip_extra or []
+    tooltips += (tooltip_extra or []) + _note(frame)
     categories = [] if temporal else frame[x].to_list()
+    span = span_of(frame, x) if temporal else None
     value_axis = share_axis() if share else alt.Axis()
     if temporal:  # a month's bar spans its month
         unit = {"1mo": "yearmonth", "1y": "year", "3mo": "yearquarter"}.get(every)
-        cat = alt.X(f"{unit}({x}):T" if unit else f"{x}:T", title=x_title, axis=date_axis(every))
+        cat = alt.X(f"{unit}({x}):T" if unit else f"{x}:T", title=x_title, axis=date_axis(every, span=span))
     elif horizontal:
         cat = alt.Y(f"{x}:N", title=x_title, sort=sort, axis=category_axis(categories))
     else:
         cat = alt.X(f"{x}:N", title=x_title, sort=sort, axis=category_axis(categories))
-    val = (alt.X(f"{y}:Q", title=y_title, axis=value_axis, stack=None if grouped else (stacked or None))
+    one_each = not frame.is_empty() and frame[x].n_unique() == frame.height
+    values = horizontal and not grouped and not interval and one_each if values is None else values
+    top = frame[y].max() if values and not frame.is_empty() else None
+    room = alt.Scale(domainMax=float(top) * 1.15) if isinstance(top, int | float) and top > 0 else alt.Undefined
+    val = (alt.X(f"{y}:Q", title=y_title, axis=value_axis, scale=room, stack=None if grouped else (stacked or None))
            if horizontal else alt.Y(f"{y}:Q", title=y_title, axis=value_axis, stack=None if grouped else (stacked or None)))
     encoding = {"y": cat, "x": val} if horizontal else {"x": cat, "y": val}
     if grouped and color:
@@ -241,51 +255,105 @@ def bars(frame: pl.DataFrame, x: str, y: str, *, y_title: str, x_title: str = ""
         if grouped and color:
             ends["yOffset" if horizontal else "xOffset"] = encoding["yOffset" if horizontal else "xOffset"]
         chart = chart + alt.Chart(data).mark_rule(color="#000000", strokeWidth=1.5).encode(**ends)
+    if values:
+        chart = chart + alt.Chart(data).mark_text(align="left" if horizontal else "center", dx=4 if horizontal else 0,
+                                                  dy=0 if horizontal else -6, fontSize=12).encode(
+            **{k: v for k, v in encoding.items() if k in ("x", "y")},
+            text=alt.Text(f"{y}:Q", format=SHARE_FORMAT if share else ",.0f"), tooltip=tooltips)
     if policy:
-        chart = chart + policy_rule(policy, every)
-    if height is None:  # horizontal bars: a fixed step per category, so every label has room
-        height = (alt.Step(len(order) * 16 + 12 if grouped else 26, **{"for": "position"}) if horizontal
-                  else 300 + legend_height(order))
-    return chart.properties(height=height)
+        chart = chart + policy_rule(policy, every, span)
+    if height is None:  # horizontal bars: a fixed step per category, so every label (of one or more lines) has room
+        tall = max((len(wrapped(v)) for v in categories), default=1) * 14 + 8
+        height = (alt.Step(max(len(order) * 16 + 12, tall) if grouped else max(26, tall), **{"for": "position"})
+                  if horizontal else 300 + legend_height(order))
+    text = description or describe("Horizontal bar chart" if horizontal else "Bar chart", y_title,
+                                   "period" if temporal else "", by=color_title or color or x_title or "bar",
+                                   series=order or list(dict.fromkeys(categories)), span=span, every=every)
+    return chart.properties(height=height, description=text)
 
 
-def faceted(chart: alt.Chart, facet: str, *, sort=None, columns: int = 3, width: int = 210) -> alt.FacetChart:
+PANEL = {"width": 380, "height": 220, "columns": 2}  # small multiples read at a 1400 px page (docs/charts.md)
+
+
+def faceted(chart: alt.Chart, facet: str, *, sort=None, columns: int = PANEL["columns"],
+            width: int = PANEL["width"]) -> alt.FacetChart:
     """The same chart drawn once per `facet` value (in `sort` order), `columns` panels a row,
-    each `width` pixels wide and named by its value alone: one Altair figure, for a split whose
-    panels share one scale (unlike `small_multiples`, a list of charts each on its own)."""
-    return chart.properties(width=width).facet(facet=alt.Facet(f"{facet}:N", title=None, sort=sort), columns=columns)
+    each `width` pixels wide and named by its value alone (the name never cut): one Altair
+    figure, for a split whose panels share one scale."""
+    text = chart.to_dict().get("description", "")
+    return chart.properties(width=width).facet(
+        facet=alt.Facet(f"{facet}:N", title=None, sort=sort, header=alt.Header(labelLimit=width, labelFontSize=13,
+                                                                               labelAnchor="start")),
+        columns=columns).properties(description=f"{text} One panel for each {facet.replace('_', ' ')}.".strip())
+
+
+def panels(charts: list, *, own_scales: bool, description: str) -> alt.ConcatChart | None:
+    """Small multiples as one figure: PANEL["columns"] panels a row, each PANEL["width"] x
+    PANEL["height"], on their own y scales (`own_scales`, where the shapes matter) or on one."""
+    if not charts:
+        return None
+    sized = [c.properties(width=PANEL["width"], height=PANEL["height"]) for c in charts]
+    grid = alt.concat(*sized, columns=min(PANEL["columns"], len(sized)), spacing=16)
+    grid = grid.resolve_scale(y="independent" if own_scales else "shared", color="shared")
+    return grid.properties(description=description, usermeta={"scales": "own" if own_scales else "shared"})
+
+
+def _series(data: pl.DataFrame, x: str, y: str, encoding: dict, keys: list[str], tips: list, colour: str,
+            points: bool = True) -> list[alt.Chart]:
+    """A line solid over complete periods and dashed into and out of provisional ones, with hollow
+    points on the provisional ones (every point when `points`)."""
+    solid, dashed = solid_and_dashed(data, x, y, keys)
+    layers = [alt.Chart(solid).mark_line(strokeWidth=2.5, color=colour).encode(**encoding)]
+    if dashed is not None:
+        layers.append(alt.Chart(dashed).mark_line(strokeWidth=2, strokeDash=[4, 3], color=colour).encode(**encoding))
+    marked = "provisional" in data.columns
+    shown = data if points or not marked else data.filter(pl.col("provisional").fill_null(False))
+    if points or (marked and shown.height):
+        fill = alt.condition("datum.provisional", alt.value("white"), alt.value(colour)) if marked else alt.value(colour)
+        layers.append(alt.Chart(shown).mark_point(filled=False, size=26, strokeWidth=1.5, color=colour).encode(
+            **encoding, fill=fill, tooltip=tips))
+    return layers
 
 
 def small_multiples(frame: pl.DataFrame, x: str, y: str, facet: str, *, y_title: str, policy: date | None = None,
-                    every: str = "1mo", share: bool = False, order=None, lines: str | None = None) -> list[alt.Chart]:
-    """One small chart per `facet` value (in `order`), each on its own scale from zero, all over
-    the same dates; rows without a facet value are left out rather than drawn as an empty panel.
-    A list of charts, laid out by `dashboard.chart_block` in a grid that reflows on a phone.
-    `lines` names a column with several lines per panel (a value between its limits: the
-    first in colour, the others grey and dashed)."""
+                    every: str = "1mo", share: bool = False, order=None, lines: str | None = None,
+                    description: str | None = None) -> alt.ConcatChart | None:
+    """One panel per `facet` value (in `order`), each on its own y scale (the shapes matter) from
+    zero, all over the same dates, two a row (`panels`); rows without a facet value are left
+    out rather than drawn as an empty panel. `lines` names a column with several lines per
+    panel (a value between its limits: the first in colour, solid and dashed where
+    provisional, the others grey and dotted). Provisional periods are dashed with hollow
+    points; the legend, where there is one, sits above."""
     data = frame.filter(pl.col(facet).is_not_null())
     if data.is_empty():
-        return []
-    fmt = SHARE_TOOLTIP if share else ","
-    x_enc = alt.X(f"{x}:T", title="", axis=date_axis(every),
-                  scale=alt.Scale(domain=[_datetime(data[x].min()), _datetime(data[x].max())]))
-    out = []
+        return None
+    fmt = SHARE_TOOLTIP if share else ",.2f" if lines else ","
+    span = span_of(data, x)
+    x_enc = alt.X(f"{x}:T", title="", axis=date_axis(every, span=span),
+                  scale=alt.Scale(domain=[_datetime(span[0]), _datetime(span[1])]))
+    y_enc = alt.Y(f"{y}:Q", title=y_title, axis=share_axis(tickCount=4) if share else alt.Axis(tickCount=4))
+    tips = [alt.Tooltip(f"{facet}:N", title=""), alt.Tooltip(f"{x}:T", title="Period", format=DATE_FORMATS[every]),
+            alt.Tooltip(f"{y}:Q", title=y_title, format=fmt)] + _note(data)
+    line_order = list(dict.fromkeys(data[lines].to_list())) if lines else []  # as the caller lists them
+    charts = []
     for panel in order_of(data, facet, order):
-        line_order = list(dict.fromkeys(data[lines].to_list())) if lines else None  # as the caller lists them
-        extra = {"color": alt.Color(f"{lines}:N", title=None, sort=line_order,
-                                    scale=alt.Scale(domain=line_order, range=[PALETTE[0], GREY, GREY]),
-                                    legend=alt.Legend(orient="bottom")),
-                 "strokeDash": alt.StrokeDash(f"{lines}:N", legend=None, sort=line_order)} if lines else {}
-        mark = alt.Chart(data.filter(pl.col(facet) == panel))
-        mark = mark.mark_line() if lines else mark.mark_line(color=PALETTE[0])
-        base = mark.encode(
-            **extra,
-            x=x_enc, y=alt.Y(f"{y}:Q", title=y_title, axis=share_axis() if share else alt.Axis(tickCount=4)),
-            tooltip=[alt.Tooltip(f"{facet}:N", title=""), alt.Tooltip(f"{x}:T", title="Period", format=DATE_FORMATS[every]),
-                     alt.Tooltip(f"{y}:Q", title=y_title, format=fmt)])
-        layers = base + policy_rule(policy, every) if policy else base
-        out.append(layers.properties(height=180, title=alt.TitleParams(str(panel), anchor="start", fontSize=14)))
-    return out
+        own = data.filter(pl.col(facet) == panel)
+        encoding = {"x": x_enc, "y": y_enc}
+        if lines:
+            main = _with_gaps(own.filter(pl.col(lines) == line_order[0]), x, every, None)  # never joined across a gap
+            legend_colour = alt.Color(f"{lines}:N", title=None, sort=line_order, legend=legend(line_order),
+                                      scale=alt.Scale(domain=line_order, range=[PALETTE[0]] + [GREY] * (len(line_order) - 1)))
+            layers = [alt.Chart(own.filter(pl.col(lines) != line_order[0])).mark_line(strokeDash=[2, 3], strokeWidth=1.5)
+                      .encode(**encoding, color=legend_colour, detail=f"{lines}:N", tooltip=tips)]
+            layers += _series(main, x, y, encoding, [], tips + [alt.Tooltip(f"{lines}:N", title="")], PALETTE[0])
+        else:
+            layers = _series(_with_gaps(own, x, every, None), x, y, encoding, [], tips, PALETTE[0], points=False)
+        if policy:
+            layers.append(policy_rule(policy, every, span))
+        charts.append(alt.layer(*layers).properties(title=alt.TitleParams(str(panel), anchor="start", fontSize=14)))
+    names = order_of(data, facet, order)
+    return panels(charts, own_scales=True, description=description or describe(
+        "Small multiples", y_title, "period", by=facet.replace("_", " "), series=names, span=span, every=every))
 
 
 def _datetime(day: date) -> alt.DateTime:
@@ -294,49 +362,49 @@ def _datetime(day: date) -> alt.DateTime:
 
 def compare_groups(frame: pl.DataFrame, x: str, y: str, group: str, *, y_title: str, order=None,
                    band: tuple[str, str] | None = None, share: bool = False, policy: date | None = None,
-                   every: str = "6mo", tooltip_format: str | None = None) -> list[alt.Chart]:
-    """Several groups over time, one small chart each (in `order`): the group in colour with its
-    interval, every other group in light grey behind it for context, all on one scale. A list of
-    charts: `dashboard.chart_block` lays them out in a grid that a phone reads one by one."""
+                   every: str = "6mo", tooltip_format: str | None = None,
+                   description: str | None = None) -> alt.ConcatChart | None:
+    """Several groups over time, one panel each (in `order`, two a row, `panels`): the group in
+    colour with its interval, solid over complete periods and dashed with hollow points where
+    provisional, every other group in light grey behind it for context, all on one scale."""
     data = frame.filter(pl.col(group).is_not_null())
-    panels = order_of(data, group, order)
+    names = order_of(data, group, order)
     if data.is_empty():
-        return []
+        return None
     if every:
         data = _with_gaps(data, x, every, group)
     fmt = tooltip_format or (SHARE_TOOLTIP if share else ",.1f")
     top = max(v for v in (data[band[1]].max() if band else None, data[y].max(), 0.0) if v is not None)
-    x_scale = alt.Scale(domain=[_datetime(data[x].min()), _datetime(data[x].max())])
-    x_enc = alt.X(f"{x}:T", title="", axis=date_axis(every), scale=x_scale)
+    span = span_of(data, x)
+    x_enc = alt.X(f"{x}:T", title="", axis=date_axis(every, span=span),
+                  scale=alt.Scale(domain=[_datetime(span[0]), _datetime(span[1])]))
     y_axis = share_axis(tickCount=4) if share else alt.Axis(tickCount=4)
     y_scale = alt.Scale(domain=[0, float(top) * 1.05 or 1.0])
     y_enc = alt.Y(f"{y}:Q", title=y_title, axis=y_axis, scale=y_scale)
     tips = [alt.Tooltip(f"{group}:N", title=""), alt.Tooltip(f"{x}:T", title="Period from", format=DATE_FORMATS[every]),
-            alt.Tooltip(f"{y}:Q", title=y_title, format=fmt)]
+            alt.Tooltip(f"{y}:Q", title=y_title, format=fmt)] + _note(data)
     if band:
         tips += [alt.Tooltip(f"{band[0]}:Q", title="95% low", format=fmt),
                  alt.Tooltip(f"{band[1]}:Q", title="95% high", format=fmt)]
-    colours = dict(zip(panels, _colours(len(panels)), strict=True))
+    colours = dict(zip(names, _colours(len(names)), strict=True))
     charts = []
-    for panel in panels:
-        own = alt.datum[group] == panel
-        colour = alt.value(colours[panel])
-        layers = [alt.Chart(data).mark_line(color=CONTEXT_GREY, strokeWidth=1).encode(
-            x=x_enc, y=y_enc, detail=f"{group}:N").transform_filter(alt.datum[group] != panel)]
+    for name in names:
+        own, others = data.filter(pl.col(group) == name), data.filter(pl.col(group) != name)
+        solid, dashed = solid_and_dashed(others, x, y, [group])
+        layers = [alt.Chart(solid).mark_line(color=CONTEXT_GREY, strokeWidth=1).encode(x=x_enc, y=y_enc,
+                                                                                       detail=f"{group}:N")]
+        if dashed is not None:
+            layers.append(alt.Chart(dashed).mark_line(color=CONTEXT_GREY, strokeWidth=1, strokeDash=[4, 3]).encode(
+                x=x_enc, y=y_enc, detail=f"{group}:N"))
         if band:
-            layers.append(alt.Chart(data).mark_area(opacity=0.22, color=colours[panel]).encode(
-                x=x_enc, y=alt.Y(f"{band[0]}:Q", title=y_title, axis=y_axis, scale=y_scale), y2=f"{band[1]}:Q"
-            ).transform_filter(own))
-        layers.append(alt.Chart(data).mark_line(strokeWidth=2.5, color=colours[panel]).encode(x=x_enc, y=y_enc)
-                      .transform_filter(own))
-        fill = alt.condition("datum.provisional", alt.value("white"), colour) if "provisional" in data.columns else colour
-        layers.append(alt.Chart(data).mark_point(filled=False, size=26, strokeWidth=1.5, color=colours[panel]).encode(
-            x=x_enc, y=y_enc, fill=fill, tooltip=tips).transform_filter(own))
+            layers.append(alt.Chart(own).mark_area(opacity=0.22, color=colours[name]).encode(
+                x=x_enc, y=alt.Y(f"{band[0]}:Q", title=y_title, axis=y_axis, scale=y_scale), y2=f"{band[1]}:Q"))
+        layers += _series(own, x, y, {"x": x_enc, "y": y_enc}, [], tips, colours[name])
         if policy:
-            layers.append(policy_rule(policy, every))
-        charts.append(alt.layer(*layers).properties(
-            height=230, title=alt.TitleParams(str(panel), anchor="start", fontSize=14)))
-    return charts
+            layers.append(policy_rule(policy, every, span))
+        charts.append(alt.layer(*layers).properties(title=alt.TitleParams(str(name), anchor="start", fontSize=14)))
+    return panels(charts, own_scales=False, description=description or describe(
+        "Small multiples", y_title, "period", by=group.replace("_", " "), series=names, span=span, every=every))
 
 
 def forest(frame: pl.DataFrame, label: str, estimate: str, low: str, high: str, *, x_title: str,
@@ -353,7 +421,8 @@ def forest(frame: pl.DataFrame, label: str, estimate: str, low: str, high: str, 
                                                           color=_color(color, None, order), tooltip=tooltips)
     one = alt.Chart(pl.DataFrame({"one": [1.0]})).mark_rule(color=GREY, strokeDash=[4, 3]).encode(x="one:Q")
     rows = frame[label].n_unique() if not frame.is_empty() else 0
-    return (one + whiskers + points).properties(height=max(180, rows * max(height_per_row, 34) + 40))
+    return (one + whiskers + points).properties(height=max(180, rows * max(height_per_row, 34) + 40), description=describe(
+        "Ratios with 95% intervals on a log scale, 1 marked", x_title, by="row", series=order_of(frame, label)))
 
 
 def matrix(frame: pl.DataFrame, row: str, column: str, value: str, *, label: str, row_title: str = "",
@@ -371,7 +440,8 @@ def matrix(frame: pl.DataFrame, row: str, column: str, value: str, *, label: str
         tooltip=[alt.Tooltip(f"{row}:N"), alt.Tooltip(f"{column}:N"), alt.Tooltip(f"{value}:Q", format=".2f", title=label)],
     )
     text = base.mark_text(fontSize=12).encode(text=alt.Text(f"{value}:Q", format=".2f"))
-    return (cells + text).properties(height=alt.Step(34))
+    return (cells + text).properties(height=alt.Step(34), description=describe(
+        "Table of coloured cells", label, f"{row_title or row} and {column_title or column}"))
 
 
 def target_rule(value: float, label: str, *, horizontal: bool = True) -> alt.Chart:
@@ -404,4 +474,5 @@ def forecast_band(shown: pl.DataFrame, *, x_title: str = "") -> alt.LayerChart:
         + line(shown.select("week", "series", "referrals", "provisional"), "week", "referrals",
                y_title="Referrals a week", color="series", color_title="", x_title=x_title, every="1w",
                tooltip_format=",.1f")
-    ).properties(height=340)
+    ).properties(height=340, description=describe("Line chart with 80% and 95% forecast bands", "referrals a week",
+                                                  "week", span=span_of(shown, "week"), every="1w"))

@@ -8,11 +8,15 @@ The forecast's main chart is divert.charts.build.forecast_band (the board pack d
 
 from __future__ import annotations
 
+from datetime import date
+
 import altair as alt
 import polars as pl
 
+from divert.analytics.calendar.weeks import week_start
 from divert.analytics.planning import demand, forecast
 from divert.charts import build
+from divert.core import wording
 
 WEEK_OF = "%-d %b %Y"  # a week in a tooltip: "6 Oct 2025"
 
@@ -21,16 +25,29 @@ def _week_x() -> alt.X:
     return alt.X("week:T", title="", axis=build.date_axis("1w"))
 
 
+def _dates(frame: pl.DataFrame, column: str = "week") -> str:
+    """" from 6 Oct 2025 to 29 Dec 2025": the dates a chart spans, for its text description."""
+    days = frame[column].drop_nulls() if column in frame.columns else pl.Series([], dtype=pl.Date)
+    return f" from {wording.day(days.min())} to {wording.day(days.max())}" if days.len() else ""
+
+
+def _described(chart, text: str):
+    """The chart with its text alternative (Vega-Lite `description`), on the outermost chart."""
+    return chart.properties(description=text)
+
+
 # --- Capacity ---------------------------------------------------------------------------------------------
 
 SEAT_USE = {"seat_use": "Seats booked (so far, for weeks not over)", "seats_filled": "Seats filled (people who attended)"}
 STATISTICS = {"median": "Median", "p90": "90th percentile"}
 
 
-def seats_against_demand(seats: pl.DataFrame) -> alt.LayerChart:
+def seats_against_demand(seats: pl.DataFrame, calendar_ends: date | None = None) -> alt.LayerChart:
     """Seats scheduled each week (grey bars, lighter for weeks not over), the forecast's 80%
-    interval of the seats needed (grey band) and lines of seats booked, filled and needed.
-    `seats` is divert.analytics.planning.demand.seats_against_demand's frame."""
+    interval of the seats needed (grey band) and lines of seats booked, filled and needed; a
+    dashed grey rule at the week of the last session on the calendar (`calendar_ends`), after
+    which nothing is scheduled yet. `seats` is
+    divert.analytics.planning.demand.seats_against_demand's frame."""
     lines = seats.filter(pl.col("series") != demand.SCHEDULED)
     scheduled = alt.Chart(seats.filter(pl.col("series") == demand.SCHEDULED)).mark_bar(color=build.GREY).encode(
         x=_week_x(), y=alt.Y("seats:Q", title="Seats a week"),
@@ -43,9 +60,19 @@ def seats_against_demand(seats: pl.DataFrame) -> alt.LayerChart:
         tooltip=[alt.Tooltip("week:T", title="Week of", format=WEEK_OF),
                  alt.Tooltip("low:Q", title="80% interval from", format=",.0f"),
                  alt.Tooltip("high:Q", title="80% interval to", format=",.0f")])
-    return scheduled + band + build.line(lines, "week", "seats", y_title="Seats a week", color="series",
-                                         color_title="", x_title="", every="1w", labels=False,
-                                         order=[demand.BOOKED, demand.FILLED, demand.NEEDED])
+    chart = scheduled + band + build.line(lines, "week", "seats", y_title="Seats a week", color="series",
+                                          color_title="", x_title="", every="1w", labels=False,
+                                          order=[demand.BOOKED, demand.FILLED, demand.NEEDED])
+    text = (f"Bar chart of seats scheduled a week{_dates(seats)}, with lines of seats booked, seats filled and the "
+            "seats the forecast needs (with its 80% range)")
+    shown_to = seats["week"].max() if seats.height else None
+    if calendar_ends is None or shown_to is None or week_start(calendar_ends) >= shown_to:
+        return _described(chart, text + ".")
+    end = pl.DataFrame({"week": [week_start(calendar_ends)], "what": [f"Last session on the calendar: "
+                                                                      f"{calendar_ends:%-d %b %Y}"]})
+    return _described(chart + alt.Chart(end).mark_rule(color=build.GREY, strokeDash=[6, 4], strokeWidth=2).encode(
+        x=_week_x(), tooltip=[alt.Tooltip("what:N", title="")]),
+        f"{text}; a dashed line marks the last session on the calendar, {wording.day(calendar_ends)}.")
 
 
 def seat_use(use: pl.DataFrame) -> alt.LayerChart:
@@ -54,8 +81,10 @@ def seat_use(use: pl.DataFrame) -> alt.LayerChart:
     long = use.unpivot(index=["week", "provisional", "sessions", "seats", "booked", "attended"],
                        on=list(SEAT_USE), variable_name="measure", value_name="share")
     long = long.with_columns(pl.col("measure").replace_strict(SEAT_USE))
-    return build.line(long, "week", "share", y_title="Share of seats", color="measure", color_title="Measure",
-                      x_title="", share=True, every="1w", order=list(SEAT_USE.values()), labels=False)
+    return _described(build.line(long, "week", "share", y_title="Share of seats", color="measure",
+                                 color_title="Measure", x_title="", share=True, every="1w",
+                                 order=list(SEAT_USE.values()), labels=False),
+                      f"Line chart of the share of seats booked and filled each week{_dates(use)}.")
 
 
 def weekly_waits(part: pl.DataFrame, *, unit: str, target: int | float) -> alt.LayerChart:
@@ -65,17 +94,20 @@ def weekly_waits(part: pl.DataFrame, *, unit: str, target: int | float) -> alt.L
                         value_name="days")
     long = long.with_columns(pl.col("statistic").replace_strict(STATISTICS))
     rule = build.target_rule(float(target), f"Target: {target}")
-    return build.line(long, "week", "days", y_title=unit, color="statistic", color_title="Statistic", x_title="",
-                      order=["90th percentile", "Median"], tooltip_format=",.1f", every="1w") + rule
+    return _described(build.line(long, "week", "days", y_title=unit, color="statistic", color_title="Statistic",
+                                 x_title="", order=["90th percentile", "Median"], tooltip_format=",.1f", every="1w")
+                      + rule, f"Line chart of the median and 90th percentile wait in {unit.lower()} each week"
+                              f"{_dates(part)}, against the target of {target}.")
 
 
 def assessments_per_worker(load: pl.DataFrame) -> alt.LayerChart:
     """Assessments each worker completed (horizontal bars, most first). `load` is
     divert.analytics.planning.capacity.worker_load's frame."""
-    return build.bars(load, "worker", "assessments", y_title="Assessments", x_title="", horizontal=True, sort="-x",
+    return _described(build.bars(load, "worker", "assessments", y_title="Assessments", x_title="", horizontal=True, sort="-x",
                       tooltip_extra=[alt.Tooltip("per_worker_day:Q", title="Per worker-day", format=".2f"),
                                      alt.Tooltip("weeks_active:Q", title="Weeks with an assessment"),
-                                     alt.Tooltip("share:Q", title="Share", format=".0%")])
+                                     alt.Tooltip("share:Q", title="Share", format=".0%")]),
+                      "Horizontal bar chart of the assessments each worker completed, most first.")
 
 
 # --- Scenario planner -------------------------------------------------------------------------------------
@@ -114,22 +146,26 @@ def projected_waits(waits: pl.DataFrame) -> alt.LayerChart:
                      alt.Tooltip("weeks_ahead:Q", title="Week ahead"),
                      alt.Tooltip("days:Q", title="Wait", format=",.1f"), alt.Tooltip("target:Q", title="Target")])
         + alt.Chart(waits).mark_line(strokeDash=[4, 3]).encode(x=week_x, y="target:Q", color=colour)
-    ).properties(height=300 + build.legend_height(WAITS))
+    ).properties(height=300 + build.legend_height(WAITS),
+                 description=f"Line chart of each projected wait a week{_dates(waits)}, against its target (dashed).")
 
 
 def backlog_frame(projection: pl.DataFrame) -> pl.DataFrame:
-    """The two queues in long form (week, weeks_ahead, queue, people): the chart's data and its
-    table. `projection` is divert.analytics.planning.queue.project's frame."""
+    """The two queues in long form (week, weeks_ahead, queue, people, provisional: every week is
+    a projection): the chart's data and its table. `projection` is
+    divert.analytics.planning.queue.project's frame."""
     long = projection.unpivot(index=["week", "weeks_ahead"], on=list(QUEUES), variable_name="queue",
                               value_name="people")
-    return long.with_columns(pl.col("queue").replace_strict(QUEUES))
+    return long.with_columns(pl.col("queue").replace_strict(QUEUES), pl.lit(True).alias("provisional"))
 
 
 def backlog(queues: pl.DataFrame, largest: float) -> alt.Chart:
     """People waiting at the end of each week in each queue; the axis runs from 0 to `largest`
-    (the largest backlog projected, at least 1). `queues` is backlog_frame's frame."""
+    (the largest backlog projected, at least 1). Dashed, with hollow points, as every projection
+    (a queue projected to empty is a projected zero, not a recorded one). `queues` is
+    backlog_frame's frame."""
     order = list(QUEUES.values())
-    return alt.Chart(queues).mark_line(point=alt.OverlayMarkDef(size=18)).encode(
+    return alt.Chart(queues).mark_line(strokeDash=[5, 3], point=alt.OverlayMarkDef(size=18, filled=False)).encode(
         x=_week_x(),
         y=alt.Y("people:Q", title="People waiting", scale=alt.Scale(domainMin=0, domainMax=max(1.0, largest)),
                 axis=alt.Axis(format=",.0f", tickMinStep=1)),
@@ -137,7 +173,9 @@ def backlog(queues: pl.DataFrame, largest: float) -> alt.Chart:
                         legend=build.legend(order)),
         tooltip=[alt.Tooltip("queue:N", title=""), alt.Tooltip("week:T", title="Week of", format=WEEK_OF),
                  alt.Tooltip("people:Q", title="People waiting", format=",.1f")],
-    ).properties(height=280 + build.legend_height(order))
+    ).properties(height=280 + build.legend_height(order),
+                 description=f"Dashed line chart of the people projected to be waiting for an assessment and for a "
+                             f"course at the end of each week{_dates(queues)}.")
 
 
 def demand_and_capacity(projection: pl.DataFrame) -> alt.LayerChart:
@@ -145,8 +183,10 @@ def demand_and_capacity(projection: pl.DataFrame) -> alt.LayerChart:
     `projection` is divert.analytics.planning.queue.project's frame."""
     flows = projection.unpivot(index=["week"], on=list(FLOWS), variable_name="series", value_name="people")
     flows = flows.with_columns(pl.col("series").replace_strict(FLOWS))
-    return build.line(flows, "week", "people", y_title="People a week", color="series", color_title="",
-                      x_title="", tooltip_format=",.1f", every="1w", labels=False, order=FLOW_ORDER)
+    return _described(build.line(flows, "week", "people", y_title="People a week", color="series", color_title="",
+                                 x_title="", tooltip_format=",.1f", every="1w", labels=False, order=FLOW_ORDER),
+                      "Line chart of the people arriving at each queue a week against what the capacity can take"
+                      f"{_dates(projection)}.")
 
 
 # --- Launch planner ---------------------------------------------------------------------------------------
@@ -167,7 +207,8 @@ def launch_band(weekly: pl.DataFrame) -> alt.LayerChart:
         + base.mark_area(opacity=0.3, color=colour).encode(y="lo_80:Q", y2="hi_80:Q", tooltip=tips)
         + base.mark_line(color=colour, point=alt.OverlayMarkDef(size=14, color=colour)).encode(
             y=alt.Y("mean:Q", title="Referrals a week"), tooltip=tips)
-    ).properties(height=300)
+    ).properties(height=300, description=f"Line chart of the referrals expected a week from launch{_dates(weekly)}, "
+                                         "with their 80% and 95% ranges.")
 
 
 # --- Forecast -----------------------------------------------------------------------------------------------
@@ -197,7 +238,9 @@ def backtest_coverage(accuracy: pl.DataFrame) -> alt.LayerChart:
             color=colour, tooltip=tips)
         + alt.Chart(scores).mark_tick(color="black", thickness=2, size=14).encode(
             y=y, yOffset=alt.YOffset("interval:N", sort=intervals), x="nominal:Q", tooltip=tips)
-    ).properties(height=60 * max(accuracy.height, 1) + 40)
+    ).properties(height=60 * max(accuracy.height, 1) + 40,
+                 description="Horizontal bar chart of the share of past weeks inside each forecast's 80% and 95% "
+                             "ranges, with a tick at the share each should cover.")
 
 
 def sessions_needed(table: pl.DataFrame) -> alt.LayerChart:
@@ -207,5 +250,94 @@ def sessions_needed(table: pl.DataFrame) -> alt.LayerChart:
                          value_name="value")
     long = long.with_columns(pl.col("level").replace_strict({"sessions": "Central forecast",
                                                              "sessions_busy_week": "Busy week"}))
-    return build.line(long, "week", "value", y_title="Sessions a week", color="level", color_title="Demand",
-                      x_title="", order=["Busy week", "Central forecast"], tooltip_format=",.1f", every="1w")
+    return _described(build.line(long, "week", "value", y_title="Sessions a week", color="level",
+                                 color_title="Demand", x_title="", order=["Busy week", "Central forecast"],
+                                 tooltip_format=",.1f", every="1w"),
+                      f"Line chart of the course sessions a week the forecast needs{_dates(table)}, for the central "
+                      "forecast and a busy week.")
+
+
+def forecast_band(shown: pl.DataFrame, *, x_title: str = "") -> alt.LayerChart:
+    """Referrals a week, recorded and forecast, with the forecast's 80% (darker) and 95% (lighter)
+    bands, the two series named in a legend above the chart (no label at the line's end, where it
+    would sit over the band). `shown` is divert.analytics.planning.forecast.chart_frame's frame."""
+    x = alt.X("week:T", title=x_title, axis=build.date_axis("1w"))
+    base = alt.Chart(shown)
+    tips = [alt.Tooltip("series:N", title=""), alt.Tooltip("week:T", title="Week of", format=WEEK_OF),
+            alt.Tooltip("referrals:Q", title="Referrals", format=",.1f"),
+            alt.Tooltip("lo_80:Q", title="80% from", format=",.0f"), alt.Tooltip("hi_80:Q", title="80% to", format=",.0f"),
+            alt.Tooltip("lo_95:Q", title="95% from", format=",.0f"), alt.Tooltip("hi_95:Q", title="95% to", format=",.0f")]
+    order = ["Recorded", "Forecast"]
+    return (
+        base.mark_area(opacity=0.12, color=build.PALETTE[0]).encode(
+            x=x, y=alt.Y("lo_95:Q", title="Referrals a week"), y2="hi_95:Q", tooltip=tips)
+        + base.mark_area(opacity=0.25, color=build.PALETTE[0]).encode(x=x, y="lo_80:Q", y2="hi_80:Q", tooltip=tips)
+        + build.line(shown.select("week", "series", "referrals", "provisional"), "week", "referrals",
+                     y_title="Referrals a week", color="series", color_title="", x_title=x_title, every="1w",
+                     tooltip_format=",.1f", labels=False, order=order)
+    ).properties(height=340 + build.legend_height(order),
+                 description=f"Line chart of referrals a week, recorded and forecast{_dates(shown)}, with the "
+                             "forecast's 80% and 95% ranges as bands.")
+
+
+def _period_names(rows: pl.DataFrame) -> pl.DataFrame:
+    return rows.with_columns(pl.when(pl.col("partial")).then(pl.col("label") + " (partial)")
+                             .otherwise(pl.col("label")).alias("period_name"))
+
+
+def period_forecast(rows: pl.DataFrame, *, value: str = "referrals", title: str = "Referrals") -> alt.LayerChart:
+    """The forecast by week, month or quarter: a bar a period (pale when partial) with its 80%
+    (thick) and 95% (thin) ranges as black lines. `rows` is
+    divert.readmodels.forecast_view.Planned.periods_only (label, partial and the referrals
+    columns)."""
+    named = _period_names(rows)
+    order = named["period_name"].to_list()
+    description = (f"Horizontal bar chart of {title.lower()} a period, {', '.join(order)}, with the 80% and 95% "
+                   "ranges as lines.")
+    y = alt.Y("period_name:N", title="", sort=order, axis=build.category_axis(order))
+    tips = [alt.Tooltip("period_name:N", title="Period"), alt.Tooltip(f"{value}:Q", title=title, format=",.0f"),
+            alt.Tooltip(f"{value}_lo_80:Q", title="80% from", format=",.0f"),
+            alt.Tooltip(f"{value}_hi_80:Q", title="80% to", format=",.0f"),
+            alt.Tooltip(f"{value}_lo_95:Q", title="95% from", format=",.0f"),
+            alt.Tooltip(f"{value}_hi_95:Q", title="95% to", format=",.0f"),
+            alt.Tooltip("days_forecast:Q", title="Days forecast"), alt.Tooltip("days:Q", title="Days in the period")]
+    base = alt.Chart(named).encode(y=y, tooltip=tips)
+    return (
+        base.mark_bar(color=build.PALETTE[0]).encode(
+            x=alt.X(f"{value}:Q", title=title), opacity=alt.condition("datum.partial", alt.value(0.3), alt.value(0.8)))
+        + base.mark_rule(color="black", strokeWidth=1).encode(x=f"{value}_lo_95:Q", x2=f"{value}_hi_95:Q")
+        + base.mark_rule(color="black", strokeWidth=4).encode(x=f"{value}_lo_80:Q", x2=f"{value}_hi_80:Q")
+    ).properties(height=34 * max(named.height, 1) + 40, description=description)
+
+
+CAPACITY_SERIES = {"seats": "Seats on the calendar", "seats_needed": "Seats the forecast needs"}
+
+
+def seats_by_period(table: pl.DataFrame) -> alt.LayerChart:
+    """Seats on the calendar (grey bars; none drawn where the period is not yet scheduled, pale
+    where it is scheduled so far) against the seats the forecast needs (a tick with its 80%
+    range), a period a row. `table` is divert.analytics.planning.periods.capacity_periods's
+    frame."""
+    named = _period_names(table).with_columns(
+        pl.when(pl.col("schedule").is_in(["not yet scheduled", "scheduled so far"]))
+        .then(pl.col("period_name") + ": " + pl.col("schedule")).otherwise(pl.col("period_name")).alias("period_name"))
+    order = named["period_name"].to_list()
+    description = (f"Horizontal bar chart of the seats on the calendar a period, {', '.join(order)}, against the seats "
+                   "the forecast needs with its 80% range.")
+    y = alt.Y("period_name:N", title="", sort=order, axis=build.category_axis(order))
+    tips = [alt.Tooltip("period_name:N", title="Period"), alt.Tooltip("schedule:N", title="Calendar"),
+            alt.Tooltip("sessions:Q", title="Sessions", format=",.0f"),
+            alt.Tooltip("seats:Q", title="Seats on the calendar", format=",.0f"),
+            alt.Tooltip("booked:Q", title="Booked (so far)", format=",.0f"),
+            alt.Tooltip("seats_needed:Q", title="Seats the forecast needs", format=",.0f"),
+            alt.Tooltip("needed_lo_80:Q", title="80% from", format=",.0f"),
+            alt.Tooltip("needed_hi_80:Q", title="80% to", format=",.0f")]
+    base = alt.Chart(named).encode(y=y, tooltip=tips)
+    needed = base.transform_filter("isValid(datum.seats_needed)")
+    return (
+        base.transform_filter("isValid(datum.seats)").mark_bar(color=build.GREY).encode(
+            x=alt.X("seats:Q", title="Seats"),
+            opacity=alt.condition("datum.schedule == 'scheduled so far'", alt.value(0.25), alt.value(0.5)))
+        + needed.mark_rule(color=build.PALETTE[1], strokeWidth=4).encode(x="needed_lo_80:Q", x2="needed_hi_80:Q")
+        + needed.mark_tick(color=build.PALETTE[1], thickness=3, size=26).encode(x="seats_needed:Q")
+    ).properties(height=34 * max(named.height, 1) + 40, description=description)

@@ -10,6 +10,7 @@ from divert.core import codes
 FILTER_OPTIONS = {"area": "--area", "referral_source": "--referral-source", "age_band": "--age-band", "sex": "--sex",
                   "ethnic_group": "--ethnic-group"}
 PERIOD_OPTIONS = {"start": "--from", "end": "--to"}
+BY_PERIOD_OPTIONS = {"by": "--by", "ahead": "--ahead"}  # forecast and capacity by week, month or quarter
 DISPARITY_OPTIONS = {"source": "--source", "force": "--force", "object": "--object", "ethnicity": "--ethnicity",
                      "level": "--level", "census": "--census"}
 # the options each metric honours (beyond --as-of and --format); any other is refused, never ignored
@@ -23,8 +24,8 @@ METRIC_OPTIONS = {
     "gaps": FILTER_OPTIONS,
     "reoffending": {**PERIOD_OPTIONS, **FILTER_OPTIONS},
     "value": {**PERIOD_OPTIONS, **FILTER_OPTIONS},
-    "capacity": {**PERIOD_OPTIONS, **FILTER_OPTIONS},
-    "forecast": FILTER_OPTIONS,
+    "capacity": {**PERIOD_OPTIONS, **FILTER_OPTIONS, **BY_PERIOD_OPTIONS},
+    "forecast": {**FILTER_OPTIONS, **BY_PERIOD_OPTIONS},
     "disparity": {**PERIOD_OPTIONS, **DISPARITY_OPTIONS},
     "impact": {**FILTER_OPTIONS, "group": "--group"},
     "alerts": {},
@@ -42,8 +43,8 @@ WHY_NOT = {
 
 def _refused_options(args) -> str | None:
     honoured = METRIC_OPTIONS.get(args.name, {})
-    given = [flag for dest, flag in {**PERIOD_OPTIONS, **FILTER_OPTIONS, **DISPARITY_OPTIONS, "months": "--months",
-                                     "group": "--group"}.items()
+    given = [flag for dest, flag in {**PERIOD_OPTIONS, **FILTER_OPTIONS, **DISPARITY_OPTIONS, **BY_PERIOD_OPTIONS,
+                                     "months": "--months", "group": "--group"}.items()
              if getattr(args, dest, None) is not None and dest not in honoured]
     if not given:
         return None
@@ -139,6 +140,9 @@ def cmd_metrics(args) -> int:
         from divert.analytics.metrics import value_table
 
         table = value_table(frames, filters, gate)  # worked out from the counts as the role sees them
+    elif args.name in ("forecast", "capacity") and (getattr(args, "by", None) or getattr(args, "ahead", None)):
+        if (table := _by_period(args, frames, filters)) is None:  # the problem is on standard error
+            return USAGE
     elif args.name == "volume-change" and args.months:
         from divert.analytics.metrics import volume_change_table
 
@@ -160,6 +164,43 @@ def cmd_metrics(args) -> int:
 
         sys.stdout.write(neutralised(table).write_csv())
     return OK
+
+
+def _by_period(args, frames, filters):
+    """`metrics forecast|capacity --by week|month|quarter [--ahead N]`: the forecast (with the
+    work it means) or the course seats by week, calendar month or quarter over the N whole
+    periods after the as-of date, the total over them last (as the Forecast and Capacity pages
+    and the board pack show them), with the horizon in words on standard error; or None, with
+    the problem on standard error."""
+    from divert.analytics.calendar.weeks import snapshot
+    from divert.analytics.planning import by_period, forecast, periods
+    from divert.analytics.planning.assumptions import plan_from_rates
+    from divert.analytics.planning.rates import rates_for
+
+    if not args.by:
+        return _refuse("--ahead needs --by (week, month or quarter)")
+    most = max(periods.CHOICES[args.by])
+    count = args.ahead if args.ahead is not None else periods.DEFAULT_PERIODS[args.by]
+    if not 1 <= count <= most:
+        return _refuse(f"--ahead must be between 1 and {most} with --by {args.by}")
+    if filters.start or filters.end:
+        return _refuse("--from and --to cannot be used with --by: the periods are counted from the as-of date")
+    data, as_of = snapshot(frames, filters)
+    result = forecast.referrals_forecast(data, filters, with_backtest=False)  # the pages' forecast, without its test
+    plan = plan_from_rates(rates_for(data, filters))
+    if args.name == "forecast":
+        planned = by_period.planned(result, plan, args.by, count)
+        if planned is None:
+            return _refuse(result.note or "There is not enough history to forecast referrals.")
+        print(planned.horizon.words() + "." + (f" {planned.note}" if planned.note else ""), file=sys.stderr)
+        return planned.table
+    seats = by_period.seats_by_period(data.sessions, result, plan, as_of, args.by, count)
+    print(seats.note, file=sys.stderr)
+    return seats.table
+
+
+def _refuse(problem: str) -> None:
+    print(problem, file=sys.stderr)
 
 
 def _gate(args):
@@ -208,6 +249,11 @@ def add_metrics_parser(sub) -> None:
     metrics.add_argument("--group", choices=["All", "White", "Mixed", "Asian", "Black", "Other"],
                          help="impact: one broad group (default: overall and every group)")
     metrics.add_argument("--months", type=int, help="volume-change: months either side of the launch (default 12)")
+    metrics.add_argument("--by", choices=["week", "month", "quarter"],
+                         help="forecast, capacity: by week, calendar month or calendar quarter, counted from after "
+                              "the as-of date, with the total last")
+    metrics.add_argument("--ahead", type=int, help="forecast, capacity with --by: how many whole periods after the "
+                                                   "as-of date (default 13 weeks, 3 months or 1 quarter)")
     disparity.add_argument("--source", choices=["stop-search", "pathway"], help="default: pathway")
     disparity.add_argument("--force", help="police force (default: the configured force)")
     disparity.add_argument("--object", help='object of search, e.g. "Controlled drugs"')

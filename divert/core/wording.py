@@ -5,6 +5,8 @@ Streamlit-free, so records, casework and the analytics wording can use it as the
 
 from __future__ import annotations
 
+from datetime import UTC
+
 IRREGULAR = {"person": "people", "child": "children", "this": "these", "was": "were", "is": "are", "has": "have"}
 
 
@@ -45,9 +47,8 @@ def moment(value) -> str:
     it); "" for none."""
     if value is None:
         return ""
-    from datetime import timezone
     from zoneinfo import ZoneInfo
 
     if getattr(value, "tzinfo", None) is None:
-        value = value.replace(tzinfo=timezone.utc)
+        value = value.replace(tzinfo=UTC)
     return format(value.astimezone(ZoneInfo(UK_ZONE)), MOMENT_FORMAT)

@@ -11,8 +11,9 @@ from datetime import date, timedelta
 import polars as pl
 
 from divert.analytics.data.frames import end_of_day
-from divert.analytics.planning import capacity, demand, waiting
+from divert.analytics.planning import by_period, capacity, demand, periods, waiting
 from divert.analytics.planning.assumptions import Plan
+from divert.core import wording
 
 CALENDAR_WEEKS = 8  # the calendar ahead shown next to the staffing answer
 WAIT_MEASURES = ("to_assessment", "to_course")
@@ -79,3 +80,31 @@ def weekly_waits(referrals: pl.DataFrame, as_of: date, shown_from: date, shown_t
     """The waits week by week in the weeks shown, one table for each step (WAIT_MEASURES)."""
     waits = capacity.weekly_waits(referrals, as_of).filter(pl.col("week").is_between(shown_from, shown_to))
     return {measure: waits.filter(pl.col("measure") == measure).drop("measure") for measure in WAIT_MEASURES}
+
+
+# --- by week, month or quarter (divert.analytics.planning.by_period) -------------------------------------------
+SeatsByPeriod, seats_by_period, calendar_ends = by_period.SeatsByPeriod, by_period.seats_by_period, by_period.calendar_ends
+
+
+def seats_by_period_title(seats: SeatsByPeriod) -> str:
+    """The finding: the seats needed over the horizon against those on the calendar so far."""
+    total, span = seats.total, seats.horizon.span()
+    if total["seats_needed"] is None:
+        return f"Course seats on the calendar, {span}"
+    scheduled = "none" if total["seats"] is None else f"{total['seats']:,}"
+    so_far = "" if total["schedule"] == periods.SCHEDULED else " so far"
+    return (f"About {total['seats_needed']:,.0f} course seats needed from {span}; {scheduled} on the calendar"
+            f"{so_far}")
+
+
+def seats_by_period_caption(seats: SeatsByPeriod) -> str:
+    return (f"{seats.note} Grey bars: seats in the course sessions on the calendar (pale: scheduled so far; none "
+            "where nothing is scheduled yet). Orange: the seats the referral forecast needs (people allocated to "
+            "the course who will attend, at the planning model's rates), the line its 80% range. Bookings for "
+            "sessions ahead are the bookings so far. " + periods.METHOD)
+
+
+def calendar_end_text(sessions: pl.DataFrame) -> str | None:
+    """"Sessions are on the calendar up to 12 Jan 2027", or None when none are."""
+    last = calendar_ends(sessions)
+    return f"Sessions are on the calendar up to {wording.day(last)}" if last else None

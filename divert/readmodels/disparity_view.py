@@ -7,14 +7,17 @@ after it is made, so the page only lays the figures out."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 import polars as pl
 
+from divert.analytics.calendar.maturity import cut_off
 from divert.analytics.data.filters import Filters
 from divert.analytics.data.frames import Frames
 from divert.analytics.equity import denominators, disparity
 from divert.analytics.metrics import GATES
 from divert.core.disclosure import Gate
+from divert.readmodels.volume_view import partial_edges
 
 SEARCH_GATE = GATES["disparity:stop-search"]
 RATIOS = ("rate_per_1000_a_year", "ratio_vs_white", "ci_low", "ci_high")
@@ -135,13 +138,14 @@ def find_rates(frames: Frames, filters: Filters, gate: Gate, *, force: str, ethn
 def rates_over_time(frames: Frames, filters: Filters, gate: Gate, *, force: str, census: str,
                     drugs_only: bool) -> Block:
     """Each counted group's search rate calendar year by calendar year, gated along the years
-    and the groups; nothing to chart when there are no rates."""
+    and the groups, a part-year (cut by the period's start, or not over) marked provisional;
+    nothing to chart when there are no rates."""
     over_time = disparity.rates_over_time(frames.stop_search, frames.population, force=force, as_of=filters.as_of_date,
                                           census=census, start=filters.start, end=filters.end,
                                           object_of_search=_object_of_search(drugs_only))
     if not over_time.is_empty():
         over_time = over_time.filter(~pl.col("group").is_in(disparity.UNCOUNTED))
-    over_time = gate.table(over_time, **(SEARCH_GATE | {"across": [["period"], ["group"]]}))
+    over_time = partial_edges(gate.table(over_time, **(SEARCH_GATE | {"across": [["period"], ["group"]]})), filters, "1y")
     return Block(over_time if not over_time.is_empty() else None, over_time)
 
 
@@ -196,9 +200,13 @@ def pathway_stage(shown: Pathway, stage: str) -> Stage:
 
 def formal_outcomes(frames: Frames, filters: Filters, gate: Gate) -> Block:
     """The share of possession offences charged or cautioned per half-year, by group and sex,
-    gated along the half-years and the groups; the chart has the counted groups' males."""
+    gated along the half-years and the groups, a half-year not over or with outcomes still to
+    come provisional; the chart has the counted groups' males."""
     offences = filters.without_period().apply(frames.offences, "offence_date")
     formal = disparity.formal_by_half_year(offences, as_of=filters.as_of_date)
+    if "starts" in formal.columns:  # a half-year not over, or with outcomes still to come, is provisional
+        known = cut_off("outcome", filters.as_of_date) + timedelta(days=1)
+        formal = formal.with_columns((pl.col("starts").dt.offset_by("6mo") > known).alias("provisional"))
     formal = gate.table(formal, ["formal_outcomes", "offences"],
                         {name: ["offences", "formal_outcomes"] for name in ("formal_share", "rri", "ci_low", "ci_high")},
                         across=[["period", "sex"], ["group", "sex"]])

@@ -1,6 +1,8 @@
 """What the Forecast page shows beyond the forecast itself (divert.analytics.planning.forecast):
-the methods to choose from under their plain names, and the backtest of each method with its
-headline figures and the sentence that compares them."""
+the methods to choose from under their plain names, the backtest of each method with its
+headline figures and the sentence that compares them, and the forecast by week, calendar month
+or quarter over a horizon stated in words (divert.analytics.planning.periods), with the work it
+means and its total."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from divert.analytics.planning import forecast
+from divert.analytics.planning import by_period, forecast, periods
 
 # plain names on screen; the technical name of each method is in the help text
 PLAIN = {forecast.ETS: "Recent level and trend", forecast.SEASONAL_NAIVE: "Same week last year",
@@ -52,3 +54,34 @@ def backtest(result: forecast.ForecastResult, model: str) -> Backtest | None:
                 + f". Based on {int(acc['forecasts'].max()):,} weeks forecast from {origins} past dates.")
     return Backtest(origins, chosen, compared, acc, acc.drop("model").rename({"mase": "error_against_same_week_last_year"}),
                     forecast.accuracy_by_horizon(result.backtest, model))
+
+
+# --- by week, month or quarter (divert.analytics.planning.by_period) -------------------------------------------
+Planned, planned = by_period.Planned, by_period.planned
+
+
+def period_caption(plan: Planned) -> str:
+    """What the period table and chart show, with the method behind the ranges."""
+    noun = {periods.WEEK: "week", periods.MONTH: "calendar month", periods.QUARTER: "calendar quarter"}[
+        plan.horizon.grain]
+    return (f"{plan.horizon.words()}. Referrals expected each {noun}, with the range they should fall in 80 and 95 "
+            "times in 100, and the work they mean at the service's measured rates; the last row is the total over "
+            f"the horizon. Pale bars are partial periods. {periods.METHOD}"
+            + (f" {plan.note}" if plan.note else ""))
+
+
+def period_title(plan: Planned) -> str:
+    """"Referrals by calendar month: about 137 from 1 Oct 2025 to 31 Dec 2025"."""
+    noun = {periods.WEEK: "week", periods.MONTH: "calendar month", periods.QUARTER: "calendar quarter"}[
+        plan.horizon.grain]
+    return f"Referrals by {noun}: about {plan.total['referrals']:,.0f} from {plan.horizon.span()}"
+
+
+def horizon_choices(grain: str) -> tuple[int, ...]:
+    return periods.CHOICES[grain]
+
+
+def choice_label(grain: str, count: int) -> str:
+    """"13 weeks", "3 months", "1 quarter"."""
+    unit = {periods.WEEK: "week", periods.MONTH: "month", periods.QUARTER: "quarter"}[grain]
+    return f"{count} {unit}{'' if count == 1 else 's'}"

@@ -9,13 +9,14 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from divert.analytics.calendar.maturity import mature, with_provisional
+from divert.analytics.calendar.maturity import FOLLOW_UP_DAYS, mature, with_provisional
 from divert.analytics.dashboards import pathway
 from divert.analytics.dashboards.overview import gated, headlines
 from divert.analytics.data.filters import Filters
 from divert.analytics.data.frames import Frames
 from divert.analytics.metrics import GATES, pathway_table, waits_table
 from divert.core.disclosure import Gate
+from divert.readmodels.volume_view import partial_edges
 
 WAITS = {"to_assessment": "Referral to assessment", "to_course": "Assessment to course"}
 UNITS = {"Referral to assessment": "working days (Monday to Friday, as the service target)",
@@ -68,12 +69,13 @@ def funnel(data: Frames, filters: Filters, gate: Gate) -> Funnel:
 def waits(data: Frames, filters: Filters, gate: Gate) -> list[Wait]:
     """Each wait's median and 90th percentile per month of referral, gated, with the title: the
     median in the latest complete month shown."""
-    frame = gate.table(waits_table(data, filters), **GATES["waits"])
+    frame = partial_edges(gate.table(waits_table(data, filters), **GATES["waits"]), filters)
     frame = frame.with_columns(pl.col("measure").replace_strict(WAITS).alias("wait"))
     out = []
     for measure in WAITS.values():
         part = frame.filter(pl.col("wait") == measure).sort("period")
-        long = part.unpivot(index=["period", "people", "provisional"], on=["median_days", "p90_days"],
+        long = part.unpivot(index=[c for c in ("period", "people", "provisional", "note") if c in part.columns],
+                            on=["median_days", "p90_days"],
                             variable_name="statistic", value_name="days")
         long = long.with_columns(pl.col("statistic").replace_strict({"median_days": "Median", "p90_days": "90th percentile"}))
         settled = part.filter(~pl.col("provisional").fill_null(False)).drop_nulls("median_days").tail(1)
@@ -84,14 +86,20 @@ def waits(data: Frames, filters: Filters, gate: Gate) -> list[Wait]:
 
 
 def intelligence_logs(data: Frames, filters: Filters, gate: Gate) -> pl.DataFrame:
-    """Referrals closed as not engaged (an intelligence log) per month, the month not over
-    provisional, gated."""
+    """Referrals closed as not engaged (an intelligence log) per month, gated; the month not over
+    provisional, and so are the first month and any month beginning within the engagement
+    window of the period's start: their logs come only from referrals made in the period, so
+    they count low (most logs follow the referral by up to FOLLOW_UP_DAYS["engaged"] days)."""
     logs = with_provisional(pathway.intelligence_logs(_referrals(data, filters)), filters.as_of_date)
-    return gate.table(logs, ["intelligence_logs"], across=[[]])
+    window = FOLLOW_UP_DAYS["engaged"]
+    return partial_edges(gate.table(logs, ["intelligence_logs"], across=[[]]), filters, lag_days=window,
+                         why=f"a log follows its referral by up to about {window} days, so logs for referrals made "
+                             "before the start are not counted")
 
 
 def repeats(data: Frames, filters: Filters, gate: Gate) -> pl.DataFrame:
     """The share of each month's referrals for people diverted before, the month not over
     provisional, gated."""
     shares = with_provisional(pathway.repeats(_referrals(data, filters)), filters.as_of_date)
-    return gate.table(shares, ["repeats", "referrals"], {"repeat_share": ["referrals", "repeats"]}, across=[[]])
+    return partial_edges(gate.table(shares, ["repeats", "referrals"], {"repeat_share": ["referrals", "repeats"]},
+                                    across=[[]]), filters)

@@ -7,17 +7,40 @@ from __future__ import annotations
 
 import polars as pl
 
-from divert.analytics.calendar.maturity import with_provisional
+from divert.analytics.calendar.maturity import provisional, with_provisional
 from divert.analytics.dashboards import volume
 from divert.analytics.data.filters import Filters
 from divert.analytics.data.frames import Frames
 from divert.analytics.metrics import GATES, volume_change_table, volume_table
-from divert.core import codes
+from divert.core import codes, wording
 from divert.core.disclosure import Gate
 from divert.reference import census
 
 BREAKDOWNS = {"area": "Local policing area", "source": "Source", "drug": "Drug", "age_band": "Age band", "sex": "Sex",
               "ethnic_group": "Ethnic group (self-defined)"}
+
+
+def partial_edges(frame: pl.DataFrame, filters: Filters, every: str = "1mo", column: str = "period", *,
+                  lag_days: int = 0, why: str | None = None) -> pl.DataFrame:
+    """`frame` with its partial periods marked `provisional`, and a `note` saying why: the period
+    not over at the as-of date, and a first period that the filter's start cuts short (or, for
+    an event counted up to `lag_days` after the referral that started it, the first period
+    whatever its start: `why` says so). The chart draws them dashed, hollow or pale."""
+    if column not in frame.columns or frame.is_empty():
+        return frame
+    as_of = filters.as_of_date
+    if "provisional" not in frame.columns:
+        frame = with_provisional(frame, as_of, every, column)
+    start = filters.start
+    cut = (pl.col(column) < pl.lit(start)) if start else pl.lit(False)
+    if start and lag_days:  # the first period shown misses the events of referrals made before the start
+        cut = cut | (pl.col(column) == pl.col(column).min())
+    not_over = provisional(pl.col(column), every, as_of).fill_null(False)
+    first = (f"Partial: the period shown starts on {wording.day(start)}" + (f"; {why}" if why else "")
+             if start else None)
+    note = (pl.when(not_over).then(pl.lit(f"Provisional: not over on {wording.day(as_of)}"))
+            .when(cut).then(pl.lit(first)).otherwise(pl.lit(None, pl.String)))
+    return frame.with_columns((pl.col("provisional").fill_null(False) | cut).alias("provisional"), note.alias("note"))
 
 
 def launch_change(data: Frames, filters: Filters, gate: Gate) -> dict:
@@ -28,7 +51,7 @@ def launch_change(data: Frames, filters: Filters, gate: Gate) -> dict:
 
 def monthly(data: Frames, filters: Filters, gate: Gate) -> tuple[pl.DataFrame, str]:
     """Offences per month, gated, and the title: the average of the complete months shown."""
-    frame = gate.table(volume_table(data, filters), **GATES["volume"])
+    frame = partial_edges(gate.table(volume_table(data, filters), **GATES["volume"]), filters)
     complete = frame.filter(~pl.col("provisional").fill_null(False)) if "provisional" in frame.columns else frame
     mean_month = complete["offences"].mean() if complete.height else None
     title = (f"About {mean_month:,.0f} possession offences recorded a month" if mean_month
@@ -41,7 +64,8 @@ def weekly_referrals(data: Frames, filters: Filters, gate: Gate) -> tuple[pl.Dat
     average of the last four complete weeks, when all four are shown."""
     referrals = filters.apply(data.referrals, "referred_on")
     weekly = volume.per_period(referrals, "referred_on", "1w", start=filters.start, end=filters.end)
-    weekly = gate.table(with_provisional(weekly, filters.as_of_date, "1w"), ["count"], across=[[]])
+    weekly = partial_edges(gate.table(with_provisional(weekly, filters.as_of_date, "1w"), ["count"], across=[[]]),
+                           filters, "1w")
     recent = weekly.filter(~pl.col("provisional").fill_null(False)).tail(4)["count"] if weekly.height else pl.Series([])
     title = (f"Referrals averaged {recent.mean():,.0f} a week over the last 4 complete weeks"
              if recent.len() == 4 and recent.null_count() == 0 else "Referrals per week")
@@ -73,10 +97,12 @@ def breakdown(data: Frames, filters: Filters, gate: Gate, by: str) -> tuple[pl.D
 
 
 def per_area(data: Frames, filters: Filters, gate: Gate) -> tuple[pl.DataFrame, list[str]]:
-    """Offences per month in each area (named; "Area not recorded" for none), gated, and the
-    programme's areas in name order."""
+    """Offences per month in each area (named; "Area not recorded" for none), partial months
+    marked provisional as on the chart of all areas, gated, and the programme's areas in name
+    order."""
     offences = filters.apply(data.offences, "offence_date")
     areas = volume.per_period_by(offences, "offence_date", "area")
     areas = areas.with_columns(pl.col("area").map_elements(_area_label(data), return_dtype=pl.String,
                                                           skip_nulls=False).fill_null("Area not recorded"))
-    return gate.table(areas, ["count"], across=[["period"], ["area"]]), sorted(set(data.programme.area_labels.values()))
+    areas = gate.table(areas, ["count"], across=[["period"], ["area"]])
+    return partial_edges(areas, filters), sorted(set(data.programme.area_labels.values()))

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import polars as pl
 from sqlalchemy import select
 
+from divert.core import wording
 from divert.core.safe_csv import to_csv_bytes
 from divert.storage.db import session_scope
 from divert.storage.models import AuditEvent
@@ -143,7 +145,10 @@ def choices(engine=None) -> dict[str, list[str]]:
 
 
 def _midnight(day: date, end: bool) -> datetime:
-    return datetime.combine(day + timedelta(days=1) if end else day, time.min, tzinfo=UTC)
+    """The start of `day` (or of the day after, for an `end`) in UK time, as a UTC moment: the
+    filter's days are the days people see on the page."""
+    uk = datetime.combine(day + timedelta(days=1) if end else day, time.min, tzinfo=ZoneInfo(wording.UK_ZONE))
+    return uk.astimezone(UTC)
 
 
 def events(

@@ -9,6 +9,7 @@ from datetime import date, datetime
 
 import polars as pl
 
+from divert.core import wording
 from divert.core.disclosure import NOTE, SUPPRESSED
 
 MISSING = "-"
@@ -88,13 +89,18 @@ class BoardPack:
 
     @property
     def period_text(self) -> str:
-        return f"{self.start:%-d %B %Y} to {self.end:%-d %B %Y}"
+        return f"{wording.day(self.start)} to {wording.day(self.end)}"
 
     @property
     def stamp(self) -> str:
         """The line printed on every page."""
-        return (f"Period {self.start:%-d %b %Y} to {self.end:%-d %b %Y} | As of {self.as_of:%-d %b %Y} | "
-                f"Data version {self.data_version} | Generated {self.generated_at:%-d %b %Y %H:%M %Z}")
+        return (f"Period {self.period_text} | As of {wording.day(self.as_of)} | "
+                f"Data version {self.data_version} | Generated {self.generated_text}")
+
+    @property
+    def generated_text(self) -> str:
+        """When the pack was made, to the minute in UK time: "5 Dec 2026 14:03 UK time"."""
+        return f"{wording.moment(self.generated_at)} UK time"
 
     @property
     def audience(self) -> str:
@@ -153,3 +159,21 @@ def interval(row: dict, low: str, high: str, shown: Callable[[object], str], gat
     if row.get(low) is None or row.get(high) is None:
         return SUPPRESSED if hidden(row, gate_name or low) else MISSING
     return f"{shown(row[low])} to {shown(row[high])}"
+
+
+# --- where the figures come from ----------------------------------------------------------------
+SOURCE_NAMES = {"offences": "possession offences", "referrals": "referrals",
+                "stop_search": "police.uk stop-and-search records"}
+
+def source(frames, *kinds: str, verb: str = "Counted from") -> str:
+    """Where a table's figures come from, as a sentence: "Counted from the referrals recorded in
+    Divert up to 4 Dec 2026." (each source with its own date when they differ)."""
+    up_to = frames.data_up_to()
+    held = [(SOURCE_NAMES[k], up_to.get(k)) for k in kinds]
+    dates = {d for _, d in held}
+    if len(dates) == 1:
+        names = " and ".join(name for name, _ in held)
+        day = dates.pop()
+        return f"{verb} the {names} recorded in Divert" + (f" up to {wording.day(day)}." if day else ".")
+    return f"{verb} " + " and ".join(f"the {name} recorded in Divert" + (f" up to {wording.day(d)}" if d else "")
+                                      for name, d in held) + "."

@@ -8,6 +8,8 @@ import sys
 from datetime import date
 from pathlib import Path
 
+from divert.core import wording
+
 OK, REJECTED, USAGE = 0, 1, 2
 
 
@@ -57,7 +59,7 @@ def run(args, engine_of) -> int:
         print(file=sys.stderr)
     pack = files.pack
     chosen = "" if args.as_of else " (the last month end: give --as-of for another date)"
-    print(f"Board pack for {pack.period_text}, as of {pack.as_of:%-d %B %Y}{chosen}, for the {pack.role} role "
+    print(f"Board pack for {pack.period_text}, as of {wording.day(pack.as_of)}{chosen}, for the {pack.role} role "
           f"(data version {pack.data_version}):")
     print(f"  {out}  ({len(files.pdf):,} bytes)")
     print(f"  {html}  ({len(files.html):,} bytes)")

@@ -4,6 +4,7 @@ Disparity tables and charts, value for money, capacity and forecast (service man
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta
 
 import polars as pl
@@ -15,7 +16,7 @@ from divert.analytics.data.loading import load_frames
 from divert.analytics.equity import disparity
 from divert.analytics.metrics import GATES, METRICS
 from divert.charts import build
-from divert.core import clock
+from divert.core import clock, wording
 from divert.core.disclosure import SUPPRESSED, Gate, too_narrow
 from divert.records import stored_settings
 from divert.reference import programme
@@ -35,6 +36,7 @@ from divert.report.blocks import (
     number,
     ratio,
     share,
+    source,
 )
 from divert.storage.db import data_version
 
@@ -57,17 +59,17 @@ def check_request(role: str, start: date, end: date, as_of: date, today: date | 
     if role not in ROLES:
         problems.append(f"The board pack is made for the viewer, manager or admin role, not '{role}'.")
     if start > end:
-        problems.append(f"The period starts ({start:%-d %B %Y}) after it ends ({end:%-d %B %Y}).")
+        problems.append(f"The period starts ({wording.day(start)}) after it ends ({wording.day(end)}).")
     if as_of > today:
-        problems.append(f"The as-of date ({as_of:%-d %B %Y}) is after today.")
+        problems.append(f"The as-of date ({wording.day(as_of)}) is after today.")
     if end > as_of:
-        problems.append(f"The period ends ({end:%-d %B %Y}) after the as-of date ({as_of:%-d %B %Y}): figures are "
+        problems.append(f"The period ends ({wording.day(end)}) after the as-of date ({wording.day(as_of)}): figures are "
                         "measured as things stood on the as-of date, so the period must end by then.")
     if role == "viewer":
         if not month_end(as_of):
             problems.append(f"For the viewer role (the published pack) the as-of date must be a month end, as on the "
-                            f"viewer's pages: {as_of:%-d %B %Y} is not (the one before is "
-                            f"{last_month_end(as_of):%-d %B %Y}).")
+                            f"viewer's pages: {wording.day(as_of)} is not (the one before is "
+                            f"{wording.day(last_month_end(as_of))}).")
         if start.day != 1 or not month_end(end):
             problems.append("For the viewer role the period must be whole months: from the first day of a month to "
                             "the last day of a month.")
@@ -89,8 +91,8 @@ def build_pack(engine, *, start: date, end: date, as_of: date, role: str = "view
     frames = load_frames(engine).at(as_of)
     filters = Filters(start=start, end=end, as_of=as_of)
     if not (filters.apply(frames.offences, "offence_date").height or filters.apply(frames.referrals, "referred_on").height):
-        raise ReportError(f"No offences or referrals are recorded from {start:%-d %B %Y} to {end:%-d %B %Y} (as of "
-                          f"{as_of:%-d %B %Y}): there is nothing to report for this period.")
+        raise ReportError(f"No offences or referrals are recorded from {wording.day(start)} to {wording.day(end)} (as of "
+                          f"{wording.day(as_of)}): there is nothing to report for this period.")
     if not gate.exact:
         reason = too_narrow(frames, filters, gate.threshold)  # as on the viewer's pages
         if reason:
@@ -111,7 +113,7 @@ def build_pack(engine, *, start: date, end: date, as_of: date, role: str = "view
     pack.sections.append(disparity_section(frames, filters, gate))
     pack.sections.append(stop_search_section(frames, filters, gate))
     step("Capacity and forecast", 0.65)
-    pack.sections.append(planning.section(frames, filters, gate, settings))
+    pack.sections.append(sources_in_words(planning.section(frames, filters, gate, settings), frames))
     step("Method notes", 0.8)
     pack.sections.append(methods.section(pack))
     return pack
@@ -121,11 +123,31 @@ def coverage(frames: Frames) -> str:
     """How far each source's records go, as the pages say under their title."""
     up_to = frames.data_up_to()
     sources = {"offences": "offences", "referrals": "referrals", "stop_search": "stop and search"}
-    parts = [f"{label} {up_to[key]:%-d %b %Y}" for key, label in sources.items() if up_to.get(key)]
-    text = "Data up to: " + ", ".join(parts) if parts else "No data recorded yet"
+    parts = [f"{label} up to {wording.day(up_to[key])}" for key, label in sources.items() if up_to.get(key)]
+    text = ("Records of " + ", ".join(parts)) if parts else "No records yet"
     if frames.last_import:
-        text += f" (last import {frames.last_import:%-d %b %Y})"
+        text += f" (last import {wording.day(frames.last_import)})"
     return text + "."
+
+
+SOURCES = {  # each `divert metrics` table: the records it is counted from
+    "overview": ("referrals",), "volume": ("offences", "referrals"), "pathway": ("referrals",),
+    "disparity": ("offences", "referrals"), "value": ("referrals",), "capacity": ("referrals",),
+    "forecast": ("referrals",),
+}
+
+
+def sources_in_words(section: Section, frames: Frames) -> Section:
+    """A section's "Source: divert metrics NAME ..." notes (the planning tables') as sentences."""
+    def sentence(match: re.Match) -> str:
+        name = match.group(1)
+        return " " + source(frames, *SOURCES.get(name, ("referrals",)),
+                            verb="Forecast from" if name == "forecast" else "Counted from")
+
+    for block in section.blocks:
+        if hasattr(block, "caption"):
+            block.caption = re.sub(r"\s*Source: divert metrics (\w[\w-]*)[^.]*\.", sentence, block.caption)
+    return section
 
 
 # --- headlines (the Overview) ------------------------------------------------------------------
@@ -161,9 +183,9 @@ def headline_section(pack: BoardPack, frames: Frames, filters: Filters, gate: Ga
     (was_start, was_end) = pack.previous
     table = Table(
         "overview", "This period against the one before",
-        f"This period: {pack.period_text}. Compared with {was_start:%-d %B %Y} to {was_end:%-d %B %Y}, the period of "
+        f"This period: {pack.period_text}. Compared with {wording.day(was_start)} to {wording.day(was_end)}, the period of "
         "the same length before it. Shares and waits count only referrals old enough for the step to have happened. "
-        "As on the Overview page. Source: divert metrics overview.",
+        f"As on the Overview page. {source(frames, 'referrals')}",
         ["Measure", "This period", "Previous period", "Change"], [headline_cells(h, gate) for h in rows],
         numeric=(1, 2, 3), widths=(46, 18, 18, 18),
         count_cells=tuple((i, c) for i, h in enumerate(rows) if h.unit == "count" for c in (1, 2)))
@@ -197,12 +219,12 @@ def volume_section(frames: Frames, filters: Filters, gate: Gate) -> Section:
              [(f"volume_{year}", f", {year}", part) for (year,), part in
               monthly.group_by(pl.col("period").dt.year(), maintain_order=True)])
     for key, suffix, part in parts:
-        rows = [[f"{r['period']:%B %Y}" + (" (provisional)" if r["provisional"] else ""),
+        rows = [[f"{r['period']:%b %Y}" + (" (provisional)" if r["provisional"] else ""),
                  cell(r, "offences", count), cell(r, "referrals", count)] for r in part.iter_rows(named=True)]
         section.blocks.append(Table(
             key, f"Offences and referrals per month{suffix}",
-            "Recorded possession offences and referrals to the provider in each month of the period. Source: divert "
-            "metrics volume.", ["Month", "Offences", "Referrals"], rows, counts=(1, 2), numeric=(1, 2),
+            "Recorded possession offences and referrals to the provider in each month of the period. "
+            + source(frames, "offences", "referrals"), ["Month", "Offences", "Referrals"], rows, counts=(1, 2), numeric=(1, 2),
             widths=(50, 25, 25), frame=part))
     return section
 
@@ -232,7 +254,7 @@ def pathway_section(frames: Frames, filters: Filters, gate: Gate) -> Section:
     section.blocks.append(Table(
         "pathway", "People at each step", "Referrals at least 90 days old, one cohort for every step, so the engaged "
         "share here can differ from the headline 'engaged (referrals at least 28 days old)'. With 95% intervals "
-        "(Wilson) for the shares. Source: divert metrics pathway.",
+        "(Wilson) for the shares. " + source(frames, "referrals"),
         ["Step", "Branch", "People", "Share of referrals", "95% interval", "Share of the step before", "95% interval"],
         rows, counts=(2,), numeric=(2, 3, 4, 5, 6), widths=(25, 14, 8, 9, 16, 10, 16), frame=funnel))
     return section
@@ -262,7 +284,7 @@ def disparity_section(frames: Frames, filters: Filters, gate: Gate) -> Section:
             part = full.filter(pl.col("stage") == stage)
             if part.is_empty():
                 continue
-            section.blocks.append(_stage_table(stage, label, part))
+            section.blocks.append(_stage_table(stage, label, part, frames))
     return section
 
 
@@ -298,14 +320,14 @@ def stop_search_section(frames: Frames, filters: Filters, gate: Gate) -> Section
              cell(r, "share_of_events", share)] for r in table.iter_rows(named=True)]
     section.blocks.append(Table(
         "disparity_stop_search", "Stop and search by ethnic group (self-defined)",
-        f"{frames.programme.force_name}, {filters.start:%-d %b %Y} to {period_end:%-d %b %Y}. 'Not stated' and "
-        "missing ethnicity are their own rows, with no rate. Source: divert metrics disparity --source stop-search.",
+        f"{frames.programme.force_name}, {wording.day(filters.start)} to {wording.day(period_end)}. 'Not stated' and "
+        "missing ethnicity are their own rows, with no rate. " + source(frames, "stop_search"),
         ["Group", "People searched", "Per 1,000 a year", "Ratio to White", "95% interval", "Share of searches"],
         rows, counts=(1,), numeric=(1, 2, 3, 4, 5), widths=(20, 16, 16, 14, 18, 16), frame=table))
     return section
 
 
-def _stage_table(stage: str, label: str, part: pl.DataFrame) -> Table:
+def _stage_table(stage: str, label: str, part: pl.DataFrame, frames: Frames) -> Table:
     per_person = part["rate_unit"][0] == "share"
     rows = []
     for r in part.iter_rows(named=True):
@@ -318,7 +340,7 @@ def _stage_table(stage: str, label: str, part: pl.DataFrame) -> Table:
         rows.append([group, cell(r, "events", count), cell(r, "denominator", count), *rates])
     basis = part["denominator_basis"][0] or ""
     return Table(f"disparity_{stage}", f"Decision point: {label}",
-                 f"Denominator: {basis.removeprefix('person-years: ')}. Source: divert metrics disparity.",
+                 f"Out of: {basis.removeprefix('person-years: ')}. {source(frames, 'offences', 'referrals')}",
                  ["Group", "Events", "Denominator", "Rate" if per_person else "Per 1,000 a year", "Relative rate",
                   "95% interval"], rows, counts=(1, 2), numeric=(1, 2, 3, 4, 5), widths=(26, 13, 15, 15, 13, 18),
                  frame=part)

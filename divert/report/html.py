@@ -8,6 +8,7 @@ from html import escape
 
 from markdown_it import MarkdownIt
 
+from divert.core import wording
 from divert.report.blocks import BoardPack, Figure, Markdown, Table, Text
 
 STYLE = """
@@ -49,9 +50,9 @@ def render_html(pack: BoardPack) -> str:
     """The whole pack as one HTML document."""
     markdown = MarkdownIt("commonmark", {"html": False})
     (was_start, was_end) = pack.previous
-    facts = [("Period", pack.period_text), ("Compared with", f"{was_start:%-d %B %Y} to {was_end:%-d %B %Y}"),
-             ("As of", f"{pack.as_of:%-d %B %Y}"), ("Data", pack.coverage),
-             ("Data version", str(pack.data_version)), ("Generated", f"{pack.generated_at:%-d %B %Y %H:%M %Z}"),
+    facts = [("Period", pack.period_text), ("Compared with", f"{wording.day(was_start)} to {wording.day(was_end)}"),
+             ("As of", wording.day(pack.as_of)), ("Records", pack.coverage),
+             ("Data version", str(pack.data_version)), ("Generated", pack.generated_text),
              ("Figures for", f"the {pack.role} role")]
     out = ["<!DOCTYPE html>", '<html lang="en-GB">', "<head>", '<meta charset="utf-8">',
            f"<title>{escape(pack.title)}, {escape(pack.period_text)}</title>", f"<style>{STYLE}</style>", "</head>",

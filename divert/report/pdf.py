@@ -10,6 +10,7 @@ from pathlib import Path
 from fpdf import FPDF, FontFace, TextStyle
 from markdown_it import MarkdownIt
 
+from divert.core import wording
 from divert.report.blocks import BoardPack, Figure, Markdown, Table, Text
 
 FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/dejavu"),
@@ -161,9 +162,9 @@ class PackPDF(FPDF):
         self.set_text_color(0, 0, 0)
         self.ln(3)
         (was_start, was_end) = pack.previous
-        facts = [("Period", pack.period_text), ("Compared with", f"{was_start:%-d %B %Y} to {was_end:%-d %B %Y}"),
-                 ("As of", f"{pack.as_of:%-d %B %Y}"), ("Data", pack.coverage), ("Data version", str(pack.data_version)),
-                 ("Generated", f"{pack.generated_at:%-d %B %Y %H:%M %Z}"), ("Figures for", f"the {pack.role} role")]
+        facts = [("Period", pack.period_text), ("Compared with", f"{wording.day(was_start)} to {wording.day(was_end)}"),
+                 ("As of", wording.day(pack.as_of)), ("Records", pack.coverage), ("Data version", str(pack.data_version)),
+                 ("Generated", pack.generated_text), ("Figures for", f"the {pack.role} role")]
         self.set_font(self.font_name, "", 9.5)
         with self.table(col_widths=(28, 72), text_align=("LEFT", "LEFT"), borders_layout="NONE", line_height=5,
                         first_row_as_headings=False, width=self.epw) as grid:

@@ -1,6 +1,6 @@
 """The board pack's value-for-money section: the programme's cost per referral, per completed
 assessment and per course attended, beside the officer hours released and their value, each with
-its low-high range, as on the Overview and in `divert metrics value`."""
+its low-high range, as on the Overview."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from divert.analytics.dashboards import value
 from divert.analytics.data.filters import Filters
 from divert.analytics.data.frames import Frames
 from divert.analytics.metrics import value_table
+from divert.core import wording
 from divert.core.disclosure import Gate
-from divert.report.blocks import Section, Table, Text
+from divert.report.blocks import Section, Table, Text, source
 
 
 def section(frames: Frames, filters: Filters, gate: Gate) -> Section:
@@ -20,10 +21,10 @@ def section(frames: Frames, filters: Filters, gate: Gate) -> Section:
     out = Section("value", "Value for money", [Text(value.MEANING)])
     out.blocks.append(Table(
         "value", "Cost and officer time in the period",
-        f"{row['start']:%-d %B %Y} to {row['end']:%-d %B %Y} ({row['days']} days). Referrals are counted by the day "
+        f"{wording.day(row['start'])} to {wording.day(row['end'])} ({row['days']} days). Referrals are counted by the day "
         "they were made, assessments and courses by the day they happened (so the period's cost is set against the "
         "work done in it; the pathway table follows a cohort instead). The ranges come from the low and high figures "
-        "entered on the Programme page. Source: divert metrics value.",
+        "entered on the Programme page. " + source(frames, "referrals"),
         ["Measure", "Figure", "Low to high", "How it is worked out"],
         [[line["measure"], line["figure"], line["range"], line["how"]] for line in lines],
         numeric=(1,), widths=(24, 14, 22, 40), frame=table))

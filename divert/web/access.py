@@ -96,6 +96,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("pages/impact.py", "Dashboards", "Impact", ":material/query_stats:", ALL_ROLES),
     PageSpec("pages/watch.py", "Dashboards", "Equity watch", ":material/monitor_heart:", ALL_ROLES),
     PageSpec("pages/methods.py", "Dashboards", "Methods", ":material/menu_book:", ALL_ROLES),
+    PageSpec("pages/glossary.py", "Dashboards", "Glossary", ":material/local_library:", ALL_ROLES),
     PageSpec("pages/wall.py", "Dashboards", "Wall view", ":material/tv:", ALL_ROLES),
     PageSpec("pages/board_pack.py", "Dashboards", "Board pack", ":material/picture_as_pdf:", ("viewer", "manager", "admin")),
     PageSpec("pages/capacity.py", "Planning", "Capacity", ":material/event_seat:", ("manager", "admin")),

@@ -14,7 +14,7 @@ from divert.analytics.calendar.months import default_as_of
 from divert.analytics.data.filters import Filters
 from divert.analytics.data.frames import Frames
 from divert.analytics.data.live import LiveFrames
-from divert.core import clock, codes
+from divert.core import clock, codes, headers, wording
 from divert.core.disclosure import EXACT_ROLES, Gate, for_display, too_narrow
 from divert.core.environment import current_force, database_url  # noqa: F401  (current_force for pages)
 from divert.core.safe_csv import to_csv_bytes
@@ -118,7 +118,7 @@ def filter_bar(page: str) -> Filters:
         else:  # published figures: whole months and fixed periods only, so nothing can be differenced
             ends = month_ends(today - timedelta(days=1))
             chosen_end = current.as_of if current.as_of in ends else default
-            as_of = st.selectbox("As of (month end)", ends, index=ends.index(chosen_end), format_func=lambda d: f"{d:%-d %B %Y}",
+            as_of = st.selectbox("As of (month end)", ends, index=ends.index(chosen_end), format_func=wording.day,
                                  key=f"{page}_as_of_month",
                                  help=f"Published figures are measured at a month end, over fixed periods. {AS_OF_RULE}")
             choices = PERIODS[:-1]
@@ -186,11 +186,11 @@ def as_of_line(data: Frames) -> None:
 def coverage_text(data: Frames) -> str:
     up_to = data.data_up_to()
     sources = {"offences": "offences", "referrals": "referrals", "stop_search": "stop and search"}
-    parts = [f"{label} {up_to[key]:%d %b %Y}" for key, label in sources.items() if up_to.get(key)]
-    text = f"Figures as of {data.as_of:%-d %B %Y}" if data.as_of else "All records"
+    parts = [f"{label} {wording.day(up_to[key])}" for key, label in sources.items() if up_to.get(key)]
+    text = f"Figures as of {wording.day(data.as_of)}" if data.as_of else "All records"
     text += "; data up to: " + ", ".join(parts) if parts else "; no data recorded yet"
     if data.last_import:
-        text += f" (last import {data.last_import:%d %b %Y})"
+        text += f" (last import {wording.day(data.last_import)})"
     return text + "."
 
 
@@ -205,35 +205,66 @@ def chart_block(title: str, caption: str, chart, table: pl.DataFrame, filename: 
     """Title (the finding), 'what this shows', chart and table view, CSV and PNG downloads, or a
     clear empty state. The chart is built from the gated frame, so the PNG (drawn from the same
     chart, with its title and caption) carries nothing the page does not show."""
-    import altair as alt
-
     from divert.charts import png
 
     st.subheader(title)
     st.caption(caption)
+    glossary_link()
     if table.is_empty():
         st.info(empty, icon=":material/info:")
         return
-    shown = for_display(table, counts or [])
+    shown = headers.plain(for_display(table, counts or []))
     chart_tab, table_tab = st.tabs(["Chart", "Table"])
+    if chart is not None:  # the text alternative a screen reader reads: the finding, then what is drawn
+        drawn = next((d for d in (getattr(c, "description", None) for c in (chart, *getattr(chart, "layer", ())))
+                      if isinstance(d, str) and d), caption)
+        # one image with its text alternative (its figures are on the Table tab): the marks and
+        # axes are left out of what a screen reader walks, as Vega names a layer with no items
+        # nothing at all
+        chart = chart.properties(description=f"{title}. {drawn}").configure(aria=False, mark={"aria": False})
     with chart_tab:
-        if chart is None or (isinstance(chart, list) and not chart):
+        if chart is None:
             st.info("Nothing to draw for these filters: the Table tab lists what there is.",
                     icon=":material/info:")
-        elif isinstance(chart, list):  # small multiples: a grid of charts, one by one on a phone
-            for first in range(0, len(chart), 3):
-                for column, panel in zip(st.columns(3), chart[first:first + 3], strict=False):
-                    column.altair_chart(panel, width="stretch")
         else:
             st.altair_chart(chart, width="stretch")
     with table_tab:
-        st.dataframe(shown, width="stretch", hide_index=True)
+        st.dataframe(shown, width="stretch", hide_index=True, column_config=date_columns(shown))
     downloads = st.container(horizontal=True)
-    downloads.download_button("Download CSV", to_csv_bytes(shown), file_name=f"{filename}.csv", mime="text/csv",
+    downloads.download_button("Download CSV", to_csv_bytes(headers.for_csv(shown)), file_name=f"{filename}.csv", mime="text/csv",
                               key=key or f"download_{filename}", icon=":material/download:")
-    if chart is not None and not (isinstance(chart, list) and not chart):
-        image = (alt.concat(*(c.properties(width=260) for c in chart), columns=3) if isinstance(chart, list)
-                 else chart)
-        downloads.download_button("Download PNG", lambda: png.png(image, title, caption),
+    if chart is not None:
+        downloads.download_button("Download PNG", lambda: png.png(chart, title, caption),
                                   file_name=f"{filename}.png", mime="image/png", key=f"{key or f'download_{filename}'}_png",
                                   icon=":material/image:", on_click="ignore")
+
+
+GLOSSARY_PAGE = "pages/glossary.py"
+
+
+def glossary_link() -> None:
+    """'What the terms mean': a link to the Glossary beside a chart's caption."""
+    try:
+        st.page_link(GLOSSARY_PAGE, label="What the terms mean: Glossary", icon=":material/menu_book:")
+    except (KeyError, st.errors.StreamlitAPIException):  # a page run on its own, without the app's menu
+        st.caption("What the terms mean: see the Glossary page.")
+
+
+def table(frame: pl.DataFrame) -> None:
+    """A table on its own (not under a chart) as every chart's table reads: headers in words,
+    shares as percentages, dates as "5 Dec 2026", nothing shown as None."""
+    shown = headers.plain(frame)
+    st.dataframe(shown, width="stretch", hide_index=True, column_config=date_columns(shown))
+
+
+def date_columns(shown: pl.DataFrame) -> dict:
+    """The table view's dates as on every page: "5 Dec 2026" (and the time, to the minute, in UK time)."""
+    config = {}
+    for name, dtype in shown.schema.items():
+        if dtype == pl.Date:
+            config[name] = st.column_config.DateColumn(name, format="D MMM YYYY")
+        elif isinstance(dtype, pl.Datetime):
+            config[name] = st.column_config.DatetimeColumn(name, format="D MMM YYYY HH:mm", timezone=wording.UK_ZONE) \
+                if shown[name].dt.time().drop_nulls().cast(pl.Int64).sum() else \
+                st.column_config.DatetimeColumn(name, format="D MMM YYYY")
+    return config

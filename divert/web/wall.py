@@ -152,15 +152,16 @@ def _log_domain(node, domain: list[float]) -> None:
 
 
 def large(chart: alt.TopLevelMixin) -> dict:
-    """The chart's specification in large type: every font at FONT_PX, every label width the
+    """The chart's specification in large type (one image with its text description, as on
+    every page: dashboard.chart_block): every font at FONT_PX, every label width the
     builders worked out for 12-pixel labels grown in proportion (so that no label is cut short),
     and bars at least BAR_STEP apart."""
     spec = chart.to_dict()
     _grow(spec, FONT_PX / 12)
     text = {"labelFontSize": FONT_PX, "titleFontSize": FONT_PX}
-    spec["config"] = {**spec.get("config", {}), "axis": text, "legend": text,
+    spec["config"] = {**spec.get("config", {}), "aria": False, "axis": text, "legend": text,
                       "axisDiscrete": {"labelFlush": False},  # each category's label level with its row
-                      "text": {"fontSize": FONT_PX}, "mark": {"fontSize": FONT_PX}}
+                      "text": {"fontSize": FONT_PX}, "mark": {"fontSize": FONT_PX, "aria": False}}
     return spec
 
 

@@ -190,6 +190,75 @@ def choose_first_row(page, grid) -> None:
     page.mouse.click(box["x"] + 14, box["y"] + 35 + 17)
 
 
+# --- by keyboard only ---------------------------------------------------------------------
+# What a keyboard user does: focus a control (Tab would reach it; Playwright focuses it directly),
+# then type, or press Enter, Space or an arrow key. No mouse click anywhere.
+def key_sign_in(page, app, role: str, *, path: str = "/", lands_on: str = "Overview") -> None:
+    """Sign in as the demo's `role` by keyboard: type the username and password, press Enter."""
+    login = app.logins[role]
+    page.goto(app.url + path)
+    expect(page.get_by_role("button", name="Sign in", exact=True)).to_be_visible()
+    settle(page)  # typing while a run goes on can be lost
+    page.get_by_role("textbox", name="Username").fill(login["username"])
+    password = page.get_by_role("textbox", name="Password")
+    password.fill(login["password"])
+    password.press("Enter")
+    expect(heading(page, lands_on)).to_be_visible()
+    settle(page)  # the run after sign-in has had the cookie manager store the cookie
+    assert session_cookie(page), "no sign-in cookie after signing in"
+
+
+def key_menu(page, title: str, timeout_ms: float = TIMEOUT_MS) -> None:
+    """Open the page `title` from the sidebar menu by keyboard (its link focused, Enter)."""
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name=title, exact=True).press("Enter")
+    expect(heading(page, title)).to_be_visible(timeout=timeout_ms)
+    settle(page, timeout_ms)
+
+
+def key_press(control, key: str = "Enter") -> None:
+    """Focus `control` (a button, link, tab, radio button or tick box) and press `key`: Enter for
+    a button, link or tab, Space for a radio button or a tick box."""
+    control.press(key)
+
+
+def key_choose(page, label: str, typed: str, option=None) -> None:
+    """Choose in the select box `label` by keyboard: type `typed` into it (narrowing the list to
+    a few options), wait for `option` (exact text or a pattern; `typed` unless given) among them,
+    move down to it with the arrow key, press Enter, and wait for the run it makes."""
+    wanted = typed if option is None else option
+    box = page.get_by_role("combobox", name=label, exact=True)
+    listed = page.get_by_role("option", name=wanted, exact=True if isinstance(wanted, str) else None)
+    settle(page)  # the run the last field's change makes, which redraws the form
+    box.focus()
+    for _ in range(3):  # a run that ends while typing closes the list: typing again opens it
+        box.fill("")
+        box.fill(typed)
+        try:
+            expect(listed).to_be_visible(timeout=10_000)
+            break
+        except AssertionError:
+            settle(page)
+    expect(listed).to_be_visible()
+    shown = page.get_by_role("option").all_inner_texts()
+    matches = [i for i, text in enumerate(shown)
+               if (text.strip() == wanted if isinstance(wanted, str) else wanted.search(text.strip()))]
+    assert matches, f"{wanted!r} is not among {shown}"
+    for _ in range(matches[0]):  # the first option is the highlighted one
+        box.press("ArrowDown")
+    box.press("Enter")
+    expect(box).to_have_value(wanted)
+    settle(page)
+
+
+def key_expand(page, label: str) -> None:
+    """Open the expander `label` by keyboard (its summary focused, Enter) and wait for its
+    opening animation to end."""
+    expander = page.get_by_test_id("stExpander").filter(has=page.get_by_text(label, exact=True))
+    expander.locator("summary").press("Enter")
+    expect(expander.locator("details")).to_have_attribute("open", "")
+    page.wait_for_function("(e) => e.getAnimations({subtree: true}).length === 0", arg=expander.element_handle())
+
+
 # --- screenshots -----------------------------------------------------------------------------
 class Screenshots:
     """Numbered screenshots of each step, under the test's tmp dir (screenshots/). A screenshot

@@ -5,21 +5,28 @@ its timeline. Screenshots of every step are saved under the test's tmp dir (scre
 from __future__ import annotations
 
 import re
+import secrets
 
 import polars as pl
 import pytest
-from browser import TALL, choose, heading, settle, sign_in, visit
+from browser import TALL, choose, heading, key_choose, key_press, key_sign_in, settle, sign_in, visit
 from playwright.sync_api import expect
 from sqlalchemy import func, select
 
 from divert.core import codes
 from divert.readmodels import course_sessions
+from divert.records import programme_profile
 from divert.storage.db import session_scope
-from divert.storage.models import AuditEvent, Booking, Referral
+from divert.storage.models import AuditEvent, Booking, Offence, Referral
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("browser-1")]
 
 IDENTIFIER = "Police or provider identifier (stored only as a pseudonymous key) *"
+PHONE = {"width": 390, "height": 844}
+# how far the page, or any part of it, would scroll sideways (0: it fits the window's width)
+SIDEWAYS = """() => Math.max(document.documentElement.scrollWidth - window.innerWidth,
+  ...[...document.querySelectorAll('[data-testid="stMain"], [data-testid="stAppViewContainer"], [data-testid="stMainBlockContainer"]')]
+    .filter((e) => getComputedStyle(e).overflowX !== 'hidden').map((e) => e.scrollWidth - e.clientWidth))"""
 
 
 def count(app, model, *where) -> int:
@@ -161,3 +168,29 @@ def session_label(row) -> str:
     """How the register's Session box shows a session (a course_sessions.sessions row)."""
     return (f"{row['Session']} · {row['Starts']} · {row['Delivery'].lower()} · "
             f"{row['Free']} of {row['Seats']} seats free")
+
+
+def test_an_officer_refers_at_the_scene_on_a_phone(demo_app, open_page):
+    """The new-referral form at phone width (390x844): filled and saved by keyboard, and nothing
+    wider than the screen (no sideways scrolling). Waits are for what is seen, never for time."""
+    page = open_page(PHONE)
+    reference = f"E2E-PH-{secrets.token_hex(2).upper()}"  # this test's own on the shared app
+    key_sign_in(page, demo_app, "caseworker", path="/new_referral", lands_on="New referral")
+    assert page.evaluate(SIDEWAYS) <= 0, "the empty form is wider than a phone"
+    page.get_by_role("textbox", name="Referral reference *").fill(reference)
+    page.get_by_role("textbox", name="Crime reference *").fill(f"{reference}/26")
+    page.get_by_role("textbox", name=IDENTIFIER).fill(f"PNC {reference}")
+    key_choose(page, "Local policing area *", "Sandwell")  # one option once typed: no list to scroll
+    key_choose(page, "Main drug *", "Cannabis")
+    key_press(page.get_by_role("button", name="Save referral"))
+    expect(page.get_by_text(f"Referral {reference} saved")).to_be_visible()
+    settle(page)
+    assert page.evaluate(SIDEWAYS) <= 0, "the saved form is wider than a phone"
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    with session_scope(demo_app.engine()) as s:
+        saved = s.execute(select(Referral.reference, Offence.crime_ref, Offence.area)
+                          .join(Offence, Offence.id == Referral.offence_id)
+                          .where(Referral.reference == reference)).all()
+    sandwell = [code for code, name in programme_profile.current(demo_app.engine()).area_labels.items()
+                if name == "Sandwell"]
+    assert saved == [(reference, f"{reference}/26", *sandwell)]

@@ -162,19 +162,15 @@ def test_first_run_setup_on_an_empty_database(empty_app, page):
     password = "first-admin-secret-9"
     page.get_by_role("textbox", name="Password", exact=True).fill(password)
     page.get_by_role("textbox", name="Password again").fill(password)
-    page.get_by_text("Also load the demonstration data").click()
-    expect(page.get_by_role("checkbox", name="Also load the demonstration data")).to_be_checked()
+    # the demonstration data's loading through this form: test_app_shell (the same page, in process)
     page.get_by_role("button", name="Create administrator").click()
-    # the demonstration data (a West Midlands-sized force) loads in seconds; allow a busy machine
     expect(page.get_by_text(re.compile("Setup is complete"))).to_be_visible(timeout=SLOW_MS)
-    expect(page.get_by_text("Demonstration accounts were created")).to_be_visible()
-    expect(page.get_by_test_id("stTable")).to_contain_text("demo.admin")
-    page.shots("setup complete with demo logins, sign in")
+    page.shots("setup complete, sign in")
 
     send_sign_in(page, "chief", password)
     wait_for_page(page, "Overview")
     assert menu(page) == expected_menu("admin")
-    expect(page.get_by_text("Demonstration data.")).to_be_visible()  # the banner
+    expect(page.get_by_text("No offences or referrals are recorded yet")).to_be_visible()  # the empty state
     page.shots("first administrator signed in")
 
     page.goto(empty_app.url + "/setup")  # the setup page is gone for good

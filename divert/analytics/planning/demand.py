@@ -56,7 +56,9 @@ SCHEDULED, BOOKED, FILLED, NEEDED = ("Seats scheduled", "Seats booked (booked so
 @per_snapshot
 def seats_against_demand(weekly: pl.DataFrame, needed: pl.DataFrame, weeks_back: int = 26) -> pl.DataFrame:
     """Seats scheduled each week beside the seats booked and filled (weeks over) or booked so
-    far (weeks not over: provisional), and the seats the forecast needs (weeks ahead, with its
+    far (the week the as-of date falls in: provisional; bookings for the weeks after it are
+    still coming in, so they are left out rather than drawn as a fall), and the seats the
+    forecast needs (weeks ahead, with its
     80% interval), over the last `weeks_back` complete weeks and the forecast horizon.
     `weekly` is capacity.weekly_capacity, `needed` demand_from_forecast for one model.
     Long form: week, series, seats, low, high, provisional."""
@@ -65,10 +67,12 @@ def seats_against_demand(weekly: pl.DataFrame, needed: pl.DataFrame, weeks_back:
     shown = weekly if start is None else weekly.filter(pl.col("week") >= start)
     if needed.height:
         shown = shown.filter(pl.col("week") <= needed["week"].max())
+    booked_shown = shown.filter(~pl.col("scheduled")) if "scheduled" in shown.columns else shown
     parts = [
         shown.select("week", pl.lit(SCHEDULED).alias("series"), pl.col("seats").cast(pl.Float64), "provisional"),
-        shown.select("week", pl.lit(BOOKED).alias("series"), pl.col("booked").cast(pl.Float64).alias("seats"),
-                     "provisional"),
+        # bookings for weeks after the as-of week are still coming in: not drawn (never as a fall to none)
+        booked_shown.select("week", pl.lit(BOOKED).alias("series"), pl.col("booked").cast(pl.Float64).alias("seats"),
+                            "provisional"),
         shown.filter(~pl.col("provisional")).select("week", pl.lit(FILLED).alias("series"),
                                                     pl.col("attended").cast(pl.Float64).alias("seats"), "provisional"),
         needed.select("week", pl.lit(NEEDED).alias("series"), pl.col("course_seats").alias("seats"),

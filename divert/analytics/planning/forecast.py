@@ -33,6 +33,7 @@ from divert.analytics.planning import waiting as lists
 SEASON = 52
 LEVELS = (80, 95)
 HORIZON = 26
+REACH = 40  # weeks forecast after the as-of week: two whole calendar quarters after any as-of date
 MIN_HISTORY = 8  # weeks: fewer than this and no forecast is made
 BACKTEST_WINDOWS = 10
 BACKTEST_STEP = 4  # weeks between forecast origins (about monthly, as a manager would re-plan)
@@ -283,10 +284,11 @@ def accuracy_by_horizon(backtest_frame: pl.DataFrame, model: str = COMBINATION) 
 
 
 # --- as of a date: the forecast for the weeks after it ------------------------------------------------
-def referrals_forecast(frames, filters, horizon: int = HORIZON, with_backtest: bool = True) -> ForecastResult:
+def referrals_forecast(frames, filters, horizon: int = REACH, with_backtest: bool = True) -> ForecastResult:
     """The forecast of weekly referrals within the filters, as of filters.as_of_date: fitted on
     the complete weeks up to it (model_history: a gap in the records is missing, not zero),
-    running to `horizon` weeks after the week the as-of date falls in. The period filter is
+    running to `horizon` weeks after the week the as-of date falls in (REACH: far enough for the
+    planning pages' months and quarters; the weekly views show HORIZON). The period filter is
     ignored: a forecast uses all the history there is."""
     data, as_of = snapshot(frames, filters)
     referrals = filters.without_period().apply(data.referrals, "referred_on")
