@@ -125,10 +125,10 @@ def test_timeline_lists_the_pathway_in_order(engine):
     assert list(frame["Event"]) == ["Offence recorded", "Referred", "Assessment", "Booked on a course session",
                                     "Course session", "Closed"]
     rows = {row["Event"]: row for row in frame.iter_rows(named=True)}
-    assert rows["Referred"]["When"] == "01/03/2021 10:30" and "Coventry NPT" in rows["Referred"]["Details"]
+    assert rows["Referred"]["When"] == "1 Mar 2021 10:30" and "Coventry NPT" in rows["Referred"]["Details"]
     assert "alcohol" in rows["Assessment"]["Details"] and "group course" in rows["Assessment"]["Details"]
-    assert rows["Course session"]["When"] == "20/03/2021 18:00"
-    assert rows["Closed"]["When"] == "21/03/2021"
+    assert rows["Course session"]["When"] == "20 Mar 2021 18:00"
+    assert rows["Closed"]["When"] == "21 Mar 2021"
 
 
 def test_timeline_puts_a_closure_after_everything_else_that_day(engine):
@@ -144,7 +144,7 @@ def test_timeline_puts_a_closure_after_everything_else_that_day(engine):
     frame = referral_history.timeline(engine, "DIV-1")
     assert list(frame["Event"]) == ["Offence recorded", "Referred", "Contact attempt", "Assessment",
                                     "Booked on a course session", "Course session", "Closed"]
-    assert list(frame["When"])[-2:] == ["20/03/2021 18:00", "20/03/2021"]
+    assert list(frame["When"])[-2:] == ["20 Mar 2021 18:00", "20 Mar 2021"]
     # closed on the day it is recorded: at the time it was recorded
     referral(engine, "DIV-2", "C2", person="P2", on=(casework.uk_today() - timedelta(days=1)).isoformat())
     close_referral({"referral_reference": "DIV-2", "closed_on": casework.uk_today().isoformat(),
@@ -173,7 +173,7 @@ def test_audit_trail_shows_who_changed_what_and_why(engine):
 
 def test_a_british_summer_time_referral_shows_in_uk_time(engine):
     referral(engine, "DIV-1", "C1", on="2021-07-01")  # 10:30 UTC = 11:30 BST
-    assert casework.search_referrals(engine, "DIV-1")["Referred"][0] == "01/07/2021 11:30"
+    assert casework.search_referrals(engine, "DIV-1")["Referred"][0] == "1 Jul 2021 11:30"
 
 
 # --- work queues --------------------------------------------------------------------------

@@ -72,10 +72,10 @@ def test_a_correction_that_breaks_a_date_rule_is_explained_and_refused(engine):
     detail, shown = loaded(engine, "DIV-1")
     late = correct_referral(detail["id"], {"referred_at": "2021-03-05 09:00"}, shown, USER, "why", 1,
                                     engine=engine)
-    assert problem(late, "referred_at") == "would be after the assessment (04/03/2021 11:00 UTC)"
+    assert problem(late, "referred_at") == "would be after the assessment (4 Mar 2021 11:00 UK time)"
     early = correct_referral(detail["id"], {"offence_date": "2021-03-02"}, shown, USER, "why", 1,
                                      engine=engine)
-    assert "after the referral (01/03/2021)" in problem(early, "offence_date")
+    assert "after the referral (1 Mar 2021)" in problem(early, "offence_date")
     moved = correct_referral(detail["id"], {"referred_at": "2021-03-02 09:00", "offence_date": "2021-03-02"},
                                      shown, USER, "dates typed a day early", 1, engine=engine)
     assert moved.ok, moved.problems
@@ -120,7 +120,7 @@ def test_a_year_of_birth_is_checked_against_every_offence_of_the_person(engine):
     too_young = correct_referral(saved.row_id, {"birth_year": "2020"}, shown, USER, "typo", 1, engine=engine)
     assert problem(too_young, "birth_year") == f"must be between 1900 and {TODAY.year - 10}"
     odd = correct_referral(saved.row_id, {"birth_year": "1905"}, shown, USER, "typo", 1, engine=engine)
-    assert problem(odd, "birth_year") == "gives an age of 116 at the offence of 01/03/2021"
+    assert problem(odd, "birth_year") == "gives an age of 116 at the offence of 1 Mar 2021"
     assert correct_referral(saved.row_id, {"birth_year": "1991", "sex": "M"}, shown, USER, "typo", 1,
                                     engine=engine).ok
     with session_scope(engine) as s:

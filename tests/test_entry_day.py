@@ -126,7 +126,7 @@ def test_a_date_typed_finds_that_exact_day(db):
     assert list(app.dataframe[0].value["Referral"]) == ["DIV-1"]
     assert "Referral DIV-1" in [t.value for t in app.subheader]  # the only match opens
     widget(app, "text_input", FIND).input("04/12/2021").run()
-    assert "No referral was made on 04/12/2021." in texts(app, "info")
+    assert "No referral was made on 4 Dec 2021." in texts(app, "info")
 
 
 def test_a_manager_reads_a_referral_and_cannot_change_it(db):

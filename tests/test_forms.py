@@ -394,7 +394,7 @@ def test_closure_checks_then_asks_before_closing(db):
     press(at, "Close referral")
     press(at, "Yes, close it")
     assert "not be offered to this person again" in texts(at, "success")
-    assert "This referral was closed on 01/04/2021" in texts(at, "info")
+    assert "This referral was closed on 1 Apr 2021" in texts(at, "info")
     with session_scope(db) as s:
         assert s.execute(select(Referral.status)).scalar_one() == "closed"
         assert s.execute(select(Closure.intelligence_log_date)).scalar_one().isoformat() == "2021-04-02"

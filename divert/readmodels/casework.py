@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 import polars as pl
 from sqlalchemy import func, or_, select
 
-from divert.core import clock, codes
+from divert.core import clock, codes, wording
 from divert.core.wording import plural
 from divert.reference import census
 from divert.storage.db import session_scope
@@ -55,7 +55,7 @@ def uk_today() -> date:
 
 def show_moment(moment: datetime | None) -> str:
     local = uk_time(moment)
-    return "" if local is None else local.strftime("%d/%m/%Y %H:%M")
+    return "" if local is None else wording.moment(local)  # "5 Dec 2026 14:03", UK time
 
 
 def show_day(day: date | datetime | None) -> str:
@@ -63,7 +63,7 @@ def show_day(day: date | datetime | None) -> str:
         return ""
     if isinstance(day, datetime):
         day = uk_time(day).date()
-    return day.strftime("%d/%m/%Y")
+    return wording.day(day)
 
 
 # --- stages of a referral -----------------------------------------------------------------

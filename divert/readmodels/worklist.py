@@ -15,7 +15,7 @@ import polars as pl
 from sqlalchemy import case, func, select
 
 from divert.analytics.planning import waiting as waiting_rule
-from divert.core import codes
+from divert.core import codes, wording
 from divert.core.wording import plural
 from divert.readmodels.casework import show_day, show_moment, uk_time
 from divert.readmodels.work_queues import _open_pathway
@@ -184,4 +184,4 @@ def filtered(rows: pl.DataFrame, *, actions=None, areas=None, overdue_only=False
 def ready_to_close(engine, as_of: date) -> pl.DataFrame:
     """The referrals ready to close on `as_of`: their reference, since when, and for how many days."""
     rows = build(engine, as_of).rows.filter(pl.col("Next action") == waiting_rule.READY_TO_CLOSE)
-    return rows.select("Referral", pl.col("Waiting since").dt.strftime("%d/%m/%Y"), "Days waiting")
+    return rows.select("Referral", pl.col("Waiting since").dt.strftime(wording.DAY_FORMAT), "Days waiting")

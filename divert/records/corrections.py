@@ -25,7 +25,7 @@ from __future__ import annotations
 from sqlalchemy import func, select, update
 from sqlmodel import Session
 
-from divert.core import codes
+from divert.core import codes, wording
 from divert.core.environment import current_force
 from divert.core.field_rules import Checker, Problem
 from divert.core.record_fields import FIELD_RULES, MAX_AGE, MIN_AGE
@@ -205,7 +205,7 @@ def _check_ages(s, c: Checker, target: Person, offence: Offence, offence_date, b
         day = offence_date if row.id == offence.id else row.offence_date
         age = None if birth_year is None else day.year - birth_year
         if age is not None and not MIN_AGE <= age <= MAX_AGE:
-            c.fail(field, f"gives an age of {age} at the offence of {day:%d/%m/%Y}")
+            c.fail(field, f"gives an age of {age} at the offence of {wording.day(day)}")
 
 
 def _apply_correction(s, user: str, why: str, rows: tuple[Referral, Offence, Person, Person], new: dict,
@@ -243,9 +243,9 @@ def _check_dates(s, c: Checker, referral: Referral, offence: Offence, referred_a
     day = referred_at.date()
     if offence_date > day:
         c.fail("offence_date" if offence_date != offence.offence_date else "referred_at",
-               f"would put the offence ({offence_date:%d/%m/%Y}) after the referral ({day:%d/%m/%Y})")
+               f"would put the offence ({wording.day(offence_date)}) after the referral ({wording.day(day)})")
     if outcome_date is not None and offence_date > outcome_date:
-        c.fail("offence_date", f"would be after the offence's outcome date ({outcome_date:%d/%m/%Y})")
+        c.fail("offence_date", f"would be after the offence's outcome date ({wording.day(outcome_date)})")
     later = []
     assessment = s.execute(select(Assessment).where(Assessment.referral_id == referral.id)).scalars().first()
     if assessment is not None:
@@ -256,11 +256,11 @@ def _check_dates(s, c: Checker, referral: Referral, offence: Offence, referred_a
         later.append(("the first contact attempt", first_contact))
     for what, moment in later:
         if as_utc(moment) < referred_at:
-            c.fail("referred_at", f"would be after {what} ({as_utc(moment):%d/%m/%Y %H:%M} UTC)")
+            c.fail("referred_at", f"would be after {what} ({wording.moment(as_utc(moment))} UK time)")
             return
     closed = s.execute(select(Closure.closed_on).where(Closure.referral_id == referral.id)).scalar()
     if closed is not None and closed < day:
-        c.fail("referred_at", f"would be after the closure ({closed:%d/%m/%Y})")
+        c.fail("referred_at", f"would be after the closure ({wording.day(closed)})")
 
 
 # --- correcting a closure -----------------------------------------------------------------
