@@ -99,9 +99,9 @@ s1.caption(f"Now: {plural(plan.assessment_workers, 'worker')} at {plan.assessmen
            f"(about {plan.assessments_per_week:,.0f} a week)")
 s2.metric(staffing.SESSIONS_LABEL, staffing.needed_text(answer.sessions_needed), help=staffing.SESSIONS_HELP)
 s2.caption(f"Now: {plan.sessions_per_week:g} a week of {plural(plan.seats_per_session, 'seat')}")
-s3.metric("Sessions on the calendar, next 8 weeks", f"{ahead['sessions']:,}",
-          help="Course sessions after the as-of date, as listed on Course sessions.")
-s3.caption(f"{ahead['booked']:,} of {ahead['seats']:,} seats booked so far"
+s3.metric("Sessions in the next 8 weeks", f"{ahead['sessions']:,}",  # a label that fits its card
+          help="Course sessions on the calendar in the 8 weeks after the as-of date, as listed on Course sessions.")
+s3.caption(f"On the calendar; {ahead['booked']:,} of {ahead['seats']:,} seats booked so far"
            if ahead["sessions"] else "None scheduled: schedule sessions on Course sessions")
 s4.metric("Referrals expected a week", f"{expected:,.0f}" if expected is not None else "no forecast",
           help="The referral forecast (the average of the two forecasts) over the weeks planned: see Forecast.")

@@ -33,7 +33,7 @@ if not models:
 if result.note:
     st.info(result.note, icon=":material/info:")
 
-left, middle, right = st.columns([1, 1, 2])
+left, middle, right = st.columns([3, 2, 3])  # "Weekly Monthly Quarterly" whole at 1400 px
 grain = left.segmented_control("Plan by", list(periods.GRAINS), default=periods.MONTH, key="forecast_grain",
                                format_func=periods.GRAIN_LABELS.get,
                                help="Weeks, calendar months or calendar quarters. Months and quarters start with the "
