@@ -32,11 +32,37 @@ FIELD_RULES: dict[str, Callable[[Checker], object]] = {
     "referred_at": lambda c: c.moment("referred_at", required=True),
     "referring_team": lambda c: c.text("referring_team", max_length=80),
     "override_reason": lambda c: c.text("override_reason", max_length=2000),
+    "outcome": lambda c: c.integer("outcome"),
 }
 
 
+def _one(c: Checker, name: str, rule: Callable[[Checker], object]):
+    batch = getattr(c, "batch", None)
+    column = batch.get(name) if batch else None
+    if column is None:
+        return rule(c)
+    value, problems = column[c.row]
+    if problems:
+        c.problems.extend(problems)
+    return value
+
+
 def _checked(c: Checker, *names: str) -> dict:
-    return {name: FIELD_RULES[name](c) for name in names}
+    """The named fields by their rules, or - for an import checking whole columns at once
+    (divert.ingest.row_checks.batch_rules) - as the rules found them for this row."""
+    batch = getattr(c, "batch", None)
+    if not batch:
+        return {name: FIELD_RULES[name](c) for name in names}
+    found = {}
+    for name in names:
+        column = batch.get(name)
+        if column is None:
+            found[name] = FIELD_RULES[name](c)
+            continue
+        found[name], problems = column[c.row]
+        if problems:
+            c.problems.extend(problems)
+    return found
 
 
 def person_fields(c: Checker) -> dict:
@@ -47,9 +73,9 @@ def person_fields(c: Checker) -> dict:
 def offence_fields(c: Checker, area: Callable[[Checker], str | None]) -> dict:
     """The offence's own fields; `area` checks the area against the force's local authorities."""
     crime_ref, offence_date = _checked(c, "crime_ref", "offence_date").values()
-    area_code = area(c)
+    area_code = _one(c, "area", area)
     drug, source = _checked(c, "drug", "source").values()
-    outcome = c.integer("outcome")
+    outcome = _checked(c, "outcome")["outcome"]
     if outcome is not None and outcome not in codes.HOCR_OUTCOMES:
         c.fail("outcome", "is not a Home Office outcome code")
     outcome_date = c.day("outcome_date", not_before=offence_date)

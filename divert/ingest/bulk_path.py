@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 
+import polars as pl
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
@@ -16,7 +17,7 @@ from sqlmodel import Session
 from divert.core.field_rules import Problem
 from divert.ingest import row_checks
 from divert.ingest.import_report import ImportReport, _repeated
-from divert.records import acting, pseudonym
+from divert.records import acting, programme_profile, pseudonym
 from divert.records.core import Rejected
 from divert.records.import_writes import write_plan
 from divert.storage.db import bump_data_version
@@ -53,9 +54,9 @@ def _bulk_attempt(engine, tables, report: ImportReport, user: str, progress, *, 
     with Session(bind, expire_on_commit=False) as s:
         try:
             last_audit = s.execute(select(AuditEvent.id).order_by(AuditEvent.id.desc()).limit(1)).scalar() or 0
-            rows = _bulk_rows(tables, report)
+            rows = _bulk_rows(tables, report, programme_profile.in_session(s).force)
             key = secret("person_key")
-            ctx = row_checks.read_context(s, report.kind, [row[2] for row in rows if row[3] is None and not _has_nul(row[2])], key)
+            ctx = row_checks.read_context(s, report.kind, [row[2] for row in rows if row[3] is None and row[4] is not None], key)
             if not locked:
                 s.rollback()  # the read ends here: nothing is held while the rows are checked
             plan = _check_bulk(rows, ctx, report, progress)
@@ -119,33 +120,46 @@ def _has_nul(values: dict) -> bool:
     return any(isinstance(v, str) and "\x00" in v for v in values.values())
 
 
+def _nul_rows(frame: pl.DataFrame, everywhere: bool) -> list[bool]:
+    """_has_nul for every row of a file at once (`everywhere`: the values added to each row have one)."""
+    if everywhere or not frame.width:
+        return [everywhere] * frame.height
+    text = [pl.col(name).cast(pl.String).str.contains("\x00", literal=True).fill_null(False) for name in frame.columns]
+    return frame.select(pl.any_horizontal(text)).to_series().to_list()
+
+
 def _files(report: ImportReport) -> str:
     return ", ".join(report.files)[:200]
 
 
-def _bulk_rows(tables, report: ImportReport) -> list[tuple[str, int, dict, Problem | None]]:
-    """Every row as (file, row number, values, problem): the problem of a key seen before in
-    this import (that row is reported in its place, not checked)."""
+def _bulk_rows(tables, report: ImportReport, force: str) -> list[tuple[str, int, dict, Problem | None, dict | None]]:
+    """Every row as (file, row number, values, problem, batch): the problem of a key seen before
+    in this import (that row is reported in its place, not checked); the file's field rules run
+    on whole columns (row_checks.batch_rules; None for a row with a NUL character, checked on
+    its own)."""
     seen: dict[tuple, tuple[str, int]] = {}
     rows = []
     for name, frame, extra in tables:
+        batch = row_checks.batch_rules(report.kind, frame, extra.get("force") or force)
+        nul = _nul_rows(frame, _has_nul(extra))
         for index, values in enumerate(frame.iter_rows(named=True)):
             row_number = index + 2
             if extra:
                 values.update(extra)
-            rows.append((name, row_number, values, _repeated(report.kind, seen, name, row_number, values)))
+            rows.append((name, row_number, values, _repeated(report.kind, seen, name, row_number, values),
+                         None if nul[index] else batch))
     return rows
 
 
 def _check_bulk(rows, ctx, report: ImportReport, progress):
     plan = row_checks.Plan()
     total = len(rows)
-    for done, (name, row_number, values, repeated) in enumerate(rows, 1):
+    for done, (name, row_number, values, repeated, batch) in enumerate(rows, 1):
         if repeated is not None:
             report.add(name, repeated, row_number)
             continue
         try:
-            change, problems = row_checks.check_row(report.kind, values, ctx, plan)
+            change, problems = row_checks.check_row(report.kind, values, ctx, plan, batch, row_number - 2)
         except Exception as error:  # never a crash: report the row and go on
             log.exception("import %s row %s", name, row_number)
             change, problems = None, [Problem("record", None, f"could not be saved ({type(error).__name__})")]

@@ -16,11 +16,14 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+import polars as pl
 from sqlalchemy import select
 from sqlmodel import Session
 
+from divert.core.column_rules import column_rule
 from divert.core.field_rules import Checker, Problem
 from divert.core.record_fields import (
+    FIELD_RULES,
     age_at_offence,
     existing_offence,
     offence_fields,
@@ -37,6 +40,12 @@ from divert.storage.models import Closure, Offence, Person, Referral
 
 KINDS = ("referrals", "offences")
 CHUNK = 5_000  # values in one IN (...) list
+# the fields whose rules read no other field: run on whole columns at once (batch_rules)
+PERSON_BATCHED = ("person_ref", "sex", "birth_year", "ethnicity_self", "ethnicity_officer")
+OFFENCE_BATCHED = ("crime_ref", "offence_date", "area", "drug", "source", "outcome")
+BATCHED = {"referrals": ("reference", "referred_at", "referring_team", "override_reason", *OFFENCE_BATCHED,
+                         *PERSON_BATCHED),
+           "offences": (*OFFENCE_BATCHED, *PERSON_BATCHED)}
 OFFENCE_COMPARED = ("force", "crime_ref", "person_id", "offence_date", "age", "area", "drug", "source", "outcome",
                     "outcome_date")
 
@@ -49,9 +58,10 @@ class CachedChecker(Checker):
     """A Checker whose field rules run once per distinct (rule, field, value, options) in an
     import and are then remembered, problems included."""
 
-    def __init__(self, values: dict, cache: dict):
+    def __init__(self, values: dict, cache: dict, batch: dict | None = None, row: int = 0):
         super().__init__(values)
         self.cache = cache
+        self.batch, self.row = batch, row  # the file's columns checked at once (batch_rules), this row's place
 
     def _rule(self, name: str, field_name: str, options: tuple, run: Callable):
         key = (name, field_name, self.values.get(field_name), options)
@@ -86,6 +96,20 @@ class CachedChecker(Checker):
         return self._rule("moment", field_name, (required, future_ok, not_before),
                           lambda: Checker.moment(self, field_name, required=required, future_ok=future_ok,
                                                  not_before=not_before))
+
+
+def batch_rules(kind: str, frame, force: str) -> dict[str, list[tuple]]:
+    """The field rules of the kind's single fields applied to whole columns of one file at once:
+    field -> (value, problems) per row, each rule run once per distinct value (the same rules,
+    in the same order, as row by row: divert.core.record_fields). The area is checked against
+    `force`'s areas unless the file names a force per row."""
+    batch = {}
+    for name in BATCHED[kind]:
+        if name == "area" and "force" in frame.columns:
+            continue
+        column = frame.get_column(name) if name in frame.columns else pl.Series(name, [None] * frame.height, pl.String)
+        batch[name] = column_rule(name, column, (lambda c: area_code(c, force)) if name == "area" else FIELD_RULES[name])
+    return batch
 
 
 @dataclass
@@ -196,10 +220,11 @@ class Checked:
     changes: list[str] = field(default_factory=list)  # new | updated | unchanged, per good row
 
 
-def check_row(kind: str, values: dict, ctx: Context, plan: Plan) -> tuple[str | None, list[Problem]]:
+def check_row(kind: str, values: dict, ctx: Context, plan: Plan, batch: dict | None = None,
+              row: int = 0) -> tuple[str | None, list[Problem]]:
     """Check one row as the kind's writer would (upsert); plan its change. Returns (change,
-    problems)."""
-    c = CachedChecker(values, ctx.cache)
+    problems). `batch`: the file's batch_rules, `row` this row's place in the file."""
+    c = CachedChecker(values, ctx.cache, batch, row)
     try:
         change = (_referral if kind == "referrals" else _offence_row)(c, values, ctx, plan)
     except RowFailed:

@@ -1,0 +1,62 @@
+"""The field rules on whole columns (divert.core.column_rules) say exactly what the rules say
+value by value: the same value stored, the same problems in the same words."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+from clock import frozen
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from divert.core.column_rules import column_rule
+from divert.core.field_rules import Checker
+from divert.core.record_fields import FIELD_RULES
+
+# text near the formats the column forms read: dates, times, references, with the awkward cases
+DIGITS = st.text("0123456789", min_size=1, max_size=4)
+NEAR = st.one_of(
+    st.builds(lambda y, m, d: f"{y}-{m}-{d}", DIGITS, DIGITS, DIGITS),
+    st.builds(lambda d, m, y: f"{d}/{m}/{y}", DIGITS, DIGITS, DIGITS),
+    st.builds(lambda y, m, d, h, mi: f"{y}-{m}-{d} {h}:{mi}", DIGITS, DIGITS, DIGITS, DIGITS, DIGITS),
+    st.builds(lambda day, h, mi, sec: f"{day} {h}:{mi}:{sec}",
+              st.dates().map(str), DIGITS, DIGITS, DIGITS),
+    st.dates().map(str),
+    st.datetimes().map(lambda d: d.strftime("%Y-%m-%d %H:%M")),
+    st.text(alphabet=st.characters(codec="utf-8"), max_size=45),
+    st.text("AZaz09/_.- \t\x00\x1c\u00a0\u0663", max_size=45),
+    st.just(""),
+    st.none(),
+)
+FIELDS = ["reference", "crime_ref", "person_ref", "referring_team", "override_reason", "referred_at", "offence_date",
+          "birth_year", "sex", "drug", "source", "ethnicity_self", "outcome"]
+
+
+def one_by_one(name: str, values: list) -> list[tuple]:
+    found = []
+    for value in values:
+        c = Checker({name: value})
+        found.append((FIELD_RULES[name](c), tuple(c.problems)))
+    return found
+
+
+@pytest.mark.parametrize("name", FIELDS)
+def test_a_column_is_checked_as_its_values_one_by_one(name):
+    @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(values=st.lists(NEAR, min_size=1, max_size=12))
+    def agrees(values):
+        with frozen():
+            assert column_rule(name, pl.Series(name, values, pl.String), FIELD_RULES[name]) == one_by_one(name, values)
+
+    agrees()
+
+
+def test_the_column_form_takes_the_plain_values_and_leaves_the_rest_to_the_rule():
+    values = ["2024-03-01 09:15", " 2024-03-01 09:15", "01/03/2024 09:15", "2024-02-30 10:00", "2099-01-01 10:00",
+              "1999-12-31 23:59", None]
+    with frozen():
+        found = column_rule("referred_at", pl.Series(values, dtype=pl.String), FIELD_RULES["referred_at"])
+        assert found == one_by_one("referred_at", values)
+    assert [bool(problems) for _, problems in found] == [False, False, False, True, True, True, True]
+    assert found[0][0] == found[1][0] == found[2][0]
+    assert found[0][0].tzinfo is not None and found[0][0].utcoffset().total_seconds() == 0
