@@ -1,4 +1,4 @@
-"""The bulk import path (referrals, offences): all or nothing, the same problems as the
+"""The bulk import path (referrals, offences, police.uk stop-search): all or nothing, the same problems as the
 row-by-row writers, idempotent re-imports, one audit event whose id every written row carries."""
 
 from __future__ import annotations
@@ -48,9 +48,10 @@ def import_events(engine) -> list[AuditEvent]:
         return s.execute(select(AuditEvent).where(AuditEvent.action == "import").order_by(AuditEvent.id)).scalars().all()
 
 
-def row_by_row(engine, kind: str, files: list[tuple[str, bytes]]) -> list[tuple]:
+def row_by_row(engine, kind: str, files: list[tuple[str, bytes]], extra: dict | None = None) -> list[tuple]:
     """The problems the row-by-row writers give for the same files (checked, rolled back)."""
-    tables = [(name, read_table(name, content), {}) for name, content in files]
+    tables = [(name, read_table(name, content), dict(extra or {}, source_file=name) if extra else {})
+              for name, content in files]
     report = import_report.ImportReport(kind, [n for n, _ in files], False,
                                         rows=sum(t[1].height for t in tables))
     with Session(engine) as s:
@@ -197,7 +198,57 @@ def test_the_bench_file_imports_and_measures(engine):
     assert count(engine, Referral) == 300
 
 
-def test_stop_search_rows_carry_the_import_id_of_their_row_by_row_import(engine):
+SEARCH_HEADER = KINDS["stop-search"].header
+SEARCH = {"Type": "Person search", "Date": "2020-01-05T10:20:00+00:00", "Part of a policing operation": "False",
+          "Latitude": "52.9", "Longitude": "-1.47", "Gender": "Male", "Age range": "18-24",
+          "Self-defined ethnicity": "White - English/Welsh/Scottish/Northern Irish/British",
+          "Officer-defined ethnicity": "White", "Legislation": "Misuse of Drugs Act 1971 (section 23)",
+          "Object of search": "Controlled drugs", "Outcome": "A no further action disposal",
+          "Outcome linked to object of search": "False", "Removal of more than just outer clothing": "False"}
+SEARCH_FILE = "2020-01-derbyshire-stop-and-search.csv"
+
+
+def search(**overrides) -> dict:
+    return {**SEARCH, **overrides}
+
+
+def test_stop_search_problems_match_the_row_by_row_writer(engine):
+    rows = [
+        search(),
+        search(Type="Boat search", Date="2020-13-05T10:20:00+00:00"),
+        search(Latitude="91", Longitude="east", Gender="Robot"),
+        search(Date="", **{"Age range": "over 9000", "Part of a policing operation": "maybe"}),
+        search(Date="2020-01-05T10:20:00+01:00", Legislation="x" * 201),
+        search(**{"Self-defined ethnicity": "Martian", "Outcome": "Suspect arrested"}),
+        search(Type="Person\x00 search"),
+        search(Date="2020-01-05T10:20:00Z", Latitude=" 52.9 "),
+    ]
+    files = [(SEARCH_FILE, csv_of(rows, SEARCH_HEADER))]
+    expected = row_by_row(engine, "stop-search", files, {"force": "derbyshire"})
+    report = import_files("stop-search", files, USER, engine=engine)
+    assert not report.written and problems(report) == expected
+    assert {p.row for p in report.problems} == {3, 4, 5, 6, 7, 8}
+
+
+def test_a_police_uk_file_imported_again_is_unchanged_and_a_corrected_row_updated(engine):
+    from divert.storage.models import StopSearch
+
+    rows = [search(Date=f"2020-01-{day:02d}T10:20:00+00:00") for day in range(1, 21)]
+    first = import_files("stop-search", [(SEARCH_FILE, csv_of(rows, SEARCH_HEADER))], USER, engine=engine)
+    assert first.written and first.new == 20
+    again = import_files("stop-search", [(SEARCH_FILE, csv_of(rows, SEARCH_HEADER))], USER, engine=engine)
+    assert (again.new, again.updated, again.unchanged, again.written) == (0, 0, 20, False)
+    rows[4] = search(Date="2020-01-05T10:20:00+00:00", Outcome="Arrest")
+    corrected = import_files("stop-search", [(SEARCH_FILE, csv_of(rows, SEARCH_HEADER))], USER, engine=engine)
+    assert (corrected.new, corrected.updated, corrected.unchanged) == (0, 1, 19)
+    events = import_events(engine)
+    assert len(events) == 2 and json.loads(events[1].before) == {"stop_search": {
+        str(next(iter(json.loads(events[1].before)["stop_search"]))): {"outcome": "A no further action disposal"}}}
+    assert count(engine, StopSearch) == 20
+    assert count(engine, StopSearch, StopSearch.outcome == "Arrest", StopSearch.import_id == events[1].row_id) == 1
+
+
+def test_stop_search_rows_carry_the_import_id_of_their_import(engine):
     from pathlib import Path
 
     from divert.storage.models import StopSearch

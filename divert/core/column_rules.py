@@ -25,7 +25,12 @@ from divert.core.field_rules import EARLIEST, Checker, today
 _PLAIN = r"^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$"
 _DAY_FORMS = ((r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", "%Y-%m-%d"), (r"^[0-9]{2}/[0-9]{2}/[0-9]{4}$", "%d/%m/%Y"))
 _MOMENT_FORMS = ((r"^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}$", "%Y-%m-%d %H:%M"),
-                 (r"^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}$", "%Y-%m-%d %H:%M:%S"))
+                 (r"^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}$", "%Y-%m-%d %H:%M:%S"),
+                 # police.uk's: UTC, written with its offset
+                 (r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\+00:00$", "%Y-%m-%dT%H:%M:%S+00:00"),
+                 (r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$", "%Y-%m-%dT%H:%M:%SZ"))
+_WHOLE = r"^[0-9]{1,15}$"  # no sign, no spaces, exact as a float
+_DECIMAL = r"^-?[0-9]{1,15}(\.[0-9]{1,15})?$"
 
 
 class NoColumnForm(Exception):
@@ -84,10 +89,23 @@ class ColumnChecker:
         ok = (days >= EARLIEST) if future_ok else (days >= EARLIEST) & (days <= today())
         return Sure(parsed, ok.fill_null(False))
 
+    def integer(self, field: str, *, required=False, low=None, high=None) -> Sure:
+        s = self.series
+        number = s.cast(pl.Int64, strict=False)
+        ok = s.str.contains(_WHOLE).fill_null(False)
+        ok = ok & (number >= low if low is not None else True) & (number <= high if high is not None else True)
+        return Sure(number, ok.fill_null(False))
+
+    def number(self, field: str, *, low: float, high: float) -> Sure:
+        s = self.series
+        number = s.cast(pl.Float64, strict=False)
+        ok = s.str.contains(_DECIMAL).fill_null(False) & (number >= low) & (number <= high)
+        return Sure(number, ok.fill_null(False))
+
     def code(self, *args, **kwargs):
         raise NoColumnForm
 
-    integer = boolean = code
+    boolean = raw = fail = code  # a rule that reads or judges a value itself runs on each value
 
 
 def column_rule(name: str, column: pl.Series, rule: Callable[[Checker], object]) -> list[tuple]:

@@ -108,6 +108,21 @@ class Checker:
             return None
         return number
 
+    def number(self, field: str, *, low: float, high: float) -> float | None:
+        """A number from `low` to `high` (a latitude, a longitude)."""
+        value = self.raw(field)
+        if value is None:
+            return None
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            self.fail(field, "is not a number")
+            return None
+        if not low <= number <= high:
+            self.fail(field, f"must be between {low} and {high}")
+            return None
+        return number
+
     def boolean(self, field: str, *, default: bool | None = False) -> bool | None:
         value = self.raw(field)
         if value is None:

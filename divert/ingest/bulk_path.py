@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from divert.core.field_rules import Problem
-from divert.ingest import row_checks
+from divert.ingest import row_checks, search_checks
 from divert.ingest.import_report import ImportReport, _repeated
 from divert.records import acting, programme_profile, pseudonym
 from divert.records.core import Rejected
@@ -25,7 +25,9 @@ from divert.storage.db import bump_data_version
 log = logging.getLogger(__name__)
 SNAPSHOT_TRIES = 3  # SQLite: tries outside the write lock (or on a copy: divert.ingest.run) first
 # an audited write to one of these since the rows were checked means checking them again
-BULK_READS = frozenset({"person", "offence", "referral", "closure", "setting", "*", "referrals", "offences"})
+BULK_READS = frozenset({"person", "offence", "referral", "closure", "setting", "*", "referrals", "offences",
+                        "stop_search", "stop-search"})
+KINDS = (*row_checks.KINDS, search_checks.KIND)  # the kinds that take the bulk path
 
 
 def _bulk_import(engine, tables, first: ImportReport, user: str, progress) -> ImportReport:
@@ -54,12 +56,18 @@ def _bulk_attempt(engine, tables, report: ImportReport, user: str, progress, *, 
     with Session(bind, expire_on_commit=False) as s:
         try:
             last_audit = s.execute(select(AuditEvent.id).order_by(AuditEvent.id.desc()).limit(1)).scalar() or 0
-            rows = _bulk_rows(tables, report, programme_profile.in_session(s).force)
-            key = secret("person_key")
-            ctx = row_checks.read_context(s, report.kind, [row[2] for row in rows if row[3] is None and row[4] is not None], key)
+            people = report.kind in row_checks.KINDS  # referrals, offences; else police.uk rows
+            key = secret("person_key") if people else None
+            if people:
+                rows = _bulk_rows(tables, report, programme_profile.in_session(s).force)
+                ctx = row_checks.read_context(s, report.kind, [row[2] for row in rows if row[3] is None and row[4] is not None], key)
+            else:
+                existing = search_checks.stored(s, tables)
             if not locked:
                 s.rollback()  # the read ends here: nothing is held while the rows are checked
-            plan = _check_bulk(rows, ctx, report, progress)
+            plan = _check_bulk(rows, ctx, report, progress) if people else \
+                search_checks.plan_files(tables, existing, report, lambda frame, extra: _nul_rows(frame, _has_nul(extra)),
+                                         progress)
             if report.problems or report.dry_run or not plan.changes:
                 s.rollback()
                 return True
@@ -72,7 +80,7 @@ def _bulk_attempt(engine, tables, report: ImportReport, user: str, progress, *, 
                     s.rollback()
                     return False
             try:
-                same_key = checked_key(s) == key
+                same_key = key is None or checked_key(s) == key
             except PersonKeyProblem as problem:
                 s.rollback()
                 report.add(_files(report), Problem("person key", None, str(problem)))

@@ -66,7 +66,6 @@ class ImportReport:
     problems: list[FileProblem] = field(default_factory=list)
     more_problems: int = 0  # beyond MAX_PROBLEMS, counted but not listed
     written: bool = False
-    row_ids: list = field(default_factory=list, repr=False)  # rows written or updated (row-by-row path)
 
     @property
     def ok(self) -> bool:

@@ -9,10 +9,12 @@ up; on PostgreSQL they run in one transaction, which blocks nobody. The acting u
 again in the writing transaction. The report never shows a person identifier, and shortens long
 values.
 
-Referrals and offences take the bulk path: the database is read once, every row is checked in
-memory with the writers' own rules (divert.ingest.row_checks), and the changes are written in a few
-statements (divert.records.import_writes) - audited as one 'import' event whose row_id, the import id,
-is set on every row written or updated (divert.ingest.bulk_path). The other kinds go row by row
+Referrals, offences and police.uk stop-search files take the bulk path: the database is read once,
+every row is checked in memory with the writers' own rules, each field's rule on whole columns at
+once (divert.core.column_rules; divert.ingest.row_checks, divert.ingest.search_checks), and the
+changes are written in a few statements, COPY on PostgreSQL (divert.records.import_writes), audited
+as one 'import' event whose row_id, the import id, is set on every row written or updated
+(divert.ingest.bulk_path). The other kinds go row by row
 through their writers. The report and the one-record-once rule are in divert.ingest.import_report.
 """
 
@@ -23,13 +25,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
-from sqlalchemy import update
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import Session
 
 from divert.core.field_rules import Problem
-from divert.ingest import replay, row_checks
+from divert.ingest import replay
 from divert.ingest.archive import expand_archives
+from divert.ingest.bulk_path import KINDS as BULK_KINDS
 from divert.ingest.bulk_path import SNAPSHOT_TRIES, _bulk_import
 from divert.ingest.import_report import ImportReport, _repeated
 from divert.ingest.kinds import KINDS
@@ -52,12 +54,10 @@ from divert.storage.db import (
     sqlite_path,
     sqlite_snapshot,
 )
-from divert.storage.models import StopSearch
 
 log = logging.getLogger(__name__)
 FLUSH_EVERY = 500
 PERSON_KINDS = ("offences", "referrals")
-IMPORT_ID_MODELS = {"stop-search": StopSearch}  # row-by-row kinds whose rows carry the import id
 ANALYZE_FROM_ROWS = 10_000
 
 
@@ -111,7 +111,7 @@ def import_files(
             for problem in refusal:
                 report.add(first, problem)
             return report
-        if kind in row_checks.KINDS:
+        if kind in BULK_KINDS:
             return _done(_bulk_import(engine, tables, report, user, progress), progress, engine)
         if sqlite_path(str(engine.url)) is not None:
             for _ in range(SNAPSHOT_TRIES):
@@ -213,10 +213,6 @@ def _finish(s: Session, report: ImportReport, user: str) -> None:
     audit(s, user, "import", report.kind, import_id, None,
           {"files": report.files, "new": report.new, "updated": report.updated, "unchanged": report.unchanged,
            "import_id": import_id})
-    model = IMPORT_ID_MODELS.get(report.kind)
-    for start in range(0, len(report.row_ids) if model is not None else 0, row_checks.CHUNK):
-        chunk = report.row_ids[start:start + row_checks.CHUNK]
-        s.execute(update(model).where(model.id.in_(chunk)).values(import_id=import_id))
     if s.get_bind().dialect.name == "sqlite":
         bump_data_version(s)  # replayed with the rows (PostgreSQL bumps just before its commit)
 
@@ -246,8 +242,6 @@ def _run_rows(s: Session, tables, report: ImportReport, user: str, progress) -> 
                 continue
             if saved.ok:
                 setattr(report, saved.change, getattr(report, saved.change) + 1)
-                if saved.change != "unchanged" and saved.row_id is not None:
-                    report.row_ids.append(saved.row_id)
             else:
                 for problem in saved.problems:
                     report.add(name, problem, row_number)

@@ -21,12 +21,12 @@ from sqlmodel import Session
 
 from divert.core.field_rules import Problem
 from divert.records.core import Rejected, audit
-from divert.storage.models import Offence, Person, Referral
+from divert.storage.models import Offence, Person, Referral, StopSearch
 
 PERSON = "_person"  # in a planned row: the index of a new person (its id is known once written)
 OFFENCE = "_offence"  # the index of a new offence
 SQLITE_CACHE_KB = 256_000  # the page cache while an import writes (used only as it fills)
-TABLES = {"person": Person, "offence": Offence, "referral": Referral}
+TABLES = {"person": Person, "offence": Offence, "referral": Referral, "stop_search": StopSearch}
 
 
 @dataclass
@@ -68,7 +68,7 @@ def write_plan(s: Session, user: str, plan: Plan, kind: str, detail: dict, impor
 
 def _write(s: Session, conn, user: str, plan: Plan, kind: str, detail: dict, import_id: str) -> str:
     ids: dict[str, list[int]] = {}
-    for name in ("person", "offence", "referral"):
+    for name in TABLES:  # people before their offences, offences before their referrals
         rows = [_resolved(row, ids) | {"import_id": import_id} for row in plan.new[name]]
         ids[name] = _insert(conn, TABLES[name], rows)
     before, after = {}, {}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from divert.core import codes
 from divert.core.environment import current_force
 from divert.core.field_rules import Checker
@@ -11,21 +13,6 @@ from divert.storage.models import Population, StopSearch
 
 SEARCH_TYPES = tuple(policeuk.SEARCH_TYPE.labels)
 GEOGRAPHY_LEVELS = ("force", "local_authority", "area")
-
-
-def _float(c: Checker, field: str, low: float, high: float) -> float | None:
-    value = c.raw(field)
-    if value is None:
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        c.fail(field, "is not a number")
-        return None
-    if not low <= number <= high:
-        c.fail(field, f"must be between {low} and {high}")
-        return None
-    return number
 
 
 def _published(c: Checker, field: str, vocabulary: policeuk.Vocabulary, *, required=False) -> str | None:
@@ -42,6 +29,46 @@ def _published(c: Checker, field: str, vocabulary: policeuk.Vocabulary, *, requi
     return normalised
 
 
+def _self_defined(c: Checker) -> tuple[str | None, str | None]:
+    """The self-defined ethnicity as published (label) and its 18+1 code."""
+    label = c.text("Self-defined ethnicity", max_length=120)
+    return label, _published(c, "Self-defined ethnicity", policeuk.SELF_DEFINED) if label is not None else None
+
+
+# A police.uk row's fields: stored field -> (the file's column, its rule), in the order checked.
+# The one set of rules for a row (add_stop_search) and for a whole file at once (divert.ingest.search_checks).
+STOP_SEARCH_FIELDS: dict[str, tuple[str, Callable[[Checker], object]]] = {
+    "search_type": ("Type", lambda c: _published(c, "Type", policeuk.SEARCH_TYPE, required=True)),
+    "searched_at": ("Date", lambda c: c.moment("Date", required=True)),
+    "part_of_operation": ("Part of a policing operation",
+                          lambda c: c.boolean("Part of a policing operation", default=None)),
+    "latitude": ("Latitude", lambda c: c.number("Latitude", low=-90, high=90)),
+    "longitude": ("Longitude", lambda c: c.number("Longitude", low=-180, high=180)),
+    "ethnicity_self": ("Self-defined ethnicity", _self_defined),  # (label, code)
+    "ethnicity_officer": ("Officer-defined ethnicity",
+                          lambda c: _published(c, "Officer-defined ethnicity", policeuk.OFFICER_DEFINED)),
+    "age_range": ("Age range", lambda c: _published(c, "Age range", policeuk.AGE_RANGE)),
+    "operation_name": ("Policing operation", lambda c: c.text("Policing operation", max_length=200)),
+    "gender": ("Gender", lambda c: _published(c, "Gender", policeuk.GENDER)),
+    "legislation": ("Legislation", lambda c: c.text("Legislation", max_length=200)),
+    "object_of_search": ("Object of search", lambda c: _published(c, "Object of search", policeuk.OBJECT_OF_SEARCH)),
+    "outcome": ("Outcome", lambda c: _published(c, "Outcome", policeuk.OUTCOME)),
+    "outcome_linked": ("Outcome linked to object of search",
+                       lambda c: c.boolean("Outcome linked to object of search", default=None)),
+    "removal_of_clothing": ("Removal of more than just outer clothing",
+                            lambda c: c.boolean("Removal of more than just outer clothing", default=None)),
+    "source_file": ("source_file", lambda c: c.text("source_file", required=True, max_length=120)),
+    "source_row": ("source_row", lambda c: c.integer("source_row", required=True, low=1)),
+}
+
+
+def stop_search_row(found: dict, force: str) -> dict:
+    """The stored row from the checked fields (STOP_SEARCH_FIELDS' values)."""
+    row = dict(found)
+    row["ethnicity_self_label"], row["ethnicity_self_code"] = row.pop("ethnicity_self")
+    return {"force": force, **row}
+
+
 def add_stop_search(values: dict, user: str, *, session=None, engine=None, upsert=False) -> Saved:
     """One police.uk row as published, any year since 2014. `source_file`/`source_row`
     identify it, so importing the same file twice adds nothing. Self-defined ethnicity is
@@ -52,37 +79,8 @@ def add_stop_search(values: dict, user: str, *, session=None, engine=None, upser
 
     def work(s):
         c = Checker(values)
-        force = values.get("force") or current_force()
-        search_type = _published(c, "Type", policeuk.SEARCH_TYPE, required=True)
-        searched_at = c.moment("Date", required=True)
-        operation = c.boolean("Part of a policing operation", default=None)
-        latitude = _float(c, "Latitude", -90, 90)
-        longitude = _float(c, "Longitude", -180, 180)
-        label = c.text("Self-defined ethnicity", max_length=120)
-        code = _published(c, "Self-defined ethnicity", policeuk.SELF_DEFINED) if label is not None else None
-        officer = _published(c, "Officer-defined ethnicity", policeuk.OFFICER_DEFINED)
-        age = _published(c, "Age range", policeuk.AGE_RANGE)
-        row = StopSearch(
-            force=force,
-            search_type=search_type,
-            searched_at=searched_at,
-            part_of_operation=operation,
-            operation_name=c.text("Policing operation", max_length=200),
-            latitude=latitude,
-            longitude=longitude,
-            gender=_published(c, "Gender", policeuk.GENDER),
-            age_range=age,
-            ethnicity_self_label=label,
-            ethnicity_self_code=code,
-            ethnicity_officer=officer,
-            legislation=c.text("Legislation", max_length=200),
-            object_of_search=_published(c, "Object of search", policeuk.OBJECT_OF_SEARCH),
-            outcome=_published(c, "Outcome", policeuk.OUTCOME),
-            outcome_linked=c.boolean("Outcome linked to object of search", default=None),
-            removal_of_clothing=c.boolean("Removal of more than just outer clothing", default=None),
-            source_file=c.text("source_file", required=True, max_length=120),
-            source_row=c.integer("source_row", required=True, low=1),
-        )
+        found = {name: rule(c) for name, (_, rule) in STOP_SEARCH_FIELDS.items()}
+        row = StopSearch(**stop_search_row(found, values.get("force") or current_force()))
         check(c)
         key = {"source_file": row.source_file, "source_row": row.source_row}
         return save(s, user, row, key, upsert=upsert)
