@@ -25,6 +25,7 @@ import numpy as np
 import polars as pl
 
 from divert.analytics.calendar.months import add_months, month_grid, provisional_expr
+from divert.analytics.data.memo import by_content
 from divert.analytics.stats import control_chart as cc
 from divert.analytics.stats.intervals import risk_ratio
 from divert.core import codes
@@ -133,6 +134,18 @@ def _arrays(counts: pl.DataFrame, stage: str, groups: tuple[str, ...], months: l
     return grid("events", groups), grid("denominator", groups), grid("events", (REFERENCE,)), grid("denominator", (REFERENCE,))
 
 
+@by_content
+def settled_statistic(a: np.ndarray, n: np.ndarray, b: np.ndarray, m: np.ndarray) -> dict:
+    """The control chart's statistic and open alarms (`open`) for the settled months' counts:
+    kept by the counts' content (divert.analytics.data.memo.by_content), so a write in a month
+    still provisional finds the chart worked out before it. Shared: read-only arrays."""
+    stat = cc.ewma_statistic(a, n, b, m)
+    stat["open"] = cc.alarm_episodes(stat["z"])["open"]
+    for values in stat.values():
+        values.setflags(write=False)
+    return stat
+
+
 def chart_from_counts(counts: pl.DataFrame, groups: tuple[str, ...] = GROUPS) -> pl.DataFrame:
     """The control chart for counts as `stage_counts` returns them: one row per stage, group and
     month with the counts, the monthly relative rate against White (95% interval), the
@@ -147,8 +160,7 @@ def chart_from_counts(counts: pl.DataFrame, groups: tuple[str, ...] = GROUPS) ->
         flags = np.array([bool(provisional[mo]) for mo in months])
         settled = int(np.argmax(flags)) if flags.any() else len(months)  # provisional months are the newest
         a, n, b, m = _arrays(stage_rows, stage, groups, months)
-        stat = cc.ewma_statistic(a[:, :settled], n[:, :settled], b[:, :settled], m[:, :settled])
-        stat["open"] = cc.alarm_episodes(stat["z"])["open"]
+        stat = settled_statistic(a[:, :settled], n[:, :settled], b[:, :settled], m[:, :settled])
         pad = len(months) - settled
 
         def column(key, stat=stat, pad=pad):
@@ -198,9 +210,14 @@ ALERT_SCHEMA = {
 def alerts_from_chart(chart: pl.DataFrame) -> pl.DataFrame:
     """Every alert the chart raised (open or closed), newest first. The alert_id
     (stage/group/since-month, and the month raised when an earlier alarm started in the same
-    month) stays the same as months are added."""
+    month) stays the same as months are added. Only settled months raise alerts: they are
+    kept by those months' content (a write in a provisional month finds them again)."""
+    return _alerts_from_settled(chart.filter(~pl.col("provisional")))
+
+
+@by_content
+def _alerts_from_settled(settled: pl.DataFrame) -> pl.DataFrame:
     rows = []
-    settled = chart.filter(~pl.col("provisional"))
     for (stage, group), part in settled.group_by("stage", "group", maintain_order=True):
         part = part.sort("month")
         z = part["statistic"].fill_null(float("nan")).to_numpy()

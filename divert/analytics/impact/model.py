@@ -29,6 +29,7 @@ from divert.analytics.calendar.months import (
     months_between,
     provisional_expr,
 )
+from divert.analytics.data.memo import per_snapshot
 from divert.analytics.stats.its import MIN_SEASONAL_MONTHS, fit_counts, segmented_design
 from divert.core import codes
 
@@ -74,11 +75,13 @@ def _known_by(as_of: date) -> pl.Expr:
     return pl.col("outcome_date").is_null() | (pl.col("outcome_date") <= as_of)
 
 
+@per_snapshot(most=16)
 def monthly_formal(offences: pl.DataFrame, *, as_of: date, formal_outcomes=codes.FORMAL_OUTCOMES,
                    by: str | None = None, follow_up_days: int = FOLLOW_UP_DAYS) -> pl.DataFrame:
     """Possession offences and formal outcomes per month (and per `by` group), every month from
     the first offence to as_of. A formal outcome counts once recorded on or before as_of.
-    Columns: month, [by], offences, formal, provisional."""
+    Columns: month, [by], offences, formal, provisional. Kept on the offences frame (one pass
+    over it for the main fit, the sensitivity run and the recording check, one for every group)."""
     missing = [c for c in ("offence_date", "outcome", "outcome_date", *([by] if by else [])) if c not in offences.columns]
     if missing:
         raise ValueError(f"the offences frame has no column(s) {', '.join(missing)}")
@@ -96,6 +99,14 @@ def monthly_formal(offences: pl.DataFrame, *, as_of: date, formal_outcomes=codes
         pl.col("offences").fill_null(0), pl.col("formal").fill_null(0),
         provisional_expr(pl.col("month"), as_of, follow_up_days).alias("provisional"),
     ).sort(keys_out)
+
+
+def _one_group(by_group: pl.DataFrame, group_col: str, group) -> pl.DataFrame:
+    """One group's rows of `monthly_formal(..., by=group_col)`, from its first offence's month:
+    what `monthly_formal` gives for that group's offences alone."""
+    rows = by_group.filter(pl.col(group_col) == (None if group is None else str(group))).drop(group_col)
+    counted = rows.filter(pl.col("offences") > 0)
+    return rows.filter(pl.col("month") >= counted["month"].min()) if counted.height else rows.clear()
 
 
 # --- the model on one series ----------------------------------------------------------------------
@@ -203,13 +214,14 @@ def interrupted_time_series(offences: pl.DataFrame, *, launch: date, as_of: date
     (before/after), provisional, excluded (in the left-out window), in_fit."""
     if as_of < launch:
         raise ValueError(f"the as-of date {as_of} is before the launch {launch}")
-    chosen = offences
+    counting = {"as_of": as_of, "formal_outcomes": formal_outcomes, "follow_up_days": follow_up_days}
     if group_col:
         if group_col not in offences.columns:
             raise ValueError(f"the offences frame has no column {group_col}")
-        chosen = offences.filter(pl.col(group_col) == group)
+        monthly = _one_group(monthly_formal(offences, by=group_col, **counting), group_col, group)
+    else:
+        monthly = monthly_formal(offences, **counting)
     label = group if group_col else ALL
-    monthly = monthly_formal(chosen, as_of=as_of, formal_outcomes=formal_outcomes, follow_up_days=follow_up_days)
     frame = monthly.rename({"formal": "events", "offences": "exposure"})
     if frame.is_empty():
         empty = pl.DataFrame(schema=SERIES_SCHEMA)
@@ -301,8 +313,8 @@ def gap_against_white(offences: pl.DataFrame, *, launch: date, as_of: date, form
     if group_col not in offences.columns:
         raise ValueError(f"the offences frame has no column {group_col}")
     wanted = (REFERENCE, *groups)
-    monthly = monthly_formal(offences.filter(pl.col(group_col).is_in(wanted)), as_of=as_of,
-                             formal_outcomes=formal_outcomes, by=group_col, follow_up_days=follow_up_days)
+    monthly = monthly_formal(offences, as_of=as_of, formal_outcomes=formal_outcomes, by=group_col,
+                             follow_up_days=follow_up_days).filter(pl.col(group_col).is_in(wanted))
     frame = _flags(monthly.rename({"formal": "events", "offences": "exposure", group_col: "group"}), launch, exclude)
     used = frame.filter("in_fit")
     sums = used.group_by("group", "period").agg(pl.col("exposure").sum(), pl.col("events").sum())

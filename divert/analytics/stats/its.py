@@ -27,6 +27,8 @@ import statsmodels.api as sm
 from scipy import stats
 from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
 
+from divert.analytics.data.memo import by_content
+
 ACF_LAGS = 6
 PHI_GRID = np.linspace(0.0, 0.95, 96)
 MIN_SEASONAL_MONTHS = 24  # fewer fitted months: no month-of-year terms
@@ -103,10 +105,16 @@ def residual_correlation(pearson: np.ndarray, time: np.ndarray, series: np.ndarr
     return float(c[best]), float(PHI_GRID[best])
 
 
+@by_content
 def fit_counts(y: np.ndarray, X: np.ndarray, offset: np.ndarray, names: list[str], time: np.ndarray,
                series: np.ndarray | None = None) -> Fit:
     """Poisson GLM with the autocorrelation-robust sandwich above. `time` is each row's month
-    number and `series` which series it belongs to (correlation only within a series)."""
+    number and `series` which series it belongs to (correlation only within a series).
+
+    Kept by the content of its arguments (divert.analytics.data.memo.by_content): the rows
+    fitted are complete months only, so a write in the current month (or after the as-of date)
+    finds the fit made before it, on any snapshot; a change to a fitted month fits again. The
+    Fit returned may be shared: read it, never change its arrays."""
     series = np.zeros(len(y)) if series is None else np.asarray(series)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PerfectSeparationWarning)
@@ -124,5 +132,8 @@ def fit_counts(y: np.ndarray, X: np.ndarray, offset: np.ndarray, names: list[str
     A_inv = np.linalg.pinv(X.T @ (mu[:, None] * X))
     B = (X * sd[:, None]).T @ R @ (X * sd[:, None])
     cov = scale * A_inv @ B @ A_inv
-    return Fit(params=np.asarray(result.params, dtype=float), cov=cov, names=names, df_resid=df_resid, scale=scale,
+    params = np.array(result.params, dtype=float)
+    for shared in (params, cov, mu):  # the fit is kept and shared (by_content): nobody may change it
+        shared.setflags(write=False)
+    return Fit(params=params, cov=cov, names=list(names), df_resid=df_resid, scale=scale,
                correlation=(c, phi), fitted=mu)
