@@ -4,6 +4,7 @@ row-by-row writers, idempotent re-imports, one audit event whose id every writte
 from __future__ import annotations
 
 import json
+from datetime import date
 
 import pytest
 from sqlalchemy import func, select
@@ -259,3 +260,20 @@ def test_stop_search_rows_carry_the_import_id_of_their_import(engine):
     (event,) = import_events(engine)
     assert json.loads(event.after)["import_id"] == event.row_id
     assert count(engine, StopSearch, StopSearch.import_id == event.row_id) == report.new == count(engine, StopSearch)
+
+
+def test_a_bulk_row_that_breaks_a_database_rule_refuses_the_whole_write(engine):
+    # SQLite checks the CHECK rules of bulk rows once, as a set, after the insert; PostgreSQL's COPY as it goes
+    from divert.records.core import Rejected
+    from divert.records.import_writes import PERSON, Plan, write_plan
+
+    plan = Plan()
+    plan.new["person"].append({"person_key": "k" * 64, "sex": "M", "birth_year": 1990, "ethnicity_self": "W1",
+                               "ethnicity_officer": None, "demo": False})
+    offence = {"force": "west-midlands", "offence_date": date(2021, 3, 1), "age": 31, "area": "E08000025",
+               "source": "custody", "outcome": None, "outcome_date": None, PERSON: 0, "demo": False}
+    plan.new["offence"] += [{**offence, "crime_ref": "C/1", "drug": "CAN"}, {**offence, "crime_ref": "C/2", "drug": "XXX"}]
+    with Session(engine) as s, pytest.raises(Rejected) as refused:
+        write_plan(s, USER, plan, "offences", {"files": ["o.csv"]})
+    assert "ck_offence_drug" in refused.value.problems[0].reason
+    assert count(engine, Offence) == 0 and count(engine, Person) == 0

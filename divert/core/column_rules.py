@@ -108,27 +108,45 @@ class ColumnChecker:
     boolean = raw = fail = code  # a rule that reads or judges a value itself runs on each value
 
 
-def column_rule(name: str, column: pl.Series, rule: Callable[[Checker], object]) -> list[tuple]:
-    """(value, problems) for each row of `column`: the rule's column form where it is sure, the
-    rule itself once per distinct value elsewhere."""
-    values = column.to_list()
+@dataclass(frozen=True)
+class CheckedColumn:
+    """A column checked: the value for each row, and the problems of the rows that have any
+    (row index -> problems, in the rule's order)."""
+
+    values: list
+    problems: dict[int, tuple]
+
+    def __getitem__(self, row: int) -> tuple:
+        """(value, problems) of one row."""
+        return self.values[row], self.problems.get(row, ())
+
+
+def column_rule(name: str, column: pl.Series, rule: Callable[[Checker], object]) -> CheckedColumn:
+    """The column checked: the rule's column form where it is sure, the rule itself once per
+    distinct value elsewhere."""
+    seen: dict = {}
+
+    def one(value) -> tuple:
+        if value not in seen:
+            c = Checker({name: value})
+            seen[value] = (rule(c), tuple(c.problems))
+        return seen[value]
+
     try:
         sure = rule(ColumnChecker(column))
         if not isinstance(sure, Sure):
             raise NoColumnForm
-        ok = sure.ok.to_list()
-        known = sure.values.to_list()
-        if sure.values.dtype == pl.Datetime:  # naive means UTC, as field_rules.parse_datetime reads it
-            known = [v.replace(tzinfo=UTC) if v is not None else None for v in known]
     except NoColumnForm:
-        ok = known = None
-    seen: dict = {}
-
-    def one(value) -> tuple:
-        c = Checker({name: value})
-        return rule(c), tuple(c.problems)
-
-    if ok is None:
-        return [seen[v] if v in seen else seen.setdefault(v, one(v)) for v in values]
-    return [(k, ()) if sure_row else (seen[v] if v in seen else seen.setdefault(v, one(v)))
-            for k, sure_row, v in zip(known, ok, values, strict=True)]
+        results = [one(v) for v in column.to_list()]
+        return CheckedColumn([value for value, _ in results], {i: said for i, (_, said) in enumerate(results) if said})
+    values = sure.values.to_list()
+    if sure.values.dtype == pl.Datetime:  # naive means UTC, as field_rules.parse_datetime reads it
+        values = [v.replace(tzinfo=UTC) if v is not None else None for v in values]
+    problems = {}
+    unsure = (~sure.ok).arg_true().to_list()
+    raw = column.gather(unsure).to_list() if unsure else []
+    for index, value in zip(unsure, raw, strict=True):
+        values[index], said = one(value)
+        if said:
+            problems[index] = said
+    return CheckedColumn(values, problems)

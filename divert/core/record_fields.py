@@ -41,10 +41,10 @@ def _one(c: Checker, name: str, rule: Callable[[Checker], object]):
     column = batch.get(name) if batch else None
     if column is None:
         return rule(c)
-    value, problems = column[c.row]
+    problems = column.problems.get(c.row)
     if problems:
         c.problems.extend(problems)
-    return value
+    return column.values[c.row]
 
 
 def _checked(c: Checker, *names: str) -> dict:
@@ -59,7 +59,8 @@ def _checked(c: Checker, *names: str) -> dict:
         if column is None:
             found[name] = FIELD_RULES[name](c)
             continue
-        found[name], problems = column[c.row]
+        found[name] = column.values[c.row]
+        problems = column.problems.get(c.row)
         if problems:
             c.problems.extend(problems)
     return found

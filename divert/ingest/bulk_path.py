@@ -16,7 +16,7 @@ from sqlmodel import Session
 
 from divert.core.field_rules import Problem
 from divert.ingest import row_checks, search_checks
-from divert.ingest.import_report import ImportReport, _repeated
+from divert.ingest.import_report import ImportReport, repeats
 from divert.records import acting, programme_profile, pseudonym
 from divert.records.core import Rejected
 from divert.records.import_writes import write_plan
@@ -150,12 +150,11 @@ def _bulk_rows(tables, report: ImportReport, force: str) -> list[tuple[str, int,
     for name, frame, extra in tables:
         batch = row_checks.batch_rules(report.kind, frame, extra.get("force") or force)
         nul = _nul_rows(frame, _has_nul(extra))
+        repeated = repeats(report.kind, seen, name, frame, extra)
         for index, values in enumerate(frame.iter_rows(named=True)):
-            row_number = index + 2
             if extra:
                 values.update(extra)
-            rows.append((name, row_number, values, _repeated(report.kind, seen, name, row_number, values),
-                         None if nul[index] else batch))
+            rows.append((name, index + 2, values, repeated.get(index), None if nul[index] else batch))
     return rows
 
 

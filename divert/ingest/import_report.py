@@ -104,25 +104,53 @@ class ImportReport:
 
 def _repeated(kind: str, seen: dict, name: str, row_number: int, values: dict) -> Problem | None:
     """The problem of a row whose key was already seen in this import (None: first time)."""
-    key = _key(kind, values)
+    return _seen(kind, seen, name, row_number, _key(kind, values), values.get)
+
+
+def repeats(kind: str, seen: dict, name: str, frame: pl.DataFrame, extra: dict) -> dict[int, Problem]:
+    """_repeated for every row of one file at once: row index -> its problem (the rows whose key
+    was seen before). `extra`: values added to every row (they win over the file's)."""
+    columns = KEY_COLUMNS.get(kind, ())
+    if not columns:
+        return {}
+    raw = {column: [extra[column]] * frame.height if column in extra else
+           frame.get_column(column).to_list() if column in frame.columns else [None] * frame.height
+           for column in columns}
+    parts = [[_part(column, value) for value in raw[column]] for column in columns]
+    found = {}
+    for index, key in enumerate(zip(*parts, strict=True)):
+        if _MISSING in key:
+            continue
+        problem = _seen(kind, seen, name, index + 2, key, lambda column, i=index: raw[column][i] if column in raw else None)
+        if problem is not None:
+            found[index] = problem
+    return found
+
+
+def _seen(kind: str, seen: dict, name: str, row_number: int, key: tuple | None, value_of) -> Problem | None:
     if key is None:
         return None
     if key in seen:
         first_file, first_row = seen[key]
         where = f"row {first_row}" + (f" of {first_file}" if first_file != name else "")
         column = next(c for c in KEY_COLUMNS[kind] if c != "force")
-        return Problem(column, values.get(column), f"repeats the record of {where}: each record may appear once in an import")
+        return Problem(column, value_of(column), f"repeats the record of {where}: each record may appear once in an import")
     seen[key] = (name, row_number)
     return None
 
 
+_MISSING = object()
+
+
+def _part(column: str, value):
+    """One part of a record's key: stripped, its default when missing, _MISSING when there is none."""
+    if value is None:
+        value = current_force() if column == "force" else KEY_DEFAULTS.get(column)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return _MISSING  # the record's own rules report the missing value
+    return value.strip() if isinstance(value, str) else value
+
+
 def _key(kind: str, values: dict) -> tuple | None:
-    parts = []
-    for column in KEY_COLUMNS.get(kind, ()):
-        value = values.get(column)
-        if value is None:
-            value = current_force() if column == "force" else KEY_DEFAULTS.get(column)
-        if value is None or (isinstance(value, str) and not value.strip()):
-            return None  # the record's own rules report the missing value
-        parts.append(value.strip() if isinstance(value, str) else value)
-    return tuple(parts) or None
+    parts = tuple(_part(column, values.get(column)) for column in KEY_COLUMNS.get(kind, ()))
+    return None if not parts or _MISSING in parts else parts

@@ -11,16 +11,17 @@ change becomes a records.import_writes.Plan, which records.import_writes.write_p
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 import polars as pl
-from sqlalchemy import select
+from sqlalchemy import any_, bindparam, func, literal_column, select
 from sqlmodel import Session
 
-from divert.core.column_rules import column_rule
+from divert.core.column_rules import CheckedColumn, column_rule
 from divert.core.field_rules import Checker, Problem
 from divert.core.record_fields import (
     FIELD_RULES,
@@ -98,7 +99,7 @@ class CachedChecker(Checker):
                                                  not_before=not_before))
 
 
-def batch_rules(kind: str, frame, force: str) -> dict[str, list[tuple]]:
+def batch_rules(kind: str, frame, force: str) -> dict[str, CheckedColumn]:
     """The field rules of the kind's single fields applied to whole columns of one file at once:
     field -> (value, problems) per row, each rule run once per distinct value (the same rules,
     in the same order, as row by row: divert.core.record_fields). The area is checked against
@@ -158,14 +159,18 @@ def _chunks(values: list, size: int = CHUNK) -> Iterable[list]:
 
 
 def _among(s: Session, column, values: list) -> Iterable:
-    """(condition, chunk) pairs selecting `column` among `values`: on PostgreSQL one array
-    parameter per 50,000 values (= ANY), which plans far faster than a long IN list."""
+    """Conditions selecting `column` among `values`: on PostgreSQL one array parameter per 50,000
+    values (= ANY), on SQLite one JSON array (json_each), which both plan far faster than long
+    IN lists."""
     if s.get_bind().dialect.name == "postgresql":
-        from sqlalchemy import any_, bindparam
         from sqlalchemy.dialects.postgresql import ARRAY
 
         for chunk in _chunks(values, 50_000):
             yield column == any_(bindparam(None, chunk, type_=ARRAY(column.type)))
+        return
+    if s.get_bind().dialect.name == "sqlite" and values:  # one JSON array parameter (json_each), not a long IN list
+        listed = select(literal_column("value")).select_from(func.json_each(bindparam(None, json.dumps(values))))
+        yield column.in_(listed)
         return
     for chunk in _chunks(values):
         yield column.in_(chunk)

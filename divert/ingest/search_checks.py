@@ -67,7 +67,8 @@ def plan_files(tables, existing: dict, report: ImportReport, nul_rows, progress=
             else:
                 found, problems = {}, []
                 for field, results in checked.items():
-                    found[field], said = results[index]
+                    found[field] = results.values[index]
+                    said = results.problems.get(index)
                     if said:
                         problems.extend(said)
             if problems:

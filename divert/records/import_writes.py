@@ -16,7 +16,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, bindparam, func, select, text, update
+from sqlalchemy import CheckConstraint, and_, bindparam, func, select, text, update
 from sqlmodel import Session
 
 from divert.core.field_rules import Problem
@@ -110,19 +110,53 @@ def _insert(conn, model, rows: list[dict]) -> list[int]:
     dialect = conn.dialect
     processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names]
     columns = [[row[name] for row in rows] for name in names]
-    columns = [column if processor is None else [None if v is None else processor(v) for v in column]
+    columns = [column if processor is None else _processed(column, processor)
                for column, processor in zip(columns, processors, strict=True)]
     data = list(zip(ids, *columns, strict=True))
     quoted = ", ".join(dialect.identifier_preparer.quote(name) for name in ["id", *names])
     if dialect.name == "postgresql":
+        import psycopg
+
         cursor = conn.connection.driver_connection.cursor()
-        with cursor.copy(f"COPY {table.name} ({quoted}) FROM STDIN") as copy:
-            for row in data:
-                copy.write_row(row)
+        try:
+            with cursor.copy(f"COPY {table.name} ({quoted}) FROM STDIN") as copy:
+                for row in data:
+                    copy.write_row(row)
+        except psycopg.errors.CheckViolation as error:  # COPY speaks to the driver: its refusal, in words
+            raise Rejected([Problem("record", None, f"a row would break the database's rule "
+                                                    f"{error.diag.constraint_name}: nothing was imported")]) from error
         return ids
     marks = ", ".join("?" for _ in range(len(names) + 1))
-    conn.exec_driver_sql(f"INSERT INTO {table.name} ({quoted}) VALUES ({marks})", data)
+    checks = [check for check in table.constraints if isinstance(check, CheckConstraint)]
+    if checks:  # SQLite checks an IN (...) rule by building its list again for every row: check them once, after
+        conn.exec_driver_sql("PRAGMA ignore_check_constraints = ON")
+    try:
+        conn.exec_driver_sql(f"INSERT INTO {table.name} ({quoted}) VALUES ({marks})", data)
+    finally:
+        if checks:
+            conn.exec_driver_sql("PRAGMA ignore_check_constraints = OFF")
+    _checked_as_a_set(conn, table, checks, ids[0], ids[-1])
     return ids
+
+
+def _checked_as_a_set(conn, table, checks: list[CheckConstraint], first: int, last: int) -> None:
+    """The table's CHECK rules over the rows just inserted (ids first..last), one query each: a row
+    that breaks one refuses the whole import, as the rule itself would have."""
+    for check in checks:
+        broken = conn.exec_driver_sql(
+            f"SELECT COUNT(*) FROM {table.name} WHERE id BETWEEN ? AND ? AND NOT ({check.sqltext})", (first, last)).scalar()
+        if broken:
+            raise Rejected([Problem("record", None, f"{broken:,} rows would break the database's rule {check.name}: "
+                                                    "nothing was imported")])
+
+
+def _processed(column: list, processor) -> list:
+    """The column's values as the driver takes them, each distinct value processed once."""
+    done: dict = {None: None}
+    try:
+        return [done[v] if v in done else done.setdefault(v, processor(v)) for v in column]
+    except TypeError:  # a value that cannot be a key
+        return [None if v is None else processor(v) for v in column]
 
 
 def _new_ids(conn, table, n: int) -> list[int]:
