@@ -121,6 +121,14 @@ class CheckedColumn:
         return self.values[row], self.problems.get(row, ())
 
 
+class Batch(dict):
+    """Field -> CheckedColumn for one file, and the rows where any of them has a problem."""
+
+    def __init__(self, columns: dict[str, CheckedColumn]):
+        super().__init__(columns)
+        self.troubled = set().union(*(column.problems for column in columns.values()))
+
+
 def column_rule(name: str, column: pl.Series, rule: Callable[[Checker], object]) -> CheckedColumn:
     """The column checked: the rule's column form where it is sure, the rule itself once per
     distinct value elsewhere."""

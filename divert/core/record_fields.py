@@ -53,6 +53,9 @@ def _checked(c: Checker, *names: str) -> dict:
     batch = getattr(c, "batch", None)
     if not batch:
         return {name: FIELD_RULES[name](c) for name in names}
+    row = c.row
+    if row not in batch.troubled:  # no checked column has a problem in this row
+        return {name: batch[name].values[row] if name in batch else FIELD_RULES[name](c) for name in names}
     found = {}
     for name in names:
         column = batch.get(name)
@@ -79,7 +82,7 @@ def offence_fields(c: Checker, area: Callable[[Checker], str | None]) -> dict:
     outcome = _checked(c, "outcome")["outcome"]
     if outcome is not None and outcome not in codes.HOCR_OUTCOMES:
         c.fail("outcome", "is not a Home Office outcome code")
-    outcome_date = c.day("outcome_date", not_before=offence_date)
+    outcome_date = _one(c, "outcome_date", lambda c: c.day("outcome_date", not_before=offence_date))
     if outcome_date is not None and outcome is None:
         c.fail("outcome_date", "is given without an outcome")
     return {"crime_ref": crime_ref, "offence_date": offence_date, "area": area_code, "drug": drug, "source": source,

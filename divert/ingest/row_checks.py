@@ -21,7 +21,7 @@ import polars as pl
 from sqlalchemy import any_, bindparam, func, literal_column, select
 from sqlmodel import Session
 
-from divert.core.column_rules import CheckedColumn, column_rule
+from divert.core.column_rules import Batch, CheckedColumn, column_rule
 from divert.core.field_rules import Checker, Problem
 from divert.core.record_fields import (
     FIELD_RULES,
@@ -99,7 +99,7 @@ class CachedChecker(Checker):
                                                  not_before=not_before))
 
 
-def batch_rules(kind: str, frame, force: str) -> dict[str, CheckedColumn]:
+def batch_rules(kind: str, frame, force: str) -> Batch:
     """The field rules of the kind's single fields applied to whole columns of one file at once:
     field -> (value, problems) per row, each rule run once per distinct value (the same rules,
     in the same order, as row by row: divert.core.record_fields). The area is checked against
@@ -110,7 +110,9 @@ def batch_rules(kind: str, frame, force: str) -> dict[str, CheckedColumn]:
             continue
         column = frame.get_column(name) if name in frame.columns else pl.Series(name, [None] * frame.height, pl.String)
         batch[name] = column_rule(name, column, (lambda c: area_code(c, force)) if name == "area" else FIELD_RULES[name])
-    return batch
+    if "outcome_date" not in frame.columns:  # no outcome date: None, whatever the offence date (its rule's answer)
+        batch["outcome_date"] = CheckedColumn([None] * frame.height, {})
+    return Batch(batch)
 
 
 @dataclass
