@@ -22,6 +22,11 @@ How it works
 - The first visit of a page may include loading the data (the first page of all does, on a fresh
   app); `warm_s` is the median of the later visits. A visit that does not end within
   `timeout_s` is recorded as a timeout (None), never raised.
+- `bytes`: what the server sent the tab over its websocket (frame payloads, as the browser
+  received them) from opening the page to the end of the visit, the median over its visits.
+- With `after_write` (the bench writes one referral through the write path), each page is opened
+  once more after the write, in turn: `after_write_s`, its time to every chart drawn (the first
+  of them also finds the data changed).
 
 Chromium and Playwright are optional here: without either, time_pages reports one line and
 returns {} so that the rest of the bench still runs.
@@ -87,13 +92,17 @@ POLL_MS = 100
 
 
 def time_pages(db_url: str, pages: list[str] | None = None, *, runs: int = 2,
-               report: Callable[[str], None] = print, timeout_s: float = 300.0) -> dict[str, dict]:
+               report: Callable[[str], None] = print, timeout_s: float = 300.0,
+               after_write: Callable[[], object] | None = None) -> dict[str, dict]:
     """Open each page `runs` times in Chromium and time it to every chart drawn.
 
-    Returns {page: {"first_s", "warm_s", "charts", "tables", "timeouts"}}: seconds (None for a
-    timeout, or warm_s when runs is 1), the charts and table grids drawn on the page (as seen on
-    its last finished visit) and how many visits timed out. Returns {} (and reports why) when
-    Chromium or Playwright is missing or the app cannot be started or signed in to."""
+    Returns {page: {"first_s", "warm_s", "bytes", "charts", "tables", "timeouts"}}: seconds (None
+    for a timeout, or warm_s when runs is 1), the median bytes the server sent the page over its
+    websocket per finished visit, the charts and table grids drawn on the page (as seen on its
+    last finished visit) and how many visits timed out. With `after_write` (a write to the
+    database, called once every round is done), each page is then opened once more and its time
+    kept as "after_write_s". Returns {} (and reports why) when Chromium or Playwright is missing
+    or the app cannot be started or signed in to."""
     names = _known_pages(pages, report)
     why = unavailable()
     if why:
@@ -107,16 +116,16 @@ def time_pages(db_url: str, pages: list[str] | None = None, *, runs: int = 2,
     engine = get_engine(db_url)
     app = None
     try:
-        password = _open_account(engine)
+        password = open_account(engine)
         app = App(db_url).start()
-        visits = _drive(app, password, names, max(1, runs), timeout_s, report)
+        visits = _drive(app, password, names, max(1, runs), timeout_s, report, after_write)
     except BenchProblem as problem:
         report(f"Browser timing failed: {problem}")
         return {}
     finally:
         if app is not None:
             app.stop()
-        _close_account(engine, report)  # also after a half-done _open_account
+        close_account(engine, report)  # also after a half-done open_account
     results = _summarise(visits)
     _report(results, runs, timeout_s, report)
     return results
@@ -134,7 +143,7 @@ def _known_pages(pages: list[str] | None, report) -> list[str]:
 
 
 # --- the account ----------------------------------------------------------------------------
-def _open_account(engine) -> str:
+def open_account(engine) -> str:
     """Make `bench-timer` a usable manager account with a new random password (returned)."""
     from divert.auth import accounts
 
@@ -156,7 +165,7 @@ def _open_account(engine) -> str:
     return password
 
 
-def _close_account(engine, report) -> None:
+def close_account(engine, report) -> None:
     from divert.auth import accounts
 
     try:
@@ -198,11 +207,27 @@ def _in_own_thread(work: Callable[[], dict]) -> dict:
     return outcome["value"]
 
 
-def _drive(app: App, password: str, names: list[str], runs: int, timeout_s: float, report) -> dict:
-    return _in_own_thread(lambda: _drive_here(app, password, names, runs, timeout_s, report))
+def _drive(app: App, password: str, names: list[str], runs: int, timeout_s: float, report,
+           after_write: Callable[[], object] | None = None) -> dict:
+    return _in_own_thread(lambda: _drive_here(app, password, names, runs, timeout_s, report, after_write))
 
 
-def _drive_here(app: App, password: str, names: list[str], runs: int, timeout_s: float, report) -> dict:
+class _Received:
+    """The bytes the server has sent the tab over its websockets (frame payloads) since `reset`."""
+
+    def __init__(self, tab):
+        self.bytes = 0
+        tab.on("websocket", lambda socket: socket.on("framereceived", self._add))
+
+    def _add(self, payload) -> None:
+        self.bytes += len(payload.encode() if isinstance(payload, str) else payload)
+
+    def reset(self) -> None:
+        self.bytes = 0
+
+
+def _drive_here(app: App, password: str, names: list[str], runs: int, timeout_s: float, report,
+                after_write: Callable[[], object] | None = None) -> dict:
     from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import sync_playwright
 
@@ -215,6 +240,7 @@ def _drive_here(app: App, password: str, names: list[str], runs: int, timeout_s:
                 context = browser.new_context(viewport=VIEWPORT)
                 watch(context)
                 tab = context.new_page()
+                received = _Received(tab)
                 _sign_in(tab, app, password)
                 signed_in = True
                 report(f"Browser timing: {len(names)} pages x {runs} visits in Chromium ...")
@@ -222,10 +248,20 @@ def _drive_here(app: App, password: str, names: list[str], runs: int, timeout_s:
                     for name in names:
                         if not app.running():
                             raise BenchProblem(f"the app stopped (log: {app.log})")
-                        visits[name].append(_visit(tab, app, name, timeout_s))
+                        visits[name].append(_visit(tab, app, name, timeout_s, received))
                         if visit == 0:
                             seconds = visits[name][0]["seconds"]
                             report(f"  {name:<14} first visit {_seconds(seconds, timeout_s)}")
+                if after_write is not None:
+                    try:
+                        after_write()
+                    except Exception as error:  # noqa: BLE001 - the visits so far still count
+                        raise BenchProblem(f"the write before the last visits failed: {error}") from error
+                    report("Browser timing: a referral written; each page opened once more ...")
+                    for name in names:
+                        visit = _visit(tab, app, name, timeout_s, received)
+                        visits[name].append({**visit, "after_write": True})
+                        report(f"  {name:<14} after the write {_seconds(visit['seconds'], timeout_s)}")
             finally:
                 browser.close()
     except (PlaywrightError, BenchProblem) as error:
@@ -251,35 +287,45 @@ def _sign_in(tab, app: App, password: str) -> None:
         raise BenchProblem("the app did not set its sign-in cookie")  # every later visit opens a new session
 
 
-def _visit(tab, app: App, name: str, timeout_s: float) -> dict:
-    """One visit: open the page's address, wait until it is finished."""
+def _visit(tab, app: App, name: str, timeout_s: float, received: _Received | None = None) -> dict:
+    """One visit: open the page's address, wait until it is finished. `bytes`: what the server
+    sent the tab over its websocket meanwhile (None when not counted)."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     started = time.monotonic()
+    if received is not None:
+        received.reset()
     try:
         tab.goto(f"{app.url}/{name}", wait_until="commit", timeout=timeout_s * 1000)
         left_ms = max(1.0, timeout_s - (time.monotonic() - started)) * 1000
         finished = tab.wait_for_function(_FINISHED, arg=QUIET_MS, polling=POLL_MS, timeout=left_ms).json_value()
     except PlaywrightTimeout:
-        return {"seconds": None, "charts": None, "tables": None}
-    return {"seconds": finished["t"] / 1000, "charts": finished["charts"], "tables": finished["tables"]}
+        return {"seconds": None, "charts": None, "tables": None, "bytes": None}
+    return {"seconds": finished["t"] / 1000, "charts": finished["charts"], "tables": finished["tables"],
+            "bytes": None if received is None else received.bytes}
 
 
 # --- the figures ----------------------------------------------------------------------------
 def _summarise(visits: dict[str, list[dict]]) -> dict[str, dict]:
     results = {}
-    for name, done in visits.items():
+    for name, every in visits.items():
+        done = [v for v in every if not v.get("after_write")]
         if not done:
             continue
         later = [v["seconds"] for v in done[1:] if v["seconds"] is not None]
         drawn = [v for v in done if v["seconds"] is not None]
+        sent = [v["bytes"] for v in drawn if v.get("bytes")]
         results[name] = {
             "first_s": None if done[0]["seconds"] is None else round(done[0]["seconds"], 3),
             "warm_s": round(statistics.median(later), 3) if later else None,
+            "bytes": round(statistics.median(sent)) if sent else None,
             "charts": drawn[-1]["charts"] if drawn else None,
             "tables": drawn[-1]["tables"] if drawn else None,
-            "timeouts": sum(v["seconds"] is None for v in done),
+            "timeouts": sum(v["seconds"] is None for v in every),
         }
+        after = [v for v in every if v.get("after_write")]
+        if after:
+            results[name]["after_write_s"] = None if after[0]["seconds"] is None else round(after[0]["seconds"], 3)
     return results
 
 
@@ -290,13 +336,14 @@ def _seconds(value: float | None, timeout_s: float) -> str:
 def _report(results: dict[str, dict], runs: int, timeout_s: float, report) -> None:
     report(f"Browser timing (Chromium, open page to every chart drawn; warm = median of {max(0, runs - 1)} "
            "later visits)")
-    report(f"  {'page':<14} {'first s':>9} {'warm s':>9} {'charts':>7} {'tables':>7}")
+    report(f"  {'page':<14} {'first s':>9} {'warm s':>9} {'KB sent':>9} {'charts':>7} {'tables':>7}")
     for name, row in results.items():
         first = "timeout" if row["first_s"] is None else f"{row['first_s']:.2f}"
         warm = "-" if row["warm_s"] is None else f"{row['warm_s']:.2f}"
+        sent = "-" if row.get("bytes") is None else f"{row['bytes'] / 1024:,.0f}"
         charts = "-" if row["charts"] is None else str(row["charts"])
         tables = "-" if row["tables"] is None else str(row["tables"])
-        report(f"  {name:<14} {first:>9} {warm:>9} {charts:>7} {tables:>7}")
+        report(f"  {name:<14} {first:>9} {warm:>9} {sent:>9} {charts:>7} {tables:>7}")
     timeouts = sum(row["timeouts"] for row in results.values())
     if timeouts:
         report(f"  {timeouts} visit(s) timed out after {timeout_s:.0f} s")

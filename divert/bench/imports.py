@@ -1,9 +1,13 @@
 """The import benchmark: a synthetic referrals file valid against the database's programme, and
-the time `divert import` takes to check and write it (called from divert.bench.command)."""
+the time `divert import` takes to check and write it (called from divert.bench.command), also on
+a PostgreSQL server in a database of its own (`divert bench --pg URL`: measure_import_on_server)."""
 
 from __future__ import annotations
 
+import secrets
+import shutil
 import time
+from collections.abc import Callable
 
 from divert.records import programme_profile
 from divert.reference import census
@@ -57,3 +61,48 @@ def measure_import(engine, rows: int = 200_000, user: str = "bench") -> dict:
     seconds = time.perf_counter() - started
     return {"rows": rows, "seconds": round(seconds, 3), "rows_per_s": round(rows / seconds if seconds else 0.0),
             "summary": report.summary()}
+
+
+def measure_import_on_server(server_url: str, rows: int, demo_scale: float,
+                             report: Callable[[str], None] = print) -> dict:
+    """measure_import on a PostgreSQL server: a new database of its own (`divert_bench_<random>`,
+    made through `server_url`'s database), brought to the newest schema and given the demo at
+    `demo_scale` (for its programme profile and rows already in place), then dropped, however
+    the timing ends. Returns measure_import's figures and the demo's row counts ("demo")."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from divert.analytics.data import frame_store
+    from divert.demo import load_demo
+    from divert.storage.db import get_engine, normalise_url, upgrade
+
+    server = make_url(normalise_url(server_url))
+    if server.get_backend_name() != "postgresql":
+        raise ValueError(f"--pg needs a PostgreSQL URL, not {server.get_backend_name()}")
+    name = f"divert_bench_{secrets.token_hex(4)}"
+    url = server.set(database=name).render_as_string(hide_password=False)
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    engine, created = None, False
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        created = True
+        report(f"  PostgreSQL import: database {name} on {server.host or 'localhost'}; demo at scale {demo_scale:.2f} ...")
+        upgrade(url)
+        engine = get_engine(url)
+        demo = load_demo(engine, seed=2020, scale=demo_scale)
+        measured = measure_import(engine, rows)
+        report(f"  PostgreSQL import {rows:,} referrals: {measured['rows_per_s']:,.0f} rows/s")
+        return {**measured, "demo": {k: demo["counts"][k] for k in ("referral", "offence", "stop_search")}}
+    finally:
+        if engine is not None:
+            store = frame_store.location(engine)
+            engine.dispose()
+            if store is not None:
+                shutil.rmtree(store, ignore_errors=True)
+        try:
+            if created:
+                with admin.connect() as conn:
+                    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        finally:
+            admin.dispose()

@@ -167,8 +167,9 @@ def pandas_times(url: str, report) -> dict[str, float]:
 
 class DataTimer:
     """The time a page spends getting its data: every call the page makes into the analytics
-    (divert.analytics, divert.readmodels.equity, the dashboard's frames and the planning inputs), counted
-    once at the outermost call; drawing the charts is left out."""
+    and its read models (every module of divert.analytics and divert.readmodels, subpackages
+    included), the dashboard's frames and the planning inputs, counted once at the outermost
+    call; drawing the charts is left out."""
 
     def __init__(self):
         self.local = threading.local()
@@ -191,12 +192,12 @@ class DataTimer:
 
     def install(self) -> None:
         import divert.analytics
-        from divert.readmodels import equity
+        import divert.readmodels
         from divert.web import dashboard, scenarios
 
-        modules = [importlib.import_module(f"divert.analytics.{m.name}")
-                   for m in pkgutil.iter_modules(divert.analytics.__path__)]
-        for module in [*modules, equity]:
+        modules = [importlib.import_module(m.name) for package in (divert.analytics, divert.readmodels)
+                   for m in pkgutil.walk_packages(package.__path__, f"{package.__name__}.")]
+        for module in modules:
             for name, value in list(vars(module).items()):
                 if inspect.isfunction(value) and value.__module__ == module.__name__ and not name.startswith("_"):
                     setattr(module, name, self.wrap(value))
@@ -313,21 +314,42 @@ def page_times(url: str, report, repeat: int = 3) -> dict:
         _disable(engine, username)
 
 
+def bench_referral(area: str, stamp: str, n: int) -> dict:
+    """The values of the bench's `n`th referral in a run marked `stamp`: recorded now (UK time,
+    `n` minutes ago), in `area`, for a made-up person of its own."""
+    from divert.reference.programme import TIME_ZONE
+
+    when = datetime.now(TIME_ZONE).replace(microsecond=0, tzinfo=None) - timedelta(minutes=n)
+    return {"reference": f"BENCH-{stamp}-{n}", "crime_ref": f"BENCH/{stamp}/{n}", "offence_date": when.date().isoformat(),
+            "referred_at": when.strftime("%Y-%m-%d %H:%M"), "area": area,
+            "drug": "CAN", "source": "stop_search", "person_ref": f"BENCH PERSON {stamp} {n}", "sex": "M",
+            "birth_year": "1995", "ethnicity_self": "W1", "ethnicity_officer": "IC1"}
+
+
+def record_bench_referral(engine, area: str | None = None) -> dict:
+    """One referral recorded through the write path (audited as `bench`, the data version
+    bumped), in `area` or the programme's first area; returns its values."""
+    if area is None:
+        from divert.records import programme_profile
+
+        areas = programme_profile.current(engine).areas
+        area = areas[0][0] if areas else "E08000025"
+    values = bench_referral(area, secrets.token_hex(3).upper(), 0)
+    saved = add_referral(values, "bench", engine=engine)
+    if not saved.ok:
+        raise RuntimeError(f"The bench referral was refused: {saved.problems}")
+    return values
+
+
 def write_times(engine, live) -> tuple[list[float], list[float]]:
     """Referrals recorded through the write path with the dashboards cached; after each, the time
     until the dashboards' frames include it."""
-    from divert.reference.programme import TIME_ZONE
-
     programme = live.current().programme
     area = programme.areas[0][0] if programme.areas else "E08000025"
     writes, refreshes = [], []
     stamp = secrets.token_hex(3).upper()
     for n in range(WRITES):
-        when = datetime.now(TIME_ZONE).replace(microsecond=0, tzinfo=None) - timedelta(minutes=n)
-        values = {"reference": f"BENCH-{stamp}-{n}", "crime_ref": f"BENCH/{stamp}/{n}", "offence_date": when.date().isoformat(),
-                  "referred_at": when.strftime("%Y-%m-%d %H:%M"), "area": area,
-                  "drug": "CAN", "source": "stop_search", "person_ref": f"BENCH PERSON {stamp} {n}", "sex": "M",
-                  "birth_year": "1995", "ethnicity_self": "W1", "ethnicity_officer": "IC1"}
+        values = bench_referral(area, stamp, n)
         started = time.perf_counter()
         saved = add_referral(values, "bench", engine=engine)
         writes.append(time.perf_counter() - started)

@@ -12,7 +12,7 @@ from browser import demo_database
 from dbfixtures import migrated_url
 
 from divert.auth import accounts, sign_in
-from divert.bench import chromium, drawing
+from divert.bench import chromium, concurrent, drawing
 from divert.records import stored_settings
 from divert.storage.db import get_engine
 
@@ -43,22 +43,37 @@ def test_times_each_page_to_every_chart_drawn(demo_url):
         assert row["charts"] > 0, (page, row)
         for key in ("first_s", "warm_s"):
             assert isinstance(row[key], float) and row[key] > 0, (page, key, row)
+        assert isinstance(row["bytes"], int) and row["bytes"] > 0, (page, row)  # the page's deltas and charts
+        assert "after_write_s" not in row  # no write was asked for
     table = [line.split() for line in lines]
-    assert ["page", "first", "s", "warm", "s", "charts", "tables"] in table
+    assert ["page", "first", "s", "warm", "s", "KB", "sent", "charts", "tables"] in table
     assert any(words[:1] == ["volume"] and words[-2] == str(result["volume"]["charts"]) for words in table)
 
     account = accounts.get_account(drawing.TIMER, get_engine(demo_url))
     assert account is not None and account.role == "manager" and not account.active
 
 
+def test_sessions_at_once_through_streamlits_own_protocol(demo_url):
+    """`divert bench`'s concurrent sessions (no browser) against the real app: each signed in by its
+    cookie, each page run checked to be the page asked for; the account is disabled afterwards."""
+    lines: list[str] = []
+    result = concurrent.time_sessions(demo_url, ["volume", "overview"], sessions=2, report=lines.append)
+
+    assert result["sessions"] == 2 and result["requests"] == 4, (result, lines)
+    assert 0 < result["p50_s"] <= result["p95_s"] <= result["max_s"], result
+    assert set(result["pages"]) == {"volume", "overview"}
+    assert all(row["bytes"] > 0 for row in result["pages"].values()), result
+    assert not accounts.get_account(drawing.TIMER, get_engine(demo_url)).active
+
+
 def test_the_timer_account_is_usable_only_while_the_timing_runs(demo_url):
     engine = get_engine(demo_url)
     passwords = []
     for _ in range(2):  # the second time the account already exists (disabled by the first)
-        password = drawing._open_account(engine)
+        password = drawing.open_account(engine)
         assert _signs_in(password, engine)
         assert all(not _signs_in(old, engine) for old in passwords)  # a new password each time
-        drawing._close_account(engine, pytest.fail)
+        drawing.close_account(engine, pytest.fail)
         assert not accounts.get_account(drawing.TIMER, engine).active
         assert not _signs_in(password, engine)
         passwords.append(password)
