@@ -34,6 +34,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 from divert.bench.drawing import TIMER, close_account, open_account
@@ -204,7 +205,9 @@ def time_sessions(db_url: str, pages: list[str], *, sessions: int = SESSIONS,
         cookie = sign_in_cookie(engine)
         app = App(db_url).start()
         try:
-            requests = asyncio.run(_drive(app.url, cookie, pages, sessions, report))
+            # a loop of its own in a thread of its own: the caller may already run one (Playwright's sync API)
+            with ThreadPoolExecutor(1) as own:
+                requests = own.submit(asyncio.run, _drive(app.url, cookie, pages, sessions, report)).result()
         except BenchProblem:
             tail = [line for line in app.log_text().splitlines() if line.strip()][-15:]
             report("  the app's last lines:\n" + "\n".join(f"    {line}" for line in tail))
