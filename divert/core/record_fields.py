@@ -51,22 +51,9 @@ def _checked(c: Checker, *names: str) -> dict:
     """The named fields by their rules, or - for an import checking whole columns at once
     (divert.ingest.row_checks.batch_rules) - as the rules found them for this row."""
     batch = getattr(c, "batch", None)
-    if not batch:
-        return {name: FIELD_RULES[name](c) for name in names}
-    row = c.row
-    if row not in batch.troubled:  # no checked column has a problem in this row
-        return {name: batch[name].values[row] if name in batch else FIELD_RULES[name](c) for name in names}
-    found = {}
-    for name in names:
-        column = batch.get(name)
-        if column is None:
-            found[name] = FIELD_RULES[name](c)
-            continue
-        found[name] = column.values[c.row]
-        problems = column.problems.get(c.row)
-        if problems:
-            c.problems.extend(problems)
-    return found
+    if batch and c.row not in batch.troubled:  # no checked column has a problem in this row
+        return {name: batch[name].values[c.row] if name in batch else FIELD_RULES[name](c) for name in names}
+    return {name: _one(c, name, FIELD_RULES[name]) for name in names}
 
 
 def person_fields(c: Checker) -> dict:
