@@ -220,6 +220,7 @@ def write_lock_is_free(path) -> bool:
         other.close()
 
 
+@pytest.mark.threads
 def test_sign_ins_and_saves_go_on_during_a_long_import_on_sqlite(tmp_path, monkeypatch):
     """The import is held after checking its rows and before writing them (as a long check
     would hold it) while people sign in and save: it holds no lock meanwhile, so they go on at

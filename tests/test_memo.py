@@ -11,6 +11,7 @@ from datetime import date
 
 import numpy as np
 import polars as pl
+import pytest
 
 from divert.analytics.data.filters import Filters
 from divert.analytics.data.frames import Frames
@@ -90,6 +91,7 @@ def at_once(call, count: int = THREADS) -> tuple[list[threading.Thread], list, l
     return threads, results, errors
 
 
+@pytest.mark.threads
 def test_sessions_asking_at_once_share_one_computation():
     snapshot, entered, release, made = frames_of(3), threading.Event(), threading.Event(), []
 
@@ -114,6 +116,7 @@ def test_sessions_asking_at_once_share_one_computation():
     assert not snapshot.__dict__["_memo_flights"]  # nothing left under way
 
 
+@pytest.mark.threads
 def test_an_error_in_the_first_computation_reaches_those_waiting_and_is_not_kept():
     snapshot, entered, release, made = frames_of(3), threading.Event(), threading.Event(), []
 
@@ -139,6 +142,7 @@ def test_an_error_in_the_first_computation_reaches_those_waiting_and_is_not_kept
     assert failing(snapshot) == "worked" and len(made) == 2  # the failure was not kept: the next call computes
 
 
+@pytest.mark.threads
 def test_memoised_functions_calling_each_other_from_many_threads_do_not_deadlock():
     snapshot, made = frames_of(5), {"inner": 0, "outer": 0}
     lock = threading.Lock()

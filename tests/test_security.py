@@ -81,6 +81,7 @@ def in_parallel(calls):
 
 
 # --- lockout races --------------------------------------------------------------------------
+@pytest.mark.threads
 def test_parallel_wrong_passwords_from_one_client_check_no_more_than_the_limit(engine, checks):
     add(engine, "pat")
     outcomes = in_parallel([lambda: attempt(engine, "pat") for _ in range(20)])
@@ -91,6 +92,7 @@ def test_parallel_wrong_passwords_from_one_client_check_no_more_than_the_limit(e
     assert len(actions(engine, "sign_in_failed")) == 5 and len(actions(engine, "lockout")) == 1
 
 
+@pytest.mark.threads
 def test_twenty_concurrent_failures_count_twenty(engine, checks):
     """Twenty clients that signed in before (so no back-off holds them up) fail at once."""
     add(engine, "quinn")
@@ -163,6 +165,7 @@ class HeldChecks:
 
 
 @pytest.mark.parametrize("position", [1, 4, 5, 6, 13])
+@pytest.mark.threads
 def test_a_right_password_racing_wrong_ones_never_lifts_their_lock(engine, monkeypatch, position):
     """Twelve wrong passwords and the right one from one client, all counted before any check
     ends; the right one is counted `position`th."""
