@@ -9,6 +9,9 @@
 from __future__ import annotations
 
 import json
+import os
+from dataclasses import replace
+from datetime import date
 
 import polars as pl
 import pytest
@@ -22,7 +25,6 @@ from divert.analytics.data.frames import (
     SESSIONS_SQL,
     Frames,
     finish,
-    people_columns,
     read,
 )
 from divert.analytics.data.live import LiveFrames
@@ -91,15 +93,17 @@ def test_a_full_load_matches_the_sql_definitions(backend, demo_engines, loaded, 
     frames = loaded(backend, mode)
     assert frames.referrals.height > 100 and frames.sessions.height > 10
     engine = demo_engines(backend)
-    defined = {"offences": people_columns(read(engine, OFFENCES_SQL)),
+    defined = {"offences": finish("offences", read(engine, OFFENCES_SQL)),
                "referrals": finish("referrals", read(engine, REFERRALS_SQL)),
                "sessions": read(engine, SESSIONS_SQL)}
     for name, expected in defined.items():
         got = getattr(frames, name).select(expected.columns)
         assert got.schema == expected.schema, name
         assert got.sort(KEYS[name]).equals(expected.sort(KEYS[name])), name
-    # a stop-search outcome is words, kept as text
-    assert frames.stop_search.schema["outcome"] == pl.String
+    # a stop-search outcome is words, kept as text (a Categorical: few distinct words), where an offence's is a code
+    assert frames.stop_search.schema["outcome"] == pl.Categorical
+    assert frames.offences.schema["outcome"] == pl.Int64
+    assert not frames.stop_search["outcome"].cast(pl.String).drop_nulls().str.contains(r"^\d+$").any()
     assert frames.stop_search["outcome"].drop_nulls().len() > 0
 
 
@@ -176,6 +180,51 @@ def test_a_frame_store_from_another_database_is_not_trusted(engine, monkeypatch,
     again = LiveFrames(url)
     again.current()
     assert again.last_refresh == {"kind": "full"}
+
+
+def test_a_frame_store_of_another_format_is_not_used(engine, monkeypatch, tmp_path):
+    monkeypatch.setenv(loading.MODE_ENV, "always")
+    monkeypatch.setenv("DIVERT_FRAMES_DIR", str(tmp_path / "frames"))
+    url = engine.url.render_as_string(hide_password=False)
+    referral(engine, "DIV-1", "C1", person="P1")
+    LiveFrames(url).current()
+    again = LiveFrames(url)
+    again.current()
+    assert again.last_refresh["kind"] == "store"
+    root = frame_store.location(engine)  # as if an older version had made it, its codes held as text
+    stamp_file = root / (root / "current").read_text() / "stamp.json"
+    stamp_file.write_text(json.dumps({**json.loads(stamp_file.read_text()), "format": frame_store.FORMAT - 1}))
+    third = LiveFrames(url)
+    third.current()
+    assert third.last_refresh == {"kind": "full"}
+    assert third.frames.referrals.schema["area"] == pl.Categorical
+
+
+def test_publishing_a_store_leaves_a_young_folder_of_another_load_alone(tmp_path):
+    """Replicas sharing a store: another's load still being written (young) stays; an old one goes."""
+    root = tmp_path / "store"
+    theirs, old, mine = (frame_store.new_folder(root) for _ in range(3))
+    aged = old.stat().st_mtime - 2 * frame_store.STALE_S
+    os.utime(old, (aged, aged))
+    frame_store.publish(root, mine, {"event": 1})
+    assert (root / "current").read_text() == mine.name
+    assert theirs.exists() and mine.exists() and not old.exists()
+
+
+def test_a_snapshot_in_date_order_is_a_slice_and_equals_one_out_of_order(engine, monkeypatch):
+    monkeypatch.setenv(loading.MODE_ENV, "never")
+    for n, day in enumerate(("2021-03-15", "2021-01-05", "2021-02-10"), start=1):  # recorded out of date order
+        referral(engine, f"DIV-{n}", f"C{n}", person=f"P{n}", on=day)
+    frames = load_frames(engine)
+    assert frames.referrals["referred_on"].is_sorted() and frames.offences["offence_date"].is_sorted()
+    shuffled = replace(frames, offences=frames.offences.reverse(), referrals=frames.referrals.reverse())
+    as_of = date(2021, 2, 28)
+    kept, again = frames.at(as_of), shuffled.at(as_of)
+    assert kept.referrals.height == 2 and kept.offences.height == 2
+    assert kept.referrals.equals(frames.referrals.head(2))  # the first rows: what was known then
+    for name in ("offences", "referrals"):
+        key = KEYS[name]
+        assert getattr(kept, name).sort(key).equals(getattr(again, name).sort(key)), name
 
 
 def test_live_frames_take_an_import_by_its_import_id(engine, monkeypatch):

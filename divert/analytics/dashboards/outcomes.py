@@ -14,6 +14,7 @@ from datetime import date
 
 import polars as pl
 
+from divert.analytics.data.frames import as_text
 from divert.analytics.data.memo import per_snapshot
 from divert.analytics.stats.intervals import newcombe, risk_ratio, with_share
 from divert.core import codes
@@ -110,9 +111,9 @@ def formal_share(offences: pl.DataFrame, periods: dict[str, tuple[date, date]], 
     frame = with_outcome_group(offences)
     parts = []
     for name, period in periods.items():
-        part = frame.filter(_in(period)).group_by(list(by) or pl.lit("all").alias("group")).agg(
+        part = as_text(frame.filter(_in(period)).group_by(list(by) or pl.lit("all").alias("group")).agg(
             pl.len().alias("offences"), pl.col("formal").sum().cast(pl.Int64).alias("formal_outcomes")
-        ).with_columns(pl.lit(name).alias("period"))
+        )).with_columns(pl.lit(name).alias("period"))
         parts.append(part)
     if not parts:
         return pl.DataFrame()
@@ -140,12 +141,12 @@ def formal_gaps(offences: pl.DataFrame, before=BEFORE, after=AFTER, by: tuple[st
     frame = with_outcome_group(offences).filter(_in(before) | _in(after)).with_columns(
         _in(before).alias("is_before"))
     keys = list(by)
-    counts = frame.group_by(keys).agg(
+    counts = as_text(frame.group_by(keys).agg(
         pl.col("is_before").sum().cast(pl.Int64).alias("offences_before"),
         (pl.col("is_before") & pl.col("formal")).sum().cast(pl.Int64).alias("formal_before"),
         (~pl.col("is_before")).sum().cast(pl.Int64).alias("offences_after"),
         (~pl.col("is_before") & pl.col("formal")).sum().cast(pl.Int64).alias("formal_after"),
-    ).sort(keys)
+    )).sort(keys)
     counts = with_share(counts, "formal_before", "offences_before", "share_before")
     counts = with_share(counts, "formal_after", "offences_after", "share_after")
     diff, low, high = newcombe(counts["formal_before"], counts["offences_before"], counts["formal_after"], counts["offences_after"])

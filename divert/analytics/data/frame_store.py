@@ -5,10 +5,13 @@ audit events since, instead of reading every table again.
 It is a cache, never a source: each folder carries the audit event, data version and schema
 revision it was made at, and is used only when that event is still in the database with the same
 time (a restored or replaced database has other events), the data version has not gone back and
-the schema is the same. Otherwise the database is read whole. Deleting it is always safe.
+the schema and the frames' format (FORMAT) are the same. Otherwise the database is read whole.
+Deleting it is always safe.
 
 Where: beside a SQLite file (`divert.db.frames/`), or under DIVERT_FRAMES_DIR (or the temporary
-folder) for PostgreSQL, one folder per database. It holds what the dashboards hold (no names,
+folder) for PostgreSQL, one folder per database (by its URL without the password), so replicas
+given one shared DIVERT_FRAMES_DIR share one store: a new replica starts from the store another
+made, and each checks it against the database as above. It holds what the dashboards hold (no names,
 contact details or police identifiers; person keys are numbers), readable by its owner only.
 """
 
@@ -31,6 +34,8 @@ from divert.analytics.data.loading import COMPRESSION
 
 ENV = "DIVERT_FRAMES_DIR"
 POINTER = "current"
+STALE_S = 600  # an earlier load's folder is removed once written this long (seconds) before the new one
+FORMAT = 2  # the frames' columns and types; a store of another format is read again whole (2: Categorical codes)
 
 
 def location(engine: Engine) -> Path | None:
@@ -54,7 +59,7 @@ def stamp(engine: Engine) -> dict:
         version = conn.execute(text("SELECT version FROM data_version WHERE id = 1")).scalar()
         revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
     return {"event": row[0] if row else 0, "event_at": str(row[1]) if row else None,
-            "version": int(version or 0), "revision": revision}
+            "version": int(version or 0), "revision": revision, "format": FORMAT}
 
 
 def new_folder(root: Path) -> Path:
@@ -65,13 +70,20 @@ def new_folder(root: Path) -> Path:
 
 
 def publish(root: Path, folder: Path, made_at: dict) -> None:
-    """Make `folder` (its Parquet files written) the current one, and remove older folders."""
+    """Make `folder` (its Parquet files written) the current one, and remove the folders left
+    by earlier loads. A folder younger than STALE_S is left alone: with replicas sharing one
+    store it may be another replica's load still being written, or the one it is reading."""
     (folder / "stamp.json").write_text(json.dumps(made_at))
     pointer = root / f".{POINTER}-{uuid.uuid4().hex[:8]}"
     pointer.write_text(folder.name)
     os.replace(pointer, root / POINTER)
+    written = folder.stat().st_mtime
     for other in root.glob("load-*"):
-        if other != folder:
+        try:
+            stale = written - other.stat().st_mtime > STALE_S
+        except OSError:
+            continue
+        if other != folder and stale:
             shutil.rmtree(other, ignore_errors=True)
 
 
@@ -91,7 +103,8 @@ def read(root: Path | None, engine: Engine) -> tuple[dict[str, pl.DataFrame], di
         folder = root / (root / POINTER).read_text().strip()
         made_at = json.loads((folder / "stamp.json").read_text())
         now = stamp(engine)
-        if made_at["revision"] != now["revision"] or made_at["version"] > now["version"]:
+        if (made_at["revision"] != now["revision"] or made_at["version"] > now["version"]
+                or made_at.get("format") != FORMAT):
             return None
         if made_at["event"]:
             with engine.connect() as conn:

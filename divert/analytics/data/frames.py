@@ -19,7 +19,7 @@ from divert.core import codes
 from divert.reference.programme import TIME_ZONE, Programme
 
 OFFENCES_SQL = """
-SELECT o.id AS offence_id, o.force, o.crime_ref, o.offence_date, o.area, o.drug, o.source,
+SELECT o.id AS offence_id, o.force, o.offence_date, o.area, o.drug, o.source,
        o.outcome, o.outcome_date, o.age, o.person_id,
        p.sex, p.ethnicity_self, p.ethnicity_officer
 FROM offence o LEFT JOIN person p ON p.id = o.person_id
@@ -66,8 +66,8 @@ GROUP BY s.id, s.session_ref, s.starts_at, s.seats, s.mode, s.facilitator
 """
 
 STOP_SEARCH_SQL = """
-SELECT force, searched_at, search_type, gender, age_range, ethnicity_self_code, ethnicity_self_label,
-       ethnicity_officer, object_of_search, outcome, outcome_linked, area
+SELECT force, searched_at, search_type, ethnicity_self_code, ethnicity_officer, object_of_search, outcome,
+       outcome_linked, area
 FROM stop_search
 """
 
@@ -141,9 +141,16 @@ def end_of_day(day: date) -> datetime:
 
 
 def _up_to(frame: pl.DataFrame, kept: pl.Expr) -> pl.DataFrame:
-    """The rows where `kept` holds; the frame itself when that is every row."""
-    if frame.is_empty() or frame.select(kept.fill_null(False).all()).item():
+    """The rows where `kept` holds; the frame itself when that is every row, and a slice of it
+    (no copy) when they are its first rows, as they are in a frame kept in date order (finish)."""
+    if frame.is_empty():
         return frame
+    held = frame.select(kept.fill_null(False).alias("kept")).to_series()
+    count = held.sum()
+    if count == frame.height:
+        return frame
+    if held.head(count).all():
+        return frame.head(count)
     return frame.filter(kept)
 
 
@@ -235,15 +242,53 @@ def age_band_expr(age: pl.Expr) -> pl.Expr:
 
 FRAMES = ("offences", "referrals", "sessions", "stop_search", "population")
 
+# Text columns with few distinct values (codes and labels), held as polars Categorical: four bytes
+# a row instead of a sixteen-byte string view (and the text itself), which is most of the frames'
+# memory at a million referrals. They compare with text as text columns do (== "x", is_in);
+# a join or concat with a text column needs the text cast first (`.cast(pl.String)`).
+CATEGORICAL = ("force", "area", "drug", "source", "sex", "ethnicity_self", "ethnicity_officer", "ethnicity",
+               "ethnic_group", "age_band", "status", "eligibility", "assessment_result", "allocation", "worker",
+               "closure_result")
+CATEGORICAL_BY_FRAME = {
+    "offences": CATEGORICAL,
+    "referrals": CATEGORICAL,
+    "stop_search": ("force", "area", "search_type", "ethnicity_self_code", "ethnicity_officer", "object_of_search",
+                    "outcome"),
+}
+
+
+# Frames kept in date order, so that what was known at an earlier date (Frames.at) is their first
+# rows, taken without a copy. Rows added later by a refresh go at the end (most are the latest).
+IN_DATE_ORDER = {"offences": "offence_date", "referrals": "referred_at", "stop_search": "searched_at"}
+
 
 def finish(name: str, frame: pl.DataFrame) -> pl.DataFrame:
-    """The columns every figure uses beside the stored ones: age band, ethnic group, and a
-    referral's UK day."""
-    frame = people_columns(frame)
+    """The columns every figure uses beside the stored ones (age band, ethnic group, and a
+    referral's UK day), the code columns as Categorical (CATEGORICAL_BY_FRAME), in date order
+    (IN_DATE_ORDER)."""
+    if name in ("offences", "referrals"):
+        frame = people_columns(frame)
     if name == "referrals":
         frame = frame.with_columns(
             pl.col("referred_at").dt.convert_time_zone(TIME_ZONE.key).dt.date().alias("referred_on"))
-    return frame
+    if name in IN_DATE_ORDER and frame.height > 1:
+        frame = frame.sort(IN_DATE_ORDER[name], nulls_last=True)
+    return compact(name, frame)
+
+
+def as_text(frame: pl.DataFrame) -> pl.DataFrame:
+    """`frame` with its Categorical columns as text: what a figure's table hands on (a chart, a
+    join with a table made from text) has text columns, whichever frame it was counted from."""
+    codes = [column for column, dtype in frame.schema.items() if isinstance(dtype, pl.Categorical | pl.Enum)]
+    return frame.with_columns(pl.col(codes).cast(pl.String)) if codes else frame
+
+
+def compact(name: str, frame: pl.DataFrame) -> pl.DataFrame:
+    """`name`'s code columns as Categorical (see CATEGORICAL_BY_FRAME)."""
+    codes = [column for column in CATEGORICAL_BY_FRAME.get(name, ()) if column in frame.columns
+             and frame.schema[column] in (pl.String, pl.Null)]
+    return frame.with_columns([pl.col(column).cast(pl.String).cast(pl.Categorical) for column in codes]) if codes \
+        else frame
 
 
 def last_import(engine: Engine) -> datetime | None:

@@ -24,6 +24,7 @@ from divert.analytics.data.frames import (
     SESSIONS_SQL,
     STOP_SEARCH_SQL,
     Frames,
+    finish,
     last_import,
     read,
 )
@@ -270,6 +271,7 @@ class LiveFrames:
     def _full(self) -> Frames:
         """Every table read again; on a large database the worker leaves the frames in a new
         folder of the frame store, which becomes current."""
+        self.snapshots = {}  # the old snapshots (and the figures kept on them) go before the new frames come
         made_at = frame_store.stamp(self.engine)
         self.stored_event = made_at["event"]
         self.seen = seen_before(self.engine, made_at["event"])
@@ -293,7 +295,7 @@ class LiveFrames:
             updates["referrals"] = _swap(frames.referrals, "referral_id", ids["referrals"], fresh["referrals"])
             updates["sessions"] = _swap(frames.sessions, "session_id", ids["sessions"], fresh["sessions"])
         if changes.stop_search:
-            updates["stop_search"] = read(engine, STOP_SEARCH_SQL, loading.TEXTS["stop_search"])
+            updates["stop_search"] = finish("stop_search", read(engine, STOP_SEARCH_SQL, loading.TEXTS["stop_search"]))
         if changes.population:
             updates["population"] = read(engine, POPULATION_SQL)
         if changes.programme:

@@ -64,7 +64,7 @@ def chain_counts(offences: pl.DataFrame, referrals: pl.DataFrame, *, launch: dat
     """For each broad group, the count at every stage and every denominator (see STAGES)."""
     first, last = window(launch, as_of, start, end)
     offs = offences.filter(pl.col("offence_date").is_between(first, last)).select(
-        "offence_id", "offence_date", "person_id", pl.col("ethnic_group").alias("group"))
+        "offence_id", "offence_date", "person_id", pl.col("ethnic_group").cast(pl.String).alias("group"))
     refs = referrals.filter(pl.col("referred_on") <= as_of)
     # a person with an intelligence log before the offence is not offered the course again
     first_log = refs.filter(pl.col("intelligence_log_date").is_not_null()).group_by("person_id").agg(

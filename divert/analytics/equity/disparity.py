@@ -44,10 +44,11 @@ OFFICER_TO_BROAD = {"White": "White", "Black": "Black", "Asian": "Asian", "Other
 def self_defined_group(column: str, level: str) -> pl.Expr:
     """Broad or detailed self-defined group of an 18+1 code column; NS and blanks kept."""
     broad = {code: codes.broad_group(code) for code in codes.ETHNICITY_SELF}
+    code = pl.col(column).cast(pl.String)  # text, whether the frame holds the codes as text or Categorical
     if level == "detailed":
-        return (pl.when(pl.col(column).is_null()).then(pl.lit("Missing"))
-                .when(pl.col(column) == "NS").then(pl.lit("Not stated")).otherwise(pl.col(column)))
-    return pl.col(column).replace_strict(broad, default="Missing")
+        return (pl.when(code.is_null()).then(pl.lit("Missing"))
+                .when(code == "NS").then(pl.lit("Not stated")).otherwise(code))
+    return code.replace_strict(broad, default="Missing")
 
 
 def _with_ratios(table: pl.DataFrame, pairs: list[tuple]) -> pl.DataFrame:

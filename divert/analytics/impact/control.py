@@ -65,9 +65,9 @@ def monthly_drug_searches(stop_search: pl.DataFrame, *, as_of: date, forces: tup
     rows = stop_search.with_columns(day.alias("_day")).filter(
         pl.col("force").is_in(forces), pl.col("_day") <= as_of, pl.col("object_of_search") == DRUG_SEARCH,
         pl.col("search_type").fill_null("") != VEHICLE_ONLY,
-        pl.col("outcome").is_not_null() & (pl.col("outcome").str.strip_chars() != ""),
+        pl.col("outcome").is_not_null() & (pl.col("outcome").cast(pl.String).str.strip_chars() != ""),
     )
-    counted = rows.group_by("force", pl.col("_day").dt.truncate("1mo").alias("month")).agg(
+    counted = rows.group_by(pl.col("force").cast(pl.String), pl.col("_day").dt.truncate("1mo").alias("month")).agg(
         pl.len().cast(pl.Int64).alias("searches"),
         pl.col("outcome").is_in(formal_outcomes).sum().cast(pl.Int64).alias("formal"),
     )
