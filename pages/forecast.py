@@ -126,9 +126,9 @@ else:
         "Error of the chosen forecast against 'same week last year' by how many weeks ahead it looked (1 = next "
         "week). Below 1 (dashed) beats simply repeating the same week last year (statistical name: MASE, mean "
         "absolute scaled error).",
-        build.line(by_horizon, "weeks_ahead", "mase", y_title=ERROR_NAME, x_title="Weeks ahead", x_type="Q",
-                    tooltip_format=".2f")
-        + build.target_rule(1.0, "1: as good as 'same week last year'"),
+        build.layered(build.line(by_horizon, "weeks_ahead", "mase", y_title=ERROR_NAME, x_title="Weeks ahead",
+                                 x_type="Q", tooltip_format=".2f"),
+                      build.target_rule(1.0, "1: as good as 'same week last year'")),
         by_horizon, "forecast_backtest_by_weeks_ahead", key="forecast_by_horizon",
     )
 

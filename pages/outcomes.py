@@ -84,9 +84,9 @@ dashboard.chart_block(
     "by definition and has no interval. The two half-years are fixed (above), whatever the Period filter: the "
     "Overview's widest gap is over the chosen period, and the Disparity page's decision points are rates at each "
     "step, so their ratios differ from these.",
-    build.bars(gaps.ratios, "group", "ratio", y_title="Times as likely as the reference group", color="period",
-                color_title="Period", domain=["Before", "After"], grouped=True)
-    + build.target_rule(1.0, "Same as the reference group", horizontal=False),
+    build.layered(build.bars(gaps.ratios, "group", "ratio", y_title="Times as likely as the reference group",
+                             color="period", color_title="Period", domain=["Before", "After"], grouped=True),
+                  build.target_rule(1.0, "Same as the reference group", horizontal=False)),
     gaps.table, "formal_outcome_gaps", counts=["formal_before", "formal_after"],
 )
 

@@ -15,6 +15,8 @@ from datetime import date
 import altair as alt
 import polars as pl
 
+from divert.charts import grid
+from divert.charts.reuse import layered, reused  # noqa: F401  (layered: a + b, kept)
 from divert.charts.standard import (
     DATE_FORMATS,
     SHARE_FORMAT,
@@ -80,6 +82,7 @@ def policy_rule(day: date, every: str | None = "1mo", span=None) -> alt.Chart:
     return rule + text
 
 
+@reused
 def line(frame: pl.DataFrame, x: str, y: str, *, y_title: str, color: str | None = None, color_title=None,
          band: tuple[str, str] | None = None, x_title: str = "", tooltip_format: str | None = None,
          policy: date | None = None, height: int = 300, x_type: str = "T", every: str | None = None,
@@ -203,6 +206,7 @@ def _with_gaps(frame: pl.DataFrame, x: str, every: str, color: str | None) -> pl
     return spine.join(frame, on=keys, how="left").sort(keys[::-1], maintain_order=True)
 
 
+@reused
 def bars(frame: pl.DataFrame, x: str, y: str, *, y_title: str, x_title: str = "", color: str | None = None,
          color_title=None, stacked: bool = True, temporal: bool = False, sort=None, horizontal: bool | None = None,
          tooltip_extra: list | None = None, domain=None, policy: date | None = None, height: int | None = None,
@@ -275,6 +279,7 @@ def bars(frame: pl.DataFrame, x: str, y: str, *, y_title: str, x_title: str = ""
 PANEL = {"width": 380, "height": 220, "columns": 2}  # small multiples read at a 1400 px page (docs/charts.md)
 
 
+@reused
 def faceted(chart: alt.Chart, facet: str, *, sort=None, columns: int = PANEL["columns"],
             width: int = PANEL["width"]) -> alt.FacetChart:
     """The same chart drawn once per `facet` value (in `sort` order), `columns` panels a row,
@@ -287,37 +292,41 @@ def faceted(chart: alt.Chart, facet: str, *, sort=None, columns: int = PANEL["co
         columns=columns).properties(description=f"{text} One panel for each {facet.replace('_', ' ')}.".strip())
 
 
-def panels(charts: list, *, own_scales: bool, description: str) -> alt.ConcatChart | None:
-    """Small multiples as one figure: PANEL["columns"] panels a row, each PANEL["width"] x
-    PANEL["height"], on their own y scales (`own_scales`, where the shapes matter) or on one."""
+def panels(charts: list[dict], datasets: dict, *, own_scales: bool, description: str) -> grid.Composed | None:
+    """Small multiples as one figure: PANEL["columns"] panels a row (each panel a grid.panel of
+    PANEL["width"] x PANEL["height"]), on their own y scales (`own_scales`, where the shapes
+    matter) or on one."""
     if not charts:
         return None
-    sized = [c.properties(width=PANEL["width"], height=PANEL["height"]) for c in charts]
-    grid = alt.concat(*sized, columns=min(PANEL["columns"], len(sized)), spacing=16)
-    grid = grid.resolve_scale(y="independent" if own_scales else "shared", color="shared")
-    return grid.properties(description=description, usermeta={"scales": "own" if own_scales else "shared"})
+    return grid.Composed({"concat": charts, "columns": min(PANEL["columns"], len(charts)), "spacing": 16,
+                          "resolve": {"scale": {"y": "independent" if own_scales else "shared", "color": "shared"}},
+                          "description": description, "usermeta": {"scales": "own" if own_scales else "shared"}},
+                         datasets)
 
 
-def _series(data: pl.DataFrame, x: str, y: str, encoding: dict, keys: list[str], tips: list, colour: str,
-            points: bool = True) -> list[alt.Chart]:
+def _series(datasets: grid.Datasets, data: pl.DataFrame, x: str, y: str, encoding: dict, keys: list[str], tips: list,
+            colour: str, points: bool = True) -> list[dict]:
     """A line solid over complete periods and dashed into and out of provisional ones, with hollow
     points on the provisional ones (every point when `points`)."""
     solid, dashed = solid_and_dashed(data, x, y, keys)
-    layers = [alt.Chart(solid).mark_line(strokeWidth=2.5, color=colour).encode(**encoding)]
+    layers = [datasets.unit(solid, {"type": "line", "color": colour, "strokeWidth": 2.5}, encoding)]
     if dashed is not None:
-        layers.append(alt.Chart(dashed).mark_line(strokeWidth=2, strokeDash=[4, 3], color=colour).encode(**encoding))
+        layers.append(datasets.unit(dashed, {"type": "line", "color": colour, "strokeDash": [4, 3], "strokeWidth": 2},
+                                    encoding))
     marked = "provisional" in data.columns
     shown = data if points or not marked else data.filter(pl.col("provisional").fill_null(False))
     if points or (marked and shown.height):
-        fill = alt.condition("datum.provisional", alt.value("white"), alt.value(colour)) if marked else alt.value(colour)
-        layers.append(alt.Chart(shown).mark_point(filled=False, size=26, strokeWidth=1.5, color=colour).encode(
-            **encoding, fill=fill, tooltip=tips))
+        fill = ({"condition": {"test": "datum.provisional", "value": "white"}, "value": colour} if marked
+                else {"value": colour})
+        layers.append(datasets.unit(shown, {"type": "point", "color": colour, "filled": False, "size": 26,
+                                            "strokeWidth": 1.5}, {**encoding, "fill": fill, "tooltip": tips}))
     return layers
 
 
+@reused
 def small_multiples(frame: pl.DataFrame, x: str, y: str, facet: str, *, y_title: str, policy: date | None = None,
                     every: str = "1mo", share: bool = False, order=None, lines: str | None = None,
-                    description: str | None = None) -> alt.ConcatChart | None:
+                    description: str | None = None) -> grid.Composed | None:
     """One panel per `facet` value (in `order`), each on its own y scale (the shapes matter) from
     zero, all over the same dates, two a row (`panels`); rows without a facet value are left
     out rather than drawn as an empty panel. `lines` names a column with several lines per
@@ -329,41 +338,43 @@ def small_multiples(frame: pl.DataFrame, x: str, y: str, facet: str, *, y_title:
         return None
     fmt = SHARE_TOOLTIP if share else ",.2f" if lines else ","
     span = span_of(data, x)
-    x_enc = alt.X(f"{x}:T", title="", axis=date_axis(every, span=span),
-                  scale=alt.Scale(domain=[_datetime(span[0]), _datetime(span[1])]))
-    y_enc = alt.Y(f"{y}:Q", title=y_title, axis=share_axis(tickCount=4) if share else alt.Axis(tickCount=4))
-    tips = [alt.Tooltip(f"{facet}:N", title=""), alt.Tooltip(f"{x}:T", title="Period", format=DATE_FORMATS[every]),
-            alt.Tooltip(f"{y}:Q", title=y_title, format=fmt)] + _note(data)
+    datasets = grid.Datasets()
+    x_enc = grid.time_x(x, every, span)
+    y_enc = {"field": y, "type": "quantitative", "title": y_title,
+             "axis": grid.plain(share_axis(tickCount=4) if share else alt.Axis(tickCount=4))}
+    tips = [grid.tip(facet, "N", ""), grid.tip(x, "T", "Period", DATE_FORMATS[every]),
+            grid.tip(y, "Q", y_title, fmt)] + grid.note_tip(data)
     line_order = list(dict.fromkeys(data[lines].to_list())) if lines else []  # as the caller lists them
     charts = []
-    for panel in order_of(data, facet, order):
-        own = data.filter(pl.col(facet) == panel)
+    for name in order_of(data, facet, order):
+        own = data.filter(pl.col(facet) == name)
         encoding = {"x": x_enc, "y": y_enc}
         if lines:
             main = _with_gaps(own.filter(pl.col(lines) == line_order[0]), x, every, None)  # never joined across a gap
-            legend_colour = alt.Color(f"{lines}:N", title=None, sort=line_order, legend=legend(line_order),
-                                      scale=alt.Scale(domain=line_order, range=[PALETTE[0]] + [GREY] * (len(line_order) - 1)))
-            layers = [alt.Chart(own.filter(pl.col(lines) != line_order[0])).mark_line(strokeDash=[2, 3], strokeWidth=1.5)
-                      .encode(**encoding, color=legend_colour, detail=f"{lines}:N", tooltip=tips)]
-            layers += _series(main, x, y, encoding, [], tips + [alt.Tooltip(f"{lines}:N", title="")], PALETTE[0])
+            legend_colour = {"field": lines, "type": "nominal", "title": None, "sort": line_order,
+                             "legend": grid.plain(legend(line_order)),
+                             "scale": {"domain": line_order, "range": [PALETTE[0]] + [GREY] * (len(line_order) - 1)}}
+            layers = [datasets.unit(own.filter(pl.col(lines) != line_order[0]),
+                                    {"type": "line", "strokeDash": [2, 3], "strokeWidth": 1.5},
+                                    {**encoding, "color": legend_colour, "detail": {"field": lines, "type": "nominal"},
+                                     "tooltip": tips})]
+            layers += _series(datasets, main, x, y, encoding, [], tips + [grid.tip(lines, "N", "")], PALETTE[0])
         else:
-            layers = _series(_with_gaps(own, x, every, None), x, y, encoding, [], tips, PALETTE[0], points=False)
+            layers = _series(datasets, _with_gaps(own, x, every, None), x, y, encoding, [], tips, PALETTE[0],
+                             points=False)
         if policy:
-            layers.append(policy_rule(policy, every, span))
-        charts.append(alt.layer(*layers).properties(title=alt.TitleParams(str(panel), anchor="start", fontSize=14)))
+            layers.append(grid.policy(datasets, policy, POLICY_LABEL, GREY, every, span))
+        charts.append(grid.panel(layers, str(name), PANEL["width"], PANEL["height"]))
     names = order_of(data, facet, order)
-    return panels(charts, own_scales=True, description=description or describe(
+    return panels(charts, datasets, own_scales=True, description=description or describe(
         "Small multiples", y_title, "period", by=facet.replace("_", " "), series=names, span=span, every=every))
 
 
-def _datetime(day: date) -> alt.DateTime:
-    return alt.DateTime(year=day.year, month=day.month, date=day.day)
-
-
+@reused
 def compare_groups(frame: pl.DataFrame, x: str, y: str, group: str, *, y_title: str, order=None,
                    band: tuple[str, str] | None = None, share: bool = False, policy: date | None = None,
                    every: str = "6mo", tooltip_format: str | None = None,
-                   description: str | None = None) -> alt.ConcatChart | None:
+                   description: str | None = None) -> grid.Composed | None:
     """Several groups over time, one panel each (in `order`, two a row, `panels`): the group in
     colour with its interval, solid over complete periods and dashed with hollow points where
     provisional, every other group in light grey behind it for context, all on one scale."""
@@ -376,37 +387,38 @@ def compare_groups(frame: pl.DataFrame, x: str, y: str, group: str, *, y_title: 
     fmt = tooltip_format or (SHARE_TOOLTIP if share else ",.1f")
     top = max(v for v in (data[band[1]].max() if band else None, data[y].max(), 0.0) if v is not None)
     span = span_of(data, x)
-    x_enc = alt.X(f"{x}:T", title="", axis=date_axis(every, span=span),
-                  scale=alt.Scale(domain=[_datetime(span[0]), _datetime(span[1])]))
-    y_axis = share_axis(tickCount=4) if share else alt.Axis(tickCount=4)
-    y_scale = alt.Scale(domain=[0, float(top) * 1.05 or 1.0])
-    y_enc = alt.Y(f"{y}:Q", title=y_title, axis=y_axis, scale=y_scale)
-    tips = [alt.Tooltip(f"{group}:N", title=""), alt.Tooltip(f"{x}:T", title="Period from", format=DATE_FORMATS[every]),
-            alt.Tooltip(f"{y}:Q", title=y_title, format=fmt)] + _note(data)
+    datasets = grid.Datasets()
+    x_enc = grid.time_x(x, every, span)
+    y_axis = grid.plain(share_axis(tickCount=4) if share else alt.Axis(tickCount=4))
+    y_scale = {"domain": [0, float(top) * 1.05 or 1.0]}
+    y_enc = {"field": y, "type": "quantitative", "title": y_title, "axis": y_axis, "scale": y_scale}
+    tips = [grid.tip(group, "N", ""), grid.tip(x, "T", "Period from", DATE_FORMATS[every]),
+            grid.tip(y, "Q", y_title, fmt)] + grid.note_tip(data)
     if band:
-        tips += [alt.Tooltip(f"{band[0]}:Q", title="95% low", format=fmt),
-                 alt.Tooltip(f"{band[1]}:Q", title="95% high", format=fmt)]
+        tips += [grid.tip(band[0], "Q", "95% low", fmt), grid.tip(band[1], "Q", "95% high", fmt)]
     colours = dict(zip(names, _colours(len(names)), strict=True))
+    context = {"x": x_enc, "y": y_enc, "detail": {"field": group, "type": "nominal"}}
     charts = []
     for name in names:
         own, others = data.filter(pl.col(group) == name), data.filter(pl.col(group) != name)
         solid, dashed = solid_and_dashed(others, x, y, [group])
-        layers = [alt.Chart(solid).mark_line(color=CONTEXT_GREY, strokeWidth=1).encode(x=x_enc, y=y_enc,
-                                                                                       detail=f"{group}:N")]
+        layers = [datasets.unit(solid, {"type": "line", "color": CONTEXT_GREY, "strokeWidth": 1}, context)]
         if dashed is not None:
-            layers.append(alt.Chart(dashed).mark_line(color=CONTEXT_GREY, strokeWidth=1, strokeDash=[4, 3]).encode(
-                x=x_enc, y=y_enc, detail=f"{group}:N"))
+            layers.append(datasets.unit(dashed, {"type": "line", "color": CONTEXT_GREY, "strokeDash": [4, 3],
+                                                 "strokeWidth": 1}, context))
         if band:
-            layers.append(alt.Chart(own).mark_area(opacity=0.22, color=colours[name]).encode(
-                x=x_enc, y=alt.Y(f"{band[0]}:Q", title=y_title, axis=y_axis, scale=y_scale), y2=f"{band[1]}:Q"))
-        layers += _series(own, x, y, {"x": x_enc, "y": y_enc}, [], tips, colours[name])
+            layers.append(datasets.unit(own, {"type": "area", "color": colours[name], "opacity": 0.22}, {
+                "x": x_enc, "y": {"field": band[0], "type": "quantitative", "title": y_title, "axis": y_axis,
+                                  "scale": y_scale}, "y2": {"field": band[1]}}))
+        layers += _series(datasets, own, x, y, {"x": x_enc, "y": y_enc}, [], tips, colours[name])
         if policy:
-            layers.append(policy_rule(policy, every, span))
-        charts.append(alt.layer(*layers).properties(title=alt.TitleParams(str(name), anchor="start", fontSize=14)))
-    return panels(charts, own_scales=False, description=description or describe(
+            layers.append(grid.policy(datasets, policy, POLICY_LABEL, GREY, every, span))
+        charts.append(grid.panel(layers, str(name), PANEL["width"], PANEL["height"]))
+    return panels(charts, datasets, own_scales=False, description=description or describe(
         "Small multiples", y_title, "period", by=group.replace("_", " "), series=names, span=span, every=every))
 
 
+@reused
 def forest(frame: pl.DataFrame, label: str, estimate: str, low: str, high: str, *, x_title: str,
            color: str | None = None, height_per_row: int = 34) -> alt.Chart:
     """Ratios with intervals on a log scale, with 1 (no difference) marked."""
@@ -425,6 +437,7 @@ def forest(frame: pl.DataFrame, label: str, estimate: str, low: str, high: str, 
         "Ratios with 95% intervals on a log scale, 1 marked", x_title, by="row", series=order_of(frame, label)))
 
 
+@reused
 def matrix(frame: pl.DataFrame, row: str, column: str, value: str, *, label: str, row_title: str = "",
            column_title: str = "", row_sort=None, column_sort=None) -> alt.Chart:
     """A table with colour: one cell per row x column, coloured on a log scale around 1
@@ -444,6 +457,7 @@ def matrix(frame: pl.DataFrame, row: str, column: str, value: str, *, label: str
         "Table of coloured cells", label, f"{row_title or row} and {column_title or column}"))
 
 
+@reused
 def target_rule(value: float, label: str, *, horizontal: bool = True) -> alt.Chart:
     """A dashed grey line at a target (or at 1, no difference), named on the chart."""
     data = pl.DataFrame({"target": [float(value)], "label": [label]})
@@ -457,6 +471,7 @@ def target_rule(value: float, label: str, *, horizontal: bool = True) -> alt.Cha
     return rule + text
 
 
+@reused
 def forecast_band(shown: pl.DataFrame, *, x_title: str = "") -> alt.LayerChart:
     """Referrals a week, recorded and forecast, with the forecast's 80% (darker) and 95% (lighter)
     bands: the Forecast page's chart and the board pack's. `shown` is

@@ -16,6 +16,7 @@ import polars as pl
 from divert.analytics.calendar.weeks import week_start
 from divert.analytics.planning import demand, forecast
 from divert.charts import build
+from divert.charts.reuse import reused
 from divert.core import wording
 
 WEEK_OF = "%-d %b %Y"  # a week in a tooltip: "6 Oct 2025"
@@ -42,6 +43,7 @@ SEAT_USE = {"seat_use": "Seats booked (so far, for weeks not over)", "seats_fill
 STATISTICS = {"median": "Median", "p90": "90th percentile"}
 
 
+@reused
 def seats_against_demand(seats: pl.DataFrame, calendar_ends: date | None = None) -> alt.LayerChart:
     """Seats scheduled each week (grey bars, lighter for weeks not over), the forecast's 80%
     interval of the seats needed (grey band) and lines of seats booked, filled and needed; a
@@ -75,6 +77,7 @@ def seats_against_demand(seats: pl.DataFrame, calendar_ends: date | None = None)
         f"{text}; a dashed line marks the last session on the calendar, {wording.day(calendar_ends)}.")
 
 
+@reused
 def seat_use(use: pl.DataFrame) -> alt.LayerChart:
     """Seats booked and seats filled as a share of the seats scheduled, week by week. `use` is
     divert.analytics.planning.capacity.weekly_capacity's frame (the weeks with seats)."""
@@ -87,6 +90,7 @@ def seat_use(use: pl.DataFrame) -> alt.LayerChart:
                       f"Line chart of the share of seats booked and filled each week{_dates(use)}.")
 
 
+@reused
 def weekly_waits(part: pl.DataFrame, *, unit: str, target: int | float) -> alt.LayerChart:
     """The median and 90th percentile wait each week against the target (dashed grey). `part` is
     one measure of divert.analytics.planning.capacity.weekly_waits's frame (its `measure` dropped)."""
@@ -100,6 +104,7 @@ def weekly_waits(part: pl.DataFrame, *, unit: str, target: int | float) -> alt.L
                               f"{_dates(part)}, against the target of {target}.")
 
 
+@reused
 def assessments_per_worker(load: pl.DataFrame) -> alt.LayerChart:
     """Assessments each worker completed (horizontal bars, most first). `load` is
     divert.analytics.planning.capacity.worker_load's frame."""
@@ -133,6 +138,7 @@ def projected_waits_frame(projection: pl.DataFrame, target_days_to_assessment: i
     ])
 
 
+@reused
 def projected_waits(waits: pl.DataFrame) -> alt.LayerChart:
     """Each projected wait week by week (solid, with points) against its target (dashed, the
     same colour). `waits` is projected_waits_frame's frame."""
@@ -159,6 +165,7 @@ def backlog_frame(projection: pl.DataFrame) -> pl.DataFrame:
     return long.with_columns(pl.col("queue").replace_strict(QUEUES), pl.lit(True).alias("provisional"))
 
 
+@reused
 def backlog(queues: pl.DataFrame, largest: float) -> alt.Chart:
     """People waiting at the end of each week in each queue; the axis runs from 0 to `largest`
     (the largest backlog projected, at least 1). Dashed, with hollow points, as every projection
@@ -178,6 +185,7 @@ def backlog(queues: pl.DataFrame, largest: float) -> alt.Chart:
                              f"course at the end of each week{_dates(queues)}.")
 
 
+@reused
 def demand_and_capacity(projection: pl.DataFrame) -> alt.LayerChart:
     """People arriving at each queue each week against what the capacity can take.
     `projection` is divert.analytics.planning.queue.project's frame."""
@@ -192,6 +200,7 @@ def demand_and_capacity(projection: pl.DataFrame) -> alt.LayerChart:
 # --- Launch planner ---------------------------------------------------------------------------------------
 
 
+@reused
 def launch_band(weekly: pl.DataFrame) -> alt.LayerChart:
     """The referrals expected each week from launch (line) with their 80% (darker) and 95%
     (lighter) ranges. `weekly` is divert.analytics.planning.launch.expected_referrals's frame."""
@@ -214,6 +223,7 @@ def launch_band(weekly: pl.DataFrame) -> alt.LayerChart:
 # --- Forecast -----------------------------------------------------------------------------------------------
 
 
+@reused
 def backtest_coverage(accuracy: pl.DataFrame) -> alt.LayerChart:
     """For each forecast, the share of past weeks inside its 80% and 95% ranges (bars side by side)
     with the share each should cover (black ticks). `accuracy` is the backtest's accuracy table
@@ -243,6 +253,7 @@ def backtest_coverage(accuracy: pl.DataFrame) -> alt.LayerChart:
                              "ranges, with a tick at the share each should cover.")
 
 
+@reused
 def sessions_needed(table: pl.DataFrame) -> alt.LayerChart:
     """Course sessions a week the forecast needs, for the central forecast and a busy week.
     `table` is divert.analytics.planning.demand.work_table's frame."""
@@ -257,6 +268,7 @@ def sessions_needed(table: pl.DataFrame) -> alt.LayerChart:
                       "forecast and a busy week.")
 
 
+@reused
 def forecast_band(shown: pl.DataFrame, *, x_title: str = "") -> alt.LayerChart:
     """Referrals a week, recorded and forecast, with the forecast's 80% (darker) and 95% (lighter)
     bands, the two series named in a legend above the chart (no label at the line's end, where it
@@ -285,6 +297,7 @@ def _period_names(rows: pl.DataFrame) -> pl.DataFrame:
                              .otherwise(pl.col("label")).alias("period_name"))
 
 
+@reused
 def period_forecast(rows: pl.DataFrame, *, value: str = "referrals", title: str = "Referrals") -> alt.LayerChart:
     """The forecast by week, month or quarter: a bar a period (pale when partial) with its 80%
     (thick) and 95% (thin) ranges as black lines. `rows` is
@@ -313,6 +326,7 @@ def period_forecast(rows: pl.DataFrame, *, value: str = "referrals", title: str 
 CAPACITY_SERIES = {"seats": "Seats on the calendar", "seats_needed": "Seats the forecast needs"}
 
 
+@reused
 def seats_by_period(table: pl.DataFrame) -> alt.LayerChart:
     """Seats on the calendar (grey bars; none drawn where the period is not yet scheduled, pale
     where it is scheduled so far) against the seats the forecast needs (a tick with its 80%

@@ -12,10 +12,10 @@ WIDTH = 820  # pixels of the plotting area where the chart does not set its own 
 CAPTION_CHARS = 110
 
 
-def spec_for_image(chart: alt.TopLevelMixin, title: str, caption: str) -> dict:
-    """The chart's Vega-Lite specification with a fixed width, a white background and the
-    title and caption on top."""
-    spec = copy.deepcopy(chart.to_dict())
+def spec_for_image(chart: alt.TopLevelMixin | dict, title: str, caption: str) -> dict:
+    """The chart's Vega-Lite specification (or the specification itself, as the page drew it:
+    divert.charts.spec) with a fixed width, a white background and the title and caption on top."""
+    spec = copy.deepcopy(chart if isinstance(chart, dict) else chart.to_dict())
     compound = any(key in spec for key in ("facet", "hconcat", "vconcat", "concat", "repeat"))
     if not compound and not isinstance(spec.get("width"), int | float):
         spec["width"] = WIDTH
@@ -30,7 +30,7 @@ def spec_for_image(chart: alt.TopLevelMixin, title: str, caption: str) -> dict:
     return spec
 
 
-def png(chart: alt.TopLevelMixin, title: str, caption: str, scale: float = 2.0) -> bytes:
+def png(chart: alt.TopLevelMixin | dict, title: str, caption: str, scale: float = 2.0) -> bytes:
     import vl_convert
 
     return vl_convert.vegalite_to_png(spec_for_image(chart, title, caption), scale=scale)

@@ -4,7 +4,9 @@ empty state, small-number suppression for the viewer role)."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 import polars as pl
@@ -14,6 +16,7 @@ from divert.analytics.calendar.months import default_as_of
 from divert.analytics.data.filters import Filters
 from divert.analytics.data.frames import Frames
 from divert.analytics.data.live import LiveFrames
+from divert.charts import spec as chart_spec
 from divert.core import clock, codes, headers, wording
 from divert.core.disclosure import EXACT_ROLES, Gate, for_display, too_narrow
 from divert.core.environment import current_force, database_url  # noqa: F401  (current_force for pages)
@@ -215,28 +218,63 @@ def chart_block(title: str, caption: str, chart, table: pl.DataFrame, filename: 
         return
     shown = headers.plain(for_display(table, counts or []))
     chart_tab, table_tab = st.tabs(["Chart", "Table"])
-    if chart is not None:  # the text alternative a screen reader reads: the finding, then what is drawn
-        drawn = next((d for d in (getattr(c, "description", None) for c in (chart, *getattr(chart, "layer", ())))
-                      if isinstance(d, str) and d), caption)
-        # one image with its text alternative (its figures are on the Table tab): the marks and
-        # axes are left out of what a screen reader walks, as Vega names a layer with no items
-        # nothing at all
-        chart = chart.properties(description=f"{title}. {drawn}").configure(aria=False, mark={"aria": False})
+    drawn = None if chart is None else specification(chart, title, caption)
     with chart_tab:
-        if chart is None:
+        if drawn is None:
             st.info("Nothing to draw for these filters: the Table tab lists what there is.",
                     icon=":material/info:")
         else:
-            st.altair_chart(chart, width="stretch")
+            st.vega_lite_chart(drawn.sent, width="stretch")
     with table_tab:
         st.dataframe(shown, width="stretch", hide_index=True, column_config=date_columns(shown))
     downloads = st.container(horizontal=True)
     downloads.download_button("Download CSV", to_csv_bytes(headers.for_csv(shown)), file_name=f"{filename}.csv", mime="text/csv",
                               key=key or f"download_{filename}", icon=":material/download:")
-    if chart is not None:
-        downloads.download_button("Download PNG", lambda: png.png(chart, title, caption),
+    if drawn is not None:
+        downloads.download_button("Download PNG", lambda: png.png(drawn.spec, title, caption),
                                   file_name=f"{filename}.png", mime="image/png", key=f"{key or f'download_{filename}'}_png",
                                   icon=":material/image:", on_click="ignore")
+
+
+@dataclass(frozen=True)
+class Drawn:
+    """A chart as drawn: its specification (datasets as rows: the PNG's) and what is sent (datasets
+    as Arrow bytes)."""
+
+    chart: object  # held, so that its id is not reused while this is kept
+    spec: dict
+    sent: dict
+
+
+_DRAWN_KEPT = 256
+_drawn: OrderedDict[tuple, Drawn] = OrderedDict()
+_drawn_lock = threading.Lock()
+
+
+def specification(chart, title: str, caption: str) -> Drawn:
+    """The chart's Vega-Lite specification with its text alternative (the finding, then what is
+    drawn) as one image: the marks and axes are left out of what a screen reader walks, as Vega
+    names a layer with no items nothing at all (its figures are on the Table tab). Kept for the
+    same chart object (divert.charts.reuse returns the same chart for the same figures), so a
+    rerun with unchanged figures sends the same specification without converting it again."""
+    key = (id(chart), title, caption)
+    with _drawn_lock:
+        kept = _drawn.get(key)
+        if kept is not None and kept.chart is chart:
+            _drawn.move_to_end(key)
+            return kept
+    spec = chart_spec.vega_lite(chart)
+    described = spec.get("description") or next(
+        (layer.get("description") for layer in spec.get("layer") or () if layer.get("description")), None)
+    spec["description"] = f"{title}. {described if isinstance(described, str) and described else caption}"
+    config = spec.get("config") or {}
+    spec["config"] = {**config, "aria": False, "mark": {**(config.get("mark") or {}), "aria": False}}
+    made = Drawn(chart, spec, chart_spec.with_arrow(spec))
+    with _drawn_lock:
+        _drawn[key] = made
+        while len(_drawn) > _DRAWN_KEPT:
+            _drawn.popitem(last=False)
+    return made
 
 
 GLOSSARY_PAGE = "pages/glossary.py"

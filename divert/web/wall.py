@@ -16,6 +16,7 @@ import streamlit as st
 from divert.analytics.calendar.months import default_as_of
 from divert.auth import accounts
 from divert.charts import build
+from divert.charts import spec as chart_spec
 from divert.core import clock
 from divert.readmodels import wall_view
 from divert.web import access, dashboard, ui
@@ -91,7 +92,7 @@ def _figures(title: str, role: str) -> None:
             if chart is None:
                 st.info(panel.empty, icon=":material/info:")
             else:
-                st.vega_lite_chart(chart, width="stretch")
+                st.vega_lite_chart(chart_spec.with_arrow(chart), width="stretch")
 
 
 def _session_ended(role: str) -> bool:
@@ -156,7 +157,7 @@ def large(chart: alt.TopLevelMixin) -> dict:
     every page: dashboard.chart_block): every font at FONT_PX, every label width the
     builders worked out for 12-pixel labels grown in proportion (so that no label is cut short),
     and bars at least BAR_STEP apart."""
-    spec = chart.to_dict()
+    spec = chart_spec.vega_lite(chart)  # not validated: the builders' output is checked in tests
     _grow(spec, FONT_PX / 12)
     text = {"labelFontSize": FONT_PX, "titleFontSize": FONT_PX}
     spec["config"] = {**spec.get("config", {}), "aria": False, "axis": text, "legend": text,
