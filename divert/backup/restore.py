@@ -240,12 +240,12 @@ def _load(engine: Engine, folder: Path, manifest: dict, seal: Seal, user: str, s
             step = "ending the sign-in sessions"
             sessions = _end_sessions(conn)
             report.audit_event_id = _audit(conn, user, manifest, seal, sessions)
-    except DBAPIError as error:
+    except (DBAPIError, engine.dialect.loaded_dbapi.Error) as error:  # the bulk load speaks to the driver itself
         from divert.storage.db import is_busy
 
         if is_busy(error):
             raise
-        reason = str(getattr(error, "orig", error)).strip().splitlines()[0][:300]
+        reason = (str(getattr(error, "orig", error)).strip().splitlines() or [type(error).__name__])[0][:300]
         raise BackupError(f"the database refused the backup's rows while {step} ({reason}); the restore was "
                           "rolled back") from error
     return report
