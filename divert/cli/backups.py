@@ -35,7 +35,11 @@ def cmd_export(args) -> int:
           f"{manifest['data_version']}, exported at {manifest['exported_at']}")
     for table in manifest["tables"]:
         print(f"  {table['name']:<16} {table['rows']:>10,}  sha256 {table['sha256'][:16]}...")
-    print("Keep the key files (person key, cookie key) with the backup: see docs/backup.md.")
+    from divert.backup.signing import backup_key, key_fingerprint
+
+    print(f"manifest.json is signed with this server's backup key (fingerprint {key_fingerprint(backup_key())}).")
+    print("Keep the key files (person key, cookie key, backup key) with the backup but apart from it, in your secret "
+          "store: a restore on another server needs them (docs/keys.md).")
     return OK
 
 
