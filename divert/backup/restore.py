@@ -174,7 +174,10 @@ def restore_backup(engine: Engine, source: Path, user: str, progress: Progress |
     nothing when the restore began is removed again."""
     new_file = _new_sqlite_file(engine)
     try:
-        return _restore(engine, source, user, progress or (lambda step, fraction: None), accept_unsigned)
+        try:
+            return _restore(engine, source, user, progress or (lambda step, fraction: None), accept_unsigned)
+        except OSError as error:  # a file that cannot be read, a full temporary folder
+            raise BackupError(f"the backup cannot be read ({error}); nothing was restored") from error
     except BaseException:
         if new_file is not None:
             _discard(engine, new_file)
