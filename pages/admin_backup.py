@@ -21,7 +21,8 @@ st.caption(
     "Every table of the database as Parquet files, with a manifest of row counts and checksums, in one zip. "
     "Restore it into a new, empty database with `divert restore FILE.zip`. The backup holds every record and "
     "the users' password hashes: keep it as safe as the database itself. It does not hold the person-key and "
-    "cookie-key secrets: keep those with it, or restored people get new keys (see docs/backup.md). For a large "
+    "cookie-key secrets: keep those with it, or restored people get new keys (see docs/backup.md). Its manifest "
+    "is signed with this server's backup key: a restore on another server needs that key too (docs/keys.md). For a large "
     "database, run `divert export` on the server instead."
 )
 if st.button("Prepare a backup", icon=":material/backup:"):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import secrets
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -13,17 +14,27 @@ import polars as pl
 import pytest
 from commands import divert
 from dbfixtures import DEMO_AS_OF, PG_URL, PostgresDatabase, migrated_sqlite_url, sqlite_url
-from sqlalchemy import insert, inspect, select
+from sqlalchemy import func, insert, select
 
 from divert.auth.accounts import add_user
 from divert.backup import export_backup, restore_backup, table_checksums
+from divert.backup.signing import SIGNATURE, sign
 from divert.backup.tables import RowChecksum, read_chunks, table_schema
 from divert.core.folders import zip_folder
 from divert.demo import load_demo
 from divert.storage.db import get_engine, head_revision
-from divert.storage.models import AuditEvent, Closure, Offence, Person, Referral, Setting, StopSearch
+from divert.storage.models import AuditEvent, Closure, Offence, Person, Referral, Setting, StopSearch, User
+from divert.storage.security_models import SessionGeneration
 
 needs_postgres = pytest.mark.skipif(not PG_URL, reason="DIVERT_TEST_DATABASE_URL is not set")
+RESTORE_CHANGES = ("audit_event", "session_generation")  # its event appended; every account's sessions ended
+BACKUP_KEY = secrets.token_hex(32)  # the backup key of this module's "server": made afresh each run
+
+
+@pytest.fixture(autouse=True)
+def backup_key(monkeypatch):
+    """Backups are made and restored on one server: the same backup key (DIVERT_BACKUP_KEY)."""
+    monkeypatch.setenv("DIVERT_BACKUP_KEY", BACKUP_KEY)
 
 
 @pytest.fixture(scope="module")
@@ -32,6 +43,7 @@ def demo(tmp_path_factory):
     folder = tmp_path_factory.mktemp("backup-demo")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("DIVERT_DATA_DIR", str(folder))
+        patch.setenv("DIVERT_BACKUP_KEY", BACKUP_KEY)
         url = migrated_sqlite_url(folder)
         engine = get_engine(url)
         load_demo(engine, seed=11, scale=0.1, as_of=DEMO_AS_OF)
@@ -59,12 +71,17 @@ def _audit_without_last(engine) -> tuple[RowChecksum, dict]:
 
 
 def _assert_restored(engine, manifest: dict, expected: dict, user: str) -> None:
-    """Every table as backed up; the audit log as backed up plus one restore event at its end."""
+    """Every table as backed up, but for the session generations, moved on for every account; the
+    audit log as backed up plus one restore event at its end."""
     restored = table_checksums(engine)
     for name, want in expected.items():
-        if name == "audit_event":
+        if name in RESTORE_CHANGES:
             continue
         assert restored[name] == want, name
+    with engine.connect() as conn:
+        generations = conn.execute(select(SessionGeneration.generation)).scalars().all()
+        users = conn.execute(select(func.count()).select_from(User)).scalar_one()
+    assert len(generations) == users and min(generations, default=1) > 0
     entry = next(t for t in manifest["tables"] if t["name"] == "audit_event")
     assert restored["audit_event"]["rows"] == entry["rows"] + 1
     before, last = _audit_without_last(engine)
@@ -96,7 +113,7 @@ def test_round_trip_sqlite_to_sqlite_through_the_command(demo, tmp_path):
     # the restored database can be backed up again, giving the same checksums
     again = export_backup(engine, tmp_path / "again")
     for entry in again["tables"]:
-        if entry["name"] != "audit_event":
+        if entry["name"] not in RESTORE_CHANGES:
             assert entry["sha256"] == demo["checksums"][entry["name"]]["sha256"]
 
 
@@ -131,7 +148,7 @@ def test_round_trip_sqlite_to_postgres_and_back(demo, tmp_path):
         restore_backup(back, tmp_path / "from-postgres", "ops")
         restored = table_checksums(back)
         for name, want in table_checksums(pg).items():
-            if name != "audit_event":
+            if name not in RESTORE_CHANGES:
                 assert restored[name] == want, name
         for name in ("person", "offence", "referral", "assessment", "booking", "closure", "stop_search", "setting"):
             assert restored[name] == demo["checksums"][name], name
@@ -299,8 +316,15 @@ def _copy_backup(demo, tmp_path) -> Path:
 
 
 def _nothing_written(url: str) -> bool:
-    with get_engine(url).connect() as conn:
-        return inspect(conn).get_table_names() == []
+    """No database file (nor its -wal, -shm or -journal) is left where the restore was refused."""
+    path = Path(url.removeprefix("sqlite:///"))
+    return not any(path.with_name(path.name + suffix).exists() for suffix in ("", "-wal", "-shm", "-journal"))
+
+
+def _write_manifest(folder: Path, text: str) -> None:
+    """A changed manifest, signed again with the backup key: the checks after the signature's."""
+    (folder / "manifest.json").write_text(text)
+    (folder / SIGNATURE).write_text(json.dumps(sign(text.encode(), BACKUP_KEY)))
 
 
 def test_a_damaged_parquet_file_is_refused_with_a_clear_message(demo, tmp_path):
@@ -325,8 +349,8 @@ def test_a_file_that_is_not_parquet_is_refused(demo, tmp_path):
     manifest = json.loads((copy / "manifest.json").read_text())
     for entry in manifest["tables"]:
         if entry["name"] == "booking":
-            entry["file_sha256"] = hashlib.sha256(garbage).hexdigest()
-    (copy / "manifest.json").write_text(json.dumps(manifest))
+            entry["file_sha256"], entry["bytes"] = hashlib.sha256(garbage).hexdigest(), len(garbage)
+    _write_manifest(copy, json.dumps(manifest))
     target = sqlite_url(tmp_path / "target")
     code, output = _run("--db", target, "restore", str(copy))
     assert code == 1 and "booking.parquet cannot be read" in output and "Traceback" not in output
@@ -346,7 +370,8 @@ def test_changed_rows_are_caught_by_the_row_checksum(demo, tmp_path):
     for entry in manifest["tables"]:
         if entry["name"] == "closure":
             entry["file_sha256"] = hashlib.sha256((copy / "closure.parquet").read_bytes()).hexdigest()
-    (copy / "manifest.json").write_text(json.dumps(manifest))
+            entry["bytes"] = (copy / "closure.parquet").stat().st_size
+    _write_manifest(copy, json.dumps(manifest))
     target = sqlite_url(tmp_path / "target")
     code, output = _run("--db", target, "restore", str(copy))
     assert code == 1 and "closure: the rows in the backup file do not match the manifest's checksum" in output
@@ -364,7 +389,7 @@ def test_changed_rows_are_caught_by_the_row_checksum(demo, tmp_path):
 def test_a_broken_manifest_is_refused_with_a_clear_message(demo, tmp_path, damage, message):
     copy = _copy_backup(demo, tmp_path)
     manifest = json.loads((copy / "manifest.json").read_text())
-    (copy / "manifest.json").write_text(damage(manifest))
+    _write_manifest(copy, damage(manifest))
     target = sqlite_url(tmp_path / "target")
     code, output = _run("--db", target, "restore", str(copy))
     assert code == 1 and message in output and "Traceback" not in output
@@ -388,10 +413,10 @@ def test_a_failed_check_after_loading_rolls_everything_back(demo, tmp_path, monk
 
     original = restore_module._verify
 
-    def verify(conn, table, entry):
+    def verify(conn, table, entry, moved=0):
         if table.name == "closure":
             entry = {**entry, "sha256": "0" * 64}
-        original(conn, table, entry)
+        original(conn, table, entry, moved)
 
     monkeypatch.setattr(restore_module, "_verify", verify)
     target = sqlite_url(tmp_path / "target")

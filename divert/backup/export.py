@@ -11,6 +11,7 @@ import polars as pl
 import pyarrow.parquet as pq
 from sqlalchemy import Connection, Engine, Table, inspect, select, text
 
+from divert.backup.signing import SIGNATURE, backup_key, sign
 from divert.backup.tables import (
     ALEMBIC_VERSION,
     CHECKSUM_METHOD,
@@ -31,12 +32,16 @@ from divert.records.exports import record_export
 
 
 def export_backup(engine: Engine, out: Path, *, chunk_rows: int = CHUNK_ROWS, progress: Progress | None = None) -> dict:
-    """Write every table to `out` (a new or empty folder) and return the manifest. The folder
-    appears only when complete; on any error nothing is left behind."""
+    """Write every table to `out` (a new or empty folder) and return the manifest, signed with
+    the backup key (signature.json; the key is made, 0600 in the data folder, if there is none).
+    The folder appears only when complete; on any error nothing is left behind."""
     say = progress or (lambda step, fraction: None)
+    key = backup_key(create=True)  # before the copy: a backup is never left unsigned
     with written_whole(out, BackupError) as partial:
         manifest = _write_tables(engine, partial, chunk_rows, say)
-        (partial / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n")
+        manifest_bytes = (json.dumps(manifest, indent=1) + "\n").encode()
+        (partial / MANIFEST).write_bytes(manifest_bytes)
+        (partial / SIGNATURE).write_text(json.dumps(sign(manifest_bytes, key), indent=1) + "\n")
     return manifest
 
 
@@ -95,6 +100,7 @@ def _write_table(conn: Connection, table: Table, folder: Path, chunk_rows: int) 
         "rows": check.rows,
         "sha256": check.hexdigest(),
         "file_sha256": file_sha256(path),
+        "bytes": path.stat().st_size,
         "primary_key": [c.name for c in table.primary_key.columns],
         "columns": [{"name": name, "type": str(dtype)} for name, dtype in schema.items()],
     }

@@ -1,29 +1,28 @@
 """`divert restore SOURCE`: a backup folder (or its zip) into an empty or freshly initialised
-database (whose setup rows it replaces), checked against
-its manifest before anything is written and again, from the database, before committing."""
+database (whose setup rows it replaces). The manifest's signature is checked first
+(divert.backup.signing), then every file against the manifest, before anything is written; the
+rows are checked again, from the database, before committing. Every account's session generation
+then moves past any a sign-in cookie can carry. A refusal writes nothing and leaves no new
+SQLite file behind."""
 
 from __future__ import annotations
 
-import json
-import re
-import tempfile
-import zipfile
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
 import pyarrow.parquet as pq
 from sqlalchemy import Connection, Engine, Table, bindparam, func, inspect, select, text
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
+from divert.backup.archive import opened_backup
+from divert.backup.signing import Seal
 from divert.backup.tables import (
     ALEMBIC_VERSION,
     CHUNK_ROWS,
-    FORMAT,
-    FORMAT_VERSION,
-    MANIFEST,
     BackupError,
     Progress,
     RowChecksum,
@@ -33,10 +32,9 @@ from divert.backup.tables import (
     table_schema,
 )
 from divert.storage import bulk
-from divert.storage.models import AuditEvent
-
-_HEX64 = re.compile(r"^[0-9a-f]{64}$")
-_FILE = re.compile(r"^[A-Za-z0-9_]+\.parquet$")
+from divert.storage.db import sqlite_path
+from divert.storage.models import AuditEvent, User
+from divert.storage.security_models import SessionGeneration
 
 
 class NotEmpty(BackupError):
@@ -48,66 +46,12 @@ class RestoreReport:
     schema_revision: str
     data_version: int
     exported_at: str
+    seal: Seal
     tables: dict[str, int] = field(default_factory=dict)
     audit_event_id: int | None = None
 
 
-# --- the manifest and the files -----------------------------------------------------------------
-def read_manifest(folder: Path) -> dict:
-    """The manifest, checked for shape and for the tables of this version's schema."""
-    path = Path(folder) / MANIFEST
-    if not path.is_file():
-        raise BackupError(f"{folder}: no {MANIFEST} here (is this a Divert backup folder?)")
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as error:
-        raise BackupError(f"{MANIFEST} is not valid JSON ({error})") from error
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise BackupError(f"{MANIFEST} is not a Divert backup manifest")
-    if manifest.get("format_version") != FORMAT_VERSION:
-        raise BackupError(f"{MANIFEST}: backup format version {manifest.get('format_version')!r} is not "
-                          f"{FORMAT_VERSION}, the one this version of Divert reads")
-    if not isinstance(manifest.get("schema_revision"), str) or not isinstance(manifest.get("data_version"), int):
-        raise BackupError(f"{MANIFEST}: schema_revision or data_version is missing")
-    entries = manifest.get("tables")
-    if not isinstance(entries, list) or not all(_entry_ok(e) for e in entries):
-        raise BackupError(f"{MANIFEST}: the table list is missing or malformed")
-    _check_revision(manifest["schema_revision"])
-    expected = {t.name: t for t in backup_tables()}
-    names = [e["name"] for e in entries]
-    if sorted(names) != sorted(expected):
-        raise BackupError(f"{MANIFEST}: the tables ({', '.join(sorted(names))}) are not this schema's "
-                          f"({', '.join(sorted(expected))})")
-    for entry in entries:
-        columns = [(c["name"], c["type"]) for c in entry["columns"]]
-        wanted = [(name, str(dtype)) for name, dtype in table_schema(expected[entry["name"]]).items()]
-        if columns != wanted:
-            raise BackupError(f"{MANIFEST}: the columns of {entry['name']} are not this schema's")
-    return manifest
-
-
-def _entry_ok(entry) -> bool:
-    return (
-        isinstance(entry, dict) and isinstance(entry.get("name"), str) and isinstance(entry.get("file"), str)
-        and bool(_FILE.match(entry["file"])) and isinstance(entry.get("rows"), int) and entry["rows"] >= 0
-        and all(isinstance(entry.get(k), str) and _HEX64.match(entry[k]) for k in ("sha256", "file_sha256"))
-        and isinstance(entry.get("columns"), list)
-        and all(isinstance(c, dict) and isinstance(c.get("name"), str) and isinstance(c.get("type"), str)
-                for c in entry["columns"])
-    )
-
-
-def _check_revision(revision: str) -> None:
-    from divert.storage.db import head_revision
-
-    head = head_revision()
-    if revision != head:
-        raise BackupError(
-            f"the backup is at schema revision {revision} and this version of Divert at {head}: restore it "
-            "with the version of Divert that made it, then run `divert init` to upgrade"
-        )
-
-
+# --- the files ------------------------------------------------------------------------------------
 def parquet_chunks(path: Path, schema: dict[str, pl.DataType], chunk_rows: int = CHUNK_ROWS) -> Iterator[pl.DataFrame]:
     """A table's Parquet file, chunk by chunk, in the backup's column types."""
     try:
@@ -135,7 +79,7 @@ def check_files(folder: Path, manifest: dict, progress: Progress | None = None) 
         path = Path(folder) / entry["file"]
         if not path.is_file():
             raise BackupError(f"{entry['file']} is missing from the backup")
-        if file_sha256(path) != entry["file_sha256"]:
+        if "bytes" in entry and path.stat().st_size != entry["bytes"] or file_sha256(path) != entry["file_sha256"]:
             raise BackupError(f"{entry['file']} does not match its checksum in the manifest: the file is damaged "
                               "or was changed after the backup was made")
         check = RowChecksum(table_schema(tables[entry["name"]]))
@@ -149,23 +93,6 @@ def _compare(entry: dict, check: RowChecksum, where: str) -> None:
         raise BackupError(f"{entry['name']}: {check.rows:,} rows {where}, the manifest says {entry['rows']:,}")
     if check.hexdigest() != entry["sha256"]:
         raise BackupError(f"{entry['name']}: the rows {where} do not match the manifest's checksum")
-
-
-@contextmanager
-def backup_folder(source: Path):
-    """The folder of a backup given as a folder or as the zip the admin page downloads."""
-    source = Path(source)
-    if source.is_dir():
-        yield source
-        return
-    if not source.is_file() or not zipfile.is_zipfile(source):
-        raise BackupError(f"{source}: not a backup folder or zip file")
-    with tempfile.TemporaryDirectory(prefix="divert-restore-") as folder, zipfile.ZipFile(source) as archive:
-        for name in archive.namelist():
-            if name != MANIFEST and not _FILE.match(name):
-                raise BackupError(f"{source}: unexpected entry {name!r} in the zip")
-            archive.extract(name, folder)
-        yield Path(folder)
 
 
 # --- the target database ------------------------------------------------------------------------
@@ -237,48 +164,93 @@ def _create_schema(conn: Connection, revision: str) -> None:
 
 
 # --- restore ------------------------------------------------------------------------------------
-def restore_backup(engine: Engine, source: Path, user: str, progress: Progress | None = None) -> RestoreReport:
-    """Restore the backup at `source` into the empty database of `engine` (all or nothing)."""
-    say = progress or (lambda step, fraction: None)
-    with backup_folder(source) as folder:
-        manifest = read_manifest(folder)
+def restore_backup(engine: Engine, source: Path, user: str, progress: Progress | None = None, *,
+                   accept_unsigned: str | None = None) -> RestoreReport:
+    """Restore the backup at `source` into the empty database of `engine` (all or nothing).
+
+    A backup that is unsigned, signed with another backup key or changed since it was signed is
+    refused, unless `accept_unsigned` gives the operator's reason for trusting it (recorded in
+    the restore's audit event). On any refusal nothing is written, and a SQLite file that held
+    nothing when the restore began is removed again."""
+    new_file = _new_sqlite_file(engine)
+    try:
+        try:
+            return _restore(engine, source, user, progress or (lambda step, fraction: None), accept_unsigned)
+        except OSError as error:  # a file that cannot be read, a full temporary folder
+            raise BackupError(f"the backup cannot be read ({error}); nothing was restored") from error
+    except BaseException:
+        if new_file is not None:
+            _discard(engine, new_file)
+        raise
+
+
+def _restore(engine: Engine, source: Path, user: str, say: Progress, accept_unsigned: str | None) -> RestoreReport:
+    with opened_backup(source, accept_unsigned) as backup:
         with engine.connect() as conn:  # fail fast, before reading every file
-            _refuse_if_not_empty(conn, manifest["schema_revision"])
-        check_files(folder, manifest, lambda step, f: say(step, 0.3 * f))
-        return _load(engine, folder, manifest, user, say)
+            _refuse_if_not_empty(conn, backup.manifest["schema_revision"])
+        check_files(backup.folder, backup.manifest, lambda step, f: say(step, 0.3 * f))
+        return _load(engine, backup.folder, backup.manifest, backup.seal, user, say)
 
 
-def _load(engine: Engine, folder: Path, manifest: dict, user: str, say: Progress) -> RestoreReport:
+def _new_sqlite_file(engine: Engine) -> Path | None:
+    """The engine's SQLite file when it holds nothing yet (made empty by get_engine, or not there)."""
+    path = sqlite_path(engine.url.render_as_string(hide_password=False))
+    if path is None or (path.exists() and path.stat().st_size > 0):
+        return None
+    return path
+
+
+def _discard(engine: Engine, path: Path) -> None:
+    engine.dispose()
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        path.with_name(path.name + suffix).unlink(missing_ok=True)
+
+
+def _load(engine: Engine, folder: Path, manifest: dict, seal: Seal, user: str, say: Progress) -> RestoreReport:
     entries = {e["name"]: e for e in manifest["tables"]}
     tables = [t for t in backup_tables() if t is not ALEMBIC_VERSION]
-    report = RestoreReport(manifest["schema_revision"], manifest["data_version"], manifest.get("exported_at", ""))
-    with engine.execution_options(write_lock=True).connect() as conn, conn.begin():
-        if not _refuse_if_not_empty(conn, manifest["schema_revision"]):
-            _create_schema(conn, manifest["schema_revision"])
-        # the audit trail is never deleted: the events `divert init` wrote stay first, and the
-        # backup's events follow them, their ids moved on by `kept` (the last id already there)
-        kept = int(conn.execute(select(func.coalesce(func.max(AuditEvent.id), 0))).scalar_one())
-        for table in reversed(tables):  # rows a migration or `divert init` wrote give way
-            if table.name != AuditEvent.__tablename__:
-                conn.execute(table.delete())
-        with bulk.bulk_cache(conn):
-            for number, table in enumerate(tables):
-                say(f"restoring {table.name}", 0.3 + 0.4 * number / len(tables))
-                for chunk in parquet_chunks(folder / entries[table.name]["file"], table_schema(table)):
-                    if table.name == AuditEvent.__tablename__ and kept:
-                        chunk = chunk.with_columns(pl.col("id") + kept)
-                    bulk.insert_frame(conn, table.name, chunk)
-                report.tables[table.name] = entries[table.name]["rows"]
-        for table in tables:
-            if "id" in table.c and table.c.id.autoincrement in (True, "auto"):
-                bulk.reset_sequence(conn, table.name)
-        for number, table in enumerate([*tables, ALEMBIC_VERSION]):
-            say(f"checking {table.name}", 0.7 + 0.3 * number / (len(tables) + 1))
-            if table.name == AuditEvent.__tablename__ and kept:
-                _verify(conn, table, entries[table.name], moved=kept)
-            else:
-                _verify(conn, table, entries[table.name])
-        report.audit_event_id = _audit(conn, user, manifest)
+    report = RestoreReport(manifest["schema_revision"], manifest["data_version"], manifest.get("exported_at", ""), seal)
+    step = "creating the schema"
+    try:
+        with engine.execution_options(write_lock=True).connect() as conn, conn.begin():
+            if not _refuse_if_not_empty(conn, manifest["schema_revision"]):
+                _create_schema(conn, manifest["schema_revision"])
+            # the audit trail is never deleted: the events `divert init` wrote stay first, and the
+            # backup's events follow them, their ids moved on by `kept` (the last id already there)
+            kept = int(conn.execute(select(func.coalesce(func.max(AuditEvent.id), 0))).scalar_one())
+            for table in reversed(tables):  # rows a migration or `divert init` wrote give way
+                if table.name != AuditEvent.__tablename__:
+                    conn.execute(table.delete())
+            with bulk.bulk_cache(conn):
+                for number, table in enumerate(tables):
+                    step = f"loading {table.name}"
+                    say(f"restoring {table.name}", 0.3 + 0.4 * number / len(tables))
+                    for chunk in parquet_chunks(folder / entries[table.name]["file"], table_schema(table)):
+                        if table.name == AuditEvent.__tablename__ and kept:
+                            chunk = chunk.with_columns(pl.col("id") + kept)
+                        bulk.insert_frame(conn, table.name, chunk)
+                    report.tables[table.name] = entries[table.name]["rows"]
+            step = "checking the restored rows"
+            for table in tables:
+                if "id" in table.c and table.c.id.autoincrement in (True, "auto"):
+                    bulk.reset_sequence(conn, table.name)
+            for number, table in enumerate([*tables, ALEMBIC_VERSION]):
+                say(f"checking {table.name}", 0.7 + 0.3 * number / (len(tables) + 1))
+                if table.name == AuditEvent.__tablename__ and kept:
+                    _verify(conn, table, entries[table.name], moved=kept)
+                else:
+                    _verify(conn, table, entries[table.name])
+            step = "ending the sign-in sessions"
+            sessions = _end_sessions(conn)
+            report.audit_event_id = _audit(conn, user, manifest, seal, sessions)
+    except (DBAPIError, engine.dialect.loaded_dbapi.Error) as error:  # the bulk load speaks to the driver itself
+        from divert.storage.db import is_busy
+
+        if is_busy(error):
+            raise
+        reason = (str(getattr(error, "orig", error)).strip().splitlines() or [type(error).__name__])[0][:300]
+        raise BackupError(f"the database refused the backup's rows while {step} ({reason}); the restore was "
+                          "rolled back") from error
     return report
 
 
@@ -291,19 +263,54 @@ def _verify(conn: Connection, table: Table, entry: dict, moved: int = 0) -> None
     _compare(entry, check, "read back from the database")
 
 
-def _audit(conn: Connection, user: str, manifest: dict) -> int:
-    """One event after the restored rows: what was restored, and that it was checked."""
+# --- sign-in sessions ---------------------------------------------------------------------------
+GENERATION_EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+def restored_generation(backed_up: int, at: datetime) -> int:
+    """An account's session generation after a restore at `at`: one past the backup's and at
+    least the seconds from GENERATION_EPOCH to `at`. A cookie carries the generation it was issued
+    under; between restores a generation moves on by one for each password change or reset, role
+    change or disabling, far less than once a second, so no cookie issued before this restore (on
+    this server or on the one the backup came from, revoked or not) carries the new one."""
+    return max(backed_up + 1, int((at - GENERATION_EPOCH).total_seconds()))
+
+
+def _end_sessions(conn: Connection) -> dict:
+    """Every account's session generation moves on (restored_generation): every sign-in cookie
+    issued before the restore is refused, and everyone signs in again."""
+    from divert.records.core import now
+
+    at = now()
+    users = conn.execute(select(User.id)).scalars().all()
+    held = dict(conn.execute(select(SessionGeneration.user_id, SessionGeneration.generation)).all())
+    table = SessionGeneration.__table__
+    for user_id in users:
+        generation = restored_generation(int(held.get(user_id, 0)), at)
+        if user_id in held:
+            conn.execute(table.update().where(table.c.user_id == user_id).values(generation=generation))
+        else:
+            conn.execute(table.insert().values(user_id=user_id, generation=generation))
+    return {"accounts": len(users), "generation_at_least": restored_generation(-1, at),
+            "why": "every sign-in cookie issued before the restore is refused: everyone signs in again"}
+
+
+def _audit(conn: Connection, user: str, manifest: dict, seal: Seal, sessions: dict) -> int:
+    """One event after the restored rows: which backup was restored, that it was checked, and
+    the operator's reason when its signature was not verified."""
     from divert.records.core import audit
 
     summary = {
-        "exported_at": manifest.get("exported_at"),
+        "backup": {"exported_at": manifest.get("exported_at"), **seal.summary()},
         "source_dialect": manifest.get("source_dialect"),
         "schema_revision": manifest["schema_revision"],
         "data_version": manifest["data_version"],
         "rows": {e["name"]: e["rows"] for e in manifest["tables"]},
         "checked": "row counts and checksums of every table match the manifest",
+        "sessions": sessions,
     }
+    reason = None if seal.accepted_unsigned is None else f"--accept-unsigned: {seal.accepted_unsigned}"
     with Session(bind=conn) as s:
-        audit(s, user, "restore", "*", None, None, summary)
+        audit(s, user, "restore", "*", None, None, summary, reason)
         s.flush()
     return int(conn.execute(select(func.max(AuditEvent.id))).scalar_one())

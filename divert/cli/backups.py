@@ -35,7 +35,11 @@ def cmd_export(args) -> int:
           f"{manifest['data_version']}, exported at {manifest['exported_at']}")
     for table in manifest["tables"]:
         print(f"  {table['name']:<16} {table['rows']:>10,}  sha256 {table['sha256'][:16]}...")
-    print("Keep the key files (person key, cookie key) with the backup: see docs/backup.md.")
+    from divert.backup.signing import backup_key, key_fingerprint
+
+    print(f"manifest.json is signed with this server's backup key (fingerprint {key_fingerprint(backup_key())}).")
+    print("Keep the key files (person key, cookie key, backup key) with the backup but apart from it, in your secret "
+          "store: a restore on another server needs them (docs/keys.md).")
     return OK
 
 
@@ -74,8 +78,13 @@ def cmd_restore(args) -> int:
 
     from divert.backup import BackupError, restore_backup
 
+    if args.accept_unsigned is not None and not args.accept_unsigned.strip():
+        print("--accept-unsigned needs a reason: why this backup is trusted (it is recorded in the audit log)",
+              file=sys.stderr)
+        return USAGE
     try:
-        report = restore_backup(db_engine(args), Path(args.source), f"cli:{getpass.getuser()}", progress=show_progress)
+        report = restore_backup(db_engine(args), Path(args.source), f"cli:{getpass.getuser()}", progress=show_progress,
+                                accept_unsigned=args.accept_unsigned)
     except BackupError as error:
         if sys.stderr.isatty():
             print(file=sys.stderr)
@@ -87,8 +96,14 @@ def cmd_restore(args) -> int:
           f"{report.schema_revision}, data version {report.data_version}")
     for table, rows in report.tables.items():
         print(f"  {table:<16} {rows:>10,}")
+    if report.seal.verified:
+        print(f"The backup's signature was verified with this server's backup key (manifest sha256 "
+              f"{report.seal.manifest_sha256[:16]}...).")
+    else:
+        print(f"The backup's signature was NOT verified ({report.seal.problem}): restored because of "
+              "--accept-unsigned, as the audit event records.")
     print(f"Row counts and checksums of every table match the manifest; audit event {report.audit_event_id} "
-          "records the restore.")
+          "records the restore. Everyone signs in again: sign-in cookies from before the restore are refused.")
     from divert.records.pseudonym import key_problem
 
     problem = key_problem(db_engine(args))
@@ -113,4 +128,7 @@ def add_restore_parser(sub) -> None:
     """`divert restore`."""
     restore = sub.add_parser("restore", help="restore a backup folder (or its zip) into an empty database")
     restore.add_argument("source", metavar="OUT", help="the folder `divert export` wrote, or the zip")
+    restore.add_argument("--accept-unsigned", dest="accept_unsigned", metavar="REASON",
+                         help="restore a backup whose signature is missing or cannot be verified with this server's "
+                              "backup key (docs/keys.md), for the reason given, which the audit log records")
     restore.set_defaults(func=cmd_restore)
