@@ -256,6 +256,11 @@ def template_csv(kind: str) -> str:
     return ",".join(_quote(c) for c in KINDS[kind].header) + "\n"
 
 
+def template_frame(kind: str) -> pl.DataFrame:
+    """The template as an empty frame with the kind's columns (its CSV is `template_csv`)."""
+    return pl.DataFrame(schema=dict.fromkeys(KINDS[kind].header, pl.String))
+
+
 def data_dictionary(kind: str) -> pl.DataFrame:
     columns = KINDS[kind].columns
     return pl.DataFrame(
