@@ -48,7 +48,7 @@ shown = f"{frame.height:,} event{'s' if frame.height != 1 else ''}"
 st.write(f"**{shown}**" + (f" (the newest {LIMIT:,}; narrow the filters to see older ones)" if more else ""))
 entries = admin_view.audit_entries(frame)
 tables.show(entries, hide_index=True, width="stretch",
-             column_config={"What changed": st.column_config.TextColumn(width="large")})
+            column_config={"What changed": st.column_config.TextColumn(width="large")})
 tables.csv_download(
     "Download CSV",
     entries,

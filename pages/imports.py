@@ -71,7 +71,7 @@ def show(report, title: str) -> None:
         more = f" (the first {len(report.problems):,}; {report.more_problems:,} more not listed)" if report.more_problems else ""
         st.markdown(f"**Problems{more}** - row numbers count the header as row 1, as in a spreadsheet.")
         tables.show(frame.rename({"file": "File", "row": "Row", "column": "Column", "value": "Value",
-                                   "reason": "Reason"}), hide_index=True)
+                                  "reason": "Reason"}), hide_index=True)
         tables.csv_download("Download the problem report (CSV)", frame, f"divert-{kind}-problems.csv",
                             icon=":material/download:", on_click="ignore", key=f"report_{title}")
 

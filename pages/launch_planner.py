@@ -144,9 +144,9 @@ n2.metric(f"{staffing.SESSIONS_LABEL} (busy run)", staffing.needed_text(answers[
           help=staffing.SESSIONS_HELP)
 n2.caption(f"For the expected demand: {staffing.needed_text(answers[launch.SESSIONS_NEEDED]['average_week'])}")
 tables.show(needed, width="stretch", hide_index=True,
-             column_config={"measure": "Measure", "average_week": st.column_config.NumberColumn("Average week", format="%.1f"),
-                            "busy_week": st.column_config.NumberColumn("Busy run", format="%.1f"),
-                            "explanation": "How it is worked out"})
+            column_config={"measure": "Measure", "average_week": st.column_config.NumberColumn("Average week", format="%.1f"),
+                           "busy_week": st.column_config.NumberColumn("Busy run", format="%.1f"),
+                           "explanation": "How it is worked out"})
 tables.csv_download("Download (CSV)", needed, "launch_capacity.csv",
                     icon=":material/download:", key="launch_download")
 

@@ -244,8 +244,8 @@ def show_assumptions(plan: Plan, rates, key: str, *, expanded: bool = False, ext
                       "Scenario planner and the Launch planner use these same assumptions. Assessments per "
                       f"worker-day: {PACE_MEANING}")
         tables.show(table, hide_index=True, width="stretch",
-                     column_config={"assumption": "Assumption", "value": st.column_config.NumberColumn("Value",
-                                                                                                     format="%.4g"),
-                                    "source": "Source", "how": st.column_config.TextColumn("How", width="large")})
+                    column_config={"assumption": "Assumption", "value": st.column_config.NumberColumn("Value",
+                                                                                                    format="%.4g"),
+                                   "source": "Source", "how": st.column_config.TextColumn("How", width="large")})
         tables.csv_download("Download the assumptions (CSV)", table, f"{key}_assumptions.csv",
                             key=f"{key}_assumptions", icon=":material/download:")
