@@ -5,6 +5,7 @@ run as a formula gets its leading apostrophe before Streamlit sees it (divert.we
 from __future__ import annotations
 
 import ast
+import re
 import secrets
 
 import polars as pl
@@ -48,7 +49,7 @@ def test_pages_show_tables_and_offer_csv_only_through_the_helper():
 
 def test_the_helper_neutralises_text_categorical_and_enum_cells_and_names():
     frame = pl.DataFrame({
-        "note": ["=1+1", "plain", "-2", None],
+        "note": ["=1+1", "plain", "-2+cmd|' /C calc'!A0", None],
         "search": pl.Series(["=HYPERLINK(\"http://x\",\"y\")", "Drugs", "@SUM(A1)", "Drugs"], dtype=pl.Categorical),
         "kind": pl.Series(["+cmd", "a", "a", "b"], dtype=pl.Enum(["+cmd", "a", "b"])),
         "clean": pl.Series(["a", "b", "a", "b"], dtype=pl.Enum(["a", "b"])),
@@ -56,7 +57,7 @@ def test_the_helper_neutralises_text_categorical_and_enum_cells_and_names():
         "count": [1, -1, 2, 3],
     })
     safe = tables.safe(frame)
-    assert safe["note"].to_list() == ["'=1+1", "plain", "'-2", None]
+    assert safe["note"].to_list() == ["'=1+1", "plain", "'-2+cmd|' /C calc'!A0", None]
     assert safe["search"].to_list() == ["'=HYPERLINK(\"http://x\",\"y\")", "Drugs", "'@SUM(A1)", "Drugs"]
     assert safe["kind"].to_list() == ["'+cmd", "a", "a", "b"]
     assert safe.schema["clean"] == pl.Enum(["a", "b"])  # nothing to neutralise: the enum is kept
@@ -65,9 +66,17 @@ def test_the_helper_neutralises_text_categorical_and_enum_cells_and_names():
     assert ",=" not in csv and "\n=" not in csv and ",@" not in csv and ",+" not in csv
     rows = tables.safe([{"Name": "=1+1", "Age": 3}])  # rows as a page builds them
     assert rows.to_dicts() == [{"Name": "'=1+1", "Age": 3}]
+    figures = pl.DataFrame({"Change": ["+31%", "-2", "-1,234.5", "+3 pp", "-1+1"]})  # a figure keeps its sign
+    assert tables.safe(figures)["Change"].to_list() == ["+31%", "-2", "-1,234.5", "'+3 pp", "'-1+1"]
 
 
-text = st.text(alphabet=st.sampled_from("=+-@\t\rab1 ,'\""), max_size=6)
+text = st.text(alphabet=st.sampled_from("=+-@\t\rab1 ,.%'\""), max_size=6)
+
+
+def formula(cell: str) -> bool:
+    """Whether a spreadsheet could read `cell` as a formula: it starts like one and is not a bare
+    signed number."""
+    return cell.startswith(TRIGGERS) and re.fullmatch(r"[+-]?[\d,]*\d(\.\d+)?%?", cell) is None
 
 
 @given(values=st.lists(text, min_size=1, max_size=6), categorical=st.booleans())
@@ -75,9 +84,9 @@ def test_no_neutralised_cell_or_name_starts_a_formula(values, categorical):
     series = pl.Series("x", values, dtype=pl.Categorical if categorical else pl.String)
     frame = pl.DataFrame([series]).rename({"x": values[0] or "x"}) if values[0] else pl.DataFrame([series])
     safe = neutralised(frame)
-    assert not any(name.startswith(TRIGGERS) for name in safe.columns)
+    assert not any(formula(name) for name in safe.columns)
     cells = safe.get_column(safe.columns[0]).cast(pl.String).to_list()
-    assert not any(cell.startswith(TRIGGERS) for cell in cells)
+    assert not any(formula(cell) for cell in cells)
     assert [c[1:] if c != v else c for c, v in zip(cells, values, strict=True)] == values  # only the apostrophe added
 
 

@@ -2,28 +2,33 @@
 a formula are neutralised (a leading apostrophe), while the database keeps the value as typed.
 
 The rule is one for every text a table carries: a value that starts with = + - @, a tab or a
-carriage return gets a leading apostrophe. It applies to text columns, to categorical and enum
-columns (their values are made text), and to the column names (a scenario's name can head a
-column)."""
+carriage return gets a leading apostrophe, unless it is a number and nothing else (`-2`, `+31%`,
+`-1,234.5`: a spreadsheet reads it as that number, and a figure keeps its sign on screen). It
+applies to text columns, to categorical and enum columns (their values are made text), and to
+the column names (a scenario's name can head a column)."""
 
 from __future__ import annotations
 
 import io
+import re
 
 import polars as pl
 
 _TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 _PATTERN = r"^[=+\-@\t\r]"
+_NUMBER = r"^[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?%?$"  # a signed figure, nothing a formula could call
+_IS_NUMBER = re.compile(_NUMBER)
 
 
 def neutralise(value):
-    if isinstance(value, str) and value.startswith(_TRIGGERS):
+    if isinstance(value, str) and value.startswith(_TRIGGERS) and not _IS_NUMBER.match(value):
         return "'" + value
     return value
 
 
 def _safe(column: pl.Expr) -> pl.Expr:
-    return pl.when(column.str.contains(_PATTERN)).then(pl.lit("'") + column).otherwise(column)
+    runs = column.str.contains(_PATTERN) & ~column.str.contains(_NUMBER)
+    return pl.when(runs).then(pl.lit("'") + column).otherwise(column)
 
 
 def neutralised(frame: pl.DataFrame) -> pl.DataFrame:
@@ -34,7 +39,7 @@ def neutralised(frame: pl.DataFrame) -> pl.DataFrame:
             columns.append(_safe(pl.col(name)).alias(name))
         elif isinstance(dtype, pl.Categorical | pl.Enum):
             text = frame.get_column(name).cast(pl.String)
-            if text.str.contains(_PATTERN).any():  # the apostrophe is no category: the column becomes text
+            if (text.str.contains(_PATTERN) & ~text.str.contains(_NUMBER)).any():  # the apostrophe is no category: the column becomes text
                 columns.append(_safe(pl.col(name).cast(pl.String)).alias(name))
     safe = frame.with_columns(columns) if columns else frame
     renamed = {name: neutralise(name) for name in safe.columns if neutralise(name) != name}
