@@ -66,8 +66,8 @@ def test_the_helper_neutralises_text_categorical_and_enum_cells_and_names():
     assert ",=" not in csv and "\n=" not in csv and ",@" not in csv and ",+" not in csv
     rows = tables.safe([{"Name": "=1+1", "Age": 3}])  # rows as a page builds them
     assert rows.to_dicts() == [{"Name": "'=1+1", "Age": 3}]
-    figures = pl.DataFrame({"Change": ["+31%", "-2", "-1,234.5", "+3 pp", "-1+1"]})  # a figure keeps its sign
-    assert tables.safe(figures)["Change"].to_list() == ["+31%", "-2", "-1,234.5", "'+3 pp", "'-1+1"]
+    figures = pl.DataFrame({"Change": ["+31%", "-2", "-1,234.5", "-", "+3 pp", "-1+1"]})  # a figure keeps its sign
+    assert tables.safe(figures)["Change"].to_list() == ["+31%", "-2", "-1,234.5", "-", "'+3 pp", "'-1+1"]
 
 
 text = st.text(alphabet=st.sampled_from("=+-@\t\rab1 ,.%'\""), max_size=6)
@@ -76,7 +76,7 @@ text = st.text(alphabet=st.sampled_from("=+-@\t\rab1 ,.%'\""), max_size=6)
 def formula(cell: str) -> bool:
     """Whether a spreadsheet could read `cell` as a formula: it starts like one and is not a bare
     signed number."""
-    return cell.startswith(TRIGGERS) and re.fullmatch(r"[+-]?[\d,]*\d(\.\d+)?%?", cell) is None
+    return cell.startswith(TRIGGERS) and re.fullmatch(r"[+-]?[\d,]*\d(\.\d+)?%?|[+-]", cell) is None
 
 
 @given(values=st.lists(text, min_size=1, max_size=6), categorical=st.booleans())

@@ -3,7 +3,8 @@ a formula are neutralised (a leading apostrophe), while the database keeps the v
 
 The rule is one for every text a table carries: a value that starts with = + - @, a tab or a
 carriage return gets a leading apostrophe, unless it is a number and nothing else (`-2`, `+31%`,
-`-1,234.5`: a spreadsheet reads it as that number, and a figure keeps its sign on screen). It
+`-1,234.5`: a spreadsheet reads it as that number, and a figure keeps its sign on screen) or a
+lone `-` (a table's "none"). It
 applies to text columns, to categorical and enum columns (their values are made text), and to
 the column names (a scenario's name can head a column)."""
 
@@ -16,7 +17,8 @@ import polars as pl
 
 _TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 _PATTERN = r"^[=+\-@\t\r]"
-_NUMBER = r"^[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?%?$"  # a signed figure, nothing a formula could call
+# a signed figure, or a lone dash for "none": nothing a formula could call
+_NUMBER = r"^(?:[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?%?|[+-])$"
 _IS_NUMBER = re.compile(_NUMBER)
 
 
