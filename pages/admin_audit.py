@@ -6,10 +6,9 @@ from datetime import timedelta
 import streamlit as st
 
 from divert.core import clock
-from divert.core.safe_csv import to_csv_bytes
 from divert.readmodels import admin_view
 from divert.records import audit_log
-from divert.web import ui
+from divert.web import tables, ui
 
 ANY = "(any)"
 LIMIT = 5000
@@ -48,13 +47,12 @@ frame, more = audit_log.events(
 shown = f"{frame.height:,} event{'s' if frame.height != 1 else ''}"
 st.write(f"**{shown}**" + (f" (the newest {LIMIT:,}; narrow the filters to see older ones)" if more else ""))
 entries = admin_view.audit_entries(frame)
-st.dataframe(entries, hide_index=True, width="stretch",
-             column_config={"What changed": st.column_config.TextColumn(width="large")})
-st.download_button(
+tables.show(entries, hide_index=True, width="stretch",
+            column_config={"What changed": st.column_config.TextColumn(width="large")})
+tables.csv_download(
     "Download CSV",
-    to_csv_bytes(entries),
-    file_name=f"divert-audit-{today:%Y-%m-%d}.csv",
-    mime="text/csv",
+    entries,
+    f"divert-audit-{today:%Y-%m-%d}.csv",
     icon=":material/download:",
     disabled=frame.is_empty(),
 )

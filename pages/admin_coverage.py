@@ -4,9 +4,8 @@ import streamlit as st
 
 from divert.analytics.data import coverage
 from divert.core import clock
-from divert.core.safe_csv import to_csv_bytes
 from divert.readmodels import admin_view
-from divert.web import dashboard, ui
+from divert.web import dashboard, tables, ui
 
 ui.require_role("admin")
 st.title("Data coverage")
@@ -29,10 +28,10 @@ if gaps:
 else:
     st.success("No gaps: every source holds every month from its first to its last.", icon=":material/check_circle:")
 shown = admin_view.coverage_shown(table)
-st.dataframe(shown, hide_index=True, width="stretch", column_config={
+tables.show(shown, hide_index=True, width="stretch", column_config={
     "From": st.column_config.TextColumn(help="The first day of the first month held"),
     "To": st.column_config.TextColumn(help="The last day covered: the end of the last month held (or the as-of date)"),
     "Missing": st.column_config.NumberColumn(help="Months inside the range with no records (or a census not held)"),
     "Which": st.column_config.TextColumn(width="large"),
 })
-st.download_button("Download CSV", to_csv_bytes(table), f"coverage_{as_of:%Y-%m-%d}.csv", "text/csv")
+tables.csv_download("Download CSV", table, f"coverage_{as_of:%Y-%m-%d}.csv")

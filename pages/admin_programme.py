@@ -8,7 +8,7 @@ from divert.core import clock, wording
 from divert.readmodels import admin_view
 from divert.records import programme_profile
 from divert.reference import forces, programme
-from divert.web import ui
+from divert.web import tables, ui
 
 user = ui.require_role("admin")
 st.title("Programme")
@@ -98,4 +98,4 @@ with st.form("programme"):
 st.subheader(f"Areas of {current.force_name}")
 st.caption("The local authorities of the force area, as the shipped 2011 census names them (ONS codes). Imports and "
            "forms accept an area's name or its code.")
-st.dataframe(admin_view.areas_table(current.areas), hide_index=True)
+tables.show(admin_view.areas_table(current.areas), hide_index=True)

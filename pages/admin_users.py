@@ -4,7 +4,7 @@ import streamlit as st
 
 from divert.auth import accounts
 from divert.core import codes, wording
-from divert.web import ui
+from divert.web import tables, ui
 
 NOTICE = "divert_users_notice"
 
@@ -42,7 +42,7 @@ def status(account) -> str:
     return "Active"
 
 
-st.dataframe(
+tables.show(
     [
         {
             "Username": a.username,

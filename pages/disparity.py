@@ -7,7 +7,7 @@ from divert.analytics.equity import disparity
 from divert.charts import build
 from divert.readmodels import disparity_view
 from divert.reference import forces as forces_catalogue
-from divert.web import access, dashboard, ui
+from divert.web import access, dashboard, tables, ui
 
 CENSUS_CHOICES = {"interpolated": "Each year (interpolated)", "2011": "2011 census", "2021": "2021 census"}
 YEARLY = {"interpolated": "interpolated between the 2011 and 2021 censuses, held at 2021 from 2021 on",
@@ -151,7 +151,7 @@ with pathway_tab:
         )
         denominator_line(pathway.denominator)
         with st.expander("What each step is measured against"):
-            st.dataframe(pathway.bases, hide_index=True, width="stretch")
+            tables.show(pathway.bases, hide_index=True, width="stretch")
         stage = st.selectbox("Decision point", [s for s, _, _, _ in disparity.STAGES], key="disparity_stage",
                              format_func=lambda s: disparity.STAGE_LABELS[s])
         one = disparity_view.pathway_stage(pathway, stage)

@@ -8,7 +8,7 @@ import streamlit as st
 from divert.core import codes
 from divert.core.wording import plural
 from divert.readmodels import casework, referral_history
-from divert.web import forms, referral_forms, ui
+from divert.web import forms, referral_forms, tables, ui
 
 user = ui.require_role("manager", "caseworker", "admin")
 writes = user.role in ("caseworker", "admin")  # a manager reads the referral, and changes nothing
@@ -53,7 +53,7 @@ if query and query.strip():
     else:
         more = " (the newest 50 shown - type more of the reference to narrow it)" if results.height >= casework.SEARCH_LIMIT else ""
         st.caption(f"{plural(results.height, 'referral')} found{more}.")
-        st.dataframe(results.drop("referral_id"), hide_index=True)
+        tables.show(results.drop("referral_id"), hide_index=True)
         if results.height > 1:
             st.selectbox("Open a referral", list(results["Referral"]), key="fr_pick", index=None,
                          on_change=picked, placeholder="Choose one of the referrals found")
@@ -110,7 +110,7 @@ st.subheader("Changes")
 st.caption("Every recording and correction of this referral, its offence, assessment, bookings and closure.")
 trail = referral_history.audit_trail(engine, detail["reference"])
 if trail.height:
-    st.dataframe(trail, hide_index=True, column_config={
+    tables.show(trail, hide_index=True, column_config={
         "When": st.column_config.TextColumn(width="medium"), "By": st.column_config.TextColumn(width="medium"),
         "Action": st.column_config.TextColumn(width="small"), "Record": st.column_config.TextColumn(width="small"),
         "What changed": st.column_config.TextColumn(width="large"),

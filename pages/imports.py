@@ -6,10 +6,9 @@ import hashlib
 import streamlit as st
 
 from divert.core import codes
-from divert.core.safe_csv import to_csv_bytes
 from divert.ingest.kinds import KINDS
-from divert.ingest.run import data_dictionary, import_files, template_csv
-from divert.web import forms, ui
+from divert.ingest.run import data_dictionary, import_files, template_frame
+from divert.web import forms, tables, ui
 
 user = ui.require_role("caseworker", "admin")
 engine = ui.engine()
@@ -32,10 +31,9 @@ spec = KINDS[kind]
 with st.expander(f"Template and data dictionary for {kind}", icon=":material/table_chart:"):
     st.caption(f"Rows are matched on {spec.natural_key}: a row already imported is updated when it differs "
                "and left alone when not. Columns marked required must be present and filled.")
-    st.download_button("Download the template (CSV)", template_csv(kind).encode("utf-8"),
-                       file_name=f"divert-{kind}-template.csv", mime="text/csv", icon=":material/download:",
-                       on_click="ignore")
-    st.dataframe(data_dictionary(kind), hide_index=True, column_config={
+    tables.csv_download("Download the template (CSV)", template_frame(kind), f"divert-{kind}-template.csv",
+                        icon=":material/download:", on_click="ignore")
+    tables.show(data_dictionary(kind), hide_index=True, column_config={
         "meaning": st.column_config.TextColumn(width="large"),
         "allowed values": st.column_config.TextColumn(width="large"),
     })
@@ -72,11 +70,10 @@ def show(report, title: str) -> None:
         frame = forms.hide_identifiers(report.problems_frame())
         more = f" (the first {len(report.problems):,}; {report.more_problems:,} more not listed)" if report.more_problems else ""
         st.markdown(f"**Problems{more}** - row numbers count the header as row 1, as in a spreadsheet.")
-        st.dataframe(frame.rename({"file": "File", "row": "Row", "column": "Column", "value": "Value",
-                                   "reason": "Reason"}), hide_index=True)
-        st.download_button("Download the problem report (CSV)", to_csv_bytes(frame),
-                           file_name=f"divert-{kind}-problems.csv", mime="text/csv", icon=":material/download:",
-                           on_click="ignore", key=f"report_{title}")
+        tables.show(frame.rename({"file": "File", "row": "Row", "column": "Column", "value": "Value",
+                                  "reason": "Reason"}), hide_index=True)
+        tables.csv_download("Download the problem report (CSV)", frame, f"divert-{kind}-problems.csv",
+                            icon=":material/download:", on_click="ignore", key=f"report_{title}")
 
 
 def run(dry_run: bool):

@@ -12,10 +12,9 @@ from divert.analytics.dashboards import volume
 from divert.analytics.planning import assumptions, launch, staffing
 from divert.charts import build, planning
 from divert.core import clock
-from divert.core.safe_csv import to_csv_bytes
 from divert.core.wording import plural
 from divert.readmodels import launch_view
-from divert.web import dashboard, scenarios, ui
+from divert.web import dashboard, scenarios, tables, ui
 
 user = ui.require_role("manager", "admin")
 st.title("Launch planner")
@@ -39,8 +38,8 @@ st.subheader("1. Recorded possession offences a month")
 how = st.radio("Counts", ["Type them in", "Import a CSV file"], horizontal=True, key="launch_how",
                help="A year is enough; two years or more lets the planner follow the time of year.")
 if how == "Import a CSV file":
-    st.download_button("Download a template (CSV)", launch.template_csv(), "possession_offences_template.csv",
-                       "text/csv", icon=":material/download:", key="launch_template")
+    tables.csv_download("Download a template (CSV)", launch.template_frame(), "possession_offences_template.csv",
+                        icon=":material/download:", key="launch_template")
     upload = st.file_uploader("CSV file with a 'month' column (YYYY-MM) and an 'offences' column", type=["csv"],
                               key="launch_file")
     if upload is None:
@@ -51,7 +50,7 @@ else:
     st.caption("Pre-filled with the offences this database recorded in the two years before diversion started "
                f"({launched:%B %Y}) as an example: replace them with the force's own counts. Add or delete "
                "rows as needed.")
-    edited = st.data_editor(
+    edited = tables.editor(
         launch_view.editor_rows(data.offences, launched), num_rows="dynamic", width="content", hide_index=True, key="launch_counts",
         column_config={
             "month": st.column_config.TextColumn("Month (YYYY-MM)", required=True, max_chars=10),
@@ -144,12 +143,12 @@ n1.caption(f"For the expected demand: {staffing.needed_text(answers[launch.WORKE
 n2.metric(f"{staffing.SESSIONS_LABEL} (busy run)", staffing.needed_text(answers[launch.SESSIONS_NEEDED]["busy_week"]),
           help=staffing.SESSIONS_HELP)
 n2.caption(f"For the expected demand: {staffing.needed_text(answers[launch.SESSIONS_NEEDED]['average_week'])}")
-st.dataframe(needed, width="stretch", hide_index=True,
-             column_config={"measure": "Measure", "average_week": st.column_config.NumberColumn("Average week", format="%.1f"),
-                            "busy_week": st.column_config.NumberColumn("Busy run", format="%.1f"),
-                            "explanation": "How it is worked out"})
-st.download_button("Download (CSV)", to_csv_bytes(needed), "launch_capacity.csv", "text/csv",
-                   icon=":material/download:", key="launch_download")
+tables.show(needed, width="stretch", hide_index=True,
+            column_config={"measure": "Measure", "average_week": st.column_config.NumberColumn("Average week", format="%.1f"),
+                           "busy_week": st.column_config.NumberColumn("Busy run", format="%.1f"),
+                           "explanation": "How it is worked out"})
+tables.csv_download("Download (CSV)", needed, "launch_capacity.csv",
+                    icon=":material/download:", key="launch_download")
 
 st.subheader("5. If the service were sized from the old figures")
 sized = launch_view.sizings(counts, inputs, weekly, needed, targets.target_days_to_assessment,

@@ -5,7 +5,7 @@ import streamlit as st
 from divert.analytics.dashboards.overview import periods
 from divert.core import wording
 from divert.readmodels import overview_view
-from divert.web import access, dashboard, ui
+from divert.web import access, dashboard, tables, ui
 
 user = ui.require_role(*access.ALL_ROLES)
 st.title("Overview")
@@ -40,7 +40,7 @@ st.subheader("Value for money")
 st.caption(f"{worth['meaning']} This period: {wording.day(worth['start'])} to {wording.day(worth['end'])} "
            f"({worth['days']} days); referrals by the day they were made, assessments and courses by the day they "
            "happened.")
-st.dataframe(worth["lines"], hide_index=True, width="stretch")
+tables.show(worth["lines"], hide_index=True, width="stretch")
 st.caption(f"Officer hours per referral, source: {ui.plain(worth['hours_source'])}")
 if not (worth["priced"] and worth["valued"]):
     if user.role == "admin":

@@ -6,9 +6,8 @@ import streamlit as st
 
 from divert.analytics.planning import assumptions, forecast, queue, staffing
 from divert.charts import build, planning
-from divert.core.safe_csv import to_csv_bytes
 from divert.readmodels import scenarios_view
-from divert.web import dashboard, scenarios, ui
+from divert.web import dashboard, scenarios, tables, ui
 
 user = ui.require_role("manager", "admin")
 st.title("Scenario planner")
@@ -208,12 +207,12 @@ if chosen:
     compared = scenarios_view.comparison(result, plans, baseline, targets.target_days_to_assessment,
                                          targets.target_days_to_course)
     side_by_side, both = compared.table, compared.weeks
-    st.dataframe(side_by_side, width="stretch", hide_index=True, height=compared.height)
+    tables.show(side_by_side, width="stretch", hide_index=True, height=compared.height)
     d1, d2 = st.columns(2)
-    d1.download_button("Download the comparison (CSV)", to_csv_bytes(side_by_side), "scenario_comparison.csv",
-                       "text/csv", icon=":material/download:", key="download_comparison")
-    d2.download_button("Download every week of each (CSV)", to_csv_bytes(both), "scenario_weeks.csv", "text/csv",
-                       icon=":material/download:", key="download_compared_weeks")
+    tables.csv_download("Download the comparison (CSV)", side_by_side, "scenario_comparison.csv", where=d1,
+                        icon=":material/download:", key="download_comparison")
+    tables.csv_download("Download every week of each (CSV)", both, "scenario_weeks.csv", where=d2,
+                        icon=":material/download:", key="download_compared_weeks")
     dashboard.chart_block(
         "Projected wait to a course in each scenario",
         f"The wait for someone joining the back of the course queue, week by week, in each scenario; the dashed "
@@ -240,9 +239,9 @@ if not readable:
     st.info("No scenarios saved yet.", icon=":material/info:")
 else:
     listing = scenarios.export_frame(list(readable.values()))
-    st.dataframe(scenarios_view.saved_list(listing), width="stretch", hide_index=True)
-    st.download_button("Export saved scenarios (CSV)", to_csv_bytes(listing), "scenarios.csv", "text/csv",
-                       icon=":material/download:", key="download_scenarios")
+    tables.show(scenarios_view.saved_list(listing), width="stretch", hide_index=True)
+    tables.csv_download("Export saved scenarios (CSV)", listing, "scenarios.csv",
+                        icon=":material/download:", key="download_scenarios")
     with st.form("delete_scenario"):
         gone = st.selectbox("Delete a scenario", list(readable), key="scenario_delete")
         sure = st.checkbox("Yes, delete it (the audit log keeps a record)")

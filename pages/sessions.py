@@ -5,7 +5,7 @@ import streamlit as st
 
 from divert.core.wording import plural
 from divert.readmodels import course_sessions, work_queues
-from divert.web import forms, session_forms, ui
+from divert.web import forms, session_forms, tables, ui
 
 user = ui.require_role("manager", "caseworker", "admin")
 engine = ui.engine()
@@ -37,7 +37,7 @@ with sessions_tab:
         st.subheader("Past sessions")
         if len(past):
             st.caption(f"{plural(len(past), 'past session')}, newest first.")
-            st.dataframe(course_sessions.listed(past), hide_index=True)
+            tables.show(course_sessions.listed(past), hide_index=True)
         else:
             st.info("No sessions have taken place yet.", icon=":material/event_busy:")
     else:
@@ -46,7 +46,7 @@ with sessions_tab:
         if len(around):
             if view != "Upcoming":
                 st.caption("Sessions from the last four weeks and the next eight, in date order.")
-            st.dataframe(course_sessions.listed(around), hide_index=True)
+            tables.show(course_sessions.listed(around), hide_index=True)
         elif len(every):
             st.info(("No upcoming sessions" if view == "Upcoming" else "No sessions in the last four weeks or "
                      "the next eight") + f" - schedule one below. {plural(len(every), 'session')} in all: choose "

@@ -5,7 +5,7 @@ import streamlit as st
 
 from divert.core.wording import day, plural
 from divert.readmodels import casework, worklist
-from divert.web import ui
+from divert.web import tables, ui
 
 user = ui.require_role("caseworker", "manager", "admin")
 engine = ui.engine()
@@ -54,7 +54,7 @@ if not rows.height:
     st.stop()
 
 generation = st.session_state.setdefault(GENERATION, 0)
-chosen = st.dataframe(
+chosen = tables.show(
     rows, hide_index=True, key=f"wl_table_{generation}",
     on_select="rerun" if OPENS_RECORDS else "ignore", selection_mode="single-row",
     column_config={

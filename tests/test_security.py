@@ -389,13 +389,17 @@ def test_a_password_change_or_reset_ends_the_other_open_sessions(db):
 
 
 # --- single sign-on: which Divert account an identity names ----------------------------------
+VERIFIED = {"email_verified": True}
+
+
 @pytest.mark.parametrize("claims, claim, domain, expected", [
-    ({"email": "Nia.Jones@Force.Example"}, "email", "force.example", "nia.jones"),
-    ({"email": "nia.jones@elsewhere.example"}, "email", "force.example", None),  # another domain
-    ({"email": "nia.jones@force.example"}, "email", "", None),  # an address, but no domain allowed
-    ({"preferred_username": "nia.jones"}, "preferred_username", "", "nia.jones"),
-    ({"preferred_username": "nia jones"}, "preferred_username", "", None),  # not a Divert username
-    ({"sub": "nia"}, "email", "force.example", None),  # the claim is missing
+    ({"email": "Nia.Jones@Force.Example", **VERIFIED}, "email", "force.example", "nia.jones"),
+    ({"email": "nia.jones@elsewhere.example", **VERIFIED}, "email", "force.example", None),  # another domain
+    ({"email": "nia.jones@force.example", **VERIFIED}, "email", "", None),  # an address, but no domain allowed
+    ({"sub": "nia.jones"}, "sub", "", "nia.jones"),  # an identifier the provider never reassigns
+    ({"oid": "5f1c2b9e-0d7a-4c1e-9f3b-2a6d8e4c7b10"}, "oid", "", "5f1c2b9e-0d7a-4c1e-9f3b-2a6d8e4c7b10"),
+    ({"sub": "nia jones"}, "sub", "", None),  # not a Divert username
+    ({"sub": "nia", **VERIFIED}, "email", "force.example", None),  # the claim is missing
 ])
 def test_an_identity_names_a_divert_account_only_exactly(claims, claim, domain, expected):
     from divert.auth import sso
@@ -408,7 +412,7 @@ def test_single_sign_on_needs_an_active_divert_account(engine):
 
     add(engine, "boss", role="admin")
     add(engine, "nia")
-    claims = {"email": "nia@force.example", "iss": "https://login.force.example"}
+    claims = {"email": "nia@force.example", "email_verified": True, "iss": "https://login.force.example"}
     from divert.core import environment
 
     environment._secrets.cache_clear()
@@ -421,7 +425,7 @@ def test_single_sign_on_needs_an_active_divert_account(engine):
     try:
         outcome = sso.sign_in(claims, engine=engine)
         assert (outcome.status, outcome.username) == ("ok", "nia")
-        assert sso.sign_in({"email": "ghost@force.example"}, engine=engine).status == "no_account"
+        assert sso.sign_in({"email": "ghost@force.example", **VERIFIED}, engine=engine).status == "no_account"
         accounts.set_user_active("nia", False, "boss", engine=engine)
         assert sso.sign_in(claims, engine=engine).status == "disabled"
         (event,) = actions(engine, "sign_in")

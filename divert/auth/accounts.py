@@ -6,7 +6,9 @@ Passwords are hashed with bcrypt here; no password and no hash is ever written t
 or returned to a caller (an Account carries neither).
 
 Usernames are matched without regard to case (the sign-in widget lower-cases what is typed),
-so two accounts can never differ only by case.
+so two accounts can never differ only by case; they are NFKC-normalised, ASCII unless the
+operator allows more, and a new one that looks like a name already taken (`demo.аdmin` with a
+Cyrillic а beside `demo.admin`) is refused (divert.auth.usernames).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from datetime import UTC, datetime
 import bcrypt
 from sqlalchemy import func, select, update
 
-from divert.auth import throttle
+from divert.auth import throttle, usernames
 from divert.core import codes
 from divert.core.environment import password_hash_rounds
 from divert.core.field_rules import Checker, Problem
@@ -96,8 +98,12 @@ def _accounts(s, rows: list[User]) -> list[Account]:
 def _find(s, username: str | None) -> User | None:
     if not username:
         return None
-    query = select(User).where(func.lower(User.username) == username.strip().lower())
+    query = select(User).where(func.lower(User.username) == usernames.normalise(username).lower())
     return s.execute(query).scalars().first()
+
+
+def _taken(s) -> list[str]:
+    return list(s.execute(select(User.username)).scalars())
 
 
 def _known(s, username: str) -> User:
@@ -203,20 +209,25 @@ def one_time_password() -> str:
 # --- creating accounts ----------------------------------------------------------------------
 def _add(s, values: dict, actor: str, demo: bool) -> Saved:
     c = Checker(values)
-    username = c.text("username", required=True, max_length=60)
+    username = usernames.normalise(c.text("username", required=True, max_length=usernames.MAX_LENGTH)) or None
     display = c.text("display_name", max_length=120) or username
     role = c.code("role", codes.ROLES, upper=False)
     password = values.get("password") or ""
-    if username and not username.replace(".", "").replace("_", "").replace("-", "").isalnum():
-        c.fail("username", "may contain only letters, digits and . _ -")
-    elif username and username.lower() in SERVICE_ACTORS:
+    name_ok = username and not any(problem.field == "username" for problem in c.problems)
+    if name_ok and (reason := usernames.problem(username)):
+        c.fail("username", reason)
+        name_ok = False
+    elif name_ok and username.lower() in SERVICE_ACTORS:
         c.fail("username", "is reserved for the system: choose another")
+        name_ok = False
     for reason in password_problems(username, password):
         c.fail("password", reason, value="***")
     if "password_again" in values and values.get("password_again") != password:
         c.fail("password_again", "does not match the password", value="***")
-    if username and _find(s, username) is not None:
+    if name_ok and _find(s, username) is not None:
         c.fail("username", "is already taken")
+    elif name_ok and (twin := usernames.looks_like(username, _taken(s))):
+        c.fail("username", f"looks the same as the username {twin}: choose one that cannot be mistaken for it")
     check(c)
     row = User(
         username=username,

@@ -11,31 +11,39 @@ Configured in `.streamlit/secrets.toml` (nothing here when it is not):
     server_metadata_url = "https://login.force.example/.well-known/openid-configuration"
 
     [divert]
-    sso_claim = "email"          # the identity claim that names the Divert account
+    sso_claim = "email"          # the identity claim that names the Divert account: email, sub or oid
     sso_domain = "force.example" # with an e-mail claim: only this domain, the part before @ is the username
 
 The provider says who someone is; Divert says what they may do. A signed-in identity is let in
 only when an active Divert account of the same username exists - made by an administrator, with
 its role, as for a local account - so roles are still granted in Divert, a disabled account is
 refused, and every sign-in is audited. The account's password is not used for it.
+
+Only a verified identity names an account: an e-mail address only when the provider says it
+verified it (`email_verified` true), or an identifier the provider never reassigns (`sub`, or
+Microsoft Entra ID's `oid`), chosen as `sso_claim`. A claim a person can set or the provider does
+not check (`preferred_username`, `upn`, an unverified address) names none. The name is
+normalised as a username is (divert.auth.usernames: NFKC, ASCII unless allowed).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from divert.auth import throttle
+from divert.auth import throttle, usernames
 from divert.core import environment
 from divert.core.field_rules import Problem
 from divert.records.core import Rejected, Saved, audit, write
 from divert.storage.models import User
 
 DEFAULT_CLAIM = "email"
+# an e-mail address (with email_verified true), or an identifier the provider never reassigns
+VERIFIED_CLAIMS = ("email", "sub", "oid")
 
 
 @dataclass(frozen=True)
 class Outcome:
-    status: str  # ok | no_account | disabled
+    status: str  # ok | no_account | disabled | unverified
     username: str | None = None
     generation: int = 0
 
@@ -56,14 +64,25 @@ def _divert_setting(name: str) -> str | None:
     return str(value) if value else None
 
 
+def verified(claims: dict, claim: str | None = None) -> bool:
+    """Whether the claim that names the account is one the provider vouches for: a verified
+    e-mail address, or an identifier it never reassigns."""
+    claim = claim or _divert_setting("sso_claim") or DEFAULT_CLAIM
+    if claim not in VERIFIED_CLAIMS:
+        return False
+    return claim != "email" or claims.get("email_verified") is True
+
+
 def username_from(claims: dict, claim: str | None = None, domain: str | None = None) -> str | None:
-    """The Divert username an identity names, or None when it names none acceptably."""
+    """The Divert username a verified identity names, or None when it names none acceptably."""
     claim = claim or _divert_setting("sso_claim") or DEFAULT_CLAIM
     domain = domain if domain is not None else _divert_setting("sso_domain")
+    if not verified(claims, claim):
+        return None
     value = claims.get(claim)
     if not isinstance(value, str) or not value.strip():
         return None
-    value = value.strip().lower()
+    value = usernames.normalise(value).lower()
     if "@" in value:
         local, _, host = value.rpartition("@")
         if not domain or host != domain.strip().lower():
@@ -71,7 +90,7 @@ def username_from(claims: dict, claim: str | None = None, domain: str | None = N
         value = local
     elif domain:
         return None
-    return value if value.replace(".", "").replace("_", "").replace("-", "").isalnum() else None
+    return value if value and usernames.problem(value) is None else None
 
 
 def fresh(claims: dict, hours: float, now: float) -> bool:
@@ -87,6 +106,8 @@ def sign_in(claims: dict, *, engine=None) -> Outcome:
     for an account; nothing is recorded for an identity that names no account)."""
     from sqlalchemy import func, select
 
+    if not verified(claims):
+        return Outcome("unverified")
     username = username_from(claims)
     if username is None:
         return Outcome("no_account")

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, case, delete, func, or_, select, update
 from sqlmodel import Session
 
+from divert.auth.usernames import normalise
 from divert.storage.security_models import ANY, SessionGeneration, SignInThrottle
 
 T = SignInThrottle
@@ -21,7 +22,7 @@ FORGET_AFTER = timedelta(days=1)  # quiet rows with no lock and no recent succes
 
 
 def name_key(username: str | None) -> str:
-    return (username or "").strip().lower()[:60]
+    return normalise(username).lower()[:60]
 
 
 def client_key(address: str | None) -> str:

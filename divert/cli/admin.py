@@ -5,7 +5,7 @@ from __future__ import annotations
 import getpass
 import sys
 
-from divert.cli.common import OK, REJECTED, USAGE, CommandParser, db_engine, db_url
+from divert.cli.common import OK, REJECTED, USAGE, CommandParser, actor, db_engine, db_url
 from divert.core import codes
 from divert.records import programme_profile
 
@@ -17,7 +17,7 @@ def cmd_user(args) -> int:
     from divert.storage.db import session_scope
     from divert.storage.models import User
 
-    actor = f"cli:{getpass.getuser()}"
+    by = actor()
     if args.user_command == "add":
         if args.password_stdin:
             password = sys.stdin.readline().rstrip("\n")
@@ -28,7 +28,7 @@ def cmd_user(args) -> int:
                 return REJECTED
         saved = add_user(
             {"username": args.name, "role": args.role, "password": password, "display_name": args.display_name},
-            actor,
+            by,
             engine=db_engine(args),
         )
         if not saved.ok:
@@ -38,21 +38,21 @@ def cmd_user(args) -> int:
         print(f"User {args.name} added with role {args.role}")
         return OK
     if args.user_command == "unlock":
-        saved = unlock(args.name, actor, engine=db_engine(args))
+        saved = unlock(args.name, by, engine=db_engine(args))
         if not saved.ok:
             print(saved.problems[0].reason, file=sys.stderr)
             return REJECTED
         print(f"User {args.name} unlocked")
         return OK
     if args.user_command == "reset-password":
-        saved, one_time = reset_password(args.name, actor, engine=db_engine(args))
+        saved, one_time = reset_password(args.name, by, engine=db_engine(args))
         if not saved.ok:
             print(saved.problems[0].reason, file=sys.stderr)
             return REJECTED
         print(f"One-time password for {args.name} (to be changed at the next sign-in): {one_time}")
         return OK
     if args.user_command == "disable":
-        saved = set_user_active(args.name, False, actor, engine=db_engine(args))
+        saved = set_user_active(args.name, False, by, engine=db_engine(args))
         if not saved.ok:
             print(saved.problems[0].reason, file=sys.stderr)
             return REJECTED
@@ -80,7 +80,7 @@ def cmd_programme(args) -> int:
         if not values:
             print("give at least one setting to change (see `divert programme set --help`)", file=sys.stderr)
             return USAGE
-        saved, chosen = programme_profile.save(values, f"cli:{getpass.getuser()}", engine=db_engine(args))
+        saved, chosen = programme_profile.save(values, actor(), engine=db_engine(args))
         if not saved.ok:
             for problem in saved.problems:
                 print(f"--{problem.field.replace('_', '-')}: {problem.reason}", file=sys.stderr)
@@ -105,7 +105,11 @@ def cmd_programme(args) -> int:
 
 def add_user_parser(sub) -> None:
     """`divert user` and its subcommands."""
-    user = sub.add_parser("user", help="manage users")
+    user = sub.add_parser("user", help="manage users (administrator access: see `divert --help`)",
+                          description="Manage the app's accounts. Whoever can run this with the database URL is an "
+                                      "administrator: no password is asked, and reset-password prints a one-time "
+                                      "password for any account. Each change is audited as cli:<operating-system "
+                                      "account>; give command-line access only to the app's administrators.")
     user_sub = user.add_subparsers(dest="user_command", required=True, parser_class=CommandParser)
     add = user_sub.add_parser("add", help="add a user")
     add.add_argument("name")

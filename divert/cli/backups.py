@@ -3,10 +3,9 @@ the public release (`divert export --public`)."""
 
 from __future__ import annotations
 
-import getpass
 import sys
 
-from divert.cli.common import OK, REJECTED, USAGE, db_engine, db_url, safe_url, show_progress
+from divert.cli.common import OK, REJECTED, USAGE, actor, db_engine, db_url, safe_url, show_progress
 
 
 def cmd_export(args) -> int:
@@ -15,7 +14,7 @@ def cmd_export(args) -> int:
     from divert.backup import BackupError, export_backup
     from divert.records.exports import record_export
 
-    user = f"cli:{getpass.getuser()}"
+    user = actor()
     if args.public:
         return _export_release(args, user)
     if args.as_of:
@@ -83,7 +82,7 @@ def cmd_restore(args) -> int:
               file=sys.stderr)
         return USAGE
     try:
-        report = restore_backup(db_engine(args), Path(args.source), f"cli:{getpass.getuser()}", progress=show_progress,
+        report = restore_backup(db_engine(args), Path(args.source), actor(), progress=show_progress,
                                 accept_unsigned=args.accept_unsigned)
     except BackupError as error:
         if sys.stderr.isatty():

@@ -9,6 +9,14 @@ import sys
 OK, REJECTED, USAGE = 0, 1, 2
 
 
+def actor() -> str:
+    """The audit name of whoever runs the command: `cli:` and the process's operating-system
+    account (divert.records.acting.command_line_actor), never LOGNAME or USER."""
+    from divert.records.acting import command_line_actor
+
+    return command_line_actor()
+
+
 def db_engine(args):
     from divert.storage.db import get_engine
 

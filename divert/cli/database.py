@@ -3,12 +3,11 @@ synthetic demo programme, and say what it holds."""
 
 from __future__ import annotations
 
-import getpass
 import math
 import sys
 import time
 
-from divert.cli.common import OK, REJECTED, USAGE, db_engine, db_url, safe_url, show_progress
+from divert.cli.common import OK, REJECTED, USAGE, actor, db_engine, db_url, safe_url, show_progress
 
 SCALE_RANGE = (0.01, 100.0)  # demo volume: about 136 to 1.4 million referrals
 
@@ -25,7 +24,7 @@ def cmd_init(args) -> int:
     if path is not None:
         for file in tighten_permissions(path):
             print(f"Made {file} readable by its owner only (it was readable by others)")
-    added = ensure_population(db_engine(args), f"cli:{getpass.getuser()}")
+    added = ensure_population(db_engine(args), actor())
     if added:
         print(f"Loaded {added:,} census population rows (ONS Census 2011 and 2021, Open Government Licence v3.0)")
     problem = ensure_key(db_engine(args))
@@ -88,8 +87,8 @@ def cmd_status(args) -> int:
     if path is not None and not path.is_file():  # look, never create (not even its folder)
         print(f"There is no database file at {path}. Run `divert init` to create it.")
         return REJECTED
-    if path is not None and path.stat().st_mode & 0o077:
-        print(f"Warning: {path} is readable by other users; `divert init` makes it private.")
+    for warning in private_file_warnings(path):
+        print(warning)
     revision = current_revision(url)
     print(f"Schema revision: {revision or 'none'} (newest {head_revision()})")
     if revision is None:
@@ -103,6 +102,28 @@ def cmd_status(args) -> int:
     problem = key_problem(db_engine(args))
     print(f"Person key: {problem}" if problem else "Person key: present, and the one this database was built with")
     return _print_coverage(args)
+
+
+def private_file_warnings(database) -> list[str]:
+    """A warning for each file that holds a secret or the records and that other users of the
+    machine may read or write: the SQLite database (with its -wal and -shm companions), the key
+    files in the data folder and the secrets file. Each should be its owner's alone (0600)."""
+    from pathlib import Path
+
+    from divert.core.environment import key_files, secrets_file
+
+    files = [Path(f"{database}{suffix}") for suffix in ("", "-wal", "-shm")] if database is not None else []
+    warnings = []
+    for file in [*files, *key_files(), secrets_file()]:
+        try:
+            mode = file.stat().st_mode
+        except OSError:
+            continue  # not there (a database never opened in WAL mode, no secrets file)
+        if mode & 0o077:
+            fix = "`divert init` makes it private" if file in files else f"run `chmod 600 {file}`"
+            warnings.append(f"Warning: {file} can be read or changed by other users of this machine "
+                            f"(mode {mode & 0o777:o}); {fix}.")
+    return warnings
 
 
 def _print_coverage(args) -> int:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import getpass
 import sys
 
-from divert.cli.common import OK, REJECTED, USAGE, db_engine
+from divert.cli.common import OK, REJECTED, USAGE, actor, db_engine
 
 
 def cmd_import(args) -> int:
@@ -29,8 +28,8 @@ def cmd_import(args) -> int:
             return USAGE
         sources.append((path.name, path.read_bytes()))
     report = import_files(
-        args.kind, sources, f"cli:{getpass.getuser()}", engine=db_engine(args),
-        dry_run=args.dry_run, force=args.force, progress=_import_progress,
+        args.kind, sources, actor(), engine=db_engine(args),
+        dry_run=args.dry_run, force=args.force, force_override=args.force_override, progress=_import_progress,
     )
     if sys.stderr.isatty():
         print(file=sys.stderr)
@@ -62,8 +61,11 @@ def add_import_parser(sub) -> None:
     imp.add_argument("files", nargs="*", metavar="FILE")
     imp.add_argument("--dry-run", action="store_true", help="check everything, write nothing")
     imp.add_argument("--template", action="store_true", help="print the expected header and exit")
-    imp.add_argument("--force", help="police force (police.uk slug): for stop-search files named without it, "
-                                      "or the one force to take from a police.uk archive (.zip; default: all forces)")
+    imp.add_argument("--force", metavar="SLUG",
+                     help="police force, its police.uk identifier (e.g. durham): for stop-search files named without "
+                          "it, or the one force to take from a police.uk archive (.zip; default: all forces)")
+    imp.add_argument("--force-override", action="store_true",
+                     help="record the rows of files named for another force as --force's (refused without it)")
     imp.add_argument("--report", metavar="CSV", help="write every problem to this CSV file")
     imp.add_argument("--user", help=argparse.SUPPRESS)  # refused: imports are recorded as cli:<login>
     imp.set_defaults(func=cmd_import)

@@ -1,4 +1,8 @@
-"""The `divert` command. Exit 0 on success, 1 on rejected input (nothing written), 2 on usage."""
+"""The `divert` command. Exit 0 on success, 1 on rejected input (nothing written), 2 on usage.
+
+Anyone who can run it with the database's URL is an administrator: it asks for no password, adds
+accounts and resets their passwords. Each change is audited as cli:<the operating-system account
+that ran it>."""
 
 from __future__ import annotations
 
@@ -11,7 +15,8 @@ from divert.cli.common import DB_HELP, REJECTED, USAGE, CommandParser
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="divert", description=__doc__)
+    parser = argparse.ArgumentParser(prog="divert", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", help=DB_HELP)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=CommandParser)
     database.add_init_parser(sub)

@@ -18,9 +18,10 @@ PROJECT_DIR = Path(__file__).resolve().parents[2]
 REFERENCE_DIR = PROJECT_DIR / "data"
 
 
-def data_dir() -> Path:
+def data_dir(*, create: bool = True) -> Path:
     path = Path(os.environ.get("DIVERT_DATA_DIR", REFERENCE_DIR))
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if create:
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
     return path
 
 
@@ -59,9 +60,14 @@ def client_address_header() -> str | None:
     return os.environ.get("DIVERT_CLIENT_ADDRESS_HEADER") or _secrets().get("divert", {}).get("client_address_header")
 
 
+def secrets_file() -> Path:
+    """The secrets file: DIVERT_SECRETS, else .streamlit/secrets.toml (it may not exist)."""
+    return Path(os.environ.get("DIVERT_SECRETS", PROJECT_DIR / ".streamlit" / "secrets.toml"))
+
+
 @lru_cache(maxsize=1)
 def _secrets() -> dict:
-    path = Path(os.environ.get("DIVERT_SECRETS", PROJECT_DIR / ".streamlit" / "secrets.toml"))
+    path = secrets_file()
     if path.is_file():
         with path.open("rb") as fh:
             return tomllib.load(fh)
@@ -86,6 +92,12 @@ def configured_secret(name: str) -> str | None:
 
 def key_file(name: str) -> Path:
     return data_dir() / f".{name}.key"
+
+
+def key_files() -> list[Path]:
+    """The key files in the data folder (looked for, never created)."""
+    folder = data_dir(create=False)
+    return sorted(path for path in folder.glob(".*.key") if path.is_file()) if folder.is_dir() else []
 
 
 def secret(name: str, *, create: bool = True) -> str | None:

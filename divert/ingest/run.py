@@ -30,7 +30,7 @@ from sqlmodel import Session
 
 from divert.core.field_rules import Problem
 from divert.ingest import replay
-from divert.ingest.archive import expand_archives
+from divert.ingest.archive import expand_archives, is_archive
 from divert.ingest.bulk_path import KINDS as BULK_KINDS
 from divert.ingest.bulk_path import SNAPSHOT_TRIES, _bulk_import
 from divert.ingest.import_report import ImportReport, _repeated
@@ -45,6 +45,7 @@ from divert.ingest.reading import (
 from divert.records import acting, pseudonym
 from divert.records.core import audit
 from divert.records.import_writes import new_import_id
+from divert.reference import forces
 from divert.storage.db import (
     BUSY_MESSAGE,
     analyze,
@@ -69,11 +70,18 @@ def import_files(
     engine=None,
     dry_run: bool = False,
     force: str | None = None,
+    force_override: bool = False,
     progress: Callable[[float, str], None] | None = None,
 ) -> ImportReport:
-    """Import (name, content) files of one kind. `force` overrides the force for stop-search
-    files whose name does not carry it."""
+    """Import (name, content) files of one kind. `force` (a police.uk slug, one of the 43) is the
+    force of stop-search files whose name does not carry it, or the one force to take from a
+    police.uk archive; it is refused for a file named for another force unless `force_override`."""
     spec = KINDS[kind]
+    refused = _unknown_force(kind, sources, force)
+    if refused is not None:
+        report = ImportReport(kind, [name for name, _ in sources], dry_run)
+        report.add(", ".join(name for name, _ in sources)[:200] or "--force", refused)
+        return report
     sources, archive_problems = expand_archives(kind, sources, force)
     names = [name for name, _ in sources]
     report = ImportReport(kind, names, dry_run)
@@ -90,9 +98,14 @@ def import_files(
             report.add(name, problem)
         extra = {}
         if kind == "stop-search":
-            file_force = force or force_from_filename(name)
+            named = force_from_filename(name)
+            file_force = force or named
             if file_force is None:
                 report.add(name, Problem("file", name, "the force is not in the file name (YYYY-MM-<force>-stop-and-search.csv): give it with --force"))
+            elif named is not None and named != file_force and not force_override:
+                report.add(name, Problem("force", force, f"contradicts the file's name, which says {named}: import "
+                                                          f"it as {named} (no --force), or give --force-override to "
+                                                          f"record its rows as {force}"))
             extra = {"force": file_force, "source_file": Path(name).name}
             for problem in police_uk_problems(name, content, frame):
                 report.add(name, problem)
@@ -126,6 +139,23 @@ def import_files(
             raise
         report.add(first, Problem("database", None, BUSY_MESSAGE))
         return report
+
+
+def _unknown_force(kind: str, sources: list[tuple[str, bytes]], force: str | None) -> Problem | None:
+    """Why `force` cannot be stored as a force: it must be a police.uk slug of one of the 43
+    forces exactly (`durham`, not `Durham `). Choosing from police.uk archives alone, it only
+    picks their members by name, so a force beyond the 43 in them (btp) may be named too."""
+    if force is None or force in forces.BY_SLUG:
+        return None
+    if kind == "stop-search" and sources and all(is_archive(name) for name, _ in sources):
+        return None  # the archive says which forces it holds (divert.ingest.archive)
+    try:
+        hint = f"give its police.uk identifier, {forces.force(force).slug}"
+    except forces.UnknownForce as unknown:
+        near = unknown.suggestions
+        hint = ("did you mean " + " or ".join(f.slug for f in near)) if near else \
+            "give one of the 43 police.uk identifiers (e.g. durham, west-midlands)"
+    return Problem("force", force, f"is not a police.uk force identifier: {hint}")
 
 
 def _done(report: ImportReport, progress, engine=None) -> ImportReport:
@@ -254,6 +284,11 @@ def _run_rows(s: Session, tables, report: ImportReport, user: str, progress) -> 
 
 def template_csv(kind: str) -> str:
     return ",".join(_quote(c) for c in KINDS[kind].header) + "\n"
+
+
+def template_frame(kind: str) -> pl.DataFrame:
+    """The template as an empty frame with the kind's columns (its CSV is `template_csv`)."""
+    return pl.DataFrame(schema=dict.fromkeys(KINDS[kind].header, pl.String))
 
 
 def data_dictionary(kind: str) -> pl.DataFrame:

@@ -42,6 +42,21 @@ WRITE_ROLES = {
 BOOKKEEPING = frozenset({"sign_in", "sign_out", "sign_in_failed", "lockout", "sign_in_backoff"})
 
 
+def command_line_actor() -> str:
+    """Who the audit log says ran a command: `cli:` and the operating-system account the process
+    runs as (its user id), never a name from the environment (LOGNAME or USER, which whoever
+    runs the command sets). The command line with the database URL is administrator access:
+    this names the account it was used from, it does not check it."""
+    import os
+    import pwd
+
+    uid = os.getuid()
+    try:
+        return f"cli:{pwd.getpwuid(uid).pw_name}"
+    except KeyError:  # an account with no entry in the password database (a container's user)
+        return f"cli:uid-{uid}"
+
+
 def roles_for(action: str, table: str, row_id: str | None) -> tuple[str, ...]:
     if action == "import":
         return CASEWORK  # the Imports page's roles

@@ -3,7 +3,6 @@ FILE.html. Exit 0 on success, 1 on rejected input (with the reason), 2 on usage 
 
 from __future__ import annotations
 
-import getpass
 import sys
 from datetime import date
 from pathlib import Path
@@ -49,10 +48,11 @@ def run(args, engine_of) -> int:
     html = out.with_suffix(".html")
     out.write_bytes(files.pdf)
     html.write_bytes(files.html)
+    from divert.records.acting import command_line_actor
     from divert.records.exports import record_export
     from divert.report import audit_details
 
-    record_export(f"cli:{getpass.getuser()}", audit_details(files.pack, {"pdf": out.name, "html": html.name,
+    record_export(command_line_actor(), audit_details(files.pack, {"pdf": out.name, "html": html.name,
                                                                          "suggested_name": file_stem(files.pack)}),
                   engine=engine)
     if sys.stderr.isatty():

@@ -65,6 +65,8 @@ SSO_REFUSED = {
     "no_account": "Your force account is not set up in Divert. Ask a Divert administrator to add you "
                   "(with the same username); then sign in again.",
     "disabled": "Your Divert account has been disabled. Ask an administrator.",
+    "unverified": "Your force account's identity provider has not verified the address or identifier that "
+                  "names your Divert account, so it cannot sign you in. Ask a Divert administrator.",
 }
 
 ALL_ROLES = tuple(codes.ROLES)

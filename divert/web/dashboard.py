@@ -20,9 +20,9 @@ from divert.charts import spec as chart_spec
 from divert.core import clock, codes, headers, wording
 from divert.core.disclosure import EXACT_ROLES, Gate, for_display, too_narrow
 from divert.core.environment import current_force, database_url  # noqa: F401  (current_force for pages)
-from divert.core.safe_csv import to_csv_bytes
 from divert.records import stored_settings
 from divert.storage.db import data_version, get_engine
+from divert.web import tables
 
 FILTERS_KEY = "dashboard_filters"
 PERIOD_KEY = "dashboard_period"
@@ -226,10 +226,10 @@ def chart_block(title: str, caption: str, chart, table: pl.DataFrame, filename: 
         else:
             st.vega_lite_chart(drawn.sent, width="stretch")
     with table_tab:
-        st.dataframe(shown, width="stretch", hide_index=True, column_config=date_columns(shown))
+        tables.show(shown, width="stretch", hide_index=True, column_config=date_columns(shown))
     downloads = st.container(horizontal=True)
-    downloads.download_button("Download CSV", to_csv_bytes(headers.for_csv(shown)), file_name=f"{filename}.csv", mime="text/csv",
-                              key=key or f"download_{filename}", icon=":material/download:")
+    tables.csv_download("Download CSV", headers.for_csv(shown), f"{filename}.csv", where=downloads,
+                        key=key or f"download_{filename}", icon=":material/download:")
     if drawn is not None:
         downloads.download_button("Download PNG", lambda: png.png(drawn.spec, title, caption),
                                   file_name=f"{filename}.png", mime="image/png", key=f"{key or f'download_{filename}'}_png",
@@ -292,7 +292,7 @@ def table(frame: pl.DataFrame) -> None:
     """A table on its own (not under a chart) as every chart's table reads: headers in words,
     shares as percentages, dates as "5 Dec 2026", nothing shown as None."""
     shown = headers.plain(frame)
-    st.dataframe(shown, width="stretch", hide_index=True, column_config=date_columns(shown))
+    tables.show(shown, width="stretch", hide_index=True, column_config=date_columns(shown))
 
 
 def date_columns(shown: pl.DataFrame) -> dict:

@@ -230,7 +230,7 @@ def show_assumptions(plan: Plan, rates, key: str, *, expanded: bool = False, ext
     came from (measured from the records as of the as-of date, a default and its source, or
     entered on the page), with a CSV download."""
     from divert.analytics.planning.assumptions import PACE_MEANING, assumptions_table
-    from divert.core.safe_csv import to_csv_bytes
+    from divert.web import tables
 
     table = assumptions_table(plan, rates)
     if extra is not None:
@@ -243,9 +243,9 @@ def show_assumptions(plan: Plan, rates, key: str, *, expanded: bool = False, ext
                     + "; where the records say too little, a default with its source. Capacity, Forecast, the "
                       "Scenario planner and the Launch planner use these same assumptions. Assessments per "
                       f"worker-day: {PACE_MEANING}")
-        st.dataframe(table, hide_index=True, width="stretch",
-                     column_config={"assumption": "Assumption", "value": st.column_config.NumberColumn("Value",
-                                                                                                     format="%.4g"),
-                                    "source": "Source", "how": st.column_config.TextColumn("How", width="large")})
-        st.download_button("Download the assumptions (CSV)", to_csv_bytes(table), f"{key}_assumptions.csv", "text/csv",
-                           key=f"{key}_assumptions", icon=":material/download:")
+        tables.show(table, hide_index=True, width="stretch",
+                    column_config={"assumption": "Assumption", "value": st.column_config.NumberColumn("Value",
+                                                                                                    format="%.4g"),
+                                   "source": "Source", "how": st.column_config.TextColumn("How", width="large")})
+        tables.csv_download("Download the assumptions (CSV)", table, f"{key}_assumptions.csv",
+                            key=f"{key}_assumptions", icon=":material/download:")

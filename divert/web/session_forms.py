@@ -17,7 +17,7 @@ from divert.readmodels import casework, course_sessions
 from divert.records import sessions as records_sessions
 from divert.records.corrections import void_session
 from divert.records.sessions import add_session, add_term, book_many, edit_session, save_register
-from divert.web import forms, ui
+from divert.web import forms, tables, ui
 
 SESSION_LABELS = {
     "session_ref": "Session reference", "starts_at": "Date", "duration_minutes": "Length",
@@ -267,7 +267,7 @@ def book(engine, username: str, upcoming: pl.DataFrame, waiting: pl.DataFrame, r
                "no-show or cancellation since), longest waiting first.")
     form.show_notice()
     if len(waiting):
-        st.dataframe(waiting, hide_index=True)
+        tables.show(waiting, hide_index=True)
     else:
         st.info("Nobody is waiting for a course place.", icon=":material/done_all:")
     bookable = course_sessions.bookable(upcoming)

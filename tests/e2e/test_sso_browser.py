@@ -21,11 +21,11 @@ from divert.web import access
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("browser-1")]
 
-IDENTITIES = {
-    "u-nia": {"email": "nia@force.example", "name": "Nia at the force"},
-    "u-ray": {"email": "ray@force.example"},  # disabled by one test (each test has its own account)
-    "u-stranger": {"email": "stranger@force.example"},
-    "u-elsewhere": {"email": "nia@elsewhere.example"},
+IDENTITIES = {  # the provider verified each address (an unverified one names no account: test_usernames)
+    "u-nia": {"email": "nia@force.example", "email_verified": True, "name": "Nia at the force"},
+    "u-ray": {"email": "ray@force.example", "email_verified": True},  # disabled by one test (each test has its own account)
+    "u-stranger": {"email": "stranger@force.example", "email_verified": True},
+    "u-elsewhere": {"email": "nia@elsewhere.example", "email_verified": True},
 }
 
 

@@ -118,10 +118,15 @@ def read_offence_counts(data: bytes) -> tuple[pl.DataFrame, list[Problem]]:
     return check_offence_counts(rows)
 
 
-def template_csv() -> bytes:
+def template_frame() -> pl.DataFrame:
+    """A year of months to fill in (the Launch planner's CSV template)."""
     months = [date(2024, m, 1) for m in range(1, 13)]
     return pl.DataFrame({"month": [m.strftime("%Y-%m") for m in months], "offences": [None] * 12},
-                        schema={"month": pl.String, "offences": pl.Int64}).write_csv().encode()
+                        schema={"month": pl.String, "offences": pl.Int64})
+
+
+def template_csv() -> bytes:
+    return template_frame().write_csv().encode()
 
 
 # --- the estimate ----------------------------------------------------------------------------------

@@ -1,0 +1,41 @@
+"""Every table the app shows, and every CSV file it offers, goes through here.
+
+Streamlit's own table toolbar has a "Download as CSV" button (and copies cells to the clipboard)
+that quotes only commas, quotes and line breaks: a stop-search field imported as
+`=HYPERLINK(...)` would leave the app as a live formula. So the frame is neutralised
+(`divert.core.safe_csv`: a text cell, categorical or enum value or column name that starts with
+= + - @, a tab or a carriage return gets a leading apostrophe) before Streamlit sees it, and a
+CSV download button writes it the same way. `tests/test_tables.py` checks that no page or web
+helper calls st.dataframe, st.data_editor or a CSV download button itself.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+import streamlit as st
+
+from divert.core.safe_csv import neutralised, to_csv_bytes
+
+
+def safe(data) -> pl.DataFrame:
+    """`data` (a polars frame, or rows or columns polars reads) as a frame that a spreadsheet
+    cannot run a formula from."""
+    frame = data if isinstance(data, pl.DataFrame) else pl.DataFrame(data)
+    return neutralised(frame)
+
+
+def show(data, **options):
+    """st.dataframe of `data` made safe; the options are st.dataframe's (a selection comes back
+    as st.dataframe returns it)."""
+    return st.dataframe(safe(data), **options)
+
+
+def editor(data, **options):
+    """st.data_editor of `data` made safe (what a person types in comes back as typed)."""
+    return st.data_editor(safe(data), **options)
+
+
+def csv_download(label: str, frame: pl.DataFrame, file_name: str, *, where=None, **options):
+    """A button that downloads `frame` as CSV, neutralised as the table on screen is; `where`: the
+    container to put it in (default: the page)."""
+    return (where or st).download_button(label, to_csv_bytes(frame), file_name=file_name, mime="text/csv", **options)
