@@ -32,7 +32,7 @@ from divert.backup.tables import (
     read_chunks,
     table_schema,
 )
-from divert.storage import bulk
+from divert.storage import audit_chain, bulk
 from divert.storage.models import AuditEvent
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
@@ -258,6 +258,7 @@ def _load(engine: Engine, folder: Path, manifest: dict, user: str, say: Progress
         # the audit trail is never deleted: the events `divert init` wrote stay first, and the
         # backup's events follow them, their ids moved on by `kept` (the last id already there)
         kept = int(conn.execute(select(func.coalesce(func.max(AuditEvent.id), 0))).scalar_one())
+        joined = audit_chain.head(conn) if kept else None  # the backup's sealed events follow this one
         for table in reversed(tables):  # rows a migration or `divert init` wrote give way
             if table.name != AuditEvent.__tablename__:
                 conn.execute(table.delete())
@@ -278,7 +279,7 @@ def _load(engine: Engine, folder: Path, manifest: dict, user: str, say: Progress
                 _verify(conn, table, entries[table.name], moved=kept)
             else:
                 _verify(conn, table, entries[table.name])
-        report.audit_event_id = _audit(conn, user, manifest)
+        report.audit_event_id = _audit(conn, user, manifest, audit_chain.join(conn, joined, kept))
     return report
 
 
@@ -291,8 +292,9 @@ def _verify(conn: Connection, table: Table, entry: dict, moved: int = 0) -> None
     _compare(entry, check, "read back from the database")
 
 
-def _audit(conn: Connection, user: str, manifest: dict) -> int:
-    """One event after the restored rows: what was restored, and that it was checked."""
+def _audit(conn: Connection, user: str, manifest: dict, join: dict | None = None) -> int:
+    """One event after the restored rows: what was restored, and that it was checked (and where
+    the backup's sealed audit events were joined to those already there: audit_chain.join)."""
     from divert.records.core import audit
 
     summary = {
@@ -302,6 +304,7 @@ def _audit(conn: Connection, user: str, manifest: dict) -> int:
         "data_version": manifest["data_version"],
         "rows": {e["name"]: e["rows"] for e in manifest["tables"]},
         "checked": "row counts and checksums of every table match the manifest",
+        **({audit_chain.RESTORE_KEY: join} if join else {}),
     }
     with Session(bind=conn) as s:
         audit(s, user, "restore", "*", None, None, summary)
