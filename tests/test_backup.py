@@ -72,6 +72,7 @@ def _assert_restored(engine, manifest: dict, expected: dict, user: str) -> None:
     assert (before.rows, before.hexdigest()) == (entry["rows"], entry["sha256"])
     assert last["action"] == "restore" and last["username"] == user and last["table_name"] == "*"
     assert json.loads(last["after"])["rows"] == {t["name"]: t["rows"] for t in manifest["tables"]}
+    assert audit_chain.verify(engine).broken is None  # the sealed audit trail came back whole
 
 
 def test_manifest_records_every_table(demo):
