@@ -18,6 +18,7 @@ from dbfixtures import PG_URL, SMALL_DEMO, PostgresDatabase, demo_url, migrated_
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import create_engine, delete, insert, select, text, update
+from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlmodel import Session
@@ -322,6 +323,7 @@ def test_the_seal_covers_every_field_and_not_the_zone_a_moment_is_written_in(eve
 
 # --- PostgreSQL ------------------------------------------------------------------------------------
 @pytest.mark.postgres
+@pytest.mark.threads
 @needs_postgres
 def test_two_writers_at_once_on_postgres_cannot_fork_the_chain(tmp_path):
     database = PostgresDatabase()
@@ -353,6 +355,48 @@ def test_two_writers_at_once_on_postgres_cannot_fork_the_chain(tmp_path):
             thread.join()
         verdict = audit_chain.verify(engine)
         assert verdict.broken is None and verdict.checked == 18
+        engine.dispose()
+    finally:
+        database.drop()
+
+
+@pytest.mark.postgres
+@pytest.mark.threads
+@needs_postgres
+def test_a_write_racing_its_own_account_s_sign_in_does_not_deadlock_on_the_chain(tmp_path):
+    """A sign-in locks the account's row, then audits; a write by that account share-locks the
+    row before its audit takes the chain's lock, so the two queue instead of deadlocking."""
+    from divert.auth.accounts import add_user
+    from divert.storage.models import User
+
+    database = PostgresDatabase()
+    try:
+        engine = get_engine(database.url)
+        command.upgrade(alembic_config(database.url), "head")
+        assert add_user({"username": "kim", "role": "admin", "password": "a long password 123"}, "test",
+                        engine=engine).ok
+        errors = []
+        sqlalchemy_event.listen(engine, "handle_error", lambda context: errors.append(context.original_exception))
+        signing_in = Session(engine)
+        signing_in.execute(update(User).where(User.username == "kim").values(failed_logins=0))  # the row, held
+        saved = []
+        writer = threading.Thread(target=lambda: saved.append(set_setting("scenario:k", 1, "kim", engine=engine)))
+        writer.start()
+        with get_engine(PG_URL).connect() as watch:  # until the write waits for the account's row
+            for _ in range(400):
+                waiting = watch.execute(text("SELECT count(*) FROM pg_stat_activity WHERE datname = :d AND "
+                                             "wait_event_type = 'Lock'"), {"d": database.name}).scalar_one()
+                if waiting:
+                    break
+                threading.Event().wait(0.025)
+        assert waiting == 1
+        audit_chain.seal(signing_in, AuditEvent(at=datetime.now(UTC), username="kim", action="sign_in",
+                                                 table_name="app_user", row_id="1"))
+        signing_in.commit()
+        signing_in.close()
+        writer.join()
+        assert saved[0].ok and errors == []  # no deadlock, no retry
+        assert audit_chain.verify(engine).broken is None
         engine.dispose()
     finally:
         database.drop()

@@ -121,7 +121,7 @@ def audit(s: Session, user: str, action: str, table: str, row_id, before=None, a
         return None if value is None else json.dumps(value, default=str, sort_keys=True)
 
     acting.note(s, user, action, table, row_id)
-
+    acting.hold(s, user)  # (PostgreSQL) the account's row first, then the chain: one order for every writer
     audit_chain.seal(
         s,
         AuditEvent(
