@@ -22,6 +22,7 @@ from divert.backup.signing import SIGNATURE, sign
 from divert.backup.tables import RowChecksum, read_chunks, table_schema
 from divert.core.folders import zip_folder
 from divert.demo import load_demo
+from divert.storage import audit_chain
 from divert.storage.db import get_engine, head_revision
 from divert.storage.models import AuditEvent, Closure, Offence, Person, Referral, Setting, StopSearch, User
 from divert.storage.security_models import SessionGeneration
@@ -88,6 +89,7 @@ def _assert_restored(engine, manifest: dict, expected: dict, user: str) -> None:
     assert (before.rows, before.hexdigest()) == (entry["rows"], entry["sha256"])
     assert last["action"] == "restore" and last["username"] == user and last["table_name"] == "*"
     assert json.loads(last["after"])["rows"] == {t["name"]: t["rows"] for t in manifest["tables"]}
+    assert audit_chain.verify(engine).broken is None  # the sealed audit trail came back whole
 
 
 def test_manifest_records_every_table(demo):
@@ -200,13 +202,22 @@ def _awkward_rows(engine) -> dict:
              "part_of_operation": [True, False, None][i % 3], "latitude": value, "longitude": None if i % 2 else -value,
              "outcome_linked": [None, True, False][i % 3], "removal_of_clothing": None, "source_file": "f.csv",
              "source_row": i, "demo": False} for i, value in enumerate(floats)])
-        conn.execute(insert(AuditEvent), [
+        conn.execute(insert(AuditEvent), audit_chain_sealed([
             {"id": i + 1, "at": moments[i % 4], "username": "u", "action": "update", "table_name": "t",
              "row_id": None, "before": json.dumps(value), "after": json.dumps(value, ensure_ascii=False, indent=2),
-             "reason": AWKWARD_TEXT[i]} for i, value in enumerate(JSON_VALUES)])
+             "reason": AWKWARD_TEXT[i]} for i, value in enumerate(JSON_VALUES)]))
         conn.execute(insert(Setting), [{"key": key, "value": json.dumps(value)}
                                        for key, value in zip(["a", "B", "_", "é", "z z"], JSON_VALUES, strict=True)])
     return {"moments": moments, "days": days, "floats": floats}
+
+
+def audit_chain_sealed(events: list[dict]) -> list[dict]:
+    """Audit events as the write path seals them (divert.storage.audit_chain), in order."""
+    prev = audit_chain.GENESIS
+    for event in events:
+        event["prev_hash"], event["hash"] = prev, audit_chain.link(prev, event)
+        prev = event["hash"]
+    return events
 
 
 def _same_float(a, b) -> bool:
@@ -268,6 +279,8 @@ def test_dates_times_booleans_json_nulls_and_floats_round_trip_exactly(tmp_path,
         restore_backup(final, tmp_path / "two", "ops")
         _check_awkward(final, written)
         checksums = table_checksums(final)
+        for engine in (middle, final):  # the seals hold for awkward text and moments, in both databases
+            assert audit_chain.verify(engine).broken is None
         for name in ("person", "offence", "referral", "closure", "stop_search", "setting", "app_user"):
             assert checksums[name] == expected[name], name
     finally:

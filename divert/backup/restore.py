@@ -31,7 +31,7 @@ from divert.backup.tables import (
     read_chunks,
     table_schema,
 )
-from divert.storage import bulk
+from divert.storage import audit_chain, bulk
 from divert.storage.db import sqlite_path
 from divert.storage.models import AuditEvent, User
 from divert.storage.security_models import SessionGeneration
@@ -218,6 +218,7 @@ def _load(engine: Engine, folder: Path, manifest: dict, seal: Seal, user: str, s
             # the audit trail is never deleted: the events `divert init` wrote stay first, and the
             # backup's events follow them, their ids moved on by `kept` (the last id already there)
             kept = int(conn.execute(select(func.coalesce(func.max(AuditEvent.id), 0))).scalar_one())
+            joined = audit_chain.head(conn) if kept else None  # the backup's sealed events follow this one
             for table in reversed(tables):  # rows a migration or `divert init` wrote give way
                 if table.name != AuditEvent.__tablename__:
                     conn.execute(table.delete())
@@ -242,7 +243,7 @@ def _load(engine: Engine, folder: Path, manifest: dict, seal: Seal, user: str, s
                     _verify(conn, table, entries[table.name])
             step = "ending the sign-in sessions"
             sessions = _end_sessions(conn)
-            report.audit_event_id = _audit(conn, user, manifest, seal, sessions)
+            report.audit_event_id = _audit(conn, user, manifest, seal, sessions, audit_chain.join(conn, joined, kept))
     except (DBAPIError, engine.dialect.loaded_dbapi.Error) as error:  # the bulk load speaks to the driver itself
         from divert.storage.db import is_busy
 
@@ -263,7 +264,6 @@ def _verify(conn: Connection, table: Table, entry: dict, moved: int = 0) -> None
     _compare(entry, check, "read back from the database")
 
 
-# --- sign-in sessions ---------------------------------------------------------------------------
 GENERATION_EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
 
 
@@ -295,9 +295,10 @@ def _end_sessions(conn: Connection) -> dict:
             "why": "every sign-in cookie issued before the restore is refused: everyone signs in again"}
 
 
-def _audit(conn: Connection, user: str, manifest: dict, seal: Seal, sessions: dict) -> int:
-    """One event after the restored rows: which backup was restored, that it was checked, and
-    the operator's reason when its signature was not verified."""
+def _audit(conn: Connection, user: str, manifest: dict, seal: Seal, sessions: dict, join: dict | None = None) -> int:
+    """One event after the restored rows: which backup was restored, that it was checked, the
+    operator's reason when its signature was not verified, and where the backup's sealed audit
+    events were joined to those already there (audit_chain.join)."""
     from divert.records.core import audit
 
     summary = {
@@ -308,6 +309,7 @@ def _audit(conn: Connection, user: str, manifest: dict, seal: Seal, sessions: di
         "rows": {e["name"]: e["rows"] for e in manifest["tables"]},
         "checked": "row counts and checksums of every table match the manifest",
         "sessions": sessions,
+        **({audit_chain.RESTORE_KEY: join} if join else {}),
     }
     reason = None if seal.accepted_unsigned is None else f"--accept-unsigned: {seal.accepted_unsigned}"
     with Session(bind=conn) as s:

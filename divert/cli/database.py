@@ -15,12 +15,23 @@ SCALE_RANGE = (0.01, 100.0)  # demo volume: about 136 to 1.4 million referrals
 def cmd_init(args) -> int:
     from divert.records.census_rows import ensure_population
     from divert.records.pseudonym import ensure_key
-    from divert.storage.db import current_revision, sqlite_path, tighten_permissions, upgrade
+    from divert.storage import audit_chain
+    from divert.storage.app_role import NAME
+    from divert.storage.db import current_revision, normalise_url, sqlite_path, tighten_permissions, upgrade
 
     url = db_url(args)
     path = sqlite_path(url)
+    if args.app_role is not None and normalise_url(url).startswith("sqlite"):
+        print("--create-app-role is for PostgreSQL: SQLite has no roles (nothing was done)", file=sys.stderr)
+        return USAGE
+    if args.app_role is not None and not NAME.match(args.app_role):
+        print(f"--create-app-role: {args.app_role!r} is not a role name Divert makes (lower-case letters, digits "
+              "and _, starting with a letter or _, at most 63)", file=sys.stderr)
+        return USAGE
     upgrade(url)
     print(f"Schema at revision {current_revision(url)} on {safe_url(url)}")
+    for step in audit_chain.restore_guards(db_engine(args)):
+        print(f"Audit trail: {step}")
     if path is not None:
         for file in tighten_permissions(path):
             print(f"Made {file} readable by its owner only (it was readable by others)")
@@ -31,6 +42,24 @@ def cmd_init(args) -> int:
     if problem:
         print(problem, file=sys.stderr)
         return REJECTED
+    if args.app_role is not None:
+        return _create_app_role(args)
+    return OK
+
+
+def _create_app_role(args) -> int:
+    from divert.storage.app_role import RoleProblem, create_app_role
+
+    password = sys.stdin.readline().rstrip("\n") if args.app_role_password_stdin else None
+    try:
+        done = create_app_role(db_engine(args), args.app_role, password or None)
+    except RoleProblem as problem:
+        print(f"App role not made: {problem}", file=sys.stderr)
+        return REJECTED
+    for step in done:
+        print(step)
+    print(f"Run the app (and `divert status`) as {args.app_role}; keep running `divert init`, restores and "
+          "upgrades as the owner.")
     return OK
 
 
@@ -101,7 +130,27 @@ def cmd_status(args) -> int:
             print(f"  {model.__tablename__:<14} {count:>10,}")
     problem = key_problem(db_engine(args))
     print(f"Person key: {problem}" if problem else "Person key: present, and the one this database was built with")
-    return _print_coverage(args)
+    guarded = _print_audit_guards(args)
+    shown = _print_coverage(args)
+    return shown if guarded else REJECTED
+
+
+def _print_audit_guards(args) -> bool:
+    """Whether the audit trail's guards are in place (said loudly on standard error when not)."""
+    from divert.storage import audit_chain
+
+    problems = audit_chain.protection_problems(db_engine(args))
+    for problem in problems:
+        print(f"AUDIT TRAIL NOT PROTECTED: {problem}. Events could be changed, deleted or replaced; run "
+              "`divert init` to put the guards back, then `divert audit verify`.", file=sys.stderr)
+    if not problems:
+        print("Audit trail: guarded (triggers refuse changing, deleting or replacing an event, or one without its "
+              "seal); `divert audit verify` checks every seal")
+    warning = audit_chain.owner_warning(db_engine(args))
+    if warning:
+        print(f"Warning: {warning}. Run the app as a role that owns nothing, made with "
+              "`divert init --create-app-role NAME` (docs/deploy.md).", file=sys.stderr)
+    return not problems
 
 
 def private_file_warnings(database) -> list[str]:
@@ -158,6 +207,11 @@ def _print_coverage(args) -> int:
 def add_init_parser(sub) -> None:
     """`divert init`."""
     init = sub.add_parser("init", help="create or upgrade the schema")
+    init.add_argument("--create-app-role", dest="app_role", metavar="NAME",
+                      help="PostgreSQL: also make the login role NAME the app runs as, which owns nothing (only "
+                      "SELECT and INSERT on the audit trail); run init as the schema's owner")
+    init.add_argument("--app-role-password-stdin", action="store_true",
+                      help="with --create-app-role: set the role's password from the first line of standard input")
     init.set_defaults(func=cmd_init)
 
 

@@ -10,7 +10,7 @@ import argparse
 import os
 import sys
 
-from divert.cli import admin, backups, bench, database, imports, metrics
+from divert.cli import admin, audit, backups, bench, database, imports, metrics
 from divert.cli.common import DB_HELP, REJECTED, USAGE, CommandParser
 
 
@@ -30,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     metrics.add_report_parser(sub)
     backups.add_restore_parser(sub)
     database.add_status_parser(sub)
+    audit.add_audit_parser(sub)
     return parser
 
 

@@ -21,7 +21,7 @@ from divert.records import programme_profile
 from divert.reference import programme
 from divert.reference.census import census_2011_frame
 from divert.reference.census2021 import reference_frame
-from divert.storage import bulk
+from divert.storage import audit_chain, bulk
 from divert.storage.db import analyze, bump_data_version
 from divert.storage.models import AuditEvent, Population, Setting, User
 
@@ -132,8 +132,8 @@ def _write_tables(conn, frames: dict, done) -> None:
 def _audit_load(conn, loaded_at: datetime, marker: dict) -> None:
     """The load's one audit row (its marker), and data_version bumped."""
     with Session(bind=conn) as session:
-        session.add(AuditEvent(at=loaded_at, username=ACTOR, action="demo_load", table_name="*",
-                               after=json.dumps(marker, sort_keys=True)))
+        audit_chain.seal(session, AuditEvent(at=loaded_at, username=ACTOR, action="demo_load", table_name="*",
+                                             after=json.dumps(marker, sort_keys=True)))
         bump_data_version(session)
         session.flush()
 

@@ -26,11 +26,13 @@ from sqlalchemy import Engine, event, func, select, text
 from sqlmodel import Session
 
 from divert.records import acting
+from divert.storage import audit_chain
 from divert.storage.models import AuditEvent
 
 _WRITE = re.compile(r"^\s*(INSERT|UPDATE|DELETE)\b", re.I)
 _TABLE = re.compile(r"^\s*INSERT\s+(?:OR\s+\w+\s+)?INTO\s+\"?(\w+)\"?", re.I)
 _TOUCHED = re.compile(r"\b(?:FROM|JOIN|INTO|UPDATE)\s+\"?(\w+)", re.I)
+_AUDIT_INSERT = re.compile(r'^\s*INSERT\s+INTO\s+"?audit_event"?\s*\(([^)]*)\)\s*VALUES\b', re.I)
 _UNSAFE = re.compile(r"^\s*ROLLBACK\s+TO\b", re.I)
 # checked again on the real database (the acting account), or never read by an import
 UNRELATED_TABLES = frozenset({"app_user", "audit_event", "data_version", "sign_in_throttle", "session_generation"})
@@ -75,6 +77,18 @@ class Recording:
         self.end_rowids = {table: _max_rowid(s.connection(), table) for table in self.tables()}
 
 
+def _relinked(conn, sql: str, parameters, many: bool) -> tuple[str, list, bool]:
+    """An insert of audit events with each event linked to the real database's chain
+    (divert.storage.audit_chain.relink), as one statement per event."""
+    columns = [name.strip().strip('"') for name in _AUDIT_INSERT.match(sql).group(1).split(",")]
+    rows = [tuple(row) for row in (parameters if many else [parameters])]
+    flat = [value for row in rows for value in row]
+    rows = [tuple(flat[i:i + len(columns)]) for i in range(0, len(flat), len(columns))]
+    quoted = ", ".join(f'"{name}"' for name in columns)
+    one = f"INSERT INTO audit_event ({quoted}) VALUES ({', '.join('?' * len(columns))})"
+    return one, audit_chain.relink(conn, columns, rows), True
+
+
 def _max_rowid(conn, table: str) -> int:
     return conn.execute(text(f'SELECT coalesce(max(rowid), 0) FROM "{table}"')).scalar_one()
 
@@ -97,6 +111,8 @@ def replay(engine: Engine, recording: Recording, user: str, kind: str) -> None:
         cursor = conn.connection.dbapi_connection.cursor()
         try:
             for sql, parameters, many in recording.statements:
+                if _AUDIT_INSERT.match(sql):  # sealed on the copy: linked again to this database's head
+                    sql, parameters, many = _relinked(conn, sql, parameters, many)
                 if many:
                     cursor.executemany(sql, parameters)
                 else:

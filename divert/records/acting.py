@@ -19,6 +19,7 @@ from divert.core.field_rules import Problem
 from divert.storage.models import User
 
 AUDITED = "divert_audited"  # Session.info key: (actor, action, table, row id) of each audit row
+HELD = "divert_actors_held"  # Session.info key: (transaction, actors whose rows this transaction share-locked)
 SERVICE_ACTORS = frozenset({"system", "setup", "demo", "bench"})  # reserved: never usernames
 
 CASEWORK = ("caseworker", "admin")
@@ -69,6 +70,23 @@ def roles_for(action: str, table: str, row_id: str | None) -> tuple[str, ...]:
 
 def note(s: Session, actor: str, action: str, table: str, row_id) -> None:
     s.info.setdefault(AUDITED, []).append((actor, action, table, None if row_id is None else str(row_id)))
+
+
+def hold(s: Session, actor: str) -> None:
+    """PostgreSQL: share-lock the acting account's row before the audit event takes the audit
+    chain's lock (divert.storage.audit_chain), as `problems` would after it. A sign-in or an
+    account change locks that row and then audits, so every writer takes the two locks in the
+    same order and neither waits for the other in a circle. Once per actor and transaction."""
+    name = (actor or "").strip().lower()
+    if s.get_bind().dialect.name != "postgresql" or not name or ":" in name or name in SERVICE_ACTORS:
+        return
+    transaction = s.get_transaction()
+    held = s.info.get(HELD)
+    if held is None or held[0] is not transaction:
+        held = s.info[HELD] = (transaction, set())
+    if name not in held[1]:
+        s.execute(select(User.id).where(func.lower(User.username) == name).with_for_update(read=True))
+        held[1].add(name)
 
 
 def problems(s: Session) -> list[Problem]:

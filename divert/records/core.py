@@ -23,6 +23,7 @@ from sqlmodel import Session, SQLModel
 from divert.core import clock
 from divert.core.field_rules import Checker, Problem
 from divert.records import acting
+from divert.storage import audit_chain
 from divert.storage.db import BUSY_MESSAGE, bump_data_version, get_engine, is_busy, session_scope
 from divert.storage.models import AuditEvent, Setting
 
@@ -120,8 +121,9 @@ def audit(s: Session, user: str, action: str, table: str, row_id, before=None, a
         return None if value is None else json.dumps(value, default=str, sort_keys=True)
 
     acting.note(s, user, action, table, row_id)
-
-    s.add(
+    acting.hold(s, user)  # (PostgreSQL) the account's row first, then the chain: one order for every writer
+    audit_chain.seal(
+        s,
         AuditEvent(
             at=now(),
             username=user,
@@ -131,7 +133,7 @@ def audit(s: Session, user: str, action: str, table: str, row_id, before=None, a
             before=dump(before),
             after=dump(after),
             reason=reason,
-        )
+        ),
     )
 
 

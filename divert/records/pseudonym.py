@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from divert.core.environment import secret
+from divert.storage import audit_chain
 from divert.storage.models import AuditEvent, DataVersion, Person, Setting
 
 FINGERPRINT_SETTING = "person_key_fingerprint"
@@ -100,8 +101,8 @@ def checked_key(s: Session) -> str:
 
         value = fingerprint(key)
         s.add(Setting(key=FINGERPRINT_SETTING, value=json.dumps(value)))
-        s.add(AuditEvent(at=now(), username="system", action="create", table_name="setting",
-                         row_id=FINGERPRINT_SETTING, after=json.dumps({"value": value})))
+        audit_chain.seal(s, AuditEvent(at=now(), username="system", action="create", table_name="setting",
+                                       row_id=FINGERPRINT_SETTING, after=json.dumps({"value": value})))
         s.flush()
     s.info[_SESSION_KEY] = key
     return key

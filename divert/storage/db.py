@@ -66,6 +66,21 @@ def tighten_permissions(path: Path) -> list[Path]:
     return changed
 
 
+_GUARDED_PRAGMAS = frozenset({"recursive_triggers", "writable_schema"})
+
+
+def _audit_guard(action, arg1, arg2, _database, _trigger) -> int:
+    """SQLite authorizer on the app's connections: they cannot drop the audit trail's triggers or
+    table, turn recursive_triggers off, or write the schema table directly."""
+    if action in (sqlite3.SQLITE_DROP_TRIGGER, sqlite3.SQLITE_DROP_TEMP_TRIGGER) and (arg2 or "").lower() == "audit_event":
+        return sqlite3.SQLITE_DENY
+    if action == sqlite3.SQLITE_DROP_TABLE and (arg1 or "").lower() == "audit_event":
+        return sqlite3.SQLITE_DENY
+    if action == sqlite3.SQLITE_PRAGMA and (arg1 or "").lower() in _GUARDED_PRAGMAS and arg2 is not None:
+        return sqlite3.SQLITE_DENY
+    return sqlite3.SQLITE_OK
+
+
 def _sqlite_engine(url: str, *, scratch: bool = False) -> Engine:
     path = sqlite_path(url)
     if path is not None:
@@ -85,7 +100,10 @@ def _sqlite_engine(url: str, *, scratch: bool = False) -> Engine:
             cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute(f"PRAGMA busy_timeout={int(sqlite_busy_ms())}")
+        # INSERT OR REPLACE then fires the delete trigger on the row it would replace
+        cur.execute("PRAGMA recursive_triggers=ON")
         cur.close()
+        dbapi_conn.set_authorizer(_audit_guard)
 
     @event.listens_for(engine, "begin")
     def _sqlite_begin(conn):
