@@ -17,6 +17,7 @@ from divert.analytics.equity import watch
 from divert.analytics.impact import control, model, verdict
 from divert.core.disclosure import Gate
 from divert.core.field_rules import Problem
+from divert.core.lookup import each_value
 from divert.records.core import Saved, set_setting
 from divert.storage.db import session_scope
 from divert.storage.models import Setting
@@ -75,12 +76,8 @@ def alerts_table(frames: Frames, filters: Filters, engine=None) -> pl.DataFrame:
     alerts = equity_watch(frames, filters).alerts
     acks = acknowledgements(engine) if engine is not None else {}
     return alerts.with_columns(
-        pl.col("alert_id").map_elements(lambda a: (acks.get(a) or {}).get("note"), return_dtype=pl.String)
-        .alias("acknowledged_note"),
-        pl.col("alert_id").map_elements(lambda a: (acks.get(a) or {}).get("by"), return_dtype=pl.String)
-        .alias("acknowledged_by"),
-        pl.col("alert_id").map_elements(lambda a: (acks.get(a) or {}).get("at"), return_dtype=pl.String)
-        .alias("acknowledged_at"),
+        each_value(alerts, "alert_id", lambda a, field=field: (acks.get(a) or {}).get(field), pl.String).alias(f"acknowledged_{field}")
+        for field in ("note", "by", "at")
     ).sort("since", descending=True)
 
 

@@ -14,6 +14,7 @@ from divert.analytics.data.frames import Frames
 from divert.analytics.metrics import GATES, volume_change_table, volume_table
 from divert.core import codes, wording
 from divert.core.disclosure import Gate
+from divert.core.lookup import each_value
 from divert.reference import census
 
 BREAKDOWNS = {"area": "Local policing area", "source": "Source", "drug": "Drug", "age_band": "Age band", "sex": "Sex",
@@ -90,7 +91,7 @@ def breakdown(data: Frames, filters: Filters, gate: Gate, by: str) -> tuple[pl.D
     table = volume.breakdown(filters.apply(data.offences, "offence_date"), by)
     label_of = _labels(data, by)
     if label_of is not None:
-        table = table.with_columns(pl.col(by).map_elements(lambda v: label_of(v) or v, return_dtype=pl.String))
+        table = table.with_columns(each_value(table, by, lambda v: label_of(v) or v, pl.String))
     table = gate.table(table, ["count"], {"share": ["count"]}, across=[[]])
     top = table.drop_nulls("count").sort("count", descending=True).head(1)
     return table, (f"Most offences by {title.lower()}: {top[by][0]}" if top.height else f"Offences by {title.lower()}")
@@ -102,7 +103,7 @@ def per_area(data: Frames, filters: Filters, gate: Gate) -> tuple[pl.DataFrame, 
     order."""
     offences = filters.apply(data.offences, "offence_date")
     areas = volume.per_period_by(offences, "offence_date", "area")
-    areas = areas.with_columns(pl.col("area").map_elements(_area_label(data), return_dtype=pl.String,
-                                                          skip_nulls=False).fill_null("Area not recorded"))
+    areas = areas.with_columns(each_value(areas, "area", _area_label(data), pl.String, nulls_too=True)
+                               .fill_null("Area not recorded"))
     areas = gate.table(areas, ["count"], across=[["period"], ["area"]])
     return partial_edges(areas, filters), sorted(set(data.programme.area_labels.values()))

@@ -26,6 +26,7 @@ import polars as pl
 
 from divert.core import codes
 from divert.core.environment import REFERENCE_DIR
+from divert.core.lookup import each_value
 from divert.reference import forces
 
 CENSUS_2011_DIR = REFERENCE_DIR / "census2011"
@@ -141,15 +142,12 @@ def _long(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
 def census_2011_frame(force: str | None = codes.DEFAULT_FORCE, directory: Path | None = None) -> pl.DataFrame:
     """2011 rows (force and local-authority level) for one force (slug), or every force (None)."""
     directory = directory or CENSUS_2011_DIR
-    authorities = pl.read_csv(directory / LOCAL_AUTHORITY_FILE, infer_schema_length=0).with_columns(
-        pl.col("PFA16NM").map_elements(force_slug, return_dtype=pl.String).alias("force")
-    )
+    authorities = pl.read_csv(directory / LOCAL_AUTHORITY_FILE, infer_schema_length=0)
+    authorities = authorities.with_columns(each_value(authorities, "PFA16NM", force_slug, pl.String).alias("force"))
     force_codes = authorities.select("PFA16NM", "PFA16CD").unique()
-    forces = (
-        pl.read_csv(directory / FORCE_FILE, infer_schema_length=0)
-        .with_columns(pl.col("PFA16NM").map_elements(force_slug, return_dtype=pl.String).alias("force"))
-        .join(force_codes, on="PFA16NM", how="left")
-    )
+    forces = pl.read_csv(directory / FORCE_FILE, infer_schema_length=0)
+    forces = forces.with_columns(each_value(forces, "PFA16NM", force_slug, pl.String).alias("force")).join(
+        force_codes, on="PFA16NM", how="left")
     if force is not None:
         forces = forces.filter(pl.col("force") == force)
         authorities = authorities.filter(pl.col("force") == force)

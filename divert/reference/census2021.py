@@ -21,6 +21,7 @@ from pathlib import Path
 import polars as pl
 
 from divert.core.environment import REFERENCE_DIR
+from divert.core.lookup import each_value
 from divert.reference import census
 
 CENSUS_2021_DIR = REFERENCE_DIR / "census2021"
@@ -133,13 +134,10 @@ def _authorities_2011(directory: Path | None = None) -> pl.DataFrame:
             code = census.CENSUS_2011_COLUMNS.get(column[len("Ethnic Group: "):-len("; measures: Value")])
             if code:
                 renames[column] = code
-    return (
-        wide.rename(renames)
-        .unpivot(index=["geography", "PFA16CD", "PFA16NM"], on=list(renames.values()), variable_name="ethnicity",
-                 value_name="count")
-        .with_columns(pl.col("count").cast(pl.Int64),
-                      pl.col("PFA16NM").map_elements(census.force_slug, return_dtype=pl.String).alias("force"))
-    )
+    long = wide.rename(renames).unpivot(index=["geography", "PFA16CD", "PFA16NM"], on=list(renames.values()),
+                                        variable_name="ethnicity", value_name="count")
+    return long.with_columns(pl.col("count").cast(pl.Int64),
+                             each_value(long, "PFA16NM", census.force_slug, pl.String).alias("force"))
 
 
 def local_authority_forces(path: Path | None = None, directory_2011: Path | None = None) -> pl.DataFrame:
@@ -148,7 +146,7 @@ def local_authority_forces(path: Path | None = None, directory_2011: Path | None
     areas = read_ts021(path).select("geography_code", "geography_name").unique(maintain_order=True)
     old = _authorities_2011(directory_2011).select("geography", "force", "PFA16CD", "PFA16NM").unique()
     links = areas.with_columns(
-        pl.col("geography_code").map_elements(lambda c: list(PREDECESSORS.get(c, ())), return_dtype=pl.List(pl.String))
+        each_value(areas, "geography_code", lambda c: list(PREDECESSORS.get(c, ())), pl.List(pl.String))
         .alias("predecessor")
     ).with_columns(
         pl.when(pl.col("predecessor").list.len() > 0).then(pl.col("predecessor"))

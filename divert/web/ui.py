@@ -11,6 +11,7 @@ import polars as pl
 import streamlit as st
 
 from divert.core.environment import database_url
+from divert.core.lookup import each_value
 from divert.records import stored_settings
 from divert.storage.db import data_version, get_engine, upgrade
 from divert.web.access import USER_KEY, SignedIn, request_sign_out
@@ -187,5 +188,4 @@ def _label(field: str) -> str:
 
 def plain_table(frame: pl.DataFrame) -> pl.DataFrame:
     """`frame` with every text cell made `plain`, for st.table (which reads Markdown)."""
-    return frame.with_columns(pl.col(c).map_elements(plain, return_dtype=pl.String)
-                              for c, t in frame.schema.items() if t == pl.String)
+    return frame.with_columns(each_value(frame, c, plain, pl.String) for c, t in frame.schema.items() if t == pl.String)

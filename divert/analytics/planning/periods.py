@@ -35,6 +35,7 @@ import polars as pl
 from divert.analytics.calendar.months import add_months, month_start
 from divert.analytics.calendar.weeks import next_week, week_start
 from divert.core import wording
+from divert.core.lookup import each_value
 
 WEEK, MONTH, QUARTER = "week", "month", "quarter"
 GRAINS = (WEEK, MONTH, QUARTER)
@@ -178,9 +179,8 @@ def roll_up(weekly: pl.DataFrame, grain: str, start: date, end: date, horizon_st
     first = horizon_start or start
     return rolled.with_columns(
         pl.col("period").replace_strict(ends, return_dtype=pl.Date).alias("period_end"),
-        pl.col("period").map_elements(lambda s: period_label(s, grain), return_dtype=pl.String).alias("label"),
-        pl.col("period").map_elements(lambda s: (period_end(s, grain) - s).days + 1, return_dtype=pl.Int64)
-        .alias("days"),
+        each_value(rolled, "period", lambda s: period_label(s, grain), pl.String).alias("label"),
+        each_value(rolled, "period", lambda s: (period_end(s, grain) - s).days + 1, pl.Int64).alias("days"),
         (pl.col("period") < first).alias("lead_in"),
     ).with_columns((pl.col("days_covered") < pl.col("days")).alias("partial")).select(
         list(PERIOD_SCHEMA)).cast(PERIOD_SCHEMA)
