@@ -6,6 +6,7 @@ import streamlit as st
 from divert.analytics.calendar.months import default_as_of
 from divert.backup import BackupError, backup_zip
 from divert.core.clock import today as today_in_london
+from divert.readmodels.admin_view import disclosure_audit
 from divert.release import ReleaseError, release_zip
 from divert.web import ui
 
@@ -43,6 +44,8 @@ st.caption(
     "other counts are rounded to the nearest 5, and further counts are hidden wherever a hidden one could "
     "otherwise be worked out from totals. Only months complete on the date chosen are included."
 )
+level, audit_text = disclosure_audit(engine)
+getattr(st, level)(audit_text, icon=":material/policy:")
 today = today_in_london()
 as_of = st.date_input("Figures as known on", value=default_as_of(today), max_value=today, format="YYYY-MM-DD",
                       help="By default the last month end before today, as on every page and in the board pack.")

@@ -13,9 +13,12 @@ from apptesting import REFUSED, messages, press, signed_in
 from dbfixtures import SMALL_DEMO, demo_url, sqlite_url
 from sqlalchemy import select
 
+from divert.analytics.calendar.months import default_as_of
 from divert.auth import accounts
 from divert.backup import restore_backup, table_checksums
-from divert.storage.db import get_engine
+from divert.core import clock
+from divert.records import disclosure_audits
+from divert.storage.db import data_version, get_engine
 from divert.storage.models import AuditEvent
 
 pytestmark = pytest.mark.usefixtures("navigation_only", "clock")
@@ -55,6 +58,13 @@ def test_admin_downloads_the_public_release(tmp_path, monkeypatch):
     monkeypatch.setenv("DIVERT_DATABASE_URL", url)
     at = on_the_page(get_engine(url), "admin")
     at.date_input[0].set_value(date(2025, 10, 15)).run()
+    assert "No disclosure audit has been run" in messages(at, "warning")
+    press(at, "Prepare the public release")  # refused until an audit clears it
+    assert "no disclosure audit has been run" in messages(at) and "divert_release_download" not in at.session_state
+    passed_audit(get_engine(url), date(2025, 10, 15))
+    at = signed_in("the.admin", PAGE)
+    at.date_input[0].set_value(date(2025, 10, 15)).run()
+    assert "The last disclosure audit" in messages(at, "success") and "passed" in messages(at, "success")
     press(at, "Prepare the public release")
     data, name = at.session_state["divert_release_download"]
     assert name == "divert-public-release-20251015.zip" and f"Download {name}" in downloads(at)
@@ -65,8 +75,17 @@ def test_admin_downloads_the_public_release(tmp_path, monkeypatch):
     assert "15 October 2025" in readme and "2018-01 to 2025-09" in readme
 
 
+def passed_audit(engine, as_of: date) -> None:
+    """A passing disclosure audit of the data as it is, kept as `divert disclosure audit` keeps it."""
+    disclosure_audits.save({"passed": True, "role": "viewer", "as_of": [as_of.isoformat()], "leaks": []},
+                           data_version(engine), "test", engine=engine)
+
+
 def test_release_of_an_empty_database_says_why(db):
     at = press(on_the_page(db, "admin"), "Prepare the public release")
+    assert "no disclosure audit has been run" in messages(at)
+    passed_audit(db, default_as_of(clock.today()))
+    at = press(signed_in("the.admin", PAGE), "Prepare the public release")
     assert "nothing to publish" in messages(at)
     assert "divert_release_download" not in at.session_state
 

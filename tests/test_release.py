@@ -454,9 +454,14 @@ def test_rates_come_from_the_published_counts(demo):
 
 
 # --- the command ----------------------------------------------------------------------------------
+WHY = "testing the release itself (the disclosure audit has tests of its own)"
+
+
 def test_export_public_through_the_command(demo, tmp_path):
     out = tmp_path / "public"
-    ran = divert("--db", demo["url"], "export", out, "--public", "--as-of", "2025-10-15")
+    refused = divert("--db", demo["url"], "export", out, "--public", "--as-of", "2025-10-15")
+    assert refused.returncode == 1 and "no disclosure audit has been run" in refused.stderr and not out.exists()
+    ran = divert("--db", demo["url"], "export", out, "--public", "--as-of", "2025-10-15", "--without-audit", WHY)
     assert ran.returncode == 0, ran.stderr
     assert "months 2018-01 to 2025-09" in ran.stdout and "counts suppressed" in ran.stdout
     for name in COUNT_COLUMNS:
@@ -464,10 +469,14 @@ def test_export_public_through_the_command(demo, tmp_path):
     with get_engine(demo["url"]).connect() as conn:
         actions = conn.execute(select(AuditEvent.action).order_by(AuditEvent.id.desc())).scalars().first()
     assert actions == "export_release"
+    with get_engine(demo["url"]).connect() as conn:
+        after = conn.execute(select(AuditEvent.after).order_by(AuditEvent.id.desc())).scalars().first()
+    assert WHY in after  # the reason to release without a passing audit is kept with the export
 
 
 def test_export_public_refusals(demo, tmp_path):
-    early = divert("--db", demo["url"], "export", tmp_path / "early", "--public", "--as-of", "2017-12-31")
+    early = divert("--db", demo["url"], "export", tmp_path / "early", "--public", "--as-of", "2017-12-31",
+                   "--without-audit", WHY)
     assert early.returncode == 1 and "no complete month" in early.stderr
     assert not (tmp_path / "early").exists()
     unreadable = divert("--db", demo["url"], "export", tmp_path / "x", "--public", "--as-of", "31/12/2025")
@@ -475,12 +484,12 @@ def test_export_public_refusals(demo, tmp_path):
     taken = tmp_path / "taken"
     taken.mkdir()
     (taken / "mine.txt").write_text("keep")
-    ran = divert("--db", demo["url"], "export", taken, "--public", "--as-of", "2025-10-15")
+    ran = divert("--db", demo["url"], "export", taken, "--public", "--as-of", "2025-10-15", "--without-audit", WHY)
     assert ran.returncode == 1 and [p.name for p in taken.iterdir()] == ["mine.txt"]
 
 
 @pytest.mark.usefixtures("clock")  # the default as-of date: today
 def test_an_empty_database_has_nothing_to_publish(tmp_path):
-    ran = divert("--db", migrated_url(tmp_path), "export", tmp_path / "out", "--public")
+    ran = divert("--db", migrated_url(tmp_path), "export", tmp_path / "out", "--public", "--without-audit", WHY)
     assert ran.returncode == 1 and "nothing to publish" in ran.stderr
     assert not Path(tmp_path / "out").exists()

@@ -17,8 +17,9 @@ def cmd_export(args) -> int:
     user = actor()
     if args.public:
         return _export_release(args, user)
-    if args.as_of:
-        print("--as-of applies to a public release (--public) only", file=sys.stderr)
+    if args.as_of or args.without_audit:
+        print(f"{'--as-of' if args.as_of else '--without-audit'} applies to a public release (--public) only",
+              file=sys.stderr)
         return USAGE
     engine = db_engine(args)
     try:
@@ -57,12 +58,15 @@ def _export_release(args, user: str) -> int:
         print("--as-of takes a date as YYYY-MM-DD", file=sys.stderr)
         return USAGE
     engine = db_engine(args)
+    cleared = _cleared(args, as_of, engine)
+    if cleared is None:
+        return REJECTED
     try:
         release = write_release(engine, Path(args.out), as_of)
     except ReleaseError as error:
         print(f"Release refused: {error}", file=sys.stderr)
         return REJECTED
-    record_export(user, release.summary(), action="export_release", engine=engine)
+    record_export(user, {**release.summary(), "disclosure_audit": cleared}, action="export_release", engine=engine)
     print(f"Public release written to {args.out} (as of {as_of}, months {release.first_month} to "
           f"{release.last_month}):")
     for name in release.files:
@@ -70,6 +74,22 @@ def _export_release(args, user: str) -> int:
     print(f"{release.suppressed} counts suppressed ({release.primary} of 1 to 7, {release.secondary} to protect "
           "them); every other count rounded to the nearest 5")
     return OK
+
+
+def _cleared(args, as_of, engine) -> str | None:
+    """What lets the release out: the last disclosure audit, or the reason given to go without
+    it (kept in the audit trail with the export); None (and why, on standard error) if nothing does."""
+    from divert.records.disclosure_audits import release_problem
+
+    problem = release_problem(as_of, engine)
+    if problem is None:
+        return "passed"
+    if args.without_audit:
+        print(f"Warning: released without a passing disclosure audit ({problem}) Reason given: {args.without_audit}",
+              file=sys.stderr)
+        return f"not passed ({problem}); released anyway: {args.without_audit}"
+    print(f"Release refused: {problem} (or give --without-audit REASON, kept in the audit trail)", file=sys.stderr)
+    return None
 
 
 def cmd_restore(args) -> int:
@@ -120,6 +140,9 @@ def add_export_parser(sub) -> None:
     export.add_argument("--as-of", dest="as_of", metavar="YYYY-MM-DD",
                         help="public release: figures as known on this date (default: the last month end "
                              "before today, UK time)")
+    export.add_argument("--without-audit", dest="without_audit", metavar="REASON",
+                        help="public release: release even though the last disclosure audit does not clear it "
+                             "(`divert disclosure audit`); the reason is kept in the audit trail")
     export.set_defaults(func=cmd_export)
 
 

@@ -10,7 +10,7 @@ import argparse
 import os
 import sys
 
-from divert.cli import admin, audit, backups, bench, database, imports, metrics
+from divert.cli import admin, audit, backups, bench, database, disclosure, imports, metrics
 from divert.cli.common import DB_HELP, REJECTED, USAGE, CommandParser
 
 
@@ -29,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     backups.add_export_parser(sub)
     metrics.add_report_parser(sub)
     backups.add_restore_parser(sub)
+    disclosure.add_disclosure_parser(sub)
     database.add_status_parser(sub)
     audit.add_audit_parser(sub)
     return parser

@@ -113,3 +113,33 @@ def audit_entries(frame: pl.DataFrame) -> pl.DataFrame:
         AUDIT_COLUMNS[3]: [change_in_words(r["action"], r["before"], r["after"]) for r in rows],
         AUDIT_COLUMNS[4]: [r["reason"] or "" for r in rows],
     }, schema=dict.fromkeys(AUDIT_COLUMNS, pl.String))
+
+
+# --- the last disclosure audit (divert disclosure audit) ----------------------------------------
+def disclosure_audit(engine=None) -> tuple[str, str]:
+    """The last disclosure audit in words, and how to show it: ("success" | "warning" | "error",
+    text). A release is cleared only by a passing audit of the current data."""
+    from divert.records import disclosure_audits
+
+    result = disclosure_audits.last(engine)
+    if result is None:
+        return "warning", ("No disclosure audit has been run. Run `divert disclosure audit` on the server before a "
+                           "public release: it tries to work out every hidden count a viewer receives.")
+    days = ", ".join(wording.day(date.fromisoformat(d)) for d in result.get("as_of") or [])
+    when = wording.moment(datetime.fromisoformat(result["audited_at"])) if result.get("audited_at") else "at an unknown time"
+    narrowest = result.get("narrowest") or {}
+    scope = (f"{result.get('hidden_attacked', 0):,} hidden counts attacked across {result.get('views', 0):,} views "
+             f"and {result.get('figures', 0):,} published figures, as of {days}")
+    if narrowest:
+        high = "any number" if narrowest.get("high") is None else f"{narrowest['high']:g}"
+        scope += f"; narrowest range found {narrowest['low']:g} to {high}"
+    fresh = disclosure_audits.current(result, engine)
+    if not result.get("passed"):
+        leaks = result.get("leaks") or []
+        first = f" First: {leaks[0]['cells'][0]}." if leaks else ""
+        return "error", (f"The last disclosure audit ({when}) found {len(leaks)} hidden count(s) that could be worked "
+                         f"out: {scope}.{first} The public release is refused until an audit passes.")
+    if not fresh:
+        return "warning", (f"The last disclosure audit ({when}) passed ({scope}), but records or settings have changed "
+                           "since: run it again before a public release.")
+    return "success", f"The last disclosure audit ({when}) passed: {scope}."

@@ -125,11 +125,17 @@ def write_release(engine, out: Path, as_of: date, *, force: str | None = None, l
 
 
 def release_zip(engine, as_of: date, user: str) -> tuple[bytes, str]:
-    """The release as a zip (the admin page's download), audited."""
+    """The release as a zip (the admin page's download), audited; refused unless the last
+    disclosure audit clears it (divert.records.disclosure_audits.release_problem)."""
+    from divert.records.disclosure_audits import release_problem
+
+    problem = release_problem(as_of, engine)
+    if problem:
+        raise ReleaseError(f"Release refused: {problem}")
     with tempfile.TemporaryDirectory(prefix="divert-release-") as folder:
         release = write_release(engine, Path(folder) / "release", as_of)
         data = zip_folder(Path(folder) / "release")
-    record_export(user, release.summary(), action="export_release", engine=engine)
+    record_export(user, {**release.summary(), "disclosure_audit": "passed"}, action="export_release", engine=engine)
     return data, f"divert-public-release-{as_of:%Y%m%d}.zip"
 
 

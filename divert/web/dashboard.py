@@ -12,7 +12,7 @@ from datetime import date, timedelta
 import polars as pl
 import streamlit as st
 
-from divert.analytics.calendar.months import default_as_of
+from divert.analytics.calendar.months import NAMED_PERIODS, default_as_of, period_bounds
 from divert.analytics.data.filters import Filters
 from divert.analytics.data.frames import Frames
 from divert.analytics.data.live import LiveFrames
@@ -27,7 +27,7 @@ from divert.web import tables
 FILTERS_KEY = "dashboard_filters"
 PERIOD_KEY = "dashboard_period"
 ALL = "All"
-PERIODS = ("Last 12 months", "Last 6 months", "Last 3 months", "Since the programme started", "All time", "Custom")
+PERIODS = (*NAMED_PERIODS, "Custom")  # a viewer gets the named periods only
 AS_OF_RULE = "Unless another date is chosen, every role sees the figures as of the last month end before today."
 PERIOD_HELP = ("The dates that count in every figure and chart on every page, ending on the as-of date. "
                "Pages that compare two periods (the Overview against the period before, outcomes before and "
@@ -148,17 +148,6 @@ def filter_bar(page: str) -> Filters:
     if dict(st.query_params) != query:
         st.query_params.from_dict(query)
     return replace(chosen, as_of=as_of)
-
-
-def period_bounds(period: str, as_of: date, launch: date) -> tuple[date | None, date | None]:
-    """The dates a named period covers, ending on the as-of date."""
-    if period == "All time":
-        return None, as_of
-    if period == "Since the programme started":
-        return launch, as_of
-    months = {"Last 12 months": 12, "Last 6 months": 6, "Last 3 months": 3}[period]
-    start = pl.Series([as_of]).dt.offset_by(f"-{months}mo")[0] + timedelta(days=1)
-    return start, as_of
 
 
 def _period_name(current: Filters, as_of: date, launch: date) -> str:

@@ -11,6 +11,21 @@ from datetime import date, timedelta
 
 import polars as pl
 
+# The periods every role may choose by name (a viewer may choose only these, with a month-end
+# as-of date: published figures are never over dates of the viewer's own choosing).
+NAMED_PERIODS = ("Last 12 months", "Last 6 months", "Last 3 months", "Since the programme started", "All time")
+
+
+def period_bounds(period: str, as_of: date, launch: date) -> tuple[date | None, date | None]:
+    """The dates a named period covers, ending on the as-of date."""
+    if period == "All time":
+        return None, as_of
+    if period == "Since the programme started":
+        return launch, as_of
+    months = {"Last 12 months": 12, "Last 6 months": 6, "Last 3 months": 3}[period]
+    start = pl.Series([as_of]).dt.offset_by(f"-{months}mo")[0] + timedelta(days=1)
+    return start, as_of
+
 
 def default_as_of(today: date) -> date:
     """The as-of date figures are measured at unless another is chosen, for every role, every

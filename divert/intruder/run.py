@@ -1,0 +1,116 @@
+"""`divert disclosure audit`: collect everything a role can receive over the as-of dates, attack
+every hidden count, and say what was found.
+
+The views: every month-end as-of date asked for, every named period a viewer may choose
+(divert.analytics.calendar.months.NAMED_PERIODS), no filter and every single filter value the
+sidebar offers, minus the views the gate refuses (too few people, divert.core.disclosure.too_narrow);
+in each, every table of divert.intruder.tables; and the public release at each as-of date.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from divert.analytics.calendar.months import NAMED_PERIODS, default_as_of, period_bounds
+from divert.analytics.data.filters import Filters
+from divert.analytics.data.frames import Frames
+from divert.core import codes
+from divert.core.disclosure import Gate, too_narrow
+from divert.intruder.attack import Findings, Progress, attack
+from divert.intruder.release import release_figures
+from divert.intruder.surface import Surface, View
+from divert.intruder.tables import BUILDERS
+
+FILTER_NAMES = ("area", "source", "age_band", "sex", "ethnic_group")
+
+
+@dataclass
+class Audit:
+    role: str
+    as_of: list[date]
+    threshold: int
+    views: int
+    refused: int
+    release_cells: int
+    findings: Findings
+    skipped: dict[str, str]
+    build_seconds: float
+
+    @property
+    def passed(self) -> bool:
+        return not self.findings.leaks
+
+    def summary(self) -> dict:
+        """What is kept (and shown on the administrator's page): no true count of a hidden cell."""
+        f = self.findings
+        narrowest = f.narrowest
+        return {
+            "passed": self.passed, "role": self.role, "as_of": [d.isoformat() for d in self.as_of],
+            "threshold": self.threshold, "protection": f.protection, "views": self.views, "refused_views": self.refused,
+            "tables": f.tables, "figures": f.figures, "counts": f.rows, "ratios": f.ratios, "unknowns": f.atoms,
+            "release_cells": self.release_cells, "hidden_attacked": len(f.ranges), "programs": f.programs,
+            "leaks": [{"cells": r.figures[:5], "low": _end(r.low), "high": _end(r.high),
+                       "width": r.width, "given_away_by": r.given_away_by[:8]} for r in f.leaks],
+            "narrowest": None if narrowest is None else {
+                "cell": narrowest.figures[0], "low": _end(narrowest.low), "high": _end(narrowest.high),
+                "width": narrowest.width},
+            "seconds": round(self.build_seconds + f.seconds, 1),
+        }
+
+
+def _end(value: float):
+    return None if value == float("inf") else round(float(value), 2)
+
+
+def default_dates(today: date, count: int = 3) -> list[date]:
+    """The `count` most recent month ends before today (the default as-of date first)."""
+    out = [default_as_of(today)]
+    while len(out) < count:
+        out.append(out[-1].replace(day=1) - timedelta(days=1))
+    return out
+
+
+def filter_choices(frames: Frames) -> list[dict]:
+    """No filter, then every single value the sidebar offers."""
+    values = {"area": list(frames.programme.area_labels), "source": list(codes.REFERRAL_SOURCES),
+              "age_band": [*codes.AGE_BANDS, "Missing"], "sex": list(codes.SEXES),
+              "ethnic_group": [*codes.BROAD_GROUPS, "Missing"]}
+    return [{}] + [{name: value} for name in FILTER_NAMES for value in values[name]]
+
+
+def run(frames: Frames, as_of: list[date], *, role: str = "viewer", threshold: int = 8,
+        progress: Progress | None = None, release: bool = True, builders: dict | None = None) -> Audit:
+    progress = progress or (lambda step, fraction: None)
+    started = time.perf_counter()
+    gate = Gate(role, threshold)
+    builders = BUILDERS if builders is None else builders
+    surface = Surface(frames)
+    first = frames.offences["offence_date"].min() or frames.programme.launch  # "All time" starts here, as on the pages
+    choices = filter_choices(frames)
+    views = refused = cells = 0
+    steps = len(as_of) * len(choices)
+    for number, day in enumerate(sorted(as_of)):
+        known = frames.at(day)
+        for count, chosen in enumerate(choices):
+            progress(f"reading what a {role} receives as of {day}", (number * len(choices) + count) / steps)
+            once = False
+            for period in NAMED_PERIODS:
+                start, end = period_bounds(period, day, frames.programme.launch)
+                filters = Filters(start=start or first, end=end, as_of=day, **chosen)
+                if not gate.exact and too_narrow(known, filters, gate.threshold):
+                    refused += 1
+                    continue
+                views += 1
+                for builder, by_period in builders.values():
+                    if by_period or not once:
+                        builder(View(day, period if by_period else None, filters, known, gate), surface)
+                once = True
+        if release:
+            cells += release_figures(surface, frames, day, force=frames.programme.force,
+                                     launch=frames.programme.launch)
+    built = time.perf_counter() - started
+    findings = attack(surface.figures, surface.members, surface.n_records, surface.ratios, gate.base - 1,
+                      gate.threshold, progress=progress)
+    return Audit(role, sorted(as_of), threshold, views, refused, cells, findings, dict(surface.skipped), built)

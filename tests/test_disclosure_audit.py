@@ -1,0 +1,232 @@
+"""The disclosure audit (divert.intruder): planted weaknesses are each caught, naming the cells that
+give them away; a table with no hidden cell raises no alarm; the command attacks a small demo in
+process, keeps its result, and the public release follows it.
+
+The tables here are made by the real gate (divert.core.disclosure.Gate) from hand-built counts and
+read by the real surface (divert.intruder.surface), so each weakness is planted the way a page
+would plant it: a gate call without secondary suppression, a share declared without the count it
+is made from, two overlapping periods, a subtotal published beside a table."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from types import SimpleNamespace
+
+import numpy as np
+import polars as pl
+import pytest
+from commands import divert
+from dbfixtures import SMALL_DEMO, demo_url
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from divert.core.disclosure import Gate
+from divert.intruder import attack as intruder
+from divert.intruder.surface import INDEX, Surface, ratio_bounds
+from divert.records import disclosure_audits
+from divert.storage.db import get_engine
+
+VIEWER = Gate("viewer", threshold=8, base=5)
+
+
+def offences(groups: dict[str, int], **columns) -> tuple[Surface, pl.DataFrame]:
+    """A surface over hand-built offences: `groups` gives how many offences each group has."""
+    rows = [{"offence_id": i, "group": g} for i, g in enumerate(g for g, n in groups.items() for _ in range(n))]
+    frame = pl.DataFrame(rows, schema={"offence_id": pl.Int64, "group": pl.String})
+    frames = SimpleNamespace(offences=frame, referrals=pl.DataFrame(schema={"referral_id": pl.Int64}))
+    surface = Surface(frames)
+    return surface, surface.records("offences", frame)
+
+
+def table(surface: Surface, records: pl.DataFrame, name: str, groups: list[str], *, across=None, with_total=True,
+          where="as of 2026-11-30; no filter", derived=None, extra=None):
+    """The groups' counts (and a total row) through the gate, read by the surface."""
+    counted = records.filter(pl.col("group").is_in(groups)).select(INDEX, "group")
+    if with_total:
+        counted = pl.concat([counted, counted.with_columns(pl.lit("total").alias("group"))])
+    exact = counted.group_by("group").len(name="count").with_columns(pl.col("count").cast(pl.Int64))
+    keys = [*groups, *(["total"] if with_total else [])]
+    exact = pl.DataFrame({"group": keys}).join(exact, on="group", how="left").fill_null(0)
+    if extra is not None:
+        exact = extra(exact)
+    shown = VIEWER.table(exact, ["count"], derived, across=across)
+    cells = surface.counts(name, where, shown, exact, ["group"], {"count": counted}, VIEWER)
+    return shown, exact, cells
+
+
+def audit(surface: Surface) -> intruder.Findings:
+    return intruder.attack(surface.figures, surface.members, surface.n_records, surface.ratios, VIEWER.base - 1,
+                           VIEWER.threshold)
+
+
+def leaked(findings: intruder.Findings) -> dict[str, intruder.Range]:
+    return {name: r for r in findings.leaks for name in r.figures}
+
+
+# --- planted weaknesses ---------------------------------------------------------------------------
+def test_secondary_suppression_off_is_caught_with_the_total_that_gives_it_away():
+    """3 and 9 offences, 12 in all: without secondary suppression the 3 is hidden, the 9 shown as
+    10 (8 to 12) and the total as 10 (8 to 12), so the hidden count is at most 12 - 8 = 4."""
+    surface, records = offences({"A": 3, "B": 9})
+    shown, _, _ = table(surface, records, "offences by group", ["A", "B"], across=None)
+    assert shown["count"].to_list() == [None, 10, 10]
+    found = audit(surface)
+    leak = leaked(found)["offences by group [as of 2026-11-30; no filter] group A: count"]
+    assert (leak.low, leak.high, leak.width) == (1, 4, 3) and leak.needed == 4
+    assert "offences by group [as of 2026-11-30; no filter] group total: count" in leak.given_away_by
+    assert "offences by group [as of 2026-11-30; no filter] group B: count" in leak.given_away_by
+
+
+def test_a_share_published_beside_a_hidden_count_is_caught():
+    """5 of 40 referrals engaged: the count is hidden, but a share declared without it as a base
+    is shown (0.1, so 0.095 to 0.15 of 38 to 42): 4 to 6, narrower than a rounded count."""
+    surface, records = offences({"engaged": 5, "not engaged": 35})
+    counted = records.select(INDEX, "group")
+    both = pl.concat([counted.filter(pl.col("group") == "engaged").with_columns(pl.lit("engaged").alias("what")),
+                      counted.with_columns(pl.lit("referrals").alias("what"))])
+    exact = pl.DataFrame({"what": ["all"], "engaged": [5], "referrals": [40], "share": [5 / 40]})
+    shown = VIEWER.table(exact, ["engaged", "referrals"], {"share": ["referrals"]})  # the planted mistake
+    assert shown["engaged"][0] is None and shown["share"][0] == 0.1
+    rows = {c: both.filter(pl.col("what") == c).select(INDEX, pl.lit("all").alias("what")) for c in ("engaged", "referrals")}
+    cells = surface.counts("engagement", "as of 2026-11-30", shown, exact, ["what"], rows, VIEWER)
+    surface.ratio("engagement", "as of 2026-11-30", "share engaged", cells[("all", "engaged")],
+                  cells[("all", "referrals")], shown["share"][0], 40)
+    leak = leaked(audit(surface))["engagement [as of 2026-11-30] what all: engaged"]
+    assert 3.6 <= leak.low and leak.high <= 6.31 and leak.width < 4  # whole values: 4 to 6
+    assert "engagement [as of 2026-11-30] share engaged" in leak.given_away_by
+
+
+def test_two_overlapping_periods_are_differenced():
+    """4 offences in January, 13 in February and March: the January-March total (17, shown 15)
+    and the February-March total (13, shown 15) differ by at most 17 - 13 = 4."""
+    surface, records = offences({"2026-01": 4, "2026-02": 6, "2026-03": 7})
+    months = records.select(INDEX, pl.col("group"))
+    monthly = VIEWER.table(pl.DataFrame({"group": ["2026-01", "2026-02", "2026-03"], "count": [4, 6, 7]}), ["count"],
+                           across=[[]])
+    surface.counts("offences a month", "Last 3 months", monthly, None, ["group"], {"count": months}, VIEWER)
+    for where, first in (("Jan-Mar", "2026-01"), ("Feb-Mar", "2026-02")):
+        part = months.filter(pl.col("group") >= first).select(INDEX, pl.lit("total").alias("group"))
+        exact = pl.DataFrame({"group": ["total"], "count": [part.height]})
+        surface.counts("offences in the period", where, VIEWER.table(exact, ["count"]), exact, ["group"],
+                       {"count": part}, VIEWER)
+    leak = leaked(audit(surface))["offences a month [Last 3 months] group 2026-01: count"]
+    assert leak.high <= 4 and leak.width < 4
+    assert {"offences in the period [Jan-Mar] group total: count",
+            "offences in the period [Feb-Mar] group total: count"} <= set(leak.given_away_by)
+
+
+def test_a_total_over_a_hidden_cell_is_caught():
+    """A table with secondary suppression (4 and 9 hidden, 18 shown as 20), and beside it a
+    subtotal of the 4 and the 18 (22, shown 20): the 4 is at most 22 - 18 = 4."""
+    surface, records = offences({"A": 4, "B": 9, "C": 18})
+    shown, _, _ = table(surface, records, "offences by group", ["A", "B", "C"], across=[[]])
+    assert shown["count"].to_list()[:3] == [None, None, 20]
+    table(surface, records, "offences in A or C", ["A", "C"], with_total=True, where="subtotal")
+    found = leaked(audit(surface))
+    leak = found["offences by group [as of 2026-11-30; no filter] group A: count"]
+    assert leak.high <= 4 and "offences in A or C [subtotal] group total: count" in leak.given_away_by
+
+
+# --- no false alarm -------------------------------------------------------------------------------
+def test_a_table_with_no_hidden_cell_raises_no_alarm():
+    surface, records = offences({"A": 30, "B": 42, "C": 0})
+    shown, _, _ = table(surface, records, "offences by group", ["A", "B", "C"], across=[[]])
+    assert shown["count"].null_count() == 0
+    found = audit(surface)
+    assert found.leaks == [] and found.ranges == [] and found.narrowest is None
+
+
+def test_a_well_protected_table_passes_and_reports_its_narrowest_range():
+    """3 and 30 hidden beside 40 and 45 (total 118): nothing else narrows them."""
+    surface, records = offences({"A": 3, "B": 30, "C": 40, "D": 45})
+    table(surface, records, "offences by group", ["A", "B", "C", "D"], across=[[]])
+    found = audit(surface)
+    assert found.leaks == [] and len(found.ranges) == 2
+    assert found.narrowest.figures[0].endswith("group A: count") and found.narrowest.width >= 4
+
+
+@settings(max_examples=60, deadline=None)
+@given(value=st.floats(0.0001, 1000, allow_nan=False), people=st.integers(8, 5000))
+def test_a_rounded_figure_s_interval_holds_every_value_that_rounds_to_it(value, people):
+    """ratio_bounds never leaves out a true value the gate could have shown as it did (the
+    intruder is never given a constraint that is false)."""
+    shown = VIEWER.derived(value, people)
+    low, high = ratio_bounds(shown, people)
+    assert low - 1e-12 <= value <= high + 1e-12
+
+
+# --- the command on a small demo ------------------------------------------------------------------
+AS_OF = SMALL_DEMO["as_of"]
+
+
+@pytest.fixture(scope="module")
+def small_demo(tmp_path_factory):
+    url, _ = demo_url(tmp_path_factory.mktemp("audit"), **SMALL_DEMO)
+    return url
+
+
+@pytest.fixture
+def fewer_tables(monkeypatch):
+    """Two builders (the Volume page's months, the Pathway funnel), no filter or one sex, and the
+    release: the command runs every view, hidden count and program of them in a few seconds."""
+    from divert.intruder import run, tables
+
+    monkeypatch.setattr(run, "BUILDERS", {k: tables.BUILDERS[k] for k in ("volume", "pathway")})
+    monkeypatch.setattr(run, "filter_choices", lambda frames: [{}, {"sex": "M"}, {"sex": "F"}, {"sex": "X"}])
+
+
+@pytest.mark.usefixtures("fewer_tables")
+def test_the_command_attacks_a_demo_keeps_its_result_and_the_release_follows_it(small_demo, tmp_path):
+    ran = divert("--db", small_demo, "disclosure", "audit", "--as-of", str(AS_OF), "--format", "json")
+    assert ran.returncode in (0, 1), ran.stderr
+    summary = json.loads(ran.stdout)
+    assert summary["as_of"] == [str(AS_OF)] and summary["views"] + summary["refused_views"] == 20 and summary["release_cells"] > 100
+    assert summary["hidden_attacked"] > 0 and summary["narrowest"]["cell"]
+    assert (ran.returncode == 0) == summary["passed"] == (summary["leaks"] == [])
+    for leak in summary["leaks"]:  # each leak names the cells published and those that give it away
+        assert leak["cells"] and leak["given_away_by"] and leak["width"] < summary["protection"]
+    engine = get_engine(small_demo)
+    kept = disclosure_audits.last(engine)
+    assert kept["passed"] == summary["passed"] and disclosure_audits.current(kept, engine)
+    release = divert("--db", small_demo, "export", tmp_path / "public", "--public", "--as-of", str(AS_OF))
+    if summary["passed"]:
+        assert release.returncode == 0, release.stderr
+    else:
+        assert release.returncode == 1 and "could be worked out" in release.stderr
+        assert not (tmp_path / "public").exists()
+        anyway = divert("--db", small_demo, "export", tmp_path / "anyway", "--public", "--as-of", str(AS_OF),
+                        "--without-audit", "a test of the override")
+        assert anyway.returncode == 0 and "a test of the override" in anyway.stderr
+    other = divert("--db", small_demo, "export", tmp_path / "other", "--public", "--as-of", "2025-08-31")
+    assert other.returncode == 1 and ("not 31 Aug 2025" in other.stderr or "changed since" in other.stderr
+                                      or "could be worked out" in other.stderr)
+
+
+@pytest.mark.usefixtures("fewer_tables")
+def test_the_text_report_names_what_was_attacked(small_demo):
+    ran = divert("--db", small_demo, "disclosure", "audit", "--as-of", str(AS_OF))
+    assert "hidden counts attacked" in ran.stdout and "narrowest range found" in ran.stdout
+    assert ("PASSED" in ran.stdout) == (ran.returncode == 0) and ("LEAKS" in ran.stdout) == (ran.returncode == 1)
+
+
+def test_the_command_refuses_bad_dates_and_roles(small_demo):
+    assert divert("--db", small_demo, "disclosure", "audit", "--as-of", "30/09/2025").returncode == 2
+    assert divert("--db", small_demo, "disclosure", "audit", "--as-of", "2999-01-31").returncode == 2
+    assert divert("--db", small_demo, "disclosure", "audit", "--role", "manager").returncode == 2
+
+
+def test_a_release_without_an_audit_is_refused_with_the_reason(small_demo, tmp_path):
+    engine = get_engine(small_demo)
+    problem = disclosure_audits.release_problem(date(2025, 9, 30), engine)
+    if disclosure_audits.last(engine) is None:
+        assert "no disclosure audit has been run" in problem
+    ran = divert("--db", small_demo, "export", tmp_path / "x", "--without-audit", "not a release")
+    assert ran.returncode == 2 and "--without-audit applies to a public release" in ran.stderr
+
+
+def test_findings_ignore_records_no_figure_counts():
+    surface, records = offences({"A": 3, "B": 9, "C": 50})
+    table(surface, records, "offences by group", ["A", "B"], across=None)
+    found = audit(surface)
+    assert found.atoms == 2 and np.isfinite(found.leaks[0].high)
