@@ -62,7 +62,10 @@ class Surface:
         self.n_records = start
 
     def records(self, kind: str, frame: pl.DataFrame) -> pl.DataFrame:
-        """The frame with each record's position (INDEX)."""
+        """The frame with each record's position (INDEX); code columns as text (the frames keep
+        them as Categoricals; the tables built here mix them with labels such as "All")."""
+        coded = [name for name, dtype in frame.schema.items() if isinstance(dtype, pl.Categorical | pl.Enum)]
+        frame = frame.with_columns(pl.col(coded).cast(pl.String)) if coded else frame
         return frame.join(self.ids[kind], on=KINDS[kind], how="inner")
 
     def counts(self, table: str, view_where: str, shown: pl.DataFrame, exact: pl.DataFrame | None, keys: list[str],
