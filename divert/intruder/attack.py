@@ -234,31 +234,8 @@ class _System:
         expr = sparse.hstack([block, sparse.csr_array((np.ones(len(rest)), (rest, np.arange(len(rest)))),
                                                       shape=(len(rows), len(rest)))], format="csr")
         constant = np.where(partial, 0.0, fixed)
-        # ratios among the rows: values of rows outside the neighbourhood are their truth (inner)
-        # or anything their figure allows (outer: one more unknown each)
-        extra, outside = [], {}
-        lines, line_low, ratio_of = [], [], []
-        for number in {n for r in rows for n in self.links_of.get(int(r), [])}:
-            a, b, q = self.links[number]
-            terms = []
-            for row in (a, b):
-                if row in position:
-                    i = position[row]
-                    terms.append((expr[[i]], constant[i]))
-                elif outer:
-                    if row not in outside:
-                        outside[row] = n_cols + len(extra)
-                        extra.append(row)
-                    terms.append((("col", outside[row]), 0.0))
-                else:
-                    terms.append((None, self.truth[row]))
-            for bound, lower in ((q.low, True), (q.high, False)):
-                if not math.isfinite(bound):
-                    continue
-                lines.append((terms, bound))
-                line_low.append(lower)
-                ratio_of.append(q)
-        total_cols = n_cols + len(extra)
+        lines, line_low, ratio_of, outside = self._ratios(rows, position, expr, constant, outer, n_cols)
+        total_cols = n_cols + len(outside)
         coo_rows, coo_cols, coo_vals = [], [], []
         row_low, row_high = [], []
         count_rows = sparse.coo_array(expr)
@@ -304,6 +281,29 @@ class _System:
                     binding.add(int(rows[i]))
             ratios_binding += [q for q, dual in zip(ratio_of, row_dual[len(rows):], strict=True) if abs(dual) > EPS]
         return ends[0], ends[1], sorted(binding), list({id(q): q for q in ratios_binding}.values())
+
+    def _ratios(self, rows, position, expr, constant, outer: bool, n_cols: int):
+        """The ratios among the rows, as lines over the program's unknowns: a row outside the
+        neighbourhood is its true value (inner) or one more unknown within its figure (outer)."""
+        outside: dict[int, int] = {}
+        lines, line_low, ratio_of = [], [], []
+        for number in {n for r in rows for n in self.links_of.get(int(r), [])}:
+            a, b, q = self.links[number]
+            terms = []
+            for row in (a, b):
+                if row in position:
+                    terms.append((expr[[position[row]]], constant[position[row]]))
+                elif outer:
+                    outside.setdefault(row, n_cols + len(outside))
+                    terms.append((("col", outside[row]), 0.0))
+                else:
+                    terms.append((None, self.truth[row]))
+            for bound, lower in ((q.low, True), (q.high, False)):
+                if math.isfinite(bound):
+                    lines.append((terms, bound))
+                    line_low.append(lower)
+                    ratio_of.append(q)
+        return lines, line_low, ratio_of, outside
 
     def _solve(self, cost, matrix, row_low, row_high, col_low, col_high):
         lp = highspy.HighsLp()
