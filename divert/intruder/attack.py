@@ -77,6 +77,7 @@ class Range:
     exact: int
     solved: bool  # True: the ends are the least and greatest values; False: values reached (a wider range exists)
     needed: int  # the width the gate promises it: `protection` for a small count, else 1 (not pinned)
+    undecided: bool = False  # neither proved safe nor proved a leak (counted as failing)
     given_away_by: list[str] = field(default_factory=list)  # the published figures that bind the ends
 
     @property
@@ -86,7 +87,7 @@ class Range:
 
     @property
     def leak(self) -> bool:
-        return self.width < self.needed
+        return self.undecided or self.width < self.needed
 
 
 @dataclass
@@ -115,70 +116,220 @@ class Inconsistent(Exception):
 
 
 def attack(figures: list[Figure], members: list[np.ndarray], n_records: int, ratios: list[Ratio],
-           protection: int, threshold: int, progress: Progress | None = None, directions: int = 4) -> Findings:
+           protection: int, threshold: int, progress: Progress | None = None,
+           reaches: tuple[int, ...] = (400, 3000)) -> Findings:
     """Every hidden count's feasible range. The gate's promise: a small count (1 to threshold-1)
     is never known more closely than a rounded count is (a range at least `protection` wide:
-    x-2..x+2 for rounding to 5), and no hidden count is pinned to one value. A leak breaks it."""
+    x-2..x+2 for rounding to 5), and no hidden count is pinned to one value. A leak breaks it.
+
+    Each hidden count is attacked within its neighbourhood (the kinds of record it counts, and
+    those of every count of at most `reach` kinds that shares one with it) by two programs:
+    the *inner* one moves only those kinds and holds every other at its true number, so each of
+    its solutions is a solution of the whole system (the range it finds is reached: a count it
+    finds wide enough is proved safe); the *outer* one lets every count of the neighbourhood
+    take any value its published figure allows for the records outside it (a relaxation: a
+    range it finds too narrow is proved a leak). A count neither proves is attacked again in a
+    wider neighbourhood; one that no neighbourhood settles is reported as not proved."""
     started = time.perf_counter()
     progress = progress or (lambda step, fraction: None)
     rows, of_figure = _merge_rows(figures, members)
     index = sparse.csr_array(_incidence([members[r[0]] for r in rows], n_records))
     atoms, counts = _merge_columns(index)
     matrix = sparse.csr_array(index @ atoms)  # rows x atoms
+    matrix.data[:] = 1.0  # an atom's unknown is its number of records
     low = np.array([max(figures[i].low for i in r) for r in rows])
     high = np.array([min(figures[i].high for i in r) for r in rows])
     truth = np.array([len(members[r[0]]) for r in rows], dtype=float)
     _check(figures, rows, low, high, truth)
-    links = [(of_figure[q.numerator], of_figure[q.denominator], q) for q in ratios]
+    links = _merge_ratios(ratios, of_figure)
+    system = _System(matrix, low, high, truth, counts.astype(float), links)
     targets = [k for k, r in enumerate(rows) if any(figures[i].hidden for i in r)]
-    labels, group = _components(matrix, links, len(rows))
-    by_part = defaultdict(list)
-    for k in targets:
-        by_part[group[k]].append(k)
-    ranges: dict[int, Range] = {}
-    programs = 0
-    done = 0
-    for part, wanted in by_part.items():
-        solver = _Part(matrix, low, high, links, np.flatnonzero(group == part), counts)
-        for k in wanted:
-            small = 1 <= truth[k] < threshold
-            ranges[k] = Range([figures[i].name for i in rows[k]], math.inf, -math.inf, int(truth[k]), False,
-                              protection if small else 1)
-
-        def seen(solution, wanted=wanted):
-            for k in wanted:
-                value = solution[k]
-                ranges[k].low, ranges[k].high = min(ranges[k].low, value), max(ranges[k].high, value)
-
-        rng = np.random.default_rng(29)
-        for sign in [1.0, -1.0, *(rng.choice([-1.0, 1.0], len(wanted)) for _ in range(directions))]:
-            solution = solver.solve(dict(zip(wanted, np.broadcast_to(sign, len(wanted)), strict=True)))
-            programs += 1
-            if solution is None:
-                raise Inconsistent("the published figures admit no solution: the audit's definitions disagree "
-                                   "with what is published")
-            seen(solution[0])
-        for k in wanted:
-            r = ranges[k]
-            ends = []
-            for sign in (1.0, -1.0):
-                if r.width >= r.needed:
-                    break
-                solution = solver.solve({k: sign})
-                programs += 1
-                seen(solution[0])
-                ends.append(solution[1])
-            if len(ends) == 2:
-                r.solved = True
-            if r.leak:
-                r.given_away_by = _binding(figures, rows, links, ends)
-            done += 1
-            progress(f"attacking hidden counts ({done}/{len(targets)})", done / max(1, len(targets)))
-    found = [ranges[k] for k in targets]
+    found = []
+    for done, k in enumerate(targets, start=1):
+        small = 1 <= truth[k] < threshold
+        r = Range([figures[i].name for i in rows[k]], math.inf, -math.inf, int(truth[k]), False,
+                  protection if small else 1)
+        for reach in reaches:
+            near = system.neighbourhood(k, reach)
+            inner = system.ends(k, near, outer=False)
+            r.low, r.high = inner[0], inner[1]
+            if r.width >= r.needed:
+                break
+            outer = system.ends(k, near, outer=True)
+            if math.floor(outer[1] + EPS) - math.ceil(outer[0] - EPS) < r.needed:
+                r.low, r.high, r.solved = outer[0], outer[1], True
+                r.given_away_by = list(dict.fromkeys(name for k2 in outer[2] for name in _names(figures, rows, k2)))
+                r.given_away_by += [q.name for q in outer[3]]
+                break
+        else:
+            r.undecided = True
+        found.append(r)
+        progress(f"attacking hidden counts ({done:,}/{len(targets):,})", done / max(1, len(targets)))
     leaks = [r for r in found if r.leak]
     views = {(f.table, f.where) for f in figures}
-    return Findings(found, leaks, len(figures), len(views), len(rows), len(ratios), atoms.shape[1],
-                    len(by_part), programs, time.perf_counter() - started, protection)
+    return Findings(found, leaks, len(figures), len(views), len(rows), len(links), atoms.shape[1],
+                    len({system.part(k) for k in targets}), system.programs, time.perf_counter() - started,
+                    protection)
+
+
+def _names(figures, rows, k) -> list[str]:
+    return [figures[i].name for i in rows[k]]
+
+
+class _System:
+    """The whole system, and the neighbourhood programs cut from it."""
+
+    def __init__(self, matrix, low, high, truth, counts, links):
+        self.by_row = sparse.csr_array(matrix)
+        self.by_atom = sparse.csr_array(matrix.T)
+        self.size = np.diff(self.by_row.indptr)
+        self.low, self.high, self.truth, self.counts = low, high, truth, counts
+        self.links = links
+        self.links_of = defaultdict(list)
+        for number, (a, b, _) in enumerate(links):
+            self.links_of[a].append(number)
+            self.links_of[b].append(number)
+        self.highs = _quiet_highs()
+        self.programs = 0
+        self._parts = None
+
+    def part(self, k: int) -> int:
+        if self._parts is None:
+            self._parts = _components(self.by_row, self.links, len(self.low))[1]
+        return int(self._parts[k])
+
+    def _atoms(self, rows) -> np.ndarray:
+        rows = np.asarray(rows)
+        if not len(rows):
+            return np.zeros(0, dtype=np.int64)
+        return np.unique(np.concatenate([self.by_row.indices[self.by_row.indptr[r]:self.by_row.indptr[r + 1]]
+                                         for r in rows]))
+
+    def _rows(self, atoms) -> np.ndarray:
+        if not len(atoms):
+            return np.zeros(0, dtype=np.int64)
+        return np.unique(np.concatenate([self.by_atom.indices[self.by_atom.indptr[a]:self.by_atom.indptr[a + 1]]
+                                         for a in atoms]))
+
+    def neighbourhood(self, k: int, reach: int) -> tuple[np.ndarray, np.ndarray]:
+        """(atoms that may move, rows that hold any of them)."""
+        own = self._atoms([k])
+        around = self._rows(own)
+        ratio_rows = [x for r in [k, *around] for n in self.links_of.get(r, []) for x in self.links[n][:2]]
+        around = np.unique(np.concatenate([around, np.asarray(ratio_rows, dtype=np.int64)]))
+        close = around[self.size[around] <= reach]
+        moving = np.union1d(own, self._atoms(close))
+        return moving, np.union1d(self._rows(moving), around)
+
+    def ends(self, k: int, near, *, outer: bool):
+        """(least, greatest, rows binding the ends, ratios binding them) of row k's value."""
+        moving, rows = near
+        position = {int(r): i for i, r in enumerate(rows)}
+        block = self.by_row[rows][:, moving]
+        n_move = len(moving)
+        fixed = self.truth[rows] - block @ self.counts[moving]  # the records that stay as they are
+        partial = fixed > EPS if outer else np.zeros(len(rows), dtype=bool)
+        rest = np.flatnonzero(partial)  # outer: what the records outside may add to each row, >= 0
+        n_cols = n_move + len(rest)
+        expr = sparse.hstack([block, sparse.csr_array((np.ones(len(rest)), (rest, np.arange(len(rest)))),
+                                                      shape=(len(rows), len(rest)))], format="csr")
+        constant = np.where(partial, 0.0, fixed)
+        lines, line_low, ratio_of, outside = self._ratios(rows, position, expr, constant, outer, n_cols)
+        total_cols = n_cols + len(outside)
+        coo_rows, coo_cols, coo_vals = [], [], []
+        row_low, row_high = [], []
+        count_rows = sparse.coo_array(expr)
+        coo_rows += list(count_rows.row)
+        coo_cols += list(count_rows.col)
+        coo_vals += list(count_rows.data)
+        row_low += list(self.low[rows] - constant)
+        row_high += list(self.high[rows] - constant)
+        for line, ((terms, bound), lower) in enumerate(zip(lines, line_low, strict=True), start=len(rows)):
+            shift = 0.0
+            for (what, const), weight in zip(terms, (1.0, -bound), strict=True):
+                shift += weight * const
+                if what is None:
+                    continue
+                if isinstance(what, tuple):
+                    coo_rows.append(line)
+                    coo_cols.append(what[1])
+                    coo_vals.append(weight)
+                else:
+                    part = sparse.coo_array(what)
+                    coo_rows += [line] * part.nnz
+                    coo_cols += list(part.col)
+                    coo_vals += list(weight * part.data)
+            row_low.append(-shift if lower else -np.inf)
+            row_high.append(np.inf if lower else -shift)
+        matrix = sparse.csc_array((coo_vals, (coo_rows, coo_cols)), shape=(len(row_low), total_cols))
+        col_low = np.zeros(total_cols)
+        col_high = np.full(total_cols, np.inf)
+        for row, col in outside.items():
+            col_low[col], col_high[col] = self.low[row], self.high[row]
+        objective = np.zeros(total_cols)
+        target = position[k]
+        objective[:n_cols] = expr[[target]].toarray()[0]
+        ends, binding, ratios_binding = [], set(), []
+        for sign in (1.0, -1.0):
+            solution = self._solve(sign * objective, matrix, np.array(row_low), np.array(row_high), col_low, col_high)
+            if solution is None:
+                raise Inconsistent(f"row {k}: the published figures admit no solution")
+            value, row_dual = solution
+            ends.append(value + constant[target])
+            for i, dual in enumerate(row_dual[:len(rows)]):
+                if abs(dual) > EPS:
+                    binding.add(int(rows[i]))
+            ratios_binding += [q for q, dual in zip(ratio_of, row_dual[len(rows):], strict=True) if abs(dual) > EPS]
+        return ends[0], ends[1], sorted(binding), list({id(q): q for q in ratios_binding}.values())
+
+    def _ratios(self, rows, position, expr, constant, outer: bool, n_cols: int):
+        """The ratios among the rows, as lines over the program's unknowns: a row outside the
+        neighbourhood is its true value (inner) or one more unknown within its figure (outer)."""
+        outside: dict[int, int] = {}
+        lines, line_low, ratio_of = [], [], []
+        for number in {n for r in rows for n in self.links_of.get(int(r), [])}:
+            a, b, q = self.links[number]
+            terms = []
+            for row in (a, b):
+                if row in position:
+                    terms.append((expr[[position[row]]], constant[position[row]]))
+                elif outer:
+                    outside.setdefault(row, n_cols + len(outside))
+                    terms.append((("col", outside[row]), 0.0))
+                else:
+                    terms.append((None, self.truth[row]))
+            for bound, lower in ((q.low, True), (q.high, False)):
+                if math.isfinite(bound):
+                    lines.append((terms, bound))
+                    line_low.append(lower)
+                    ratio_of.append(q)
+        return lines, line_low, ratio_of, outside
+
+    def _solve(self, cost, matrix, row_low, row_high, col_low, col_high):
+        lp = highspy.HighsLp()
+        lp.num_col_, lp.num_row_ = matrix.shape[1], matrix.shape[0]
+        inf = highspy.kHighsInf
+        lp.col_cost_ = cost
+        lp.col_lower_ = col_low
+        lp.col_upper_ = np.where(np.isinf(col_high), inf, col_high)
+        lp.row_lower_ = np.where(np.isinf(row_low), -inf, row_low)
+        lp.row_upper_ = np.where(np.isinf(row_high), inf, row_high)
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_ = matrix.indptr.astype(np.int32)
+        lp.a_matrix_.index_ = matrix.indices.astype(np.int32)
+        lp.a_matrix_.value_ = matrix.data.astype(float)
+        self.highs.passModel(lp)
+        self.highs.run()
+        self.programs += 1
+        status = self.highs.getModelStatus()
+        if status == highspy.HighsModelStatus.kUnbounded:
+            return (-np.inf if cost.sum() > 0 else np.inf) * 1.0, np.zeros(matrix.shape[0])
+        if status != highspy.HighsModelStatus.kOptimal:
+            return None
+        solution = self.highs.getSolution()
+        value = float(self.highs.getInfo().objective_function_value)
+        sign = 1.0 if cost[np.flatnonzero(cost)[0]] > 0 else -1.0
+        return sign * value, np.asarray(solution.row_dual)
 
 
 def _merge_rows(figures, members) -> tuple[list[list[int]], dict[int, int]]:
@@ -196,6 +347,22 @@ def _incidence(sets: list[np.ndarray], n: int) -> sparse.csr_array:
     rows = np.repeat(np.arange(len(sets)), sizes)
     cols = np.concatenate(sets) if sets else np.zeros(0, dtype=np.int64)
     return sparse.csr_array((np.ones(len(cols)), (rows, cols)), shape=(len(sets), n))
+
+
+def _merge_ratios(ratios: list[Ratio], of_figure: dict[int, int]) -> list[tuple[int, int, Ratio]]:
+    """One ratio per (numerator, denominator) pair of counts: the tightest of those published."""
+    tightest: dict[tuple[int, int], Ratio] = {}
+    for q in ratios:
+        pair = (of_figure[q.numerator], of_figure[q.denominator])
+        if pair[0] == pair[1]:
+            continue  # a count over itself says nothing
+        known = tightest.get(pair)
+        if known is None:
+            tightest[pair] = q
+        elif q.low > known.low or q.high < known.high:
+            tightest[pair] = Ratio(q.numerator, q.denominator, max(q.low, known.low), min(q.high, known.high),
+                                   q.table, q.where, q.what)
+    return [(a, b, q) for (a, b), q in tightest.items()]
 
 
 def _merge_columns(index: sparse.csr_array) -> tuple[sparse.csr_array, np.ndarray]:
@@ -236,75 +403,6 @@ def _components(matrix, links, n_rows) -> tuple[int, np.ndarray]:
     return count, labels[:n_rows]
 
 
-class _Part:
-    """One connected part as a linear program (HiGHS, kept between solves so that each solve
-    starts from the last one's basis): unknowns are the atoms and one value per count (the count
-    equals its atoms' sum and lies in its published interval); a ratio is two inequalities on
-    the counts."""
-
-    def __init__(self, matrix, low, high, links, rows, counts):
-        self.rows = rows
-        self.local = local = {int(k): i for i, k in enumerate(rows)}
-        block = sparse.csc_array(matrix[rows])
-        atoms = np.flatnonzero(np.diff(block.indptr))
-        block = block[:, atoms]
-        self.n_atoms, n_rows = len(atoms), len(rows)
-        lines = [sparse.hstack([block, -sparse.eye_array(n_rows)], format="csr")]
-        row_low, row_high = [np.zeros(n_rows)], [np.zeros(n_rows)]
-        self.ratio_of = []
-        extra_rows, extra_cols, extra_vals = [], [], []
-        for a, b, q in links:
-            if a not in local:
-                continue
-            for bound, lower in ((q.low, True), (q.high, False)):  # a - low b >= 0 ; a - high b <= 0
-                if not math.isfinite(bound):
-                    continue
-                line = len(self.ratio_of)
-                extra_rows += [line, line]
-                extra_cols += [self.n_atoms + local[a], self.n_atoms + local[b]]
-                extra_vals += [1.0, -bound]
-                self.ratio_of.append(q)
-                row_low.append(np.array([0.0 if lower else -highspy.kHighsInf]))
-                row_high.append(np.array([highspy.kHighsInf if lower else 0.0]))
-        if self.ratio_of:
-            lines.append(sparse.csr_array((extra_vals, (extra_rows, extra_cols)),
-                                          shape=(len(self.ratio_of), self.n_atoms + n_rows)))
-        full = sparse.csc_array(sparse.vstack(lines))
-        n_cols = self.n_atoms + n_rows
-        lp = highspy.HighsLp()
-        lp.num_col_, lp.num_row_ = n_cols, full.shape[0]
-        lp.col_cost_ = np.zeros(n_cols)
-        lp.col_lower_ = np.concatenate([np.zeros(self.n_atoms), low[rows]])
-        lp.col_upper_ = np.where(np.isinf(upper := np.concatenate([np.full(self.n_atoms, np.inf), high[rows]])),
-                                 highspy.kHighsInf, upper)
-        lp.row_lower_ = np.concatenate(row_low)
-        lp.row_upper_ = np.concatenate(row_high)
-        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        lp.a_matrix_.start_ = full.indptr.astype(np.int32)
-        lp.a_matrix_.index_ = full.indices.astype(np.int32)
-        lp.a_matrix_.value_ = full.data.astype(float)
-        self.highs = _quiet_highs()
-        self.highs.setOptionValue("threads", 1)
-        self.highs.passModel(lp)
-        self.costs: list[int] = []
-
-    def solve(self, objective: dict[int, float]):
-        """Minimise the sum of sign x count; (every row's value indexed globally, the solution)."""
-        columns = [self.n_atoms + self.local[k] for k in objective]
-        if self.costs:
-            self.highs.changeColsCost(len(self.costs), np.array(self.costs, dtype=np.int32), np.zeros(len(self.costs)))
-        self.highs.changeColsCost(len(columns), np.array(columns, dtype=np.int32),
-                                  np.array(list(objective.values()), dtype=float))
-        self.costs = columns
-        self.highs.run()
-        if self.highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-            return None
-        solution = self.highs.getSolution()
-        values = np.full(int(self.rows.max()) + 1, np.nan)
-        values[self.rows] = np.asarray(solution.col_value)[self.n_atoms:]
-        return values, (self, np.asarray(solution.col_dual)[self.n_atoms:], np.asarray(solution.row_dual))
-
-
 def _quiet_highs() -> highspy.Highs:
     """A solver that prints nothing: HiGHS writes its banner to the process's standard output
     (file descriptor 1, below Python's sys.stdout) when it is made, which would spoil
@@ -322,16 +420,3 @@ def _quiet_highs() -> highspy.Highs:
     highs.setOptionValue("presolve", "off")  # every solve after the first starts from the last basis
     highs.setOptionValue("solver", "simplex")
     return highs
-
-
-def _binding(figures, rows, links, ends) -> list[str]:
-    """The published figures whose limits hold a range's ends where they are (non-zero duals)."""
-    names = []
-    for part, col_dual, row_dual in ends:
-        for dual, k in zip(col_dual, part.rows, strict=True):
-            if abs(dual) > EPS:
-                names += [figures[i].name for i in rows[k]]
-        for q, dual in zip(part.ratio_of, row_dual[len(part.rows):], strict=True):
-            if abs(dual) > EPS:
-                names.append(q.name)
-    return list(dict.fromkeys(names))

@@ -17,12 +17,17 @@ NAMED_PERIODS = ("Last 12 months", "Last 6 months", "Last 3 months", "Since the 
 
 
 def period_bounds(period: str, as_of: date, launch: date) -> tuple[date | None, date | None]:
-    """The dates a named period covers, ending on the as-of date."""
+    """The dates a named period covers, ending on the as-of date. From a month end, the last N
+    months are whole calendar months: from 30 November, the last 3 months start on 1 September,
+    not on 31 August (a one-day slice of August, published beside the whole of August in a
+    longer period, would give a day's counts away by difference)."""
     if period == "All time":
         return None, as_of
     if period == "Since the programme started":
         return launch, as_of
     months = {"Last 12 months": 12, "Last 6 months": 6, "Last 3 months": 3}[period]
+    if (as_of + timedelta(days=1)).day == 1:  # a month end (every viewer's): whole calendar months
+        return pl.Series([as_of + timedelta(days=1)]).dt.offset_by(f"-{months}mo")[0], as_of
     start = pl.Series([as_of]).dt.offset_by(f"-{months}mo")[0] + timedelta(days=1)
     return start, as_of
 
