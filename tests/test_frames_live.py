@@ -168,12 +168,18 @@ def test_a_new_app_process_starts_from_the_frame_store_and_catches_up(engine, mo
     assert sorted(frames.referrals["reference"]) == ["DIV-1", "DIV-2"]
 
 
-def test_a_frame_store_from_another_database_is_not_trusted(engine, monkeypatch, tmp_path):
+def _stored_with_one_referral(engine, monkeypatch, tmp_path) -> str:
+    """A frame store (always used) written for a database holding one referral; the URL."""
     monkeypatch.setenv(loading.MODE_ENV, "always")
     monkeypatch.setenv("DIVERT_FRAMES_DIR", str(tmp_path / "frames"))
     url = engine.url.render_as_string(hide_password=False)
     referral(engine, "DIV-1", "C1", person="P1")
     LiveFrames(url).current()
+    return url
+
+
+def test_a_frame_store_from_another_database_is_not_trusted(engine, monkeypatch, tmp_path):
+    url = _stored_with_one_referral(engine, monkeypatch, tmp_path)
     root = frame_store.location(engine)  # as if the store were made from another copy of the database:
     stamp_file = root / (root / "current").read_text() / "stamp.json"  # its last event was at another time
     stamp_file.write_text(json.dumps({**json.loads(stamp_file.read_text()), "event_at": "2000-01-01 00:00:00"}))
@@ -183,11 +189,7 @@ def test_a_frame_store_from_another_database_is_not_trusted(engine, monkeypatch,
 
 
 def test_a_frame_store_of_another_format_is_not_used(engine, monkeypatch, tmp_path):
-    monkeypatch.setenv(loading.MODE_ENV, "always")
-    monkeypatch.setenv("DIVERT_FRAMES_DIR", str(tmp_path / "frames"))
-    url = engine.url.render_as_string(hide_password=False)
-    referral(engine, "DIV-1", "C1", person="P1")
-    LiveFrames(url).current()
+    url = _stored_with_one_referral(engine, monkeypatch, tmp_path)
     again = LiveFrames(url)
     again.current()
     assert again.last_refresh["kind"] == "store"
