@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from divert.core.disclosure import Gate, for_display
 
@@ -14,7 +16,7 @@ def test_small_counts_are_starred_zero_is_shown_and_others_rounded_to_five():
     frame = pl.DataFrame({"group": ["A", "B", "C", "D", "E"], "count": [0, 3, 8, 42, 43]})
     shown = for_display(VIEWER.table(frame, ["count"]), ["count"])
     assert shown["count"].to_list() == ["0", "*", "10", "40", "45"]
-    assert shown["note"].to_list() == [None, "count: fewer than 8 people", None, None, None]
+    assert shown["note"].to_list() == [None, f"count: {VIEWER.hidden_note}", None, None, None]
 
 
 def test_managers_see_exact_figures_and_every_column():
@@ -28,7 +30,8 @@ def test_secondary_suppression_runs_across_rows_and_time():
     # a.x is small; a.y is the next smallest in period a; group x then has b.x alone hidden
     # until b.x is hidden too, and period b then hides b.y with it
     assert out["count"].to_list() == [None, None, 30, None, None, 50]
-    assert "cannot be worked out" in out["note"][1]
+    # a small count and one hidden to protect it say the same: the note gives nothing away
+    assert out["note"][0] == out["note"][1] == f"count: {VIEWER.hidden_note}"
 
 
 def test_no_row_or_column_total_gives_a_hidden_cell_back():
@@ -69,10 +72,59 @@ def test_a_share_cannot_be_multiplied_back_to_its_counts():
     """12 of 14 (85.7%): the count shown is 15 (13 to 17 people); the share is shown to one
     significant figure, so several (k, n) pairs fit what is published, not only 12 of 14."""
     frame = pl.DataFrame({"people": [14], "engaged": [12], "share": [12 / 14]})
-    out = VIEWER.table(frame, ["people", "engaged"], {"share": ["people", "engaged"]})
+    out = VIEWER.table(frame, ["people", "engaged"], {"share": ["people", "engaged"]}, shares=["share"])
     shown_n, shown_share = out["people"][0], out["share"][0]
     fits = [(k, n) for n in range(shown_n - 2, shown_n + 3) for k in range(n + 1)
             if round(k / n, 1) == shown_share and abs(k - out["engaged"][0]) <= 2]
-    assert shown_share == 0.9 and len(fits) > 1
+    assert shown_share == 0.7 and len(fits) > 1  # worked out from the counts as shown: 10 of 15
     many = pl.DataFrame({"people": [1234], "engaged": [1000], "share": [1000 / 1234]})
-    assert VIEWER.table(many, ["people", "engaged"], {"share": ["people", "engaged"]})["share"][0] == 0.81
+    assert VIEWER.table(many, ["people", "engaged"], {"share": ["people", "engaged"]},
+                        shares=["share"])["share"][0] == 0.81  # 1000 / 1235
+
+
+def test_a_share_tells_nothing_the_rounded_counts_do_not():
+    """A share is worked out again from its counts as shown: 26 of 202 is shown as 25 of 200
+    (0.125, to two significant figures 0.13), and a share of a total the table does not hold
+    (count 26 of 202) the same way."""
+    frame = pl.DataFrame({"people": [202], "engaged": [26], "share": [26 / 202]})
+    out = VIEWER.table(frame, ["people", "engaged"], {"share": ["people", "engaged"]}, shares=["share"])
+    assert (out["people"][0], out["engaged"][0], out["share"][0]) == (200, 25, 0.13)
+    alone = VIEWER.table(frame.select("engaged", "share"), ["engaged"], {"share": ["engaged"]}, shares=["share"])
+    assert alone["share"][0] == pytest.approx(0.1)  # 25 / 200, one significant figure for 25 people
+    assert VIEWER.derived(26 / 202, 202, 26, share=True) == 0.13
+
+
+def test_secondary_suppression_runs_across_the_values_of_a_filter():
+    """The table for each sex in one frame: April's X (1) is hidden, and so must be one of its
+    siblings in April, or the table without the filter, less M, F and U, would give it back."""
+    frame = pl.DataFrame({"sex": ["M", "F", "U", "X"] * 2, "month": ["Apr"] * 4 + ["May"] * 4,
+                          "offences": [218, 23, 0, 1, 230, 30, 0, 9]})
+    out = VIEWER.table(frame, ["offences"], across=[[]], parts=("sex", ["month"]))
+    april = dict(out.filter(pl.col("month") == "Apr").select("sex", "offences").rows())
+    assert april == {"M": 220, "F": None, "U": 0, "X": None}
+    # within X's own table, May (9) is hidden too: X's April would otherwise be its months' total less May
+    assert out.filter(pl.col("sex") == "X")["offences"].to_list() == [None, None]
+
+
+def test_hidden_cells_close_to_one_take_another_with_them():
+    """Three areas with 1 each and one with 40 in a week: the three hidden cells alone would each
+    be pinned within 1..3 by a rounded total, so the 40 is hidden with them."""
+    frame = pl.DataFrame({"area": list("abcd"), "count": [1, 1, 1, 40]})
+    assert VIEWER.table(frame, ["count"], across=[[]])["count"].to_list() == [None] * 4
+    roomy = pl.DataFrame({"area": list("abcd"), "count": [1, 2, 4, 40]})  # 0 + 1 + 3 above one each
+    assert VIEWER.table(roomy, ["count"], across=[[]])["count"].to_list() == [None, None, None, 40]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 40), min_size=1, max_size=8))
+def test_every_hidden_count_has_room_in_its_group(values):
+    """Whatever the counts of a group: either nothing is hidden, or at least two cells are and
+    they are together at least 4 above 1 each (so each can lie anywhere in 1..5), or every
+    non-zero cell is hidden (no total is left to take them from)."""
+    frame = pl.DataFrame({"cell": list(range(len(values))), "count": values})
+    out = VIEWER.table(frame, ["count"], across=[[]])
+    hidden = [v for v, shown in zip(values, out["count"], strict=True) if shown is None]
+    shown = [v for v, s in zip(values, out["count"], strict=True) if s is not None and v > 0]
+    room = sum(v - 1 for v in hidden)
+    assert not hidden or not shown or (len(hidden) >= 2 and room >= 4)
+    assert all(v == 0 or v >= 8 for v in shown)

@@ -156,7 +156,11 @@ def cmd_metrics(args) -> int:
         if spec is None:
             print(f"`metrics {args.name}` is not published to the {args.role} role", file=sys.stderr)
             return USAGE
-        table = gate.table(table, **spec)
+        from divert.analytics.data.partition import gated_table
+
+        exact = table  # the table asked for; the other values of a filter chosen are made as the page makes them
+        table = gated_table(gate, lambda f: exact if f == filters else METRICS[args.name](frames, f), frames, filters,
+                            **spec)
     if args.format == "json":
         print(jsonlib.dumps(table.to_dicts(), default=str, indent=1))
     else:

@@ -7,11 +7,16 @@ Every figure a viewer sees, downloads or receives in the page data passes throug
 - any figure derived from a suppressed count, or summarising fewer than the threshold number
   of people (a share, rate, interval, median, percentile, hours, ratio), is suppressed too;
 - secondary suppression: along each dimension named (the rows of one period, one group over
-  time ...), a lone suppressed cell takes the next smallest cell with it, so that no total
-  gives it back;
-- counts that are shown are rounded to the nearest 5 and derived figures to 3 significant
+  time ..., and the values of a filter: `parts`), a lone suppressed cell takes the next
+  smallest cell with it, and so do suppressed cells too close to 1 each for a rounded total
+  to leave them room (each must be able to lie anywhere from 1 to at least 5), so that no
+  total gives a small count back;
+- every suppressed cell carries the same note (fewer than the threshold, or hidden to protect
+  one), so a reader cannot tell a small count from one hidden to protect it;
+- counts that are shown are rounded to the nearest 5 and derived figures to 1-3 significant
   figures, so that two overlapping periods or two nested filters cannot be subtracted to
-  recover a hidden count;
+  recover a hidden count; a share (`shares`) is worked out again from the counts as shown, so
+  it tells nothing the rounded counts do not;
 - numeric columns that the caller has not declared are dropped: nothing reaches a viewer by
   omission;
 - each row says why a figure is missing (`note`), on screen and in the CSV.
@@ -31,6 +36,7 @@ from divert.core.codes import REFERENCE_GROUP
 SUPPRESSED = "*"
 EXACT_ROLES = ("manager", "caseworker", "admin")
 NOTE = "note"
+ROOM = 4  # a hidden count can always lie anywhere in 1..5 at least, as wide as a rounded one
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,12 @@ class Gate:
     def small(self) -> str:
         return f"fewer than {self.threshold} people"
 
+    @property
+    def hidden_note(self) -> str:
+        """What every suppressed count says: the same words whether it is small or hidden to
+        protect one, so that the note tells a reader nothing more than that it is at least 1."""
+        return f"hidden (fewer than {self.threshold} people, or it would let such a figure be worked out)"
+
     # --- single figures ---------------------------------------------------------------------
     def count(self, value: int | None) -> int | None:
         """A count as the role may see it: None when hidden, else exact or rounded to base."""
@@ -54,18 +66,26 @@ class Gate:
             return value
         if 0 < value < self.threshold:
             return None
+        return self.rounded(value)
+
+    def rounded(self, value: int) -> int:
         return int(self.base * math.floor(value / self.base + 0.5))
 
-    def derived(self, value: float | None, *bases: int | None, summary: bool = False) -> float | None:
+    def derived(self, value: float | None, *bases: int | None, summary: bool = False,
+                share: bool = False) -> float | None:
         """A figure made from counts: hidden unless the first base (the people it summarises) is
         at least the threshold and every other base is 0 or at least the threshold; shown to
         fewer significant figures the fewer people it summarises (a `summary`, such as a median
-        of days, keeps 3)."""
+        of days, keeps 3). A `share` (the last base over the first) is worked out again from the
+        two counts rounded as they would be shown."""
         if value is None or self.exact:
             return value
         if not self.safe(*bases):
             return None
         people = bases[0]
+        if share and len(bases) > 1 and bases[-1] and people:
+            value = value * (self.rounded(bases[-1]) / bases[-1]) * (people / self.rounded(people))
+            people = self.rounded(people)
         return _significant(value, 3 if summary or people >= 1000 else 2 if people >= 100 else 1)
 
     def safe(self, *bases: int | None) -> bool:
@@ -78,7 +98,8 @@ class Gate:
     # --- tables -----------------------------------------------------------------------------
     def table(self, frame: pl.DataFrame, counts: list[str], derived: dict[str, list[str]] | None = None,
               across: list[list[str]] | None = None, keep: list[str] | None = None,
-              summaries: list[str] | None = None, ratio: tuple[str, str, str] | None = None) -> pl.DataFrame:
+              summaries: list[str] | None = None, ratio: tuple[str, str, str] | None = None,
+              shares: list[str] | None = None, parts: tuple[str, list[str]] | None = None) -> pl.DataFrame:
         """The frame as the role may see it. `counts` are count columns; `derived` maps each
         figure made from counts to its base counts (the first: the people it summarises; a
         figure's _low/_high interval columns follow it); `across` lists the key columns along
@@ -89,7 +110,13 @@ class Gate:
         so that it cannot be multiplied back to a count; `summaries` (medians, percentiles of
         days) keep 3. A derived text or flag column (a reading, "significant") is hidden with its
         figure. `ratio` names a ratio and its interval (value, low, high): its reading and
-        significance are then worked out again from the figures as shown (see `published_ratio`)."""
+        significance are then worked out again from the figures as shown (see `published_ratio`).
+        `shares` are derived figures that are one count over another (the last base over the
+        first; with one base, over a total the table does not hold): they are worked out again
+        from the counts rounded as shown. `parts` = (column, row keys): the frame holds the same
+        table for every value of a filter (`column` says which); secondary suppression runs
+        within each value's table and, for each row (the same `row keys`), across the values,
+        whose counts add up to the table without the filter."""
         derived = derived or {}
         if self.exact or frame.is_empty():
             return frame
@@ -97,12 +124,15 @@ class Gate:
         dropped = [c for c, t in frame.schema.items() if t.is_numeric() and c not in declared]
         out = frame.drop(dropped)
         t = self.threshold
+        groups = [list(keys) for keys in across or []]
+        if parts:
+            groups = [[*keys, parts[0]] for keys in groups] + [list(parts[1])]
         flags = {c: (pl.col(c) > 0) & (pl.col(c) < t) for c in counts}
         out = out.with_columns(*(f.fill_null(False).alias(f"_small_{c}") for c, f in flags.items()),
                                *(pl.lit(False).alias(f"_second_{c}") for c in counts))
-        for _ in range(4):  # secondary suppression until nothing changes
+        for _ in range(64):  # secondary suppression until nothing changes
             changed = False
-            for keys in across or []:
+            for keys in groups:
                 for c in counts:
                     before = out[f"_second_{c}"].sum()
                     out = _secondary(out, c, keys)
@@ -110,11 +140,7 @@ class Gate:
             if not changed:
                 break
         hidden = {c: pl.col(f"_small_{c}") | pl.col(f"_second_{c}") for c in counts}
-        notes = []
-        for c in counts:
-            notes.append(pl.when(pl.col(f"_small_{c}")).then(pl.lit(f"{_words(c)}: {self.small}"))
-                         .when(pl.col(f"_second_{c}")).then(pl.lit(f"{_words(c)}: hidden so that a hidden figure "
-                                                                   "cannot be worked out from a total")))
+        notes = [pl.when(hidden[c]).then(pl.lit(f"{_words(c)}: {self.hidden_note}")) for c in counts]
         derived_hidden = {}
         for column, bases in derived.items():
             if column not in out.columns:
@@ -130,15 +156,18 @@ class Gate:
                                if notes else pl.lit(None, pl.String).alias("_note"))
         replacements = []
         for c in counts:
-            rounded = (pl.col(c).cast(pl.Float64) / self.base + 0.5).floor() * self.base
-            replacements.append(pl.when(hidden[c]).then(None).otherwise(rounded.cast(pl.Int64)).alias(c))
+            replacements.append(pl.when(hidden[c]).then(None).otherwise(self._rounded(pl.col(c)).cast(pl.Int64))
+                                .alias(c))
         done = set()
         for column, unsafe in derived_hidden.items():
             people = pl.col(derived[column][0]).cast(pl.Float64)
+            as_shown = pl.col(column)
+            if column in (shares or []):
+                as_shown, people = self._share(column, derived[column])
             for name in (column, f"{column}_low", f"{column}_high"):
                 if name in out.columns and name not in done:
                     done.add(name)
-                    value = pl.col(name)
+                    value = as_shown if name == column else pl.col(name)
                     if out.schema[name].is_numeric() and name not in (summaries or []):
                         value = _precision(value.cast(pl.Float64), people)
                     elif out.schema[name].is_numeric():
@@ -150,6 +179,18 @@ class Gate:
         if not ratio:
             return out
         return published_ratio(out, *ratio, small=self.small, estimated=frame[ratio[0]].is_not_null().to_list())
+
+    def _rounded(self, value: pl.Expr) -> pl.Expr:
+        return (value.cast(pl.Float64) / self.base + 0.5).floor() * self.base
+
+    def _share(self, column: str, bases: list[str]) -> tuple[pl.Expr, pl.Expr]:
+        """A share worked out again from its counts as shown, and the people it summarises as
+        shown: the last base over the first, or over the total (count / share) with one base."""
+        value, top = pl.col(column).cast(pl.Float64), pl.col(bases[-1]).cast(pl.Float64)
+        bottom = pl.col(bases[0]).cast(pl.Float64) if len(bases) > 1 else top / value
+        shown = pl.when(value == 0).then(0.0).otherwise(
+            value * (self._rounded(top) / top) * (bottom / self._rounded(bottom)))
+        return shown, self._rounded(pl.col(bases[0]))
 
 
 def published_ratio(frame: pl.DataFrame, value: str, low: str, high: str, *, small: str,
@@ -199,18 +240,26 @@ def _precision(value: pl.Expr, people: pl.Expr) -> pl.Expr:
 
 
 def _secondary(frame: pl.DataFrame, column: str, keys: list[str]) -> pl.DataFrame:
-    """Where a group (rows sharing `keys`) has exactly one hidden cell, also hide its next
-    smallest non-zero cell, so the hidden value cannot be worked out from the group's total."""
+    """In a group (rows sharing `keys`) with a hidden cell, hide its next smallest non-zero cell
+    too when the hidden cells leave any of them too little room: when one is hidden alone (the
+    group's total gives it back), or when the hidden cells together are fewer than `ROOM`
+    above 1 each. An intruder knows each hidden cell is at least 1 and, from a rounded total,
+    their sum to no better than its true value; moving the others down to 1 leaves any one of
+    them room from 1 up to 1 + that excess, so an excess of 4 keeps five values open."""
     small, second = f"_small_{column}", f"_second_{column}"
     over = keys or [pl.lit(1)]
+    is_hidden = pl.col(small) | pl.col(second)
+    above_one = pl.when(is_hidden).then(pl.col(column) - 1).otherwise(0)
     ranked = frame.with_row_index("_row").with_columns(
-        (pl.col(small) | pl.col(second)).sum().over(over).alias("_n_hidden"),
-        pl.when(~pl.col(small) & ~pl.col(second) & (pl.col(column) > 0)).then(pl.col(column)).otherwise(None)
+        is_hidden.sum().over(over).alias("_n_hidden"),
+        above_one.sum().over(over).alias("_room"),
+        pl.when(~is_hidden & (pl.col(column) > 0)).then(pl.col(column)).otherwise(None)
         .rank("ordinal").over(over).alias("_rank"),
     )
+    short = (pl.col("_n_hidden") == 1) | ((pl.col("_n_hidden") > 1) & (pl.col("_room") < ROOM))
     return ranked.with_columns(
-        (pl.col(second) | ((pl.col("_n_hidden") == 1) & (pl.col("_rank") == 1)).fill_null(False)).alias(second)
-    ).sort("_row").drop("_row", "_n_hidden", "_rank")
+        (pl.col(second) | (short & (pl.col("_rank") == 1)).fill_null(False)).alias(second)
+    ).sort("_row").drop("_row", "_n_hidden", "_room", "_rank")
 
 
 def _significant(value: float | None, digits: int = 3) -> float | None:

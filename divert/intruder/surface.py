@@ -96,6 +96,24 @@ class Surface:
         self.members.append(members)
         return len(self.figures) - 1
 
+    def share(self, table: str, view_where: str, what: str, numerator: int, denominator: int, value,
+              people: int | None, gate: Gate) -> None:
+        """A share the gate worked out again from its two counts rounded as shown
+        (Gate.table's `shares`): it tells no more than those rounded counts, so a count it is
+        made from that is not published itself is taken as published rounded; one that is
+        published adds nothing. A share shown beside a hidden count (which the gate never does)
+        is read as the ratio it is (`ratio`)."""
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return
+        if any(self.figures[i].hidden for i in (numerator, denominator)):
+            self.ratio(table, view_where, what, numerator, denominator, value, people)
+            return
+        for i in (numerator, denominator):
+            figure = self.figures[i]
+            if math.isinf(figure.high):  # not published: known now as its rounded count
+                shown = gate.count(len(self.members[i]))
+                figure.low, figure.high, _ = gate_bounds(shown, None, "count", gate)
+
     def ratio(self, table: str, view_where: str, what: str, numerator: int, denominator: int, value,
               people: int | None, scale: float = 1.0, summary: bool = False) -> None:
         """A share or rate as published (value = scale x numerator / denominator), rounded to the
@@ -108,19 +126,14 @@ class Surface:
 
 def gate_bounds(value, note: str | None, column: str, gate: Gate) -> tuple[float, float, str | None]:
     """What a count as shown tells the intruder: the rounding interval of a shown count (and at
-    least the threshold when it is not 0); for a hidden one the note says why, which tells
-    1 to threshold-1 ("fewer than") from at least the threshold (hidden to protect another)."""
-    words = column.replace("_", " ")
+    least the threshold when it is not 0); a hidden one is at least 1 (zeros are shown), and its
+    note says no more: a small count and one hidden to protect it carry the same words."""
     if value is not None:
         value = float(value)
         if value == 0:
             return 0.0, 0.0, None
         half = gate.base // 2
         return max(float(gate.threshold), value - half), value + half, None
-    if note and f"{words}: {gate.small}" in note:
-        return 1.0, float(gate.threshold - 1), "small"
-    if note and f"{words}: hidden so that" in note:
-        return float(gate.threshold), math.inf, "protecting"
     return 1.0, math.inf, "hidden"
 
 

@@ -13,11 +13,13 @@ from collections.abc import Callable
 
 import polars as pl
 
-from divert.analytics.calendar.maturity import cut_off, mature, with_provisional
-from divert.analytics.dashboards import outcomes, overview, pathway, reoffending, volume
+from divert.analytics.calendar.maturity import cut_off, mature
+from divert.analytics.dashboards import outcomes, overview, pathway, reoffending
+from divert.analytics.data.partition import gated_table
 from divert.analytics.metrics import GATES, METRICS
 from divert.core.disclosure import Gate
 from divert.intruder.surface import INDEX, Surface, View
+from divert.readmodels import pathway_view, volume_view
 
 Builder = Callable[[View, Surface], None]
 BUILDERS: dict[str, tuple[Builder, bool]] = {}  # name -> (builder, whether it depends on the period)
@@ -47,8 +49,23 @@ def _offs(view: View, surface: Surface) -> pl.DataFrame:
 
 
 def _metric(view: View, name: str, gate_name: str | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
-    exact = METRICS[name](view.frames, view.filters)
-    return view.gate.table(exact, **GATES[gate_name or name]), exact
+    return _gated(view, lambda f: METRICS[name](view.frames, f), gate_name or name)
+
+
+def _gated(view: View, make, gate_name: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(the table as the page shows it, the exact table): the page's own table function and
+    gate specification, gated with the other values of a filter chosen as the page gates it."""
+    shown = gated_table(view.gate, make, view.frames, view.filters, **GATES[gate_name])
+    return shown, make(view.filters)
+
+
+def _share(surface: Surface, view: View, gate_name: str, column: str, *args) -> None:
+    """A derived figure of a table: a share the gate works out from the rounded counts, or a
+    ratio that tells what it says."""
+    if column in GATES[gate_name].get("shares", []):
+        surface.share(*args, view.gate)
+    else:
+        surface.ratio(*args)
 
 
 # --- Volume ---------------------------------------------------------------------------------------
@@ -65,9 +82,7 @@ def volume_monthly(view: View, surface: Surface) -> None:
 def volume_weekly(view: View, surface: Surface) -> None:
     """Volume page: referrals per week (ISO weeks, Monday first)."""
     refs = view.filters.apply(view.frames.referrals, "referred_on")
-    weekly = with_provisional(volume.per_period(refs, "referred_on", "1w", start=view.filters.start,
-                                                end=view.filters.end), view.filters.as_of_date, "1w")
-    shown = view.gate.table(weekly, ["count"], across=[[]])
+    shown, weekly = _gated(view, lambda f: volume_view.weekly_table(view.frames, f), "volume-weekly")
     counted = surface.records("referrals", refs).select(INDEX, pl.col("referred_on").dt.truncate("1w").alias("period"))
     surface.counts("volume: referrals per week", view.where, shown, weekly, ["period"], {"count": counted}, view.gate)
 
@@ -82,26 +97,33 @@ def volume_breakdown(view: View, surface: Surface) -> None:
     records = surface.records("offences", offences)
     total = None
     for by in BREAKDOWNS:
-        exact = volume.breakdown(offences, by)
-        shown = view.gate.table(exact, ["count"], {"share": ["count"]}, across=[[]])
-        counted = records.select(INDEX, pl.col(by).fill_null("Missing").cast(pl.String))
+        shown, exact = _gated(view, lambda f, by=by: volume_view.breakdown_table(view.frames, f, by), "volume-breakdown")
+        label = volume_view.labeller(view.frames, by)
+        counted = records.select(INDEX, pl.col(by).cast(pl.String))
+        counted = counted.with_columns(pl.col(by).replace_strict(_labels(counted[by], label), default=None)
+                                       .fill_null("Missing"))
         table = f"volume: offences by {by.replace('_', ' ')}"
         cells = surface.counts(table, view.where, shown, exact, [by], {"count": counted}, view.gate)
         if total is None:  # the shares' denominator: every offence of the view (not itself published)
             total = surface.add(_unpublished(table, view.where, "all offences"), records[INDEX].to_numpy())
-        for (value, share), people in zip(shown.select(by, "share").rows(), exact["count"],
-                                                 strict=True):
-            surface.ratio(table, view.where, f"{by} {value}: share", cells[(value, "count")], total, share, people)
+        for (value, share), people in zip(shown.select(by, "share").rows(), exact["count"], strict=True):
+            _share(surface, view, "volume-breakdown", "share", table, view.where, f"{by} {value}: share",
+                   cells[(value, "count")], total, share, people)
+
+
+def _labels(values: pl.Series, label) -> dict:
+    """Each code as the page names it."""
+    return {v: (label(v) or v) if label else v for v in values.drop_nulls().unique().to_list()}
 
 
 @published("volume-per-area")
 def volume_per_area(view: View, surface: Surface) -> None:
     """Volume page: offences per month in each area."""
     offences = view.filters.apply(view.frames.offences, "offence_date")
-    exact = volume.per_period_by(offences, "offence_date", "area")
-    shown = view.gate.table(exact, ["count"], across=[["period"], ["area"]])
-    counted = surface.records("offences", offences).select(INDEX, _month("offence_date"),
-                                                           pl.col("area").fill_null("Missing").cast(pl.String))
+    shown, exact = _gated(view, lambda f: volume_view.per_area_table(view.frames, f), "volume-per-area")
+    counted = surface.records("offences", offences).select(INDEX, _month("offence_date"), pl.col("area").cast(pl.String))
+    names = _labels(counted["area"], volume_view.labeller(view.frames, "area"))
+    counted = counted.with_columns(pl.col("area").replace_strict(names, default=None).fill_null("Area not recorded"))
     surface.counts("volume: offences per month by area", view.where, shown, exact, ["period", "area"],
                    {"count": counted}, view.gate)
 
@@ -120,10 +142,10 @@ def pathway_funnel(view: View, surface: Surface) -> None:
     before = {stage: previous or "referred" for stage, _, previous, _ in pathway.FUNNEL}
     for row, people in zip(shown.iter_rows(named=True), exact["people"], strict=True):
         stage = row["stage"]
-        surface.ratio("pathway", view.where, f"stage {stage}: share of referred", cells[(stage, "people")],
-                      cells[("referred", "people")], row["share_of_referred"], people)
-        surface.ratio("pathway", view.where, f"stage {stage}: share of previous", cells[(stage, "people")],
-                      cells[(before[stage], "people")], row["share_of_previous"], people)
+        _share(surface, view, "pathway", "share_of_referred", "pathway", view.where, f"stage {stage}: share of referred",
+               cells[(stage, "people")], cells[("referred", "people")], row["share_of_referred"], people)
+        _share(surface, view, "pathway", "share_of_previous", "pathway", view.where, f"stage {stage}: share of previous",
+               cells[(stage, "people")], cells[(before[stage], "people")], row["share_of_previous"], people)
 
 
 @published("waits")
@@ -145,8 +167,7 @@ def pathway_waits(view: View, surface: Surface) -> None:
 def intelligence_logs(view: View, surface: Surface) -> None:
     """Pathway page: referrals of the period closed as not engaged, per month of the log."""
     refs = view.filters.apply(view.frames.referrals, "referred_on")
-    exact = with_provisional(pathway.intelligence_logs(refs), view.filters.as_of_date)
-    shown = view.gate.table(exact, ["intelligence_logs"], across=[[]])
+    shown, exact = _gated(view, lambda f: pathway_view.logs_table(view.frames, f), "intelligence-logs")
     counted = surface.records("referrals", refs).filter(pl.col("intelligence_log_date").is_not_null()).select(
         INDEX, pl.col("intelligence_log_date").dt.truncate("1mo").alias("period"))
     surface.counts("pathway: intelligence logs per month", view.where, shown, exact, ["period"],
@@ -157,16 +178,15 @@ def intelligence_logs(view: View, surface: Surface) -> None:
 def repeats(view: View, surface: Surface) -> None:
     """Pathway page: each month's referrals and how many were repeat diversions, with the share."""
     refs = view.filters.apply(view.frames.referrals, "referred_on")
-    exact = with_provisional(pathway.repeats(refs), view.filters.as_of_date)
-    shown = view.gate.table(exact, ["repeats", "referrals"], {"repeat_share": ["referrals", "repeats"]}, across=[[]])
+    shown, exact = _gated(view, lambda f: pathway_view.repeats_table(view.frames, f), "repeats")
     records = surface.records("referrals", refs).select(
         INDEX, pl.col("referred_at").dt.date().dt.truncate("1mo").alias("period"), pl.col("repeat").fill_null(False))
     table = "pathway: repeat diversions per month"
     cells = surface.counts(table, view.where, shown, exact, ["period"],
                            {"referrals": records, "repeats": records.filter(pl.col("repeat"))}, view.gate)
     for row, people in zip(shown.iter_rows(named=True), exact["referrals"], strict=True):
-        surface.ratio(table, view.where, f"{row['period']}: repeat share", cells[(row["period"], "repeats")],
-                      cells[(row["period"], "referrals")], row["repeat_share"], people)
+        _share(surface, view, "repeats", "repeat_share", table, view.where, f"{row['period']}: repeat share",
+               cells[(row["period"], "repeats")], cells[(row["period"], "referrals")], row["repeat_share"], people)
 
 
 # --- Outcomes -------------------------------------------------------------------------------------
@@ -192,8 +212,9 @@ def outcomes_before_after(view: View, surface: Surface) -> None:
     for row, exact_row in zip(shown.iter_rows(named=True), exact.iter_rows(named=True), strict=True):
         key = tuple(row[k] for k in keys)
         for side in ("before", "after"):
-            surface.ratio("outcomes", view.where, f"{', '.join(key)}: share {side}", cells[(*key, f"count_{side}")],
-                          cells[(*key, f"offences_{side}")], row[f"share_{side}"], exact_row[f"offences_{side}"])
+            _share(surface, view, "outcomes", f"share_{side}", "outcomes", view.where, f"{', '.join(key)}: share {side}",
+                   cells[(*key, f"count_{side}")], cells[(*key, f"offences_{side}")], row[f"share_{side}"],
+                   exact_row[f"offences_{side}"])
 
 
 # --- Reoffending ----------------------------------------------------------------------------------
@@ -216,8 +237,8 @@ def reoffending_rates(view: View, surface: Surface) -> None:
                            {"referrals": pl.concat(eligible), "reoffended": pl.concat(events)}, view.gate)
     for row, people in zip(shown.iter_rows(named=True), exact["referrals"], strict=True):
         key = (row["status"], row["months"])
-        surface.ratio("reoffending", view.where, f"{key[0]}, {key[1]} months: rate", cells[(*key, "reoffended")],
-                      cells[(*key, "referrals")], row["rate"], people)
+        _share(surface, view, "reoffending", "rate", "reoffending", view.where, f"{key[0]}, {key[1]} months: rate",
+               cells[(*key, "reoffended")], cells[(*key, "referrals")], row["rate"], people)
 
 
 # --- Overview -------------------------------------------------------------------------------------
@@ -235,7 +256,7 @@ def overview_cards(view: View, surface: Surface) -> None:
     as_of = filters.as_of_date
     for key, flag in (("referrals", pl.lit(True)), ("onward_treatment", onward)):
         h = found[key]
-        shown = gated(h, gate, hours)
+        shown = gated(h, view)
         for label, span, value, truth in (("this period", now, shown.value, h.value),
                                           ("period before", before, shown.previous, h.previous)):
             members = refs.filter(pl.col("referred_on").is_between(*span) & flag)[INDEX].to_numpy()
@@ -246,7 +267,7 @@ def overview_cards(view: View, surface: Surface) -> None:
             pl.col("value").cast(pl.Int64)), ["period"], {"value": trend}, gate)
     for key, measure, flag in (("engaged_share", "engaged", pl.col("assessment_result") == "completed"),
                                ("completed_share", "completed", pl.col("closure_result") == "complied")):
-        h, shown = found[key], gated(found[key], gate, hours)
+        h, shown = found[key], gated(found[key], view)
         ripe = refs.filter(pl.col("referred_on") <= cut_off(measure, as_of))
         for label, span, value, bases in (("this period", now, shown.value, h.bases),
                                           ("period before", before, shown.previous, h.previous_bases)):
@@ -254,19 +275,23 @@ def overview_cards(view: View, surface: Surface) -> None:
             people = surface.add(_unpublished("overview", view.where, f"{key} people ({label})"), part[INDEX].to_numpy())
             events = surface.add(_unpublished("overview", view.where, f"{key} events ({label})"),
                                  part.filter(flag.fill_null(False))[INDEX].to_numpy())
-            surface.ratio("overview", view.where, f"{key} ({label})", events, people, value, bases[0] if bases else None)
+            surface.share("overview", view.where, f"{key} ({label})", events, people, value,
+                          bases[0] if bases else None, gate)
         part = ripe.filter(pl.col("referred_on").is_between(*now)).select(INDEX, _month("referred_on"),
                                                                           flag.fill_null(False).alias("flag"))
         table = f"overview: {key} a month"
         cells = surface.counts(table, view.where, shown.trend, h.trend, ["period"],
                                {"people": part, "events": part.filter(pl.col("flag"))}, gate)
         for row, exact_row in zip(shown.trend.iter_rows(named=True), h.trend.iter_rows(named=True), strict=True):
-            surface.ratio(table, view.where, f"{row['period']}: share", cells[(row["period"], "events")],
-                          cells[(row["period"], "people")], row["value"], exact_row["people"])
+            surface.share(table, view.where, f"{row['period']}: share", cells[(row["period"], "events")],
+                          cells[(row["period"], "people")], row["value"], exact_row["people"], gate)
 
 
-def gated(h, gate: Gate, hours: float):
-    return overview.gated(h, gate, hours)
+def gated(h, view: View):
+    """The headline as the Overview shows it (its trend gated with the other values of a filter
+    chosen)."""
+    return overview.gated(h, view.gate, view.frames.programme.officer_hours_per_referral,
+                          within=(view.frames, view.filters))
 
 
 def _single(gate: Gate, value) -> tuple[float, float, str | None]:

@@ -19,6 +19,8 @@ from divert.analytics.calendar.maturity import cut_off
 from divert.analytics.dashboards import outcomes
 from divert.analytics.data.filters import Filters
 from divert.analytics.data.frames import Frames
+from divert.analytics.data.partition import gated_table
+from divert.analytics.metrics import GATES
 from divert.core import codes
 from divert.core.disclosure import Gate
 
@@ -67,9 +69,13 @@ def monthly(data: Frames, filters: Filters, gate: Gate) -> tuple[pl.DataFrame, s
     follow-up of the as-of date marked provisional (some outcomes still pending); and the title:
     the most common outcome in the latest complete month shown."""
     known = cut_off("outcome", filters.as_of_date)
-    frame = outcomes.monthly_outcomes(filters.apply(data.offences, "offence_date"))
-    frame = frame.with_columns(((pl.col("period").dt.offset_by("1mo") - pl.duration(days=1)) > known).alias("provisional"))
-    frame = gate.table(frame, ["offences"], across=[["period"], ["outcome_group"]])
+
+    def exact(chosen: Filters) -> pl.DataFrame:
+        frame = outcomes.monthly_outcomes(chosen.apply(data.offences, "offence_date"))
+        return frame.with_columns(((pl.col("period").dt.offset_by("1mo") - pl.duration(days=1)) > known)
+                                  .alias("provisional"))
+
+    frame = gated_table(gate, exact, data, filters, counts=["offences"], across=[["period"], ["outcome_group"]])
     recent = frame.filter(~pl.col("provisional")).sort("period").tail(3 * len(outcomes.OUTCOME_ORDER))
     recent = recent.filter(pl.col("period") >= recent["period"].max()) if recent.height else recent
     leader = recent.drop_nulls("offences").sort("offences", descending=True).head(1)
@@ -103,12 +109,11 @@ def before_after(data: Frames, filters: Filters, gate: Gate, before: Period, aft
     """Every outcome's share of possession offences in the two periods (overall, or for each
     group in `by`), gated; the title gives the share charged or cautioned before and after
     (overall only, and only when both are shown)."""
-    table = outcomes.before_after(_trend(data, filters), before, after, by=by)
-    table = _sexes_named(table) if "sex" in by else table
-    table = gate.table(table, ["count_before", "count_after", "offences_before", "offences_after"],
-                       {"share_before": ["offences_before", "count_before"], "share_after": ["offences_after", "count_after"],
-                        "change_points": ["offences_before", "count_before", "offences_after", "count_after"]},
-                       across=[[*by], ["outcome"]])
+    def exact(chosen: Filters) -> pl.DataFrame:
+        table = outcomes.before_after(_trend(data, chosen), before, after, by=by)
+        return _sexes_named(table) if "sex" in by else table
+
+    table = gated_table(gate, exact, data, filters, **{**GATES["outcomes"], "across": [[*by], ["outcome"]]})
     label = f"{before[0]:%b %Y}-{before[1]:%b %Y} vs {after[0]:%b %Y}-{after[1]:%b %Y}"
     shown = table.select([*by, "outcome", "count_before", "share_before", "count_after", "share_after", "change_points",
                           "change_points_low", "change_points_high", "offences_before", "offences_after",
@@ -129,14 +134,13 @@ def gaps(data: Frames, filters: Filters, gate: Gate, before: Period, after: Peri
     before and after, and its ratio to the reference group's, gated; the title names the widest
     gap in the after period, as rounded for the role."""
     gap_by = ("ethnic_group", "sex") if "sex" in by else ("ethnic_group",)
-    frame = outcomes.formal_gaps(_trend(data, filters), before, after, by=gap_by)
-    if "sex" in gap_by:
-        frame = _sexes_named(frame).with_columns(pl.col("reference").str.replace(r" (M|F|X|U)$", ""))
-    frame = gate.table(frame, ["formal_before", "formal_after", "offences_before", "offences_after"],
-                       {"share_before": ["offences_before", "formal_before"], "share_after": ["offences_after", "formal_after"],
-                        "change_points": ["offences_before", "formal_before", "offences_after", "formal_after"],
-                        "ratio_before": ["offences_before", "formal_before"], "ratio_after": ["offences_after", "formal_after"]},
-                       across=[[]])
+    def exact(chosen: Filters) -> pl.DataFrame:
+        frame = outcomes.formal_gaps(_trend(data, chosen), before, after, by=gap_by)
+        if "sex" in gap_by:
+            frame = _sexes_named(frame).with_columns(pl.col("reference").str.replace(r" (M|F|X|U)$", ""))
+        return frame
+
+    frame = gated_table(gate, exact, data, filters, **GATES["gaps"])
     rows = frame.filter(pl.col("ratio_before").is_not_null() | pl.col("is_reference")).with_columns(_group(gap_by))
     ratios = _long(rows, ["group"], "ratio", "ratio")
     widest = rows.filter(~pl.col("is_reference")).drop_nulls("ratio_after").sort("ratio_after", descending=True).head(1)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import polars as pl
 
 from divert.analytics.dashboards import value
-from divert.analytics.dashboards.overview import gated, headlines
+from divert.analytics.dashboards.overview import gated_headlines
 from divert.analytics.dashboards.overview_cards import Card, card
 from divert.analytics.data.filters import Filters
 from divert.analytics.data.frames import Frames
@@ -26,7 +26,7 @@ def cards(frames: Frames, filters: Filters, gate: Gate) -> list[Card]:
     """The headline cards as the role may see them, with the programme's officer hours per
     referral (its source is on the Programme page)."""
     hours = frames.programme.officer_hours_per_referral
-    return [card(gated(headline, gate, hours), gate) for headline in headlines(frames, filters, hours)]
+    return [card(headline, gate) for headline in gated_headlines(frames, filters, gate, hours)]
 
 
 def open_alerts(frames: Frames, filters: Filters, engine) -> list[dict]:

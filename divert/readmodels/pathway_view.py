@@ -11,9 +11,10 @@ import polars as pl
 
 from divert.analytics.calendar.maturity import FOLLOW_UP_DAYS, mature, with_provisional
 from divert.analytics.dashboards import pathway
-from divert.analytics.dashboards.overview import gated, headlines
+from divert.analytics.dashboards.overview import gated_headlines
 from divert.analytics.data.filters import Filters
 from divert.analytics.data.frames import Frames
+from divert.analytics.data.partition import gated_table
 from divert.analytics.metrics import GATES, pathway_table, waits_table
 from divert.core.disclosure import Gate
 from divert.readmodels.volume_view import partial_edges
@@ -56,9 +57,9 @@ def funnel(data: Frames, filters: Filters, gate: Gate) -> Funnel:
     title gives the Overview's engaged and complied shares, as the role may see them."""
     referrals = _referrals(data, filters)
     finished = referrals.filter(mature("referred_on", "completed", filters.as_of_date)).height
-    table = gate.table(pathway_table(data, filters), **GATES["pathway"])
+    table = gated_table(gate, lambda f: pathway_table(data, f), data, filters, **GATES["pathway"])
     hours = data.programme.officer_hours_per_referral
-    headline = {h.key: gated(h, gate, hours).value for h in headlines(data, filters, hours)}  # as on the Overview
+    headline = {h.key: h.value for h in gated_headlines(data, filters, gate, hours)}  # as on the Overview
     engaged, complied = headline["engaged_share"], headline["completed_share"]
     title = (f"{engaged:.0%} of referrals engaged and {complied:.0%} closed as complied"
              if engaged is not None and complied is not None else "From referral to closure")
@@ -69,7 +70,7 @@ def funnel(data: Frames, filters: Filters, gate: Gate) -> Funnel:
 def waits(data: Frames, filters: Filters, gate: Gate) -> list[Wait]:
     """Each wait's median and 90th percentile per month of referral, gated, with the title: the
     median in the latest complete month shown."""
-    frame = partial_edges(gate.table(waits_table(data, filters), **GATES["waits"]), filters)
+    frame = partial_edges(gated_table(gate, lambda f: waits_table(data, f), data, filters, **GATES["waits"]), filters)
     frame = frame.with_columns(pl.col("measure").replace_strict(WAITS).alias("wait"))
     out = []
     for measure in WAITS.values():
@@ -90,9 +91,9 @@ def intelligence_logs(data: Frames, filters: Filters, gate: Gate) -> pl.DataFram
     provisional, and so are the first month and any month beginning within the engagement
     window of the period's start: their logs come only from referrals made in the period, so
     they count low (most logs follow the referral by up to FOLLOW_UP_DAYS["engaged"] days)."""
-    logs = with_provisional(pathway.intelligence_logs(_referrals(data, filters)), filters.as_of_date)
     window = FOLLOW_UP_DAYS["engaged"]
-    return partial_edges(gate.table(logs, ["intelligence_logs"], across=[[]]), filters, lag_days=window,
+    logs = gated_table(gate, lambda f: logs_table(data, f), data, filters, **GATES["intelligence-logs"])
+    return partial_edges(logs, filters, lag_days=window,
                          why=f"a log follows its referral by up to about {window} days, so logs for referrals made "
                              "before the start are not counted")
 
@@ -100,6 +101,16 @@ def intelligence_logs(data: Frames, filters: Filters, gate: Gate) -> pl.DataFram
 def repeats(data: Frames, filters: Filters, gate: Gate) -> pl.DataFrame:
     """The share of each month's referrals for people diverted before, the month not over
     provisional, gated."""
-    shares = with_provisional(pathway.repeats(_referrals(data, filters)), filters.as_of_date)
-    return partial_edges(gate.table(shares, ["repeats", "referrals"], {"repeat_share": ["referrals", "repeats"]},
-                                    across=[[]]), filters)
+    return partial_edges(gated_table(gate, lambda f: repeats_table(data, f), data, filters, **GATES["repeats"]),
+                         filters)
+
+
+def logs_table(data: Frames, filters: Filters) -> pl.DataFrame:
+    """Intelligence logs per month of the log, the month not over provisional: exact."""
+    return with_provisional(pathway.intelligence_logs(_referrals(data, filters)), filters.as_of_date)
+
+
+def repeats_table(data: Frames, filters: Filters) -> pl.DataFrame:
+    """Each month's referrals and repeat diversions with the share, the month not over
+    provisional: exact."""
+    return with_provisional(pathway.repeats(_referrals(data, filters)), filters.as_of_date)

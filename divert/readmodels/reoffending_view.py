@@ -13,6 +13,7 @@ import polars as pl
 from divert.analytics.dashboards import reoffending
 from divert.analytics.data.filters import Filters
 from divert.analytics.data.frames import Frames
+from divert.analytics.data.partition import gated_table
 from divert.analytics.metrics import GATES, reoffending_table
 from divert.core.disclosure import Gate
 
@@ -41,7 +42,7 @@ class Curve:
 def rates(data: Frames, filters: Filters, gate: Gate) -> Rates:
     """The share re-detected within each window by how the referral ended, gated; the title
     gives the 6-month shares of both groups when both are shown."""
-    table = gate.table(reoffending_table(data, filters), **GATES["reoffending"])
+    table = gated_table(gate, lambda f: reoffending_table(data, f), data, filters, **GATES["reoffending"])
     table = table.with_columns(within=pl.col("months").cast(pl.String) + " months")
     windows = [f"{m} months" for m in sorted(set(table["months"].to_list()))] if table.height else []
     six = table.filter(pl.col("months") == 6).drop_nulls("rate")

@@ -11,6 +11,7 @@ from divert.analytics.calendar.maturity import provisional, with_provisional
 from divert.analytics.dashboards import volume
 from divert.analytics.data.filters import Filters
 from divert.analytics.data.frames import Frames
+from divert.analytics.data.partition import gated_table
 from divert.analytics.metrics import GATES, volume_change_table, volume_table
 from divert.core import codes, wording
 from divert.core.disclosure import Gate
@@ -47,12 +48,12 @@ def partial_edges(frame: pl.DataFrame, filters: Filters, every: str = "1mo", col
 def launch_change(data: Frames, filters: Filters, gate: Gate) -> dict:
     """The change in offences a month across the launch (divert metrics volume-change), gated:
     one row as a dict."""
-    return gate.table(volume_change_table(data, filters), **GATES["volume-change"]).row(0, named=True)
+    return gated_table(gate, lambda f: volume_change_table(data, f), data, filters, **GATES["volume-change"]).row(0, named=True)
 
 
 def monthly(data: Frames, filters: Filters, gate: Gate) -> tuple[pl.DataFrame, str]:
     """Offences per month, gated, and the title: the average of the complete months shown."""
-    frame = partial_edges(gate.table(volume_table(data, filters), **GATES["volume"]), filters)
+    frame = partial_edges(gated_table(gate, lambda f: volume_table(data, f), data, filters, **GATES["volume"]), filters)
     complete = frame.filter(~pl.col("provisional").fill_null(False)) if "provisional" in frame.columns else frame
     mean_month = complete["offences"].mean() if complete.height else None
     title = (f"About {mean_month:,.0f} possession offences recorded a month" if mean_month
@@ -63,14 +64,19 @@ def monthly(data: Frames, filters: Filters, gate: Gate) -> tuple[pl.DataFrame, s
 def weekly_referrals(data: Frames, filters: Filters, gate: Gate) -> tuple[pl.DataFrame, str]:
     """Referrals per week with the week not over marked provisional, gated, and the title: the
     average of the last four complete weeks, when all four are shown."""
-    referrals = filters.apply(data.referrals, "referred_on")
-    weekly = volume.per_period(referrals, "referred_on", "1w", start=filters.start, end=filters.end)
-    weekly = partial_edges(gate.table(with_provisional(weekly, filters.as_of_date, "1w"), ["count"], across=[[]]),
-                           filters, "1w")
+    weekly = partial_edges(gated_table(gate, lambda f: weekly_table(data, f), data, filters,
+                                       **GATES["volume-weekly"]), filters, "1w")
     recent = weekly.filter(~pl.col("provisional").fill_null(False)).tail(4)["count"] if weekly.height else pl.Series([])
     title = (f"Referrals averaged {recent.mean():,.0f} a week over the last 4 complete weeks"
              if recent.len() == 4 and recent.null_count() == 0 else "Referrals per week")
     return weekly, title
+
+
+def weekly_table(data: Frames, filters: Filters) -> pl.DataFrame:
+    """Referrals per week (ISO weeks, Monday first), the week not over provisional: exact."""
+    referrals = filters.apply(data.referrals, "referred_on")
+    weekly = volume.per_period(referrals, "referred_on", "1w", start=filters.start, end=filters.end)
+    return with_provisional(weekly, filters.as_of_date, "1w")
 
 
 def _area_label(data: Frames):
@@ -84,26 +90,39 @@ def _labels(data: Frames, by: str):
             "sex": codes.SEXES.get}.get(by)
 
 
+def labeller(data: Frames, by: str):
+    """How the page names a code of `by` (None: shown as it is)."""
+    return _labels(data, by)
+
+
 def breakdown(data: Frames, filters: Filters, gate: Gate, by: str) -> tuple[pl.DataFrame, str]:
     """Offences in the period by one characteristic (`by`, a key of BREAKDOWNS), codes named,
     gated, and the title: the largest group shown."""
     title = BREAKDOWNS[by]
+    table = gated_table(gate, lambda f: breakdown_table(data, f, by), data, filters, **GATES["volume-breakdown"])
+    top = table.drop_nulls("count").sort("count", descending=True).head(1)
+    return table, (f"Most offences by {title.lower()}: {top[by][0]}" if top.height else f"Offences by {title.lower()}")
+
+
+def breakdown_table(data: Frames, filters: Filters, by: str) -> pl.DataFrame:
+    """Offences in the period by one characteristic, codes named, with shares: exact."""
     table = volume.breakdown(filters.apply(data.offences, "offence_date"), by)
     label_of = _labels(data, by)
     if label_of is not None:
         table = table.with_columns(each_value(table, by, lambda v: label_of(v) or v, pl.String))
-    table = gate.table(table, ["count"], {"share": ["count"]}, across=[[]])
-    top = table.drop_nulls("count").sort("count", descending=True).head(1)
-    return table, (f"Most offences by {title.lower()}: {top[by][0]}" if top.height else f"Offences by {title.lower()}")
+    return table
+
+
+def per_area_table(data: Frames, filters: Filters) -> pl.DataFrame:
+    """Offences per month in each area, named ("Area not recorded" for none): exact."""
+    areas = volume.per_period_by(filters.apply(data.offences, "offence_date"), "offence_date", "area")
+    return areas.with_columns(each_value(areas, "area", _area_label(data), pl.String, nulls_too=True)
+                              .fill_null("Area not recorded"))
 
 
 def per_area(data: Frames, filters: Filters, gate: Gate) -> tuple[pl.DataFrame, list[str]]:
     """Offences per month in each area (named; "Area not recorded" for none), partial months
     marked provisional as on the chart of all areas, gated, and the programme's areas in name
     order."""
-    offences = filters.apply(data.offences, "offence_date")
-    areas = volume.per_period_by(offences, "offence_date", "area")
-    areas = areas.with_columns(each_value(areas, "area", _area_label(data), pl.String, nulls_too=True)
-                               .fill_null("Area not recorded"))
-    areas = gate.table(areas, ["count"], across=[["period"], ["area"]])
+    areas = gated_table(gate, lambda f: per_area_table(data, f), data, filters, **GATES["volume-per-area"])
     return partial_edges(areas, filters), sorted(set(data.programme.area_labels.values()))

@@ -11,11 +11,12 @@ from datetime import date
 
 import polars as pl
 
-from divert.analytics.dashboards.overview import gated, headlines, periods
+from divert.analytics.dashboards.overview import gated_headlines, periods
 from divert.analytics.dashboards.overview_cards import Card, card
 from divert.analytics.data.filters import Filters
 from divert.analytics.data.frames import Frames
 from divert.analytics.data.memo import per_snapshot
+from divert.analytics.data.partition import gated_table
 from divert.analytics.equity import disparity
 from divert.analytics.metrics import GATES, pathway_table
 from divert.core.disclosure import Gate
@@ -76,7 +77,7 @@ def wall(frames: Frames, as_of: date, gate: Gate) -> Wall:
     the page's regular redraw costs nothing until a write moves the data on."""
     filters = filters_at(as_of)
     hours = frames.programme.officer_hours_per_referral
-    shown = {h.key: gated(h, gate, hours) for h in headlines(frames, filters, hours) if h.key in CARDS}
+    shown = {h.key: h for h in gated_headlines(frames, filters, gate, hours) if h.key in CARDS}
     snapshot = frames if frames.as_of == as_of else frames.at(as_of)
     days = [d for d in snapshot.data_up_to().values() if d is not None]
     return Wall(filters.start, as_of, max(days) if days else None, [_card(shown[key], gate) for key in CARDS],
@@ -104,7 +105,7 @@ def _referrals(trend: pl.DataFrame) -> Panel:
 
 def _funnel(frames: Frames, filters: Filters, gate: Gate) -> Panel:
     """How many referrals old enough to have finished reached each step, gated."""
-    table = gate.table(pathway_table(frames, filters), **GATES["pathway"])
+    table = gated_table(gate, lambda f: pathway_table(frames, f), frames, filters, **GATES["pathway"])
     table = table.filter(pl.col("stage").is_in(list(STEPS))).select(
         pl.col("stage").replace_strict(STEPS).alias("step"), "people", "share_of_referred",
         *([pl.col("note")] if "note" in table.columns else []))

@@ -9,10 +9,11 @@ from datetime import date, datetime, timedelta
 
 import polars as pl
 
-from divert.analytics.dashboards.overview import Headline, gated, headlines, periods
+from divert.analytics.dashboards.overview import Headline, gated_headlines, periods
 from divert.analytics.data.filters import Filters
 from divert.analytics.data.frames import Frames
 from divert.analytics.data.loading import load_frames
+from divert.analytics.data.partition import gated_table
 from divert.analytics.equity import disparity
 from divert.analytics.metrics import GATES, METRICS
 from divert.charts import build
@@ -178,7 +179,7 @@ def headline_cells(h: Headline, gate: Gate) -> list[str]:
 
 
 def headline_section(pack: BoardPack, frames: Frames, filters: Filters, gate: Gate, hours: float) -> Section:
-    rows = [gated(h, gate, hours) for h in headlines(frames, filters, hours)]
+    rows = gated_headlines(frames, filters, gate, hours)
     pack.headlines = rows
     (was_start, was_end) = pack.previous
     table = Table(
@@ -203,7 +204,7 @@ def headline_counts(pack: BoardPack) -> list[float]:
 
 # --- volume --------------------------------------------------------------------------------------
 def volume_section(frames: Frames, filters: Filters, gate: Gate) -> Section:
-    monthly = gate.table(METRICS["volume"](frames, filters), **GATES["volume"])
+    monthly = gated_table(gate, lambda f: METRICS["volume"](frames, f), frames, filters, **GATES["volume"])
     launch = frames.programme.launch
     section = Section("volume", "Volume")
     if monthly.is_empty():
@@ -231,7 +232,7 @@ def volume_section(frames: Frames, filters: Filters, gate: Gate) -> Section:
 
 # --- pathway -------------------------------------------------------------------------------------
 def pathway_section(frames: Frames, filters: Filters, gate: Gate) -> Section:
-    funnel = gate.table(METRICS["pathway"](frames, filters), **GATES["pathway"])
+    funnel = gated_table(gate, lambda f: METRICS["pathway"](frames, f), frames, filters, **GATES["pathway"])
     section = Section("pathway", "Pathway")
     if funnel.is_empty() or not (funnel["people"].fill_null(0) > 0).any():
         section.blocks.append(Text("No referrals in the period are at least 90 days old, so none has had time to "

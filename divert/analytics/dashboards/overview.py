@@ -168,29 +168,49 @@ def headlines(frames: Frames, filters: Filters, hours_per_referral: float) -> li
     return out
 
 
-def gated(headline: Headline, gate: Gate, hours_per_referral: float = 4.0) -> Headline:
+def gated(headline: Headline, gate: Gate, hours_per_referral: float = 4.0,
+          within: tuple[Frames, Filters] | None = None) -> Headline:
     """The headline as the role may see it: the value, the previous value and every point of
     the trend pass the gate (a count is hidden or rounded; a figure made from counts is hidden
-    when they are too few); officer hours are worked out from the gated referral count."""
+    when they are too few; a share is worked out from its counts as shown); officer hours are
+    worked out from the gated referral count. `within` (the frames and filters the headline was
+    made from) gates the trend together with the same headline's for the other values of a
+    filter chosen (divert.analytics.data.partition)."""
+    from divert.analytics.data.partition import gated_table
+
     if gate.exact:
         return headline
-    trend = headline.trend
-    if headline.unit == "count":
-        value, previous = gate.count(headline.value), gate.count(headline.previous)
-    elif headline.unit == "hours":
-        counts = [gate.count(b[0]) if b else None for b in (headline.bases, headline.previous_bases)]
-        value, previous = [None if c is None else c * hours_per_referral for c in counts]
+    if headline.unit in ("count", "hours"):
+        value, previous = _gated_counts(headline, gate, hours_per_referral, within)
+        if headline.unit == "hours":
+            value, previous = [None if c is None else c * hours_per_referral for c in (value, previous)]
     else:
         summary = headline.unit == "days"  # a median of days: no count to multiply back
-        value = gate.derived(headline.value, *headline.bases, summary=summary)
-        previous = gate.derived(headline.previous, *headline.previous_bases, summary=summary)
+        share = headline.unit == "share"
+        value = gate.derived(headline.value, *headline.bases, summary=summary, share=share)
+        previous = gate.derived(headline.previous, *headline.previous_bases, summary=summary, share=share)
     if headline.unit in ("count", "pct"):  # the trend counts events (referrals, charges ...) a month
-        trend = gate.table(trend.with_columns(pl.col("value").cast(pl.Int64)), ["value"], across=[[]])
+        spec = {"counts": ["value"], "across": [[]]}
+        prepare = lambda t: t.with_columns(pl.col("value").cast(pl.Int64))  # noqa: E731
     elif headline.unit == "hours":
-        trend = gate.table(trend, ["people"], across=[[]]).with_columns(
-            (pl.col("people") * hours_per_referral).cast(pl.Float64).alias("value"))
+        spec = {"counts": ["people"], "across": [[]]}
+        prepare = lambda t: t  # noqa: E731
     else:
-        trend = gate.table(trend, ["people", "events"], {"value": ["people", "events"]})
+        spec = {"counts": ["people", "events"], "derived": {"value": ["people", "events"]},
+                **({"shares": ["value"]} if headline.unit == "share" else {})}
+        prepare = lambda t: t  # noqa: E731
+    if within is None:
+        trend = gate.table(prepare(headline.trend), **spec)
+    else:
+        frames, filters = within
+        hours = hours_per_referral
+
+        def exact(chosen: Filters) -> pl.DataFrame:
+            return prepare(next(h for h in headlines(frames, chosen, hours) if h.key == headline.key).trend)
+
+        trend = gated_table(gate, exact, frames, filters, **spec)
+    if headline.unit == "hours":
+        trend = trend.with_columns((pl.col("people") * hours_per_referral).cast(pl.Float64).alias("value"))
     hidden = value is None and headline.value is not None
     help_text = headline.help
     if headline.key == "disparity":  # its help names the group with its exact ratio and interval
@@ -201,6 +221,31 @@ def gated(headline: Headline, gate: Gate, hours_per_referral: float = 4.0) -> He
     elif hidden:
         help_text = f"{headline.help} Not shown: {gate.small}."
     return replace(headline, value=value, previous=previous, trend=trend, help=help_text)
+
+
+def _gated_counts(headline: Headline, gate: Gate, hours: float, within) -> tuple[int | None, int | None]:
+    """The count of the period and of the period before as the role may see them (for hours,
+    the referrals they are worked out from), with the other values of a filter chosen."""
+    def exact(h: Headline) -> pl.DataFrame:
+        counts = [h.value, h.previous] if h.unit == "count" else [b[0] if b else None for b in (h.bases, h.previous_bases)]
+        return pl.DataFrame({"when": ["now", "before"], "count": counts}, schema={"when": pl.String, "count": pl.Int64})
+
+    if within is None:
+        shown = gate.table(exact(headline), ["count"])
+    else:
+        from divert.analytics.data.partition import gated_table
+
+        frames, filters = within
+        shown = gated_table(gate, lambda f: exact(next(h for h in headlines(frames, f, hours) if h.key == headline.key)),
+                            frames, filters, counts=["count"])
+    return shown["count"][0], shown["count"][1]
+
+
+def gated_headlines(frames: Frames, filters: Filters, gate: Gate, hours_per_referral: float) -> list[Headline]:
+    """Every headline as the role may see it (see `gated`), each trend gated with the other
+    values of a filter chosen."""
+    return [gated(h, gate, hours_per_referral, within=(frames, filters))
+            for h in headlines(frames, filters, hours_per_referral)]
 
 
 def _against_baseline(offs, key, label, outcome_codes, now, before, launch, as_of) -> Headline:
@@ -281,9 +326,8 @@ def overview_table(frames: Frames, filters: Filters, hours_per_referral: float =
                    gate: Gate | None = None) -> pl.DataFrame:
     """The headlines as rows: measure, value, previous, change, plus the periods and coverage;
     through the gate when one is given."""
-    rows = headlines(frames, filters, hours_per_referral)
-    if gate is not None:
-        rows = [gated(h, gate, hours_per_referral) for h in rows]
+    rows = (headlines(frames, filters, hours_per_referral) if gate is None
+            else gated_headlines(frames, filters, gate, hours_per_referral))
     (start, end), (was_start, was_end) = periods(filters)
     snapshot = frames if frames.as_of == filters.as_of_date else frames.at(filters.as_of_date)
     up_to = snapshot.data_up_to()

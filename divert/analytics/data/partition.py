@@ -1,0 +1,70 @@
+"""A table gated for a role that sees rounded, suppressed figures, when one filter is chosen: it
+is gated together with the same table for every other value of that filter.
+
+The values of a filter add up to the view without it: the offences of men, women, "other" and
+"not known" in a month are all the offences of the month. A count hidden in one value's table
+(three offences by people of sex "other" in April) could be worked out from the others' counts
+and the view without the filter, however each table is suppressed on its own. Gating the tables
+of all the values at once lets the gate hide a second count across them (divert.core.disclosure,
+`parts`), and every value's table is then cut from the same result, so whichever value a reader
+chooses, the same cells are hidden.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+import polars as pl
+
+from divert.analytics.data.filters import Filters
+from divert.analytics.data.frames import Frames
+from divert.core import codes
+from divert.core.disclosure import NOTE, Gate
+
+CHARACTERISTICS = ("area", "source", "age_band", "sex", "ethnic_group")
+PART = "_filter_value"
+MISSING = "Missing"
+
+
+def values(frames: Frames, name: str) -> list[str]:
+    """Every value the sidebar offers for a characteristic."""
+    return {"area": lambda: list(frames.programme.area_labels), "source": lambda: list(codes.REFERRAL_SOURCES),
+            "age_band": lambda: [*codes.AGE_BANDS, MISSING], "sex": lambda: list(codes.SEXES),
+            "ethnic_group": lambda: [*codes.BROAD_GROUPS, MISSING]}[name]()
+
+
+def chosen(filters: Filters) -> str | None:
+    """The one characteristic chosen, or None when none is (or several are: their combinations
+    are guarded by divert.core.disclosure.too_narrow instead)."""
+    named = [name for name in CHARACTERISTICS if getattr(filters, name)]
+    return named[0] if len(named) == 1 else None
+
+
+def gated_table(gate: Gate, make: Callable[[Filters], pl.DataFrame], frames: Frames, filters: Filters,
+                **spec) -> pl.DataFrame:
+    """make(filters), the exact table, as the role may see it (Gate.table with `spec`), with one
+    characteristic chosen gated together with the tables of its other values. The rows of the
+    tables are matched on their text, date and flag columns and the `keep` columns."""
+    name = None if gate.exact else chosen(filters)
+    if name is None:
+        return gate.table(make(filters), **spec)
+    value = getattr(filters, name)
+    options = values(frames, name)
+    options = options if value in options else [*options, value]
+    tables = [make(replace(filters, **{name: option})).with_columns(pl.lit(option).alias(PART)) for option in options]
+    stacked = pl.concat([t for t in tables if t.width > 1], how="diagonal_relaxed")
+    if stacked.is_empty():
+        return gate.table(make(filters), **spec)
+    keys = row_keys(stacked, spec)
+    shown = gate.table(stacked, **spec, parts=(PART, keys))
+    return shown.filter(pl.col(PART) == value).drop(PART)
+
+
+def row_keys(frame: pl.DataFrame, spec: dict) -> list[str]:
+    """The columns that say which row of the table a row is: text, dates and flags (not the
+    derived readings, not the note) and the numeric columns declared safe (`keep`)."""
+    derived = set(spec.get("derived") or {})
+    keep = set(spec.get("keep") or [])
+    return [c for c, t in frame.schema.items()
+            if c not in (PART, NOTE) and c not in derived and (not t.is_numeric() or c in keep)]
