@@ -26,8 +26,10 @@ from divert.core.field_rules import Checker, Problem
 from divert.core.record_fields import (
     FIELD_RULES,
     age_at_offence,
+    age_in_year,
     existing_offence,
     offence_fields,
+    offence_not_after_referral,
     person_fields,
     referral_fields,
 )
@@ -178,19 +180,53 @@ def _among(s: Session, column, values: list) -> Iterable:
         yield column.in_(chunk)
 
 
-def read_context(s: Session, kind: str, rows: list[dict], key: str) -> Context:
+@dataclass
+class File:
+    """One file of an import as the bulk path checks it: its rows, the values added to each
+    (`extra`: they win over the file's), its field rules run on whole columns (batch_rules), the
+    rows with a NUL character (`nul`: checked on their own) and the rows whose key an earlier row
+    of the import has (`repeated`: reported, never checked)."""
+
+    name: str
+    frame: pl.DataFrame
+    extra: dict
+    batch: Batch
+    nul: list[bool]
+    repeated: dict[int, Problem]
+
+    def raw(self, column: str) -> list:
+        """The column's values as the file gives them (or as `extra` sets them), row by row."""
+        if column in self.extra:
+            return [self.extra[column]] * self.frame.height
+        if column in self.frame.columns:
+            return self.frame.get_column(column).to_list()
+        return [None] * self.frame.height
+
+    def checked(self) -> list[int]:
+        """The rows that are checked (every row but the repeated ones)."""
+        return [i for i in range(self.frame.height) if i not in self.repeated]
+
+
+def read_context(s: Session, kind: str, files: list[File], key: str) -> Context:
     profile = programme_profile.in_session(s)
     ctx = Context(profile.force, profile, key)
-    references = sorted({str(r["reference"]) for r in rows if r.get("reference")}) if kind == "referrals" else []
-    for among in _among(s, Referral.reference, references):
+    references, by_force, keys = set(), {}, set()
+    for f in files:
+        reference, crime_ref, force, person_ref = (f.raw(c) for c in ("reference", "crime_ref", "force", "person_ref"))
+        for i in f.checked():
+            if f.nul[i]:
+                continue
+            if kind == "referrals" and reference[i]:
+                references.add(str(reference[i]))
+            if crime_ref[i]:
+                by_force.setdefault(force[i] or ctx.force, set()).add(str(crime_ref[i]))
+            if person_ref[i]:
+                keys.add(ctx.person_key(str(person_ref[i])))
+    for among in _among(s, Referral.reference, sorted(references)):
         query = select(Referral.id, Referral.reference, Referral.offence_id, Referral.person_id, Referral.referred_at,
                        Referral.referring_team, Referral.version).where(among)
         for row in s.execute(query).mappings():
             ctx.referrals[row["reference"]] = dict(row)
-    by_force: dict[str, set] = {}
-    for r in rows:
-        if r.get("crime_ref"):
-            by_force.setdefault(r.get("force") or ctx.force, set()).add(str(r["crime_ref"]))
     columns = [Offence.id, *[getattr(Offence, name) for name in OFFENCE_COMPARED]]
     for force, refs in by_force.items():
         for among in _among(s, Offence.crime_ref, sorted(refs)):
@@ -201,8 +237,7 @@ def read_context(s: Session, kind: str, rows: list[dict], key: str) -> Context:
                 stored = {name: row[name] for name in OFFENCE_COMPARED}
                 ctx.offences[(force, row["crime_ref"])] = _Offence(row["id"], row["person_id"], row["offence_date"],
                                                                    row["age"], row["drug"], stored, row["referral"])
-    keys = sorted({ctx.person_key(str(r["person_ref"])) for r in rows if r.get("person_ref")})
-    for among in _among(s, Person.person_key, keys):
+    for among in _among(s, Person.person_key, sorted(keys)):
         for row in s.execute(select(Person.id, Person.person_key, Person.birth_year).where(among)):
             ctx.people[row.person_key] = _Person(row.id, row.birth_year)
     if kind == "referrals":
@@ -331,8 +366,7 @@ def _referral(c: CachedChecker, values: dict, ctx: Context, plan: Plan) -> str:
     person_row = None
     if offence is None:
         fields, person, person_row = _offence_from(c, ctx, force)
-        if fields["offence_date"] > referred_at.date():
-            c.fail("offence_date", f"is after the referral ({referred_at.date()})")
+        if not offence_not_after_referral(c, fields["offence_date"], referred_at.date()):
             _check(c)
         fields["outcome"], fields["outcome_date"] = 8, referred_at.date()
         offence = _Offence(None, person, fields["offence_date"], fields["age"], fields["drug"])
@@ -362,3 +396,138 @@ def _referral(c: CachedChecker, values: dict, ctx: Context, plan: Plan) -> str:
         **decided, "status": "open", "version": 1, "demo": False,
     })
     return "new"
+
+
+# The referrals checked a column at a time (plain_rows, check_plain): new referrals of new
+# offences whose fields all passed their rules, whose person is known without a closure or new
+# and met only in such rows. Each takes the steps of _referral
+# for such a row - the person's age, the offence not after the referral, the programme's offer -
+# each rule run once per distinct input it reads, and the results laid against the rows. Every
+# other row is checked on its own (check_row); the two sets share no new person or offence, so the
+# order in which they are checked changes nothing but the order of the new rows' ids.
+NO_HISTORY = {"not_engaged": 0, "last_intelligence_log": None, "complied": 0}
+PERSON_FIELDS = ("sex", "birth_year", "ethnicity_self", "ethnicity_officer")
+
+
+def plain_rows(kind: str, files: list[File], ctx: Context) -> list[set[int]]:
+    """Per file, the rows check_plain can check (see above); read before any row is checked."""
+    plain: list[set[int]] = [set() for _ in files]
+    if kind != "referrals":
+        return plain
+    crimes: dict[tuple, int] = {}
+    groups: dict[str, list[tuple[int, int] | None]] = {}  # a new person's key -> its rows (None: one not plain)
+    candidates = []
+    for fi, f in enumerate(files):
+        crime_ref, person_ref, force = f.raw("crime_ref"), f.raw("person_ref"), f.raw("force")
+        b = f.batch
+        per_row_force = "force" in f.frame.columns and "force" not in f.extra
+        values = {name: b[name].values for name in ("reference", "crime_ref", "outcome", "outcome_date", "person_ref")}
+        for i in f.checked():
+            raw = crime_ref[i]
+            raw = raw.strip() if isinstance(raw, str) else raw
+            row_force = force[i] or ctx.force
+            if raw:
+                crimes[(row_force, raw)] = crimes.get((row_force, raw), 0) + 1
+            ok = not (per_row_force or f.nul[i] or i in b.troubled) and values["reference"][i] not in ctx.referrals \
+                and values["outcome"][i] is None and values["outcome_date"][i] is None \
+                and (row_force, values["crime_ref"][i]) not in ctx.offences
+            ref = values["person_ref"][i] if ok else person_ref[i]
+            if not isinstance(ref, str) or not ref.strip():
+                continue  # no person: a row that is not plain (a plain row has its person)
+            key = ctx.person_key(ref)
+            person = ctx.people.get(key)
+            if person is None:
+                groups.setdefault(key, []).append((fi, i) if ok else None)
+            if ok and (person is None or person.id not in ctx.history):
+                candidates.append((fi, i, row_force, values["crime_ref"][i], key))
+    shared = {key for key, rows in groups.items() if None in rows}  # new people also met in rows not plain
+    for fi, i, row_force, crime, key in candidates:
+        if crimes.get((row_force, crime)) == 1 and key not in shared:
+            plain[fi].add(i)
+    return plain
+
+
+def check_plain(files: list[File], plain: list[set[int]], ctx: Context, plan: Plan) -> tuple[int, list[tuple]]:
+    """Check the plain rows (plain_rows) and plan their people, offences and referrals as
+    columns. Returns the number of new referrals and the problems as (file index, row index,
+    problems)."""
+    ages, days, offers = {}, {}, {}
+
+    def rule(memo: dict, key: tuple, values: dict, run: Callable):
+        hit = memo.get(key)
+        if hit is None:
+            c = Checker(values)
+            hit = memo[key] = (run(c), tuple(c.problems))
+        return hit
+
+    said = []
+    person_cols = {name: [] for name in ("person_key", *PERSON_FIELDS)}
+    offence_cols = {name: [] for name in ("force", "crime_ref", "offence_date", "area", "drug", "source", "outcome",
+                                          "outcome_date", "age", "person_id", PERSON)}
+    referral_cols = {name: [] for name in ("force", "reference", OFFENCE, "person_id", PERSON, "referred_at",
+                                           "referring_team", "eligibility", "override_reason", "repeat")}
+    made: dict[str, tuple] = {}  # a new person's key -> (its index, its year of birth)
+    first_person, first_offence = len(plan.new["person"]), len(plan.new["offence"])
+    for fi, f in enumerate(files):
+        rows = sorted(plain[fi])
+        if not rows:
+            continue
+        v = {name: f.batch[name].values for name in ("reference", "referred_at", "referring_team", "override_reason",
+                                                     "crime_ref", "offence_date", "area", "drug", "source",
+                                                     "person_ref", *PERSON_FIELDS)}
+        raw_birth, raw_day, raw_override = f.raw("birth_year"), f.raw("offence_date"), f.raw("override_reason")
+        force = f.extra.get("force") or ctx.force
+        for i in rows:
+            key = ctx.person_key(v["person_ref"][i])
+            person = ctx.people.get(key)
+            created = made.get(key) if person is None else None
+            # a new person is made by their first good row; the rows after it read its year of birth
+            birth = person.birth_year if person is not None else created[1] if created else v["birth_year"][i]
+            day, referred = v["offence_date"][i], v["referred_at"][i]
+            age, problems = rule(ages, (day.year, birth, raw_birth[i]), {"birth_year": raw_birth[i]},
+                                 lambda c: age_in_year(c, day.year, birth))
+            if not problems:
+                _, problems = rule(days, (day, referred.date(), raw_day[i]), {"offence_date": raw_day[i]},
+                                   lambda c: offence_not_after_referral(c, day, referred.date()))
+            if not problems:
+                override, drug = v["override_reason"][i], v["drug"][i]
+                (decided, _), problems = rule(offers, (age, drug, override), {"override_reason": raw_override[i]},
+                                              lambda c: programme.offer(c, ctx.profile, NO_HISTORY, age, drug, override))
+            if problems:
+                said.append((fi, i, problems))
+                continue
+            if person is not None:
+                person_id, index = person.id, None
+            elif created is not None:
+                person_id, index = None, created[0]
+            else:
+                person_id, index = None, first_person + len(person_cols["person_key"])
+                made[key] = (index, birth)
+                person_cols["person_key"].append(key)
+                for name in PERSON_FIELDS:
+                    person_cols[name].append(v[name][i])
+            for name in ("crime_ref", "offence_date", "area", "drug", "source"):
+                offence_cols[name].append(v[name][i])
+            offence_cols["force"].append(force)
+            offence_cols["outcome"].append(8)
+            offence_cols["outcome_date"].append(referred.date())
+            offence_cols["age"].append(age)
+            offence_cols["person_id"].append(person_id)
+            offence_cols[PERSON].append(index)
+            referral_cols["force"].append(force)
+            referral_cols["reference"].append(v["reference"][i])
+            referral_cols[OFFENCE].append(first_offence + len(referral_cols[OFFENCE]))
+            referral_cols["person_id"].append(person_id)
+            referral_cols[PERSON].append(index)
+            referral_cols["referred_at"].append(referred)
+            referral_cols["referring_team"].append(v["referring_team"][i])
+            for name in ("eligibility", "override_reason", "repeat"):
+                referral_cols[name].append(decided[name])
+    n = len(referral_cols["reference"])
+    if person_cols["person_key"]:
+        plan.columns["person"] = {**person_cols, "demo": [False] * len(person_cols["person_key"])}
+    if n:
+        plan.columns["offence"] = {**offence_cols, "demo": [False] * n}
+        plan.columns["referral"] = {**referral_cols, "offence_id": [None] * n, "status": ["open"] * n,
+                                    "version": [1] * n, "demo": [False] * n}
+    return n, said
