@@ -453,12 +453,17 @@ def check_plain(files: list[File], plain: list[set[int]], ctx: Context, plan: Pl
     problems)."""
     ages, days, offers = {}, {}, {}
 
-    def rule(memo: dict, key: tuple, values: dict, run: Callable):
+    def rule(memo: dict, values: dict, run: Callable, *args):
+        """run(c, *args) with a Checker of `values`, once per distinct (values, args): (its answer, its problems)."""
+        key = (*values.values(), *args)
         hit = memo.get(key)
         if hit is None:
             c = Checker(values)
-            hit = memo[key] = (run(c), tuple(c.problems))
+            hit = memo[key] = (run(c, *args), tuple(c.problems))
         return hit
+
+    def offer(c: Checker, age, drug, override):  # a new person, or one without a closure: no history
+        return programme.offer(c, ctx.profile, NO_HISTORY, age, drug, override)
 
     said = []
     person_cols = {name: [] for name in ("person_key", *PERSON_FIELDS)}
@@ -484,20 +489,17 @@ def check_plain(files: list[File], plain: list[set[int]], ctx: Context, plan: Pl
             # a new person is made by their first good row; the rows after it read its year of birth
             birth = person.birth_year if person is not None else created[1] if created else v["birth_year"][i]
             day, referred = v["offence_date"][i], v["referred_at"][i]
-            age, problems = rule(ages, (day.year, birth, raw_birth[i]), {"birth_year": raw_birth[i]},
-                                 lambda c: age_in_year(c, day.year, birth))
+            age, problems = rule(ages, {"birth_year": raw_birth[i]}, age_in_year, day.year, birth)
             if not problems:
-                _, problems = rule(days, (day, referred.date(), raw_day[i]), {"offence_date": raw_day[i]},
-                                   lambda c: offence_not_after_referral(c, day, referred.date()))
+                _, problems = rule(days, {"offence_date": raw_day[i]}, offence_not_after_referral, day, referred.date())
             if not problems:
                 override, drug = v["override_reason"][i], v["drug"][i]
-                (decided, _), problems = rule(offers, (age, drug, override), {"override_reason": raw_override[i]},
-                                              lambda c: programme.offer(c, ctx.profile, NO_HISTORY, age, drug, override))
+                (decided, _), problems = rule(offers, {"override_reason": raw_override[i]}, offer, age, drug, override)
             if problems:
                 said.append((fi, i, problems))
                 continue
-            if person is not None:
-                person_id, index = person.id, None
+            if person is not None:  # (one made by a row checked on its own has no id yet: its index)
+                person_id, index = person.id, person.index if person.id is None else None
             elif created is not None:
                 person_id, index = None, created[0]
             else:
