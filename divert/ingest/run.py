@@ -60,6 +60,9 @@ log = logging.getLogger(__name__)
 FLUSH_EVERY = 500
 PERSON_KINDS = ("offences", "referrals")
 ANALYZE_FROM_ROWS = 10_000
+# the tables an import of a kind writes: their statistics are refreshed after it (others: every table's)
+ANALYZED = {"referrals": ("person", "offence", "referral"), "offences": ("person", "offence"),
+            "stop-search": ("stop_search",)}
 
 
 def import_files(
@@ -160,7 +163,8 @@ def _unknown_force(kind: str, sources: list[tuple[str, bytes]], force: str | Non
 
 def _done(report: ImportReport, progress, engine=None) -> ImportReport:
     if engine is not None and report.written and report.new + report.updated >= ANALYZE_FROM_ROWS:
-        analyze(engine)  # PostgreSQL's planner statistics, stale after a large import (divert.storage.db.analyze)
+        # PostgreSQL's planner statistics, stale after a large import (divert.storage.db.analyze)
+        analyze(engine, ANALYZED.get(report.kind, ()))
     if progress:
         progress(1.0, "Done")
     return report

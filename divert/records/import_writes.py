@@ -210,8 +210,8 @@ def _new_ids(conn, table, n: int) -> list[int]:
     row max(id) + 1 (no AUTOINCREMENT), and the import holds the write lock, so it does the same."""
     if conn.dialect.name == "postgresql":
         sequence = conn.execute(text("SELECT pg_get_serial_sequence(:t, 'id')"), {"t": table.name}).scalar_one()
-        query = text("SELECT nextval(CAST(:s AS regclass)) FROM generate_series(1, :n)")
-        return list(conn.execute(query, {"s": sequence, "n": n}).scalars())
+        query = text("SELECT array_agg(nextval(CAST(:s AS regclass))) FROM generate_series(1, :n)")  # one row, one array
+        return list(conn.execute(query, {"s": sequence, "n": n}).scalar_one())
     start = conn.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one()
     return list(range(start + 1, start + 1 + n))
 
