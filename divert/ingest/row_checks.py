@@ -193,6 +193,7 @@ class File:
     batch: Batch
     nul: list[bool]
     repeated: dict[int, Problem]
+    keys: list[str | None] = field(default_factory=list)  # each row's person key (None: no person_ref); read_context
 
     def raw(self, column: str) -> list:
         """The column's values as the file gives them (or as `extra` sets them), row by row."""
@@ -213,6 +214,9 @@ def read_context(s: Session, kind: str, files: list[File], key: str) -> Context:
     references, by_force, keys = set(), {}, set()
     for f in files:
         reference, crime_ref, force, person_ref = (f.raw(c) for c in ("reference", "crime_ref", "force", "person_ref"))
+        for ref in {r for r in person_ref if isinstance(r, str) and r.strip()}:
+            ctx.person_key(ref)  # each distinct identifier hashed once
+        f.keys = [ctx.keys.get(r) for r in person_ref]
         for i in f.checked():
             if f.nul[i]:
                 continue
@@ -220,8 +224,8 @@ def read_context(s: Session, kind: str, files: list[File], key: str) -> Context:
                 references.add(str(reference[i]))
             if crime_ref[i]:
                 by_force.setdefault(force[i] or ctx.force, set()).add(str(crime_ref[i]))
-            if person_ref[i]:
-                keys.add(ctx.person_key(str(person_ref[i])))
+            if f.keys[i] is not None:
+                keys.add(f.keys[i])
     for among in _among(s, Referral.reference, sorted(references)):
         query = select(Referral.id, Referral.reference, Referral.offence_id, Referral.person_id, Referral.referred_at,
                        Referral.referring_team, Referral.version).where(among)
@@ -418,23 +422,22 @@ def plain_rows(kind: str, files: list[File], ctx: Context) -> list[set[int]]:
     groups: dict[str, list[tuple[int, int] | None]] = {}  # a new person's key -> its rows (None: one not plain)
     candidates = []
     for fi, f in enumerate(files):
-        crime_ref, person_ref, force = f.raw("crime_ref"), f.raw("person_ref"), f.raw("force")
+        crime_ref, force, keys = f.raw("crime_ref"), f.raw("force"), f.keys
         b = f.batch
         per_row_force = "force" in f.frame.columns and "force" not in f.extra
-        values = {name: b[name].values for name in ("reference", "crime_ref", "outcome", "outcome_date", "person_ref")}
+        values = {name: b[name].values for name in ("reference", "crime_ref", "outcome", "outcome_date")}
         for i in f.checked():
             raw = crime_ref[i]
             raw = raw.strip() if isinstance(raw, str) else raw
             row_force = force[i] or ctx.force
             if raw:
                 crimes[(row_force, raw)] = crimes.get((row_force, raw), 0) + 1
+            key = keys[i]
+            if key is None:
+                continue  # no person: a row that is not plain (a plain row has its person)
             ok = not (per_row_force or f.nul[i] or i in b.troubled) and values["reference"][i] not in ctx.referrals \
                 and values["outcome"][i] is None and values["outcome_date"][i] is None \
                 and (row_force, values["crime_ref"][i]) not in ctx.offences
-            ref = values["person_ref"][i] if ok else person_ref[i]
-            if not isinstance(ref, str) or not ref.strip():
-                continue  # no person: a row that is not plain (a plain row has its person)
-            key = ctx.person_key(ref)
             person = ctx.people.get(key)
             if person is None:
                 groups.setdefault(key, []).append((fi, i) if ok else None)
@@ -451,26 +454,23 @@ def check_plain(files: list[File], plain: list[set[int]], ctx: Context, plan: Pl
     """Check the plain rows (plain_rows) and plan their people, offences and referrals as
     columns. Returns the number of new referrals and the problems as (file index, row index,
     problems)."""
-    ages, days, offers = {}, {}, {}
+    memo: dict[tuple, tuple] = {}
 
-    def rule(memo: dict, values: dict, run: Callable, *args):
-        """run(c, *args) with a Checker of `values`, once per distinct (values, args): (its answer, its problems)."""
-        key = (*values.values(), *args)
-        hit = memo.get(key)
-        if hit is None:
-            c = Checker(values)
-            hit = memo[key] = (run(c, *args), tuple(c.problems))
+    def rule(values: dict, run: Callable, *args):
+        """run(c, *args) with a Checker of `values`, once per distinct (rule, values, args): (its answer, its problems)."""
+        c = Checker(values)
+        hit = memo[(run, *values.values(), *args)] = (run(c, *args), tuple(c.problems))
         return hit
 
     def offer(c: Checker, age, drug, override):  # a new person, or one without a closure: no history
         return programme.offer(c, ctx.profile, NO_HISTORY, age, drug, override)
 
     said = []
-    person_cols = {name: [] for name in ("person_key", *PERSON_FIELDS)}
-    offence_cols = {name: [] for name in ("force", "crime_ref", "offence_date", "area", "drug", "source", "outcome",
-                                          "outcome_date", "age", "person_id", PERSON)}
-    referral_cols = {name: [] for name in ("force", "reference", OFFENCE, "person_id", PERSON, "referred_at",
-                                           "referring_team", "eligibility", "override_reason", "repeat")}
+    people: dict[str, list] = {"person_key": [], **{name: [] for name in PERSON_FIELDS}}
+    offences: dict[str, list] = {name: [] for name in ("force", "crime_ref", "offence_date", "area", "drug", "source",
+                                                        "outcome", "outcome_date", "age", "person_id", PERSON)}
+    referrals: dict[str, list] = {name: [] for name in ("force", "reference", "person_id", PERSON, "referred_at",
+                                                         "referring_team", "eligibility", "override_reason", "repeat")}
     made: dict[str, tuple] = {}  # a new person's key -> (its index, its year of birth)
     first_person, first_offence = len(plan.new["person"]), len(plan.new["offence"])
     for fi, f in enumerate(files):
@@ -479,57 +479,69 @@ def check_plain(files: list[File], plain: list[set[int]], ctx: Context, plan: Pl
             continue
         v = {name: f.batch[name].values for name in ("reference", "referred_at", "referring_team", "override_reason",
                                                      "crime_ref", "offence_date", "area", "drug", "source",
-                                                     "person_ref", *PERSON_FIELDS)}
+                                                     *PERSON_FIELDS)}
         raw_birth, raw_day, raw_override = f.raw("birth_year"), f.raw("offence_date"), f.raw("override_reason")
-        force = f.extra.get("force") or ctx.force
+        keys, births, days, referred_at, drugs, overrides = (f.keys, v["birth_year"], v["offence_date"], v["referred_at"],
+                                                             v["drug"], v["override_reason"])
+        good, ages, decisions, person_ids, indices = [], [], [], [], []
         for i in rows:
-            key = ctx.person_key(v["person_ref"][i])
+            key = keys[i]
             person = ctx.people.get(key)
             created = made.get(key) if person is None else None
             # a new person is made by their first good row; the rows after it read its year of birth
-            birth = person.birth_year if person is not None else created[1] if created else v["birth_year"][i]
-            day, referred = v["offence_date"][i], v["referred_at"][i]
-            age, problems = rule(ages, {"birth_year": raw_birth[i]}, age_in_year, day.year, birth)
+            birth = person.birth_year if person is not None else created[1] if created else births[i]
+            day, on = days[i], referred_at[i].date()
+            age, problems = memo.get((age_in_year, raw_birth[i], day.year, birth)) or \
+                rule({"birth_year": raw_birth[i]}, age_in_year, day.year, birth)
             if not problems:
-                _, problems = rule(days, {"offence_date": raw_day[i]}, offence_not_after_referral, day, referred.date())
+                _, problems = memo.get((offence_not_after_referral, raw_day[i], day, on)) or \
+                    rule({"offence_date": raw_day[i]}, offence_not_after_referral, day, on)
             if not problems:
-                override, drug = v["override_reason"][i], v["drug"][i]
-                (decided, _), problems = rule(offers, {"override_reason": raw_override[i]}, offer, age, drug, override)
+                (decided, _), problems = memo.get((offer, raw_override[i], age, drugs[i], overrides[i])) or \
+                    rule({"override_reason": raw_override[i]}, offer, age, drugs[i], overrides[i])
             if problems:
                 said.append((fi, i, problems))
                 continue
             if person is not None:  # (one made by a row checked on its own has no id yet: its index)
-                person_id, index = person.id, person.index if person.id is None else None
+                person_ids.append(person.id)
+                indices.append(person.index if person.id is None else None)
             elif created is not None:
-                person_id, index = None, created[0]
+                person_ids.append(None)
+                indices.append(created[0])
             else:
-                person_id, index = None, first_person + len(person_cols["person_key"])
+                index = first_person + len(people["person_key"])
                 made[key] = (index, birth)
-                person_cols["person_key"].append(key)
+                people["person_key"].append(key)
                 for name in PERSON_FIELDS:
-                    person_cols[name].append(v[name][i])
-            for name in ("crime_ref", "offence_date", "area", "drug", "source"):
-                offence_cols[name].append(v[name][i])
-            offence_cols["force"].append(force)
-            offence_cols["outcome"].append(8)
-            offence_cols["outcome_date"].append(referred.date())
-            offence_cols["age"].append(age)
-            offence_cols["person_id"].append(person_id)
-            offence_cols[PERSON].append(index)
-            referral_cols["force"].append(force)
-            referral_cols["reference"].append(v["reference"][i])
-            referral_cols[OFFENCE].append(first_offence + len(referral_cols[OFFENCE]))
-            referral_cols["person_id"].append(person_id)
-            referral_cols[PERSON].append(index)
-            referral_cols["referred_at"].append(referred)
-            referral_cols["referring_team"].append(v["referring_team"][i])
-            for name in ("eligibility", "override_reason", "repeat"):
-                referral_cols[name].append(decided[name])
-    n = len(referral_cols["reference"])
-    if person_cols["person_key"]:
-        plan.columns["person"] = {**person_cols, "demo": [False] * len(person_cols["person_key"])}
+                    people[name].append(v[name][i])
+                person_ids.append(None)
+                indices.append(index)
+            good.append(i)
+            ages.append(age)
+            decisions.append(decided)
+        force = f.extra.get("force") or ctx.force
+        for name in ("crime_ref", "offence_date", "area", "drug", "source"):
+            offences[name] += [v[name][i] for i in good]
+        dates = [referred_at[i].date() for i in good]
+        offences["force"] += [force] * len(good)
+        offences["outcome"] += [8] * len(good)
+        offences["outcome_date"] += dates
+        offences["age"] += ages
+        offences["person_id"] += person_ids
+        offences[PERSON] += indices
+        referrals["force"] += [force] * len(good)
+        for name in ("reference", "referred_at", "referring_team"):
+            referrals[name] += [v[name][i] for i in good]
+        referrals["person_id"] += person_ids
+        referrals[PERSON] += indices
+        for name in ("eligibility", "override_reason", "repeat"):
+            referrals[name] += [decided[name] for decided in decisions]
+    n = len(referrals["reference"])
+    if people["person_key"]:
+        plan.columns["person"] = {**people, "demo": [False] * len(people["person_key"])}
     if n:
-        plan.columns["offence"] = {**offence_cols, "demo": [False] * n}
-        plan.columns["referral"] = {**referral_cols, "offence_id": [None] * n, "status": ["open"] * n,
-                                    "version": [1] * n, "demo": [False] * n}
+        plan.columns["offence"] = {**offences, "demo": [False] * n}
+        plan.columns["referral"] = {**referrals, OFFENCE: list(range(first_offence, first_offence + n)),
+                                    "offence_id": [None] * n, "status": ["open"] * n, "version": [1] * n,
+                                    "demo": [False] * n}
     return n, said
