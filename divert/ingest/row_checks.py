@@ -12,6 +12,7 @@ change becomes a records.import_writes.Plan, which records.import_writes.write_p
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -418,31 +419,29 @@ def plain_rows(kind: str, files: list[File], ctx: Context) -> list[set[int]]:
     plain: list[set[int]] = [set() for _ in files]
     if kind != "referrals":
         return plain
-    crimes: dict[tuple, int] = {}
+    crimes: Counter = Counter()  # (force, crime_ref) -> rows naming it
     groups: dict[str, list[tuple[int, int] | None]] = {}  # a new person's key -> its rows (None: one not plain)
     candidates = []
     for fi, f in enumerate(files):
-        crime_ref, force, keys = f.raw("crime_ref"), f.raw("force"), f.keys
-        b = f.batch
-        per_row_force = "force" in f.frame.columns and "force" not in f.extra
-        values = {name: b[name].values for name in ("reference", "crime_ref", "outcome", "outcome_date")}
-        for i in f.checked():
-            raw = crime_ref[i]
-            raw = raw.strip() if isinstance(raw, str) else raw
-            row_force = force[i] or ctx.force
-            if raw:
-                crimes[(row_force, raw)] = crimes.get((row_force, raw), 0) + 1
+        checked, keys, b = f.checked(), f.keys, f.batch
+        forces = [force or ctx.force for force in f.raw("force")]
+        crime_refs = [c.strip() if isinstance(c, str) else c for c in f.raw("crime_ref")]
+        crimes.update((forces[i], crime_refs[i]) for i in checked if crime_refs[i])
+        alone = "force" in f.frame.columns and "force" not in f.extra  # a force on each row: every row on its own
+        references, crimes_checked, outcomes, outcome_dates = (b[name].values for name in (
+            "reference", "crime_ref", "outcome", "outcome_date"))
+        nul, troubled, referrals, offences, people = f.nul, b.troubled, ctx.referrals, ctx.offences, ctx.people
+        for i in checked:
             key = keys[i]
             if key is None:
                 continue  # no person: a row that is not plain (a plain row has its person)
-            ok = not (per_row_force or f.nul[i] or i in b.troubled) and values["reference"][i] not in ctx.referrals \
-                and values["outcome"][i] is None and values["outcome_date"][i] is None \
-                and (row_force, values["crime_ref"][i]) not in ctx.offences
-            person = ctx.people.get(key)
+            ok = not (alone or nul[i] or i in troubled) and references[i] not in referrals and outcomes[i] is None \
+                and outcome_dates[i] is None and (forces[i], crimes_checked[i]) not in offences
+            person = people.get(key)
             if person is None:
                 groups.setdefault(key, []).append((fi, i) if ok else None)
             if ok and (person is None or person.id not in ctx.history):
-                candidates.append((fi, i, row_force, values["crime_ref"][i], key))
+                candidates.append((fi, i, forces[i], crimes_checked[i], key))
     shared = {key for key, rows in groups.items() if None in rows}  # new people also met in rows not plain
     for fi, i, row_force, crime, key in candidates:
         if crimes.get((row_force, crime)) == 1 and key not in shared:
