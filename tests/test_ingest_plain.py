@@ -1,4 +1,4 @@
-"""The referrals an import checks a column at a time (divert.ingest.row_checks.plain_rows /
+"""The referrals an import checks a column at a time (divert.ingest.plain_checks.plain_rows /
 check_plain) give what checking every row on its own (row_checks.check_row) gives: the same
 problems, row for row, and the same people, offences and referrals written; on a clean file, what
 the row-by-row writers give.
@@ -17,7 +17,7 @@ from sqlmodel import Session
 
 from divert.bench.imports import referrals_csv
 from divert.core.environment import secret
-from divert.ingest import bulk_path, import_report, row_checks, run
+from divert.ingest import bulk_path, import_report, plain_checks, row_checks, run
 from divert.ingest.kinds import KINDS
 from divert.ingest.reading import read_table
 from divert.records.import_writes import write_plan
@@ -96,13 +96,13 @@ def in_bulk(engine, content: bytes, plain: bool = True):
     """What the bulk path reports and writes (rolled back), and how many rows it checked a column
     at a time (`plain`: as it does; else every row on its own)."""
     if not plain:
-        with patch.object(row_checks, "plain_rows", lambda kind, files, ctx: [set() for _ in files]):
+        with patch.object(plain_checks, "plain_rows", lambda kind, files, ctx: [set() for _ in files]):
             return in_bulk(engine, content)
     report = import_report.ImportReport("referrals", ["r.csv"], False)
     with Session(engine) as s:
         files = bulk_path._bulk_files(tables_of(content), report, row_checks.programme_profile.in_session(s).force)
         ctx = row_checks.read_context(s, "referrals", files, secret("person_key"))
-        plain = sum(map(len, row_checks.plain_rows("referrals", files, ctx)))
+        plain = sum(map(len, plain_checks.plain_rows("referrals", files, ctx)))
         plan = bulk_path._check_bulk(files, ctx, report, None)
         written = None
         if not report.problems:

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from divert.core.field_rules import Problem
-from divert.ingest import row_checks, search_checks
+from divert.ingest import plain_checks, row_checks, search_checks
 from divert.ingest.import_report import ImportReport, repeats
 from divert.records import acting, programme_profile, pseudonym
 from divert.records.core import Rejected
@@ -154,10 +154,10 @@ def _bulk_files(tables, report: ImportReport, force: str) -> list[row_checks.Fil
 
 
 def _check_bulk(files: list[row_checks.File], ctx, report: ImportReport, progress):
-    """Check every row: the plain ones a column at a time (row_checks.check_plain), the others
+    """Check every row: the plain ones a column at a time (divert.ingest.plain_checks), the others
     one by one (row_checks.check_row); the problems are reported in the files' row order."""
     plan = row_checks.Plan()
-    plain = row_checks.plain_rows(report.kind, files, ctx)  # before any row is checked: it reads what the database holds
+    plain = plain_checks.plain_rows(report.kind, files, ctx)  # before any row is checked: it reads what the database holds
     said: list[tuple[int, int, tuple]] = []  # (file index, row index, problems)
     total = sum(f.frame.height for f in files)
     done = 0
@@ -181,7 +181,7 @@ def _check_bulk(files: list[row_checks.File], ctx, report: ImportReport, progres
             done += 1
             if progress and done % 10_000 == 0:
                 progress(0.9 * done / max(total, 1), f"Checked {done:,} of {total:,} rows")
-    new, problems = row_checks.check_plain(files, plain, ctx, plan)
+    new, problems = plain_checks.check_plain(files, plain, ctx, plan)
     report.new += new
     said += problems
     said.sort(key=lambda one: one[:2])

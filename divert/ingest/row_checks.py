@@ -12,7 +12,6 @@ change becomes a records.import_writes.Plan, which records.import_writes.write_p
 from __future__ import annotations
 
 import json
-from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -27,7 +26,6 @@ from divert.core.field_rules import Checker, Problem
 from divert.core.record_fields import (
     FIELD_RULES,
     age_at_offence,
-    age_in_year,
     existing_offence,
     offence_fields,
     offence_not_after_referral,
@@ -402,145 +400,3 @@ def _referral(c: CachedChecker, values: dict, ctx: Context, plan: Plan) -> str:
     })
     return "new"
 
-
-# The referrals checked a column at a time (plain_rows, check_plain): new referrals of new
-# offences whose fields all passed their rules, whose person is known without a closure or new
-# and met only in such rows. Each takes the steps of _referral
-# for such a row - the person's age, the offence not after the referral, the programme's offer -
-# each rule run once per distinct input it reads, and the results laid against the rows. Every
-# other row is checked on its own (check_row); the two sets share no new person or offence, so the
-# order in which they are checked changes nothing but the order of the new rows' ids.
-NO_HISTORY = {"not_engaged": 0, "last_intelligence_log": None, "complied": 0}
-PERSON_FIELDS = ("sex", "birth_year", "ethnicity_self", "ethnicity_officer")
-
-
-def plain_rows(kind: str, files: list[File], ctx: Context) -> list[set[int]]:
-    """Per file, the rows check_plain can check (see above); read before any row is checked."""
-    plain: list[set[int]] = [set() for _ in files]
-    if kind != "referrals":
-        return plain
-    crimes: Counter = Counter()  # (force, crime_ref) -> rows naming it
-    groups: dict[str, list[tuple[int, int] | None]] = {}  # a new person's key -> its rows (None: one not plain)
-    candidates = []
-    for fi, f in enumerate(files):
-        checked, keys, b = f.checked(), f.keys, f.batch
-        forces = [force or ctx.force for force in f.raw("force")]
-        crime_refs = [c.strip() if isinstance(c, str) else c for c in f.raw("crime_ref")]
-        crimes.update((forces[i], crime_refs[i]) for i in checked if crime_refs[i])
-        alone = "force" in f.frame.columns and "force" not in f.extra  # a force on each row: every row on its own
-        references, crimes_checked, outcomes, outcome_dates = (b[name].values for name in (
-            "reference", "crime_ref", "outcome", "outcome_date"))
-        nul, troubled, referrals, offences, people = f.nul, b.troubled, ctx.referrals, ctx.offences, ctx.people
-        for i in checked:
-            key = keys[i]
-            if key is None:
-                continue  # no person: a row that is not plain (a plain row has its person)
-            ok = not (alone or nul[i] or i in troubled) and references[i] not in referrals and outcomes[i] is None \
-                and outcome_dates[i] is None and (forces[i], crimes_checked[i]) not in offences
-            person = people.get(key)
-            if person is None:
-                groups.setdefault(key, []).append((fi, i) if ok else None)
-            if ok and (person is None or person.id not in ctx.history):
-                candidates.append((fi, i, forces[i], crimes_checked[i], key))
-    shared = {key for key, rows in groups.items() if None in rows}  # new people also met in rows not plain
-    for fi, i, row_force, crime, key in candidates:
-        if crimes.get((row_force, crime)) == 1 and key not in shared:
-            plain[fi].add(i)
-    return plain
-
-
-def check_plain(files: list[File], plain: list[set[int]], ctx: Context, plan: Plan) -> tuple[int, list[tuple]]:
-    """Check the plain rows (plain_rows) and plan their people, offences and referrals as
-    columns. Returns the number of new referrals and the problems as (file index, row index,
-    problems)."""
-    memo: dict[tuple, tuple] = {}
-
-    def rule(values: dict, run: Callable, *args):
-        """run(c, *args) with a Checker of `values`, once per distinct (rule, values, args): (its answer, its problems)."""
-        c = Checker(values)
-        hit = memo[(run, *values.values(), *args)] = (run(c, *args), tuple(c.problems))
-        return hit
-
-    def offer(c: Checker, age, drug, override):  # a new person, or one without a closure: no history
-        return programme.offer(c, ctx.profile, NO_HISTORY, age, drug, override)
-
-    said = []
-    people: dict[str, list] = {"person_key": [], **{name: [] for name in PERSON_FIELDS}}
-    offences: dict[str, list] = {name: [] for name in ("force", "crime_ref", "offence_date", "area", "drug", "source",
-                                                        "outcome", "outcome_date", "age", "person_id", PERSON)}
-    referrals: dict[str, list] = {name: [] for name in ("force", "reference", "person_id", PERSON, "referred_at",
-                                                         "referring_team", "eligibility", "override_reason", "repeat")}
-    made: dict[str, tuple] = {}  # a new person's key -> (its index, its year of birth)
-    first_person, first_offence = len(plan.new["person"]), len(plan.new["offence"])
-    for fi, f in enumerate(files):
-        rows = sorted(plain[fi])
-        if not rows:
-            continue
-        v = {name: f.batch[name].values for name in ("reference", "referred_at", "referring_team", "override_reason",
-                                                     "crime_ref", "offence_date", "area", "drug", "source",
-                                                     *PERSON_FIELDS)}
-        raw_birth, raw_day, raw_override = f.raw("birth_year"), f.raw("offence_date"), f.raw("override_reason")
-        keys, births, days, referred_at, drugs, overrides = (f.keys, v["birth_year"], v["offence_date"], v["referred_at"],
-                                                             v["drug"], v["override_reason"])
-        good, ages, decisions, person_ids, indices = [], [], [], [], []
-        for i in rows:
-            key = keys[i]
-            person = ctx.people.get(key)
-            created = made.get(key) if person is None else None
-            # a new person is made by their first good row; the rows after it read its year of birth
-            birth = person.birth_year if person is not None else created[1] if created else births[i]
-            day, on = days[i], referred_at[i].date()
-            age, problems = memo.get((age_in_year, raw_birth[i], day.year, birth)) or \
-                rule({"birth_year": raw_birth[i]}, age_in_year, day.year, birth)
-            if not problems:
-                _, problems = memo.get((offence_not_after_referral, raw_day[i], day, on)) or \
-                    rule({"offence_date": raw_day[i]}, offence_not_after_referral, day, on)
-            if not problems:
-                (decided, _), problems = memo.get((offer, raw_override[i], age, drugs[i], overrides[i])) or \
-                    rule({"override_reason": raw_override[i]}, offer, age, drugs[i], overrides[i])
-            if problems:
-                said.append((fi, i, problems))
-                continue
-            if person is not None:  # (one made by a row checked on its own has no id yet: its index)
-                person_ids.append(person.id)
-                indices.append(person.index if person.id is None else None)
-            elif created is not None:
-                person_ids.append(None)
-                indices.append(created[0])
-            else:
-                index = first_person + len(people["person_key"])
-                made[key] = (index, birth)
-                people["person_key"].append(key)
-                for name in PERSON_FIELDS:
-                    people[name].append(v[name][i])
-                person_ids.append(None)
-                indices.append(index)
-            good.append(i)
-            ages.append(age)
-            decisions.append(decided)
-        force = f.extra.get("force") or ctx.force
-        for name in ("crime_ref", "offence_date", "area", "drug", "source"):
-            offences[name] += [v[name][i] for i in good]
-        dates = [referred_at[i].date() for i in good]
-        offences["force"] += [force] * len(good)
-        offences["outcome"] += [8] * len(good)
-        offences["outcome_date"] += dates
-        offences["age"] += ages
-        offences["person_id"] += person_ids
-        offences[PERSON] += indices
-        referrals["force"] += [force] * len(good)
-        for name in ("reference", "referred_at", "referring_team"):
-            referrals[name] += [v[name][i] for i in good]
-        referrals["person_id"] += person_ids
-        referrals[PERSON] += indices
-        for name in ("eligibility", "override_reason", "repeat"):
-            referrals[name] += [decided[name] for decided in decisions]
-    n = len(referrals["reference"])
-    if people["person_key"]:
-        plan.columns["person"] = {**people, "demo": [False] * len(people["person_key"])}
-    if n:
-        plan.columns["offence"] = {**offences, "demo": [False] * n}
-        plan.columns["referral"] = {**referrals, OFFENCE: list(range(first_offence, first_offence + n)),
-                                    "offence_id": [None] * n, "status": ["open"] * n, "version": [1] * n,
-                                    "demo": [False] * n}
-    return n, said
