@@ -11,7 +11,8 @@ values.
 
 Referrals, offences and police.uk stop-search files take the bulk path: the database is read once,
 every row is checked in memory with the writers' own rules, each field's rule on whole columns at
-once (divert.core.column_rules; divert.ingest.row_checks, divert.ingest.search_checks), and the
+once (divert.core.column_rules; divert.ingest.row_checks, divert.ingest.search_checks; new referrals
+whose fields all pass, their cross-field rules once per distinct input: divert.ingest.plain_checks), and the
 changes are written in a few statements, COPY on PostgreSQL (divert.records.import_writes), audited
 as one 'import' event whose row_id, the import id, is set on every row written or updated
 (divert.ingest.bulk_path). The other kinds go row by row
