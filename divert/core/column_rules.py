@@ -145,8 +145,16 @@ def column_rule(name: str, column: pl.Series, rule: Callable[[Checker], object])
         if not isinstance(sure, Sure):
             raise NoColumnForm
     except NoColumnForm:
-        results = [one(v) for v in column.to_list()]
-        return CheckedColumn([value for value, _ in results], {i: said for i, (_, said) in enumerate(results) if said})
+        raw = column.to_list()
+        for value in column.unique().to_list():  # the rule once per distinct value
+            one(value)
+        try:
+            values = [seen[v][0] for v in raw]
+        except KeyError:  # a value unequal to itself (NaN): each on its own
+            results = [one(v) for v in raw]
+            return CheckedColumn([value for value, _ in results], {i: said for i, (_, said) in enumerate(results) if said})
+        refused = {value for value, (_, said) in seen.items() if said}
+        return CheckedColumn(values, {i: seen[v][1] for i, v in enumerate(raw) if v in refused} if refused else {})
     values = sure.values.to_list()
     if sure.values.dtype == pl.Datetime:  # naive means UTC, as field_rules.parse_datetime reads it
         values = [v.replace(tzinfo=UTC) if v is not None else None for v in values]

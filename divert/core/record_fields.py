@@ -78,12 +78,26 @@ def offence_fields(c: Checker, area: Callable[[Checker], str | None]) -> dict:
 
 def age_at_offence(c: Checker, offence_date: date, birth_year: int | None) -> int | None:
     """The person's age in the offence's year, refused outside 10 to 110."""
+    return age_in_year(c, offence_date.year, birth_year)
+
+
+def age_in_year(c: Checker, year: int, birth_year: int | None) -> int | None:
+    """age_at_offence by the offence's year alone (all it reads of the date)."""
     if not birth_year:
         return None
-    age = offence_date.year - birth_year
+    age = year - birth_year
     if not MIN_AGE <= age <= MAX_AGE:
         c.fail("birth_year", f"gives an age of {age} at the offence")
     return age
+
+
+def offence_not_after_referral(c: Checker, offence_date: date, referred_on: date) -> bool:
+    """A new offence recorded with its referral is not after the day of the referral (False: it
+    is, and `c` says so)."""
+    if offence_date > referred_on:
+        c.fail("offence_date", f"is after the referral ({referred_on})")
+        return False
+    return True
 
 
 def referral_fields(c: Checker) -> dict:

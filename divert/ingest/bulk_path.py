@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from divert.core.field_rules import Problem
-from divert.ingest import row_checks, search_checks
+from divert.ingest import plain_checks, row_checks, search_checks
 from divert.ingest.import_report import ImportReport, repeats
 from divert.records import acting, programme_profile, pseudonym
 from divert.records.core import Rejected
@@ -59,13 +59,13 @@ def _bulk_attempt(engine, tables, report: ImportReport, user: str, progress, *, 
             people = report.kind in row_checks.KINDS  # referrals, offences; else police.uk rows
             key = secret("person_key") if people else None
             if people:
-                rows = _bulk_rows(tables, report, programme_profile.in_session(s).force)
-                ctx = row_checks.read_context(s, report.kind, [row[2] for row in rows if row[3] is None and row[4] is not None], key)
+                files = _bulk_files(tables, report, programme_profile.in_session(s).force)
+                ctx = row_checks.read_context(s, report.kind, files, key)
             else:
                 existing = search_checks.stored(s, tables)
             if not locked:
                 s.rollback()  # the read ends here: nothing is held while the rows are checked
-            plan = _check_bulk(rows, ctx, report, progress) if people else \
+            plan = _check_bulk(files, ctx, report, progress) if people else \
                 search_checks.plan_files(tables, existing, report, lambda frame, extra: _nul_rows(frame, _has_nul(extra)),
                                          progress)
             if report.problems or report.dry_run or not plan.changes:
@@ -140,40 +140,54 @@ def _files(report: ImportReport) -> str:
     return ", ".join(report.files)[:200]
 
 
-def _bulk_rows(tables, report: ImportReport, force: str) -> list[tuple[str, int, dict, Problem | None, dict | None]]:
-    """Every row as (file, row number, values, problem, batch): the problem of a key seen before
-    in this import (that row is reported in its place, not checked); the file's field rules run
-    on whole columns (row_checks.batch_rules; None for a row with a NUL character, checked on
-    its own)."""
+def _bulk_files(tables, report: ImportReport, force: str) -> list[row_checks.File]:
+    """Every file as the bulk path checks it (row_checks.File): the file's field rules run on
+    whole columns (row_checks.batch_rules), its rows with a NUL character (checked on their own)
+    and the rows whose key was seen before in this import (reported in their place, not checked)."""
     seen: dict[tuple, tuple[str, int]] = {}
-    rows = []
+    files = []
     for name, frame, extra in tables:
         batch = row_checks.batch_rules(report.kind, frame, extra.get("force") or force)
-        nul = _nul_rows(frame, _has_nul(extra))
-        repeated = repeats(report.kind, seen, name, frame, extra)
-        for index, values in enumerate(frame.iter_rows(named=True)):
-            if extra:
-                values.update(extra)
-            rows.append((name, index + 2, values, repeated.get(index), None if nul[index] else batch))
-    return rows
+        files.append(row_checks.File(name, frame, extra, batch, _nul_rows(frame, _has_nul(extra)),
+                                     repeats(report.kind, seen, name, frame, extra)))
+    return files
 
 
-def _check_bulk(rows, ctx, report: ImportReport, progress):
+def _check_bulk(files: list[row_checks.File], ctx, report: ImportReport, progress):
+    """Check every row: the plain ones a column at a time (divert.ingest.plain_checks), the others
+    one by one (row_checks.check_row); the problems are reported in the files' row order."""
     plan = row_checks.Plan()
-    total = len(rows)
-    for done, (name, row_number, values, repeated, batch) in enumerate(rows, 1):
-        if repeated is not None:
-            report.add(name, repeated, row_number)
-            continue
-        try:
-            change, problems = row_checks.check_row(report.kind, values, ctx, plan, batch, row_number - 2)
-        except Exception as error:  # never a crash: report the row and go on
-            log.exception("import %s row %s", name, row_number)
-            change, problems = None, [Problem("record", None, f"could not be saved ({type(error).__name__})")]
-        if change:
-            setattr(report, change, getattr(report, change) + 1)
+    plain = plain_checks.plain_rows(report.kind, files, ctx)  # before any row is checked: it reads what the database holds
+    said: list[tuple[int, int, tuple]] = []  # (file index, row index, problems)
+    total = sum(f.frame.height for f in files)
+    done = 0
+    for fi, f in enumerate(files):
+        said += [(fi, index, (problem,)) for index, problem in f.repeated.items()]
+        alone = [i for i in f.checked() if i not in plain[fi]]
+        rows = f.frame[alone].iter_rows(named=True) if alone else ()
+        for index, values in zip(alone, rows, strict=False):
+            if f.extra:
+                values.update(f.extra)
+            try:
+                change, problems = row_checks.check_row(report.kind, values, ctx, plan,
+                                                        None if f.nul[index] else f.batch, index)
+            except Exception as error:  # never a crash: report the row and go on
+                log.exception("import %s row %s", f.name, index + 2)
+                change, problems = None, [Problem("record", None, f"could not be saved ({type(error).__name__})")]
+            if change:
+                setattr(report, change, getattr(report, change) + 1)
+            if problems:
+                said.append((fi, index, problems))
+            done += 1
+            if progress and done % 10_000 == 0:
+                progress(0.9 * done / max(total, 1), f"Checked {done:,} of {total:,} rows")
+    new, problems = plain_checks.check_plain(files, plain, ctx, plan)
+    report.new += new
+    said += problems
+    said.sort(key=lambda one: one[:2])
+    for fi, index, problems in said:
         for problem in problems:
-            report.add(name, problem, row_number)
-        if progress and (done % 10_000 == 0 or done == total):
-            progress(0.9 * done / max(total, 1), f"Checked {done:,} of {total:,} rows")
+            report.add(files[fi].name, problem, index + 2)
+    if progress:
+        progress(0.9, f"Checked {total:,} of {total:,} rows")
     return plan

@@ -28,6 +28,7 @@ from divert.core.record_fields import (
     age_at_offence,
     existing_offence,
     offence_fields,
+    offence_not_after_referral,
     person_fields,
     referral_fields,
 )
@@ -178,19 +179,57 @@ def _among(s: Session, column, values: list) -> Iterable:
         yield column.in_(chunk)
 
 
-def read_context(s: Session, kind: str, rows: list[dict], key: str) -> Context:
+@dataclass
+class File:
+    """One file of an import as the bulk path checks it: its rows, the values added to each
+    (`extra`: they win over the file's), its field rules run on whole columns (batch_rules), the
+    rows with a NUL character (`nul`: checked on their own) and the rows whose key an earlier row
+    of the import has (`repeated`: reported, never checked)."""
+
+    name: str
+    frame: pl.DataFrame
+    extra: dict
+    batch: Batch
+    nul: list[bool]
+    repeated: dict[int, Problem]
+    keys: list[str | None] = field(default_factory=list)  # each row's person key (None: no person_ref); read_context
+
+    def raw(self, column: str) -> list:
+        """The column's values as the file gives them (or as `extra` sets them), row by row."""
+        if column in self.extra:
+            return [self.extra[column]] * self.frame.height
+        if column in self.frame.columns:
+            return self.frame.get_column(column).to_list()
+        return [None] * self.frame.height
+
+    def checked(self) -> list[int]:
+        """The rows that are checked (every row but the repeated ones)."""
+        return [i for i in range(self.frame.height) if i not in self.repeated]
+
+
+def read_context(s: Session, kind: str, files: list[File], key: str) -> Context:
     profile = programme_profile.in_session(s)
     ctx = Context(profile.force, profile, key)
-    references = sorted({str(r["reference"]) for r in rows if r.get("reference")}) if kind == "referrals" else []
-    for among in _among(s, Referral.reference, references):
+    references, by_force, keys = set(), {}, set()
+    for f in files:
+        reference, crime_ref, force, person_ref = (f.raw(c) for c in ("reference", "crime_ref", "force", "person_ref"))
+        for ref in {r for r in person_ref if isinstance(r, str) and r.strip()}:
+            ctx.person_key(ref)  # each distinct identifier hashed once
+        f.keys = [ctx.keys.get(r) for r in person_ref]
+        for i in f.checked():
+            if f.nul[i]:
+                continue
+            if kind == "referrals" and reference[i]:
+                references.add(str(reference[i]))
+            if crime_ref[i]:
+                by_force.setdefault(force[i] or ctx.force, set()).add(str(crime_ref[i]))
+            if f.keys[i] is not None:
+                keys.add(f.keys[i])
+    for among in _among(s, Referral.reference, sorted(references)):
         query = select(Referral.id, Referral.reference, Referral.offence_id, Referral.person_id, Referral.referred_at,
                        Referral.referring_team, Referral.version).where(among)
         for row in s.execute(query).mappings():
             ctx.referrals[row["reference"]] = dict(row)
-    by_force: dict[str, set] = {}
-    for r in rows:
-        if r.get("crime_ref"):
-            by_force.setdefault(r.get("force") or ctx.force, set()).add(str(r["crime_ref"]))
     columns = [Offence.id, *[getattr(Offence, name) for name in OFFENCE_COMPARED]]
     for force, refs in by_force.items():
         for among in _among(s, Offence.crime_ref, sorted(refs)):
@@ -201,8 +240,7 @@ def read_context(s: Session, kind: str, rows: list[dict], key: str) -> Context:
                 stored = {name: row[name] for name in OFFENCE_COMPARED}
                 ctx.offences[(force, row["crime_ref"])] = _Offence(row["id"], row["person_id"], row["offence_date"],
                                                                    row["age"], row["drug"], stored, row["referral"])
-    keys = sorted({ctx.person_key(str(r["person_ref"])) for r in rows if r.get("person_ref")})
-    for among in _among(s, Person.person_key, keys):
+    for among in _among(s, Person.person_key, sorted(keys)):
         for row in s.execute(select(Person.id, Person.person_key, Person.birth_year).where(among)):
             ctx.people[row.person_key] = _Person(row.id, row.birth_year)
     if kind == "referrals":
@@ -331,8 +369,7 @@ def _referral(c: CachedChecker, values: dict, ctx: Context, plan: Plan) -> str:
     person_row = None
     if offence is None:
         fields, person, person_row = _offence_from(c, ctx, force)
-        if fields["offence_date"] > referred_at.date():
-            c.fail("offence_date", f"is after the referral ({referred_at.date()})")
+        if not offence_not_after_referral(c, fields["offence_date"], referred_at.date()):
             _check(c)
         fields["outcome"], fields["outcome_date"] = 8, referred_at.date()
         offence = _Offence(None, person, fields["offence_date"], fields["age"], fields["drug"])
@@ -362,3 +399,4 @@ def _referral(c: CachedChecker, values: dict, ctx: Context, plan: Plan) -> str:
         **decided, "status": "open", "version": 1, "demo": False,
     })
     return "new"
+

@@ -11,7 +11,8 @@ values.
 
 Referrals, offences and police.uk stop-search files take the bulk path: the database is read once,
 every row is checked in memory with the writers' own rules, each field's rule on whole columns at
-once (divert.core.column_rules; divert.ingest.row_checks, divert.ingest.search_checks), and the
+once (divert.core.column_rules; divert.ingest.row_checks, divert.ingest.search_checks; new referrals
+whose fields all pass, their cross-field rules once per distinct input: divert.ingest.plain_checks), and the
 changes are written in a few statements, COPY on PostgreSQL (divert.records.import_writes), audited
 as one 'import' event whose row_id, the import id, is set on every row written or updated
 (divert.ingest.bulk_path). The other kinds go row by row
@@ -60,6 +61,9 @@ log = logging.getLogger(__name__)
 FLUSH_EVERY = 500
 PERSON_KINDS = ("offences", "referrals")
 ANALYZE_FROM_ROWS = 10_000
+# the tables an import of a kind writes: their statistics are refreshed after it (others: every table's)
+ANALYZED = {"referrals": ("person", "offence", "referral"), "offences": ("person", "offence"),
+            "stop-search": ("stop_search",)}
 
 
 def import_files(
@@ -160,7 +164,8 @@ def _unknown_force(kind: str, sources: list[tuple[str, bytes]], force: str | Non
 
 def _done(report: ImportReport, progress, engine=None) -> ImportReport:
     if engine is not None and report.written and report.new + report.updated >= ANALYZE_FROM_ROWS:
-        analyze(engine)  # PostgreSQL's planner statistics, stale after a large import (divert.storage.db.analyze)
+        # PostgreSQL's planner statistics, stale after a large import (divert.storage.db.analyze)
+        analyze(engine, ANALYZED.get(report.kind, ()))
     if progress:
         progress(1.0, "Done")
     return report

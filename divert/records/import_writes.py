@@ -25,6 +25,7 @@ from divert.storage.models import Offence, Person, Referral, StopSearch
 
 PERSON = "_person"  # in a planned row: the index of a new person (its id is known once written)
 OFFENCE = "_offence"  # the index of a new offence
+INSERT_CHUNK = 50_000  # rows handed to the driver at once (memory stays flat on large files)
 SQLITE_CACHE_KB = 256_000  # the page cache while an import writes (used only as it fills)
 TABLES = {"person": Person, "offence": Offence, "referral": Referral, "stop_search": StopSearch}
 
@@ -35,14 +36,21 @@ class Plan:
     # table -> [(row id, version or None, before {field: old}, after {field: new})]
     updates: dict[str, list[tuple]] = field(default_factory=lambda: {name: [] for name in TABLES})
     unchanged: dict[str, int] = field(default_factory=lambda: {name: 0 for name in TABLES})
+    # table -> new rows planned a column at a time (field -> values), written after those in `new`;
+    # PERSON / OFFENCE columns hold the index of a new row (or None where person_id / offence_id is given)
+    columns: dict[str, dict[str, list]] = field(default_factory=dict)
+
+    def new_count(self, name: str) -> int:
+        block = self.columns.get(name)
+        return len(self.new[name]) + (len(next(iter(block.values()))) if block else 0)
 
     def counts(self) -> dict[str, dict[str, int]]:
-        return {name: {"new": len(self.new[name]), "updated": len(self.updates[name]), "unchanged": self.unchanged[name]}
-                for name in TABLES if self.new[name] or self.updates[name] or self.unchanged[name]}
+        return {name: {"new": self.new_count(name), "updated": len(self.updates[name]), "unchanged": self.unchanged[name]}
+                for name in TABLES if self.new_count(name) or self.updates[name] or self.unchanged[name]}
 
     @property
     def changes(self) -> bool:
-        return any(self.new.values()) or any(self.updates.values())
+        return any(self.new_count(name) for name in TABLES) or any(self.updates.values())
 
 
 def new_import_id() -> str:
@@ -69,8 +77,10 @@ def write_plan(s: Session, user: str, plan: Plan, kind: str, detail: dict, impor
 def _write(s: Session, conn, user: str, plan: Plan, kind: str, detail: dict, import_id: str) -> str:
     ids: dict[str, list[int]] = {}
     for name in TABLES:  # people before their offences, offences before their referrals
-        rows = [_resolved(row, ids) | {"import_id": import_id} for row in plan.new[name]]
-        ids[name] = _insert(conn, TABLES[name], rows)
+        columns = _new_columns(TABLES[name].__table__, plan.new[name], plan.columns.get(name), ids)
+        if columns:
+            columns["import_id"] = [import_id] * len(next(iter(columns.values())))
+        ids[name] = _insert(conn, TABLES[name], columns)
     before, after = {}, {}
     for name, changed in plan.updates.items():
         if not changed:
@@ -96,32 +106,67 @@ def _resolved(row: dict, ids: dict[str, list[int]]) -> dict:
     return row
 
 
-def _insert(conn, model, rows: list[dict]) -> list[int]:
-    """Insert `rows` with ids taken up front; their ids, in order. The values go through each
-    column's own bind processing (as SQLAlchemy would store them), then straight to the driver:
-    one executemany on SQLite, COPY on PostgreSQL."""
-    if not rows:
+def _new_columns(table, rows: list[dict], block: dict[str, list] | None, ids: dict[str, list[int]]) -> dict[str, list]:
+    """A table's new rows as columns (field -> values): the planned rows, then the planned block,
+    with the ids of new people and offences in place of their indices."""
+    names = None
+    columns: dict[str, list] = {}
+    if rows:
+        rows = [_resolved(row, ids) for row in rows]
+        names = list(rows[0])
+        if any(len(row) != len(names) for row in rows):
+            raise ValueError(f"bulk rows for {table.name} must all have the same columns")
+        columns = {name: [row[name] for row in rows] for name in names}
+        del rows
+    if block:
+        block = dict(block)
+        for index, id_name, table_name in ((PERSON, "person_id", "person"), (OFFENCE, "offence_id", "offence")):
+            if index in block:
+                known, made = block[id_name], ids[table_name]
+                block[id_name] = [made[i] if i is not None else k for k, i in zip(known, block.pop(index), strict=True)]
+        if names is not None and set(block) != set(names):
+            raise ValueError(f"bulk rows for {table.name} must all have the same columns")
+        for name, values in block.items():
+            columns[name] = columns[name] + values if name in columns else list(values)
+    return columns
+
+
+def _insert(conn, model, columns: dict[str, list]) -> list[int]:
+    """Insert the rows of `columns` (field -> values) with ids taken up front; their ids, in order.
+    The values go through each column's own bind processing (as SQLAlchemy would store them),
+    then straight to the driver, INSERT_CHUNK rows at a time: executemany on SQLite, COPY on
+    PostgreSQL."""
+    if not columns:
         return []
     table = model.__table__
-    ids = _new_ids(conn, table, len(rows))
-    names = list(rows[0])
-    if any(len(row) != len(names) for row in rows) or any(name not in table.c for name in names):
+    names = list(columns)
+    n = len(columns[names[0]])
+    if any(len(values) != n for values in columns.values()) or any(name not in table.c for name in names):
         raise ValueError(f"bulk rows for {table.name} must all have the same columns")
+    if not n:
+        return []
+    ids = _new_ids(conn, table, n)
     dialect = conn.dialect
     processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names]
-    columns = [[row[name] for row in rows] for name in names]
-    columns = [column if processor is None else _processed(column, processor)
-               for column, processor in zip(columns, processors, strict=True)]
-    data = list(zip(ids, *columns, strict=True))
     quoted = ", ".join(dialect.identifier_preparer.quote(name) for name in ["id", *names])
+
+    def chunks():
+        for start in range(0, n, INSERT_CHUNK):
+            end = min(start + INSERT_CHUNK, n)
+            part = [columns[name][start:end] for name in names]
+            part = [column if processor is None else _processed(column, processor)
+                    for column, processor in zip(part, processors, strict=True)]
+            yield list(zip(ids[start:end], *part, strict=True))
+
     if dialect.name == "postgresql":
         import psycopg
 
         cursor = conn.connection.driver_connection.cursor()
         try:
             with cursor.copy(f"COPY {table.name} ({quoted}) FROM STDIN") as copy:
-                for row in data:
-                    copy.write_row(row)
+                for data in chunks():
+                    for row in data:
+                        copy.write_row(row)
         except psycopg.errors.CheckViolation as error:  # COPY speaks to the driver: its refusal, in words
             raise Rejected([Problem("record", None, f"a row would break the database's rule "
                                                     f"{error.diag.constraint_name}: nothing was imported")]) from error
@@ -131,7 +176,8 @@ def _insert(conn, model, rows: list[dict]) -> list[int]:
     if checks:  # SQLite checks an IN (...) rule by building its list again for every row: check them once, after
         conn.exec_driver_sql("PRAGMA ignore_check_constraints = ON")
     try:
-        conn.exec_driver_sql(f"INSERT INTO {table.name} ({quoted}) VALUES ({marks})", data)
+        for data in chunks():
+            conn.exec_driver_sql(f"INSERT INTO {table.name} ({quoted}) VALUES ({marks})", data)
     finally:
         if checks:
             conn.exec_driver_sql("PRAGMA ignore_check_constraints = OFF")
@@ -164,8 +210,8 @@ def _new_ids(conn, table, n: int) -> list[int]:
     row max(id) + 1 (no AUTOINCREMENT), and the import holds the write lock, so it does the same."""
     if conn.dialect.name == "postgresql":
         sequence = conn.execute(text("SELECT pg_get_serial_sequence(:t, 'id')"), {"t": table.name}).scalar_one()
-        query = text("SELECT nextval(CAST(:s AS regclass)) FROM generate_series(1, :n)")
-        return list(conn.execute(query, {"s": sequence, "n": n}).scalars())
+        query = text("SELECT array_agg(nextval(CAST(:s AS regclass))) FROM generate_series(1, :n)")  # one row, one array
+        return list(conn.execute(query, {"s": sequence, "n": n}).scalar_one())
     start = conn.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one()
     return list(range(start + 1, start + 1 + n))
 

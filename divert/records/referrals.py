@@ -7,7 +7,7 @@ from sqlmodel import Session
 
 from divert.core import codes
 from divert.core.field_rules import Checker, Problem
-from divert.core.record_fields import existing_offence, referral_fields
+from divert.core.record_fields import existing_offence, offence_not_after_referral, referral_fields
 from divert.records import programme_profile
 from divert.records.core import (
     Rejected,
@@ -68,8 +68,7 @@ def add_referral(values: dict, user: str, *, session=None, engine=None, upsert=F
         if offence is None:
             # recorded with the referral: the referral's and the offence's problems are listed together
             offence = offence_from(s, c, force)
-            if offence.offence_date > referred_at.date():
-                c.fail("offence_date", f"is after the referral ({referred_at.date()})")
+            if not offence_not_after_referral(c, offence.offence_date, referred_at.date()):
                 check(c)
             offence.outcome, offence.outcome_date = 8, referred_at.date()
             insert(s, user, offence)
