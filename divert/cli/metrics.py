@@ -84,6 +84,19 @@ def _disparity(args, frames, start, end, as_of):
     return table, None
 
 
+def _gated(args, gate, table, frames, filters):
+    """The table as the role sees it, or None (on standard error: not published to the role)."""
+    from divert.analytics.data.partition import gated_table
+    from divert.analytics.metrics import GATES, METRICS
+
+    spec = GATES.get(f"disparity:{args.source or 'pathway'}" if args.name == "disparity" else args.name)
+    if spec is None:
+        print(f"`metrics {args.name}` is not published to the {args.role} role", file=sys.stderr)
+        return None
+    exact = table  # the table asked for; the other values of a filter chosen are made as the page makes them
+    return gated_table(gate, lambda f: exact if f == filters else METRICS[args.name](frames, f), frames, filters, **spec)
+
+
 def cmd_metrics(args) -> int:
     import json as jsonlib
     from datetime import date
@@ -150,17 +163,8 @@ def cmd_metrics(args) -> int:
     else:
         table = METRICS[args.name](frames, filters)
     if not gate.exact and args.name not in ("overview", "alerts", "value"):
-        from divert.analytics.metrics import GATES
-
-        spec = GATES.get(f"disparity:{args.source or 'pathway'}" if args.name == "disparity" else args.name)
-        if spec is None:
-            print(f"`metrics {args.name}` is not published to the {args.role} role", file=sys.stderr)
+        if (table := _gated(args, gate, table, frames, filters)) is None:
             return USAGE
-        from divert.analytics.data.partition import gated_table
-
-        exact = table  # the table asked for; the other values of a filter chosen are made as the page makes them
-        table = gated_table(gate, lambda f: exact if f == filters else METRICS[args.name](frames, f), frames, filters,
-                            **spec)
     if args.format == "json":
         print(jsonlib.dumps(table.to_dicts(), default=str, indent=1))
     else:

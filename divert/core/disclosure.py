@@ -127,18 +127,7 @@ class Gate:
         groups = [list(keys) for keys in across or []]
         if parts:
             groups = [[*keys, parts[0]] for keys in groups] + [list(parts[1])]
-        flags = {c: (pl.col(c) > 0) & (pl.col(c) < t) for c in counts}
-        out = out.with_columns(*(f.fill_null(False).alias(f"_small_{c}") for c, f in flags.items()),
-                               *(pl.lit(False).alias(f"_second_{c}") for c in counts))
-        for _ in range(64):  # secondary suppression until nothing changes
-            changed = False
-            for keys in groups:
-                for c in counts:
-                    before = out[f"_second_{c}"].sum()
-                    out = _secondary(out, c, keys)
-                    changed |= out[f"_second_{c}"].sum() != before
-            if not changed:
-                break
+        out = self._flagged(out, counts, groups)
         hidden = {c: pl.col(f"_small_{c}") | pl.col(f"_second_{c}") for c in counts}
         notes = [pl.when(hidden[c]).then(pl.lit(f"{_words(c)}: {self.hidden_note}")) for c in counts]
         derived_hidden = {}
@@ -179,6 +168,23 @@ class Gate:
         if not ratio:
             return out
         return published_ratio(out, *ratio, small=self.small, estimated=frame[ratio[0]].is_not_null().to_list())
+
+    def _flagged(self, frame: pl.DataFrame, counts: list[str], groups: list[list[str]]) -> pl.DataFrame:
+        """The frame with _small_<count> (1 to threshold-1) and _second_<count> (hidden to protect
+        one: secondary suppression along every group, until nothing changes) flags."""
+        t = self.threshold
+        out = frame.with_columns(*(((pl.col(c) > 0) & (pl.col(c) < t)).fill_null(False).alias(f"_small_{c}")
+                                   for c in counts), *(pl.lit(False).alias(f"_second_{c}") for c in counts))
+        for _ in range(64):
+            changed = False
+            for keys in groups:
+                for c in counts:
+                    before = out[f"_second_{c}"].sum()
+                    out = _secondary(out, c, keys)
+                    changed |= out[f"_second_{c}"].sum() != before
+            if not changed:
+                break
+        return out
 
     def _rounded(self, value: pl.Expr) -> pl.Expr:
         return (value.cast(pl.Float64) / self.base + 0.5).floor() * self.base
