@@ -151,7 +151,7 @@ def attack(figures: list[Figure], members: list[np.ndarray], n_records: int, rat
                   protection if small else 1)
         for reach in reaches:
             near = system.neighbourhood(k, reach)
-            inner = system.ends(k, near, outer=False)
+            inner = system.ends(k, near, outer=False, enough=truth[k] + r.needed)
             r.low, r.high = inner[0], inner[1]
             if r.width >= r.needed:
                 break
@@ -221,8 +221,11 @@ class _System:
         moving = np.union1d(own, self._atoms(close))
         return moving, np.union1d(self._rows(moving), around)
 
-    def ends(self, k: int, near, *, outer: bool):
-        """(least, greatest, rows binding the ends, ratios binding them) of row k's value."""
+    def ends(self, k: int, near, *, outer: bool, enough: float | None = None):
+        """(least, greatest, rows binding the ends, ratios binding them) of row k's value. With
+        `enough`, the greatest is found first, and when it is at least `enough` the least is not
+        sought (returned as the true value, which it is at most): the range is then wide enough
+        whatever the least."""
         moving, rows = near
         position = {int(r): i for i, r in enumerate(rows)}
         block = self.by_row[rows][:, moving]
@@ -270,7 +273,10 @@ class _System:
         target = position[k]
         objective[:n_cols] = expr[[target]].toarray()[0]
         ends, binding, ratios_binding = [], set(), []
-        for sign in (1.0, -1.0):
+        for sign in (-1.0, 1.0):
+            if sign > 0 and enough is not None and ends[0] >= enough - EPS:
+                ends.append(float(self.truth[k]))
+                break
             solution = self._solve(sign * objective, matrix, np.array(row_low), np.array(row_high), col_low, col_high)
             if solution is None:
                 raise Inconsistent(f"row {k}: the published figures admit no solution")
@@ -280,7 +286,7 @@ class _System:
                 if abs(dual) > EPS:
                     binding.add(int(rows[i]))
             ratios_binding += [q for q, dual in zip(ratio_of, row_dual[len(rows):], strict=True) if abs(dual) > EPS]
-        return ends[0], ends[1], sorted(binding), list({id(q): q for q in ratios_binding}.values())
+        return ends[1], ends[0], sorted(binding), list({id(q): q for q in ratios_binding}.values())
 
     def _ratios(self, rows, position, expr, constant, outer: bool, n_cols: int):
         """The ratios among the rows, as lines over the program's unknowns: a row outside the
