@@ -22,6 +22,7 @@ from commands import divert
 from dbfixtures import SMALL_DEMO, demo_url
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from intruder_range import possible_values
 from rule_data import answer, frames_read_once, metric_options  # noqa: F401  (a fixture)
 
 from divert.core.disclosure import Gate
@@ -90,11 +91,15 @@ def test_the_gate_shows_no_count_from_1_to_7_and_rounds_the_rest(counts, across)
     shown = Gate("viewer", THRESHOLD, BASE).table(frame, **spec)
     assert "secret" not in shown.columns  # undeclared numbers are dropped
     assert_gated(frame.to_dicts(), shown.to_dicts(), spec["counts"], spec["derived"], [])
-    for keys in across:  # a lone hidden count along a dimension has company, unless nothing else could give it
+    gate = Gate("viewer", THRESHOLD, BASE)
+    for keys in across:  # along a dimension, whose total is published rounded, a hidden count keeps 5 values open
         for _, part in shown.with_columns(exact=frame["people"]).group_by(keys or pl.lit(1)):
             hidden = part.filter(pl.col("people").is_null() & (pl.col("exact") > 0))
-            others = part.filter(pl.col("people").is_not_null() & (pl.col("exact") > 0))
-            assert hidden.height != 1 or others.is_empty(), part
+            others = part.filter(pl.col("people").is_not_null() & (pl.col("exact") > 0))["exact"].to_list()
+            total = part["exact"].fill_null(0).sum()
+            if hidden.height and total >= THRESHOLD:
+                possible = possible_values(hidden.height, others, total, gate)
+                assert max(possible) - min(possible) >= 4, part
 
 
 # --- every figure of `divert metrics NAME --role viewer` ---------------------------------------------------

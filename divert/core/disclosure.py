@@ -180,7 +180,7 @@ class Gate:
             for keys in groups:
                 for c in counts:
                     before = out[f"_second_{c}"].sum()
-                    out = _secondary(out, c, keys)
+                    out = _secondary(out, c, keys, t, self.base)
                     changed |= out[f"_second_{c}"].sum() != before
             if not changed:
                 break
@@ -245,27 +245,39 @@ def _precision(value: pl.Expr, people: pl.Expr) -> pl.Expr:
             .otherwise(value.round_sig_figs(1)))
 
 
-def _secondary(frame: pl.DataFrame, column: str, keys: list[str]) -> pl.DataFrame:
-    """In a group (rows sharing `keys`) with a hidden cell, hide its next smallest non-zero cell
-    too when the hidden cells leave any of them too little room: when one is hidden alone (the
-    group's total gives it back), or when the hidden cells together are fewer than `ROOM`
-    above 1 each. An intruder knows each hidden cell is at least 1 and, from a rounded total,
-    their sum to no better than its true value; moving the others down to 1 leaves any one of
-    them room from 1 up to 1 + that excess, so an excess of 4 keeps five values open."""
+def _secondary(frame: pl.DataFrame, column: str, keys: list[str], threshold: int, base: int) -> pl.DataFrame:
+    """In a group (rows sharing `keys`, whose total is published rounded elsewhere: the period,
+    the view without the filter) with a hidden cell, hide its next smallest non-zero cell too
+    when what is shown leaves a hidden cell too little room. An intruder knows each hidden cell
+    is at least 1, each shown cell and the total within their rounding (x - 2 to x + 2 for base
+    5); the hidden cells then add up to at most the total's top less the shown cells' bottoms
+    (and, for a lone hidden cell, at least the total's bottom less their tops). Moving the other
+    hidden cells down to 1 leaves any one of them that much room; fewer than `ROOM` + 1 values
+    (a count shown rounded keeps five) takes another cell with it."""
     small, second = f"_small_{column}", f"_second_{column}"
     over = keys or [pl.lit(1)]
+    half = base // 2
+    value = pl.col(column).cast(pl.Int64)
     is_hidden = pl.col(small) | pl.col(second)
-    above_one = pl.when(is_hidden).then(pl.col(column) - 1).otherwise(0)
+    rounded = ((value.cast(pl.Float64) / base + 0.5).floor() * base).cast(pl.Int64)
+    shown = ~is_hidden & (value > 0)
+    total = value.sum().over(over)
+    total_shown = ((total.cast(pl.Float64) / base + 0.5).floor() * base).cast(pl.Int64)
     ranked = frame.with_row_index("_row").with_columns(
         is_hidden.sum().over(over).alias("_n_hidden"),
-        above_one.sum().over(over).alias("_room"),
-        pl.when(~is_hidden & (pl.col(column) > 0)).then(pl.col(column)).otherwise(None)
-        .rank("ordinal").over(over).alias("_rank"),
+        (total_shown + half - pl.when(shown).then(pl.max_horizontal(rounded - half, pl.lit(threshold)))
+         .otherwise(0).sum().over(over)).alias("_most"),
+        (pl.max_horizontal(total_shown - half, pl.lit(threshold))
+         - pl.when(shown).then(rounded + half).otherwise(0).sum().over(over)).alias("_least"),
+        (total < threshold).alias("_total_hidden"),
+        pl.when(shown).then(value).otherwise(None).rank("ordinal").over(over).alias("_rank"),
     )
-    short = (pl.col("_n_hidden") == 1) | ((pl.col("_n_hidden") > 1) & (pl.col("_room") < ROOM))
+    n = pl.col("_n_hidden")
+    room = pl.col("_most") - (n - 1) - pl.when(n == 1).then(pl.max_horizontal(pl.col("_least"), pl.lit(1))).otherwise(1)
+    short = (n >= 1) & ~pl.col("_total_hidden") & (room < ROOM)
     return ranked.with_columns(
         (pl.col(second) | (short & (pl.col("_rank") == 1)).fill_null(False)).alias(second)
-    ).sort("_row").drop("_row", "_n_hidden", "_room", "_rank")
+    ).sort("_row").drop("_row", "_n_hidden", "_most", "_least", "_total_hidden", "_rank")
 
 
 def _significant(value: float | None, digits: int = 3) -> float | None:
