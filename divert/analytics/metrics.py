@@ -99,8 +99,9 @@ def outcomes_table(frames: Frames, filters: Filters) -> pl.DataFrame:
     offences = filters.without_period().apply(frames.offences, "offence_date")
     before, after = outcomes.comparison_periods(frames.programme.launch)
     overall = outcomes.before_after(offences, before, after).with_columns(
-        pl.lit("All").alias("ethnic_group"), pl.lit("All").alias("sex"))
-    grouped = outcomes.before_after(offences, before, after, by=("ethnic_group", "sex"))
+        pl.lit("All").alias("ethnic_group"), pl.lit("All").alias("sex"), pl.lit("overall").alias("level"))
+    grouped = outcomes.before_after(offences, before, after, by=("ethnic_group", "sex")).with_columns(
+        pl.lit("by group").alias("level"))  # the groups add up to the overall row: one total, not a part
     table = pl.concat([overall.select(grouped.columns), grouped], how="vertical_relaxed")
     return table.with_columns(pl.lit(before[0]).alias("before_start"), pl.lit(before[1]).alias("before_end"),
                               pl.lit(after[0]).alias("after_start"), pl.lit(after[1]).alias("after_end"))
@@ -171,7 +172,7 @@ GATES: dict[str, dict] = {
                  "derived": {"share_before": ["offences_before", "count_before"],
                              "share_after": ["offences_after", "count_after"],
                              "change_points": ["offences_before", "count_before", "offences_after", "count_after"]},
-                 "across": [["ethnic_group", "sex"], ["outcome"]], "shares": ["share_before", "share_after"]},
+                 "across": [["ethnic_group", "sex"], ["outcome", "level"]], "shares": ["share_before", "share_after"]},
     "gaps": {"counts": ["formal_before", "formal_after", "offences_before", "offences_after"],
              "derived": {"share_before": ["offences_before", "formal_before"],
                          "share_after": ["offences_after", "formal_after"],
