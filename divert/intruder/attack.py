@@ -117,7 +117,7 @@ class Inconsistent(Exception):
 
 def attack(figures: list[Figure], members: list[np.ndarray], n_records: int, ratios: list[Ratio],
            protection: int, threshold: int, progress: Progress | None = None,
-           reaches: tuple[int, ...] = (400, 3000)) -> Findings:
+           reaches: tuple[int, ...] = (400, 3000), phantoms: tuple[dict, int, set] | None = None) -> Findings:
     """Every hidden count's feasible range. The gate's promise: a small count (1 to threshold-1)
     is never known more closely than a rounded count is (a range at least `protection` wide:
     x-2..x+2 for rounding to 5), and no hidden count is pinned to one value. A leak breaks it.
@@ -129,12 +129,19 @@ def attack(figures: list[Figure], members: list[np.ndarray], n_records: int, rat
     finds wide enough is proved safe); the *outer* one lets every count of the neighbourhood
     take any value its published figure allows for the records outside it (a relaxation: a
     range it finds too narrow is proved a leak). A count neither proves is attacked again in a
-    wider neighbourhood; one that no neighbourhood settles is reported as not proved."""
+    wider neighbourhood; one that no neighbourhood settles is reported as not proved.
+
+    `phantoms` = (figure -> positions of records that could exist and would count in it, how
+    many such positions follow the real records, those a published table rules out): kinds of
+    record numbering 0 in truth that the programs may raise (divert.intruder.phantoms)."""
     started = time.perf_counter()
     progress = progress or (lambda step, fraction: None)
-    rows, of_figure = _merge_rows(figures, members)
-    index = sparse.csr_array(_incidence([members[r[0]] for r in rows], n_records))
-    atoms, counts = _merge_columns(index)
+    extra, n_extra, ruled_out = phantoms or ({}, 0, set())
+    ruled_out = np.fromiter(ruled_out, dtype=np.int64, count=len(ruled_out))
+    counted = [_with_phantoms(m, extra.get(i, []), ruled_out) for i, m in enumerate(members)]
+    rows, of_figure = _merge_rows(figures, counted)
+    index = sparse.csr_array(_incidence([counted[r[0]] for r in rows], n_records + n_extra))
+    atoms, counts = _merge_columns(index, n_records)
     matrix = sparse.csr_array(index @ atoms)  # rows x atoms
     matrix.data[:] = 1.0  # an atom's unknown is its number of records
     low = np.array([max(figures[i].low for i in r) for r in rows])
@@ -338,6 +345,16 @@ class _System:
         return sign * value, np.asarray(solution.row_dual)
 
 
+def _with_phantoms(members: np.ndarray, extra: list[np.ndarray], ruled_out: np.ndarray) -> np.ndarray:
+    """A figure's records and the records that could exist that it would count (not those ruled
+    out)."""
+    if not extra:
+        return members
+    more = np.concatenate(extra).astype(np.int64)
+    more = more[~np.isin(more, ruled_out)] if len(ruled_out) else more
+    return np.concatenate([np.asarray(members, dtype=np.int64), more])
+
+
 def _merge_rows(figures, members) -> tuple[list[list[int]], dict[int, int]]:
     """Figures counting the same records are one count: [figure indices] per row, and each
     figure's row (figures counting no record at all are one row, of value 0)."""
@@ -371,9 +388,10 @@ def _merge_ratios(ratios: list[Ratio], of_figure: dict[int, int]) -> list[tuple[
     return [(a, b, q) for (a, b), q in tightest.items()]
 
 
-def _merge_columns(index: sparse.csr_array) -> tuple[sparse.csr_array, np.ndarray]:
+def _merge_columns(index: sparse.csr_array, n_real: int | None = None) -> tuple[sparse.csr_array, np.ndarray]:
     """Records counted in exactly the same rows are one unknown: the records x atoms map and
-    how many records each atom holds. Records counted nowhere are left out."""
+    how many records each atom holds (of the first `n_real` columns: those after are records
+    that could exist, none in truth). Records counted nowhere are left out."""
     columns = sparse.csc_array(index)
     keys: dict[bytes, int] = {}
     atom_of = np.full(index.shape[1], -1)
@@ -383,7 +401,8 @@ def _merge_columns(index: sparse.csr_array) -> tuple[sparse.csr_array, np.ndarra
             atom_of[j] = keys.setdefault(np.sort(found).tobytes(), len(keys))
     used = np.flatnonzero(atom_of >= 0)
     mapping = sparse.csr_array((np.ones(len(used)), (used, atom_of[used])), shape=(index.shape[1], len(keys)))
-    return mapping, np.bincount(atom_of[used], minlength=len(keys))
+    real = used[used < (index.shape[1] if n_real is None else n_real)]
+    return mapping, np.bincount(atom_of[real], minlength=len(keys))
 
 
 def _check(figures, rows, low, high, truth) -> None:

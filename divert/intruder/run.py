@@ -19,6 +19,7 @@ from divert.analytics.data.frames import Frames
 from divert.core import codes
 from divert.core.disclosure import Gate, too_narrow
 from divert.intruder.attack import Findings, Progress, attack
+from divert.intruder.phantoms import phantoms
 from divert.intruder.release import release_figures
 from divert.intruder.surface import Surface, View
 from divert.intruder.tables import BUILDERS
@@ -87,30 +88,47 @@ def run(frames: Frames, as_of: list[date], *, role: str = "viewer", threshold: i
     gate = Gate(role, threshold)
     builders = BUILDERS if builders is None else builders
     surface = Surface(frames)
+    views, refused, cells = _read(surface, frames, frames, sorted(as_of), gate, builders, release, progress)
+    surface.read_phantoms(could_be := phantoms(frames, surface, gate.threshold))
+    _read(surface, frames, could_be, [day for day, _ in views], gate, builders, False, progress, views)
+    built = time.perf_counter() - started
+    findings = attack(surface.figures, surface.members, surface.n_records, surface.ratios, gate.base - 1,
+                      gate.threshold, progress=progress, phantoms=(surface.phantom_members, surface.n_phantoms,
+                                                                     surface.impossible))
+    return Audit(role, sorted(as_of), threshold, len(views), refused, cells, findings, dict(surface.skipped), built)
+
+
+def _read(surface: Surface, frames: Frames, records: Frames, days: list[date], gate: Gate, builders: dict,
+          release: bool, progress: Progress, views: list | None = None) -> tuple[list, int, int]:
+    """Every view the role may ask for, each builder's tables read into the surface; `records`
+    are the records counted (the real ones, or the phantoms, over the views read the first
+    time: `views`). Returns the views read, those refused and the release's cells."""
     first = frames.offences["offence_date"].min() or frames.programme.launch  # "All time" starts here, as on the pages
     choices = filter_choices(frames)
-    views = refused = cells = 0
-    steps = len(as_of) * len(choices)
-    for number, day in enumerate(sorted(as_of)):
-        known = frames.at(day)
+    read, refused, cells = [], 0, 0
+    wanted = None if views is None else set(views)
+    days = sorted(set(days))
+    for number, day in enumerate(days):
+        known, counted = frames.at(day), records.at(day)
         for count, chosen in enumerate(choices):
-            progress(f"reading what a {role} receives as of {day}", (number * len(choices) + count) / steps)
+            progress(f"reading what a {gate.role} receives as of {day}" + (" (records that could exist)" if views else ""),
+                     (number * len(choices) + count) / (len(days) * len(choices)))
             once = False
             for period in NAMED_PERIODS:
                 start, end = period_bounds(period, day, frames.programme.launch)
                 filters = Filters(start=start or first, end=end, as_of=day, **chosen)
-                if not gate.exact and too_narrow(known, filters, gate.threshold):
+                key = (day, (period, tuple(sorted(chosen.items()))))
+                if wanted is not None and key not in wanted:
+                    continue
+                if wanted is None and not gate.exact and too_narrow(known, filters, gate.threshold):
                     refused += 1
                     continue
-                views += 1
+                read.append(key)
                 for builder, by_period in builders.values():
                     if by_period or not once:
-                        builder(View(day, period if by_period else None, filters, known, gate), surface)
+                        builder(View(day, period if by_period else None, filters, counted, gate), surface)
                 once = True
         if release:
             cells += release_figures(surface, frames, day, force=frames.programme.force,
                                      launch=frames.programme.launch)
-    built = time.perf_counter() - started
-    findings = attack(surface.figures, surface.members, surface.n_records, surface.ratios, gate.base - 1,
-                      gate.threshold, progress=progress)
-    return Audit(role, sorted(as_of), threshold, views, refused, cells, findings, dict(surface.skipped), built)
+    return read, refused, cells

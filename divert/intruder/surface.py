@@ -51,15 +51,22 @@ class Surface:
     ratios: list[Ratio] = field(default_factory=list)
     refused: int = 0  # views the gate refuses (too few people)
     skipped: dict[str, str] = field(default_factory=dict)  # published figures not modelled, and why
+    # records that could exist but do not (divert.intruder.phantoms): the figures each would count in
+    phantom_members: dict[int, list[np.ndarray]] = field(default_factory=dict)
+    impossible: set[int] = field(default_factory=set)  # phantoms a published table shows do not exist
+    n_phantoms: int = 0
 
     def __post_init__(self):
-        self.offsets, self.ids, start = {}, {}, 0
-        for kind, column in KINDS.items():
-            frame = getattr(self.frames, kind)
-            self.offsets[kind] = start
-            self.ids[kind] = frame.select(pl.col(column), pl.int_range(start, start + frame.height).alias(INDEX))
-            start += frame.height
-        self.n_records = start
+        self.ids, self.n_records = _positions(self.frames, 0)
+        self._names: dict[str, int] | None = None  # set while phantoms are read
+
+    def read_phantoms(self, phantoms: Frames) -> None:
+        """From now on, builders read records that could exist (positions after the real ones):
+        each count they make adds its records to the published figure of the same name."""
+        self.ids, self.n_phantoms = _positions(phantoms, self.n_records)
+        self.n_phantoms -= self.n_records
+        self._names = {f.name: i for i, f in enumerate(self.figures)}
+        self._views = {(f.table, f.where) for f in self.figures}
 
     def records(self, kind: str, frame: pl.DataFrame) -> pl.DataFrame:
         """The frame with each record's position (INDEX); code columns as text (the frames keep
@@ -92,6 +99,13 @@ class Surface:
         return out
 
     def add(self, figure: Figure, members: np.ndarray) -> int:
+        if self._names is not None:  # reading phantoms: they join the figure of the same name
+            found = self._names.get(figure.name)
+            if found is not None:
+                self.phantom_members.setdefault(found, []).append(members)
+            elif (figure.table, figure.where) in self._views:  # a row the published table does not have
+                self.impossible.update(int(m) for m in members)
+            return -1 if found is None else found
         self.figures.append(figure)
         self.members.append(members)
         return len(self.figures) - 1
@@ -103,7 +117,7 @@ class Surface:
         made from that is not published itself is taken as published rounded; one that is
         published adds nothing. A share shown beside a hidden count (which the gate never does)
         is read as the ratio it is (`ratio`)."""
-        if value is None or (isinstance(value, float) and math.isnan(value)):
+        if value is None or (isinstance(value, float) and math.isnan(value)) or self._names is not None:
             return
         if any(self.figures[i].hidden for i in (numerator, denominator)):
             self.ratio(table, view_where, what, numerator, denominator, value, people)
@@ -118,10 +132,20 @@ class Surface:
               people: int | None, scale: float = 1.0, summary: bool = False) -> None:
         """A share or rate as published (value = scale x numerator / denominator), rounded to the
         significant figures the gate gives for `people` (the exact number it summarises)."""
-        if value is None or (isinstance(value, float) and math.isnan(value)):
+        if value is None or (isinstance(value, float) and math.isnan(value)) or self._names is not None:
             return
         low, high = ratio_bounds(float(value) / scale, people, summary)
         self.ratios.append(Ratio(numerator, denominator, low, high, table, view_where, what))
+
+
+def _positions(frames: Frames, start: int) -> tuple[dict[str, pl.DataFrame], int]:
+    """Each kind's record ids with their positions, from `start`; and the position after the last."""
+    ids = {}
+    for kind, column in KINDS.items():
+        frame = getattr(frames, kind)
+        ids[kind] = frame.select(pl.col(column), pl.int_range(start, start + frame.height).alias(INDEX))
+        start += frame.height
+    return ids, start
 
 
 def gate_bounds(value, note: str | None, column: str, gate: Gate) -> tuple[float, float, str | None]:

@@ -1,0 +1,52 @@
+"""Records that could exist but do not: the intruder's unknowns include them.
+
+The attack's unknowns are the numbers of records of each kind, a kind being the records counted
+in the same published figures. Built from the real records only, the intruder would be told which
+combinations of characteristics occur at all: that the one person of sex "other" referred in
+November 2020 lived in Walsall, so that Walsall's counts bound theirs. A real intruder knows no
+such thing. So for every record counted in a small hidden count, the audit also reads copies of
+it with one characteristic (area, source, age band, sex, ethnic group) changed to the most common
+other value: kinds of record that might have been there, numbering 0 in truth, which the programs
+may raise wherever every published figure allows. A copy that would appear in a row a published
+table does not have (a table shows it does not exist) is left out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import polars as pl
+
+from divert.analytics.data.frames import Frames
+from divert.analytics.data.partition import CHARACTERISTICS
+from divert.intruder.surface import INDEX, KINDS, Surface
+
+
+def phantoms(frames: Frames, surface: Surface, threshold: int) -> Frames:
+    """The copies, as frames of their own (negative ids), for the records of every small count
+    (1 to threshold-1) the role receives hidden."""
+    small = [m for f, m in zip(surface.figures, surface.members, strict=True)
+             if f.hidden and 0 < len(m) < threshold]
+    positions = np.unique(np.concatenate(small)) if small else np.zeros(0, dtype=np.int64)
+    made = {}
+    for kind, id_column in KINDS.items():
+        every = getattr(frames, kind)
+        chosen = surface.ids[kind].filter(pl.col(INDEX).is_in(positions))[id_column]
+        records = every.filter(pl.col(id_column).is_in(chosen.implode()))
+        copies = [_changed(records, every, name) for name in CHARACTERISTICS if name in every.columns]
+        copies = [c for c in copies if c is not None]
+        frame = pl.concat(copies) if copies else records.head(0)
+        made[kind] = frame.with_columns(pl.int_range(-frame.height, 0, dtype=frame.schema[id_column]).alias(id_column))
+    return replace(frames, offences=made["offences"], referrals=made["referrals"])
+
+
+def _changed(records: pl.DataFrame, every: pl.DataFrame, name: str) -> pl.DataFrame | None:
+    """The records with `name` set to its most common value, or to the next most common where
+    that is already theirs."""
+    common = every[name].cast(pl.String).drop_nulls().value_counts(sort=True)[name].to_list()
+    if not common or records.is_empty():
+        return None
+    first, second = common[0], (common[1] if len(common) > 1 else common[0])
+    value = pl.when(pl.col(name).cast(pl.String) == first).then(pl.lit(second)).otherwise(pl.lit(first))
+    return records.with_columns(value.cast(every.schema[name]).alias(name))
