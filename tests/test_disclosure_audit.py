@@ -268,3 +268,53 @@ def test_the_release_is_read_cell_by_cell_with_the_records_each_counts(small_dem
         assert figure.exact == len(members), figure.name
         assert figure.low <= figure.exact <= figure.high
         assert (figure.low, figure.high) == (1, float("inf")) if figure.hidden else figure.low >= 0
+
+
+# --- records that could exist -----------------------------------------------------------------------
+def test_the_intruder_is_not_told_which_combinations_occur():
+    """One offence by a person of sex X, in area A, which holds 12 offences (shown 10: 8-12) of
+    which 11 are men's (shown 10: 8-12); area B holds 40 men's. Built from the real records only,
+    the X offence could only be in A, so X is at most 12 - 8 = 4. A real intruder does not know
+    it is in A: with the record that could exist (the same offence in B) the X count may be 7+."""
+    frame = pl.DataFrame({"offence_id": list(range(52)), "sex": ["X"] + ["M"] * 51,
+                          "area": ["A"] * 12 + ["B"] * 40})
+    frames = SimpleNamespace(offences=frame, referrals=pl.DataFrame(schema={"referral_id": pl.Int64}))
+    surface = Surface(frames)
+
+    def publish(records, where):
+        for name, part in (("sex X", records.filter(pl.col("sex") == "X")),
+                           ("area A", records.filter(pl.col("area") == "A")),
+                           ("area A men", records.filter((pl.col("area") == "A") & (pl.col("sex") == "M")))):
+            exact = pl.DataFrame({"what": ["offences"], "count": [part.height]})
+            shown = VIEWER.table(exact, ["count"])
+            surface.counts(name, where, shown, exact, ["what"],
+                           {"count": part.select(INDEX, pl.lit("offences").alias("what"))}, VIEWER)
+
+    publish(surface.records("offences", frame), "as of 2026-11-30")
+    told = intruder.attack(surface.figures, surface.members, surface.n_records, [], 4, 8)
+    assert [r.high for r in told.ranges] == [4.0] and told.leaks  # the strong intruder: 1 to 4
+    copy = frame.filter(pl.col("sex") == "X").with_columns(pl.lit("B").alias("area"), pl.lit(-1).alias("offence_id"))
+    surface.read_phantoms(SimpleNamespace(offences=copy, referrals=frames.referrals))
+    publish(surface.records("offences", copy), "as of 2026-11-30")
+    fair = intruder.attack(surface.figures, surface.members, surface.n_records, [], 4, 8,
+                           phantoms=(surface.phantom_members, surface.n_phantoms, surface.impossible))
+    assert not fair.leaks and fair.ranges[0].high > 7  # in area B nothing bounds it
+
+
+def test_records_that_could_exist_differ_from_a_real_one_in_one_characteristic(small_demo):
+    from divert.analytics.data.loading import load_frames
+    from divert.intruder.phantoms import phantoms
+
+    frames = load_frames(get_engine(small_demo))
+    surface = Surface(frames)
+    offences = surface.records("offences", frames.offences).head(3)
+    surface.add(intruder.Figure("t", "w", "three offences", 1, np.inf, "hidden", 3), offences[INDEX].to_numpy())
+    made = phantoms(frames, surface, 8).offences
+    real = frames.offences.filter(pl.col("offence_id").is_in(offences["offence_id"].implode()))
+    characteristics = [c for c in ("area", "source", "age_band", "sex", "ethnic_group") if c in real.columns]
+    assert made.height == 3 * len(characteristics) and made["offence_id"].max() < 0 and made["offence_id"].n_unique() == made.height
+    for copy in made.iter_rows(named=True):
+        differs = [name for name in characteristics
+                   if any(copy[name] != r[name] for r in real.iter_rows(named=True) if r["offence_date"] == copy["offence_date"]
+                          and all(copy[c] == r[c] for c in characteristics if c != name))]
+        assert len(differs) >= 1

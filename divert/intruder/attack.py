@@ -82,7 +82,9 @@ class Range:
 
     @property
     def width(self) -> int:
-        """Whole values between the ends (a count is whole)."""
+        """Whole values between the ends (a count is whole); unbounded above: as many as can be."""
+        if math.isinf(self.high):
+            return sys.maxsize
         return max(0, math.floor(self.high + EPS) - math.ceil(self.low - EPS))
 
     @property
