@@ -16,7 +16,7 @@ dashboard.as_of_line(data)
 gate = dashboard.gate(user.role)
 funnel = pathway_view.funnel(data, filters, gate)
 st.caption(f"Referrals made in: {filters.describe(areas=data.programme.area_labels)}. The funnel counts referrals at least "
-           f"{FOLLOW_UP_DAYS['completed']} days old ({funnel.finished:,} of {funnel.referred:,}), so that each has had "
+           f"{FOLLOW_UP_DAYS['completed']} days old ({funnel.cohort}), so that each has had "
            "time to finish; newer referrals are still in progress.")
 
 dashboard.chart_block(
@@ -35,7 +35,8 @@ dashboard.chart_block(
                                {"field": "share_of_previous", "type": "quantitative", "format": ".1%", "title": "Share of the step before"},
                                {"field": "dropped", "type": "quantitative", "title": "Did not go on from the step before"}]),
     funnel.shown, "pathway_funnel", counts=["people", "dropped"],
-    empty=f"No referrals at least {FOLLOW_UP_DAYS['completed']} days old for these filters: widen the period.",
+    empty=f"No referrals at least {FOLLOW_UP_DAYS['completed']} days old for these filters, or too few to show without "
+          "identifying anyone: widen the period.",
 )
 
 targets = dashboard.settings()

@@ -165,7 +165,7 @@ GATES: dict[str, dict] = {
                                                 "ci_high_pct": ["offences_before", "offences_after"]},
                       "keep": ["months_before", "months_after"]},
     "pathway": {"counts": ["people"], "derived": {"share_of_referred": ["people"], "share_of_previous": ["people"]},
-                "shares": ["share_of_referred", "share_of_previous"]},
+                "shares": ["share_of_referred", "share_of_previous"], "withhold": ("stage", "referred", "people")},
     "waits": {"counts": ["people"], "derived": {"median_days": ["people"], "p90_days": ["people"]},
               "across": [["measure"]], "summaries": ["median_days", "p90_days"]},
     "outcomes": {"counts": ["count_before", "count_after", "offences_before", "offences_after"],

@@ -99,7 +99,8 @@ class Gate:
     def table(self, frame: pl.DataFrame, counts: list[str], derived: dict[str, list[str]] | None = None,
               across: list[list[str]] | None = None, keep: list[str] | None = None,
               summaries: list[str] | None = None, ratio: tuple[str, str, str] | None = None,
-              shares: list[str] | None = None, parts: tuple[str, list[str]] | None = None) -> pl.DataFrame:
+              shares: list[str] | None = None, parts: tuple[str, list[str]] | None = None,
+              withhold: tuple[str, str, str] | None = None) -> pl.DataFrame:
         """The frame as the role may see it. `counts` are count columns; `derived` maps each
         figure made from counts to its base counts (the first: the people it summarises; a
         figure's _low/_high interval columns follow it); `across` lists the key columns along
@@ -116,7 +117,10 @@ class Gate:
         from the counts rounded as shown. `parts` = (column, row keys): the frame holds the same
         table for every value of a filter (`column` says which); secondary suppression runs
         within each value's table and, for each row (the same `row keys`), across the values,
-        whose counts add up to the table without the filter."""
+        whose counts add up to the table without the filter. `withhold` = (key column, key,
+        count column): a table whose count on that row (a funnel's cohort) is from 1 to the
+        threshold less 1 is not shown at all (no row), since every figure in it would be about
+        too few people and could be differenced against a wider one."""
         derived = derived or {}
         if self.exact or frame.is_empty():
             return frame
@@ -165,6 +169,11 @@ class Gate:
         out = out.with_columns(replacements)
         out = out.with_columns(pl.when(pl.col("_note") == "").then(None).otherwise(pl.col("_note")).alias(NOTE))
         out = out.drop([c for c in out.columns if c.startswith(("_small_", "_second_")) or c == "_note"])
+        if withhold:
+            column, key, count = withhold
+            few = frame.filter((pl.col(column) == key) & (pl.col(count) > 0) & (pl.col(count) < t))
+            out = (out.filter(~pl.col(parts[0]).is_in(few[parts[0]].implode())) if parts
+                   else out.head(0) if few.height else out)
         if not ratio:
             return out
         return published_ratio(out, *ratio, small=self.small, estimated=frame[ratio[0]].is_not_null().to_list())

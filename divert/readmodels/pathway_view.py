@@ -29,13 +29,15 @@ SHORT_UNITS = {"Referral to assessment": "working days", "Assessment to course":
 class Funnel:
     """The funnel, gated, for the chart and as the table shows it (empty when no referral is
     old enough to have finished), its branches in order, its title, and how many referrals it
-    counts out of all those in the period."""
+    counts out of all those in the period (exact: `finished`, `referred`; as the role may see
+    them: `cohort`, "240 of 1,000")."""
     table: pl.DataFrame
     shown: pl.DataFrame
     branches: list[str]
     title: str
     finished: int
     referred: int
+    cohort: str
 
 
 @dataclass(frozen=True)
@@ -63,8 +65,14 @@ def funnel(data: Frames, filters: Filters, gate: Gate) -> Funnel:
     engaged, complied = headline["engaged_share"], headline["completed_share"]
     title = (f"{engaged:.0%} of referrals engaged and {complied:.0%} closed as complied"
              if engaged is not None and complied is not None else "From referral to closure")
+    shown_finished, shown_referred = gate.count(finished), gate.count(referrals.height)
     return Funnel(table, table if finished else table.head(0), table["branch"].unique(maintain_order=True).to_list(),
-                  title, finished, referrals.height)
+                  title, finished, referrals.height,
+                  f"{_people(shown_finished, gate)} of {_people(shown_referred, gate)}")
+
+
+def _people(count: int | None, gate: Gate) -> str:
+    return f"fewer than {gate.threshold}" if count is None else f"{count:,}"
 
 
 def waits(data: Frames, filters: Filters, gate: Gate) -> list[Wait]:

@@ -235,8 +235,8 @@ def pathway_section(frames: Frames, filters: Filters, gate: Gate) -> Section:
     funnel = gated_table(gate, lambda f: METRICS["pathway"](frames, f), frames, filters, **GATES["pathway"])
     section = Section("pathway", "Pathway")
     if funnel.is_empty() or not (funnel["people"].fill_null(0) > 0).any():
-        section.blocks.append(Text("No referrals in the period are at least 90 days old, so none has had time to "
-                                   "finish: the pathway is not shown."))
+        section.blocks.append(Text("No referrals in the period are at least 90 days old (or too few to show without "
+                                   "identifying anyone), so the pathway is not shown."))
         return section
     title = "From referral to closure"
     caption = ("How many referred people reached each step, for referrals in the period at least 90 days old (each "
