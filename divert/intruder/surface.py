@@ -80,6 +80,8 @@ class Surface:
         """One figure per row and count column of the table as shown; `counted[column]` holds the
         records (INDEX) with the key columns they count under. Returns (key..., column) -> figure."""
         out = {}
+        if shown.is_empty():  # withheld (a funnel of too few people): nothing is published
+            return out
         notes = shown[NOTE].to_list() if NOTE in shown.columns else [None] * shown.height
         for column, records in counted.items():
             groups = {}

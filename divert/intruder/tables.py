@@ -139,6 +139,8 @@ def pathway_funnel(view: View, surface: Surface) -> None:
     counted = pl.concat([flags.filter(pl.col(stage)).select(INDEX, pl.lit(stage).alias("stage"))
                          for stage in pathway.STAGES])
     cells = surface.counts("pathway", view.where, shown, exact, ["stage"], {"people": counted}, view.gate)
+    if not cells:
+        return
     before = {stage: previous or "referred" for stage, _, previous, _ in pathway.FUNNEL}
     for row, people in zip(shown.iter_rows(named=True), exact["people"], strict=True):
         stage = row["stage"]
