@@ -40,13 +40,16 @@ def unavailable() -> str | None:
 #   a `session_status_changed` one says whether a script is running (ForwardMsg fields 4 and 9;
 #   only what is needed of each message is read). The page's own "script state" attribute is not
 #   enough: a short run can begin and end within one drawing of the page, and never show.
-# - The cookie manager: a component in an iframe that, each time the page sends it a render
-#   message, may report the browser's cookies (or that it set or deleted one); each report makes
-#   the app run again. The frame counts the render messages it is sent and posts a marker after
-#   handling each (a report is posted while handling, so it arrives first).
-# Idle: no run under way, a run begun since the last report, every cookie-manager frame has
-# reported once and handled every render message, and all that for IDLE_FRAMES drawn frames
-# (the page sends its render messages in an effect a moment after a run ends).
+# - The cookie manager: a component in an iframe, drawn only while the app sets or deletes the
+#   sign-in cookie (divert.web.access), that reports when it has done so; the report makes the
+#   app run again. The frame counts the render messages it is sent and posts a marker after
+#   handling each (a report is posted while handling, so it arrives first). Its box (keyed
+#   divert_cookie_...) is on the page a moment before its frame is (Streamlit loads the code that
+#   draws a component's frame only when one is first drawn): a box without its frame is not idle.
+# Idle: no run under way, a run begun since the last report, every cookie-manager box has its
+# frame, every such frame has reported once and handled every render message, and all that for
+# IDLE_FRAMES drawn frames (the page sends its render messages in an effect a moment after a run
+# ends).
 _WATCH = """
 (() => {
   if (window.top === window) {
@@ -120,6 +123,7 @@ _IDLE = """
   const idle = watch && app && app.getAttribute('data-test-script-state') === 'notRunning'
     && app.getAttribute('data-test-connection-state') === 'CONNECTED'
     && !watch.running && watch.started >= watch.awaited
+    && [...document.querySelectorAll('[class*="st-key-divert_cookie_"]')].every((box) => box.querySelector('iframe'))
     && [...document.querySelectorAll('iframe[src*="cookie_manager"]')].every(
       (frame) => watch.reported.has(frame.contentWindow) && !watch.rendering.get(frame.contentWindow));
   if (!idle) {

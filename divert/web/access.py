@@ -9,8 +9,14 @@ How it works
   throttling per account and per client (see that module). streamlit-authenticator's own
   sign-in widget is not used: it checks passwords against a copy of every hash and of the lock
   state taken when the page run starts, so parallel attempts were all checked and a lock set
-  meanwhile was missed. Its cookie component (extra_streamlit_components) still sets and deletes
-  the cookie.
+  meanwhile was missed. Its cookie component (extra_streamlit_components' cookie manager) still
+  sets and deletes the cookie.
+- The cookie is read from the request that opened the page (st.context.cookies), never through
+  the component: the component is drawn only while a cookie is to be set or deleted, and stays
+  drawn, run after run, until the browser reports it done (its report makes the app run once
+  more). So opening a page with a valid cookie is one run of the page, not two (the component's
+  first report used to run every newly opened page again), and a set or delete is never lost to
+  the component being taken off the page before the browser carried it out.
 - A signed-in browser keeps a signed cookie (divert.auth.session_token) for `session_expiry_hours`,
   so a reload or a new tab stays signed in. The cookie carries the account's session
   generation and its own issue time; it is refused once the password is changed or reset, the
@@ -30,6 +36,7 @@ from pathlib import Path
 
 import extra_streamlit_components as stx
 import streamlit as st
+import streamlit.components.v1 as components
 
 from divert.auth import accounts, session_token, sign_in, sso
 from divert.core import codes
@@ -47,6 +54,8 @@ EXPIRES_KEY = "divert_expires_at"
 NOTICE_KEY = "divert_notice"
 SIGN_OUT_KEY = "divert_sign_out"
 COOKIE_PENDING_KEY = "divert_cookie_pending"
+COOKIE_WRITE_KEY = "divert_cookie_write"  # the set or delete the browser has not yet reported done
+COOKIE_WRITES_KEY = "divert_cookie_writes"  # how many were started (each draws a component of its own)
 COOKIE_REFUSED_KEY = "divert_cookie_refused"
 SSO_REFUSED_KEY = "divert_sso_refused"
 SETUP_DONE_KEY = "divert_setup_done"
@@ -70,6 +79,12 @@ SSO_REFUSED = {
 }
 
 ALL_ROLES = tuple(codes.ROLES)
+
+# extra_streamlit_components' cookie manager (the same build), declared here so that it is drawn
+# only for a set or a delete: its own CookieManager also asks for every cookie each time it is made
+_COOKIE_COMPONENT = components.declare_component(
+    "cookie_manager", path=str(Path(stx.__file__).parent / "CookieManager" / "frontend" / "build"))
+_HIDE_COOKIE_FRAME = "<style>.element-container:has(iframe[height=\"0\"]) { display: none; }</style>"
 SECTIONS = ("Dashboards", "Planning", "Records", "Admin", "Account")
 
 
@@ -195,7 +210,6 @@ class Gate:
     def __init__(self, engine):
         self.engine = engine
         self.prefs = stored_settings.load(engine)
-        self.cookies = stx.CookieManager(key="divert_cookies")
         # setting or deleting the cookie draws a component: inside this container, so that the
         # page below keeps the same shape whether or not a run touches the cookie (a shape that
         # changed between runs briefly showed the old sign-in form beside the new one)
@@ -207,6 +221,11 @@ class Gate:
 
     # -- each run ----------------------------------------------------------------------------
     def user(self) -> SignedIn | None:
+        user = self._user()
+        self._write_cookie()  # after the checks above, which may start a set or a delete
+        return user
+
+    def _user(self) -> SignedIn | None:
         state = st.session_state
         if state.pop(SIGN_OUT_KEY, False) and state.get(USERNAME_KEY):
             self._end(None, "You have signed out.")
@@ -271,9 +290,31 @@ class Gate:
         state = st.session_state
         session = session_token.Session(state[USERNAME_KEY], state[GENERATION_KEY], state[ISSUED_KEY],
                                         state[EXPIRES_KEY], state.setdefault(SID_KEY, secrets.token_urlsafe(18)))
+        self._start_write("set", value=session_token.issue(session, secret("cookie_key")),
+                          options={"path": "/", "expires": session.expires_at.isoformat(), "sameSite": "strict"})
+
+    def _start_write(self, method: str, **args) -> None:
+        """Start setting or deleting the cookie; it replaces a write not yet done (the last word
+        counts: a set after a sign-out's delete, or a delete after a sign-in's set)."""
+        state = st.session_state
+        number = state.get(COOKIE_WRITES_KEY, 0) + 1
+        state[COOKIE_WRITES_KEY] = number
+        state[COOKIE_WRITE_KEY] = {"method": method, "args": args, "key": f"divert_cookie_{method}_{number}"}
+
+    def _write_cookie(self) -> None:
+        """Draw the component for the set or delete under way, every run until the browser
+        reports it done (a component taken off the page before that may never carry it out).
+        Its own key each time, so that an earlier write's report never counts for a later one."""
+        state = st.session_state
+        write = state.get(COOKIE_WRITE_KEY)
+        if not write:
+            return
         with self._cookie_slot:
-            self.cookies.set(COOKIE_NAME, session_token.issue(session, secret("cookie_key")),
-                             key="divert_cookie_set", expires_at=session.expires_at, same_site="strict")
+            st.html(_HIDE_COOKIE_FRAME)
+            done = _COOKIE_COMPONENT(method=write["method"], cookie=COOKIE_NAME, key=write["key"], default=False,
+                                     **write["args"])
+        if done is True and state.get(COOKIE_WRITE_KEY) is write:
+            state.pop(COOKIE_WRITE_KEY, None)
 
     def _resume_from_cookie(self) -> None:
         state = st.session_state
@@ -295,11 +336,7 @@ class Gate:
     def _forget(self) -> None:
         """Ignore the browser's cookie for the rest of this session and delete it."""
         st.session_state[COOKIE_REFUSED_KEY] = True
-        try:
-            with self._cookie_slot:
-                self.cookies.delete(COOKIE_NAME, key="divert_cookie_delete")
-        except KeyError:  # the component had not reported the cookie: it was still told to delete it
-            pass
+        self._start_write("delete")
 
     def _end(self, reason: str | None, notice: str) -> None:
         """End this session. Signing out (no `reason`) also voids its cookie wherever a copy of

@@ -82,6 +82,8 @@ def test_the_cookie_signs_in_again_until_signing_out_voids_it(demo_app, page):
     page.reload()  # a new session, signed in again from the cookie
     wait_for_page(page, "Overview")
     assert menu(page) == expected_menu("caseworker")
+    assert runs(page) == 1  # read from the request: no cookie component, and no second run for it
+    assert page.locator('iframe[src*="cookie_manager"]').count() == 0
 
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_text("You have signed out.").first).to_be_visible()
