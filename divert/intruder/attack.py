@@ -113,6 +113,21 @@ class Findings:
         return min(small, key=lambda r: (r.width, r.high - r.low), default=None)
 
 
+@dataclass
+class _Program:
+    matrix: sparse.csc_array
+    row_low: np.ndarray
+    row_high: np.ndarray
+    col_low: np.ndarray
+    col_high: np.ndarray
+    expr: sparse.csr_array  # each row of the neighbourhood over the program's unknowns
+    constant: np.ndarray  # ... plus this
+    position: dict
+    rows: np.ndarray
+    ratio_of: list
+    n_cols: int
+
+
 class Inconsistent(Exception):
     """A published figure does not hold its own true count: the audit's definitions are wrong."""
 
@@ -153,11 +168,15 @@ def attack(figures: list[Figure], members: list[np.ndarray], n_records: int, rat
     links = _merge_ratios(ratios, of_figure)
     system = _System(matrix, low, high, truth, counts.astype(float), links)
     targets = [k for k, r in enumerate(rows) if any(figures[i].hidden for i in r)]
+    needed = np.where((truth >= 1) & (truth < threshold), protection, 1)
+    reached = _reached_together(system, [figures[r[0]] for r in rows], targets, needed, reaches[0], progress)
     found = []
     for done, k in enumerate(targets, start=1):
-        small = 1 <= truth[k] < threshold
-        r = Range([figures[i].name for i in rows[k]], math.inf, -math.inf, int(truth[k]), False,
-                  protection if small else 1)
+        r = Range([figures[i].name for i in rows[k]], math.inf, -math.inf, int(truth[k]), False, int(needed[k]))
+        if k in reached:  # a solution of the whole system moves it far enough from its true value
+            r.low, r.high = sorted((truth[k], reached[k]))
+            found.append(r)
+            continue
         for reach in reaches:
             near = system.neighbourhood(k, reach)
             inner = system.ends(k, near, outer=False, enough=truth[k] + r.needed)
@@ -179,6 +198,33 @@ def attack(figures: list[Figure], members: list[np.ndarray], n_records: int, rat
     return Findings(found, leaks, len(figures), len(views), len(rows), len(links), atoms.shape[1],
                     len({system.part(k) for k in targets}), system.programs, time.perf_counter() - started,
                     protection)
+
+
+def _reached_together(system: _System, first: list[Figure], targets: list[int], needed: np.ndarray, reach: int,
+                      progress: Progress) -> dict[int, float]:
+    """Hidden counts shown wide enough by a few programs for all the hidden counts of one table
+    at once (each a solution of the whole system: the inner program over their neighbourhoods
+    together), pushing them all up, then those still short alone together: {row: a value it
+    can take, at least `needed` from its true one}. The rest get programs of their own."""
+    tables = defaultdict(list)
+    for k in targets:
+        tables[(first[k].table, first[k].where)].append(k)
+    out: dict[int, float] = {}
+    for done, ks in enumerate(tables.values(), start=1):
+        progress(f"attacking hidden counts table by table ({done:,}/{len(tables):,})", done / len(tables))
+        if len(ks) < 2:
+            continue
+        near = [system.neighbourhood(k, reach) for k in ks]
+        near = (np.unique(np.concatenate([n[0] for n in near])), np.unique(np.concatenate([n[1] for n in near])))
+        for _ in range(2):
+            short = [k for k in ks if k not in out]
+            if len(short) < 2:
+                break
+            values = system.reached(short, near, np.ones(len(short)))
+            for k, value in zip(short, values, strict=True):
+                if abs(value - system.truth[k]) >= needed[k] - EPS:
+                    out[k] = float(value)
+    return out
 
 
 def _names(figures, rows, k) -> list[str]:
@@ -235,6 +281,43 @@ class _System:
         `enough`, the greatest is found first, and when it is at least `enough` the least is not
         sought (returned as the true value, which it is at most): the range is then wide enough
         whatever the least."""
+        p = self._program(near, outer)
+        rows, constant, ratio_of = p.rows, p.constant, p.ratio_of
+        objective = np.zeros(p.matrix.shape[1])
+        target = p.position[k]
+        objective[:p.n_cols] = p.expr[[target]].toarray()[0]
+        ends, binding, ratios_binding = [], set(), []
+        for sign in (-1.0, 1.0):
+            if sign > 0 and enough is not None and ends[0] >= enough - EPS:
+                ends.append(float(self.truth[k]))
+                break
+            solution = self._solve(sign * objective, p)
+            if solution is None:
+                raise Inconsistent(f"row {k}: the published figures admit no solution")
+            value, row_dual, _ = solution
+            ends.append(value + constant[target])
+            for i, dual in enumerate(row_dual[:len(rows)]):
+                if abs(dual) > EPS:
+                    binding.add(int(rows[i]))
+            ratios_binding += [q for q, dual in zip(ratio_of, row_dual[len(rows):], strict=True) if abs(dual) > EPS]
+        return ends[1], ends[0], sorted(binding), list({id(q): q for q in ratios_binding}.values())
+
+    def reached(self, ks: list[int], near, weights: np.ndarray) -> np.ndarray:
+        """The values rows `ks` take at one solution of the inner program over `near` (every
+        other kind of record at its true number, so a solution of the whole system) that
+        pushes each up by its weight (down where negative)."""
+        p = self._program(near, outer=False)
+        objective = np.zeros(p.matrix.shape[1])
+        at = [p.position[k] for k in ks]
+        objective[:p.n_cols] = -(sparse.csr_array(p.expr[at]).T @ weights)
+        solution = self._solve(objective, p)
+        if solution is None or solution[2] is None:
+            return np.array([self.truth[k] for k in ks])
+        return p.expr[at] @ solution[2][:p.n_cols] + p.constant[at]
+
+    def _program(self, near, outer: bool) -> _Program:
+        """The linear program over a neighbourhood: the inner one (other records as they are) or
+        the outer one (each row's records outside left free within its published figure)."""
         moving, rows = near
         position = {int(r): i for i, r in enumerate(rows)}
         block = self.by_row[rows][:, moving]
@@ -278,24 +361,8 @@ class _System:
         col_high = np.full(total_cols, np.inf)
         for row, col in outside.items():
             col_low[col], col_high[col] = self.low[row], self.high[row]
-        objective = np.zeros(total_cols)
-        target = position[k]
-        objective[:n_cols] = expr[[target]].toarray()[0]
-        ends, binding, ratios_binding = [], set(), []
-        for sign in (-1.0, 1.0):
-            if sign > 0 and enough is not None and ends[0] >= enough - EPS:
-                ends.append(float(self.truth[k]))
-                break
-            solution = self._solve(sign * objective, matrix, np.array(row_low), np.array(row_high), col_low, col_high)
-            if solution is None:
-                raise Inconsistent(f"row {k}: the published figures admit no solution")
-            value, row_dual = solution
-            ends.append(value + constant[target])
-            for i, dual in enumerate(row_dual[:len(rows)]):
-                if abs(dual) > EPS:
-                    binding.add(int(rows[i]))
-            ratios_binding += [q for q, dual in zip(ratio_of, row_dual[len(rows):], strict=True) if abs(dual) > EPS]
-        return ends[1], ends[0], sorted(binding), list({id(q): q for q in ratios_binding}.values())
+        return _Program(matrix, np.array(row_low), np.array(row_high), col_low, col_high, expr, constant, position,
+                        rows, ratio_of, n_cols)
 
     def _ratios(self, rows, position, expr, constant, outer: bool, n_cols: int):
         """The ratios among the rows, as lines over the program's unknowns: a row outside the
@@ -320,7 +387,10 @@ class _System:
                     ratio_of.append(q)
         return lines, line_low, ratio_of, outside
 
-    def _solve(self, cost, matrix, row_low, row_high, col_low, col_high):
+    def _solve(self, cost, program: _Program):
+        """(the objective's least value, the rows' duals, the solution) of the program."""
+        matrix, row_low, row_high = program.matrix, program.row_low, program.row_high
+        col_low, col_high = program.col_low, program.col_high
         lp = highspy.HighsLp()
         lp.num_col_, lp.num_row_ = matrix.shape[1], matrix.shape[0]
         inf = highspy.kHighsInf
@@ -338,13 +408,14 @@ class _System:
         self.programs += 1
         status = self.highs.getModelStatus()
         if status == highspy.HighsModelStatus.kUnbounded:
-            return (-np.inf if cost.sum() > 0 else np.inf) * 1.0, np.zeros(matrix.shape[0])
+            return (-np.inf if cost.sum() > 0 else np.inf) * 1.0, np.zeros(matrix.shape[0]), None
         if status != highspy.HighsModelStatus.kOptimal:
             return None
         solution = self.highs.getSolution()
         value = float(self.highs.getInfo().objective_function_value)
-        sign = 1.0 if cost[np.flatnonzero(cost)[0]] > 0 else -1.0
-        return sign * value, np.asarray(solution.row_dual)
+        nonzero = np.flatnonzero(cost)
+        sign = 1.0 if not len(nonzero) or cost[nonzero[0]] > 0 else -1.0
+        return sign * value, np.asarray(solution.row_dual), np.asarray(solution.col_value)
 
 
 def _with_phantoms(members: np.ndarray, extra: list[np.ndarray], ruled_out: np.ndarray) -> np.ndarray:
