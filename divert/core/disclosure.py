@@ -170,10 +170,7 @@ class Gate:
         out = out.with_columns(pl.when(pl.col("_note") == "").then(None).otherwise(pl.col("_note")).alias(NOTE))
         out = out.drop([c for c in out.columns if c.startswith(("_small_", "_second_")) or c == "_note"])
         if withhold:
-            column, key, count = withhold
-            few = frame.filter((pl.col(column) == key) & (pl.col(count) > 0) & (pl.col(count) < t))
-            out = (out.filter(~pl.col(parts[0]).is_in(few[parts[0]].implode())) if parts
-                   else out.head(0) if few.height else out)
+            out = self._withheld(frame, out, withhold, parts)
         if not ratio:
             return out
         return published_ratio(out, *ratio, small=self.small, estimated=frame[ratio[0]].is_not_null().to_list())
@@ -194,6 +191,14 @@ class Gate:
             if not changed:
                 break
         return out
+
+    def _withheld(self, frame: pl.DataFrame, out: pl.DataFrame, withhold: tuple[str, str, str], parts) -> pl.DataFrame:
+        """`out` without the tables (each value's, with `parts`) whose withheld-on count is small."""
+        column, key, count = withhold
+        few = frame.filter((pl.col(column) == key) & (pl.col(count) > 0) & (pl.col(count) < self.threshold))
+        if parts:
+            return out.filter(~pl.col(parts[0]).is_in(few[parts[0]].implode()))
+        return out.head(0) if few.height else out
 
     def _rounded(self, value: pl.Expr) -> pl.Expr:
         return (value.cast(pl.Float64) / self.base + 0.5).floor() * self.base

@@ -32,6 +32,8 @@ import numpy as np
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
+from divert.intruder.unknowns import incidence, merge_columns, merge_rows, with_phantoms
+
 EPS = 1e-7
 Progress = Callable[[str, float], None]
 
@@ -155,10 +157,10 @@ def attack(figures: list[Figure], members: list[np.ndarray], n_records: int, rat
     progress = progress or (lambda step, fraction: None)
     extra, n_extra, ruled_out = phantoms or ({}, 0, set())
     ruled_out = np.fromiter(ruled_out, dtype=np.int64, count=len(ruled_out))
-    counted = [_with_phantoms(m, extra.get(i, []), ruled_out) for i, m in enumerate(members)]
-    rows, of_figure = _merge_rows(figures, counted)
-    index = sparse.csr_array(_incidence([counted[r[0]] for r in rows], n_records + n_extra))
-    atoms, counts = _merge_columns(index, n_records)
+    counted = [with_phantoms(m, extra.get(i, []), ruled_out) for i, m in enumerate(members)]
+    rows, of_figure = merge_rows(figures, counted)
+    index = sparse.csr_array(incidence([counted[r[0]] for r in rows], n_records + n_extra))
+    atoms, counts = merge_columns(index, n_records)
     matrix = sparse.csr_array(index @ atoms)  # rows x atoms
     matrix.data[:] = 1.0  # an atom's unknown is its number of records
     low = np.array([max(figures[i].low for i in r) for r in rows])
@@ -418,66 +420,6 @@ class _System:
         return sign * value, np.asarray(solution.row_dual), np.asarray(solution.col_value)
 
 
-def _with_phantoms(members: np.ndarray, extra: list[np.ndarray], ruled_out: np.ndarray) -> np.ndarray:
-    """A figure's records and the records that could exist that it would count (not those ruled
-    out)."""
-    if not extra:
-        return members
-    more = np.concatenate(extra).astype(np.int64)
-    more = more[~np.isin(more, ruled_out)] if len(ruled_out) else more
-    return np.concatenate([np.asarray(members, dtype=np.int64), more])
-
-
-def _merge_rows(figures, members) -> tuple[list[list[int]], dict[int, int]]:
-    """Figures counting the same records are one count: [figure indices] per row, and each
-    figure's row (figures counting no record at all are one row, of value 0)."""
-    rows: dict[bytes, list[int]] = {}
-    for i, m in enumerate(members):
-        rows.setdefault(np.sort(m).astype(np.int64).tobytes(), []).append(i)
-    listed = list(rows.values())
-    return listed, {i: k for k, r in enumerate(listed) for i in r}
-
-
-def _incidence(sets: list[np.ndarray], n: int) -> sparse.csr_array:
-    sizes = [len(s) for s in sets]
-    rows = np.repeat(np.arange(len(sets)), sizes)
-    cols = np.concatenate(sets) if sets else np.zeros(0, dtype=np.int64)
-    return sparse.csr_array((np.ones(len(cols)), (rows, cols)), shape=(len(sets), n))
-
-
-def _merge_ratios(ratios: list[Ratio], of_figure: dict[int, int]) -> list[tuple[int, int, Ratio]]:
-    """One ratio per (numerator, denominator) pair of counts: the tightest of those published."""
-    tightest: dict[tuple[int, int], Ratio] = {}
-    for q in ratios:
-        pair = (of_figure[q.numerator], of_figure[q.denominator])
-        if pair[0] == pair[1]:
-            continue  # a count over itself says nothing
-        known = tightest.get(pair)
-        if known is None:
-            tightest[pair] = q
-        elif q.low > known.low or q.high < known.high:
-            tightest[pair] = Ratio(q.numerator, q.denominator, max(q.low, known.low), min(q.high, known.high),
-                                   q.table, q.where, q.what)
-    return [(a, b, q) for (a, b), q in tightest.items()]
-
-
-def _merge_columns(index: sparse.csr_array, n_real: int | None = None) -> tuple[sparse.csr_array, np.ndarray]:
-    """Records counted in exactly the same rows are one unknown: the records x atoms map and
-    how many records each atom holds (of the first `n_real` columns: those after are records
-    that could exist, none in truth). Records counted nowhere are left out."""
-    columns = sparse.csc_array(index)
-    keys: dict[bytes, int] = {}
-    atom_of = np.full(index.shape[1], -1)
-    for j in range(index.shape[1]):
-        found = columns.indices[columns.indptr[j]:columns.indptr[j + 1]]
-        if len(found):
-            atom_of[j] = keys.setdefault(np.sort(found).tobytes(), len(keys))
-    used = np.flatnonzero(atom_of >= 0)
-    mapping = sparse.csr_array((np.ones(len(used)), (used, atom_of[used])), shape=(index.shape[1], len(keys)))
-    real = used[used < (index.shape[1] if n_real is None else n_real)]
-    return mapping, np.bincount(atom_of[real], minlength=len(keys))
-
-
 def _check(figures, rows, low, high, truth) -> None:
     for k, r in enumerate(rows):
         if not low[k] - EPS <= truth[k] <= high[k] + EPS:
@@ -518,3 +460,19 @@ def _quiet_highs() -> highspy.Highs:
     highs.setOptionValue("presolve", "off")  # every solve after the first starts from the last basis
     highs.setOptionValue("solver", "simplex")
     return highs
+
+
+def _merge_ratios(ratios: list[Ratio], of_figure: dict[int, int]) -> list[tuple[int, int, Ratio]]:
+    """One ratio per (numerator, denominator) pair of counts: the tightest of those published."""
+    tightest: dict[tuple[int, int], Ratio] = {}
+    for q in ratios:
+        pair = (of_figure[q.numerator], of_figure[q.denominator])
+        if pair[0] == pair[1]:
+            continue  # a count over itself says nothing
+        known = tightest.get(pair)
+        if known is None:
+            tightest[pair] = q
+        elif q.low > known.low or q.high < known.high:
+            tightest[pair] = Ratio(q.numerator, q.denominator, max(q.low, known.low), min(q.high, known.high),
+                                   q.table, q.where, q.what)
+    return [(a, b, q) for (a, b), q in tightest.items()]
