@@ -18,6 +18,7 @@ from divert.analytics.calendar.weeks import working_days_expr
 from divert.analytics.data.filters import Filters
 from divert.analytics.data.frames import Frames
 from divert.analytics.data.memo import per_snapshot
+from divert.analytics.data.partition import gated_table
 from divert.analytics.stats.intervals import risk_ratio
 from divert.core import codes
 from divert.core.disclosure import Gate
@@ -176,8 +177,6 @@ def gated(headline: Headline, gate: Gate, hours_per_referral: float = 4.0,
     worked out from the gated referral count. `within` (the frames and filters the headline was
     made from) gates the trend together with the same headline's for the other values of a
     filter chosen (divert.analytics.data.partition)."""
-    from divert.analytics.data.partition import gated_table
-
     if gate.exact:
         return headline
     if headline.unit in ("count", "hours"):
@@ -191,14 +190,15 @@ def gated(headline: Headline, gate: Gate, hours_per_referral: float = 4.0,
         previous = gate.derived(headline.previous, *headline.previous_bases, summary=summary, share=share)
     if headline.unit in ("count", "pct"):  # the trend counts events (referrals, charges ...) a month
         spec = {"counts": ["value"], "across": [[]]}
-        prepare = lambda t: t.with_columns(pl.col("value").cast(pl.Int64))  # noqa: E731
     elif headline.unit == "hours":
         spec = {"counts": ["people"], "across": [[]]}
-        prepare = lambda t: t  # noqa: E731
     else:
         spec = {"counts": ["people", "events"], "derived": {"value": ["people", "events"]},
                 **({"shares": ["value"]} if headline.unit == "share" else {})}
-        prepare = lambda t: t  # noqa: E731
+
+    def prepare(trend: pl.DataFrame) -> pl.DataFrame:  # the counts a month, as whole numbers where they are counts
+        return trend.with_columns(pl.col("value").cast(pl.Int64)) if headline.unit in ("count", "pct") else trend
+
     if within is None:
         trend = gate.table(prepare(headline.trend), **spec)
     else:
@@ -233,8 +233,6 @@ def _gated_counts(headline: Headline, gate: Gate, hours: float, within) -> tuple
     if within is None:
         shown = gate.table(exact(headline), ["count"])
     else:
-        from divert.analytics.data.partition import gated_table
-
         frames, filters = within
         shown = gated_table(gate, lambda f: exact(next(h for h in headlines(frames, f, hours) if h.key == headline.key)),
                             frames, filters, counts=["count"])

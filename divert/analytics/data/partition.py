@@ -55,7 +55,7 @@ def gated_table(gate: Gate, make: Callable[[Filters], pl.DataFrame], frames: Fra
     tables = [make(replace(filters, **{name: option})).with_columns(pl.lit(option).alias(PART)) for option in options]
     stacked = pl.concat([t for t in tables if t.width > 1], how="diagonal_relaxed")
     if stacked.is_empty():
-        return gate.table(make(filters), **spec)
+        return gate.table(tables[options.index(value)].drop(PART), **spec)
     keys = row_keys(stacked, spec)
     shown = gate.table(stacked, **spec, parts=(PART, keys))
     return shown.filter(pl.col(PART) == value).drop(PART)
