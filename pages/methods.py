@@ -73,15 +73,17 @@ the Kaplan-Meier curve follows everyone until the as-of date.
 Service managers, caseworkers and administrators see exact figures. For the OPCC viewer role, and in
 anything published, every figure passes one gate where it is made, so nothing small reaches the browser,
 a download or a figure taken out of Divert for them:
-- **Counts from 1 to the threshold minus 1** (set by an administrator; default 1 to 7) are hidden (shown as \*)
+- **Counts from 0 to the threshold minus 1** (set by an administrator; default 0 to 7) are hidden (shown as \*)
   and the row says why ("hidden: fewer than 8 people, or it would let such a figure be worked out").
   Every hidden count says the same, so a reader cannot tell a small count from one hidden to protect it.
-  Zero is shown as 0.
+  Zero is hidden too: a 0 shown beside hidden counts would tell a reader that each of them is at least 1,
+  and two nested counts shown rounded (a period within a longer one) could then pin a small difference
+  between them to four values.
 - **Anything made from a hidden count, or summarising fewer people than the threshold**, is hidden
   too: shares, rates and their intervals, medians and percentiles, ratios, hours, sparkline points.
 - **Secondary suppression**: in any total (the rows of one month, one group over time, and the values
   of a filter: the months of men, women, "other" and "not known" add up to all offences), a single
-  hidden cell takes the next smallest with it, and hidden cells too close to 1 to leave each other
+  hidden cell takes the next smallest with it, and hidden cells too close to 0 to leave each other
   room take another, so that no total gives one back. With one filter chosen, the tables of all its
   values are gated together, so the same cells are hidden whichever value is chosen.
 - **Rounding**: counts that are shown are rounded to the nearest 5; shares and rates are worked out
@@ -90,8 +92,8 @@ a download or a figure taken out of Divert for them:
   count. Officer hours are worked out from the rounded referral count.
 - **Fixed periods**: viewers choose among named periods ending at a month end, never custom dates, and
   compare the programme's own before/after periods. Filters that single out fewer people than the
-  threshold, or that leave out fewer than that compared with the wider view, are refused with a reason
-  instead of drawn.
+  threshold (none included), or that leave out from 1 to that many compared with the wider view, are
+  refused with a reason instead of drawn.
 - Undeclared figures never pass: a table column the gate has not been told about is dropped. The
   Kaplan-Meier curve, which steps at each person's event, is shown to service managers only.
 

@@ -10,6 +10,7 @@ is made from, two overlapping periods, a subtotal published beside a table."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import date
 from types import SimpleNamespace
 
@@ -66,14 +67,15 @@ def leaked(findings: intruder.Findings) -> dict[str, intruder.Range]:
 
 # --- planted weaknesses ---------------------------------------------------------------------------
 def test_secondary_suppression_off_is_caught_with_the_total_that_gives_it_away():
-    """3 and 9 offences, 12 in all: without secondary suppression the 3 is hidden, the 9 shown as
-    10 (8 to 12) and the total as 10 (8 to 12), so the hidden count is at most 12 - 8 = 4."""
-    surface, records = offences({"A": 3, "B": 9})
-    shown, _, _ = table(surface, records, "offences by group", ["A", "B"], across=None)
-    assert shown["count"].to_list() == [None, 10, 10]
+    """1, 13 and 13 offences, 27 in all: without secondary suppression the 1 is hidden, each 13
+    shown as 15 (13 to 17) and the total as 25 (23 to 27), so the hidden count is at most
+    27 - 13 - 13 = 1."""
+    surface, records = offences({"A": 1, "B": 13, "C": 13})
+    shown, _, _ = table(surface, records, "offences by group", ["A", "B", "C"], across=None)
+    assert shown["count"].to_list() == [None, 15, 15, 25]
     found = audit(surface)
     leak = leaked(found)["offences by group [as of 2026-11-30; no filter] group A: count"]
-    assert (leak.low, leak.high, leak.width) == (1, 4, 3) and leak.needed == 4
+    assert (leak.low, leak.high, leak.width) == (0, 1, 1) and leak.needed == 4
     assert "offences by group [as of 2026-11-30; no filter] group total: count" in leak.given_away_by
     assert "offences by group [as of 2026-11-30; no filter] group B: count" in leak.given_away_by
 
@@ -98,42 +100,45 @@ def test_a_share_published_beside_a_hidden_count_is_caught():
 
 
 def test_two_overlapping_periods_are_differenced():
-    """4 offences in January, 13 in February and March: the January-March total (17, shown 15)
-    and the February-March total (13, shown 15) differ by at most 17 - 13 = 4."""
-    surface, records = offences({"2026-01": 4, "2026-02": 6, "2026-03": 7})
+    """1 offence in January, 13 in February and 13 in March. Each period's months are gated on
+    their own: in January-March the 1 is hidden with February (the total, 27 shown as 25, less
+    February and March would give it back), but February-March shows both months (15 each, 13
+    to 17). The January-March total less those two is at most 27 - 13 - 13 = 1."""
+    surface, records = offences({"2026-01": 1, "2026-02": 13, "2026-03": 13})
     months = records.select(INDEX, pl.col("group"))
-    monthly = VIEWER.table(pl.DataFrame({"group": ["2026-01", "2026-02", "2026-03"], "count": [4, 6, 7]}), ["count"],
-                           across=[[]])
-    surface.counts("offences a month", "Last 3 months", monthly, None, ["group"], {"count": months}, VIEWER)
     for where, first in (("Jan-Mar", "2026-01"), ("Feb-Mar", "2026-02")):
-        part = months.filter(pl.col("group") >= first).select(INDEX, pl.lit("total").alias("group"))
-        exact = pl.DataFrame({"group": ["total"], "count": [part.height]})
-        surface.counts("offences in the period", where, VIEWER.table(exact, ["count"]), exact, ["group"],
-                       {"count": part}, VIEWER)
-    leak = leaked(audit(surface))["offences a month [Last 3 months] group 2026-01: count"]
-    assert leak.high <= 4 and leak.width < 4
+        part = months.filter(pl.col("group") >= first)
+        exact = part.group_by("group").len("count").sort("group").with_columns(pl.col("count").cast(pl.Int64))
+        monthly = VIEWER.table(exact, ["count"], across=[[]])
+        surface.counts("offences a month", where, monthly, exact, ["group"], {"count": part}, VIEWER)
+        total = pl.DataFrame({"group": ["total"], "count": [part.height]})
+        surface.counts("offences in the period", where, VIEWER.table(total, ["count"]), total, ["group"],
+                       {"count": part.with_columns(pl.lit("total").alias("group"))}, VIEWER)
+    leak = leaked(audit(surface))["offences a month [Jan-Mar] group 2026-01: count"]
+    assert leak.high <= 1 and leak.width < 4
     assert {"offences in the period [Jan-Mar] group total: count",
-            "offences in the period [Feb-Mar] group total: count"} <= set(leak.given_away_by)
+            "offences a month [Feb-Mar] group 2026-02: count"} <= set(leak.given_away_by)
 
 
 def test_a_total_over_a_hidden_cell_is_caught():
-    """A table with secondary suppression (1 and 8 hidden, 18 shown as 20: with the total 27
-    shown as 25, the 1 alone would be at most 27 - 18 - 8 = 1), and beside it a subtotal of the 1
-    and the 18 (19, shown 20): the 1 is at most 22 - 18 = 4."""
-    surface, records = offences({"A": 1, "B": 8, "C": 18})
-    shown, _, _ = table(surface, records, "offences by group", ["A", "B", "C"], across=[[]], with_total=False)
-    table(surface, records, "all offences", ["A", "B", "C"], where="total",
+    """A table with secondary suppression (1 and 8 hidden, each 13 shown as 15 (13 to 17): with
+    the total 35 shown as 35, the 1 alone would be at most 37 - 13 - 13 - 8 = 3), and beside it a
+    subtotal of the 1 and the two 13s (27, shown 25): the 1 is at most 27 - 13 - 13 = 1."""
+    surface, records = offences({"A": 1, "B": 8, "C": 13, "D": 13})
+    groups = ["A", "B", "C", "D"]
+    shown, _, _ = table(surface, records, "offences by group", groups, across=[[]], with_total=False)
+    table(surface, records, "all offences", groups, where="total",
           extra=lambda exact: exact.filter(pl.col("group") == "total"))  # the table's total, published elsewhere
-    assert shown["count"].to_list()[:3] == [None, None, 20]
-    table(surface, records, "offences in A or C", ["A", "C"], with_total=True, where="subtotal")
+    assert shown["count"].to_list() == [None, None, 15, 15]
+    table(surface, records, "offences in A, C or D", ["A", "C", "D"], with_total=True, where="subtotal")
     found = leaked(audit(surface))
     leak = found["offences by group [as of 2026-11-30; no filter] group A: count"]
-    assert leak.high <= 4 and "offences in A or C [subtotal] group total: count" in leak.given_away_by
+    assert leak.high <= 1 and "offences in A, C or D [subtotal] group total: count" in leak.given_away_by
 
 
 # --- no false alarm -------------------------------------------------------------------------------
 def test_a_table_with_no_hidden_cell_raises_no_alarm():
-    surface, records = offences({"A": 30, "B": 42, "C": 0})
+    surface, records = offences({"A": 30, "B": 42, "C": 9})
     shown, _, _ = table(surface, records, "offences by group", ["A", "B", "C"], across=[[]])
     assert shown["count"].null_count() == 0
     found = audit(surface)
@@ -231,10 +236,10 @@ def test_a_release_without_an_audit_is_refused_with_the_reason(small_demo, tmp_p
 
 
 def test_findings_ignore_records_no_figure_counts():
-    surface, records = offences({"A": 3, "B": 9, "C": 50})
-    table(surface, records, "offences by group", ["A", "B"], across=None)
+    surface, records = offences({"A": 1, "B": 13, "C": 13, "D": 50})
+    table(surface, records, "offences by group", ["A", "B", "C"], across=None)
     found = audit(surface)
-    assert found.atoms == 2 and np.isfinite(found.leaks[0].high)
+    assert found.atoms == 3 and np.isfinite(found.leaks[0].high)
 
 
 # --- the gate fix the audit found: named periods from a month end are whole months ----------------
@@ -272,19 +277,21 @@ def test_the_release_is_read_cell_by_cell_with_the_records_each_counts(small_dem
 
 # --- records that could exist -----------------------------------------------------------------------
 def test_the_intruder_is_not_told_which_combinations_occur():
-    """One offence by a person of sex X, in area A, which holds 12 offences (shown 10: 8-12) of
-    which 11 are men's (shown 10: 8-12); area B holds 40 men's. Built from the real records only,
-    the X offence could only be in A, so X is at most 12 - 8 = 4. A real intruder does not know
-    it is in A: with the record that could exist (the same offence in B) the X count may be 7+."""
-    frame = pl.DataFrame({"offence_id": list(range(52)), "sex": ["X"] + ["M"] * 51,
-                          "area": ["A"] * 12 + ["B"] * 40})
+    """One offence by a person of sex X, in area A, which holds 27 offences (shown 25: 23-27) of
+    which 13 are men's and 13 women's (each shown 15: 13-17); area B holds 40 men's. Built from
+    the real records only, the X offence could only be in A, so X is at most 27 - 13 - 13 = 1. A
+    real intruder does not know it is in A: with the record that could exist (the same offence in
+    B) the X count may be 7+."""
+    frame = pl.DataFrame({"offence_id": list(range(67)), "sex": ["X"] + ["F"] * 13 + ["M"] * 53,
+                          "area": ["A"] * 27 + ["B"] * 40})
     frames = SimpleNamespace(offences=frame, referrals=pl.DataFrame(schema={"referral_id": pl.Int64}))
     surface = Surface(frames)
 
     def publish(records, where):
         for name, part in (("sex X", records.filter(pl.col("sex") == "X")),
                            ("area A", records.filter(pl.col("area") == "A")),
-                           ("area A men", records.filter((pl.col("area") == "A") & (pl.col("sex") == "M")))):
+                           ("area A men", records.filter((pl.col("area") == "A") & (pl.col("sex") == "M"))),
+                           ("area A women", records.filter((pl.col("area") == "A") & (pl.col("sex") == "F")))):
             exact = pl.DataFrame({"what": ["offences"], "count": [part.height]})
             shown = VIEWER.table(exact, ["count"])
             surface.counts(name, where, shown, exact, ["what"],
@@ -292,7 +299,7 @@ def test_the_intruder_is_not_told_which_combinations_occur():
 
     publish(surface.records("offences", frame), "as of 2026-11-30")
     told = intruder.attack(surface.figures, surface.members, surface.n_records, [], 4, 8)
-    assert [r.high for r in told.ranges] == [4.0] and told.leaks  # the strong intruder: 1 to 4
+    assert [r.high for r in told.ranges] == [1.0] and told.leaks  # the strong intruder: 0 or 1
     copy = frame.filter(pl.col("sex") == "X").with_columns(pl.lit("B").alias("area"), pl.lit(-1).alias("offence_id"))
     surface.read_phantoms(SimpleNamespace(offences=copy, referrals=frames.referrals))
     publish(surface.records("offences", copy), "as of 2026-11-30")
@@ -318,3 +325,38 @@ def test_records_that_could_exist_differ_from_a_real_one_in_one_characteristic(s
                    if any(copy[name] != r[name] for r in real.iter_rows(named=True) if r["offence_date"] == copy["offence_date"]
                           and all(copy[c] == r[c] for c in characteristics if c != name))]
         assert len(differs) >= 1
+
+
+def test_a_hidden_count_of_no_records_is_not_told_to_be_zero(small_demo):
+    """Zeros are hidden too. Sex X has no offence at all: built from the real records only, its
+    hidden count could only be 0 (no kind of record counts in it). A record of the same count
+    without the filter, copied with sex X, is a record that could be there: with it, the hidden
+    0 could be anything the published counts allow."""
+    from divert.analytics.data.loading import load_frames
+    from divert.intruder.phantoms import phantoms
+
+    frames = load_frames(get_engine(small_demo))
+    frame = frames.offences.head(40).with_columns(pl.lit("M").cast(frames.offences.schema["sex"]).alias("sex"))
+    frames = replace(frames, offences=frame, referrals=frames.referrals.head(0))
+    surface = Surface(frames)
+
+    def publish(records, where, sex):
+        part = records if sex is None else records.filter(pl.col("sex") == sex)
+        exact = pl.DataFrame({"what": ["offences"], "count": [part.height]})
+        surface.counts("offences", where, VIEWER.table(exact, ["count"]), exact, ["what"],
+                       {"count": part.select(INDEX, pl.lit("offences").alias("what"))}, VIEWER)
+
+    records = surface.records("offences", frame)
+    publish(records, "as of 2026-11-30; no filter", None)
+    publish(records, "as of 2026-11-30; sex X", "X")
+    told = intruder.attack(surface.figures, surface.members, surface.n_records, [], 4, 8)
+    assert [(r.low, r.high) for r in told.ranges] == [(0, 0)] and told.leaks  # no kind of record: 0
+    made = phantoms(frames, surface, 8).offences
+    assert made.filter(pl.col("sex") == "X").height == 1 and made["offence_id"].max() < 0
+    surface.read_phantoms(SimpleNamespace(offences=made, referrals=frames.referrals))
+    copies = surface.records("offences", made)
+    publish(copies, "as of 2026-11-30; no filter", None)
+    publish(copies, "as of 2026-11-30; sex X", "X")
+    fair = intruder.attack(surface.figures, surface.members, surface.n_records, [], 4, 8,
+                           phantoms=(surface.phantom_members, surface.n_phantoms, surface.impossible))
+    assert not fair.leaks and fair.ranges[0].high >= 4  # 40 shown as 40 (38-42): X could be 0 to 4

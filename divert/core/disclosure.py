@@ -3,13 +3,15 @@
 Every figure a viewer sees, downloads or receives in the page data passes through `Gate.table`
 (or `Gate.count` / `Gate.derived` for a single figure), where the figures are made. Its rules:
 
-- a count from 1 to threshold-1 is suppressed (zero may be shown);
+- a count from 0 to threshold-1 is suppressed: zero too, since a zero shown beside hidden counts
+  tells a reader each hidden one is at least 1, and two nested counts shown rounded could then
+  pin a small difference between them to four values;
 - any figure derived from a suppressed count, or summarising fewer than the threshold number
   of people (a share, rate, interval, median, percentile, hours, ratio), is suppressed too;
 - secondary suppression: along each dimension named (the rows of one period, one group over
   time ..., and the values of a filter: `parts`), a lone suppressed cell takes the next
-  smallest cell with it, and so do suppressed cells too close to 1 each for a rounded total
-  to leave them room (each must be able to lie anywhere from 1 to at least 5), so that no
+  smallest cell with it, and so do suppressed cells too close to 0 each for a rounded total
+  to leave them room (each must be able to lie anywhere from 0 to at least 4), so that no
   total gives a small count back;
 - every suppressed cell carries the same note (fewer than the threshold, or hidden to protect
   one), so a reader cannot tell a small count from one hidden to protect it;
@@ -36,7 +38,7 @@ from divert.core.codes import REFERENCE_GROUP
 SUPPRESSED = "*"
 EXACT_ROLES = ("manager", "caseworker", "admin")
 NOTE = "note"
-ROOM = 4  # a hidden count can always lie anywhere in 1..5 at least, as wide as a rounded one
+ROOM = 4  # a hidden count can always lie anywhere in 0..4 at least, as wide as a rounded one
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,7 @@ class Gate:
     @property
     def hidden_note(self) -> str:
         """What every suppressed count says: the same words whether it is small or hidden to
-        protect one, so that the note tells a reader nothing more than that it is at least 1."""
+        protect one, so that the note tells a reader nothing more than that it is at least 0."""
         return f"hidden (fewer than {self.threshold} people, or it would let such a figure be worked out)"
 
     # --- single figures ---------------------------------------------------------------------
@@ -64,7 +66,7 @@ class Gate:
         """A count as the role may see it: None when hidden, else exact or rounded to base."""
         if value is None or self.exact:
             return value
-        if 0 < value < self.threshold:
+        if 0 <= value < self.threshold:
             return None
         return self.rounded(value)
 
@@ -93,14 +95,14 @@ class Gate:
             return True
         if not bases or bases[0] is None or bases[0] < self.threshold:
             return False
-        return all(b is not None and (b == 0 or b >= self.threshold) for b in bases[1:])
+        return all(b is not None and b >= self.threshold for b in bases[1:])
 
     # --- tables -----------------------------------------------------------------------------
     def table(self, frame: pl.DataFrame, counts: list[str], derived: dict[str, list[str]] | None = None,
               across: list[list[str]] | None = None, keep: list[str] | None = None,
               summaries: list[str] | None = None, ratio: tuple[str, str, str] | None = None,
               shares: list[str] | None = None, parts: tuple[str, list[str]] | None = None,
-              withhold: tuple[str, str, str] | None = None) -> pl.DataFrame:
+              withhold: tuple[str, str, str] | None = None, after: dict[str, str] | None = None) -> pl.DataFrame:
         """The frame as the role may see it. `counts` are count columns; `derived` maps each
         figure made from counts to its base counts (the first: the people it summarises; a
         figure's _low/_high interval columns follow it); `across` lists the key columns along
@@ -120,7 +122,9 @@ class Gate:
         whose counts add up to the table without the filter. `withhold` = (key column, key,
         count column): a table whose count on that row (a funnel's cohort) is from 1 to the
         threshold less 1 is not shown at all (no row), since every figure in it would be about
-        too few people and could be differenced against a wider one."""
+        too few people and could be differenced against a wider one. `after` maps a share whose
+        denominator is a count of the row before (a stage's share of the stage before) to that
+        count: it is hidden where that count is hidden."""
         derived = derived or {}
         if self.exact or frame.is_empty():
             return frame
@@ -134,17 +138,10 @@ class Gate:
         out = self._flagged(out, counts, groups)
         hidden = {c: pl.col(f"_small_{c}") | pl.col(f"_second_{c}") for c in counts}
         notes = [pl.when(hidden[c]).then(pl.lit(f"{_words(c)}: {self.hidden_note}")) for c in counts]
-        derived_hidden = {}
-        for column, bases in derived.items():
-            if column not in out.columns:
-                continue
-            unsafe = pl.lit(False)
-            for i, b in enumerate(bases):
-                value = pl.col(b)
-                too_few = (value < t) if i == 0 else ((value > 0) & (value < t))
-                unsafe = unsafe | too_few.fill_null(True) | (hidden[b] if b in hidden else pl.lit(False))
-            derived_hidden[column] = unsafe
-            notes.append(pl.when(unsafe).then(pl.lit(f"{_words(column)}: based on {self.small}")))
+        derived_hidden = {column: self._unsafe(bases, hidden, (after or {}).get(column), parts)
+                          for column, bases in derived.items() if column in out.columns}
+        notes += [pl.when(unsafe).then(pl.lit(f"{_words(column)}: based on {self.small}"))
+                  for column, unsafe in derived_hidden.items()]
         out = out.with_columns(pl.concat_str([n for n in notes], separator="; ", ignore_nulls=True).alias("_note")
                                if notes else pl.lit(None, pl.String).alias("_note"))
         replacements = []
@@ -175,11 +172,21 @@ class Gate:
             return out
         return published_ratio(out, *ratio, small=self.small, estimated=frame[ratio[0]].is_not_null().to_list())
 
+    def _unsafe(self, bases: list[str], hidden: dict[str, pl.Expr], previous: str | None, parts) -> pl.Expr:
+        """Where a figure made from `bases` is hidden: a base under the threshold (0 included) or
+        hidden, or (`previous`) that count of the row before hidden."""
+        unsafe = pl.lit(False)
+        for b in bases:
+            unsafe = unsafe | (pl.col(b) < self.threshold).fill_null(True) | hidden.get(b, pl.lit(False))
+        if previous:
+            unsafe = unsafe | hidden[previous].shift(1).over(parts[0] if parts else pl.lit(1)).fill_null(False)
+        return unsafe
+
     def _flagged(self, frame: pl.DataFrame, counts: list[str], groups: list[list[str]]) -> pl.DataFrame:
-        """The frame with _small_<count> (1 to threshold-1) and _second_<count> (hidden to protect
+        """The frame with _small_<count> (0 to threshold-1) and _second_<count> (hidden to protect
         one: secondary suppression along every group, until nothing changes) flags."""
         t = self.threshold
-        out = frame.with_columns(*(((pl.col(c) > 0) & (pl.col(c) < t)).fill_null(False).alias(f"_small_{c}")
+        out = frame.with_columns(*((pl.col(c) < t).fill_null(False).alias(f"_small_{c}")
                                    for c in counts), *(pl.lit(False).alias(f"_second_{c}") for c in counts))
         for _ in range(64):
             changed = False
@@ -263,11 +270,11 @@ def _secondary(frame: pl.DataFrame, column: str, keys: list[str], threshold: int
     """In a group (rows sharing `keys`, whose total is published rounded elsewhere: the period,
     the view without the filter) with a hidden cell, hide its next smallest non-zero cell too
     when what is shown leaves a hidden cell too little room. An intruder knows each hidden cell
-    is at least 1, each shown cell and the total within their rounding (x - 2 to x + 2 for base
-    5); the hidden cells then add up to at most the total's top less the shown cells' bottoms
-    (and, for a lone hidden cell, at least the total's bottom less their tops). Moving the other
-    hidden cells down to 1 leaves any one of them that much room; fewer than `ROOM` + 1 values
-    (a count shown rounded keeps five) takes another cell with it."""
+    is at least 0 (zeros are hidden too), each shown cell and the total within their rounding
+    (x - 2 to x + 2 for base 5); the hidden cells then add up to at most the total's top less the
+    shown cells' bottoms (and, for a lone hidden cell, at least the total's bottom less their
+    tops). Moving the other hidden cells down to 0 leaves any one of them that much room; fewer
+    than `ROOM` + 1 values (a count shown rounded keeps five) takes another cell with it."""
     small, second = f"_small_{column}", f"_second_{column}"
     over = keys or [pl.lit(1)]
     half = base // 2
@@ -287,7 +294,7 @@ def _secondary(frame: pl.DataFrame, column: str, keys: list[str], threshold: int
         pl.when(shown).then(value).otherwise(None).rank("ordinal").over(over).alias("_rank"),
     )
     n = pl.col("_n_hidden")
-    room = pl.col("_most") - (n - 1) - pl.when(n == 1).then(pl.max_horizontal(pl.col("_least"), pl.lit(1))).otherwise(1)
+    room = pl.col("_most") - pl.when(n == 1).then(pl.max_horizontal(pl.col("_least"), pl.lit(0))).otherwise(0)
     short = (n >= 1) & ~pl.col("_total_hidden") & (room < ROOM)
     return ranked.with_columns(
         (pl.col(second) | (short & (pl.col("_rank") == 1)).fill_null(False)).alias(second)
@@ -320,9 +327,11 @@ def for_display(frame: pl.DataFrame, counts: list[str]) -> pl.DataFrame:
 
 def too_narrow(frames, filters, threshold: int) -> str | None:
     """For a gated role: why these filters may not be shown, or None. The people in scope (the
-    period's offences and referrals within the filters) must be none or at least the threshold,
-    and so must those that each filter leaves out within the others (otherwise two nested
-    filters could be subtracted to give a small group back)."""
+    period's offences and referrals within the filters) must be at least the threshold (or, with
+    no filter, none at all: an empty period), and those that each filter leaves out within the
+    others none or at least the threshold (otherwise two nested filters could be subtracted to
+    give a small group back). A filter of no people is refused like one of a few, since its
+    counts would all be hidden (zeros are too) and the refusal must not tell 0 from 1."""
     from dataclasses import replace
 
     def sizes(chosen):
@@ -331,7 +340,8 @@ def too_narrow(frames, filters, threshold: int) -> str | None:
     def small(values):
         return any(0 < v < threshold for v in values)
 
-    if small(sizes(filters)):
+    chosen = any(getattr(filters, name) is not None for name in ("area", "source", "age_band", "sex", "ethnic_group"))
+    if small(sizes(filters)) or (chosen and any(v == 0 for v in sizes(filters))):
         return f"These filters leave fewer than {threshold} people, too few to show without identifying anyone."
     for name in ("area", "source", "age_band", "sex", "ethnic_group"):
         if getattr(filters, name) is None:

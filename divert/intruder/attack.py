@@ -3,7 +3,7 @@ take given everything published (HiGHS, through highspy).
 
 What is published is a list of figures (divert.intruder.surface.Surface). Each count is the
 number of records in a set; the intruder does not know the records, only that each count lies in
-what was published for it (exact, a rounded interval, 1 to threshold-1 for a count hidden as
+what was published for it (exact, a rounded interval, 0 to threshold-1 for a count hidden as
 small, at least the threshold for one hidden to protect another) and that each share or rate
 shown lies within its rounding. The unknowns are the numbers of records of each kind ("atoms":
 records counted in exactly the same published figures), never negative. For a hidden count the
@@ -137,7 +137,7 @@ class Inconsistent(Exception):
 def attack(figures: list[Figure], members: list[np.ndarray], n_records: int, ratios: list[Ratio],
            protection: int, threshold: int, progress: Progress | None = None,
            reaches: tuple[int, ...] = (400, 3000), phantoms: tuple[dict, int, set] | None = None) -> Findings:
-    """Every hidden count's feasible range. The gate's promise: a small count (1 to threshold-1)
+    """Every hidden count's feasible range. The gate's promise: a small count (0 to threshold-1)
     is never known more closely than a rounded count is (a range at least `protection` wide:
     x-2..x+2 for rounding to 5), and no hidden count is pinned to one value. A leak breaks it.
 
@@ -170,11 +170,16 @@ def attack(figures: list[Figure], members: list[np.ndarray], n_records: int, rat
     links = _merge_ratios(ratios, of_figure)
     system = _System(matrix, low, high, truth, counts.astype(float), links)
     targets = [k for k, r in enumerate(rows) if any(figures[i].hidden for i in r)]
-    needed = np.where((truth >= 1) & (truth < threshold), protection, 1)
+    needed = np.where(truth < threshold, protection, 1)
     reached = _reached_together(system, [figures[r[0]] for r in rows], targets, needed, reaches[0], progress)
     found = []
     for done, k in enumerate(targets, start=1):
         r = Range([figures[i].name for i in rows[k]], math.inf, -math.inf, int(truth[k]), False, int(needed[k]))
+        if not system.size[k]:  # no record, real or that could exist, counts in it: the model says 0
+            r.low = r.high = truth[k]
+            r.solved, r.given_away_by = True, ["(no record the intruder does not rule out could be counted here)"]
+            found.append(r)
+            continue
         if k in reached:  # a solution of the whole system moves it far enough from its true value
             r.low, r.high = sorted((truth[k], reached[k]))
             found.append(r)
@@ -210,7 +215,8 @@ def _reached_together(system: _System, first: list[Figure], targets: list[int], 
     can take, at least `needed` from its true one}. The rest get programs of their own."""
     tables = defaultdict(list)
     for k in targets:
-        tables[(first[k].table, first[k].where)].append(k)
+        if system.size[k]:
+            tables[(first[k].table, first[k].where)].append(k)
     out: dict[int, float] = {}
     for done, ks in enumerate(tables.values(), start=1):
         progress(f"attacking hidden counts table by table ({done:,}/{len(tables):,})", done / len(tables))
@@ -409,7 +415,9 @@ class _System:
         self.highs.run()
         self.programs += 1
         status = self.highs.getModelStatus()
-        if status == highspy.HighsModelStatus.kUnbounded:
+        # the true counts are always a solution, so a program HiGHS cannot tell unbounded from
+        # infeasible (its presolve stops at a direction without end) is unbounded
+        if status in (highspy.HighsModelStatus.kUnbounded, highspy.HighsModelStatus.kUnboundedOrInfeasible):
             return (-np.inf if cost.sum() > 0 else np.inf) * 1.0, np.zeros(matrix.shape[0]), None
         if status != highspy.HighsModelStatus.kOptimal:
             return None

@@ -9,6 +9,10 @@ it with one characteristic (area, source, age band, sex, ethnic group) changed t
 other value: kinds of record that might have been there, numbering 0 in truth, which the programs
 may raise wherever every published figure allows. A copy that would appear in a row a published
 table does not have (a table shows it does not exist) is left out.
+
+A hidden count of no records at all (zeros are hidden too) would otherwise have no kind of record
+to raise, and so be told to be 0: for each, within one filter value, a record of the same count
+without the filter is copied with that filter's value, so that it could be there.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import numpy as np
 import polars as pl
 
 from divert.analytics.data.frames import Frames
-from divert.analytics.data.partition import CHARACTERISTICS
+from divert.analytics.data.partition import CHARACTERISTICS, MISSING
 from divert.intruder.surface import INDEX, KINDS, Surface
 
 
@@ -35,10 +39,34 @@ def phantoms(frames: Frames, surface: Surface, threshold: int) -> Frames:
         chosen = surface.ids[kind].filter(pl.col(INDEX).is_in(positions))[id_column]
         records = every.filter(pl.col(id_column).is_in(chosen.implode()))
         copies = [_changed(records, every, name) for name in CHARACTERISTICS if name in every.columns]
-        copies = [c for c in copies if c is not None]
+        copies += _into_empty(surface, kind, every, id_column)
+        copies = [c for c in copies if c is not None and c.height]
         frame = pl.concat(copies) if copies else records.head(0)
         made[kind] = frame.with_columns(pl.int_range(-frame.height, 0, dtype=frame.schema[id_column]).alias(id_column))
     return replace(frames, offences=made["offences"], referrals=made["referrals"])
+
+
+def _into_empty(surface: Surface, kind: str, every: pl.DataFrame, id_column: str) -> list[pl.DataFrame]:
+    """For every hidden count of no records in a view of one filter value: a copy of one record of
+    the same count without the filter (of this kind), with the filter's value."""
+    names = {f.name: i for i, f in enumerate(surface.figures)}
+    wanted: dict[tuple[str, str | None], set[int]] = {}
+    for f, m in zip(surface.figures, surface.members, strict=True):
+        if not f.hidden or len(m):
+            continue
+        *view, chosen = f.where.split("; ")
+        name = next((c for c in CHARACTERISTICS if chosen.startswith(c.replace("_", " ") + " ")), None)
+        twin = names.get(f"{f.table} [{'; '.join([*view, 'no filter'])}] {f.what}")
+        if name is None or twin is None or name not in every.columns or not len(surface.members[twin]):
+            continue
+        value = chosen[len(name) + 1:]
+        wanted.setdefault((name, None if value == MISSING else value), set()).add(int(surface.members[twin][0]))
+    out = []
+    for (name, value), positions in wanted.items():
+        chosen = surface.ids[kind].filter(pl.col(INDEX).is_in(list(positions)))[id_column]
+        records = every.filter(pl.col(id_column).is_in(chosen.implode()))
+        out.append(records.with_columns(pl.lit(value).cast(every.schema[name]).alias(name)))
+    return out
 
 
 def _changed(records: pl.DataFrame, every: pl.DataFrame, name: str) -> pl.DataFrame | None:

@@ -108,6 +108,10 @@ def _read(surface: Surface, frames: Frames, records: Frames, days: list[date], g
     read, refused, cells = [], 0, 0
     wanted = None if views is None else set(views)
     days = sorted(set(days))
+    # records that could exist are read from the tables as the pages make them, every row (their
+    # gated versions would hide or withhold rows of so few records, and every row is a place
+    # where they could count)
+    counting = gate if views is None else Gate("manager", gate.threshold, gate.base)
     for number, day in enumerate(days):
         known, counted = frames.at(day), records.at(day)
         for count, chosen in enumerate(choices):
@@ -126,7 +130,7 @@ def _read(surface: Surface, frames: Frames, records: Frames, days: list[date], g
                 read.append(key)
                 for builder, by_period in builders.values():
                     if by_period or not once:
-                        builder(View(day, period if by_period else None, filters, counted, gate), surface)
+                        builder(View(day, period if by_period else None, filters, counted, counting), surface)
                 once = True
         if release:
             cells += release_figures(surface, frames, day, force=frames.programme.force,

@@ -152,15 +152,15 @@ def _positions(frames: Frames, start: int) -> tuple[dict[str, pl.DataFrame], int
 
 def gate_bounds(value, note: str | None, column: str, gate: Gate) -> tuple[float, float, str | None]:
     """What a count as shown tells the intruder: the rounding interval of a shown count (and at
-    least the threshold when it is not 0); a hidden one is at least 1 (zeros are shown), and its
-    note says no more: a small count and one hidden to protect it carry the same words."""
+    least the threshold); a hidden one is at least 0 (zeros are hidden too), and its note says no
+    more: a small count and one hidden to protect it carry the same words."""
     if value is not None:
         value = float(value)
         if value == 0:
             return 0.0, 0.0, None
         half = gate.base // 2
         return max(float(gate.threshold), value - half), value + half, None
-    return 1.0, math.inf, "hidden"
+    return 0.0, math.inf, "hidden"
 
 
 def ratio_bounds(value: float, people: int | None, summary: bool = False) -> tuple[float, float]:

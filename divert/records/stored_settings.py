@@ -32,8 +32,8 @@ class SettingSpec:
 SPECS: tuple[SettingSpec, ...] = (
     SettingSpec(
         "small_number_threshold", "Small-number threshold",
-        "Counts from 1 up to one less than this are shown as * in anything published "
-        "(8 suppresses 1-7). Zero is still shown as 0.", int, 2, 20,
+        "Counts up to one less than this are shown as * in anything published (8 suppresses 1-7; "
+        "the viewer's dashboards hide 0 too, the public release shows it).", int, 2, 20,
     ),
     SettingSpec(
         "target_days_to_assessment", "Target: working days from referral to assessment",
