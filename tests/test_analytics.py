@@ -50,6 +50,17 @@ def test_monthly_counts_are_zero_filled():
     assert monthly["count"].to_list() == [2, 0, 1]
 
 
+def test_referrals_before_the_launch_are_not_applicable_not_zero():
+    """Months and weeks that ended before the launch (1 March 2023) with no referral: empty, not 0
+    (the programme had not started); a referral dated before the launch still counts; the week
+    of 27 February holds the launch day."""
+    months = pl.DataFrame({"period": [date(2023, 1, 1), date(2023, 2, 1), date(2023, 3, 1)], "referrals": [0, 2, 0]})
+    assert volume.before_the_launch(months, "referrals", date(2023, 3, 1))["referrals"].to_list() == [None, 2, 0]
+    weeks = pl.DataFrame({"period": [date(2023, 2, 20), date(2023, 2, 27), date(2023, 3, 6)], "count": [0, 0, 0]})
+    assert volume.before_the_launch(weeks, "count", date(2023, 3, 1), "1w")["count"].to_list() == [None, 0, 0]
+    assert volume.before_the_launch(months, "referrals", None).equals(months)
+
+
 def test_level_change_compares_equal_windows_either_side_of_the_launch():
     counts = {date(2020, m, 1): 100 for m in (6, 7, 8, 9)} | {date(2020, m, 1): 130 for m in (10, 11, 12)}
     change = volume.level_change(volume.per_period(offences_per_month(counts), "offence_date")).row(0, named=True)

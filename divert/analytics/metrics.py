@@ -49,6 +49,7 @@ def volume_table(frames: Frames, filters: Filters) -> pl.DataFrame:
     table = monthly.join(referred, on="period", how="full", coalesce=True).with_columns(
         pl.col("offences").fill_null(0), pl.col("referrals").fill_null(0)
     ).sort("period")
+    table = volume.before_the_launch(table, "referrals", frames.programme.launch)
     return with_provisional(table.select("period", "offences", "referrals"), as_of)
 
 

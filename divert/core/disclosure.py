@@ -131,7 +131,6 @@ class Gate:
         declared = set(counts) | set(keep or []) | {f"{d}{end}" for d in derived for end in ("", "_low", "_high")}
         dropped = [c for c, t in frame.schema.items() if t.is_numeric() and c not in declared]
         out = frame.drop(dropped)
-        t = self.threshold
         groups = [list(keys) for keys in across or []]
         if parts:
             groups = [[*keys, parts[0]] for keys in groups] + [list(parts[1])]

@@ -18,7 +18,7 @@ from datetime import date
 from typing import Any
 
 import polars as pl
-from sqlalchemy import any_, bindparam, func, literal_column, select
+from sqlalchemy import bindparam, cast, func, literal_column, select
 from sqlmodel import Session
 
 from divert.core.column_rules import Batch, CheckedColumn, column_rule
@@ -162,14 +162,14 @@ def _chunks(values: list, size: int = CHUNK) -> Iterable[list]:
 
 
 def _among(s: Session, column, values: list) -> Iterable:
-    """Conditions selecting `column` among `values`: on PostgreSQL one array parameter per 50,000
-    values (= ANY), on SQLite one JSON array (json_each), which both plan far faster than long
-    IN lists."""
-    if s.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import ARRAY
+    """Conditions selecting `column` among `values`: one JSON array parameter (jsonb_array_elements_text
+    on PostgreSQL, json_each on SQLite), which plans far faster than a long IN list and is sent as
+    one string (an array parameter of 100,000 texts took the driver seconds to send)."""
+    if s.get_bind().dialect.name == "postgresql" and values:
+        from sqlalchemy.dialects.postgresql import JSONB
 
-        for chunk in _chunks(values, 50_000):
-            yield column == any_(bindparam(None, chunk, type_=ARRAY(column.type)))
+        elements = func.jsonb_array_elements_text(cast(bindparam(None, json.dumps(values)), JSONB)).table_valued("value")
+        yield column.in_(select(cast(elements.c.value, column.type)))
         return
     if s.get_bind().dialect.name == "sqlite" and values:  # one JSON array parameter (json_each), not a long IN list
         listed = select(literal_column("value")).select_from(func.json_each(bindparam(None, json.dumps(values))))

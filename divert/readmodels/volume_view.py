@@ -76,6 +76,7 @@ def weekly_table(data: Frames, filters: Filters) -> pl.DataFrame:
     """Referrals per week (ISO weeks, Monday first), the week not over provisional: exact."""
     referrals = filters.apply(data.referrals, "referred_on")
     weekly = volume.per_period(referrals, "referred_on", "1w", start=filters.start, end=filters.end)
+    weekly = volume.before_the_launch(weekly, "count", data.programme.launch, "1w")
     return with_provisional(weekly, filters.as_of_date, "1w")
 
 

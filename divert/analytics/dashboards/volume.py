@@ -107,6 +107,16 @@ def breakdown(frame: pl.DataFrame, by: str) -> pl.DataFrame:
 
 
 @per_snapshot
+def before_the_launch(table: pl.DataFrame, column: str, launch: date | None, every: str = "1mo") -> pl.DataFrame:
+    """`column` (referrals) left empty, not 0, in periods that ended before the programme's
+    launch with none counted: the programme had not started, so there was nothing to count (and a
+    0 there is not a figure to show, or to hide as a small one)."""
+    if launch is None or table.is_empty():
+        return table
+    ended = pl.col("period").dt.offset_by(every).cast(pl.Date) <= launch
+    return table.with_columns(pl.when(ended & (pl.col(column) == 0)).then(None).otherwise(pl.col(column)).alias(column))
+
+
 def per_period_by(frame: pl.DataFrame, date_column: str, by: str, every: str = "1mo") -> pl.DataFrame:
     """Counts per period for each value of `by` (small multiples), zero-filled."""
     if frame.is_empty():
