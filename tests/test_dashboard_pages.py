@@ -70,6 +70,17 @@ def test_viewer_sees_small_counts_suppressed(open_as):
     assert any(table["Note"].astype(str).str.contains("fewer than 8 people").any() for table in tables if "Note" in table)
 
 
+def test_a_chart_whose_every_count_is_hidden_says_so_instead_of_drawing_nothing(open_as):
+    """Offences per month of people of sex "other": each month 0 to 7, all hidden for a viewer
+    (zeros too), so there is no chart to draw but words; a manager's chart is drawn."""
+    hidden = "every count here is hidden"
+    for role, said in (("viewer", True), ("manager", False)):
+        at = open_as(role, "pages/volume.py")
+        choose(at, "Period", "All time")
+        choose(at, "Sex", "X")
+        assert any(hidden in i.value for i in at.info) == said, role
+
+
 def test_viewer_filters_that_single_out_too_few_people_say_so_instead_of_drawing(open_as):
     at = open_as("viewer", "pages/volume.py")
     choose(at, "Local policing area", "E08000029")

@@ -207,9 +207,13 @@ def chart_block(title: str, caption: str, chart, table: pl.DataFrame, filename: 
         return
     shown = headers.plain(for_display(table, counts or []))
     chart_tab, table_tab = st.tabs(["Chart", "Table"])
-    drawn = None if chart is None else specification(chart, title, caption)
+    hidden = bool(counts) and all(table[c].null_count() == table.height for c in counts if c in table.columns)
+    drawn = None if chart is None or hidden else specification(chart, title, caption)
     with chart_tab:
-        if drawn is None:
+        if hidden:
+            st.info("Nothing to draw: every count here is hidden (fewer than the small-number threshold, or it "
+                    "would let such a count be worked out). The Table tab lists them.", icon=":material/info:")
+        elif drawn is None:
             st.info("Nothing to draw for these filters: the Table tab lists what there is.",
                     icon=":material/info:")
         else:
