@@ -339,14 +339,13 @@ def too_narrow(frames, filters, threshold: int) -> str | None:
     def small(values):
         return any(0 < v < threshold for v in values)
 
-    chosen = any(getattr(filters, name) is not None for name in ("area", "source", "age_band", "sex", "ethnic_group"))
-    if small(sizes(filters)) or (chosen and any(v == 0 for v in sizes(filters))):
+    chosen = [name for name in ("area", "source", "age_band", "sex", "ethnic_group") if getattr(filters, name) is not None]
+    within = sizes(filters)
+    if small(within) or (chosen and 0 in within):
         return f"These filters leave fewer than {threshold} people, too few to show without identifying anyone."
-    for name in ("area", "source", "age_band", "sex", "ethnic_group"):
-        if getattr(filters, name) is None:
-            continue
+    for name in chosen:
         wider = sizes(replace(filters, **{name: None}))
-        left_out = [w - n for w, n in zip(wider, sizes(filters), strict=True)]
+        left_out = [w - n for w, n in zip(wider, within, strict=True)]
         if small(left_out):
             return (f"Choosing this {name.replace('_', ' ')} leaves out fewer than {threshold} people, who could be "
                     "worked out by comparing with the wider view. Choose a wider filter.")

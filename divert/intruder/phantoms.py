@@ -33,22 +33,22 @@ def phantoms(frames: Frames, surface: Surface, threshold: int) -> Frames:
     small = [m for f, m in zip(surface.figures, surface.members, strict=True)
              if f.hidden and 0 < len(m) < threshold]
     positions = np.unique(np.concatenate(small)) if small else np.zeros(0, dtype=np.int64)
-    made = {}
+    made, empty = {}, _empty_counts(surface)
     for kind, id_column in KINDS.items():
         every = getattr(frames, kind)
         chosen = surface.ids[kind].filter(pl.col(INDEX).is_in(positions))[id_column]
         records = every.filter(pl.col(id_column).is_in(chosen.implode()))
         copies = [_changed(records, every, name) for name in CHARACTERISTICS if name in every.columns]
-        copies += _into_empty(surface, kind, every, id_column)
+        copies += _into_empty(empty, surface, kind, every, id_column)
         copies = [c for c in copies if c is not None and c.height]
         frame = pl.concat(copies) if copies else records.head(0)
         made[kind] = frame.with_columns(pl.int_range(-frame.height, 0, dtype=frame.schema[id_column]).alias(id_column))
     return replace(frames, offences=made["offences"], referrals=made["referrals"])
 
 
-def _into_empty(surface: Surface, kind: str, every: pl.DataFrame, id_column: str) -> list[pl.DataFrame]:
-    """For every hidden count of no records in a view of one filter value: a copy of one record of
-    the same count without the filter (of this kind), with the filter's value."""
+def _empty_counts(surface: Surface) -> dict[tuple[str, str | None], set[int]]:
+    """The hidden counts of no records in a view of one filter value: (the filter, its value) ->
+    the position of one record of the same count without the filter, for each."""
     names = {f.name: i for i, f in enumerate(surface.figures)}
     wanted: dict[tuple[str, str | None], set[int]] = {}
     for f, m in zip(surface.figures, surface.members, strict=True):
@@ -57,12 +57,21 @@ def _into_empty(surface: Surface, kind: str, every: pl.DataFrame, id_column: str
         *view, chosen = f.where.split("; ")
         name = next((c for c in CHARACTERISTICS if chosen.startswith(c.replace("_", " ") + " ")), None)
         twin = names.get(f"{f.table} [{'; '.join([*view, 'no filter'])}] {f.what}")
-        if name is None or twin is None or name not in every.columns or not len(surface.members[twin]):
+        if name is None or twin is None or not len(surface.members[twin]):
             continue
         value = chosen[len(name) + 1:]
         wanted.setdefault((name, None if value == MISSING else value), set()).add(int(surface.members[twin][0]))
+    return wanted
+
+
+def _into_empty(empty: dict[tuple[str, str | None], set[int]], surface: Surface, kind: str, every: pl.DataFrame,
+                id_column: str) -> list[pl.DataFrame]:
+    """Of this kind, the records of `empty` (divert.intruder.phantoms._empty_counts) copied with
+    the filter's value, so that each could be in its hidden count."""
     out = []
-    for (name, value), positions in wanted.items():
+    for (name, value), positions in empty.items():
+        if name not in every.columns:
+            continue
         chosen = surface.ids[kind].filter(pl.col(INDEX).is_in(list(positions)))[id_column]
         records = every.filter(pl.col(id_column).is_in(chosen.implode()))
         out.append(records.with_columns(pl.lit(value).cast(every.schema[name]).alias(name)))

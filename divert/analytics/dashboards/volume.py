@@ -106,7 +106,6 @@ def breakdown(frame: pl.DataFrame, by: str) -> pl.DataFrame:
     ).sort(["count", by], descending=[True, False])  # ties by name: the same order on every run
 
 
-@per_snapshot
 def before_the_launch(table: pl.DataFrame, column: str, launch: date | None, every: str = "1mo") -> pl.DataFrame:
     """`column` (referrals) left empty, not 0, in periods that ended before the programme's
     launch with none counted: the programme had not started, so there was nothing to count (and a
@@ -117,6 +116,7 @@ def before_the_launch(table: pl.DataFrame, column: str, launch: date | None, eve
     return table.with_columns(pl.when(ended & (pl.col(column) == 0)).then(None).otherwise(pl.col(column)).alias(column))
 
 
+@per_snapshot
 def per_period_by(frame: pl.DataFrame, date_column: str, by: str, every: str = "1mo") -> pl.DataFrame:
     """Counts per period for each value of `by` (small multiples), zero-filled."""
     if frame.is_empty():
