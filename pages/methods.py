@@ -85,7 +85,11 @@ a download or a figure taken out of Divert for them:
   of a filter: the months of men, women, "other" and "not known" add up to all offences), a single
   hidden cell takes the next smallest with it, and hidden cells too close to 0 to leave each other
   room take another, so that no total gives one back. With one filter chosen, the tables of all its
-  values are gated together, so the same cells are hidden whichever value is chosen.
+  values are gated together, so the same cells are hidden whichever value is chosen. The Outcomes
+  cross-table (ethnic group by sex by outcome, with every margin) is checked as a whole: a linear
+  program finds what all its totals together tell of each hidden count and hides more until each keeps
+  its room, and every split and every view of one sex or ethnic group is cut from that one table, so a
+  cell is hidden alike wherever it appears.
 - **Rounding**: counts that are shown are rounded to the nearest 5; shares and rates are worked out
   from the rounded counts (so 12 of 14 is shown as 10 of 15, 70%) and given to 1-3 significant
   figures, so subtracting two overlapping periods or two nested filters cannot recover a hidden

@@ -35,7 +35,7 @@ def sql(url, query, **params):
 
 
 def test_outcome_shares_add_up_to_100_percent_and_match_sql(demo):
-    rows = [r for r in metrics(demo, "outcomes") if r["ethnic_group"] == "All"]
+    rows = [r for r in metrics(demo, "outcomes") if r["level"] == "overall"]
     assert sum(r["share_before"] for r in rows) == pytest.approx(1.0)
     assert sum(r["share_after"] for r in rows) == pytest.approx(1.0)
     first = rows[0]

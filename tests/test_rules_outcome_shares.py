@@ -127,12 +127,16 @@ def test_each_month_s_outcomes_add_up_to_its_offences(frame):
 def test_the_outcomes_table_adds_up_to_one_in_every_group_for_any_filters(demo, chosen):
     table = outcomes_table(demo.frames, chosen)
     assert_each_period_adds_up(table, ["ethnic_group", "sex"])
-    overall = table.filter(pl.col("ethnic_group") == "All")
+    overall = table.filter(pl.col("level") == "overall")
     assert overall.height == (len(outcomes.OUTCOME_ORDER) if table.height else 0)  # none: no offence in either
-    for side in ("before", "after"):  # the groups make up the whole
-        groups = table.filter(pl.col("ethnic_group") != "All")
-        assert groups.group_by("outcome").agg(pl.col(f"count_{side}").sum()).sort("outcome").equals(
-            overall.select("outcome", f"count_{side}").sort("outcome").cast({f"count_{side}": pl.Int64}))
+    assert overall.filter((pl.col("ethnic_group") != "All") | (pl.col("sex") != "All")).is_empty()
+    for side in ("before", "after"):  # along each characteristic, its values make up the row of "All"
+        count = f"count_{side}"
+        for along, other in (("sex", "ethnic_group"), ("ethnic_group", "sex")):
+            parts = table.filter(pl.col(along) != "All").group_by(other, "outcome").agg(pl.col(count).sum())
+            totals = table.filter(pl.col(along) == "All").select(other, "outcome", pl.col(count).alias("total"))
+            joined = totals.join(parts, on=[other, "outcome"], how="left").with_columns(pl.col(count).fill_null(0))
+            assert (joined[count] == joined["total"]).all(), (along, side)
 
 
 @settings(max_examples=20, deadline=None)

@@ -95,15 +95,12 @@ def pathway_month_open(as_of: date, measure: str) -> pl.Expr:
 @per_snapshot
 def outcomes_table(frames: Frames, filters: Filters) -> pl.DataFrame:
     """Every outcome's share in the programme's two comparison half-years (for the reference
-    programme July-December 2019 and 2021), by ethnic group and sex, and overall."""
+    programme July-December 2019 and 2021): overall, by ethnic group, by sex and by both
+    (`level`; "All" where a characteristic is summed over)."""
     frames = snapshot(frames, filters)
     offences = filters.without_period().apply(frames.offences, "offence_date")
     before, after = outcomes.comparison_periods(frames.programme.launch)
-    overall = outcomes.before_after(offences, before, after).with_columns(
-        pl.lit("All").alias("ethnic_group"), pl.lit("All").alias("sex"), pl.lit("overall").alias("level"))
-    grouped = outcomes.before_after(offences, before, after, by=("ethnic_group", "sex")).with_columns(
-        pl.lit("by group").alias("level"))  # the groups add up to the overall row: one total, not a part
-    table = pl.concat([overall.select(grouped.columns), grouped], how="vertical_relaxed")
+    table = outcomes.before_after_cube(offences, before, after)
     return table.with_columns(pl.lit(before[0]).alias("before_start"), pl.lit(before[1]).alias("before_end"),
                               pl.lit(after[0]).alias("after_start"), pl.lit(after[1]).alias("after_end"))
 
@@ -174,7 +171,10 @@ GATES: dict[str, dict] = {
                  "derived": {"share_before": ["offences_before", "count_before"],
                              "share_after": ["offences_after", "count_after"],
                              "change_points": ["offences_before", "count_before", "offences_after", "count_after"]},
-                 "across": [["ethnic_group", "sex"], ["outcome", "level"]], "shares": ["share_before", "share_after"]},
+                 # a cross-table of ethnic group, sex and outcome with its margins ("All"): each group's
+                 # outcomes add up to its offences, and the cube's own relations join the rest
+                 "across": [["ethnic_group", "sex"]], "cube": ["ethnic_group", "sex"],
+                 "shares": ["share_before", "share_after"]},
     "gaps": {"counts": ["formal_before", "formal_after", "offences_before", "offences_after"],
              "derived": {"share_before": ["offences_before", "formal_before"],
                          "share_after": ["offences_after", "formal_after"],

@@ -102,7 +102,8 @@ class Gate:
               across: list[list[str]] | None = None, keep: list[str] | None = None,
               summaries: list[str] | None = None, ratio: tuple[str, str, str] | None = None,
               shares: list[str] | None = None, parts: tuple[str, list[str]] | None = None,
-              withhold: tuple[str, str, str] | None = None, after: dict[str, str] | None = None) -> pl.DataFrame:
+              withhold: tuple[str, str, str] | None = None, after: dict[str, str] | None = None,
+              whole: bool | list[str] = False) -> pl.DataFrame:
         """The frame as the role may see it. `counts` are count columns; `derived` maps each
         figure made from counts to its base counts (the first: the people it summarises; a
         figure's _low/_high interval columns follow it); `across` lists the key columns along
@@ -124,7 +125,11 @@ class Gate:
         threshold less 1 is not shown at all (no row), since every figure in it would be about
         too few people and could be differenced against a wider one. `after` maps a share whose
         denominator is a count of the row before (a stage's share of the stage before) to that
-        count: it is hidden where that count is hidden."""
+        count: it is hidden where that count is hidden. `whole`: the table's cells add up along
+        several dimensions at once (a cross-table with both margins published), so the hidden
+        counts are checked against all its totals together (divert.core.whole_table); a list of
+        characteristics names those whose total is a row of the table itself (a cross-table with
+        its margins: flagged `_all_<name>`, divert.analytics.data.partition)."""
         derived = derived or {}
         if self.exact or frame.is_empty():
             return frame
@@ -135,6 +140,8 @@ class Gate:
         if parts:
             groups = [[*keys, parts[0]] for keys in groups] + [list(parts[1])]
         out = self._flagged(out, counts, groups)
+        if whole:
+            out = self._whole_by_part(out, counts, groups, [] if whole is True else list(whole), parts)
         hidden = {c: pl.col(f"_small_{c}") | pl.col(f"_second_{c}") for c in counts}
         notes = [pl.when(hidden[c]).then(pl.lit(f"{_words(c)}: {self.hidden_note}")) for c in counts]
         derived_hidden = {column: self._unsafe(bases, hidden, (after or {}).get(column), parts)
@@ -196,6 +203,46 @@ class Gate:
                     changed |= out[f"_second_{c}"].sum() != before
             if not changed:
                 break
+        return out
+
+    def _whole_by_part(self, frame: pl.DataFrame, counts: list[str], groups: list[list[str]], dims: list[str],
+                       parts) -> pl.DataFrame:
+        """`_whole` for each value's table of a filter on its own (its totals across the values
+        are the view without the filter, kept by the rule for one total at a time): a program
+        over every value's table at once would take seconds for a page."""
+        if not parts:
+            return self._whole(frame, counts, groups, dims)
+        column = parts[0]
+        within = [keys for keys in groups if column in keys]
+        indexed = frame.with_row_index("_order")
+        pieces = [self._whole(piece, counts, within, dims) for piece in indexed.partition_by(column, maintain_order=True)]
+        return pl.concat(pieces).sort("_order").drop("_order")
+
+    def _whole(self, frame: pl.DataFrame, counts: list[str], groups: list[list[str]], dims: list[str]) -> pl.DataFrame:
+        """The flags widened until every hidden count keeps its room against all the table's
+        totals at once (each count column on its own: they count different records). A group
+        along a characteristic of `dims` adds up to a row of the table (its "All"), exactly."""
+        from divert.core.whole_table import protect
+
+        indexed = frame.with_row_index("_at")
+        members, sums = [], []
+        for keys in groups:
+            flag = next((f"_all_{d}" for d in dims if f"_all_{d}" in keys and d not in keys), None)
+            if flag is None:
+                members += [rows.to_numpy() for rows in
+                            (indexed.group_by(keys).agg("_at")["_at"] if keys else [indexed["_at"]])]
+                continue
+            on = [k for k in keys if k != flag]
+            parts = indexed.filter(~pl.col(flag)).group_by(on).agg("_at")
+            totals = indexed.filter(pl.col(flag)).select(*on, pl.col("_at").alias("_total"))
+            joined = parts.join(totals, on=on, how="inner", nulls_equal=True)
+            sums += [(total, part.to_numpy()) for part, total in zip(joined["_at"], joined["_total"], strict=True)]
+        out = frame
+        for c in counts:
+            values = frame[c].fill_null(0).cast(pl.Int64).to_numpy()
+            hidden = (frame[f"_small_{c}"] | frame[f"_second_{c}"]).to_numpy()
+            wider = protect(values, hidden, members, self.threshold, self.base, ROOM, sums)
+            out = out.with_columns((pl.col(f"_second_{c}") | pl.Series(wider & ~hidden)).alias(f"_second_{c}"))
         return out
 
     def _withheld(self, frame: pl.DataFrame, out: pl.DataFrame, withhold: tuple[str, str, str], parts) -> pl.DataFrame:

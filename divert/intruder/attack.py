@@ -20,7 +20,6 @@ that these leave narrower than the protection gets a program of its own.
 from __future__ import annotations
 
 import math
-import os
 import sys
 import time
 from collections import defaultdict
@@ -32,6 +31,7 @@ import numpy as np
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
+from divert.core.whole_table import quiet_highs
 from divert.intruder.unknowns import incidence, merge_columns, merge_rows, with_phantoms
 
 EPS = 1e-7
@@ -252,7 +252,7 @@ class _System:
         for number, (a, b, _) in enumerate(links):
             self.links_of[a].append(number)
             self.links_of[b].append(number)
-        self.highs = _quiet_highs()
+        self.highs = quiet_highs()
         self.programs = 0
         self._parts = None
 
@@ -449,25 +449,6 @@ def _components(matrix, links, n_rows) -> tuple[int, np.ndarray]:
                              shape=(n, n))
     count, labels = connected_components(graph, directed=False)
     return count, labels[:n_rows]
-
-
-def _quiet_highs() -> highspy.Highs:
-    """A solver that prints nothing: HiGHS writes its banner to the process's standard output
-    (file descriptor 1, below Python's sys.stdout) when it is made, which would spoil
-    `--format json`."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 1)
-            highs = highspy.Highs()
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
-    highs.setOptionValue("output_flag", False)
-    highs.setOptionValue("presolve", "off")  # every solve after the first starts from the last basis
-    highs.setOptionValue("solver", "simplex")
-    return highs
 
 
 def _merge_ratios(ratios: list[Ratio], of_figure: dict[int, int]) -> list[tuple[int, int, Ratio]]:

@@ -56,7 +56,7 @@ def _gated(view: View, make, gate_name: str) -> tuple[pl.DataFrame, pl.DataFrame
     """(the table as the page shows it, the exact table): the page's own table function and
     gate specification, gated with the other values of a filter chosen as the page gates it."""
     shown = gated_table(view.gate, make, view.frames, view.filters, **GATES[gate_name])
-    return shown, make(view.filters)
+    return shown, gated_table(EXACT, make, view.frames, view.filters, **GATES[gate_name])
 
 
 def _share(surface: Surface, view: View, gate_name: str, column: str, *args) -> None:
@@ -194,8 +194,8 @@ def repeats(view: View, surface: Surface) -> None:
 # --- Outcomes -------------------------------------------------------------------------------------
 @published("outcomes", period=False)
 def outcomes_before_after(view: View, surface: Surface) -> None:
-    """Outcomes page, `metrics outcomes`: every outcome's count and share in the programme's two
-    comparison half-years, by ethnic group and sex, and overall."""
+    """Outcomes page (every split), `metrics outcomes`: every outcome's count and share in the
+    programme's two comparison half-years, overall, by ethnic group, by sex and by both."""
     shown, exact = _metric(view, "outcomes")
     before, after = outcomes.comparison_periods(view.frames.programme.launch)
     offs = outcomes.with_outcome_group(surface.records(
@@ -204,9 +204,9 @@ def outcomes_before_after(view: View, surface: Surface) -> None:
     counted = {}
     for side, (start, end) in (("before", before), ("after", after)):
         part = offs.filter(pl.col("offence_date").is_between(start, end))
-        rows = pl.concat([part.select(INDEX, "ethnic_group", "sex", "outcome_group"),
-                          part.select(INDEX, pl.lit("All").alias("ethnic_group"), pl.lit("All").alias("sex"),
-                                      "outcome_group")])
+        rows = pl.concat([part.select(INDEX, *(pl.col(c).cast(pl.String) if c in by else pl.lit(outcomes.ALL).alias(c)
+                                               for c in ("ethnic_group", "sex")), "outcome_group")
+                          for by in outcomes.LEVELS])  # the cross-table with its margins
         counted[f"count_{side}"] = rows.select(INDEX, "ethnic_group", "sex", pl.col("outcome_group").alias("outcome"))
         counted[f"offences_{side}"] = pl.concat([rows.select(INDEX, "ethnic_group", "sex", pl.lit(o).alias("outcome"))
                                                  for o in outcomes.COMPARED])

@@ -94,6 +94,19 @@ def _sexes_named(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(pl.col("sex").replace_strict(codes.SEXES, default=pl.col("sex")))
 
 
+def _split(cube: pl.DataFrame, filters: Filters, by: tuple[str, ...]) -> pl.DataFrame:
+    """The rows of the cross-table for the split `by`: the characteristics not split by are
+    summed over ("All"), or are the one value a filter chose."""
+    for column in ("ethnic_group", "sex"):
+        chosen = getattr(filters, column)
+        if column in by:
+            cube = cube.filter(pl.col(column) != outcomes.ALL)
+        else:
+            cube = cube.filter(pl.col(column) == (chosen or outcomes.ALL))
+    table = cube.drop([c for c in ("ethnic_group", "sex") if c not in by] + ["level"])
+    return _sexes_named(table) if "sex" in by else table
+
+
 def _long(frame: pl.DataFrame, index: list[str], measure: str, value: str) -> pl.DataFrame:
     """`measure`_before and `measure`_after as rows, with the period named Before or After."""
     long = frame.unpivot(index=index, on=[f"{measure}_{s}" for s in SIDES], variable_name="period", value_name=value)
@@ -110,10 +123,12 @@ def before_after(data: Frames, filters: Filters, gate: Gate, before: Period, aft
     group in `by`), gated; the title gives the share charged or cautioned before and after
     (overall only, and only when both are shown)."""
     def exact(chosen: Filters) -> pl.DataFrame:
-        table = outcomes.before_after(_trend(data, chosen), before, after, by=by)
-        return _sexes_named(table) if "sex" in by else table
+        return outcomes.before_after_cube(_trend(data, chosen), before, after)
 
-    table = gated_table(gate, exact, data, filters, **{**GATES["outcomes"], "across": [[*by], ["outcome"]]})
+    # every split is cut from one cross-table, gated as a whole, so that a cell is shown or hidden
+    # alike in every split and every view of one sex or ethnic group that holds it
+    cube = gated_table(gate, exact, data, filters, **GATES["outcomes"])
+    table = _split(cube, filters, by)
     label = f"{before[0]:%b %Y}-{before[1]:%b %Y} vs {after[0]:%b %Y}-{after[1]:%b %Y}"
     shown = table.select([*by, "outcome", "count_before", "share_before", "count_after", "share_after", "change_points",
                           "change_points_low", "change_points_high", "offences_before", "offences_after",

@@ -104,6 +104,27 @@ def before_after(offences: pl.DataFrame, before=BEFORE, after=AFTER, by: tuple[s
     ).sort([*keys, pl.col("outcome").replace_strict(order, default=99)])
 
 
+ALL = "All"  # a characteristic summed over
+LEVELS = {(): "overall", ("ethnic_group",): "by ethnic group", ("sex",): "by sex", ("ethnic_group", "sex"): "by group"}
+
+
+@per_snapshot
+def before_after_cube(offences: pl.DataFrame, before=BEFORE, after=AFTER) -> pl.DataFrame:
+    """`before_after` overall, by ethnic group, by sex and by both, in one table: "All" where a
+    characteristic is summed over, and `level` naming the split. These are one cross-table
+    (each group's outcomes add up to its offences, each outcome's groups to its margins), so
+    every split the Outcomes page offers is cut from it and gated with it (divert.core.disclosure).
+    """
+    parts = []
+    for by, level in LEVELS.items():
+        table = before_after(offences, before, after, by=by).with_columns(
+            *(pl.col(c).cast(pl.String) if c in by else pl.lit(ALL).alias(c) for c in ("ethnic_group", "sex")),
+            pl.lit(level).alias("level"))
+        parts.append(table.select("ethnic_group", "sex", "level", *(c for c in table.columns
+                                                                     if c not in ("ethnic_group", "sex", "level"))))
+    return pl.concat(parts, how="vertical_relaxed")
+
+
 @per_snapshot
 def formal_share(offences: pl.DataFrame, periods: dict[str, tuple[date, date]], by: tuple[str, ...] = ()) -> pl.DataFrame:
     """Share of possession offences with a formal outcome (charge or caution) in each named

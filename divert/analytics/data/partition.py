@@ -12,6 +12,7 @@ chooses, the same cells are hidden.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -25,6 +26,7 @@ from divert.core.disclosure import NOTE, Gate
 CHARACTERISTICS = ("area", "source", "age_band", "sex", "ethnic_group")
 PART = "_filter_value"
 MISSING = "Missing"
+ALL = "All"  # a characteristic summed over, in a cross-table with its margins (`cube`)
 
 
 def values(frames: Frames, name: str) -> list[str]:
@@ -42,10 +44,13 @@ def chosen(filters: Filters) -> str | None:
 
 
 def gated_table(gate: Gate, make: Callable[[Filters], pl.DataFrame], frames: Frames, filters: Filters,
-                **spec) -> pl.DataFrame:
+                cube: list[str] | None = None, **spec) -> pl.DataFrame:
     """make(filters), the exact table, as the role may see it (Gate.table with `spec`), with one
     characteristic chosen gated together with the tables of its other values. The rows of the
-    tables are matched on their text, date and flag columns and the `keep` columns."""
+    tables are matched on their text, date and flag columns and the `keep` columns. With `cube`,
+    see `_cut_from_cube`."""
+    if cube:
+        return _cut_from_cube(gate, make, frames, filters, list(cube), spec)
     name = None if gate.exact else chosen(filters)
     if name is None:
         return gate.table(make(filters), **spec)
@@ -56,9 +61,50 @@ def gated_table(gate: Gate, make: Callable[[Filters], pl.DataFrame], frames: Fra
     stacked = pl.concat([t for t in tables if t.width > 1], how="diagonal_relaxed")
     if stacked.is_empty():
         return gate.table(tables[options.index(value)].drop(PART), **spec)
-    keys = row_keys(stacked, spec)
-    shown = gate.table(stacked, **spec, parts=(PART, keys))
+    shown = _gated_parts(gate, stacked, spec)
     return shown.filter(pl.col(PART) == value).drop(PART)
+
+
+_RECENT: OrderedDict = OrderedDict()  # the stacked tables gated lately: one for every value of a filter
+
+
+def _gated_parts(gate: Gate, stacked: pl.DataFrame, spec: dict) -> pl.DataFrame:
+    """The tables of every value of a filter gated together: the same whichever value is asked
+    for, so kept for the next value (a reader going through the areas, the audit)."""
+    key = (gate, repr(sorted(spec.items(), key=str)), tuple(stacked.columns), stacked.hash_rows().to_numpy().tobytes())
+    if key in _RECENT:
+        _RECENT.move_to_end(key)
+        return _RECENT[key]
+    shown = _RECENT[key] = gate.table(stacked, **spec, parts=(PART, row_keys(stacked, spec)))
+    if len(_RECENT) > 32:
+        _RECENT.popitem(last=False)
+    return shown
+
+
+def _cut_from_cube(gate: Gate, make, frames: Frames, filters: Filters, dims: list[str], spec: dict) -> pl.DataFrame:
+    """A table that is a cross-table of the characteristics `dims` with all its margins (make
+    gives every combination, "All" where a characteristic is summed over), so that the view of
+    one value of such a characteristic (the outcomes of men) holds the very cells of the view
+    without it. Every view is cut from the one table gated without those filters, checked as a
+    whole against all its totals (Gate.table's `whole`): the same cell is then hidden or shown
+    alike whichever view shows it, and no margin of one view differences a cell of another."""
+    named = {d: getattr(filters, d) for d in dims if getattr(filters, d) is not None}
+    wider = replace(filters, **dict.fromkeys(named))
+
+    def flagged(chosen: Filters) -> pl.DataFrame:
+        return make(chosen).with_columns((pl.col(d) == ALL).alias(f"_all_{d}") for d in dims)
+
+    sample = flagged(wider)
+    flags = [f"_all_{d}" for d in dims]
+    # the row's place in the cube: not a label that only says which margin it is in (a `level`)
+    keys = [k for k in row_keys(sample, spec) if k in flags or k in dims
+            or sample.select(*flags, k).n_unique() > sample.select(flags).n_unique()]
+    # along each characteristic: its values (not "All") add up to the row that sums them
+    across = [*spec.get("across", []), *([k for k in keys if k != d] for d in dims)]
+    table = gated_table(gate, flagged, frames, wider, **{**spec, "across": across, "whole": dims})
+    for d, value in named.items():
+        table = table.filter(pl.col(d) == value)
+    return table.drop(f"_all_{d}" for d in dims)
 
 
 def row_keys(frame: pl.DataFrame, spec: dict) -> list[str]:
