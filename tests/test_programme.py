@@ -113,7 +113,7 @@ def test_a_demo_for_another_force_with_outcome_22_is_followed_everywhere(tmp_pat
 
     (change,) = metrics("volume-change")
     assert (change["before_end"], change["after_start"]) == ("2019-03-31", "2019-04-01")
-    rows = [r for r in metrics("outcomes") if r["ethnic_group"] == "All"]
+    rows = [r for r in metrics("outcomes") if r["level"] == "overall"]
     assert (rows[0]["before_start"], rows[0]["after_start"]) == ("2018-01-01", "2020-01-01")
     diverted = next(r for r in rows if r["outcome"] == "Diversionary or intervention activity")
     assert diverted["count_before"] == 0 and diverted["count_after"] > 0
