@@ -243,6 +243,9 @@ def test_formal_gaps_read_absolute_and_relative_together():
     assert white["is_reference"] and white["ratio_before"] == 1.0 and white["ratio_before_low"] is None
     reading = outcomes.gap_reading(gaps)
     assert "fell for every group" in reading and "widened for Black" in reading
+    # as a viewer reads it: the gate adds a note column (empty where nothing is hidden), not a name
+    noted = gaps.with_columns(pl.lit(None, pl.String).alias("note"))
+    assert outcomes.gap_reading(noted) == reading and "None" not in reading
 
 
 def test_comparison_periods_follow_the_launch():

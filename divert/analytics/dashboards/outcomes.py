@@ -210,9 +210,9 @@ def gap_reading(gaps: pl.DataFrame) -> str:
     narrower = compared.filter(pl.col("ratio_after") <= pl.col("ratio_before"))
 
     def names(frame):
-        label = [" ".join(str(v) for v in r) for r in frame.select(pl.exclude(
+        label = [" ".join(str(v) for v in r if v is not None) for r in frame.select(pl.exclude(  # not the gate's note
             "offences_before", "formal_before", "offences_after", "formal_after", "reference", "is_reference",
-            "^share_.*$", "^change_.*$", "^ratio_.*$")).iter_rows()]
+            "note", "^share_.*$", "^change_.*$", "^ratio_.*$")).iter_rows()]
         return ", ".join(label)
 
     reference = compared["reference"][0]
