@@ -162,6 +162,11 @@ def cmd_metrics(args) -> int:
         table = volume_change_table(frames, filters, months=args.months)
     else:
         table = METRICS[args.name](frames, filters)
+        if gate.exact and args.name == "outcomes":  # cut from the one cross-table, as every role's view is
+            from divert.analytics.data.partition import gated_table
+            from divert.analytics.metrics import GATES
+
+            table = gated_table(gate, lambda f: METRICS[args.name](frames, f), frames, filters, **GATES[args.name])
     if not gate.exact and args.name not in ("overview", "alerts", "value"):
         if (table := _gated(args, gate, table, frames, filters)) is None:
             return USAGE
