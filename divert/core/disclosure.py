@@ -229,13 +229,13 @@ class Gate:
         for keys in groups:
             flag = next((f"_all_{d}" for d in dims if f"_all_{d}" in keys and d not in keys), None)
             if flag is None:
-                members += [rows.to_numpy() for rows in
-                            (indexed.group_by(keys).agg("_at")["_at"] if keys else [indexed["_at"]])]
+                members += [rows.to_numpy() for rows in  # in a fixed order: the same cells hidden every time
+                            (indexed.group_by(keys, maintain_order=True).agg("_at")["_at"] if keys else [indexed["_at"]])]
                 continue
             on = [k for k in keys if k != flag]
-            parts = indexed.filter(~pl.col(flag)).group_by(on).agg("_at")
+            parts = indexed.filter(~pl.col(flag)).group_by(on, maintain_order=True).agg("_at")
             totals = indexed.filter(pl.col(flag)).select(*on, pl.col("_at").alias("_total"))
-            joined = parts.join(totals, on=on, how="inner", nulls_equal=True)
+            joined = parts.join(totals, on=on, how="inner", nulls_equal=True).sort("_total")
             sums += [(total, part.to_numpy()) for part, total in zip(joined["_at"], joined["_total"], strict=True)]
         out = frame
         for c in counts:

@@ -43,40 +43,26 @@ def protect(values: np.ndarray, hidden: np.ndarray, groups: list[np.ndarray], th
         return hidden
     program = _Program(values, hidden, groups, threshold, base, room, sums)
     unproved = set(np.flatnonzero(hidden).tolist())
-    member_of: dict[int, list[int]] = {}
-    for number, rows in enumerate([*groups, *(np.append(parts, total) for total, parts in sums)]):
-        for r in rows.tolist():
-            member_of.setdefault(r, []).append(number)
-    groups = [*groups, *(np.append(parts, total) for total, parts in sums)]
     totals = {int(total) for total, _ in sums}
     for _ in range(ROUNDS):
         short = program.short(sorted(unproved))
         unproved = set()
         added = []
         for r in short:
+            if set(program.binding.get(r, [])).intersection(added):
+                unproved.add(r)  # a count hidden this round holds it: look again before hiding more
+                continue
             binding = [c for c in program.binding.get(r, []) if not hidden[c]]
-            pick = (min(binding, key=lambda c: (c in totals, values[c], c)) if binding  # parts before totals
-                    else _complement(r, values, hidden, groups, member_of))
-            if pick is not None:  # else held by totals published elsewhere: the audit has the last word
+            if binding:  # else held only by totals published elsewhere: the audit has the last word
+                pick = min(binding, key=lambda c: (c in totals, values[c], c))  # parts before totals
                 unproved.add(r)
-                if not hidden[pick]:
-                    hidden[pick] = True
-                    added.append(pick)
+                hidden[pick] = True
+                added.append(pick)
         if not added:
             break
         program.hide(added)
         unproved.update(added)
     return hidden
-
-
-def _complement(r: int, values, hidden, groups, member_of) -> int | None:
-    """The smallest shown count sharing a group with row r."""
-    best = None
-    for number in member_of.get(r, []):
-        for other in groups[number].tolist():
-            if not hidden[other] and (best is None or (values[other], other) < (values[best], best)):
-                best = other
-    return best
 
 
 class _Program:
