@@ -174,6 +174,8 @@ GATES: dict[str, dict] = {
                  # a cross-table of ethnic group, sex and outcome with its margins ("All"): each group's
                  # outcomes add up to its offences, and the cube's own relations join the rest
                  "across": [["ethnic_group", "sex"]], "cube": ["ethnic_group", "sex"],
+                 "totals": {"count_before": ("offences_before", ["ethnic_group", "sex"]),
+                            "count_after": ("offences_after", ["ethnic_group", "sex"])},
                  "shares": ["share_before", "share_after"]},
     "gaps": {"counts": ["formal_before", "formal_after", "offences_before", "offences_after"],
              "derived": {"share_before": ["offences_before", "formal_before"],

@@ -31,6 +31,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import polars as pl
 
 from divert.core.codes import REFERENCE_GROUP
@@ -103,7 +104,7 @@ class Gate:
               summaries: list[str] | None = None, ratio: tuple[str, str, str] | None = None,
               shares: list[str] | None = None, parts: tuple[str, list[str]] | None = None,
               withhold: tuple[str, str, str] | None = None, after: dict[str, str] | None = None,
-              whole: bool | list[str] = False) -> pl.DataFrame:
+              whole: bool | list[str] = False, totals: dict[str, tuple[str, list[str]]] | None = None) -> pl.DataFrame:
         """The frame as the role may see it. `counts` are count columns; `derived` maps each
         figure made from counts to its base counts (the first: the people it summarises; a
         figure's _low/_high interval columns follow it); `across` lists the key columns along
@@ -129,7 +130,9 @@ class Gate:
         several dimensions at once (a cross-table with both margins published), so the hidden
         counts are checked against all its totals together (divert.core.whole_table); a list of
         characteristics names those whose total is a row of the table itself (a cross-table with
-        its margins: flagged `_all_<name>`, divert.analytics.data.partition)."""
+        its margins: flagged `_all_<name>`, divert.analytics.data.partition). `totals` maps a count
+        to the count column of its totals, with the keys of the rows each adds up (the outcomes of
+        a group to its offences): the check takes them together."""
         derived = derived or {}
         if self.exact or frame.is_empty():
             return frame
@@ -141,7 +144,7 @@ class Gate:
             groups = [[*keys, parts[0]] for keys in groups] + [list(parts[1])]
         out = self._flagged(out, counts, groups)
         if whole:
-            out = self._whole_by_part(out, counts, groups, [] if whole is True else list(whole), parts)
+            out = self._whole_by_part(out, counts, groups, [] if whole is True else list(whole), parts, totals or {})
         hidden = {c: pl.col(f"_small_{c}") | pl.col(f"_second_{c}") for c in counts}
         notes = [pl.when(hidden[c]).then(pl.lit(f"{_words(c)}: {self.hidden_note}")) for c in counts]
         derived_hidden = {column: self._unsafe(bases, hidden, (after or {}).get(column), parts)
@@ -206,44 +209,70 @@ class Gate:
         return out
 
     def _whole_by_part(self, frame: pl.DataFrame, counts: list[str], groups: list[list[str]], dims: list[str],
-                       parts) -> pl.DataFrame:
-        """`_whole` for each value's table of a filter on its own (its totals across the values
-        are the view without the filter, kept by the rule for one total at a time): a program
-        over every value's table at once would take seconds for a page."""
-        if not parts:
-            return self._whole(frame, counts, groups, dims)
-        column = parts[0]
-        within = [keys for keys in groups if column in keys]
-        indexed = frame.with_row_index("_order")
-        pieces = [self._whole(piece, counts, within, dims) for piece in indexed.partition_by(column, maintain_order=True)]
-        return pl.concat(pieces).sort("_order").drop("_order")
+                       parts, totals: dict) -> pl.DataFrame:
+        """`_whole`, with one filter chosen over every value's table at once (their totals across
+        the values are the view without the filter)."""
+        if parts:
+            totals = {c: (total, [*keys, parts[0]]) for c, (total, keys) in totals.items()}
+        return self._whole(frame, counts, groups, dims, totals)
 
-    def _whole(self, frame: pl.DataFrame, counts: list[str], groups: list[list[str]], dims: list[str]) -> pl.DataFrame:
+    def _whole(self, frame: pl.DataFrame, counts: list[str], groups: list[list[str]], dims: list[str],
+               totals: dict[str, tuple[str, list[str]]]) -> pl.DataFrame:
         """The flags widened until every hidden count keeps its room against all the table's
-        totals at once (each count column on its own: they count different records). A group
-        along a characteristic of `dims` adds up to a row of the table (its "All"), exactly."""
+        totals at once (each count column on its own, they count different records, but with the
+        column of its totals where `totals` names one). A group along a characteristic of `dims`
+        adds up to a row of the table (its "All"), exactly."""
         from divert.core.whole_table import protect
 
         indexed = frame.with_row_index("_at")
-        members, sums = [], []
+        members, sums = [], []  # members: (keys, rows) of totals published elsewhere
         for keys in groups:
             flag = next((f"_all_{d}" for d in dims if f"_all_{d}" in keys and d not in keys), None)
             if flag is None:
-                members += [rows.to_numpy() for rows in  # in a fixed order: the same cells hidden every time
+                members += [(keys, rows.to_numpy()) for rows in  # in a fixed order: the same cells hidden every time
                             (indexed.group_by(keys, maintain_order=True).agg("_at")["_at"] if keys else [indexed["_at"]])]
                 continue
             on = [k for k in keys if k != flag]
             parts = indexed.filter(~pl.col(flag)).group_by(on, maintain_order=True).agg("_at")
-            totals = indexed.filter(pl.col(flag)).select(*on, pl.col("_at").alias("_total"))
-            joined = parts.join(totals, on=on, how="inner", nulls_equal=True).sort("_total")
+            heads = indexed.filter(pl.col(flag)).select(*on, pl.col("_at").alias("_total"))
+            joined = parts.join(heads, on=on, how="inner", nulls_equal=True).sort("_total")
             sums += [(total, part.to_numpy()) for part, total in zip(joined["_at"], joined["_total"], strict=True)]
-        out = frame
+        out, done = frame, set()
         for c in counts:
+            if c in done:
+                continue
             values = frame[c].fill_null(0).cast(pl.Int64).to_numpy()
             hidden = (frame[f"_small_{c}"] | frame[f"_second_{c}"]).to_numpy()
-            wider = protect(values, hidden, members, self.threshold, self.base, ROOM, sums)
-            out = out.with_columns((pl.col(f"_second_{c}") | pl.Series(wider & ~hidden)).alias(f"_second_{c}"))
+            if c not in totals:
+                wider = protect(values, hidden, [rows for _, rows in members], self.threshold, self.base, ROOM, sums)
+                out = out.with_columns((pl.col(f"_second_{c}") | pl.Series(wider & ~hidden)).alias(f"_second_{c}"))
+                continue
+            total, keys = totals[c]
+            done.add(total)
+            out = self._with_totals(out, indexed, c, total, keys, values, hidden, members, sums, protect)
         return out
+
+    def _with_totals(self, out, indexed, c, total, keys, values, hidden, members, sums, protect) -> pl.DataFrame:
+        """Column c checked together with the column of its totals (`total` on each row is the sum
+        of c over the rows sharing `keys`, repeated): one unknown per total, equal to its parts,
+        which add up along the table's characteristics as the parts do. A total shown on any row
+        is known; one hidden is hidden on every row."""
+        hidden_total = pl.col(f"_small_{total}") | pl.col(f"_second_{total}")
+        by = indexed.group_by(keys, maintain_order=True).agg("_at", pl.col(total).first().fill_null(0).alias("_t"),
+                                                              hidden_total.all().alias("_hidden"))
+        n = len(values)
+        group_of = np.empty(n, dtype=np.int64)
+        for j, rows in enumerate(by["_at"]):
+            group_of[rows.to_numpy()] = j
+        along = {(int(group_of[t]), tuple(sorted(set(group_of[p].tolist())))) for t, p in sums}  # the totals' own sums
+        joint = [*sums, *((n + j, rows.to_numpy()) for j, rows in enumerate(by["_at"])),
+                 *((n + t, n + np.array(p)) for t, p in sorted(along))]
+        wider = protect(np.concatenate([values, by["_t"].cast(pl.Int64).to_numpy()]),
+                        np.concatenate([hidden, by["_hidden"].to_numpy()]),
+                        [rows for k, rows in members if sorted(k) != sorted(keys)], self.threshold, self.base, ROOM, joint)
+        hidden_totals = wider[n:][group_of]
+        return out.with_columns((pl.col(f"_second_{c}") | pl.Series(wider[:n] & ~hidden)).alias(f"_second_{c}"),
+                                (pl.col(f"_second_{total}") | pl.Series(hidden_totals)).alias(f"_second_{total}"))
 
     def _withheld(self, frame: pl.DataFrame, out: pl.DataFrame, withhold: tuple[str, str, str], parts) -> pl.DataFrame:
         """`out` without the tables (each value's, with `parts`) whose withheld-on count is small."""

@@ -95,6 +95,9 @@ class _Program:
             high.append(0.0)
             line += 1
         matrix = sparse.csc_array((np.array(values_in), (rows, cols)), shape=(line, self.n))
+        self.lines_of: dict[int, list[int]] = {}  # a count -> the totals it is in
+        for at_line, col in zip(rows, cols, strict=True):
+            self.lines_of.setdefault(int(col), []).append(at_line)
         lp = highspy.HighsLp()
         lp.num_col_, lp.num_row_ = self.n, line
         lp.col_cost_ = np.zeros(self.n)
@@ -155,6 +158,13 @@ class _Program:
                 break
             self._solve(dict(zip(left, rng.choice([-1.0, 1.0], len(left)) if push % 2 else [-1.0] * len(left),
                                  strict=True)))
+        while True:  # then sets of those left that share no total, each up together
+            together = self._independent([r for r in targets if not self._wide(r)])
+            if len(together) < PUSHES:
+                break
+            self._solve(dict.fromkeys(together, -1.0))
+            if all(not self._wide(r) for r in together):
+                break
         left = []
         for r in targets:
             held = set()
@@ -167,6 +177,17 @@ class _Program:
                 left.append(r)
                 self.binding[r] = sorted(held)
         return left
+
+
+    def _independent(self, candidates: list[int]) -> list[int]:
+        """A greedy set of the candidates no two of which are in the same total."""
+        taken, chosen = set(), []
+        for r in candidates:
+            lines = self.lines_of.get(r, ())
+            if not taken.intersection(lines):
+                chosen.append(r)
+                taken.update(lines)
+        return chosen
 
 
 def quiet_highs(primal: bool = False) -> highspy.Highs:
