@@ -126,13 +126,11 @@ class Gate:
         threshold less 1 is not shown at all (no row), since every figure in it would be about
         too few people and could be differenced against a wider one. `after` maps a share whose
         denominator is a count of the row before (a stage's share of the stage before) to that
-        count: it is hidden where that count is hidden. `whole`: the table's cells add up along
-        several dimensions at once (a cross-table with both margins published), so the hidden
-        counts are checked against all its totals together (divert.core.whole_table); a list of
-        characteristics names those whose total is a row of the table itself (a cross-table with
-        its margins: flagged `_all_<name>`, divert.analytics.data.partition). `totals` maps a count
-        to the count column of its totals, with the keys of the rows each adds up (the outcomes of
-        a group to its offences): the check takes them together."""
+        count: it is hidden where that count is hidden. `whole`: the hidden counts are checked
+        against all the table's totals at once (divert.core.whole_table); a list names the
+        characteristics whose totals are rows of the table (flagged `_all_<name>`, a cross-table
+        with its margins, divert.analytics.data.partition). `totals` maps a count to the column of
+        its totals and the keys of the rows each adds up (a group's outcomes to its offences)."""
         derived = derived or {}
         if self.exact or frame.is_empty():
             return frame
