@@ -152,3 +152,20 @@ def test_the_postgresql_import_drops_its_database_however_it_ends(monkeypatch):
     with pytest.raises(RuntimeError, match="the import broke"):
         imports.measure_import_on_server(PG_URL, 300, 0.05, lines.append)
     assert _bench_databases() == before
+
+
+def test_the_app_process_peak_memory_is_its_own_not_its_parents():
+    """A process started by a large one reports its own peak (the bench's app process had
+    carried over the 2.4 GB of the cold load that ran before it in the parent)."""
+    import subprocess
+    import sys
+
+    from divert.bench.served import peak_mb
+
+    held = bytearray(400 * 2**20)
+    held[:: 4096] = b"\1" * len(range(0, len(held), 4096))  # every page touched: resident
+    assert peak_mb() > 400
+    child = subprocess.run([sys.executable, "-c", "from divert.bench.served import peak_mb; print(peak_mb())"],
+                           capture_output=True, text=True, check=True)
+    assert float(child.stdout) < 200
+    del held

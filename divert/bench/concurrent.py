@@ -192,8 +192,8 @@ def time_sessions(db_url: str, pages: list[str], *, sessions: int = SESSIONS,
                   report: Callable[[str], None] = print) -> dict:
     """`sessions` signed-in sessions opening `pages` together (see the module's docstring).
 
-    Returns {"sessions", "p95_s", "p50_s", "max_s", "requests", "pages": {page: {"p50_s",
-    "max_s", "bytes"}}}; raises BenchProblem when the app cannot be started, a session is not
+    Returns {"sessions", "p95_s", "app_peak_mb" (the served app's peak memory), "p50_s", "max_s",
+    "requests", "pages": {page: {"p50_s", "max_s", "bytes"}}}; raises BenchProblem when the app cannot be started, a session is not
     signed in, or a page fails."""
     from divert.storage.db import get_engine, upgrade
 
@@ -208,6 +208,7 @@ def time_sessions(db_url: str, pages: list[str], *, sessions: int = SESSIONS,
             # a loop of its own in a thread of its own: the caller may already run one (Playwright's sync API)
             with ThreadPoolExecutor(1) as own:
                 requests = own.submit(asyncio.run, _drive(app.url, cookie, pages, sessions, report)).result()
+            served_mb = app.peak_mb()
         except BenchProblem:
             tail = [line for line in app.log_text().splitlines() if line.strip()][-15:]
             report("  the app's last lines:\n" + "\n".join(f"    {line}" for line in tail))
@@ -219,7 +220,7 @@ def time_sessions(db_url: str, pages: list[str], *, sessions: int = SESSIONS,
         engine.dispose()
     every = [r["seconds"] for done in requests.values() for r in done]
     return {
-        "sessions": sessions, "p95_s": round(percentile(every, 0.95), 3),
+        "sessions": sessions, "p95_s": round(percentile(every, 0.95), 3), "app_peak_mb": served_mb,
         "p50_s": round(percentile(every, 0.5), 3), "max_s": round(max(every), 3), "requests": len(every),
         "pages": {page: {"p50_s": round(statistics.median(r["seconds"] for r in done), 3),
                          "max_s": round(max(r["seconds"] for r in done), 3),

@@ -44,6 +44,8 @@ from divert.bench.chromium import launch, sign_in, unavailable, wait_idle, watch
 from divert.bench.served import App, BenchProblem
 from divert.core.environment import PROJECT_DIR
 
+APP_PEAK = "app_peak_mb"  # beside the pages in time_pages' answer: the served app's peak memory (MB)
+
 # the dashboards, and the two planning pages that draw charts (url paths: pages/<name>.py)
 DASHBOARDS = ("overview", "volume", "pathway", "outcomes", "disparity", "reoffending", "impact", "watch",
               "capacity", "forecast")
@@ -101,7 +103,8 @@ def time_pages(db_url: str, pages: list[str] | None = None, *, runs: int = 2,
     websocket per finished visit, the charts and table grids drawn on the page (as seen on its
     last finished visit) and how many visits timed out. With `after_write` (a write to the
     database, called once every round is done), each page is then opened once more and its time
-    kept as "after_write_s". Returns {} (and reports why) when Chromium or Playwright is missing
+    kept as "after_write_s". Beside the pages, APP_PEAK: the served app's peak memory (MB).
+    Returns {} (and reports why) when Chromium or Playwright is missing
     or the app cannot be started or signed in to."""
     names = _known_pages(pages, report)
     why = unavailable()
@@ -119,6 +122,7 @@ def time_pages(db_url: str, pages: list[str] | None = None, *, runs: int = 2,
         password = open_account(engine)
         app = App(db_url).start()
         visits = _drive(app, password, names, max(1, runs), timeout_s, report, after_write)
+        served_mb = app.peak_mb()
     except BenchProblem as problem:
         report(f"Browser timing failed: {problem}")
         return {}
@@ -128,7 +132,9 @@ def time_pages(db_url: str, pages: list[str] | None = None, *, runs: int = 2,
         close_account(engine, report)  # also after a half-done open_account
     results = _summarise(visits)
     _report(results, runs, timeout_s, report)
-    return results
+    report(f"  the served app's peak memory {served_mb or 0:,.0f} MB")
+    return {**results, APP_PEAK: served_mb}
+
 
 
 # --- pages ----------------------------------------------------------------------------------

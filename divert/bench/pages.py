@@ -23,7 +23,6 @@ import inspect
 import json
 import os
 import pkgutil
-import resource
 import secrets
 import statistics
 import sys
@@ -32,6 +31,7 @@ import time
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+from divert.bench.served import peak_mb
 from divert.core import clock
 from divert.records.referrals import add_referral
 
@@ -43,10 +43,6 @@ PAGES = {
 }
 BENCH_USER = "bench-manager"
 WRITES = 20
-
-
-def peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _timed(fn) -> float:
