@@ -35,6 +35,35 @@ def test_a_builder_called_again_with_the_same_figures_returns_the_chart_it_built
     assert build.layered(first, build.target_rule(12.0, "Target")) is both
 
 
+def test_sessions_asking_for_the_same_chart_at_once_wait_for_one_build():
+    import threading
+    import time
+
+    builds, started, release = [], threading.Event(), threading.Event()
+
+    @reuse.reused
+    def slow(frame, title):
+        builds.append(title)
+        started.set()
+        release.wait(5)
+        return build.line(frame, "period", "offences", y_title=title, every="1mo")
+
+    got = []
+    first = threading.Thread(target=lambda: got.append(slow(_frame(), "Once")))
+    first.start()
+    assert started.wait(5)
+    others = [threading.Thread(target=lambda: got.append(slow(_frame(), "Once"))) for _ in range(3)]
+    for thread in others:
+        thread.start()
+    deadline = time.monotonic() + 1.0  # time for the others to reach the builder, if they were let through
+    while len(builds) == 1 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    release.set()
+    for thread in (first, *others):
+        thread.join(5)
+    assert builds == ["Once"] and len(got) == 4 and all(chart is got[0] for chart in got)
+
+
 def test_what_is_sent_is_the_chart_s_own_columns_with_iso_dates():
     frame = _frame(people_behind_it=list(range(12)))  # a column no mark reads
     sent = spec.vega_lite(build.line(frame, "period", "offences", y_title="Offences", every="1mo"))

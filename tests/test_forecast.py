@@ -12,6 +12,7 @@ from dbfixtures import SMALL_DEMO, demo_url
 
 from divert.analytics.data.filters import Filters
 from divert.analytics.data.loading import load_frames
+from divert.analytics.data.memo import forget_by_content
 from divert.analytics.planning import assumptions, by_period, forecast, periods
 from divert.analytics.planning import rates as service_rates
 from divert.storage.db import get_engine
@@ -111,12 +112,37 @@ def test_the_forecast_is_for_the_weeks_after_the_as_of_date_even_across_a_gap(tm
     assert top["this_week"] == {"week": START + timedelta(weeks=120), "referrals": 0, "days": 3}
 
 
+def test_a_referral_in_the_week_under_way_refits_nothing_and_a_backdated_one_refits(tmp_path):
+    """The capacity and forecast pages after a write: the fit uses complete weeks only, so it is
+    found again by its history's content until a complete week changes."""
+    from divert.analytics.data.frames import Frames
+
+    as_of = START + timedelta(weeks=70, days=2)  # a Wednesday
+
+    def frames_with(extra: list[date]) -> Frames:
+        days = daily(START, 7 * 70, per_day=3) + extra
+        referrals = pl.DataFrame({"referral_id": range(len(days)), "referred_on": days}).with_columns(
+            pl.col("referred_on").cast(pl.Datetime("us", "UTC")).alias("referred_at"))
+        made = Frames(offences=pl.DataFrame(), referrals=referrals, sessions=pl.DataFrame(),
+                      stop_search=pl.DataFrame(), population=pl.DataFrame())
+        return Frames(**{**made.__dict__, "as_of": as_of})
+
+    forget_by_content()
+    before = forecast.referrals_forecast(frames_with([]), Filters(as_of=as_of), with_backtest=False)
+    today = forecast.referrals_forecast(frames_with([as_of]), Filters(as_of=as_of), with_backtest=False)
+    assert today.forecast is before.forecast and today.this_week["referrals"] == before.this_week["referrals"] + 1
+    backdated = forecast.referrals_forecast(frames_with([START + timedelta(weeks=60)]), Filters(as_of=as_of),
+                                            with_backtest=False)
+    assert backdated.forecast is not before.forecast and not backdated.forecast.equals(before.forecast)
+
+
 # --- the forecast -------------------------------------------------------------------------------------
 def test_the_forecast_is_deterministic():
     history = seasonal_series(seed=42, n=140)
     first = forecast.forecast_referrals(history, horizon=8)
+    forget_by_content()  # fitted again, not found
     second = forecast.forecast_referrals(history, horizon=8)
-    assert first.forecast.equals(second.forecast)
+    assert second is not first and first.forecast.equals(second.forecast)
     assert first.backtest.equals(second.backtest)
     assert first.accuracy.equals(second.accuracy)
 

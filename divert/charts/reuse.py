@@ -23,8 +23,11 @@ from datetime import date, datetime
 import altair as alt
 import polars as pl
 
+from divert.analytics.data.memo import single_flight
+
 KEPT = 256  # charts kept (least recently used dropped first): each holds a few small frames
-_kept: OrderedDict[tuple, object] = OrderedDict()
+_kept: OrderedDict[tuple, tuple] = OrderedDict()  # key -> (chart, None), as single_flight keeps them
+_flights: dict[tuple, object] = {}  # builds under way (divert.analytics.data.memo.single_flight)
 _keys: dict[int, tuple] = {}  # id of a kept chart -> its key, so that a chart built from it can be keyed too
 _lock = threading.Lock()
 
@@ -53,13 +56,14 @@ def _key(value) -> object:
     if isinstance(value, alt.TopLevelMixin):
         with _lock:
             kept = _keys.get(id(value))
-            if kept is not None and _kept.get(kept) is value:
-                return ("chart", kept)
+        if kept is not None and (_kept.get(kept) or (None,))[0] is value:
+            return ("chart", kept)
     raise _Unkeyed(type(value).__name__)
 
 
 def reused(builder):
-    """`builder`, returning the chart it built before for equal arguments (see the module)."""
+    """`builder`, returning the chart it built before for equal arguments (see the module).
+    Sessions asking for the same chart at the same moment wait for one build (single flight)."""
 
     @functools.wraps(builder)
     def build(*args, **kwargs):
@@ -67,22 +71,20 @@ def reused(builder):
             key = (builder.__module__, builder.__qualname__, _key(args), _key(tuple(sorted(kwargs.items()))))
         except _Unkeyed:
             return builder(*args, **kwargs)
-        with _lock:
-            chart = _kept.get(key)
-            if chart is not None:
-                _kept.move_to_end(key)
-                return chart
-        chart = builder(*args, **kwargs)
-        if chart is not None:
-            with _lock:
-                _kept[key] = chart
-                _keys[id(chart)] = key
-                while len(_kept) > KEPT:
-                    _, dropped = _kept.popitem(last=False)
-                    _keys.pop(id(dropped), None)
-        return chart
+        return single_flight(_kept, _flights, key, lambda: _known(key, builder(*args, **kwargs)), KEPT)
 
     return build
+
+
+def _known(key: tuple, chart):
+    """`chart` recorded as built for `key`, so that a chart built from it can be keyed too."""
+    if chart is not None:
+        with _lock:
+            _keys[id(chart)] = key
+            if len(_keys) > 2 * KEPT:  # the ids of charts no longer kept
+                for gone in [i for i, k in _keys.items() if k not in _kept]:
+                    _keys.pop(gone, None)
+    return chart
 
 
 def forget() -> None:

@@ -205,7 +205,7 @@ def chart_block(title: str, caption: str, chart, table: pl.DataFrame, filename: 
     if table.is_empty():
         st.info(empty, icon=":material/info:")
         return
-    shown = headers.plain(for_display(table, counts or []))
+    shown, for_csv = _table_view(table, tuple(counts or []))
     chart_tab, table_tab = st.tabs(["Chart", "Table"])
     hidden = bool(counts) and all(table[c].null_count() == table.height for c in counts if c in table.columns)
     drawn = None if chart is None or hidden else specification(chart, title, caption)
@@ -221,12 +221,35 @@ def chart_block(title: str, caption: str, chart, table: pl.DataFrame, filename: 
     with table_tab:
         tables.show(shown, width="stretch", hide_index=True, column_config=date_columns(shown))
     downloads = st.container(horizontal=True)
-    tables.csv_download("Download CSV", headers.for_csv(shown), f"{filename}.csv", where=downloads,
+    tables.csv_download("Download CSV", for_csv, f"{filename}.csv", where=downloads,
                         key=key or f"download_{filename}", icon=":material/download:")
     if drawn is not None:
         downloads.download_button("Download PNG", lambda: png.png(drawn.spec, title, caption),
                                   file_name=f"{filename}.png", mime="image/png", key=f"{key or f'download_{filename}'}_png",
                                   icon=":material/image:", on_click="ignore")
+
+
+_VIEWS_KEPT = 512
+_views: OrderedDict[tuple, tuple] = OrderedDict()
+
+
+def _table_view(table: pl.DataFrame, counts: tuple[str, ...]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """A chart's table as the Table tab shows it (headers in words, hidden counts as '*') and as
+    its CSV download writes it: worked out once for the same table (the figures are kept per
+    snapshot, so a rerun or another session passes the same frame), not on every run."""
+    key = (id(table), counts)
+    with _drawn_lock:
+        kept = _views.get(key)
+        if kept is not None and kept[0] is table:
+            _views.move_to_end(key)
+            return kept[1]
+    shown = headers.plain(for_display(table, list(counts)))
+    made = (shown, headers.for_csv(shown))
+    with _drawn_lock:
+        _views[key] = (table, made)  # the table held, so that its id is not reused while kept
+        while len(_views) > _VIEWS_KEPT:
+            _views.popitem(last=False)
+    return made
 
 
 @dataclass(frozen=True)

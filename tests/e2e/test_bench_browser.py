@@ -37,7 +37,8 @@ def test_times_each_page_to_every_chart_drawn(demo_url):
     lines: list[str] = []
     result = drawing.time_pages(demo_url, ["volume"], runs=2, report=lines.append)  # one page: the shape
 
-    assert set(result) == {"volume"}, lines
+    assert set(result) == {"volume", drawing.APP_PEAK}, lines
+    assert 100 < result.pop(drawing.APP_PEAK) < 4096  # the served app's own peak memory, in MB
     for page, row in result.items():
         assert row["timeouts"] == 0, (page, lines)
         assert row["charts"] > 0, (page, row)
@@ -62,6 +63,7 @@ def test_sessions_at_once_through_streamlits_own_protocol(demo_url):
     assert result["sessions"] == 2 and result["requests"] == 4, (result, lines)
     assert 0 < result["p50_s"] <= result["p95_s"] <= result["max_s"], result
     assert set(result["pages"]) == {"volume", "overview"}
+    assert 100 < result["app_peak_mb"] < 4096  # the served app's own peak memory, in MB
     assert all(row["bytes"] > 0 for row in result["pages"].values()), result
     assert not accounts.get_account(drawing.TIMER, get_engine(demo_url)).active
 

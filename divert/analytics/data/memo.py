@@ -85,6 +85,9 @@ def _shared(kept: dict, flights: dict, key, compute, most: int, pinned=None):
     return value
 
 
+single_flight = _shared  # for other keepers of results (divert.charts.reuse): the same rules
+
+
 def per_snapshot(fn=None, *, most: int = MOST):
     if fn is None:
         return functools.partial(per_snapshot, most=most)

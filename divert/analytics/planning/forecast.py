@@ -28,6 +28,7 @@ import polars as pl
 
 from divert.analytics.calendar.weeks import as_day, last_complete_week, next_week, snapshot, week_start
 from divert.analytics.dashboards.volume import per_period
+from divert.analytics.data.memo import by_content
 from divert.analytics.planning import waiting as lists
 
 SEASON = 52
@@ -239,6 +240,7 @@ def backtest(history: pl.DataFrame, horizon: int = HORIZON, season_length: int =
         BACKTEST_SCHEMA).sort("model", "cutoff", "week")
 
 
+@by_content  # a write in the week under way leaves the complete weeks as they were: no new fit
 def forecast_referrals(history: pl.DataFrame, horizon: int = HORIZON, season_length: int = SEASON,
                        with_backtest: bool = True) -> ForecastResult:
     """Forecast weekly referrals `horizon` weeks past the last complete week, every model with

@@ -48,15 +48,14 @@ class Gap:
 
 def activity_days(referrals: pl.DataFrame, as_of: date) -> pl.Series:
     """Every day up to as_of on which something was recorded on the pathway, sorted."""
-    parts = []
-    for column in ("referred_on", "referred_at", "assessed_at", "first_contact_at", "first_booked_at",
-                   "attended_at", "closed_on"):
-        if column in referrals.columns:
-            parts.append(referrals.select(as_day(column, referrals).alias("day")))
+    rows = referrals.lazy()
+    parts = [rows.select(as_day(column, referrals).alias("day")).unique()  # each column's days first: few
+             for column in ("referred_on", "referred_at", "assessed_at", "first_contact_at", "first_booked_at",
+                            "attended_at", "closed_on") if column in referrals.columns]
     if not parts:
         return pl.Series("day", [], dtype=pl.Date)
-    days = pl.concat(parts)["day"].drop_nulls()
-    return days.filter(days <= as_of).unique().sort()
+    days = pl.concat(parts).drop_nulls().filter(pl.col("day") <= as_of).unique().sort("day").collect()
+    return days["day"]
 
 
 def data_gaps(referrals: pl.DataFrame, as_of: date) -> list[Gap]:
@@ -139,7 +138,7 @@ def awaiting_course(referrals: pl.DataFrame, as_of: date, gap: Gap | None = None
 
 
 def _with_waits(waiting: pl.DataFrame, as_of: date, gap: Gap | None) -> pl.DataFrame:
-    working = working_days_between(waiting["since"].to_numpy(), [as_of] * waiting.height) if waiting.height else []
+    working = working_days_between(waiting["since"].to_numpy(), as_of) if waiting.height else []  # as_of broadcast
     sort = ["since", "referral_id"] if "referral_id" in waiting.columns else ["since"]
     return waiting.with_columns(
         pl.Series("working_days", working, dtype=pl.Int64),
