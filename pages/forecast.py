@@ -21,7 +21,7 @@ st.title("Forecast")
 filters = dashboard.filter_bar("forecast")
 data = dashboard.frames(filters)
 dashboard.as_of_line(data)
-result, rates = scenarios.planning_inputs(filters)
+result, rates = scenarios.planning_inputs(filters, with_backtest=True)
 as_of = filters.as_of_date
 st.caption(f"Referrals for {filters.without_period().describe(areas=data.programme.area_labels)}, as of {wording.day(as_of)}. The forecast uses every "
            "complete week recorded up to the as-of date, whatever the period filter says; the week the as-of date "

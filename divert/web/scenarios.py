@@ -185,19 +185,20 @@ def export_frame(scenarios: list[SavedScenario]) -> pl.DataFrame:
 
 # --- cached planning inputs for the pages ----------------------------------------------------------
 @st.cache_data(max_entries=8, show_spinner="Forecasting referrals...")
-def _planning(url: str, version: int, filter_items: tuple):
+def _planning(url: str, version: int, filter_items: tuple, with_backtest: bool):
     from divert.analytics.data.filters import Filters
     from divert.analytics.planning.staffing import planning_basis
     from divert.web import dashboard
 
     filters = Filters.from_query(dict(filter_items))
-    return planning_basis(dashboard.live().at(filters.as_of_date)[1], filters)
+    return planning_basis(dashboard.live().at(filters.as_of_date)[1], filters, with_backtest)
 
 
-def planning_inputs(filters=None):
+def planning_inputs(filters=None, with_backtest: bool = False):
     """(ForecastResult, Rates) for the current data version, filters and as-of date: the
     forecast is made once per data version (and filter choice and as-of date) and shared by
-    every planning page."""
+    every planning page. The backtest (how well the forecast did in the past: the Forecast
+    page's) only `with_backtest`; the fit is the same either way (kept by its history)."""
     from divert.analytics.data.filters import Filters
     from divert.core.environment import database_url
     from divert.storage.db import data_version, get_engine
@@ -205,7 +206,7 @@ def planning_inputs(filters=None):
     url = database_url()
     chosen = (filters or Filters()).without_period()
     chosen = replace(chosen, as_of=chosen.as_of_date)  # "today" is part of the key: a new day, a new forecast
-    return _planning(url, data_version(get_engine(url)), tuple(sorted(chosen.to_query().items())))
+    return _planning(url, data_version(get_engine(url)), tuple(sorted(chosen.to_query().items())), with_backtest)
 
 
 @st.cache_data(ttl=60, show_spinner=False)

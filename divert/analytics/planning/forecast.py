@@ -215,6 +215,7 @@ def _backtest_plan(n: int, horizon: int, season_length: int) -> tuple[int, int] 
     return (h, windows) if windows >= 1 else None
 
 
+@by_content  # refitted only when a complete week changes
 def backtest(history: pl.DataFrame, horizon: int = HORIZON, season_length: int = SEASON) -> pl.DataFrame:
     """Rolling-origin backtest: refit at each origin, forecast `horizon` weeks, keep the
     actuals beside the forecasts with that origin's MASE scale."""
@@ -241,6 +242,17 @@ def backtest(history: pl.DataFrame, horizon: int = HORIZON, season_length: int =
 
 
 @by_content  # a write in the week under way leaves the complete weeks as they were: no new fit
+def _fitted(history: pl.DataFrame, horizon: int, season_length: int) -> pl.DataFrame:
+    """Every model's forecast `horizon` weeks past the history's last week (FORECAST_SCHEMA)."""
+    engine, benchmark = _engine(season_length)
+    wide = engine.forecast(df=_frame_for(history), h=horizon, level=list(LEVELS))
+    wide = wide.rename({"ds": "week"}).with_columns(pl.col("week").cast(pl.Date))
+    last = history["week"][-1]
+    wide = wide.with_columns(((pl.col("week") - pl.lit(last)).dt.total_days() // 7).cast(pl.Int64).alias("weeks_ahead"))
+    return _long(wide, ["week", "weeks_ahead"], benchmark).select(list(FORECAST_SCHEMA)).cast(FORECAST_SCHEMA).sort(
+        "model", "week")
+
+
 def forecast_referrals(history: pl.DataFrame, horizon: int = HORIZON, season_length: int = SEASON,
                        with_backtest: bool = True) -> ForecastResult:
     """Forecast weekly referrals `horizon` weeks past the last complete week, every model with
@@ -257,18 +269,12 @@ def forecast_referrals(history: pl.DataFrame, horizon: int = HORIZON, season_len
         note = ("Less than about a year and a quarter of referrals: the forecast cannot use the same week last year, "
                 "so it compares with last week's count instead.")
         season_length = 1
-    horizon = max(1, int(horizon))
-    engine, benchmark = _engine(season_length)
-    wide = engine.forecast(df=_frame_for(history), h=horizon, level=list(LEVELS))
-    wide = wide.rename({"ds": "week"}).with_columns(pl.col("week").cast(pl.Date))
-    last = history["week"][-1]
-    wide = wide.with_columns(((pl.col("week") - pl.lit(last)).dt.total_days() // 7).cast(pl.Int64).alias("weeks_ahead"))
-    forecast = _long(wide, ["week", "weeks_ahead"], benchmark).select(list(FORECAST_SCHEMA)).cast(FORECAST_SCHEMA)
+    forecast = _fitted(history, max(1, int(horizon)), season_length)
     tested = backtest(history, min(horizon, HORIZON), season_length) if with_backtest else pl.DataFrame(
         schema=BACKTEST_SCHEMA)
     if with_backtest and tested.is_empty():
         note = (note + " " if note else "") + "Too little history for a backtest."
-    return ForecastResult(history, forecast.sort("model", "week"), tested, accuracy(tested), season_length, note)
+    return ForecastResult(history, forecast, tested, accuracy(tested), season_length, note)
 
 
 def accuracy_by_horizon(backtest_frame: pl.DataFrame, model: str = COMBINATION) -> pl.DataFrame:

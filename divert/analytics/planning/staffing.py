@@ -47,10 +47,11 @@ class Staffing:
         return self.outlook.sessions_needed
 
 
-def planning_basis(frames: Frames, filters: Filters) -> tuple[forecast.ForecastResult, Rates]:
-    """The inputs every planning page shares: the referral forecast and the service's
-    measured rates within the filters, as of filters.as_of_date."""
-    return forecast.referrals_forecast(frames, filters), rates_for(frames, filters)
+def planning_basis(frames: Frames, filters: Filters, with_backtest: bool = True) -> tuple[forecast.ForecastResult, Rates]:
+    """The inputs every planning page shares: the referral forecast (with its backtest, which
+    only the Forecast page shows, when asked) and the service's measured rates within the
+    filters, as of filters.as_of_date."""
+    return forecast.referrals_forecast(frames, filters, with_backtest=with_backtest), rates_for(frames, filters)
 
 
 def for_plan(result: forecast.ForecastResult, plan: Plan, target_assessment: float,
