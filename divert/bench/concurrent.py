@@ -193,8 +193,8 @@ def time_sessions(db_url: str, pages: list[str], *, sessions: int = SESSIONS,
     """`sessions` signed-in sessions opening `pages` together (see the module's docstring).
 
     Returns {"sessions", "p95_s", "app_peak_mb" (the served app's peak memory), "p50_s", "max_s",
-    "requests", "pages": {page: {"p50_s", "max_s", "bytes"}}}; raises BenchProblem when the app cannot be started, a session is not
-    signed in, or a page fails."""
+    "requests", "pages": {page: {"p50_s", "max_s", "bytes"}}}; raises BenchProblem when the app
+    cannot be started, a session is not signed in, or a page fails."""
     from divert.storage.db import get_engine, upgrade
 
     upgrade(db_url)

@@ -136,7 +136,6 @@ def time_pages(db_url: str, pages: list[str] | None = None, *, runs: int = 2,
     return {**results, APP_PEAK: served_mb}
 
 
-
 # --- pages ----------------------------------------------------------------------------------
 def _known_pages(pages: list[str] | None, report) -> list[str]:
     wanted = list(DASHBOARDS if pages is None else pages)

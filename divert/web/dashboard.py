@@ -16,6 +16,7 @@ from divert.analytics.calendar.months import NAMED_PERIODS, default_as_of, perio
 from divert.analytics.data.filters import Filters
 from divert.analytics.data.frames import Frames
 from divert.analytics.data.live import LiveFrames
+from divert.analytics.data.memo import per_snapshot
 from divert.charts import spec as chart_spec
 from divert.core import clock, codes, headers, wording
 from divert.core.disclosure import EXACT_ROLES, Gate, for_display, too_narrow
@@ -229,27 +230,12 @@ def chart_block(title: str, caption: str, chart, table: pl.DataFrame, filename: 
                                   icon=":material/image:", on_click="ignore")
 
 
-_VIEWS_KEPT = 512
-_views: OrderedDict[tuple, tuple] = OrderedDict()
-
-
+@per_snapshot  # kept on the table: its figures are kept per snapshot, so every run and session passes the same frame
 def _table_view(table: pl.DataFrame, counts: tuple[str, ...]) -> tuple[pl.DataFrame, pl.DataFrame]:
     """A chart's table as the Table tab shows it (headers in words, hidden counts as '*') and as
-    its CSV download writes it: worked out once for the same table (the figures are kept per
-    snapshot, so a rerun or another session passes the same frame), not on every run."""
-    key = (id(table), counts)
-    with _drawn_lock:
-        kept = _views.get(key)
-        if kept is not None and kept[0] is table:
-            _views.move_to_end(key)
-            return kept[1]
+    its CSV download writes it: worked out once for the same table, not on every run."""
     shown = headers.plain(for_display(table, list(counts)))
-    made = (shown, headers.for_csv(shown))
-    with _drawn_lock:
-        _views[key] = (table, made)  # the table held, so that its id is not reused while kept
-        while len(_views) > _VIEWS_KEPT:
-            _views.popitem(last=False)
-    return made
+    return shown, headers.for_csv(shown)
 
 
 @dataclass(frozen=True)
