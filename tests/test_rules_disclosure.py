@@ -137,7 +137,9 @@ PUBLISHED_TABLES = {
                                                made_from=["offences_before", "offences_after"])},
                       "keep": ["months_before", "months_after"]},
     "pathway": {"counts": ["people", "dropped"],
-                "derived": figures_of("share_of_referred", "share_of_previous", made_from=["people"])},
+                "derived": figures_of("share_of_referred", "share_of_previous", made_from=["people"]),
+                # a funnel whose cohort (the people referred) is from 1 to 7 is not shown at all
+                "cohort": ("stage", "referred", "people")},
     "waits": {"counts": ["people"], "derived": figures_of("median_days", "p90_days", made_from=["people"])},
     "outcomes": {"counts": ["count_before", "count_after", "offences_before", "offences_after"],
                  "derived": {"share_before": ["offences_before", "count_before"],
@@ -205,6 +207,15 @@ def test_the_whole_of_each_table_a_viewer_receives_at_the_demo_s_last_day(demo, 
     assert check_what_a_viewer_receives(demo, name, ["--as-of", str(SMALL_DEMO["as_of"])]) == 0
 
 
+def test_a_funnel_of_too_few_people_reaches_a_viewer_as_nothing(demo):
+    """As of the programme's first weeks (found by the drawn options above): 6 people referred."""
+    options = ["--as-of", "2021-01-01"]
+    _, exact, _ = figures(demo.url, "pathway", options, "admin")
+    assert [row["people"] for row in json.loads(exact) if row["stage"] == "referred"] == [6]
+    assert check_what_a_viewer_receives(demo, "pathway", options) == 0
+    assert json.loads(figures(demo.url, "pathway", options, "viewer")[1]) == []
+
+
 def check_what_a_viewer_receives(demo, name: str, options: list[str]) -> int:
     """The viewer's figures for the options against the administrator's; the viewer's exit code."""
     code, shown, why = figures(demo.url, name, options, "viewer")
@@ -230,5 +241,10 @@ def check_what_a_viewer_receives(demo, name: str, options: list[str]) -> int:
     else:
         spec = gate_spec(name)
         exact_rows, shown_rows = json.loads(exact), json.loads(shown)
+        if "cohort" in PUBLISHED_TABLES[name]:
+            column, key, count = PUBLISHED_TABLES[name]["cohort"]
+            if any(row[column] == key and 0 < row[count] < THRESHOLD for row in exact_rows):
+                assert shown_rows == [], f"a cohort of fewer than {THRESHOLD} shown"
+                return code
     assert_gated(exact_rows, shown_rows, spec["counts"], spec["derived"], spec["keep"])
     return code

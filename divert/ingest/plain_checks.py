@@ -59,9 +59,13 @@ def plain_rows(kind: str, files: list[File], ctx: Context) -> list[set[int]]:
                 groups.setdefault(key, []).append((fi, i) if ok else None)
             if ok and (person is None or person.id not in ctx.history):
                 candidates.append((fi, i, forces[i], crimes_checked[i], key))
-    shared = {key for key, rows in groups.items() if None in rows}  # new people also met in rows not plain
-    for fi, i, force, crime, key in candidates:
-        if crimes.get((force, crime)) == 1 and key not in shared:
+    once = [(fi, i, key) for fi, i, force, crime, key in candidates if crimes.get((force, crime)) == 1]
+    chosen = {(fi, i) for fi, i, _ in once}
+    # new people also met in rows not plain (refused, or naming an offence another row names): a row
+    # checked on its own would make the person first, whatever the file's order
+    shared = {key for key, rows in groups.items() if any(row not in chosen for row in rows)}
+    for fi, i, key in once:
+        if key not in shared:
             plain[fi].add(i)
     return plain
 

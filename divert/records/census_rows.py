@@ -7,11 +7,13 @@ tests/test_census2021.py): Census 2011 by force area and local authority, and Ce
 
 from __future__ import annotations
 
-from sqlalchemy import delete, func, insert, select
+import polars as pl
+from sqlalchemy import delete, func, select
 from sqlmodel import Session
 
 from divert.records.core import audit
 from divert.reference import census, census2021
+from divert.storage.bulk import insert_frame
 from divert.storage.db import bump_data_version, get_engine
 from divert.storage.models import Population
 
@@ -34,15 +36,16 @@ def ensure_population(engine=None, user: str = "system") -> int:
         ).scalar_one()
         if superseded:
             s.execute(delete(Population).where(Population.source.in_(SUPERSEDED_SOURCES)))
-        present = {tuple(r) for r in s.execute(select(*(getattr(Population, k) for k in KEY)))}
-        rows = [row for row in census2021.reference_frame().to_dicts() if tuple(row[k] for k in KEY) not in present]
-        if not rows and not superseded:
+        shipped = census2021.reference_frame()
+        present = pl.DataFrame(s.execute(select(*(getattr(Population, k) for k in KEY))).all(), orient="row",
+                               schema={k: shipped.schema[k] for k in KEY})
+        rows = shipped.join(present, on=list(KEY), how="anti", nulls_equal=True)
+        if rows.is_empty() and not superseded:
             s.rollback()
             return 0
-        if rows:
-            s.execute(insert(Population), rows)
+        insert_frame(s.connection(), Population.__tablename__, rows)  # one bulk write (COPY on PostgreSQL)
         audit(s, user, "load_reference", "population", None, None,
-                      {"rows": len(rows), "replaced": superseded, "source": SOURCE})
+              {"rows": rows.height, "replaced": superseded, "source": SOURCE})
         bump_data_version(s)
         s.commit()
-    return len(rows)
+    return rows.height

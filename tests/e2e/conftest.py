@@ -14,9 +14,11 @@ Dates: the server runs on the real clock (the browser's cookie store does too, s
 moved to a fixed date), so its demo ends on the UK's yesterday, taken once per run, and no test
 assumes a particular day: each works out the dates it needs from that day.
 
-Every module is marked e2e and put in xdist_group "browser-1" or "browser-2": under `-n 2 --dist
-loadgroup` each group runs on one worker (sharing its servers), and the rest of the suite is
-spread between the two."""
+Every module is marked e2e. Its tests are spread over the workers one by one like the rest of the
+suite (a module with a server of its own runs on one worker as a unit: tests/conftest.py), so
+each worker starts Chromium and the demo server once, when its first browser test needs them: a
+browser test mostly waits (on the server and on drawing), and packed onto one or two workers
+they were the whole run's critical path."""
 
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ from divert.bench import chromium, concurrent, drawing
 from divert.records import stored_settings
 from divert.storage.db import get_engine
 
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("browser-1")]
+pytestmark = [pytest.mark.e2e]
 
 
 @pytest.fixture(scope="module")

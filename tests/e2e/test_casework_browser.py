@@ -35,7 +35,7 @@ from divert.records.sessions import edit_session
 from divert.storage.db import session_scope
 from divert.storage.models import AuditEvent, Booking, CourseSession, Offence, Referral
 
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("browser-1")]
+pytestmark = [pytest.mark.e2e]
 
 
 def worklist_counts(page) -> dict[str, int]:

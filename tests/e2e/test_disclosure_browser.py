@@ -15,7 +15,7 @@ from wire import listen
 
 from divert.records.referrals import add_referral
 
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("browser-2")]
+pytestmark = [pytest.mark.e2e]
 THRESHOLD = 8
 DASHBOARDS = ("overview", "volume", "pathway", "outcomes", "disparity", "reoffending")
 COUNTS = {"count", "offences", "referrals", "people", "searches", "finds", "agree", "events", "denominator",

@@ -10,7 +10,7 @@ import pytest
 from browser import SLOW_MS, follow_menu, settle, sign_in
 from playwright.sync_api import expect
 
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("browser-2")]
+pytestmark = [pytest.mark.e2e]
 
 PLANNING = ("Capacity", "Forecast", "Scenario planner", "Launch planner")
 

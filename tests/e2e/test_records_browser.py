@@ -19,7 +19,7 @@ from divert.records import programme_profile
 from divert.storage.db import session_scope
 from divert.storage.models import AuditEvent, Booking, Offence, Referral
 
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("browser-1")]
+pytestmark = [pytest.mark.e2e]
 
 IDENTIFIER = "Police or provider identifier (stored only as a pseudonymous key) *"
 PHONE = {"width": 390, "height": 844}

@@ -19,7 +19,7 @@ from wire import listen
 from divert.storage.db import data_version, get_engine, session_scope, upgrade
 from divert.storage.models import AuditEvent, Referral
 
-pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.xdist_group("browser-2")]
+pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 
 IDENTIFIER = "Police or provider identifier (stored only as a pseudonymous key) *"
 

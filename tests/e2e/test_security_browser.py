@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from divert.web import access
 
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("browser-2")]
+pytestmark = [pytest.mark.e2e]
 NEW_PASSWORD = "birch-lantern-2025"
 
 

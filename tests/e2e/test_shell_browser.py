@@ -30,7 +30,7 @@ from divert.storage.db import session_scope
 from divert.storage.models import AuditEvent
 from divert.web import access
 
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("browser-2")]
+pytestmark = [pytest.mark.e2e]
 
 
 def menu(page) -> dict[str, list[str]]:

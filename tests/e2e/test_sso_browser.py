@@ -19,7 +19,7 @@ from divert.storage.db import session_scope
 from divert.storage.models import AuditEvent
 from divert.web import access
 
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("browser-1")]
+pytestmark = [pytest.mark.e2e]
 
 IDENTITIES = {  # the provider verified each address (an unverified one names no account: test_usernames)
     "u-nia": {"email": "nia@force.example", "email_verified": True, "name": "Nia at the force"},

@@ -19,7 +19,7 @@ from divert.core import clock
 from divert.records.referrals import add_referral
 from divert.web import wall
 
-pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("browser-2")]
+pytestmark = [pytest.mark.e2e]
 
 REFRESH_SECONDS = 2
 SCREEN = {"width": 1400, "height": 900}
