@@ -19,7 +19,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-POLL_IDLE_MS = 20
 IDLE_FRAMES = 3  # drawn frames the idle state must last (see _IDLE)
 
 
@@ -49,15 +48,15 @@ def unavailable() -> str | None:
 # Idle: no run under way, a run begun since the last report, every cookie-manager box has its
 # frame, every such frame has reported once and handled every render message, and all that for
 # IDLE_FRAMES drawn frames (the page sends its render messages in an effect a moment after a run
-# ends).
+# ends). Frames are counted by the check itself, run once a frame while it is waited for (polling
+# "raf"): no animation loop of its own keeps an idle tab drawing.
 _WATCH = """
 (() => {
   if (window.top === window) {
     if (window.__divertWatch) return;
-    const watch = window.__divertWatch = {started: 0, running: true, awaited: 0, reported: new WeakSet(),
-                                          rendering: new WeakMap(), frames: 0, idleSince: null};
-    const count = () => { watch.frames += 1; requestAnimationFrame(count); };
-    requestAnimationFrame(count);
+    window.__divertWatch = {started: 0, running: true, awaited: 0, reported: new WeakSet(), rendering: new WeakMap(),
+                            frames: 0, idleSince: null};
+    const watch = window.__divertWatch;
     const fields = (bytes) => {  // the top-level fields of a protobuf message: number -> value or bytes
       const found = new Map();
       let at = 0;
@@ -119,6 +118,7 @@ _WATCH = """
 _IDLE = """
 (frames) => {
   const watch = window.__divertWatch;
+  if (watch) watch.frames += 1;  // called once a drawn frame (polling "raf"): frames are counted only while waited for
   const app = document.querySelector('[data-testid="stApp"]');
   const idle = watch && app && app.getAttribute('data-test-script-state') === 'notRunning'
     && app.getAttribute('data-test-connection-state') === 'CONNECTED'
@@ -150,7 +150,7 @@ def wait_idle(tab, timeout_ms: float) -> None:
     """Wait until the app has finished every run it makes by itself (the page's first run, the
     runs the cookie manager asks for). Call it once what the last action leads to is on the page:
     a run that has not begun yet cannot be waited for."""
-    tab.wait_for_function(_IDLE, arg=IDLE_FRAMES, polling=POLL_IDLE_MS, timeout=timeout_ms)
+    tab.wait_for_function(_IDLE, arg=IDLE_FRAMES, polling="raf", timeout=timeout_ms)
 
 
 def sign_in(tab, url: str, username: str, password: str, timeout_ms: float) -> None:

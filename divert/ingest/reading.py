@@ -34,7 +34,9 @@ from divert.core.clock import UK
 from divert.core.field_rules import Problem, parse_datetime
 
 POLICE_UK_NAME = re.compile(r"^(\d{4})-(\d{2})-(?P<force>[a-z0-9-]+?)-stop-and-search\.csv$", re.I)
-_ROW_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row[\s/>]")
+# a row's tag, with its own number (r="...") where it gives one: a sheet may skip rows, which a
+# reader then gives as blank ones
+_ROW_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row[\s/>](?:[^<>]*?\br=\"(\d{1,12})\")?")
 _CELL_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?c[\s/>]")
 _SHEET_PART = re.compile(r"^xl/worksheets/[^/]+\.xml$")
 
@@ -180,15 +182,17 @@ def _matches(pattern: re.Pattern, data: bytes) -> int:
 
 def _scan_sheet(archive: zipfile.ZipFile, member: zipfile.ZipInfo, limits: Limits) -> None:
     """Count a worksheet's rows and cells while unpacking it, a megabyte at a time; refuse as
-    soon as either passes its limit."""
+    soon as either passes its limit, or a row is numbered past the row limit (the rows skipped
+    before it would be read as blank ones)."""
     rows = cells = 0
     tail = b""
     with archive.open(member) as stream:
         while chunk := stream.read(1 << 20):
             data = tail + chunk
-            rows += _matches(_ROW_TAG, data) - _matches(_ROW_TAG, tail)
+            found = _ROW_TAG.findall(data)
+            rows += len(found) - _matches(_ROW_TAG, tail)
             cells += _matches(_CELL_TAG, data) - _matches(_CELL_TAG, tail)
-            if rows > limits.rows + 1:
+            if rows > limits.rows + 1 or max(map(int, filter(None, found)), default=0) > limits.rows + 1:
                 raise Unreadable(_too_many_rows(limits))
             if cells > limits.cells:
                 raise Unreadable(f"the workbook has more than {limits.cells:,} cells: save it as CSV, or split it")

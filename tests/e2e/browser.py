@@ -7,6 +7,7 @@ no script running and every cookie-manager report answered by a run). Never a fi
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
 import threading
@@ -274,17 +275,24 @@ def key_expand(page, label: str) -> None:
 
 
 # --- screenshots -----------------------------------------------------------------------------
+SHOTS = os.environ.get("DIVERT_TEST_SHOTS") == "1"  # screenshots are taken only when asked for
+
+
 class Screenshots:
-    """Numbered screenshots of each step, under the test's tmp dir (screenshots/). A screenshot
-    is of the window (Streamlit scrolls inside the page, so the window is all there is to see)."""
+    """Numbered screenshots of each step, under the test's tmp dir (screenshots/), when the run
+    is asked for them (DIVERT_TEST_SHOTS=1: a person looking at the pages; each costs the browser
+    an image encoding, so other runs only wait for the app to be idle, as a screenshot does). A
+    screenshot is of the window (Streamlit scrolls inside the page: the window is all there is)."""
 
     def __init__(self, folder: Path):
         self.folder, self.count = folder / "screenshots", 0
-        self.folder.mkdir(parents=True, exist_ok=True)
 
-    def __call__(self, page, step: str) -> Path:
-        self.count += 1
-        path = self.folder / f"{self.count:02d}-{re.sub(r'[^a-z0-9]+', '-', step.lower())}.png"
+    def __call__(self, page, step: str) -> Path | None:
         settle(page)
+        if not SHOTS:
+            return None
+        self.count += 1
+        self.folder.mkdir(parents=True, exist_ok=True)
+        path = self.folder / f"{self.count:02d}-{re.sub(r'[^a-z0-9]+', '-', step.lower())}.png"
         page.screenshot(path=str(path))
         return path

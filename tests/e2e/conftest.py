@@ -22,6 +22,8 @@ they were the whole run's critical path."""
 
 from __future__ import annotations
 
+import hashlib
+import os
 import secrets
 from datetime import timedelta
 
@@ -55,8 +57,10 @@ def demo_day():
 
 @pytest.fixture(scope="session")
 def person_key():
-    """The person key of this run's demo databases (the servers are given it too)."""
-    return secrets.token_hex(32)
+    """The person key of this run's demo databases (the servers are given it too): the same in
+    every worker of the run, as they copy one demo template, made under the first one's key."""
+    run = os.environ.get("DIVERT_TEST_TEMPLATES") or secrets.token_hex(16)  # named once per run (tests/conftest.py)
+    return hashlib.sha256(f"browser tests' person key {run}".encode()).hexdigest()
 
 
 @pytest.fixture(autouse=True)
@@ -114,7 +118,7 @@ def spare_contexts(chromium_browser):
 @pytest.fixture
 def open_page(chromium_browser, spare_contexts, tmp_path):
     """A factory of browser tabs, each in a context of its own (separate cookies), each tab with
-    .shots(step) for screenshots under the test's tmp dir and .settle() to wait for the app to
+    .shots(step) for screenshots under the test's tmp dir (DIVERT_TEST_SHOTS=1) and .settle() to wait for the app to
     be idle. `viewport`: the window size (1280 x 860 unless given)."""
     used = []
     shots = Screenshots(tmp_path)

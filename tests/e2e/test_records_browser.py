@@ -1,6 +1,6 @@
 """Data entry in a real browser: a caseworker records a referral (a bad value first, then a double
 click on Save), its assessment, a course session and the booking, and finds the referral with
-its timeline. Screenshots of every step are saved under the test's tmp dir (screenshots/)."""
+its timeline. Screenshots of every step are saved under the test's tmp dir (screenshots/, with DIVERT_TEST_SHOTS=1)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Two replicas of the app on one PostgreSQL database: a referral recorded through replica A's
 form shows in replica B's Overview on B's next rerun (the data_version in the database tells
 B's cached dashboards that something changed). Both replicas share the person and cookie keys,
-as docs/deploy.md says they must. Screenshots under the test's tmp dir (screenshots/)."""
+as docs/deploy.md says they must. Screenshots under the test's tmp dir (screenshots/, with DIVERT_TEST_SHOTS=1)."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 then void), a forbidden page opened by its address, lockout after five wrong passwords,
 first-run setup.
 
-Screenshots of every step are saved under each test's tmp dir (screenshots/)."""
+Screenshots of every step are saved under each test's tmp dir (screenshots/, with DIVERT_TEST_SHOTS=1)."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 divert.records, as any write) within its refresh period, with nobody clicking, and signs itself
 out when its account is disabled, as a click would. The server here
 looks every 2 seconds (DIVERT_WALL_REFRESH_SECONDS) instead of every minute. Screenshots under the
-test's tmp dir (screenshots/), the viewer's at the size of a meeting-room screen (1400 x 900)."""
+test's tmp dir (screenshots/, with DIVERT_TEST_SHOTS=1), the viewer's at the size of a meeting-room screen (1400 x 900)."""
 
 from __future__ import annotations
 
