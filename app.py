@@ -13,12 +13,13 @@ from divert.auth import accounts
 from divert.core.environment import database_url
 from divert.records import pseudonym
 from divert.storage.db import BUSY_MESSAGE, is_busy
-from divert.web import access, ui
+from divert.web import access, ui, warm
 
 st.set_page_config(page_title="Divert", page_icon=":material/alt_route:", layout="wide")
 
 
 def main() -> None:
+    warm.start()  # the dashboards' modules imported while the first user signs in
     ui.leave_legacy_pages_mode()
     ui.style()
     try:

@@ -12,6 +12,7 @@ from browser import demo_database
 from dbfixtures import migrated_url
 
 from divert.auth import accounts, sign_in
+from divert.web import access
 from divert.bench import chromium, concurrent, drawing
 from divert.records import stored_settings
 from divert.storage.db import get_engine
@@ -35,19 +36,19 @@ def test_times_each_page_to_every_chart_drawn(demo_url):
     if chromium.unavailable():  # a missing Chromium fails the browser tests; it never skips them
         pytest.fail(f"browser timing cannot run: {chromium.unavailable()}")
     lines: list[str] = []
-    result = drawing.time_pages(demo_url, ["volume"], runs=2, report=lines.append)  # one page: the shape
+    result = drawing.time_pages(demo_url, ["volume", drawing.LANDING], runs=2, report=lines.append)  # the shape
 
-    assert set(result) == {"volume", drawing.APP_PEAK}, lines
+    assert set(result) == {"volume", drawing.LANDING, drawing.APP_PEAK}, lines
     assert 100 < result.pop(drawing.APP_PEAK) < 4096  # the served app's own peak memory, in MB
     for page, row in result.items():
         assert row["timeouts"] == 0, (page, lines)
         assert row["charts"] > 0, (page, row)
-        for key in ("first_s", "warm_s"):
+        for key in ("first_s", "warm_s", "address_s"):  # from the menu, and by its address
             assert isinstance(row[key], float) and row[key] > 0, (page, key, row)
         assert isinstance(row["bytes"], int) and row["bytes"] > 0, (page, row)  # the page's deltas and charts
         assert "after_write_s" not in row  # no write was asked for
     table = [line.split() for line in lines]
-    assert ["page", "first", "s", "warm", "s", "KB", "sent", "charts", "tables"] in table
+    assert ["page", "first", "s", "warm", "s", "address", "s", "KB", "sent", "charts", "tables"] in table
     assert any(words[:1] == ["volume"] and words[-2] == str(result["volume"]["charts"]) for words in table)
 
     account = accounts.get_account(drawing.TIMER, get_engine(demo_url))
@@ -66,6 +67,10 @@ def test_sessions_at_once_through_streamlits_own_protocol(demo_url):
     assert 100 < result["app_peak_mb"] < 4096  # the served app's own peak memory, in MB
     assert all(row["bytes"] > 0 for row in result["pages"].values()), result
     assert not accounts.get_account(drawing.TIMER, get_engine(demo_url)).active
+
+
+def test_the_landing_page_is_the_one_whose_menu_link_is_the_apps_address():
+    assert access.LANDING == f"pages/{drawing.LANDING}.py"  # the bench clicks the link to "/" for it
 
 
 def test_the_timer_account_is_usable_only_while_the_timing_runs(demo_url):

@@ -1,0 +1,52 @@
+"""The app's modules imported once, in the background, as soon as the app process runs its first
+page (usually the sign-in page), so that the first dashboard a user opens does not wait for them.
+
+Measured on 2 cores (`divert bench`, the first page opened after signing in, py-spy): about two
+thirds of that first visit was Python importing the read models, the charts and what they use
+(statsmodels, SciPy's statistics, Altair), about 1.6 s; the sign-in that comes first leaves time
+for it. A page that needs a module still being imported waits for that import (Python's import
+lock), never imports it twice.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import pkgutil
+import threading
+
+# the packages the pages draw on, every module of each; what those import inside functions; and
+# what the other pages import themselves (tests/test_warm.py checks that nothing is left)
+PACKAGES = ("divert.readmodels", "divert.charts", "divert.web")
+MODULES = ("scipy.stats", "statsmodels.api", "divert.report", "divert.report.methods", "divert.records.exports",
+           "divert.core.glossary", "divert.ingest.kinds", "divert.ingest.run", "divert.backup", "divert.release",
+           "divert.demo")
+LEFT_OUT = ("divert.charts.png",)  # drawn only when a PNG is downloaded (its own renderer)
+
+_started = threading.Event()
+_log = logging.getLogger(__name__)
+
+
+def start() -> None:
+    """Begin the imports in a daemon thread, once per process (later calls return at once)."""
+    if _started.is_set():
+        return
+    _started.set()
+    threading.Thread(target=_import_all, name="divert-warm", daemon=True).start()
+
+
+def names() -> list[str]:
+    """The modules imported, in order."""
+    found = []
+    for package in PACKAGES:
+        module = importlib.import_module(package)
+        found += [info.name for info in pkgutil.iter_modules(module.__path__, prefix=f"{package}.")]
+    return [name for name in (*MODULES, *found) if name not in LEFT_OUT]
+
+
+def _import_all() -> None:
+    for name in names():
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - a page importing it will show the error; here it only costs time
+            _log.warning("could not import %s ahead of its first use", name, exc_info=True)
