@@ -15,6 +15,7 @@ from datetime import date, datetime, time, timedelta
 import polars as pl
 from sqlalchemy import Engine, bindparam, text
 
+from divert.analytics.data.memo import per_snapshot
 from divert.core import codes
 from divert.reference.programme import TIME_ZONE, Programme
 
@@ -118,10 +119,8 @@ class Frames:
             (pl.col("closed_on") > as_of, dict.fromkeys(("closed_on", "closure_result", "intelligence_log_date",
                                                          "onward_treatment"))),
         ])
-        searches = self.stop_search
-        if searches.height:
-            searches = _up_to(searches, pl.col("searched_at") <= cutoff)
-        return replace(self, offences=offences, referrals=refs, stop_search=searches, as_of=as_of)
+        return replace(self, offences=offences, referrals=refs, stop_search=_searches_up_to(self.stop_search, as_of),
+                       as_of=as_of)
 
     def data_up_to(self) -> dict[str, date | None]:
         """The latest record of each source (not the as-of date: data can lag behind it)."""
@@ -138,6 +137,17 @@ class Frames:
 def end_of_day(day: date) -> datetime:
     """The last moment of `day` in Europe/London, as an aware datetime."""
     return datetime.combine(day + timedelta(days=1), time(0), TIME_ZONE) - timedelta(microseconds=1)
+
+
+@per_snapshot  # one object for the same searches and date: what is worked out from it is kept across writes
+def _searches_up_to(searches: pl.DataFrame, as_of: date) -> pl.DataFrame:
+    """The searches made by the end of `as_of` (Europe/London). Kept on the loaded frame, which a
+    write to the programme's records leaves as it is, so that every snapshot of the same day
+    hands on the same frame, and the stop-search figures kept on it (a pass over millions of
+    searches) are not worked out again after a referral is saved."""
+    if not searches.height:
+        return searches
+    return _up_to(searches, pl.col("searched_at") <= pl.lit(end_of_day(as_of)).dt.convert_time_zone("UTC"))
 
 
 def _up_to(frame: pl.DataFrame, kept: pl.Expr) -> pl.DataFrame:
