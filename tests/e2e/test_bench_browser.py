@@ -12,10 +12,10 @@ from browser import demo_database
 from dbfixtures import migrated_url
 
 from divert.auth import accounts, sign_in
-from divert.web import access
 from divert.bench import chromium, concurrent, drawing
 from divert.records import stored_settings
 from divert.storage.db import get_engine
+from divert.web import access
 
 pytestmark = [pytest.mark.e2e]
 
