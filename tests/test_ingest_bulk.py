@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from divert.auth import accounts
-from divert.bench.imports import measure_import, referrals_csv
+from divert.bench.imports import measure_import, rate, referrals_csv
 from divert.ingest import import_report, run
 from divert.ingest.kinds import KINDS
 from divert.ingest.reading import read_table
@@ -195,8 +195,19 @@ def test_the_acting_users_role_is_checked(engine, role, ok):
 def test_the_bench_file_imports_and_measures(engine):
     assert read_table("b.csv", referrals_csv(50, engine)).height == 50
     result = measure_import(engine, 300)
-    assert result["rows"] == 300 and result["seconds"] > 0 and result["summary"].startswith("Imported 300 rows")
-    assert count(engine, Referral) == 300
+    assert result["rows"] == result["new"] == 300 and result["seconds"] > 0
+    assert result["rows_per_s"] > 0 and result["summary"].startswith("Imported 300 rows")
+    again = measure_import(engine, 300)  # a second run imports new records: it never times unchanged rows
+    assert again["new"] == 300 and again["rows_per_s"] > 0
+    assert count(engine, Referral) == 600
+
+
+def test_a_bench_import_that_writes_nothing_new_gives_no_rate(engine):
+    content = referrals_csv(40, engine, run="same")
+    assert import_files("referrals", [("r.csv", content)], "bench", engine=engine).new == 40
+    again = import_files("referrals", [("r.csv", content)], "bench", engine=engine)
+    assert again.unchanged == 40  # what a bench re-run timed before 7 December, at twice the rate of new rows
+    assert rate({"rows_per_s": None, "summary": again.summary()}).startswith("no rate")
 
 
 SEARCH_HEADER = KINDS["stop-search"].header

@@ -364,11 +364,11 @@ def main() -> None:
     say = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
     out = page_times(order["url"], say, order.get("repeat", 3))
     if order.get("import_rows"):
-        from divert.bench.imports import measure_import
+        from divert.bench.imports import measure_import, rate
         from divert.storage.db import get_engine
 
         out["import"] = measure_import(get_engine(order["url"]), order["import_rows"])
-        say(f"  import {out['import']['rows']:,} referrals: {out['import']['rows_per_s']:,.0f} rows/s")
+        say(f"  import {out['import']['rows']:,} referrals: {rate(out['import'])}")
     out["peak_mb"] = peak_mb()
     print(json.dumps(out, default=str))
 
