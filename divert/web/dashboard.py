@@ -4,7 +4,6 @@ empty state, small-number suppression for the viewer role)."""
 
 from __future__ import annotations
 
-import threading
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
@@ -16,7 +15,7 @@ from divert.analytics.calendar.months import NAMED_PERIODS, default_as_of, perio
 from divert.analytics.data.filters import Filters
 from divert.analytics.data.frames import Frames
 from divert.analytics.data.live import LiveFrames
-from divert.analytics.data.memo import per_snapshot
+from divert.analytics.data.memo import per_snapshot, single_flight
 from divert.charts import spec as chart_spec
 from divert.core import clock, codes, headers, wording
 from divert.core.disclosure import EXACT_ROLES, Gate, for_display, too_narrow
@@ -206,7 +205,7 @@ def chart_block(title: str, caption: str, chart, table: pl.DataFrame, filename: 
     if table.is_empty():
         st.info(empty, icon=":material/info:")
         return
-    shown, for_csv = _table_view(table, tuple(counts or []))
+    shown, prepared, csv = _table_view(table, tuple(counts or []))
     chart_tab, table_tab = st.tabs(["Chart", "Table"])
     hidden = bool(counts) and all(table[c].null_count() == table.height for c in counts if c in table.columns)
     drawn = None if chart is None or hidden else specification(chart, title, caption)
@@ -220,9 +219,9 @@ def chart_block(title: str, caption: str, chart, table: pl.DataFrame, filename: 
         else:
             st.vega_lite_chart(drawn.sent, width="stretch")
     with table_tab:
-        tables.show(shown, width="stretch", hide_index=True, column_config=date_columns(shown))
+        tables.show(prepared, width="stretch", hide_index=True, column_config=date_columns(shown))
     downloads = st.container(horizontal=True)
-    tables.csv_download("Download CSV", for_csv, f"{filename}.csv", where=downloads,
+    tables.csv_download("Download CSV", csv, f"{filename}.csv", where=downloads,
                         key=key or f"download_{filename}", icon=":material/download:")
     if drawn is not None:
         downloads.download_button("Download PNG", lambda: png.png(drawn.spec, title, caption),
@@ -231,11 +230,12 @@ def chart_block(title: str, caption: str, chart, table: pl.DataFrame, filename: 
 
 
 @per_snapshot  # kept on the table: its figures are kept per snapshot, so every run and session passes the same frame
-def _table_view(table: pl.DataFrame, counts: tuple[str, ...]) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """A chart's table as the Table tab shows it (headers in words, hidden counts as '*') and as
-    its CSV download writes it: worked out once for the same table, not on every run."""
+def _table_view(table: pl.DataFrame, counts: tuple[str, ...]) -> tuple[pl.DataFrame, tables.Prepared, bytes]:
+    """A chart's table as the Table tab shows it (headers in words, hidden counts as '*'), made
+    safe and turned into Arrow, and its CSV download's bytes: worked out once for the same table,
+    not on every run of every session."""
     shown = headers.plain(for_display(table, list(counts)))
-    return shown, headers.for_csv(shown)
+    return shown, tables.prepare(shown), tables.csv_bytes(headers.for_csv(shown))
 
 
 @dataclass(frozen=True)
@@ -249,8 +249,11 @@ class Drawn:
 
 
 _DRAWN_KEPT = 256
-_drawn: OrderedDict[tuple, Drawn] = OrderedDict()
-_drawn_lock = threading.Lock()
+# (id of the chart, title, caption) -> (Drawn, None), least recently used first; the Drawn holds the
+# chart, so its id is not reused while it is kept. Sessions that ask for the same chart at the same
+# moment (a room opening the page together) convert it once (single flight).
+_drawn: OrderedDict[tuple, tuple] = OrderedDict()
+_drawn_flights: dict[tuple, object] = {}
 
 
 def specification(chart, title: str, caption: str) -> Drawn:
@@ -258,25 +261,20 @@ def specification(chart, title: str, caption: str) -> Drawn:
     drawn) as one image: the marks and axes are left out of what a screen reader walks, as Vega
     names a layer with no items nothing at all (its figures are on the Table tab). Kept for the
     same chart object (divert.charts.reuse returns the same chart for the same figures), so a
-    rerun with unchanged figures sends the same specification without converting it again."""
-    key = (id(chart), title, caption)
-    with _drawn_lock:
-        kept = _drawn.get(key)
-        if kept is not None and kept.chart is chart:
-            _drawn.move_to_end(key)
-            return kept
+    rerun with unchanged figures sends the same specification without converting it again, and
+    sessions asking together convert it once."""
+    return single_flight(_drawn, _drawn_flights, (id(chart), title, caption),
+                         lambda: _drawn_now(chart, title, caption), _DRAWN_KEPT)
+
+
+def _drawn_now(chart, title: str, caption: str) -> Drawn:
     spec = chart_spec.vega_lite(chart)
     described = spec.get("description") or next(
         (layer.get("description") for layer in spec.get("layer") or () if layer.get("description")), None)
     spec["description"] = f"{title}. {described if isinstance(described, str) and described else caption}"
     config = spec.get("config") or {}
     spec["config"] = {**config, "aria": False, "mark": {**(config.get("mark") or {}), "aria": False}}
-    made = Drawn(chart, spec, chart_spec.with_arrow(spec))
-    with _drawn_lock:
-        _drawn[key] = made
-        while len(_drawn) > _DRAWN_KEPT:
-            _drawn.popitem(last=False)
-    return made
+    return Drawn(chart, spec, chart_spec.with_arrow(spec))
 
 
 GLOSSARY_PAGE = "pages/glossary.py"

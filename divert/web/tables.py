@@ -11,7 +11,10 @@ helper calls st.dataframe, st.data_editor or a CSV download button itself.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import polars as pl
+import pyarrow as pa
 import streamlit as st
 
 from divert.core.safe_csv import neutralised, to_csv_bytes
@@ -24,11 +27,23 @@ def safe(data) -> pl.DataFrame:
     return neutralised(frame)
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """A table made safe and turned into Arrow once (prepare), for a table shown on every run."""
+
+    arrow: pa.Table
+
+
+def prepare(data) -> Prepared:
+    return Prepared(safe(data).to_arrow())
+
+
 def show(data, **options):
-    """st.dataframe of `data` made safe; the options are st.dataframe's (a selection comes back
-    as st.dataframe returns it). Sent as Arrow: Streamlit turns any other frame into a pandas
-    one first (a third of a page's run for a few small tables, paid by every session)."""
-    return st.dataframe(safe(data).to_arrow(), **options)
+    """st.dataframe of `data` made safe (or of what prepare made of it); the options are
+    st.dataframe's (a selection comes back as st.dataframe returns it). Sent as Arrow: Streamlit
+    turns any other frame into a pandas one first (a third of a page's run for a few small
+    tables, paid by every session)."""
+    return st.dataframe(data.arrow if isinstance(data, Prepared) else safe(data).to_arrow(), **options)
 
 
 def editor(data, **options):
@@ -36,7 +51,14 @@ def editor(data, **options):
     return st.data_editor(safe(data), **options)
 
 
-def csv_download(label: str, frame: pl.DataFrame, file_name: str, *, where=None, **options):
-    """A button that downloads `frame` as CSV, neutralised as the table on screen is; `where`: the
-    container to put it in (default: the page)."""
-    return (where or st).download_button(label, to_csv_bytes(frame), file_name=file_name, mime="text/csv", **options)
+def csv_download(label: str, frame: pl.DataFrame | bytes, file_name: str, *, where=None, **options):
+    """A button that downloads `frame` as CSV, neutralised as the table on screen is (or the bytes
+    csv_bytes made of it, kept by the caller); `where`: the container to put it in (default: the
+    page)."""
+    data = frame if isinstance(frame, bytes) else to_csv_bytes(frame)
+    return (where or st).download_button(label, data, file_name=file_name, mime="text/csv", **options)
+
+
+def csv_bytes(frame: pl.DataFrame) -> bytes:
+    """What csv_download writes for `frame`: to work out once and pass to it on every run."""
+    return to_csv_bytes(frame)
