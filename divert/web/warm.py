@@ -12,15 +12,18 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 import pkgutil
 import threading
 
-# the packages the pages draw on, every module of each; what those import inside functions; and
-# what the other pages import themselves (tests/test_warm.py checks that nothing is left)
+# In the order the first pages need them: what the dashboards import inside functions, the packages
+# the pages draw on (every module of each), then what the other pages import themselves (the board
+# pack's PDF, imports, backups; tests/test_warm.py checks that nothing is left)
+FIRST = ("scipy.stats", "statsmodels.api")
 PACKAGES = ("divert.readmodels", "divert.charts", "divert.web")
-MODULES = ("scipy.stats", "statsmodels.api", "divert.report", "divert.report.methods", "divert.records.exports",
-           "divert.core.glossary", "divert.ingest.kinds", "divert.ingest.run", "divert.backup", "divert.release",
-           "divert.demo")
+LAST = ("divert.core.glossary", "divert.records.exports", "divert.report", "divert.report.methods",
+        "divert.ingest.kinds", "divert.ingest.run", "divert.backup", "divert.release", "divert.demo")
+NICE = 10  # the thread's scheduling priority (Linux): a page run that wants the processor comes first
 LEFT_OUT = ("divert.charts.png",)  # drawn only when a PNG is downloaded (its own renderer)
 
 _started = threading.Event()
@@ -41,10 +44,14 @@ def names() -> list[str]:
     for package in PACKAGES:
         module = importlib.import_module(package)
         found += [info.name for info in pkgutil.iter_modules(module.__path__, prefix=f"{package}.")]
-    return [name for name in (*MODULES, *found) if name not in LEFT_OUT]
+    return [name for name in (*FIRST, *found, *LAST) if name not in LEFT_OUT]
 
 
 def _import_all() -> None:
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), NICE)  # this thread only, on Linux
+    except (AttributeError, OSError):
+        pass
     for name in names():
         try:
             importlib.import_module(name)
