@@ -14,15 +14,15 @@ How it works
   drives its own browser).
 - Each page is then opened from the menu `runs` times (round by round over the pages): its link
   in the sidebar is clicked, as a user moves between pages, so the frontend stays loaded and only
-  the page is drawn. A visit ends when the app has stopped running (no running script, status widget, spinner, skeleton or
-  stale element), every chart not hidden in a closed tab or expander is drawn (a vega-embed
+  the page is drawn. A visit ends when the app has stopped running (no running script, status
+  widget, spinner, skeleton or stale element), every chart not hidden in a closed tab or expander is drawn (a vega-embed
   canvas or svg; metric sparklines count), and so is every table grid within the window (a grid
   is drawn only once scrolled into view; the window is VIEWPORT), and that state has held for
   QUIET_MS, after a run of the page has begun. Its time is the browser's clock (performance.now())
   from the click to when that state began.
 - Then each page is opened once by its address (`address_s`: a new page load, as a bookmark or a
-  typed address opens it, Streamlit's frontend loaded and a new session opened first: about half
-  a second more on 2 cores), for comparison.
+  typed address opens it, Streamlit's frontend loaded and a new session opened first: about 1 s
+  more on 2 cores at a million referrals), for comparison.
 - The first visit of a page may include loading the data (the first page of all does, on a fresh
   app); `warm_s` is the median of the later visits. A visit that does not end within
   `timeout_s` is recorded as a timeout (None), never raised.
@@ -30,8 +30,8 @@ How it works
   received them) from opening the page to the end of the visit, the median over its visits
   from the menu.
 - With `after_write` (the bench writes one referral through the write path), each page is opened
-  from the menu once more after the write, in turn: `after_write_s`, its time to every chart drawn (the first
-  of them also finds the data changed).
+  from the menu once more after the write, in turn: `after_write_s`, its time to every chart
+  drawn (the first of them also finds the data changed).
 
 Chromium and Playwright are optional here: without either, time_pages reports one line and
 returns {} so that the rest of the bench still runs.

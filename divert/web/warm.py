@@ -26,15 +26,14 @@ LAST = ("divert.core.glossary", "divert.records.exports", "divert.report", "dive
 NICE = 10  # the thread's scheduling priority (Linux): a page run that wants the processor comes first
 LEFT_OUT = ("divert.charts.png",)  # drawn only when a PNG is downloaded (its own renderer)
 
-_started = threading.Event()
+_once = threading.Lock()  # held for good by the first start(): one thread per process, however many sessions begin at once
 _log = logging.getLogger(__name__)
 
 
 def start() -> None:
     """Begin the imports in a daemon thread, once per process (later calls return at once)."""
-    if _started.is_set():
+    if not _once.acquire(blocking=False):
         return
-    _started.set()
     threading.Thread(target=_import_all, name="divert-warm", daemon=True).start()
 
 
