@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import polars as pl
 import pytest
 from hypothesis import given, settings
@@ -210,3 +212,24 @@ def test_a_cross_table_with_its_margins_is_checked_as_a_whole():
     assert _too_narrow(_narrowest_ranges(whole, truth)) == []
     assert whole["people"].null_count() > one_total_at_a_time["people"].null_count()
     assert whole.filter(pl.col("ethnic_group") == "Asian", pl.col("sex") == "M")["people"].to_list() == [20]
+
+
+def test_a_period_marked_partial_keeps_the_gates_note_on_a_hidden_count():
+    """The Volume, Pathway and Disparity tables mark partial periods with a note of their own
+    (readmodels.volume_view.partial_edges): it must not wipe the gate's note, or a hidden count
+    reaches the Table tab and the CSV as a blank, told apart from a missing one by nothing."""
+    from divert.analytics.data.filters import Filters
+    from divert.core.disclosure import NOTE, SUPPRESSED, for_display
+    from divert.readmodels.volume_view import partial_edges
+
+    hidden = "referrals: hidden (fewer than 8 people, or it would let such a figure be worked out)"
+    gated = pl.DataFrame({"period": [date(2026, 9, 1), date(2026, 10, 1), date(2026, 11, 1)],
+                          "offences": [35, 20, 25], "referrals": [25, None, None],
+                          NOTE: [None, hidden, hidden]})
+    marked = partial_edges(gated, Filters(start=date(2026, 9, 15), as_of=date(2026, 11, 20)))
+
+    notes = marked[NOTE].to_list()
+    assert notes[0].startswith("Partial: the period shown starts on") and hidden not in notes[0]
+    assert notes[1] == hidden  # a whole month: the gate's note alone
+    assert notes[2].startswith(hidden) and "Provisional: not over on" in notes[2]  # both, neither lost
+    assert for_display(marked, ["offences", "referrals"])["referrals"].to_list() == ["25", SUPPRESSED, SUPPRESSED]

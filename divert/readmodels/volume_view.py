@@ -14,7 +14,7 @@ from divert.analytics.data.frames import Frames
 from divert.analytics.data.partition import gated_table
 from divert.analytics.metrics import GATES, volume_change_table, volume_table
 from divert.core import codes, wording
-from divert.core.disclosure import Gate
+from divert.core.disclosure import NOTE, Gate
 from divert.core.lookup import each_value
 from divert.reference import census
 
@@ -24,10 +24,11 @@ BREAKDOWNS = {"area": "Local policing area", "source": "Source", "drug": "Drug",
 
 def partial_edges(frame: pl.DataFrame, filters: Filters, every: str = "1mo", column: str = "period", *,
                   lag_days: int = 0, why: str | None = None) -> pl.DataFrame:
-    """`frame` with its partial periods marked `provisional`, and a `note` saying why: the period
-    not over at the as-of date, and a first period that the filter's start cuts short (or, for
-    an event counted up to `lag_days` after the referral that started it, the first period
-    whatever its start: `why` says so). The chart draws them dashed, hollow or pale."""
+    """`frame` with its partial periods marked `provisional`, and a `note` saying why (after the
+    gate's note on a row with a hidden count, which stays): the period not over at the as-of
+    date, and a first period that the filter's start cuts short (or, for an event counted up to
+    `lag_days` after the referral that started it, the first period whatever its start: `why`
+    says so). The chart draws them dashed, hollow or pale."""
     if column not in frame.columns or frame.is_empty():
         return frame
     as_of = filters.as_of_date
@@ -40,9 +41,13 @@ def partial_edges(frame: pl.DataFrame, filters: Filters, every: str = "1mo", col
     not_over = provisional(pl.col(column), every, as_of).fill_null(False)
     first = (f"Partial: the period shown starts on {wording.day(start)}" + (f"; {why}" if why else "")
              if start else None)
-    note = (pl.when(not_over).then(pl.lit(f"Provisional: not over on {wording.day(as_of)}"))
-            .when(cut).then(pl.lit(first)).otherwise(pl.lit(None, pl.String)))
-    return frame.with_columns((pl.col("provisional").fill_null(False) | cut).alias("provisional"), note.alias("note"))
+    partial = (pl.when(not_over).then(pl.lit(f"Provisional: not over on {wording.day(as_of)}"))
+               .when(cut).then(pl.lit(first)).otherwise(pl.lit(None, pl.String)))
+    # beside the gate's note (a hidden count), never instead of it: for_display marks a count hidden by that note
+    gated = pl.col(NOTE) if NOTE in frame.columns else pl.lit(None, pl.String)
+    note = pl.when(gated.is_null()).then(partial).when(partial.is_null()).then(gated) \
+        .otherwise(pl.concat_str([gated, partial], separator="; "))
+    return frame.with_columns((pl.col("provisional").fill_null(False) | cut).alias("provisional"), note.alias(NOTE))
 
 
 def launch_change(data: Frames, filters: Filters, gate: Gate) -> dict:
