@@ -37,7 +37,9 @@ def unavailable() -> str | None:
 # Installed in every page and frame before Streamlit loads (watch), to tell when the app is idle.
 # - Runs: every run of the app's script begins with a `new_session` message on the websocket, and
 #   a `session_status_changed` one says whether a script is running (ForwardMsg fields 4 and 9;
-#   only what is needed of each message is read). The page's own "script state" attribute is not
+#   only what is needed of each message is read). A `rerun_script` the page sends (BackMsg field
+#   11: a widget changed, such as a text box left for the next field) means a run will begin:
+#   it is awaited from the moment it is sent, before the server has begun it. The page's own "script state" attribute is not
 #   enough: a short run can begin and end within one drawing of the page, and never show.
 # - The cookie manager: a component in an iframe, drawn only while the app sets or deletes the
 #   sign-in cookie (divert.web.access), that reports when it has done so; the report makes the
@@ -45,7 +47,7 @@ def unavailable() -> str | None:
 #   handling each (a report is posted while handling, so it arrives first). Its box (keyed
 #   divert_cookie_...) is on the page a moment before its frame is (Streamlit loads the code that
 #   draws a component's frame only when one is first drawn): a box without its frame is not idle.
-# Idle: no run under way, a run begun since the last report, every cookie-manager box has its
+# Idle: no run under way, a run begun since the last report or rerun request, every cookie-manager box has its
 # frame, every such frame has reported once and handled every render message, and all that for
 # IDLE_FRAMES drawn frames (the page sends its render messages in an effect a moment after a run
 # ends). Frames are counted by the check itself, run once a frame while it is waited for (polling
@@ -85,6 +87,12 @@ _WATCH = """
           if (message.has(4)) watch.started += 1;  // new_session: a run begins
           if (message.has(9)) watch.running = fields(message.get(9)).get(2) === 1;  // session_status_changed
         });
+      }
+      send(data) {
+        const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : ArrayBuffer.isView(data)
+          ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : null;
+        if (bytes && fields(bytes).has(11)) watch.awaited = watch.started + 1;  // rerun_script: a run will begin
+        return super.send(data);
       }
     };
     window.addEventListener('message', (event) => {

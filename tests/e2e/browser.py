@@ -239,6 +239,7 @@ def key_choose(page, label: str, typed: str, option=None) -> None:
     for _ in range(3):
         settle(page)  # the run the last field's change makes, which redraws the form
         box.focus()
+        settle(page)  # leaving a text box for this one sends what was typed there: another run
         box.fill("")
         box.fill(typed)
         try:
