@@ -214,6 +214,52 @@ def test_a_cross_table_with_its_margins_is_checked_as_a_whole():
     assert whole.filter(pl.col("ethnic_group") == "Asian", pl.col("sex") == "M")["people"].to_list() == [20]
 
 
+def _nested_ranges(shown: pl.DataFrame, truth: pl.DataFrame) -> dict:
+    """Each hidden count's least and greatest value, for a table of people assessed (first half)
+    and people who reached a course (second half) by month: every shown count within its
+    rounding, every hidden one at least 0, each measure's total over the months published rounded,
+    and in each month those who reached a course at most those assessed (they were assessed first)."""
+    import math
+
+    from scipy.optimize import linprog
+
+    n, values, published = truth.height, truth["people"].to_list(), shown["people"].to_list()
+    bounds = [(0, None) if v is None else (max(v - 2, 8), v + 2) for v in published]
+    rows, ends = [], []
+    for month in range(n // 2):  # a course's people among the month's assessed
+        rows.append([1.0 if j == n // 2 + month else -1.0 if j == month else 0.0 for j in range(n)])
+        ends.append(0.0)
+    for half in (range(n // 2), range(n // 2, n)):
+        total = VIEWER.count(sum(values[j] for j in half))
+        if total is not None:
+            row = [1.0 if j in half else 0.0 for j in range(n)]
+            rows += [row, [-x for x in row]]
+            ends += [total + 2, -max(total - 2, 8)]
+    out = {}
+    for i, v in enumerate(published):
+        if v is None:
+            low, high = (linprog([sign if j == i else 0.0 for j in range(n)], A_ub=rows, b_ub=ends, bounds=bounds)
+                         for sign in (1.0, -1.0))
+            out[i] = (low.fun, math.inf if high.status == 3 else -high.fun, values[i])
+    return out
+
+
+def test_a_count_nested_in_another_is_checked_with_it():
+    """People who reached a course were all assessed first: the months' counts of the one bound
+    those of the other. Gated one total at a time, a month's hidden counts are left fewer than
+    five values; `within` checks the table with the nesting and hides what keeps every one wide."""
+    months = [date(2026, m, 1) for m in (1, 2, 3)]
+    truth = pl.DataFrame({"period": months * 2, "measure": ["to_assessment"] * 3 + ["to_course"] * 3,
+                          "people": [23, 1, 8, 2, 1, 8]})
+    spec = {"counts": ["people"], "across": [["measure"]]}
+    one_total_at_a_time = VIEWER.table(truth, **spec)
+    assert _too_narrow(_nested_ranges(one_total_at_a_time, truth)) != []
+    nested = VIEWER.table(truth, **spec, whole=True, within=[("measure", "to_assessment", ["to_course"], ["period"])])
+    assert _too_narrow(_nested_ranges(nested, truth)) == []
+    assert nested["people"].null_count() > one_total_at_a_time["people"].null_count()
+    assert nested["people"][0] == 25  # what is shown is still shown rounded
+
+
 def test_a_period_marked_partial_keeps_the_gates_note_on_a_hidden_count():
     """The Volume, Pathway and Disparity tables mark partial periods with a note of their own
     (readmodels.volume_view.partial_edges): it must not wipe the gate's note, or a hidden count

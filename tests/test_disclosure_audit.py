@@ -327,6 +327,30 @@ def test_records_that_could_exist_differ_from_a_real_one_in_one_characteristic(s
         assert len(differs) >= 1
 
 
+def test_records_that_could_exist_include_a_referral_without_a_step_it_took(small_demo):
+    """The intruder is not told that everyone assessed was allocated, or everyone who complied
+    attended: for a referral in a small hidden count, a copy without each step it took (its
+    allocation, booking, attendance, closure) is a record that could be there."""
+    from divert.analytics.data.loading import load_frames
+    from divert.intruder.phantoms import STEPS_NOT_TAKEN, phantoms
+
+    frames = load_frames(get_engine(small_demo))
+    surface = Surface(frames)
+    took = frames.referrals.filter(pl.all_horizontal(pl.col(step).is_not_null() for step in STEPS_NOT_TAKEN)).head(2)
+    assert took.height == 2  # the demo has referrals that went all the way
+    referrals = surface.records("referrals", took)
+    surface.add(intruder.Figure("t", "w", "two referrals", 1, np.inf, "hidden", 2), referrals[INDEX].to_numpy())
+    made = phantoms(frames, surface, 8).referrals
+    assert made["referral_id"].max() < 0
+    others = [c for c in took.columns if c not in ("referral_id", "reference")]
+    real = {row[0]: row[1:] for row in took.select("reference", *others).rows()}
+    for step in STEPS_NOT_TAKEN:
+        without = made.filter(pl.col(step).is_null())
+        assert without.height == 2, step  # one copy of each, and nothing else changed
+        for copy in without.select("reference", *others).rows():
+            assert [a for a, b in zip(copy[1:], real[copy[0]], strict=True) if a != b] == [None]
+
+
 def test_a_hidden_count_of_no_records_is_not_told_to_be_zero(small_demo):
     """Zeros are hidden too. Sex X has no offence at all: built from the real records only, its
     hidden count could only be 0 (no kind of record counts in it). A record of the same count

@@ -164,9 +164,17 @@ GATES: dict[str, dict] = {
                       "keep": ["months_before", "months_after"]},
     "pathway": {"counts": ["people"], "derived": {"share_of_referred": ["people"], "share_of_previous": ["people"]},
                 "shares": ["share_of_referred", "share_of_previous"], "withhold": ("stage", "referred", "people"),
-                "after": {"share_of_previous": "people"}},
+                "after": {"share_of_previous": "people"},
+                # each stage's people are among those of the stage it follows (by definition, pathway.stage_flags):
+                # checked together, so that no chain of stages pins a hidden one
+                "whole": True, "within": [("stage", outer, inners, []) for outer, inners in (
+                    ("referred", ["contacted"]), ("contacted", ["engaged"]), ("engaged", ["course_allocated", "other_allocated"]),
+                    ("course_allocated", ["course_booked"]), ("course_allocated", ["course_attended"]),
+                    ("engaged", ["complied"]), ("referred", ["intelligence_log"]))]},
     "waits": {"counts": ["people"], "derived": {"median_days": ["people"], "p90_days": ["people"]},
-              "across": [["measure"]], "summaries": ["median_days", "p90_days"]},
+              "across": [["measure"]], "summaries": ["median_days", "p90_days"],
+              # those who reached a course were assessed first: checked together (the one bounds the other)
+              "whole": True, "within": [("measure", "to_assessment", ["to_course"], ["period"])]},
     "outcomes": {"counts": ["count_before", "count_after", "offences_before", "offences_after"],
                  "derived": {"share_before": ["offences_before", "count_before"],
                              "share_after": ["offences_after", "count_after"],

@@ -104,7 +104,7 @@ class Gate:
               summaries: list[str] | None = None, ratio: tuple[str, str, str] | None = None,
               shares: list[str] | None = None, parts: tuple[str, list[str]] | None = None,
               withhold: tuple[str, str, str] | None = None, after: dict[str, str] | None = None,
-              whole: bool | list[str] = False, totals: dict[str, tuple[str, list[str]]] | None = None) -> pl.DataFrame:
+              whole: bool | list[str] = False, totals: dict | None = None, within: list | None = None) -> pl.DataFrame:
         """The frame as the role may see it. `counts` are count columns; `derived` maps each
         figure made from counts to its base counts (the first: the people it summarises; a
         figure's _low/_high interval columns follow it); `across` lists the key columns along
@@ -130,7 +130,8 @@ class Gate:
         against all the table's totals at once (divert.core.whole_table); a list names the
         characteristics whose totals are rows of the table (flagged `_all_<name>`, a cross-table
         with its margins, divert.analytics.data.partition). `totals` maps a count to the column of
-        its totals and the keys of the rows each adds up (a group's outcomes to its offences)."""
+        its totals and the keys of the rows each adds up (a group's outcomes to its offences); `within`:
+        counts nested in another (with `whole`, see `_nested`)."""
         derived = derived or {}
         if self.exact or frame.is_empty():
             return frame
@@ -142,7 +143,7 @@ class Gate:
             groups = [[*keys, parts[0]] for keys in groups] + [list(parts[1])]
         out = self._flagged(out, counts, groups)
         if whole:
-            out = self._whole_by_part(out, counts, groups, [] if whole is True else list(whole), parts, totals or {})
+            out = self._whole_by_part(out, counts, groups, [] if whole is True else list(whole), parts, totals, within)
         hidden = {c: pl.col(f"_small_{c}") | pl.col(f"_second_{c}") for c in counts}
         notes = [pl.when(hidden[c]).then(pl.lit(f"{_words(c)}: {self.hidden_note}")) for c in counts]
         derived_hidden = {column: self._unsafe(bases, hidden, (after or {}).get(column), parts)
@@ -207,15 +208,17 @@ class Gate:
         return out
 
     def _whole_by_part(self, frame: pl.DataFrame, counts: list[str], groups: list[list[str]], dims: list[str],
-                       parts, totals: dict) -> pl.DataFrame:
+                       parts, totals: dict, within=None) -> pl.DataFrame:
         """`_whole`, with one filter chosen over every value's table at once (their totals across
         the values are the view without the filter)."""
+        totals = totals or {}
         if parts:
             totals = {c: (total, [*keys, parts[0]]) for c, (total, keys) in totals.items()}
-        return self._whole(frame, counts, groups, dims, totals)
+            within = [(column, outer, inners, [*keys, parts[0]]) for column, outer, inners, keys in within or ()]
+        return self._whole(frame, counts, groups, dims, totals, within)
 
     def _whole(self, frame: pl.DataFrame, counts: list[str], groups: list[list[str]], dims: list[str],
-               totals: dict[str, tuple[str, list[str]]]) -> pl.DataFrame:
+               totals: dict[str, tuple[str, list[str]]], within=None) -> pl.DataFrame:
         """The flags widened until every hidden count keeps its room against all the table's
         totals at once (each count column on its own, they count different records, but with the
         column of its totals where `totals` names one). A group along a characteristic of `dims`
@@ -242,7 +245,11 @@ class Gate:
             values = frame[c].fill_null(0).cast(pl.Int64).to_numpy()
             hidden = (frame[f"_small_{c}"] | frame[f"_second_{c}"]).to_numpy()
             if c not in totals:
-                wider = protect(values, hidden, [rows for _, rows in members], self.threshold, self.base, ROOM, sums)
+                n, (rests, nested) = len(values), _nested(indexed, values, within)
+                free = np.ones(len(rests), dtype=bool)
+                wider = protect(np.concatenate([values, rests]), np.concatenate([hidden, free]),
+                                [rows for _, rows in members], self.threshold, self.base, ROOM, [*sums, *nested],
+                                free=np.concatenate([np.zeros(n, dtype=bool), free]))[:n]
                 out = out.with_columns((pl.col(f"_second_{c}") | pl.Series(wider & ~hidden)).alias(f"_second_{c}"))
                 continue
             total, keys = totals[c]
@@ -291,6 +298,29 @@ class Gate:
         shown = pl.when(value == 0).then(0.0).otherwise(
             value * (self._rounded(top) / top) * (bottom / self._rounded(bottom)))
         return shown, self._rounded(pl.col(bases[0]))
+
+
+def _nested(indexed: pl.DataFrame, values: np.ndarray, within) -> tuple[np.ndarray, list]:
+    """`within` lists (column, outer, inners, keys): the records counted on the rows whose `column`
+    is one of `inners` (no record on two of them) are among those on the row of `outer` with the
+    same `keys` (people who reached a course were assessed first), so their sum is at most its
+    count. For each such set of rows: the rest of the outer count beyond its inner ones (outer
+    less their sum), and the sum that says so (outer = the inners + its rest, the rest a count
+    after the table's own and every rest before it)."""
+    rests, sums, n = [], [], len(values)
+    indexed = indexed.with_columns(pl.lit(0).alias("_one"))  # a join key for a table of one row per value
+    for column, outer, inners, keys in within or ():
+        keys = keys or ["_one"]
+        rows = indexed.filter(pl.col(column) == outer).select(*keys, pl.col("_at").alias("_outer"))
+        for k, inner in enumerate(inners):
+            rows = rows.join(indexed.filter(pl.col(column) == inner).select(*keys, pl.col("_at").alias(f"_in{k}")),
+                             on=keys, how="left", nulls_equal=True)
+        for row in rows.sort("_outer").iter_rows(named=True):
+            parts = [row[f"_in{k}"] for k in range(len(inners)) if row[f"_in{k}"] is not None]
+            if parts:
+                sums.append((int(row["_outer"]), np.array([*parts, n + len(rests)])))
+                rests.append(max(int(values[row["_outer"]] - values[parts].sum()), 0))
+    return np.array(rests, dtype=np.int64), sums
 
 
 def published_ratio(frame: pl.DataFrame, value: str, low: str, high: str, *, small: str,

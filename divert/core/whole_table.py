@@ -32,17 +32,21 @@ PUSHES = 6  # solves that move many hidden counts at once, before one count at a
 
 
 def protect(values: np.ndarray, hidden: np.ndarray, groups: list[np.ndarray], threshold: int, base: int,
-            room: int, sums: list[tuple[int, np.ndarray]] = ()) -> np.ndarray:
+            room: int, sums: list[tuple[int, np.ndarray]] = (), free: np.ndarray | None = None) -> np.ndarray:
     """`hidden` (a mask over `values`) with the counts added that keep every hidden count's range
     at least `room` wide (at least 1 for a count of threshold or more). `groups` are sets of
     counts whose total is published elsewhere (rounded, where it is at least the threshold);
     `sums` are (total, parts) of the table itself: the total is one of its counts, equal to the
-    sum of the others whether either is shown or not."""
+    sum of the others whether either is shown or not. `free` marks counts that are never
+    published (hidden, and nothing to protect): the rest of a total beyond a part that is nested
+    in it (those assessed who have not reached a course), which lets `sums` say that one count
+    is at most another."""
     hidden = hidden.copy()
-    if not hidden.any() or not (len(groups) or len(sums)):
+    free = np.zeros(len(values), dtype=bool) if free is None else free
+    if not (hidden & ~free).any() or not (len(groups) or len(sums)):
         return hidden
-    program = _Program(values, hidden, groups, threshold, base, room, sums)
-    unproved = set(np.flatnonzero(hidden).tolist())
+    program = _Program(values, hidden | free, groups, threshold, base, room, sums)
+    unproved = set(np.flatnonzero(hidden & ~free).tolist())
     totals = {int(total) for total, _ in sums}
     for _ in range(ROUNDS):
         short = program.short(sorted(unproved))

@@ -6,8 +6,9 @@ combinations of characteristics occur at all: that the one person of sex "other"
 November 2020 lived in Walsall, so that Walsall's counts bound theirs. A real intruder knows no
 such thing. So for every record counted in a small hidden count, the audit also reads copies of
 it with one characteristic (area, source, age band, sex, ethnic group) changed to the most common
-other value: kinds of record that might have been there, numbering 0 in truth, which the programs
-may raise wherever every published figure allows. A copy that would appear in a row a published
+other value, and copies without one step of the pathway it took (STEPS_NOT_TAKEN): kinds of
+record that might have been there, numbering 0 in truth, which the programs may raise wherever
+every published figure allows. A copy that would appear in a row a published
 table does not have (a table shows it does not exist) is left out.
 
 A hidden count of no records at all (zeros are hidden too) would otherwise have no kind of record
@@ -26,6 +27,11 @@ from divert.analytics.data.frames import Frames
 from divert.analytics.data.partition import CHARACTERISTICS, MISSING
 from divert.intruder.surface import INDEX, KINDS, Surface
 
+# a step of the pathway a referral may not have taken yet, whatever else it has (assessed but not
+# yet allocated, allocated but not booked or attended, not yet closed): copies without it, so the
+# intruder is not told that everyone assessed was allocated, or everyone who complied attended
+STEPS_NOT_TAKEN = ("allocation", "first_booked_at", "attended_at", "closure_result")
+
 
 def phantoms(frames: Frames, surface: Surface, threshold: int) -> Frames:
     """The copies, as frames of their own (negative ids), for the records of every small count
@@ -39,6 +45,8 @@ def phantoms(frames: Frames, surface: Surface, threshold: int) -> Frames:
         chosen = surface.ids[kind].filter(pl.col(INDEX).is_in(positions))[id_column]
         records = every.filter(pl.col(id_column).is_in(chosen.implode()))
         copies = [_changed(records, every, name) for name in CHARACTERISTICS if name in every.columns]
+        copies += [records.filter(pl.col(name).is_not_null()).with_columns(pl.lit(None).cast(every.schema[name]).alias(name))
+                   for name in STEPS_NOT_TAKEN if name in every.columns]
         copies += _into_empty(empty, surface, kind, every, id_column)
         copies = [c for c in copies if c is not None and c.height]
         frame = pl.concat(copies) if copies else records.head(0)
