@@ -329,8 +329,9 @@ def test_records_that_could_exist_differ_from_a_real_one_in_one_characteristic(s
 
 def test_records_that_could_exist_include_a_referral_without_a_step_it_took(small_demo):
     """The intruder is not told that everyone assessed was allocated, or everyone who complied
-    attended: for a referral in a small hidden count, a copy without each step it took (its
-    allocation, booking, attendance, closure) is a record that could be there."""
+    attended, or that nobody offended again: for a referral in a small hidden count, a copy
+    without each step it took (its allocation, booking, attendance, closure), and one re-detected
+    the day after, are records that could be there."""
     from divert.analytics.data.loading import load_frames
     from divert.intruder.phantoms import STEPS_NOT_TAKEN, phantoms
 
@@ -340,8 +341,12 @@ def test_records_that_could_exist_include_a_referral_without_a_step_it_took(smal
     assert took.height == 2  # the demo has referrals that went all the way
     referrals = surface.records("referrals", took)
     surface.add(intruder.Figure("t", "w", "two referrals", 1, np.inf, "hidden", 2), referrals[INDEX].to_numpy())
-    made = phantoms(frames, surface, 8).referrals
+    could_be = phantoms(frames, surface, 8)
+    made = could_be.referrals
     assert made["referral_id"].max() < 0
+    # and re-detected: a further offence by the person the day after the referral
+    again = could_be.offences.join(took.select("person_id", "referred_on"), on="person_id")
+    assert again.filter(pl.col("offence_date") == pl.col("referred_on") + pl.duration(days=1)).height == 2
     others = [c for c in took.columns if c not in ("referral_id", "reference")]
     real = {row[0]: row[1:] for row in took.select("reference", *others).rows()}
     for step in STEPS_NOT_TAKEN:

@@ -6,7 +6,8 @@ combinations of characteristics occur at all: that the one person of sex "other"
 November 2020 lived in Walsall, so that Walsall's counts bound theirs. A real intruder knows no
 such thing. So for every record counted in a small hidden count, the audit also reads copies of
 it with one characteristic (area, source, age band, sex, ethnic group) changed to the most common
-other value, and copies without one step of the pathway it took (STEPS_NOT_TAKEN): kinds of
+other value, copies without one step of the pathway it took (STEPS_NOT_TAKEN) and, for a
+referral, a copy re-detected the day after (a further offence by its person): kinds of
 record that might have been there, numbering 0 in truth, which the programs may raise wherever
 every published figure allows. A copy that would appear in a row a published
 table does not have (a table shows it does not exist) is left out.
@@ -40,18 +41,31 @@ def phantoms(frames: Frames, surface: Surface, threshold: int) -> Frames:
              if f.hidden and 0 < len(m) < threshold]
     positions = np.unique(np.concatenate(small)) if small else np.zeros(0, dtype=np.int64)
     made, empty = {}, _empty_counts(surface)
+    records = {kind: getattr(frames, kind).filter(pl.col(id_column).is_in(
+        surface.ids[kind].filter(pl.col(INDEX).is_in(positions))[id_column].implode())) for kind, id_column in KINDS.items()}
+    again = _redetected(records["referrals"], frames.offences)
     for kind, id_column in KINDS.items():
-        every = getattr(frames, kind)
-        chosen = surface.ids[kind].filter(pl.col(INDEX).is_in(positions))[id_column]
-        records = every.filter(pl.col(id_column).is_in(chosen.implode()))
-        copies = [_changed(records, every, name) for name in CHARACTERISTICS if name in every.columns]
-        copies += [records.filter(pl.col(name).is_not_null()).with_columns(pl.lit(None).cast(every.schema[name]).alias(name))
+        every, mine = getattr(frames, kind), records[kind]
+        copies = [_changed(mine, every, name) for name in CHARACTERISTICS if name in every.columns]
+        copies += [mine.filter(pl.col(name).is_not_null()).with_columns(pl.lit(None).cast(every.schema[name]).alias(name))
                    for name in STEPS_NOT_TAKEN if name in every.columns]
-        copies += _into_empty(empty, surface, kind, every, id_column)
+        copies += [*_into_empty(empty, surface, kind, every, id_column), again[kind]]
         copies = [c for c in copies if c is not None and c.height]
-        frame = pl.concat(copies) if copies else records.head(0)
+        frame = pl.concat(copies) if copies else mine.head(0)
         made[kind] = frame.with_columns(pl.int_range(-frame.height, 0, dtype=frame.schema[id_column]).alias(id_column))
     return replace(frames, offences=made["offences"], referrals=made["referrals"])
+
+
+def _redetected(referrals: pl.DataFrame, offences: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    """The referrals re-detected: a copy of each, and a further offence by its person the day
+    after it (a copy of its own offence, with no outcome yet), so that the intruder is not told
+    that nobody in a small count offended again."""
+    later = (offences.join(referrals.select("offence_id", "referred_on"), on="offence_id", how="inner")
+             .with_columns((pl.col("referred_on") + pl.duration(days=1)).alias("offence_date"),
+                           pl.lit(None).cast(offences.schema["outcome"]).alias("outcome"),
+                           pl.lit(None).cast(offences.schema["outcome_date"]).alias("outcome_date"))
+             .drop("referred_on"))
+    return {"referrals": referrals, "offences": later}
 
 
 def _empty_counts(surface: Surface) -> dict[tuple[str, str | None], set[int]]:

@@ -68,6 +68,10 @@ class Surface:
         self._names = {f.name: i for i, f in enumerate(self.figures)}
         self._views = {(f.table, f.where) for f in self.figures}
 
+    @property
+    def reading_phantoms(self) -> bool:
+        return self._names is not None
+
     def records(self, kind: str, frame: pl.DataFrame) -> pl.DataFrame:
         """The frame with each record's position (INDEX); code columns as text (the frames keep
         them as Categoricals; the tables built here mix them with labels such as "All")."""

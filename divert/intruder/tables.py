@@ -226,7 +226,10 @@ def reoffending_rates(view: View, surface: Surface) -> None:
     before the as-of date, and those re-detected within it, by status, with the rate."""
     shown, exact = _metric(view, "reoffending")
     refs = view.filters.apply(view.frames.referrals, "referred_on")
-    frame = surface.records("referrals", reoffending.with_next_offence(refs, view.frames.offences))
+    offences = view.frames.offences
+    if surface.reading_phantoms:  # a referral that could exist is re-detected by its person's real offences
+        offences = pl.concat([surface.frames.at(view.as_of).offences, offences], how="vertical_relaxed")
+    frame = surface.records("referrals", reoffending.with_next_offence(refs, offences))
     eligible, events = [], []
     for window in (6, 12):
         days = window * reoffending.DAYS_PER_MONTH
