@@ -39,18 +39,19 @@ def unavailable() -> str | None:
 #   a `session_status_changed` one says whether a script is running (ForwardMsg fields 4 and 9;
 #   only what is needed of each message is read). A `rerun_script` the page sends (BackMsg field
 #   11: a widget changed, such as a text box left for the next field) means a run will begin:
-#   it is awaited from the moment it is sent, before the server has begun it. The page's own "script state" attribute is not
-#   enough: a short run can begin and end within one drawing of the page, and never show.
+#   it is awaited from the moment it is sent, before the server has begun it. The page's own
+#   "script state" attribute is not enough: a short run can begin and end within one drawing of
+#   the page, and never show.
 # - The cookie manager: a component in an iframe, drawn only while the app sets or deletes the
 #   sign-in cookie (divert.web.access), that reports when it has done so; the report makes the
 #   app run again. The frame counts the render messages it is sent and posts a marker after
 #   handling each (a report is posted while handling, so it arrives first). Its box (keyed
 #   divert_cookie_...) is on the page a moment before its frame is (Streamlit loads the code that
 #   draws a component's frame only when one is first drawn): a box without its frame is not idle.
-# Idle: no run under way, a run begun since the last report or rerun request, every cookie-manager box has its
-# frame, every such frame has reported once and handled every render message, and all that for
-# IDLE_FRAMES drawn frames (the page sends its render messages in an effect a moment after a run
-# ends). Frames are counted by the check itself, run once a frame while it is waited for (polling
+# Idle: no run under way, a run begun since the last report or rerun request, every cookie-manager
+# box has its frame, every such frame has reported once and handled every render message, and all
+# that for IDLE_FRAMES drawn frames (the page sends its render messages in an effect a moment after
+# a run ends). Frames are counted by the check itself, run once a frame while it is waited for (polling
 # "raf"): no animation loop of its own keeps an idle tab drawing.
 _WATCH = """
 (() => {

@@ -15,11 +15,11 @@ How it works
 - Each page is then opened from the menu `runs` times (round by round over the pages): its link
   in the sidebar is clicked, as a user moves between pages, so the frontend stays loaded and only
   the page is drawn. A visit ends when the app has stopped running (no running script, status
-  widget, spinner, skeleton or stale element), every chart not hidden in a closed tab or expander is drawn (a vega-embed
-  canvas or svg; metric sparklines count), and so is every table grid within the window (a grid
-  is drawn only once scrolled into view; the window is VIEWPORT), and that state has held for
-  QUIET_MS, after a run of the page has begun. Its time is the browser's clock (performance.now())
-  from the click to when that state began.
+  widget, spinner, skeleton or stale element), every chart not hidden in a closed tab or
+  expander is drawn (a vega-embed canvas or svg; metric sparklines count), and so is every
+  table grid within the window (a grid is drawn only once scrolled into view; the window is
+  VIEWPORT), and that state has held for QUIET_MS, after a run of the page has begun. Its time
+  is the browser's clock (performance.now()) from the click to when that state began.
 - Then each page is opened once by its address (`address_s`: a new page load, as a bookmark or a
   typed address opens it, Streamlit's frontend loaded and a new session opened first: about 1 s
   more on 2 cores at a million referrals), for comparison.

@@ -130,7 +130,8 @@ def _read(surface: Surface, frames: Frames, records: Frames, days: list[date], g
                 read.append(key)
                 for builder, by_period in builders.values():
                     if by_period or not once:
-                        builder(View(day, period if by_period else None, filters, counted, counting), surface)
+                        builder(View(day, period if by_period else None, filters, counted, counting,
+                                     known if views is not None else None), surface)
                 once = True
         if release:
             cells += release_figures(surface, frames, day, force=frames.programme.force,

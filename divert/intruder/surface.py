@@ -34,6 +34,7 @@ class View:
     filters: Filters
     frames: Frames  # as known at the end of as_of
     gate: Gate
+    known: Frames | None = None  # while records that could exist are read (frames): the real ones, as known then
 
     @property
     def where(self) -> str:
@@ -67,10 +68,6 @@ class Surface:
         self.n_phantoms -= self.n_records
         self._names = {f.name: i for i, f in enumerate(self.figures)}
         self._views = {(f.table, f.where) for f in self.figures}
-
-    @property
-    def reading_phantoms(self) -> bool:
-        return self._names is not None
 
     def records(self, kind: str, frame: pl.DataFrame) -> pl.DataFrame:
         """The frame with each record's position (INDEX); code columns as text (the frames keep

@@ -227,8 +227,8 @@ def reoffending_rates(view: View, surface: Surface) -> None:
     shown, exact = _metric(view, "reoffending")
     refs = view.filters.apply(view.frames.referrals, "referred_on")
     offences = view.frames.offences
-    if surface.reading_phantoms:  # a referral that could exist is re-detected by its person's real offences
-        offences = pl.concat([surface.frames.at(view.as_of).offences, offences], how="vertical_relaxed")
+    if view.known is not None:  # a referral that could exist is re-detected by its person's real offences
+        offences = pl.concat([view.known.offences, offences], how="vertical_relaxed")
     frame = surface.records("referrals", reoffending.with_next_offence(refs, offences))
     eligible, events = [], []
     for window in (6, 12):

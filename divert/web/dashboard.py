@@ -20,6 +20,7 @@ from divert.charts import spec as chart_spec
 from divert.core import clock, codes, headers, wording
 from divert.core.disclosure import EXACT_ROLES, Gate, for_display, too_narrow
 from divert.core.environment import current_force, database_url  # noqa: F401  (current_force for pages)
+from divert.core.safe_csv import to_csv_bytes
 from divert.records import stored_settings
 from divert.storage.db import data_version, get_engine
 from divert.web import tables
@@ -235,7 +236,7 @@ def _table_view(table: pl.DataFrame, counts: tuple[str, ...]) -> tuple[pl.DataFr
     safe and turned into Arrow, and its CSV download's bytes: worked out once for the same table,
     not on every run of every session."""
     shown = headers.plain(for_display(table, list(counts)))
-    return shown, tables.prepare(shown), tables.csv_bytes(headers.for_csv(shown))
+    return shown, tables.prepare(shown), to_csv_bytes(headers.for_csv(shown))
 
 
 @dataclass(frozen=True)

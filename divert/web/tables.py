@@ -53,12 +53,7 @@ def editor(data, **options):
 
 def csv_download(label: str, frame: pl.DataFrame | bytes, file_name: str, *, where=None, **options):
     """A button that downloads `frame` as CSV, neutralised as the table on screen is (or the bytes
-    csv_bytes made of it, kept by the caller); `where`: the container to put it in (default: the
-    page)."""
+    divert.core.safe_csv.to_csv_bytes made of it, kept by the caller); `where`: the container to
+    put it in (default: the page)."""
     data = frame if isinstance(frame, bytes) else to_csv_bytes(frame)
     return (where or st).download_button(label, data, file_name=file_name, mime="text/csv", **options)
-
-
-def csv_bytes(frame: pl.DataFrame) -> bytes:
-    """What csv_download writes for `frame`: to work out once and pass to it on every run."""
-    return to_csv_bytes(frame)
