@@ -386,6 +386,7 @@ def test_a_write_racing_its_own_account_s_sign_in_does_not_deadlock_on_the_chain
             for _ in range(4800):
                 waiting = watch.execute(text("SELECT count(*) FROM pg_stat_activity WHERE datname = :d AND "
                                              "wait_event_type = 'Lock'"), {"d": database.name}).scalar_one()
+                watch.rollback()  # PostgreSQL reads pg_stat_activity once per transaction: read it afresh
                 if waiting:
                     break
                 threading.Event().wait(0.025)
