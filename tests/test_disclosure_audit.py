@@ -220,6 +220,24 @@ def test_the_text_report_names_what_was_attacked(small_demo):
     assert ("PASSED" in ran.stdout) == (ran.returncode == 0) and ("LEAKS" in ran.stdout) == (ran.returncode == 1)
 
 
+@pytest.mark.usefixtures("fewer_tables")
+def test_the_programs_solved_at_once_find_what_one_after_another_find(small_demo, monkeypatch):
+    """The hidden counts' programs are solved on every core at once (intruder.WORKERS, one HiGHS
+    each): the ranges, leaks and programs are those of one thread solving them in turn."""
+    from divert.analytics.data.loading import load_frames
+    from divert.intruder import run
+
+    frames = load_frames(get_engine(small_demo))
+
+    def ranges(workers: int) -> tuple[list, int]:
+        monkeypatch.setattr(intruder, "WORKERS", workers)
+        found = run.run(frames, [AS_OF], release=False).findings
+        return [(r.figures, r.low, r.high, r.leak) for r in found.ranges], found.programs
+
+    alone = ranges(1)
+    assert alone[1] > 0 and ranges(4) == alone
+
+
 def test_the_command_refuses_bad_dates_and_roles(small_demo):
     assert divert("--db", small_demo, "disclosure", "audit", "--as-of", "30/09/2025").returncode == 2
     assert divert("--db", small_demo, "disclosure", "audit", "--as-of", "2999-01-31").returncode == 2
