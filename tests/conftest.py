@@ -57,6 +57,7 @@ def pytest_configure(config):
         raise pytest.UsageError(f"DIVERT_TEST_BACKEND must be sqlite or postgres, not {BACKEND!r}")
     if ON_POSTGRES and not PG_URL:
         raise pytest.UsageError("DIVERT_TEST_BACKEND=postgres needs DIVERT_TEST_DATABASE_URL (a PostgreSQL server)")
+    config.pluginmanager.register(_LongestFirst(), "divert-longest-first")
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups (--dist loadgroup)
@@ -74,6 +75,20 @@ def pytest_collection_modifyitems(config, items):
             for defs in info.name2fixturedefs.values() for d in defs)
         if shared:
             item.add_marker(pytest.mark.xdist_group(module))
+
+
+class _LongestFirst:
+    """The longest work is handed out first: the browser tests (marker `e2e`: a server and a
+    browser each, 5 to 75 s), then the modules kept on one worker as a unit (a fixture of their
+    own), then the rest one by one; so that the run does not end waiting for a long test that
+    started last while the other workers sit idle (the order is kept as it is: xdist's
+    --no-loadscope-reorder in pyproject.toml). pytest-randomly's shuffle is kept within each kind
+    (a stable sort on its order), so the order still changes from run to run."""
+
+    @pytest.hookimpl(trylast=True)  # after pytest-randomly's shuffle and the groups made above
+    def pytest_collection_modifyitems(self, items):
+        items.sort(key=lambda item: 0 if item.get_closest_marker("e2e") else
+                   1 if item.get_closest_marker("xdist_group") else 2)
 
 
 def pytest_report_header(config):
