@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from intruder_range import possible_values
 
+from divert.core import disclosure
 from divert.core.disclosure import CUBE_MARGIN, ROOM, Gate, for_display
 
 VIEWER = Gate("viewer", threshold=8, base=5)
@@ -157,6 +158,10 @@ PENALTIES = {("Asian", "F"): 1, ("Asian", "M"): 20, ("Black", "F"): 1, ("Black",
 GROUPS, SEXES = ("Asian", "Black", "Mixed", "Not stated", "Other", "White"), ("F", "M", "X")
 
 
+# the cube's totals along each characteristic: its rows of one sex, and of one group
+CUBE_ACROSS = [["sex", "_all_ethnic_group", "_all_sex"], ["ethnic_group", "_all_ethnic_group", "_all_sex"]]
+
+
 def _cube(cells: dict) -> pl.DataFrame:
     """Every group and sex, with "All" rows for each margin, flagged as partition._cut_from_cube does."""
     rows = [(g, s, sum(v for (cg, cs), v in cells.items() if g in ("All", cg) and s in ("All", cs)))
@@ -204,8 +209,7 @@ def _too_narrow(ranges: dict, room: int = ROOM) -> list:
 
 
 def test_a_cross_table_with_its_margins_is_checked_as_a_whole():
-    truth = _cube(PENALTIES)
-    across = [["sex", "_all_ethnic_group", "_all_sex"], ["ethnic_group", "_all_ethnic_group", "_all_sex"]]
+    truth, across = _cube(PENALTIES), CUBE_ACROSS
     one_total_at_a_time = VIEWER.table(truth, ["people"], across=across)
     assert ("Asian", "F") in _too_narrow(_narrowest_ranges(one_total_at_a_time, truth))  # 0 to 2
     whole = VIEWER.table(truth, ["people"], across=across, whole=["ethnic_group", "sex"])
@@ -217,19 +221,13 @@ def test_a_cross_table_with_its_margins_is_checked_as_a_whole():
     assert {("All", "All"), ("All", "M"), ("Asian", "All"), ("White", "All"), ("White", "F")} <= set(shown)
 
 
-def test_a_cube_without_a_margin_keeps_the_promise_and_hides_less():
+def test_a_cube_without_a_margin_keeps_the_promise_and_hides_less(monkeypatch):
     """The margin costs shown counts; without it (as for a table that is not a cube) the promise
     alone is kept, with fewer counts hidden."""
     truth = _cube(PENALTIES)
-    across = [["sex", "_all_ethnic_group", "_all_sex"], ["ethnic_group", "_all_ethnic_group", "_all_sex"]]
-    with_margin = VIEWER.table(truth, ["people"], across=across, whole=["ethnic_group", "sex"])
-    import divert.core.disclosure as disclosure
-
-    saved, disclosure.CUBE_MARGIN = disclosure.CUBE_MARGIN, 0
-    try:
-        without = VIEWER.table(truth, ["people"], across=across, whole=["ethnic_group", "sex"])
-    finally:
-        disclosure.CUBE_MARGIN = saved
+    with_margin = VIEWER.table(truth, ["people"], across=CUBE_ACROSS, whole=["ethnic_group", "sex"])
+    monkeypatch.setattr(disclosure, "CUBE_MARGIN", 0)
+    without = VIEWER.table(truth, ["people"], across=CUBE_ACROSS, whole=["ethnic_group", "sex"])
     assert _too_narrow(_narrowest_ranges(without, truth)) == []
     assert without["people"].null_count() < with_margin["people"].null_count()
     assert without.filter(pl.col("ethnic_group") == "Asian", pl.col("sex") == "M")["people"].to_list() == [20]

@@ -265,7 +265,7 @@ class Gate:
         return out
 
     def _with_totals(self, out, indexed, c, total, keys, values, hidden, members, sums, protect,
-                     room: int = ROOM) -> pl.DataFrame:
+                     room: int) -> pl.DataFrame:
         """Column c checked together with the column of its totals (`total` on each row is the sum
         of c over the rows sharing `keys`, repeated): one unknown per total, equal to its parts,
         which add up along the table's characteristics as the parts do. A total shown on any row
